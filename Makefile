@@ -1,0 +1,125 @@
+# Transom -- change-management workflow and CAB scheduler service.
+#
+#   make run        install missing packages, build, start the private PostgreSQL, serve
+#   make test       the same bootstrap, then every test against a throwaway PostgreSQL
+#   make unit       only the pure unit tests (no database)
+#   make bench      benchmarks (figures printed, nothing asserted on time)
+#   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
+#   make format     clang-format every C file;  make format-check  verify it
+#
+# Variables: CC (gcc or clang), SAN=address,undefined (sanitizers), O=optimisation level.
+
+CC       ?= cc
+O        ?= 2
+SAN      ?=
+BUILD    ?= build
+PKGS     := libmicrohttpd libpq libical jansson libcurl libcrypto
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+          -Wvla -Wimplicit-fallthrough -Wno-unused-parameter
+CFLAGS := -std=c17 -D_GNU_SOURCE -O$(O) -g $(WARN) -Iservice $(PKG_CFLAGS) -pthread $(EXTRA_CFLAGS)
+LDLIBS := $(PKG_LIBS) -pthread -lm
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+BUILD := build-san
+endif
+
+LIB_SRC   := $(sort $(shell find service -name '*.c' ! -path 'service/main/*'))
+MAIN_SRC  := $(sort $(wildcard service/main/*.c))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+HTTP_SRC  := $(sort $(wildcard tests/http/test_*.c))
+HTTP_LIB  := $(sort $(wildcard tests/http/lib_*.c))
+MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN  := $(UNIT_SRC:%.c=$(BUILD)/%)
+HTTP_BIN  := $(HTTP_SRC:%.c=$(BUILD)/%)
+HTTP_OBJ  := $(HTTP_LIB:%.c=$(BUILD)/%.o)
+LIBA      := $(BUILD)/libtransom.a
+TRANSOMD  := $(BUILD)/transomd
+
+.PHONY: all run test unit bench fuzz format format-check deps deps-test clean
+all: $(TRANSOMD) $(UNIT_BIN) $(HTTP_BIN)
+
+# --- bootstrap -----------------------------------------------------------------------------
+# Missing libraries are installed (or named) before anything is compiled.
+deps:
+	@pkg-config --exists $(PKGS) 2>/dev/null && command -v initdb >/dev/null 2>&1 \
+	  || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && pkg-config --exists $(PKGS) \
+	  || deploy/install-deps.sh build
+deps-test:
+	@deploy/install-deps.sh test
+
+run: deps
+	@$(MAKE) --no-print-directory $(TRANSOMD)
+	@deploy/run.sh $(TRANSOMD)
+
+test: deps-test
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh $(BUILD)
+
+unit: $(UNIT_BIN)
+	@tests/run.sh $(BUILD) unit
+
+bench: deps-test
+	@$(MAKE) --no-print-directory all O=2
+	@tests/bench/run.sh $(BUILD)
+
+# --- compilation ---------------------------------------------------------------------------
+# A stamp of the flags: changing CC, SAN or O rebuilds everything.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW   := $(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(FLAGS_NOW)" ] || echo "$(FLAGS_NOW)" > $(FLAGS_STAMP))
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Migrations are compiled into the binary, so transomd needs no files beside it.
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) deploy/embed-sql.sh
+	@mkdir -p $(dir $@)
+	deploy/embed-sql.sh $(MIGRATIONS) > $@
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(TRANSOMD): $(MAIN_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) $(MAIN_OBJ) $(LIBA) $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+
+$(BUILD)/tests/http/%: $(BUILD)/tests/http/%.o $(HTTP_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
+
+# --- fuzzing (clang only) ------------------------------------------------------------------
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Iservice $(PKG_CFLAGS) -pthread \
+               -fsanitize=fuzzer,address,undefined
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(BUILD)/gen/migrations.c
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(BUILD)/gen/migrations.c $(LDLIBS) -o $@
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
+	  echo "fuzz: $$n"; $$f -max_total_time=$${FUZZ_SECONDS:-20} build-fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+
+# --- style ---------------------------------------------------------------------------------
+C_FILES = $(shell find service tests -name '*.[ch]')
+format:
+	clang-format -i $(C_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(C_FILES) && echo "format: ok"
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
