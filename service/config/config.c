@@ -1,0 +1,295 @@
+/*
+ * config.c -- the settings table, value parsers and the config-file reader.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum setting_kind {
+	SET_STRING,   /* copied into a char array of `size` bytes */
+	SET_LISTEN,   /* host:port */
+	SET_UINT,     /* unsigned in [min, max] */
+	SET_SIZE,     /* bytes, with optional k/M/G suffix, in [min, max] */
+	SET_LOGLEVEL, /* debug|info|warn|error */
+	SET_DIR	      /* like SET_STRING, must not be empty */
+};
+
+struct setting {
+	const char *key;
+	const char *def;
+	enum setting_kind kind;
+	size_t offset;
+	size_t size;
+	unsigned long long min, max;
+	const char *help;
+};
+
+#define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static const struct setting settings[] = {
+	{"TRANSOM_LISTEN", "127.0.0.1:8080", SET_LISTEN, FIELD(listen_host), 0, 0,
+	 "address and port to listen on (port 0 picks a free one)"},
+	{"TRANSOM_DATABASE_URL", "", SET_STRING, FIELD(database_url), 0, 0,
+	 "PostgreSQL connection string or URI (make run points it at the private cluster)"},
+	{"TRANSOM_WORKFLOWS_DIR", "workflows", SET_DIR, FIELD(workflows_dir), 0, 0,
+	 "directory of workflow definitions"},
+	{"TRANSOM_POLICIES_DIR", "policies", SET_DIR, FIELD(policies_dir), 0, 0,
+	 "directory of policies (catalog, risk, approvals, windows)"},
+	{"TRANSOM_LOG_LEVEL", "info", SET_LOGLEVEL, FIELD(log_level), 0, 0,
+	 "debug, info, warn or error"},
+	{"TRANSOM_THREADS", "0", SET_UINT, FIELD(threads), 0, 256,
+	 "HTTP worker threads, each with its own database connection (0 = one per core)"},
+	{"TRANSOM_PUBLIC_URL", "", SET_STRING, FIELD(public_url), 0, 0,
+	 "base URL clients reach the service at (default http://<listen>)"},
+	{"TRANSOM_MAX_BODY", "1M", SET_SIZE, FIELD(max_body), 1, 1ULL << 30,
+	 "largest request body accepted (bytes; k, M, G suffixes)"},
+	{"TRANSOM_MAX_URL", "8k", SET_SIZE, FIELD(max_url), 64, 1ULL << 20,
+	 "longest request URI accepted (bytes)"},
+	{"TRANSOM_CONN_TIMEOUT", "30", SET_UINT, FIELD(conn_timeout), 1, 3600,
+	 "seconds a connection may stay idle or slow before it is closed"},
+	{"TRANSOM_SHUTDOWN_GRACE", "5", SET_UINT, FIELD(shutdown_grace), 0, 600,
+	 "seconds in-flight requests get to finish on SIGTERM"},
+	{"TRANSOM_DB_RETRIES", "5", SET_UINT, FIELD(db_retries), 0, 100,
+	 "times a transaction is retried after a serialization failure or deadlock"},
+};
+
+static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,
+			const char *expected)
+{
+	return tr_error_set(err, TR_E_CONFIG, s->key, "%s='%s': expected %s", s->key, value,
+			    expected);
+}
+
+/* Parses a decimal unsigned with an optional k/M/G (binary) suffix when `sized`. */
+static bool parse_number(const char *v, bool sized, unsigned long long *out)
+{
+	char *end;
+	if (*v == '\0' || *v == '-' || *v == '+' || *v == ' ')
+		return false;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno != 0 || end == v)
+		return false;
+	if (sized && *end != '\0') {
+		unsigned shift = *end == 'k' || *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 99;
+		if (shift == 99 || end[1] != '\0' || n > (ULLONG_MAX >> shift))
+			return false;
+		n <<= shift;
+		end++;
+	}
+	if (*end != '\0')
+		return false;
+	*out = n;
+	return true;
+}
+
+static enum tr_code parse_listen(const struct setting *s, const char *v, struct config *cfg,
+				 struct tr_error *err)
+{
+	const char *colon = strrchr(v, ':');
+	unsigned long long port;
+	size_t hostlen;
+
+	if (colon == NULL || colon == v || !parse_number(colon + 1, false, &port) || port > 65535)
+		return bad(err, s, v, "host:port with a port from 0 to 65535");
+	hostlen = (size_t)(colon - v);
+	if (hostlen >= sizeof cfg->listen_host)
+		return bad(err, s, v, "a shorter host name");
+	memcpy(cfg->listen_host, v, hostlen);
+	cfg->listen_host[hostlen] = '\0';
+	cfg->listen_port = (unsigned)port;
+	return TR_OK;
+}
+
+static enum tr_code apply(const struct setting *s, const char *v, struct config *cfg,
+			  struct tr_error *err)
+{
+	char *field = (char *)cfg + s->offset;
+	unsigned long long n;
+
+	switch (s->kind) {
+	case SET_DIR:
+	case SET_STRING:
+		if (s->kind == SET_DIR && *v == '\0')
+			return bad(err, s, v, "a directory path");
+		if (strlen(v) >= s->size)
+			return bad(err, s, v, "a shorter value");
+		memcpy(field, v, strlen(v) + 1);
+		return TR_OK;
+	case SET_LISTEN:
+		return parse_listen(s, v, cfg, err);
+	case SET_LOGLEVEL:
+		if (log_level_parse(v, (enum log_level *)(void *)field) != 0)
+			return bad(err, s, v, "one of debug, info, warn, error");
+		return TR_OK;
+	case SET_UINT:
+	case SET_SIZE:
+		if (!parse_number(v, s->kind == SET_SIZE, &n) || n < s->min || n > s->max) {
+			char expected[128];
+			snprintf(expected, sizeof expected, "%s from %llu to %llu",
+				 s->kind == SET_SIZE ? "a size in bytes" : "a whole number", s->min,
+				 s->max);
+			return bad(err, s, v, expected);
+		}
+		if (s->kind == SET_SIZE)
+			*(size_t *)(void *)field = (size_t)n;
+		else
+			*(unsigned *)(void *)field = (unsigned)n;
+		return TR_OK;
+	}
+	return tr_error_set(err, TR_E_INTERNAL, s->key, "unknown setting kind");
+}
+
+enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn file_get,
+			  void *file_cls, unsigned ncpu, struct config *out,
+			  struct tr_error *err)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+		const struct setting *s = &settings[i];
+		const char *v = env_get ? env_get(env_cls, s->key) : NULL;
+		if (v == NULL && file_get != NULL)
+			v = file_get(file_cls, s->key);
+		if (v == NULL)
+			v = s->def;
+		enum tr_code rc = apply(s, v, out, err);
+		if (rc != TR_OK)
+			return rc;
+	}
+	if (out->threads == 0)
+		out->threads = ncpu > 0 ? ncpu : 1;
+	return TR_OK;
+}
+
+void config_print_help(FILE *out)
+{
+	fprintf(out, "Settings (environment, or KEY=value lines in the file named by "
+		     "TRANSOM_CONFIG or --config):\n");
+	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+		fprintf(out, "  %-24s default '%s'\n      %s\n", settings[i].key, settings[i].def,
+			settings[i].help);
+}
+
+const char *config_env_get(void *cls, const char *key)
+{
+	(void)cls;
+	return getenv(key);
+}
+
+/* ---- config files ---------------------------------------------------------------------- */
+
+struct config_file {
+	size_t n;
+	char **keys;
+	char **values;
+};
+
+void config_file_free(struct config_file *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->keys[i]);
+		free(f->values[i]);
+	}
+	free(f->keys);
+	free(f->values);
+	free(f);
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+static bool config_file_add(struct config_file *f, const char *key, const char *value)
+{
+	char **k = realloc(f->keys, (f->n + 1) * sizeof *k);
+	if (k == NULL)
+		return false;
+	f->keys = k;
+	char **v = realloc(f->values, (f->n + 1) * sizeof *v);
+	if (v == NULL)
+		return false;
+	f->values = v;
+	f->keys[f->n] = strdup(key);
+	f->values[f->n] = strdup(value);
+	if (f->keys[f->n] == NULL || f->values[f->n] == NULL) {
+		free(f->keys[f->n]);
+		free(f->values[f->n]);
+		return false;
+	}
+	f->n++;
+	return true;
+}
+
+struct config_file *config_file_load(const char *path, struct tr_error *err)
+{
+	FILE *fp = fopen(path, "r");
+	struct config_file *f;
+	char line[4096];
+	unsigned lineno = 0;
+
+	if (fp == NULL) {
+		tr_error_set(err, TR_E_CONFIG, "TRANSOM_CONFIG", "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	f = calloc(1, sizeof *f);
+	if (f == NULL) {
+		fclose(fp);
+		tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		return NULL;
+	}
+	while (fgets(line, sizeof line, fp) != NULL) {
+		lineno++;
+		char *s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq == NULL) {
+			tr_error_set(err, TR_E_CONFIG, "TRANSOM_CONFIG",
+				     "%s:%u: expected KEY=value", path, lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		const char *key = trim(s), *value = trim(eq + 1);
+		bool known = false;
+		for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+			known = known || strcmp(settings[i].key, key) == 0;
+		if (!known) {
+			tr_error_set(err, TR_E_CONFIG, key, "%s:%u: unknown setting '%s'", path,
+				     lineno, key);
+			goto fail;
+		}
+		if (!config_file_add(f, key, value)) {
+			tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+			goto fail;
+		}
+	}
+	fclose(fp);
+	return f;
+fail:
+	fclose(fp);
+	config_file_free(f);
+	return NULL;
+}
+
+const char *config_file_get(void *cls, const char *key)
+{
+	const struct config_file *f = cls;
+	const char *found = NULL;
+	/* The last assignment wins, as in a shell. */
+	for (size_t i = 0; f != NULL && i < f->n; i++)
+		if (strcmp(f->keys[i], key) == 0)
+			found = f->values[i];
+	return found;
+}

@@ -1,0 +1,66 @@
+/*
+ * config.h -- Transom's settings: read once at start-up, validated, then immutable.
+ *
+ * Every setting has a row in one table (config.c): its key, default, the kind of value
+ * and a help line; `transomd --help` prints that table.  Values come from, in order of
+ * precedence: the environment, the optional config file (TRANSOM_CONFIG or --config,
+ * lines `KEY=value`, `#` comments), the default.  A bad value is reported naming the key
+ * and what was expected; transomd then exits with status 2.
+ */
+#ifndef TRANSOM_CONFIG_H
+#define TRANSOM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+struct config {
+	char listen_host[256];	     /* TRANSOM_LISTEN host part (IPv4 literal or name) */
+	unsigned listen_port;	     /* TRANSOM_LISTEN port; 0 = an ephemeral port */
+	char database_url[2048];     /* TRANSOM_DATABASE_URL (libpq conninfo or URI) */
+	char workflows_dir[1024];    /* TRANSOM_WORKFLOWS_DIR */
+	char policies_dir[1024];     /* TRANSOM_POLICIES_DIR */
+	enum log_level log_level;    /* TRANSOM_LOG_LEVEL */
+	unsigned threads;	     /* TRANSOM_THREADS; 0 at parse time = one per core */
+	char public_url[1024];	     /* TRANSOM_PUBLIC_URL; empty = http://<listen> */
+	size_t max_body;	     /* TRANSOM_MAX_BODY, bytes */
+	size_t max_url;		     /* TRANSOM_MAX_URL, bytes */
+	unsigned conn_timeout;	     /* TRANSOM_CONN_TIMEOUT, seconds idle before a close */
+	unsigned shutdown_grace;     /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
+	unsigned db_retries;	     /* TRANSOM_DB_RETRIES, serialization-failure retries */
+};
+
+/*
+ * Looks a key up in one source; returns a borrowed string or NULL when the source does
+ * not set it.
+ */
+typedef const char *(*config_get_fn)(void *cls, const char *key);
+
+/*
+ * Fills `out` from the sources (`file_get` may be NULL).  `ncpu` is used when
+ * TRANSOM_THREADS is 0.  Returns TR_OK, or TR_E_CONFIG with `err->field` naming the key
+ * and `err->detail` saying what was expected.  Pure: no I/O.
+ */
+enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn file_get,
+			  void *file_cls, unsigned ncpu, struct config *out,
+			  struct tr_error *err);
+
+/*
+ * A parsed config file: `KEY=value` lines.  config_file_load() returns an owned object
+ * (free with config_file_free) or NULL with `err` naming the file and line.
+ */
+struct config_file;
+struct config_file *config_file_load(const char *path, struct tr_error *err);
+void config_file_free(struct config_file *f);
+/* A config_get_fn over a loaded file; `cls` is the struct config_file. */
+const char *config_file_get(void *cls, const char *key);
+/* A config_get_fn over the process environment (cls unused). */
+const char *config_env_get(void *cls, const char *key);
+
+/* Prints every setting, its default and its help line (for --help). */
+void config_print_help(FILE *out);
+
+#endif /* TRANSOM_CONFIG_H */

@@ -1,0 +1,63 @@
+/*
+ * crypto.c -- SHA-256 and random tokens over OpenSSL's libcrypto.
+ */
+#include "crypto/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+void crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	unsigned int n = 0;
+	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[CRYPTO_SHA256_LEN];
+	crypto_sha256(data, len, md);
+	for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * CRYPTO_SHA256_LEN] = '\0';
+}
+
+bool crypto_random(void *out, size_t len)
+{
+	return len <= (size_t)__INT_MAX__ && RAND_bytes(out, (int)len) == 1;
+}
+
+bool crypto_token(const char *prefix, size_t nbytes, char *out, size_t outlen)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char raw[64];
+	size_t plen = strlen(prefix), pos;
+
+	if (nbytes > sizeof raw || plen + (nbytes * 4 + 2) / 3 + 1 > outlen)
+		return false;
+	if (!crypto_random(raw, nbytes))
+		return false;
+	memcpy(out, prefix, plen);
+	pos = plen;
+	for (size_t i = 0; i < nbytes; i += 3) {
+		unsigned v = (unsigned)raw[i] << 16;
+		size_t left = nbytes - i;
+		if (left > 1)
+			v |= (unsigned)raw[i + 1] << 8;
+		if (left > 2)
+			v |= raw[i + 2];
+		out[pos++] = b64[(v >> 18) & 63];
+		out[pos++] = b64[(v >> 12) & 63];
+		if (left > 1)
+			out[pos++] = b64[(v >> 6) & 63];
+		if (left > 2)
+			out[pos++] = b64[v & 63];
+	}
+	out[pos] = '\0';
+	return true;
+}

@@ -1,0 +1,29 @@
+/*
+ * crypto.h -- hashes and randomness (the only module that includes OpenSSL headers).
+ */
+#ifndef TRANSOM_CRYPTO_H
+#define TRANSOM_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CRYPTO_SHA256_LEN 32
+#define CRYPTO_SHA256_HEX_LEN 65 /* 64 hex digits and the NUL */
+
+/* SHA-256 of `len` bytes at `data` into `out`.  Thread-safe. */
+void crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
+
+/* SHA-256 of `len` bytes as lowercase hex into `out`.  Thread-safe. */
+void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX_LEN]);
+
+/* Fills `out` with `len` bytes from the CSPRNG.  Returns false when it fails. */
+bool crypto_random(void *out, size_t len);
+
+/*
+ * Writes `prefix` followed by `nbytes` random bytes in unpadded base64url into `out`
+ * (`outlen` bytes, NUL-terminated).  Returns false when randomness fails or `out` is
+ * too small.  Used for API tokens, feed tokens and request ids.
+ */
+bool crypto_token(const char *prefix, size_t nbytes, char *out, size_t outlen);
+
+#endif /* TRANSOM_CRYPTO_H */

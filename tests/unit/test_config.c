@@ -1,0 +1,120 @@
+/*
+ * test_config.c -- settings: defaults, precedence, validation messages naming the key.
+ */
+#include <stdlib.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "../unit/harness.h"
+#include "config/config.h"
+
+/* A config source over a NULL-terminated list of "KEY=value" strings. */
+static const char *list_get(void *cls, const char *key)
+{
+	const char *const *kv = cls;
+	size_t n = strlen(key);
+	for (; kv != NULL && *kv != NULL; kv++)
+		if (strncmp(*kv, key, n) == 0 && (*kv)[n] == '=')
+			return *kv + n + 1;
+	return NULL;
+}
+
+static enum tr_code parse(const char *const *env, const char *const *file, struct config *c,
+			  struct tr_error *e)
+{
+	return config_parse(list_get, (void *)env, file ? list_get : NULL, (void *)file, 8, c, e);
+}
+
+static void test_defaults(void)
+{
+	struct config c;
+	struct tr_error e = {0};
+	CHECK_INT(parse(NULL, NULL, &c, &e), TR_OK);
+	CHECK_STR(c.listen_host, "127.0.0.1");
+	CHECK_INT(c.listen_port, 8080);
+	CHECK_INT(c.threads, 8); /* one per core */
+	CHECK_INT(c.max_body, 1024 * 1024);
+	CHECK_STR(c.workflows_dir, "workflows");
+	CHECK_INT(c.log_level, LOG_LEVEL_INFO);
+}
+
+static void test_environment_beats_file_beats_default(void)
+{
+	const char *env[] = {"TRANSOM_THREADS=3", NULL};
+	const char *file[] = {"TRANSOM_THREADS=5", "TRANSOM_LISTEN=0.0.0.0:9000", NULL};
+	struct config c;
+	struct tr_error e = {0};
+	CHECK_INT(parse(env, file, &c, &e), TR_OK);
+	CHECK_INT(c.threads, 3);
+	CHECK_INT(c.listen_port, 9000);
+	CHECK_STR(c.listen_host, "0.0.0.0");
+}
+
+static void test_bad_values_name_the_key(void)
+{
+	static const struct {
+		const char *kv, *key, *expect;
+	} cases[] = {
+		{"TRANSOM_THREADS=many", "TRANSOM_THREADS", "whole number"},
+		{"TRANSOM_THREADS=-1", "TRANSOM_THREADS", "whole number"},
+		{"TRANSOM_THREADS=999", "TRANSOM_THREADS", "from 0 to 256"},
+		{"TRANSOM_LISTEN=8080", "TRANSOM_LISTEN", "host:port"},
+		{"TRANSOM_LISTEN=localhost:99999", "TRANSOM_LISTEN", "65535"},
+		{"TRANSOM_LISTEN=:80", "TRANSOM_LISTEN", "host:port"},
+		{"TRANSOM_LOG_LEVEL=loud", "TRANSOM_LOG_LEVEL", "debug, info"},
+		{"TRANSOM_MAX_BODY=10X", "TRANSOM_MAX_BODY", "size in bytes"},
+		{"TRANSOM_MAX_BODY=0", "TRANSOM_MAX_BODY", "from 1"},
+		{"TRANSOM_WORKFLOWS_DIR=", "TRANSOM_WORKFLOWS_DIR", "directory"},
+		{"TRANSOM_CONN_TIMEOUT=0", "TRANSOM_CONN_TIMEOUT", "from 1 to 3600"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *env[] = {cases[i].kv, NULL};
+		struct config c;
+		struct tr_error e = {0};
+		CHECKF(parse(env, NULL, &c, &e) == TR_E_CONFIG, "%s accepted", cases[i].kv);
+		CHECK_STR(e.field, cases[i].key);
+		CHECKF(strstr(e.detail, cases[i].expect) != NULL, "%s: detail '%s'", cases[i].kv,
+		       e.detail);
+	}
+}
+
+static void test_sizes_take_suffixes(void)
+{
+	const char *env[] = {"TRANSOM_MAX_BODY=64k", "TRANSOM_MAX_URL=2k", NULL};
+	struct config c;
+	struct tr_error e = {0};
+	CHECK_INT(parse(env, NULL, &c, &e), TR_OK);
+	CHECK_INT(c.max_body, 65536);
+	CHECK_INT(c.max_url, 2048);
+}
+
+static void test_config_file(void)
+{
+	char path[] = "/tmp/transom-config-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	const char text[] = "# a comment\n\nTRANSOM_THREADS = 7\nTRANSOM_LOG_LEVEL=debug\n";
+	CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+	close(fd);
+	struct tr_error e = {0};
+	struct config_file *f = config_file_load(path, &e);
+	CHECK(f != NULL);
+	struct config c;
+	CHECK_INT(config_parse(NULL, NULL, config_file_get, f, 2, &c, &e), TR_OK);
+	CHECK_INT(c.threads, 7);
+	CHECK_INT(c.log_level, LOG_LEVEL_DEBUG);
+	config_file_free(f);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(write(fd, "TRANSOM_COLOUR=blue\n", 20) == 20);
+	close(fd);
+	f = config_file_load(path, &e);
+	CHECK(f == NULL);
+	CHECK(strstr(e.detail, "unknown setting 'TRANSOM_COLOUR'") != NULL);
+	CHECK(strstr(e.detail, ":1:") != NULL);
+	unlink(path);
+	CHECK(config_file_load("/nonexistent/transom.conf", &e) == NULL);
+}
+
+TESTS(test_defaults, test_environment_beats_file_beats_default, test_bad_values_name_the_key,
+      test_sizes_take_suffixes, test_config_file)
