@@ -1,0 +1,72 @@
+/*
+ * api.h -- the application behind the HTTP transport: route table, dispatcher, handlers.
+ *
+ * The dispatcher runs the generic checks once, in order, before any handler: route
+ * (404/405), authentication (401), role (403), JSON body (415/400); then the handler;
+ * then one problem+json shape for every error.  Handlers never see libmicrohttpd.
+ */
+#ifndef TRANSOM_API_H
+#define TRANSOM_API_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "defs/defs.h"
+#include "http/http.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+
+/* Everything a handler may reach, shared by all threads. */
+struct app {
+	const struct config *cfg;  /* immutable */
+	struct defs_holder defs;   /* current definitions */
+	struct metrics *metrics;   /* lock-free counters */
+	pthread_key_t worker_key;  /* per-thread struct api_worker */
+	char public_url[1024];	   /* base URL for links */
+};
+
+/* Per-thread state: this thread's database connection and definitions snapshot. */
+struct api_worker {
+	struct app *app;
+	struct store *store;
+	struct defs *defs;
+	unsigned long defs_gen;
+};
+
+/* The route table and its size. */
+extern const struct http_route api_routes[];
+extern const size_t api_routes_count;
+
+/*
+ * Prepares `app` (metrics, the worker key).  `cfg` and `initial` defs: borrowed and
+ * stolen.  Returns 0, or -1 when out of memory.
+ */
+int api_app_init(struct app *app, const struct config *cfg, struct defs *initial);
+void api_app_destroy(struct app *app);
+
+/* The http_dispatch_fn and http_done_fn for http_server_start (cls = struct app). */
+void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep);
+void api_done(void *cls, const struct http_req *req, const struct http_reply *rep,
+	      double seconds);
+
+/* This thread's worker (created on first use).  NULL only when out of memory. */
+struct api_worker *api_worker_get(struct app *app);
+
+/* The request's database connection and definitions. */
+struct store *api_store(struct http_req *req);
+struct defs *api_defs(struct http_req *req);
+
+/* Maps a failed database status to an error on `req` (503 when down). */
+enum tr_code api_db_error(struct http_req *req, enum db_status s);
+
+/* Handlers (one file per concern). */
+enum tr_code h_healthz(struct http_req *req, struct http_reply *rep);
+enum tr_code h_readyz(struct http_req *req, struct http_reply *rep);
+enum tr_code h_metrics(struct http_req *req, struct http_reply *rep);
+enum tr_code h_me(struct http_req *req, struct http_reply *rep);
+enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep);
+
+#endif /* TRANSOM_API_H */

@@ -1,0 +1,80 @@
+/*
+ * defs.h -- the loaded definitions (workflows/ and policies/) and their atomic reload.
+ *
+ * A `struct defs` is an immutable snapshot, reference-counted.  The holder keeps the
+ * current snapshot; SIGHUP builds a new one off to the side and swaps it in only when
+ * every file is valid, so a broken edit never replaces working definitions.
+ *
+ * The request path takes no lock in the steady state: each worker thread caches a
+ * reference together with the holder's generation number, and only when the
+ * generation moved does it take the holder's lock to trade its reference for the new
+ * snapshot.
+ */
+#ifndef TRANSOM_DEFS_H
+#define TRANSOM_DEFS_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct wf_set;
+
+struct defs {
+	atomic_uint refs;
+	struct wf_set *workflows; /* owned */
+	char version[17];	  /* hex hash of every file loaded: changes when any does */
+	char loaded_at[32];	  /* RFC 3339, UTC */
+	unsigned files;		  /* number of definition files read */
+};
+
+/*
+ * Loads and validates both directories.  Returns an owned snapshot (refs = 1), or NULL
+ * with every problem, one per line, in *errors (owned; free()).  `now_rfc3339` is
+ * recorded as the load time.
+ */
+struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
+		       const char *now_rfc3339, char **errors);
+
+/* Takes another reference to `d`. */
+struct defs *defs_ref(struct defs *d);
+
+/* Drops a reference; frees the snapshot when it was the last.  NULL is a no-op. */
+void defs_release(struct defs *d);
+
+struct defs_holder {
+	pthread_mutex_t lock;
+	struct defs *current;	   /* guarded by lock */
+	atomic_ulong generation;   /* bumped on every swap */
+	char *last_error;	   /* guarded by lock; NULL when the last (re)load was valid */
+	char last_attempt[32];	   /* guarded by lock; RFC 3339 */
+};
+
+/* Initialises `h` with `initial` (stolen, may be NULL when nothing is loaded yet). */
+void defs_holder_init(struct defs_holder *h, struct defs *initial);
+
+/* Releases the current snapshot and the error text. */
+void defs_holder_destroy(struct defs_holder *h);
+
+/*
+ * Loads the directories again; on success swaps the new snapshot in and returns true.
+ * On failure keeps the old one, records the errors (see defs_holder_status) and returns
+ * false.
+ */
+bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir,
+			const char *policies_dir, const char *now_rfc3339);
+
+/*
+ * Brings a per-thread cache up to date: when `*gen` differs from the holder's
+ * generation, releases `*cached` and takes a reference to the current snapshot.
+ * Returns `*cached` (borrowed; NULL when nothing is loaded).
+ */
+struct defs *defs_holder_get(struct defs_holder *h, struct defs **cached, unsigned long *gen);
+
+/*
+ * Describes the holder as an owned JSON object: {loaded, version, loaded_at,
+ * last_reload_ok, last_error?}.  *ok receives whether a snapshot is loaded.
+ */
+json_t *defs_holder_status(struct defs_holder *h, bool *loaded, bool *last_ok);
+
+#endif /* TRANSOM_DEFS_H */

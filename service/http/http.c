@@ -1,0 +1,413 @@
+/*
+ * http.c -- libmicrohttpd transport: limits, request ids, bodies, replies, shutdown.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "crypto/crypto.h"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_server_opts opts;
+	http_dispatch_fn dispatch;
+	http_done_fn done;
+	void *cls;
+	unsigned port;
+	atomic_uint in_flight;
+};
+
+/* Per-request transport state; owns the request and the reply. */
+struct http_transport {
+	struct http_req req;
+	struct http_reply rep;
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct timespec start;
+	char *buf;
+	size_t len, cap;
+	bool too_large;	   /* the body passed max_body: discard the rest, answer 413 */
+	bool uri_too_long; /* answer 414 */
+	bool answered;	   /* a response was queued */
+};
+
+/* ---- request accessors ------------------------------------------------------------------ */
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->transport->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_req_query(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->transport->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_req_peer(const struct http_req *req, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->transport->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)outlen);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)outlen);
+}
+
+/* ---- replies ---------------------------------------------------------------------------- */
+
+void http_reply_clear(struct http_reply *rep)
+{
+	free(rep->body);
+	for (unsigned i = 0; i < rep->nheaders; i++)
+		free(rep->headers[i].value);
+	memset(rep, 0, sizeof *rep);
+}
+
+enum tr_code http_reply_text(struct http_reply *rep, int status, const char *content_type,
+			     const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return TR_E_NOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	free(rep->body);
+	rep->body = copy;
+	rep->body_len = len;
+	rep->status = status;
+	rep->content_type = content_type;
+	return TR_OK;
+}
+
+enum tr_code http_reply_json(struct http_reply *rep, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(body);
+	if (text == NULL)
+		return TR_E_NOMEM;
+	free(rep->body);
+	rep->body = text;
+	rep->body_len = strlen(text);
+	rep->status = status;
+	rep->content_type = "application/json";
+	return TR_OK;
+}
+
+enum tr_code http_reply_header(struct http_reply *rep, const char *name, const char *value)
+{
+	if (rep->nheaders >= HTTP_MAX_REPLY_HEADERS)
+		return TR_E_INTERNAL;
+	char *v = strdup(value);
+	if (v == NULL)
+		return TR_E_NOMEM;
+	rep->headers[rep->nheaders].name = name;
+	rep->headers[rep->nheaders].value = v;
+	rep->nheaders++;
+	return TR_OK;
+}
+
+void http_reply_problem(struct http_reply *rep, const struct http_req *req,
+			const struct tr_error *err, json_t *extra)
+{
+	static const char fallback[] =
+		"{\"type\":\"https://transom.dev/problems/out-of-memory\",\"title\":\"Out of "
+		"memory\",\"status\":500}";
+	char type[128];
+	int status = tr_code_http_status(err->code);
+	json_t *p;
+
+	snprintf(type, sizeof type, "https://transom.dev/problems/%s", tr_code_slug(err->code));
+	p = json_pack("{s:s, s:s, s:i}", "type", type, "title", tr_code_title(err->code),
+		      "status", status);
+	if (p != NULL) {
+		if (err->detail[0])
+			json_object_set_new(p, "detail", json_string(err->detail));
+		if (err->field[0])
+			json_object_set_new(p, "field", json_string(err->field));
+		if (err->rule[0])
+			json_object_set_new(p, "rule", json_string(err->rule));
+		if (req != NULL && req->request_id[0])
+			json_object_set_new(p, "instance", json_string(req->request_id));
+		if (extra != NULL)
+			json_object_update(p, extra);
+	}
+	json_decref(extra);
+	if (p == NULL || http_reply_json(rep, status, p) != TR_OK)
+		http_reply_text(rep, 500, "application/problem+json", fallback, sizeof fallback - 1);
+	rep->content_type = "application/problem+json";
+}
+
+/* ---- the MHD callbacks ------------------------------------------------------------------ */
+
+static bool request_id_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '-' || c == '_' || c == '.';
+		if (!ok || n >= HTTP_REQUEST_ID_MAX - 1)
+			return false;
+	}
+	return n > 0;
+}
+
+static enum MHD_Result count_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	size_t *n = cls;
+	(void)kind;
+	*n += strlen(key) + (value ? strlen(value) : 0) + 2;
+	return MHD_YES;
+}
+
+static struct http_transport *transport_new(struct http_server *srv, struct MHD_Connection *conn,
+					    const char *url, const char *method)
+{
+	struct http_transport *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t->start);
+	t->srv = srv;
+	t->conn = conn;
+	t->req.transport = t;
+	t->req.app = srv->cls;
+	t->req.method_name = method;
+	t->req.method = http_method_parse(method);
+	t->req.path = url;
+	t->req.body = "";
+
+	const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	if (rid != NULL && request_id_ok(rid))
+		snprintf(t->req.request_id, sizeof t->req.request_id, "%s", rid);
+	else if (!crypto_token("", 12, t->req.request_id, sizeof t->req.request_id))
+		snprintf(t->req.request_id, sizeof t->req.request_id, "%p", (void *)t);
+
+	size_t urilen = strlen(url);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_query, &urilen);
+	t->uri_too_long = urilen > srv->opts.max_url;
+
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	if (cl != NULL && strtoull(cl, NULL, 10) > srv->opts.max_body)
+		t->too_large = true;
+	return t;
+}
+
+static bool body_append(struct http_transport *t, const char *data, size_t n)
+{
+	if (t->too_large || t->len + n > t->srv->opts.max_body) {
+		t->too_large = true;
+		return true;
+	}
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		char *nb = realloc(t->buf, cap);
+		if (nb == NULL)
+			return false;
+		t->buf = nb;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, data, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+	return true;
+}
+
+static enum MHD_Result queue_reply(struct http_transport *t)
+{
+	struct http_reply *rep = &t->rep;
+	struct MHD_Response *r;
+
+	if (rep->status == 0) {
+		struct tr_error e;
+		tr_error_set(&e, TR_E_INTERNAL, NULL, "the handler produced no reply");
+		http_reply_problem(rep, &t->req, &e, NULL);
+	}
+	r = MHD_create_response_from_buffer(rep->body_len, rep->body ? rep->body : (char *)"",
+					    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	if (rep->content_type != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+	MHD_add_response_header(r, "X-Request-Id", t->req.request_id);
+	for (unsigned i = 0; i < rep->nheaders; i++)
+		MHD_add_response_header(r, rep->headers[i].name, rep->headers[i].value);
+	enum MHD_Result ret = MHD_queue_response(t->conn, (unsigned)rep->status, r);
+	MHD_destroy_response(r);
+	t->answered = true;
+	return ret;
+}
+
+/* Answers 413 or 414 from the transport, before any dispatch. */
+static enum MHD_Result answer_limit(struct http_transport *t, enum tr_code code)
+{
+	struct tr_error e;
+	bool body = code == TR_E_BODY_TOO_LARGE;
+	tr_error_set(&e, code, NULL, "the request %s is longer than %zu bytes",
+		     body ? "body" : "URI", body ? t->srv->opts.max_body : t->srv->opts.max_url);
+	tr_error_rule(&e, body ? "max_body" : "max_url");
+	http_reply_problem(&t->rep, &t->req, &e, NULL);
+	return queue_reply(t);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_transport *t = *con_cls;
+	(void)version;
+
+	if (t == NULL) {
+		t = transport_new(srv, conn, url, method);
+		if (t == NULL)
+			return MHD_NO;
+		*con_cls = t;
+		atomic_fetch_add(&srv->in_flight, 1);
+		/* Refuse before reading a body we would throw away. */
+		if (t->uri_too_long)
+			return answer_limit(t, TR_E_URI_TOO_LONG);
+		if (t->too_large)
+			return answer_limit(t, TR_E_BODY_TOO_LARGE);
+		return MHD_YES;
+	}
+	if (t->answered) {
+		*upload_data_size = 0; /* drain whatever the client still sends */
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!body_append(t, upload_data, *upload_data_size))
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (t->too_large)
+		return answer_limit(t, TR_E_BODY_TOO_LARGE);
+	if (t->buf != NULL) {
+		t->req.body = t->buf;
+		t->req.body_len = t->len;
+	}
+	srv->dispatch(srv->cls, &t->req, &t->rep);
+	return queue_reply(t);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_transport *t = *con_cls;
+	(void)conn;
+	(void)toe;
+	if (t == NULL)
+		return;
+	struct timespec end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	double secs = (double)(end.tv_sec - t->start.tv_sec) +
+		      (double)(end.tv_nsec - t->start.tv_nsec) / 1e9;
+	if (srv->done != NULL)
+		srv->done(srv->cls, &t->req, &t->rep, secs);
+	json_decref(t->req.json);
+	http_reply_clear(&t->rep);
+	free(t->buf);
+	free(t);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* libmicrohttpd's own messages: its format strings, at debug level. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	LOG_DEBUG("event=http_transport msg=\"%s\"", msg);
+}
+
+/* ---- the server ------------------------------------------------------------------------- */
+
+struct http_server *http_server_start(const struct http_server_opts *opts,
+				      http_dispatch_fn dispatch, http_done_fn done, void *cls,
+				      struct tr_error *err)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	char port[16];
+	struct http_server *srv;
+
+	snprintf(port, sizeof port, "%u", opts->port);
+	if (getaddrinfo(opts->host, port, &hints, &ai) != 0 || ai == NULL) {
+		tr_error_set(err, TR_E_CONFIG, "TRANSOM_LISTEN", "cannot resolve '%s'", opts->host);
+		return NULL;
+	}
+	srv = calloc(1, sizeof *srv);
+	if (srv == NULL) {
+		freeaddrinfo(ai);
+		tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		return NULL;
+	}
+	srv->opts = *opts;
+	srv->dispatch = dispatch;
+	srv->done = done;
+	srv->cls = cls;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->conn_timeout,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(opts->max_url * 2 + 65536), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (srv->daemon == NULL) {
+		tr_error_set(err, TR_E_CONFIG, "TRANSOM_LISTEN", "cannot listen on %s:%u",
+			     opts->host, opts->port);
+		free(srv);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = di != NULL ? di->port : opts->port;
+	return srv;
+}
+
+unsigned http_server_port(const struct http_server *srv)
+{
+	return srv->port;
+}
+
+unsigned http_server_stop(struct http_server *srv, unsigned grace_seconds)
+{
+	MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	/* Let requests in flight finish, bounded by the grace period. */
+	for (unsigned waited = 0; atomic_load(&srv->in_flight) > 0 && waited < grace_seconds * 20;
+	     waited++)
+		usleep(50 * 1000);
+	unsigned left = atomic_load(&srv->in_flight);
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+	return left;
+}

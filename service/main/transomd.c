@@ -1,0 +1,108 @@
+/*
+ * transomd.c -- entry point: global options, configuration, sub-command dispatch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "main/main.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: transomd [--config FILE] COMMAND [ARGS]\n"
+		"\n"
+		"Transom: change-management workflows and CAB scheduling over HTTP.\n"
+		"\n"
+		"Commands:\n"
+		"  serve                       apply migrations, then serve HTTP until SIGTERM\n"
+		"  migrate                     apply database migrations and exit\n"
+		"  token create --user NAME --role ROLE[,ROLE...] [--email ADDR]\n"
+		"               [--display-name TEXT]\n"
+		"                              create an API token (printed once)\n"
+		"  token ensure --user NAME --role ROLES --file PATH\n"
+		"                              reuse the token in PATH if valid, else create one\n"
+		"  token list                  list tokens (never their secrets)\n"
+		"  token revoke ID             revoke a token\n"
+		"  check [--workflows DIR] [--policies DIR]\n"
+		"                              validate definitions; exit 0 when valid, 1 if not\n"
+		"\n"
+		"Signals (serve): SIGTERM/SIGINT stop gracefully; SIGHUP reloads workflows and\n"
+		"policies (invalid files are reported and the old ones kept).\n"
+		"\n");
+	config_print_help(out);
+}
+
+void main_now_rfc3339(char *out, size_t outlen)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = getenv("TRANSOM_CONFIG");
+	struct config_file *file = NULL;
+	struct config cfg;
+	struct tr_error err = {0};
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[++i];
+		} else {
+			fprintf(stderr, "transomd: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_path != NULL && *config_path != '\0') {
+		file = config_file_load(config_path, &err);
+		if (file == NULL) {
+			fprintf(stderr, "transomd: %s\n", err.detail);
+			return 2;
+		}
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	enum tr_code rc = config_parse(config_env_get, NULL, file ? config_file_get : NULL, file,
+				       ncpu > 0 ? (unsigned)ncpu : 1, &cfg, &err);
+	config_file_free(file);
+	if (rc != TR_OK) {
+		fprintf(stderr, "transomd: invalid setting %s\n", err.detail);
+		return 2;
+	}
+	log_level_set(cfg.log_level);
+
+	const char *cmd = argv[i];
+	int sub_argc = argc - i - 1;
+	char **sub_argv = argv + i + 1;
+	bool needs_db = strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0 ||
+			strcmp(cmd, "token") == 0;
+	if (needs_db && cfg.database_url[0] == '\0') {
+		fprintf(stderr, "transomd: invalid setting TRANSOM_DATABASE_URL='': expected a "
+				"PostgreSQL connection string (make run sets one up)\n");
+		return 2;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(&cfg);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(&cfg);
+	if (strcmp(cmd, "token") == 0)
+		return cmd_token(&cfg, sub_argc, sub_argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(&cfg, sub_argc, sub_argv);
+	fprintf(stderr, "transomd: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,194 @@
+/*
+ * metrics.c -- atomic counters behind metrics.h and their Prometheus rendering.
+ */
+#include "metrics/metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef TRANSOM_VERSION
+#define TRANSOM_VERSION "0.1.0"
+#endif
+
+#define STATUS_MIN 100
+#define STATUS_SPAN 500 /* 100..599 */
+
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+				 0.25,	0.5,	1.0,   2.5,  5.0,   10.0};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+struct route_series {
+	atomic_uint_fast64_t status[STATUS_SPAN];
+	atomic_uint_fast64_t bucket[NBUCKETS + 1]; /* the last is +Inf */
+	atomic_uint_fast64_t sum_us;		   /* total duration, microseconds */
+};
+
+struct metrics {
+	const char *const *names;
+	size_t nroutes;
+	struct route_series *routes; /* nroutes + 1 */
+	atomic_uint_fast64_t db_errors, db_reconnects, reloads_ok, reloads_failed;
+};
+
+struct metrics *metrics_new(const char *const *names, size_t nroutes)
+{
+	struct metrics *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return NULL;
+	m->routes = calloc(nroutes + 1, sizeof *m->routes);
+	if (m->routes == NULL) {
+		free(m);
+		return NULL;
+	}
+	m->names = names;
+	m->nroutes = nroutes;
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	free(m->routes);
+	free(m);
+}
+
+void metrics_request(struct metrics *m, size_t route, int status, double seconds)
+{
+	struct route_series *s = &m->routes[route < m->nroutes ? route : m->nroutes];
+	if (status >= STATUS_MIN && status < STATUS_MIN + STATUS_SPAN)
+		atomic_fetch_add(&s->status[status - STATUS_MIN], 1);
+	size_t b = 0;
+	while (b < NBUCKETS && seconds > buckets[b])
+		b++;
+	atomic_fetch_add(&s->bucket[b], 1);
+	atomic_fetch_add(&s->sum_us, (uint_fast64_t)(seconds * 1e6));
+}
+
+void metrics_db_error(struct metrics *m)
+{
+	atomic_fetch_add(&m->db_errors, 1);
+}
+
+void metrics_db_reconnect(struct metrics *m)
+{
+	atomic_fetch_add(&m->db_reconnects, 1);
+}
+
+void metrics_reload(struct metrics *m, bool ok)
+{
+	atomic_fetch_add(ok ? &m->reloads_ok : &m->reloads_failed, 1);
+}
+
+/* A growable string for the rendering. */
+struct out {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	for (int attempt = 0; attempt < 2 && !o->failed; attempt++) {
+		va_start(ap, fmt);
+		int n = vsnprintf(o->s + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->failed = true;
+			return;
+		}
+		if ((size_t)n < o->cap - o->len) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = (o->cap + (size_t)n + 1) * 2;
+		char *ns = realloc(o->s, cap);
+		if (ns == NULL) {
+			o->failed = true;
+			return;
+		}
+		o->s = ns;
+		o->cap = cap;
+	}
+}
+
+char *metrics_render(const struct metrics *m, bool definitions_ok)
+{
+	struct out o = {.cap = 16384};
+	o.s = malloc(o.cap);
+	if (o.s == NULL)
+		return NULL;
+	o.s[0] = '\0';
+
+	emit(&o, "# HELP transom_build_info Build information.\n"
+		 "# TYPE transom_build_info gauge\n"
+		 "transom_build_info{version=\"%s\"} 1\n",
+	     TRANSOM_VERSION);
+	emit(&o, "# HELP transom_http_requests_total HTTP requests by route and status.\n"
+		 "# TYPE transom_http_requests_total counter\n");
+	for (size_t r = 0; r <= m->nroutes; r++) {
+		const char *name = r < m->nroutes ? m->names[r] : "unmatched";
+		for (int st = 0; st < STATUS_SPAN; st++) {
+			uint_fast64_t n = atomic_load(&m->routes[r].status[st]);
+			if (n > 0)
+				emit(&o, "transom_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+				     name, st + STATUS_MIN, (unsigned long long)n);
+		}
+	}
+	emit(&o, "# HELP transom_http_request_duration_seconds Request duration by route.\n"
+		 "# TYPE transom_http_request_duration_seconds histogram\n");
+	for (size_t r = 0; r <= m->nroutes; r++) {
+		const struct route_series *s = &m->routes[r];
+		const char *name = r < m->nroutes ? m->names[r] : "unmatched";
+		unsigned long long cum = 0;
+		for (size_t b = 0; b <= NBUCKETS; b++)
+			cum += atomic_load(&s->bucket[b]);
+		if (cum == 0)
+			continue;
+		cum = 0;
+		for (size_t b = 0; b <= NBUCKETS; b++) {
+			cum += atomic_load(&s->bucket[b]);
+			if (b < NBUCKETS)
+				emit(&o, "transom_http_request_duration_seconds_bucket{route=\"%s\","
+					 "le=\"%g\"} %llu\n",
+				     name, buckets[b], cum);
+			else
+				emit(&o, "transom_http_request_duration_seconds_bucket{route=\"%s\","
+					 "le=\"+Inf\"} %llu\n",
+				     name, cum);
+		}
+		emit(&o, "transom_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+		     (double)atomic_load(&s->sum_us) / 1e6);
+		emit(&o, "transom_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
+		     cum);
+	}
+	emit(&o, "# HELP transom_db_errors_total Database errors seen by requests.\n"
+		 "# TYPE transom_db_errors_total counter\n"
+		 "transom_db_errors_total %llu\n"
+		 "# HELP transom_db_reconnects_total Database connections re-established.\n"
+		 "# TYPE transom_db_reconnects_total counter\n"
+		 "transom_db_reconnects_total %llu\n",
+	     (unsigned long long)atomic_load(&m->db_errors),
+	     (unsigned long long)atomic_load(&m->db_reconnects));
+	emit(&o, "# HELP transom_definitions_reloads_total Reloads of workflows and policies.\n"
+		 "# TYPE transom_definitions_reloads_total counter\n"
+		 "transom_definitions_reloads_total{result=\"ok\"} %llu\n"
+		 "transom_definitions_reloads_total{result=\"failed\"} %llu\n"
+		 "# HELP transom_definitions_valid Whether the files on disk loaded at the last "
+		 "(re)load.\n"
+		 "# TYPE transom_definitions_valid gauge\n"
+		 "transom_definitions_valid %d\n",
+	     (unsigned long long)atomic_load(&m->reloads_ok),
+	     (unsigned long long)atomic_load(&m->reloads_failed), definitions_ok ? 1 : 0);
+	if (o.failed) {
+		free(o.s);
+		return NULL;
+	}
+	return o.s;
+}

@@ -1,0 +1,39 @@
+/*
+ * metrics.h -- counters and histograms, rendered in the Prometheus text format.
+ *
+ * Lock-free: every counter is an atomic, so the request path never waits on another
+ * thread.  Routes are known at start-up (the route table), so per-route series are
+ * plain arrays indexed by route; index `nroutes` stands for "no route matched".
+ */
+#ifndef TRANSOM_METRICS_H
+#define TRANSOM_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct metrics;
+
+/*
+ * Creates the registry for `nroutes` routes whose patterns are `names` (borrowed, must
+ * outlive the registry).  Returns NULL when out of memory.
+ */
+struct metrics *metrics_new(const char *const *names, size_t nroutes);
+void metrics_free(struct metrics *m);
+
+/* Records one finished request: route index (nroutes = unmatched), status, duration. */
+void metrics_request(struct metrics *m, size_t route, int status, double seconds);
+
+/* Database events. */
+void metrics_db_error(struct metrics *m);
+void metrics_db_reconnect(struct metrics *m);
+
+/* A reload of the definitions succeeded (ok) or was refused. */
+void metrics_reload(struct metrics *m, bool ok);
+
+/*
+ * Renders every series as Prometheus text into an owned, NUL-terminated string, or NULL
+ * when out of memory.  `definitions_ok` is exported as a gauge.
+ */
+char *metrics_render(const struct metrics *m, bool definitions_ok);
+
+#endif /* TRANSOM_METRICS_H */

@@ -1,0 +1,86 @@
+/*
+ * store.h -- PostgreSQL access (the only module that includes <libpq-fe.h>).
+ *
+ * A `struct store` is one connection, used by one thread at a time (each HTTP worker
+ * thread has its own).  It connects lazily and reconnects by itself: when PostgreSQL
+ * goes away, calls fail with DB_DOWN (the HTTP layer answers 503) and the next call
+ * after it comes back reconnects, re-preparing statements as they are used.
+ *
+ * SQL lives in one file per aggregate (tokens.c, ...), each statement prepared once per
+ * connection and always run with bound parameters.
+ */
+#ifndef TRANSOM_STORE_H
+#define TRANSOM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Outcome of a database call: negative is an error, otherwise a row count. */
+enum db_status {
+	DB_DOWN = -3, /* no connection to PostgreSQL: retry later (503) */
+	DB_HARD = -2, /* the statement failed: a bug or a violated constraint (see sqlstate) */
+	DB_SOFT = -1, /* serialization failure or deadlock: the transaction may be retried */
+	DB_NONE = 0,  /* success, no rows */
+	DB_ONE = 1,   /* success, one row (larger values: that many rows) */
+};
+
+/* Hooks for metrics; any may be NULL. */
+struct store_hooks {
+	void (*on_error)(void *cls);
+	void (*on_reconnect)(void *cls);
+	void *cls;
+};
+
+struct store;
+
+/*
+ * Creates a connection object for `conninfo` (a libpq connection string or URI; copied).
+ * Does not connect yet.  Returns NULL only when out of memory.
+ */
+struct store *store_new(const char *conninfo, const struct store_hooks *hooks);
+
+/* Closes the connection and frees `st`; NULL is a no-op. */
+void store_free(struct store *st);
+
+/*
+ * Connects now if not connected.  Returns true when a usable connection exists; on
+ * false, store_last_error() says why.
+ */
+bool store_connect(struct store *st);
+
+/* Checks the server answers (SELECT 1).  DB_ONE when it does, DB_DOWN otherwise. */
+enum db_status store_ping(struct store *st);
+
+/* The last error message of `st` (borrowed; "" when none). */
+const char *store_last_error(const struct store *st);
+
+/* The SQLSTATE of the last failed statement ("" when none), e.g. "23505". */
+const char *store_last_sqlstate(const struct store *st);
+
+enum store_isolation {
+	STORE_READ_COMMITTED,
+	STORE_REPEATABLE_READ,
+	STORE_SERIALIZABLE,
+};
+
+/*
+ * Runs `fn` inside a transaction at `iso`.  When `fn` (or COMMIT) yields DB_SOFT the
+ * transaction is rolled back and run again, up to `retries` more times.  Returns what
+ * `fn` returned (after a successful COMMIT), or the error.  `fn` must not keep effects
+ * outside the database between attempts.
+ */
+enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned retries,
+			enum db_status (*fn)(struct store *st, void *cls), void *cls);
+
+/*
+ * Applies the embedded migrations not yet recorded in `schema_version`, each in its own
+ * transaction, under an advisory lock so replicas starting together do not race.
+ * Writes one line per applied migration to the log.  Returns DB_NONE/DB_ONE on success
+ * (DB_ONE if any were applied) or an error.
+ */
+enum db_status store_migrate(struct store *st);
+
+/* The highest migration version recorded, or -1 on error. */
+int store_schema_version(struct store *st);
+
+#endif /* TRANSOM_STORE_H */

@@ -1,0 +1,29 @@
+/*
+ * store_int.h -- what the aggregate files of the store module share (internal).
+ */
+#ifndef TRANSOM_STORE_INT_H
+#define TRANSOM_STORE_INT_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+/* A statement of an aggregate: a static object, prepared once per connection. */
+struct store_stmt {
+	const char *name; /* unique server-side name, e.g. "token_insert" */
+	const char *sql;  /* with $1..$n placeholders */
+	int nparams;
+};
+
+/*
+ * Runs `stmt` with `params` (text format, NULL = SQL NULL).  On success returns the row
+ * count (DB_NONE, DB_ONE, or more) and, when `res` is not NULL, the result, owned by the
+ * caller (PQclear).  On error returns DB_DOWN, DB_SOFT or DB_HARD; *res is then NULL.
+ */
+enum db_status store_exec(struct store *st, const struct store_stmt *stmt,
+			  const char *const *params, PGresult **res);
+
+/* Runs a parameterless utility command (BEGIN, COMMIT, ...). */
+enum db_status store_command(struct store *st, const char *sql);
+
+#endif /* TRANSOM_STORE_INT_H */

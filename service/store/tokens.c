@@ -1,0 +1,134 @@
+/*
+ * tokens.c -- SQL of the users and api_tokens tables.
+ */
+#include "store/tokens.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/roles.h"
+#include "store/store_int.h"
+
+static const struct store_stmt stmt_user_upsert = {
+	"token_user_upsert",
+	"INSERT INTO users (name, email, display_name) VALUES ($1, $2, $3)"
+	" ON CONFLICT (name) DO UPDATE SET"
+	"  email = coalesce(EXCLUDED.email, users.email),"
+	"  display_name = coalesce(EXCLUDED.display_name, users.display_name)",
+	3};
+static const struct store_stmt stmt_insert = {
+	"token_insert",
+	"INSERT INTO api_tokens (user_name, roles, token_hash)"
+	" VALUES ($1, string_to_array($2, ','), $3) RETURNING id",
+	3};
+static const struct store_stmt stmt_lookup = {
+	"token_lookup",
+	"SELECT t.id, u.name, coalesce(u.email, ''), coalesce(u.display_name, ''),"
+	"       array_to_string(t.roles, ',')"
+	"  FROM api_tokens t JOIN users u ON u.name = t.user_name"
+	" WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+	1};
+static const struct store_stmt stmt_list = {
+	"token_list",
+	"SELECT t.id, t.user_name, array_to_string(t.roles, ','),"
+	"       to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	"       coalesce(to_char(t.revoked_at AT TIME ZONE 'UTC',"
+	"                'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+	"  FROM api_tokens t ORDER BY t.id",
+	0};
+static const struct store_stmt stmt_revoke = {
+	"token_revoke",
+	"UPDATE api_tokens SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL",
+	1};
+
+struct create_args {
+	const char *name, *email, *display_name, *hash;
+	char roles[128];
+	long long id;
+};
+
+static enum db_status create_tx(struct store *st, void *cls)
+{
+	struct create_args *a = cls;
+	const char *user[] = {a->name, a->email, a->display_name};
+	const char *tok[] = {a->name, a->roles, a->hash};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_user_upsert, user, NULL);
+	if (s < 0)
+		return s;
+	s = store_exec(st, &stmt_insert, tok, &res);
+	if (s != DB_ONE) {
+		if (s >= 0)
+			PQclear(res);
+		return s < 0 ? s : DB_HARD;
+	}
+	a->id = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return DB_ONE;
+}
+
+enum db_status store_token_create(struct store *st, const char *name, const char *email,
+				  const char *display_name, unsigned roles, const char *hash,
+				  long long *id)
+{
+	struct create_args a = {name, email, display_name, hash, {0}, 0};
+	roles_format(roles, a.roles, sizeof a.roles);
+	enum db_status s = store_tx(st, STORE_READ_COMMITTED, 3, create_tx, &a);
+	*id = a.id;
+	return s;
+}
+
+enum db_status store_token_lookup(struct store *st, const char *hash, struct http_user *user)
+{
+	const char *params[] = {hash};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_lookup, params, &res);
+	if (s != DB_ONE) {
+		if (s >= 0)
+			PQclear(res);
+		return s > DB_ONE ? DB_HARD : s;
+	}
+	char bad[64];
+	user->token_id = atoll(PQgetvalue(res, 0, 0));
+	snprintf(user->name, sizeof user->name, "%s", PQgetvalue(res, 0, 1));
+	snprintf(user->email, sizeof user->email, "%s", PQgetvalue(res, 0, 2));
+	snprintf(user->display_name, sizeof user->display_name, "%s", PQgetvalue(res, 0, 3));
+	if (roles_parse(PQgetvalue(res, 0, 4), &user->roles, bad, sizeof bad) != 0)
+		user->roles = 0;
+	PQclear(res);
+	return DB_ONE;
+}
+
+enum db_status store_token_list(struct store *st, json_t **out)
+{
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_list, NULL, &res);
+	*out = NULL;
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		const char *revoked = PQgetvalue(res, i, 4);
+		json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:o}", "id",
+					(json_int_t)atoll(PQgetvalue(res, i, 0)), "user",
+					PQgetvalue(res, i, 1), "roles", PQgetvalue(res, i, 2),
+					"created_at", PQgetvalue(res, i, 3), "revoked_at",
+					*revoked ? json_string(revoked) : json_null());
+		if (row == NULL || json_array_append_new(arr, row) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? s : DB_HARD;
+}
+
+enum db_status store_token_revoke(struct store *st, long long id)
+{
+	char idbuf[32];
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	const char *params[] = {idbuf};
+	return store_exec(st, &stmt_revoke, params, NULL);
+}
