@@ -1,0 +1,69 @@
+/*
+ * lib_http.h -- helpers for HTTP tests: start the real transomd against the test
+ * database, make requests with libcurl, read replies.
+ *
+ * Environment (set by tests/run.sh): TRANSOM_TEST_BIN, TRANSOM_TEST_DATABASE_URL,
+ * TRANSOM_TEST_ROOT, TRANSOM_TEST_PG, TRANSOM_TEST_PGDATA, TRANSOM_TEST_PGSOCK.
+ */
+#ifndef TRANSOM_TEST_LIB_HTTP_H
+#define TRANSOM_TEST_LIB_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct server {
+	pid_t pid;
+	char base[128];	       /* http://127.0.0.1:PORT */
+	char workflows[1024];  /* the directories it serves */
+	char policies[1024];
+	int out_fd;	       /* transomd's stdout */
+};
+
+/*
+ * Starts `transomd serve` on an ephemeral port.  `workflows`/`policies` may be NULL (the
+ * shipped ones).  `extra_env` is a NULL-terminated list of "KEY=value" (may be NULL).
+ * Returns false (after printing why) when it does not come up within 30 s.
+ */
+bool server_start(struct server *s, const char *workflows, const char *policies,
+		  const char *const *extra_env);
+
+/* Sends `sig` to the server. */
+void server_signal(struct server *s, int sig);
+
+/* SIGTERM and wait (up to `seconds`); returns the exit status, or -1 on a timeout/crash. */
+int server_stop(struct server *s, unsigned seconds, double *elapsed);
+
+/* Runs `transomd ARGS...` to completion with the test database; returns its stdout. */
+char *transomd_run(int *status, const char *const *args);
+
+/* Creates a token for `user` with `roles` ("a,b") through the CLI.  Static buffer. */
+const char *token_for(const char *user, const char *roles);
+
+struct reply {
+	long status;
+	char *body;
+	size_t len;
+	char *headers; /* raw header block */
+	json_t *json;  /* parsed body when it is JSON, else NULL */
+};
+
+/*
+ * Makes a request.  `token` may be NULL; `body` may be NULL; `headers` is a
+ * NULL-terminated list of extra "Name: value" lines (may be NULL).
+ */
+struct reply *request(const struct server *s, const char *method, const char *path,
+		      const char *token, const char *body, const char *const *headers);
+
+/* Header `name` of `r` (case-insensitive), into a static buffer, or NULL. */
+const char *reply_header(const struct reply *r, const char *name);
+
+/* String member `key` of the JSON reply, or "". */
+const char *reply_str(const struct reply *r, const char *key);
+
+void reply_free(struct reply *r);
+
+/* Runs deploy/pg.sh with `verb` on the test cluster ("stop" or "start"). */
+int pg_ctl_test(const char *verb);
+
+#endif /* TRANSOM_TEST_LIB_HTTP_H */

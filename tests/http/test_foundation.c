@@ -1,0 +1,413 @@
+/*
+ * test_foundation.c -- the real transomd over HTTP: auth, error replies, limits,
+ * health and metrics, reload on SIGHUP, a database outage, graceful shutdown.
+ */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../unit/harness.h"
+#include "lib_http.h"
+
+static struct server srv;
+static char admin[128];
+
+static bool is_problem(const struct reply *r, long status)
+{
+	const char *ct = reply_header(r, "Content-Type");
+	return r->status == status && ct != NULL && strcmp(ct, "application/problem+json") == 0 &&
+	       json_integer_value(json_object_get(r->json, "status")) == status &&
+	       strlen(reply_str(r, "type")) > 0 && strlen(reply_str(r, "title")) > 0;
+}
+
+static void test_health_needs_no_token(void)
+{
+	struct reply *r = request(&srv, "GET", "/healthz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK_STR(reply_str(r, "status"), "alive");
+	reply_free(r);
+	r = request(&srv, "GET", "/readyz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK(json_is_true(json_object_get(r->json, "ready")));
+	CHECK(json_is_true(json_object_get(
+		json_object_get(json_object_get(r->json, "checks"), "database"), "ok")));
+	reply_free(r);
+}
+
+static void test_head_is_served_for_get(void)
+{
+	struct reply *r = request(&srv, "HEAD", "/healthz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK_INT(r->len, 0);
+	reply_free(r);
+}
+
+static void test_me_requires_a_token(void)
+{
+	struct reply *r = request(&srv, "GET", "/v1/me", NULL, NULL, NULL);
+	CHECK(is_problem(r, 401));
+	CHECK(reply_header(r, "WWW-Authenticate") != NULL &&
+	      strncmp(reply_header(r, "WWW-Authenticate"), "Bearer", 6) == 0);
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/me", "trn_not-a-real-token", NULL, NULL);
+	CHECK(is_problem(r, 401));
+	CHECK(strstr(reply_header(r, "WWW-Authenticate") ?: "", "invalid_token") != NULL);
+	reply_free(r);
+}
+
+static void test_me_lists_the_admin_role(void)
+{
+	struct reply *r = request(&srv, "GET", "/v1/me", admin, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK_STR(reply_str(r, "user"), "admin");
+	json_t *roles = json_object_get(r->json, "roles");
+	CHECK(json_array_size(roles) == 1 &&
+	      strcmp(json_string_value(json_array_get(roles, 0)), "admin") == 0);
+	reply_free(r);
+}
+
+static void test_wrong_role_is_403(void)
+{
+	char cab[128];
+	snprintf(cab, sizeof cab, "%s", token_for("carol", "cab,requester"));
+	CHECK(cab[0] != '\0');
+	struct reply *r = request(&srv, "GET", "/v1/tokens", cab, NULL, NULL);
+	CHECK(is_problem(r, 403));
+	CHECK_STR(reply_str(r, "rule"), "role");
+	CHECK(strstr(reply_str(r, "detail"), "admin") != NULL);
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/me", cab, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK_INT(json_array_size(json_object_get(r->json, "roles")), 2);
+	reply_free(r);
+}
+
+static void test_unknown_path_is_404_and_wrong_method_405(void)
+{
+	struct reply *r = request(&srv, "GET", "/v1/nothing-here", admin, NULL, NULL);
+	CHECK(is_problem(r, 404));
+	reply_free(r);
+	r = request(&srv, "DELETE", "/v1/me", admin, NULL, NULL);
+	CHECK(is_problem(r, 405));
+	CHECK_STR(reply_header(r, "Allow"), "GET, HEAD");
+	reply_free(r);
+	r = request(&srv, "BREW", "/healthz", NULL, NULL, NULL);
+	CHECK(is_problem(r, 405));
+	reply_free(r);
+}
+
+static void test_body_too_large_is_413(void)
+{
+	size_t n = 2 * 1024 * 1024;
+	char *big = malloc(n + 1);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	struct reply *r = request(&srv, "POST", "/v1/tokens", admin, big, NULL);
+	CHECK(is_problem(r, 413));
+	CHECK_STR(reply_str(r, "rule"), "max_body");
+	reply_free(r);
+	free(big);
+}
+
+static void test_uri_too_long_is_414(void)
+{
+	char path[12000];
+	memcpy(path, "/v1/", 4);
+	memset(path + 4, 'a', sizeof path - 5);
+	path[sizeof path - 1] = '\0';
+	struct reply *r = request(&srv, "GET", path, admin, NULL, NULL);
+	CHECK(is_problem(r, 414));
+	reply_free(r);
+}
+
+static void test_malformed_json_is_400_with_position(void)
+{
+	struct reply *r = request(&srv, "POST", "/v1/tokens", admin, "{\"user\": \"x\",\n oops}",
+				  NULL);
+	CHECK(is_problem(r, 400));
+	CHECK(strstr(reply_str(r, "detail"), "line 2") != NULL);
+	CHECK(strstr(reply_str(r, "detail"), "column") != NULL);
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/tokens", admin, "[1, 2]", NULL);
+	CHECK(is_problem(r, 400));
+	reply_free(r);
+	const char *ct[] = {"Content-Type: text/plain", NULL};
+	r = request(&srv, "POST", "/v1/tokens", admin, "{}", ct);
+	CHECK(is_problem(r, 415));
+	reply_free(r);
+}
+
+static void test_wrong_shape_names_the_field(void)
+{
+	struct reply *r = request(&srv, "POST", "/v1/tokens", admin,
+				  "{\"user\": 5, \"roles\": [\"cab\"]}", NULL);
+	CHECK(is_problem(r, 422));
+	CHECK_STR(reply_str(r, "field"), "user");
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/tokens", admin,
+		    "{\"user\": \"dave\", \"roles\": [\"cab\", \"wizard\"]}", NULL);
+	CHECK(is_problem(r, 422));
+	CHECK_STR(reply_str(r, "field"), "roles[1]");
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/tokens", admin, "{\"roles\": [\"cab\"]}", NULL);
+	CHECK(is_problem(r, 422));
+	CHECK_STR(reply_str(r, "field"), "user");
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/tokens", admin,
+		    "{\"user\": \"dave\", \"roles\": [\"cab\"], \"colour\": 1}", NULL);
+	CHECK(is_problem(r, 422));
+	CHECK_STR(reply_str(r, "field"), "colour");
+	reply_free(r);
+}
+
+static void test_tokens_over_http(void)
+{
+	struct reply *r = request(&srv, "POST", "/v1/tokens", admin,
+				  "{\"user\": \"erin\", \"roles\": [\"requester\"], "
+				  "\"email\": \"erin@example.org\", \"display_name\": \"Erin\"}",
+				  NULL);
+	CHECK_INT(r->status, 201);
+	char tok[128], path[64];
+	snprintf(tok, sizeof tok, "%s", reply_str(r, "token"));
+	snprintf(path, sizeof path, "%s", reply_header(r, "Location") ?: "");
+	CHECK(strncmp(tok, "trn_", 4) == 0);
+	reply_free(r);
+
+	r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK_STR(reply_str(r, "email"), "erin@example.org");
+	CHECK_STR(reply_str(r, "display_name"), "Erin");
+	reply_free(r);
+
+	r = request(&srv, "GET", "/v1/tokens", admin, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK(r->body != NULL && strstr(r->body, tok) == NULL); /* secrets never listed */
+	reply_free(r);
+
+	r = request(&srv, "DELETE", path, admin, NULL, NULL);
+	CHECK_INT(r->status, 204);
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
+	CHECK(is_problem(r, 401));
+	reply_free(r);
+	r = request(&srv, "DELETE", path, admin, NULL, NULL);
+	CHECK(is_problem(r, 404));
+	reply_free(r);
+}
+
+static void test_request_id_is_echoed_or_generated(void)
+{
+	const char *h[] = {"X-Request-Id: abc-123", NULL};
+	struct reply *r = request(&srv, "GET", "/nowhere", NULL, NULL, h);
+	CHECK_STR(reply_header(r, "X-Request-Id"), "abc-123");
+	CHECK_STR(reply_str(r, "instance"), "abc-123");
+	reply_free(r);
+	r = request(&srv, "GET", "/healthz", NULL, NULL, NULL);
+	const char *id = reply_header(r, "X-Request-Id");
+	CHECK(id != NULL && strlen(id) >= 16);
+	reply_free(r);
+}
+
+static void test_metrics_count_requests(void)
+{
+	struct reply *r = request(&srv, "GET", "/v1/me", admin, NULL, NULL);
+	reply_free(r);
+	r = request(&srv, "GET", "/metrics", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK(r->body && strstr(r->body, "transom_http_requests_total{route=\"/v1/me\","
+					 "status=\"200\"}") != NULL);
+	CHECK(r->body && strstr(r->body, "transom_http_requests_total{route=\"/v1/me\","
+					 "status=\"401\"}") != NULL);
+	CHECK(r->body && strstr(r->body, "transom_http_request_duration_seconds_bucket{route="
+					 "\"/v1/me\",le=\"+Inf\"}") != NULL);
+	CHECK(r->body && strstr(r->body, "transom_build_info{version=") != NULL);
+	CHECK(r->body && strstr(r->body, "transom_db_reconnects_total") != NULL);
+	reply_free(r);
+}
+
+static void test_slow_clients_are_disconnected(void)
+{
+	const char *env[] = {"TRANSOM_CONN_TIMEOUT=1", NULL};
+	struct server s2;
+	CHECK(server_start(&s2, NULL, NULL, env));
+	int port = atoi(strrchr(s2.base, ':') + 1);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+	CHECK(write(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n", 32) == 32); /* never finished */
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char buf[64];
+	ssize_t n = read(fd, buf, sizeof buf); /* 0: the server closed it within the timeout */
+	CHECKF(n == 0, "read returned %zd", n);
+	close(fd);
+	struct reply *r = request(&s2, "GET", "/healthz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200); /* and it still serves others */
+	reply_free(r);
+	CHECK_INT(server_stop(&s2, 10, NULL), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", from, to);
+	CHECK(system(cmd) == 0);
+}
+
+static void test_sighup_keeps_old_definitions_when_new_ones_are_broken(void)
+{
+	char dir[1024], wf[1100], file[1200], src[1100];
+	snprintf(dir, sizeof dir, "%s/reload", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	mkdir(dir, 0755);
+	snprintf(wf, sizeof wf, "%s/workflows", dir);
+	snprintf(src, sizeof src, "%s/workflows", getenv("TRANSOM_TEST_ROOT") ?: ".");
+	copy_file(src, wf);
+	struct server s2;
+	CHECK(server_start(&s2, wf, NULL, NULL));
+	struct reply *r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	json_t *defs = json_object_get(json_object_get(r->json, "checks"), "definitions");
+	char version[64];
+	snprintf(version, sizeof version, "%s",
+		 json_string_value(json_object_get(defs, "version")) ?: "");
+	reply_free(r);
+
+	snprintf(file, sizeof file, "%s/change-normal.json", wf);
+	FILE *fp = fopen(file, "w");
+	CHECK(fp != NULL);
+	if (fp) {
+		fputs("{ \"kind\": \"change\", \"initial\": ", fp);
+		fclose(fp);
+	}
+	server_signal(&s2, SIGHUP);
+	bool seen = false;
+	for (int i = 0; i < 50 && !seen; i++) {
+		usleep(100 * 1000);
+		r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+		defs = json_object_get(json_object_get(r->json, "checks"), "definitions");
+		seen = json_is_false(json_object_get(defs, "last_reload_ok"));
+		if (seen) {
+			CHECK_INT(r->status, 200); /* still serving the old definitions */
+			CHECK_STR(json_string_value(json_object_get(defs, "version")), version);
+			const char *e = json_string_value(json_object_get(defs, "last_error"));
+			CHECKF(e && strstr(e, "change-normal.json"), "error: %s", e ?: "(none)");
+		}
+		reply_free(r);
+	}
+	CHECK(seen);
+	r = request(&s2, "GET", "/metrics", NULL, NULL, NULL);
+	CHECK(r->body && strstr(r->body, "transom_definitions_valid 0") != NULL);
+	CHECK(r->body && strstr(r->body, "transom_definitions_reloads_total{result=\"failed\"} 1"));
+	reply_free(r);
+
+	/* Mend the file: the next SIGHUP swaps the new definitions in. */
+	snprintf(src, sizeof src, "%s/workflows/change-normal.json",
+		 getenv("TRANSOM_TEST_ROOT") ?: ".");
+	copy_file(src, file);
+	server_signal(&s2, SIGHUP);
+	bool ok = false;
+	for (int i = 0; i < 50 && !ok; i++) {
+		usleep(100 * 1000);
+		r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+		defs = json_object_get(json_object_get(r->json, "checks"), "definitions");
+		ok = json_is_true(json_object_get(defs, "last_reload_ok"));
+		reply_free(r);
+	}
+	CHECK(ok);
+	CHECK_INT(server_stop(&s2, 10, NULL), 0);
+}
+
+static void test_database_outage_is_503_then_recovers(void)
+{
+	CHECK(pg_ctl_test("stop") == 0);
+	struct reply *r = request(&srv, "GET", "/v1/me", admin, NULL, NULL);
+	CHECK(is_problem(r, 503));
+	reply_free(r);
+	r = request(&srv, "GET", "/readyz", NULL, NULL, NULL);
+	CHECK(is_problem(r, 503));
+	CHECK(json_is_false(json_object_get(r->json, "ready")));
+	reply_free(r);
+	r = request(&srv, "GET", "/healthz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200); /* alive all the same */
+	reply_free(r);
+
+	CHECK(pg_ctl_test("start") == 0);
+	bool ready = false;
+	for (int i = 0; i < 100 && !ready; i++) {
+		r = request(&srv, "GET", "/readyz", NULL, NULL, NULL);
+		ready = r->status == 200;
+		reply_free(r);
+		if (!ready)
+			usleep(100 * 1000);
+	}
+	CHECK(ready);
+	/* Every worker thread reconnects on its own: try enough requests to reach them all. */
+	for (int i = 0; i < 16; i++) {
+		r = request(&srv, "GET", "/v1/me", admin, NULL, NULL);
+		CHECK_INT(r->status, 200);
+		reply_free(r);
+	}
+	r = request(&srv, "GET", "/metrics", NULL, NULL, NULL);
+	CHECKF(r->body && strstr(r->body, "transom_db_reconnects_total 0") == NULL, "%s", r->body);
+	reply_free(r);
+}
+
+static void test_bad_setting_exits_2_naming_the_key(void)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd,
+		 "TRANSOM_THREADS=lots TRANSOM_DATABASE_URL=x '%s' serve 2>&1 | "
+		 "grep -q TRANSOM_THREADS; test $? -eq 0 && "
+		 "TRANSOM_THREADS=lots TRANSOM_DATABASE_URL=x '%s' serve 2>/dev/null; test $? -eq 2",
+		 getenv("TRANSOM_TEST_BIN"), getenv("TRANSOM_TEST_BIN"));
+	CHECK(system(cmd) == 0);
+	snprintf(cmd, sizeof cmd, "'%s' --help | grep -q TRANSOM_PUBLIC_URL",
+		 getenv("TRANSOM_TEST_BIN"));
+	CHECK(system(cmd) == 0);
+}
+
+static void test_sigterm_exits_0_quickly(void)
+{
+	double secs = 99;
+	CHECK_INT(server_stop(&srv, 10, &secs), 0);
+	CHECKF(secs < 5.0, "took %.2f s", secs);
+}
+
+static void setup(void)
+{
+	snprintf(admin, sizeof admin, "%s", token_for("admin", "admin"));
+	if (admin[0] == '\0' || !server_start(&srv, NULL, NULL, NULL)) {
+		fprintf(stderr, "cannot start transomd\n");
+		printf("0 passed, 1 failed\n");
+		exit(1);
+	}
+}
+
+int tests_main(void);
+#define main tests_main
+TESTS(test_health_needs_no_token, test_head_is_served_for_get, test_me_requires_a_token,
+      test_me_lists_the_admin_role, test_wrong_role_is_403,
+      test_unknown_path_is_404_and_wrong_method_405, test_body_too_large_is_413,
+      test_uri_too_long_is_414, test_malformed_json_is_400_with_position,
+      test_wrong_shape_names_the_field, test_tokens_over_http,
+      test_request_id_is_echoed_or_generated, test_metrics_count_requests,
+      test_slow_clients_are_disconnected,
+      test_sighup_keeps_old_definitions_when_new_ones_are_broken,
+      test_database_outage_is_503_then_recovers, test_bad_setting_exits_2_naming_the_key,
+      test_sigterm_exits_0_quickly)
+#undef main
+
+int main(void)
+{
+	setup();
+	int rc = tests_main();
+	if (srv.pid > 0) /* when TEST_ONLY skipped the shutdown test */
+		server_stop(&srv, 10, NULL);
+	return rc;
+}
