@@ -3,17 +3,18 @@
 #   make run        install missing packages, build, start the private PostgreSQL, serve
 #   make test       the same bootstrap, then every test against a throwaway PostgreSQL
 #   make unit       only the pure unit tests (no database)
-#   make bench      benchmarks (figures printed, nothing asserted on time)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
 #   make format     clang-format every C file;  make format-check  verify it
 #
-# Variables: CC (gcc or clang), SAN=address,undefined (sanitizers), O=optimisation level.
+# Variables: CC (gcc or clang), SAN=address,undefined (sanitizers), O=optimisation level,
+# V=1 (show the commands).
 
 CC       ?= cc
 O        ?= 2
 SAN      ?=
 BUILD    ?= build
 PKGS     := libmicrohttpd libpq libical jansson libcurl libcrypto
+Q        := $(if $(V),,@)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -43,15 +44,13 @@ HTTP_OBJ  := $(HTTP_LIB:%.c=$(BUILD)/%.o)
 LIBA      := $(BUILD)/libtransom.a
 TRANSOMD  := $(BUILD)/transomd
 
-.PHONY: all run test unit bench fuzz format format-check deps deps-test clean
+.PHONY: all run test unit fuzz format format-check deps deps-test clean
 all: $(TRANSOMD) $(UNIT_BIN) $(HTTP_BIN)
 
 # --- bootstrap -----------------------------------------------------------------------------
 # Missing libraries are installed (or named) before anything is compiled.
 deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null && command -v initdb >/dev/null 2>&1 \
-	  || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && pkg-config --exists $(PKGS) \
-	  || deploy/install-deps.sh build
+	@deploy/install-deps.sh build
 deps-test:
 	@deploy/install-deps.sh test
 
@@ -66,10 +65,6 @@ test: deps-test
 unit: $(UNIT_BIN)
 	@tests/run.sh $(BUILD) unit
 
-bench: deps-test
-	@$(MAKE) --no-print-directory all O=2
-	@tests/bench/run.sh $(BUILD)
-
 # --- compilation ---------------------------------------------------------------------------
 # A stamp of the flags: changing CC, SAN or O rebuilds everything.
 FLAGS_STAMP := $(BUILD)/.flags
@@ -78,27 +73,29 @@ $(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(FLAGS_NOW
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Migrations are compiled into the binary, so transomd needs no files beside it.
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) deploy/embed-sql.sh
 	@mkdir -p $(dir $@)
-	deploy/embed-sql.sh $(MIGRATIONS) > $@
+	$(Q)deploy/embed-sql.sh $(MIGRATIONS) > $@
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(TRANSOMD): $(MAIN_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) $(MAIN_OBJ) $(LIBA) $(LDLIBS) -o $@
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) $(MAIN_OBJ) $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBA)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/http/%: $(BUILD)/tests/http/%.o $(HTTP_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
 
 # --- fuzzing (clang only) ------------------------------------------------------------------
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
