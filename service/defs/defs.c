@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "policy/catalog.h"
 #include "wf/wf.h"
 
 /* Appends one formatted line to a growable error text. */
@@ -129,9 +131,14 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
 	int wn = hash_dir(workflows_dir, acc, errors);
 	int pn = hash_dir(policies_dir, acc, errors);
 	struct wf_set *set = wn >= 0 ? wf_set_load_dir(workflows_dir, &diags) : NULL;
-	if (wn >= 0 && set == NULL) {
+	struct policy_catalog *catalog = NULL;
+	char catalog_path[2048];
+	snprintf(catalog_path, sizeof catalog_path, "%s/services.json", policies_dir);
+	bool catalog_ok = pn < 0 || access(catalog_path, F_OK) != 0 ||
+			  (catalog = catalog_load_file(catalog_path, &diags)) != NULL;
+	if (diags.n > 0 || (wn >= 0 && set == NULL)) {
 		char *text = wf_diags_join(&diags);
-		errors_add(errors, "%s", text && *text ? text : "workflows: cannot be loaded");
+		errors_add(errors, "%s", text && *text ? text : "definitions cannot be loaded");
 		free(text);
 		/* errors_add ended the joined text with a second newline; trim it */
 		size_t len = strlen(*errors);
@@ -139,18 +146,21 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
 			(*errors)[--len] = '\0';
 	}
 	wf_diags_clear(&diags);
-	if (wn < 0 || pn < 0 || set == NULL) {
+	if (wn < 0 || pn < 0 || set == NULL || !catalog_ok) {
 		wf_set_free(set);
+		catalog_free(catalog);
 		return NULL;
 	}
 	d = calloc(1, sizeof *d);
 	if (d == NULL) {
 		wf_set_free(set);
+		catalog_free(catalog);
 		errors_add(errors, "out of memory");
 		return NULL;
 	}
 	atomic_init(&d->refs, 1);
 	d->workflows = set;
+	d->catalog = catalog;
 	d->files = (unsigned)(wn + pn);
 	for (int i = 0; i < 8; i++)
 		snprintf(d->version + 2 * i, 3, "%02x", acc[i]);
@@ -170,6 +180,7 @@ void defs_release(struct defs *d)
 	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
 		return;
 	wf_set_free(d->workflows);
+	catalog_free(d->catalog);
 	free(d);
 }
 

@@ -8,6 +8,7 @@
 
 #include "defs/defs.h"
 #include "main/main.h"
+#include "policy/catalog.h"
 #include "wf/wf.h"
 
 int cmd_check(const struct config *cfg, int argc, char **argv)
@@ -32,8 +33,9 @@ int cmd_check(const struct config *cfg, int argc, char **argv)
 		free(errors);
 		return 1;
 	}
-	printf("ok: %zu workflows in %s, %u files in all, version %s\n",
-	       wf_set_count(d->workflows), workflows, d->files, d->version);
+	printf("ok: %zu workflows in %s, %zu services in %s, %u files in all, version %s\n",
+	       wf_set_count(d->workflows), workflows, d->catalog ? catalog_count(d->catalog) : 0,
+	       policies, d->files, d->version);
 	defs_release(d);
 	return 0;
 }
