@@ -22,8 +22,11 @@ struct app {
 	const struct config *cfg;  /* immutable */
 	struct defs_holder defs;   /* current definitions */
 	struct metrics *metrics;   /* lock-free counters */
+	const char **route_names;  /* the route patterns, for the metrics (owned array) */
 	pthread_key_t worker_key;  /* per-thread struct api_worker */
 	char public_url[1024];	   /* base URL for links */
+	/* Live record events (events/events.h); NULL = none. */
+	struct events_hub *events;
 };
 
 /* Per-thread state: this thread's database connection and definitions snapshot. */
@@ -68,5 +71,15 @@ enum tr_code h_me(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep);
+enum tr_code h_events(struct http_req *req, struct http_reply *rep);
+enum tr_code h_records_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_records_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_records_get(struct http_req *req, struct http_reply *rep);
+enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep);
+enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep);
+enum tr_code h_records_history(struct http_req *req, struct http_reply *rep);
+enum tr_code h_workflows_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_workflow_get(struct http_req *req, struct http_reply *rep);
+enum tr_code h_audit_verify(struct http_req *req, struct http_reply *rep);
 
 #endif /* TRANSOM_API_H */

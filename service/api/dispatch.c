@@ -79,16 +79,17 @@ enum tr_code api_db_error(struct http_req *req, enum db_status s)
 
 int api_app_init(struct app *app, const struct config *cfg, struct defs *initial)
 {
-	static const char *names[64];
 	memset(app, 0, sizeof *app);
 	app->cfg = cfg;
-	for (size_t i = 0; i < api_routes_count && i < 64; i++)
-		names[i] = api_routes[i].pattern;
-	app->metrics = metrics_new(names, api_routes_count);
-	if (app->metrics == NULL)
+	app->route_names = calloc(api_routes_count, sizeof *app->route_names);
+	if (app->route_names == NULL)
 		return -1;
-	if (pthread_key_create(&app->worker_key, worker_free) != 0) {
+	for (size_t i = 0; i < api_routes_count; i++)
+		app->route_names[i] = api_routes[i].pattern;
+	app->metrics = metrics_new(app->route_names, api_routes_count);
+	if (app->metrics == NULL || pthread_key_create(&app->worker_key, worker_free) != 0) {
 		metrics_free(app->metrics);
+		free(app->route_names);
 		return -1;
 	}
 	defs_holder_init(&app->defs, initial);
@@ -108,6 +109,7 @@ void api_app_destroy(struct app *app)
 	pthread_key_delete(app->worker_key);
 	defs_holder_destroy(&app->defs);
 	metrics_free(app->metrics);
+	free(app->route_names);
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */

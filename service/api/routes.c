@@ -5,6 +5,20 @@
 #include "api/api.h"
 #include "auth/roles.h"
 
+/* Who may write records: people who raise and run work, pipelines, and admins. */
+#define RECORD_WRITERS (ROLE_REQUESTER | ROLE_CHANGE_MANAGER | ROLE_PIPELINE | ROLE_ADMIN)
+
+/* The same six routes for changes, incidents and problems. */
+#define RECORD_ROUTES(base)                                                                        \
+	{HTTP_POST, base, h_records_create, RECORD_WRITERS, ROUTE_JSON_BODY, "create"},         \
+	{HTTP_GET, base, h_records_list, ROLE_ALL, 0, "list with filters"},                      \
+	{HTTP_GET, base "/{id}", h_records_get, ROLE_ALL, 0, "read"},                            \
+	{HTTP_PATCH, base "/{id}", h_records_patch, RECORD_WRITERS, ROUTE_JSON_BODY,             \
+	 "edit (JSON merge patch, If-Match)"},                                                   \
+	{HTTP_POST, base "/{id}/transitions", h_records_transition, ROLE_ALL, ROUTE_JSON_BODY,   \
+	 "fire a workflow event"},                                                               \
+	{HTTP_GET, base "/{id}/history", h_records_history, ROLE_ALL, 0, "audit events"}
+
 const struct http_route api_routes[] = {
 	{HTTP_GET, "/healthz", h_healthz, 0, ROUTE_PUBLIC, "process alive"},
 	{HTTP_GET, "/readyz", h_readyz, 0, ROUTE_PUBLIC, "database reachable, definitions loaded"},
@@ -13,6 +27,13 @@ const struct http_route api_routes[] = {
 	{HTTP_GET, "/v1/tokens", h_tokens_list, ROLE_ADMIN, 0, "list API tokens"},
 	{HTTP_POST, "/v1/tokens", h_tokens_create, ROLE_ADMIN, ROUTE_JSON_BODY, "create a token"},
 	{HTTP_DELETE, "/v1/tokens/{id}", h_tokens_revoke, ROLE_ADMIN, 0, "revoke a token"},
+	{HTTP_GET, "/v1/events", h_events, ROLE_ALL, 0, "record events (Server-Sent Events)"},
+	RECORD_ROUTES("/v1/changes"),
+	RECORD_ROUTES("/v1/incidents"),
+	RECORD_ROUTES("/v1/problems"),
+	{HTTP_GET, "/v1/workflows", h_workflows_list, ROLE_ALL, 0, "loaded workflows"},
+	{HTTP_GET, "/v1/workflows/{name}", h_workflow_get, ROLE_ALL, 0, "one workflow (or DOT)"},
+	{HTTP_GET, "/v1/audit/verify", h_audit_verify, ROLE_ADMIN, 0, "recompute the audit chain"},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

@@ -31,6 +31,7 @@ struct config {
 	unsigned conn_timeout;	     /* TRANSOM_CONN_TIMEOUT, seconds idle before a close */
 	unsigned shutdown_grace;     /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
 	unsigned db_retries;	     /* TRANSOM_DB_RETRIES, serialization-failure retries */
+	unsigned timer_interval;     /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
 };
 
 /*

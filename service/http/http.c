@@ -1,12 +1,15 @@
 /*
- * http.c -- libmicrohttpd transport: limits, request ids, bodies, replies, shutdown.
+ * http.c -- libmicrohttpd transport: limits, request ids, bodies, replies, streaming
+ * replies (suspend/resume), shutdown.
  */
 #include "http/http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,34 @@ struct http_server {
 	void *cls;
 	unsigned port;
 	atomic_uint in_flight;
+	pthread_mutex_t streams_lock; /* guards `streams` and `stopping` */
+	struct http_stream *streams;  /* streaming replies not yet over */
+	bool stopping;                /* http_server_stop has begun: end streams at once */
+};
+
+/*
+ * A streaming reply.  Referenced by the transport (until the request completes) and by
+ * the MHD response (until libmicrohttpd frees it); freed when both let go.
+ *
+ * Parking: the content reader calls MHD_suspend_connection and sets `suspended` under
+ * `lock`; a wake resumes only a connection it sees `suspended`, under the same lock, so
+ * MHD_resume_connection never meets a connection that is not suspended, and a wake that
+ * comes while the reader runs is not lost (`woken`).  Lock order: the caller's locks,
+ * then srv->streams_lock, then `lock`, then libmicrohttpd's own.
+ */
+struct http_stream {
+	pthread_mutex_t lock;
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct http_stream_ops ops;
+	void *cls;
+	struct http_stream *prev, *next; /* in srv->streams */
+	bool listed;
+	bool suspended; /* parked by the reader; only a wake resumes it */
+	bool woken;     /* a wake came since the reader last pulled */
+	bool ending;    /* the server is stopping: end the body */
+	bool closed;    /* ops.close has run */
+	atomic_uint refs;
 };
 
 /* Per-request transport state; owns the request and the reply. */
@@ -32,6 +63,7 @@ struct http_transport {
 	struct http_reply rep;
 	struct http_server *srv;
 	struct MHD_Connection *conn;
+	struct http_stream *stream; /* a streaming reply being sent (owned reference) */
 	struct timespec start;
 	char *buf;
 	size_t len, cap;
@@ -70,8 +102,12 @@ void http_req_peer(const struct http_req *req, char *out, size_t outlen)
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
+static void stream_finish(struct http_stream *s);
+
 void http_reply_clear(struct http_reply *rep)
 {
+	if (rep->stream != NULL)
+		stream_finish(rep->stream);
 	free(rep->body);
 	for (unsigned i = 0; i < rep->nheaders; i++)
 		free(rep->headers[i].value);
@@ -86,6 +122,9 @@ enum tr_code http_reply_text(struct http_reply *rep, int status, const char *con
 		return TR_E_NOMEM;
 	memcpy(copy, text, len);
 	copy[len] = '\0';
+	if (rep->stream != NULL)
+		stream_finish(rep->stream);
+	rep->stream = NULL;
 	free(rep->body);
 	rep->body = copy;
 	rep->body_len = len;
@@ -100,6 +139,9 @@ enum tr_code http_reply_json(struct http_reply *rep, int status, json_t *body)
 	json_decref(body);
 	if (text == NULL)
 		return TR_E_NOMEM;
+	if (rep->stream != NULL)
+		stream_finish(rep->stream);
+	rep->stream = NULL;
 	free(rep->body);
 	rep->body = text;
 	rep->body_len = strlen(text);
@@ -150,6 +192,130 @@ void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 	if (p == NULL || http_reply_json(rep, status, p) != TR_OK)
 		http_reply_text(rep, 500, "application/problem+json", fallback, sizeof fallback - 1);
 	rep->content_type = "application/problem+json";
+}
+
+/* ---- streaming replies ------------------------------------------------------------------ */
+
+static void stream_unref(struct http_stream *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* The stream is over: unlist it, run `close`, drop the owner's reference. */
+static void stream_finish(struct http_stream *s)
+{
+	struct http_server *srv = s->srv;
+	pthread_mutex_lock(&srv->streams_lock);
+	if (s->listed) {
+		if (s->prev != NULL)
+			s->prev->next = s->next;
+		else
+			srv->streams = s->next;
+		if (s->next != NULL)
+			s->next->prev = s->prev;
+		s->listed = false;
+	}
+	pthread_mutex_unlock(&srv->streams_lock);
+	pthread_mutex_lock(&s->lock);
+	s->closed = true;
+	s->suspended = false;
+	pthread_mutex_unlock(&s->lock);
+	/* Not under our lock: `close` takes the caller's, which wakes take before ours. */
+	if (s->ops.close != NULL)
+		s->ops.close(s->cls);
+	stream_unref(s);
+}
+
+struct http_stream *http_reply_stream(struct http_reply *rep, const struct http_req *req,
+                                      int status, const char *content_type,
+                                      const struct http_stream_ops *ops, void *cls)
+{
+	struct http_transport *t = req->transport;
+	struct http_stream *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	atomic_init(&s->refs, 1);
+	s->srv = t->srv;
+	s->conn = t->conn;
+	s->ops = *ops;
+	s->cls = cls;
+	if (rep->stream != NULL)
+		stream_finish(rep->stream);
+	free(rep->body);
+	rep->body = NULL;
+	rep->body_len = 0;
+	rep->status = status;
+	rep->content_type = content_type;
+	rep->stream = s;
+
+	struct http_server *srv = t->srv;
+	pthread_mutex_lock(&srv->streams_lock);
+	s->ending = srv->stopping;
+	s->next = srv->streams;
+	if (srv->streams != NULL)
+		srv->streams->prev = s;
+	srv->streams = s;
+	s->listed = true;
+	pthread_mutex_unlock(&srv->streams_lock);
+	return s;
+}
+
+/* Resumes `s` if the reader parked it (s->lock held). */
+static void stream_resume_locked(struct http_stream *s)
+{
+	if (s->suspended && !s->closed) {
+		s->suspended = false;
+		MHD_resume_connection(s->conn);
+	}
+}
+
+void http_stream_wake(struct http_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->woken = true;
+	stream_resume_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * The MHD content reader of a streaming reply.  Returning 0 without suspending would
+ * make libmicrohttpd call again at once (a busy loop on a pool thread), so "nothing
+ * yet" always parks the connection first; libmicrohttpd allows suspending from here.
+ */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	(void)pos;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		bool ending = s->ending;
+		s->woken = false;
+		pthread_mutex_unlock(&s->lock);
+		if (ending)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		long n = s->ops.pull(s->cls, buf, max);
+		if (n == HTTP_STREAM_END)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (n > 0)
+			return (ssize_t)((size_t)n > max ? max : (size_t)n);
+		pthread_mutex_lock(&s->lock);
+		if (!s->woken && !s->ending) {
+			MHD_suspend_connection(s->conn);
+			s->suspended = true;
+			pthread_mutex_unlock(&s->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&s->lock); /* woken while pulling: look again */
+	}
+}
+
+static void stream_response_free(void *cls)
+{
+	stream_unref(cls);
 }
 
 /* ---- the MHD callbacks ------------------------------------------------------------------ */
@@ -240,8 +406,19 @@ static enum MHD_Result queue_reply(struct http_transport *t)
 		tr_error_set(&e, TR_E_INTERNAL, NULL, "the handler produced no reply");
 		http_reply_problem(rep, &t->req, &e, NULL);
 	}
-	r = MHD_create_response_from_buffer(rep->body_len, rep->body ? rep->body : (char *)"",
-					    MHD_RESPMEM_MUST_COPY);
+	if (rep->stream != NULL) {
+		/* The transport takes the reply's reference; the response gets its own. */
+		t->stream = rep->stream;
+		rep->stream = NULL;
+		atomic_fetch_add(&t->stream->refs, 1);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
+		                                      t->stream, stream_response_free);
+		if (r == NULL)
+			stream_unref(t->stream);
+	} else {
+		r = MHD_create_response_from_buffer(
+		    rep->body_len, rep->body ? rep->body : (char *)"", MHD_RESPMEM_MUST_COPY);
+	}
 	if (r == NULL)
 		return MHD_NO;
 	if (rep->content_type != NULL)
@@ -317,6 +494,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (t == NULL)
 		return;
+	if (t->stream != NULL) /* before the log line: the stream is over now */
+		stream_finish(t->stream);
 	struct timespec end;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	double secs = (double)(end.tv_sec - t->start.tv_sec) +
@@ -366,6 +545,7 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 		return NULL;
 	}
 	srv->opts = *opts;
+	pthread_mutex_init(&srv->streams_lock, NULL);
 	srv->dispatch = dispatch;
 	srv->done = done;
 	srv->cls = cls;
@@ -384,6 +564,7 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 	if (srv->daemon == NULL) {
 		tr_error_set(err, TR_E_CONFIG, "TRANSOM_LISTEN", "cannot listen on %s:%u",
 			     opts->host, opts->port);
+		pthread_mutex_destroy(&srv->streams_lock);
 		free(srv);
 		return NULL;
 	}
@@ -402,12 +583,24 @@ unsigned http_server_stop(struct http_server *srv, unsigned grace_seconds)
 	MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* End every stream: a parked one is resumed and its reader ends the body.  None can
+	 * park again (and MHD_stop_daemon must not meet a suspended connection). */
+	pthread_mutex_lock(&srv->streams_lock);
+	srv->stopping = true;
+	for (struct http_stream *s = srv->streams; s != NULL; s = s->next) {
+		pthread_mutex_lock(&s->lock);
+		s->ending = true;
+		stream_resume_locked(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&srv->streams_lock);
 	/* Let requests in flight finish, bounded by the grace period. */
 	for (unsigned waited = 0; atomic_load(&srv->in_flight) > 0 && waited < grace_seconds * 20;
 	     waited++)
 		usleep(50 * 1000);
 	unsigned left = atomic_load(&srv->in_flight);
 	MHD_stop_daemon(srv->daemon);
+	pthread_mutex_destroy(&srv->streams_lock);
 	free(srv);
 	return left;
 }

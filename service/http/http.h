@@ -10,6 +10,11 @@
  *
  * Threads: dispatch and completion run on the pool threads; a request is handled start
  * to end on one thread.
+ *
+ * Streaming replies (http_reply_stream, for Server-Sent Events) are read from a pull
+ * callback.  When it has nothing to give, the connection is parked (libmicrohttpd's
+ * suspend) and holds no thread until another thread calls http_stream_wake; so many
+ * open streams never starve the pool.  On http_server_stop every stream is ended.
  */
 #ifndef TRANSOM_HTTP_H
 #define TRANSOM_HTTP_H
@@ -51,11 +56,14 @@ struct http_req {
 	struct http_transport *transport;
 };
 
+struct http_stream; /* a streaming body, see http_reply_stream */
+
 struct http_reply {
 	int status;		   /* 0 = not filled yet */
 	const char *content_type;  /* static string */
 	char *body;		   /* owned, may be NULL */
 	size_t body_len;
+	struct http_stream *stream; /* owned; set by http_reply_stream instead of a body */
 	unsigned nheaders;
 	struct {
 		const char *name; /* static string */
@@ -89,8 +97,47 @@ enum tr_code http_reply_header(struct http_reply *rep, const char *name, const c
 void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 			const struct tr_error *err, json_t *extra);
 
-/* Frees what `rep` owns and empties it. */
+/* Frees what `rep` owns and empties it (a stream not yet started is closed). */
 void http_reply_clear(struct http_reply *rep);
+
+/* ---- streaming replies ------------------------------------------------------------------ */
+
+/* Return value of a pull callback: the body is complete. */
+#define HTTP_STREAM_END (-1L)
+
+/*
+ * Where a streaming reply comes from.  Both run on a pool thread, never at the same
+ * time for one stream, and must not block.
+ *   pull   copies up to `max` bytes that are ready now into `buf` and returns their
+ *          count; 0 = nothing yet (the connection is parked until http_stream_wake);
+ *          HTTP_STREAM_END ends the body.
+ *   close  runs exactly once, when the stream is over for any reason (ended, client
+ *          gone, server stopping, or the reply replaced before it was sent); `cls` is
+ *          the caller's to free then.  No pull follows it.
+ */
+struct http_stream_ops {
+	long (*pull)(void *cls, char *buf, size_t max);
+	void (*close)(void *cls);
+};
+
+/*
+ * Makes `rep` (of request `req`) a streaming reply: `status`, `content_type` (static)
+ * and a body of unknown length (chunked) read through `ops` with `cls`.  Replaces any
+ * body; headers added with http_reply_header still go out.  Returns the stream, valid
+ * until `ops->close` returns, for http_stream_wake; or NULL when out of memory (then
+ * `close` is not called and `cls` stays the caller's).
+ */
+struct http_stream *http_reply_stream(struct http_reply *rep, const struct http_req *req,
+                                      int status, const char *content_type,
+                                      const struct http_stream_ops *ops, void *cls);
+
+/*
+ * Tells the stream its pull may have something now: a parked connection is resumed.
+ * Thread-safe, cheap, never blocks for long; any number of wakes may come before the
+ * next pull.  The caller must make sure it is not called once `close` has returned
+ * (e.g. wake and forget the stream under one lock of its own, taken in `close`).
+ */
+void http_stream_wake(struct http_stream *s);
 
 struct http_server_opts {
 	const char *host;
@@ -120,9 +167,10 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 unsigned http_server_port(const struct http_server *srv);
 
 /*
- * Graceful stop: stop accepting, wait up to `grace_seconds` for requests in flight,
- * then close every connection and join the threads.  Frees `srv`.  Returns the number
- * of requests still in flight when the grace ran out (0 = clean).
+ * Graceful stop: stop accepting, end every streaming reply, wait up to `grace_seconds`
+ * for requests in flight, then close every connection and join the threads.  Frees
+ * `srv`.  Returns the number of requests still in flight when the grace ran out
+ * (0 = clean).
  */
 unsigned http_server_stop(struct http_server *srv, unsigned grace_seconds);
 

@@ -12,6 +12,8 @@
 
 #include "api/api.h"
 #include "core/log.h"
+#include "events/events.h"
+#include "jobs/jobs.h"
 #include "main/main.h"
 
 /* Connects and migrates, retrying for up to `seconds` while the server starts. */
@@ -79,12 +81,23 @@ int cmd_serve(const struct config *cfg)
 	struct http_server_opts opts = {cfg->listen_host, cfg->listen_port, cfg->threads,
 					cfg->conn_timeout,	cfg->max_body,	 cfg->max_url};
 	struct tr_error err = {0};
+	struct events_hub_opts events_opts = {.conninfo = cfg->database_url};
+	app.events = events_hub_start(&events_opts, &err); /* LISTENs before we serve */
+	if (app.events == NULL) {
+		fprintf(stderr, "transomd: %s\n", err.detail);
+		api_app_destroy(&app);
+		return 1;
+	}
 	struct http_server *srv = http_server_start(&opts, api_dispatch, api_done, &app, &err);
 	if (srv == NULL) {
 		fprintf(stderr, "transomd: %s\n", err.detail);
+		events_hub_stop(app.events);
 		api_app_destroy(&app);
 		return 2;
 	}
+	struct timer_worker *timers = timer_worker_start(&app, cfg->timer_interval);
+	if (timers == NULL)
+		LOG_ERROR("event=timer_worker_failed detail=\"cannot start the thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
 		 http_server_port(srv), cfg->threads, defs->version);
 	printf("transomd: listening on http://%s:%u\n", cfg->listen_host, http_server_port(srv));
@@ -114,9 +127,11 @@ int cmd_serve(const struct config *cfg)
 		}
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
+	timer_worker_stop(timers);
 	unsigned left = http_server_stop(srv, cfg->shutdown_grace);
 	if (left > 0)
 		LOG_WARN("event=shutdown_cut_short requests_in_flight=%u", left);
+	events_hub_stop(app.events); /* after HTTP: its event streams are all closed now */
 	api_app_destroy(&app);
 	LOG_INFO("event=stopped");
 	return 0;

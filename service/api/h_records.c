@@ -1,0 +1,176 @@
+/*
+ * h_records.c -- changes, incidents and problems over HTTP: create, list, read, edit,
+ * fire events, history.  One handler per operation; the kind comes from the path.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/jspec.h"
+#include "crypto/crypto.h"
+#include "records/records.h"
+
+/* "/v1/changes/..." -> "change" (the route table only routes the three kinds here). */
+static const char *kind_of(const struct http_req *req)
+{
+	const char *p = req->path + 4; /* after "/v1/" */
+	return strncmp(p, "changes", 7) == 0	 ? "change"
+	       : strncmp(p, "incidents", 9) == 0 ? "incident"
+						 : "problem";
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The use-case context of this request; `hash` receives the body's SHA-256 for replays. */
+static enum tr_code context(struct http_req *req, struct rec_ctx *c,
+			    char hash[CRYPTO_SHA256_HEX_LEN])
+{
+	struct app *app = req->app;
+	memset(c, 0, sizeof *c);
+	c->st = api_store(req);
+	c->defs = api_defs(req);
+	c->actor = req->user.name;
+	c->roles = req->user.roles;
+	c->request_id = req->request_id;
+	c->now_ms = now_ms();
+	c->retries = app->cfg->db_retries;
+	if (c->defs == NULL)
+		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "no definitions are loaded");
+	const char *key = http_req_header(req, "Idempotency-Key");
+	if (key != NULL && req->method == HTTP_POST) {
+		size_t n = strlen(key);
+		if (n == 0 || n > 128)
+			return tr_error_set(&req->err, TR_E_BAD_REQUEST, "Idempotency-Key",
+					    "an Idempotency-Key has 1 to 128 characters");
+		crypto_sha256_hex(req->body, req->body_len, hash);
+		c->idem_key = key;
+		c->idem_method = req->method_name;
+		c->idem_path = req->path;
+		c->idem_body_hash = hash;
+	}
+	return TR_OK;
+}
+
+/* Turns a use case's result into the reply (problem with extras on error). */
+static enum tr_code reply(struct http_req *req, struct http_reply *rep, enum tr_code rc,
+			  struct rec_reply *out)
+{
+	if (rc != TR_OK) {
+		http_reply_problem(rep, req, &req->err, out->extra);
+		out->extra = NULL;
+		rec_reply_clear(out);
+		return TR_OK;
+	}
+	if (out->status == 304)
+		rc = http_reply_text(rep, 304, NULL, "", 0);
+	else if (out->raw_body != NULL)
+		rc = http_reply_text(rep, out->status, "application/json", out->raw_body,
+				     strlen(out->raw_body));
+	else {
+		rc = http_reply_json(rep, out->status, out->body);
+		out->body = NULL;
+	}
+	if (out->etag[0])
+		http_reply_header(rep, "ETag", out->etag);
+	if (out->location[0])
+		http_reply_header(rep, "Location", out->location);
+	rec_reply_clear(out);
+	return rc;
+}
+
+enum tr_code h_records_create(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_create(&c, kind_of(req), req->json, &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_records_list(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	struct rec_query q = {
+		http_req_query(req, "state"),	  http_req_query(req, "type"),
+		http_req_query(req, "service"),	  http_req_query(req, "requester"),
+		http_req_query(req, "updated_since"), http_req_query(req, "next"),
+		http_req_query(req, "limit"),
+	};
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_list(&c, kind_of(req), &q, &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_records_get(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_get(&c, kind_of(req), route_param(&req->match, "id"),
+				 http_req_header(req, "If-None-Match"), &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_patch(&c, kind_of(req), route_param(&req->match, "id"),
+				   http_req_header(req, "If-Match"), req->json, &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	const char *event = NULL, *comment = NULL;
+	const struct jspec spec[] = {
+		{"event", JSPEC_STRING, true, &event},
+		{"comment", JSPEC_STRING, false, &comment},
+		JSPEC_END,
+	};
+	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
+	if (rc == TR_OK && (strlen(event) == 0 || strlen(event) > 64))
+		rc = tr_error_set(&req->err, TR_E_UNPROCESSABLE, "event",
+				  "'event' must name an event (1 to 64 characters)");
+	if (rc == TR_OK && comment != NULL && strlen(comment) > 20000)
+		rc = tr_error_set(&req->err, TR_E_UNPROCESSABLE, "comment",
+				  "'comment' may have at most 20000 bytes");
+	if (rc == TR_OK)
+		rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_transition(&c, kind_of(req), route_param(&req->match, "id"), event,
+					comment, http_req_header(req, "If-Match"), &out,
+					&req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_records_history(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_history(&c, kind_of(req), route_param(&req->match, "id"), &out,
+				     &req->err);
+	return reply(req, rep, rc, &out);
+}

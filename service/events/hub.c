@@ -1,0 +1,483 @@
+/*
+ * hub.c -- the event hub: a thread that owns the LISTEN connection, a ring of recent
+ * events, and the subscribers it wakes.
+ *
+ * Subscribers have no queue of their own: each keeps its position in the ring, so a
+ * new event costs the hub one append and a wake per interested subscriber, whatever
+ * the clients do.  A subscriber whose position falls out of the ring (its client reads
+ * too slowly) ends its stream.  One mutex guards the ring and the subscribers; the
+ * wake callbacks run under it and must not call back in.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "events/events.h"
+#include "store/listen.h"
+
+#define OUT_FILL_MAX (16 * 1024) /* a subscriber stops gathering events beyond this */
+
+static const char keepalive_frame[] = ": keep-alive\n\n";
+
+struct entry {
+	struct events_event ev; /* ev.frame is what subscribers copy */
+	bool resync;            /* a resync block: passes every filter */
+};
+
+struct events_sub {
+	struct events_hub *hub;
+	struct events_sub *prev, *next;
+	struct events_filter filter;
+	unsigned long long next_pos; /* the next ring position to look at */
+	bool preamble_sent;          /* the `retry:` line went out */
+	bool want_resync;            /* Last-Event-ID was not in the ring */
+	bool keepalive_due;
+	bool over; /* end the stream once `out` is drained */
+	void (*wake)(void *cls);
+	void *wake_cls;
+	char *out; /* bytes gathered but not yet read */
+	size_t out_len, out_off, out_cap;
+};
+
+struct events_hub {
+	pthread_mutex_t lock;
+	pthread_cond_t listening_cond; /* start waits on it for the first LISTEN */
+	pthread_t thread;
+	int wake_fd; /* eventfd: the thread looks at `stopping` */
+	bool stopping;
+	bool listening;
+	struct store_listener *listener; /* used by the hub thread only */
+	struct entry *ring;
+	size_t cap, count;
+	unsigned long long head; /* positions [head - count, head) are in the ring */
+	struct events_sub *subs;
+	size_t nsubs, max_subs;
+	unsigned keepalive_ms;
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct entry *entry_at(struct events_hub *hub, unsigned long long pos)
+{
+	return &hub->ring[pos % hub->cap];
+}
+
+/* Calls the wake callback of `s` (hub locked). */
+static void sub_wake(struct events_sub *s)
+{
+	if (s->wake != NULL)
+		s->wake(s->wake_cls);
+}
+
+/* Appends `e` to the ring and wakes whoever wants it (hub locked; takes `e`'s memory). */
+static void ring_push(struct events_hub *hub, struct entry *e)
+{
+	unsigned long long pos = hub->head;
+	if (hub->count == hub->cap) { /* the oldest leaves: it sits where the new one goes */
+		events_event_clear(&entry_at(hub, pos)->ev);
+		hub->count--;
+	}
+	*entry_at(hub, pos) = *e;
+	memset(e, 0, sizeof *e);
+	hub->head++;
+	hub->count++;
+	const struct entry *in = entry_at(hub, pos);
+	for (struct events_sub *s = hub->subs; s != NULL; s = s->next) {
+		if (in->resync || events_filter_match(&s->filter, &in->ev))
+			sub_wake(s);
+		else if (s->next_pos == pos)
+			s->next_pos = pos + 1; /* caught up and not interested: stay caught up */
+	}
+}
+
+enum tr_code events_hub_publish(struct events_hub *hub, const char *payload)
+{
+	struct entry e = {0};
+	struct tr_error err = {0};
+	enum tr_code rc = events_event_parse(payload, &e.ev, &err);
+	if (rc != TR_OK) {
+		LOG_WARN("event=events_dropped reason=\"%s\" field=%s", err.detail,
+		         err.field[0] ? err.field : "-");
+		return rc;
+	}
+	LOG_DEBUG("event=events_received type=%s seq=%lld", e.ev.type,
+	          e.ev.has_seq ? e.ev.seq : -1LL);
+	pthread_mutex_lock(&hub->lock);
+	ring_push(hub, &e);
+	pthread_mutex_unlock(&hub->lock);
+	return TR_OK;
+}
+
+void events_hub_resync(struct events_hub *hub, const char *reason)
+{
+	struct entry e = {.resync = true};
+	e.ev.frame = events_frame_resync(reason, &e.ev.frame_len);
+	if (e.ev.frame == NULL) {
+		/* Without memory for the block, ending every stream tells the clients as much. */
+		LOG_ERROR("event=events_resync_failed reason=out_of_memory");
+		pthread_mutex_lock(&hub->lock);
+		for (struct events_sub *s = hub->subs; s != NULL; s = s->next) {
+			s->over = true;
+			sub_wake(s);
+		}
+		pthread_mutex_unlock(&hub->lock);
+		return;
+	}
+	snprintf(e.ev.type, sizeof e.ev.type, "resync");
+	pthread_mutex_lock(&hub->lock);
+	ring_push(hub, &e);
+	pthread_mutex_unlock(&hub->lock);
+}
+
+/* ---- the thread ------------------------------------------------------------------------- */
+
+static void on_notify(void *cls, const char *payload)
+{
+	events_hub_publish(cls, payload);
+}
+
+static void on_listen_event(struct events_hub *hub, enum store_listen_event ev)
+{
+	switch (ev) {
+	case STORE_LISTEN_UP:
+	case STORE_LISTEN_UP_AGAIN:
+		LOG_INFO("event=events_listening channel=%s again=%d", EVENTS_CHANNEL,
+		         ev == STORE_LISTEN_UP_AGAIN);
+		pthread_mutex_lock(&hub->lock);
+		hub->listening = true;
+		pthread_cond_broadcast(&hub->listening_cond);
+		pthread_mutex_unlock(&hub->lock);
+		if (ev == STORE_LISTEN_UP_AGAIN)
+			events_hub_resync(hub, "listener-reconnected");
+		break;
+	case STORE_LISTEN_LOST:
+		LOG_WARN("event=events_listen_lost error=\"%s\"",
+		         store_listener_error(hub->listener));
+		pthread_mutex_lock(&hub->lock);
+		hub->listening = false;
+		pthread_mutex_unlock(&hub->lock);
+		break;
+	case STORE_LISTEN_FAILED:
+		LOG_DEBUG("event=events_listen_failed error=\"%s\"",
+		          store_listener_error(hub->listener));
+		break;
+	case STORE_LISTEN_IDLE:
+		break;
+	}
+}
+
+static void keepalive_all(struct events_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	for (struct events_sub *s = hub->subs; s != NULL; s = s->next) {
+		s->keepalive_due = true;
+		sub_wake(s);
+	}
+	pthread_mutex_unlock(&hub->lock);
+}
+
+static void *hub_main(void *arg)
+{
+	struct events_hub *hub = arg;
+	long long next_keepalive = mono_ms() + hub->keepalive_ms;
+	short revents = 0;
+
+	for (;;) {
+		long long now = mono_ms();
+		if (hub->listener != NULL) {
+			enum store_listen_event ev =
+			    store_listener_run(hub->listener, now, revents, on_notify, hub);
+			on_listen_event(hub, ev);
+			if (ev == STORE_LISTEN_UP || ev == STORE_LISTEN_UP_AGAIN) /* after resync */
+				store_listener_run(hub->listener, now, 0, on_notify, hub);
+		}
+		revents = 0;
+		if (now >= next_keepalive) {
+			keepalive_all(hub);
+			next_keepalive = now + hub->keepalive_ms;
+		}
+		pthread_mutex_lock(&hub->lock);
+		bool stopping = hub->stopping;
+		pthread_mutex_unlock(&hub->lock);
+		if (stopping)
+			break;
+
+		long long timeout = next_keepalive - now;
+		struct pollfd fds[2] = {{hub->wake_fd, POLLIN, 0}, {-1, 0, 0}};
+		nfds_t nfds = 1;
+		if (hub->listener != NULL) {
+			int lt = store_listener_timeout_ms(hub->listener, now);
+			if (lt >= 0 && lt < timeout)
+				timeout = lt;
+			fds[1].fd = store_listener_pollfd(hub->listener, &fds[1].events);
+			if (fds[1].fd >= 0)
+				nfds = 2;
+		}
+		if (poll(fds, nfds, (int)(timeout < 0 ? 0 : timeout)) < 0 && errno != EINTR)
+			usleep(10 * 1000);
+		if (fds[0].revents & POLLIN) {
+			uint64_t v;
+			if (read(hub->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+				LOG_DEBUG("event=events_wake_read_failed errno=%d", errno);
+		}
+		if (nfds == 2)
+			revents = fds[1].revents;
+	}
+	return NULL;
+}
+
+/* ---- start and stop --------------------------------------------------------------------- */
+
+static void hub_free(struct events_hub *hub)
+{
+	for (size_t i = 0; hub->ring != NULL && i < hub->cap; i++)
+		events_event_clear(&hub->ring[i].ev);
+	free(hub->ring);
+	store_listener_free(hub->listener);
+	if (hub->wake_fd >= 0)
+		close(hub->wake_fd);
+	pthread_cond_destroy(&hub->listening_cond);
+	pthread_mutex_destroy(&hub->lock);
+	free(hub);
+}
+
+struct events_hub *events_hub_start(const struct events_hub_opts *opts, struct tr_error *err)
+{
+	struct events_hub *hub = calloc(1, sizeof *hub);
+	if (hub == NULL) {
+		tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&hub->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&hub->listening_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	hub->cap = opts->ring_size ? opts->ring_size : 1024;
+	hub->keepalive_ms = opts->keepalive_ms ? opts->keepalive_ms : 15000;
+	hub->max_subs = opts->max_subscribers ? opts->max_subscribers : 256;
+	hub->ring = calloc(hub->cap, sizeof *hub->ring);
+	hub->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (opts->conninfo != NULL)
+		hub->listener = store_listener_new(opts->conninfo, EVENTS_CHANNEL);
+	if (hub->ring == NULL || hub->wake_fd < 0 ||
+	    (opts->conninfo != NULL && hub->listener == NULL)) {
+		tr_error_set(err, TR_E_NOMEM, NULL, "cannot set up the event hub");
+		hub_free(hub);
+		return NULL;
+	}
+	if (pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
+		tr_error_set(err, TR_E_INTERNAL, NULL, "cannot start the event hub thread");
+		hub_free(hub);
+		return NULL;
+	}
+	if (hub->listener != NULL) {
+		unsigned wait_ms = opts->start_wait_ms ? opts->start_wait_ms : 5000;
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&hub->lock);
+		while (!hub->listening &&
+		       pthread_cond_timedwait(&hub->listening_cond, &hub->lock, &until) == 0)
+			;
+		bool up = hub->listening;
+		pthread_mutex_unlock(&hub->lock);
+		if (!up)
+			LOG_WARN("event=events_not_listening_yet waited_ms=%u", wait_ms);
+	}
+	return hub;
+}
+
+void events_hub_stop(struct events_hub *hub)
+{
+	if (hub == NULL)
+		return;
+	uint64_t one = 1;
+	pthread_mutex_lock(&hub->lock);
+	hub->stopping = true;
+	size_t left = hub->nsubs;
+	for (struct events_sub *s = hub->subs; s != NULL; s = s->next) {
+		s->over = true;
+		sub_wake(s);
+	}
+	pthread_mutex_unlock(&hub->lock);
+	if (write(hub->wake_fd, &one, sizeof one) < 0)
+		LOG_DEBUG("event=events_wake_write_failed errno=%d", errno);
+	pthread_join(hub->thread, NULL);
+	if (left > 0) {
+		LOG_ERROR("event=events_hub_leaked subscribers=%zu", left);
+		return;
+	}
+	hub_free(hub);
+}
+
+/* ---- subscribers ------------------------------------------------------------------------ */
+
+enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *f, bool has_last,
+                            long long last_seq, struct events_sub **out, struct tr_error *err)
+{
+	*out = NULL;
+	struct events_sub *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+	s->hub = hub;
+	s->filter = *f;
+	pthread_mutex_lock(&hub->lock);
+	if (hub->stopping || hub->nsubs >= hub->max_subs) {
+		bool stopping = hub->stopping;
+		pthread_mutex_unlock(&hub->lock);
+		free(s);
+		if (stopping)
+			return tr_error_set(err, TR_E_NOT_READY, NULL, "the server is stopping");
+		tr_error_set(err, TR_E_NOT_READY, NULL,
+		             "this server already serves %zu event streams; retry later",
+		             hub->max_subs);
+		tr_error_rule(err, "max_event_streams");
+		return TR_E_NOT_READY;
+	}
+	s->next_pos = hub->head;
+	if (has_last) {
+		s->want_resync = true;
+		for (unsigned long long p = hub->head; p > hub->head - hub->count; p--) {
+			const struct entry *e = entry_at(hub, p - 1);
+			if (!e->resync && e->ev.has_seq && e->ev.seq == last_seq) {
+				s->next_pos = p;
+				s->want_resync = false;
+				break;
+			}
+		}
+	}
+	s->next = hub->subs;
+	if (hub->subs != NULL)
+		hub->subs->prev = s;
+	hub->subs = s;
+	hub->nsubs++;
+	pthread_mutex_unlock(&hub->lock);
+	*out = s;
+	return TR_OK;
+}
+
+void events_sub_start(struct events_sub *s, void (*wake)(void *cls), void *cls)
+{
+	pthread_mutex_lock(&s->hub->lock);
+	s->wake = wake;
+	s->wake_cls = cls;
+	pthread_mutex_unlock(&s->hub->lock);
+}
+
+void events_sub_free(struct events_sub *s)
+{
+	if (s == NULL)
+		return;
+	struct events_hub *hub = s->hub;
+	pthread_mutex_lock(&hub->lock);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		hub->subs = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	hub->nsubs--;
+	pthread_mutex_unlock(&hub->lock);
+	free(s->out);
+	free(s);
+}
+
+/* Appends to the subscriber's pending bytes (hub locked).  False when out of memory. */
+static bool out_append(struct events_sub *s, const char *data, size_t n)
+{
+	if (s->out_len + n > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : 4096;
+		while (cap < s->out_len + n)
+			cap *= 2;
+		char *p = realloc(s->out, cap);
+		if (p == NULL)
+			return false;
+		s->out = p;
+		s->out_cap = cap;
+	}
+	memcpy(s->out + s->out_len, data, n);
+	s->out_len += n;
+	return true;
+}
+
+/* Gathers what is ready for `s` into its pending bytes (hub locked, nothing pending). */
+static void sub_fill(struct events_hub *hub, struct events_sub *s)
+{
+	bool ok = true;
+	if (!s->preamble_sent) {
+		char retry[32];
+		int n = snprintf(retry, sizeof retry, "retry: %d\n\n", EVENTS_RETRY_MS);
+		ok = out_append(s, retry, (size_t)n);
+		s->preamble_sent = ok;
+	}
+	if (ok && hub->stopping)
+		s->over = true;
+	if (ok && !s->over && s->want_resync) {
+		size_t n;
+		char *frame = events_frame_resync("history-unavailable", &n);
+		ok = frame != NULL && out_append(s, frame, n);
+		free(frame);
+		s->want_resync = !ok;
+	}
+	if (ok && !s->over && s->next_pos < hub->head - hub->count) {
+		LOG_INFO("event=events_subscriber_dropped reason=lagging behind=%llu",
+		         hub->head - s->next_pos);
+		s->over = true;
+	}
+	while (ok && !s->over && s->next_pos < hub->head && s->out_len < OUT_FILL_MAX) {
+		const struct entry *e = entry_at(hub, s->next_pos);
+		if (e->resync || events_filter_match(&s->filter, &e->ev))
+			ok = out_append(s, e->ev.frame, e->ev.frame_len);
+		if (ok)
+			s->next_pos++;
+	}
+	if (ok && s->out_len == 0 && s->keepalive_due && !s->over)
+		ok = out_append(s, keepalive_frame, sizeof keepalive_frame - 1);
+	if (s->out_len > 0)
+		s->keepalive_due = false;
+	if (!ok) {
+		LOG_ERROR("event=events_subscriber_dropped reason=out_of_memory");
+		s->over = true;
+	}
+}
+
+long events_sub_read(struct events_sub *s, char *buf, size_t max)
+{
+	struct events_hub *hub = s->hub;
+	long n;
+	pthread_mutex_lock(&hub->lock);
+	if (s->out_off == s->out_len) {
+		s->out_off = s->out_len = 0;
+		sub_fill(hub, s);
+	}
+	size_t avail = s->out_len - s->out_off;
+	if (avail > max)
+		avail = max;
+	if (avail > 0) {
+		memcpy(buf, s->out + s->out_off, avail);
+		s->out_off += avail;
+	}
+	n = avail == 0 && s->over ? EVENTS_SUB_END : (long)avail;
+	pthread_mutex_unlock(&hub->lock);
+	return n;
+}

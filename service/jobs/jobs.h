@@ -1,0 +1,22 @@
+/*
+ * jobs.h -- background work of transomd: the timer worker.
+ *
+ * The timer worker wakes every TRANSOM_TIMER_INTERVAL milliseconds, and fires every
+ * workflow timer that has come due (SLA escalations, draft expiry, ...) through the
+ * same record use case as an HTTP event, as actor "system".  Timers are claimed with
+ * FOR UPDATE SKIP LOCKED, so any number of replicas may run workers without firing a
+ * timer twice.  It has its own database connection and survives database outages.
+ */
+#ifndef TRANSOM_JOBS_H
+#define TRANSOM_JOBS_H
+
+struct app;
+struct timer_worker;
+
+/* Starts the worker thread.  Returns NULL when the thread cannot be created. */
+struct timer_worker *timer_worker_start(struct app *app, unsigned interval_ms);
+
+/* Stops the thread (waits for the timer being fired, if any) and frees `w`. */
+void timer_worker_stop(struct timer_worker *w);
+
+#endif /* TRANSOM_JOBS_H */

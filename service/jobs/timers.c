@@ -1,0 +1,123 @@
+/*
+ * timers.c -- the timer worker thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "core/log.h"
+#include "jobs/jobs.h"
+#include "records/records.h"
+#include "wf/wf.h"
+
+struct timer_worker {
+	struct app *app;
+	unsigned interval_ms;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop; /* guarded by lock */
+	struct store *store;
+	struct defs *defs;
+	unsigned long defs_gen;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Fires every due timer; returns how many fired. */
+static unsigned fire_due(struct timer_worker *w)
+{
+	unsigned n = 0;
+	for (;;) {
+		struct rec_ctx c = {
+			.st = w->store,
+			.defs = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen),
+			.actor = "system",
+			.roles = WF_ROLE_SYSTEM,
+			.now_ms = now_ms(),
+			.retries = w->app->cfg->db_retries,
+		};
+		struct tr_error err = {0};
+		bool fired = false;
+		if (c.defs == NULL)
+			return n;
+		enum tr_code rc = records_fire_due_timer(&c, &fired, &err);
+		if (rc != TR_OK) {
+			if (rc != TR_E_DB_UNAVAILABLE)
+				LOG_WARN("event=timer_failed code=%s detail=\"%s\"", tr_code_slug(rc),
+					 err.detail);
+			return n;
+		}
+		if (!fired)
+			return n;
+		n++;
+	}
+}
+
+static void *run(void *cls)
+{
+	struct timer_worker *w = cls;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		unsigned n = fire_due(w);
+		if (n > 0)
+			LOG_INFO("event=timers_fired count=%u", n);
+		pthread_mutex_lock(&w->lock);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += w->interval_ms / 1000;
+		until.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+struct timer_worker *timer_worker_start(struct app *app, unsigned interval_ms)
+{
+	struct timer_worker *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return NULL;
+	w->app = app;
+	w->interval_ms = interval_ms;
+	w->store = store_new(app->cfg->database_url, NULL);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	if (w->store == NULL || pthread_create(&w->thread, NULL, run, w) != 0) {
+		store_free(w->store);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->wake);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void timer_worker_stop(struct timer_worker *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	store_free(w->store);
+	defs_release(w->defs);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+}

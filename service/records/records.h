@@ -1,0 +1,77 @@
+/*
+ * records.h -- the record use cases: create, read, edit, fire events, list, history,
+ * and timers.  Ties the workflow engine (pure) to the store: each write is one
+ * transaction holding the record's row lock, the new state, its links, its effects
+ * (outbox, timers), its audit events and its live notification, so a request either
+ * happens entirely or not at all.
+ */
+#ifndef TRANSOM_RECORDS_H
+#define TRANSOM_RECORDS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "defs/defs.h"
+#include "store/store.h"
+
+/* Who is acting, when, and through which request.  All borrowed. */
+struct rec_ctx {
+	struct store *st;
+	struct defs *defs;	/* the definitions snapshot of this request */
+	const char *actor;	/* user name, or "system" */
+	unsigned roles;		/* ROLE_* bits (the same bits as WF_ROLE_*) */
+	const char *request_id; /* may be NULL */
+	long long now_ms;	/* the time of the request */
+	unsigned retries;	/* serialization-failure retries */
+	/* Idempotency-Key of a POST, with what identifies the request; key NULL if none. */
+	const char *idem_key, *idem_method, *idem_path, *idem_body_hash;
+};
+
+/* A successful reply, or the extra members of a problem reply.  Release with rec_reply_clear. */
+struct rec_reply {
+	int status;	    /* 200, 201, or 304 */
+	json_t *body;	    /* the representation (owned) */
+	char *raw_body;	    /* a replayed reply body (owned), instead of `body` */
+	char etag[64];	    /* "\"7\"" or "" */
+	char location[256]; /* for 201 */
+	json_t *extra;	    /* on error: members to add to the problem (owned) */
+};
+
+void rec_reply_clear(struct rec_reply *r);
+
+/*
+ * Each returns TR_OK with `out` filled, or an error code with `err` set (404 unknown
+ * record, 409 event not allowed or guard false, 403 role, 412/428 If-Match, 422 bad or
+ * missing fields, 503 database) and maybe out->extra.  `if_match` is the If-Match
+ * header or NULL.
+ */
+enum tr_code records_create(struct rec_ctx *c, const char *kind, json_t *input,
+			    struct rec_reply *out, struct tr_error *err);
+enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
+			 const char *if_none_match, struct rec_reply *out, struct tr_error *err);
+enum tr_code records_patch(struct rec_ctx *c, const char *kind, const char *id,
+			   const char *if_match, json_t *patch, struct rec_reply *out,
+			   struct tr_error *err);
+enum tr_code records_transition(struct rec_ctx *c, const char *kind, const char *id,
+				const char *event, const char *comment, const char *if_match,
+				struct rec_reply *out, struct tr_error *err);
+enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id,
+			     struct rec_reply *out, struct tr_error *err);
+
+/* Filters of GET /v1/{kind}: every member may be NULL. */
+struct rec_query {
+	const char *state, *type, *service, *requester, *updated_since, *next;
+	const char *limit;
+};
+enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
+			  struct rec_reply *out, struct tr_error *err);
+
+/*
+ * Fires at most one due timer (claimed with FOR UPDATE SKIP LOCKED, so replicas never
+ * fire one twice), as actor "system".  *fired tells whether one was due.  A timer whose
+ * record moved on is dropped.
+ */
+enum tr_code records_fire_due_timer(struct rec_ctx *c, bool *fired, struct tr_error *err);
+
+#endif /* TRANSOM_RECORDS_H */

@@ -1,0 +1,149 @@
+/*
+ * audit_log.c -- SQL of the audit_head and audit_events tables.
+ */
+#include "store/audit_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+static const struct store_stmt stmt_head_lock = {
+	"audit_head_lock", "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", 0};
+static const struct store_stmt stmt_head = {"audit_head", "SELECT seq, hash FROM audit_head",
+					    0};
+static const struct store_stmt stmt_insert = {
+	"audit_insert",
+	"INSERT INTO audit_events (seq, at, actor, record_id, action, request_id, content,"
+	" prev_hash, hash) VALUES ($1::bigint, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9)",
+	9};
+static const struct store_stmt stmt_head_set = {
+	"audit_head_set", "UPDATE audit_head SET seq = $1::bigint, hash = $2 WHERE id = 1", 2};
+static const struct store_stmt stmt_of_record = {
+	"audit_of_record", "SELECT content FROM audit_events WHERE record_id = $1 ORDER BY seq", 1};
+static const struct store_stmt stmt_batch = {
+	"audit_batch",
+	"SELECT seq, actor, record_id, action, content, prev_hash, hash FROM audit_events"
+	" WHERE seq > $1::bigint ORDER BY seq LIMIT 2000",
+	1};
+
+enum db_status store_audit_append(struct store *st, struct audit_event *ev, size_t n)
+{
+	PGresult *res;
+	char prev[CRYPTO_SHA256_HEX_LEN], hash[CRYPTO_SHA256_HEX_LEN], seqbuf[32];
+	long long seq;
+
+	if (n == 0)
+		return DB_ONE;
+	enum db_status s = store_exec(st, &stmt_head_lock, NULL, &res);
+	if (s != DB_ONE) {
+		if (s >= 0)
+			PQclear(res);
+		return s < 0 ? s : DB_HARD;
+	}
+	seq = atoll(PQgetvalue(res, 0, 0));
+	snprintf(prev, sizeof prev, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	for (size_t i = 0; i < n; i++) {
+		ev[i].seq = ++seq;
+		char *content = audit_content(&ev[i]);
+		if (content == NULL)
+			return DB_HARD;
+		audit_hash(prev, content, hash);
+		snprintf(seqbuf, sizeof seqbuf, "%lld", seq);
+		const char *p[] = {seqbuf,	   ev[i].at,	     ev[i].actor,
+				   ev[i].record_id, ev[i].action,     ev[i].request_id,
+				   content,	   prev,	     hash};
+		s = store_exec(st, &stmt_insert, p, NULL);
+		free(content);
+		if (s < 0)
+			return s;
+		memcpy(prev, hash, sizeof prev);
+	}
+	const char *p[] = {seqbuf, prev};
+	s = store_exec(st, &stmt_head_set, p, NULL);
+	return s < 0 ? s : DB_ONE;
+}
+
+enum db_status store_audit_of_record(struct store *st, const char *id, json_t **out)
+{
+	const char *p[] = {id};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_of_record, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_t *ev = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+		if (ev != NULL)
+			json_array_append_new(arr, ev);
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? s : DB_HARD;
+}
+
+static json_t *bad(long long checked, long long seq, const char *why)
+{
+	return json_pack("{s:b, s:I, s:{s:I, s:s}}", "ok", 0, "events", (json_int_t)checked,
+			 "first_bad", "seq", (json_int_t)seq, "reason", why);
+}
+
+enum db_status store_audit_verify(struct store *st, json_t **out)
+{
+	char prev[CRYPTO_SHA256_HEX_LEN] = AUDIT_GENESIS, after[32], why[160];
+	long long expect = 1, head_seq;
+	PGresult *res;
+
+	*out = NULL;
+	/* Read the head first: events appended while we verify are beyond it. */
+	enum db_status s = store_exec(st, &stmt_head, NULL, &res);
+	if (s != DB_ONE) {
+		if (s >= 0)
+			PQclear(res);
+		return s < 0 ? s : DB_HARD;
+	}
+	head_seq = atoll(PQgetvalue(res, 0, 0));
+	char head_hash[CRYPTO_SHA256_HEX_LEN];
+	snprintf(head_hash, sizeof head_hash, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+
+	while (expect <= head_seq) {
+		snprintf(after, sizeof after, "%lld", expect - 1);
+		const char *p[] = {after};
+		s = store_exec(st, &stmt_batch, p, &res);
+		if (s < 0)
+			return s;
+		int rows = PQntuples(res);
+		for (int i = 0; i < rows && expect <= head_seq; i++, expect++) {
+			struct audit_row row = {
+				atoll(PQgetvalue(res, i, 0)),
+				PQgetvalue(res, i, 1),
+				PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+				PQgetvalue(res, i, 3),
+				PQgetvalue(res, i, 4),
+				PQgetvalue(res, i, 5),
+				PQgetvalue(res, i, 6),
+			};
+			if (!audit_verify_step(&row, expect, prev, why, sizeof why)) {
+				PQclear(res);
+				*out = bad(expect - 1, expect, why);
+				return *out ? DB_ONE : DB_HARD;
+			}
+			snprintf(prev, sizeof prev, "%s", row.hash);
+		}
+		PQclear(res);
+		if (rows == 0)
+			break;
+	}
+	if (expect <= head_seq)
+		*out = bad(expect - 1, expect, "event missing: the chain ends before its head");
+	else if (strcmp(prev, head_hash) != 0)
+		*out = bad(expect - 1, head_seq, "the chain head does not match the last event");
+	else
+		*out = json_pack("{s:b, s:I, s:s}", "ok", 1, "events", (json_int_t)head_seq, "head",
+				 prev);
+	return *out ? DB_ONE : DB_HARD;
+}

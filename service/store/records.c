@@ -1,0 +1,247 @@
+/*
+ * records.c -- SQL of the records and record_links tables.
+ */
+#include "store/records.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* The columns derived from the record's JSON for filtering, from `d`. */
+#define DERIVED                                                                                    \
+	"CASE WHEN kind_ = 'incident' THEN array_remove(ARRAY[d->>'service'], NULL)"             \
+	" ELSE ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(d->'services')"     \
+	" = 'array' THEN d->'services' ELSE '[]' END)) END"
+
+#define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+#define SELECT_RECORD                                                                              \
+	"SELECT id, kind, workflow, workflow_version, state, version, data::text, "              \
+	MS("created_at") ", " MS("updated_at") ", " MS("state_entered_at") " FROM records"
+
+static const struct store_stmt stmt_next[3] = {
+	{"record_next_change", "SELECT 'CHG-' || nextval('change_number_seq')", 0},
+	{"record_next_incident", "SELECT 'INC-' || nextval('incident_number_seq')", 0},
+	{"record_next_problem", "SELECT 'PRB-' || nextval('problem_number_seq')", 0},
+};
+static const struct store_stmt stmt_insert = {
+	"record_insert",
+	"INSERT INTO records (id, kind, workflow, workflow_version, state, version, data,"
+	" services, type, requester, created_at, updated_at, state_entered_at)"
+	" SELECT $1, kind_, $3, $4, $5, 1, d, " DERIVED ", d->>'type', d->>'requester',"
+	" t, t, t"
+	" FROM (SELECT $2::text AS kind_, $6::jsonb AS d,"
+	"             to_timestamp($7::bigint / 1000.0) AS t) s",
+	7};
+static const struct store_stmt stmt_get = {"record_get", SELECT_RECORD " WHERE id = $1", 1};
+static const struct store_stmt stmt_get_lock = {"record_get_lock",
+						SELECT_RECORD " WHERE id = $1 FOR UPDATE", 1};
+static const struct store_stmt stmt_update = {
+	"record_update",
+	"UPDATE records SET state = $2, version = version + 1, data = d,"
+	" services = " DERIVED ", type = d->>'type', requester = d->>'requester',"
+	" updated_at = t,"
+	" state_entered_at = CASE WHEN $5::boolean THEN t ELSE state_entered_at END"
+	" FROM (SELECT kind AS kind_, $3::jsonb AS d, to_timestamp($4::bigint / 1000.0) AS t"
+	"       FROM records WHERE id = $1) s"
+	" WHERE id = $1 AND version = $6::int RETURNING version",
+	6};
+static const struct store_stmt stmt_list = {
+	"record_list",
+	"SELECT data::text, version,"
+	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+	" FROM records WHERE kind = $1"
+	" AND ($2::text IS NULL OR state = $2)"
+	" AND ($3::text IS NULL OR type = $3)"
+	" AND ($4::text IS NULL OR $4 = ANY (services))"
+	" AND ($5::text IS NULL OR requester = $5)"
+	" AND ($6::timestamptz IS NULL OR updated_at >= $6::timestamptz)"
+	" AND ($7::timestamptz IS NULL OR (updated_at, id) > ($7::timestamptz, $8::text))"
+	" ORDER BY updated_at, id LIMIT $9::int",
+	9};
+static const struct store_stmt stmt_missing = {
+	"records_missing",
+	"SELECT t.v FROM jsonb_array_elements_text($1::jsonb) t(v)"
+	" WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = t.v AND r.kind = $2)",
+	2};
+static const struct store_stmt stmt_links_clear = {
+	"links_clear", "DELETE FROM record_links WHERE from_id = $1 AND rel = $2", 2};
+static const struct store_stmt stmt_links_add = {
+	"links_add",
+	"INSERT INTO record_links (from_id, rel, to_id)"
+	" SELECT DISTINCT $1, $2, jsonb_array_elements_text($3::jsonb) ON CONFLICT DO NOTHING",
+	3};
+static const struct store_stmt stmt_links_of = {
+	"links_of",
+	"SELECT from_id, rel, to_id FROM record_links WHERE from_id = $1 OR to_id = $1"
+	" ORDER BY created_at, from_id, rel, to_id",
+	1};
+
+void store_record_clear(struct store_record *r)
+{
+	json_decref(r->data);
+	r->data = NULL;
+}
+
+enum db_status store_record_next_id(struct store *st, const char *kind, char id[32])
+{
+	int k = strcmp(kind, "change") == 0 ? 0 : strcmp(kind, "incident") == 0 ? 1 : 2;
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_next[k], NULL, &res);
+	if (s == DB_ONE)
+		snprintf(id, 32, "%s", PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+enum db_status store_record_insert(struct store *st, const struct store_record *r)
+{
+	char *data = json_dumps(r->data, JSON_COMPACT);
+	char ms[32];
+	if (data == NULL)
+		return DB_HARD;
+	snprintf(ms, sizeof ms, "%lld", r->created_ms);
+	const char *p[] = {r->id, r->kind, r->workflow, r->workflow_version, r->state, data, ms};
+	enum db_status s = store_exec(st, &stmt_insert, p, NULL);
+	free(data);
+	return s;
+}
+
+enum db_status store_record_get(struct store *st, const char *id, bool lock,
+				struct store_record *r)
+{
+	const char *p[] = {id};
+	PGresult *res;
+	enum db_status s = store_exec(st, lock ? &stmt_get_lock : &stmt_get, p, &res);
+	if (s < 0)
+		return s;
+	if (s == DB_ONE) {
+		snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, 0));
+		snprintf(r->kind, sizeof r->kind, "%s", PQgetvalue(res, 0, 1));
+		snprintf(r->workflow, sizeof r->workflow, "%s", PQgetvalue(res, 0, 2));
+		snprintf(r->workflow_version, sizeof r->workflow_version, "%s",
+			 PQgetvalue(res, 0, 3));
+		snprintf(r->state, sizeof r->state, "%s", PQgetvalue(res, 0, 4));
+		r->version = atoi(PQgetvalue(res, 0, 5));
+		r->data = json_loads(PQgetvalue(res, 0, 6), 0, NULL);
+		r->created_ms = atoll(PQgetvalue(res, 0, 7));
+		r->updated_ms = atoll(PQgetvalue(res, 0, 8));
+		r->entered_ms = atoll(PQgetvalue(res, 0, 9));
+		if (r->data == NULL)
+			s = DB_HARD;
+	}
+	PQclear(res);
+	return s;
+}
+
+enum db_status store_record_update(struct store *st, struct store_record *r, bool state_changed)
+{
+	char *data = json_dumps(r->data, JSON_COMPACT);
+	char ms[32], version[16];
+	if (data == NULL)
+		return DB_HARD;
+	snprintf(ms, sizeof ms, "%lld", r->updated_ms);
+	snprintf(version, sizeof version, "%d", r->version);
+	const char *p[] = {r->id, r->state, data, ms, state_changed ? "true" : "false", version};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_update, p, &res);
+	free(data);
+	if (s == DB_ONE)
+		r->version = atoi(PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+enum db_status store_record_list(struct store *st, const struct store_record_filter *f,
+				 json_t **out)
+{
+	char limit[16];
+	snprintf(limit, sizeof limit, "%d", f->limit);
+	const char *p[] = {f->kind,	 f->state,	   f->type,	f->service, f->requester,
+			   f->updated_since, f->after_ts, f->after_id, limit};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_list, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_t *row = json_pack("{s:o, s:i, s:s}", "record",
+					json_loads(PQgetvalue(res, i, 0), 0, NULL), "version",
+					atoi(PQgetvalue(res, i, 1)), "cursor_ts",
+					PQgetvalue(res, i, 2));
+		if (row == NULL || json_array_append_new(arr, row) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? s : DB_HARD;
+}
+
+/* Runs a statement returning one text column into an owned JSON array of strings. */
+static enum db_status column_array(struct store *st, const struct store_stmt *stmt,
+				   const char *const *p, json_t **out)
+{
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, stmt, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		json_array_append_new(arr, json_string(PQgetvalue(res, i, 0)));
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? s : DB_HARD;
+}
+
+enum db_status store_records_missing(struct store *st, json_t *ids, const char *kind,
+				     json_t **missing)
+{
+	char *text = json_dumps(ids, JSON_COMPACT);
+	if (text == NULL)
+		return DB_HARD;
+	const char *p[] = {text, kind};
+	enum db_status s = column_array(st, &stmt_missing, p, missing);
+	free(text);
+	return s;
+}
+
+enum db_status store_links_set(struct store *st, const char *from, const char *rel, json_t *to)
+{
+	const char *p[] = {from, rel};
+	enum db_status s = store_exec(st, &stmt_links_clear, p, NULL);
+	if (s < 0 || json_array_size(to) == 0)
+		return s;
+	char *text = json_dumps(to, JSON_COMPACT);
+	if (text == NULL)
+		return DB_HARD;
+	const char *q[] = {from, rel, text};
+	s = store_exec(st, &stmt_links_add, q, NULL);
+	free(text);
+	return s;
+}
+
+enum db_status store_links_of(struct store *st, const char *id, json_t **out)
+{
+	const char *p[] = {id};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_links_of, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "from",
+						     PQgetvalue(res, i, 0), "rel",
+						     PQgetvalue(res, i, 1), "to",
+						     PQgetvalue(res, i, 2)));
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? s : DB_HARD;
+}

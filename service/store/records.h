@@ -1,0 +1,76 @@
+/*
+ * records.h -- the records aggregate: changes, incidents and problems, and their links.
+ */
+#ifndef TRANSOM_STORE_RECORDS_H
+#define TRANSOM_STORE_RECORDS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+
+struct store_record {
+	char id[32];
+	char kind[16];
+	char workflow[128];
+	char workflow_version[32];
+	char state[128];
+	int version;
+	long long created_ms, updated_ms, entered_ms; /* milliseconds since the epoch */
+	json_t *data;				     /* the whole record (owned) */
+};
+
+/* Releases r->data. */
+void store_record_clear(struct store_record *r);
+
+/* Draws the next id of `kind` ("CHG-12") into `id` (32 bytes).  DB_ONE on success. */
+enum db_status store_record_next_id(struct store *st, const char *kind, char id[32]);
+
+/* Inserts `r` (version 1; created = updated = entered = r->created_ms). */
+enum db_status store_record_insert(struct store *st, const struct store_record *r);
+
+/*
+ * Reads record `id` into `r` (r->data owned by the caller), locking it until the end of
+ * the transaction when `lock`.  DB_ONE, DB_NONE when there is no such record, or an error.
+ */
+enum db_status store_record_get(struct store *st, const char *id, bool lock,
+				struct store_record *r);
+
+/*
+ * Writes r->state and r->data, raising the version, provided the stored version is still
+ * r->version (then r->version is updated).  `state_changed` resets the state-entry time
+ * to r->updated_ms.  DB_ONE, or DB_NONE when the version moved on.
+ */
+enum db_status store_record_update(struct store *st, struct store_record *r, bool state_changed);
+
+/* Filters of store_record_list; NULL members do not filter. */
+struct store_record_filter {
+	const char *kind;
+	const char *state, *type, *service, *requester;
+	const char *updated_since; /* RFC 3339 */
+	const char *after_ts;	   /* cursor: (updated_at, id) strictly after these */
+	const char *after_id;
+	int limit;
+};
+
+/*
+ * Lists records as an owned JSON array of {"record": data, "version": n,
+ * "updated_at_cursor": "<timestamp text>"} in (updated_at, id) order.
+ */
+enum db_status store_record_list(struct store *st, const struct store_record_filter *f,
+				 json_t **out);
+
+/*
+ * Returns in *missing (owned array) those ids of the JSON array `ids` that are not
+ * records of `kind`.
+ */
+enum db_status store_records_missing(struct store *st, json_t *ids, const char *kind,
+				     json_t **missing);
+
+/* Replaces the links `from` -`rel`-> * with the ids of the JSON array `to`. */
+enum db_status store_links_set(struct store *st, const char *from, const char *rel, json_t *to);
+
+/* Every link touching `id`, as an owned array of {"from","rel","to"}. */
+enum db_status store_links_of(struct store *st, const char *id, json_t **out);
+
+#endif /* TRANSOM_STORE_RECORDS_H */

@@ -1,0 +1,98 @@
+/*
+ * test_check.c -- `transomd check`, as a repository's CI would run it: exit 0 on the
+ * shipped definitions; exit 1 listing every error with file, JSON path and column.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../unit/harness.h"
+
+static char out[1 << 16];
+
+/* Runs `transomd check ARGS` with stdout and stderr into `out`; returns the exit status. */
+static int check(const char *args)
+{
+	char cmd[4096], file[1100];
+	snprintf(file, sizeof file, "%s/check.out", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' check %s >'%s' 2>&1",
+		 getenv("TRANSOM_TEST_ROOT") ?: ".", getenv("TRANSOM_TEST_BIN") ?: "build/transomd",
+		 args, file);
+	int st = system(cmd);
+	FILE *fp = fopen(file, "r");
+	size_t n = fp ? fread(out, 1, sizeof out - 1, fp) : 0;
+	out[n] = '\0';
+	if (fp)
+		fclose(fp);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Copies the shipped workflows to a fresh directory; returns its path (static). */
+static const char *copy_workflows(const char *name)
+{
+	static char dir[1024];
+	char cmd[4096];
+	snprintf(dir, sizeof dir, "%s/%s", getenv("TRANSOM_TEST_TMP") ?: "/tmp", name);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/workflows' '%s'", dir,
+		 getenv("TRANSOM_TEST_ROOT") ?: ".", dir);
+	CHECK(system(cmd) == 0);
+	return dir;
+}
+
+/* Replaces the first `from` in `file` by `to`. */
+static void edit(const char *dir, const char *file, const char *from, const char *to)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "sed -i '0,/%s/s//%s/' '%s/%s'", from, to, dir, file);
+	CHECK(system(cmd) == 0);
+}
+
+static void test_shipped_definitions_are_valid(void)
+{
+	CHECK_INT(check(""), 0);
+	CHECK(strstr(out, "ok: 5 workflows") != NULL);
+}
+
+static void test_errors_name_file_path_and_column(void)
+{
+	const char *dir = copy_workflows("broken-workflows");
+	/* transitions[3].when is "approvals.satisfied == true": break its field name. */
+	edit(dir, "change-normal.json", "approvals.satisfied == true", "approvals.satisfed == true");
+	/* and, in another file, name an action that does not exist */
+	edit(dir, "problem.json", "\"emit\"", "\"emitt\"");
+	char args[1200];
+	snprintf(args, sizeof args, "--workflows '%s'", dir);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "change-normal.json: transitions[3].when: column 1: unknown field "
+			   "'approvals.satisfed'") != NULL,
+	       "output: %s", out);
+	CHECKF(strstr(out, "problem.json: states.") != NULL && strstr(out, "emitt") != NULL,
+	       "output: %s", out);
+}
+
+static void test_unreachable_state_and_bad_json(void)
+{
+	const char *dir = copy_workflows("broken-workflows-2");
+	/* A state no transition leads to. */
+	edit(dir, "change-normal.json", "\"closed\": {",
+	     "\"limbo\": {\"description\": \"nothing leads here\"}, \"closed\": {");
+	char args[1200];
+	snprintf(args, sizeof args, "--workflows '%s'", dir);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "change-normal.json: states.limbo") && strstr(out, "unreachable"),
+	       "output: %s", out);
+
+	dir = copy_workflows("broken-workflows-3");
+	edit(dir, "incident.json", "{", "{{");
+	snprintf(args, sizeof args, "--workflows '%s'", dir);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "incident.json: line 1") != NULL, "output: %s", out);
+	CHECK_INT(check("--workflows /nonexistent/dir"), 1);
+	CHECK(strstr(out, "/nonexistent/dir") != NULL);
+	CHECK_INT(check("--bogus"), 2);
+}
+
+TESTS(test_shipped_definitions_are_valid, test_errors_name_file_path_and_column,
+      test_unreachable_state_and_bad_json)
