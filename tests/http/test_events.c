@@ -296,6 +296,38 @@ static void test_one_notify_reaches_each_replica_once(void)
 	sse_close(&b);
 }
 
+/* The real thing: a change written on one replica streams from the other. */
+static void test_record_writes_stream_across_replicas(void)
+{
+	struct sse s;
+	CHECK(sse_open(&s, &srv2, "/v1/events?kind=change&service=payments", NULL));
+	struct reply *r = request(&srv, "POST", "/v1/changes", admin,
+				  "{\"title\": \"Stream me\", \"type\": \"normal\","
+				  " \"services\": [\"payments\"]}",
+				  NULL);
+	CHECK_INT(r->status, 201);
+	char id[32], path[64], needle[64];
+	snprintf(id, sizeof id, "%s", reply_str(r, "id"));
+	snprintf(path, sizeof path, "/v1/changes/%s", id);
+	reply_free(r);
+	const char *h[] = {"If-Match: \"1\"", NULL};
+	r = request(&srv, "PATCH", path, admin, "{\"description\": \"streamed\"}", h);
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	CHECK(sse_wait(&s, "record.created", NULL, 5));
+	CHECK(sse_wait(&s, "record.updated", NULL, 5));
+	snprintf(needle, sizeof needle, "\"id\":\"%s\"", id);
+	CHECK(sse_has(&s, needle));
+	/* An incident elsewhere is filtered out of this stream. */
+	r = request(&srv, "POST", "/v1/incidents", admin,
+		    "{\"title\": \"unrelated\", \"service\": \"search\"}", NULL);
+	CHECK_INT(r->status, 201);
+	reply_free(r);
+	usleep(300 * 1000);
+	CHECK(!sse_has(&s, "\"kind\":\"incident\""));
+	sse_close(&s);
+}
+
 static void test_kind_and_service_filters(void)
 {
 	struct sse k, sv, both, all;
@@ -450,6 +482,7 @@ int tests_main(void);
 TESTS(test_events_need_a_token, test_bad_filters_are_400_naming_the_parameter,
       test_one_notify_reaches_each_replica_once, test_kind_and_service_filters,
       test_last_event_id_resumes_or_resyncs, test_open_streams_hold_no_worker_thread,
+      test_record_writes_stream_across_replicas,
       test_streams_survive_a_database_restart, test_sigterm_with_open_streams_exits_0_quickly)
 #undef main
 
