@@ -71,15 +71,9 @@ static void utf8_trim(char *s, size_t len)
 	s[len] = '\0';
 }
 
-static char *dup_or_empty(const char *s)
-{
-	return strdup(s != NULL ? s : "");
-}
-
 /*
- * Appends one diagnostic to `d` as the workflow loader does (strings malloc'ed, so
- * wf_diags_clear() frees them); out of memory sets d->oom.  The message is cut at
- * MESSAGE_MAX - 1 bytes, on a character boundary.
+ * Appends one diagnostic to `d` through wf_diag_add(), so every loader reports alike.  The
+ * message is cut at MESSAGE_MAX - 1 bytes, on a character boundary.
  */
 static void diag(struct wf_diags *d, const char *file, const char *path, int column,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -97,29 +91,7 @@ static void diag(struct wf_diags *d, const char *file, const char *path, int col
 		msg[0] = '\0';
 	else if ((size_t)n >= sizeof msg)
 		utf8_trim(msg, sizeof msg - 1);
-	if (d->n == d->cap) {
-		size_t cap = d->cap != 0 ? d->cap * 2 : 8;
-		struct wf_diag *v = realloc(d->v, cap * sizeof *v);
-		if (v == NULL) {
-			d->oom = true;
-			return;
-		}
-		d->v = v;
-		d->cap = cap;
-	}
-	struct wf_diag *g = &d->v[d->n];
-	g->file = dup_or_empty(file);
-	g->path = dup_or_empty(path);
-	g->message = strdup(msg);
-	g->column = column;
-	if (g->file == NULL || g->path == NULL || g->message == NULL) {
-		free(g->file);
-		free(g->path);
-		free(g->message);
-		d->oom = true;
-		return;
-	}
-	d->n++;
+	wf_diag_add(d, file, path, column, "%s", msg);
 }
 
 /* ---- validation ----------------------------------------------------------------------- */

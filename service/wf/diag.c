@@ -16,7 +16,7 @@ static char *str_dup_or_empty(const char *s)
 void wf_diag_add(struct wf_diags *d, const char *file, const char *path, int column,
 		 const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);

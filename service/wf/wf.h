@@ -88,6 +88,13 @@ struct wf_diags {
 	bool oom; /* out of memory: at least one diagnostic could not be recorded */
 };
 
+/*
+ * Appends one diagnostic (message printf-formatted, cut at 1023 bytes); out of memory sets
+ * d->oom.  Used by every definition loader, so all report alike.
+ */
+void wf_diag_add(struct wf_diags *d, const char *file, const char *path, int column,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Releases every diagnostic and resets `d` to empty; NULL is a no-op. */
 void wf_diags_clear(struct wf_diags *d);
 

@@ -118,9 +118,7 @@ int wf_env_eval(struct wf_env *env, const struct expr *e, json_t **out, struct e
 
 /* ---- diagnostics (diag.c) ---- */
 
-/* Appends one diagnostic; sets d->oom on failure. */
-void wf_diag_add(struct wf_diags *d, const char *file, const char *path, int column,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* wf_diag_add() is declared in wf.h: other loaders (policies) report through it too. */
 
 /* ---- definitions (def.c) ---- */
 
