@@ -3,6 +3,7 @@
 #   make run        install missing packages, build, start the private PostgreSQL, serve
 #   make test       the same bootstrap, then every test against a throwaway PostgreSQL
 #   make unit       only the pure unit tests (no database)
+#   make bench      transitions/s through HTTP against pgbench running the same SQL (ratio)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
 #   make format     clang-format every C file;  make format-check  verify it
 #
@@ -34,6 +35,7 @@ MAIN_SRC  := $(sort $(wildcard service/main/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 HTTP_SRC  := $(sort $(wildcard tests/http/test_*.c))
 HTTP_LIB  := $(sort $(wildcard tests/http/lib_*.c))
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
@@ -41,10 +43,11 @@ MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:%.c=$(BUILD)/%)
 HTTP_BIN  := $(HTTP_SRC:%.c=$(BUILD)/%)
 HTTP_OBJ  := $(HTTP_LIB:%.c=$(BUILD)/%.o)
+BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 LIBA      := $(BUILD)/libtransom.a
 TRANSOMD  := $(BUILD)/transomd
 
-.PHONY: all run test unit fuzz format format-check deps deps-test clean
+.PHONY: all run test unit bench fuzz format format-check deps deps-test clean
 all: $(TRANSOMD) $(UNIT_BIN) $(HTTP_BIN)
 
 # --- bootstrap -----------------------------------------------------------------------------
@@ -64,6 +67,10 @@ test: deps-test
 
 unit: $(UNIT_BIN)
 	@tests/run.sh $(BUILD) unit
+
+bench: deps
+	@$(MAKE) --no-print-directory $(TRANSOMD) $(BENCH_BIN)
+	@tests/bench/run.sh $(BUILD)
 
 # --- compilation ---------------------------------------------------------------------------
 # A stamp of the flags: changing CC, SAN or O rebuilds everything.
@@ -95,6 +102,9 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/http/%: $(BUILD)/tests/http/%.o $(HTTP_OBJ) $(LIBA)
+	$(Q)$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(HTTP_OBJ) $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
 
 # --- fuzzing (clang only) ------------------------------------------------------------------
