@@ -28,8 +28,8 @@ run_suite() {
 	cat "$out"
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
 	rm -f "$out"
-	p=$(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')
-	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	p=$(echo "$line" | sed -E 's/(^|.* )([0-9]+) passed.*/\2/')
+	f=$(echo "$line" | sed -E 's/(^|.* )([0-9]+) failed.*/\2/')
 	if [ -z "$line" ]; then
 		p=0
 		f=1

@@ -9,6 +9,7 @@
 #define TRANSOM_API_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "config/config.h"
@@ -24,18 +25,33 @@ struct app {
 	struct metrics *metrics;   /* lock-free counters */
 	const char **route_names;  /* the route patterns, for the metrics (owned array) */
 	pthread_key_t worker_key;  /* per-thread struct api_worker */
+	atomic_ulong token_gen;	   /* bumped when any token may have changed (cache flush) */
 	char public_url[1024];	   /* base URL for links */
 	/* Live record events (events/events.h); NULL = none. */
 	struct events_hub *events;
 };
 
-/* Per-thread state: this thread's database connection and definitions snapshot. */
+/* A remembered token lookup (see authenticate() in dispatch.c). */
+struct token_memo {
+	char hash[65];		/* SHA-256 hex of the token; "" = empty slot */
+	struct http_user user;
+	unsigned long gen;	/* app->token_gen when it was looked up */
+	long long expires_ms;	/* monotonic; a safety net behind the generation */
+};
+
+#define TOKEN_MEMO_SLOTS 64
+
+/* Per-thread state: this thread's database connection, definitions and token memo. */
 struct api_worker {
 	struct app *app;
 	struct store *store;
 	struct defs *defs;
 	unsigned long defs_gen;
+	struct token_memo tokens[TOKEN_MEMO_SLOTS];
 };
+
+/* Forgets every remembered token lookup, in every thread (thread-safe; any thread). */
+void api_tokens_changed(void *app);
 
 /* The route table and its size. */
 extern const struct http_route api_routes[];

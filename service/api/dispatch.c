@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "auth/roles.h"
@@ -92,6 +93,7 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 		free(app->route_names);
 		return -1;
 	}
+	atomic_init(&app->token_gen, 1); /* memos start at 0: all stale */
 	defs_holder_init(&app->defs, initial);
 	if (cfg->public_url[0] != '\0')
 		snprintf(app->public_url, sizeof app->public_url, "%s", cfg->public_url);
@@ -114,6 +116,48 @@ void api_app_destroy(struct app *app)
 
 /* ---- the pipeline ----------------------------------------------------------------------- */
 
+void api_tokens_changed(void *cls)
+{
+	struct app *app = cls;
+	atomic_fetch_add(&app->token_gen, 1);
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Looks token `hash` up, remembering the answer per thread.  A remembered lookup stands
+ * until the app's token generation moves (a revocation here bumps it at once; one on
+ * another replica or by the CLI arrives as a NOTIFY within milliseconds; losing the
+ * LISTEN connection bumps it too), and never longer than TOKEN_MEMO_MS.
+ */
+#define TOKEN_MEMO_MS 30000
+static enum db_status token_lookup(struct http_req *req, const char *hash)
+{
+	struct api_worker *w = req->worker;
+	struct app *app = w->app;
+	unsigned long gen = atomic_load(&app->token_gen);
+	long long now = monotonic_ms();
+	struct token_memo *m = &w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) %
+					  TOKEN_MEMO_SLOTS];
+	if (m->gen == gen && now < m->expires_ms && strcmp(m->hash, hash) == 0) {
+		req->user = m->user;
+		return DB_ONE;
+	}
+	enum db_status s = store_token_lookup(api_store(req), hash, &req->user);
+	if (s == DB_ONE) {
+		memcpy(m->hash, hash, sizeof m->hash);
+		m->user = req->user;
+		m->gen = gen; /* the generation read before the lookup: a later bump wins */
+		m->expires_ms = now + TOKEN_MEMO_MS;
+	}
+	return s;
+}
+
 static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 {
 	const char *h = http_req_header(req, "Authorization");
@@ -128,7 +172,7 @@ static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 	while (*token == ' ')
 		token++;
 	crypto_sha256_hex(token, strlen(token), hash);
-	enum db_status s = store_token_lookup(api_store(req), hash, &req->user);
+	enum db_status s = token_lookup(req, hash);
 	if (s < 0)
 		return api_db_error(req, s);
 	if (s == DB_NONE) {

@@ -81,5 +81,6 @@ enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep)
 	if (s == DB_NONE)
 		return tr_error_set(&req->err, TR_E_NOT_FOUND, "id",
 				    "no active token %lld", id);
+	api_tokens_changed(req->app); /* at once here; other replicas hear the NOTIFY */
 	return http_reply_text(rep, 204, NULL, "", 0);
 }

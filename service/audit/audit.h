@@ -4,8 +4,10 @@
  * Every create, edit, transition, note and vote appends one event.  Its content is the
  * canonical JSON (sorted keys, compact, ASCII) of what happened; its hash is
  * SHA-256(prev_hash_hex || content) in lowercase hex, the first event chaining from 64
- * zeros.  Changing, removing or reordering any stored event breaks the chain, which
- * audit_verify_step() detects.  Pure: no I/O, no clock.
+ * zeros.  The position (seq) is not in the content: the chain itself fixes the order, so
+ * changing, removing or reordering any stored event breaks it, which
+ * audit_verify_step() detects.  The database computes the same hash when it appends
+ * (store/audit_log.c), so an event needs one statement.  Pure: no I/O, no clock.
  */
 #ifndef TRANSOM_AUDIT_H
 #define TRANSOM_AUDIT_H
@@ -19,7 +21,6 @@
 
 /* What an event records; strings are borrowed, any but `action` may be NULL. */
 struct audit_event {
-	long long seq;	       /* position in the chain, from 1 */
 	const char *at;	       /* RFC 3339 UTC with milliseconds */
 	const char *actor;     /* user name, or "system" */
 	const char *record_id; /* "CHG-12", or NULL for events about no record */

@@ -30,6 +30,8 @@
 #include "core/err.h"
 
 #define EVENTS_CHANNEL             "transom_events"
+/* The payload saying API tokens or their users changed (not streamed to subscribers). */
+#define EVENTS_TOKENS_CHANGED      "{\"type\":\"token.changed\"}"
 #define EVENTS_RETRY_MS            3000 /* the `retry:` hint sent to every client */
 #define EVENTS_FILTER_MAX_SERVICES 16   /* services one filter may name */
 #define EVENTS_SERVICE_MAX         64   /* longest service name + 1 */
@@ -106,6 +108,10 @@ struct events_hub_opts {
 	unsigned keepalive_ms;    /* keep-alive comment interval; 0 = 15000 */
 	unsigned max_subscribers; /* concurrent subscribers; 0 = 256 */
 	unsigned start_wait_ms;   /* how long start waits for LISTEN; 0 = 5000 */
+	/* Called on the hub thread when tokens changed (EVENTS_TOKENS_CHANGED), and when
+	 * the listener is lost or back, since changes may then go unseen; may be NULL. */
+	void (*on_tokens_changed)(void *cls);
+	void *cls;
 };
 
 struct events_hub;

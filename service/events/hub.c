@@ -55,6 +55,8 @@ struct events_hub {
 	bool stopping;
 	bool listening;
 	struct store_listener *listener; /* used by the hub thread only */
+	void (*on_tokens_changed)(void *cls); /* immutable after start */
+	void *cls;
 	struct entry *ring;
 	size_t cap, count;
 	unsigned long long head; /* positions [head - count, head) are in the ring */
@@ -144,9 +146,18 @@ void events_hub_resync(struct events_hub *hub, const char *reason)
 
 /* ---- the thread ------------------------------------------------------------------------- */
 
+static void tokens_changed(struct events_hub *hub)
+{
+	if (hub->on_tokens_changed != NULL)
+		hub->on_tokens_changed(hub->cls);
+}
+
 static void on_notify(void *cls, const char *payload)
 {
-	events_hub_publish(cls, payload);
+	if (strcmp(payload, EVENTS_TOKENS_CHANGED) == 0)
+		tokens_changed(cls);
+	else
+		events_hub_publish(cls, payload);
 }
 
 static void on_listen_event(struct events_hub *hub, enum store_listen_event ev)
@@ -160,10 +171,13 @@ static void on_listen_event(struct events_hub *hub, enum store_listen_event ev)
 		hub->listening = true;
 		pthread_cond_broadcast(&hub->listening_cond);
 		pthread_mutex_unlock(&hub->lock);
-		if (ev == STORE_LISTEN_UP_AGAIN)
+		if (ev == STORE_LISTEN_UP_AGAIN) {
 			events_hub_resync(hub, "listener-reconnected");
+			tokens_changed(hub);
+		}
 		break;
 	case STORE_LISTEN_LOST:
+		tokens_changed(hub);
 		LOG_WARN("event=events_listen_lost error=\"%s\"",
 		         store_listener_error(hub->listener));
 		pthread_mutex_lock(&hub->lock);
@@ -267,6 +281,8 @@ struct events_hub *events_hub_start(const struct events_hub_opts *opts, struct t
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&hub->listening_cond, &ca);
 	pthread_condattr_destroy(&ca);
+	hub->on_tokens_changed = opts->on_tokens_changed;
+	hub->cls = opts->cls;
 	hub->cap = opts->ring_size ? opts->ring_size : 1024;
 	hub->keepalive_ms = opts->keepalive_ms ? opts->keepalive_ms : 15000;
 	hub->max_subs = opts->max_subscribers ? opts->max_subscribers : 256;

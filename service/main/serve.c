@@ -81,7 +81,9 @@ int cmd_serve(const struct config *cfg)
 	struct http_server_opts opts = {cfg->listen_host, cfg->listen_port, cfg->threads,
 					cfg->conn_timeout,	cfg->max_body,	 cfg->max_url};
 	struct tr_error err = {0};
-	struct events_hub_opts events_opts = {.conninfo = cfg->database_url};
+	struct events_hub_opts events_opts = {.conninfo = cfg->database_url,
+					      .on_tokens_changed = api_tokens_changed,
+					      .cls = &app};
 	app.events = events_hub_start(&events_opts, &err); /* LISTENs before we serve */
 	if (app.events == NULL) {
 		fprintf(stderr, "transomd: %s\n", err.detail);

@@ -119,14 +119,38 @@ static void set_etag(struct rec_reply *out, int version)
 	snprintf(out->etag, sizeof out->etag, "\"%d\"", version);
 }
 
+/*
+ * The links of `r` now: those pointing at it, as read with it, and those its own link
+ * fields make (which this request may just have changed).
+ */
+static json_t *current_links(const struct store_record *r)
+{
+	json_t *rows = json_array();
+	size_t i, n;
+	json_t *row;
+	json_array_foreach(r->links, i, row)
+		if (strcmp(json_string_value(json_object_get(row, "to")) ?: "", r->id) == 0)
+			json_array_append(rows, row);
+	const struct field_link *links = fields_links(r->kind, &n);
+	for (size_t k = 0; k < n; k++) {
+		json_t *v = json_object_get(r->data, links[k].field), *id;
+		size_t m;
+		if (json_is_string(v))
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id, "rel",
+							      links[k].rel, "to", v));
+		else
+			json_array_foreach(v, m, id)
+				json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id,
+								      "rel", links[k].rel, "to", id));
+	}
+	return rows;
+}
+
 /* The record as clients see it: its data, version, links and the events of its state. */
 static enum db_status represent(struct rec_ctx *c, const struct store_record *r,
 				struct rec_reply *out)
 {
-	json_t *rows;
-	enum db_status s = store_links_of(c->st, r->id, &rows);
-	if (s < 0)
-		return s;
+	json_t *rows = current_links(r);
 	json_t *body = json_deep_copy(r->data);
 	const struct wf *wf = wf_set_find(c->defs->workflows, r->workflow);
 	json_object_set_new(body, "version", json_integer(r->version));
@@ -301,8 +325,7 @@ static void audit_add(struct audit_list *l, const struct rec_ctx *c, const char 
 		json_decref(detail);
 		return;
 	}
-	l->ev[l->n++] = (struct audit_event){0,		 at,	 actor, record_id,
-					     action, c->request_id, detail};
+	l->ev[l->n++] = (struct audit_event){at, actor, record_id, action, c->request_id, detail};
 }
 
 static void audit_list_clear(struct audit_list *l)
@@ -367,13 +390,9 @@ static enum db_status persist(struct job *j, struct store_record *r, struct wf_o
 
 	if (insert)
 		r->version = 1;
+	/* Every write below is queued: the transaction's COMMIT sends them in one go. */
 	s = insert ? store_record_insert(c->st, r)
 		   : store_record_update(c->st, r, strcmp(prev_state, r->state) != 0);
-	if (s == DB_NONE) {
-		json_decref(main);
-		tr_error_set(j->err, TR_E_CONFLICT, NULL, "%s changed meanwhile; retry", r->id);
-		return refuse(j, TR_E_CONFLICT);
-	}
 	if (s >= 0)
 		s = sync_links(j, r->id, r->data);
 	if (main != NULL)
@@ -397,8 +416,7 @@ static enum db_status persist(struct job *j, struct store_record *r, struct wf_o
 		json_t *services = fields_services(r->kind, r->data);
 		json_t *first = json_array_get(o->steps, 0);
 		json_t *note = json_pack(
-			"{s:I, s:s, s:s, s:s, s:o, s:s, s:s?, s:O?, s:s, s:s}", "seq",
-			(json_int_t)(audit.n ? audit.ev[audit.n - 1].seq : 0), "type",
+			"{s:s, s:s, s:s, s:o, s:s, s:s?, s:O?, s:s, s:s}", "type",
 			insert				       ? "record.created"
 			: json_array_size(o->steps) > 0 ? "record.transitioned"
 							 : "record.updated",

@@ -9,61 +9,45 @@
 
 #include "store/store_int.h"
 
-static const struct store_stmt stmt_head_lock = {
-	"audit_head_lock", "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", 0};
 static const struct store_stmt stmt_head = {"audit_head", "SELECT seq, hash FROM audit_head",
 					    0};
-static const struct store_stmt stmt_insert = {
-	"audit_insert",
-	"INSERT INTO audit_events (seq, at, actor, record_id, action, request_id, content,"
-	" prev_hash, hash) VALUES ($1::bigint, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9)",
-	9};
-static const struct store_stmt stmt_head_set = {
-	"audit_head_set", "UPDATE audit_head SET seq = $1::bigint, hash = $2 WHERE id = 1", 2};
+/*
+ * One event: lock the head, insert the event after it, move the head.  In READ COMMITTED
+ * the locking read sees the newest head even after waiting for another appender.
+ */
+static const struct store_stmt stmt_append = {
+	"audit_append",
+	"WITH head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),"
+	" ins AS (INSERT INTO audit_events (seq, at, actor, record_id, action, request_id,"
+	"  content, prev_hash, hash)"
+	"  SELECT head.seq + 1, $1::timestamptz, $2, $3, $4, $5, $6, head.hash,"
+	"   encode(sha256(convert_to(head.hash || $6, 'UTF8')), 'hex') FROM head"
+	"  RETURNING seq, hash)"
+	" UPDATE audit_head SET seq = ins.seq, hash = ins.hash FROM ins WHERE audit_head.id = 1",
+	6};
 static const struct store_stmt stmt_of_record = {
-	"audit_of_record", "SELECT content FROM audit_events WHERE record_id = $1 ORDER BY seq", 1};
+	"audit_of_record",
+	"SELECT seq, content FROM audit_events WHERE record_id = $1 ORDER BY seq", 1};
 static const struct store_stmt stmt_batch = {
 	"audit_batch",
 	"SELECT seq, actor, record_id, action, content, prev_hash, hash FROM audit_events"
 	" WHERE seq > $1::bigint ORDER BY seq LIMIT 2000",
 	1};
 
-enum db_status store_audit_append(struct store *st, struct audit_event *ev, size_t n)
+enum db_status store_audit_append(struct store *st, const struct audit_event *ev, size_t n)
 {
-	PGresult *res;
-	char prev[CRYPTO_SHA256_HEX_LEN], hash[CRYPTO_SHA256_HEX_LEN], seqbuf[32];
-	long long seq;
-
-	if (n == 0)
-		return DB_ONE;
-	enum db_status s = store_exec(st, &stmt_head_lock, NULL, &res);
-	if (s != DB_ONE) {
-		if (s >= 0)
-			PQclear(res);
-		return s < 0 ? s : DB_HARD;
-	}
-	seq = atoll(PQgetvalue(res, 0, 0));
-	snprintf(prev, sizeof prev, "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
 	for (size_t i = 0; i < n; i++) {
-		ev[i].seq = ++seq;
 		char *content = audit_content(&ev[i]);
 		if (content == NULL)
 			return DB_HARD;
-		audit_hash(prev, content, hash);
-		snprintf(seqbuf, sizeof seqbuf, "%lld", seq);
-		const char *p[] = {seqbuf,	   ev[i].at,	     ev[i].actor,
-				   ev[i].record_id, ev[i].action,     ev[i].request_id,
-				   content,	   prev,	     hash};
-		s = store_exec(st, &stmt_insert, p, NULL);
+		const char *p[] = {ev[i].at,	     ev[i].actor,      ev[i].record_id,
+				   ev[i].action, ev[i].request_id, content};
+		enum db_status s = store_queue(st, &stmt_append, p);
 		free(content);
 		if (s < 0)
 			return s;
-		memcpy(prev, hash, sizeof prev);
 	}
-	const char *p[] = {seqbuf, prev};
-	s = store_exec(st, &stmt_head_set, p, NULL);
-	return s < 0 ? s : DB_ONE;
+	return DB_ONE;
 }
 
 enum db_status store_audit_of_record(struct store *st, const char *id, json_t **out)
@@ -76,9 +60,11 @@ enum db_status store_audit_of_record(struct store *st, const char *id, json_t **
 		return s;
 	json_t *arr = json_array();
 	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
-		json_t *ev = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-		if (ev != NULL)
-			json_array_append_new(arr, ev);
+		json_t *ev = json_loads(PQgetvalue(res, i, 1), 0, NULL);
+		if (ev == NULL)
+			continue;
+		json_object_set_new(ev, "seq", json_integer(atoll(PQgetvalue(res, i, 0))));
+		json_array_append_new(arr, ev);
 	}
 	PQclear(res);
 	*out = arr;

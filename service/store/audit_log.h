@@ -10,13 +10,14 @@
 #include "store/store.h"
 
 /*
- * Appends the `n` events of `ev` in order, inside the caller's transaction: locks the
- * chain head, numbers the events (sets ev[i].seq), hashes and inserts them.  Returns
- * DB_ONE, or an error.  Concurrent appenders queue on the head row.
+ * Appends the `n` events of `ev` in order, inside the caller's transaction: one statement
+ * each locks the chain head, numbers and hashes the event (SHA-256 in PostgreSQL) and
+ * moves the head.  The statements may be queued (store_queue) and sent with the next
+ * round trip.  Returns DB_ONE, or an error.  Concurrent appenders queue on the head row.
  */
-enum db_status store_audit_append(struct store *st, struct audit_event *ev, size_t n);
+enum db_status store_audit_append(struct store *st, const struct audit_event *ev, size_t n);
 
-/* The events of record `id`, oldest first: an owned array of their content objects. */
+/* The events of record `id`, oldest first: an owned array of their contents, with "seq". */
 enum db_status store_audit_of_record(struct store *st, const char *id, json_t **out);
 
 /*

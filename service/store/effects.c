@@ -12,8 +12,12 @@
 static const struct store_stmt stmt_outbox = {
 	"outbox_add", "INSERT INTO outbox (topic, record_id, payload) VALUES ($1, $2, $3::jsonb)",
 	3};
-static const struct store_stmt stmt_notify = {"notify",
-					      "SELECT pg_notify('transom_events', $1)", 1};
+/* The payload gets the audit position of the transaction's last event. */
+static const struct store_stmt stmt_notify = {
+	"notify",
+	"SELECT pg_notify('transom_events', ($1::jsonb || jsonb_build_object('seq',"
+	" (SELECT seq FROM audit_head WHERE id = 1)))::text)",
+	1};
 static const struct store_stmt stmt_timer_arm = {
 	"timer_arm",
 	"INSERT INTO timers (record_id, state, event, due_at)"
@@ -53,15 +57,15 @@ static const struct store_stmt stmt_idem_finish = {
 	" WHERE user_name = $1 AND key = $2",
 	6};
 
-/* Runs `stmt` with a JSON document as its last parameter. */
-static enum db_status exec_json(struct store *st, const struct store_stmt *stmt,
-				const char **p, int json_at, json_t *doc)
+/* Queues `stmt` with a JSON document as parameter `json_at`. */
+static enum db_status queue_json(struct store *st, const struct store_stmt *stmt,
+				 const char **p, int json_at, json_t *doc)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (text == NULL)
 		return DB_HARD;
 	p[json_at] = text;
-	enum db_status s = store_exec(st, stmt, p, NULL);
+	enum db_status s = store_queue(st, stmt, p);
 	free(text);
 	return s;
 }
@@ -70,13 +74,13 @@ enum db_status store_outbox_add(struct store *st, const char *topic, const char 
 				json_t *payload)
 {
 	const char *p[] = {topic, record_id, NULL};
-	return exec_json(st, &stmt_outbox, p, 2, payload);
+	return queue_json(st, &stmt_outbox, p, 2, payload);
 }
 
 enum db_status store_notify(struct store *st, json_t *payload)
 {
 	const char *p[] = {NULL};
-	return exec_json(st, &stmt_notify, p, 0, payload);
+	return queue_json(st, &stmt_notify, p, 0, payload);
 }
 
 enum db_status store_timer_arm(struct store *st, const char *record_id, const char *state,
@@ -85,14 +89,14 @@ enum db_status store_timer_arm(struct store *st, const char *record_id, const ch
 	char due[32];
 	snprintf(due, sizeof due, "%lld", due_ms);
 	const char *p[] = {record_id, state, event, due};
-	return store_exec(st, &stmt_timer_arm, p, NULL);
+	return store_queue(st, &stmt_timer_arm, p);
 }
 
 enum db_status store_timer_cancel(struct store *st, const char *record_id, const char *state,
 				  const char *event)
 {
 	const char *p[] = {record_id, state, event};
-	return store_exec(st, &stmt_timer_cancel, p, NULL);
+	return store_queue(st, &stmt_timer_cancel, p);
 }
 
 enum db_status store_timer_claim(struct store *st, long long now_ms, char record_id[32],
@@ -146,5 +150,5 @@ enum db_status store_idem_finish(struct store *st, const char *user, const char 
 	char sbuf[16];
 	snprintf(sbuf, sizeof sbuf, "%d", status);
 	const char *p[] = {user, key, sbuf, location, etag, body};
-	return store_exec(st, &stmt_idem_finish, p, NULL);
+	return store_queue(st, &stmt_idem_finish, p);
 }

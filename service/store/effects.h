@@ -1,6 +1,7 @@
 /*
  * effects.h -- what follows a record change, written in the same transaction: outbox
- * events, live notifications, armed timers, and idempotent-request replays.
+ * events, live notifications, armed timers, and idempotent-request replays.  The
+ * writes are queued (store_queue): they go out with the transaction's COMMIT.
  */
 #ifndef TRANSOM_STORE_EFFECTS_H
 #define TRANSOM_STORE_EFFECTS_H
@@ -14,7 +15,10 @@
 enum db_status store_outbox_add(struct store *st, const char *topic, const char *record_id,
 				json_t *payload);
 
-/* NOTIFY transom_events with `payload` (delivered to listeners on commit). */
+/*
+ * NOTIFY transom_events with `payload` plus "seq", the position of the transaction's last
+ * audit event (delivered to listeners on commit).
+ */
 enum db_status store_notify(struct store *st, json_t *payload);
 
 /* Arms (or re-arms) the timer (record, state, event) to fire at `due_ms`. */

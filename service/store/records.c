@@ -18,7 +18,10 @@
 #define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 #define SELECT_RECORD                                                                              \
 	"SELECT id, kind, workflow, workflow_version, state, version, data::text, "              \
-	MS("created_at") ", " MS("updated_at") ", " MS("state_entered_at") " FROM records"
+	MS("created_at") ", " MS("updated_at") ", " MS("state_entered_at") ","                   \
+	" (SELECT coalesce(json_agg(json_build_object('from', from_id, 'rel', rel, 'to', to_id)" \
+	"  ORDER BY created_at, from_id, rel, to_id), '[]') FROM record_links"                   \
+	"  WHERE from_id = r.id OR to_id = r.id)::text FROM records r"
 
 static const struct store_stmt stmt_next[3] = {
 	{"record_next_change", "SELECT 'CHG-' || nextval('change_number_seq')", 0},
@@ -45,7 +48,7 @@ static const struct store_stmt stmt_update = {
 	" state_entered_at = CASE WHEN $5::boolean THEN t ELSE state_entered_at END"
 	" FROM (SELECT kind AS kind_, $3::jsonb AS d, to_timestamp($4::bigint / 1000.0) AS t"
 	"       FROM records WHERE id = $1) s"
-	" WHERE id = $1 AND version = $6::int RETURNING version",
+	" WHERE id = $1 AND version = $6::int",
 	6};
 static const struct store_stmt stmt_list = {
 	"record_list",
@@ -72,16 +75,12 @@ static const struct store_stmt stmt_links_add = {
 	"INSERT INTO record_links (from_id, rel, to_id)"
 	" SELECT DISTINCT $1, $2, jsonb_array_elements_text($3::jsonb) ON CONFLICT DO NOTHING",
 	3};
-static const struct store_stmt stmt_links_of = {
-	"links_of",
-	"SELECT from_id, rel, to_id FROM record_links WHERE from_id = $1 OR to_id = $1"
-	" ORDER BY created_at, from_id, rel, to_id",
-	1};
-
 void store_record_clear(struct store_record *r)
 {
 	json_decref(r->data);
+	json_decref(r->links);
 	r->data = NULL;
+	r->links = NULL;
 }
 
 enum db_status store_record_next_id(struct store *st, const char *kind, char id[32])
@@ -98,13 +97,13 @@ enum db_status store_record_next_id(struct store *st, const char *kind, char id[
 
 enum db_status store_record_insert(struct store *st, const struct store_record *r)
 {
-	char *data = json_dumps(r->data, JSON_COMPACT);
+	char *data = json_dumps(r->data, JSON_COMPACT | JSON_ENSURE_ASCII);
 	char ms[32];
 	if (data == NULL)
 		return DB_HARD;
 	snprintf(ms, sizeof ms, "%lld", r->created_ms);
 	const char *p[] = {r->id, r->kind, r->workflow, r->workflow_version, r->state, data, ms};
-	enum db_status s = store_exec(st, &stmt_insert, p, NULL);
+	enum db_status s = store_queue(st, &stmt_insert, p);
 	free(data);
 	return s;
 }
@@ -129,7 +128,8 @@ enum db_status store_record_get(struct store *st, const char *id, bool lock,
 		r->created_ms = atoll(PQgetvalue(res, 0, 7));
 		r->updated_ms = atoll(PQgetvalue(res, 0, 8));
 		r->entered_ms = atoll(PQgetvalue(res, 0, 9));
-		if (r->data == NULL)
+		r->links = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
+		if (r->data == NULL || r->links == NULL)
 			s = DB_HARD;
 	}
 	PQclear(res);
@@ -138,20 +138,17 @@ enum db_status store_record_get(struct store *st, const char *id, bool lock,
 
 enum db_status store_record_update(struct store *st, struct store_record *r, bool state_changed)
 {
-	char *data = json_dumps(r->data, JSON_COMPACT);
+	char *data = json_dumps(r->data, JSON_COMPACT | JSON_ENSURE_ASCII);
 	char ms[32], version[16];
 	if (data == NULL)
 		return DB_HARD;
 	snprintf(ms, sizeof ms, "%lld", r->updated_ms);
 	snprintf(version, sizeof version, "%d", r->version);
 	const char *p[] = {r->id, r->state, data, ms, state_changed ? "true" : "false", version};
-	PGresult *res;
-	enum db_status s = store_exec(st, &stmt_update, p, &res);
+	enum db_status s = store_queue(st, &stmt_update, p);
 	free(data);
-	if (s == DB_ONE)
-		r->version = atoi(PQgetvalue(res, 0, 0));
 	if (s >= 0)
-		PQclear(res);
+		r->version++;
 	return s;
 }
 
@@ -215,33 +212,14 @@ enum db_status store_records_missing(struct store *st, json_t *ids, const char *
 enum db_status store_links_set(struct store *st, const char *from, const char *rel, json_t *to)
 {
 	const char *p[] = {from, rel};
-	enum db_status s = store_exec(st, &stmt_links_clear, p, NULL);
+	enum db_status s = store_queue(st, &stmt_links_clear, p);
 	if (s < 0 || json_array_size(to) == 0)
 		return s;
 	char *text = json_dumps(to, JSON_COMPACT);
 	if (text == NULL)
 		return DB_HARD;
 	const char *q[] = {from, rel, text};
-	s = store_exec(st, &stmt_links_add, q, NULL);
+	s = store_queue(st, &stmt_links_add, q);
 	free(text);
 	return s;
-}
-
-enum db_status store_links_of(struct store *st, const char *id, json_t **out)
-{
-	const char *p[] = {id};
-	PGresult *res;
-	*out = NULL;
-	enum db_status s = store_exec(st, &stmt_links_of, p, &res);
-	if (s < 0)
-		return s;
-	json_t *arr = json_array();
-	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "from",
-						     PQgetvalue(res, i, 0), "rel",
-						     PQgetvalue(res, i, 1), "to",
-						     PQgetvalue(res, i, 2)));
-	PQclear(res);
-	*out = arr;
-	return arr != NULL ? s : DB_HARD;
 }

@@ -18,6 +18,7 @@ struct store_record {
 	int version;
 	long long created_ms, updated_ms, entered_ms; /* milliseconds since the epoch */
 	json_t *data;				     /* the whole record (owned) */
+	json_t *links; /* read: every link touching it, [{"from","rel","to"}] (owned) */
 };
 
 /* Releases r->data. */
@@ -26,20 +27,24 @@ void store_record_clear(struct store_record *r);
 /* Draws the next id of `kind` ("CHG-12") into `id` (32 bytes).  DB_ONE on success. */
 enum db_status store_record_next_id(struct store *st, const char *kind, char id[32]);
 
-/* Inserts `r` (version 1; created = updated = entered = r->created_ms). */
+/*
+ * Queues the insert of `r` (version 1; created = updated = entered = r->created_ms); it
+ * is sent with the transaction's next round trip.
+ */
 enum db_status store_record_insert(struct store *st, const struct store_record *r);
 
 /*
- * Reads record `id` into `r` (r->data owned by the caller), locking it until the end of
- * the transaction when `lock`.  DB_ONE, DB_NONE when there is no such record, or an error.
+ * Reads record `id` and its links into `r` (owned by the caller: store_record_clear),
+ * locking it until the end of the transaction when `lock`.  DB_ONE, DB_NONE when there
+ * is no such record, or an error.
  */
 enum db_status store_record_get(struct store *st, const char *id, bool lock,
 				struct store_record *r);
 
 /*
- * Writes r->state and r->data, raising the version, provided the stored version is still
- * r->version (then r->version is updated).  `state_changed` resets the state-entry time
- * to r->updated_ms.  DB_ONE, or DB_NONE when the version moved on.
+ * Queues the write of r->state and r->data, raising the version (r->version follows).
+ * The caller holds the row lock (store_record_get with `lock`), so the version cannot
+ * move meanwhile.  `state_changed` resets the state-entry time to r->updated_ms.
  */
 enum db_status store_record_update(struct store *st, struct store_record *r, bool state_changed);
 
@@ -67,10 +72,7 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 enum db_status store_records_missing(struct store *st, json_t *ids, const char *kind,
 				     json_t **missing);
 
-/* Replaces the links `from` -`rel`-> * with the ids of the JSON array `to`. */
+/* Queues replacing the links `from` -`rel`-> * with the ids of the JSON array `to`. */
 enum db_status store_links_set(struct store *st, const char *from, const char *rel, json_t *to);
-
-/* Every link touching `id`, as an owned array of {"from","rel","to"}. */
-enum db_status store_links_of(struct store *st, const char *id, json_t **out);
 
 #endif /* TRANSOM_STORE_RECORDS_H */

@@ -18,8 +18,21 @@ struct store {
 	bool lost; /* the database was unreachable since the last good connect */
 	const struct store_stmt **prepared; /* statements prepared on this connection */
 	size_t nprepared, capprepared;
+	struct queued *queue; /* statements waiting for the next round trip */
+	size_t nqueue, capqueue;
 	char last_error[512];
 	char sqlstate[6];
+};
+
+/*
+ * A statement queued by store_queue(): a prepared statement with copies of its
+ * parameters, or (stmt NULL) a parameterless command such as BEGIN or COMMIT.
+ */
+struct queued {
+	const struct store_stmt *stmt;
+	const char *sql; /* the command, a static string, when stmt is NULL */
+	char **params;
+	bool prep;	 /* a prepare for stmt was sent ahead of it */
 };
 
 struct store *store_new(const char *conninfo, const struct store_hooks *hooks)
@@ -45,11 +58,24 @@ static void store_disconnect(struct store *st)
 	st->nprepared = 0;
 }
 
+static void queue_clear(struct store *st)
+{
+	for (size_t i = 0; i < st->nqueue; i++) {
+		const struct queued *q = &st->queue[i];
+		for (int k = 0; q->stmt != NULL && k < q->stmt->nparams; k++)
+			free(q->params[k]);
+		free(q->params);
+	}
+	st->nqueue = 0;
+}
+
 void store_free(struct store *st)
 {
 	if (st == NULL)
 		return;
 	store_disconnect(st);
+	queue_clear(st);
+	free(st->queue);
 	free(st->prepared);
 	free(st->conninfo);
 	free(st);
@@ -135,27 +161,21 @@ static bool is_prepared(const struct store *st, const struct store_stmt *stmt)
 	return false;
 }
 
-static enum db_status prepare(struct store *st, const struct store_stmt *stmt)
+/* Records that `stmt` is prepared on this connection.  Returns 0, or -1 when out of memory. */
+static int prepare_note(struct store *st, const struct store_stmt *stmt)
 {
 	if (st->nprepared == st->capprepared) {
 		size_t cap = st->capprepared ? st->capprepared * 2 : 32;
 		const struct store_stmt **p = realloc(st->prepared, cap * sizeof *p);
 		if (p == NULL) {
 			set_error(st, "out of memory");
-			return DB_HARD;
+			return -1;
 		}
 		st->prepared = p;
 		st->capprepared = cap;
 	}
-	PGresult *res = PQprepare(st->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		enum db_status s = classify(st, res);
-		PQclear(res);
-		return s;
-	}
-	PQclear(res);
 	st->prepared[st->nprepared++] = stmt;
-	return DB_NONE;
+	return 0;
 }
 
 static enum db_status result_status(struct store *st, PGresult *res, PGresult **out)
@@ -175,56 +195,202 @@ static enum db_status result_status(struct store *st, PGresult *res, PGresult **
 	return rows > 1 ? (enum db_status)rows : rows == 1 ? DB_ONE : DB_NONE;
 }
 
-static enum db_status exec_once(struct store *st, const struct store_stmt *stmt,
-				const char *const *params, PGresult **res)
+/* ---- the queue and its pipelined round trip ----------------------------------------- */
+
+static enum db_status enqueue(struct store *st, const struct store_stmt *stmt, const char *sql,
+			      const char *const *params)
 {
-	if (!is_prepared(st, stmt)) {
-		enum db_status s = prepare(st, stmt);
-		if (s < 0)
-			return s;
+	if (st->nqueue == st->capqueue) {
+		size_t cap = st->capqueue ? st->capqueue * 2 : 16;
+		struct queued *q = realloc(st->queue, cap * sizeof *q);
+		if (q == NULL)
+			return DB_HARD;
+		st->queue = q;
+		st->capqueue = cap;
 	}
-	PGresult *r = PQexecPrepared(st->conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
-	if (r == NULL)
-		return classify(st, NULL);
-	return result_status(st, r, res);
+	struct queued *q = &st->queue[st->nqueue];
+	int n = stmt ? stmt->nparams : 0;
+	q->stmt = stmt;
+	q->sql = sql;
+	q->prep = false;
+	q->params = n > 0 ? calloc((size_t)n, sizeof *q->params) : NULL;
+	if (n > 0 && q->params == NULL)
+		return DB_HARD;
+	for (int k = 0; k < n; k++) {
+		if (params[k] != NULL && (q->params[k] = strdup(params[k])) == NULL) {
+			for (int j = 0; j < k; j++)
+				free(q->params[j]);
+			free(q->params);
+			return DB_HARD;
+		}
+	}
+	st->nqueue++;
+	return DB_NONE;
+}
+
+enum db_status store_queue(struct store *st, const struct store_stmt *stmt,
+			   const char *const *params)
+{
+	enum db_status s = enqueue(st, stmt, NULL, params);
+	if (s < 0)
+		set_error(st, "out of memory");
+	return s;
+}
+
+/* Sends every queued statement (preparing those new to this connection) in one pipeline. */
+static bool send_queue(struct store *st)
+{
+	if (PQenterPipelineMode(st->conn) != 1)
+		return false;
+	for (size_t i = 0; i < st->nqueue; i++) {
+		struct queued *q = &st->queue[i];
+		int ok;
+		if (q->stmt == NULL) {
+			ok = PQsendQueryParams(st->conn, q->sql, 0, NULL, NULL, NULL, NULL, 0);
+		} else {
+			ok = 1;
+			q->prep = !is_prepared(st, q->stmt);
+			for (size_t k = 0; q->prep && k < i; k++)
+				q->prep = !(st->queue[k].prep && st->queue[k].stmt == q->stmt);
+			if (q->prep)
+				ok = PQsendPrepare(st->conn, q->stmt->name, q->stmt->sql,
+						   q->stmt->nparams, NULL);
+			ok = ok && PQsendQueryPrepared(st->conn, q->stmt->name, q->stmt->nparams,
+						       (const char *const *)q->params, NULL, NULL, 0);
+		}
+		if (!ok)
+			return false;
+	}
+	return PQpipelineSync(st->conn) == 1;
+}
+
+/*
+ * Reads the results of a sent pipeline, in order.  Returns the status of the last
+ * statement (its result in *res when wanted), or the first error.
+ */
+static enum db_status read_queue(struct store *st, PGresult **res)
+{
+	enum db_status status = DB_NONE, first_error = DB_NONE;
+	for (size_t i = 0; i < st->nqueue; i++) {
+		const struct queued *q = &st->queue[i];
+		for (int part = q->prep ? 0 : 1; part < 2; part++) {
+			PGresult *r = PQgetResult(st->conn);
+			if (r == NULL)
+				return first_error < 0 ? first_error : classify(st, NULL);
+			ExecStatusType rs = PQresultStatus(r);
+			if (rs == PGRES_PIPELINE_ABORTED) {
+				PQclear(r);
+			} else if (part == 0) { /* the prepare */
+				if (rs == PGRES_COMMAND_OK && prepare_note(st, q->stmt) == 0) {
+					PQclear(r);
+				} else if (first_error == DB_NONE) {
+					first_error = classify(st, r);
+					PQclear(r);
+				} else {
+					PQclear(r);
+				}
+			} else {
+				bool last = i + 1 == st->nqueue;
+				status = result_status(st, r, last ? res : NULL);
+				if (status < 0 && first_error == DB_NONE)
+					first_error = status;
+			}
+			if (st->conn == NULL)
+				return first_error < 0 ? first_error : DB_DOWN;
+			PGresult *end = PQgetResult(st->conn); /* NULL ends each statement */
+			PQclear(end);
+		}
+	}
+	PGresult *sync = PQgetResult(st->conn);
+	if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+		PQclear(sync);
+		return first_error < 0 ? first_error : classify(st, NULL);
+	}
+	PQclear(sync);
+	if (PQexitPipelineMode(st->conn) != 1)
+		return first_error < 0 ? first_error : classify(st, NULL);
+	if (first_error < 0 && res != NULL && *res != NULL) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	return first_error < 0 ? first_error : status;
+}
+
+/* One round trip for everything queued. */
+static enum db_status flush_once(struct store *st, PGresult **res)
+{
+	if (res != NULL)
+		*res = NULL;
+	if (!send_queue(st)) {
+		set_error(st, PQerrorMessage(st->conn));
+		if (st->hooks.on_error)
+			st->hooks.on_error(st->hooks.cls);
+		LOG_WARN("event=db_connection_lost error=\"%s\"", st->last_error);
+		store_disconnect(st);
+		st->lost = true;
+		return DB_DOWN;
+	}
+	return read_queue(st, res);
 }
 
 /*
  * A connection that was idle when the server restarted only shows it is dead when next
- * used.  Outside a transaction nothing is lost by reconnecting and running the
- * statement once more, so a recovered database answers the very next request.
+ * used.  When the round trip began outside a transaction nothing is lost by
+ * reconnecting and sending it once more, so a recovered database answers the very next
+ * request.
  */
-static bool may_retry(const struct store *st, bool was_idle, enum db_status s)
+static enum db_status flush(struct store *st, PGresult **res)
 {
-	return s == DB_DOWN && was_idle && st->conn == NULL;
+	enum db_status s = DB_DOWN;
+	if (store_connect(st)) {
+		bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
+		s = flush_once(st, res);
+		if (s == DB_DOWN && idle && st->conn == NULL && store_connect(st))
+			s = flush_once(st, res);
+	}
+	queue_clear(st);
+	return s;
 }
 
 enum db_status store_exec(struct store *st, const struct store_stmt *stmt,
 			  const char *const *params, PGresult **res)
 {
-	if (res != NULL)
-		*res = NULL;
-	if (!store_connect(st))
-		return DB_DOWN;
-	bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
-	enum db_status s = exec_once(st, stmt, params, res);
-	if (may_retry(st, idle, s) && store_connect(st))
-		s = exec_once(st, stmt, params, res);
+	enum db_status s = enqueue(st, stmt, NULL, params);
+	if (s < 0) {
+		queue_clear(st);
+		set_error(st, "out of memory");
+		return s;
+	}
+	return flush(st, res);
+}
+
+/* A command alone goes by the simple protocol, which also runs multi-statement scripts. */
+static enum db_status command_simple(struct store *st, const char *sql)
+{
+	enum db_status s = DB_DOWN;
+	for (int attempt = 0; attempt < 2 && s == DB_DOWN; attempt++) {
+		if (!store_connect(st))
+			return DB_DOWN;
+		bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
+		PGresult *r = PQexec(st->conn, sql);
+		s = r == NULL ? classify(st, NULL) : result_status(st, r, NULL);
+		if (!idle)
+			break; /* inside a transaction a lost connection lost the transaction */
+	}
 	return s;
 }
 
 enum db_status store_command(struct store *st, const char *sql)
 {
-	if (!store_connect(st))
-		return DB_DOWN;
-	bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
-	PGresult *r = PQexec(st->conn, sql);
-	enum db_status s = r == NULL ? classify(st, NULL) : result_status(st, r, NULL);
-	if (may_retry(st, idle, s) && store_connect(st)) {
-		r = PQexec(st->conn, sql);
-		s = r == NULL ? classify(st, NULL) : result_status(st, r, NULL);
+	if (st->nqueue == 0)
+		return command_simple(st, sql);
+	enum db_status s = enqueue(st, NULL, sql, NULL);
+	if (s < 0) {
+		queue_clear(st);
+		set_error(st, "out of memory");
+		return s;
 	}
-	return s;
+	return flush(st, NULL);
 }
 
 enum db_status store_ping(struct store *st)
@@ -243,7 +409,10 @@ enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned ret
 		[STORE_SERIALIZABLE] = "BEGIN ISOLATION LEVEL SERIALIZABLE",
 	};
 	for (unsigned attempt = 0;; attempt++) {
-		enum db_status s = store_command(st, begin[iso]);
+		/* BEGIN goes out with the transaction's first statement, COMMIT with its last
+		 * queued ones: a short transaction costs two round trips. */
+		queue_clear(st);
+		enum db_status s = enqueue(st, NULL, begin[iso], NULL);
 		if (s < 0)
 			return s;
 		s = fn(st, cls);
@@ -253,7 +422,9 @@ enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned ret
 				return s;
 			s = c;
 		}
-		if (s != DB_DOWN)
+		queue_clear(st); /* what fn queued after its refusal is dropped */
+		if (s != DB_DOWN && st->conn != NULL &&
+		    PQtransactionStatus(st->conn) != PQTRANS_IDLE)
 			store_command(st, "ROLLBACK");
 		if (s != DB_SOFT || attempt >= retries)
 			return s;

@@ -26,4 +26,13 @@ enum db_status store_exec(struct store *st, const struct store_stmt *stmt,
 /* Runs a parameterless utility command (BEGIN, COMMIT, ...). */
 enum db_status store_command(struct store *st, const char *sql);
 
+/*
+ * Queues `stmt` with `params` (copied) without waiting for it: it is sent, pipelined,
+ * with the next store_exec() or store_command() (COMMIT, at the latest), whose status
+ * then reports the first failure of any queued statement.  Use it for writes whose
+ * result the caller does not need.  DB_NONE, or DB_HARD when out of memory.
+ */
+enum db_status store_queue(struct store *st, const struct store_stmt *stmt,
+			   const char *const *params);
+
 #endif /* TRANSOM_STORE_INT_H */

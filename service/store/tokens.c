@@ -37,10 +37,15 @@ static const struct store_stmt stmt_list = {
 	"                'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
 	"  FROM api_tokens t ORDER BY t.id",
 	0};
+/* Replicas cache token lookups; this NOTIFY (events/events.h) tells them to forget. */
+#define TOKENS_CHANGED "SELECT pg_notify('transom_events', '{\"type\":\"token.changed\"}')"
+
 static const struct store_stmt stmt_revoke = {
 	"token_revoke",
-	"UPDATE api_tokens SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL",
+	"WITH r AS (UPDATE api_tokens SET revoked_at = now()"
+	"  WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id) " TOKENS_CHANGED " FROM r",
 	1};
+static const struct store_stmt stmt_changed = {"token_changed", TOKENS_CHANGED, 0};
 
 struct create_args {
 	const char *name, *email, *display_name, *hash;
@@ -65,7 +70,9 @@ static enum db_status create_tx(struct store *st, void *cls)
 	}
 	a->id = atoll(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	return DB_ONE;
+	/* The user's e-mail or display name may have changed: cached lookups are stale. */
+	s = store_queue(st, &stmt_changed, NULL);
+	return s < 0 ? s : DB_ONE;
 }
 
 enum db_status store_token_create(struct store *st, const char *name, const char *email,

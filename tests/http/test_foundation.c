@@ -200,6 +200,40 @@ static void test_tokens_over_http(void)
 	reply_free(r);
 }
 
+/* Token lookups are remembered per worker; a revocation elsewhere still takes hold. */
+static void test_revocation_by_the_cli_takes_hold_at_once(void)
+{
+	char tok[128], id[32];
+	snprintf(tok, sizeof tok, "%s", token_for("dora", "requester"));
+	struct reply *r = NULL;
+	for (int i = 0; i < 12; i++) { /* reach every worker, so each remembers it */
+		reply_free(r);
+		r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
+		CHECK_INT(r->status, 200);
+	}
+	snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(r->json,
+										     "token_id")));
+	reply_free(r);
+	int status;
+	const char *args[] = {"token", "revoke", id, NULL};
+	free(transomd_run(&status, args)); /* another process, like another replica */
+	CHECK_INT(status, 0);
+	bool refused = false;
+	for (int i = 0; i < 40 && !refused; i++) {
+		r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
+		refused = r->status == 401;
+		reply_free(r);
+		if (!refused)
+			usleep(25 * 1000);
+	}
+	CHECK(refused);
+	for (int i = 0; i < 12; i++) { /* and on every worker */
+		r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
+		CHECK_INT(r->status, 401);
+		reply_free(r);
+	}
+}
+
 static void test_request_id_is_echoed_or_generated(void)
 {
 	const char *h[] = {"X-Request-Id: abc-123", NULL};
@@ -396,6 +430,7 @@ TESTS(test_health_needs_no_token, test_head_is_served_for_get, test_me_requires_
       test_unknown_path_is_404_and_wrong_method_405, test_body_too_large_is_413,
       test_uri_too_long_is_414, test_malformed_json_is_400_with_position,
       test_wrong_shape_names_the_field, test_tokens_over_http,
+      test_revocation_by_the_cli_takes_hold_at_once,
       test_request_id_is_echoed_or_generated, test_metrics_count_requests,
       test_slow_clients_are_disconnected,
       test_sighup_keeps_old_definitions_when_new_ones_are_broken,

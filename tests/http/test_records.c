@@ -596,6 +596,21 @@ static void test_racing_writers_one_wins(void)
 	CHECK_INT(submits, 1);
 	CHECK_INT(edits, 1);
 	reply_free(h);
+
+	/* Writers on different records all append to the one audit chain: it stays linear. */
+	for (int k = 0; k < N; k++) {
+		rc[k] = (struct racer){"/v1/changes", alice, "POST", normal_change, NULL, 0};
+		pthread_create(&t[k], NULL, race, &rc[k]);
+	}
+	int created = 0;
+	for (int k = 0; k < N; k++) {
+		pthread_join(t[k], NULL);
+		created += rc[k].status == 201;
+	}
+	CHECK_INT(created, N);
+	struct reply *v = request(&srv, "GET", "/v1/audit/verify", admin, NULL, NULL);
+	CHECKF(json_is_true(json_object_get(v->json, "ok")), "%s", v->body ? v->body : "");
+	reply_free(v);
 }
 
 /* ---- audit ------------------------------------------------------------------------------ */

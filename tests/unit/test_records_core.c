@@ -109,8 +109,8 @@ static void test_field_checks(void)
 static void test_audit_chain(void)
 {
 	json_t *detail = json_pack("{s:s, s:s}", "from", "draft", "to", "assess");
-	struct audit_event ev = {1, "2026-11-27T04:00:00.000Z", "alice", "CHG-1", "transitioned",
-				 "rid", detail};
+	struct audit_event ev = {"2026-11-27T04:00:00.000Z", "alice", "CHG-1", "transitioned", "rid",
+				 detail};
 	char *content = audit_content(&ev);
 	CHECK(content != NULL && strstr(content, "\"actor\":\"alice\"") != NULL);
 	/* Canonical: keys sorted, so the same event always hashes the same. */
