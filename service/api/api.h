@@ -97,5 +97,12 @@ enum tr_code h_records_history(struct http_req *req, struct http_reply *rep);
 enum tr_code h_workflows_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_workflow_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_audit_verify(struct http_req *req, struct http_reply *rep);
+enum tr_code h_change_risk(struct http_req *req, struct http_reply *rep);
+enum tr_code h_change_approvals(struct http_req *req, struct http_reply *rep);
+enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep);
+enum tr_code h_change_break_glass(struct http_req *req, struct http_reply *rep);
+enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep);
+enum tr_code h_simulate(struct http_req *req, struct http_reply *rep);
+enum tr_code h_policies(struct http_req *req, struct http_reply *rep);
 
 #endif /* TRANSOM_API_H */

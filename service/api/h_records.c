@@ -174,3 +174,89 @@ enum tr_code h_records_history(struct http_req *req, struct http_reply *rep)
 				     &req->err);
 	return reply(req, rep, rc, &out);
 }
+
+/* ---- risk, approvals, the dry run --------------------------------------------------------- */
+
+enum tr_code h_change_risk(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_risk(&c, route_param(&req->match, "id"), &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_change_approvals(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_approvals(&c, route_param(&req->match, "id"), &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	const char *decision = NULL, *comment = NULL, *group = NULL;
+	const struct jspec spec[] = {
+		{"decision", JSPEC_STRING, true, &decision},
+		{"comment", JSPEC_STRING, false, &comment},
+		{"group", JSPEC_STRING, false, &group},
+		JSPEC_END,
+	};
+	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
+	if (rc == TR_OK)
+		rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_vote(&c, route_param(&req->match, "id"), decision, group, comment,
+				  "api", &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_change_break_glass(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	const char *justification = NULL;
+	const struct jspec spec[] = {
+		{"justification", JSPEC_STRING, true, &justification},
+		JSPEC_END,
+	};
+	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
+	if (rc == TR_OK)
+		rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_break_glass(&c, route_param(&req->match, "id"), justification, &out,
+					 &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_pending(&c, &out, &req->err);
+	return reply(req, rep, rc, &out);
+}
+
+enum tr_code h_simulate(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_simulate(&c, req->json, &out, &req->err);
+	return reply(req, rep, rc, &out);
+}

@@ -2,9 +2,13 @@
  * h_workflows.c -- the loaded workflow definitions, and the audit chain check.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
+#include "policy/catalog.h"
+#include "policy/policy.h"
 #include "store/audit_log.h"
 #include "wf/wf.h"
 
@@ -68,4 +72,27 @@ enum tr_code h_audit_verify(struct http_req *req, struct http_reply *rep)
 	if (s < 0)
 		return api_db_error(req, s);
 	return http_reply_json(rep, 200, result);
+}
+
+enum tr_code h_policies(struct http_req *req, struct http_reply *rep)
+{
+	struct app *app = req->app;
+	struct defs *d = api_defs(req);
+	if (d == NULL)
+		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "no definitions are loaded");
+	json_t *files = json_array();
+	static const char *const names[] = {"services.json", "people.json", "risk.json",
+					    "approvals.json", "templates.json"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", app->cfg->policies_dir, names[i]);
+		if (access(path, F_OK) == 0)
+			json_array_append_new(files, json_string(names[i]));
+	}
+	return http_reply_json(
+		rep, 200,
+		json_pack("{s:s?, s:b, s:s, s:o, s:I}", "version",
+			  d->policies ? policy_version(d->policies) : NULL, "configured",
+			  d->policies != NULL, "definitions_version", d->version, "files", files,
+			  "services", (json_int_t)(d->catalog ? catalog_count(d->catalog) : 0)));
 }

@@ -34,6 +34,18 @@ const struct http_route api_routes[] = {
 	{HTTP_GET, "/v1/workflows", h_workflows_list, ROLE_ALL, 0, "loaded workflows"},
 	{HTTP_GET, "/v1/workflows/{name}", h_workflow_get, ROLE_ALL, 0, "one workflow (or DOT)"},
 	{HTTP_GET, "/v1/audit/verify", h_audit_verify, ROLE_ADMIN, 0, "recompute the audit chain"},
+	{HTTP_GET, "/v1/changes/{id}/risk", h_change_risk, ROLE_ALL, 0, "the risk explanation"},
+	{HTTP_GET, "/v1/changes/{id}/approvals", h_change_approvals, ROLE_ALL, 0,
+	 "approvals required, votes, who may still vote"},
+	{HTTP_POST, "/v1/changes/{id}/approvals", h_change_vote, ROLE_ALL, ROUTE_JSON_BODY,
+	 "vote (membership and segregation of duties checked against policies/)"},
+	{HTTP_POST, "/v1/changes/{id}/break-glass", h_change_break_glass,
+	 ROLE_CHANGE_MANAGER | ROLE_ADMIN, ROUTE_JSON_BODY, "satisfy approvals on a justification"},
+	{HTTP_GET, "/v1/approvals/pending", h_approvals_pending, ROLE_ALL, 0,
+	 "changes waiting for the caller's vote"},
+	{HTTP_POST, "/v1/simulate", h_simulate, ROLE_ALL, ROUTE_JSON_BODY,
+	 "dry run of a draft change: risk, approvals, workflow path"},
+	{HTTP_GET, "/v1/policies", h_policies, ROLE_ALL, 0, "loaded policies and their version"},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

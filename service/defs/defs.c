@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "policy/catalog.h"
+#include "policy/policy.h"
 #include "wf/wf.h"
 
 /* Appends one formatted line to a growable error text. */
@@ -136,6 +137,9 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
 	snprintf(catalog_path, sizeof catalog_path, "%s/services.json", policies_dir);
 	bool catalog_ok = pn < 0 || access(catalog_path, F_OK) != 0 ||
 			  (catalog = catalog_load_file(catalog_path, &diags)) != NULL;
+	struct policy_set *policies = NULL;
+	bool policies_ok = pn < 0 || !catalog_ok || !policy_dir_configured(policies_dir) ||
+			   (policies = policy_load_dir(policies_dir, catalog, &diags)) != NULL;
 	if (diags.n > 0 || (wn >= 0 && set == NULL)) {
 		char *text = wf_diags_join(&diags);
 		errors_add(errors, "%s", text && *text ? text : "definitions cannot be loaded");
@@ -146,14 +150,16 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
 			(*errors)[--len] = '\0';
 	}
 	wf_diags_clear(&diags);
-	if (wn < 0 || pn < 0 || set == NULL || !catalog_ok) {
+	if (wn < 0 || pn < 0 || set == NULL || !catalog_ok || !policies_ok) {
 		wf_set_free(set);
+		policy_free(policies);
 		catalog_free(catalog);
 		return NULL;
 	}
 	d = calloc(1, sizeof *d);
 	if (d == NULL) {
 		wf_set_free(set);
+		policy_free(policies);
 		catalog_free(catalog);
 		errors_add(errors, "out of memory");
 		return NULL;
@@ -161,6 +167,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
 	atomic_init(&d->refs, 1);
 	d->workflows = set;
 	d->catalog = catalog;
+	d->policies = policies;
 	d->files = (unsigned)(wn + pn);
 	for (int i = 0; i < 8; i++)
 		snprintf(d->version + 2 * i, 3, "%02x", acc[i]);
@@ -180,6 +187,7 @@ void defs_release(struct defs *d)
 	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
 		return;
 	wf_set_free(d->workflows);
+	policy_free(d->policies);
 	catalog_free(d->catalog);
 	free(d);
 }

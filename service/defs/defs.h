@@ -20,11 +20,13 @@
 
 struct wf_set;
 struct policy_catalog;
+struct policy_set;
 
 struct defs {
 	atomic_uint refs;
 	struct wf_set *workflows; /* owned */
 	struct policy_catalog *catalog; /* owned; from policies/services.json, NULL if absent */
+	struct policy_set *policies;	/* owned; people, risk, approvals, templates; NULL if none */
 	char version[17];	  /* hex hash of every file loaded: changes when any does */
 	char loaded_at[32];	  /* RFC 3339, UTC */
 	unsigned files;		  /* number of definition files read */

@@ -2,11 +2,11 @@
  * records.c -- the record use cases behind records.h.
  *
  * Every write follows one shape: in a transaction, lock (or create) the row, ask the
- * engine what happens (pure), then persist() the outcome: row, links, effects, audit
+ * engine what happens (pure), then rec_persist() the outcome: row, links, effects, audit
  * events and the live notification.  A refusal decided inside the transaction is
  * carried out as `job.code` and rolls everything back.
  */
-#include "records/records.h"
+#include "records/records_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,25 +39,14 @@ void rec_reply_clear(struct rec_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* One request's work inside a transaction. */
-struct job {
-	struct rec_ctx *c;
-	const char *kind, *id, *event, *comment, *if_match;
-	json_t *input;
-	struct rec_reply *out;
-	struct tr_error *err;
-	enum tr_code code; /* TR_OK, or the refusal that rolled the transaction back */
-	bool fired;	   /* timers: one was due */
-};
-
 /* Ends a transaction body with a refusal: rolled back, reported as `code`. */
-static enum db_status refuse(struct job *j, enum tr_code code)
+enum db_status rec_refuse(struct rec_job *j, enum tr_code code)
 {
 	j->code = code;
 	return DB_HARD;
 }
 
-static enum tr_code db_error(struct tr_error *err, enum db_status s, struct store *st)
+enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *st)
 {
 	if (s == DB_DOWN)
 		return tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL,
@@ -70,14 +59,17 @@ static enum tr_code db_error(struct tr_error *err, enum db_status s, struct stor
 }
 
 /* Runs `fn` as a transaction and turns its outcome into a tr_code. */
-static enum tr_code run(struct job *j, enum db_status (*fn)(struct store *, void *))
+enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, void *))
 {
 	j->code = TR_OK;
 	enum db_status s = store_tx(j->c->st, STORE_READ_COMMITTED, j->c->retries, fn, j);
+	json_decref(j->history);
+	json_decref(j->history_summary);
+	j->history = j->history_summary = NULL;
 	if (j->code != TR_OK)
 		return j->code;
 	if (s < 0)
-		return db_error(j->err, s, j->c->st);
+		return rec_db_error(j->err, s, j->c->st);
 	return TR_OK;
 }
 
@@ -147,7 +139,7 @@ static json_t *current_links(const struct store_record *r)
 }
 
 /* The record as clients see it: its data, version, links and the events of its state. */
-static enum db_status represent(struct rec_ctx *c, const struct store_record *r,
+enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,
 				struct rec_reply *out)
 {
 	json_t *rows = current_links(r);
@@ -190,7 +182,7 @@ static bool etag_matches(const char *h, int version)
 }
 
 /* The referenced records of the link fields in `input` must exist with the right kind. */
-static enum db_status check_links(struct job *j, json_t *input)
+static enum db_status check_links(struct rec_job *j, json_t *input)
 {
 	size_t n;
 	const struct field_link *links = fields_links(j->kind, &n);
@@ -215,7 +207,7 @@ static enum db_status check_links(struct job *j, json_t *input)
 				     "'%s' names no existing %s: %s", links[i].field,
 				     links[i].target, list);
 			tr_error_rule(j->err, "reference");
-			return refuse(j, TR_E_UNPROCESSABLE);
+			return rec_refuse(j, TR_E_UNPROCESSABLE);
 		}
 		json_decref(missing);
 	}
@@ -226,7 +218,7 @@ static enum db_status check_links(struct job *j, json_t *input)
  * The services a record names must be in the catalog (when policies/ has one): 422
  * naming every unknown one.
  */
-static enum db_status check_services(struct job *j, json_t *input)
+static enum db_status check_services(struct rec_job *j, json_t *input)
 {
 	const struct policy_catalog *cat = j->c->defs->catalog;
 	const char *field = strcmp(j->kind, "change") == 0 ? "services" : "service";
@@ -248,14 +240,14 @@ static enum db_status check_services(struct job *j, json_t *input)
 		     json_array_size(unknown) > 1 ? "s" : "", list);
 	tr_error_rule(j->err, "catalog");
 	j->out->extra = json_pack("{s:o}", "unknown_services", unknown);
-	return refuse(j, TR_E_UNPROCESSABLE);
+	return rec_refuse(j, TR_E_UNPROCESSABLE);
 }
 
 /*
  * Rewrites the links of every link field from the record, so that edits and workflow
  * actions (a set_field clearing fix_change) alike keep both sides in step.
  */
-static enum db_status sync_links(struct job *j, const char *id, json_t *record)
+static enum db_status sync_links(struct rec_job *j, const char *id, json_t *record)
 {
 	size_t n;
 	const struct field_link *links = fields_links(j->kind, &n);
@@ -273,7 +265,7 @@ static enum db_status sync_links(struct job *j, const char *id, json_t *record)
 }
 
 /* Maps an engine refusal to a problem, with its extra members. */
-static enum tr_code engine_error(struct job *j, struct wf_outcome *o)
+enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 {
 	struct tr_error *err = j->err;
 	struct rec_reply *out = j->out;
@@ -336,7 +328,7 @@ static void audit_list_clear(struct audit_list *l)
 }
 
 /* Writes the engine's effects: outbox events, timers; notes become audit events. */
-static enum db_status apply_effects(struct job *j, const char *id, json_t *effects,
+static enum db_status apply_effects(struct rec_job *j, const char *id, json_t *effects,
 				    struct audit_list *audit, const char *at)
 {
 	size_t i;
@@ -371,7 +363,7 @@ static enum db_status apply_effects(struct job *j, const char *id, json_t *effec
  * audit events (`main` first, stolen, may be NULL; then one per transition step), the
  * notification, and the reply.
  */
-static enum db_status persist(struct job *j, struct store_record *r, struct wf_outcome *o,
+enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_outcome *o,
 			      bool insert, const char *main_action, json_t *main)
 {
 	struct rec_ctx *c = j->c;
@@ -385,6 +377,10 @@ static enum db_status persist(struct job *j, struct store_record *r, struct wf_o
 	json_decref(r->data);
 	r->data = json_incref(o->record);
 	json_object_set_new(r->data, "updated_at", json_string(at));
+	if (o->risk != NULL)
+		json_object_set(r->data, "risk", o->risk);
+	if (o->approvals != NULL)
+		json_object_set(r->data, "approvals", o->approvals);
 	snprintf(r->state, sizeof r->state, "%s", o->state);
 	r->updated_ms = c->now_ms;
 
@@ -428,12 +424,12 @@ static enum db_status persist(struct job *j, struct store_record *r, struct wf_o
 	}
 	audit_list_clear(&audit);
 	if (s >= 0)
-		s = represent(c, r, j->out);
+		s = rec_represent(c, r, j->out);
 	return s;
 }
 
 /* The engine's view of a stored record. */
-static void engine_ctx(const struct job *j, const struct store_record *r, struct wf_ctx *ctx)
+void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->record = r->data;
@@ -446,17 +442,69 @@ static void engine_ctx(const struct job *j, const struct store_record *r, struct
 	ctx->entered_at = r->entered_ms / 1000;
 	if (j->c->defs->catalog != NULL)
 		ctx->teams = catalog_teams(j->c->defs->catalog);
+	ctx->history = j->history_summary;
+	ctx->ext = (void *)&j->ext;
+}
+
+static bool is_policy_action(json_t *a)
+{
+	const char *name = json_string_value(json_object_get(a, "action"));
+	return name && (strcmp(name, "assess_risk") == 0 || strcmp(name, "request_approvals") == 0);
+}
+
+/* Does `wf` run an action of the policy module anywhere? */
+static bool uses_policy(const struct wf *wf)
+{
+	json_t *def = wf_definition(wf), *st, *t, *a;
+	const char *name;
+	size_t i, k;
+	json_object_foreach(json_object_get(def, "states"), name, st)
+		json_array_foreach(json_object_get(st, "on_enter"), i, a)
+			if (is_policy_action(a))
+				return true;
+	json_array_foreach(json_object_get(def, "transitions"), k, t)
+		json_array_foreach(json_object_get(t, "actions"), i, a)
+			if (is_policy_action(a))
+				return true;
+	return false;
+}
+
+enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, json_t *record)
+{
+	const struct policy_set *set = j->c->defs->policies;
+	j->ext = (struct policy_ext){set, j->c->defs->catalog, NULL};
+	if (set == NULL || j->history != NULL || strcmp(j->kind, "change") != 0 ||
+	    (wf != NULL && !uses_policy(wf)))
+		return DB_ONE;
+	const char *requester = json_string_value(json_object_get(record, "requester"));
+	const struct policy_user *u = policy_user_resolve(set, requester);
+	const struct policy_group *team = u && u->team ? policy_group_find(set, u->team) : NULL;
+	json_t *members = json_array();
+	for (size_t i = 0; team != NULL && i < team->n_members; i++)
+		json_array_append_new(members, json_string(team->members[i]));
+	json_t *services = fields_services(j->kind, record);
+	enum db_status s = store_change_history(
+		j->c->st, services, json_string_value(json_object_get(record, "template")),
+		team ? team->name : NULL, members,
+		j->c->now_ms - policy_history_window(set) * 1000, &j->history);
+	json_decref(services);
+	json_decref(members);
+	if (s < 0)
+		return s;
+	j->history_summary = policy_history_summary(set, record, j->history);
+	j->ext.history = j->history;
+	return DB_ONE;
 }
 
 /* Loads and locks record j->id of kind j->kind; refuses 404 when there is none. */
-static enum db_status load_locked(struct job *j, struct store_record *r, const struct wf **wf)
+enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const struct wf **wf)
 {
 	enum db_status s = store_record_get(j->c->st, j->id, true, r);
 	if (s < 0)
 		return s;
 	if (s == DB_NONE || strcmp(r->kind, j->kind) != 0) {
 		tr_error_set(j->err, TR_E_NOT_FOUND, "id", "no %s '%s'", j->kind, j->id);
-		return refuse(j, TR_E_NOT_FOUND);
+		return rec_refuse(j, TR_E_NOT_FOUND);
 	}
 	*wf = wf_set_find(j->c->defs->workflows, r->workflow);
 	if (*wf == NULL) {
@@ -464,13 +512,13 @@ static enum db_status load_locked(struct job *j, struct store_record *r, const s
 			     "%s follows workflow '%s', which is no longer loaded", r->id,
 			     r->workflow);
 		tr_error_rule(j->err, "workflow");
-		return refuse(j, TR_E_CONFLICT);
+		return rec_refuse(j, TR_E_CONFLICT);
 	}
 	if (j->if_match != NULL && !etag_matches(j->if_match, r->version)) {
 		tr_error_set(j->err, TR_E_PRECONDITION_FAILED, "If-Match",
 			     "%s is at version \"%d\"; If-Match was %s", r->id, r->version,
 			     j->if_match);
-		return refuse(j, TR_E_PRECONDITION_FAILED);
+		return rec_refuse(j, TR_E_PRECONDITION_FAILED);
 	}
 	return DB_ONE;
 }
@@ -481,7 +529,7 @@ static enum db_status load_locked(struct job *j, struct store_record *r, const s
  * Claims the request's Idempotency-Key.  DB_ONE: go ahead.  DB_NONE: the reply of the
  * first request with this key is in j->out (or j->code refuses a different body).
  */
-static enum db_status idem_claim(struct job *j)
+static enum db_status idem_claim(struct rec_job *j)
 {
 	struct rec_ctx *c = j->c;
 	struct store_idem prev = {0};
@@ -499,7 +547,7 @@ static enum db_status idem_claim(struct job *j)
 			     "body",
 			     prev.method, prev.path);
 		tr_error_rule(j->err, "idempotency_key");
-		return refuse(j, TR_E_UNPROCESSABLE);
+		return rec_refuse(j, TR_E_UNPROCESSABLE);
 	}
 	j->out->status = prev.status;
 	j->out->raw_body = prev.body;
@@ -509,7 +557,7 @@ static enum db_status idem_claim(struct job *j)
 }
 
 /* Stores the reply for the claimed key, in the same transaction. */
-static enum db_status idem_finish(struct job *j)
+static enum db_status idem_finish(struct rec_job *j)
 {
 	struct rec_ctx *c = j->c;
 	if (c->idem_key == NULL)
@@ -527,7 +575,7 @@ static enum db_status idem_finish(struct job *j)
 
 static enum db_status create_tx(struct store *st, void *cls)
 {
-	struct job *j = cls;
+	struct rec_job *j = cls;
 	struct rec_ctx *c = j->c;
 	struct store_record r = {0};
 	struct wf_outcome o = {0};
@@ -545,7 +593,7 @@ static enum db_status create_tx(struct store *st, void *cls)
 	if (ws != WF_OK) {
 		o.status = ws;
 		snprintf(o.detail, sizeof o.detail, "%s", wf_status_name(ws));
-		return refuse(j, engine_error(j, &o));
+		return rec_refuse(j, rec_engine_error(j, &o));
 	}
 	if ((s = store_record_next_id(c->st, j->kind, r.id)) < 0)
 		return s;
@@ -558,18 +606,22 @@ static enum db_status create_tx(struct store *st, void *cls)
 	r.data = draft;
 	r.created_ms = r.updated_ms = r.entered_ms = c->now_ms;
 	snprintf(r.kind, sizeof r.kind, "%s", j->kind);
-	engine_ctx(j, &r, &ctx);
+	if ((s = rec_load_policy_inputs(j, wf, r.data)) < 0) {
+		store_record_clear(&r);
+		return s;
+	}
+	rec_engine_ctx(j, &r, &ctx);
 	ws = wf_start(wf, &ctx, &o);
 	if (ws != WF_OK) {
 		store_record_clear(&r);
-		enum tr_code code = engine_error(j, &o);
+		enum tr_code code = rec_engine_error(j, &o);
 		wf_outcome_clear(&o);
-		return refuse(j, code);
+		return rec_refuse(j, code);
 	}
 	snprintf(r.workflow, sizeof r.workflow, "%s", wf_name(wf));
 	snprintf(r.workflow_version, sizeof r.workflow_version, "%s", wf_version_hex(wf));
 	snprintf(r.state, sizeof r.state, "%s", o.state);
-	s = persist(j, &r, &o, true, "created",
+	s = rec_persist(j, &r, &o, true, "created",
 		    json_pack("{s:s, s:s, s:O}", "workflow", r.workflow, "workflow_version",
 			      r.workflow_version, "fields", j->input));
 	wf_outcome_clear(&o);
@@ -590,8 +642,8 @@ enum tr_code records_create(struct rec_ctx *c, const char *kind, json_t *input,
 		rc = fields_check_record(kind, input, err);
 	if (rc != TR_OK)
 		return rc;
-	struct job j = {.c = c, .kind = kind, .input = input, .out = out, .err = err};
-	return run(&j, create_tx);
+	struct rec_job j = {.c = c, .kind = kind, .input = input, .out = out, .err = err};
+	return rec_run(&j, create_tx);
 }
 
 /* ---- read ------------------------------------------------------------------------------- */
@@ -602,7 +654,7 @@ enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 	struct store_record r = {0};
 	enum db_status s = store_record_get(c->st, id, false, &r);
 	if (s < 0)
-		return db_error(err, s, c->st);
+		return rec_db_error(err, s, c->st);
 	if (s == DB_NONE || strcmp(r.kind, kind) != 0) {
 		store_record_clear(&r);
 		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no %s '%s'", kind, id);
@@ -613,19 +665,46 @@ enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 		store_record_clear(&r);
 		return TR_OK;
 	}
-	s = represent(c, &r, out);
+	s = rec_represent(c, &r, out);
 	store_record_clear(&r);
 	if (s < 0)
-		return db_error(err, s, c->st);
+		return rec_db_error(err, s, c->st);
 	out->status = 200;
 	return TR_OK;
 }
 
 /* ---- edit ------------------------------------------------------------------------------- */
 
+/*
+ * An assessed change whose edit moves its score is assessed again: the new result
+ * replaces the old, and *what ({"from", "to"}, owned) goes into the edit's audit event.
+ */
+static enum db_status reassess(struct rec_job *j, struct store_record *r, json_t **what)
+{
+	json_t *old = json_object_get(r->data, "risk");
+	struct policy_error perr;
+	*what = NULL;
+	if (j->ext.set == NULL || !json_is_object(old))
+		return DB_ONE;
+	json_t *now = policy_risk_assess(j->ext.set, j->ext.catalog, r->data, j->history, &perr);
+	if (now == NULL)
+		return DB_ONE; /* a factor cannot be evaluated on the edited change: keep the old */
+	if (json_equal(json_object_get(now, "score"), json_object_get(old, "score")) &&
+	    json_equal(json_object_get(now, "factors"), json_object_get(old, "factors"))) {
+		json_decref(now);
+		return DB_ONE;
+	}
+	*what = json_pack("{s:{s:O, s:O}, s:{s:O, s:O}}", "from", "score",
+			  json_object_get(old, "score"), "level", json_object_get(old, "level"),
+			  "to", "score", json_object_get(now, "score"), "level",
+			  json_object_get(now, "level"));
+	json_object_set_new(r->data, "risk", now);
+	return DB_ONE;
+}
+
 static enum db_status patch_tx(struct store *st, void *cls)
 {
-	struct job *j = cls;
+	struct rec_job *j = cls;
 	struct store_record r = {0};
 	struct wf_outcome o = {0};
 	const struct wf *wf;
@@ -634,7 +713,7 @@ static enum db_status patch_tx(struct store *st, void *cls)
 	(void)st;
 
 	rec_reply_clear(j->out);
-	enum db_status s = load_locked(j, &r, &wf);
+	enum db_status s = rec_load_locked(j, &r, &wf);
 	if (s < 0) {
 		store_record_clear(&r);
 		return s;
@@ -651,7 +730,7 @@ static enum db_status patch_tx(struct store *st, void *cls)
 			j->out->extra = json_pack("{s:s, s:o}", "state", r.state, "editable",
 						  editable);
 			store_record_clear(&r);
-			return refuse(j, TR_E_CONFLICT);
+			return rec_refuse(j, TR_E_CONFLICT);
 		}
 	}
 	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0) {
@@ -670,26 +749,34 @@ static enum db_status patch_tx(struct store *st, void *cls)
 	if (rc != TR_OK) {
 		json_decref(before);
 		store_record_clear(&r);
-		return refuse(j, rc);
+		return rec_refuse(j, rc);
 	}
 	json_t *changed = json_array();
 	json_object_foreach(j->input, key, v)
 		if (!json_equal(json_object_get(before, key), json_object_get(r.data, key)))
 			json_array_append_new(changed, json_string(key));
 	json_decref(before);
+	json_t *reassessed = NULL;
+	if ((s = rec_load_policy_inputs(j, wf, r.data)) < 0 ||
+	    (s = reassess(j, &r, &reassessed)) < 0) {
+		json_decref(changed);
+		store_record_clear(&r);
+		return s;
+	}
 
 	struct wf_ctx ctx;
-	engine_ctx(j, &r, &ctx);
+	rec_engine_ctx(j, &r, &ctx);
 	enum wf_status ws = wf_settle(wf, &ctx, &o);
 	if (ws != WF_OK) {
 		json_decref(changed);
 		store_record_clear(&r);
-		enum tr_code code = engine_error(j, &o);
+		enum tr_code code = rec_engine_error(j, &o);
 		wf_outcome_clear(&o);
-		return refuse(j, code);
+		return rec_refuse(j, code);
 	}
-	s = persist(j, &r, &o, false, "updated",
-		    json_pack("{s:o, s:O}", "changed", changed, "patch", j->input));
+	s = rec_persist(j, &r, &o, false, "updated",
+			json_pack("{s:o, s:O, s:o?}", "changed", changed, "patch", j->input,
+				  "risk", reassessed));
 	wf_outcome_clear(&o);
 	store_record_clear(&r);
 	if (s >= 0)
@@ -709,16 +796,16 @@ enum tr_code records_patch(struct rec_ctx *c, const char *kind, const char *id,
 		return rc;
 	if (json_object_size(patch) == 0)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, NULL, "the patch changes nothing");
-	struct job j = {.c = c, .kind = kind, .id = id, .if_match = if_match, .input = patch,
+	struct rec_job j = {.c = c, .kind = kind, .id = id, .if_match = if_match, .input = patch,
 			.out = out, .err = err};
-	return run(&j, patch_tx);
+	return rec_run(&j, patch_tx);
 }
 
 /* ---- events ----------------------------------------------------------------------------- */
 
 static enum db_status transition_tx(struct store *st, void *cls)
 {
-	struct job *j = cls;
+	struct rec_job *j = cls;
 	struct store_record r = {0};
 	struct wf_outcome o = {0};
 	const struct wf *wf;
@@ -728,20 +815,24 @@ static enum db_status transition_tx(struct store *st, void *cls)
 	enum db_status s = idem_claim(j);
 	if (s != DB_ONE)
 		return s;
-	if ((s = load_locked(j, &r, &wf)) < 0) {
+	if ((s = rec_load_locked(j, &r, &wf)) < 0) {
+		store_record_clear(&r);
+		return s;
+	}
+	if ((s = rec_load_policy_inputs(j, wf, r.data)) < 0) {
 		store_record_clear(&r);
 		return s;
 	}
 	struct wf_ctx ctx;
-	engine_ctx(j, &r, &ctx);
+	rec_engine_ctx(j, &r, &ctx);
 	enum wf_status ws = wf_fire(wf, &ctx, j->event, &o);
 	if (ws != WF_OK) {
 		store_record_clear(&r);
-		enum tr_code code = engine_error(j, &o);
+		enum tr_code code = rec_engine_error(j, &o);
 		wf_outcome_clear(&o);
-		return refuse(j, code);
+		return rec_refuse(j, code);
 	}
-	s = persist(j, &r, &o, false, NULL, NULL);
+	s = rec_persist(j, &r, &o, false, NULL, NULL);
 	wf_outcome_clear(&o);
 	store_record_clear(&r);
 	if (s >= 0) {
@@ -755,9 +846,9 @@ enum tr_code records_transition(struct rec_ctx *c, const char *kind, const char 
 				const char *event, const char *comment, const char *if_match,
 				struct rec_reply *out, struct tr_error *err)
 {
-	struct job j = {.c = c, .kind = kind, .id = id, .event = event, .comment = comment,
+	struct rec_job j = {.c = c, .kind = kind, .id = id, .event = event, .comment = comment,
 			.if_match = if_match, .out = out, .err = err};
-	return run(&j, transition_tx);
+	return rec_run(&j, transition_tx);
 }
 
 /* ---- history and lists ------------------------------------------------------------------ */
@@ -770,13 +861,13 @@ enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id
 	bool found = s == DB_ONE && strcmp(r.kind, kind) == 0;
 	store_record_clear(&r);
 	if (s < 0)
-		return db_error(err, s, c->st);
+		return rec_db_error(err, s, c->st);
 	if (!found)
 		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no %s '%s'", kind, id);
 	json_t *events;
 	s = store_audit_of_record(c->st, id, &events);
 	if (s < 0)
-		return db_error(err, s, c->st);
+		return rec_db_error(err, s, c->st);
 	out->body = json_pack("{s:s, s:o}", "id", id, "events", events);
 	out->status = 200;
 	return out->body ? TR_OK : TR_E_NOMEM;
@@ -856,7 +947,7 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 	json_t *rows;
 	enum db_status s = store_record_list(c->st, &f, &rows);
 	if (s < 0)
-		return db_error(err, s, c->st);
+		return rec_db_error(err, s, c->st);
 	json_t *items = json_array();
 	size_t i;
 	json_t *row;
@@ -882,7 +973,7 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 
 static enum db_status timer_tx(struct store *st, void *cls)
 {
-	struct job *j = cls;
+	struct rec_job *j = cls;
 	char id[32], state[128], event[128];
 	struct store_record r = {0};
 	struct wf_outcome o = {0};
@@ -899,18 +990,22 @@ static enum db_status timer_tx(struct store *st, void *cls)
 	j->kind = fields_kind_of_id(id);
 	if (j->kind == NULL)
 		return DB_ONE; /* not ours to fire: dropped */
-	s = load_locked(j, &r, &wf);
+	s = rec_load_locked(j, &r, &wf);
 	if (s < 0 || strcmp(r.state, state) != 0) {
 		/* The record moved on, or vanished: the timer is void.  Keep the claim. */
 		store_record_clear(&r);
 		j->code = TR_OK;
 		return s == DB_DOWN || s == DB_SOFT ? s : DB_ONE;
 	}
+	if ((s = rec_load_policy_inputs(j, wf, r.data)) < 0) {
+		store_record_clear(&r);
+		return s;
+	}
 	struct wf_ctx ctx;
-	engine_ctx(j, &r, &ctx);
+	rec_engine_ctx(j, &r, &ctx);
 	enum wf_status ws = wf_fire(wf, &ctx, event, &o);
 	if (ws == WF_OK)
-		s = persist(j, &r, &o, false, NULL, NULL);
+		s = rec_persist(j, &r, &o, false, NULL, NULL);
 	wf_outcome_clear(&o);
 	store_record_clear(&r);
 	return s;
@@ -919,8 +1014,8 @@ static enum db_status timer_tx(struct store *st, void *cls)
 enum tr_code records_fire_due_timer(struct rec_ctx *c, bool *fired, struct tr_error *err)
 {
 	struct rec_reply out = {0};
-	struct job j = {.c = c, .out = &out, .err = err};
-	enum tr_code rc = run(&j, timer_tx);
+	struct rec_job j = {.c = c, .out = &out, .err = err};
+	enum tr_code rc = rec_run(&j, timer_tx);
 	*fired = j.fired;
 	rec_reply_clear(&out);
 	return rc;

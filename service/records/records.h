@@ -74,4 +74,43 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
  */
 enum tr_code records_fire_due_timer(struct rec_ctx *c, bool *fired, struct tr_error *err);
 
+/* ---- risk and approvals (approvals.c) ---- */
+
+/* The risk explanation of change `id`: 409 (rule "state") when not assessed yet. */
+enum tr_code records_risk(struct rec_ctx *c, const char *id, struct rec_reply *out,
+			  struct tr_error *err);
+
+/* The approvals status of change `id`, with who may still vote. */
+enum tr_code records_approvals(struct rec_ctx *c, const char *id, struct rec_reply *out,
+			       struct tr_error *err);
+
+/*
+ * Records the caller's vote ("approve", "reject" or "abstain") on change `id` for
+ * `group` (NULL: the policy picks), replacing the caller's earlier vote; `channel` says
+ * how it arrived ("api", ...).  Checks segregation of duties and membership (403 naming
+ * the rule), that approvals are awaited (409), then tallies: a reached quorum or a
+ * rejection moves the workflow on by itself.  The reply is the approvals status with
+ * "change": {id, state, version}.
+ */
+enum tr_code records_vote(struct rec_ctx *c, const char *id, const char *decision,
+			  const char *group, const char *comment, const char *channel,
+			  struct rec_reply *out, struct tr_error *err);
+
+/*
+ * A change manager's break glass on change `id`: satisfies its approvals on a written
+ * `justification` (audited), forces a post-implementation review, and moves on.
+ */
+enum tr_code records_break_glass(struct rec_ctx *c, const char *id, const char *justification,
+				 struct rec_reply *out, struct tr_error *err);
+
+/* The changes waiting for the caller's vote. */
+enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr_error *err);
+
+/*
+ * A dry run for a draft change `input`: risk, approvals, template, and the workflow path
+ * a submit would take.  Writes nothing.
+ */
+enum tr_code records_simulate(struct rec_ctx *c, json_t *input, struct rec_reply *out,
+			      struct tr_error *err);
+
 #endif /* TRANSOM_RECORDS_H */

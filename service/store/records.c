@@ -223,3 +223,94 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
 	free(text);
 	return s;
 }
+
+/*
+ * Past changes that were carried out (closed, failed, or in review) since $1, with
+ * whether each failed: closed as failed, or named by an incident as caused_by.
+ */
+#define HISTORY_CHANGES                                                                            \
+	"WITH c AS (SELECT r.services, r.data->>'template' AS template, r.requester,"          \
+	"  (r.data->>'result' = 'failed' OR EXISTS (SELECT 1 FROM record_links l"              \
+	"    WHERE l.to_id = r.id AND l.rel = 'caused_by')) AS failed,"                         \
+	"  (SELECT count(*) FROM record_links l WHERE l.to_id = r.id AND l.rel = 'caused_by')" \
+	"   AS incidents"                                                                        \
+	"  FROM records r WHERE r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')" \
+	"  AND r.updated_at >= to_timestamp($1::bigint / 1000.0)) "
+#define COUNTS "count(*), count(*) FILTER (WHERE failed), coalesce(sum(incidents), 0)"
+
+static const struct store_stmt stmt_history = {
+	"record_history",
+	HISTORY_CHANGES
+	"SELECT 'services', s, " COUNTS " FROM c, unnest(c.services) s"
+	" WHERE s IN (SELECT jsonb_array_elements_text($2::jsonb)) GROUP BY s"
+	" UNION ALL SELECT 'templates', template, " COUNTS " FROM c"
+	" WHERE template = $3::text GROUP BY template"
+	" UNION ALL SELECT 'teams', $4::text, " COUNTS " FROM c"
+	" WHERE $4::text IS NOT NULL"
+	" AND requester IN (SELECT jsonb_array_elements_text($5::jsonb))",
+	5};
+
+enum db_status store_change_history(struct store *st, json_t *services, const char *template,
+				    const char *team, json_t *team_members, long long since_ms,
+				    json_t **out)
+{
+	char since[32];
+	char *svc = services ? json_dumps(services, JSON_COMPACT) : strdup("[]");
+	char *members = team_members ? json_dumps(team_members, JSON_COMPACT) : strdup("[]");
+	*out = NULL;
+	if (svc == NULL || members == NULL) {
+		free(svc);
+		free(members);
+		return DB_HARD;
+	}
+	snprintf(since, sizeof since, "%lld", since_ms);
+	const char *p[] = {since, svc, template, team, members};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_history, p, &res);
+	free(svc);
+	free(members);
+	if (s < 0)
+		return s;
+	json_t *h = json_pack("{s:{}, s:{}, s:{}}", "services", "templates", "teams");
+	for (int i = 0; h != NULL && i < PQntuples(res); i++) {
+		json_t *bucket = json_object_get(h, PQgetvalue(res, i, 0));
+		json_object_set_new(bucket, PQgetvalue(res, i, 1),
+				    json_pack("{s:I, s:I, s:I}", "changes",
+					      (json_int_t)atoll(PQgetvalue(res, i, 2)), "failures",
+					      (json_int_t)atoll(PQgetvalue(res, i, 3)),
+					      "incidents_caused",
+					      (json_int_t)atoll(PQgetvalue(res, i, 4))));
+	}
+	PQclear(res);
+	*out = h;
+	return h != NULL ? DB_ONE : DB_HARD;
+}
+
+static const struct store_stmt stmt_awaiting = {
+	"records_awaiting_approval",
+	"SELECT data::text, version FROM records WHERE kind = 'change'"
+	" AND jsonb_typeof(data->'approvals') = 'object'"
+	" AND (data->'approvals'->>'satisfied')::boolean IS NOT TRUE"
+	" AND (data->'approvals'->>'rejected')::boolean IS NOT TRUE"
+	" ORDER BY updated_at, id LIMIT 500",
+	0};
+
+enum db_status store_records_awaiting_approval(struct store *st, json_t **out)
+{
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_awaiting, NULL, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_t *rec = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+		if (rec == NULL)
+			continue;
+		json_object_set_new(rec, "version", json_integer(atoi(PQgetvalue(res, i, 1))));
+		json_array_append_new(arr, rec);
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? s : DB_HARD;
+}

@@ -75,4 +75,22 @@ enum db_status store_records_missing(struct store *st, json_t *ids, const char *
 /* Queues replacing the links `from` -`rel`-> * with the ids of the JSON array `to`. */
 enum db_status store_links_set(struct store *st, const char *from, const char *rel, json_t *to);
 
+/*
+ * The raw history that risk policies learn from, as {"services": {name: COUNTS},
+ * "templates": {id: COUNTS}, "teams": {team: COUNTS}} with COUNTS = {"changes",
+ * "failures", "incidents_caused"}: changes carried out (closed, failed or in review)
+ * since `since_ms` on each of `services` (a JSON array of names), with `template` (may be
+ * NULL), and requested by `team_members` (names, counted under `team`; NULL team = none).
+ * A change failed when it closed as failed or an incident names it as caused_by.
+ */
+enum db_status store_change_history(struct store *st, json_t *services, const char *template,
+				    const char *team, json_t *team_members, long long since_ms,
+				    json_t **out);
+
+/*
+ * The changes whose approvals are requested and undecided (oldest change first, at most
+ * 500), as an owned array of records (with "version").
+ */
+enum db_status store_records_awaiting_approval(struct store *st, json_t **out);
+
 #endif /* TRANSOM_STORE_RECORDS_H */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/policy.h"
 #include "wf/wf_int.h"
 
 static int oom(struct wf_act *act)
@@ -159,11 +160,11 @@ static const struct wf_action_def actions[] = {
 	 "requires a post-implementation review: review.required=true and the reason"},
 	{"route_to_team", p_route, act_route_to_team,
 	 "sets assignment_group to the team owning the record's service"},
-	/* provided by the policy module; a no-op until it lands */
-	{"assess_risk", p_assess_risk, act_placeholder, "assesses risk (policy module; no-op yet)"},
-	/* provided by the approval module; a no-op until it lands */
-	{"request_approvals", p_request_approvals, act_placeholder,
-	 "asks the board for approvals (approval module; no-op yet)"},
+	/* the policy module's: they read policies/ through ctx->ext (a struct policy_ext) */
+	{"assess_risk", p_assess_risk, policy_act_assess_risk,
+	 "scores the change with policies/risk.json and publishes risk.*"},
+	{"request_approvals", p_request_approvals, policy_act_request_approvals,
+	 "asks the groups policies/approvals.json requires and publishes approvals.*"},
 	/* provided by the scheduling module; a no-op until it lands */
 	{"schedule", p_schedule, act_placeholder,
 	 "books the change into a window (scheduling module; no-op yet)"},

@@ -74,6 +74,29 @@ static bool problem_is(const struct reply *r, long status, const char *field)
 	       (field == NULL || strcmp(reply_str(r, "field"), field) == 0);
 }
 
+/* Scores 0 under policies/risk.json (low): one CAB vote authorizes it. */
+static const char *low_risk_change =
+	"{\"title\": \"Add a report column\", \"type\": \"normal\", \"services\": "
+	"[\"reporting\"], \"duration\": \"PT1H\", \"description\": \"new column\","
+	" \"implementation_plan\": \"deploy the new view\", \"rollback_plan\": \"redeploy the "
+	"previous release from the registry\", \"test_evidence\": \"ci run 812 green\"}";
+
+/* Votes through the approvals API as `token`; returns the change's state after it. */
+static void vote(const char *path, const char *token, const char *decision, const char *want)
+{
+	char url[128], body[128];
+	snprintf(url, sizeof url, "%s/approvals", path);
+	snprintf(body, sizeof body, "{\"decision\": \"%s\"}", decision);
+	struct reply *r = post(url, token, body);
+	const char *state = json_string_value(json_object_get(json_object_get(r->json, "change"),
+							      "state"));
+	CHECKF(r->status == 200 && state && strcmp(state, want) == 0, "vote %s on %s: %ld %s",
+	       decision, path, r->status, r->body ? r->body : "");
+	reply_free(r);
+}
+
+static char cnguyen[128], dschmidt[128], ekowalski[128];
+
 static const char *normal_change =
 	"{\"title\": \"Upgrade payments DB\", \"type\": \"normal\", \"services\": [\"payments\"],"
 	" \"duration\": \"PT2H\", \"description\": \"minor version\","
@@ -187,7 +210,7 @@ static void test_patch_needs_if_match_and_editable_fields(void)
 	CHECK(problem_is(r, 422, "duration"));
 	reply_free(r);
 
-	CHECK(step(path, alice, "submit", "assess"));
+	CHECK(step(path, alice, "submit", "authorize")); /* assessed on the way */
 	r = patch(path, alice, "{\"title\": \"renamed after submission\"}");
 	CHECK(problem_is(r, 409, "title"));
 	CHECK_STR(reply_str(r, "rule"), "editable");
@@ -236,14 +259,21 @@ static void test_transition_errors(void)
 static void test_walk_change_normal(void)
 {
 	char path[64];
-	if (!create("/v1/changes", alice, normal_change, path, sizeof path))
+	if (!create("/v1/changes", alice, low_risk_change, path, sizeof path))
 		return;
-	CHECK(step(path, alice, "submit", "assess"));
-	CHECK(step(path, manager, "accept_assessment", "authorize"));
-	CHECK(step(path, cab, "approve", "scheduled"));
+	/* Submitted, it is assessed (risk) and its approvals requested by itself. */
+	CHECK(step(path, alice, "submit", "authorize"));
+	struct reply *r = fire(path, cab, "approve");
+	CHECK(problem_is(r, 403, "event")); /* CAB members vote; they do not fire approve */
+	reply_free(r);
+	r = fire(path, manager, "approve");
+	CHECK(problem_is(r, 409, "event")); /* nor may a manager while a policy applies */
+	CHECK_STR(reply_str(r, "rule"), "no_approval_policy");
+	reply_free(r);
+	vote(path, cnguyen, "approve", "scheduled"); /* low risk: one CAB member suffices */
 	CHECK(step(path, pipeline, "start", "implementing"));
 	CHECK(step(path, pipeline, "fail", "failed"));
-	struct reply *r = request(&srv, "GET", path, alice, NULL, NULL);
+	r = request(&srv, "GET", path, alice, NULL, NULL);
 	CHECK_STR(reply_str(r, "result"), "failed");
 	CHECK(json_is_true(json_object_get(json_object_get(r->json, "review"), "required")));
 	reply_free(r);
@@ -254,10 +284,14 @@ static void test_walk_change_normal(void)
 	CHECK_INT(json_array_size(json_object_get(r->json, "allowed_events")), 0);
 	reply_free(r);
 
-	/* And the other endings: rejected, cancelled. */
-	if (create("/v1/changes", alice, normal_change, path, sizeof path)) {
-		CHECK(step(path, alice, "submit", "assess"));
-		CHECK(step(path, cab, "reject", "rejected"));
+	/* And the other endings: rejected by a CAB member's vote, by a manager, cancelled. */
+	if (create("/v1/changes", alice, low_risk_change, path, sizeof path)) {
+		CHECK(step(path, alice, "submit", "authorize"));
+		vote(path, cnguyen, "reject", "rejected");
+	}
+	if (create("/v1/changes", alice, low_risk_change, path, sizeof path)) {
+		CHECK(step(path, alice, "submit", "authorize"));
+		CHECK(step(path, manager, "reject", "rejected"));
 	}
 	if (create("/v1/changes", alice, normal_change, path, sizeof path))
 		CHECK(step(path, alice, "cancel", "cancelled"));
@@ -283,7 +317,8 @@ static void test_walk_change_standard_and_emergency(void)
 		CHECK_STR(reply_str(r, "workflow"), "change-emergency");
 		reply_free(r);
 		CHECK(step(path, manager, "submit", "authorize"));
-		CHECK(step(path, cab, "approve", "approved"));
+		vote(path, dschmidt, "approve", "authorize"); /* the emergency board: 2 of 3 */
+		vote(path, ekowalski, "approve", "approved");
 		CHECK(step(path, manager, "start", "implementing")); /* may skip the window */
 		CHECK(step(path, manager, "complete", "review"));
 		r = request(&srv, "GET", path, manager, NULL, NULL);
@@ -733,6 +768,10 @@ static void setup(void)
 	snprintf(cab, sizeof cab, "%s", token_for("carol", "cab"));
 	snprintf(pipeline, sizeof pipeline, "%s", token_for("ci", "pipeline"));
 	snprintf(admin, sizeof admin, "%s", token_for("root", "admin"));
+	/* people of policies/people.json: CAB and emergency-board members */
+	snprintf(cnguyen, sizeof cnguyen, "%s", token_for("cnguyen", "cab"));
+	snprintf(dschmidt, sizeof dschmidt, "%s", token_for("dschmidt", "cab"));
+	snprintf(ekowalski, sizeof ekowalski, "%s", token_for("ekowalski", "change_manager"));
 	if (!alice[0] || !server_start(&srv, NULL, NULL, NULL)) {
 		printf("0 passed, 1 failed\n");
 		exit(1);

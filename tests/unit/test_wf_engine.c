@@ -216,7 +216,8 @@ static void test_walk_change_normal_by_hand(void)
 	CHECK_STR(json_string_value(json_object_get(note, "author")), "carol");
 	CHECK(effect(&x, "emit", "event", "change.authorization_requested") != NULL);
 
-	CHECK_INT(fire(&x, wf, "bob", WF_ROLE_CAB, "approve"), WF_OK);
+	CHECK_INT(fire(&x, wf, "bob", WF_ROLE_CAB, "approve"), WF_ERR_FORBIDDEN); /* votes */
+	CHECK_INT(fire(&x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "approve"), WF_OK);
 	CHECK_STR(state_of(&x), "scheduled");
 	CHECK(effect(&x, "emit", "event", "change.scheduled") != NULL);
 	CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "start"), WF_OK);
@@ -357,7 +358,7 @@ static void test_walk_change_emergency(void)
 	CHECK(effect(&x, "emit", "event", "change.authorization_overdue") != NULL);
 	CHECK_INT(count_effects(&x, "timer_arm") + count_effects(&x, "timer_cancel"), 0);
 
-	CHECK_INT(fire(&x, wf, "erin", WF_ROLE_CAB, "approve"), WF_OK);
+	CHECK_INT(fire(&x, wf, "erin", WF_ROLE_CHANGE_MANAGER, "approve"), WF_OK);
 	CHECK_STR(state_of(&x), "approved");
 	CHECK(effect(&x, "timer_cancel", "event", "authorization_overdue") != NULL);
 	/* skip the window: approved -> implementing */

@@ -1,0 +1,62 @@
+/*
+ * records_int.h -- what the record use-case files share (internal to service/records/):
+ * the transaction job, and the steps every write is made of.
+ */
+#ifndef TRANSOM_RECORDS_INT_H
+#define TRANSOM_RECORDS_INT_H
+
+#include "policy/policy.h"
+#include "records/records.h"
+#include "store/records.h"
+#include "wf/wf.h"
+
+/* One request's work inside a transaction. */
+struct rec_job {
+	struct rec_ctx *c;
+	const char *kind, *id, *event, *comment, *if_match;
+	json_t *input;
+	struct rec_reply *out;
+	struct tr_error *err;
+	enum tr_code code;	 /* TR_OK, or the refusal that rolled the transaction back */
+	bool fired;		 /* timers: one was due */
+	json_t *history;	 /* raw history counts for the policy actions (owned), or NULL */
+	json_t *history_summary; /* what expressions read as history.* (owned), or NULL */
+	struct policy_ext ext;	 /* handed to the policy actions through wf_ctx.ext */
+};
+
+/* Ends a transaction body with a refusal: rolled back, reported as `code`. */
+enum db_status rec_refuse(struct rec_job *j, enum tr_code code);
+
+/* Maps a database failure to an error. */
+enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *st);
+
+/* Runs `fn` as a transaction and turns its outcome into a tr_code; frees the history. */
+enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, void *));
+
+/* Maps an engine refusal to a problem with its extra members. */
+enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o);
+
+/* Loads and locks record j->id of kind j->kind, checking If-Match; refuses 404/409/412. */
+enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const struct wf **wf);
+
+/*
+ * Loads what the policy actions of `wf` need for `record` (history counts), once per
+ * job; nothing when the workflow runs no policy action or no policies are configured.
+ */
+enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, json_t *record);
+
+/* The engine's view of record `r` for this job. */
+void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx);
+
+/*
+ * Persists outcome `o` for `r` (new when `insert`): row, links, effects, audit events
+ * (`main_action` with `main` first, stolen, may be NULL), the notification, the reply.
+ */
+enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_outcome *o,
+			   bool insert, const char *main_action, json_t *main);
+
+/* The record as clients see it, into j->out / `out`. */
+enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,
+			     struct rec_reply *out);
+
+#endif /* TRANSOM_RECORDS_INT_H */
