@@ -120,7 +120,7 @@ fuzz: $(FUZZ_BIN)
 	  echo "fuzz: $$n"; $$f -max_total_time=$${FUZZ_SECONDS:-20} build-fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
 
 # --- style ---------------------------------------------------------------------------------
-C_FILES = $(shell find service tests -name '*.[ch]')
+C_FILES = $(shell git ls-files 'service/*.[ch]' 'tests/*.[ch]' 2>/dev/null || find service tests -name '*.[ch]')
 format:
 	clang-format -i $(C_FILES)
 format-check:

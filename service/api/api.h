@@ -20,23 +20,23 @@
 
 /* Everything a handler may reach, shared by all threads. */
 struct app {
-	const struct config *cfg;  /* immutable */
-	struct defs_holder defs;   /* current definitions */
-	struct metrics *metrics;   /* lock-free counters */
-	const char **route_names;  /* the route patterns, for the metrics (owned array) */
-	pthread_key_t worker_key;  /* per-thread struct api_worker */
-	atomic_ulong token_gen;	   /* bumped when any token may have changed (cache flush) */
-	char public_url[1024];	   /* base URL for links */
+	const struct config *cfg; /* immutable */
+	struct defs_holder defs;  /* current definitions */
+	struct metrics *metrics;  /* lock-free counters */
+	const char **route_names; /* the route patterns, for the metrics (owned array) */
+	pthread_key_t worker_key; /* per-thread struct api_worker */
+	atomic_ulong token_gen;   /* bumped when any token may have changed (cache flush) */
+	char public_url[1024];    /* base URL for links */
 	/* Live record events (events/events.h); NULL = none. */
 	struct events_hub *events;
 };
 
 /* A remembered token lookup (see authenticate() in dispatch.c). */
 struct token_memo {
-	char hash[65];		/* SHA-256 hex of the token; "" = empty slot */
+	char hash[65]; /* SHA-256 hex of the token; "" = empty slot */
 	struct http_user user;
-	unsigned long gen;	/* app->token_gen when it was looked up */
-	long long expires_ms;	/* monotonic; a safety net behind the generation */
+	unsigned long gen;    /* app->token_gen when it was looked up */
+	long long expires_ms; /* monotonic; a safety net behind the generation */
 };
 
 #define TOKEN_MEMO_SLOTS 64
@@ -66,8 +66,7 @@ void api_app_destroy(struct app *app);
 
 /* The http_dispatch_fn and http_done_fn for http_server_start (cls = struct app). */
 void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep);
-void api_done(void *cls, const struct http_req *req, const struct http_reply *rep,
-	      double seconds);
+void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds);
 
 /* This thread's worker (created on first use).  NULL only when out of memory. */
 struct api_worker *api_worker_get(struct app *app);

@@ -98,8 +98,8 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	if (cfg->public_url[0] != '\0')
 		snprintf(app->public_url, sizeof app->public_url, "%s", cfg->public_url);
 	else
-		snprintf(app->public_url, sizeof app->public_url, "http://%s:%u",
-			 cfg->listen_host, cfg->listen_port);
+		snprintf(app->public_url, sizeof app->public_url, "http://%s:%u", cfg->listen_host,
+			 cfg->listen_port);
 	return 0;
 }
 
@@ -142,8 +142,8 @@ static enum db_status token_lookup(struct http_req *req, const char *hash)
 	struct app *app = w->app;
 	unsigned long gen = atomic_load(&app->token_gen);
 	long long now = monotonic_ms();
-	struct token_memo *m = &w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) %
-					  TOKEN_MEMO_SLOTS];
+	struct token_memo *m =
+		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
 	if (m->gen == gen && now < m->expires_ms && strcmp(m->hash, hash) == 0) {
 		req->user = m->user;
 		return DB_ONE;
@@ -226,11 +226,10 @@ static enum tr_code parse_json_body(struct http_req *req)
 
 static enum tr_code run(struct http_req *req, struct http_reply *rep)
 {
-	enum route_result rr = route_match(api_routes, api_routes_count, req->method, req->path,
-					   &req->match);
+	enum route_result rr =
+		route_match(api_routes, api_routes_count, req->method, req->path, &req->match);
 	if (rr == ROUTE_NO_SUCH_PATH)
-		return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL, "no route for %s",
-				    req->path);
+		return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL, "no route for %s", req->path);
 	if (rr == ROUTE_WRONG_METHOD) {
 		char allow[128];
 		http_methods_format(req->match.allowed, allow, sizeof allow);
@@ -268,8 +267,7 @@ void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
 	http_reply_problem(rep, req, &req->err, NULL);
 }
 
-void api_done(void *cls, const struct http_req *req, const struct http_reply *rep,
-	      double seconds)
+void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds)
 {
 	struct app *app = cls;
 	const char *route = req->match.route ? req->match.route->pattern : "-";

@@ -49,7 +49,7 @@ static enum tr_code last_event_id(struct http_req *req, bool *has, long long *se
 		end++;
 	if (!isdigit((unsigned char)*h) || errno != 0 || *end != '\0')
 		return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "Last-Event-ID",
-		                    "Last-Event-ID must be the id of an event this stream sent");
+				    "Last-Event-ID must be the id of an event this stream sent");
 	*has = true;
 	return TR_OK;
 }
@@ -64,21 +64,21 @@ enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 	enum tr_code rc;
 
 	rc = events_filter_parse(&filter, http_req_query(req, "kind"),
-	                         http_req_query(req, "service"), &req->err);
+				 http_req_query(req, "service"), &req->err);
 	if (rc == TR_OK)
 		rc = last_event_id(req, &has_last, &last);
 	if (rc != TR_OK)
 		return rc;
 	if (app->events == NULL)
 		return tr_error_set(&req->err, TR_E_NOT_READY, NULL,
-		                    "live events are not available on this server");
+				    "live events are not available on this server");
 	if (req->method == HTTP_HEAD)
 		return http_reply_text(rep, 200, "text/event-stream", "", 0);
 	rc = events_sub_new(app->events, &filter, has_last, last, &sub, &req->err);
 	if (rc != TR_OK)
 		return rc;
 	struct http_stream *stream =
-	    http_reply_stream(rep, req, 200, "text/event-stream", &sse_ops, sub);
+		http_reply_stream(rep, req, 200, "text/event-stream", &sse_ops, sub);
 	if (stream == NULL) {
 		events_sub_free(sub);
 		return TR_E_NOMEM;

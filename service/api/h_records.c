@@ -15,7 +15,7 @@
 static const char *kind_of(const struct http_req *req)
 {
 	const char *p = req->path + 4; /* after "/v1/" */
-	return strncmp(p, "changes", 7) == 0	 ? "change"
+	return strncmp(p, "changes", 7) == 0     ? "change"
 	       : strncmp(p, "incidents", 9) == 0 ? "incident"
 						 : "problem";
 }
@@ -101,8 +101,8 @@ enum tr_code h_records_list(struct http_req *req, struct http_reply *rep)
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	struct rec_query q = {
-		http_req_query(req, "state"),	  http_req_query(req, "type"),
-		http_req_query(req, "service"),	  http_req_query(req, "requester"),
+		http_req_query(req, "state"),         http_req_query(req, "type"),
+		http_req_query(req, "service"),       http_req_query(req, "requester"),
 		http_req_query(req, "updated_since"), http_req_query(req, "next"),
 		http_req_query(req, "limit"),
 	};
@@ -158,8 +158,7 @@ enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
 		rc = context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_transition(&c, kind_of(req), route_param(&req->match, "id"), event,
-					comment, http_req_header(req, "If-Match"), &out,
-					&req->err);
+					comment, http_req_header(req, "If-Match"), &out, &req->err);
 	return reply(req, rep, rc, &out);
 }
 

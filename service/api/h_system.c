@@ -68,5 +68,6 @@ enum tr_code h_me(struct http_req *req, struct http_reply *rep)
 			       json_pack("{s:s, s:s?, s:s?, s:o, s:I}", "user", u->name, "email",
 					 u->email[0] ? u->email : NULL, "display_name",
 					 u->display_name[0] ? u->display_name : NULL, "roles",
-					 roles_json(u->roles), "token_id", (json_int_t)u->token_id));
+					 roles_json(u->roles), "token_id",
+					 (json_int_t)u->token_id));
 }

@@ -56,8 +56,7 @@ enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep)
 				    "at least one role is required");
 	char token[AUTH_TOKEN_MAX];
 	long long id;
-	enum db_status s =
-		auth_token_issue(api_store(req), user, email, display, mask, token, &id);
+	enum db_status s = auth_token_issue(api_store(req), user, email, display, mask, token, &id);
 	if (s < 0)
 		return api_db_error(req, s);
 	char location[64];
@@ -79,8 +78,7 @@ enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep)
 	if (s < 0)
 		return api_db_error(req, s);
 	if (s == DB_NONE)
-		return tr_error_set(&req->err, TR_E_NOT_FOUND, "id",
-				    "no active token %lld", id);
+		return tr_error_set(&req->err, TR_E_NOT_FOUND, "id", "no active token %lld", id);
 	api_tokens_changed(req->app); /* at once here; other replicas hear the NOTIFY */
 	return http_reply_text(rep, 204, NULL, "", 0);
 }

@@ -24,17 +24,17 @@ enum tr_code h_workflows_list(struct http_req *req, struct http_reply *rep)
 		json_t *states = json_array();
 		for (size_t k = 0; k < wf_state_count(wf); k++)
 			json_array_append_new(states, json_string(wf_state_name(wf, k)));
-		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:s, s:o}", "name", wf_name(wf),
-					"kind", wf_kind(wf), "description",
-					json_object_get(def, "description"), "applies_to",
-					json_object_get(def, "applies_to"), "initial",
-					wf_initial(wf), "version", wf_version_hex(wf), "states",
-					states));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:s, s:o}", "name",
+						wf_name(wf), "kind", wf_kind(wf), "description",
+						json_object_get(def, "description"), "applies_to",
+						json_object_get(def, "applies_to"), "initial",
+						wf_initial(wf), "version", wf_version_hex(wf),
+						"states", states));
 	}
-	return http_reply_json(rep, 200,
-			       json_pack("{s:o, s:s}", "workflows", list, "definitions_version",
-					 d->version));
+	return http_reply_json(
+		rep, 200,
+		json_pack("{s:o, s:s}", "workflows", list, "definitions_version", d->version));
 }
 
 enum tr_code h_workflow_get(struct http_req *req, struct http_reply *rep)
@@ -89,10 +89,10 @@ enum tr_code h_policies(struct http_req *req, struct http_reply *rep)
 		if (access(path, F_OK) == 0)
 			json_array_append_new(files, json_string(names[i]));
 	}
-	return http_reply_json(
-		rep, 200,
-		json_pack("{s:s?, s:b, s:s, s:o, s:I}", "version",
-			  d->policies ? policy_version(d->policies) : NULL, "configured",
-			  d->policies != NULL, "definitions_version", d->version, "files", files,
-			  "services", (json_int_t)(d->catalog ? catalog_count(d->catalog) : 0)));
+	return http_reply_json(rep, 200,
+			       json_pack("{s:s?, s:b, s:s, s:o, s:I}", "version",
+					 d->policies ? policy_version(d->policies) : NULL,
+					 "configured", d->policies != NULL, "definitions_version",
+					 d->version, "files", files, "services",
+					 (json_int_t)(d->catalog ? catalog_count(d->catalog) : 0)));
 }

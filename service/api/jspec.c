@@ -7,9 +7,9 @@
 #include <string.h>
 
 static const char *const type_names[] = {
-	[JSPEC_STRING] = "a string",	      [JSPEC_INTEGER] = "an integer",
-	[JSPEC_BOOLEAN] = "a boolean",	      [JSPEC_STRING_ARRAY] = "an array of strings",
-	[JSPEC_OBJECT] = "an object",	      [JSPEC_ANY] = "a value",
+	[JSPEC_STRING] = "a string",   [JSPEC_INTEGER] = "an integer",
+	[JSPEC_BOOLEAN] = "a boolean", [JSPEC_STRING_ARRAY] = "an array of strings",
+	[JSPEC_OBJECT] = "an object",  [JSPEC_ANY] = "a value",
 };
 
 static bool type_ok(const json_t *v, enum jspec_type t, size_t *bad_index)
@@ -64,8 +64,7 @@ static void store_out(const json_t *v, const struct jspec *s)
 	}
 }
 
-enum tr_code jspec_parse(json_t *obj, const struct jspec *spec, bool strict,
-			 struct tr_error *err)
+enum tr_code jspec_parse(json_t *obj, const struct jspec *spec, bool strict, struct tr_error *err)
 {
 	for (const struct jspec *s = spec; s->name != NULL; s++) {
 		json_t *v = json_object_get(obj, s->name);

@@ -9,6 +9,7 @@
 #define RECORD_WRITERS (ROLE_REQUESTER | ROLE_CHANGE_MANAGER | ROLE_PIPELINE | ROLE_ADMIN)
 
 /* The same six routes for changes, incidents and problems. */
+/* clang-format off */
 #define RECORD_ROUTES(base)                                                                        \
 	{HTTP_POST, base, h_records_create, RECORD_WRITERS, ROUTE_JSON_BODY, "create"},         \
 	{HTTP_GET, base, h_records_list, ROLE_ALL, 0, "list with filters"},                      \
@@ -18,6 +19,7 @@
 	{HTTP_POST, base "/{id}/transitions", h_records_transition, ROLE_ALL, ROUTE_JSON_BODY,   \
 	 "fire a workflow event"},                                                               \
 	{HTTP_GET, base "/{id}/history", h_records_history, ROLE_ALL, 0, "audit events"}
+/* clang-format on */
 
 const struct http_route api_routes[] = {
 	{HTTP_GET, "/healthz", h_healthz, 0, ROUTE_PUBLIC, "process alive"},

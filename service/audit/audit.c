@@ -40,8 +40,8 @@ static bool same(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-bool audit_verify_step(const struct audit_row *row, long long expect_seq,
-		       const char *expect_prev, char *why, size_t whylen)
+bool audit_verify_step(const struct audit_row *row, long long expect_seq, const char *expect_prev,
+		       char *why, size_t whylen)
 {
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	if (row->seq != expect_seq) {

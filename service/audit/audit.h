@@ -21,12 +21,12 @@
 
 /* What an event records; strings are borrowed, any but `action` may be NULL. */
 struct audit_event {
-	const char *at;	       /* RFC 3339 UTC with milliseconds */
+	const char *at;        /* RFC 3339 UTC with milliseconds */
 	const char *actor;     /* user name, or "system" */
 	const char *record_id; /* "CHG-12", or NULL for events about no record */
 	const char *action;    /* "created", "updated", "transitioned", "note", "vote", ... */
 	const char *request_id;
-	json_t *detail;	       /* action-specific: from/to state, event, changed fields, ... */
+	json_t *detail; /* action-specific: from/to state, event, changed fields, ... */
 };
 
 /* The canonical content of `ev` as an owned string, or NULL when out of memory. */
@@ -46,7 +46,7 @@ struct audit_row {
  * row's hash, or AUDIT_GENESIS).  Returns true when the row verifies; otherwise false
  * with a short reason in `why` (e.g. "hash does not match content").
  */
-bool audit_verify_step(const struct audit_row *row, long long expect_seq,
-		       const char *expect_prev, char *why, size_t whylen);
+bool audit_verify_step(const struct audit_row *row, long long expect_seq, const char *expect_prev,
+		       char *why, size_t whylen);
 
 #endif /* TRANSOM_AUDIT_H */

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const role_names[ROLE_COUNT] = {"requester", "cab", "change_manager",
-						   "pipeline", "admin"};
+static const char *const role_names[ROLE_COUNT] = {"requester", "cab", "change_manager", "pipeline",
+						   "admin"};
 
 const char *role_name(unsigned r)
 {

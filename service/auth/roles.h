@@ -8,13 +8,13 @@
 
 enum role {
 	ROLE_REQUESTER = 1u << 0,      /* submits RFCs */
-	ROLE_CAB = 1u << 1,	       /* votes on changes */
+	ROLE_CAB = 1u << 1,            /* votes on changes */
 	ROLE_CHANGE_MANAGER = 1u << 2, /* runs the process, reschedules, breaks glass */
 	ROLE_PIPELINE = 1u << 3,       /* CI pipelines asking for deploy windows */
-	ROLE_ADMIN = 1u << 4,	       /* tokens, audit, everything */
+	ROLE_ADMIN = 1u << 4,          /* tokens, audit, everything */
 };
 
-#define ROLE_ALL (ROLE_REQUESTER | ROLE_CAB | ROLE_CHANGE_MANAGER | ROLE_PIPELINE | ROLE_ADMIN)
+#define ROLE_ALL   (ROLE_REQUESTER | ROLE_CAB | ROLE_CHANGE_MANAGER | ROLE_PIPELINE | ROLE_ADMIN)
 #define ROLE_COUNT 5
 
 /* Name of the single role bit `r` ("requester", ...), or NULL. */

@@ -13,8 +13,8 @@ int auth_user_name_valid(const char *name)
 	size_t n = strlen(name);
 	if (n == 0 || n > 128)
 		return 0;
-	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") ==
-	       n;
+	return strspn(name,
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") == n;
 }
 
 enum db_status auth_token_issue(struct store *st, const char *name, const char *email,

@@ -15,7 +15,7 @@ enum setting_kind {
 	SET_UINT,     /* unsigned in [min, max] */
 	SET_SIZE,     /* bytes, with optional k/M/G suffix, in [min, max] */
 	SET_LOGLEVEL, /* debug|info|warn|error */
-	SET_DIR	      /* like SET_STRING, must not be empty */
+	SET_DIR       /* like SET_STRING, must not be empty */
 };
 
 struct setting {
@@ -77,7 +77,10 @@ static bool parse_number(const char *v, bool sized, unsigned long long *out)
 	if (errno != 0 || end == v)
 		return false;
 	if (sized && *end != '\0') {
-		unsigned shift = *end == 'k' || *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 99;
+		unsigned shift = *end == 'k' || *end == 'K' ? 10
+				 : *end == 'M'              ? 20
+				 : *end == 'G'              ? 30
+							    : 99;
 		if (shift == 99 || end[1] != '\0' || n > (ULLONG_MAX >> shift))
 			return false;
 		n <<= shift;
@@ -147,8 +150,7 @@ static enum tr_code apply(const struct setting *s, const char *v, struct config 
 }
 
 enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn file_get,
-			  void *file_cls, unsigned ncpu, struct config *out,
-			  struct tr_error *err)
+			  void *file_cls, unsigned ncpu, struct config *out, struct tr_error *err)
 {
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
@@ -208,7 +210,8 @@ static char *trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+	while (n > 0 &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
 		s[--n] = '\0';
 	return s;
 }

@@ -18,20 +18,20 @@
 #include "core/log.h"
 
 struct config {
-	char listen_host[256];	     /* TRANSOM_LISTEN host part (IPv4 literal or name) */
-	unsigned listen_port;	     /* TRANSOM_LISTEN port; 0 = an ephemeral port */
-	char database_url[2048];     /* TRANSOM_DATABASE_URL (libpq conninfo or URI) */
-	char workflows_dir[1024];    /* TRANSOM_WORKFLOWS_DIR */
-	char policies_dir[1024];     /* TRANSOM_POLICIES_DIR */
-	enum log_level log_level;    /* TRANSOM_LOG_LEVEL */
-	unsigned threads;	     /* TRANSOM_THREADS; 0 at parse time = one per core */
-	char public_url[1024];	     /* TRANSOM_PUBLIC_URL; empty = http://<listen> */
-	size_t max_body;	     /* TRANSOM_MAX_BODY, bytes */
-	size_t max_url;		     /* TRANSOM_MAX_URL, bytes */
-	unsigned conn_timeout;	     /* TRANSOM_CONN_TIMEOUT, seconds idle before a close */
-	unsigned shutdown_grace;     /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
-	unsigned db_retries;	     /* TRANSOM_DB_RETRIES, serialization-failure retries */
-	unsigned timer_interval;     /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
+	char listen_host[256];    /* TRANSOM_LISTEN host part (IPv4 literal or name) */
+	unsigned listen_port;     /* TRANSOM_LISTEN port; 0 = an ephemeral port */
+	char database_url[2048];  /* TRANSOM_DATABASE_URL (libpq conninfo or URI) */
+	char workflows_dir[1024]; /* TRANSOM_WORKFLOWS_DIR */
+	char policies_dir[1024];  /* TRANSOM_POLICIES_DIR */
+	enum log_level log_level; /* TRANSOM_LOG_LEVEL */
+	unsigned threads;         /* TRANSOM_THREADS; 0 at parse time = one per core */
+	char public_url[1024];    /* TRANSOM_PUBLIC_URL; empty = http://<listen> */
+	size_t max_body;          /* TRANSOM_MAX_BODY, bytes */
+	size_t max_url;           /* TRANSOM_MAX_URL, bytes */
+	unsigned conn_timeout;    /* TRANSOM_CONN_TIMEOUT, seconds idle before a close */
+	unsigned shutdown_grace;  /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
+	unsigned db_retries;      /* TRANSOM_DB_RETRIES, serialization-failure retries */
+	unsigned timer_interval;  /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
 };
 
 /*
@@ -46,8 +46,7 @@ typedef const char *(*config_get_fn)(void *cls, const char *key);
  * and `err->detail` saying what was expected.  Pure: no I/O.
  */
 enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn file_get,
-			  void *file_cls, unsigned ncpu, struct config *out,
-			  struct tr_error *err);
+			  void *file_cls, unsigned ncpu, struct config *out, struct tr_error *err);
 
 /*
  * A parsed config file: `KEY=value` lines.  config_file_load() returns an owned object

@@ -12,35 +12,35 @@
 #include <stdbool.h>
 
 /* name, http status, type slug, title */
-#define TR_ERRORS(X)                                                                              \
-	X(TR_OK, 200, "ok", "OK")                                                                 \
-	X(TR_E_BAD_REQUEST, 400, "bad-request", "Bad request")                                   \
-	X(TR_E_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON")                          \
-	X(TR_E_BAD_PARAMETER, 400, "bad-parameter", "Bad query parameter")                       \
-	X(TR_E_UNAUTHENTICATED, 401, "unauthenticated", "Authentication required")               \
-	X(TR_E_FORBIDDEN, 403, "forbidden", "Forbidden")                                          \
-	X(TR_E_NOT_FOUND, 404, "not-found", "Not found")                                          \
-	X(TR_E_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed")              \
-	X(TR_E_NOT_ACCEPTABLE, 406, "not-acceptable", "Not acceptable")                          \
-	X(TR_E_CONFLICT, 409, "conflict", "Conflict")                                             \
-	X(TR_E_PRECONDITION_FAILED, 412, "precondition-failed", "Precondition failed")           \
-	X(TR_E_BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                  \
-	X(TR_E_URI_TOO_LONG, 414, "uri-too-long", "Request URI too long")                        \
-	X(TR_E_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported media type")       \
-	X(TR_E_UNPROCESSABLE, 422, "unprocessable", "Unprocessable content")                     \
-	X(TR_E_PRECONDITION_REQUIRED, 428, "precondition-required", "Precondition required")     \
-	X(TR_E_INTERNAL, 500, "internal", "Internal error")                                       \
-	X(TR_E_NOMEM, 500, "out-of-memory", "Out of memory")                                      \
-	X(TR_E_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")              \
-	X(TR_E_DB_CONFLICT, 503, "database-busy", "Database busy, retry")                        \
-	X(TR_E_NOT_READY, 503, "not-ready", "Service not ready")                                  \
+#define TR_ERRORS(X)                                                                               \
+	X(TR_OK, 200, "ok", "OK")                                                                  \
+	X(TR_E_BAD_REQUEST, 400, "bad-request", "Bad request")                                     \
+	X(TR_E_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON")                            \
+	X(TR_E_BAD_PARAMETER, 400, "bad-parameter", "Bad query parameter")                         \
+	X(TR_E_UNAUTHENTICATED, 401, "unauthenticated", "Authentication required")                 \
+	X(TR_E_FORBIDDEN, 403, "forbidden", "Forbidden")                                           \
+	X(TR_E_NOT_FOUND, 404, "not-found", "Not found")                                           \
+	X(TR_E_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed")                \
+	X(TR_E_NOT_ACCEPTABLE, 406, "not-acceptable", "Not acceptable")                            \
+	X(TR_E_CONFLICT, 409, "conflict", "Conflict")                                              \
+	X(TR_E_PRECONDITION_FAILED, 412, "precondition-failed", "Precondition failed")             \
+	X(TR_E_BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                    \
+	X(TR_E_URI_TOO_LONG, 414, "uri-too-long", "Request URI too long")                          \
+	X(TR_E_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported media type")         \
+	X(TR_E_UNPROCESSABLE, 422, "unprocessable", "Unprocessable content")                       \
+	X(TR_E_PRECONDITION_REQUIRED, 428, "precondition-required", "Precondition required")       \
+	X(TR_E_INTERNAL, 500, "internal", "Internal error")                                        \
+	X(TR_E_NOMEM, 500, "out-of-memory", "Out of memory")                                       \
+	X(TR_E_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")                \
+	X(TR_E_DB_CONFLICT, 503, "database-busy", "Database busy, retry")                          \
+	X(TR_E_NOT_READY, 503, "not-ready", "Service not ready")                                   \
 	X(TR_E_CONFIG, 500, "config", "Invalid configuration")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, title) name,
 	TR_ERRORS(TR_ERR_ENUM)
 #undef TR_ERR_ENUM
-	TR_CODE_COUNT_
+		TR_CODE_COUNT_
 };
 
 /*

@@ -39,8 +39,8 @@ void log_write(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof line, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ level=%s ",
-			      ts.tv_nsec / 1000000L, level_names[level]);
+	n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ level=%s ", ts.tv_nsec / 1000000L,
+			      level_names[level]);
 	va_list ap;
 	va_start(ap, fmt);
 	int k = vsnprintf(line + n, sizeof line - n, fmt, ap);

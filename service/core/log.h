@@ -11,9 +11,9 @@
 
 enum log_level {
 	LOG_LEVEL_DEBUG, /* request internals, SQL retries */
-	LOG_LEVEL_INFO,	 /* one line per request and per lifecycle event */
-	LOG_LEVEL_WARN,	 /* something recoverable went wrong */
-	LOG_LEVEL_ERROR	 /* something failed that an operator should look at */
+	LOG_LEVEL_INFO,  /* one line per request and per lifecycle event */
+	LOG_LEVEL_WARN,  /* something recoverable went wrong */
+	LOG_LEVEL_ERROR  /* something failed that an operator should look at */
 };
 
 /* Current threshold; set once at start-up by log_level_set(). */
@@ -34,8 +34,8 @@ void log_write(enum log_level level, const char *fmt, ...) __attribute__((format
 			log_write((level), __VA_ARGS__);                                           \
 	} while (0)
 #define LOG_DEBUG(...) LOG_AT(LOG_LEVEL_DEBUG, __VA_ARGS__)
-#define LOG_INFO(...) LOG_AT(LOG_LEVEL_INFO, __VA_ARGS__)
-#define LOG_WARN(...) LOG_AT(LOG_LEVEL_WARN, __VA_ARGS__)
+#define LOG_INFO(...)  LOG_AT(LOG_LEVEL_INFO, __VA_ARGS__)
+#define LOG_WARN(...)  LOG_AT(LOG_LEVEL_WARN, __VA_ARGS__)
 #define LOG_ERROR(...) LOG_AT(LOG_LEVEL_ERROR, __VA_ARGS__)
 
 #endif /* TRANSOM_LOG_H */

@@ -130,8 +130,8 @@ bool time_parse_duration(const char *s, long long *seconds)
 		if (*p == '\0' || u == NULL)
 			return false;
 		*next = u + 1;
-		static const long long mult[] = {['W'] = 604800, ['D'] = 86400, ['H'] = 3600,
-						 ['M'] = 60, ['S'] = 1};
+		static const long long mult[] = {
+			['W'] = 604800, ['D'] = 86400, ['H'] = 3600, ['M'] = 60, ['S'] = 1};
 		total += n * mult[(unsigned char)*p];
 		any = true;
 		p++;

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CRYPTO_SHA256_LEN 32
+#define CRYPTO_SHA256_LEN     32
 #define CRYPTO_SHA256_HEX_LEN 65 /* 64 hex digits and the NUL */
 
 /* SHA-256 of `len` bytes at `data` into `out`.  Thread-safe. */

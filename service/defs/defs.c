@@ -121,8 +121,8 @@ static int hash_dir(const char *dir, unsigned char acc[CRYPTO_SHA256_LEN], char 
 	return bad ? -1 : files;
 }
 
-struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
-		       const char *now_rfc3339, char **errors)
+struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *now_rfc3339,
+		       char **errors)
 {
 	unsigned char acc[CRYPTO_SHA256_LEN] = {0};
 	struct wf_diags diags = {0};
@@ -210,8 +210,8 @@ void defs_holder_destroy(struct defs_holder *h)
 	pthread_mutex_destroy(&h->lock);
 }
 
-bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir,
-			const char *policies_dir, const char *now_rfc3339)
+bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir, const char *policies_dir,
+			const char *now_rfc3339)
 {
 	char *errors = NULL;
 	struct defs *fresh = defs_load(workflows_dir, policies_dir, now_rfc3339, &errors);

@@ -24,12 +24,12 @@ struct policy_set;
 
 struct defs {
 	atomic_uint refs;
-	struct wf_set *workflows; /* owned */
+	struct wf_set *workflows;       /* owned */
 	struct policy_catalog *catalog; /* owned; from policies/services.json, NULL if absent */
-	struct policy_set *policies;	/* owned; people, risk, approvals, templates; NULL if none */
-	char version[17];	  /* hex hash of every file loaded: changes when any does */
-	char loaded_at[32];	  /* RFC 3339, UTC */
-	unsigned files;		  /* number of definition files read */
+	struct policy_set *policies; /* owned; people, risk, approvals, templates; NULL if none */
+	char version[17];            /* hex hash of every file loaded: changes when any does */
+	char loaded_at[32];          /* RFC 3339, UTC */
+	unsigned files;              /* number of definition files read */
 };
 
 /*
@@ -37,8 +37,8 @@ struct defs {
  * with every problem, one per line, in *errors (owned; free()).  `now_rfc3339` is
  * recorded as the load time.
  */
-struct defs *defs_load(const char *workflows_dir, const char *policies_dir,
-		       const char *now_rfc3339, char **errors);
+struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *now_rfc3339,
+		       char **errors);
 
 /* Takes another reference to `d`. */
 struct defs *defs_ref(struct defs *d);
@@ -48,10 +48,10 @@ void defs_release(struct defs *d);
 
 struct defs_holder {
 	pthread_mutex_t lock;
-	struct defs *current;	   /* guarded by lock */
-	atomic_ulong generation;   /* bumped on every swap */
-	char *last_error;	   /* guarded by lock; NULL when the last (re)load was valid */
-	char last_attempt[32];	   /* guarded by lock; RFC 3339 */
+	struct defs *current;    /* guarded by lock */
+	atomic_ulong generation; /* bumped on every swap */
+	char *last_error;        /* guarded by lock; NULL when the last (re)load was valid */
+	char last_attempt[32];   /* guarded by lock; RFC 3339 */
 };
 
 /* Initialises `h` with `initial` (stolen, may be NULL when nothing is loaded yet). */
@@ -65,8 +65,8 @@ void defs_holder_destroy(struct defs_holder *h);
  * On failure keeps the old one, records the errors (see defs_holder_status) and returns
  * false.
  */
-bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir,
-			const char *policies_dir, const char *now_rfc3339);
+bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir, const char *policies_dir,
+			const char *now_rfc3339);
 
 /*
  * Brings a per-thread cache up to date: when `*gen` differs from the holder's

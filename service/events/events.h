@@ -29,7 +29,7 @@
 
 #include "core/err.h"
 
-#define EVENTS_CHANNEL             "transom_events"
+#define EVENTS_CHANNEL "transom_events"
 /* The payload saying API tokens or their users changed (not streamed to subscribers). */
 #define EVENTS_TOKENS_CHANGED      "{\"type\":\"token.changed\"}"
 #define EVENTS_RETRY_MS            3000 /* the `retry:` hint sent to every client */
@@ -88,7 +88,7 @@ struct events_filter {
  * or a name of EVENTS_SERVICE_MAX bytes or more.
  */
 enum tr_code events_filter_parse(struct events_filter *f, const char *kinds, const char *services,
-                                 struct tr_error *err);
+				 struct tr_error *err);
 
 /*
  * True when `ev` passes `f`: its kind is one of the filter's kinds (if any are named)
@@ -103,7 +103,7 @@ char *events_frame_resync(const char *reason, size_t *len);
 
 struct events_hub_opts {
 	const char *conninfo;     /* database to LISTEN on; NULL = none (events only come
-	                             from events_hub_publish, for tests) */
+				     from events_hub_publish, for tests) */
 	unsigned ring_size;       /* recent events kept for Last-Event-ID; 0 = 1024 */
 	unsigned keepalive_ms;    /* keep-alive comment interval; 0 = 15000 */
 	unsigned max_subscribers; /* concurrent subscribers; 0 = 256 */
@@ -154,7 +154,7 @@ struct events_sub;
  * TR_E_NOMEM with `err` set.  Thread-safe.
  */
 enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *f, bool has_last,
-                            long long last_seq, struct events_sub **out, struct tr_error *err);
+			    long long last_seq, struct events_sub **out, struct tr_error *err);
 
 /*
  * From now on the hub calls `wake(cls)` whenever `s` may have something new to read

@@ -54,7 +54,7 @@ struct events_hub {
 	int wake_fd; /* eventfd: the thread looks at `stopping` */
 	bool stopping;
 	bool listening;
-	struct store_listener *listener; /* used by the hub thread only */
+	struct store_listener *listener;      /* used by the hub thread only */
 	void (*on_tokens_changed)(void *cls); /* immutable after start */
 	void *cls;
 	struct entry *ring;
@@ -112,11 +112,11 @@ enum tr_code events_hub_publish(struct events_hub *hub, const char *payload)
 	enum tr_code rc = events_event_parse(payload, &e.ev, &err);
 	if (rc != TR_OK) {
 		LOG_WARN("event=events_dropped reason=\"%s\" field=%s", err.detail,
-		         err.field[0] ? err.field : "-");
+			 err.field[0] ? err.field : "-");
 		return rc;
 	}
 	LOG_DEBUG("event=events_received type=%s seq=%lld", e.ev.type,
-	          e.ev.has_seq ? e.ev.seq : -1LL);
+		  e.ev.has_seq ? e.ev.seq : -1LL);
 	pthread_mutex_lock(&hub->lock);
 	ring_push(hub, &e);
 	pthread_mutex_unlock(&hub->lock);
@@ -166,7 +166,7 @@ static void on_listen_event(struct events_hub *hub, enum store_listen_event ev)
 	case STORE_LISTEN_UP:
 	case STORE_LISTEN_UP_AGAIN:
 		LOG_INFO("event=events_listening channel=%s again=%d", EVENTS_CHANNEL,
-		         ev == STORE_LISTEN_UP_AGAIN);
+			 ev == STORE_LISTEN_UP_AGAIN);
 		pthread_mutex_lock(&hub->lock);
 		hub->listening = true;
 		pthread_cond_broadcast(&hub->listening_cond);
@@ -179,14 +179,14 @@ static void on_listen_event(struct events_hub *hub, enum store_listen_event ev)
 	case STORE_LISTEN_LOST:
 		tokens_changed(hub);
 		LOG_WARN("event=events_listen_lost error=\"%s\"",
-		         store_listener_error(hub->listener));
+			 store_listener_error(hub->listener));
 		pthread_mutex_lock(&hub->lock);
 		hub->listening = false;
 		pthread_mutex_unlock(&hub->lock);
 		break;
 	case STORE_LISTEN_FAILED:
 		LOG_DEBUG("event=events_listen_failed error=\"%s\"",
-		          store_listener_error(hub->listener));
+			  store_listener_error(hub->listener));
 		break;
 	case STORE_LISTEN_IDLE:
 		break;
@@ -213,7 +213,7 @@ static void *hub_main(void *arg)
 		long long now = mono_ms();
 		if (hub->listener != NULL) {
 			enum store_listen_event ev =
-			    store_listener_run(hub->listener, now, revents, on_notify, hub);
+				store_listener_run(hub->listener, now, revents, on_notify, hub);
 			on_listen_event(hub, ev);
 			if (ev == STORE_LISTEN_UP || ev == STORE_LISTEN_UP_AGAIN) /* after resync */
 				store_listener_run(hub->listener, now, 0, on_notify, hub);
@@ -349,7 +349,7 @@ void events_hub_stop(struct events_hub *hub)
 /* ---- subscribers ------------------------------------------------------------------------ */
 
 enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *f, bool has_last,
-                            long long last_seq, struct events_sub **out, struct tr_error *err)
+			    long long last_seq, struct events_sub **out, struct tr_error *err)
 {
 	*out = NULL;
 	struct events_sub *s = calloc(1, sizeof *s);
@@ -365,8 +365,8 @@ enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *
 		if (stopping)
 			return tr_error_set(err, TR_E_NOT_READY, NULL, "the server is stopping");
 		tr_error_set(err, TR_E_NOT_READY, NULL,
-		             "this server already serves %zu event streams; retry later",
-		             hub->max_subs);
+			     "this server already serves %zu event streams; retry later",
+			     hub->max_subs);
 		tr_error_rule(err, "max_event_streams");
 		return TR_E_NOT_READY;
 	}
@@ -457,7 +457,7 @@ static void sub_fill(struct events_hub *hub, struct events_sub *s)
 	}
 	if (ok && !s->over && s->next_pos < hub->head - hub->count) {
 		LOG_INFO("event=events_subscriber_dropped reason=lagging behind=%llu",
-		         hub->head - s->next_pos);
+			 hub->head - s->next_pos);
 		s->over = true;
 	}
 	while (ok && !s->over && s->next_pos < hub->head && s->out_len < OUT_FILL_MAX) {

@@ -13,9 +13,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } kinds[] = {
-    {"change", EVENTS_KIND_CHANGE},
-    {"incident", EVENTS_KIND_INCIDENT},
-    {"problem", EVENTS_KIND_PROBLEM},
+	{"change", EVENTS_KIND_CHANGE},
+	{"incident", EVENTS_KIND_INCIDENT},
+	{"problem", EVENTS_KIND_PROBLEM},
 };
 
 static unsigned kind_bit(const char *name, size_t len)
@@ -33,7 +33,7 @@ static bool type_ok(const char *s)
 	for (; s[n] != '\0'; n++) {
 		char c = s[n];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 		if (!ok || n >= EVENTS_TYPE_MAX - 1)
 			return false;
 	}
@@ -61,10 +61,10 @@ static enum tr_code parse_services(json_t *j, struct events_event *ev, struct tr
 		json_incref(list);
 	}
 	enum tr_code rc = TR_OK;
-	json_array_foreach (list, i, item) {
+	json_array_foreach(list, i, item) {
 		if (!json_is_string(item)) {
 			rc = tr_error_set(err, TR_E_BAD_REQUEST, "services",
-			                  "services[%zu] must be a string", i);
+					  "services[%zu] must be a string", i);
 			break;
 		}
 		total += json_string_length(item) + 1;
@@ -111,11 +111,11 @@ enum tr_code events_event_parse(const char *payload, struct events_event *ev, st
 	memset(ev, 0, sizeof *ev);
 	if (strlen(payload) > EVENTS_PAYLOAD_MAX)
 		return tr_error_set(err, TR_E_BAD_REQUEST, NULL,
-		                    "the payload is longer than %d bytes", EVENTS_PAYLOAD_MAX);
+				    "the payload is longer than %d bytes", EVENTS_PAYLOAD_MAX);
 	j = json_loads(payload, JSON_REJECT_DUPLICATES, &je);
 	if (j == NULL)
 		return tr_error_set(err, TR_E_BAD_REQUEST, NULL, "the payload is not JSON: %s",
-		                    je.text);
+				    je.text);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return tr_error_set(err, TR_E_BAD_REQUEST, NULL, "the payload is not an object");
@@ -124,7 +124,7 @@ enum tr_code events_event_parse(const char *payload, struct events_event *ev, st
 	if (!json_is_string(v) || !type_ok(json_string_value(v))) {
 		json_decref(j);
 		return tr_error_set(err, TR_E_BAD_REQUEST, "type",
-		                    "type must be a name of letters, digits, '.', '_' or '-'");
+				    "type must be a name of letters, digits, '.', '_' or '-'");
 	}
 	snprintf(ev->type, sizeof ev->type, "%s", json_string_value(v));
 	v = json_object_get(j, "seq");
@@ -132,7 +132,7 @@ enum tr_code events_event_parse(const char *payload, struct events_event *ev, st
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
 			json_decref(j);
 			return tr_error_set(err, TR_E_BAD_REQUEST, "seq",
-			                    "seq must be a non-negative integer");
+					    "seq must be a non-negative integer");
 		}
 		ev->seq = (long long)json_integer_value(v);
 		ev->has_seq = true;
@@ -169,9 +169,9 @@ void events_event_clear(struct events_event *ev)
 
 /* Calls `fn` for each comma-separated item of `list` (spaces around items trimmed). */
 static enum tr_code split_list(const char *list, const char *field, struct tr_error *err,
-                               enum tr_code (*fn)(void *cls, const char *item, size_t len,
-                                                  struct tr_error *err),
-                               void *cls)
+			       enum tr_code (*fn)(void *cls, const char *item, size_t len,
+						  struct tr_error *err),
+			       void *cls)
 {
 	const char *p = list;
 	for (;;) {
@@ -183,9 +183,9 @@ static enum tr_code split_list(const char *list, const char *field, struct tr_er
 			b--;
 		if (a == b)
 			return tr_error_set(err, TR_E_BAD_PARAMETER, field,
-			                    "%s must be a comma-separated list of names without "
-			                    "empty items",
-			                    field);
+					    "%s must be a comma-separated list of names without "
+					    "empty items",
+					    field);
 		enum tr_code rc = fn(cls, a, (size_t)(b - a), err);
 		if (rc != TR_OK)
 			return rc;
@@ -201,8 +201,8 @@ static enum tr_code add_kind(void *cls, const char *item, size_t len, struct tr_
 	unsigned bit = kind_bit(item, len);
 	if (bit == 0)
 		return tr_error_set(err, TR_E_BAD_PARAMETER, "kind",
-		                    "unknown kind '%.*s'; expected change, incident or problem",
-		                    (int)(len > 64 ? 64 : len), item);
+				    "unknown kind '%.*s'; expected change, incident or problem",
+				    (int)(len > 64 ? 64 : len), item);
 	f->kinds |= bit;
 	return TR_OK;
 }
@@ -212,10 +212,10 @@ static enum tr_code add_service(void *cls, const char *item, size_t len, struct 
 	struct events_filter *f = cls;
 	if (f->nservices >= EVENTS_FILTER_MAX_SERVICES)
 		return tr_error_set(err, TR_E_BAD_PARAMETER, "service",
-		                    "at most %d services may be named", EVENTS_FILTER_MAX_SERVICES);
+				    "at most %d services may be named", EVENTS_FILTER_MAX_SERVICES);
 	if (len >= EVENTS_SERVICE_MAX)
 		return tr_error_set(err, TR_E_BAD_PARAMETER, "service",
-		                    "a service name is at most %d bytes", EVENTS_SERVICE_MAX - 1);
+				    "a service name is at most %d bytes", EVENTS_SERVICE_MAX - 1);
 	memcpy(f->services[f->nservices], item, len);
 	f->services[f->nservices][len] = '\0';
 	f->nservices++;
@@ -223,7 +223,7 @@ static enum tr_code add_service(void *cls, const char *item, size_t len, struct 
 }
 
 enum tr_code events_filter_parse(struct events_filter *f, const char *kind_list,
-                                 const char *service_list, struct tr_error *err)
+				 const char *service_list, struct tr_error *err)
 {
 	enum tr_code rc = TR_OK;
 	memset(f, 0, sizeof *f);

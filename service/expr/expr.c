@@ -100,7 +100,7 @@ static void error_clear(struct expr_error *err)
 }
 
 struct expr *expr_compile(const char *src, expr_field_known_fn known, void *known_cls,
-                          struct expr_error *err)
+			  struct expr_error *err)
 {
 	struct expr *e;
 	size_t len;
@@ -111,7 +111,7 @@ struct expr *expr_compile(const char *src, expr_field_known_fn known, void *know
 	len = strnlen(src, EXPR_MAX_SOURCE + 1);
 	if (len > EXPR_MAX_SOURCE) {
 		expr_error_set(err, NULL, EXPR_NO_POS, "expression too long (max %d bytes)",
-		               EXPR_MAX_SOURCE);
+			       EXPR_MAX_SOURCE);
 		return NULL;
 	}
 	e = expr_mem_alloc(sizeof *e);
@@ -161,7 +161,7 @@ const char *expr_source(const struct expr *e)
  * expression (literals) or the record (fields), and the caller owns what it gets.
  */
 bool expr_eval(const struct expr *e, expr_field_get_fn get, void *get_cls, json_t **out,
-               struct expr_error *err)
+	       struct expr_error *err)
 {
 	json_t *v, *copy;
 
@@ -180,7 +180,7 @@ bool expr_eval(const struct expr *e, expr_field_get_fn get, void *get_cls, json_
 }
 
 bool expr_eval_bool(const struct expr *e, expr_field_get_fn get, void *get_cls, bool *out_bool,
-                    struct expr_error *err)
+		    struct expr_error *err)
 {
 	json_t *v;
 

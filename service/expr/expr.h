@@ -28,7 +28,7 @@ struct expr;
 
 /* Where and why compilation or evaluation failed. */
 struct expr_error {
-	int column;	   /* 1-based column in the source; 0 when not tied to a position */
+	int column;        /* 1-based column in the source; 0 when not tied to a position */
 	char message[200]; /* short, lowercase, e.g. "unknown field 'risk.lvl'" */
 };
 
@@ -78,7 +78,6 @@ bool expr_eval_bool(const struct expr *e, expr_field_get_fn get, void *get_cls, 
  * Calls `fn` for every distinct field path `e` reads (e.g. so that a policy knows
  * which fields a risk factor depends on).
  */
-void expr_fields_foreach(const struct expr *e, void (*fn)(void *cls, const char *path),
-			 void *cls);
+void expr_fields_foreach(const struct expr *e, void (*fn)(void *cls, const char *path), void *cls);
 
 #endif /* TRANSOM_EXPR_H */

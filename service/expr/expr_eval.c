@@ -32,7 +32,7 @@ static bool charge(struct ectx *c, long steps)
 	if (c->steps < steps) {
 		c->steps = 0;
 		expr_error_set(c->err, NULL, EXPR_NO_POS,
-		               "evaluation budget exhausted (max %d steps)", EXPR_MAX_STEPS);
+			       "evaluation budget exhausted (max %d steps)", EXPR_MAX_STEPS);
 		return false;
 	}
 	c->steps -= steps;
@@ -152,7 +152,7 @@ static bool order(struct ectx *c, size_t off, const json_t *a, const json_t *b, 
 		return true;
 	}
 	expr_error_set(c->err, c->src, off, "cannot compare %s with %s", type_name(a),
-	               type_name(b));
+		       type_name(b));
 	return false;
 }
 
@@ -163,7 +163,7 @@ static int equal(struct ectx *c, const json_t *a, const json_t *b, int depth)
 		return -1;
 	if (depth > EXPR_MAX_VALUE_DEPTH) {
 		expr_error_set(c->err, NULL, EXPR_NO_POS, "value nested too deeply (max %d levels)",
-		               EXPR_MAX_VALUE_DEPTH);
+			       EXPR_MAX_VALUE_DEPTH);
 		return -1;
 	}
 	if (json_is_number(a) && json_is_number(b))
@@ -223,7 +223,7 @@ static int equal(struct ectx *c, const json_t *a, const json_t *b, int depth)
  * an empty collection.  `what` names the operation in errors: "'in'" or "contains()".
  */
 static bool member(struct ectx *c, size_t off, const char *what, const json_t *x,
-                   const json_t *coll, bool *res)
+		   const json_t *coll, bool *res)
 {
 	*res = false;
 	if (json_is_null(coll))
@@ -232,7 +232,7 @@ static bool member(struct ectx *c, size_t off, const char *what, const json_t *x
 		size_t i;
 		json_t *el;
 
-		json_array_foreach (coll, i, el) {
+		json_array_foreach(coll, i, el) {
 			int r = equal(c, x, el, 0);
 
 			if (r < 0)
@@ -249,17 +249,17 @@ static bool member(struct ectx *c, size_t off, const char *what, const json_t *x
 
 		if (!json_is_string(x)) {
 			expr_error_set(c->err, c->src, off, "cannot search a string for a %s",
-			               type_name(x));
+				       type_name(x));
 			return false;
 		}
 		if (!charge(c, string_cost(hl)))
 			return false;
 		*res = memmem(json_string_value(coll), hl, json_string_value(x),
-		              json_string_length(x)) != NULL;
+			      json_string_length(x)) != NULL;
 		return true;
 	}
 	expr_error_set(c->err, c->src, off, "%s needs a list or string, got %s", what,
-	               type_name(coll));
+		       type_name(coll));
 	return false;
 }
 
@@ -327,13 +327,13 @@ static char op_char(enum expr_tok_kind op)
 
 /* a op b for two numbers; integers stay integers unless a division is inexact. */
 static json_t *arith(struct ectx *c, enum expr_tok_kind op, size_t off, const json_t *a,
-                     const json_t *b)
+		     const json_t *b)
 {
 	double x, y, r;
 
 	if (!json_is_number(a) || !json_is_number(b)) {
 		expr_error_set(c->err, c->src, off, "cannot apply '%c' to %s and %s", op_char(op),
-		               type_name(a), type_name(b));
+			       type_name(a), type_name(b));
 		return NULL;
 	}
 	if (json_is_integer(a) && json_is_integer(b)) {
@@ -456,7 +456,7 @@ static json_t *eval_it(struct ectx *c, const struct expr_node *n)
 static json_t *eval_quantifier(struct ectx *c, const struct expr_node *n)
 {
 	static const char *const names[] = {
-	    [EXPR_FN_COUNT] = "count", [EXPR_FN_ANY] = "any", [EXPR_FN_ALL] = "all"};
+		[EXPR_FN_COUNT] = "count", [EXPR_FN_ANY] = "any", [EXPR_FN_ALL] = "all"};
 	const struct expr_node *pred = n->kids->next;
 	json_t *list = eval(c, n->kids), *saved_it = c->it, *el, *r = NULL;
 	json_int_t hits = 0;
@@ -466,7 +466,7 @@ static json_t *eval_quantifier(struct ectx *c, const struct expr_node *n)
 		return NULL;
 	if (!json_is_array(list) && !json_is_null(list)) {
 		expr_error_set(c->err, c->src, n->off, "%s() needs a list, got %s", names[n->fn],
-		               type_name(list));
+			       type_name(list));
 		goto out;
 	}
 	size = json_array_size(list); /* 0 for null */
@@ -537,12 +537,12 @@ static json_t *eval_call(struct ectx *c, const struct expr_node *n)
 			if (charge(c, string_cost(len)))
 				r = made(c, json_integer(utf8_length(json_string_value(a), len)));
 		} else if (json_is_array(a) || json_is_object(a) || json_is_null(a)) {
-			r = made(
-			    c, json_integer((json_int_t)(json_is_array(a) ? json_array_size(a)
-			                                                  : json_object_size(a))));
+			r = made(c, json_integer((json_int_t)(json_is_array(a)
+								      ? json_array_size(a)
+								      : json_object_size(a))));
 		} else {
 			expr_error_set(c->err, c->src, n->off,
-			               "len() needs a string or list, got %s", type_name(a));
+				       "len() needs a string or list, got %s", type_name(a));
 		}
 		break;
 	case EXPR_FN_CONTAINS: {
@@ -561,13 +561,13 @@ static json_t *eval_call(struct ectx *c, const struct expr_node *n)
 				break;
 			/* null is the empty string here */
 			r = boolean(s == NULL ? pl == 0
-			                      : json_string_length(a) >= pl &&
-			                            memcmp(s, prefix, pl) == 0);
+					      : json_string_length(a) >= pl &&
+							memcmp(s, prefix, pl) == 0);
 		} else {
 			const json_t *bad = json_is_string(a) || json_is_null(a) ? b : a;
 
 			expr_error_set(c->err, c->src, n->off,
-			               "starts_with() needs strings, got %s", type_name(bad));
+				       "starts_with() needs strings, got %s", type_name(bad));
 		}
 		break;
 	case EXPR_FN_LOWER:
@@ -592,7 +592,7 @@ static json_t *eval_call(struct ectx *c, const struct expr_node *n)
 			expr_mem_free(buf);
 		} else {
 			expr_error_set(c->err, c->src, n->off, "lower() needs a string, got %s",
-			               type_name(a));
+				       type_name(a));
 		}
 		break;
 	case EXPR_FN_MIN:
@@ -690,15 +690,15 @@ static json_t *eval(struct ectx *c, const struct expr_node *n)
 }
 
 json_t *expr_eval_tree(const struct expr *e, expr_field_get_fn get, void *get_cls,
-                       struct expr_error *err)
+		       struct expr_error *err)
 {
 	struct ectx c = {
-	    .src = e->src,
-	    .get = get,
-	    .get_cls = get_cls,
-	    .it = NULL,
-	    .steps = EXPR_MAX_STEPS,
-	    .err = err,
+		.src = e->src,
+		.get = get,
+		.get_cls = get_cls,
+		.it = NULL,
+		.steps = EXPR_MAX_STEPS,
+		.err = err,
 	};
 
 	return eval(&c, e->root);

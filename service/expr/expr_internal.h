@@ -138,7 +138,7 @@ bool expr_parse(struct expr *e, expr_field_known_fn known, void *known_cls, stru
 
 /* Evaluates `e`; returns a new reference, or NULL with `err` filled. */
 json_t *expr_eval_tree(const struct expr *e, expr_field_get_fn get, void *get_cls,
-                       struct expr_error *err);
+		       struct expr_error *err);
 
 /* Truthiness: false, null, 0, 0.0, "" and [] are false; everything else is true. */
 bool expr_truthy(const json_t *v);
@@ -154,6 +154,6 @@ void *expr_arena_alloc(struct expr *e, size_t size);
 
 /* Fills `err` (may be NULL); `off` is a byte offset into `src`, or EXPR_NO_POS. */
 void expr_error_set(struct expr_error *err, const char *src, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 #endif /* TRANSOM_EXPR_INTERNAL_H */

@@ -141,7 +141,7 @@ static json_int_t unit_seconds(char u)
  * units in strictly decreasing order (1w2d3h4m5s).
  */
 static bool parse_duration(const char *src, size_t off, size_t len, struct expr_tok *tok,
-                           struct expr_error *err)
+			   struct expr_error *err)
 {
 	const char *s = src + off, *end = src + off + len;
 	json_int_t total = 0, last_unit = 0;
@@ -172,7 +172,7 @@ static bool parse_duration(const char *src, size_t off, size_t len, struct expr_
 	return true;
 bad:
 	expr_error_set(err, src, off, "invalid duration '%.*s'",
-	               (int)(len > QUOTE_MAX ? QUOTE_MAX : len), src + off);
+		       (int)(len > QUOTE_MAX ? QUOTE_MAX : len), src + off);
 	return false;
 range:
 	expr_error_set(err, src, off, "duration out of range");
@@ -241,7 +241,7 @@ bad:
 	while (is_ident_char(src[i]) || src[i] == '.')
 		i++;
 	expr_error_set(err, src, tok->off, "invalid number '%.*s'",
-	               (int)(i - tok->off > QUOTE_MAX ? QUOTE_MAX : i - tok->off), src + tok->off);
+		       (int)(i - tok->off > QUOTE_MAX ? QUOTE_MAX : i - tok->off), src + tok->off);
 	return false;
 }
 
@@ -252,8 +252,8 @@ static bool lex_word(struct expr_lexer *lx, struct expr_tok *tok, struct expr_er
 		const char *word;
 		enum expr_tok_kind kind;
 	} keywords[] = {
-	    {"true", EXPR_T_TRUE}, {"false", EXPR_T_FALSE}, {"null", EXPR_T_NULL},
-	    {"in", EXPR_T_IN},     {"not", EXPR_T_NOT},
+		{"true", EXPR_T_TRUE}, {"false", EXPR_T_FALSE}, {"null", EXPR_T_NULL},
+		{"in", EXPR_T_IN},     {"not", EXPR_T_NOT},
 	};
 	const char *src = lx->src;
 	size_t i = tok->off;
@@ -288,13 +288,13 @@ bool expr_lex_next(struct expr_lexer *lx, struct expr_tok *tok, struct expr_erro
 		char text[3];
 		enum expr_tok_kind kind;
 	} ops[] = {
-	    /* two-byte operators first */
-	    {"||", EXPR_T_OR},      {"&&", EXPR_T_AND},     {"==", EXPR_T_EQ},
-	    {"!=", EXPR_T_NE},      {"<=", EXPR_T_LE},      {">=", EXPR_T_GE},
-	    {"<", EXPR_T_LT},       {">", EXPR_T_GT},       {"!", EXPR_T_BANG},
-	    {"+", EXPR_T_PLUS},     {"-", EXPR_T_MINUS},    {"*", EXPR_T_STAR},
-	    {"/", EXPR_T_SLASH},    {"(", EXPR_T_LPAREN},   {")", EXPR_T_RPAREN},
-	    {"[", EXPR_T_LBRACKET}, {"]", EXPR_T_RBRACKET}, {",", EXPR_T_COMMA},
+		/* two-byte operators first */
+		{"||", EXPR_T_OR},      {"&&", EXPR_T_AND},     {"==", EXPR_T_EQ},
+		{"!=", EXPR_T_NE},      {"<=", EXPR_T_LE},      {">=", EXPR_T_GE},
+		{"<", EXPR_T_LT},       {">", EXPR_T_GT},       {"!", EXPR_T_BANG},
+		{"+", EXPR_T_PLUS},     {"-", EXPR_T_MINUS},    {"*", EXPR_T_STAR},
+		{"/", EXPR_T_SLASH},    {"(", EXPR_T_LPAREN},   {")", EXPR_T_RPAREN},
+		{"[", EXPR_T_LBRACKET}, {"]", EXPR_T_RBRACKET}, {",", EXPR_T_COMMA},
 	};
 	const char *src = lx->src;
 	unsigned char c;
@@ -331,7 +331,7 @@ bool expr_lex_next(struct expr_lexer *lx, struct expr_tok *tok, struct expr_erro
 		if (k == n) {
 			if (c == '=' || c == '&' || c == '|')
 				expr_error_set(err, src, lx->pos,
-				               "unexpected '%c', did you mean '%c%c'?", c, c, c);
+					       "unexpected '%c', did you mean '%c%c'?", c, c, c);
 			else if (c >= 0x20 && c < 0x7F)
 				expr_error_set(err, src, lx->pos, "unexpected character '%c'", c);
 			else

@@ -42,15 +42,15 @@ static const struct builtin {
 	bool binds_it;     /* arguments after the first see `it` */
 	const char *arity; /* for "len() takes 1 argument" */
 } builtins[] = {
-    {"len", EXPR_FN_LEN, 1, 1, false, "1 argument"},
-    {"count", EXPR_FN_COUNT, 1, 2, true, "1 or 2 arguments"},
-    {"any", EXPR_FN_ANY, 1, 2, true, "1 or 2 arguments"},
-    {"all", EXPR_FN_ALL, 1, 2, true, "1 or 2 arguments"},
-    {"contains", EXPR_FN_CONTAINS, 2, 2, false, "2 arguments"},
-    {"starts_with", EXPR_FN_STARTS_WITH, 2, 2, false, "2 arguments"},
-    {"lower", EXPR_FN_LOWER, 1, 1, false, "1 argument"},
-    {"min", EXPR_FN_MIN, 2, 2, false, "2 arguments"},
-    {"max", EXPR_FN_MAX, 2, 2, false, "2 arguments"},
+	{"len", EXPR_FN_LEN, 1, 1, false, "1 argument"},
+	{"count", EXPR_FN_COUNT, 1, 2, true, "1 or 2 arguments"},
+	{"any", EXPR_FN_ANY, 1, 2, true, "1 or 2 arguments"},
+	{"all", EXPR_FN_ALL, 1, 2, true, "1 or 2 arguments"},
+	{"contains", EXPR_FN_CONTAINS, 2, 2, false, "2 arguments"},
+	{"starts_with", EXPR_FN_STARTS_WITH, 2, 2, false, "2 arguments"},
+	{"lower", EXPR_FN_LOWER, 1, 1, false, "1 argument"},
+	{"min", EXPR_FN_MIN, 2, 2, false, "2 arguments"},
+	{"max", EXPR_FN_MAX, 2, 2, false, "2 arguments"},
 };
 
 static struct expr_node *parse_or(struct parser *p);
@@ -77,7 +77,7 @@ static struct expr_node *unexpected(struct parser *p)
 		expr_error_set(p->err, src, t->off, "unexpected string");
 	else
 		expr_error_set(p->err, src, t->off, "unexpected '%.*s'",
-		               (int)(t->len > QUOTE_MAX ? QUOTE_MAX : t->len), src + t->off);
+			       (int)(t->len > QUOTE_MAX ? QUOTE_MAX : t->len), src + t->off);
 	return NULL;
 }
 
@@ -90,7 +90,7 @@ static bool enter(struct parser *p)
 {
 	if (++p->depth > EXPR_MAX_DEPTH) {
 		expr_error_set(p->err, p->e->src, p->tok.off,
-		               "expression nested too deeply (max %d levels)", EXPR_MAX_DEPTH);
+			       "expression nested too deeply (max %d levels)", EXPR_MAX_DEPTH);
 		return false;
 	}
 	return true;
@@ -157,7 +157,7 @@ static const char *intern_path(struct parser *p, size_t off, size_t len)
 		return NULL;
 	if (p->known != NULL && !p->known(p->known_cls, copy)) {
 		expr_error_set(p->err, p->e->src, off, "unknown field '%.*s'",
-		               (int)(len > 120 ? 120 : len), s);
+			       (int)(len > 120 ? 120 : len), s);
 		return NULL;
 	}
 	ep = expr_arena_alloc(p->e, sizeof *ep);
@@ -180,7 +180,7 @@ static struct expr_node *parse_path(struct parser *p, const struct expr_tok *t)
 	if (t->len >= 2 && s[0] == 'i' && s[1] == 't' && (t->len == 2 || s[2] == '.')) {
 		if (p->it_scopes == 0) {
 			expr_error_set(p->err, p->e->src, t->off,
-			               "'it' used outside any(), all() or count()");
+				       "'it' used outside any(), all() or count()");
 			return NULL;
 		}
 		n = new_node(p, EXPR_N_IT, t->off);
@@ -212,8 +212,8 @@ static struct expr_node *parse_call(struct parser *p, const struct expr_tok *nam
 			b = &builtins[i];
 	if (b == NULL) {
 		expr_error_set(p->err, src, name->off, "unknown function '%.*s'",
-		               (int)(name->len > QUOTE_MAX ? QUOTE_MAX : name->len),
-		               src + name->off);
+			       (int)(name->len > QUOTE_MAX ? QUOTE_MAX : name->len),
+			       src + name->off);
 		return NULL;
 	}
 	n = new_node(p, EXPR_N_CALL, name->off);
@@ -394,7 +394,7 @@ static struct expr_node *parse_unary(struct parser *p)
  * returned as it is, several become one EXPR_N_ARITH node.
  */
 static struct expr_node *parse_chain(struct parser *p, struct expr_node *(*sub)(struct parser *),
-                                     enum expr_tok_kind op1, enum expr_tok_kind op2)
+				     enum expr_tok_kind op1, enum expr_tok_kind op2)
 {
 	struct expr_node *first = sub(p), *n, *last;
 
@@ -459,7 +459,7 @@ static struct expr_node *parse_compare(struct parser *p)
 		return NULL;
 	if (is_comparison(p->tok.kind)) {
 		expr_error_set(p->err, p->e->src, p->tok.off,
-		               "comparison operators cannot be chained");
+			       "comparison operators cannot be chained");
 		return NULL;
 	}
 	n = new_node(p, EXPR_N_COMPARE, op.off);
@@ -489,7 +489,7 @@ static struct expr_node *parse_not(struct parser *p)
 
 /* A chain of `sub` joined by `op`, as one n-ary node of `kind` when longer than one. */
 static struct expr_node *parse_logic(struct parser *p, struct expr_node *(*sub)(struct parser *),
-                                     enum expr_tok_kind op, enum expr_node_kind kind)
+				     enum expr_tok_kind op, enum expr_node_kind kind)
 {
 	struct expr_node *first = sub(p), *n, *last;
 
@@ -526,11 +526,11 @@ static struct expr_node *parse_or(struct parser *p)
 bool expr_parse(struct expr *e, expr_field_known_fn known, void *known_cls, struct expr_error *err)
 {
 	struct parser p = {
-	    .e = e,
-	    .lx = {.src = e->src, .pos = 0},
-	    .known = known,
-	    .known_cls = known_cls,
-	    .err = err,
+		.e = e,
+		.lx = {.src = e->src, .pos = 0},
+		.known = known,
+		.known_cls = known_cls,
+		.err = err,
 	};
 
 	if (!advance(&p))

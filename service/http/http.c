@@ -67,9 +67,9 @@ struct http_transport {
 	struct timespec start;
 	char *buf;
 	size_t len, cap;
-	bool too_large;	   /* the body passed max_body: discard the rest, answer 413 */
+	bool too_large;    /* the body passed max_body: discard the rest, answer 413 */
 	bool uri_too_long; /* answer 414 */
-	bool answered;	   /* a response was queued */
+	bool answered;     /* a response was queued */
 };
 
 /* ---- request accessors ------------------------------------------------------------------ */
@@ -174,8 +174,8 @@ void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 	json_t *p;
 
 	snprintf(type, sizeof type, "https://transom.dev/problems/%s", tr_code_slug(err->code));
-	p = json_pack("{s:s, s:s, s:i}", "type", type, "title", tr_code_title(err->code),
-		      "status", status);
+	p = json_pack("{s:s, s:s, s:i}", "type", type, "title", tr_code_title(err->code), "status",
+		      status);
 	if (p != NULL) {
 		if (err->detail[0])
 			json_object_set_new(p, "detail", json_string(err->detail));
@@ -190,7 +190,8 @@ void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 	}
 	json_decref(extra);
 	if (p == NULL || http_reply_json(rep, status, p) != TR_OK)
-		http_reply_text(rep, 500, "application/problem+json", fallback, sizeof fallback - 1);
+		http_reply_text(rep, 500, "application/problem+json", fallback,
+				sizeof fallback - 1);
 	rep->content_type = "application/problem+json";
 }
 
@@ -230,8 +231,8 @@ static void stream_finish(struct http_stream *s)
 }
 
 struct http_stream *http_reply_stream(struct http_reply *rep, const struct http_req *req,
-                                      int status, const char *content_type,
-                                      const struct http_stream_ops *ops, void *cls)
+				      int status, const char *content_type,
+				      const struct http_stream_ops *ops, void *cls)
 {
 	struct http_transport *t = req->transport;
 	struct http_stream *s = calloc(1, sizeof *s);
@@ -325,8 +326,8 @@ static bool request_id_ok(const char *s)
 	size_t n = 0;
 	for (; s[n] != '\0'; n++) {
 		char c = s[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '-' || c == '_' || c == '.';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 		if (!ok || n >= HTTP_REQUEST_ID_MAX - 1)
 			return false;
 	}
@@ -412,12 +413,12 @@ static enum MHD_Result queue_reply(struct http_transport *t)
 		rep->stream = NULL;
 		atomic_fetch_add(&t->stream->refs, 1);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
-		                                      t->stream, stream_response_free);
+						      t->stream, stream_response_free);
 		if (r == NULL)
 			stream_unref(t->stream);
 	} else {
 		r = MHD_create_response_from_buffer(
-		    rep->body_len, rep->body ? rep->body : (char *)"", MHD_RESPMEM_MUST_COPY);
+			rep->body_len, rep->body ? rep->body : (char *)"", MHD_RESPMEM_MUST_COPY);
 	}
 	if (r == NULL)
 		return MHD_NO;
@@ -555,11 +556,11 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->conn_timeout,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(opts->max_url * 2 + 65536), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)opts->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_url * 2 + 65536),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, NULL, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (srv->daemon == NULL) {
 		tr_error_set(err, TR_E_CONFIG, "TRANSOM_LISTEN", "cannot listen on %s:%u",
@@ -568,7 +569,8 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 		free(srv);
 		return NULL;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : opts->port;
 	return srv;
 }

@@ -26,7 +26,7 @@
 #include "core/err.h"
 #include "http/route.h"
 
-#define HTTP_REQUEST_ID_MAX 65
+#define HTTP_REQUEST_ID_MAX    65
 #define HTTP_MAX_REPLY_HEADERS 8
 
 /* Who is calling, once authenticated (filled by the dispatcher). */
@@ -42,32 +42,32 @@ struct http_transport; /* private to http.c */
 
 struct http_req {
 	enum http_method method;
-	const char *method_name;	      /* as sent, e.g. "GET" */
-	const char *path;		      /* percent-decoded, no query string */
+	const char *method_name;              /* as sent, e.g. "GET" */
+	const char *path;                     /* percent-decoded, no query string */
 	char request_id[HTTP_REQUEST_ID_MAX]; /* accepted from X-Request-Id or generated */
-	const char *body;		      /* NUL-terminated; "" when none */
+	const char *body;                     /* NUL-terminated; "" when none */
 	size_t body_len;
-	struct route_match match;	      /* set by the dispatcher */
-	json_t *json;			      /* the parsed body with ROUTE_JSON_BODY (owned) */
-	struct http_user user;		      /* valid when user.name[0] != '\0' */
-	struct tr_error err;		      /* detail for an error a handler returns */
-	void *app;			      /* the dispatcher's context */
-	void *worker;			      /* the dispatcher's per-thread state */
+	struct route_match match; /* set by the dispatcher */
+	json_t *json;             /* the parsed body with ROUTE_JSON_BODY (owned) */
+	struct http_user user;    /* valid when user.name[0] != '\0' */
+	struct tr_error err;      /* detail for an error a handler returns */
+	void *app;                /* the dispatcher's context */
+	void *worker;             /* the dispatcher's per-thread state */
 	struct http_transport *transport;
 };
 
 struct http_stream; /* a streaming body, see http_reply_stream */
 
 struct http_reply {
-	int status;		   /* 0 = not filled yet */
-	const char *content_type;  /* static string */
-	char *body;		   /* owned, may be NULL */
+	int status;               /* 0 = not filled yet */
+	const char *content_type; /* static string */
+	char *body;               /* owned, may be NULL */
 	size_t body_len;
 	struct http_stream *stream; /* owned; set by http_reply_stream instead of a body */
 	unsigned nheaders;
 	struct {
 		const char *name; /* static string */
-		char *value;	  /* owned */
+		char *value;      /* owned */
 	} headers[HTTP_MAX_REPLY_HEADERS];
 };
 
@@ -128,8 +128,8 @@ struct http_stream_ops {
  * `close` is not called and `cls` stays the caller's).
  */
 struct http_stream *http_reply_stream(struct http_reply *rep, const struct http_req *req,
-                                      int status, const char *content_type,
-                                      const struct http_stream_ops *ops, void *cls);
+				      int status, const char *content_type,
+				      const struct http_stream_ops *ops, void *cls);
 
 /*
  * Tells the stream its pull may have something now: a parked connection is resumed.
@@ -141,9 +141,9 @@ void http_stream_wake(struct http_stream *s);
 
 struct http_server_opts {
 	const char *host;
-	unsigned port;		/* 0 = ephemeral */
+	unsigned port; /* 0 = ephemeral */
 	unsigned threads;
-	unsigned conn_timeout;	/* seconds */
+	unsigned conn_timeout; /* seconds */
 	size_t max_body;
 	size_t max_url;
 };

@@ -11,8 +11,8 @@ static const struct {
 	enum http_method m;
 	const char *name;
 } methods[] = {
-	{HTTP_GET, "GET"},	   {HTTP_HEAD, "HEAD"},	    {HTTP_POST, "POST"},
-	{HTTP_PUT, "PUT"},	   {HTTP_PATCH, "PATCH"},   {HTTP_DELETE, "DELETE"},
+	{HTTP_GET, "GET"},         {HTTP_HEAD, "HEAD"},         {HTTP_POST, "POST"},
+	{HTTP_PUT, "PUT"},         {HTTP_PATCH, "PATCH"},       {HTTP_DELETE, "DELETE"},
 	{HTTP_OPTIONS, "OPTIONS"}, {HTTP_PROPFIND, "PROPFIND"}, {HTTP_REPORT, "REPORT"},
 };
 

@@ -29,7 +29,7 @@ enum http_method {
 
 /* Route flags. */
 enum route_flag {
-	ROUTE_PUBLIC = 1u << 0,	   /* no token needed */
+	ROUTE_PUBLIC = 1u << 0,    /* no token needed */
 	ROUTE_JSON_BODY = 1u << 1, /* body must be a JSON object; parsed before the handler */
 };
 
@@ -40,29 +40,29 @@ struct http_reply;
 typedef enum tr_code (*http_handler_fn)(struct http_req *req, struct http_reply *rep);
 
 struct http_route {
-	unsigned methods;	  /* enum http_method bits */
-	const char *pattern;	  /* "/v1/changes/{id}" */
-	http_handler_fn handler;  /* called once the generic checks pass */
-	unsigned roles;		  /* enum role bits allowed; ignored with ROUTE_PUBLIC */
-	unsigned flags;		  /* enum route_flag bits */
-	const char *summary;	  /* one line, for logs and docs */
+	unsigned methods;        /* enum http_method bits */
+	const char *pattern;     /* "/v1/changes/{id}" */
+	http_handler_fn handler; /* called once the generic checks pass */
+	unsigned roles;          /* enum role bits allowed; ignored with ROUTE_PUBLIC */
+	unsigned flags;          /* enum route_flag bits */
+	const char *summary;     /* one line, for logs and docs */
 };
 
 #define ROUTE_MAX_PARAMS 4
-#define ROUTE_PARAM_MAX 256
+#define ROUTE_PARAM_MAX  256
 
 enum route_result {
-	ROUTE_MATCHED,	      /* m->route and m->params are set */
-	ROUTE_WRONG_METHOD,   /* the path exists; m->allowed lists its methods */
-	ROUTE_NO_SUCH_PATH,   /* 404 */
+	ROUTE_MATCHED,      /* m->route and m->params are set */
+	ROUTE_WRONG_METHOD, /* the path exists; m->allowed lists its methods */
+	ROUTE_NO_SUCH_PATH, /* 404 */
 };
 
 struct route_match {
 	const struct http_route *route;
-	size_t index;				    /* of the route in the table */
-	unsigned allowed;			    /* with ROUTE_WRONG_METHOD */
+	size_t index;     /* of the route in the table */
+	unsigned allowed; /* with ROUTE_WRONG_METHOD */
 	unsigned nparams;
-	char names[ROUTE_MAX_PARAMS][32];	    /* placeholder names */
+	char names[ROUTE_MAX_PARAMS][32];               /* placeholder names */
 	char params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX]; /* matched segments */
 };
 

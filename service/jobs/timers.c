@@ -51,8 +51,8 @@ static unsigned fire_due(struct timer_worker *w)
 		enum tr_code rc = records_fire_due_timer(&c, &fired, &err);
 		if (rc != TR_OK) {
 			if (rc != TR_E_DB_UNAVAILABLE)
-				LOG_WARN("event=timer_failed code=%s detail=\"%s\"", tr_code_slug(rc),
-					 err.detail);
+				LOG_WARN("event=timer_failed code=%s detail=\"%s\"",
+					 tr_code_slug(rc), err.detail);
 			return n;
 		}
 		if (!fired)

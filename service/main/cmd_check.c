@@ -22,7 +22,8 @@ int cmd_check(const struct config *cfg, int argc, char **argv)
 		} else if (strcmp(argv[i], "--policies") == 0 && i + 1 < argc) {
 			policies = argv[++i];
 		} else {
-			fprintf(stderr, "usage: transomd check [--workflows DIR] [--policies DIR]\n");
+			fprintf(stderr,
+				"usage: transomd check [--workflows DIR] [--policies DIR]\n");
 			return 2;
 		}
 	}

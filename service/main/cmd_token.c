@@ -49,14 +49,16 @@ static int check_identity(const struct token_args *a, unsigned *mask)
 		return -1;
 	}
 	if (!auth_user_name_valid(a->user)) {
-		fprintf(stderr, "transomd token: --user '%s': expected 1 to 128 of "
-				"A-Z a-z 0-9 . _ @ + -\n",
+		fprintf(stderr,
+			"transomd token: --user '%s': expected 1 to 128 of "
+			"A-Z a-z 0-9 . _ @ + -\n",
 			a->user);
 		return -1;
 	}
 	if (roles_parse(a->roles, mask, bad, sizeof bad) != 0) {
-		fprintf(stderr, "transomd token: --role: unknown role '%s' (roles are requester, "
-				"cab, change_manager, pipeline, admin)\n",
+		fprintf(stderr,
+			"transomd token: --role: unknown role '%s' (roles are requester, "
+			"cab, change_manager, pipeline, admin)\n",
 			bad);
 		return -1;
 	}
@@ -67,8 +69,8 @@ static int issue(struct store *st, const struct token_args *a, unsigned mask,
 		 char token[AUTH_TOKEN_MAX])
 {
 	long long id;
-	enum db_status s = auth_token_issue(st, a->user, a->email, a->display_name, mask, token,
-					    &id);
+	enum db_status s =
+		auth_token_issue(st, a->user, a->email, a->display_name, mask, token, &id);
 	if (s < 0) {
 		fprintf(stderr, "transomd token: cannot store the token: %s\n",
 			store_last_error(st));
@@ -155,7 +157,8 @@ static int token_list(struct store *st)
 		       (long long)json_integer_value(json_object_get(t, "id")),
 		       json_string_value(json_object_get(t, "user")),
 		       json_string_value(json_object_get(t, "roles")),
-		       json_string_value(json_object_get(t, "created_at")), revoked ? revoked : "-");
+		       json_string_value(json_object_get(t, "created_at")),
+		       revoked ? revoked : "-");
 	}
 	json_decref(list);
 	return 0;

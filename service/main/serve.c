@@ -78,8 +78,8 @@ int cmd_serve(const struct config *cfg)
 		defs_release(defs);
 		return 1;
 	}
-	struct http_server_opts opts = {cfg->listen_host, cfg->listen_port, cfg->threads,
-					cfg->conn_timeout,	cfg->max_body,	 cfg->max_url};
+	struct http_server_opts opts = {cfg->listen_host,  cfg->listen_port, cfg->threads,
+					cfg->conn_timeout, cfg->max_body,    cfg->max_url};
 	struct tr_error err = {0};
 	struct events_hub_opts events_opts = {.conninfo = cfg->database_url,
 					      .on_tokens_changed = api_tokens_changed,

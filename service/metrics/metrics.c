@@ -14,17 +14,17 @@
 #define TRANSOM_VERSION "0.1.0"
 #endif
 
-#define STATUS_MIN 100
+#define STATUS_MIN  100
 #define STATUS_SPAN 500 /* 100..599 */
 
 static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-				 0.25,	0.5,	1.0,   2.5,  5.0,   10.0};
+				 0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
 struct route_series {
 	atomic_uint_fast64_t status[STATUS_SPAN];
 	atomic_uint_fast64_t bucket[NBUCKETS + 1]; /* the last is +Inf */
-	atomic_uint_fast64_t sum_us;		   /* total duration, microseconds */
+	atomic_uint_fast64_t sum_us;               /* total duration, microseconds */
 };
 
 struct metrics {
@@ -126,9 +126,10 @@ char *metrics_render(const struct metrics *m, bool definitions_ok)
 		return NULL;
 	o.s[0] = '\0';
 
-	emit(&o, "# HELP transom_build_info Build information.\n"
-		 "# TYPE transom_build_info gauge\n"
-		 "transom_build_info{version=\"%s\"} 1\n",
+	emit(&o,
+	     "# HELP transom_build_info Build information.\n"
+	     "# TYPE transom_build_info gauge\n"
+	     "transom_build_info{version=\"%s\"} 1\n",
 	     TRANSOM_VERSION);
 	emit(&o, "# HELP transom_http_requests_total HTTP requests by route and status.\n"
 		 "# TYPE transom_http_requests_total counter\n");
@@ -137,7 +138,9 @@ char *metrics_render(const struct metrics *m, bool definitions_ok)
 		for (int st = 0; st < STATUS_SPAN; st++) {
 			uint_fast64_t n = atomic_load(&m->routes[r].status[st]);
 			if (n > 0)
-				emit(&o, "transom_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+				emit(&o,
+				     "transom_http_requests_total{route=\"%s\",status=\"%d\"} "
+				     "%llu\n",
 				     name, st + STATUS_MIN, (unsigned long long)n);
 		}
 	}
@@ -155,12 +158,14 @@ char *metrics_render(const struct metrics *m, bool definitions_ok)
 		for (size_t b = 0; b <= NBUCKETS; b++) {
 			cum += atomic_load(&s->bucket[b]);
 			if (b < NBUCKETS)
-				emit(&o, "transom_http_request_duration_seconds_bucket{route=\"%s\","
-					 "le=\"%g\"} %llu\n",
+				emit(&o,
+				     "transom_http_request_duration_seconds_bucket{route=\"%s\","
+				     "le=\"%g\"} %llu\n",
 				     name, buckets[b], cum);
 			else
-				emit(&o, "transom_http_request_duration_seconds_bucket{route=\"%s\","
-					 "le=\"+Inf\"} %llu\n",
+				emit(&o,
+				     "transom_http_request_duration_seconds_bucket{route=\"%s\","
+				     "le=\"+Inf\"} %llu\n",
 				     name, cum);
 		}
 		emit(&o, "transom_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
@@ -168,22 +173,24 @@ char *metrics_render(const struct metrics *m, bool definitions_ok)
 		emit(&o, "transom_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
 		     cum);
 	}
-	emit(&o, "# HELP transom_db_errors_total Database errors seen by requests.\n"
-		 "# TYPE transom_db_errors_total counter\n"
-		 "transom_db_errors_total %llu\n"
-		 "# HELP transom_db_reconnects_total Database connections re-established.\n"
-		 "# TYPE transom_db_reconnects_total counter\n"
-		 "transom_db_reconnects_total %llu\n",
+	emit(&o,
+	     "# HELP transom_db_errors_total Database errors seen by requests.\n"
+	     "# TYPE transom_db_errors_total counter\n"
+	     "transom_db_errors_total %llu\n"
+	     "# HELP transom_db_reconnects_total Database connections re-established.\n"
+	     "# TYPE transom_db_reconnects_total counter\n"
+	     "transom_db_reconnects_total %llu\n",
 	     (unsigned long long)atomic_load(&m->db_errors),
 	     (unsigned long long)atomic_load(&m->db_reconnects));
-	emit(&o, "# HELP transom_definitions_reloads_total Reloads of workflows and policies.\n"
-		 "# TYPE transom_definitions_reloads_total counter\n"
-		 "transom_definitions_reloads_total{result=\"ok\"} %llu\n"
-		 "transom_definitions_reloads_total{result=\"failed\"} %llu\n"
-		 "# HELP transom_definitions_valid Whether the files on disk loaded at the last "
-		 "(re)load.\n"
-		 "# TYPE transom_definitions_valid gauge\n"
-		 "transom_definitions_valid %d\n",
+	emit(&o,
+	     "# HELP transom_definitions_reloads_total Reloads of workflows and policies.\n"
+	     "# TYPE transom_definitions_reloads_total counter\n"
+	     "transom_definitions_reloads_total{result=\"ok\"} %llu\n"
+	     "transom_definitions_reloads_total{result=\"failed\"} %llu\n"
+	     "# HELP transom_definitions_valid Whether the files on disk loaded at the last "
+	     "(re)load.\n"
+	     "# TYPE transom_definitions_valid gauge\n"
+	     "transom_definitions_valid %d\n",
 	     (unsigned long long)atomic_load(&m->reloads_ok),
 	     (unsigned long long)atomic_load(&m->reloads_failed), definitions_ok ? 1 : 0);
 	if (o.failed) {

@@ -31,7 +31,7 @@ static int fail(struct wf_act *act, const struct policy_error *err)
 
 /* Appends "text" to the note being built, keeping it a valid string. */
 static void note_add(char *note, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 static void note_add(char *note, size_t *len, const char *fmt, ...)
 {
@@ -61,14 +61,14 @@ int policy_act_assess_risk(struct wf_act *act)
 	json_decref(*act->risk);
 	*act->risk = risk;
 	note_add(note, &len, "risk %s (score %lld)",
-	         json_string_value(json_object_get(risk, "level")),
-	         (long long)json_integer_value(json_object_get(risk, "score")));
+		 json_string_value(json_object_get(risk, "level")),
+		 (long long)json_integer_value(json_object_get(risk, "score")));
 	size_t i;
 	json_t *f;
-	json_array_foreach (json_object_get(risk, "factors"), i, f) {
+	json_array_foreach(json_object_get(risk, "factors"), i, f) {
 		note_add(note, &len, "%s %s %+lld", i == 0 ? ":" : ",",
-		         json_string_value(json_object_get(f, "id")),
-		         (long long)json_integer_value(json_object_get(f, "points")));
+			 json_string_value(json_object_get(f, "id")),
+			 (long long)json_integer_value(json_object_get(f, "points")));
 	}
 	policy_utf8_fix(note);
 	return wf_act_note(act, note);
@@ -86,13 +86,13 @@ static void request_note(json_t *required, char *note)
 		return;
 	}
 	note_add(note, &len, "approvals requested:");
-	json_array_foreach (json_object_get(required, "groups"), i, g) {
+	json_array_foreach(json_object_get(required, "groups"), i, g) {
 		note_add(note, &len, "%s %s (quorum %lld)", i == 0 ? "" : ",",
-		         json_string_value(json_object_get(g, "group")),
-		         (long long)json_integer_value(json_object_get(g, "quorum")));
+			 json_string_value(json_object_get(g, "group")),
+			 (long long)json_integer_value(json_object_get(g, "quorum")));
 	}
 	note_add(note, &len, "; rules:");
-	json_array_foreach (json_object_get(required, "rules_matched"), i, g) {
+	json_array_foreach(json_object_get(required, "rules_matched"), i, g) {
 		note_add(note, &len, "%s %s", i == 0 ? "" : ",", json_string_value(g));
 	}
 	policy_utf8_fix(note);
@@ -107,7 +107,7 @@ int policy_act_request_approvals(struct wf_act *act)
 	if (ext == NULL)
 		return 0;
 	json_t *required =
-	    policy_approvals_required(ext->set, ext->catalog, act->record, *act->risk, &err);
+		policy_approvals_required(ext->set, ext->catalog, act->record, *act->risk, &err);
 	if (required == NULL)
 		return fail(act, &err);
 	json_t *none = json_array();
@@ -124,7 +124,7 @@ int policy_act_request_approvals(struct wf_act *act)
 		return -1;
 	}
 	if (json_object_set_new(status, "board",
-	                        board != NULL ? json_string(board) : json_null()) != 0 ||
+				board != NULL ? json_string(board) : json_null()) != 0 ||
 	    json_object_set_new(status, "requested_at", json_integer(now)) != 0 ||
 	    json_object_set_new(status, "expires_at", json_integer(now + after)) != 0) {
 		json_decref(status);
@@ -134,7 +134,7 @@ int policy_act_request_approvals(struct wf_act *act)
 	json_decref(*act->approvals);
 	*act->approvals = status;
 	json_t *timer = json_pack("{s:s, s:s, s:I, s:I}", "type", "timer_arm", "event", event,
-	                          "after", after, "due", now + after);
+				  "after", after, "due", now + after);
 	if (wf_act_effect(act, timer) != 0)
 		return -1;
 	return wf_act_note(act, note);
@@ -147,7 +147,7 @@ static bool add_error(json_t *errors, const char *what, const char *msg)
 }
 
 json_t *policy_simulate(const struct policy_set *set, const struct policy_catalog *catalog,
-                        json_t *change, json_t *history)
+			json_t *change, json_t *history)
 {
 	struct policy_error err = {{0}};
 	json_t *errors = json_array(), *tpl = json_null();
@@ -161,12 +161,12 @@ json_t *policy_simulate(const struct policy_set *set, const struct policy_catalo
 		goto nomem;
 	json_t *approvals = policy_approvals_required(set, catalog, change, risk, &err);
 	if (approvals == NULL && (strcmp(err.message, "out of memory") == 0 ||
-	                          !add_error(errors, "approvals", err.message)))
+				  !add_error(errors, "approvals", err.message)))
 		goto nomem_both;
 	const char *id = json_string_value(json_object_get(change, "template"));
 	if (id != NULL) {
-		bool ok =
-		    policy_template_preapproved(set, id, change, history, reason, sizeof reason);
+		bool ok = policy_template_preapproved(set, id, change, history, reason,
+						      sizeof reason);
 		tpl = json_pack("{s:s, s:b, s:s}", "id", id, "preapproved", ok, "reason", reason);
 		if (tpl == NULL) {
 			json_decref(approvals);
@@ -174,7 +174,7 @@ json_t *policy_simulate(const struct policy_set *set, const struct policy_catalo
 		}
 	}
 	return json_pack("{s:o?, s:o?, s:o, s:o, s:s}", "risk", risk, "approvals", approvals,
-	                 "template", tpl, "errors", errors, "policy_version", set->version);
+			 "template", tpl, "errors", errors, "policy_version", set->version);
 nomem_both:
 	json_decref(risk);
 nomem:

@@ -17,10 +17,10 @@
 /* ---- parsing -------------------------------------------------------------------------- */
 
 static void parse_requirement(struct pj *p, struct policy_requirement *q, json_t *obj,
-                              const char *path)
+			      const char *path)
 {
 	static const char *const keys[] = {"group", "service_owners", "quorum",
-	                                   "one_rejection_rejects", NULL};
+					   "one_rejection_rejects", NULL};
 
 	snprintf(q->path, sizeof q->path, "%s", path);
 	if (!json_is_object(obj)) {
@@ -40,10 +40,10 @@ static void parse_requirement(struct pj *p, struct policy_requirement *q, json_t
 }
 
 static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, size_t i,
-                       json_t *obj)
+		       json_t *obj)
 {
 	static const char *const keys[] = {
-	    "id", "description", "when", "require", "expires_after", "expiry_event", NULL};
+		"id", "description", "when", "require", "expires_after", "expiry_event", NULL};
 	struct policy_rule *r = &a->rules[i];
 	char path[48], sub[96];
 
@@ -59,12 +59,12 @@ static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, 
 		long long first = pj_index_get(index, r->id);
 		if (!pj_id_valid(r->id))
 			pj_diag(p, sub, 0,
-			        "invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
-			        "first, at most 63 characters)",
-			        r->id);
+				"invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
+				"first, at most 63 characters)",
+				r->id);
 		else if (first >= 0)
 			pj_diag(p, sub, 0, "rule '%.100s' is already defined at rules[%lld]", r->id,
-			        first);
+				first);
 		else if (json_object_set_new(index, r->id, json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
@@ -97,7 +97,7 @@ static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, 
 			if (q->group != NULL && r->req[k].group != NULL &&
 			    strcmp(q->group, r->req[k].group) == 0)
 				pj_diag(p, sub, 0, "group '%.100s' is already required at %s",
-				        q->group, r->req[k].path);
+					q->group, r->req[k].path);
 		}
 		if (q->service_owners && owners)
 			pj_diag(p, sub, 0, "service owners are already required in this rule");
@@ -108,7 +108,7 @@ static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, 
 static void parse_sod(struct pj *p, struct policy_approvals *a, json_t *obj)
 {
 	static const char *const keys[] = {"requester_cannot_approve", "one_vote_per_person",
-	                                   "requester_cannot_break_glass", NULL};
+					   "requester_cannot_break_glass", NULL};
 	const char *path = "segregation_of_duties";
 
 	if (!json_is_object(obj)) {
@@ -138,10 +138,10 @@ static void parse_break_glass(struct pj *p, struct policy_approvals *a, json_t *
 }
 
 struct policy_approvals *policy_parse_approvals(const char *file, const char *text, size_t len,
-                                                struct wf_diags *diags)
+						struct wf_diags *diags)
 {
 	static const char *const keys[] = {"defaults", "rules", "segregation_of_duties",
-	                                   "break_glass", NULL};
+					   "break_glass", NULL};
 	static const char *const default_keys[] = {"expires_after", "expiry_event", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};
 	struct policy_approvals *a = calloc(1, sizeof *a);
@@ -169,7 +169,7 @@ struct policy_approvals *policy_parse_approvals(const char *file, const char *te
 		a->expiry_event = pj_str(&p, defaults, "expiry_event", "defaults", true);
 		if (a->expiry_event != NULL && !pj_id_valid(a->expiry_event))
 			pj_diag(&p, "defaults.expiry_event", 0, "invalid event name '%.100s'",
-			        a->expiry_event);
+				a->expiry_event);
 	}
 	json_t *rules = pj_array(&p, a->root, "rules", "", true, POLICY_MAX_ITEMS);
 	a->n_rules = json_array_size(rules);
@@ -215,7 +215,7 @@ void policy_approvals_free(struct policy_approvals *a)
 /* ---- required approvals --------------------------------------------------------------- */
 
 static void set_err(struct policy_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static void set_err(struct policy_error *err, const char *fmt, ...)
 {
@@ -250,7 +250,7 @@ static bool has_str(json_t *arr, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach (arr, i, v) {
+	json_array_foreach(arr, i, v) {
 		if (json_is_string(v) && s != NULL && strcmp(json_string_value(v), s) == 0)
 			return true;
 	}
@@ -270,13 +270,13 @@ struct routing {
  * it owns that brought it in.  Returns -1 on OOM.
  */
 static int add_group(struct routing *rt, const char *name, const struct policy_requirement *q,
-                     const char *rule, const char *service)
+		     const char *rule, const char *service)
 {
 	json_t *g = NULL;
 	size_t i;
 	json_t *v;
 
-	json_array_foreach (rt->groups, i, v) {
+	json_array_foreach(rt->groups, i, v) {
 		if (strcmp(json_string_value(json_object_get(v, "group")), name) == 0)
 			g = v;
 	}
@@ -284,9 +284,9 @@ static int add_group(struct routing *rt, const char *name, const struct policy_r
 		const struct policy_group *pg = policy_group_find(rt->set, name);
 		json_t *members = json_array(), *eligible = json_array();
 		g = json_pack("{s:s, s:I, s:b, s:o, s:o, s:s}", "group", name, "quorum",
-		              (json_int_t)q->quorum, "one_rejection_rejects",
-		              q->one_rejection_rejects, "members", members, "eligible", eligible,
-		              "rule", rule);
+			      (json_int_t)q->quorum, "one_rejection_rejects",
+			      q->one_rejection_rejects, "members", members, "eligible", eligible,
+			      "rule", rule);
 		if (g == NULL || json_array_append_new(rt->groups, g) != 0)
 			return -1;
 		for (size_t k = 0; pg != NULL && k < pg->n_members; k++) {
@@ -323,7 +323,7 @@ static int add_group(struct routing *rt, const char *name, const struct policy_r
 
 /* Adds the groups of the teams owning the change's services. */
 static int add_owners(struct routing *rt, const struct policy_catalog *cat, json_t *change,
-                      const struct policy_requirement *q, const char *rule)
+		      const struct policy_requirement *q, const char *rule)
 {
 	json_t *names = json_object_get(change, "services");
 	size_t n = json_is_array(names) ? json_array_size(names) : 1;
@@ -331,7 +331,7 @@ static int add_owners(struct routing *rt, const struct policy_catalog *cat, json
 
 	if (cat == NULL)
 		return warn(rt->warnings, "rule '%s': service owners unknown without a catalog",
-		            rule);
+			    rule);
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_is_array(names) ? json_array_get(names, i) : names;
 		const struct catalog_service *s = catalog_find(cat, json_string_value(v));
@@ -340,7 +340,7 @@ static int add_owners(struct routing *rt, const struct policy_catalog *cat, json
 		any = true;
 		if (policy_group_find(rt->set, s->team) == NULL) {
 			if (warn(rt->warnings, "rule '%s': no group for team '%s', owner of '%s'",
-			         rule, s->team, s->name) != 0)
+				 rule, s->team, s->name) != 0)
 				return -1;
 			continue;
 		}
@@ -349,7 +349,7 @@ static int add_owners(struct routing *rt, const struct policy_catalog *cat, json
 	}
 	if (!any)
 		return warn(rt->warnings, "rule '%s': no known service, so no service owners",
-		            rule);
+			    rule);
 	return 0;
 }
 
@@ -369,7 +369,7 @@ static bool augment(struct matching *m, size_t g, unsigned depth)
 
 	if (depth > 4096)
 		return false;
-	json_array_foreach (json_object_get(json_array_get(m->groups, g), "eligible"), i, name) {
+	json_array_foreach(json_object_get(json_array_get(m->groups, g), "eligible"), i, name) {
 		long long p = pj_index_get(m->people, json_string_value(name));
 		if (p < 0 || m->seen[p])
 			continue;
@@ -395,8 +395,8 @@ static int check_shared(struct routing *rt)
 
 	if (m.people == NULL)
 		return -1;
-	json_array_foreach (rt->groups, gi, g) {
-		json_array_foreach (json_object_get(g, "eligible"), i, name) {
+	json_array_foreach(rt->groups, gi, g) {
+		json_array_foreach(json_object_get(g, "eligible"), i, name) {
 			const char *s = json_string_value(name);
 			if (json_object_get(m.people, s) == NULL &&
 			    json_object_set_new(m.people, s, json_integer((json_int_t)n++)) != 0)
@@ -409,7 +409,7 @@ static int check_shared(struct routing *rt)
 		goto out;
 	for (size_t k = 0; k < n; k++)
 		m.match[k] = -1;
-	json_array_foreach (rt->groups, gi, g) {
+	json_array_foreach(rt->groups, gi, g) {
 		json_int_t quorum = json_integer_value(json_object_get(g, "quorum"));
 		size_t eligible = json_array_size(json_object_get(g, "eligible"));
 		json_int_t got = 0;
@@ -422,9 +422,9 @@ static int check_shared(struct routing *rt)
 		}
 		if (got < quorum &&
 		    warn(rt->warnings,
-		         "group '%s' cannot reach its quorum of %lld while each person votes once "
-		         "(one_vote_per_person): its members are needed by other groups",
-		         json_string_value(json_object_get(g, "group")), (long long)quorum) != 0)
+			 "group '%s' cannot reach its quorum of %lld while each person votes once "
+			 "(one_vote_per_person): its members are needed by other groups",
+			 json_string_value(json_object_get(g, "group")), (long long)quorum) != 0)
 			goto out;
 	}
 	rc = 0;
@@ -441,12 +441,12 @@ static int check_reachable(struct routing *rt)
 	size_t i;
 	json_t *g;
 
-	json_array_foreach (rt->groups, i, g) {
+	json_array_foreach(rt->groups, i, g) {
 		json_int_t quorum = json_integer_value(json_object_get(g, "quorum"));
 		size_t n = json_array_size(json_object_get(g, "eligible"));
 		if ((json_int_t)n < quorum &&
 		    warn(rt->warnings, "group '%s' has %zu eligible members for a quorum of %lld",
-		         json_string_value(json_object_get(g, "group")), n, (long long)quorum) != 0)
+			 json_string_value(json_object_get(g, "group")), n, (long long)quorum) != 0)
 			return -1;
 	}
 	if (rt->set->approvals->one_vote_per_person && json_array_size(rt->groups) > 1)
@@ -455,8 +455,8 @@ static int check_reachable(struct routing *rt)
 }
 
 json_t *policy_approvals_required(const struct policy_set *set,
-                                  const struct policy_catalog *catalog, json_t *change,
-                                  json_t *risk, struct policy_error *err)
+				  const struct policy_catalog *catalog, json_t *change,
+				  json_t *risk, struct policy_error *err)
 {
 	const struct policy_approvals *a = set->approvals;
 	struct policy_env env;
@@ -473,7 +473,7 @@ json_t *policy_approvals_required(const struct policy_set *set,
 	if (policy_env_init(&env, set, catalog, change, risk, NULL, NULL) != 0)
 		goto nomem;
 	rt.requester =
-	    policy_canonical_user(set, json_string_value(json_object_get(change, "requester")));
+		policy_canonical_user(set, json_string_value(json_object_get(change, "requester")));
 	rt.groups = json_array();
 	rt.warnings = json_array();
 	matched = json_array();
@@ -487,7 +487,7 @@ json_t *policy_approvals_required(const struct policy_set *set,
 			if (strcmp(xe.message, "out of memory") == 0)
 				goto nomem;
 			set_err(err, "approval rule '%s': when: column %d: %s", r->id, xe.column,
-			        xe.message);
+				xe.message);
 			goto fail;
 		}
 		if (!yes)
@@ -497,7 +497,7 @@ json_t *policy_approvals_required(const struct policy_set *set,
 		for (size_t j = 0; j < r->n_req; j++) {
 			const struct policy_requirement *q = &r->req[j];
 			int rc = q->service_owners ? add_owners(&rt, catalog, change, q, r->id)
-			                           : add_group(&rt, q->group, q, r->id, NULL);
+						   : add_group(&rt, q->group, q, r->id, NULL);
 			if (rc != 0)
 				goto nomem;
 			any_one_rejection = any_one_rejection || q->one_rejection_rejects;
@@ -518,14 +518,14 @@ json_t *policy_approvals_required(const struct policy_set *set,
 	if (unmatched &&
 	    warn(rt.warnings, "no approval rule matched: a change manager decides") != 0)
 		goto nomem;
-	json_t *sod =
-	    json_pack("{s:b, s:b, s:s?}", "requester_cannot_approve", a->requester_cannot_approve,
-	              "one_vote_per_person", a->one_vote_per_person, "requester", rt.requester);
+	json_t *sod = json_pack("{s:b, s:b, s:s?}", "requester_cannot_approve",
+				a->requester_cannot_approve, "one_vote_per_person",
+				a->one_vote_per_person, "requester", rt.requester);
 	out = json_pack("{s:o, s:o, s:b, s:I, s:s, s:o, s:b, s:o, s:s}", "rules_matched", matched,
-	                "groups", rt.groups, "one_rejection_rejects", any_one_rejection,
-	                "expires_after", (json_int_t)expires, "expiry_event", event, "sod", sod,
-	                "unmatched", unmatched, "warnings", rt.warnings, "policy_version",
-	                set->version);
+			"groups", rt.groups, "one_rejection_rejects", any_one_rejection,
+			"expires_after", (json_int_t)expires, "expiry_event", event, "sod", sod,
+			"unmatched", unmatched, "warnings", rt.warnings, "policy_version",
+			set->version);
 	matched = rt.groups = rt.warnings = NULL; /* stolen, also on failure */
 	if (out == NULL)
 		goto nomem;
@@ -570,7 +570,7 @@ static json_t *required_group(json_t *required, const char *name)
 	size_t i;
 	json_t *g;
 
-	json_array_foreach (json_object_get(required, "groups"), i, g) {
+	json_array_foreach(json_object_get(required, "groups"), i, g) {
 		const char *n = json_string_value(json_object_get(g, "group"));
 		if (n != NULL && name != NULL && strcmp(n, name) == 0)
 			return g;
@@ -586,7 +586,7 @@ static bool groups_valid(json_t *groups)
 
 	if (!json_is_array(groups))
 		return false;
-	json_array_foreach (groups, i, g) {
+	json_array_foreach(groups, i, g) {
 		if (!json_is_string(json_object_get(g, "group")))
 			return false;
 	}
@@ -605,14 +605,14 @@ static long long pick_group(const struct policy_set *set, json_t *groups, const 
 	size_t i;
 	json_t *g;
 
-	json_array_foreach (groups, i, g) {
+	json_array_foreach(groups, i, g) {
 		json_t *eligible = json_object_get(g, "eligible");
 		const char *name = json_string_value(json_object_get(g, "group"));
 		if (!has_str(eligible, user) ||
 		    (set != NULL && !policy_people_has(set->people, name, user)))
 			continue;
 		long long slack = (long long)json_array_size(eligible) -
-		                  (long long)json_integer_value(json_object_get(g, "quorum"));
+				  (long long)json_integer_value(json_object_get(g, "quorum"));
 		if (best < 0 || slack < best_slack) {
 			best = (long long)i;
 			best_slack = slack;
@@ -630,12 +630,12 @@ static bool sod_on(json_t *required, const char *rule)
 }
 
 enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t *required,
-                                           json_t *change, const char *voter, const char *group,
-                                           const char **group_out, char *reason, size_t reason_size)
+					   json_t *change, const char *voter, const char *group,
+					   const char **group_out, char *reason, size_t reason_size)
 {
 	const char *who = policy_canonical_user(set, voter);
 	const char *requester =
-	    policy_canonical_user(set, json_string_value(json_object_get(change, "requester")));
+		policy_canonical_user(set, json_string_value(json_object_get(change, "requester")));
 	const char *id = json_string_value(json_object_get(change, "id"));
 
 	if (group_out != NULL)
@@ -649,31 +649,31 @@ enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t 
 	    (set->approvals->requester_cannot_approve ||
 	     sod_on(required, "requester_cannot_approve"))) {
 		policy_say(reason, reason_size,
-		           "requester_cannot_approve: %.100s requested %.40s and cannot vote on it",
-		           who, id != NULL ? id : "this change");
+			   "requester_cannot_approve: %.100s requested %.40s and cannot vote on it",
+			   who, id != NULL ? id : "this change");
 		return POLICY_VOTE_REQUESTER_CANNOT_APPROVE;
 	}
 	if (group != NULL) {
 		json_t *g = required_group(required, group);
 		if (g == NULL) {
 			policy_say(
-			    reason, reason_size,
-			    "not_required: group '%.100s' is not asked to approve this change",
-			    group);
+				reason, reason_size,
+				"not_required: group '%.100s' is not asked to approve this change",
+				group);
 			return POLICY_VOTE_NOT_REQUIRED;
 		}
 		if (!policy_people_has(set->people, group, who)) {
 			policy_say(reason, reason_size,
-			           "not_a_member: %.100s is not a member of group '%.100s'", who,
-			           group);
+				   "not_a_member: %.100s is not a member of group '%.100s'", who,
+				   group);
 			return POLICY_VOTE_NOT_A_MEMBER;
 		}
 		if (!has_str(json_object_get(g, "eligible"), who)) {
 			policy_say(
-			    reason, reason_size,
-			    "not_a_member: %.100s was not an eligible member of '%.100s' when "
-			    "approvals were requested",
-			    who, group);
+				reason, reason_size,
+				"not_a_member: %.100s was not an eligible member of '%.100s' when "
+				"approvals were requested",
+				who, group);
 			return POLICY_VOTE_NOT_A_MEMBER;
 		}
 		if (group_out != NULL)
@@ -685,15 +685,15 @@ enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t 
 	long long pos = groups_valid(groups) ? pick_group(set, groups, who) : -1;
 	if (pos >= 0) {
 		const char *name = json_string_value(
-		    json_object_get(json_array_get(groups, (size_t)pos), "group"));
+			json_object_get(json_array_get(groups, (size_t)pos), "group"));
 		if (group_out != NULL)
 			*group_out = name;
 		policy_say(reason, reason_size, "ok: %.100s votes for group '%.100s'", who, name);
 		return POLICY_VOTE_OK;
 	}
 	policy_say(reason, reason_size,
-	           "not_a_member: %.100s is not an eligible member of any group asked to approve",
-	           who);
+		   "not_a_member: %.100s is not an eligible member of any group asked to approve",
+		   who);
 	return POLICY_VOTE_NOT_A_MEMBER;
 }
 
@@ -720,10 +720,10 @@ static bool vote_check(json_t *groups, json_t *v, struct vote *out, json_t *igno
 	if (user == NULL) {
 		policy_say(why, sizeof why, "no user");
 	} else if (decision == NULL ||
-	           (strcmp(decision, "approve") != 0 && strcmp(decision, "reject") != 0 &&
-	            strcmp(decision, "abstain") != 0)) {
+		   (strcmp(decision, "approve") != 0 && strcmp(decision, "reject") != 0 &&
+		    strcmp(decision, "abstain") != 0)) {
 		policy_say(why, sizeof why, "unknown decision '%.40s'",
-		           decision != NULL ? decision : "(none)");
+			   decision != NULL ? decision : "(none)");
 	} else if (gv == NULL || json_is_null(gv)) {
 		pos = pick_group(NULL, groups, user);
 		if (pos < 0)
@@ -733,18 +733,18 @@ static bool vote_check(json_t *groups, json_t *v, struct vote *out, json_t *igno
 	} else {
 		size_t i;
 		json_t *g;
-		json_array_foreach (groups, i, g) {
+		json_array_foreach(groups, i, g) {
 			if (strcmp(json_string_value(json_object_get(g, "group")),
-			           json_string_value(gv)) == 0)
+				   json_string_value(gv)) == 0)
 				pos = (long long)i;
 		}
 		if (pos < 0)
 			policy_say(why, sizeof why, "group '%.100s' is not required",
-			           json_string_value(gv));
+				   json_string_value(gv));
 		else if (!has_str(json_object_get(json_array_get(groups, (size_t)pos), "eligible"),
-		                  user)) {
+				  user)) {
 			policy_say(why, sizeof why, "not eligible in group '%.100s'",
-			           json_string_value(gv));
+				   json_string_value(gv));
 			pos = -1;
 		}
 	}
@@ -760,7 +760,7 @@ static bool vote_check(json_t *groups, json_t *v, struct vote *out, json_t *igno
 
 /* Builds the tally entry of group `gi`. */
 static json_t *group_tally(json_t *g, size_t gi, const struct vote *votes, size_t n,
-                           bool per_person, bool *rejected)
+			   bool per_person, bool *rejected)
 {
 	json_t *eligible = json_object_get(g, "eligible");
 	json_int_t quorum = json_integer_value(json_object_get(g, "quorum"));
@@ -782,29 +782,29 @@ static json_t *group_tally(json_t *g, size_t gi, const struct vote *votes, size_
 		else
 			abstentions++;
 		if (json_array_append_new(
-		        voted, json_pack("{s:s, s:s, s:O?}", "user", votes[k].user, "decision",
-		                         votes[k].decision, "at", votes[k].at)) != 0)
+			    voted, json_pack("{s:s, s:s, s:O?}", "user", votes[k].user, "decision",
+					     votes[k].decision, "at", votes[k].at)) != 0)
 			goto nomem;
 	}
-	json_array_foreach (eligible, i, m) {
+	json_array_foreach(eligible, i, m) {
 		bool has_voted = false;
 		for (size_t k = 0; !has_voted && k < n; k++)
 			has_voted = votes[k].counts && json_is_string(m) &&
-			            strcmp(votes[k].user, json_string_value(m)) == 0 &&
-			            (per_person || votes[k].group == gi);
+				    strcmp(votes[k].user, json_string_value(m)) == 0 &&
+				    (per_person || votes[k].group == gi);
 		if (!has_voted && json_is_string(m) && json_array_append(pending, m) != 0)
 			goto nomem;
 	}
 	long long n_eligible = (long long)json_array_size(eligible);
-	bool g_rejected =
-	    one_rejection ? rejections >= 1 : rejections > 0 && rejections > n_eligible - quorum;
+	bool g_rejected = one_rejection ? rejections >= 1
+					: rejections > 0 && rejections > n_eligible - quorum;
 	bool g_satisfied = !g_rejected && approvals >= quorum;
 	*rejected = g_rejected;
 	return json_pack("{s:O, s:I, s:I, s:I, s:I, s:b, s:b, s:o, s:o}", "group",
-	                 json_object_get(g, "group"), "quorum", quorum, "approvals",
-	                 (json_int_t)approvals, "rejections", (json_int_t)rejections, "abstentions",
-	                 (json_int_t)abstentions, "satisfied", g_satisfied, "rejected", g_rejected,
-	                 "voted", voted, "pending", pending);
+			 json_object_get(g, "group"), "quorum", quorum, "approvals",
+			 (json_int_t)approvals, "rejections", (json_int_t)rejections, "abstentions",
+			 (json_int_t)abstentions, "satisfied", g_satisfied, "rejected", g_rejected,
+			 "voted", voted, "pending", pending);
 nomem:
 	json_decref(voted);
 	json_decref(pending);
@@ -840,13 +840,13 @@ json_t *policy_approvals_tally(json_t *required, json_t *votes)
 	for (size_t k = 0; k < n_ok && !oom; k++)
 		if (!v[k].counts &&
 		    json_array_append_new(ignored,
-		                          json_pack("{s:s, s:s}", "user", v[k].user, "reason",
-		                                    "replaced by a later vote")) != 0)
+					  json_pack("{s:s, s:s}", "user", v[k].user, "reason",
+						    "replaced by a later vote")) != 0)
 			oom = true;
 	for (size_t gi = 0; gi < json_array_size(groups) && !oom; gi++) {
 		bool rejected = false;
 		json_t *t =
-		    group_tally(json_array_get(groups, gi), gi, v, n_ok, per_person, &rejected);
+			group_tally(json_array_get(groups, gi), gi, v, n_ok, per_person, &rejected);
 		if (t == NULL || json_array_append_new(out_groups, t) != 0) {
 			oom = true;
 			break;
@@ -860,7 +860,7 @@ json_t *policy_approvals_tally(json_t *required, json_t *votes)
 	json_decref(seen);
 	bool satisfied = !any_rejected && all_satisfied && json_array_size(groups) > 0;
 	return json_pack("{s:b, s:b, s:o, s:o}", "satisfied", satisfied, "rejected", any_rejected,
-	                 "groups", out_groups, "ignored", ignored);
+			 "groups", out_groups, "ignored", ignored);
 fail:
 	free(v);
 	json_decref(ignored);
@@ -888,28 +888,28 @@ static size_t trimmed_chars(const char *s)
 }
 
 enum policy_vote_check policy_break_glass_allowed(const struct policy_set *set, json_t *change,
-                                                  const char *manager, const char *justification,
-                                                  char *reason, size_t reason_size)
+						  const char *manager, const char *justification,
+						  char *reason, size_t reason_size)
 {
 	const struct policy_approvals *a = set->approvals;
 	const char *who = policy_canonical_user(set, manager);
 	const char *requester =
-	    policy_canonical_user(set, json_string_value(json_object_get(change, "requester")));
+		policy_canonical_user(set, json_string_value(json_object_get(change, "requester")));
 
 	if (a->bg_group == NULL) {
 		policy_say(reason, reason_size,
-		           "break_glass_not_allowed: break glass is not configured");
+			   "break_glass_not_allowed: break glass is not configured");
 		return POLICY_VOTE_BREAK_GLASS_NOT_ALLOWED;
 	}
 	if (who == NULL || !policy_people_has(set->people, a->bg_group, who)) {
 		policy_say(reason, reason_size,
-		           "not_a_member: %.100s is not a member of group '%.100s'",
-		           who != NULL ? who : "(nobody)", a->bg_group);
+			   "not_a_member: %.100s is not a member of group '%.100s'",
+			   who != NULL ? who : "(nobody)", a->bg_group);
 		return POLICY_VOTE_NOT_A_MEMBER;
 	}
 	if (a->requester_cannot_break_glass && requester != NULL && strcmp(requester, who) == 0) {
 		policy_say(reason, reason_size,
-		           "requester_cannot_break_glass: %.100s requested this change", who);
+			   "requester_cannot_break_glass: %.100s requested this change", who);
 		return POLICY_VOTE_REQUESTER_CANNOT_BREAK_GLASS;
 	}
 	if (a->bg_when != NULL) {
@@ -924,16 +924,16 @@ enum policy_vote_check policy_break_glass_allowed(const struct policy_set *set, 
 		policy_env_clear(&env);
 		if (!ok || !yes) {
 			policy_say(reason, reason_size, "break_glass_not_allowed: %s%.150s",
-			           ok ? "the change does not match " : "",
-			           ok ? expr_source(a->bg_when) : xe.message);
+				   ok ? "the change does not match " : "",
+				   ok ? expr_source(a->bg_when) : xe.message);
 			return POLICY_VOTE_BREAK_GLASS_NOT_ALLOWED;
 		}
 	}
 	if (justification == NULL ||
 	    (long long)trimmed_chars(justification) < a->bg_min_justification) {
 		policy_say(reason, reason_size,
-		           "justification_too_short: at least %lld characters are required",
-		           a->bg_min_justification);
+			   "justification_too_short: at least %lld characters are required",
+			   a->bg_min_justification);
 		return POLICY_VOTE_JUSTIFICATION_TOO_SHORT;
 	}
 	policy_say(reason, reason_size, "ok: %.100s may break glass", who);
@@ -952,7 +952,7 @@ json_t *policy_break_glass(const char *manager, const char *justification, long 
 	if (reason == NULL)
 		return NULL;
 	return json_pack("{s:b, s:b, s:{s:s, s:s, s:s, s:I}, s:{s:b, s:o}}", "satisfied", true,
-	                 "rejected", false, "break_glass", "by", manager, "justification",
-	                 justification, "at", at, "at_ms", (json_int_t)now_ms, "review", "required",
-	                 true, "reason", reason);
+			 "rejected", false, "break_glass", "by", manager, "justification",
+			 justification, "at", at, "at_ms", (json_int_t)now_ms, "review", "required",
+			 true, "reason", reason);
 }

@@ -76,10 +76,10 @@ static void utf8_trim(char *s, size_t len)
  * message is cut at MESSAGE_MAX - 1 bytes, on a character boundary.
  */
 static void diag(struct wf_diags *d, const char *file, const char *path, int column,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void diag(struct wf_diags *d, const char *file, const char *path, int column,
-                 const char *fmt, ...)
+		 const char *fmt, ...)
 {
 	char msg[MESSAGE_MAX];
 	va_list ap;
@@ -143,7 +143,7 @@ static long long index_get(json_t *index, const char *name)
 
 /* obj[key] as a non-empty string, or NULL; reports a wrong type and, if required, absence. */
 static const char *get_str(struct parser *p, json_t *obj, const char *key, const char *path,
-                           bool required)
+			   bool required)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[80];
@@ -165,7 +165,7 @@ static const char *get_str(struct parser *p, json_t *obj, const char *key, const
 static void check_entry(struct parser *p, size_t i, json_t *obj)
 {
 	static const char *const keys[] = {"name",       "description", "criticality", "team",
-	                                   "depends_on", "calendar",    NULL};
+					   "depends_on", "calendar",    NULL};
 	struct entry *e = &p->e[i];
 	char path[48], sub[64];
 	const char *key;
@@ -176,7 +176,7 @@ static void check_entry(struct parser *p, size_t i, json_t *obj)
 		diag(p->d, p->file, path, 0, "expected an object");
 		return;
 	}
-	json_object_foreach (obj, key, v) {
+	json_object_foreach(obj, key, v) {
 		bool ok = false;
 		for (size_t k = 0; !ok && keys[k] != NULL; k++)
 			ok = strcmp(keys[k], key) == 0;
@@ -280,11 +280,11 @@ static void report_cycle(struct parser *p, const size_t *stack, size_t from, siz
 		if (len + add > CYCLE_TEXT_MAX)
 			break;
 		len += (size_t)snprintf(text + len, sizeof text - len, "%.*s -> ", CYCLE_NAME_MAX,
-		                        name);
+					name);
 	}
 	if (k <= top)
 		len += (size_t)snprintf(text + len, sizeof text - len, "... (%zu more) -> ",
-		                        top - k + 1);
+					top - k + 1);
 	snprintf(text + len, sizeof text - len, "%.*s", CYCLE_NAME_MAX, p->e[stack[from]].name);
 	utf8_trim(text, strlen(text));
 	snprintf(path, sizeof path, "services[%zu].depends_on", stack[from]);
@@ -410,7 +410,7 @@ nomem:
 }
 
 struct policy_catalog *catalog_parse(const char *file, const char *text, size_t len,
-                                     struct wf_diags *diags)
+				     struct wf_diags *diags)
 {
 	struct parser p = {.file = file, .d = diags};
 	struct policy_catalog *cat = NULL;
@@ -439,7 +439,7 @@ struct policy_catalog *catalog_parse(const char *file, const char *text, size_t 
 		diag(diags, file, "", 0, "expected a JSON object");
 		goto out;
 	}
-	json_object_foreach (root, key, v) {
+	json_object_foreach(root, key, v) {
 		if (strcmp(key, "services") != 0)
 			diag(diags, file, "", 0, "unknown key '%s'", key);
 	}

@@ -75,7 +75,7 @@ struct catalog_service {
  * Thread-safe (for distinct `diags`).
  */
 struct policy_catalog *catalog_parse(const char *file, const char *text, size_t len,
-                                     struct wf_diags *diags);
+				     struct wf_diags *diags);
 
 /*
  * Reads the file at `path` (at most CATALOG_FILE_MAX bytes) and parses it as

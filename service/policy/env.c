@@ -16,27 +16,27 @@
 /* ---- known fields --------------------------------------------------------------------- */
 
 static const char *const change_derived[] = {"change.duration_seconds", "change.in_business_hours",
-                                             NULL};
+					     NULL};
 static const char *const services_paths[] = {
-    "services.max_criticality", "services.max_criticality_rank",
-    "services.count",           "services.teams",
-    "services.unknown",         NULL};
+	"services.max_criticality", "services.max_criticality_rank",
+	"services.count",           "services.teams",
+	"services.unknown",         NULL};
 static const char *const history_paths[] = {"history.failure_rate",
-                                            "history.changes",
-                                            "history.failures",
-                                            "history.incidents_caused",
-                                            "history.service",
-                                            "history.template.failure_rate",
-                                            "history.template.changes",
-                                            "history.template.failures",
-                                            "history.template.incidents_caused",
-                                            "history.team.failure_rate",
-                                            "history.team.changes",
-                                            "history.team.failures",
-                                            "history.team.incidents_caused",
-                                            NULL};
+					    "history.changes",
+					    "history.failures",
+					    "history.incidents_caused",
+					    "history.service",
+					    "history.template.failure_rate",
+					    "history.template.changes",
+					    "history.template.failures",
+					    "history.template.incidents_caused",
+					    "history.team.failure_rate",
+					    "history.team.changes",
+					    "history.team.failures",
+					    "history.team.incidents_caused",
+					    NULL};
 static const char *const requester_paths[] = {"requester.name", "requester.team",
-                                              "requester.groups", "requester.known", NULL};
+					      "requester.groups", "requester.known", NULL};
 static const char *const risk_paths[] = {"risk.score", "risk.level", NULL};
 
 static bool listed(const char *const *list, const char *path)
@@ -111,9 +111,9 @@ static json_t *subject(const struct policy_set *set, json_t *counts)
 	if (failures > changes)
 		failures = changes;
 	return json_pack("{s:f, s:I, s:I, s:I}", "failure_rate",
-	                 policy_failure_rate(set, failures, changes), "changes",
-	                 (json_int_t)changes, "failures", (json_int_t)failures, "incidents_caused",
-	                 (json_int_t)count_of(counts, "incidents_caused"));
+			 policy_failure_rate(set, failures, changes), "changes",
+			 (json_int_t)changes, "failures", (json_int_t)failures, "incidents_caused",
+			 (json_int_t)count_of(counts, "incidents_caused"));
 }
 
 /* The requester's user, resolved; NULL when unknown. */
@@ -124,7 +124,7 @@ static const struct policy_user *requester_of(const struct policy_set *set, json
 
 /* policy_history_summary, with the template to describe chosen by the caller. */
 static json_t *summary(const struct policy_set *set, json_t *change, json_t *history,
-                       const char *template_id)
+		       const char *template_id)
 {
 	json_t *services = json_object_get(change, "services");
 	json_t *by_service = json_object_get(history, "services");
@@ -134,7 +134,7 @@ static json_t *summary(const struct policy_set *set, json_t *change, json_t *his
 
 	for (size_t i = 0; i < n; i++) {
 		const char *name = json_string_value(
-		    json_is_array(services) ? json_array_get(services, i) : services);
+			json_is_array(services) ? json_array_get(services, i) : services);
 		if (name == NULL)
 			continue;
 		json_t *s = subject(set, json_object_get(by_service, name));
@@ -154,13 +154,13 @@ static json_t *summary(const struct policy_set *set, json_t *change, json_t *his
 	if (worst == NULL && (worst = subject(set, NULL)) == NULL)
 		return NULL;
 	if (json_object_set_new(worst, "service",
-	                        worst_name != NULL ? json_string(worst_name) : json_null()) != 0)
+				worst_name != NULL ? json_string(worst_name) : json_null()) != 0)
 		goto nomem;
 
 	json_t *tpl = json_null(), *team = json_null();
 	if (template_id != NULL) {
 		tpl = subject(set,
-		              json_object_get(json_object_get(history, "templates"), template_id));
+			      json_object_get(json_object_get(history, "templates"), template_id));
 		if (tpl == NULL || json_object_set_new(tpl, "id", json_string(template_id)) != 0) {
 			json_decref(tpl);
 			goto nomem;
@@ -179,8 +179,8 @@ static json_t *summary(const struct policy_set *set, json_t *change, json_t *his
 	if (json_object_set_new(worst, "team", team) != 0 ||
 	    json_object_set_new(worst, "window", json_integer(set->risk->window)) != 0 ||
 	    json_object_set_new(worst, "prior",
-	                        json_pack("{s:f, s:f}", "failures", set->risk->prior_failures,
-	                                  "successes", set->risk->prior_successes)) != 0)
+				json_pack("{s:f, s:f}", "failures", set->risk->prior_failures,
+					  "successes", set->risk->prior_successes)) != 0)
 		goto nomem;
 	return worst;
 nomem:
@@ -191,7 +191,7 @@ nomem:
 json_t *policy_history_summary(const struct policy_set *set, json_t *change, json_t *history)
 {
 	return summary(set, change, history,
-	               json_string_value(json_object_get(change, "template")));
+		       json_string_value(json_object_get(change, "template")));
 }
 
 /* ---- derived fields ------------------------------------------------------------------- */
@@ -287,9 +287,9 @@ static int derive_requester(struct policy_env *env)
 
 	if (put(d, "requester.name", name != NULL ? json_string(name) : json_null()) != 0 ||
 	    put(d, "requester.team",
-	        u != NULL && u->team != NULL ? json_string(u->team) : json_null()) != 0 ||
+		u != NULL && u->team != NULL ? json_string(u->team) : json_null()) != 0 ||
 	    put(d, "requester.groups",
-	        u != NULL ? policy_user_groups(env->set, u->name) : json_array()) != 0 ||
+		u != NULL ? policy_user_groups(env->set, u->name) : json_array()) != 0 ||
 	    put(d, "requester.known", json_boolean(u != NULL)) != 0)
 		return -1;
 	return 0;
@@ -299,7 +299,7 @@ static int derive_requester(struct policy_env *env)
 static int derive_history(struct policy_env *env)
 {
 	static const char *const keys[] = {"failure_rate", "changes", "failures",
-	                                   "incidents_caused", NULL};
+					   "incidents_caused", NULL};
 	json_t *d = env->derived, *h = env->history;
 	char path[64];
 
@@ -322,8 +322,8 @@ static int derive_history(struct policy_env *env)
 }
 
 int policy_env_init(struct policy_env *env, const struct policy_set *set,
-                    const struct policy_catalog *catalog, json_t *change, json_t *risk,
-                    json_t *history, const char *template_id)
+		    const struct policy_catalog *catalog, json_t *change, json_t *risk,
+		    json_t *history, const char *template_id)
 {
 	memset(env, 0, sizeof *env);
 	env->set = set;

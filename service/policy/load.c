@@ -152,7 +152,7 @@ void pj_keys(struct pj *p, json_t *obj, const char *path, const char *const *key
 	const char *key;
 	json_t *v;
 
-	json_object_foreach (obj, key, v) {
+	json_object_foreach(obj, key, v) {
 		bool ok = false;
 		for (size_t k = 0; !ok && keys[k] != NULL; k++)
 			ok = strcmp(keys[k], key) == 0;
@@ -189,7 +189,7 @@ const char *pj_str(struct pj *p, json_t *obj, const char *key, const char *path,
 }
 
 json_t *pj_array(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-                 size_t max)
+		 size_t max)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
@@ -227,7 +227,7 @@ bool pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool 
 }
 
 bool pj_int(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-            long long lo, long long hi, long long *out)
+	    long long lo, long long hi, long long *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
@@ -286,7 +286,7 @@ static bool duration_literal(const char *s, long long *out)
 }
 
 bool pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-                 long long *out)
+		 long long *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
@@ -305,8 +305,8 @@ bool pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, b
 		return false;
 	} else if (!duration_literal(json_string_value(v), &n)) {
 		pj_diag(p, sub, 0,
-		        "invalid duration '%.100s' (e.g. \"30m\", \"4h\", \"3d\", \"1h30m\")",
-		        json_string_value(v));
+			"invalid duration '%.100s' (e.g. \"30m\", \"4h\", \"3d\", \"1h30m\")",
+			json_string_value(v));
 		return false;
 	}
 	if (n <= 0 || n > DURATION_MAX) {
@@ -318,7 +318,7 @@ bool pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, b
 }
 
 struct expr *pj_expr(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-                     const char *ctx)
+		     const char *ctx)
 {
 	const char *src = pj_str(p, obj, key, path, required);
 	struct expr_error err = {0};
@@ -333,7 +333,7 @@ struct expr *pj_expr(struct pj *p, json_t *obj, const char *key, const char *pat
 			p->d->oom = true;
 		else
 			pj_diag(p, sub, err.column, "%s",
-			        err.message[0] != '\0' ? err.message : "invalid expression");
+				err.message[0] != '\0' ? err.message : "invalid expression");
 	}
 	return e;
 }
@@ -345,7 +345,7 @@ bool pj_id_valid(const char *s)
 	for (; s[i] != '\0'; i++) {
 		char c = s[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		          ((c == '-' || c == '_') && i > 0);
+			  ((c == '-' || c == '_') && i > 0);
 		if (!ok || i >= 63)
 			return false;
 	}
@@ -364,7 +364,7 @@ const char **pj_list_fill(const char **block, json_t *arr)
 	size_t i, k = 0;
 	json_t *v;
 
-	json_array_foreach (arr, i, v) {
+	json_array_foreach(arr, i, v) {
 		if (json_is_string(v))
 			block[k++] = json_string_value(v);
 	}
@@ -391,12 +391,12 @@ static int compute_version(struct policy_set *set)
 {
 	const char *names[] = {"people.json", "risk.json", "approvals.json", "templates.json"};
 	json_t *roots[] = {set->people->root, set->risk->root, set->approvals->root,
-	                   set->templates != NULL ? set->templates->root : NULL};
+			   set->templates != NULL ? set->templates->root : NULL};
 	uint64_t h = 14695981039346656037ull;
 
 	for (size_t i = 0; i < 4; i++) {
 		char *text = roots[i] != NULL ? json_dumps(roots[i], JSON_SORT_KEYS | JSON_COMPACT)
-		                              : strdup("null");
+					      : strdup("null");
 		if (text == NULL)
 			return -1;
 		h = fnv1a(h, names[i], strlen(names[i]) + 1);
@@ -409,8 +409,8 @@ static int compute_version(struct policy_set *set)
 
 /* Checks one requirement of an approval rule against people (and the catalog). */
 static void check_requirement(struct pj *p, const struct policy_people *people,
-                              const struct policy_requirement *r,
-                              const struct policy_catalog *catalog, bool *owners_checked)
+			      const struct policy_requirement *r,
+			      const struct policy_catalog *catalog, bool *owners_checked)
 {
 	char sub[160];
 
@@ -422,7 +422,7 @@ static void check_requirement(struct pj *p, const struct policy_people *people,
 		} else if ((long long)g->n_members < r->quorum) {
 			pj_path(sub, sizeof sub, "%s.quorum", r->path);
 			pj_diag(p, sub, 0, "quorum %lld exceeds the %zu members of group '%.100s'",
-			        r->quorum, g->n_members, r->group);
+				r->quorum, g->n_members, r->group);
 		}
 		return;
 	}
@@ -440,19 +440,19 @@ static void check_requirement(struct pj *p, const struct policy_people *people,
 		const struct policy_group *g = policy_people_group(people, s->team);
 		if (g == NULL)
 			pj_diag(p, r->path, 0,
-			        "no group for team '%.100s', which owns service '%.100s'", s->team,
-			        s->name);
+				"no group for team '%.100s', which owns service '%.100s'", s->team,
+				s->name);
 		else if ((long long)g->n_members < r->quorum)
 			pj_diag(p, r->path, 0,
-			        "quorum %lld exceeds the %zu members of group '%.100s' (owner of "
-			        "'%.100s')",
-			        r->quorum, g->n_members, s->team, s->name);
+				"quorum %lld exceeds the %zu members of group '%.100s' (owner of "
+				"'%.100s')",
+				r->quorum, g->n_members, s->team, s->name);
 	}
 }
 
 /* The checks across files; diagnostics name the file holding the reference. */
 static void check_set(const struct policy_set *set, const struct policy_catalog *catalog,
-                      struct wf_diags *diags)
+		      struct wf_diags *diags)
 {
 	struct pj pa = {.file = set->approvals->file, .d = diags};
 	const struct policy_approvals *a = set->approvals;
@@ -461,7 +461,7 @@ static void check_set(const struct policy_set *set, const struct policy_catalog 
 	for (size_t i = 0; i < a->n_rules; i++)
 		for (size_t j = 0; j < a->rules[i].n_req; j++)
 			check_requirement(&pa, set->people, &a->rules[i].req[j], catalog,
-			                  &owners_checked);
+					  &owners_checked);
 	if (a->bg_group != NULL && policy_people_group(set->people, a->bg_group) == NULL)
 		pj_diag(&pa, "break_glass.group", 0, "unknown group '%.100s'", a->bg_group);
 
@@ -481,9 +481,9 @@ static void check_set(const struct policy_set *set, const struct policy_catalog 
 }
 
 struct policy_set *policy_set_new(struct policy_people *people, struct policy_risk *risk,
-                                  struct policy_approvals *approvals,
-                                  struct policy_templates *templates,
-                                  const struct policy_catalog *catalog, struct wf_diags *diags)
+				  struct policy_approvals *approvals,
+				  struct policy_templates *templates,
+				  const struct policy_catalog *catalog, struct wf_diags *diags)
 {
 	struct policy_set *set = NULL;
 	size_t before = diags->n;
@@ -492,7 +492,7 @@ struct policy_set *policy_set_new(struct policy_people *people, struct policy_ri
 		/* the parser already said why, or the loader reported the missing file */
 		if (diags->n == before && !diags->oom)
 			wf_diag_add(diags, "policies", "", 0,
-			            "people, risk and approvals are required");
+				    "people, risk and approvals are required");
 		goto fail;
 	}
 	set = calloc(1, sizeof *set);
@@ -542,7 +542,7 @@ const char *policy_version(const struct policy_set *set)
 /* ---- the directory -------------------------------------------------------------------- */
 
 static const char *const file_names[] = {"people.json", "risk.json", "approvals.json",
-                                         "templates.json"};
+					 "templates.json"};
 
 bool policy_dir_configured(const char *dir)
 {
@@ -596,7 +596,7 @@ static char *read_file(const char *path, size_t *len, bool *missing, struct wf_d
 }
 
 struct policy_set *policy_load_dir(const char *dir, const struct policy_catalog *catalog,
-                                   struct wf_diags *diags)
+				   struct wf_diags *diags)
 {
 	void *parts[4] = {NULL, NULL, NULL, NULL};
 	size_t before = diags->n;
@@ -610,9 +610,9 @@ struct policy_set *policy_load_dir(const char *dir, const struct policy_catalog 
 		if (text == NULL) {
 			if (missing && i < 3)
 				wf_diag_add(
-				    diags, path, "", 0,
-				    "missing: people.json, risk.json and approvals.json are "
-				    "required once any policy file exists");
+					diags, path, "", 0,
+					"missing: people.json, risk.json and approvals.json are "
+					"required once any policy file exists");
 			continue;
 		}
 		switch (i) {

@@ -21,7 +21,7 @@ static bool user_name_valid(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		          (c >= '0' && c <= '9') || strchr("._@+-", c) != NULL;
+			  (c >= '0' && c <= '9') || strchr("._@+-", c) != NULL;
 		if (!ok)
 			return false;
 	}
@@ -73,10 +73,10 @@ static void add_address(struct pj *p, json_t *index, const char *addr, size_t u,
 }
 
 static void parse_user(struct pj *p, struct policy_people *pp, size_t i, json_t *obj,
-                       size_t *n_lists)
+		       size_t *n_lists)
 {
 	static const char *const keys[] = {"name",    "display_name", "email",
-	                                   "aliases", "team",         NULL};
+					   "aliases", "team",         NULL};
 	struct policy_user *u = &pp->users[i];
 	char path[48], sub[80];
 
@@ -92,13 +92,13 @@ static void parse_user(struct pj *p, struct policy_people *pp, size_t i, json_t 
 		long long first = pj_index_get(pp->user_index, u->name);
 		if (!user_name_valid(u->name))
 			pj_diag(p, sub, 0,
-			        "invalid user name '%.100s' (1-128 letters, digits and . _ @ + -)",
-			        u->name);
+				"invalid user name '%.100s' (1-128 letters, digits and . _ @ + -)",
+				u->name);
 		else if (first >= 0)
 			pj_diag(p, sub, 0, "user '%.100s' is already defined at users[%lld]",
-			        u->name, first);
+				u->name, first);
 		else if (json_object_set_new(pp->user_index, u->name,
-		                             json_integer((json_int_t)i)) != 0)
+					     json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
 	u->display_name = pj_str(p, obj, "display_name", path, true);
@@ -111,7 +111,7 @@ static void parse_user(struct pj *p, struct policy_people *pp, size_t i, json_t 
 	json_t *aliases = pj_array(p, obj, "aliases", sub, false, ALIASES_MAX);
 	size_t k;
 	json_t *v;
-	json_array_foreach (aliases, k, v) {
+	json_array_foreach(aliases, k, v) {
 		pj_path(sub, sizeof sub, "%s.aliases[%zu]", path, k);
 		if (!json_is_string(v) || json_string_length(v) == 0)
 			pj_diag(p, sub, 0, "expected a non-empty string");
@@ -123,7 +123,7 @@ static void parse_user(struct pj *p, struct policy_people *pp, size_t i, json_t 
 }
 
 static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t *obj,
-                        size_t *n_lists)
+			size_t *n_lists)
 {
 	static const char *const keys[] = {"name", "description", "members", NULL};
 	struct policy_group *g = &pp->groups[i];
@@ -141,14 +141,14 @@ static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t
 		long long first = pj_index_get(pp->group_index, g->name);
 		if (!pj_id_valid(g->name))
 			pj_diag(p, sub, 0,
-			        "invalid group name '%.100s' (lowercase letters, digits, '-' and "
-			        "'_', not first, at most 63 characters)",
-			        g->name);
+				"invalid group name '%.100s' (lowercase letters, digits, '-' and "
+				"'_', not first, at most 63 characters)",
+				g->name);
 		else if (first >= 0)
 			pj_diag(p, sub, 0, "group '%.100s' is already defined at groups[%lld]",
-			        g->name, first);
+				g->name, first);
 		else if (json_object_set_new(pp->group_index, g->name,
-		                             json_integer((json_int_t)i)) != 0)
+					     json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
 	g->description = pj_str(p, obj, "description", path, false);
@@ -160,7 +160,7 @@ static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t
 	}
 	size_t k;
 	json_t *v;
-	json_array_foreach (members, k, v) {
+	json_array_foreach(members, k, v) {
 		pj_path(sub, sizeof sub, "%s.members[%zu]", path, k);
 		const char *name = json_string_value(v);
 		if (name == NULL || name[0] == '\0')
@@ -198,7 +198,7 @@ static bool build_lists(struct policy_people *pp, json_t *users, json_t *groups,
 }
 
 struct policy_people *policy_parse_people(const char *file, const char *text, size_t len,
-                                          struct wf_diags *diags)
+					  struct wf_diags *diags)
 {
 	static const char *const keys[] = {"users", "groups", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};

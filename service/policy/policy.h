@@ -67,13 +67,13 @@ struct policy_error {
  * Thread-safe (for distinct `diags`).
  */
 struct policy_people *policy_parse_people(const char *file, const char *text, size_t len,
-                                          struct wf_diags *diags);
+					  struct wf_diags *diags);
 struct policy_risk *policy_parse_risk(const char *file, const char *text, size_t len,
-                                      struct wf_diags *diags);
+				      struct wf_diags *diags);
 struct policy_approvals *policy_parse_approvals(const char *file, const char *text, size_t len,
-                                                struct wf_diags *diags);
+						struct wf_diags *diags);
 struct policy_templates *policy_parse_templates(const char *file, const char *text, size_t len,
-                                                struct wf_diags *diags);
+						struct wf_diags *diags);
 
 /* Free a part; NULL is a no-op. */
 void policy_people_free(struct policy_people *p);
@@ -91,9 +91,9 @@ void policy_templates_free(struct policy_templates *t);
  * services exist.  Returns an owned set, or NULL with the errors in `diags`.
  */
 struct policy_set *policy_set_new(struct policy_people *people, struct policy_risk *risk,
-                                  struct policy_approvals *approvals,
-                                  struct policy_templates *templates,
-                                  const struct policy_catalog *catalog, struct wf_diags *diags);
+				  struct policy_approvals *approvals,
+				  struct policy_templates *templates,
+				  const struct policy_catalog *catalog, struct wf_diags *diags);
 
 /*
  * Whether directory `dir` holds any of people.json, risk.json, approvals.json and
@@ -111,7 +111,7 @@ bool policy_dir_configured(const char *dir);
  * owned set or NULL.  Thread-safe.
  */
 struct policy_set *policy_load_dir(const char *dir, const struct policy_catalog *catalog,
-                                   struct wf_diags *diags);
+				   struct wf_diags *diags);
 
 /* Frees `set` and its parts; NULL is a no-op.  Not while any thread uses it. */
 void policy_free(struct policy_set *set);
@@ -224,7 +224,7 @@ json_t *policy_history_summary(const struct policy_set *set, json_t *change, jso
  * object, or out of memory, with `err` (may be NULL) filled.
  */
 json_t *policy_risk_assess(const struct policy_set *set, const struct policy_catalog *catalog,
-                           json_t *change, json_t *history, struct policy_error *err);
+			   json_t *change, json_t *history, struct policy_error *err);
 
 /* ---- approvals ------------------------------------------------------------------------- */
 
@@ -247,8 +247,8 @@ json_t *policy_risk_assess(const struct policy_set *set, const struct policy_cat
  * memory, with `err` (may be NULL) filled.
  */
 json_t *policy_approvals_required(const struct policy_set *set,
-                                  const struct policy_catalog *catalog, json_t *change,
-                                  json_t *risk, struct policy_error *err);
+				  const struct policy_catalog *catalog, json_t *change,
+				  json_t *risk, struct policy_error *err);
 
 /* Outcome of a vote or break-glass check; every refusal names a rule (HTTP 403). */
 enum policy_vote_check {
@@ -278,9 +278,9 @@ const char *policy_vote_rule(enum policy_vote_check c);
  * `reason` (may be NULL) receives one line naming the rule.  Thread-safe.
  */
 enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t *required,
-                                           json_t *change, const char *voter, const char *group,
-                                           const char **group_out, char *reason,
-                                           size_t reason_size);
+					   json_t *change, const char *voter, const char *group,
+					   const char **group_out, char *reason,
+					   size_t reason_size);
 
 /*
  * Counts `votes` (borrowed array of {"user", "group", "decision": "approve"|"reject"|
@@ -307,8 +307,8 @@ json_t *policy_approvals_tally(json_t *required, json_t *votes);
  * min_justification characters once trimmed.  `reason` as in policy_vote_allowed().
  */
 enum policy_vote_check policy_break_glass_allowed(const struct policy_set *set, json_t *change,
-                                                  const char *manager, const char *justification,
-                                                  char *reason, size_t reason_size);
+						  const char *manager, const char *justification,
+						  char *reason, size_t reason_size);
 
 /*
  * The approvals status of a break glass, to store in place of the tally:
@@ -347,7 +347,7 @@ const struct policy_template *policy_template_find(const struct policy_set *set,
  * template 'tls-certificate-renewal'".  An evaluation error is "not pre-approved".
  */
 bool policy_template_preapproved(const struct policy_set *set, const char *id, json_t *change,
-                                 json_t *history, char *reason, size_t reason_size);
+				 json_t *history, char *reason, size_t reason_size);
 
 /* ---- dry run and workflow actions ------------------------------------------------------ */
 
@@ -359,7 +359,7 @@ bool policy_template_preapproved(const struct policy_set *set, const char *id, j
  * path is the caller's (wf_start on a copy).  NULL on out of memory.
  */
 json_t *policy_simulate(const struct policy_set *set, const struct policy_catalog *catalog,
-                        json_t *change, json_t *history);
+			json_t *change, json_t *history);
 
 /* What the workflow actions read from wf_ctx.ext (all borrowed). */
 struct policy_ext {

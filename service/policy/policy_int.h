@@ -117,7 +117,7 @@ struct pj {
 
 /* Appends a diagnostic; the message is made valid UTF-8 after formatting. */
 void pj_diag(struct pj *p, const char *path, int column, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 /* Whether the parse has recorded no error (and no OOM) so far. */
 bool pj_ok(const struct pj *p);
@@ -136,7 +136,7 @@ const char *pj_str(struct pj *p, json_t *obj, const char *key, const char *path,
 
 /* obj[key] as an array (NULL when absent or not an array, reported); at most max entries. */
 json_t *pj_array(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-                 size_t max);
+		 size_t max);
 
 /* obj[key] as a boolean; `dflt` when absent; reports a wrong type. */
 bool pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool dflt);
@@ -145,7 +145,7 @@ bool pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool 
  * obj[key] as an integer in [lo, hi]; false when absent (reported if required) or wrong.
  */
 bool pj_int(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-            long long lo, long long hi, long long *out);
+	    long long lo, long long hi, long long *out);
 
 /*
  * obj[key] as a positive duration: integer seconds or a literal such as "72h", "1h30m"
@@ -153,11 +153,11 @@ bool pj_int(struct pj *p, json_t *obj, const char *key, const char *path, bool r
  * or wrong.
  */
 bool pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-                 long long *out);
+		 long long *out);
 
 /* Compiles obj[key] (a string) in context `ctx` ("risk", ...); NULL when absent or bad. */
 struct expr *pj_expr(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-                     const char *ctx);
+		     const char *ctx);
 
 /* Whether `s` is an id: 1-63 of a-z 0-9 '-' '_', not starting with '-' or '_'. */
 bool pj_id_valid(const char *s);
@@ -197,8 +197,8 @@ struct policy_env {
  * with policy_env_clear() either way.
  */
 int policy_env_init(struct policy_env *env, const struct policy_set *set,
-                    const struct policy_catalog *catalog, json_t *change, json_t *risk,
-                    json_t *history, const char *template_id);
+		    const struct policy_catalog *catalog, json_t *change, json_t *risk,
+		    json_t *history, const char *template_id);
 void policy_env_clear(struct policy_env *env);
 
 /* expr_field_get_fn over a `struct policy_env`. */

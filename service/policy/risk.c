@@ -32,12 +32,12 @@ static void parse_factor(struct pj *p, struct policy_risk *r, json_t *index, siz
 		long long first = pj_index_get(index, f->id);
 		if (!pj_id_valid(f->id))
 			pj_diag(p, sub, 0,
-			        "invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
-			        "first, at most 63 characters)",
-			        f->id);
+				"invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
+				"first, at most 63 characters)",
+				f->id);
 		else if (first >= 0)
 			pj_diag(p, sub, 0, "factor '%.100s' is already defined at factors[%lld]",
-			        f->id, first);
+				f->id, first);
 		else if (json_object_set_new(index, f->id, json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
@@ -53,7 +53,7 @@ static void parse_factor(struct pj *p, struct policy_risk *r, json_t *index, siz
 		pj_diag(p, sub, 0, "expected an integer or an expression");
 	else if (llabs(json_integer_value(points)) > POLICY_POINTS_MAX)
 		pj_diag(p, sub, 0, "must be between -%d and %d", POLICY_POINTS_MAX,
-		        POLICY_POINTS_MAX);
+			POLICY_POINTS_MAX);
 	else
 		f->points = json_integer_value(points);
 	f->reason = pj_str(p, obj, "reason", path, true);
@@ -87,17 +87,17 @@ static void parse_levels(struct pj *p, struct policy_risk *r, json_t *levels)
 			pj_path(sub, sizeof sub, "%s.name", path);
 			long long first = pj_index_get(index, l->name);
 			if (!pj_id_valid(l->name))
-				pj_diag(
-				    p, sub, 0,
-				    "invalid level name '%.100s' (lowercase letters, digits, '-' "
-				    "and '_', not first, at most 63 characters)",
-				    l->name);
+				pj_diag(p, sub, 0,
+					"invalid level name '%.100s' (lowercase letters, digits, "
+					"'-' "
+					"and '_', not first, at most 63 characters)",
+					l->name);
 			else if (first >= 0)
 				pj_diag(p, sub, 0,
-				        "level '%.100s' is already defined at levels[%lld]",
-				        l->name, first);
+					"level '%.100s' is already defined at levels[%lld]",
+					l->name, first);
 			else if (json_object_set_new(index, l->name, json_integer((json_int_t)i)) !=
-			         0)
+				 0)
 				p->d->oom = true;
 		}
 		long long big = (long long)POLICY_POINTS_MAX * POLICY_MAX_ITEMS;
@@ -106,8 +106,8 @@ static void parse_levels(struct pj *p, struct policy_risk *r, json_t *levels)
 		if (prev_at >= 0 && l->min <= prev) {
 			pj_path(sub, sizeof sub, "%s.min", path);
 			pj_diag(p, sub, 0,
-			        "levels must ascend: %lld is not above levels[%lld].min (%lld)",
-			        l->min, prev_at, prev);
+				"levels must ascend: %lld is not above levels[%lld].min (%lld)",
+				l->min, prev_at, prev);
 		}
 		prev = l->min;
 		prev_at = (long long)i;
@@ -160,11 +160,11 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 	pj_keys(p, obj, path, keys);
 	const char *off = pj_str(p, obj, "utc_offset", path, true);
 	if (off != NULL && !utc_offset(off, &r->utc_offset)) {
-		pj_diag(
-		    p, "business_hours.utc_offset", 0,
-		    "invalid utc offset '%.100s' (e.g. \"+01:00\", \"-05:00\", \"Z\"; at most 14 "
-		    "hours)",
-		    off);
+		pj_diag(p, "business_hours.utc_offset", 0,
+			"invalid utc offset '%.100s' (e.g. \"+01:00\", \"-05:00\", \"Z\"; at most "
+			"14 "
+			"hours)",
+			off);
 		ok = false;
 	}
 	ok = ok && off != NULL;
@@ -176,7 +176,7 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 	ok = ok && days != NULL;
 	size_t i;
 	json_t *v;
-	json_array_foreach (days, i, v) {
+	json_array_foreach(days, i, v) {
 		const char *d = json_string_value(v);
 		unsigned bit = 0;
 		for (unsigned k = 0; d != NULL && k < 7; k++)
@@ -185,8 +185,8 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 		pj_path(sub, sizeof sub, "business_hours.days[%zu]", i);
 		if (bit == 0) {
 			pj_diag(p, sub, 0,
-			        "unknown day '%.100s' (mon, tue, wed, thu, fri, sat or sun)",
-			        d != NULL ? d : "(not a string)");
+				"unknown day '%.100s' (mon, tue, wed, thu, fri, sat or sun)",
+				d != NULL ? d : "(not a string)");
 			ok = false;
 		} else if ((r->days & bit) != 0) {
 			pj_diag(p, sub, 0, "day '%s' listed twice", d);
@@ -195,7 +195,7 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 		r->days |= bit;
 	}
 	const char *times[2] = {pj_str(p, obj, "start", path, true),
-	                        pj_str(p, obj, "end", path, true)};
+				pj_str(p, obj, "end", path, true)};
 	int secs[2] = {-1, -1};
 	for (int k = 0; k < 2; k++) {
 		if (times[k] == NULL) {
@@ -206,7 +206,7 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 		if (secs[k] < 0) {
 			pj_path(sub, sizeof sub, "business_hours.%s", k == 0 ? "start" : "end");
 			pj_diag(p, sub, 0, "invalid time '%.100s' (HH:MM, 00:00 to 24:00)",
-			        times[k]);
+				times[k]);
 			ok = false;
 		}
 	}
@@ -249,7 +249,7 @@ static void parse_history(struct pj *p, struct policy_risk *r, json_t *obj)
 			pj_diag(p, "history.prior", 0, "missing key '%s'", prior_keys[k]);
 			ok = false;
 		} else if (!json_is_number(v) || json_number_value(v) < 0 ||
-		           json_number_value(v) > PRIOR_MAX) {
+			   json_number_value(v) > PRIOR_MAX) {
 			pj_diag(p, sub, 0, "expected a number from 0 to %.0f", PRIOR_MAX);
 			ok = false;
 		} else {
@@ -279,7 +279,7 @@ static void add_input(void *cls, const char *path)
 }
 
 struct policy_risk *policy_parse_risk(const char *file, const char *text, size_t len,
-                                      struct wf_diags *diags)
+				      struct wf_diags *diags)
 {
 	static const char *const keys[] = {"factors", "levels", "business_hours", "history", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};
@@ -356,7 +356,7 @@ void policy_risk_free(struct policy_risk *r)
 /* ---- assessment ----------------------------------------------------------------------- */
 
 static void set_err(struct policy_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static void set_err(struct policy_error *err, const char *fmt, ...)
 {
@@ -378,7 +378,7 @@ static long long round_points(double v)
 
 /* The points of fired factor `f`: 0 with *out set, -1 on error (err set), -2 on OOM. */
 static int factor_points(const struct policy_factor *f, struct policy_env *env, long long *out,
-                         struct policy_error *err)
+			 struct policy_error *err)
 {
 	struct expr_error xe = {0};
 	json_t *v = NULL;
@@ -391,14 +391,14 @@ static int factor_points(const struct policy_factor *f, struct policy_env *env, 
 		if (strcmp(xe.message, "out of memory") == 0)
 			return -2;
 		set_err(err, "risk factor '%s': points: column %d: %s", f->id, xe.column,
-		        xe.message);
+			xe.message);
 		return -1;
 	}
 	if (!json_is_number(v)) {
 		set_err(err, "risk factor '%s': points: expected a number, got %s", f->id,
-		        json_is_null(v)     ? "null"
-		        : json_is_string(v) ? "a string"
-		                            : "another value");
+			json_is_null(v)     ? "null"
+			: json_is_string(v) ? "a string"
+					    : "another value");
 		json_decref(v);
 		return -1;
 	}
@@ -407,7 +407,7 @@ static int factor_points(const struct policy_factor *f, struct policy_env *env, 
 	json_decref(v);
 	if (!(fabs(d) <= POLICY_POINTS_MAX)) {
 		set_err(err, "risk factor '%s': points out of range (at most %d either way)", f->id,
-		        POLICY_POINTS_MAX);
+			POLICY_POINTS_MAX);
 		return -1;
 	}
 	*out = is_int ? (long long)d : round_points(d);
@@ -420,7 +420,7 @@ static int add_inputs(json_t *inputs, const struct policy_risk *r, struct policy
 	size_t i;
 	json_t *p;
 
-	json_array_foreach (r->inputs, i, p) {
+	json_array_foreach(r->inputs, i, p) {
 		const char *path = json_string_value(p);
 		json_t *v = policy_env_get(env, path);
 		json_t *copy = v != NULL ? json_deep_copy(v) : json_null();
@@ -431,7 +431,7 @@ static int add_inputs(json_t *inputs, const struct policy_risk *r, struct policy
 }
 
 json_t *policy_risk_assess(const struct policy_set *set, const struct policy_catalog *catalog,
-                           json_t *change, json_t *history, struct policy_error *err)
+			   json_t *change, json_t *history, struct policy_error *err)
 {
 	const struct policy_risk *r = set->risk;
 	struct policy_env env;
@@ -458,7 +458,7 @@ json_t *policy_risk_assess(const struct policy_set *set, const struct policy_cat
 			if (strcmp(xe.message, "out of memory") == 0)
 				goto nomem;
 			set_err(err, "risk factor '%s': when: column %d: %s", f->id, xe.column,
-			        xe.message);
+				xe.message);
 			goto fail;
 		}
 		if (!yes) {
@@ -473,8 +473,8 @@ json_t *policy_risk_assess(const struct policy_set *set, const struct policy_cat
 			goto fail;
 		score += points;
 		if (json_array_append_new(fired,
-		                          json_pack("{s:s, s:I, s:s}", "id", f->id, "points",
-		                                    (json_int_t)points, "reason", f->reason)) != 0)
+					  json_pack("{s:s, s:I, s:s}", "id", f->id, "points",
+						    (json_int_t)points, "reason", f->reason)) != 0)
 			goto nomem;
 	}
 	size_t level = 0;
@@ -484,8 +484,8 @@ json_t *policy_risk_assess(const struct policy_set *set, const struct policy_cat
 	if (add_inputs(inputs, r, &env) != 0)
 		goto nomem;
 	out = json_pack("{s:I, s:s, s:o, s:o, s:s, s:o, s:O}", "score", (json_int_t)score, "level",
-	                r->levels[level].name, "factors", fired, "not_fired", not_fired,
-	                "policy_version", set->version, "inputs", inputs, "history", env.history);
+			r->levels[level].name, "factors", fired, "not_fired", not_fired,
+			"policy_version", set->version, "inputs", inputs, "history", env.history);
 	fired = not_fired = inputs = NULL; /* stolen, also on failure */
 	if (out == NULL)
 		goto nomem;

@@ -12,10 +12,11 @@
 #define SERVICES_MAX 256 /* services per template */
 
 static void parse_template(struct pj *p, struct policy_templates *t, size_t i, json_t *obj,
-                           size_t *n_lists)
+			   size_t *n_lists)
 {
-	static const char *const keys[] = {
-	    "id", "title", "description", "services", "max_duration", "preapproved_while", NULL};
+	static const char *const keys[] = {"id",       "title",        "description",
+					   "services", "max_duration", "preapproved_while",
+					   NULL};
 	struct policy_template *tp = &t->v[i];
 	char path[48], sub[80];
 
@@ -31,13 +32,13 @@ static void parse_template(struct pj *p, struct policy_templates *t, size_t i, j
 		long long first = pj_index_get(t->index, tp->id);
 		if (!pj_id_valid(tp->id))
 			pj_diag(p, sub, 0,
-			        "invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
-			        "first, at most 63 characters)",
-			        tp->id);
+				"invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
+				"first, at most 63 characters)",
+				tp->id);
 		else if (first >= 0)
 			pj_diag(p, sub, 0,
-			        "template '%.100s' is already defined at templates[%lld]", tp->id,
-			        first);
+				"template '%.100s' is already defined at templates[%lld]", tp->id,
+				first);
 		else if (json_object_set_new(t->index, tp->id, json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
@@ -50,7 +51,7 @@ static void parse_template(struct pj *p, struct policy_templates *t, size_t i, j
 	}
 	size_t k;
 	json_t *v;
-	json_array_foreach (services, k, v) {
+	json_array_foreach(services, k, v) {
 		pj_path(sub, sizeof sub, "%s.services[%zu]", path, k);
 		if (!json_is_string(v) || json_string_length(v) == 0) {
 			pj_diag(p, sub, 0, "expected a service name");
@@ -59,7 +60,7 @@ static void parse_template(struct pj *p, struct policy_templates *t, size_t i, j
 		for (size_t j = 0; j < k; j++)
 			if (json_equal(json_array_get(services, j), v)) {
 				pj_diag(p, sub, 0, "service '%.100s' listed twice",
-				        json_string_value(v));
+					json_string_value(v));
 				break;
 			}
 	}
@@ -71,7 +72,7 @@ static void parse_template(struct pj *p, struct policy_templates *t, size_t i, j
 }
 
 struct policy_templates *policy_parse_templates(const char *file, const char *text, size_t len,
-                                                struct wf_diags *diags)
+						struct wf_diags *diags)
 {
 	static const char *const keys[] = {"templates", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};
@@ -108,7 +109,7 @@ struct policy_templates *policy_parse_templates(const char *file, const char *te
 	const char **cur = t->lists;
 	for (size_t i = 0; i < t->n; i++) {
 		t->v[i].services =
-		    pj_list_fill(cur, json_object_get(json_array_get(list, i), "services"));
+			pj_list_fill(cur, json_object_get(json_array_get(list, i), "services"));
 		cur += t->v[i].n_services + 1;
 	}
 	return t;
@@ -175,8 +176,8 @@ static bool services_ok(const struct policy_template *t, json_t *change, char *r
 		named++;
 		if (!covers(t, name)) {
 			policy_say(reason, size,
-			           "service '%.100s' is not covered by template '%.100s'", name,
-			           t->id);
+				   "service '%.100s' is not covered by template '%.100s'", name,
+				   t->id);
 			return false;
 		}
 	}
@@ -188,7 +189,7 @@ static bool services_ok(const struct policy_template *t, json_t *change, char *r
 }
 
 bool policy_template_preapproved(const struct policy_set *set, const char *id, json_t *change,
-                                 json_t *history, char *reason, size_t reason_size)
+				 json_t *history, char *reason, size_t reason_size)
 {
 	char have[48], max[48];
 
@@ -218,16 +219,16 @@ bool policy_template_preapproved(const struct policy_set *set, const char *id, j
 	policy_duration_text(t->max_duration, max, sizeof max);
 	if (secs < 0) {
 		policy_say(reason, reason_size,
-		           "the change has no valid duration (template '%.100s' "
-		           "allows at most %s)",
-		           t->id, max);
+			   "the change has no valid duration (template '%.100s' "
+			   "allows at most %s)",
+			   t->id, max);
 		return false;
 	}
 	policy_duration_text(secs, have, sizeof have);
 	if (secs > t->max_duration) {
 		policy_say(reason, reason_size,
-		           "duration %s exceeds the maximum %s of template '%.100s'", have, max,
-		           t->id);
+			   "duration %s exceeds the maximum %s of template '%.100s'", have, max,
+			   t->id);
 		return false;
 	}
 	struct expr *cond = set->templates->conditions[t - set->templates->v];
@@ -242,21 +243,21 @@ bool policy_template_preapproved(const struct policy_set *set, const char *id, j
 		policy_env_clear(&env);
 		if (!ok) {
 			policy_say(reason, reason_size,
-			           "template '%.100s': preapproved_while failed: column %d: %s",
-			           t->id, xe.column, xe.message);
+				   "template '%.100s': preapproved_while failed: column %d: %s",
+				   t->id, xe.column, xe.message);
 			return false;
 		}
 		if (!yes) {
 			policy_say(
-			    reason, reason_size,
-			    "template '%.100s' is no longer pre-approved: %.150s does not hold",
-			    t->id, expr_source(cond));
+				reason, reason_size,
+				"template '%.100s' is no longer pre-approved: %.150s does not hold",
+				t->id, expr_source(cond));
 			return false;
 		}
 	}
 	policy_say(
-	    reason, reason_size,
-	    "pre-approved under template '%.100s': services covered, duration %s within %s%s",
-	    t->id, have, max, cond != NULL ? ", condition holds" : "");
+		reason, reason_size,
+		"pre-approved under template '%.100s': services covered, duration %s within %s%s",
+		t->id, have, max, cond != NULL ? ", condition holds" : "");
 	return true;
 }

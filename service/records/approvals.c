@@ -55,8 +55,9 @@ static json_t *status_of(const struct store_record *r)
 		return NULL;
 	if (json_object_get(a, "votes") == NULL)
 		json_object_set_new(a, "votes", json_array());
-	json_object_set_new(a, "change", json_pack("{s:s, s:s, s:i}", "id", r->id, "state",
-						   r->state, "version", r->version));
+	json_object_set_new(a, "change",
+			    json_pack("{s:s, s:s, s:i}", "id", r->id, "state", r->state, "version",
+				      r->version));
 	return a;
 }
 
@@ -177,10 +178,10 @@ static enum db_status vote_tx(struct store *st, void *cls)
 	json_array_foreach(json_object_get(a, "votes"), i, v)
 		if (strcmp(json_string_value(json_object_get(v, "user")) ?: "", j->c->actor) != 0)
 			json_array_append(votes, v);
-	json_array_append_new(votes, json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "user",
-					       j->c->actor, "group", group, "decision",
-					       d->decision, "comment", j->comment, "at", at,
-					       "channel", d->channel));
+	json_array_append_new(votes,
+			      json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "user", j->c->actor,
+					"group", group, "decision", d->decision, "comment",
+					j->comment, "at", at, "channel", d->channel));
 	json_t *tally = policy_approvals_tally(required, votes);
 	if (tally == NULL) {
 		json_decref(votes);
@@ -192,12 +193,12 @@ static enum db_status vote_tx(struct store *st, void *cls)
 	json_object_set_new(next, "votes", votes);
 	json_decref(tally);
 	json_object_set_new(r.data, "approvals", next);
-	s = settle_and_persist(d, &r, wf, "vote",
-			       json_pack("{s:s, s:s, s:s?, s:s, s:b, s:b}", "decision",
-					 d->decision, "group", group, "comment", j->comment,
-					 "channel", d->channel, "satisfied",
-					 json_is_true(json_object_get(next, "satisfied")),
-					 "rejected", json_is_true(json_object_get(next, "rejected"))));
+	s = settle_and_persist(
+		d, &r, wf, "vote",
+		json_pack("{s:s, s:s, s:s?, s:s, s:b, s:b}", "decision", d->decision, "group",
+			  group, "comment", j->comment, "channel", d->channel, "satisfied",
+			  json_is_true(json_object_get(next, "satisfied")), "rejected",
+			  json_is_true(json_object_get(next, "rejected"))));
 	store_record_clear(&r);
 	return s;
 }
@@ -210,9 +211,15 @@ enum tr_code records_vote(struct rec_ctx *c, const char *id, const char *decisio
 	    strcmp(decision, "abstain") != 0)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "decision",
 				    "'decision' must be approve, reject or abstain");
-	struct decision d = {.job = {.c = c, .kind = "change", .id = id, .comment = comment,
-				     .out = out, .err = err},
-			     .decision = decision, .group = group, .channel = channel};
+	struct decision d = {.job = {.c = c,
+				     .kind = "change",
+				     .id = id,
+				     .comment = comment,
+				     .out = out,
+				     .err = err},
+			     .decision = decision,
+			     .group = group,
+			     .channel = channel};
 	return rec_run(&d.job, vote_tx);
 }
 
@@ -235,9 +242,9 @@ static enum db_status break_glass_tx(struct store *st, void *cls)
 		j->c->defs->policies, r.data, j->c->actor, d->justification, reason, sizeof reason);
 	if (chk != POLICY_VOTE_OK) {
 		enum tr_code code = chk == POLICY_VOTE_JUSTIFICATION_TOO_SHORT ? TR_E_UNPROCESSABLE
-										: TR_E_FORBIDDEN;
-		tr_error_set(j->err, code,
-			     code == TR_E_UNPROCESSABLE ? "justification" : NULL, "%s", reason);
+									       : TR_E_FORBIDDEN;
+		tr_error_set(j->err, code, code == TR_E_UNPROCESSABLE ? "justification" : NULL,
+			     "%s", reason);
 		tr_error_rule(j->err, policy_vote_rule(chk));
 		store_record_clear(&r);
 		return rec_refuse(j, code);
@@ -289,8 +296,8 @@ enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr
 		bool voted = false;
 		size_t k;
 		json_array_foreach(json_object_get(a, "votes"), k, v)
-			voted = voted ||
-				strcmp(json_string_value(json_object_get(v, "user")) ?: "", c->actor) == 0;
+			voted = voted || strcmp(json_string_value(json_object_get(v, "user")) ?: "",
+						c->actor) == 0;
 		if (voted || c->defs->policies == NULL ||
 		    policy_vote_allowed(c->defs->policies, json_object_get(a, "required"), rec,
 					c->actor, NULL, &group, NULL, 0) != POLICY_VOTE_OK)
@@ -324,9 +331,9 @@ static enum db_status simulate_tx(struct store *st, void *cls)
 	json_object_set_new(draft, "id", json_string("CHG-0"));
 	json_object_set_new(draft, "requester", json_string(c->actor));
 	enum db_status s = rec_load_policy_inputs(j, NULL, draft);
-	json_t *result = s < 0 ? NULL
-			       : policy_simulate(c->defs->policies, c->defs->catalog, draft,
-						 j->history);
+	json_t *result =
+		s < 0 ? NULL
+		      : policy_simulate(c->defs->policies, c->defs->catalog, draft, j->history);
 	if (result == NULL && s >= 0 && c->defs->policies == NULL)
 		result = json_pack("{s:n, s:n, s:n, s:[], s:n}", "risk", "approvals", "template",
 				   "errors", "policy_version");

@@ -12,14 +12,14 @@
 
 enum ftype {
 	F_TITLE,    /* non-empty string, at most 200 characters */
-	F_TEXT,	    /* string, at most 20000 bytes */
-	F_ENUM,	    /* one of `values` */
+	F_TEXT,     /* string, at most 20000 bytes */
+	F_ENUM,     /* one of `values` */
 	F_NAMES,    /* array of distinct service names, 1..50 */
-	F_NAME,	    /* one service name */
+	F_NAME,     /* one service name */
 	F_DURATION, /* ISO 8601 duration */
 	F_DATETIME, /* RFC 3339 */
-	F_REF,	    /* one record id of kind `ref` */
-	F_REFS,	    /* array of distinct record ids of kind `ref` */
+	F_REF,      /* one record id of kind `ref` */
+	F_REFS,     /* array of distinct record ids of kind `ref` */
 };
 
 struct field {
@@ -27,7 +27,7 @@ struct field {
 	const char *name;
 	enum ftype type;
 	const char *const *values; /* F_ENUM */
-	const char *ref;	   /* F_REF, F_REFS */
+	const char *ref;           /* F_REF, F_REFS */
 	bool create_required;
 };
 
@@ -192,7 +192,8 @@ static enum tr_code check_value(const struct field *f, json_t *v, struct tr_erro
 	switch (f->type) {
 	case F_TITLE:
 		if (s == NULL || *s == '\0' || utf8_len(s) > 200)
-			return bad(err, f->name, "must be a non-empty string of at most 200 characters");
+			return bad(err, f->name,
+				   "must be a non-empty string of at most 200 characters");
 		return TR_OK;
 	case F_TEXT:
 		if (s == NULL || strlen(s) > 20000)
@@ -221,8 +222,9 @@ static enum tr_code check_value(const struct field *f, json_t *v, struct tr_erro
 	}
 	case F_DURATION:
 		if (s == NULL || !time_parse_duration(s, &tmp))
-			return bad(err, f->name, "must be an ISO 8601 duration such as PT2H or "
-						 "P1DT30M (at most 366 days)");
+			return bad(err, f->name,
+				   "must be an ISO 8601 duration such as PT2H or "
+				   "P1DT30M (at most 366 days)");
 		return TR_OK;
 	case F_DATETIME:
 		if (s == NULL || !time_parse_rfc3339(s, &tmp))
@@ -235,9 +237,9 @@ static enum tr_code check_value(const struct field *f, json_t *v, struct tr_erro
 			return bad(err, f->name, "must be the id of a %s", f->ref);
 		return TR_OK;
 	case F_REFS:
-		return check_list(f, v, strcmp(f->ref, "change") == 0 ? is_change_id : is_incident_id,
-				  strcmp(f->ref, "change") == 0 ? "change ids" : "incident ids", 200,
-				  err);
+		return check_list(
+			f, v, strcmp(f->ref, "change") == 0 ? is_change_id : is_incident_id,
+			strcmp(f->ref, "change") == 0 ? "change ids" : "incident ids", 200, err);
 	}
 	return TR_E_INTERNAL;
 }
@@ -250,7 +252,8 @@ enum tr_code fields_check(const char *kind, json_t *input, bool creating, struct
 		const struct field *f = find(kind, key);
 		if (f == NULL)
 			return tr_error_set(err, TR_E_UNPROCESSABLE, key,
-					    "'%s' is not a field clients may set on a %s", key, kind);
+					    "'%s' is not a field clients may set on a %s", key,
+					    kind);
 		if (json_is_null(v)) {
 			if (f->create_required)
 				return tr_error_set(err, TR_E_UNPROCESSABLE, key,
@@ -280,7 +283,8 @@ enum tr_code fields_check_record(const char *kind, json_t *record, struct tr_err
 	if (strcmp(kind, "change") == 0 && nb && na && time_parse_rfc3339(nb, &a) &&
 	    time_parse_rfc3339(na, &b) && a >= b)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "not_after",
-				    "'not_after' (%s) must be later than 'not_before' (%s)", na, nb);
+				    "'not_after' (%s) must be later than 'not_before' (%s)", na,
+				    nb);
 	return TR_OK;
 }
 

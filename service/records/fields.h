@@ -13,10 +13,10 @@
 
 /* One field that references other records, for link upkeep and existence checks. */
 struct field_link {
-	const char *field;    /* "caused_by" */
-	const char *rel;      /* the record_links relation, "caused_by" */
-	const char *target;   /* kind of the referenced records, "change" */
-	bool many;	      /* an array of ids rather than one id */
+	const char *field;  /* "caused_by" */
+	const char *rel;    /* the record_links relation, "caused_by" */
+	const char *target; /* kind of the referenced records, "change" */
+	bool many;          /* an array of ids rather than one id */
 };
 
 /* Is `kind` one of change, incident, problem? */

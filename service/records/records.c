@@ -78,10 +78,10 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 /* The inverse name of a link seen from its target. */
 static const char *inverse(const char *rel)
 {
-	return strcmp(rel, "caused_by") == 0	? "caused_incidents"
-	       : strcmp(rel, "incident") == 0	? "problems"
-	       : strcmp(rel, "fixed_by") == 0	? "fixes_problems"
-						: rel;
+	return strcmp(rel, "caused_by") == 0  ? "caused_incidents"
+	       : strcmp(rel, "incident") == 0 ? "problems"
+	       : strcmp(rel, "fixed_by") == 0 ? "fixes_problems"
+					      : rel;
 }
 
 /* {"caused_by": ["CHG-1"], "caused_incidents": [...], ...} from store_links_of rows. */
@@ -128,19 +128,19 @@ static json_t *current_links(const struct store_record *r)
 		json_t *v = json_object_get(r->data, links[k].field), *id;
 		size_t m;
 		if (json_is_string(v))
-			json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id, "rel",
-							      links[k].rel, "to", v));
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id,
+							      "rel", links[k].rel, "to", v));
 		else
 			json_array_foreach(v, m, id)
-				json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id,
-								      "rel", links[k].rel, "to", id));
+				json_array_append_new(rows,
+						      json_pack("{s:s, s:s, s:O}", "from", r->id,
+								"rel", links[k].rel, "to", id));
 	}
 	return rows;
 }
 
 /* The record as clients see it: its data, version, links and the events of its state. */
-enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,
-				struct rec_reply *out)
+enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, struct rec_reply *out)
 {
 	json_t *rows = current_links(r);
 	json_t *body = json_deep_copy(r->data);
@@ -254,8 +254,8 @@ static enum db_status sync_links(struct rec_job *j, const char *id, json_t *reco
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(record, links[i].field);
 		json_t *ids = v == NULL || json_is_null(v) ? json_array()
-			      : links[i].many		 ? json_incref(v)
-							 : json_pack("[O]", v);
+			      : links[i].many              ? json_incref(v)
+							   : json_pack("[O]", v);
 		enum db_status s = store_links_set(j->c->st, id, links[i].rel, ids);
 		json_decref(ids);
 		if (s < 0)
@@ -289,8 +289,8 @@ enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 	case WF_ERR_GUARD:
 		tr_error_set(err, TR_E_CONFLICT, "event", "%s", o->detail);
 		tr_error_rule(err, o->guard_name ? o->guard_name : "guard");
-		out->extra = json_pack("{s:s?, s:s?}", "guard", o->guard_name, "when",
-				       o->guard_text);
+		out->extra =
+			json_pack("{s:s?, s:s?}", "guard", o->guard_name, "when", o->guard_text);
 		return TR_E_CONFLICT;
 	case WF_ERR_NO_WORKFLOW:
 		tr_error_set(err, TR_E_UNPROCESSABLE, "type", "no workflow applies to this %s: %s",
@@ -343,9 +343,9 @@ static enum db_status apply_effects(struct rec_job *j, const char *id, json_t *e
 		if (strcmp(type, "emit") == 0)
 			s = store_outbox_add(j->c->st, event ? event : "record.event", id, e);
 		else if (strcmp(type, "timer_arm") == 0)
-			s = store_timer_arm(j->c->st, id, state, event,
-					    (long long)json_integer_value(json_object_get(e, "due")) *
-						    1000);
+			s = store_timer_arm(
+				j->c->st, id, state, event,
+				(long long)json_integer_value(json_object_get(e, "due")) * 1000);
 		else if (strcmp(type, "timer_cancel") == 0)
 			s = store_timer_cancel(j->c->st, id, state, event);
 		else if (strcmp(type, "note") == 0)
@@ -364,7 +364,7 @@ static enum db_status apply_effects(struct rec_job *j, const char *id, json_t *e
  * notification, and the reply.
  */
 enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_outcome *o,
-			      bool insert, const char *main_action, json_t *main)
+			   bool insert, const char *main_action, json_t *main)
 {
 	struct rec_ctx *c = j->c;
 	struct audit_list audit = {.n = 0};
@@ -397,7 +397,8 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 	json_t *step;
 	json_array_foreach(o->steps, i, step) {
 		json_t *d = json_deep_copy(step);
-		if (i == 0 && c->actor && j->comment && !json_is_true(json_object_get(step, "auto")))
+		if (i == 0 && c->actor && j->comment &&
+		    !json_is_true(json_object_get(step, "auto")))
 			json_object_set_new(d, "comment", json_string(j->comment));
 		if (i == json_array_size(o->steps) - 1)
 			json_object_set(d, "changed", o->changed);
@@ -411,14 +412,14 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 	if (s >= 0) {
 		json_t *services = fields_services(r->kind, r->data);
 		json_t *first = json_array_get(o->steps, 0);
-		json_t *note = json_pack(
-			"{s:s, s:s, s:s, s:o, s:s, s:s?, s:O?, s:s, s:s}", "type",
-			insert				       ? "record.created"
-			: json_array_size(o->steps) > 0 ? "record.transitioned"
-							 : "record.updated",
-			"kind", r->kind, "id", r->id, "services", services, "state", r->state,
-			"from", insert ? NULL : prev_state, "event",
-			first ? json_object_get(first, "event") : NULL, "actor", c->actor, "at", at);
+		json_t *note = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?, s:O?, s:s, s:s}", "type",
+					 insert                          ? "record.created"
+					 : json_array_size(o->steps) > 0 ? "record.transitioned"
+									 : "record.updated",
+					 "kind", r->kind, "id", r->id, "services", services,
+					 "state", r->state, "from", insert ? NULL : prev_state,
+					 "event", first ? json_object_get(first, "event") : NULL,
+					 "actor", c->actor, "at", at);
 		s = note ? store_notify(c->st, note) : DB_HARD;
 		json_decref(note);
 	}
@@ -485,8 +486,8 @@ enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, js
 	json_t *services = fields_services(j->kind, record);
 	enum db_status s = store_change_history(
 		j->c->st, services, json_string_value(json_object_get(record, "template")),
-		team ? team->name : NULL, members,
-		j->c->now_ms - policy_history_window(set) * 1000, &j->history);
+		team ? team->name : NULL, members, j->c->now_ms - policy_history_window(set) * 1000,
+		&j->history);
 	json_decref(services);
 	json_decref(members);
 	if (s < 0)
@@ -622,8 +623,8 @@ static enum db_status create_tx(struct store *st, void *cls)
 	snprintf(r.workflow_version, sizeof r.workflow_version, "%s", wf_version_hex(wf));
 	snprintf(r.state, sizeof r.state, "%s", o.state);
 	s = rec_persist(j, &r, &o, true, "created",
-		    json_pack("{s:s, s:s, s:O}", "workflow", r.workflow, "workflow_version",
-			      r.workflow_version, "fields", j->input));
+			json_pack("{s:s, s:s, s:O}", "workflow", r.workflow, "workflow_version",
+				  r.workflow_version, "fields", j->input));
 	wf_outcome_clear(&o);
 	if (s >= 0) {
 		j->out->status = 201;
@@ -720,15 +721,15 @@ static enum db_status patch_tx(struct store *st, void *cls)
 	}
 	json_object_foreach(j->input, key, v) {
 		if (!wf_field_editable(wf, r.state, key)) {
-			tr_error_set(j->err, TR_E_CONFLICT, key, "'%s' cannot be edited in state '%s'",
-				     key, r.state);
+			tr_error_set(j->err, TR_E_CONFLICT, key,
+				     "'%s' cannot be edited in state '%s'", key, r.state);
 			tr_error_rule(j->err, "editable");
 			json_t *editable = json_array();
 			const char *const *list = wf_state_editable(wf, r.state);
 			for (size_t i = 0; list[i] != NULL; i++)
 				json_array_append_new(editable, json_string(list[i]));
-			j->out->extra = json_pack("{s:s, s:o}", "state", r.state, "editable",
-						  editable);
+			j->out->extra =
+				json_pack("{s:s, s:o}", "state", r.state, "editable", editable);
 			store_record_clear(&r);
 			return rec_refuse(j, TR_E_CONFLICT);
 		}
@@ -775,8 +776,8 @@ static enum db_status patch_tx(struct store *st, void *cls)
 		return rec_refuse(j, code);
 	}
 	s = rec_persist(j, &r, &o, false, "updated",
-			json_pack("{s:o, s:O, s:o?}", "changed", changed, "patch", j->input,
-				  "risk", reassessed));
+			json_pack("{s:o, s:O, s:o?}", "changed", changed, "patch", j->input, "risk",
+				  reassessed));
 	wf_outcome_clear(&o);
 	store_record_clear(&r);
 	if (s >= 0)
@@ -796,8 +797,13 @@ enum tr_code records_patch(struct rec_ctx *c, const char *kind, const char *id,
 		return rc;
 	if (json_object_size(patch) == 0)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, NULL, "the patch changes nothing");
-	struct rec_job j = {.c = c, .kind = kind, .id = id, .if_match = if_match, .input = patch,
-			.out = out, .err = err};
+	struct rec_job j = {.c = c,
+			    .kind = kind,
+			    .id = id,
+			    .if_match = if_match,
+			    .input = patch,
+			    .out = out,
+			    .err = err};
 	return rec_run(&j, patch_tx);
 }
 
@@ -846,8 +852,14 @@ enum tr_code records_transition(struct rec_ctx *c, const char *kind, const char 
 				const char *event, const char *comment, const char *if_match,
 				struct rec_reply *out, struct tr_error *err)
 {
-	struct rec_job j = {.c = c, .kind = kind, .id = id, .event = event, .comment = comment,
-			.if_match = if_match, .out = out, .err = err};
+	struct rec_job j = {.c = c,
+			    .kind = kind,
+			    .id = id,
+			    .event = event,
+			    .comment = comment,
+			    .if_match = if_match,
+			    .out = out,
+			    .err = err};
 	return rec_run(&j, transition_tx);
 }
 
@@ -920,8 +932,11 @@ static enum tr_code bad_param(struct tr_error *err, const char *name, const char
 enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
 			  struct rec_reply *out, struct tr_error *err)
 {
-	struct store_record_filter f = {.kind = kind, .state = q->state, .type = q->type,
-					.service = q->service, .requester = q->requester,
+	struct store_record_filter f = {.kind = kind,
+					.state = q->state,
+					.type = q->type,
+					.service = q->service,
+					.requester = q->requester,
 					.limit = 50};
 	char ts[64], id[32], next[400];
 	long long ms;
@@ -959,10 +974,10 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 	json_t *last = json_array_get(rows, json_array_size(rows) - 1);
 	bool more = json_array_size(rows) == (size_t)f.limit;
 	if (more)
-		cursor_encode(json_string_value(json_object_get(last, "cursor_ts")),
-			      json_string_value(json_object_get(json_object_get(last, "record"),
-								"id")),
-			      next, sizeof next);
+		cursor_encode(
+			json_string_value(json_object_get(last, "cursor_ts")),
+			json_string_value(json_object_get(json_object_get(last, "record"), "id")),
+			next, sizeof next);
 	json_decref(rows);
 	out->body = json_pack("{s:o, s:s?}", "items", items, "next", more ? next : NULL);
 	out->status = 200;

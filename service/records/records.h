@@ -18,24 +18,24 @@
 /* Who is acting, when, and through which request.  All borrowed. */
 struct rec_ctx {
 	struct store *st;
-	struct defs *defs;	/* the definitions snapshot of this request */
-	const char *actor;	/* user name, or "system" */
-	unsigned roles;		/* ROLE_* bits (the same bits as WF_ROLE_*) */
+	struct defs *defs;      /* the definitions snapshot of this request */
+	const char *actor;      /* user name, or "system" */
+	unsigned roles;         /* ROLE_* bits (the same bits as WF_ROLE_*) */
 	const char *request_id; /* may be NULL */
-	long long now_ms;	/* the time of the request */
-	unsigned retries;	/* serialization-failure retries */
+	long long now_ms;       /* the time of the request */
+	unsigned retries;       /* serialization-failure retries */
 	/* Idempotency-Key of a POST, with what identifies the request; key NULL if none. */
 	const char *idem_key, *idem_method, *idem_path, *idem_body_hash;
 };
 
 /* A successful reply, or the extra members of a problem reply.  Release with rec_reply_clear. */
 struct rec_reply {
-	int status;	    /* 200, 201, or 304 */
-	json_t *body;	    /* the representation (owned) */
-	char *raw_body;	    /* a replayed reply body (owned), instead of `body` */
-	char etag[64];	    /* "\"7\"" or "" */
+	int status;         /* 200, 201, or 304 */
+	json_t *body;       /* the representation (owned) */
+	char *raw_body;     /* a replayed reply body (owned), instead of `body` */
+	char etag[64];      /* "\"7\"" or "" */
 	char location[256]; /* for 201 */
-	json_t *extra;	    /* on error: members to add to the problem (owned) */
+	json_t *extra;      /* on error: members to add to the problem (owned) */
 };
 
 void rec_reply_clear(struct rec_reply *r);

@@ -17,11 +17,11 @@ struct rec_job {
 	json_t *input;
 	struct rec_reply *out;
 	struct tr_error *err;
-	enum tr_code code;	 /* TR_OK, or the refusal that rolled the transaction back */
-	bool fired;		 /* timers: one was due */
-	json_t *history;	 /* raw history counts for the policy actions (owned), or NULL */
+	enum tr_code code;       /* TR_OK, or the refusal that rolled the transaction back */
+	bool fired;              /* timers: one was due */
+	json_t *history;         /* raw history counts for the policy actions (owned), or NULL */
 	json_t *history_summary; /* what expressions read as history.* (owned), or NULL */
-	struct policy_ext ext;	 /* handed to the policy actions through wf_ctx.ext */
+	struct policy_ext ext;   /* handed to the policy actions through wf_ctx.ext */
 };
 
 /* Ends a transaction body with a refusal: rolled back, reported as `code`. */

@@ -9,8 +9,7 @@
 
 #include "store/store_int.h"
 
-static const struct store_stmt stmt_head = {"audit_head", "SELECT seq, hash FROM audit_head",
-					    0};
+static const struct store_stmt stmt_head = {"audit_head", "SELECT seq, hash FROM audit_head", 0};
 /*
  * One event: lock the head, insert the event after it, move the head.  In READ COMMITTED
  * the locking read sees the newest head even after waiting for another appender.
@@ -40,7 +39,7 @@ enum db_status store_audit_append(struct store *st, const struct audit_event *ev
 		char *content = audit_content(&ev[i]);
 		if (content == NULL)
 			return DB_HARD;
-		const char *p[] = {ev[i].at,	     ev[i].actor,      ev[i].record_id,
+		const char *p[] = {ev[i].at,     ev[i].actor,      ev[i].record_id,
 				   ev[i].action, ev[i].request_id, content};
 		enum db_status s = store_queue(st, &stmt_append, p);
 		free(content);

@@ -25,8 +25,7 @@ static const struct store_stmt stmt_timer_arm = {
 	" ON CONFLICT (record_id, state, event) DO UPDATE SET due_at = EXCLUDED.due_at",
 	4};
 static const struct store_stmt stmt_timer_cancel = {
-	"timer_cancel", "DELETE FROM timers WHERE record_id = $1 AND state = $2 AND event = $3",
-	3};
+	"timer_cancel", "DELETE FROM timers WHERE record_id = $1 AND state = $2 AND event = $3", 3};
 static const struct store_stmt stmt_timer_claim = {
 	"timer_claim",
 	"DELETE FROM timers WHERE (record_id, state, event) = ("
@@ -58,8 +57,8 @@ static const struct store_stmt stmt_idem_finish = {
 	6};
 
 /* Queues `stmt` with a JSON document as parameter `json_at`. */
-static enum db_status queue_json(struct store *st, const struct store_stmt *stmt,
-				 const char **p, int json_at, json_t *doc)
+static enum db_status queue_json(struct store *st, const struct store_stmt *stmt, const char **p,
+				 int json_at, json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (text == NULL)
@@ -143,9 +142,8 @@ enum db_status store_idem_claim(struct store *st, const char *user, const char *
 	return prev->body != NULL ? DB_NONE : DB_HARD;
 }
 
-enum db_status store_idem_finish(struct store *st, const char *user, const char *key,
-				 int status, const char *location, const char *etag,
-				 const char *body)
+enum db_status store_idem_finish(struct store *st, const char *user, const char *key, int status,
+				 const char *location, const char *etag, const char *body)
 {
 	char sbuf[16];
 	snprintf(sbuf, sizeof sbuf, "%d", status);

@@ -57,8 +57,7 @@ enum db_status store_idem_claim(struct store *st, const char *user, const char *
 				struct store_idem *prev);
 
 /* Records the reply for a claimed key (same transaction as the work it answers). */
-enum db_status store_idem_finish(struct store *st, const char *user, const char *key,
-				 int status, const char *location, const char *etag,
-				 const char *body);
+enum db_status store_idem_finish(struct store *st, const char *user, const char *key, int status,
+				 const char *location, const char *etag, const char *body);
 
 #endif /* TRANSOM_STORE_EFFECTS_H */

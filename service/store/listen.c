@@ -106,7 +106,7 @@ static enum store_listen_event fail(struct store_listener *l, long long now_ms, 
 	l->next_attempt_ms = now_ms + l->backoff_ms;
 	if (!was_up)
 		l->backoff_ms =
-		    l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
+			l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
 	return was_up ? STORE_LISTEN_LOST : STORE_LISTEN_FAILED;
 }
 
@@ -115,12 +115,12 @@ static enum store_listen_event start_connect(struct store_listener *l, long long
 	/* Keywords before dbname are defaults the connection string may override.  TCP
 	 * keepalives notice a silently vanished server on an otherwise idle connection. */
 	const char *const keys[] = {"application_name",
-	                            "keepalives",
-	                            "keepalives_idle",
-	                            "keepalives_interval",
-	                            "keepalives_count",
-	                            "dbname",
-	                            NULL};
+				    "keepalives",
+				    "keepalives_idle",
+				    "keepalives_interval",
+				    "keepalives_count",
+				    "dbname",
+				    NULL};
 	const char *const vals[] = {"transomd-events", "1", "10", "5", "3", l->conninfo, NULL};
 	l->conn = PQconnectStartParams(keys, vals, 1);
 	if (l->conn == NULL || PQstatus(l->conn) == CONNECTION_BAD)
@@ -165,7 +165,7 @@ static enum store_listen_event send_listen(struct store_listener *l, long long n
 
 /* Reads the LISTEN reply; when complete, LISTEN is in force. */
 static enum store_listen_event read_listen_reply(struct store_listener *l, long long now_ms,
-                                                 short revents)
+						 short revents)
 {
 	if (l->flush_pending && (revents & POLLOUT)) {
 		int f = PQflush(l->conn);
@@ -204,7 +204,7 @@ static enum store_listen_event read_listen_reply(struct store_listener *l, long 
 
 /* Listening: read what arrived and hand out the notifications. */
 static enum store_listen_event read_notifications(struct store_listener *l, long long now_ms,
-                                                  short revents, store_notify_fn fn, void *cls)
+						  short revents, store_notify_fn fn, void *cls)
 {
 	if ((revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(l->conn))
 		return fail(l, now_ms, NULL);
@@ -227,7 +227,7 @@ static enum store_listen_event read_notifications(struct store_listener *l, long
 }
 
 enum store_listen_event store_listener_run(struct store_listener *l, long long now_ms,
-                                           short revents, store_notify_fn fn, void *cls)
+					   short revents, store_notify_fn fn, void *cls)
 {
 	switch (l->state) {
 	case LS_DOWN:

@@ -62,7 +62,7 @@ int store_listener_timeout_ms(const struct store_listener *l, long long now_ms);
  * in the order PostgreSQL sent them.  Never blocks.  Returns what happened.
  */
 enum store_listen_event store_listener_run(struct store_listener *l, long long now_ms,
-                                           short revents, store_notify_fn fn, void *cls);
+					   short revents, store_notify_fn fn, void *cls);
 
 /* True while LISTEN is in force. */
 bool store_listener_up(const struct store_listener *l);

@@ -6,7 +6,7 @@
 #define TRANSOM_MIGRATIONS_H
 
 struct store_migration {
-	int version;	  /* from the file name: 0001_init.sql is version 1 */
+	int version;      /* from the file name: 0001_init.sql is version 1 */
 	const char *name; /* the file name */
 	const char *sql;  /* the whole file */
 };

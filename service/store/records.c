@@ -11,17 +11,31 @@
 
 /* The columns derived from the record's JSON for filtering, from `d`. */
 #define DERIVED                                                                                    \
-	"CASE WHEN kind_ = 'incident' THEN array_remove(ARRAY[d->>'service'], NULL)"             \
-	" ELSE ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(d->'services')"     \
+	"CASE WHEN kind_ = 'incident' THEN array_remove(ARRAY[d->>'service'], NULL)"               \
+	" ELSE ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(d->'services')"       \
 	" = 'array' THEN d->'services' ELSE '[]' END)) END"
 
 #define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 #define SELECT_RECORD                                                                              \
-	"SELECT id, kind, workflow, workflow_version, state, version, data::text, "              \
-	MS("created_at") ", " MS("updated_at") ", " MS("state_entered_at") ","                   \
-	" (SELECT coalesce(json_agg(json_build_object('from', from_id, 'rel', rel, 'to', to_id)" \
-	"  ORDER BY created_at, from_id, rel, to_id), '[]') FROM record_links"                   \
-	"  WHERE from_id = r.id OR to_id = r.id)::text FROM records r"
+	"SELECT id, kind, workflow, workflow_version, state, version, data::text, " MS(            \
+		"created_at") ", " MS("updated_at") ", " MS("state_entered_at") ","                \
+										" (SELECT "        \
+										"coalesce(json_"   \
+										"agg(json_build_"  \
+										"object('from', "  \
+										"from_id, 'rel', " \
+										"rel, 'to', "      \
+										"to_id)"           \
+										"  ORDER BY "      \
+										"created_at, "     \
+										"from_id, rel, "   \
+										"to_id), '[]') "   \
+										"FROM "            \
+										"record_links"     \
+										"  WHERE from_id " \
+										"= r.id OR to_id " \
+										"= r.id)::text "   \
+										"FROM records r"
 
 static const struct store_stmt stmt_next[3] = {
 	{"record_next_change", "SELECT 'CHG-' || nextval('change_number_seq')", 0},
@@ -108,8 +122,7 @@ enum db_status store_record_insert(struct store *st, const struct store_record *
 	return s;
 }
 
-enum db_status store_record_get(struct store *st, const char *id, bool lock,
-				struct store_record *r)
+enum db_status store_record_get(struct store *st, const char *id, bool lock, struct store_record *r)
 {
 	const char *p[] = {id};
 	PGresult *res;
@@ -157,7 +170,7 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 {
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", f->limit);
-	const char *p[] = {f->kind,	 f->state,	   f->type,	f->service, f->requester,
+	const char *p[] = {f->kind,          f->state,    f->type,     f->service, f->requester,
 			   f->updated_since, f->after_ts, f->after_id, limit};
 	PGresult *res;
 	*out = NULL;
@@ -166,10 +179,9 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 		return s;
 	json_t *arr = json_array();
 	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
-		json_t *row = json_pack("{s:o, s:i, s:s}", "record",
-					json_loads(PQgetvalue(res, i, 0), 0, NULL), "version",
-					atoi(PQgetvalue(res, i, 1)), "cursor_ts",
-					PQgetvalue(res, i, 2));
+		json_t *row = json_pack(
+			"{s:o, s:i, s:s}", "record", json_loads(PQgetvalue(res, i, 0), 0, NULL),
+			"version", atoi(PQgetvalue(res, i, 1)), "cursor_ts", PQgetvalue(res, i, 2));
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
 			json_decref(arr);
 			arr = NULL;
@@ -229,25 +241,24 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
  * whether each failed: closed as failed, or named by an incident as caused_by.
  */
 #define HISTORY_CHANGES                                                                            \
-	"WITH c AS (SELECT r.services, r.data->>'template' AS template, r.requester,"          \
-	"  (r.data->>'result' = 'failed' OR EXISTS (SELECT 1 FROM record_links l"              \
-	"    WHERE l.to_id = r.id AND l.rel = 'caused_by')) AS failed,"                         \
-	"  (SELECT count(*) FROM record_links l WHERE l.to_id = r.id AND l.rel = 'caused_by')" \
-	"   AS incidents"                                                                        \
-	"  FROM records r WHERE r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')" \
+	"WITH c AS (SELECT r.services, r.data->>'template' AS template, r.requester,"              \
+	"  (r.data->>'result' = 'failed' OR EXISTS (SELECT 1 FROM record_links l"                  \
+	"    WHERE l.to_id = r.id AND l.rel = 'caused_by')) AS failed,"                            \
+	"  (SELECT count(*) FROM record_links l WHERE l.to_id = r.id AND l.rel = 'caused_by')"     \
+	"   AS incidents"                                                                          \
+	"  FROM records r WHERE r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')"   \
 	"  AND r.updated_at >= to_timestamp($1::bigint / 1000.0)) "
 #define COUNTS "count(*), count(*) FILTER (WHERE failed), coalesce(sum(incidents), 0)"
 
 static const struct store_stmt stmt_history = {
 	"record_history",
-	HISTORY_CHANGES
-	"SELECT 'services', s, " COUNTS " FROM c, unnest(c.services) s"
-	" WHERE s IN (SELECT jsonb_array_elements_text($2::jsonb)) GROUP BY s"
-	" UNION ALL SELECT 'templates', template, " COUNTS " FROM c"
-	" WHERE template = $3::text GROUP BY template"
-	" UNION ALL SELECT 'teams', $4::text, " COUNTS " FROM c"
-	" WHERE $4::text IS NOT NULL"
-	" AND requester IN (SELECT jsonb_array_elements_text($5::jsonb))",
+	HISTORY_CHANGES "SELECT 'services', s, " COUNTS " FROM c, unnest(c.services) s"
+			" WHERE s IN (SELECT jsonb_array_elements_text($2::jsonb)) GROUP BY s"
+			" UNION ALL SELECT 'templates', template, " COUNTS " FROM c"
+			" WHERE template = $3::text GROUP BY template"
+			" UNION ALL SELECT 'teams', $4::text, " COUNTS " FROM c"
+			" WHERE $4::text IS NOT NULL"
+			" AND requester IN (SELECT jsonb_array_elements_text($5::jsonb))",
 	5};
 
 enum db_status store_change_history(struct store *st, json_t *services, const char *template,

@@ -17,7 +17,7 @@ struct store_record {
 	char state[128];
 	int version;
 	long long created_ms, updated_ms, entered_ms; /* milliseconds since the epoch */
-	json_t *data;				     /* the whole record (owned) */
+	json_t *data;                                 /* the whole record (owned) */
 	json_t *links; /* read: every link touching it, [{"from","rel","to"}] (owned) */
 };
 
@@ -53,7 +53,7 @@ struct store_record_filter {
 	const char *kind;
 	const char *state, *type, *service, *requester;
 	const char *updated_since; /* RFC 3339 */
-	const char *after_ts;	   /* cursor: (updated_at, id) strictly after these */
+	const char *after_ts;      /* cursor: (updated_at, id) strictly after these */
 	const char *after_id;
 	int limit;
 };

@@ -32,7 +32,7 @@ struct queued {
 	const struct store_stmt *stmt;
 	const char *sql; /* the command, a static string, when stmt is NULL */
 	char **params;
-	bool prep;	 /* a prepare for stmt was sent ahead of it */
+	bool prep; /* a prepare for stmt was sent ahead of it */
 };
 
 struct store *store_new(const char *conninfo, const struct store_hooks *hooks)
@@ -255,8 +255,9 @@ static bool send_queue(struct store *st)
 			if (q->prep)
 				ok = PQsendPrepare(st->conn, q->stmt->name, q->stmt->sql,
 						   q->stmt->nparams, NULL);
-			ok = ok && PQsendQueryPrepared(st->conn, q->stmt->name, q->stmt->nparams,
-						       (const char *const *)q->params, NULL, NULL, 0);
+			ok = ok &&
+			     PQsendQueryPrepared(st->conn, q->stmt->name, q->stmt->nparams,
+						 (const char *const *)q->params, NULL, NULL, 0);
 		}
 		if (!ok)
 			return false;

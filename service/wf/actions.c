@@ -35,8 +35,8 @@ int wf_act_effect(struct wf_act *act, json_t *effect)
 
 int wf_act_note(struct wf_act *act, const char *text)
 {
-	json_t *e = json_pack("{s:s, s:s, s:s?}", "type", "note", "text", text, "author",
-			      act->actor);
+	json_t *e =
+		json_pack("{s:s, s:s, s:s?}", "type", "note", "text", text, "author", act->actor);
 	return wf_act_effect(act, e);
 }
 
@@ -70,9 +70,9 @@ static int act_emit(struct wf_act *act)
 {
 	json_t *data = json_object_get(act->params, "data");
 	json_t *d = data != NULL ? json_deep_copy(data) : json_object();
-	json_t *e = json_pack("{s:s, s:s, s:O?, s:s}", "type", "emit", "event",
-			      param_str(act, "event"), "record", json_object_get(act->record, "id"),
-			      "kind", act->kind);
+	json_t *e =
+		json_pack("{s:s, s:s, s:O?, s:s}", "type", "emit", "event", param_str(act, "event"),
+			  "record", json_object_get(act->record, "id"), "kind", act->kind);
 
 	if (d == NULL || e == NULL || json_object_set_new(e, "data", d) != 0) {
 		json_decref(e);
@@ -116,7 +116,8 @@ static int act_route_to_team(struct wf_act *act)
 		return wf_act_note(act, "no service given; left unassigned");
 	team = json_string_value(json_object_get(act->ctx->teams, json_string_value(svc)));
 	if (team == NULL) {
-		snprintf(msg, sizeof msg, "no owning team known for service '%.120s'; left unassigned",
+		snprintf(msg, sizeof msg,
+			 "no owning team known for service '%.120s'; left unassigned",
 			 json_string_value(svc));
 		return wf_act_note(act, msg);
 	}
@@ -209,8 +210,8 @@ static const char *type_word(enum wf_param_type t)
 	return "a value";
 }
 
-static void check_param(const struct wf_param *p, json_t *v, enum wf_kind_id kind,
-			const char *file, const char *path, const char *action, struct wf_diags *d)
+static void check_param(const struct wf_param *p, json_t *v, enum wf_kind_id kind, const char *file,
+			const char *path, const char *action, struct wf_diags *d)
 {
 	char sub[300];
 	bool ok = true;
@@ -285,8 +286,8 @@ const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, c
 		for (const struct wf_param *p = def->params; !found && p->name != NULL; p++)
 			found = strcmp(p->name, key) == 0;
 		if (!found)
-			wf_diag_add(d, file, path, 0, "action '%s' has no parameter '%s'", def->name,
-				    key);
+			wf_diag_add(d, file, path, 0, "action '%s' has no parameter '%s'",
+				    def->name, key);
 	}
 	return d->n == before && !d->oom ? def : NULL;
 }

@@ -15,7 +15,7 @@
 #include "wf/wf_int.h"
 
 #define NAME_MAX_LEN 64
-#define NONE ((size_t)-1)
+#define NONE         ((size_t)-1)
 
 /* State of one load. */
 struct loader {
@@ -46,8 +46,8 @@ static bool is_name_with(const char *s, char extra)
 	if (n == 0 || n > NAME_MAX_LEN || !islower((unsigned char)s[0]))
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
-		    s[i] != '_' && s[i] != extra)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != extra)
 			return false;
 	return true;
 }
@@ -59,8 +59,7 @@ static bool is_name(const char *s)
 }
 
 /* Reports keys of `obj` not in `allowed` (NULL-terminated). */
-static void check_keys(struct loader *l, json_t *obj, const char *path,
-		       const char *const *allowed)
+static void check_keys(struct loader *l, json_t *obj, const char *path, const char *const *allowed)
 {
 	const char *key;
 	json_t *v;
@@ -117,8 +116,7 @@ static struct expr *compile(struct loader *l, const char *src, const char *path)
 	struct expr *e;
 
 	if (l->kind_ok)
-		e = expr_compile(src, wf_expr_field_known, (void *)wf_kind_name(l->wf->kind),
-				 &err);
+		e = expr_compile(src, wf_expr_field_known, (void *)wf_kind_name(l->wf->kind), &err);
 	else
 		e = expr_compile(src, NULL, NULL, &err);
 	if (e == NULL)
@@ -225,9 +223,8 @@ static void action_list(struct loader *l, json_t *arr, const char *path, struct 
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		json_t *obj = json_array_get(arr, i);
 		wf_pathf(sub, sizeof sub, "%s[%zu]", path, i);
-		const struct wf_action_def *def =
-			wf_action_check(obj, l->kind_ok ? l->wf->kind : WF_KIND_CHANGE, l->file,
-					sub, l->d);
+		const struct wf_action_def *def = wf_action_check(
+			obj, l->kind_ok ? l->wf->kind : WF_KIND_CHANGE, l->file, sub, l->d);
 		if (def != NULL)
 			out->v[out->n++] = (struct wf_action){def, obj};
 	}
@@ -288,8 +285,8 @@ static void parse_timer(struct loader *l, json_t *obj, const char *path, struct 
 
 static void parse_state(struct loader *l, json_t *obj, struct wf_state *st, const char *path)
 {
-	static const char *const keys[] = {"description", "final", "editable", "on_enter",
-					   "timers", NULL};
+	static const char *const keys[] = {"description", "final",  "editable",
+					   "on_enter",    "timers", NULL};
 	char sub[300];
 
 	st->editable = NULL;
@@ -448,8 +445,9 @@ static void parse_roles(struct loader *l, json_t *obj, struct wf_transition *t, 
 
 static void parse_transition(struct loader *l, json_t *obj, struct wf_transition *t, size_t i)
 {
-	static const char *const keys[] = {"event", "description", "from", "to", "roles", "when",
-					   "guard", "required", "actions", "auto", NULL};
+	static const char *const keys[] = {"event",   "description", "from",  "to",
+					   "roles",   "when",        "guard", "required",
+					   "actions", "auto",        NULL};
 	char path[64], sub[300];
 
 	wf_pathf(path, sizeof path, "transitions[%zu]", i);
@@ -491,7 +489,8 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 		t->guard_name = guard;
 		if (json_object_get(obj, "when") == NULL) {
 			wf_pathf(sub, sizeof sub, "%s.guard", path);
-			wf_diag_add(l->d, l->file, sub, 0, "a guard name needs a 'when' expression");
+			wf_diag_add(l->d, l->file, sub, 0,
+				    "a guard name needs a 'when' expression");
 		}
 	}
 	wf_pathf(sub, sizeof sub, "%s.required", path);
@@ -565,8 +564,9 @@ static void parse_selector(struct loader *l, json_t *sel)
 		for (size_t i = 0; ok && json_is_array(v) && i < json_array_size(v); i++)
 			ok = scalar(json_array_get(v, i));
 		if (!ok)
-			wf_diag_add(l->d, l->file, sub, 0,
-				    "expected a string, number, boolean or a non-empty array of them");
+			wf_diag_add(
+				l->d, l->file, sub, 0,
+				"expected a string, number, boolean or a non-empty array of them");
 	}
 }
 
@@ -597,8 +597,8 @@ int wf_selects(const struct wf *wf, json_t *record)
 	case WF_SEL_EXPR:
 		break;
 	}
-	struct wf_env env = {.kind = wf->kind, .record = record, .actor = "system",
-			     .roles = WF_ROLE_SYSTEM};
+	struct wf_env env = {
+		.kind = wf->kind, .record = record, .actor = "system", .roles = WF_ROLE_SYSTEM};
 	struct expr_error err;
 	bool yes = false;
 	int rc = wf_env_eval_bool(&env, wf->sel_expr, &yes, &err);
@@ -704,11 +704,11 @@ static void check_pair(struct loader *l, const struct wf_transition *a,
 				    "'%s' without a guard",
 				    a->index, a->is_auto ? "an auto transition" : "event '",
 				    a->is_auto ? "" : a->event, a->is_auto ? "" : "'", sn);
-		else if (b->when != NULL &&
-			 strcmp(expr_source(a->when), expr_source(b->when)) == 0)
-			wf_diag_add(l->d, l->file, path, 0,
-				    "ambiguous: transitions[%zu] has the same guard from state '%s'",
-				    a->index, sn);
+		else if (b->when != NULL && strcmp(expr_source(a->when), expr_source(b->when)) == 0)
+			wf_diag_add(
+				l->d, l->file, path, 0,
+				"ambiguous: transitions[%zu] has the same guard from state '%s'",
+				a->index, sn);
 	}
 }
 
@@ -848,8 +848,8 @@ static void set_version(struct loader *l)
 
 static void parse_root(struct loader *l, json_t *root)
 {
-	static const char *const keys[] = {"name", "description", "kind", "applies_to",
-					   "initial", "states", "transitions", NULL};
+	static const char *const keys[] = {"name",    "description", "kind",        "applies_to",
+					   "initial", "states",      "transitions", NULL};
 	struct wf *wf = l->wf;
 
 	if (!json_is_object(root)) {
@@ -915,8 +915,8 @@ struct wf *wf_parse(const char *file, const char *text, size_t len, struct wf_di
 	if (l.wf->def == NULL) {
 		if (jerr.line > 0)
 			snprintf(where, sizeof where, "line %d", jerr.line);
-		wf_diag_add(diags, file, where, jerr.line > 0 ? jerr.column : 0,
-			    "invalid json: %s", jerr.text);
+		wf_diag_add(diags, file, where, jerr.line > 0 ? jerr.column : 0, "invalid json: %s",
+			    jerr.text);
 		wf_free(l.wf);
 		return NULL;
 	}
@@ -1008,7 +1008,8 @@ bool wf_field_editable(const struct wf *wf, const char *state, const char *field
 
 static int cmp_json_str(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
 }
 
 json_t *wf_events_allowed(const struct wf *wf, const char *state, unsigned roles)

@@ -18,13 +18,13 @@ struct run {
 	const struct wf *wf;
 	const struct wf_ctx *ctx;
 	struct wf_outcome *out;
-	json_t *record;	   /* working copy */
-	json_t *risk;	   /* working values (references) */
+	json_t *record; /* working copy */
+	json_t *risk;   /* working values (references) */
 	json_t *approvals;
 	json_t *path;
 	json_t *steps;
 	json_t *effects;
-	json_t *seen;	   /* auto-loop detection: [{"s": state, "r": record}] */
+	json_t *seen; /* auto-loop detection: [{"s": state, "r": record}] */
 	size_t state;
 	int64_t entered_at;
 	bool entered_in_run; /* the current state was entered during this run */
@@ -149,7 +149,8 @@ static enum wf_status run_actions(struct run *r, const struct wf_actions *list, 
 		if (list->v[i].def->apply(&act) != 0) {
 			if (strcmp(act.err, "out of memory") == 0)
 				return nomem(r);
-			return fail(r, WF_ERR_ACTION, "action '%s' failed: %s", list->v[i].def->name,
+			return fail(r, WF_ERR_ACTION, "action '%s' failed: %s",
+				    list->v[i].def->name,
 				    act.err[0] != '\0' ? act.err : "unknown error");
 		}
 	}
@@ -377,8 +378,8 @@ static int seen_before(struct run *r)
 		    json_equal(json_object_get(snap, "r"), r->record))
 			return 1;
 	}
-	json_t *snap = json_pack("{s:I, s:o}", "s", (json_int_t)r->state, "r",
-				 json_deep_copy(r->record));
+	json_t *snap =
+		json_pack("{s:I, s:o}", "s", (json_int_t)r->state, "r", json_deep_copy(r->record));
 	if (snap == NULL || json_array_append_new(r->seen, snap) != 0)
 		return -1;
 	return 0;
@@ -441,8 +442,8 @@ static enum wf_status run_init(struct run *r, const struct wf *wf, const struct 
 			return fail(r, WF_ERR_BAD_RECORD, "record has no state");
 		r->state = wf_state_find(wf, s);
 		if (r->state == NONE)
-			return fail(r, WF_ERR_BAD_RECORD, "state '%.64s' is not in workflow '%s'", s,
-				    wf->name);
+			return fail(r, WF_ERR_BAD_RECORD, "state '%.64s' is not in workflow '%s'",
+				    s, wf->name);
 	}
 	r->entered_at = ctx->entered_at;
 	r->record = json_deep_copy(ctx->record);
@@ -455,7 +456,8 @@ static enum wf_status run_init(struct run *r, const struct wf *wf, const struct 
 	if (r->record == NULL || r->path == NULL || r->steps == NULL || r->effects == NULL ||
 	    r->seen == NULL)
 		return nomem(r);
-	if (!starting && json_array_append_new(r->path, json_string(wf->states[r->state].name)) != 0)
+	if (!starting &&
+	    json_array_append_new(r->path, json_string(wf->states[r->state].name)) != 0)
 		return nomem(r);
 	return WF_OK;
 }
@@ -613,7 +615,8 @@ static const struct wf_transition *select_transition(struct run *r, const char *
 						list + len, sizeof list - len, "%s%s",
 						j != 0 ? ", " : "",
 						json_string_value(json_array_get(m, j)));
-				first = fail(r, WF_ERR_MISSING, "required fields missing: %s", list);
+				first = fail(r, WF_ERR_MISSING, "required fields missing: %s",
+					     list);
 				r->out->missing = m;
 			} else {
 				json_decref(m);

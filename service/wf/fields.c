@@ -15,9 +15,12 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } roles[] = {
-	{"requester", WF_ROLE_REQUESTER}, {"cab", WF_ROLE_CAB},
-	{"change_manager", WF_ROLE_CHANGE_MANAGER}, {"pipeline", WF_ROLE_PIPELINE},
-	{"admin", WF_ROLE_ADMIN}, {"system", WF_ROLE_SYSTEM},
+	{"requester", WF_ROLE_REQUESTER},
+	{"cab", WF_ROLE_CAB},
+	{"change_manager", WF_ROLE_CHANGE_MANAGER},
+	{"pipeline", WF_ROLE_PIPELINE},
+	{"admin", WF_ROLE_ADMIN},
+	{"system", WF_ROLE_SYSTEM},
 };
 
 unsigned wf_role_parse(const char *name)
@@ -43,27 +46,39 @@ const char *wf_role_name(unsigned role)
 static const char *const kind_names[WF_KIND_COUNT_] = {"change", "incident", "problem"};
 
 /* Fields every record has; the first six are written only by Transom. */
-#define COMMON_FIELDS "id", "kind", "state", "workflow", "created_at", "updated_at", \
-		      "review", "assignment_group"
+#define COMMON_FIELDS                                                                              \
+	"id", "kind", "state", "workflow", "created_at", "updated_at", "review", "assignment_group"
 
-static const char *const change_fields[] = {
-	COMMON_FIELDS, "title", "description", "type", "services", "duration", "not_before",
-	"not_after", "implementation_plan", "rollback_plan", "test_evidence", "requester",
-	"template", "result", "schedule", NULL};
+static const char *const change_fields[] = {COMMON_FIELDS,
+					    "title",
+					    "description",
+					    "type",
+					    "services",
+					    "duration",
+					    "not_before",
+					    "not_after",
+					    "implementation_plan",
+					    "rollback_plan",
+					    "test_evidence",
+					    "requester",
+					    "template",
+					    "result",
+					    "schedule",
+					    NULL};
 
 static const char *const incident_fields[] = {
-	COMMON_FIELDS, "title", "description", "service", "priority", "caused_by", "requester",
-	"resolution", "escalated", NULL};
+	COMMON_FIELDS, "title",     "description", "service",   "priority",
+	"caused_by",   "requester", "resolution",  "escalated", NULL};
 
-static const char *const problem_fields[] = {
-	COMMON_FIELDS, "title", "description", "incidents", "fix_change", "root_cause",
-	"workaround", "requester", NULL};
+static const char *const problem_fields[] = {COMMON_FIELDS, "title",      "description",
+					     "incidents",   "fix_change", "root_cause",
+					     "workaround",  "requester",  NULL};
 
 static const char *const *const kind_fields[WF_KIND_COUNT_] = {change_fields, incident_fields,
 							       problem_fields};
 
-static const char *const protected_fields[] = {"id", "kind", "state", "workflow", "created_at",
-					       "updated_at", NULL};
+static const char *const protected_fields[] = {"id",         "kind",       "state", "workflow",
+					       "created_at", "updated_at", NULL};
 
 /* Object-valued fields: expression paths may go below them (review.required). */
 static const char *const object_fields[] = {"review", "schedule", NULL};

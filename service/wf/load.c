@@ -110,7 +110,8 @@ struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags)
 			const struct wf *a = set->v[i];
 			if (strcmp(a->name, b->name) == 0)
 				wf_diag_add(diags, b->file, "", 0,
-					    "workflow '%s' is also defined in %s", b->name, a->file);
+					    "workflow '%s' is also defined in %s", b->name,
+					    a->file);
 			else if (a->kind == b->kind && selectors_overlap(a, b))
 				wf_diag_add(diags, b->file, "applies_to", 0,
 					    "overlaps with workflow '%s': a %s could match both",

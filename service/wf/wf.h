@@ -29,12 +29,12 @@ struct wf_set;
 
 /* Actor roles, as bits.  `system` is the internal actor of timers and auto transitions. */
 enum wf_role {
-	WF_ROLE_REQUESTER = 1u << 0,	  /* raises changes, reports incidents */
-	WF_ROLE_CAB = 1u << 1,		  /* change advisory board member */
+	WF_ROLE_REQUESTER = 1u << 0,      /* raises changes, reports incidents */
+	WF_ROLE_CAB = 1u << 1,            /* change advisory board member */
 	WF_ROLE_CHANGE_MANAGER = 1u << 2, /* runs the change process */
-	WF_ROLE_PIPELINE = 1u << 3,	  /* CI/CD or monitoring automation */
-	WF_ROLE_ADMIN = 1u << 4,	  /* administrator; no implicit rights in workflows */
-	WF_ROLE_SYSTEM = 1u << 5	  /* Transom itself: timers, internal events */
+	WF_ROLE_PIPELINE = 1u << 3,       /* CI/CD or monitoring automation */
+	WF_ROLE_ADMIN = 1u << 4,          /* administrator; no implicit rights in workflows */
+	WF_ROLE_SYSTEM = 1u << 5          /* Transom itself: timers, internal events */
 };
 
 /* The bit of role `name` ("cab", ...), or 0 when unknown.  Thread-safe. */
@@ -148,9 +148,9 @@ const struct wf *wf_set_find(const struct wf_set *set, const char *name);
 
 /* ---- introspection (all borrowed, valid as long as the workflow) ---------------------- */
 
-const char *wf_name(const struct wf *wf);	 /* "change-normal" */
-const char *wf_file(const struct wf *wf);	 /* as given to the loader */
-const char *wf_kind(const struct wf *wf);	 /* "change", "incident" or "problem" */
+const char *wf_name(const struct wf *wf);    /* "change-normal" */
+const char *wf_file(const struct wf *wf);    /* as given to the loader */
+const char *wf_kind(const struct wf *wf);    /* "change", "incident" or "problem" */
 const char *wf_initial(const struct wf *wf); /* name of the initial state */
 
 /*
@@ -193,18 +193,18 @@ char *wf_dot(const struct wf *wf);
 
 /* Result of wf_set_select(), wf_start(), wf_fire() and wf_settle(). */
 enum wf_status {
-	WF_OK = 0,	     /* done; see the outcome */
-	WF_ERR_NOT_ALLOWED,  /* event not allowed from this state; outcome.allowed (HTTP 409) */
-	WF_ERR_FORBIDDEN,    /* no role of the actor may fire the event (HTTP 403) */
-	WF_ERR_MISSING,	     /* required fields are empty; outcome.missing (HTTP 422) */
-	WF_ERR_GUARD,	     /* guard false; outcome.guard_name/guard_text (HTTP 409) */
-	WF_ERR_EVAL,	     /* an expression failed at run time, e.g. a type error (500) */
-	WF_ERR_ACTION,	     /* an action failed at run time (500) */
-	WF_ERR_LOOP,	     /* auto transitions did not settle within WF_AUTO_MAX steps (500) */
-	WF_ERR_BAD_RECORD,   /* record not an object, or its state unknown to the workflow */
-	WF_ERR_NO_WORKFLOW,  /* wf_set_select: no workflow applies to the record (422) */
-	WF_ERR_AMBIGUOUS,    /* wf_set_select: several workflows apply (500, a definition bug) */
-	WF_ERR_NOMEM	     /* out of memory */
+	WF_OK = 0,          /* done; see the outcome */
+	WF_ERR_NOT_ALLOWED, /* event not allowed from this state; outcome.allowed (HTTP 409) */
+	WF_ERR_FORBIDDEN,   /* no role of the actor may fire the event (HTTP 403) */
+	WF_ERR_MISSING,     /* required fields are empty; outcome.missing (HTTP 422) */
+	WF_ERR_GUARD,       /* guard false; outcome.guard_name/guard_text (HTTP 409) */
+	WF_ERR_EVAL,        /* an expression failed at run time, e.g. a type error (500) */
+	WF_ERR_ACTION,      /* an action failed at run time (500) */
+	WF_ERR_LOOP,        /* auto transitions did not settle within WF_AUTO_MAX steps (500) */
+	WF_ERR_BAD_RECORD,  /* record not an object, or its state unknown to the workflow */
+	WF_ERR_NO_WORKFLOW, /* wf_set_select: no workflow applies to the record (422) */
+	WF_ERR_AMBIGUOUS,   /* wf_set_select: several workflows apply (500, a definition bug) */
+	WF_ERR_NOMEM        /* out of memory */
 };
 
 /* Most auto transitions taken after one event before WF_ERR_LOOP. */
@@ -229,17 +229,17 @@ enum wf_status wf_set_select(const struct wf_set *set, const char *kind, json_t 
  * (then the matching expression paths are null) except `record`.
  */
 struct wf_ctx {
-	json_t *record;	     /* the record as stored (an object; "state" set but for wf_start) */
-	json_t *risk;	     /* {"level": "low"|"medium"|"high"|..., "score": n} */
+	json_t *record;      /* the record as stored (an object; "state" set but for wf_start) */
+	json_t *risk;        /* {"level": "low"|"medium"|"high"|..., "score": n} */
 	json_t *approvals;   /* {"satisfied": bool, "rejected": bool} */
 	json_t *history;     /* {"failure_rate": r, "changes": n, "incidents_caused": n} */
-	json_t *teams;	     /* service name -> owning team, for route_to_team */
+	json_t *teams;       /* service name -> owning team, for route_to_team */
 	const char *actor;   /* the actor's name; NULL reads as "system" */
-	unsigned roles;	     /* WF_ROLE_* bits of the actor */
+	unsigned roles;      /* WF_ROLE_* bits of the actor */
 	const char *comment; /* the event's comment, or NULL */
-	int64_t now;	     /* current time, seconds since the epoch (UTC) */
+	int64_t now;         /* current time, seconds since the epoch (UTC) */
 	int64_t entered_at;  /* when the record entered its current state, seconds; 0 unknown */
-	void *ext;	     /* opaque; handed to actions of later modules (policy, scheduler) */
+	void *ext;           /* opaque; handed to actions of later modules (policy, scheduler) */
 };
 
 /*
@@ -257,19 +257,19 @@ struct wf_ctx {
 struct wf_outcome {
 	enum wf_status status; /* same as the return value */
 	char detail[256];      /* error: short lowercase message; "" on WF_OK */
-	json_t *record;	       /* WF_OK: the record after the call (owned, a new copy) */
-	json_t *path;	       /* WF_OK: states visited, first = state before, last = after */
-	json_t *steps;	       /* WF_OK: [{"event","from","to","auto","actor"}] transitions taken */
+	json_t *record;        /* WF_OK: the record after the call (owned, a new copy) */
+	json_t *path;          /* WF_OK: states visited, first = state before, last = after */
+	json_t *steps;         /* WF_OK: [{"event","from","to","auto","actor"}] transitions taken */
 	json_t *changed;       /* WF_OK: sorted names of top-level fields that changed */
 	json_t *effects;       /* WF_OK: effects to persist, see above */
 	json_t *warnings;      /* always (unless NOMEM): strings, e.g. a timer skipped on error */
 	json_t *allowed;       /* WF_ERR_NOT_ALLOWED: events the actor may fire now */
 	json_t *missing;       /* WF_ERR_MISSING: names of the empty required fields */
-	json_t *risk;	       /* WF_OK: a risk assessment an action produced (persist it) */
+	json_t *risk;          /* WF_OK: a risk assessment an action produced (persist it) */
 	json_t *approvals;     /* WF_OK: an approvals status an action produced */
 	const char *guard_name; /* WF_ERR_GUARD: borrowed from the workflow */
 	const char *guard_text; /* WF_ERR_GUARD: the guard's source text, borrowed */
-	const char *state;	/* WF_OK: the state after the call, borrowed from the workflow */
+	const char *state;      /* WF_OK: the state after the call, borrowed from the workflow */
 };
 
 /* Releases what `out` owns and zeroes it; NULL is a no-op. */

@@ -19,10 +19,10 @@
 /* What a parameter's value must be. */
 enum wf_param_type {
 	WF_PARAM_STRING, /* a non-empty string */
-	WF_PARAM_BOOL,	 /* true or false */
+	WF_PARAM_BOOL,   /* true or false */
 	WF_PARAM_OBJECT, /* a JSON object */
-	WF_PARAM_ANY,	 /* any JSON value, null included */
-	WF_PARAM_FIELD	 /* a string naming a settable field of the workflow's kind */
+	WF_PARAM_ANY,    /* any JSON value, null included */
+	WF_PARAM_FIELD   /* a string naming a settable field of the workflow's kind */
 };
 
 /* One accepted parameter of an action. */
@@ -35,16 +35,16 @@ struct wf_param {
 /* One running action: its inputs and where it writes. */
 struct wf_act {
 	const struct wf_ctx *ctx; /* the caller's context (ctx->record is the old record) */
-	const char *kind;	  /* the record kind */
-	json_t *record;		  /* the working record: read and modify it */
-	json_t *params;		  /* the action object from the definition: borrowed, read only */
-	json_t **risk;		  /* slot: replace (owned, decref the old) to publish an assessment */
-	json_t **approvals;	  /* slot: likewise for the approvals status */
-	const char *state;	  /* the record's state while the action runs */
-	const char *event;	  /* the event being taken */
-	const char *actor;	  /* who fires it ("system" for auto transitions and timers) */
-	json_t *effects;	  /* append effect objects (see wf.h); use wf_act_effect() */
-	char err[160];		  /* set on failure: short lowercase message */
+	const char *kind;         /* the record kind */
+	json_t *record;           /* the working record: read and modify it */
+	json_t *params;           /* the action object from the definition: borrowed, read only */
+	json_t **risk;      /* slot: replace (owned, decref the old) to publish an assessment */
+	json_t **approvals; /* slot: likewise for the approvals status */
+	const char *state;  /* the record's state while the action runs */
+	const char *event;  /* the event being taken */
+	const char *actor;  /* who fires it ("system" for auto transitions and timers) */
+	json_t *effects;    /* append effect objects (see wf.h); use wf_act_effect() */
+	char err[160];      /* set on failure: short lowercase message */
 };
 
 /*
@@ -55,7 +55,7 @@ typedef int (*wf_action_apply_fn)(struct wf_act *act);
 
 /* One row of the registry. */
 struct wf_action_def {
-	const char *name;	      /* as written in workflows: {"action": "note", ...} */
+	const char *name;              /* as written in workflows: {"action": "note", ...} */
 	const struct wf_param *params; /* accepted parameters, terminated by {NULL} */
 	wf_action_apply_fn apply;
 	const char *doc; /* one line for `transomd check --actions` and the README */

@@ -26,9 +26,9 @@ struct wf_actions {
 
 struct wf_timer {
 	const char *event;
-	int64_t after;		 /* seconds, when a literal duration */
+	int64_t after;           /* seconds, when a literal duration */
 	struct expr *after_expr; /* or an expression evaluating to seconds */
-	struct expr *when;	 /* optional: armed only when it holds on entry */
+	struct expr *when;       /* optional: armed only when it holds on entry */
 };
 
 struct wf_state {
@@ -50,8 +50,8 @@ struct wf_transition {
 	unsigned roles;
 	struct expr *when;
 	const char *guard_name; /* "guard" of the definition, else guard_buf */
-	char guard_buf[40];	/* "transitions[N].when" */
-	const char **required;	/* NULL-terminated */
+	char guard_buf[40];     /* "transitions[N].when" */
+	const char **required;  /* NULL-terminated */
 	struct wf_actions actions;
 	bool is_auto;
 };
@@ -103,7 +103,7 @@ struct wf_env {
 	int64_t now;
 	int64_t entered_at;
 	json_t *scratch; /* owned temporaries of the running evaluation (an array) */
-	bool oom;	 /* a temporary could not be made */
+	bool oom;        /* a temporary could not be made */
 };
 
 /* expr_field_get_fn over a `struct wf_env`. */
@@ -134,9 +134,8 @@ int64_t wf_duration_parse(const char *s);
 /* ---- actions (actions.c) ---- */
 
 /* Validates the parameters of one action object; appends diagnostics.  Returns the row. */
-const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind,
-					    const char *file, const char *path,
-					    struct wf_diags *d);
+const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, const char *file,
+					    const char *path, struct wf_diags *d);
 
 /* ---- small helpers (diag.c) ---- */
 

@@ -117,7 +117,7 @@ static long perform(struct client *c, const char *method, const char *path, cons
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	else if (c->errors < SHOW_ERRORS)
 		fprintf(stderr, "client %u: %s %s: %s\n", c->index, method, path,
-		        curl_easy_strerror(rc));
+			curl_easy_strerror(rc));
 	return status;
 }
 
@@ -147,7 +147,7 @@ static bool fire_next(struct client *c, unsigned i)
 	}
 	if (status != 0 && c->errors < SHOW_ERRORS)
 		fprintf(stderr, "client %u: POST %s: %ld %s\n", c->index, path, status,
-		        c->buf ? c->buf : "");
+			c->buf ? c->buf : "");
 	load_state(c, i); /* whatever happened, carry on from the stored state */
 	return false;
 }
@@ -258,7 +258,7 @@ static bool proc_stat(long pid, long *ppid, double *self, double *children)
 	const char *p = ok ? strrchr(line, ')') : NULL; /* the command may hold spaces */
 	if (p == NULL ||
 	    sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", ppid,
-	           &ut, &st, &cut, &cst) != 5)
+		   &ut, &st, &cut, &cst) != 5)
 		return false;
 	double hz = (double)sysconf(_SC_CLK_TCK);
 	*self = (double)(ut + st) / hz;
@@ -307,7 +307,7 @@ static void machine_cpu(double *busy, double *total)
 	if (f == NULL)
 		return;
 	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-	               &v[4], &v[5], &v[6], &v[7]);
+		       &v[4], &v[5], &v[6], &v[7]);
 	fclose(f);
 	if (n != 8)
 		return;
@@ -330,7 +330,7 @@ static double percentile(const unsigned long long *hist, unsigned long long n, d
 }
 
 static int cmd_run(const char *base, const char *token, unsigned clients, unsigned records,
-                   double warmup, double seconds)
+		   double warmup, double seconds)
 {
 	struct plan p = {.base = base, .token = token, .clients = clients, .records = records};
 	struct client *cs = calloc(clients, sizeof *cs);
@@ -419,7 +419,7 @@ static int cmd_create(const struct server *s, const char *token, unsigned n)
 		bool ok = r->status == 201;
 		if (!ok)
 			fprintf(stderr, "bench: create: %ld %s\n", r->status,
-			        r->body ? r->body : "");
+				r->body ? r->body : "");
 		reply_free(r);
 		if (!ok)
 			return 1;
@@ -461,9 +461,9 @@ int main(int argc, char **argv)
 	int rc = 2;
 	if (argc < 4) {
 		fprintf(stderr,
-		        "usage: %s URL TOKEN create N | fire ID EVENT |"
-		        " run CLIENTS RECORDS WARMUP SECONDS | cpu PID\n",
-		        argv[0]);
+			"usage: %s URL TOKEN create N | fire ID EVENT |"
+			" run CLIENTS RECORDS WARMUP SECONDS | cpu PID\n",
+			argv[0]);
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
 		rc = cmd_cpu(atol(argv[4]));
 	else if (strcmp(argv[3], "run") == 0 && argc == 8)
 		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), num(argv[6]),
-		             num(argv[7]));
+			     num(argv[7]));
 	else
 		fprintf(stderr, "%s: unknown command or wrong arguments\n", argv[0]);
 	curl_global_cleanup();

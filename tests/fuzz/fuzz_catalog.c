@@ -42,9 +42,9 @@ static void exercise(const struct policy_catalog *cat)
 	for (size_t i = 0; i < n && i < PAIRS_MAX; i++)
 		for (size_t j = 0; j < n && j < PAIRS_MAX; j++)
 			if (catalog_related(cat, catalog_at(cat, i)->name,
-			                    catalog_at(cat, j)->name) !=
+					    catalog_at(cat, j)->name) !=
 			    catalog_related(cat, catalog_at(cat, j)->name,
-			                    catalog_at(cat, i)->name))
+					    catalog_at(cat, i)->name))
 				abort();
 	json_t *unknown = catalog_unknown(cat, names);
 	if (unknown != NULL && json_array_size(unknown) > json_array_size(names) - n)
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wf_diags d = {0};
 	struct policy_catalog *cat =
-	    catalog_parse("policies/services.json", (const char *)data, size, &d);
+		catalog_parse("policies/services.json", (const char *)data, size, &d);
 	char *lines = wf_diags_join(&d);
 
 	if (cat != NULL && d.n != 0)

@@ -17,14 +17,14 @@
 #include "expr/expr.h"
 
 static const char record_json[] =
-    "{\"change.type\": \"normal\", \"change.services\": [\"payments\", \"web\"],"
-    " \"change.rollback_plan\": \"\", \"change.title\": \"Upgrade Payments DB\","
-    " \"change.window\": 7200, \"risk.level\": \"medium\", \"risk.score\": 42,"
-    " \"history.failure_rate\": 0.25, \"approvals.satisfied\": true,"
-    " \"change.approvers\": [{\"role\": \"cab\", \"name\": \"ann\"}, {\"role\": \"owner\"}],"
-    " \"change.flags\": [true, 0, \"\", null, 1.5, [1, [2]]], \"change.nested\": {\"a\": {}},"
-    " \"big\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],"
-    " \"max\": 9223372036854775807, \"min\": -9223372036854775808}";
+	"{\"change.type\": \"normal\", \"change.services\": [\"payments\", \"web\"],"
+	" \"change.rollback_plan\": \"\", \"change.title\": \"Upgrade Payments DB\","
+	" \"change.window\": 7200, \"risk.level\": \"medium\", \"risk.score\": 42,"
+	" \"history.failure_rate\": 0.25, \"approvals.satisfied\": true,"
+	" \"change.approvers\": [{\"role\": \"cab\", \"name\": \"ann\"}, {\"role\": \"owner\"}],"
+	" \"change.flags\": [true, 0, \"\", null, 1.5, [1, [2]]], \"change.nested\": {\"a\": {}},"
+	" \"big\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],"
+	" \"max\": 9223372036854775807, \"min\": -9223372036854775808}";
 
 static bool accept_all(void *cls, const char *path)
 {
@@ -93,10 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		/* truthiness as documented: false, null, 0, 0.0, "" and [] are false */
 		bool t = !(json_is_null(v) || json_is_false(v) ||
-		           (json_is_integer(v) && json_integer_value(v) == 0) ||
-		           (json_is_real(v) && json_real_value(v) == 0.0) ||
-		           (json_is_string(v) && json_string_length(v) == 0) ||
-		           (json_is_array(v) && json_array_size(v) == 0));
+			   (json_is_integer(v) && json_integer_value(v) == 0) ||
+			   (json_is_real(v) && json_real_value(v) == 0.0) ||
+			   (json_is_string(v) && json_string_length(v) == 0) ||
+			   (json_is_array(v) && json_array_size(v) == 0));
 		if (b != t)
 			__builtin_trap();
 		json_decref(v);

@@ -18,73 +18,75 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char catalog_text[] =
-    "{\"services\": ["
-    "{\"name\": \"web\", \"criticality\": \"high\", \"team\": \"web-team\"},"
-    "{\"name\": \"db\", \"criticality\": \"critical\", \"team\": \"db-team\","
-    " \"depends_on\": []},"
-    "{\"name\": \"jobs\", \"criticality\": \"low\", \"team\": \"web-team\","
-    " \"depends_on\": [\"db\"]}]}";
+	"{\"services\": ["
+	"{\"name\": \"web\", \"criticality\": \"high\", \"team\": \"web-team\"},"
+	"{\"name\": \"db\", \"criticality\": \"critical\", \"team\": \"db-team\","
+	" \"depends_on\": []},"
+	"{\"name\": \"jobs\", \"criticality\": \"low\", \"team\": \"web-team\","
+	" \"depends_on\": [\"db\"]}]}";
 
 static const char people_text[] =
-    "{\"users\": ["
-    "{\"name\": \"ann\", \"display_name\": \"Ann\", \"email\": \"ann@x.org\","
-    " \"aliases\": [\"A@x.org\"], \"team\": \"web-team\"},"
-    "{\"name\": \"bob\", \"display_name\": \"Bob\", \"email\": \"bob@x.org\", \"team\": "
-    "\"db-team\"},"
-    "{\"name\": \"cy\", \"display_name\": \"Cy\", \"email\": \"cy@x.org\"},"
-    "{\"name\": \"dee\", \"display_name\": \"Dee\", \"email\": \"dee@x.org\"}],"
-    "\"groups\": ["
-    "{\"name\": \"cab\", \"members\": [\"ann\", \"bob\", \"cy\"]},"
-    "{\"name\": \"ecab\", \"members\": [\"cy\", \"dee\"]},"
-    "{\"name\": \"managers\", \"members\": [\"dee\"]},"
-    "{\"name\": \"web-team\", \"members\": [\"ann\", \"cy\"]},"
-    "{\"name\": \"db-team\", \"members\": [\"bob\"]}]}";
+	"{\"users\": ["
+	"{\"name\": \"ann\", \"display_name\": \"Ann\", \"email\": \"ann@x.org\","
+	" \"aliases\": [\"A@x.org\"], \"team\": \"web-team\"},"
+	"{\"name\": \"bob\", \"display_name\": \"Bob\", \"email\": \"bob@x.org\", \"team\": "
+	"\"db-team\"},"
+	"{\"name\": \"cy\", \"display_name\": \"Cy\", \"email\": \"cy@x.org\"},"
+	"{\"name\": \"dee\", \"display_name\": \"Dee\", \"email\": \"dee@x.org\"}],"
+	"\"groups\": ["
+	"{\"name\": \"cab\", \"members\": [\"ann\", \"bob\", \"cy\"]},"
+	"{\"name\": \"ecab\", \"members\": [\"cy\", \"dee\"]},"
+	"{\"name\": \"managers\", \"members\": [\"dee\"]},"
+	"{\"name\": \"web-team\", \"members\": [\"ann\", \"cy\"]},"
+	"{\"name\": \"db-team\", \"members\": [\"bob\"]}]}";
 
 static const char risk_text[] =
-    "{\"factors\": ["
-    "{\"id\": \"crit\", \"when\": \"services.max_criticality == \\\"critical\\\"\","
-    " \"points\": 25, \"reason\": \"critical\"},"
-    "{\"id\": \"hours\", \"when\": \"change.in_business_hours == true\", \"points\": 10,"
-    " \"reason\": \"hours\"},"
-    "{\"id\": \"hist\", \"when\": \"history.failure_rate >= 0.2\","
-    " \"points\": \"min(history.failure_rate * 100, 30)\", \"reason\": \"history\"},"
-    "{\"id\": \"long\", \"when\": \"change.duration_seconds != null && "
-    "change.duration_seconds > 4h\", \"points\": 10, \"reason\": \"long\"}],"
-    "\"levels\": [{\"name\": \"low\", \"min\": 0}, {\"name\": \"medium\", \"min\": 30},"
-    " {\"name\": \"high\", \"min\": 60}],"
-    "\"business_hours\": {\"utc_offset\": \"+01:00\", \"days\": [\"mon\", \"fri\"],"
-    " \"start\": \"08:00\", \"end\": \"18:00\"}}";
+	"{\"factors\": ["
+	"{\"id\": \"crit\", \"when\": \"services.max_criticality == \\\"critical\\\"\","
+	" \"points\": 25, \"reason\": \"critical\"},"
+	"{\"id\": \"hours\", \"when\": \"change.in_business_hours == true\", \"points\": 10,"
+	" \"reason\": \"hours\"},"
+	"{\"id\": \"hist\", \"when\": \"history.failure_rate >= 0.2\","
+	" \"points\": \"min(history.failure_rate * 100, 30)\", \"reason\": \"history\"},"
+	"{\"id\": \"long\", \"when\": \"change.duration_seconds != null && "
+	"change.duration_seconds > 4h\", \"points\": 10, \"reason\": \"long\"}],"
+	"\"levels\": [{\"name\": \"low\", \"min\": 0}, {\"name\": \"medium\", \"min\": 30},"
+	" {\"name\": \"high\", \"min\": 60}],"
+	"\"business_hours\": {\"utc_offset\": \"+01:00\", \"days\": [\"mon\", \"fri\"],"
+	" \"start\": \"08:00\", \"end\": \"18:00\"}}";
 
 static const char approvals_text[] =
-    "{\"defaults\": {\"expires_after\": \"72h\", \"expiry_event\": \"expire\"},"
-    "\"rules\": ["
-    "{\"id\": \"low\", \"when\": \"risk.level == \\\"low\\\"\","
-    " \"require\": [{\"group\": \"cab\", \"quorum\": 1, \"one_rejection_rejects\": true}]},"
-    "{\"id\": \"high\", \"when\": \"risk.level != \\\"low\\\"\","
-    " \"require\": [{\"group\": \"cab\", \"quorum\": 2}, {\"service_owners\": true,"
-    " \"quorum\": 1}]},"
-    "{\"id\": \"emergency\", \"when\": \"change.type == \\\"emergency\\\"\","
-    " \"require\": [{\"group\": \"ecab\", \"quorum\": 2}], \"expires_after\": \"4h\"}],"
-    "\"break_glass\": {\"group\": \"managers\", \"min_justification\": 5}}";
+	"{\"defaults\": {\"expires_after\": \"72h\", \"expiry_event\": \"expire\"},"
+	"\"rules\": ["
+	"{\"id\": \"low\", \"when\": \"risk.level == \\\"low\\\"\","
+	" \"require\": [{\"group\": \"cab\", \"quorum\": 1, \"one_rejection_rejects\": true}]},"
+	"{\"id\": \"high\", \"when\": \"risk.level != \\\"low\\\"\","
+	" \"require\": [{\"group\": \"cab\", \"quorum\": 2}, {\"service_owners\": true,"
+	" \"quorum\": 1}]},"
+	"{\"id\": \"emergency\", \"when\": \"change.type == \\\"emergency\\\"\","
+	" \"require\": [{\"group\": \"ecab\", \"quorum\": 2}], \"expires_after\": \"4h\"}],"
+	"\"break_glass\": {\"group\": \"managers\", \"min_justification\": 5}}";
 
 static const char templates_text[] =
-    "{\"templates\": [{\"id\": \"t\", \"title\": \"T\", \"services\": [\"web\", \"jobs\"],"
-    " \"max_duration\": \"1h\", \"preapproved_while\": \"history.template.failure_rate < 0.2\"}]}";
+	"{\"templates\": [{\"id\": \"t\", \"title\": \"T\", \"services\": [\"web\", \"jobs\"],"
+	" \"max_duration\": \"1h\", \"preapproved_while\": \"history.template.failure_rate < "
+	"0.2\"}]}";
 
 /* Changes the set is exercised with. */
 static const char *const changes[] = {
-    ("{\"id\": \"CHG-1\", \"type\": \"normal\", \"requester\": \"ann\", \"services\": [\"web\","
-     " \"db\", \"nope\"], \"duration\": \"PT5H\", \"not_before\": \"2026-12-04T09:00:00+01:00\","
-     " \"template\": \"t\", \"title\": \"x\"}"),
-    ("{\"type\": \"emergency\", \"requester\": \"A@X.ORG\", \"services\": \"jobs\","
-     " \"duration\": 1800, \"template\": \"t\", \"rollback_plan\": 3}"),
-    "{\"services\": [1, null, \"web\"], \"duration\": \"bad\", \"not_before\": \"bad\"}",
+	("{\"id\": \"CHG-1\", \"type\": \"normal\", \"requester\": \"ann\", \"services\": [\"web\","
+	 " \"db\", \"nope\"], \"duration\": \"PT5H\", \"not_before\": "
+	 "\"2026-12-04T09:00:00+01:00\","
+	 " \"template\": \"t\", \"title\": \"x\"}"),
+	("{\"type\": \"emergency\", \"requester\": \"A@X.ORG\", \"services\": \"jobs\","
+	 " \"duration\": 1800, \"template\": \"t\", \"rollback_plan\": 3}"),
+	"{\"services\": [1, null, \"web\"], \"duration\": \"bad\", \"not_before\": \"bad\"}",
 };
 
 static const char history_text[] =
-    "{\"services\": {\"web\": {\"changes\": 3, \"failures\": 2}, \"db\": {\"changes\": -1,"
-    " \"failures\": 9}}, \"templates\": {\"t\": {\"changes\": 1, \"failures\": 1}},"
-    " \"teams\": {\"web-team\": {\"changes\": \"x\"}}}";
+	"{\"services\": {\"web\": {\"changes\": 3, \"failures\": 2}, \"db\": {\"changes\": -1,"
+	" \"failures\": 9}}, \"templates\": {\"t\": {\"changes\": 1, \"failures\": 1}},"
+	" \"teams\": {\"web-team\": {\"changes\": \"x\"}}}";
 
 static void check_risk(json_t *r)
 {
@@ -94,7 +96,7 @@ static void check_risk(json_t *r)
 
 	if (r == NULL)
 		return;
-	json_array_foreach (json_object_get(r, "factors"), i, f) {
+	json_array_foreach(json_object_get(r, "factors"), i, f) {
 		sum += json_integer_value(json_object_get(f, "points"));
 	}
 	if (sum != json_integer_value(json_object_get(r, "score")) ||
@@ -115,17 +117,17 @@ static void check_votes(const struct policy_set *set, json_t *req, json_t *chang
 		for (size_t k = 0; k < g->n_members && k < 8; k++) {
 			char reason[POLICY_REASON_MAX];
 			enum policy_vote_check c = policy_vote_allowed(
-			    set, req, change, g->members[k], k % 2 == 0 ? NULL : g->name, &group,
-			    reason, sizeof reason);
+				set, req, change, g->members[k], k % 2 == 0 ? NULL : g->name,
+				&group, reason, sizeof reason);
 			if (c == POLICY_VOTE_OK && group == NULL)
 				abort();
 			if (policy_vote_rule(c) == NULL)
 				abort();
 			if (c == POLICY_VOTE_OK)
 				json_array_append_new(votes,
-				                      json_pack("{s:s, s:s, s:s}", "user",
-				                                g->members[k], "group", group,
-				                                "decision", decisions[n++ % 4]));
+						      json_pack("{s:s, s:s, s:s}", "user",
+								g->members[k], "group", group,
+								"decision", decisions[n++ % 4]));
 		}
 	}
 	json_t *t = policy_approvals_tally(req, votes);
@@ -165,7 +167,7 @@ static void exercise(const struct policy_set *set, const struct policy_catalog *
 			check_votes(set, req, change);
 		for (size_t t = 0; t < policy_template_count(set); t++)
 			policy_template_preapproved(set, policy_template_at(set, t)->id, change,
-			                            history, reason, sizeof reason);
+						    history, reason, sizeof reason);
 		policy_break_glass_allowed(set, change, "dee", "because", reason, sizeof reason);
 		json_decref(policy_simulate(set, cat, change, history));
 		json_decref(policy_history_summary(set, change, history));
@@ -185,13 +187,13 @@ static char *approvals_for(const char *text, size_t len)
 {
 	json_t *root = json_loadb(text, len, 0, NULL);
 	const char *g0 = json_string_value(
-	    json_object_get(json_array_get(json_object_get(root, "groups"), 0), "name"));
-	json_t *a = g0 != NULL
-	                ? json_pack("{s:{s:s, s:s}, s:[{s:s, s:s, s:[{s:s, s:i}]}]}", "defaults",
-	                            "expires_after", "1d", "expiry_event", "expire", "rules", "id",
-	                            "r", "when", "true", "require", "group", g0, "quorum", 1)
-	                : json_pack("{s:{s:s, s:s}, s:[]}", "defaults", "expires_after", "1d",
-	                            "expiry_event", "expire", "rules");
+		json_object_get(json_array_get(json_object_get(root, "groups"), 0), "name"));
+	json_t *a = g0 != NULL ? json_pack("{s:{s:s, s:s}, s:[{s:s, s:s, s:[{s:s, s:i}]}]}",
+					   "defaults", "expires_after", "1d", "expiry_event",
+					   "expire", "rules", "id", "r", "when", "true", "require",
+					   "group", g0, "quorum", 1)
+			       : json_pack("{s:{s:s, s:s}, s:[]}", "defaults", "expires_after",
+					   "1d", "expiry_event", "expire", "rules");
 	char *out = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
 
 	json_decref(a);
@@ -205,11 +207,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = size > 0 ? (const char *)data + 1 : "";
 	size_t len = size > 0 ? size - 1 : 0;
 	int which = size == 0        ? 0
-	            : data[0] == 'p' ? 0
-	            : data[0] == 'r' ? 1
-	            : data[0] == 'a' ? 2
-	            : data[0] == 't' ? 3
-	                             : data[0] % 4;
+		    : data[0] == 'p' ? 0
+		    : data[0] == 'r' ? 1
+		    : data[0] == 'a' ? 2
+		    : data[0] == 't' ? 3
+				     : data[0] % 4;
 	struct policy_people *people = NULL;
 	struct policy_risk *risk = NULL;
 	struct policy_approvals *appr = NULL;
@@ -240,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto done;
 
 	struct policy_catalog *cat =
-	    catalog_parse("policies/services.json", catalog_text, strlen(catalog_text), &d);
+		catalog_parse("policies/services.json", catalog_text, strlen(catalog_text), &d);
 	if (cat == NULL)
 		abort();
 	if (people == NULL)
@@ -251,15 +253,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the fixed approvals name groups a fuzzed people file may lack */
 		char *atext = which == 0 ? approvals_for(text, len) : NULL;
 		appr = atext != NULL ? policy_parse_approvals("a", atext, strlen(atext), &d)
-		                     : policy_parse_approvals("a", approvals_text,
-		                                              strlen(approvals_text), &d);
+				     : policy_parse_approvals("a", approvals_text,
+							      strlen(approvals_text), &d);
 		free(atext);
 	}
 	if (tpl == NULL)
 		tpl = policy_parse_templates("t", templates_text, strlen(templates_text), &d);
 	/* a fuzzed people file need not have the catalog's team groups: no catalog then */
 	struct policy_set *set =
-	    policy_set_new(people, risk, appr, tpl, which == 0 ? NULL : cat, &d);
+		policy_set_new(people, risk, appr, tpl, which == 0 ? NULL : cat, &d);
 	if (set != NULL)
 		exercise(set, which == 0 ? NULL : cat);
 	policy_free(set);

@@ -20,8 +20,12 @@ static void exercise(const struct wf *wf)
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:[s]}", "id", "X-1", "title", "t", "service",
 				"web", "services", "web");
 	json_t *teams = json_pack("{s:s}", "web", "team-web");
-	struct wf_ctx ctx = {.record = rec, .teams = teams, .actor = "fuzz", .roles = ~0u,
-			     .now = 1700000000, .entered_at = 1700000000 - 3600};
+	struct wf_ctx ctx = {.record = rec,
+			     .teams = teams,
+			     .actor = "fuzz",
+			     .roles = ~0u,
+			     .now = 1700000000,
+			     .entered_at = 1700000000 - 3600};
 	struct wf_outcome out = {0};
 	json_t *events = json_object_get(wf_definition(wf), "transitions");
 	size_t i;

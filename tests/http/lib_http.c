@@ -244,7 +244,8 @@ const char *reply_header(const struct reply *r, const char *name)
 {
 	static char value[4096];
 	size_t nl = strlen(name);
-	for (const char *p = r->headers; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (const char *p = r->headers; p != NULL && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
 			const char *v = p + nl + 1;
 			while (*v == ' ')
@@ -276,7 +277,8 @@ void reply_free(struct reply *r)
 int pg_ctl_test(const char *verb)
 {
 	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "'%s' %s '%s' '%s' >/dev/null 2>&1", env_or("TRANSOM_TEST_PG", "deploy/pg.sh"),
-		 verb, env_or("TRANSOM_TEST_PGDATA", ""), env_or("TRANSOM_TEST_PGSOCK", ""));
+	snprintf(cmd, sizeof cmd, "'%s' %s '%s' '%s' >/dev/null 2>&1",
+		 env_or("TRANSOM_TEST_PG", "deploy/pg.sh"), verb, env_or("TRANSOM_TEST_PGDATA", ""),
+		 env_or("TRANSOM_TEST_PGSOCK", ""));
 	return system(cmd);
 }

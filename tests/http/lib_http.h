@@ -14,10 +14,10 @@
 
 struct server {
 	pid_t pid;
-	char base[128];	       /* http://127.0.0.1:PORT */
-	char workflows[1024];  /* the directories it serves */
+	char base[128];       /* http://127.0.0.1:PORT */
+	char workflows[1024]; /* the directories it serves */
 	char policies[1024];
-	int out_fd;	       /* transomd's stdout */
+	int out_fd; /* transomd's stdout */
 };
 
 /*

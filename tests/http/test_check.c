@@ -59,7 +59,8 @@ static void test_errors_name_file_path_and_column(void)
 {
 	const char *dir = copy_workflows("broken-workflows");
 	/* transitions[3].when is "approvals.satisfied == true": break its field name. */
-	edit(dir, "change-normal.json", "approvals.satisfied == true", "approvals.satisfed == true");
+	edit(dir, "change-normal.json", "approvals.satisfied == true",
+	     "approvals.satisfed == true");
 	/* and, in another file, name an action that does not exist */
 	edit(dir, "problem.json", "\"emit\"", "\"emitt\"");
 	char args[1200];

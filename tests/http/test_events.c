@@ -211,7 +211,7 @@ static bool notify(const char *payload)
 	if (PQstatus(c) == CONNECTION_OK) {
 		const char *params[] = {payload};
 		PGresult *r = PQexecParams(c, "SELECT pg_notify('transom_events', $1)", 1, NULL,
-		                           params, NULL, NULL, 0);
+					   params, NULL, NULL, 0);
 		ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 		PQclear(r);
 	}
@@ -224,9 +224,9 @@ static bool notify_event(int seq, const char *type, const char *kind, const char
 {
 	char payload[512];
 	snprintf(payload, sizeof payload,
-	         "{\"seq\": %d, \"type\": \"%s\", \"kind\": \"%s\", \"id\": \"X-%d\", "
-	         "\"services\": %s, \"actor\": \"alice\"}",
-	         seq, type, kind, seq, services);
+		 "{\"seq\": %d, \"type\": \"%s\", \"kind\": \"%s\", \"id\": \"X-%d\", "
+		 "\"services\": %s, \"actor\": \"alice\"}",
+		 seq, type, kind, seq, services);
 	return notify(payload);
 }
 
@@ -270,10 +270,10 @@ static void test_one_notify_reaches_each_replica_once(void)
 	CHECK(sse_open(&a, &srv, "/v1/events", NULL));
 	CHECK(sse_open(&b, &srv2, "/v1/events", NULL));
 	const char *payload =
-	    "{\"seq\": 101, \"type\": \"record.transitioned\", \"kind\": "
-	    "\"change\", \"id\": \"CHG-12\", \"services\": [\"payments\", "
-	    "\"web\"], \"state\": \"assess\", \"from\": \"draft\", \"event\": "
-	    "\"submit\", \"actor\": \"alice\", \"at\": \"2026-11-27T04:00:00.123Z\"}";
+		"{\"seq\": 101, \"type\": \"record.transitioned\", \"kind\": "
+		"\"change\", \"id\": \"CHG-12\", \"services\": [\"payments\", "
+		"\"web\"], \"state\": \"assess\", \"from\": \"draft\", \"event\": "
+		"\"submit\", \"actor\": \"alice\", \"at\": \"2026-11-27T04:00:00.123Z\"}";
 	CHECK(notify(payload));
 	CHECK(notify_event(102, "record.updated", "change", "[]")); /* comes after 101 */
 	CHECK(sse_wait(&a, "record.updated", "102", 5));
@@ -417,8 +417,8 @@ static void test_open_streams_hold_no_worker_thread(void)
 		usleep(100 * 1000);
 		struct reply *r = request(&one, "GET", "/metrics", NULL, NULL, NULL);
 		counted = r->body != NULL &&
-		          strstr(r->body, "transom_http_requests_total{route=\"/v1/events\","
-		                          "status=\"200\"} 6") != NULL;
+			  strstr(r->body, "transom_http_requests_total{route=\"/v1/events\","
+					  "status=\"200\"} 6") != NULL;
 		reply_free(r);
 	}
 	CHECK(counted);
@@ -450,8 +450,8 @@ static void test_sigterm_with_open_streams_exits_0_quickly(void)
 {
 	struct sse s[3];
 	for (int i = 0; i < 3; i++)
-		CHECK(
-		    sse_open(&s[i], &srv, i == 2 ? "/v1/events?kind=problem" : "/v1/events", NULL));
+		CHECK(sse_open(&s[i], &srv, i == 2 ? "/v1/events?kind=problem" : "/v1/events",
+			       NULL));
 	double secs = 99;
 	CHECK_INT(server_stop(&srv, 10, &secs), 0);
 	CHECKF(secs < 5.0, "took %.2f s", secs);
@@ -482,8 +482,8 @@ int tests_main(void);
 TESTS(test_events_need_a_token, test_bad_filters_are_400_naming_the_parameter,
       test_one_notify_reaches_each_replica_once, test_kind_and_service_filters,
       test_last_event_id_resumes_or_resyncs, test_open_streams_hold_no_worker_thread,
-      test_record_writes_stream_across_replicas,
-      test_streams_survive_a_database_restart, test_sigterm_with_open_streams_exits_0_quickly)
+      test_record_writes_stream_across_replicas, test_streams_survive_a_database_restart,
+      test_sigterm_with_open_streams_exits_0_quickly)
 #undef main
 
 int main(void)

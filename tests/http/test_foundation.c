@@ -127,8 +127,8 @@ static void test_uri_too_long_is_414(void)
 
 static void test_malformed_json_is_400_with_position(void)
 {
-	struct reply *r = request(&srv, "POST", "/v1/tokens", admin, "{\"user\": \"x\",\n oops}",
-				  NULL);
+	struct reply *r =
+		request(&srv, "POST", "/v1/tokens", admin, "{\"user\": \"x\",\n oops}", NULL);
 	CHECK(is_problem(r, 400));
 	CHECK(strstr(reply_str(r, "detail"), "line 2") != NULL);
 	CHECK(strstr(reply_str(r, "detail"), "column") != NULL);
@@ -211,8 +211,8 @@ static void test_revocation_by_the_cli_takes_hold_at_once(void)
 		r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
 		CHECK_INT(r->status, 200);
 	}
-	snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(r->json,
-										     "token_id")));
+	snprintf(id, sizeof id, "%lld",
+		 (long long)json_integer_value(json_object_get(r->json, "token_id")));
 	reply_free(r);
 	int status;
 	const char *args[] = {"token", "revoke", id, NULL};
@@ -395,11 +395,12 @@ static void test_database_outage_is_503_then_recovers(void)
 static void test_bad_setting_exits_2_naming_the_key(void)
 {
 	char cmd[2048];
-	snprintf(cmd, sizeof cmd,
-		 "TRANSOM_THREADS=lots TRANSOM_DATABASE_URL=x '%s' serve 2>&1 | "
-		 "grep -q TRANSOM_THREADS; test $? -eq 0 && "
-		 "TRANSOM_THREADS=lots TRANSOM_DATABASE_URL=x '%s' serve 2>/dev/null; test $? -eq 2",
-		 getenv("TRANSOM_TEST_BIN"), getenv("TRANSOM_TEST_BIN"));
+	snprintf(
+		cmd, sizeof cmd,
+		"TRANSOM_THREADS=lots TRANSOM_DATABASE_URL=x '%s' serve 2>&1 | "
+		"grep -q TRANSOM_THREADS; test $? -eq 0 && "
+		"TRANSOM_THREADS=lots TRANSOM_DATABASE_URL=x '%s' serve 2>/dev/null; test $? -eq 2",
+		getenv("TRANSOM_TEST_BIN"), getenv("TRANSOM_TEST_BIN"));
 	CHECK(system(cmd) == 0);
 	snprintf(cmd, sizeof cmd, "'%s' --help | grep -q TRANSOM_PUBLIC_URL",
 		 getenv("TRANSOM_TEST_BIN"));
@@ -430,9 +431,8 @@ TESTS(test_health_needs_no_token, test_head_is_served_for_get, test_me_requires_
       test_unknown_path_is_404_and_wrong_method_405, test_body_too_large_is_413,
       test_uri_too_long_is_414, test_malformed_json_is_400_with_position,
       test_wrong_shape_names_the_field, test_tokens_over_http,
-      test_revocation_by_the_cli_takes_hold_at_once,
-      test_request_id_is_echoed_or_generated, test_metrics_count_requests,
-      test_slow_clients_are_disconnected,
+      test_revocation_by_the_cli_takes_hold_at_once, test_request_id_is_echoed_or_generated,
+      test_metrics_count_requests, test_slow_clients_are_disconnected,
       test_sighup_keeps_old_definitions_when_new_ones_are_broken,
       test_database_outage_is_503_then_recovers, test_bad_setting_exits_2_naming_the_key,
       test_sigterm_exits_0_quickly)

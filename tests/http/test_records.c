@@ -56,8 +56,7 @@ static struct reply *patch(const char *path, const char *token, const char *body
 }
 
 /* Creates a record and copies its Location into `path`. */
-static bool create(const char *base, const char *token, const char *body, char *path,
-		   size_t len)
+static bool create(const char *base, const char *token, const char *body, char *path, size_t len)
 {
 	struct reply *r = post(base, token, body);
 	bool ok = r->status == 201 && reply_header(r, "Location") != NULL;
@@ -88,8 +87,8 @@ static void vote(const char *path, const char *token, const char *decision, cons
 	snprintf(url, sizeof url, "%s/approvals", path);
 	snprintf(body, sizeof body, "{\"decision\": \"%s\"}", decision);
 	struct reply *r = post(url, token, body);
-	const char *state = json_string_value(json_object_get(json_object_get(r->json, "change"),
-							      "state"));
+	const char *state =
+		json_string_value(json_object_get(json_object_get(r->json, "change"), "state"));
 	CHECKF(r->status == 200 && state && strcmp(state, want) == 0, "vote %s on %s: %ld %s",
 	       decision, path, r->status, r->body ? r->body : "");
 	reply_free(r);
@@ -127,12 +126,14 @@ static void test_create_rejects_bad_fields_by_name(void)
 		{"{\"title\": \"x\"}", "type"},
 		{"{\"title\": \"x\", \"type\": \"sideways\"}", "type"},
 		{"{\"title\": \"x\", \"type\": \"normal\", \"duration\": \"2 hours\"}", "duration"},
-		{"{\"title\": \"x\", \"type\": \"normal\", \"services\": \"payments\"}", "services"},
+		{"{\"title\": \"x\", \"type\": \"normal\", \"services\": \"payments\"}",
+		 "services"},
 		{"{\"title\": \"x\", \"type\": \"normal\", \"services\": [\"a\", \"a\"]}",
 		 "services[1]"},
 		{"{\"title\": \"x\", \"type\": \"normal\", \"not_before\": \"tomorrow\"}",
 		 "not_before"},
-		{"{\"title\": \"x\", \"type\": \"normal\", \"not_before\": \"2026-12-05T02:00:00Z\","
+		{"{\"title\": \"x\", \"type\": \"normal\", \"not_before\": "
+		 "\"2026-12-05T02:00:00Z\","
 		 " \"not_after\": \"2026-12-01T00:00:00Z\"}",
 		 "not_after"},
 		{"{\"title\": \"x\", \"type\": \"normal\", \"state\": \"closed\"}", "state"},
@@ -224,8 +225,8 @@ static void test_transition_errors(void)
 {
 	char path[64];
 	if (!create("/v1/changes", alice,
-		    "{\"title\": \"t\", \"type\": \"normal\", \"services\": [\"web-frontend\"]}", path,
-		    sizeof path))
+		    "{\"title\": \"t\", \"type\": \"normal\", \"services\": [\"web-frontend\"]}",
+		    path, sizeof path))
 		return;
 	struct reply *r = fire(path, alice, "submit");
 	CHECK(problem_is(r, 422, NULL));
@@ -310,7 +311,8 @@ static void test_walk_change_standard_and_emergency(void)
 	}
 	if (create("/v1/changes", manager,
 		   "{\"title\": \"Patch zero-day\", \"type\": \"emergency\", \"services\": "
-		   "[\"web-frontend\"], \"description\": \"CVE\", \"implementation_plan\": \"patch\", "
+		   "[\"web-frontend\"], \"description\": \"CVE\", \"implementation_plan\": "
+		   "\"patch\", "
 		   "\"rollback_plan\": \"revert\"}",
 		   path, sizeof path)) {
 		struct reply *r = request(&srv, "GET", path, manager, NULL, NULL);
@@ -322,7 +324,8 @@ static void test_walk_change_standard_and_emergency(void)
 		CHECK(step(path, manager, "start", "implementing")); /* may skip the window */
 		CHECK(step(path, manager, "complete", "review"));
 		r = request(&srv, "GET", path, manager, NULL, NULL);
-		CHECK(json_is_true(json_object_get(json_object_get(r->json, "review"), "required")));
+		CHECK(json_is_true(
+			json_object_get(json_object_get(r->json, "review"), "required")));
 		reply_free(r);
 		CHECK(step(path, manager, "close", "closed"));
 	}
@@ -343,11 +346,13 @@ static void test_walk_incident_and_problem_with_links(void)
 	const char *inc_id = strrchr(inc, '/') + 1;
 	struct reply *r = request(&srv, "GET", inc, alice, NULL, NULL);
 	json_t *cb = json_object_get(json_object_get(r->json, "links"), "caused_by");
-	CHECK(json_array_size(cb) == 1 && strcmp(json_string_value(json_array_get(cb, 0)), chg_id) == 0);
+	CHECK(json_array_size(cb) == 1 &&
+	      strcmp(json_string_value(json_array_get(cb, 0)), chg_id) == 0);
 	reply_free(r);
 	r = request(&srv, "GET", chg, alice, NULL, NULL);
 	json_t *ci = json_object_get(json_object_get(r->json, "links"), "caused_incidents");
-	CHECK(json_array_size(ci) == 1 && strcmp(json_string_value(json_array_get(ci, 0)), inc_id) == 0);
+	CHECK(json_array_size(ci) == 1 &&
+	      strcmp(json_string_value(json_array_get(ci, 0)), inc_id) == 0);
 	reply_free(r);
 
 	/* Routed to the team owning the service (policies/services.json), it moved on by
@@ -394,8 +399,9 @@ static void test_walk_incident_and_problem_with_links(void)
 	CHECK(problem_is(r, 422, "caused_by"));
 	reply_free(r);
 
-	snprintf(body, sizeof body, "{\"title\": \"Payments DB upgrades break checkout\","
-				    " \"incidents\": [\"%s\"]}",
+	snprintf(body, sizeof body,
+		 "{\"title\": \"Payments DB upgrades break checkout\","
+		 " \"incidents\": [\"%s\"]}",
 		 inc_id);
 	if (!create("/v1/problems", manager, body, prb, sizeof prb))
 		return;
@@ -471,8 +477,8 @@ static void test_list_filters_and_pages(void)
 		create("/v1/changes", manager,
 		       "{\"title\": \"listing\", \"type\": \"normal\", \"services\": [\"ledger\"]}",
 		       path, sizeof path);
-	struct reply *r = request(&srv, "GET", "/v1/changes?service=ledger&limit=2", cab, NULL,
-				  NULL);
+	struct reply *r =
+		request(&srv, "GET", "/v1/changes?service=ledger&limit=2", cab, NULL, NULL);
 	CHECK_INT(r->status, 200);
 	CHECK_INT(json_array_size(json_object_get(r->json, "items")), 2);
 	size_t seen = 2, pages = 1;
@@ -568,8 +574,8 @@ static void *race(void *cls)
 	char ifm[80];
 	snprintf(ifm, sizeof ifm, "If-Match: %s", r->if_match ? r->if_match : "*");
 	const char *h[] = {ifm, NULL};
-	struct reply *rep = request(&srv, r->method, r->path, r->token, r->body,
-				    r->if_match ? h : NULL);
+	struct reply *rep =
+		request(&srv, r->method, r->path, r->token, r->body, r->if_match ? h : NULL);
 	r->status = rep->status;
 	reply_free(rep);
 	return NULL;
@@ -604,7 +610,8 @@ static void test_racing_writers_one_wins(void)
 	snprintf(etag, sizeof etag, "%s", reply_header(g, "ETag") ?: "");
 	reply_free(g);
 	for (int i = 0; i < N; i++) {
-		rc[i] = (struct racer){path, alice, "PATCH", "{\"test_evidence\": \"run\"}", etag, 0};
+		rc[i] = (struct racer){path, alice, "PATCH", "{\"test_evidence\": \"run\"}",
+				       etag, 0};
 		pthread_create(&t[i], NULL, race, &rc[i]);
 	}
 	ok = 0;
@@ -624,7 +631,8 @@ static void test_racing_writers_one_wins(void)
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(h->json, "events"), i, e) {
-		const char *ev = json_string_value(json_object_get(json_object_get(e, "detail"), "event"));
+		const char *ev =
+			json_string_value(json_object_get(json_object_get(e, "detail"), "event"));
 		submits += ev && strcmp(ev, "submit") == 0;
 		edits += strcmp(json_string_value(json_object_get(e, "action")), "updated") == 0;
 	}

@@ -44,7 +44,8 @@ static int harness_failures_in_test; /* CHECK failures in the running test */
 	do {                                                                                       \
 		const char *got_ = (got), *want_ = (want);                                         \
 		CHECKF(got_ != NULL && want_ != NULL && strcmp(got_, want_) == 0,                  \
-		       "got \"%s\", want \"%s\"", got_ ? got_ : "(null)", want_ ? want_ : "(null)"); \
+		       "got \"%s\", want \"%s\"", got_ ? got_ : "(null)",                          \
+		       want_ ? want_ : "(null)");                                                  \
 	} while (0)
 
 struct harness_test {
@@ -78,7 +79,7 @@ static inline int harness_run(const char *suite, const struct harness_test *test
 	int main(void)                                                                             \
 	{                                                                                          \
 		void (*fns_[])(void) = {__VA_ARGS__};                                              \
-		static const char names_[] = #__VA_ARGS__;                                          \
+		static const char names_[] = #__VA_ARGS__;                                         \
 		return harness_main_(__FILE__, fns_, sizeof fns_ / sizeof fns_[0], names_);        \
 	}
 

@@ -74,7 +74,7 @@ static void test_shipped_loads_clean(void)
 
 	const struct catalog_service *p = catalog_find(cat, "payments");
 	static const char *const pay_deps[] = {"payments-db", "ledger", "identity", "message-bus",
-	                                       NULL};
+					       NULL};
 	CHECK(p != NULL);
 	if (p != NULL) {
 		CHECK_STR(p->name, "payments");
@@ -116,10 +116,10 @@ static void test_criticality_names(void)
 		const char *name;
 		enum catalog_criticality c;
 	} cases[] = {
-	    {"low", CATALOG_CRIT_LOW},
-	    {"medium", CATALOG_CRIT_MEDIUM},
-	    {"high", CATALOG_CRIT_HIGH},
-	    {"critical", CATALOG_CRIT_CRITICAL},
+		{"low", CATALOG_CRIT_LOW},
+		{"medium", CATALOG_CRIT_MEDIUM},
+		{"high", CATALOG_CRIT_HIGH},
+		{"critical", CATALOG_CRIT_CRITICAL},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -142,63 +142,63 @@ static void test_each_error_class(void)
 	static const struct {
 		const char *src, *want;
 	} cases[] = {
-	    {"[]", FILE_NAME ": expected a JSON object"},
-	    {"{}", FILE_NAME ": missing key 'services'"},
-	    {"{'services':[],'version':1}", FILE_NAME ": unknown key 'version'"},
-	    {"{'services':{}}", FILE_NAME ": services: expected an array of services"},
-	    {"{'services':[1]}", FILE_NAME ": services[0]: expected an object"},
-	    {"{'services':[" SVC("a") ",null]}", FILE_NAME ": services[1]: expected an object"},
-	    {"{'services':[{'criticality':'low','team':'t'}]}",
-	     FILE_NAME ": services[0]: missing key 'name'"},
-	    {"{'services':[{'name':5,'criticality':'low','team':'t'}]}",
-	     FILE_NAME ": services[0].name: expected a non-empty string"},
-	    {"{'services':[" SVC("") "]}",
-	     FILE_NAME ": services[0].name: expected a non-empty string"},
-	    {"{'services':[" SVC("Web") "]}",
-	     FILE_NAME ": services[0].name: invalid service name 'Web' (lowercase letters, digits "
-	               "and '-', not first, at most 63 characters)"},
-	    {"{'services':[" SVC("-web") "]}",
-	     FILE_NAME ": services[0].name: invalid service name '-web' (lowercase letters, "
-	               "digits and '-', not first, at most 63 characters)"},
-	    {"{'services':[" SVC("web_1") "]}",
-	     FILE_NAME ": services[0].name: invalid service name 'web_1' (lowercase letters, "
-	               "digits and '-', not first, at most 63 characters)"},
-	    {"{'services':[" SVC(
-	         "a123456789b123456789c123456789d123456789e123456789f123456789g123") "]}",
-	     FILE_NAME ": services[0].name: invalid service name "
-	               "'a123456789b123456789c123456789d123456789e123456789f123456789g123' "
-	               "(lowercase letters, digits and '-', not first, at most 63 characters)"},
-	    {"{'services':[" SVC("a") "," SVC("b") "," SVC("a") "]}",
-	     FILE_NAME ": services[2].name: service 'a' is already defined at services[0]"},
-	    {"{'services':[{'name':'a','team':'t'}]}",
-	     FILE_NAME ": services[0]: missing key 'criticality'"},
-	    {"{'services':[{'name':'a','criticality':'severe','team':'t'}]}",
-	     FILE_NAME ": services[0].criticality: unknown criticality 'severe' (low, medium, high "
-	               "or critical)"},
-	    {"{'services':[{'name':'a','criticality':3,'team':'t'}]}",
-	     FILE_NAME ": services[0].criticality: expected a non-empty string"},
-	    {"{'services':[{'name':'a','criticality':'low'}]}",
-	     FILE_NAME ": services[0]: missing key 'team'"},
-	    {"{'services':[{'name':'a','criticality':'low','team':''}]}",
-	     FILE_NAME ": services[0].team: expected a non-empty string"},
-	    {"{'services':[{'name':'a','criticality':'low','team':'t','description':1}]}",
-	     FILE_NAME ": services[0].description: expected a non-empty string"},
-	    {"{'services':[{'name':'a','criticality':'low','team':'t','calendar':false}]}",
-	     FILE_NAME ": services[0].calendar: expected a non-empty string"},
-	    {"{'services':[{'name':'a','criticality':'low','team':'t','owner':'x'}]}",
-	     FILE_NAME ": services[0]: unknown key 'owner'"},
-	    {"{'services':[{'name':'a','criticality':'low','team':'t','depends_on':'b'}]}",
-	     FILE_NAME ": services[0].depends_on: expected an array of service names"},
-	    {"{'services':[" DEP("a", "1") "]}",
-	     FILE_NAME ": services[0].depends_on[0]: expected a service name"},
-	    {"{'services':[" SVC("b") "," DEP("a", "'b',''") "]}",
-	     FILE_NAME ": services[1].depends_on[1]: expected a service name"},
-	    {"{'services':[" SVC("b") "," DEP("a", "'b','ledgr'") "]}",
-	     FILE_NAME ": services[1].depends_on[1]: unknown service 'ledgr'"},
-	    {"{'services':[" SVC("b") "," DEP("a", "'b','b'") "]}",
-	     FILE_NAME ": services[1].depends_on[1]: service 'b' listed twice"},
-	    {"{'services':[" DEP("a", "'a'") "]}",
-	     FILE_NAME ": services[0].depends_on: dependency cycle: a -> a"},
+		{"[]", FILE_NAME ": expected a JSON object"},
+		{"{}", FILE_NAME ": missing key 'services'"},
+		{"{'services':[],'version':1}", FILE_NAME ": unknown key 'version'"},
+		{"{'services':{}}", FILE_NAME ": services: expected an array of services"},
+		{"{'services':[1]}", FILE_NAME ": services[0]: expected an object"},
+		{"{'services':[" SVC("a") ",null]}", FILE_NAME ": services[1]: expected an object"},
+		{"{'services':[{'criticality':'low','team':'t'}]}",
+		 FILE_NAME ": services[0]: missing key 'name'"},
+		{"{'services':[{'name':5,'criticality':'low','team':'t'}]}",
+		 FILE_NAME ": services[0].name: expected a non-empty string"},
+		{"{'services':[" SVC("") "]}",
+		 FILE_NAME ": services[0].name: expected a non-empty string"},
+		{"{'services':[" SVC("Web") "]}", FILE_NAME
+		 ": services[0].name: invalid service name 'Web' (lowercase letters, digits "
+		 "and '-', not first, at most 63 characters)"},
+		{"{'services':[" SVC("-web") "]}",
+		 FILE_NAME ": services[0].name: invalid service name '-web' (lowercase letters, "
+			   "digits and '-', not first, at most 63 characters)"},
+		{"{'services':[" SVC("web_1") "]}",
+		 FILE_NAME ": services[0].name: invalid service name 'web_1' (lowercase letters, "
+			   "digits and '-', not first, at most 63 characters)"},
+		{"{'services':[" SVC(
+			 "a123456789b123456789c123456789d123456789e123456789f123456789g123") "]}",
+		 FILE_NAME ": services[0].name: invalid service name "
+			   "'a123456789b123456789c123456789d123456789e123456789f123456789g123' "
+			   "(lowercase letters, digits and '-', not first, at most 63 characters)"},
+		{"{'services':[" SVC("a") "," SVC("b") "," SVC("a") "]}",
+		 FILE_NAME ": services[2].name: service 'a' is already defined at services[0]"},
+		{"{'services':[{'name':'a','team':'t'}]}",
+		 FILE_NAME ": services[0]: missing key 'criticality'"},
+		{"{'services':[{'name':'a','criticality':'severe','team':'t'}]}", FILE_NAME
+		 ": services[0].criticality: unknown criticality 'severe' (low, medium, high "
+		 "or critical)"},
+		{"{'services':[{'name':'a','criticality':3,'team':'t'}]}",
+		 FILE_NAME ": services[0].criticality: expected a non-empty string"},
+		{"{'services':[{'name':'a','criticality':'low'}]}",
+		 FILE_NAME ": services[0]: missing key 'team'"},
+		{"{'services':[{'name':'a','criticality':'low','team':''}]}",
+		 FILE_NAME ": services[0].team: expected a non-empty string"},
+		{"{'services':[{'name':'a','criticality':'low','team':'t','description':1}]}",
+		 FILE_NAME ": services[0].description: expected a non-empty string"},
+		{"{'services':[{'name':'a','criticality':'low','team':'t','calendar':false}]}",
+		 FILE_NAME ": services[0].calendar: expected a non-empty string"},
+		{"{'services':[{'name':'a','criticality':'low','team':'t','owner':'x'}]}",
+		 FILE_NAME ": services[0]: unknown key 'owner'"},
+		{"{'services':[{'name':'a','criticality':'low','team':'t','depends_on':'b'}]}",
+		 FILE_NAME ": services[0].depends_on: expected an array of service names"},
+		{"{'services':[" DEP("a", "1") "]}",
+		 FILE_NAME ": services[0].depends_on[0]: expected a service name"},
+		{"{'services':[" SVC("b") "," DEP("a", "'b',''") "]}",
+		 FILE_NAME ": services[1].depends_on[1]: expected a service name"},
+		{"{'services':[" SVC("b") "," DEP("a", "'b','ledgr'") "]}",
+		 FILE_NAME ": services[1].depends_on[1]: unknown service 'ledgr'"},
+		{"{'services':[" SVC("b") "," DEP("a", "'b','b'") "]}",
+		 FILE_NAME ": services[1].depends_on[1]: service 'b' listed twice"},
+		{"{'services':[" DEP("a", "'a'") "]}",
+		 FILE_NAME ": services[0].depends_on: dependency cycle: a -> a"},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -221,9 +221,9 @@ static void test_invalid_json_names_line_and_column(void)
 		const char *path;
 		int column;
 	} cases[] = {
-	    {"{'services': [\n  {'name': 'a',,}\n]}", "line 2", 16},
-	    {"{'services':[], 'services':[]}", "line 1", 26},
-	    {"", "line 1", 0},
+		{"{'services': [\n  {'name': 'a',,}\n]}", "line 2", 16},
+		{"{'services':[], 'services':[]}", "line 1", 26},
+		{"", "line 1", 0},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -246,24 +246,26 @@ static void test_invalid_json_names_line_and_column(void)
 static void test_many_errors_at_once(void)
 {
 	static const char *const want[] = {
-	    FILE_NAME ": unknown key 'extra'",
-	    FILE_NAME ": services[0]: unknown key 'owner'",
-	    FILE_NAME ": services[1].name: invalid service name 'Bad' (lowercase letters, digits "
-	              "and '-', not first, at most 63 characters)",
-	    FILE_NAME ": services[1].criticality: unknown criticality 'huge' (low, medium, high or "
-	              "critical)",
-	    FILE_NAME ": services[1]: missing key 'team'",
-	    FILE_NAME ": services[3]: expected an object",
-	    FILE_NAME ": services[4].name: service 'a' is already defined at services[0]",
-	    FILE_NAME ": services[0].depends_on[0]: unknown service 'zz'",
-	    FILE_NAME ": services[2].depends_on[1]: service 'a' listed twice",
-	    FILE_NAME ": services[0].depends_on: dependency cycle: a -> c -> a",
+		FILE_NAME ": unknown key 'extra'",
+		FILE_NAME ": services[0]: unknown key 'owner'",
+		FILE_NAME
+		": services[1].name: invalid service name 'Bad' (lowercase letters, digits "
+		"and '-', not first, at most 63 characters)",
+		FILE_NAME
+		": services[1].criticality: unknown criticality 'huge' (low, medium, high or "
+		"critical)",
+		FILE_NAME ": services[1]: missing key 'team'",
+		FILE_NAME ": services[3]: expected an object",
+		FILE_NAME ": services[4].name: service 'a' is already defined at services[0]",
+		FILE_NAME ": services[0].depends_on[0]: unknown service 'zz'",
+		FILE_NAME ": services[2].depends_on[1]: service 'a' listed twice",
+		FILE_NAME ": services[0].depends_on: dependency cycle: a -> c -> a",
 	};
 	const char *src =
-	    "{'extra':true,'services':["
-	    "{'name':'a','criticality':'low','team':'t','owner':'o',"
-	    "'depends_on':['zz','c']},"
-	    "{'name':'Bad','criticality':'huge'}," DEP("c", "'a','a'") ",[]," SVC("a") "]}";
+		"{'extra':true,'services':["
+		"{'name':'a','criticality':'low','team':'t','owner':'o',"
+		"'depends_on':['zz','c']},"
+		"{'name':'Bad','criticality':'huge'}," DEP("c", "'a','a'") ",[]," SVC("a") "]}";
 	struct wf_diags d = {0};
 	struct policy_catalog *cat = parse(src, &d);
 	size_t n = sizeof want / sizeof want[0];
@@ -287,10 +289,10 @@ static void test_too_many_services(void)
 		abort();
 	len += (size_t)snprintf(src + len, cap - len, "{\"services\":[");
 	for (size_t i = 0; i < n; i++)
-		len +=
-		    (size_t)snprintf(src + len, cap - len,
-		                     "%s{\"name\":\"s%zu\",\"criticality\":\"low\",\"team\":\"t\"}",
-		                     i > 0 ? "," : "", i);
+		len += (size_t)snprintf(
+			src + len, cap - len,
+			"%s{\"name\":\"s%zu\",\"criticality\":\"low\",\"team\":\"t\"}",
+			i > 0 ? "," : "", i);
 	len += (size_t)snprintf(src + len, cap - len, "]}");
 	struct policy_catalog *cat = catalog_parse(FILE_NAME, src, len, &d);
 	CHECK(cat == NULL);
@@ -305,9 +307,9 @@ static void test_too_many_services(void)
 		if (i + 1 < CATALOG_MAX_SERVICES)
 			snprintf(dep, sizeof dep, ",\"depends_on\":[\"s%zu\"]", i + 1);
 		len += (size_t)snprintf(
-		    src + len, cap - len,
-		    "%s{\"name\":\"s%zu\",\"criticality\":\"low\",\"team\":\"t\"%s}",
-		    i > 0 ? "," : "", i, dep);
+			src + len, cap - len,
+			"%s{\"name\":\"s%zu\",\"criticality\":\"low\",\"team\":\"t\"%s}",
+			i > 0 ? "," : "", i, dep);
 	}
 	len += (size_t)snprintf(src + len, cap - len, "]}");
 	CHECK(len < cap);
@@ -332,39 +334,40 @@ static void test_cycles_named(void)
 		const char *what, *src;
 		const char *want[3]; /* every diagnostic, in order */
 	} cases[] = {
-	    {"length 1",
-	     "{'services':[" SVC("x") "," DEP("a", "'x','a'") "]}",
-	     {FILE_NAME ": services[1].depends_on: dependency cycle: a -> a"}},
-	    {"length 2",
-	     "{'services':[" DEP("web", "'api'") "," DEP("api", "'web'") "]}",
-	     {FILE_NAME ": services[0].depends_on: dependency cycle: web -> api -> web"}},
-	    {"length 3",
-	     "{'services':[" DEP("web", "'api'") "," DEP("api", "'db'") "," DEP("db", "'web'") "]}",
-	     {FILE_NAME ": services[0].depends_on: dependency cycle: web -> api -> db -> web"}},
-	    {"named from the first service the search meets",
-	     "{'services':[" SVC("a") "," SVC("b") "," SVC("c") "," SVC("d") "," DEP(
-	         "web", "'api'") "," DEP("api", "'web','a'") "]}",
-	     {FILE_NAME ": services[4].depends_on: dependency cycle: web -> api -> web"}},
-	    {"a path into a cycle is not part of it",
-	     "{'services':[" DEP("x", "'a'") "," DEP("a", "'b'") "," DEP("b", "'a'") "]}",
-	     {FILE_NAME ": services[1].depends_on: dependency cycle: a -> b -> a"}},
-	    {"two independent cycles",
-	     "{'services':[" DEP("a", "'b'") "," DEP("b", "'a'") "," SVC("m") "," DEP(
-	         "c", "'d'") "," DEP("d", "'e'") "," DEP("e", "'c','m'") "]}",
-	     {FILE_NAME ": services[0].depends_on: dependency cycle: a -> b -> a",
-	      FILE_NAME ": services[3].depends_on: dependency cycle: c -> d -> e -> c"}},
-	    {"two cycles through one service",
-	     "{'services':[" DEP("a", "'b','c'") "," DEP("b", "'a'") "," DEP("c", "'a'") "]}",
-	     {FILE_NAME ": services[0].depends_on: dependency cycle: a -> b -> a",
-	      FILE_NAME ": services[0].depends_on: dependency cycle: a -> c -> a"}},
-	    {"a cycle beside a self-dependency",
-	     "{'services':[" DEP("a", "'b'") "," DEP("b", "'b','a'") "]}",
-	     {FILE_NAME ": services[1].depends_on: dependency cycle: b -> b",
-	      FILE_NAME ": services[0].depends_on: dependency cycle: a -> b -> a"}},
-	    {"diamond: no cycle",
-	     "{'services':[" DEP("a", "'b','c'") "," DEP("b", "'d'") "," DEP("c", "'d'") "," SVC(
-	         "d") "]}",
-	     {NULL}},
+		{"length 1",
+		 "{'services':[" SVC("x") "," DEP("a", "'x','a'") "]}",
+		 {FILE_NAME ": services[1].depends_on: dependency cycle: a -> a"}},
+		{"length 2",
+		 "{'services':[" DEP("web", "'api'") "," DEP("api", "'web'") "]}",
+		 {FILE_NAME ": services[0].depends_on: dependency cycle: web -> api -> web"}},
+		{"length 3",
+		 "{'services':[" DEP("web", "'api'") "," DEP("api", "'db'") "," DEP("db",
+										    "'web'") "]}",
+		 {FILE_NAME ": services[0].depends_on: dependency cycle: web -> api -> db -> web"}},
+		{"named from the first service the search meets",
+		 "{'services':[" SVC("a") "," SVC("b") "," SVC("c") "," SVC("d") "," DEP(
+			 "web", "'api'") "," DEP("api", "'web','a'") "]}",
+		 {FILE_NAME ": services[4].depends_on: dependency cycle: web -> api -> web"}},
+		{"a path into a cycle is not part of it",
+		 "{'services':[" DEP("x", "'a'") "," DEP("a", "'b'") "," DEP("b", "'a'") "]}",
+		 {FILE_NAME ": services[1].depends_on: dependency cycle: a -> b -> a"}},
+		{"two independent cycles",
+		 "{'services':[" DEP("a", "'b'") "," DEP("b", "'a'") "," SVC("m") "," DEP(
+			 "c", "'d'") "," DEP("d", "'e'") "," DEP("e", "'c','m'") "]}",
+		 {FILE_NAME ": services[0].depends_on: dependency cycle: a -> b -> a",
+		  FILE_NAME ": services[3].depends_on: dependency cycle: c -> d -> e -> c"}},
+		{"two cycles through one service",
+		 "{'services':[" DEP("a", "'b','c'") "," DEP("b", "'a'") "," DEP("c", "'a'") "]}",
+		 {FILE_NAME ": services[0].depends_on: dependency cycle: a -> b -> a",
+		  FILE_NAME ": services[0].depends_on: dependency cycle: a -> c -> a"}},
+		{"a cycle beside a self-dependency",
+		 "{'services':[" DEP("a", "'b'") "," DEP("b", "'b','a'") "]}",
+		 {FILE_NAME ": services[1].depends_on: dependency cycle: b -> b",
+		  FILE_NAME ": services[0].depends_on: dependency cycle: a -> b -> a"}},
+		{"diamond: no cycle",
+		 "{'services':[" DEP("a", "'b','c'") "," DEP("b", "'d'") "," DEP(
+			 "c", "'d'") "," SVC("d") "]}",
+		 {NULL}},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -393,11 +396,11 @@ static void test_long_cycle_shortened(void)
 
 	for (int i = 0; i < RING; i++)
 		len += (size_t)snprintf(
-		    src + len, sizeof src - len,
-		    "%s{\"name\":\"service-with-a-long-name-%02d\",\"criticality\":"
-		    "\"low\",\"team\":\"t\",\"depends_on\":"
-		    "[\"service-with-a-long-name-%02d\"]}",
-		    i > 0 ? "," : "", i, (i + 1) % RING);
+			src + len, sizeof src - len,
+			"%s{\"name\":\"service-with-a-long-name-%02d\",\"criticality\":"
+			"\"low\",\"team\":\"t\",\"depends_on\":"
+			"[\"service-with-a-long-name-%02d\"]}",
+			i > 0 ? "," : "", i, (i + 1) % RING);
 	snprintf(src + len, sizeof src - len, "]}");
 	struct policy_catalog *cat = catalog_parse(FILE_NAME, src, strlen(src), &d);
 	CHECK(cat == NULL);
@@ -407,7 +410,7 @@ static void test_long_cycle_shortened(void)
 		snprintf(name, sizeof name, " -> service-with-a-long-name-00");
 		CHECK_STR(d.v[0].path, "services[0].depends_on");
 		const char *start = "dependency cycle: service-with-a-long-name-00 -> "
-		                    "service-with-a-long-name-01 -> ";
+				    "service-with-a-long-name-01 -> ";
 		CHECK(strncmp(m, start, strlen(start)) == 0);
 		CHECKF(strstr(m, " more) -> service-with-a-long-name-00") != NULL, "%s", m);
 		CHECK(strcmp(m + strlen(m) - strlen(name), name) == 0);
@@ -423,18 +426,18 @@ static void test_cycles_capped(void)
 	struct wf_diags d = {0};
 
 	for (int i = 0; i < 40; i++)
-		len +=
-		    (size_t)snprintf(src + len, sizeof src - len,
-		                     "%s{\"name\":\"s%d\",\"criticality\":\"low\",\"team\":\"t\","
-		                     "\"depends_on\":[\"s%d\"]}",
-		                     i > 0 ? "," : "", i, i);
+		len += (size_t)snprintf(
+			src + len, sizeof src - len,
+			"%s{\"name\":\"s%d\",\"criticality\":\"low\",\"team\":\"t\","
+			"\"depends_on\":[\"s%d\"]}",
+			i > 0 ? "," : "", i, i);
 	snprintf(src + len, sizeof src - len, "]}");
 	struct policy_catalog *cat = catalog_parse(FILE_NAME, src, strlen(src), &d);
 	CHECK(cat == NULL);
 	CHECK_INT(d.n, 33);
 	CHECK_STR(tw_diag(&d, 0), FILE_NAME ": services[0].depends_on: dependency cycle: s0 -> s0");
 	CHECK_STR(tw_diag(&d, 31),
-	          FILE_NAME ": services[31].depends_on: dependency cycle: s31 -> s31");
+		  FILE_NAME ": services[31].depends_on: dependency cycle: s31 -> s31");
 	CHECK_STR(tw_diag(&d, 32), FILE_NAME ": services: more dependency cycles not listed");
 	wf_diags_clear(&d);
 }
@@ -448,20 +451,20 @@ static void test_related_transitive(void)
 		bool depends; /* a depends on b */
 		bool related;
 	} cases[] = {
-	    {"web-frontend", "api-gateway", true, true},  /* direct */
-	    {"web-frontend", "payments-db", true, true},  /* via api-gateway, payments */
-	    {"payments-db", "web-frontend", false, true}, /* the other direction */
-	    {"reporting", "ledger-db", true, true},       /* via ledger */
-	    {"mobile-api", "message-bus", true, true},    /* three hops */
-	    {"message-bus", "mobile-api", false, true},
-	    {"payments", "payments", false, true},   /* same service */
-	    {"search", "payments-db", false, false}, /* siblings under the gateway */
-	    {"reporting", "web-frontend", false, false},
-	    {"notifications", "search", false, false}, /* share message-bus only */
-	    {"ledger-db", "payments-db", false, false},
-	    {"nope", "nope", false, true}, /* equal names, even unknown */
-	    {"nope", "payments", false, false},
-	    {"payments", "nope", false, false},
+		{"web-frontend", "api-gateway", true, true},  /* direct */
+		{"web-frontend", "payments-db", true, true},  /* via api-gateway, payments */
+		{"payments-db", "web-frontend", false, true}, /* the other direction */
+		{"reporting", "ledger-db", true, true},       /* via ledger */
+		{"mobile-api", "message-bus", true, true},    /* three hops */
+		{"message-bus", "mobile-api", false, true},
+		{"payments", "payments", false, true},   /* same service */
+		{"search", "payments-db", false, false}, /* siblings under the gateway */
+		{"reporting", "web-frontend", false, false},
+		{"notifications", "search", false, false}, /* share message-bus only */
+		{"ledger-db", "payments-db", false, false},
+		{"nope", "nope", false, true}, /* equal names, even unknown */
+		{"nope", "payments", false, false},
+		{"payments", "nope", false, false},
 	};
 	struct policy_catalog *cat = shipped();
 
@@ -483,9 +486,9 @@ static void test_diamond_closure(void)
 {
 	struct wf_diags d = {0};
 	struct policy_catalog *cat =
-	    parse("{'services':[" DEP("a", "'b','c'") "," DEP("b", "'d'") "," DEP(
-	              "c", "'d'") "," SVC("d") "," SVC("e") "]}",
-	          &d);
+		parse("{'services':[" DEP("a", "'b','c'") "," DEP("b", "'d'") "," DEP(
+			      "c", "'d'") "," SVC("d") "," SVC("e") "]}",
+		      &d);
 	static const char *const a_deps[] = {"b", "c", NULL};
 
 	CHECKF(cat != NULL && d.n == 0, "%s", tw_diag(&d, 0));
@@ -519,20 +522,20 @@ static void test_teams(void)
 	/* exactly what route_to_team reads as ctx.teams */
 	struct wf_diags d = {0};
 	struct wf *wf = tw_parse_as("routed",
-	                            "{'kind':'incident','initial':'a','states':{'a':{'on_enter':"
-	                            "[{'action':'route_to_team'}]},'b':{'final':true}},"
-	                            "'transitions':[{'event':'x','from':'a','to':'b',"
-	                            "'roles':['requester']}]}",
-	                            &d);
+				    "{'kind':'incident','initial':'a','states':{'a':{'on_enter':"
+				    "[{'action':'route_to_team'}]},'b':{'final':true}},"
+				    "'transitions':[{'event':'x','from':'a','to':'b',"
+				    "'roles':['requester']}]}",
+				    &d);
 	CHECKF(wf != NULL, "%s", tw_diag(&d, 0));
 	if (wf != NULL) {
 		json_t *rec = json_pack("{s:s, s:s}", "title", "t", "service", "ledger");
 		struct wf_ctx ctx = {
-		    .record = rec, .teams = teams, .roles = WF_ROLE_REQUESTER, .now = T_NOW};
+			.record = rec, .teams = teams, .roles = WF_ROLE_REQUESTER, .now = T_NOW};
 		struct wf_outcome out = {0};
 		CHECK_INT(wf_start(wf, &ctx, &out), WF_OK);
 		CHECK_STR(json_string_value(json_object_get(out.record, "assignment_group")),
-		          "payments-team");
+			  "payments-team");
 		wf_outcome_clear(&out);
 		json_decref(rec);
 	}
@@ -547,14 +550,14 @@ static void test_unknown(void)
 		const char *names; /* JSON */
 		const char *want;  /* JSON */
 	} cases[] = {
-	    {"[\"payments\", \"nope\", \"web-frontend\", \"nope\", 5, \"zzz\", null]",
-	     "[\"nope\", \"zzz\"]"},
-	    {"[\"payments\", \"ledger\"]", "[]"},
-	    {"[]", "[]"},
-	    {"\"nope\"", "[\"nope\"]"},
-	    {"\"ledger\"", "[]"},
-	    {"{\"payments\": 1}", "[]"},
-	    {"[\"Payments\", \"payments \"]", "[\"Payments\", \"payments \"]"},
+		{"[\"payments\", \"nope\", \"web-frontend\", \"nope\", 5, \"zzz\", null]",
+		 "[\"nope\", \"zzz\"]"},
+		{"[\"payments\", \"ledger\"]", "[]"},
+		{"[]", "[]"},
+		{"\"nope\"", "[\"nope\"]"},
+		{"\"ledger\"", "[]"},
+		{"{\"payments\": 1}", "[]"},
+		{"[\"Payments\", \"payments \"]", "[\"Payments\", \"payments \"]"},
 	};
 	struct policy_catalog *cat = shipped();
 
@@ -579,15 +582,15 @@ static void test_max_criticality(void)
 		const char *names; /* JSON */
 		enum catalog_criticality want;
 	} cases[] = {
-	    {"[\"reporting\"]", CATALOG_CRIT_LOW},
-	    {"[\"reporting\", \"data-warehouse\"]", CATALOG_CRIT_MEDIUM},
-	    {"[\"search\", \"reporting\", \"notifications\"]", CATALOG_CRIT_HIGH},
-	    {"[\"reporting\", \"payments\", \"search\"]", CATALOG_CRIT_CRITICAL},
-	    {"[\"nope\", 3, \"reporting\"]", CATALOG_CRIT_LOW},
-	    {"\"search\"", CATALOG_CRIT_HIGH},
-	    {"[]", CATALOG_CRIT_NONE},
-	    {"[\"nope\"]", CATALOG_CRIT_NONE},
-	    {"42", CATALOG_CRIT_NONE},
+		{"[\"reporting\"]", CATALOG_CRIT_LOW},
+		{"[\"reporting\", \"data-warehouse\"]", CATALOG_CRIT_MEDIUM},
+		{"[\"search\", \"reporting\", \"notifications\"]", CATALOG_CRIT_HIGH},
+		{"[\"reporting\", \"payments\", \"search\"]", CATALOG_CRIT_CRITICAL},
+		{"[\"nope\", 3, \"reporting\"]", CATALOG_CRIT_LOW},
+		{"\"search\"", CATALOG_CRIT_HIGH},
+		{"[]", CATALOG_CRIT_NONE},
+		{"[\"nope\"]", CATALOG_CRIT_NONE},
+		{"42", CATALOG_CRIT_NONE},
 	};
 	struct policy_catalog *cat = shipped();
 
@@ -613,7 +616,7 @@ static void test_load_file_errors(void)
 	CHECK(catalog_load_file("policies/no-such-file.json", &d) == NULL);
 	CHECK_INT(d.n, 1);
 	CHECK_STR(tw_diag(&d, 0),
-	          "policies/no-such-file.json: cannot open: No such file or directory");
+		  "policies/no-such-file.json: cannot open: No such file or directory");
 	wf_diags_clear(&d);
 
 	fd = mkstemp(path);
@@ -639,8 +642,8 @@ static void test_load_file_errors(void)
 static void test_parse_bounds_and_appends(void)
 {
 	const char *text =
-	    "{\"services\":[{\"name\":\"a\",\"criticality\":\"low\",\"team\":\"t\"}]}"
-	    "GARBAGE";
+		"{\"services\":[{\"name\":\"a\",\"criticality\":\"low\",\"team\":\"t\"}]}"
+		"GARBAGE";
 	struct wf_diags d = {0};
 	struct policy_catalog *cat;
 

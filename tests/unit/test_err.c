@@ -14,7 +14,8 @@ static void test_every_code_has_a_status_slug_and_title(void)
 		CHECK(strlen(tr_code_slug((enum tr_code)c)) > 0);
 		CHECK(strlen(tr_code_title((enum tr_code)c)) > 0);
 		for (int d = 0; d < c; d++)
-			CHECKF(strcmp(tr_code_slug((enum tr_code)c), tr_code_slug((enum tr_code)d)) != 0,
+			CHECKF(strcmp(tr_code_slug((enum tr_code)c),
+				      tr_code_slug((enum tr_code)d)) != 0,
 			       "codes %d and %d share a slug", c, d);
 	}
 	CHECK_INT(tr_code_http_status(TR_E_NOT_FOUND), 404);
@@ -57,7 +58,8 @@ static void test_sha256_and_tokens(void)
 	CHECK(crypto_token("trn_", 32, t2, sizeof t2));
 	CHECK_INT(strlen(t1), 4 + 43);
 	CHECK(strcmp(t1, t2) != 0);
-	CHECK(strspn(t1 + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43);
+	CHECK(strspn(t1 + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+	      43);
 	CHECK(!crypto_token("trn_", 32, t1, 20)); /* too small a buffer */
 }
 

@@ -13,7 +13,7 @@ static void test_payload_becomes_one_sse_block(void)
 {
 	struct events_event ev;
 	const char *p = "{\"seq\": 42, \"type\": \"record.created\", \"kind\": \"change\", "
-	                "\"id\": \"CHG-12\", \"services\": [\"payments\", \"web\"]}";
+			"\"id\": \"CHG-12\", \"services\": [\"payments\", \"web\"]}";
 	CHECK_INT(events_event_parse(p, &ev, NULL), TR_OK);
 	CHECK(ev.has_seq && ev.seq == 42);
 	CHECK_STR(ev.type, "record.created");
@@ -29,7 +29,7 @@ static void test_payload_becomes_one_sse_block(void)
 
 	/* Line breaks in the payload would split the data line: it is re-encoded. */
 	CHECK_INT(events_event_parse("{\"type\": \"x.y\",\n \"service\": \"db\"}", &ev, NULL),
-	          TR_OK);
+		  TR_OK);
 	CHECK_STR(ev.frame, "event: x.y\ndata: {\"type\":\"x.y\",\"service\":\"db\"}\n\n");
 	CHECK(!ev.has_seq && ev.kind == 0 && ev.nservices == 1 && strcmp(ev.services, "db") == 0);
 	events_event_clear(&ev);
@@ -38,15 +38,15 @@ static void test_payload_becomes_one_sse_block(void)
 static void test_bad_payloads_are_refused(void)
 {
 	static const char *const bad[] = {
-	    "not json",
-	    "[1]",
-	    "{\"seq\": 1}",
-	    "{\"type\": \"two words\"}",
-	    "{\"type\": \"a\\nb\"}",
-	    "{\"type\": \"x\", \"seq\": \"7\"}",
-	    "{\"type\": \"x\", \"seq\": -1}",
-	    "{\"type\": \"x\", \"services\": \"web\"}",
-	    "{\"type\": \"x\", \"services\": [\"web\", 3]}",
+		"not json",
+		"[1]",
+		"{\"seq\": 1}",
+		"{\"type\": \"two words\"}",
+		"{\"type\": \"a\\nb\"}",
+		"{\"type\": \"x\", \"seq\": \"7\"}",
+		"{\"type\": \"x\", \"seq\": -1}",
+		"{\"type\": \"x\", \"services\": \"web\"}",
+		"{\"type\": \"x\", \"services\": [\"web\", 3]}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct events_event ev;
@@ -71,7 +71,7 @@ static void test_filters_parse_and_match(void)
 	CHECK_INT(events_filter_parse(&f, NULL, "web,,db", &err), TR_E_BAD_PARAMETER);
 	CHECK_STR(err.field, "service");
 	CHECK_INT(events_filter_parse(&f, NULL, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", &err),
-	          TR_E_BAD_PARAMETER);
+		  TR_E_BAD_PARAMETER);
 	char longname[100];
 	memset(longname, 'x', sizeof longname - 1);
 	longname[sizeof longname - 1] = '\0';
@@ -79,9 +79,9 @@ static void test_filters_parse_and_match(void)
 
 	struct events_event ev;
 	CHECK_INT(events_event_parse("{\"type\": \"t\", \"kind\": \"incident\", \"services\": "
-	                             "[\"db\", \"web\"]}",
-	                             &ev, NULL),
-	          TR_OK);
+				     "[\"db\", \"web\"]}",
+				     &ev, NULL),
+		  TR_OK);
 	CHECK_INT(events_filter_parse(&f, NULL, NULL, &err), TR_OK);
 	CHECK(events_filter_match(&f, &ev));
 	CHECK_INT(events_filter_parse(&f, "incident", "web", &err), TR_OK);
@@ -123,7 +123,7 @@ static void publish_seq(struct events_hub *hub, int seq, const char *kind)
 {
 	char p[128];
 	snprintf(p, sizeof p, "{\"seq\": %d, \"type\": \"record.updated\", \"kind\": \"%s\"}", seq,
-	         kind);
+		 kind);
 	CHECK_INT(events_hub_publish(hub, p), TR_OK);
 }
 
@@ -152,7 +152,7 @@ static void test_hub_delivers_resumes_and_resyncs(void)
 	CHECK(events_hub_publish(hub, "{\"no\": \"type\"}") == TR_E_BAD_REQUEST);
 	CHECK(drain(a, buf, sizeof buf));
 	CHECK_STR(buf, "id: 1\nevent: record.updated\ndata: {\"seq\": 1, \"type\": "
-	               "\"record.updated\", \"kind\": \"change\"}\n\n");
+		       "\"record.updated\", \"kind\": \"change\"}\n\n");
 	CHECK(drain(a, buf, sizeof buf));
 	CHECK_STR(buf, ""); /* nothing more: wait for a wake */
 
@@ -177,7 +177,7 @@ static void test_hub_delivers_resumes_and_resyncs(void)
 	CHECK_INT(events_sub_new(hub, &problems, true, 3, &r, &err), TR_OK);
 	CHECK(drain(r, buf, sizeof buf));
 	CHECK_STR(buf, "retry: 3000\n\nevent: resync\ndata: {\"reason\":\"history-unavailable\"}"
-	               "\n\n");
+		       "\n\n");
 	/* A resync passes every filter. */
 	events_hub_resync(hub, "listener-reconnected");
 	CHECK(drain(r, buf, sizeof buf));

@@ -6,9 +6,9 @@
 #include "api/api.h"
 #include "auth/roles.h"
 
-static const char *const verbs[] = {"get", "post", "put", "patch", "delete", "options",
-				    "propfind", "report"};
-static const unsigned verb_bits[] = {HTTP_GET,	  HTTP_POST,	HTTP_PUT,      HTTP_PATCH,
+static const char *const verbs[] = {"get",    "post",    "put",      "patch",
+				    "delete", "options", "propfind", "report"};
+static const unsigned verb_bits[] = {HTTP_GET,    HTTP_POST,    HTTP_PUT,      HTTP_PATCH,
 				     HTTP_DELETE, HTTP_OPTIONS, HTTP_PROPFIND, HTTP_REPORT};
 
 static json_t *load(void)
@@ -42,8 +42,8 @@ static void test_every_route_is_documented_with_its_roles(void)
 			json_t *role;
 			json_array_foreach(json_object_get(op, "x-roles"), k, role)
 				documented |= role_from_name(json_string_value(role));
-			CHECKF(public || documented == r->roles, "%s %s: x-roles differ from the table",
-			       verbs[v], r->pattern);
+			CHECKF(public || documented == r->roles,
+			       "%s %s: x-roles differ from the table", verbs[v], r->pattern);
 		}
 	}
 	json_decref(doc);

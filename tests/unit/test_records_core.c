@@ -49,11 +49,11 @@ static void test_durations(void)
 		const char *s;
 		long long secs; /* -1: invalid */
 	} cases[] = {
-		{"PT2H", 7200},	      {"PT30M", 1800},	   {"PT45S", 45},    {"P1D", 86400},
-		{"P1DT30M", 88200},   {"P2W", 1209600},	   {"PT1H30M", 5400}, {"P1M", -1},
-		{"P1Y", -1},	      {"PT", -1},	   {"P", -1},	     {"2h", -1},
-		{"PT0S", -1},	      {"PT30M1H", -1},	   {"PT1H1H", -1},   {"P400D", -1},
-		{"PT-1H", -1},	      {"pt2h", -1},	   {"PT2", -1},	     {"", -1},
+		{"PT2H", 7200},     {"PT30M", 1800},  {"PT45S", 45},     {"P1D", 86400},
+		{"P1DT30M", 88200}, {"P2W", 1209600}, {"PT1H30M", 5400}, {"P1M", -1},
+		{"P1Y", -1},        {"PT", -1},       {"P", -1},         {"2h", -1},
+		{"PT0S", -1},       {"PT30M1H", -1},  {"PT1H1H", -1},    {"P400D", -1},
+		{"PT-1H", -1},      {"pt2h", -1},     {"PT2", -1},       {"", -1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		long long secs = 0;
@@ -109,8 +109,8 @@ static void test_field_checks(void)
 static void test_audit_chain(void)
 {
 	json_t *detail = json_pack("{s:s, s:s}", "from", "draft", "to", "assess");
-	struct audit_event ev = {"2026-11-27T04:00:00.000Z", "alice", "CHG-1", "transitioned", "rid",
-				 detail};
+	struct audit_event ev = {
+		"2026-11-27T04:00:00.000Z", "alice", "CHG-1", "transitioned", "rid", detail};
 	char *content = audit_content(&ev);
 	CHECK(content != NULL && strstr(content, "\"actor\":\"alice\"") != NULL);
 	/* Canonical: keys sorted, so the same event always hashes the same. */

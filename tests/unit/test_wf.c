@@ -36,7 +36,8 @@ static void test_shipped_load_clean(void)
 		CHECK_STR(wf_kind(wf_set_find(set, "incident")), "incident");
 		CHECK_STR(wf_kind(wf_set_find(set, "problem")), "problem");
 		CHECK_STR(wf_kind(wf_set_find(set, "change-normal")), "change");
-		CHECK_STR(wf_file(wf_set_find(set, "change-normal")), "workflows/change-normal.json");
+		CHECK_STR(wf_file(wf_set_find(set, "change-normal")),
+			  "workflows/change-normal.json");
 		CHECK(wf_set_find(set, "nope") == NULL);
 	}
 	wf_set_free(set);
@@ -93,20 +94,18 @@ static void test_error_format_exact(void)
 {
 	struct wf_diags d = {0};
 	/* transitions[3].when has 'risk.lvl' at column 12 */
-	const char *src =
-		"{'kind':'change','initial':'a'," STATES_AB ",'transitions':["
-		"{'event':'e0','from':'a','to':'b','roles':['cab']},"
-		"{'event':'e1','from':'a','to':'b','roles':['cab']},"
-		"{'event':'e2','from':'a','to':'b','roles':['cab']},"
-		"{'event':'e3','from':'a','to':'b','roles':['cab'],"
-		" 'when':'(1 < 2) && risk.lvl == `low`'}]}";
+	const char *src = "{'kind':'change','initial':'a'," STATES_AB ",'transitions':["
+			  "{'event':'e0','from':'a','to':'b','roles':['cab']},"
+			  "{'event':'e1','from':'a','to':'b','roles':['cab']},"
+			  "{'event':'e2','from':'a','to':'b','roles':['cab']},"
+			  "{'event':'e3','from':'a','to':'b','roles':['cab'],"
+			  " 'when':'(1 < 2) && risk.lvl == `low`'}]}";
 	struct wf *wf = tw_parse_as("change-normal", src, &d);
 
 	CHECK(wf == NULL);
 	CHECK_INT(d.n, 1);
-	CHECK_STR(tw_diag(&d, 0),
-		  "workflows/change-normal.json: transitions[3].when: column 12: "
-		  "unknown field 'risk.lvl'");
+	CHECK_STR(tw_diag(&d, 0), "workflows/change-normal.json: transitions[3].when: column 12: "
+				  "unknown field 'risk.lvl'");
 	CHECK_INT(d.v[0].column, 12);
 	CHECK_STR(d.v[0].path, "transitions[3].when");
 
@@ -521,13 +520,14 @@ static void test_error_auto_loop_and_final(void)
 static void test_several_errors_at_once(void)
 {
 	struct wf_diags d = {0};
-	const char *src = "{'kind':'change','initial':'a',"
-			  "'states':{'a':{},'b':{'final':true},'lost':{'final':true}},"
-			  "'transitions':["
-			  "{'event':'go','from':'a','to':'b','roles':['cab','nobody']},"
-			  "{'event':'x','from':'a','to':'b','roles':['cab'],"
-			  "'actions':[{'action':'teleport'}]},"
-			  "{'event':'y','from':'a','to':'b','roles':['cab'],'when':'change.nope'}]}";
+	const char *src =
+		"{'kind':'change','initial':'a',"
+		"'states':{'a':{},'b':{'final':true},'lost':{'final':true}},"
+		"'transitions':["
+		"{'event':'go','from':'a','to':'b','roles':['cab','nobody']},"
+		"{'event':'x','from':'a','to':'b','roles':['cab'],"
+		"'actions':[{'action':'teleport'}]},"
+		"{'event':'y','from':'a','to':'b','roles':['cab'],'when':'change.nope'}]}";
 	struct wf *wf = tw_parse(src, &d);
 
 	CHECK(wf == NULL);
@@ -582,8 +582,9 @@ static void test_load_dir_reports_all_files(void)
 	write_file(dir, "b-bad.json", "{'kind':'change'}");
 	write_file(dir, "a-bad.json", "{'kind':'nope',");
 	write_file(dir, "notes.txt", "not json at all");
-	write_file(dir, "ok.json", "{'kind':'problem','initial':'a','states':{'a':{'final':true}},"
-				   "'transitions':[]}");
+	write_file(dir, "ok.json",
+		   "{'kind':'problem','initial':'a','states':{'a':{'final':true}},"
+		   "'transitions':[]}");
 	struct wf_set *set = wf_set_load_dir(dir, &d);
 	CHECK(set == NULL);
 	CHECK(d.n >= 3);
@@ -591,8 +592,8 @@ static void test_load_dir_reports_all_files(void)
 	CHECK(d.n > 0 && strstr(d.v[0].file, "/a-bad.json") != NULL);
 	CHECK(d.n > 0 && strstr(d.v[d.n - 1].file, "/b-bad.json") != NULL);
 	for (size_t i = 0; i < d.n; i++)
-		CHECK(strstr(d.v[i].file, "notes.txt") == NULL && strstr(d.v[i].file, "ok.json") ==
-								       NULL);
+		CHECK(strstr(d.v[i].file, "notes.txt") == NULL &&
+		      strstr(d.v[i].file, "ok.json") == NULL);
 	wf_diags_clear(&d);
 
 	/* the valid one alone loads */
@@ -693,11 +694,13 @@ static void test_set_select(void)
 
 	/* expression selectors: overlap is found at selection time */
 	struct wf *w[2];
-	w[0] = tw_parse_as("big", "{'kind':'change','applies_to':'len(change.services) > 2',"
-				  "'initial':'a','states':{'a':{'final':true}},'transitions':[]}",
+	w[0] = tw_parse_as("big",
+			   "{'kind':'change','applies_to':'len(change.services) > 2',"
+			   "'initial':'a','states':{'a':{'final':true}},'transitions':[]}",
 			   &d);
-	w[1] = tw_parse_as("risky", "{'kind':'change','applies_to':'`db` in change.services',"
-				    "'initial':'a','states':{'a':{'final':true}},'transitions':[]}",
+	w[1] = tw_parse_as("risky",
+			   "{'kind':'change','applies_to':'`db` in change.services',"
+			   "'initial':'a','states':{'a':{'final':true}},'transitions':[]}",
 			   &d);
 	CHECK_INT(d.n, 0);
 	set = wf_set_new(w, 2, &d);
@@ -771,19 +774,32 @@ static void test_expression_paths(void)
 		const char *kind, *path;
 		bool known;
 	} cases[] = {
-		{"change", "change.type", true},	     {"change", "change.services", true},
-		{"change", "change.review.required", true},  {"change", "change.title.x", false},
-		{"change", "change.colour", false},	     {"change", "record.state", true},
-		{"change", "risk.level", true},		     {"change", "risk.lvl", false},
-		{"change", "approvals.satisfied", true},     {"change", "history.failure_rate", true},
-		{"change", "actor.roles", true},	     {"change", "actor.name", true},
-		{"change", "event.comment", true},	     {"change", "state.entered_at", true},
-		{"change", "now", true},		     {"change", "incident.priority", false},
-		{"incident", "incident.priority", true},     {"incident", "incident.caused_by", true},
-		{"incident", "risk.level", false},	     {"incident", "change.type", false},
-		{"problem", "problem.fix_change", true},     {"problem", "problem.incidents", true},
-		{"problem", "history.changes", false},	     {"gadget", "now", false},
-		{"change", "change.review..x", false},	     {"change", "change.", false},
+		{"change", "change.type", true},
+		{"change", "change.services", true},
+		{"change", "change.review.required", true},
+		{"change", "change.title.x", false},
+		{"change", "change.colour", false},
+		{"change", "record.state", true},
+		{"change", "risk.level", true},
+		{"change", "risk.lvl", false},
+		{"change", "approvals.satisfied", true},
+		{"change", "history.failure_rate", true},
+		{"change", "actor.roles", true},
+		{"change", "actor.name", true},
+		{"change", "event.comment", true},
+		{"change", "state.entered_at", true},
+		{"change", "now", true},
+		{"change", "incident.priority", false},
+		{"incident", "incident.priority", true},
+		{"incident", "incident.caused_by", true},
+		{"incident", "risk.level", false},
+		{"incident", "change.type", false},
+		{"problem", "problem.fix_change", true},
+		{"problem", "problem.incidents", true},
+		{"problem", "history.changes", false},
+		{"gadget", "now", false},
+		{"change", "change.review..x", false},
+		{"change", "change.", false},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -804,9 +820,9 @@ static void test_expression_paths(void)
 
 static void test_action_registry(void)
 {
-	static const char *const names[] = {"set_field", "note", "emit", "open_review",
-					    "route_to_team", "assess_risk", "request_approvals",
-					    "schedule"};
+	static const char *const names[] = {"set_field",         "note",          "emit",
+					    "open_review",       "route_to_team", "assess_risk",
+					    "request_approvals", "schedule"};
 
 	CHECK_INT(wf_action_count(), 8);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -846,10 +862,11 @@ static void test_dot(void)
 	wf_diags_clear(&d);
 
 	/* quotes in descriptions and guards are escaped */
-	struct wf *w = tw_parse("{'kind':'change','initial':'a','states':{'a':{'description':"
-				"'say `hi`'},'b':{'final':true}},'transitions':[{'event':'go',"
-				"'from':'a','to':'b','roles':['cab'],'when':'change.title == `x`'}]}",
-				&d);
+	struct wf *w =
+		tw_parse("{'kind':'change','initial':'a','states':{'a':{'description':"
+			 "'say `hi`'},'b':{'final':true}},'transitions':[{'event':'go',"
+			 "'from':'a','to':'b','roles':['cab'],'when':'change.title == `x`'}]}",
+			 &d);
 	CHECK(w != NULL);
 	dot = w != NULL ? wf_dot(w) : NULL;
 	CHECK(dot != NULL && strstr(dot, "tooltip=\"say \\\"hi\\\"\"") != NULL);
@@ -879,6 +896,6 @@ TESTS(test_shipped_load_clean, test_shipped_each_has_final_and_initial, test_ver
       test_error_no_path_to_final, test_error_ambiguous, test_error_roles, test_error_actions,
       test_error_expressions, test_error_wrong_types, test_error_missing_keys,
       test_error_names_and_keys, test_error_invalid_json, test_error_fields, test_error_timers,
-      test_error_auto_loop_and_final, test_several_errors_at_once,
-      test_load_dir_reports_all_files, test_set_overlap, test_set_select, test_introspection,
-      test_expression_paths, test_action_registry, test_dot, test_free_null)
+      test_error_auto_loop_and_final, test_several_errors_at_once, test_load_dir_reports_all_files,
+      test_set_overlap, test_set_select, test_introspection, test_expression_paths,
+      test_action_registry, test_dot, test_free_null)

@@ -40,8 +40,13 @@ static void rec_free(struct rec *x)
 
 static struct wf_ctx ctx_of(struct rec *x, const char *actor, unsigned roles)
 {
-	return (struct wf_ctx){.record = x->r, .risk = x->risk, .approvals = x->approvals,
-			       .teams = x->teams, .actor = actor, .roles = roles, .now = T_NOW,
+	return (struct wf_ctx){.record = x->r,
+			       .risk = x->risk,
+			       .approvals = x->approvals,
+			       .teams = x->teams,
+			       .actor = actor,
+			       .roles = roles,
+			       .now = T_NOW,
 			       .entered_at = x->entered_at};
 }
 
@@ -143,7 +148,7 @@ static void fill_change(struct rec *x)
 #define CHECK_PATH(x, ...)                                                                         \
 	do {                                                                                       \
 		static const char *const want_[] = {__VA_ARGS__, NULL};                            \
-		CHECKF(tw_strs((x)->out.path, want_), "path %s", tw_show((x)->out.path));         \
+		CHECKF(tw_strs((x)->out.path, want_), "path %s", tw_show((x)->out.path));          \
 	} while (0)
 
 static void test_start_change_normal(void)
@@ -190,7 +195,7 @@ static void test_walk_change_normal_by_hand(void)
 	}
 	/* submit needs the plans */
 	CHECK_INT(fire(&x, wf, "alice", WF_ROLE_REQUESTER, "submit"), WF_ERR_MISSING);
-	static const char *const missing[] = {"description", "services", "duration",
+	static const char *const missing[] = {"description",         "services",      "duration",
 					      "implementation_plan", "rollback_plan", NULL};
 	CHECKF(tw_strs(x.out.missing, missing), "%s", tw_show(x.out.missing));
 	CHECK_STR(x.out.detail, "required fields missing: description, services, duration, "
@@ -322,8 +327,8 @@ static void test_walk_change_standard(void)
 	CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "submit"), WF_OK);
 	CHECK_PATH(&x, "draft", "scheduled"); /* no CAB */
 	json_t *note = effect(&x, "note", NULL, NULL);
-	CHECK(note != NULL && strstr(json_string_value(json_object_get(note, "text")),
-				     "pre-approved") != NULL);
+	CHECK(note != NULL &&
+	      strstr(json_string_value(json_object_get(note, "text")), "pre-approved") != NULL);
 	CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "start"), WF_OK);
 	CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "complete"), WF_OK);
 	CHECK_STR(state_of(&x), "closed");
@@ -700,13 +705,14 @@ out:
 static void test_auto_loop_detected(void)
 {
 	struct wf_diags d = {0};
-	struct wf *wf = tw_parse("{'kind':'change','initial':'a',"
-				 "'states':{'a':{},'b':{},'c':{},'z':{'final':true}},'transitions':["
-				 "{'event':'go','from':'a','to':'b','roles':['cab']},"
-				 "{'event':'bc','from':'b','to':'c','auto':true,'when':'1 == 1'},"
-				 "{'event':'cb','from':'c','to':'b','auto':true,'when':'true'},"
-				 "{'event':'end','from':'b','to':'z','roles':['cab']}]}",
-				 &d);
+	struct wf *wf =
+		tw_parse("{'kind':'change','initial':'a',"
+			 "'states':{'a':{},'b':{},'c':{},'z':{'final':true}},'transitions':["
+			 "{'event':'go','from':'a','to':'b','roles':['cab']},"
+			 "{'event':'bc','from':'b','to':'c','auto':true,'when':'1 == 1'},"
+			 "{'event':'cb','from':'c','to':'b','auto':true,'when':'true'},"
+			 "{'event':'end','from':'b','to':'z','roles':['cab']}]}",
+			 &d);
 	struct rec x = {.r = json_pack("{s:s}", "state", "a")};
 
 	CHECK(wf != NULL); /* guarded: the loader cannot know */
@@ -801,9 +807,9 @@ static void test_timers_expressions(void)
 	CHECK_INT(start(&x, wf, "alice", WF_ROLE_REQUESTER), WF_OK);
 	json_t *t = effect(&x, "timer_arm", "event", "t1");
 	CHECK_INT(json_integer_value(json_object_get(t, "after")), 4 * 3600);
-	CHECK(effect(&x, "timer_arm", "event", "t2") == NULL);	/* a string: skipped */
-	CHECK(effect(&x, "timer_arm", "event", "t3") == NULL);	/* null: not armed */
-	CHECK(effect(&x, "timer_arm", "event", "t4") == NULL);	/* when false */
+	CHECK(effect(&x, "timer_arm", "event", "t2") == NULL); /* a string: skipped */
+	CHECK(effect(&x, "timer_arm", "event", "t3") == NULL); /* null: not armed */
+	CHECK(effect(&x, "timer_arm", "event", "t4") == NULL); /* when false */
 	t = effect(&x, "timer_arm", "event", "t5");
 	CHECK_INT(json_integer_value(json_object_get(t, "due")), T_NOW + 36 * 3600);
 	CHECK_INT(json_array_size(x.out.warnings), 1);
@@ -889,7 +895,7 @@ static void test_actions_effects(void)
 	json_object_set_new(json_object_get(x.r, "schedule"), "slot", json_string("tue"));
 	json_t *def_value = json_object_get(
 		json_array_get(json_object_get(json_array_get(json_object_get(wf_definition(wf),
-									       "transitions"),
+									      "transitions"),
 							      0),
 					       "actions"),
 			       0),
