@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../unit/harness.h"
 #include "lib_http.h"
@@ -1076,6 +1077,74 @@ static void test_policies_endpoint(void)
 	reply_free(r);
 }
 
+/* ---- re-assessment and expiry ---------------------------------------------------------- */
+
+/* Adding test evidence to an assessed change lowers its score; the edit records both. */
+static void test_editing_reassesses(void)
+{
+	char path[64];
+	struct reply *r = create_and_submit(hsato, medium_web, "authorize", path, sizeof path);
+	if (r == NULL)
+		return;
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(r->json, "risk"), "score")),
+		  35);
+	char ifm[80];
+	snprintf(ifm, sizeof ifm, "If-Match: %s", reply_header(r, "ETag") ?: "\"0\"");
+	reply_free(r);
+	const char *h[] = {ifm, NULL};
+	r = request(&srv, "PATCH", path, hsato, "{\"test_evidence\": \"load test 77 green\"}", h);
+	CHECK_INT(r->status, 200);
+	json_t *risk = json_object_get(r->json, "risk");
+	CHECK_INT(json_integer_value(json_object_get(risk, "score")), 20); /* 35 - 15 */
+	CHECK_STR(json_string_value(json_object_get(risk, "level")), "low");
+	reply_free(r);
+	json_t *edits = history_events(path, "updated");
+	json_t *last = json_object_get(json_array_get(edits, json_array_size(edits) - 1), "detail");
+	json_t *change = json_object_get(last, "risk");
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(change, "from"), "score")),
+		  35);
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(change, "to"), "score")), 20);
+	json_decref(edits);
+}
+
+/* With a two-second expiry (a copy of the shipped policies), an unanswered request
+ * fires the workflow's expiry event by itself. */
+static void test_unanswered_requests_expire(void)
+{
+	char dir[512], cmd[4096];
+	snprintf(dir, sizeof dir, "%s/expiring-policies", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf '%s' && cp -r '%s/policies' '%s' && sed -i 's/\"expires_after\": "
+		 "\"72h\"/\"expires_after\": \"2s\"/' '%s/approvals.json' && grep -q '\"2s\"' "
+		 "'%s/approvals.json'",
+		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir, dir);
+	CHECK(system(cmd) == 0);
+	const char *env[] = {"TRANSOM_TIMER_INTERVAL=100", NULL};
+	struct server s2;
+	if (!server_start(&s2, NULL, dir, env)) {
+		CHECK(!"the server with short expiries did not start");
+		return;
+	}
+	struct reply *r = request(&s2, "POST", "/v1/changes", hsato, low_web, NULL);
+	CHECK_INT(r->status, 201);
+	char path[64], url[96];
+	snprintf(path, sizeof path, "%s", reply_header(r, "Location") ?: "/x");
+	reply_free(r);
+	snprintf(url, sizeof url, "%s/transitions", path);
+	r = request(&s2, "POST", url, hsato, "{\"event\": \"submit\"}", NULL);
+	CHECK_STR(reply_str(r, "state"), "authorize");
+	reply_free(r);
+	bool expired = false;
+	for (int i = 0; i < 150 && !expired; i++) { /* up to 15 s on a busy machine */
+		usleep(100 * 1000);
+		r = request(&s2, "GET", path, hsato, NULL, NULL);
+		expired = strcmp(reply_str(r, "state"), "rejected") == 0;
+		reply_free(r);
+	}
+	CHECK(expired);
+	CHECK_INT(server_stop(&s2, 10, NULL), 0);
+}
+
 static void setup(void)
 {
 	snprintf(grossi, sizeof grossi, "%s", token_for("grossi", "requester"));
@@ -1105,7 +1174,8 @@ TESTS(test_risk_exact_score_and_factors, test_risk_endpoint_explains_the_change,
       test_alias_of_requester_cannot_approve, test_non_member_cannot_vote, test_vote_errors,
       test_second_vote_replaces_first, test_one_rejection_rejects, test_pending_list_follows_votes,
       test_emergency_board_two_of_three, test_break_glass, test_simulate_writes_nothing,
-      test_failures_raise_risk, test_policies_endpoint)
+      test_failures_raise_risk, test_policies_endpoint, test_editing_reassesses,
+      test_unanswered_requests_expire)
 #undef main
 
 int main(void)

@@ -95,5 +95,33 @@ static void test_unreachable_state_and_bad_json(void)
 	CHECK_INT(check("--bogus"), 2);
 }
 
-TESTS(test_shipped_definitions_are_valid, test_errors_name_file_path_and_column,
-      test_unreachable_state_and_bad_json)
+static void test_policy_cycle_is_named(void)
+{
+	char dir[512], cmd[4096], args[1200];
+	snprintf(dir, sizeof dir, "%s/cyclic-policies", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	/* ledger depends on payments, which already depends on ledger */
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf '%s' && cp -r '%s/policies' '%s' && sed -i 's/\"depends_on\": "
+		 "\\[\"ledger-db\", \"message-bus\"\\]/\"depends_on\": [\"ledger-db\", "
+		 "\"message-bus\", \"payments\"]/' '%s/services.json'",
+		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir);
+	CHECK(system(cmd) == 0);
+	snprintf(args, sizeof args, "--policies '%s'", dir);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "services.json: services[") && strstr(out, "dependency cycle: ") &&
+		       strstr(out, "payments -> ledger -> payments"),
+	       "output: %s", out);
+	/* and a risk factor reading a field that does not exist, with its column */
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf '%s' && cp -r '%s/policies' '%s' && sed -i "
+		 "'0,/change.rollback_plan/s//change.rollback_plna/' '%s/risk.json'",
+		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir);
+	CHECK(system(cmd) == 0);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "risk.json: factors[") && strstr(out, "column") &&
+		       strstr(out, "change.rollback_plna"),
+	       "output: %s", out);
+}
+
+TESTS(test_shipped_definitions_are_valid, test_policy_cycle_is_named,
+      test_errors_name_file_path_and_column, test_unreachable_state_and_bad_json)
