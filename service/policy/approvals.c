@@ -214,21 +214,6 @@ void policy_approvals_free(struct policy_approvals *a)
 
 /* ---- required approvals --------------------------------------------------------------- */
 
-static void set_err(struct policy_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_err(struct policy_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
-	va_end(ap);
-	policy_utf8_fix(err->message);
-}
-
 /* Appends a formatted warning; -1 on OOM. */
 static int warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -467,7 +452,7 @@ json_t *policy_approvals_required(const struct policy_set *set,
 	bool any_one_rejection = false;
 
 	if (!json_is_object(change)) {
-		set_err(err, "the change is not a JSON object");
+		policy_err(err, "the change is not a JSON object");
 		return NULL;
 	}
 	if (policy_env_init(&env, set, catalog, change, risk, NULL, NULL) != 0)
@@ -486,8 +471,8 @@ json_t *policy_approvals_required(const struct policy_set *set,
 		if (!expr_eval_bool(r->when, policy_env_get, &env, &yes, &xe)) {
 			if (strcmp(xe.message, "out of memory") == 0)
 				goto nomem;
-			set_err(err, "approval rule '%s': when: column %d: %s", r->id, xe.column,
-				xe.message);
+			policy_err(err, "approval rule '%s': when: column %d: %s", r->id, xe.column,
+				   xe.message);
 			goto fail;
 		}
 		if (!yes)
@@ -532,7 +517,7 @@ json_t *policy_approvals_required(const struct policy_set *set,
 	policy_env_clear(&env);
 	return out;
 nomem:
-	set_err(err, "out of memory");
+	policy_err(err, "out of memory");
 fail:
 	json_decref(matched);
 	json_decref(rt.groups);

@@ -640,3 +640,15 @@ struct policy_set *policy_load_dir(const char *dir, const struct policy_catalog 
 	}
 	return policy_set_new(parts[0], parts[1], parts[2], parts[3], catalog, diags);
 }
+
+void policy_err(struct policy_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	policy_utf8_fix(err->message);
+}

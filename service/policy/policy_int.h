@@ -211,4 +211,8 @@ const char *policy_canonical_user(const struct policy_set *set, const char *who)
 const struct policy_group *policy_people_group(const struct policy_people *p, const char *name);
 bool policy_people_has(const struct policy_people *p, const char *group, const char *user);
 
+/* Fills `err` (may be NULL) with a formatted message, cut on a character boundary. */
+void policy_err(struct policy_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif /* TRANSOM_POLICY_INT_H */

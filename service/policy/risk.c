@@ -355,21 +355,6 @@ void policy_risk_free(struct policy_risk *r)
 
 /* ---- assessment ----------------------------------------------------------------------- */
 
-static void set_err(struct policy_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_err(struct policy_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
-	va_end(ap);
-	policy_utf8_fix(err->message);
-}
-
 /* Rounds to the nearest integer, halves away from zero. */
 static long long round_points(double v)
 {
@@ -390,15 +375,15 @@ static int factor_points(const struct policy_factor *f, struct policy_env *env, 
 	if (!expr_eval(f->points_expr, policy_env_get, env, &v, &xe)) {
 		if (strcmp(xe.message, "out of memory") == 0)
 			return -2;
-		set_err(err, "risk factor '%s': points: column %d: %s", f->id, xe.column,
-			xe.message);
+		policy_err(err, "risk factor '%s': points: column %d: %s", f->id, xe.column,
+			   xe.message);
 		return -1;
 	}
 	if (!json_is_number(v)) {
-		set_err(err, "risk factor '%s': points: expected a number, got %s", f->id,
-			json_is_null(v)     ? "null"
-			: json_is_string(v) ? "a string"
-					    : "another value");
+		policy_err(err, "risk factor '%s': points: expected a number, got %s", f->id,
+			   json_is_null(v)     ? "null"
+			   : json_is_string(v) ? "a string"
+					       : "another value");
 		json_decref(v);
 		return -1;
 	}
@@ -406,8 +391,8 @@ static int factor_points(const struct policy_factor *f, struct policy_env *env, 
 	bool is_int = json_is_integer(v);
 	json_decref(v);
 	if (!(fabs(d) <= POLICY_POINTS_MAX)) {
-		set_err(err, "risk factor '%s': points out of range (at most %d either way)", f->id,
-			POLICY_POINTS_MAX);
+		policy_err(err, "risk factor '%s': points out of range (at most %d either way)",
+			   f->id, POLICY_POINTS_MAX);
 		return -1;
 	}
 	*out = is_int ? (long long)d : round_points(d);
@@ -439,7 +424,7 @@ json_t *policy_risk_assess(const struct policy_set *set, const struct policy_cat
 	long long score = 0;
 
 	if (!json_is_object(change)) {
-		set_err(err, "the change is not a JSON object");
+		policy_err(err, "the change is not a JSON object");
 		return NULL;
 	}
 	if (policy_env_init(&env, set, catalog, change, NULL, history, NULL) != 0)
@@ -457,8 +442,8 @@ json_t *policy_risk_assess(const struct policy_set *set, const struct policy_cat
 		if (!expr_eval_bool(f->when, policy_env_get, &env, &yes, &xe)) {
 			if (strcmp(xe.message, "out of memory") == 0)
 				goto nomem;
-			set_err(err, "risk factor '%s': when: column %d: %s", f->id, xe.column,
-				xe.message);
+			policy_err(err, "risk factor '%s': when: column %d: %s", f->id, xe.column,
+				   xe.message);
 			goto fail;
 		}
 		if (!yes) {
@@ -492,7 +477,7 @@ json_t *policy_risk_assess(const struct policy_set *set, const struct policy_cat
 	policy_env_clear(&env);
 	return out;
 nomem:
-	set_err(err, "out of memory");
+	policy_err(err, "out of memory");
 fail:
 	json_decref(fired);
 	json_decref(not_fired);
