@@ -198,3 +198,20 @@ void expr_fields_foreach(const struct expr *e, void (*fn)(void *cls, const char 
 	for (const struct expr_path *p = e->paths; p != NULL; p = p->next)
 		fn(cls, p->path);
 }
+
+json_t *expr_path_walk(json_t *obj, const char *path)
+{
+	char seg[128];
+
+	while (obj != NULL && *path != '\0') {
+		const char *dot = strchr(path, '.');
+		size_t n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+		if (n >= sizeof seg)
+			return NULL;
+		memcpy(seg, path, n);
+		seg[n] = '\0';
+		obj = json_is_object(obj) ? json_object_get(obj, seg) : NULL;
+		path += n + (dot != NULL ? 1 : 0);
+	}
+	return obj;
+}

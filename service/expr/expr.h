@@ -80,4 +80,11 @@ bool expr_eval_bool(const struct expr *e, expr_field_get_fn get, void *get_cls, 
  */
 void expr_fields_foreach(const struct expr *e, void (*fn)(void *cls, const char *path), void *cls);
 
+/*
+ * Walks the dotted path `path` ("a.b.c") below `obj` through object members: the value
+ * found (borrowed), or NULL when a step is missing or not an object.  For the field
+ * resolvers of expression contexts.  Pure, thread-safe.
+ */
+json_t *expr_path_walk(json_t *obj, const char *path);
+
 #endif /* TRANSOM_EXPR_H */

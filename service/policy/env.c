@@ -348,24 +348,6 @@ void policy_env_clear(struct policy_env *env)
 	memset(env, 0, sizeof *env);
 }
 
-/* Walks "a.b.c" below `obj`. */
-static json_t *walk(json_t *obj, const char *rest)
-{
-	char seg[128];
-
-	while (obj != NULL && *rest != '\0') {
-		const char *dot = strchr(rest, '.');
-		size_t n = dot != NULL ? (size_t)(dot - rest) : strlen(rest);
-		if (n >= sizeof seg)
-			return NULL;
-		memcpy(seg, rest, n);
-		seg[n] = '\0';
-		obj = json_is_object(obj) ? json_object_get(obj, seg) : NULL;
-		rest += n + (dot != NULL ? 1 : 0);
-	}
-	return obj;
-}
-
 json_t *policy_env_get(void *cls, const char *path)
 {
 	struct policy_env *env = cls;
@@ -374,8 +356,8 @@ json_t *policy_env_get(void *cls, const char *path)
 	if (v != NULL)
 		return v;
 	if (strncmp(path, "change.", 7) == 0)
-		return walk(env->change, path + 7);
+		return expr_path_walk(env->change, path + 7);
 	if (strncmp(path, "risk.", 5) == 0)
-		return walk(env->risk, path + 5);
+		return expr_path_walk(env->risk, path + 5);
 	return NULL;
 }

@@ -206,24 +206,6 @@ static json_t *keep(struct wf_env *env, json_t *v)
 	return v;
 }
 
-/* Walks "a.b.c" below `obj`. */
-static json_t *walk(json_t *obj, const char *rest)
-{
-	char seg[128];
-
-	while (obj != NULL && *rest != '\0') {
-		const char *dot = strchr(rest, '.');
-		size_t n = dot != NULL ? (size_t)(dot - rest) : strlen(rest);
-		if (n >= sizeof seg)
-			return NULL;
-		memcpy(seg, rest, n);
-		seg[n] = '\0';
-		obj = json_is_object(obj) ? json_object_get(obj, seg) : NULL;
-		rest += n + (dot != NULL ? 1 : 0);
-	}
-	return obj;
-}
-
 json_t *wf_env_get(void *cls, const char *path)
 {
 	struct wf_env *env = cls;
@@ -233,13 +215,13 @@ json_t *wf_env_get(void *cls, const char *path)
 		return keep(env, json_integer(env->now));
 	if ((rest = after_prefix(path, wf_kind_name(env->kind))) != NULL ||
 	    (rest = after_prefix(path, "record")) != NULL)
-		return walk(env->record, rest);
+		return expr_path_walk(env->record, rest);
 	if ((rest = after_prefix(path, "risk")) != NULL)
-		return walk(env->risk, rest);
+		return expr_path_walk(env->risk, rest);
 	if ((rest = after_prefix(path, "approvals")) != NULL)
-		return walk(env->approvals, rest);
+		return expr_path_walk(env->approvals, rest);
 	if ((rest = after_prefix(path, "history")) != NULL)
-		return walk(env->history, rest);
+		return expr_path_walk(env->history, rest);
 	if (strcmp(path, "actor.name") == 0)
 		return keep(env, json_string(env->actor != NULL ? env->actor : "system"));
 	if (strcmp(path, "actor.roles") == 0) {
