@@ -425,8 +425,15 @@ enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned ret
 		}
 		queue_clear(st); /* what fn queued after its refusal is dropped */
 		if (s != DB_DOWN && st->conn != NULL &&
-		    PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+		    PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+			/* The caller wants the failure's SQLSTATE and message, not ROLLBACK's. */
+			char state[sizeof st->sqlstate], error[sizeof st->last_error];
+			memcpy(state, st->sqlstate, sizeof state);
+			memcpy(error, st->last_error, sizeof error);
 			store_command(st, "ROLLBACK");
+			memcpy(st->sqlstate, state, sizeof state);
+			memcpy(st->last_error, error, sizeof error);
+		}
 		if (s != DB_SOFT || attempt >= retries)
 			return s;
 		LOG_DEBUG("event=tx_retry attempt=%u sqlstate=%s", attempt + 1, st->sqlstate);
