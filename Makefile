@@ -36,6 +36,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 HTTP_SRC  := $(sort $(wildcard tests/http/test_*.c))
 HTTP_LIB  := $(sort $(wildcard tests/http/lib_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+CAL_DRIVER := $(BUILD)/tests/calendar/expand_main
 MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
@@ -48,7 +49,7 @@ LIBA      := $(BUILD)/libtransom.a
 TRANSOMD  := $(BUILD)/transomd
 
 .PHONY: all run test unit bench fuzz format format-check deps deps-test clean
-all: $(TRANSOMD) $(UNIT_BIN) $(HTTP_BIN)
+all: $(TRANSOMD) $(UNIT_BIN) $(HTTP_BIN) $(CAL_DRIVER)
 
 # --- bootstrap -----------------------------------------------------------------------------
 # Missing libraries are installed (or named) before anything is compiled.
@@ -99,6 +100,10 @@ $(TRANSOMD): $(MAIN_OBJ) $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $(MAIN_OBJ) $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+
+# The recurrence driver that tests/calendar/oracle.py compares with independent oracles.
+$(CAL_DRIVER): $(BUILD)/tests/calendar/expand_main.o $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/http/%: $(BUILD)/tests/http/%.o $(HTTP_OBJ) $(LIBA)

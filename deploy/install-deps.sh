@@ -9,7 +9,8 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libical-dev libjansson-dev
  libcurl4-openssl-dev libssl-dev postgresql postgresql-contrib"
-TEST_PKGS="clang clang-format curl python3"
+TEST_PKGS="clang clang-format curl python3 python3-dateutil python3-icalendar
+ python3-recurring-ical-events"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

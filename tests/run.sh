@@ -49,6 +49,12 @@ for t in "$BUILD"/tests/unit/test_*; do
 	run_suite "$t"
 done
 
+# Recurrence expansion against independent oracles (python3-dateutil and
+# python3-recurring-ical-events, Debian's, hence /usr/bin/python3).
+if [ -x "$BUILD/tests/calendar/expand_main" ]; then
+	run_suite /usr/bin/python3 tests/calendar/oracle.py "$BUILD/tests/calendar/expand_main"
+fi
+
 if [ "$MODE" = all ]; then
 	TMP=$(mktemp -d /tmp/transom-test.XXXXXX)
 	chmod 755 "$TMP"

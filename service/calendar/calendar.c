@@ -1,0 +1,1101 @@
+/*
+ * calendar.c -- parsing and expansion of maintenance-window and freeze calendars (libical).
+ *
+ * Parsing keeps libical's component tree and records, per VEVENT, the mapped Transom
+ * properties.  Expansion walks the tree under one mutex: libical mutates components
+ * (property iterators, the sorted timezone list) and zones (lazily expanded changes) even
+ * when only read, so concurrent expansion must not touch them unserialized.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libical/ical.h>
+
+#include "calendar/calendar.h"
+
+#define DAY_MS    (86400LL * 1000)
+#define MAX_STEPS 200000 /* iterator steps per event and expansion, whatever the rule */
+
+/* Serializes every libical call made after parsing (see the file comment). */
+static pthread_mutex_t cal_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum cal_kind {
+	CAL_NONE = 0, /* no category (an override inherits its master's) */
+	CAL_WINDOW,   /* MAINTENANCE-WINDOW */
+	CAL_FREEZE    /* FREEZE */
+};
+
+/* Mapped properties of one VEVENT. */
+struct cal_meta {
+	enum cal_kind kind;
+	int hard;         /* -1 unset */
+	long capacity;    /* 0 unset */
+	json_t *services; /* owned; NULL unset */
+	char *summary;    /* owned; NULL unset */
+};
+
+struct cal_event {
+	icalcomponent *comp; /* borrowed from the set's root */
+	char *uid;
+	struct cal_meta meta;
+	bool cancelled; /* STATUS:CANCELLED */
+	long master;    /* overrides: index of the master in events[], else -1 */
+	bool is_override;
+};
+
+struct cal_set {
+	icalcomponent *root;
+	struct cal_event *ev;
+	size_t n;
+};
+
+void cal_init(void)
+{
+	static bool done;
+	static const char *const zones[] = {"UTC",
+					    "Europe/London",
+					    "Europe/Berlin",
+					    "Europe/Paris",
+					    "America/New_York",
+					    "America/Chicago",
+					    "America/Los_Angeles",
+					    "Asia/Tokyo",
+					    "Australia/Sydney"};
+
+	if (done)
+		return;
+	done = true;
+	icalerror_set_errors_are_fatal(0);
+	icaltimezone_set_tzid_prefix("");
+	for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+		icaltimezone *z = icaltimezone_get_builtin_timezone(zones[i]);
+		if (z != NULL) {
+			/* force the zone's component and transitions to load now */
+			struct icaltimetype t = icaltime_from_timet_with_zone(0, 0, NULL);
+			t.year = 2035;
+			int dst;
+			(void)icaltimezone_get_utc_offset(z, &t, &dst);
+		}
+	}
+}
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+static void meta_clear(struct cal_meta *m)
+{
+	json_decref(m->services);
+	free(m->summary);
+	m->services = NULL;
+	m->summary = NULL;
+}
+
+static void loc_of(char *buf, size_t size, size_t index, const char *uid)
+{
+	if (uid != NULL)
+		snprintf(buf, size, "VEVENT[%zu] (UID %.200s)", index, uid);
+	else
+		snprintf(buf, size, "VEVENT[%zu]", index);
+}
+
+/* The string value of an X- or TEXT property, borrowed; NULL when none. */
+static const char *prop_text(icalproperty *p)
+{
+	icalvalue *v = icalproperty_get_value(p);
+	if (v == NULL)
+		return NULL;
+	switch (icalvalue_isa(v)) {
+	case ICAL_X_VALUE:
+		return icalvalue_get_x(v);
+	case ICAL_TEXT_VALUE:
+		return icalvalue_get_text(v);
+	default:
+		return NULL;
+	}
+}
+
+/* Finds the X- property named `name` of `c` (first), or NULL. */
+static icalproperty *x_prop(icalcomponent *c, const char *name, int *count)
+{
+	icalproperty *found = NULL;
+	*count = 0;
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_X_PROPERTY); p != NULL;
+	     p = icalcomponent_get_next_property(c, ICAL_X_PROPERTY)) {
+		const char *n = icalproperty_get_x_name(p);
+		if (n != NULL && strcasecmp(n, name) == 0) {
+			if (found == NULL)
+				found = p;
+			(*count)++;
+		}
+	}
+	return found;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static bool service_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 128)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+/* Resolves the zone of a time property; returns false when its TZID is unknown. */
+static bool prop_zone(icalcomponent *root, icalproperty *p, icaltimezone **zone)
+{
+	icalparameter *tp = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
+	*zone = NULL;
+	if (tp == NULL)
+		return true;
+	const char *tzid = icalparameter_get_tzid(tp);
+	if (tzid == NULL || *tzid == '\0')
+		return false;
+	*zone = icalcomponent_get_timezone(root, tzid);
+	if (*zone == NULL)
+		*zone = icaltimezone_get_builtin_timezone(tzid);
+	return *zone != NULL;
+}
+
+/* Attaches the zone of `p` to `t` (UTC times keep UTC). */
+static bool fix_zone(icalcomponent *root, icalproperty *p, struct icaltimetype *t)
+{
+	icaltimezone *z;
+	if (!prop_zone(root, p, &z))
+		return false;
+	if (icaltime_is_utc(*t))
+		return true;
+	t->zone = z; /* NULL: floating, read as UTC */
+	return true;
+}
+
+static long long days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	long long era = (y >= 0 ? y : y - 399) / 400;
+	long long yoe = y - era * 400;
+	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* UTC offset of `zone` at `secs` since the epoch, in seconds. */
+static int offset_at_utc(icaltimezone *zone, long long secs)
+{
+	struct icaltimetype u = icaltime_from_timet_with_zone((time_t)secs, 0, NULL);
+	int dst = 0;
+	u.zone = icaltimezone_get_utc_timezone();
+	return icaltimezone_get_utc_offset_of_utc_time(zone, &u, &dst);
+}
+
+/*
+ * Milliseconds since the epoch of `t` (its zone; floating and dates without zone: UTC).
+ * RFC 5545 3.3.5: an ambiguous wall time (fall-back overlap) is its first occurrence; a
+ * wall time in a gap (spring forward) uses the offset before the gap.  libical 3.0.16's
+ * own icaltimezone_get_utc_offset() picks the second occurrence in an overlap, so the
+ * candidates are checked here against the offsets before and after.
+ */
+static long long time_ms(struct icaltimetype t)
+{
+	icaltimezone *z = (icaltimezone *)t.zone;
+	long long wall = days_from_civil(t.year, t.month, t.day) * 86400LL;
+	if (!t.is_date)
+		wall += t.hour * 3600LL + t.minute * 60LL + t.second;
+	if (z == NULL || z == icaltimezone_get_utc_timezone())
+		return wall * 1000;
+	struct icaltimetype lt = t;
+	if (lt.is_date) {
+		lt.is_date = 0;
+		lt.hour = lt.minute = lt.second = 0;
+	}
+	int dst = 0;
+	int off = icaltimezone_get_utc_offset(z, &lt, &dst);
+	int cand[3] = {offset_at_utc(z, wall - off - 86400), off,
+		       offset_at_utc(z, wall - off + 86400)};
+	long long best = 0;
+	bool found = false;
+	for (int i = 0; i < 3; i++) {
+		long long u = wall - cand[i];
+		if (offset_at_utc(z, u) == cand[i] && (!found || u < best)) {
+			best = u;
+			found = true;
+		}
+	}
+	if (!found) /* in a gap */
+		best = wall - cand[0];
+	return best * 1000;
+}
+
+static void rfc3339(long long ms, char *buf, size_t size)
+{
+	time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+	if (gmtime_r(&s, &tm) == NULL) {
+		snprintf(buf, size, "invalid");
+		return;
+	}
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Whether s[0..len) is valid UTF-8 (no overlongs, surrogates or code points > U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			n = 1, cp = c & 0x1F, min = 0x80;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2, cp = c & 0x0F, min = 0x800;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (len - i <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* ---- parsing ------------------------------------------------------------------------- */
+
+struct parse_ctx {
+	const char *file;
+	struct wf_diags *diags;
+	icalcomponent *root;
+	bool bad;
+};
+
+#define DIAG(pc, loc, ...)                                                                         \
+	do {                                                                                       \
+		wf_diag_add((pc)->diags, (pc)->file, (loc), 0, __VA_ARGS__);                       \
+		(pc)->bad = true;                                                                  \
+	} while (0)
+
+static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, struct cal_meta *m)
+{
+	int count;
+	bool win = false, frz = false;
+
+	m->hard = -1;
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_CATEGORIES_PROPERTY);
+	     p != NULL; p = icalcomponent_get_next_property(c, ICAL_CATEGORIES_PROPERTY)) {
+		const char *v = icalproperty_get_categories(p);
+		char *copy = strdup(v != NULL ? v : ""), *save = NULL;
+		if (copy == NULL) {
+			pc->diags->oom = true;
+			pc->bad = true;
+			return;
+		}
+		for (char *t = strtok_r(copy, ",", &save); t != NULL;
+		     t = strtok_r(NULL, ",", &save)) {
+			t = trim(t);
+			if (strcasecmp(t, "MAINTENANCE-WINDOW") == 0)
+				win = true;
+			else if (strcasecmp(t, "FREEZE") == 0)
+				frz = true;
+		}
+		free(copy);
+	}
+	if (win && frz)
+		DIAG(pc, loc, "categories name both MAINTENANCE-WINDOW and FREEZE");
+	m->kind = win ? CAL_WINDOW : frz ? CAL_FREEZE : CAL_NONE;
+
+	icalproperty *p = x_prop(c, "X-TRANSOM-SERVICES", &count);
+	if (count > 1)
+		DIAG(pc, loc, "X-TRANSOM-SERVICES given %d times", count);
+	if (p != NULL) {
+		const char *v = prop_text(p);
+		char *copy = strdup(v != NULL ? v : ""), *save = NULL;
+		json_t *arr = json_array();
+		if (copy == NULL || arr == NULL) {
+			free(copy);
+			json_decref(arr);
+			pc->diags->oom = true;
+			pc->bad = true;
+			return;
+		}
+		bool star = false, bad = false;
+		for (char *t = strtok_r(copy, ",", &save); t != NULL;
+		     t = strtok_r(NULL, ",", &save)) {
+			t = trim(t);
+			if (strcmp(t, "*") == 0)
+				star = true;
+			else if (!service_name_ok(t))
+				bad = true;
+			else
+				json_array_append_new(arr, json_string(t));
+		}
+		free(copy);
+		if (bad)
+			DIAG(pc, loc, "X-TRANSOM-SERVICES: bad service name in '%.100s'",
+			     v ? v : "");
+		else if (star && json_array_size(arr) > 0)
+			DIAG(pc, loc, "X-TRANSOM-SERVICES: '*' mixed with service names");
+		else if (!star && json_array_size(arr) == 0)
+			DIAG(pc, loc, "X-TRANSOM-SERVICES is empty");
+		if (star) {
+			json_decref(arr);
+			arr = json_string("*");
+		}
+		m->services = arr;
+	}
+
+	p = x_prop(c, "X-TRANSOM-HARDNESS", &count);
+	if (count > 1)
+		DIAG(pc, loc, "X-TRANSOM-HARDNESS given %d times", count);
+	if (p != NULL) {
+		const char *v = prop_text(p);
+		if (v != NULL && strcasecmp(v, "hard") == 0)
+			m->hard = 1;
+		else if (v != NULL && strcasecmp(v, "soft") == 0)
+			m->hard = 0;
+		else
+			DIAG(pc, loc, "X-TRANSOM-HARDNESS must be 'hard' or 'soft'");
+	}
+
+	p = x_prop(c, "X-TRANSOM-CAPACITY", &count);
+	if (count > 1)
+		DIAG(pc, loc, "X-TRANSOM-CAPACITY given %d times", count);
+	if (p != NULL) {
+		const char *v = prop_text(p);
+		char *end = NULL;
+		long n = v != NULL ? strtol(v, &end, 10) : 0;
+		if (v == NULL || end == v || *trim(end) != '\0' || n <= 0 || n > 1000000)
+			DIAG(pc, loc, "X-TRANSOM-CAPACITY must be a positive integer");
+		else
+			m->capacity = n;
+	}
+
+	const char *s = icalcomponent_get_summary(c);
+	if (s != NULL && (m->summary = strdup(s)) == NULL) {
+		pc->diags->oom = true;
+		pc->bad = true;
+	}
+}
+
+/*
+ * Refuses rules libical cannot iterate, and rules that can never produce an instance:
+ * libical 3.0.16 then spins inside one icalrecur_iterator_next() call until the year 2582
+ * (FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30 takes minutes), beyond any bound a caller can set.
+ * The probe iterates the day-level part of the rule (BYMONTH, BYWEEKNO, BYYEARDAY,
+ * BYMONTHDAY, BYDAY without ordinals) with FREQ=DAILY: a few hundred thousand cheap
+ * steps at worst, once, at parse time.
+ */
+static void check_rule(struct parse_ctx *pc, const char *loc, struct icalrecurrencetype r,
+		       struct icaltimetype st)
+{
+	st.zone = NULL;
+	icalrecur_iterator *it = icalrecur_iterator_new(r, st);
+	if (it == NULL) {
+		DIAG(pc, loc, "RRULE: rule not supported");
+		return;
+	}
+	icalrecur_iterator_free(it);
+	if (r.freq != ICAL_MONTHLY_RECURRENCE && r.freq != ICAL_YEARLY_RECURRENCE) {
+		for (int i = 0; i < ICAL_BY_DAY_SIZE && r.by_day[i] != ICAL_RECURRENCE_ARRAY_MAX;
+		     i++) {
+			if (icalrecurrencetype_day_position(r.by_day[i]) != 0) {
+				DIAG(pc, loc,
+				     "RRULE: BYDAY with an ordinal needs FREQ=MONTHLY or "
+				     "YEARLY");
+				return;
+			}
+		}
+	}
+	if (r.freq != ICAL_HOURLY_RECURRENCE)
+		return; /* coarser rules: at most ~200000 internal steps to year 2582 */
+	struct icalrecurrencetype d = r;
+	d.freq = ICAL_DAILY_RECURRENCE;
+	d.interval = 1;
+	d.count = 0;
+	d.until = icaltime_null_time();
+	d.by_hour[0] = d.by_minute[0] = d.by_second[0] = d.by_set_pos[0] =
+		ICAL_RECURRENCE_ARRAY_MAX;
+	for (int i = 0; i < ICAL_BY_DAY_SIZE && d.by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
+		d.by_day[i] = (short)icalrecurrencetype_day_day_of_week(d.by_day[i]);
+	st.hour = st.minute = st.second = 0;
+	it = icalrecur_iterator_new(d, st);
+	if (it == NULL) {
+		DIAG(pc, loc, "RRULE: rule not supported");
+		return;
+	}
+	struct icaltimetype t = icalrecur_iterator_next(it);
+	icalrecur_iterator_free(it);
+	if (icaltime_is_null_time(t))
+		DIAG(pc, loc, "RRULE: rule never produces an instance");
+	if (r.interval > 24 * 366)
+		DIAG(pc, loc, "RRULE: INTERVAL too large for FREQ=HOURLY");
+}
+
+/* Checks the time properties of one VEVENT. */
+static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc, bool override)
+{
+	icalproperty *ds = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY);
+	icalproperty *de = icalcomponent_get_first_property(c, ICAL_DTEND_PROPERTY);
+	icalproperty *du = icalcomponent_get_first_property(c, ICAL_DURATION_PROPERTY);
+	struct icaltimetype st = icaltime_null_time();
+
+	if (ds == NULL) {
+		if (!override)
+			DIAG(pc, loc, "missing DTSTART");
+	} else {
+		st = icalproperty_get_dtstart(ds);
+		if (icaltime_is_null_time(st) || !icaltime_is_valid_time(st))
+			DIAG(pc, loc, "DTSTART: invalid time");
+		else if (!fix_zone(pc->root, ds, &st))
+			DIAG(pc, loc, "DTSTART: unknown TZID");
+		else if (st.year < 1900 || st.year > 2200)
+			DIAG(pc, loc, "DTSTART: year out of range 1900..2200");
+	}
+	if (de != NULL && du != NULL)
+		DIAG(pc, loc, "both DTEND and DURATION");
+	if (de != NULL) {
+		struct icaltimetype et = icalproperty_get_dtend(de);
+		if (icaltime_is_null_time(et) || !icaltime_is_valid_time(et))
+			DIAG(pc, loc, "DTEND: invalid time");
+		else if (!fix_zone(pc->root, de, &et))
+			DIAG(pc, loc, "DTEND: unknown TZID");
+		else if (ds != NULL && !pc->bad) {
+			if (et.is_date != st.is_date)
+				DIAG(pc, loc, "DTEND and DTSTART differ in value type");
+			else if (et.year > 2200 || time_ms(et) < time_ms(st))
+				DIAG(pc, loc, "DTEND before DTSTART");
+		}
+	}
+	if (du != NULL) {
+		struct icaldurationtype d = icalproperty_get_duration(du);
+		if (d.is_neg || icaldurationtype_is_bad_duration(d))
+			DIAG(pc, loc, "DURATION: negative or invalid");
+		else if (icaldurationtype_as_int(d) > 400 * 86400)
+			DIAG(pc, loc, "DURATION longer than 400 days");
+	}
+	int nr = icalcomponent_count_properties(c, ICAL_RRULE_PROPERTY);
+	if (nr > 1)
+		DIAG(pc, loc, "more than one RRULE");
+	if (nr == 1 && override)
+		DIAG(pc, loc, "RRULE in an override (RECURRENCE-ID)");
+	if (nr == 1 && ds != NULL) {
+		icalproperty *rp = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY);
+		struct icalrecurrencetype r = icalproperty_get_rrule(rp);
+		if (r.freq == ICAL_NO_RECURRENCE) {
+			DIAG(pc, loc, "RRULE: invalid rule");
+		} else if (r.freq == ICAL_SECONDLY_RECURRENCE ||
+			   r.freq == ICAL_MINUTELY_RECURRENCE) {
+			DIAG(pc, loc, "RRULE: FREQ=SECONDLY and MINUTELY are not supported");
+		} else if (!pc->bad) {
+			check_rule(pc, loc, r, st);
+		}
+	}
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY); p != NULL;
+	     p = icalcomponent_get_next_property(c, ICAL_RDATE_PROPERTY)) {
+		struct icaldatetimeperiodtype r = icalproperty_get_rdate(p);
+		struct icaltimetype t = !icaltime_is_null_time(r.time) ? r.time : r.period.start;
+		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t) || t.year < 1900 ||
+		    t.year > 2200)
+			DIAG(pc, loc, "RDATE: invalid value");
+		else if (!fix_zone(pc->root, p, &t))
+			DIAG(pc, loc, "RDATE: unknown TZID");
+	}
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_EXDATE_PROPERTY); p != NULL;
+	     p = icalcomponent_get_next_property(c, ICAL_EXDATE_PROPERTY)) {
+		struct icaltimetype t = icalproperty_get_exdate(p);
+		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t))
+			DIAG(pc, loc, "EXDATE: invalid value");
+		else if (!fix_zone(pc->root, p, &t))
+			DIAG(pc, loc, "EXDATE: unknown TZID");
+	}
+	icalproperty *rid = icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY);
+	if (rid != NULL) {
+		struct icaltimetype t = icalproperty_get_recurrenceid(rid);
+		icalparameter *rg = icalproperty_get_first_parameter(rid, ICAL_RANGE_PARAMETER);
+		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t) || t.year < 1900 ||
+		    t.year > 2200)
+			DIAG(pc, loc, "RECURRENCE-ID: invalid value");
+		else if (!fix_zone(pc->root, rid, &t))
+			DIAG(pc, loc, "RECURRENCE-ID: unknown TZID");
+		if (rg != NULL && icalparameter_get_range(rg) == ICAL_RANGE_THISANDFUTURE)
+			DIAG(pc, loc, "RECURRENCE-ID;RANGE=THISANDFUTURE is not supported");
+	}
+}
+
+/* Reports every X-LIC-ERROR of `c` and its children; `loc` names `c`. */
+static void report_errors(struct parse_ctx *pc, icalcomponent *c, const char *loc)
+{
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY);
+	     p != NULL; p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
+		const char *msg = icalproperty_get_xlicerror(p);
+		DIAG(pc, loc, "parse error: %.300s", msg != NULL ? msg : "unknown");
+	}
+}
+
+static void report_errors_deep(struct parse_ctx *pc, icalcomponent *c, const char *loc)
+{
+	report_errors(pc, c, loc);
+	for (icalcomponent *k = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); k != NULL;
+	     k = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
+		report_errors_deep(pc, k, loc);
+}
+
+static void set_free_locked(struct cal_set *set);
+
+static struct cal_set *parse_locked(const char *file, const char *text, size_t len,
+				    struct wf_diags *diags)
+{
+	struct parse_ctx pc = {file, diags, NULL, false};
+	char loc[300];
+
+	if (memchr(text, '\0', len) != NULL) {
+		DIAG(&pc, "", "NUL byte in calendar text");
+		return NULL;
+	}
+	if (!utf8_valid((const unsigned char *)text, len)) {
+		DIAG(&pc, "", "calendar text is not valid UTF-8");
+		return NULL;
+	}
+	char *buf = malloc(len + 1);
+	if (buf == NULL) {
+		diags->oom = true;
+		return NULL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	icalcomponent *root = icalparser_parse_string(buf);
+	free(buf);
+	if (root == NULL) {
+		DIAG(&pc, "", "not an iCalendar text");
+		return NULL;
+	}
+	if (icalcomponent_isa(root) != ICAL_VCALENDAR_COMPONENT) {
+		DIAG(&pc, "", "expected exactly one VCALENDAR");
+		icalcomponent_free(root);
+		return NULL;
+	}
+	pc.root = root;
+
+	struct cal_set *set = calloc(1, sizeof *set);
+	size_t nev = (size_t)icalcomponent_count_components(root, ICAL_VEVENT_COMPONENT);
+	if (set == NULL || (nev > 0 && (set->ev = calloc(nev, sizeof *set->ev)) == NULL)) {
+		free(set);
+		icalcomponent_free(root);
+		diags->oom = true;
+		return NULL;
+	}
+	set->root = root;
+
+	report_errors(&pc, root, "VCALENDAR");
+	size_t ti = 0;
+	for (icalcomponent *k = icalcomponent_get_first_component(root, ICAL_ANY_COMPONENT);
+	     k != NULL; k = icalcomponent_get_next_component(root, ICAL_ANY_COMPONENT)) {
+		if (icalcomponent_isa(k) == ICAL_VTIMEZONE_COMPONENT) {
+			snprintf(loc, sizeof loc, "VTIMEZONE[%zu]", ti++);
+			report_errors_deep(&pc, k, loc);
+		}
+	}
+
+	size_t i = 0;
+	for (icalcomponent *c = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT);
+	     c != NULL && i < nev;
+	     c = icalcomponent_get_next_component(root, ICAL_VEVENT_COMPONENT), i++) {
+		struct cal_event *e = &set->ev[set->n++];
+		const char *uid = icalcomponent_get_uid(c);
+		bool was_bad = pc.bad;
+		pc.bad = false;
+		loc_of(loc, sizeof loc, i, uid);
+		e->comp = c;
+		e->master = -1;
+		e->is_override =
+			icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY) != NULL;
+		report_errors_deep(&pc, c, loc);
+		if (uid == NULL || *uid == '\0')
+			DIAG(&pc, loc, "missing UID");
+		else if ((e->uid = strdup(uid)) == NULL)
+			diags->oom = true;
+		e->cancelled = icalcomponent_get_status(c) == ICAL_STATUS_CANCELLED;
+		parse_meta(&pc, c, loc, &e->meta);
+		if (!pc.bad)
+			check_times(&pc, c, loc, e->is_override);
+		if (!e->is_override) {
+			if (e->meta.kind == CAL_NONE)
+				DIAG(&pc, loc,
+				     "unknown category: CATEGORIES must contain MAINTENANCE-WINDOW "
+				     "or FREEZE");
+			if (e->meta.services == NULL)
+				DIAG(&pc, loc, "missing X-TRANSOM-SERVICES");
+		}
+		enum cal_kind kind = e->meta.kind;
+		if (kind == CAL_WINDOW && e->meta.hard >= 0)
+			DIAG(&pc, loc, "X-TRANSOM-HARDNESS applies to freezes only");
+		if (kind == CAL_FREEZE && e->meta.capacity > 0)
+			DIAG(&pc, loc, "X-TRANSOM-CAPACITY applies to windows only");
+		pc.bad = pc.bad || was_bad;
+	}
+
+	/* masters: unique UIDs; overrides: a master of the same UID */
+	for (size_t a = 0; a < set->n && !pc.bad; a++) {
+		struct cal_event *e = &set->ev[a];
+		loc_of(loc, sizeof loc, a, e->uid);
+		for (size_t b = 0; b < set->n; b++) {
+			struct cal_event *f = &set->ev[b];
+			if (b == a || f->is_override || strcmp(f->uid, e->uid) != 0)
+				continue;
+			if (!e->is_override && b < a)
+				DIAG(&pc, loc, "duplicate UID (also VEVENT[%zu])", b);
+			else if (e->is_override)
+				e->master = (long)b;
+		}
+		if (e->is_override && e->master < 0)
+			DIAG(&pc, loc, "RECURRENCE-ID without a master event of the same UID");
+		if (e->is_override && e->master >= 0) {
+			enum cal_kind mk = set->ev[e->master].meta.kind;
+			if (e->meta.kind != CAL_NONE && e->meta.kind != mk)
+				DIAG(&pc, loc, "override changes the category of its master");
+			if (mk == CAL_WINDOW && e->meta.hard >= 0)
+				DIAG(&pc, loc, "X-TRANSOM-HARDNESS applies to freezes only");
+			if (mk == CAL_FREEZE && e->meta.capacity > 0)
+				DIAG(&pc, loc, "X-TRANSOM-CAPACITY applies to windows only");
+		}
+	}
+	if (pc.bad || diags->oom) {
+		set_free_locked(set);
+		return NULL;
+	}
+	return set;
+}
+
+/*
+ * Parsing runs under the module lock too: it may load libical builtin zones (a shared
+ * cache whose concurrent first loads have raced) and reads zones other sets share.
+ */
+struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags)
+{
+	pthread_mutex_lock(&cal_lock);
+	struct cal_set *set = parse_locked(file, text, len, diags);
+	pthread_mutex_unlock(&cal_lock);
+	return set;
+}
+
+static void set_free_locked(struct cal_set *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->n; i++) {
+		free(set->ev[i].uid);
+		meta_clear(&set->ev[i].meta);
+	}
+	free(set->ev);
+	if (set->root != NULL)
+		icalcomponent_free(set->root);
+	free(set);
+}
+
+void cal_free(struct cal_set *set)
+{
+	if (set == NULL)
+		return;
+	pthread_mutex_lock(&cal_lock);
+	set_free_locked(set);
+	pthread_mutex_unlock(&cal_lock);
+}
+
+size_t cal_event_count(const struct cal_set *set)
+{
+	size_t n = 0;
+	for (size_t i = 0; set != NULL && i < set->n; i++)
+		n += !set->ev[i].is_override;
+	return n;
+}
+
+/* ---- expansion ----------------------------------------------------------------------- */
+
+struct inst {
+	long long start, end, rid; /* ms; rid = original start */
+	size_t ev;                 /* the event whose properties apply (override or master) */
+	bool recurring;
+};
+
+struct inst_vec {
+	struct inst *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void inst_push(struct inst_vec *iv, struct inst in)
+{
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap ? iv->cap * 2 : 64;
+		struct inst *v = realloc(iv->v, cap * sizeof *v);
+		if (v == NULL) {
+			iv->oom = true;
+			return;
+		}
+		iv->v = v;
+		iv->cap = cap;
+	}
+	iv->v[iv->n++] = in;
+}
+
+/* How long each instance of `c` lasts: nominal days plus exact seconds. */
+struct span {
+	int days;
+	long long secs;
+};
+
+static struct span event_span(icalcomponent *root, icalcomponent *c, struct icaltimetype st)
+{
+	struct span sp = {0, 0};
+	icalproperty *de = icalcomponent_get_first_property(c, ICAL_DTEND_PROPERTY);
+	icalproperty *du = icalcomponent_get_first_property(c, ICAL_DURATION_PROPERTY);
+	if (de != NULL) {
+		struct icaltimetype et = icalproperty_get_dtend(de);
+		(void)fix_zone(root, de, &et);
+		if (st.is_date)
+			sp.days = (int)(days_from_civil(et.year, et.month, et.day) -
+					days_from_civil(st.year, st.month, st.day));
+		else
+			sp.secs = (time_ms(et) - time_ms(st)) / 1000;
+	} else if (du != NULL) {
+		struct icaldurationtype d = icalproperty_get_duration(du);
+		sp.days = (int)(d.weeks * 7 + d.days);
+		sp.secs = d.hours * 3600LL + d.minutes * 60LL + d.seconds;
+	} else if (st.is_date) {
+		sp.days = 1;
+	}
+	if (sp.days < 0)
+		sp.days = 0;
+	if (sp.secs < 0)
+		sp.secs = 0;
+	return sp;
+}
+
+static long long end_of(struct icaltimetype t, struct span sp)
+{
+	if (sp.days > 0)
+		icaltime_adjust(&t, sp.days, 0, 0, 0);
+	return time_ms(t) + sp.secs * 1000;
+}
+
+static bool overlaps(long long s, long long e, long long from, long long to)
+{
+	if (e == s)
+		return s >= from && s < to;
+	return s < to && e > from;
+}
+
+/* Whether start `ms` (local date `t`) is excluded by an EXDATE of `c`. */
+static bool excluded(icalcomponent *root, icalcomponent *c, struct icaltimetype t, long long ms)
+{
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_EXDATE_PROPERTY); p != NULL;
+	     p = icalcomponent_get_next_property(c, ICAL_EXDATE_PROPERTY)) {
+		struct icaltimetype x = icalproperty_get_exdate(p);
+		(void)fix_zone(root, p, &x);
+		if (x.is_date && !t.is_date) {
+			if (x.year == t.year && x.month == t.month && x.day == t.day)
+				return true;
+		} else if (time_ms(x) == ms) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether an override of master `mi` replaces the instance starting at `ms`. */
+static bool overridden(const struct cal_set *set, size_t mi, long long ms)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct cal_event *o = &set->ev[i];
+		if (o->master != (long)mi)
+			continue;
+		icalproperty *rp =
+			icalcomponent_get_first_property(o->comp, ICAL_RECURRENCEID_PROPERTY);
+		struct icaltimetype r = icalproperty_get_recurrenceid(rp);
+		(void)fix_zone(set->root, rp, &r);
+		if (time_ms(r) == ms)
+			return true;
+	}
+	return false;
+}
+
+/* Adds the instance at local start `t` of master `mi` when it is kept and in range. */
+static void add_master(const struct cal_set *set, size_t mi, struct icaltimetype t,
+		       long long end_override, struct span sp, long long from, long long to,
+		       bool recurring, struct inst_vec *iv, size_t *count)
+{
+	icalcomponent *c = set->ev[mi].comp;
+	long long s = time_ms(t);
+	long long e = end_override >= 0 ? end_override : end_of(t, sp);
+	if (e < s)
+		e = s;
+	if (!overlaps(s, e, from, to))
+		return;
+	for (size_t i = 0; i < iv->n; i++) /* RDATE equal to an RRULE instance: once */
+		if (iv->v[i].ev == mi && iv->v[i].rid == s)
+			return;
+	if (excluded(set->root, c, t, s) || overridden(set, mi, s))
+		return;
+	inst_push(iv, (struct inst){s, e, s, mi, recurring});
+	(*count)++;
+}
+
+/* The floating wall time of `ms` in `zone` (NULL: UTC). */
+static struct icaltimetype wall_of(long long ms, icaltimezone *zone)
+{
+	long long secs = ms / 1000;
+	if (zone != NULL && zone != icaltimezone_get_utc_timezone())
+		secs += offset_at_utc(zone, secs);
+	struct icaltimetype t = icaltime_from_timet_with_zone((time_t)secs, 0, NULL);
+	t.zone = NULL;
+	return t;
+}
+
+/*
+ * A recurrence iterator over the wall times of `*st`.  libical 3.0.16 normalizes zoned
+ * times inside the iterator, so a gap instance (01:30 on the spring-forward day) becomes
+ * 02:30 and drags the next day's instance with it; iterating floating wall times avoids
+ * that.  A UTC UNTIL is then converted to the zone's wall time.  *st loses its zone
+ * (UTC stays UTC).
+ */
+static icalrecur_iterator *rrule_iterator(struct icalrecurrencetype *r, struct icaltimetype *st)
+{
+	icaltimezone *z = (icaltimezone *)st->zone;
+	if (z != NULL && z != icaltimezone_get_utc_timezone()) {
+		st->zone = NULL;
+		if (!icaltime_is_null_time(r->until) && !r->until.is_date &&
+		    icaltime_is_utc(r->until)) {
+			struct icaltimetype u = r->until;
+			u.zone = icaltimezone_get_utc_timezone();
+			r->until = wall_of(time_ms(u), z);
+		}
+	}
+	return icalrecur_iterator_new(*r, *st);
+}
+
+static void expand_master(const struct cal_set *set, size_t mi, long long from, long long to,
+			  size_t cap, struct inst_vec *iv)
+{
+	icalcomponent *c = set->ev[mi].comp;
+	icalproperty *ds = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY);
+	struct icaltimetype st = icalproperty_get_dtstart(ds);
+	(void)fix_zone(set->root, ds, &st);
+	struct span sp = event_span(set->root, c, st);
+	long long span_ms = (sp.days * 86400LL + 3600 * 2 + sp.secs) * 1000; /* +2 h: DST slack */
+	icalproperty *rr = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY);
+	bool recurring =
+		rr != NULL || icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY) != NULL;
+	size_t count = 0;
+
+	if (rr == NULL) {
+		add_master(set, mi, st, -1, sp, from, to, recurring, iv, &count);
+	} else {
+		struct icalrecurrencetype r = icalproperty_get_rrule(rr);
+		struct icaltimetype wst = st;
+		icalrecur_iterator *it = rrule_iterator(&r, &wst);
+		if (it == NULL)
+			return;
+		/* skip far ahead when the rule allows it (no COUNT) */
+		long long skip_to = from - span_ms - DAY_MS;
+		if (r.count == 0 && skip_to - time_ms(st) > 40 * DAY_MS) {
+			struct icaltimetype s2 = wall_of(skip_to, (icaltimezone *)st.zone);
+			s2.zone = wst.zone;
+			s2.is_date = st.is_date;
+			(void)icalrecur_iterator_set_start(it, s2);
+		}
+		for (long steps = 0; steps < MAX_STEPS && count < cap && !iv->oom; steps++) {
+			struct icaltimetype t = icalrecur_iterator_next(it);
+			if (icaltime_is_null_time(t))
+				break;
+			t.zone = st.zone;
+			if (icaltime_is_utc(st))
+				t.zone = icaltimezone_get_utc_timezone();
+			if (t.year > 2200 || time_ms(t) >= to)
+				break;
+			add_master(set, mi, t, -1, sp, from, to, true, iv, &count);
+		}
+		icalrecur_iterator_free(it);
+	}
+	/* collected first: add_master() walks EXDATEs, which resets the component's one
+	 * property iterator */
+	size_t nrd = (size_t)icalcomponent_count_properties(c, ICAL_RDATE_PROPERTY), k = 0;
+	icalproperty **rds = nrd > 0 ? calloc(nrd, sizeof *rds) : NULL;
+	if (nrd > 0 && rds == NULL) {
+		iv->oom = true;
+		return;
+	}
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY);
+	     p != NULL && k < nrd; p = icalcomponent_get_next_property(c, ICAL_RDATE_PROPERTY))
+		rds[k++] = p;
+	for (size_t j = 0; j < k && count < cap; j++) {
+		icalproperty *p = rds[j];
+		struct icaldatetimeperiodtype rd = icalproperty_get_rdate(p);
+		long long end = -1;
+		struct icaltimetype t = rd.time;
+		if (icaltime_is_null_time(t)) {
+			t = rd.period.start;
+			struct icaltimetype pe = rd.period.end;
+			(void)fix_zone(set->root, p, &t);
+			if (!icaltime_is_null_time(pe)) {
+				(void)fix_zone(set->root, p, &pe);
+				end = time_ms(pe);
+			} else {
+				struct span ps = {0, 0};
+				ps.days = rd.period.duration.weeks * 7 + rd.period.duration.days;
+				ps.secs = rd.period.duration.hours * 3600LL +
+					  rd.period.duration.minutes * 60LL +
+					  rd.period.duration.seconds;
+				end = end_of(t, ps);
+			}
+		} else {
+			(void)fix_zone(set->root, p, &t);
+		}
+		add_master(set, mi, t, end, sp, from, to, true, iv, &count);
+	}
+	free(rds);
+}
+
+static void expand_override(const struct cal_set *set, size_t oi, long long from, long long to,
+			    struct inst_vec *iv)
+{
+	const struct cal_event *o = &set->ev[oi];
+	const struct cal_event *m = &set->ev[o->master];
+	if (o->cancelled || m->cancelled)
+		return;
+	icalproperty *rp = icalcomponent_get_first_property(o->comp, ICAL_RECURRENCEID_PROPERTY);
+	struct icaltimetype rid = icalproperty_get_recurrenceid(rp);
+	(void)fix_zone(set->root, rp, &rid);
+	icalproperty *ds = icalcomponent_get_first_property(o->comp, ICAL_DTSTART_PROPERTY);
+	struct icaltimetype st = rid;
+	struct span sp;
+	if (ds != NULL) {
+		st = icalproperty_get_dtstart(ds);
+		(void)fix_zone(set->root, ds, &st);
+	}
+	bool own_end = icalcomponent_get_first_property(o->comp, ICAL_DTEND_PROPERTY) != NULL ||
+		       icalcomponent_get_first_property(o->comp, ICAL_DURATION_PROPERTY) != NULL;
+	if (own_end) {
+		sp = event_span(set->root, o->comp, st);
+	} else {
+		icalproperty *mds =
+			icalcomponent_get_first_property(m->comp, ICAL_DTSTART_PROPERTY);
+		struct icaltimetype mst = icalproperty_get_dtstart(mds);
+		(void)fix_zone(set->root, mds, &mst);
+		sp = event_span(set->root, m->comp, mst);
+	}
+	long long s = time_ms(st), e = end_of(st, sp);
+	if (e < s)
+		e = s;
+	if (overlaps(s, e, from, to))
+		inst_push(iv, (struct inst){s, e, time_ms(rid), oi, true});
+}
+
+static int inst_cmp(const void *pa, const void *pb, void *cls)
+{
+	const struct inst *a = pa, *b = pb;
+	const struct cal_set *set = cls;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	int c = strcmp(set->ev[a->ev].uid, set->ev[b->ev].uid);
+	if (c != 0)
+		return c;
+	if (a->end != b->end)
+		return a->end < b->end ? -1 : 1;
+	return 0;
+}
+
+static json_t *inst_json(const struct cal_set *set, const struct inst *in)
+{
+	const struct cal_event *e = &set->ev[in->ev];
+	const struct cal_event *m = e->is_override ? &set->ev[e->master] : e;
+	enum cal_kind kind = m->meta.kind;
+	int hard = e->meta.hard >= 0 ? e->meta.hard : m->meta.hard;
+	long capacity = e->meta.capacity > 0 ? e->meta.capacity : m->meta.capacity;
+	json_t *services = e->meta.services != NULL ? e->meta.services : m->meta.services;
+	const char *summary = e->meta.summary != NULL ? e->meta.summary : m->meta.summary;
+	char sb[40], eb[40], rb[40];
+
+	if (kind == CAL_WINDOW) {
+		hard = 1;
+		if (capacity <= 0)
+			capacity = 1;
+	} else {
+		if (hard < 0)
+			hard = 1;
+		capacity = 0;
+	}
+	rfc3339(in->start, sb, sizeof sb);
+	rfc3339(in->end, eb, sizeof eb);
+	rfc3339(in->rid, rb, sizeof rb);
+	return json_pack("{s:s, s:s, s:s, s:b, s:O, s:I, s:I, s:I, s:s, s:s, s:o}", "uid", m->uid,
+			 "summary", summary != NULL ? summary : "", "kind",
+			 kind == CAL_WINDOW ? "window" : "freeze", "hard", hard, "services",
+			 services, "capacity", (json_int_t)capacity, "start_ms",
+			 (json_int_t)in->start, "end_ms", (json_int_t)in->end, "start", sb, "end",
+			 eb, "recurrence_id", in->recurring ? json_string(rb) : json_null());
+}
+
+json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap)
+{
+	struct inst_vec iv = {0};
+	json_t *out = json_array();
+
+	if (out == NULL)
+		return NULL;
+	if (set == NULL || to_ms <= from_ms)
+		return out;
+	if (cap == 0 || cap > CAL_CAP_DEFAULT)
+		cap = CAL_CAP_DEFAULT;
+	if (to_ms - from_ms > CAL_HORIZON_MS)
+		to_ms = from_ms + CAL_HORIZON_MS;
+
+	pthread_mutex_lock(&cal_lock);
+	for (size_t i = 0; i < set->n && !iv.oom; i++) {
+		const struct cal_event *e = &set->ev[i];
+		if (e->is_override)
+			expand_override(set, i, from_ms, to_ms, &iv);
+		else if (!e->cancelled)
+			expand_master(set, i, from_ms, to_ms, cap, &iv);
+	}
+	pthread_mutex_unlock(&cal_lock);
+
+	if (!iv.oom && iv.n > 1)
+		qsort_r(iv.v, iv.n, sizeof *iv.v, inst_cmp, (void *)set);
+	for (size_t i = 0; i < iv.n && !iv.oom; i++) {
+		json_t *j = inst_json(set, &iv.v[i]);
+		if (j == NULL || json_array_append_new(out, j) != 0)
+			iv.oom = true;
+	}
+	free(iv.v);
+	if (iv.oom) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}

@@ -1,0 +1,93 @@
+/*
+ * calendar.h -- maintenance windows and change freezes read from iCalendar files.
+ *
+ * The only module that includes libical.  It parses one .ics text (a VCALENDAR with
+ * VEVENTs and VTIMEZONEs) into a cal_set and expands the set into concrete instances
+ * for the scheduler.  No clock is read: every range is a parameter.
+ *
+ * Mapping of a VEVENT:
+ *   CATEGORIES          must contain MAINTENANCE-WINDOW (a window) or FREEZE (a freeze)
+ *   X-TRANSOM-SERVICES  required: "a,b,c" or "*" (all services)
+ *   X-TRANSOM-HARDNESS  freezes only: "hard" (default) or "soft"; windows are always hard
+ *   X-TRANSOM-CAPACITY  windows only: positive integer, default 1; freezes report 0
+ *   UID, DTSTART        required; SUMMARY optional
+ * An override (a VEVENT with RECURRENCE-ID) inherits every mapped property it does not
+ * set from its master, which must exist in the same file.
+ *
+ * Time rules (documented choices, checked against tests/calendar/oracle.py):
+ *   - Floating DATE-TIMEs (no Z, no TZID) are read as UTC; floating DATEs (all-day) are
+ *     the whole UTC day.  A DATE with a TZID is the whole day of that zone.
+ *   - TZID is looked up in the file's VTIMEZONEs, then in libical's builtin zones
+ *     ("Europe/London"); an unknown TZID is a parse error.
+ *   - Recurrences are computed in DTSTART's local wall time, then each wall time is mapped
+ *     to UTC as RFC 5545 3.3.5 says: a wall time in the spring-forward gap (01:30 in
+ *     London on the day clocks jump 01:00->02:00) takes the offset before the gap
+ *     (01:30 GMT = 02:30 BST, as libical does); an ambiguous wall time in the fall-back
+ *     overlap is its FIRST occurrence (the daylight one).  libical 3.0.16 alone would pick
+ *     the second (standard) occurrence, and so does python icalendar/pytz (is_dst=False);
+ *     Python's zoneinfo with fold=0 agrees with the rule used here.
+ *   - DTEND gives an exact duration (seconds) applied to every instance (RFC 5545
+ *     3.8.5.3); DURATION's days and weeks are nominal (wall-clock days), its hours,
+ *     minutes and seconds exact.  All-day events without DTEND/DURATION last one day.
+ *   - RECURRENCE-ID;RANGE=THISANDFUTURE is refused at parse time, and so are RRULEs
+ *     libical 3.0.16 could spin on for minutes inside one iterator step (it runs to the
+ *     year 2582 looking for a match): FREQ=SECONDLY/MINUTELY, HOURLY rules whose day
+ *     filters never match (BYMONTH=2;BYMONTHDAY=30), ordinal BYDAY outside MONTHLY/YEARLY.
+ *   - Input must be UTF-8.  STATUS:CANCELLED on a master drops all its instances.
+ */
+#ifndef TRANSOM_CALENDAR_H
+#define TRANSOM_CALENDAR_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "wf/wf.h"
+
+/* Default and largest number of instances cal_expand() returns per event. */
+#define CAL_CAP_DEFAULT 10000
+/* Longest range cal_expand() expands: from_ms + 400 days; the rest is ignored. */
+#define CAL_HORIZON_MS (400LL * 86400 * 1000)
+
+/* A parsed calendar file.  Opaque. */
+struct cal_set;
+
+/*
+ * Configures libical for the process: errors not fatal, no TZID prefix, and the builtin
+ * zones Transom's policies use preloaded.  Call once, single-threaded, before any other
+ * cal_ function and before threads start.  Idempotent (later calls do nothing).
+ */
+void cal_init(void);
+
+/*
+ * Parses one iCalendar text.  `file` names it in diagnostics ("policies/freezes.ics");
+ * `text` need not be NUL-terminated (an embedded NUL byte is an error).  Returns an owned
+ * set, or NULL with every error appended to `diags` (not NULL), each as
+ *   file: VEVENT[i] (UID x): message
+ * (i counts VEVENTs from 0 in file order; "" for whole-file errors such as bad UTF-8).
+ * Never aborts on bad input.  Thread-safe after cal_init() (serialized by the module lock,
+ * since it may load libical builtin zones).
+ */
+struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags);
+
+/* Frees `set`; NULL is a no-op.  Not while another thread expands it. */
+void cal_free(struct cal_set *set);
+
+/* Number of events in `set` (masters, overrides excluded). */
+size_t cal_event_count(const struct cal_set *set);
+
+/*
+ * The instances of every event of `set` overlapping [from_ms, to_ms) (milliseconds since
+ * the epoch, UTC; an instance of zero length overlaps when its start is in the range).
+ * to_ms is clamped to from_ms + CAL_HORIZON_MS; `cap` instances at most per event
+ * (0 means CAL_CAP_DEFAULT, larger values are clamped to it).  Returns an owned JSON array
+ * sorted by start (then uid, then end) of
+ *   {"uid", "summary", "kind": "window"|"freeze", "hard": bool, "services": [..]|"*",
+ *    "capacity": n, "start_ms", "end_ms", "start", "end" (RFC 3339 UTC, "Z"),
+ *    "recurrence_id": RFC 3339 UTC of the instance's original start, or null for an
+ *    event without RRULE/RDATE}
+ * NULL on out of memory.  Thread-safe: several threads may expand one set (libical calls
+ * are serialized inside the module, since libical mutates components and zones lazily).
+ */
+json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap);
+
+#endif /* TRANSOM_CALENDAR_H */
