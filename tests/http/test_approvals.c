@@ -30,6 +30,7 @@
 #include "lib_http.h"
 
 static struct server srv;
+#include "record_steps.h"
 /* Requesters; CAB (amartin also change manager); ECAB (dschmidt, ekowalski, fdiallo). */
 static char grossi[128], hsato[128], kmensah[128];
 static char amartin[128], bokafor[128], cnguyen[128], dschmidt[128], mpetrov[128];
@@ -37,57 +38,9 @@ static char ekowalski[128], fdiallo[128], zed[128], alice_alias[128], admin[128]
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static struct reply *post(const char *path, const char *token, const char *body)
-{
-	return request(&srv, "POST", path, token, body, NULL);
-}
-
 static struct reply *get(const char *path, const char *token)
 {
 	return request(&srv, "GET", path, token, NULL, NULL);
-}
-
-static const char *body_of(const struct reply *r)
-{
-	return r->body ? r->body : "";
-}
-
-/* Fires `event` on `path` (a record) as `token`; returns the reply. */
-static struct reply *fire(const char *path, const char *token, const char *event)
-{
-	char url[256], body[256];
-	snprintf(url, sizeof url, "%s/transitions", path);
-	snprintf(body, sizeof body, "{\"event\": \"%s\"}", event);
-	return post(url, token, body);
-}
-
-/* Fires and checks the resulting state; returns true when it matched. */
-static bool step(const char *path, const char *token, const char *event, const char *want)
-{
-	struct reply *r = fire(path, token, event);
-	bool ok = r->status == 200 && strcmp(reply_str(r, "state"), want) == 0;
-	CHECKF(ok, "%s %s: status %ld state '%s' body %s", path, event, r->status,
-	       reply_str(r, "state"), body_of(r));
-	reply_free(r);
-	return ok;
-}
-
-/* Creates a record and copies its Location into `path`. */
-static bool create(const char *base, const char *token, const char *body, char *path, size_t len)
-{
-	struct reply *r = post(base, token, body);
-	bool ok = r->status == 201 && reply_header(r, "Location") != NULL;
-	CHECKF(ok, "create %s: %ld %s", base, r->status, body_of(r));
-	snprintf(path, len, "%s", ok ? reply_header(r, "Location") : "/nowhere");
-	reply_free(r);
-	return ok;
-}
-
-static bool problem_is(const struct reply *r, long status, const char *field)
-{
-	const char *ct = reply_header(r, "Content-Type");
-	return r->status == status && ct && strcmp(ct, "application/problem+json") == 0 &&
-	       (field == NULL || strcmp(reply_str(r, "field"), field) == 0);
 }
 
 /* The id of the record at `path` ("/v1/changes/CHG-12" -> "CHG-12"). */

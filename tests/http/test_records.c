@@ -15,34 +15,10 @@
 #include "lib_http.h"
 
 static struct server srv;
+#include "record_steps.h"
 static char alice[128], manager[128], cab[128], pipeline[128], admin[128];
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static struct reply *post(const char *path, const char *token, const char *body)
-{
-	return request(&srv, "POST", path, token, body, NULL);
-}
-
-/* Fires `event` on `path` (a record) as `token`; returns the reply. */
-static struct reply *fire(const char *path, const char *token, const char *event)
-{
-	char url[256], body[256];
-	snprintf(url, sizeof url, "%s/transitions", path);
-	snprintf(body, sizeof body, "{\"event\": \"%s\"}", event);
-	return post(url, token, body);
-}
-
-/* Fires and checks the resulting state; returns true when it matched. */
-static bool step(const char *path, const char *token, const char *event, const char *want)
-{
-	struct reply *r = fire(path, token, event);
-	bool ok = r->status == 200 && strcmp(reply_str(r, "state"), want) == 0;
-	CHECKF(ok, "%s %s: status %ld state '%s' body %s", path, event, r->status,
-	       reply_str(r, "state"), r->body ? r->body : "");
-	reply_free(r);
-	return ok;
-}
 
 /* PATCHes `body` with the current ETag (fetched first). */
 static struct reply *patch(const char *path, const char *token, const char *body)
@@ -53,24 +29,6 @@ static struct reply *patch(const char *path, const char *token, const char *body
 	reply_free(g);
 	const char *h[] = {ifm, "Content-Type: application/merge-patch+json", NULL};
 	return request(&srv, "PATCH", path, token, body, h);
-}
-
-/* Creates a record and copies its Location into `path`. */
-static bool create(const char *base, const char *token, const char *body, char *path, size_t len)
-{
-	struct reply *r = post(base, token, body);
-	bool ok = r->status == 201 && reply_header(r, "Location") != NULL;
-	CHECKF(ok, "create %s: %ld %s", base, r->status, r->body ? r->body : "");
-	snprintf(path, len, "%s", ok ? reply_header(r, "Location") : "/nowhere");
-	reply_free(r);
-	return ok;
-}
-
-static bool problem_is(const struct reply *r, long status, const char *field)
-{
-	const char *ct = reply_header(r, "Content-Type");
-	return r->status == status && ct && strcmp(ct, "application/problem+json") == 0 &&
-	       (field == NULL || strcmp(reply_str(r, "field"), field) == 0);
 }
 
 /* Scores 0 under policies/risk.json (low): one CAB vote authorizes it. */

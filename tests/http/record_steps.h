@@ -1,0 +1,67 @@
+/*
+ * record_steps.h -- small steps on records for the HTTP tests: post, fire an event,
+ * create, and the problem+json check.  Header-only, like the harness, so that their
+ * CHECKs count in the including test; include it after `static struct server srv;`,
+ * the server they talk to.
+ */
+#ifndef TRANSOM_TEST_RECORD_STEPS_H
+#define TRANSOM_TEST_RECORD_STEPS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../unit/harness.h"
+#include "lib_http.h"
+
+static inline const char *body_of(const struct reply *r)
+{
+	return r->body ? r->body : "";
+}
+
+static inline struct reply *post(const char *path, const char *token, const char *body)
+{
+	return request(&srv, "POST", path, token, body, NULL);
+}
+
+/* Fires `event` on `path` (a record) as `token`; returns the reply. */
+static inline struct reply *fire(const char *path, const char *token, const char *event)
+{
+	char url[256], body[256];
+	snprintf(url, sizeof url, "%s/transitions", path);
+	snprintf(body, sizeof body, "{\"event\": \"%s\"}", event);
+	return post(url, token, body);
+}
+
+/* Fires and checks the resulting state; returns true when it matched. */
+static inline bool step(const char *path, const char *token, const char *event, const char *want)
+{
+	struct reply *r = fire(path, token, event);
+	bool ok = r->status == 200 && strcmp(reply_str(r, "state"), want) == 0;
+	CHECKF(ok, "%s %s: status %ld state '%s' body %s", path, event, r->status,
+	       reply_str(r, "state"), body_of(r));
+	reply_free(r);
+	return ok;
+}
+
+/* Creates a record and copies its Location into `path`. */
+static inline bool create(const char *base, const char *token, const char *body, char *path,
+			  size_t len)
+{
+	struct reply *r = post(base, token, body);
+	bool ok = r->status == 201 && reply_header(r, "Location") != NULL;
+	CHECKF(ok, "create %s: %ld %s", base, r->status, body_of(r));
+	snprintf(path, len, "%s", ok ? reply_header(r, "Location") : "/nowhere");
+	reply_free(r);
+	return ok;
+}
+
+/* Is `r` a problem+json reply with `status` (and naming `field`, when not NULL)? */
+static inline bool problem_is(const struct reply *r, long status, const char *field)
+{
+	const char *ct = reply_header(r, "Content-Type");
+	return r->status == status && ct && strcmp(ct, "application/problem+json") == 0 &&
+	       (field == NULL || strcmp(reply_str(r, "field"), field) == 0);
+}
+
+#endif /* TRANSOM_TEST_RECORD_STEPS_H */
