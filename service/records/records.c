@@ -447,35 +447,13 @@ void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struc
 	ctx->ext = (void *)&j->ext;
 }
 
-static bool is_policy_action(json_t *a)
-{
-	const char *name = json_string_value(json_object_get(a, "action"));
-	return name && (strcmp(name, "assess_risk") == 0 || strcmp(name, "request_approvals") == 0);
-}
-
-/* Does `wf` run an action of the policy module anywhere? */
-static bool uses_policy(const struct wf *wf)
-{
-	json_t *def = wf_definition(wf), *st, *t, *a;
-	const char *name;
-	size_t i, k;
-	json_object_foreach(json_object_get(def, "states"), name, st)
-		json_array_foreach(json_object_get(st, "on_enter"), i, a)
-			if (is_policy_action(a))
-				return true;
-	json_array_foreach(json_object_get(def, "transitions"), k, t)
-		json_array_foreach(json_object_get(t, "actions"), i, a)
-			if (is_policy_action(a))
-				return true;
-	return false;
-}
-
 enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, json_t *record)
 {
 	const struct policy_set *set = j->c->defs->policies;
 	j->ext = (struct policy_ext){set, j->c->defs->catalog, NULL};
 	if (set == NULL || j->history != NULL || strcmp(j->kind, "change") != 0 ||
-	    (wf != NULL && !uses_policy(wf)))
+	    (wf != NULL && !wf_uses_action(wf, "assess_risk") &&
+	     !wf_uses_action(wf, "request_approvals")))
 		return DB_ONE;
 	const char *requester = json_string_value(json_object_get(record, "requester"));
 	const struct policy_user *u = policy_user_resolve(set, requester);

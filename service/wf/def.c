@@ -1054,3 +1054,25 @@ json_t *wf_events_allowed(const struct wf *wf, const char *state, unsigned roles
 	json_decref(out);
 	return sorted;
 }
+
+static bool actions_name(const struct wf_actions *a, const struct wf_action_def *def)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].def == def)
+			return true;
+	return false;
+}
+
+bool wf_uses_action(const struct wf *wf, const char *name)
+{
+	const struct wf_action_def *def = wf_action_find(name);
+	if (def == NULL)
+		return false;
+	for (size_t i = 0; i < wf->n_states; i++)
+		if (actions_name(&wf->states[i].on_enter, def))
+			return true;
+	for (size_t i = 0; i < wf->n_trans; i++)
+		if (actions_name(&wf->trans[i].actions, def))
+			return true;
+	return false;
+}

@@ -186,6 +186,12 @@ bool wf_field_editable(const struct wf *wf, const char *state, const char *field
  */
 json_t *wf_events_allowed(const struct wf *wf, const char *state, unsigned roles);
 
+/*
+ * Whether any state entry or transition of `wf` runs the action called `name` (so a
+ * caller can skip preparing inputs only that action reads).  Thread-safe, no allocation.
+ */
+bool wf_uses_action(const struct wf *wf, const char *name);
+
 /* Graphviz text of the state machine (owned, NUL-terminated); NULL on OOM. */
 char *wf_dot(const struct wf *wf);
 

@@ -758,6 +758,10 @@ static void test_introspection(void)
 	ev = wf_events_allowed(wf, "closed", ~0u);
 	CHECK(tw_strs(ev, none));
 	json_decref(ev);
+	CHECK(wf_uses_action(wf, "assess_risk"));    /* on entering assess */
+	CHECK(wf_uses_action(wf, "note"));           /* in a transition */
+	CHECK(!wf_uses_action(wf, "route_to_team")); /* incidents' only */
+	CHECK(!wf_uses_action(wf, "no_such_action"));
 	ev = wf_events_allowed(wf, "draft", WF_ROLE_SYSTEM);
 	CHECK(tw_strs(ev, sys_draft));
 	json_decref(ev);
