@@ -14,6 +14,7 @@
 
 #include "audit/audit.h"
 #include "auth/roles.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "policy/catalog.h"
 #include "records/fields.h"
@@ -964,6 +965,9 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 
 /* ---- timers ----------------------------------------------------------------------------- */
 
+/* How long a timer of a workflow not loaded here waits before it is looked at again. */
+enum { TIMER_DEFER_MS = 60 * 1000 };
+
 static enum db_status timer_tx(struct store *st, void *cls)
 {
 	struct rec_job *j = cls;
@@ -984,6 +988,19 @@ static enum db_status timer_tx(struct store *st, void *cls)
 	if (j->kind == NULL)
 		return DB_ONE; /* not ours to fire: dropped */
 	s = rec_load_locked(j, &r, &wf);
+	if (s == DB_HARD && j->code == TR_E_CONFLICT && r.workflow[0] != '\0') {
+		/*
+		 * The record follows a workflow this process has not loaded (a replica with
+		 * other workflows, or a reload in progress): leave the timer for whoever knows
+		 * it, and look again later rather than dropping it or blocking the others.
+		 */
+		LOG_WARN("event=timer_deferred record=%s workflow=%s event_name=%s", id,
+			 r.workflow, event);
+		store_record_clear(&r);
+		j->code = TR_OK;
+		j->fired = false;
+		return store_timer_arm(st, id, state, event, j->c->now_ms + TIMER_DEFER_MS);
+	}
 	if (s < 0 || strcmp(r.state, state) != 0) {
 		/* The record moved on, or vanished: the timer is void.  Keep the claim. */
 		store_record_clear(&r);
