@@ -78,6 +78,22 @@ struct defs *api_defs(struct http_req *req);
 /* Maps a failed database status to an error on `req` (503 when down). */
 enum tr_code api_db_error(struct http_req *req, enum db_status s);
 
+/* The wall clock, in milliseconds since the epoch: what use cases get as `now`. */
+long long api_now_ms(void);
+
+struct rec_ctx;
+struct rec_reply;
+/*
+ * The use-case context of `req` (store, definitions, actor, now, Idempotency-Key);
+ * `hash` (CRYPTO_SHA256_HEX_LEN bytes) receives the body's SHA-256 for replays.
+ * TR_OK, or an error set on req->err.
+ */
+enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c, char hash[65]);
+
+/* Turns a use case's result into the reply: `out`, or a problem with its extras. */
+enum tr_code api_rec_reply(struct http_req *req, struct http_reply *rep, enum tr_code rc,
+			   struct rec_reply *out);
+
 /* Handlers (one file per concern). */
 enum tr_code h_healthz(struct http_req *req, struct http_reply *rep);
 enum tr_code h_readyz(struct http_req *req, struct http_reply *rep);
@@ -103,5 +119,16 @@ enum tr_code h_change_break_glass(struct http_req *req, struct http_reply *rep);
 enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep);
 enum tr_code h_simulate(struct http_req *req, struct http_reply *rep);
 enum tr_code h_policies(struct http_req *req, struct http_reply *rep);
+enum tr_code h_windows(struct http_req *req, struct http_reply *rep);
+enum tr_code h_freezes(struct http_req *req, struct http_reply *rep);
+enum tr_code h_schedule(struct http_req *req, struct http_reply *rep);
+enum tr_code h_slots(struct http_req *req, struct http_reply *rep);
+enum tr_code h_freebusy(struct http_req *req, struct http_reply *rep);
+enum tr_code h_change_reschedule(struct http_req *req, struct http_reply *rep);
+enum tr_code h_feeds_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_feeds_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_feeds_revoke(struct http_req *req, struct http_reply *rep);
+enum tr_code h_feed(struct http_req *req, struct http_reply *rep);
+enum tr_code h_calendar(struct http_req *req, struct http_reply *rep);
 
 #endif /* TRANSOM_API_H */

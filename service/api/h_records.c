@@ -20,16 +20,15 @@ static const char *kind_of(const struct http_req *req)
 						 : "problem";
 }
 
-static long long now_ms(void)
+long long api_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The use-case context of this request; `hash` receives the body's SHA-256 for replays. */
-static enum tr_code context(struct http_req *req, struct rec_ctx *c,
-			    char hash[CRYPTO_SHA256_HEX_LEN])
+enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
+			     char hash[CRYPTO_SHA256_HEX_LEN])
 {
 	struct app *app = req->app;
 	memset(c, 0, sizeof *c);
@@ -38,7 +37,7 @@ static enum tr_code context(struct http_req *req, struct rec_ctx *c,
 	c->actor = req->user.name;
 	c->roles = req->user.roles;
 	c->request_id = req->request_id;
-	c->now_ms = now_ms();
+	c->now_ms = api_now_ms();
 	c->retries = app->cfg->db_retries;
 	if (c->defs == NULL)
 		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "no definitions are loaded");
@@ -57,9 +56,8 @@ static enum tr_code context(struct http_req *req, struct rec_ctx *c,
 	return TR_OK;
 }
 
-/* Turns a use case's result into the reply (problem with extras on error). */
-static enum tr_code reply(struct http_req *req, struct http_reply *rep, enum tr_code rc,
-			  struct rec_reply *out)
+enum tr_code api_rec_reply(struct http_req *req, struct http_reply *rep, enum tr_code rc,
+			   struct rec_reply *out)
 {
 	if (rc != TR_OK) {
 		http_reply_problem(rep, req, &req->err, out->extra);
@@ -89,10 +87,10 @@ enum tr_code h_records_create(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_create(&c, kind_of(req), req->json, &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_records_list(struct http_req *req, struct http_reply *rep)
@@ -106,10 +104,10 @@ enum tr_code h_records_list(struct http_req *req, struct http_reply *rep)
 		http_req_query(req, "updated_since"), http_req_query(req, "next"),
 		http_req_query(req, "limit"),
 	};
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_list(&c, kind_of(req), &q, &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_records_get(struct http_req *req, struct http_reply *rep)
@@ -117,11 +115,11 @@ enum tr_code h_records_get(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_get(&c, kind_of(req), route_param(&req->match, "id"),
 				 http_req_header(req, "If-None-Match"), &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep)
@@ -129,11 +127,11 @@ enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_patch(&c, kind_of(req), route_param(&req->match, "id"),
 				   http_req_header(req, "If-Match"), req->json, &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
@@ -155,11 +153,11 @@ enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
 		rc = tr_error_set(&req->err, TR_E_UNPROCESSABLE, "comment",
 				  "'comment' may have at most 20000 bytes");
 	if (rc == TR_OK)
-		rc = context(req, &c, hash);
+		rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_transition(&c, kind_of(req), route_param(&req->match, "id"), event,
 					comment, http_req_header(req, "If-Match"), &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_records_history(struct http_req *req, struct http_reply *rep)
@@ -167,11 +165,11 @@ enum tr_code h_records_history(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_history(&c, kind_of(req), route_param(&req->match, "id"), &out,
 				     &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 /* ---- risk, approvals, the dry run --------------------------------------------------------- */
@@ -181,10 +179,10 @@ enum tr_code h_change_risk(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_risk(&c, route_param(&req->match, "id"), &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_change_approvals(struct http_req *req, struct http_reply *rep)
@@ -192,10 +190,10 @@ enum tr_code h_change_approvals(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_approvals(&c, route_param(&req->match, "id"), &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep)
@@ -212,11 +210,11 @@ enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep)
 	};
 	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
 	if (rc == TR_OK)
-		rc = context(req, &c, hash);
+		rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_vote(&c, route_param(&req->match, "id"), decision, group, comment,
 				  "api", &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_change_break_glass(struct http_req *req, struct http_reply *rep)
@@ -231,11 +229,11 @@ enum tr_code h_change_break_glass(struct http_req *req, struct http_reply *rep)
 	};
 	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
 	if (rc == TR_OK)
-		rc = context(req, &c, hash);
+		rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_break_glass(&c, route_param(&req->match, "id"), justification, &out,
 					 &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep)
@@ -243,10 +241,10 @@ enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_pending(&c, &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }
 
 enum tr_code h_simulate(struct http_req *req, struct http_reply *rep)
@@ -254,8 +252,8 @@ enum tr_code h_simulate(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
-	enum tr_code rc = context(req, &c, hash);
+	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_simulate(&c, req->json, &out, &req->err);
-	return reply(req, rep, rc, &out);
+	return api_rec_reply(req, rep, rc, &out);
 }

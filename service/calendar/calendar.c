@@ -1,5 +1,5 @@
 /*
- * calendar.c -- parsing and expansion of maintenance-window and freeze calendars (libical).
+ * calendar.c -- parsing and expansion of window, freeze and CAB-meeting calendars (libical).
  *
  * Parsing keeps libical's component tree and records, per VEVENT, the mapped Transom
  * properties.  Expansion walks the tree under one mutex: libical mutates components
@@ -17,18 +17,30 @@
 
 #include <libical/ical.h>
 
+#include "calendar/cal_int.h"
 #include "calendar/calendar.h"
 
 #define DAY_MS    (86400LL * 1000)
 #define MAX_STEPS 200000 /* iterator steps per event and expansion, whatever the rule */
 
-/* Serializes every libical call made after parsing (see the file comment). */
+/* Serializes every libical call of the module (see the file comment and cal_int.h). */
 static pthread_mutex_t cal_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void cal_lock_enter(void)
+{
+	pthread_mutex_lock(&cal_lock);
+}
+
+void cal_lock_leave(void)
+{
+	pthread_mutex_unlock(&cal_lock);
+}
 
 enum cal_kind {
 	CAL_NONE = 0, /* no category (an override inherits its master's) */
 	CAL_WINDOW,   /* MAINTENANCE-WINDOW */
-	CAL_FREEZE    /* FREEZE */
+	CAL_FREEZE,   /* FREEZE */
+	CAL_MEETING   /* CAB-MEETING */
 };
 
 /* Mapped properties of one VEVENT. */
@@ -44,6 +56,7 @@ struct cal_event {
 	icalcomponent *comp; /* borrowed from the set's root */
 	char *uid;
 	struct cal_meta meta;
+	char *tzid;     /* DTSTART's TZID when it names a zone libical knows by IANA name */
 	bool cancelled; /* STATUS:CANCELLED */
 	long master;    /* overrides: index of the master in events[], else -1 */
 	bool is_override;
@@ -293,6 +306,10 @@ struct parse_ctx {
 	struct wf_diags *diags;
 	icalcomponent *root;
 	bool bad;
+	/* cal_parse_as: every event is read as this, whatever its properties say */
+	enum cal_kind as_kind; /* CAL_NONE: read the properties */
+	bool as_hard;
+	json_t *as_services;
 };
 
 #define DIAG(pc, loc, ...)                                                                         \
@@ -304,7 +321,7 @@ struct parse_ctx {
 static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, struct cal_meta *m)
 {
 	int count;
-	bool win = false, frz = false;
+	bool win = false, frz = false, mtg = false;
 
 	m->hard = -1;
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_CATEGORIES_PROPERTY);
@@ -323,12 +340,17 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 				win = true;
 			else if (strcasecmp(t, "FREEZE") == 0)
 				frz = true;
+			else if (strcasecmp(t, "CAB-MEETING") == 0)
+				mtg = true;
 		}
 		free(copy);
 	}
 	if (win && frz)
 		DIAG(pc, loc, "categories name both MAINTENANCE-WINDOW and FREEZE");
-	m->kind = win ? CAL_WINDOW : frz ? CAL_FREEZE : CAL_NONE;
+	else if (mtg && (win || frz))
+		DIAG(pc, loc, "categories name CAB-MEETING with %s",
+		     win ? "MAINTENANCE-WINDOW" : "FREEZE");
+	m->kind = win ? CAL_WINDOW : frz ? CAL_FREEZE : mtg ? CAL_MEETING : CAL_NONE;
 
 	icalproperty *p = x_prop(c, "X-TRANSOM-SERVICES", &count);
 	if (count > 1)
@@ -569,9 +591,14 @@ static void report_errors_deep(struct parse_ctx *pc, icalcomponent *c, const cha
 static void set_free_locked(struct cal_set *set);
 
 static struct cal_set *parse_locked(const char *file, const char *text, size_t len,
-				    struct wf_diags *diags)
+				    struct wf_diags *diags, const struct parse_ctx *as)
 {
-	struct parse_ctx pc = {file, diags, NULL, false};
+	struct parse_ctx pc = {file, diags, NULL, false, CAL_NONE, false, NULL};
+	if (as != NULL) {
+		pc.as_kind = as->as_kind;
+		pc.as_hard = as->as_hard;
+		pc.as_services = as->as_services;
+	}
 	char loc[300];
 
 	if (memchr(text, '\0', len) != NULL) {
@@ -641,21 +668,40 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		else if ((e->uid = strdup(uid)) == NULL)
 			diags->oom = true;
 		e->cancelled = icalcomponent_get_status(c) == ICAL_STATUS_CANCELLED;
+		icalproperty *dtstart = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY);
+		icalparameter *tzp =
+			dtstart ? icalproperty_get_first_parameter(dtstart, ICAL_TZID_PARAMETER)
+				: NULL;
+		const char *tzid = tzp ? icalparameter_get_tzid(tzp) : NULL;
+		if (tzid != NULL && icaltimezone_get_builtin_timezone(tzid) != NULL)
+			e->tzid = strdup(tzid);
 		parse_meta(&pc, c, loc, &e->meta);
+		if (pc.as_kind != CAL_NONE) {
+			/* A foreign calendar (holidays, a finance close): its own categories
+			 * and X- properties mean nothing here. */
+			char *summary = e->meta.summary;
+			e->meta.summary = NULL;
+			meta_clear(&e->meta);
+			e->meta.summary = summary;
+			e->meta.capacity = 0;
+			e->meta.hard = e->is_override ? -1 : pc.as_hard;
+			e->meta.kind = e->is_override ? CAL_NONE : pc.as_kind;
+			e->meta.services = e->is_override ? NULL : json_incref(pc.as_services);
+		}
 		if (!pc.bad)
 			check_times(&pc, c, loc, e->is_override);
 		if (!e->is_override) {
 			if (e->meta.kind == CAL_NONE)
 				DIAG(&pc, loc,
-				     "unknown category: CATEGORIES must contain MAINTENANCE-WINDOW "
-				     "or FREEZE");
-			if (e->meta.services == NULL)
+				     "unknown category: CATEGORIES must contain "
+				     "MAINTENANCE-WINDOW, FREEZE or CAB-MEETING");
+			if (e->meta.services == NULL && e->meta.kind != CAL_MEETING)
 				DIAG(&pc, loc, "missing X-TRANSOM-SERVICES");
 		}
 		enum cal_kind kind = e->meta.kind;
-		if (kind == CAL_WINDOW && e->meta.hard >= 0)
+		if ((kind == CAL_WINDOW || kind == CAL_MEETING) && e->meta.hard >= 0)
 			DIAG(&pc, loc, "X-TRANSOM-HARDNESS applies to freezes only");
-		if (kind == CAL_FREEZE && e->meta.capacity > 0)
+		if ((kind == CAL_FREEZE || kind == CAL_MEETING) && e->meta.capacity > 0)
 			DIAG(&pc, loc, "X-TRANSOM-CAPACITY applies to windows only");
 		pc.bad = pc.bad || was_bad;
 	}
@@ -679,9 +725,9 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 			enum cal_kind mk = set->ev[e->master].meta.kind;
 			if (e->meta.kind != CAL_NONE && e->meta.kind != mk)
 				DIAG(&pc, loc, "override changes the category of its master");
-			if (mk == CAL_WINDOW && e->meta.hard >= 0)
+			if ((mk == CAL_WINDOW || mk == CAL_MEETING) && e->meta.hard >= 0)
 				DIAG(&pc, loc, "X-TRANSOM-HARDNESS applies to freezes only");
-			if (mk == CAL_FREEZE && e->meta.capacity > 0)
+			if ((mk == CAL_FREEZE || mk == CAL_MEETING) && e->meta.capacity > 0)
 				DIAG(&pc, loc, "X-TRANSOM-CAPACITY applies to windows only");
 		}
 	}
@@ -699,7 +745,23 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags)
 {
 	pthread_mutex_lock(&cal_lock);
-	struct cal_set *set = parse_locked(file, text, len, diags);
+	struct cal_set *set = parse_locked(file, text, len, diags, NULL);
+	pthread_mutex_unlock(&cal_lock);
+	return set;
+}
+
+struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enum cal_as as,
+			     bool hard, json_t *services, struct wf_diags *diags)
+{
+	struct parse_ctx opts = {.as_kind = as == CAL_AS_WINDOW ? CAL_WINDOW : CAL_FREEZE,
+				 .as_hard = hard,
+				 .as_services = services};
+	if (!json_is_array(services) && !json_is_string(services)) {
+		wf_diag_add(diags, file, "", 0, "services must be \"*\" or a list");
+		return NULL;
+	}
+	pthread_mutex_lock(&cal_lock);
+	struct cal_set *set = parse_locked(file, text, len, diags, &opts);
 	pthread_mutex_unlock(&cal_lock);
 	return set;
 }
@@ -710,6 +772,7 @@ static void set_free_locked(struct cal_set *set)
 		return;
 	for (size_t i = 0; i < set->n; i++) {
 		free(set->ev[i].uid);
+		free(set->ev[i].tzid);
 		meta_clear(&set->ev[i].meta);
 	}
 	free(set->ev);
@@ -1041,24 +1104,34 @@ static json_t *inst_json(const struct cal_set *set, const struct inst *in)
 	const char *summary = e->meta.summary != NULL ? e->meta.summary : m->meta.summary;
 	char sb[40], eb[40], rb[40];
 
+	const char *kind_name = "freeze";
+
 	if (kind == CAL_WINDOW) {
+		kind_name = "window";
 		hard = 1;
 		if (capacity <= 0)
 			capacity = 1;
+	} else if (kind == CAL_MEETING) {
+		kind_name = "meeting";
+		hard = 0;
+		capacity = 0;
 	} else {
 		if (hard < 0)
 			hard = 1;
 		capacity = 0;
 	}
+	/* meetings without X-TRANSOM-SERVICES concern every service */
+	json_t *svc = services != NULL ? json_incref(services) : json_string("*");
 	rfc3339(in->start, sb, sizeof sb);
 	rfc3339(in->end, eb, sizeof eb);
 	rfc3339(in->rid, rb, sizeof rb);
-	return json_pack("{s:s, s:s, s:s, s:b, s:O, s:I, s:I, s:I, s:s, s:s, s:o}", "uid", m->uid,
-			 "summary", summary != NULL ? summary : "", "kind",
-			 kind == CAL_WINDOW ? "window" : "freeze", "hard", hard, "services",
-			 services, "capacity", (json_int_t)capacity, "start_ms",
-			 (json_int_t)in->start, "end_ms", (json_int_t)in->end, "start", sb, "end",
-			 eb, "recurrence_id", in->recurring ? json_string(rb) : json_null());
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:s?}", "uid",
+			 m->uid, "summary", summary != NULL ? summary : "", "kind", kind_name,
+			 "hard", hard, "services", svc, "capacity", (json_int_t)capacity,
+			 "start_ms", (json_int_t)in->start, "end_ms", (json_int_t)in->end, "start",
+			 sb, "end", eb, "recurrence_id",
+			 in->recurring ? json_string(rb) : json_null(), "tzid",
+			 e->tzid ? e->tzid : m->tzid);
 }
 
 json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap)

@@ -1,15 +1,21 @@
 /*
- * calendar.h -- maintenance windows and change freezes read from iCalendar files.
+ * calendar.h -- maintenance windows, change freezes and CAB meetings read from iCalendar.
  *
- * The only module that includes libical.  It parses one .ics text (a VCALENDAR with
- * VEVENTs and VTIMEZONEs) into a cal_set and expands the set into concrete instances
- * for the scheduler.  No clock is read: every range is a parameter.
+ * The only module that includes libical (feed.h, the iCalendar output, is part of it).
+ * It parses one .ics text (a VCALENDAR with VEVENTs and VTIMEZONEs) into a cal_set and
+ * expands the set into concrete instances for the scheduler.  No clock is read: every
+ * range is a parameter.
  *
  * Mapping of a VEVENT:
- *   CATEGORIES          must contain MAINTENANCE-WINDOW (a window) or FREEZE (a freeze)
- *   X-TRANSOM-SERVICES  required: "a,b,c" or "*" (all services)
- *   X-TRANSOM-HARDNESS  freezes only: "hard" (default) or "soft"; windows are always hard
- *   X-TRANSOM-CAPACITY  windows only: positive integer, default 1; freezes report 0
+ *   CATEGORIES          must contain exactly one of MAINTENANCE-WINDOW (a window), FREEZE
+ *                       (a freeze) or CAB-MEETING (a CAB meeting); other categories are
+ *                       ignored
+ *   X-TRANSOM-SERVICES  "a,b,c" or "*" (all services); required for windows and freezes,
+ *                       optional for meetings (default "*": the services it may discuss)
+ *   X-TRANSOM-HARDNESS  freezes only: "hard" (default) or "soft"; windows are always hard,
+ *                       meetings never (they block nothing: "hard" is false)
+ *   X-TRANSOM-CAPACITY  windows only: positive integer, default 1; freezes and meetings
+ *                       report 0
  *   UID, DTSTART        required; SUMMARY optional
  * An override (a VEVENT with RECURRENCE-ID) inherits every mapped property it does not
  * set from its master, which must exist in the same file.
@@ -69,6 +75,21 @@ void cal_init(void);
  */
 struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags);
 
+/* How cal_parse_as() reads every event of a foreign calendar. */
+enum cal_as {
+	CAL_AS_FREEZE, /* a freeze (public holidays, a finance close...) */
+	CAL_AS_WINDOW, /* a maintenance window of capacity 1 */
+};
+
+/*
+ * Parses a calendar Transom does not own (a remote ICS: holidays, a finance close) as
+ * cal_parse() does, but reads every VEVENT as `as`, `hard` (freezes), for `services`
+ * ("*" or an array of names; borrowed, referenced by the set), ignoring its CATEGORIES
+ * and X-TRANSOM-* properties.  Same errors and thread-safety as cal_parse().
+ */
+struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enum cal_as as,
+			     bool hard, json_t *services, struct wf_diags *diags);
+
 /* Frees `set`; NULL is a no-op.  Not while another thread expands it. */
 void cal_free(struct cal_set *set);
 
@@ -81,10 +102,12 @@ size_t cal_event_count(const struct cal_set *set);
  * to_ms is clamped to from_ms + CAL_HORIZON_MS; `cap` instances at most per event
  * (0 means CAL_CAP_DEFAULT, larger values are clamped to it).  Returns an owned JSON array
  * sorted by start (then uid, then end) of
- *   {"uid", "summary", "kind": "window"|"freeze", "hard": bool, "services": [..]|"*",
+ *   {"uid", "summary", "kind": "window"|"freeze"|"meeting", "hard": bool,
+ *    "services": [..]|"*",
  *    "capacity": n, "start_ms", "end_ms", "start", "end" (RFC 3339 UTC, "Z"),
  *    "recurrence_id": RFC 3339 UTC of the instance's original start, or null for an
- *    event without RRULE/RDATE}
+ *    event without RRULE/RDATE, "tzid": DTSTART's zone when libical knows it by its
+ *    IANA name (absent otherwise)}
  * NULL on out of memory.  Thread-safe: several threads may expand one set (libical calls
  * are serialized inside the module, since libical mutates components and zones lazily).
  */

@@ -55,6 +55,8 @@ static const struct setting settings[] = {
 	 "seconds in-flight requests get to finish on SIGTERM"},
 	{"TRANSOM_DB_RETRIES", "5", SET_UINT, FIELD(db_retries), 0, 100,
 	 "times a transaction is retried after a serialization failure or deadlock"},
+	{"TRANSOM_CACHE_DIR", "var/cache", SET_STRING, FIELD(cache_dir), 0, 0,
+	 "directory for last good copies of remote calendars (created when missing)"},
 	{"TRANSOM_TIMER_INTERVAL", "1000", SET_UINT, FIELD(timer_interval), 10, 3600000,
 	 "milliseconds between sweeps for due workflow timers (SLA, expiry)"},
 };

@@ -32,6 +32,7 @@ struct config {
 	unsigned shutdown_grace;  /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
 	unsigned db_retries;      /* TRANSOM_DB_RETRIES, serialization-failure retries */
 	unsigned timer_interval;  /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
+	char cache_dir[1024];     /* TRANSOM_CACHE_DIR: remote calendars' last good copies */
 };
 
 /*

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calendar/calendar.h"
 #include "crypto/crypto.h"
+#include "planner/planner.h"
 #include "policy/catalog.h"
 #include "policy/policy.h"
 #include "wf/wf.h"
@@ -121,26 +123,153 @@ static int hash_dir(const char *dir, unsigned char acc[CRYPTO_SHA256_LEN], char 
 	return bad ? -1 : files;
 }
 
-struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *now_rfc3339,
-		       char **errors)
+/* Reads a whole file (at most 16 MiB); NULL when missing or unreadable (errno set). */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	char *text = NULL;
+	size_t cap = 0;
+	FILE *mem = open_memstream(&text, &cap);
+	char buf[8192];
+	size_t total = 0;
+	for (size_t k; mem != NULL && (k = fread(buf, 1, sizeof buf, fp)) > 0;) {
+		total += k;
+		if (total > 16u << 20)
+			break;
+		fwrite(buf, 1, k, mem);
+	}
+	fclose(fp);
+	if (mem != NULL)
+		fclose(mem);
+	if (text != NULL && total > 16u << 20) {
+		free(text);
+		errno = EFBIG;
+		return NULL;
+	}
+	*len = cap;
+	return text;
+}
+
+static int add_calendar(struct defs *d, const char *name, struct cal_set *set)
+{
+	struct defs_calendar *n = realloc(d->calendars, (d->n_calendars + 1) * sizeof *n);
+	if (n == NULL) {
+		cal_free(set);
+		return -1;
+	}
+	d->calendars = n;
+	n[d->n_calendars].name = strdup(name);
+	n[d->n_calendars].set = set;
+	d->n_calendars++;
+	return 0;
+}
+
+/* Reads calendars.json, every *.ics of the policies and the cached remote copies. */
+static void load_calendars(struct defs *d, const char *policies_dir, const char *cache_dir,
+			   struct wf_diags *diags)
+{
+	char path[2048];
+	size_t len = 0;
+	snprintf(path, sizeof path, "%s/calendars.json", policies_dir);
+	char *text = read_file(path, &len);
+	d->plan = planner_config_parse(path, text, len, diags);
+	free(text);
+	d->remote_status = json_array();
+
+	struct dirent **ents = NULL;
+	int n = scandir(policies_dir, &ents, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		size_t nl = strlen(ents[i]->d_name);
+		if (ents[i]->d_name[0] != '.' && nl > 4 &&
+		    strcmp(ents[i]->d_name + nl - 4, ".ics") == 0) {
+			snprintf(path, sizeof path, "%s/%s", policies_dir, ents[i]->d_name);
+			text = read_file(path, &len);
+			struct cal_set *set = text ? cal_parse(path, text, len, diags) : NULL;
+			if (text == NULL)
+				wf_diag_add(diags, path, "", 0, "cannot be read: %s",
+					    strerror(errno));
+			else if (set != NULL)
+				add_calendar(d, path, set);
+			free(text);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	for (size_t i = 0; d->plan != NULL && i < d->plan->n_remote; i++) {
+		const struct planner_remote *r = &d->plan->remote[i];
+		bool cached = false;
+		if (cache_dir != NULL) {
+			snprintf(path, sizeof path, "%s/calendars/%s.ics", cache_dir, r->name);
+			text = read_file(path, &len);
+			if (text != NULL) {
+				struct cal_set *set = cal_parse_as(path, text, len, CAL_AS_FREEZE,
+								   r->hard, r->services, diags);
+				char name[128];
+				snprintf(name, sizeof name, "remote:%s", r->name);
+				cached = set != NULL && add_calendar(d, name, set) == 0;
+				free(text);
+			}
+		}
+		json_array_append_new(d->remote_status,
+				      json_pack("{s:s, s:s, s:b}", "name", r->name, "url", r->url,
+						"cached", cached));
+	}
+}
+
+json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; all != NULL && i < d->n_calendars; i++) {
+		json_t *part = cal_expand(d->calendars[i].set, from_ms, to_ms, 0);
+		if (part == NULL || json_array_extend(all, part) < 0) {
+			json_decref(part);
+			json_decref(all);
+			return NULL;
+		}
+		json_decref(part);
+	}
+	return all;
+}
+
+static void calendars_free(struct defs *d)
+{
+	for (size_t i = 0; i < d->n_calendars; i++) {
+		free(d->calendars[i].name);
+		cal_free(d->calendars[i].set);
+	}
+	free(d->calendars);
+	planner_config_free(d->plan);
+	json_decref(d->remote_status);
+}
+
+struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *cache_dir,
+		       const char *now_rfc3339, char **errors)
 {
 	unsigned char acc[CRYPTO_SHA256_LEN] = {0};
 	struct wf_diags diags = {0};
-	struct defs *d;
+	struct defs *d = calloc(1, sizeof *d);
 	*errors = NULL;
+	if (d == NULL) {
+		errors_add(errors, "out of memory");
+		return NULL;
+	}
+	atomic_init(&d->refs, 1);
 
 	int wn = hash_dir(workflows_dir, acc, errors);
 	int pn = hash_dir(policies_dir, acc, errors);
-	struct wf_set *set = wn >= 0 ? wf_set_load_dir(workflows_dir, &diags) : NULL;
-	struct policy_catalog *catalog = NULL;
+	d->workflows = wn >= 0 ? wf_set_load_dir(workflows_dir, &diags) : NULL;
 	char catalog_path[2048];
 	snprintf(catalog_path, sizeof catalog_path, "%s/services.json", policies_dir);
 	bool catalog_ok = pn < 0 || access(catalog_path, F_OK) != 0 ||
-			  (catalog = catalog_load_file(catalog_path, &diags)) != NULL;
-	struct policy_set *policies = NULL;
-	bool policies_ok = pn < 0 || !catalog_ok || !policy_dir_configured(policies_dir) ||
-			   (policies = policy_load_dir(policies_dir, catalog, &diags)) != NULL;
-	if (diags.n > 0 || (wn >= 0 && set == NULL)) {
+			  (d->catalog = catalog_load_file(catalog_path, &diags)) != NULL;
+	bool policies_ok =
+		pn < 0 || !catalog_ok || !policy_dir_configured(policies_dir) ||
+		(d->policies = policy_load_dir(policies_dir, d->catalog, &diags)) != NULL;
+	if (pn >= 0)
+		load_calendars(d, policies_dir, cache_dir, &diags);
+	if (diags.n > 0 || diags.oom || (wn >= 0 && d->workflows == NULL)) {
 		char *text = wf_diags_join(&diags);
 		errors_add(errors, "%s", text && *text ? text : "definitions cannot be loaded");
 		free(text);
@@ -149,25 +278,13 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 		while (len > 1 && (*errors)[len - 1] == '\n' && (*errors)[len - 2] == '\n')
 			(*errors)[--len] = '\0';
 	}
+	bool bad = diags.n > 0 || diags.oom;
 	wf_diags_clear(&diags);
-	if (wn < 0 || pn < 0 || set == NULL || !catalog_ok || !policies_ok) {
-		wf_set_free(set);
-		policy_free(policies);
-		catalog_free(catalog);
+	if (bad || wn < 0 || pn < 0 || d->workflows == NULL || !catalog_ok || !policies_ok ||
+	    d->plan == NULL) {
+		defs_release(d);
 		return NULL;
 	}
-	d = calloc(1, sizeof *d);
-	if (d == NULL) {
-		wf_set_free(set);
-		policy_free(policies);
-		catalog_free(catalog);
-		errors_add(errors, "out of memory");
-		return NULL;
-	}
-	atomic_init(&d->refs, 1);
-	d->workflows = set;
-	d->catalog = catalog;
-	d->policies = policies;
 	d->files = (unsigned)(wn + pn);
 	for (int i = 0; i < 8; i++)
 		snprintf(d->version + 2 * i, 3, "%02x", acc[i]);
@@ -189,6 +306,7 @@ void defs_release(struct defs *d)
 	wf_set_free(d->workflows);
 	policy_free(d->policies);
 	catalog_free(d->catalog);
+	calendars_free(d);
 	free(d);
 }
 
@@ -211,10 +329,11 @@ void defs_holder_destroy(struct defs_holder *h)
 }
 
 bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir, const char *policies_dir,
-			const char *now_rfc3339)
+			const char *cache_dir, const char *now_rfc3339)
 {
 	char *errors = NULL;
-	struct defs *fresh = defs_load(workflows_dir, policies_dir, now_rfc3339, &errors);
+	struct defs *fresh =
+		defs_load(workflows_dir, policies_dir, cache_dir, now_rfc3339, &errors);
 	struct defs *old = NULL;
 
 	pthread_mutex_lock(&h->lock);

@@ -21,24 +21,44 @@
 struct wf_set;
 struct policy_catalog;
 struct policy_set;
+struct cal_set;
+struct planner_config;
+
+/* One iCalendar source of windows, freezes and CAB meetings. */
+struct defs_calendar {
+	char *name;          /* "policies/windows.ics", or "remote:<name>" */
+	struct cal_set *set; /* owned */
+};
 
 struct defs {
 	atomic_uint refs;
 	struct wf_set *workflows;       /* owned */
 	struct policy_catalog *catalog; /* owned; from policies/services.json, NULL if absent */
 	struct policy_set *policies; /* owned; people, risk, approvals, templates; NULL if none */
-	char version[17];            /* hex hash of every file loaded: changes when any does */
-	char loaded_at[32];          /* RFC 3339, UTC */
-	unsigned files;              /* number of definition files read */
+	struct planner_config *plan; /* owned; policies/calendars.json or the defaults */
+	struct defs_calendar *calendars; /* owned: policies/ *.ics files, then remote copies */
+	size_t n_calendars;
+	json_t *remote_status; /* owned: [{"name", "cached": bool}] per remote calendar */
+	char version[17];      /* hex hash of every file loaded: changes when any does */
+	char loaded_at[32];    /* RFC 3339, UTC */
+	unsigned files;        /* number of definition files read */
 };
 
 /*
- * Loads and validates both directories.  Returns an owned snapshot (refs = 1), or NULL
- * with every problem, one per line, in *errors (owned; free()).  `now_rfc3339` is
- * recorded as the load time.
+ * Loads and validates both directories.  `cache_dir` (may be NULL) holds the last good
+ * copies of remote calendars, as <cache_dir>/calendars/<name>.ics; a missing copy is not
+ * an error (the fetcher has not succeeded yet), a broken one is.  Returns an owned
+ * snapshot (refs = 1), or NULL with every problem, one per line, in *errors (owned;
+ * free()).  `now_rfc3339` is recorded as the load time.
  */
-struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *now_rfc3339,
-		       char **errors);
+struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *cache_dir,
+		       const char *now_rfc3339, char **errors);
+
+/*
+ * Every window, freeze and CAB-meeting instance of the snapshot's calendars overlapping
+ * [from_ms, to_ms), as cal_expand() gives them, sorted by start.  Owned; NULL on OOM.
+ */
+json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms);
 
 /* Takes another reference to `d`. */
 struct defs *defs_ref(struct defs *d);
@@ -66,7 +86,7 @@ void defs_holder_destroy(struct defs_holder *h);
  * false.
  */
 bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir, const char *policies_dir,
-			const char *now_rfc3339);
+			const char *cache_dir, const char *now_rfc3339);
 
 /*
  * Brings a per-thread cache up to date: when `*gen` differs from the holder's

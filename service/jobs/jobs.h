@@ -1,11 +1,14 @@
 /*
- * jobs.h -- background work of transomd: the timer worker.
+ * jobs.h -- background work of transomd: the timer worker, which also re-plans.
  *
  * The timer worker wakes every TRANSOM_TIMER_INTERVAL milliseconds, and fires every
  * workflow timer that has come due (SLA escalations, draft expiry, ...) through the
  * same record use case as an HTTP event, as actor "system".  Timers are claimed with
  * FOR UPDATE SKIP LOCKED, so any number of replicas may run workers without firing a
- * timer twice.  It has its own database connection and survives database outages.
+ * timer twice.  After each sweep it re-plans scheduled changes when the definitions
+ * changed (a reload, a remote calendar fetched) and at least once a minute, so missed
+ * slots move on and unscheduled changes get another chance.  It has its own database
+ * connection and survives database outages.
  */
 #ifndef TRANSOM_JOBS_H
 #define TRANSOM_JOBS_H

@@ -22,7 +22,12 @@ struct timer_worker {
 	struct store *store;
 	struct defs *defs;
 	unsigned long defs_gen;
+	unsigned long planned_gen; /* the definitions the last re-plan saw */
+	long long planned_ms;      /* when it ran */
 };
+
+/* Re-plans at least this often: missed slots move on, unscheduled changes retry. */
+#define REPLAN_EVERY_MS (60 * 1000)
 
 static long long now_ms(void)
 {
@@ -61,6 +66,40 @@ static unsigned fire_due(struct timer_worker *w)
 	}
 }
 
+/*
+ * Re-plans scheduled changes when the definitions changed (windows, freezes, remote
+ * calendars) and once a minute.  Replicas may do it at once: each change is re-planned
+ * in its own transaction under the scheduling lock, and a legal booking stays put.
+ */
+static void replan(struct timer_worker *w)
+{
+	long long now = now_ms();
+	struct defs *d = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
+	if (d == NULL || (w->planned_gen == w->defs_gen && now - w->planned_ms < REPLAN_EVERY_MS))
+		return;
+	struct rec_ctx c = {
+		.st = w->store,
+		.defs = d,
+		.actor = "system",
+		.roles = WF_ROLE_SYSTEM,
+		.now_ms = now,
+		.retries = w->app->cfg->db_retries,
+	};
+	struct tr_error err = {0};
+	unsigned moved = 0;
+	enum tr_code rc = records_replan(&c, &moved, &err);
+	if (rc != TR_OK) {
+		if (rc != TR_E_DB_UNAVAILABLE)
+			LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc),
+				 err.detail);
+		return;
+	}
+	if (moved > 0)
+		LOG_INFO("event=replanned moved=%u definitions=%s", moved, d->version);
+	w->planned_gen = w->defs_gen;
+	w->planned_ms = now;
+}
+
 static void *run(void *cls)
 {
 	struct timer_worker *w = cls;
@@ -70,6 +109,7 @@ static void *run(void *cls)
 		unsigned n = fire_due(w);
 		if (n > 0)
 			LOG_INFO("event=timers_fired count=%u", n);
+		replan(w);
 		pthread_mutex_lock(&w->lock);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);

@@ -28,7 +28,7 @@ int cmd_check(const struct config *cfg, int argc, char **argv)
 		}
 	}
 	main_now_rfc3339(now, sizeof now);
-	struct defs *d = defs_load(workflows, policies, now, &errors);
+	struct defs *d = defs_load(workflows, policies, NULL, now, &errors);
 	if (d == NULL) {
 		fputs(errors ? errors : "definitions cannot be loaded\n", stderr);
 		free(errors);

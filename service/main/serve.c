@@ -68,7 +68,8 @@ int cmd_serve(const struct config *cfg)
 	store_free(st);
 
 	main_now_rfc3339(now, sizeof now);
-	struct defs *defs = defs_load(cfg->workflows_dir, cfg->policies_dir, now, &errors);
+	struct defs *defs =
+		defs_load(cfg->workflows_dir, cfg->policies_dir, cfg->cache_dir, now, &errors);
 	if (defs == NULL) {
 		fprintf(stderr, "transomd: invalid definitions:\n%s", errors ? errors : "");
 		free(errors);
@@ -111,7 +112,8 @@ int cmd_serve(const struct config *cfg)
 		if (sig != SIGHUP)
 			break;
 		main_now_rfc3339(now, sizeof now);
-		bool ok = defs_holder_reload(&app.defs, cfg->workflows_dir, cfg->policies_dir, now);
+		bool ok = defs_holder_reload(&app.defs, cfg->workflows_dir, cfg->policies_dir,
+					     cfg->cache_dir, now);
 		metrics_reload(app.metrics, ok);
 		if (ok) {
 			LOG_INFO("event=definitions_reloaded");

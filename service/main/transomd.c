@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calendar/calendar.h"
 #include "main/main.h"
 
 static void usage(FILE *out)
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_level_set(cfg.log_level);
+	cal_init(); /* libical's settings and zones, before any thread starts */
 
 	const char *cmd = argv[i];
 	int sub_argc = argc - i - 1;

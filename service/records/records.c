@@ -384,6 +384,9 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 		json_object_set(r->data, "approvals", o->approvals);
 	snprintf(r->state, sizeof r->state, "%s", o->state);
 	r->updated_ms = c->now_ms;
+	json_t *scheduled = NULL;
+	if ((s = rec_schedule_apply(j, r, o->effects, &scheduled)) < 0)
+		return s;
 
 	if (insert)
 		r->version = 1;
@@ -406,6 +409,8 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 		const char *who = json_string_value(json_object_get(step, "actor"));
 		audit_add(&audit, c, at, who ? who : c->actor, r->id, "transitioned", d);
 	}
+	if (scheduled != NULL)
+		audit_add(&audit, c, at, c->actor, r->id, "scheduled", scheduled);
 	if (s >= 0)
 		s = apply_effects(j, r->id, o->effects, &audit, at);
 	if (s >= 0)
@@ -994,8 +999,8 @@ static enum db_status timer_tx(struct store *st, void *cls)
 		 * other workflows, or a reload in progress): leave the timer for whoever knows
 		 * it, and look again later rather than dropping it or blocking the others.
 		 */
-		LOG_WARN("event=timer_deferred record=%s workflow=%s event_name=%s", id,
-			 r.workflow, event);
+		LOG_WARN("event=timer_deferred record=%s workflow=%s event_name=%s", id, r.workflow,
+			 event);
 		store_record_clear(&r);
 		j->code = TR_OK;
 		j->fired = false;

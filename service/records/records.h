@@ -113,4 +113,40 @@ enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr
 enum tr_code records_simulate(struct rec_ctx *c, json_t *input, struct rec_reply *out,
 			      struct tr_error *err);
 
+/* ---- scheduling (schedule.c) ---- */
+
+/*
+ * Moves scheduled change `id` to the earliest slot at or after input.not_before (an RFC
+ * 3339 string; input.reason optional): its sequence goes up and change.rescheduled is
+ * emitted.  422 names a bad not_before; 409 (rule "state") when the change is not
+ * waiting for its slot.
+ */
+enum tr_code records_reschedule(struct rec_ctx *c, const char *id, json_t *input,
+				struct rec_reply *out, struct tr_error *err);
+
+/*
+ * Re-plans every change holding or awaiting a slot, in order of approval, after the
+ * calendars changed: a booking still legal stays; the others move to their earliest legal
+ * slot (or become unscheduled, with reasons), raising their sequence.  *moved counts them.
+ */
+enum tr_code records_replan(struct rec_ctx *c, unsigned *moved, struct tr_error *err);
+
+/* Window or freeze instances (`kind` "window", "freeze", "meeting") in [from, to), of one service
+ * or all. */
+enum tr_code records_calendar_instances(struct rec_ctx *c, const char *kind, const char *service,
+					long long from_ms, long long to_ms, json_t **out,
+					struct tr_error *err);
+
+/* Bookings overlapping [from, to) (of one service or all), as store_bookings_list gives them. */
+enum tr_code records_bookings(struct rec_ctx *c, long long from_ms, long long to_ms,
+			      const char *service, json_t **out, struct tr_error *err);
+
+/*
+ * The next `count` free slots for a hypothetical change `change` ({"services",
+ * "duration", "not_before", "not_after", "type"}): {"slots": [...]} or, when none,
+ * {"slots": [], "reasons": [...]}.  Writes nothing.  422 names a bad field.
+ */
+enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json_t **out,
+			   struct tr_error *err);
+
 #endif /* TRANSOM_RECORDS_H */

@@ -55,6 +55,14 @@ void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struc
 enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_outcome *o,
 			   bool insert, const char *main_action, json_t *main);
 
+/*
+ * Scheduling after an outcome (schedule.c): books a slot when `effects` hold a schedule
+ * request, frees the booking when `r` reached a final state.  Updates r->data.schedule;
+ * *audit_detail receives what to audit as "scheduled" (owned), or NULL.
+ */
+enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, json_t *effects,
+				  json_t **audit_detail);
+
 /* The record as clients see it, into j->out / `out`. */
 enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,
 			     struct rec_reply *out);

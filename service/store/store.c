@@ -147,7 +147,10 @@ static enum db_status classify(struct store *st, PGresult *res)
 		st->lost = true;
 		return DB_DOWN;
 	}
-	if (strcmp(st->sqlstate, "40001") == 0 || strcmp(st->sqlstate, "40P01") == 0)
+	/* A lost race -- serialization, deadlock, or two bookings overlapping on a service
+	 * (exclusion_violation) -- is worth running the transaction again. */
+	if (strcmp(st->sqlstate, "40001") == 0 || strcmp(st->sqlstate, "40P01") == 0 ||
+	    strcmp(st->sqlstate, "23P01") == 0)
 		return DB_SOFT;
 	LOG_DEBUG("event=db_error sqlstate=%s error=\"%s\"", st->sqlstate, st->last_error);
 	return DB_HARD;

@@ -19,7 +19,7 @@
 enum db_status {
 	DB_DOWN = -3, /* no connection to PostgreSQL: retry later (503) */
 	DB_HARD = -2, /* the statement failed: a bug or a violated constraint (see sqlstate) */
-	DB_SOFT = -1, /* serialization failure or deadlock: the transaction may be retried */
+	DB_SOFT = -1, /* serialization failure, deadlock, booking overlap (23P01): retry */
 	DB_NONE = 0,  /* success, no rows */
 	DB_ONE = 1,   /* success, one row (larger values: that many rows) */
 };

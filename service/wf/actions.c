@@ -127,14 +127,16 @@ static int act_route_to_team(struct wf_act *act)
 }
 
 /*
- * Placeholders, provided by the policy/scheduling modules: they do nothing yet, so the
- * guards reading risk.* and approvals.* stay null and a change manager moves a change
- * on by hand (see workflows/README.md).  Their parameters are already checked.
+ * `schedule`: asks for a slot.  Finding one needs the bookings of every replica, so the
+ * engine only records the request as an effect
+ *   {"type": "schedule", "respect_window": bool, "state": s}
+ * and the records layer books the slot in the same transaction (see records/schedule.c).
  */
-static int act_placeholder(struct wf_act *act)
+static int act_schedule(struct wf_act *act)
 {
-	(void)act;
-	return 0;
+	json_t *rw = json_object_get(act->params, "respect_window");
+	return wf_act_effect(act, json_pack("{s:s, s:b}", "type", "schedule", "respect_window",
+					    rw == NULL || json_is_true(rw)));
 }
 
 /* ---- the table ---- */
@@ -166,9 +168,9 @@ static const struct wf_action_def actions[] = {
 	 "scores the change with policies/risk.json and publishes risk.*"},
 	{"request_approvals", p_request_approvals, policy_act_request_approvals,
 	 "asks the groups policies/approvals.json requires and publishes approvals.*"},
-	/* provided by the scheduling module; a no-op until it lands */
-	{"schedule", p_schedule, act_placeholder,
-	 "books the change into a window (scheduling module; no-op yet)"},
+	{"schedule", p_schedule, act_schedule,
+	 "books the earliest conflict-free slot in the change's maintenance windows "
+	 "(respect_window false: the earliest free slot, for emergencies)"},
 };
 
 #define N_ACTIONS (sizeof actions / sizeof actions[0])

@@ -1,0 +1,379 @@
+/*
+ * h_feeds.c -- iCalendar feeds of the schedule: secret feed URLs for calendar programs
+ * (/feeds/{token}/...), the same calendars for bearer-token clients (/v1/calendars/...),
+ * and the feed tokens themselves (/v1/feeds).
+ *
+ * Calendars: schedule.ics (booked changes, windows and freezes), freezes.ics,
+ * cab.ics (CAB meetings with their agenda) and services/{name}.ics (one service's
+ * bookings, windows and freezes).  A bounded range: 30 days back, the scheduling
+ * horizon ahead.  Strong ETags (a hash of the text) and 304 on If-None-Match.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/roles.h"
+#include "calendar/feed.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "planner/planner.h"
+#include "policy/catalog.h"
+#include "records/records.h"
+#include "store/bookings.h"
+#include "store/records.h"
+
+#define DAY_MS         (86400LL * 1000)
+#define FEED_REFRESH_S 900
+
+/* Which calendar a request asks for. */
+struct feed_want {
+	const char *what;    /* "schedule", "freezes", "cab" or "service" */
+	const char *service; /* for "service" */
+	const char *name;    /* the calendar's display name */
+};
+
+/* Appends "text" to a growing description. */
+static void line_add(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void line_add(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+	if (used + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
+static char *joined(json_t *arr, char *buf, size_t size)
+{
+	size_t i;
+	json_t *v;
+	buf[0] = '\0';
+	if (json_is_string(arr))
+		snprintf(buf, size, "%s", json_string_value(arr));
+	json_array_foreach(arr, i, v) {
+		line_add(buf, size, "%s%s", i ? ", " : "", json_string_value(v) ?: "");
+	}
+	return buf;
+}
+
+/* One VEVENT per booking: the change at its slot. */
+static void add_bookings(json_t *items, json_t *bookings, const char *base)
+{
+	size_t i;
+	json_t *b;
+	json_array_foreach(bookings, i, b) {
+		const char *id = json_string_value(json_object_get(b, "change"));
+		char uid[96], summary[512], desc[1024] = "", url[1200], svc[512];
+		snprintf(uid, sizeof uid, "%s@transom", id);
+		snprintf(summary, sizeof summary, "%s: %s", id,
+			 json_string_value(json_object_get(b, "title")) ?: "");
+		snprintf(url, sizeof url, "%s/v1/changes/%s", base, id);
+		line_add(desc, sizeof desc, "Change %s (%s), state %s.\nServices: %s\n", id,
+			 json_string_value(json_object_get(b, "type")) ?: "change",
+			 json_string_value(json_object_get(b, "state")) ?: "?",
+			 joined(json_object_get(b, "services"), svc, sizeof svc));
+		if (json_is_string(json_object_get(b, "window_uid")))
+			line_add(desc, sizeof desc, "Window: %s\n",
+				 json_string_value(json_object_get(b, "window_uid")));
+		line_add(desc, sizeof desc, "%s", url);
+		json_array_append_new(
+			items,
+			json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:O, s:O, s:[s], s:s, s:s, "
+				  "s:{s:s, s:s}}",
+				  "uid", uid, "summary", summary, "description", desc, "start_ms",
+				  json_object_get(b, "start_ms"), "end_ms",
+				  json_object_get(b, "end_ms"), "url", url, "sequence",
+				  json_object_get(b, "sequence"), "dtstamp_ms",
+				  json_object_get(b, "updated_ms"), "last_modified_ms",
+				  json_object_get(b, "updated_ms"), "categories", "CHANGE",
+				  "status", "CONFIRMED", "transp", "OPAQUE", "x",
+				  "X-TRANSOM-CHANGE", id, "X-TRANSOM-SERVICES", svc));
+	}
+}
+
+/* One VEVENT per window, freeze or meeting instance. */
+static void add_instances(json_t *items, json_t *inst, long long stamp_ms, const char *agenda)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(inst, i, v) {
+		const char *kind = json_string_value(json_object_get(v, "kind"));
+		const char *name = json_string_value(json_object_get(v, "summary"));
+		const char *rid = json_string_value(json_object_get(v, "recurrence_id"));
+		char uid[512], summary[512], desc[4096] = "", svc[512];
+		bool window = strcmp(kind, "window") == 0, freeze = strcmp(kind, "freeze") == 0;
+		snprintf(uid, sizeof uid, "%s%s%s@transom",
+			 json_string_value(json_object_get(v, "uid")), rid ? "/" : "",
+			 rid ? rid : "");
+		joined(json_object_get(v, "services"), svc, sizeof svc);
+		if (window) {
+			snprintf(summary, sizeof summary, "Maintenance window: %s", name ?: "");
+			line_add(desc, sizeof desc, "Changes may run on: %s\nCapacity: %lld", svc,
+				 (long long)json_integer_value(json_object_get(v, "capacity")));
+		} else if (freeze) {
+			bool hard = json_is_true(json_object_get(v, "hard"));
+			snprintf(summary, sizeof summary, "%s freeze: %s", hard ? "Hard" : "Soft",
+				 name ?: "");
+			line_add(desc, sizeof desc, "%s\nServices: %s",
+				 hard ? "No change may run." : "Changes need extra approval.", svc);
+		} else {
+			snprintf(summary, sizeof summary, "%s", name ?: "CAB meeting");
+			line_add(desc, sizeof desc, "%s", agenda ? agenda : "");
+		}
+		json_t *item = json_pack(
+			"{s:s, s:s, s:s, s:O, s:O, s:I, s:[s], s:s, s:s, s:{s:s}}", "uid", uid,
+			"summary", summary, "description", desc, "start_ms",
+			json_object_get(v, "start_ms"), "end_ms", json_object_get(v, "end_ms"),
+			"dtstamp_ms", (json_int_t)stamp_ms, "categories",
+			window   ? "MAINTENANCE-WINDOW"
+			: freeze ? "FREEZE"
+				 : "CAB-MEETING",
+			"status", "CONFIRMED", "transp", window ? "TRANSPARENT" : "OPAQUE", "x",
+			"X-TRANSOM-SERVICES", svc);
+		const char *tzid = json_string_value(json_object_get(v, "tzid"));
+		if (tzid != NULL)
+			json_object_set_new(item, "tzid", json_string(tzid));
+		json_array_append_new(items, item);
+	}
+}
+
+/* The agenda of CAB meetings: the changes awaiting a decision. */
+static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, char *out, size_t size)
+{
+	json_t *list = NULL;
+	enum db_status s = store_records_awaiting_approval(c->st, &list);
+	if (s < 0)
+		return TR_E_DB_UNAVAILABLE;
+	out[0] = '\0';
+	line_add(out, size, "Changes awaiting the CAB: %zu\n", json_array_size(list));
+	size_t i;
+	json_t *r;
+	json_array_foreach(list, i, r) {
+		json_t *risk = json_object_get(r, "risk");
+		line_add(out, size, "\n%s: %s (risk %s, score %lld)\n%s/v1/changes/%s\n",
+			 json_string_value(json_object_get(r, "id")) ?: "?",
+			 json_string_value(json_object_get(r, "title")) ?: "",
+			 json_string_value(json_object_get(risk, "level")) ?: "not assessed",
+			 (long long)json_integer_value(json_object_get(risk, "score")), base,
+			 json_string_value(json_object_get(r, "id")) ?: "");
+	}
+	json_decref(list);
+	return TR_OK;
+}
+
+/* Serves calendar `w` with the request's context. */
+static enum tr_code serve_feed(struct http_req *req, struct http_reply *rep, struct rec_ctx *c,
+			       const struct feed_want *w)
+{
+	const struct defs *d = c->defs;
+	const char *base = ((struct app *)req->app)->public_url;
+	long long horizon = d->plan ? d->plan->horizon_ms : 180 * DAY_MS;
+	long long from = c->now_ms - 30 * DAY_MS, to = c->now_ms + horizon;
+	long long stamp = 0;
+	json_t *items = json_array(), *bookings = NULL, *inst = NULL;
+	enum tr_code rc = TR_OK;
+	char agenda[8192] = "";
+
+	time_parse_rfc3339(d->loaded_at, &stamp);
+	if (strcmp(w->what, "schedule") == 0 || strcmp(w->what, "service") == 0)
+		rc = records_bookings(c, from, to, w->service, &bookings, &req->err);
+	if (rc == TR_OK && strcmp(w->what, "cab") == 0 &&
+	    cab_agenda(c, base, agenda, sizeof agenda) != TR_OK)
+		rc = tr_error_set(&req->err, TR_E_DB_UNAVAILABLE, NULL,
+				  "the database is unavailable");
+	if (rc == TR_OK) {
+		json_t *all = defs_instances(d, from, to);
+		inst = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach(all, i, v) {
+			const char *kind = json_string_value(json_object_get(v, "kind"));
+			bool want = strcmp(w->what, "cab") == 0 ? strcmp(kind, "meeting") == 0
+				    : strcmp(w->what, "freezes") == 0
+					    ? strcmp(kind, "freeze") == 0
+					    : strcmp(kind, "meeting") != 0;
+			if (want && w->service != NULL)
+				want = planner_applies(d->catalog, v, w->service);
+			if (want)
+				json_array_append(inst, v);
+		}
+		json_decref(all);
+		add_bookings(items, bookings, base);
+		add_instances(items, inst, stamp, agenda);
+	}
+	json_decref(bookings);
+	json_decref(inst);
+	if (rc != TR_OK) {
+		json_decref(items);
+		return rc;
+	}
+	struct cal_feed f = {
+		.name = w->name, .refresh_seconds = FEED_REFRESH_S, .dtstamp_ms = stamp};
+	struct tr_error e = {0};
+	size_t len = 0;
+	char *text = cal_feed_build(&f, items, &len, &e);
+	json_decref(items);
+	if (text == NULL)
+		return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "feed: %s: %s", e.field,
+				    e.detail);
+	char hex[CRYPTO_SHA256_HEX_LEN], etag[40];
+	crypto_sha256_hex(text, len, hex);
+	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+	const char *inm = http_req_header(req, "If-None-Match");
+	if (inm != NULL && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0))
+		rc = http_reply_text(rep, 304, NULL, "", 0);
+	else
+		rc = http_reply_text(rep, 200, "text/calendar; charset=utf-8", text, len);
+	free(text);
+	if (rc == TR_OK)
+		rc = http_reply_header(rep, "ETag", etag);
+	if (rc == TR_OK)
+		rc = http_reply_header(rep, "Cache-Control", "private, max-age=300");
+	return rc;
+}
+
+/* Which calendar `file` ("schedule.ics") of directory `dir` (NULL or "services") is. */
+static enum tr_code want_of(struct http_req *req, const struct defs *d, const char *dir,
+			    const char *file, struct feed_want *w, char *buf, size_t size)
+{
+	size_t n = strlen(file);
+	if (n < 5 || strcmp(file + n - 4, ".ics") != 0)
+		return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL,
+				    "calendars end in .ics: schedule.ics, freezes.ics, cab.ics, "
+				    "services/{name}.ics");
+	snprintf(buf, size, "%.*s", (int)(n - 4), file);
+	if (dir != NULL) {
+		if (d->catalog != NULL && catalog_find(d->catalog, buf) == NULL)
+			return tr_error_set(&req->err, TR_E_NOT_FOUND, "service", "no service '%s'",
+					    buf);
+		*w = (struct feed_want){"service", buf, NULL};
+		return TR_OK;
+	}
+	static const struct {
+		const char *what, *name;
+	} cals[] = {{"schedule", "Transom: change schedule"},
+		    {"freezes", "Transom: change freezes"},
+		    {"cab", "Transom: CAB meetings"}};
+	for (size_t i = 0; i < sizeof cals / sizeof cals[0]; i++)
+		if (strcmp(buf, cals[i].what) == 0) {
+			*w = (struct feed_want){cals[i].what, NULL, cals[i].name};
+			return TR_OK;
+		}
+	return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL, "no calendar '%s'", file);
+}
+
+static enum tr_code calendar(struct http_req *req, struct http_reply *rep, struct rec_ctx *c)
+{
+	struct feed_want w = {0};
+	char buf[256], name[300];
+	const char *file = route_param(&req->match, "file");
+	const char *dir = strstr(req->path, "/services/") != NULL ? "services" : NULL;
+	enum tr_code rc = want_of(req, c->defs, dir, file, &w, buf, sizeof buf);
+	if (rc != TR_OK)
+		return rc;
+	if (w.service != NULL) {
+		snprintf(name, sizeof name, "Transom: %s", w.service);
+		w.name = name;
+	}
+	return serve_feed(req, rep, c, &w);
+}
+
+enum tr_code h_calendar(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = api_rec_context(req, &c, hash);
+	return rc == TR_OK ? calendar(req, rep, &c) : rc;
+}
+
+enum tr_code h_feed(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	char hash[CRYPTO_SHA256_HEX_LEN], user[129];
+	const char *token = route_param(&req->match, "token");
+	enum tr_code rc = api_rec_context(req, &c, hash);
+	if (rc != TR_OK)
+		return rc;
+	crypto_sha256_hex(token, strlen(token), hash);
+	enum db_status s = store_feed_token_user(c.st, hash, user);
+	if (s < 0)
+		return api_db_error(req, s);
+	if (s == DB_NONE) /* unknown and revoked alike: nothing to learn from the answer */
+		return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL, "no such feed");
+	c.actor = user;
+	return calendar(req, rep, &c);
+}
+
+/* ---- feed tokens ------------------------------------------------------------------------ */
+
+enum tr_code h_feeds_create(struct http_req *req, struct http_reply *rep)
+{
+	char token[64], hash[CRYPTO_SHA256_HEX_LEN];
+	json_t *label = json_object_get(req->json, "label");
+	if (label != NULL && (!json_is_string(label) || json_string_length(label) > 200))
+		return tr_error_set(&req->err, TR_E_UNPROCESSABLE, "label",
+				    "'label' must be a string of 200 characters at most");
+	const char *key;
+	json_t *v;
+	json_object_foreach(req->json, key, v) {
+		if (strcmp(key, "label") != 0)
+			return tr_error_set(&req->err, TR_E_UNPROCESSABLE, key,
+					    "unknown member '%s' (only 'label')", key);
+	}
+	if (!crypto_token("feed_", 24, token, sizeof token))
+		return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "no randomness");
+	crypto_sha256_hex(token, strlen(token), hash);
+	long long id = 0;
+	enum db_status s = store_feed_token_insert(api_store(req), req->user.name, hash,
+						   json_string_value(label), &id);
+	if (s < 0)
+		return api_db_error(req, s);
+	const char *base = ((struct app *)req->app)->public_url;
+	char loc[64];
+	snprintf(loc, sizeof loc, "/v1/feeds/%lld", id);
+	json_t *body = json_pack(
+		"{s:I, s:s?, s:s, s:{s:s+++, s:s+++, s:s+++, s:s+++}, s:s}", "id", (json_int_t)id,
+		"label", json_string_value(label), "token", token, "urls", "schedule", base,
+		"/feeds/", token, "/schedule.ics", "freezes", base, "/feeds/", token,
+		"/freezes.ics", "cab", base, "/feeds/", token, "/cab.ics", "service", base,
+		"/feeds/", token, "/services/{name}.ics", "note",
+		"keep the URLs secret: anyone holding one can read these calendars; "
+		"DELETE /v1/feeds/{id} revokes them");
+	enum tr_code rc = http_reply_json(rep, 201, body);
+	if (rc == TR_OK)
+		rc = http_reply_header(rep, "Location", loc);
+	return rc;
+}
+
+enum tr_code h_feeds_list(struct http_req *req, struct http_reply *rep)
+{
+	json_t *list = NULL;
+	bool admin = (req->user.roles & ROLE_ADMIN) != 0;
+	enum db_status s =
+		store_feed_tokens_list(api_store(req), admin ? NULL : req->user.name, &list);
+	if (s < 0)
+		return api_db_error(req, s);
+	return http_reply_json(rep, 200, json_pack("{s:o}", "feeds", list));
+}
+
+enum tr_code h_feeds_revoke(struct http_req *req, struct http_reply *rep)
+{
+	const char *ids = route_param(&req->match, "id");
+	char *end;
+	long long id = strtoll(ids, &end, 10);
+	if (*end != '\0' || id <= 0)
+		return tr_error_set(&req->err, TR_E_NOT_FOUND, "id", "no feed '%s'", ids);
+	bool admin = (req->user.roles & ROLE_ADMIN) != 0;
+	enum db_status s =
+		store_feed_token_revoke(api_store(req), id, admin ? NULL : req->user.name);
+	if (s < 0)
+		return api_db_error(req, s);
+	if (s == DB_NONE)
+		return tr_error_set(&req->err, TR_E_NOT_FOUND, "id", "no feed %lld of yours", id);
+	return http_reply_text(rep, 204, NULL, "", 0);
+}

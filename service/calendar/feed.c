@@ -1,0 +1,1120 @@
+/*
+ * feed.c -- iCalendar output (subscription feeds, published free/busy) with libical.
+ *
+ * Items are checked and turned into libical components, then libical's serializer writes
+ * the text (it escapes TEXT values and folds lines at 75 octets on UTF-8 boundaries).
+ * Every libical call runs under the module lock (cal_int.h).  Times are converted here
+ * from milliseconds since the epoch; wall times use the zone's offset at that instant.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libical/ical.h>
+
+#include "calendar/cal_int.h"
+#include "calendar/feed.h"
+
+#define PRODID      "-//Transom//Transom 1.0//EN"
+#define MIN_SECS    (-2208988800LL) /* 1900-01-01T00:00:00Z */
+#define MAX_SECS    7258118400LL    /* 2200-01-01T00:00:00Z, excluded */
+#define DAY_SECS    86400LL
+#define MAX_UID     255
+#define MAX_TZID    64
+#define MAX_URI     2048
+#define MAX_REFRESH (366L * 86400)
+#define FIELD_LEN   160
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+/* One build: where errors go and what went wrong first. */
+struct build {
+	struct tr_error *err;
+	bool failed;
+	bool oom;
+};
+
+static void fail(struct build *b, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Records the first error: `field` is the path at fault ("items[3].tzid"). */
+static void fail(struct build *b, const char *field, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	if (b->failed)
+		return;
+	b->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	tr_error_set(b->err, TR_E_UNPROCESSABLE, field, "%s: %s", field, msg);
+}
+
+static void fail_oom(struct build *b)
+{
+	if (b->failed)
+		return;
+	b->failed = true;
+	b->oom = true;
+	tr_error_set(b->err, TR_E_NOMEM, NULL, "out of memory building a calendar");
+}
+
+/* icalcomponent_add_property() ignores NULL, so an allocation failure would drop a line. */
+static void add_prop(struct build *b, icalcomponent *c, icalproperty *p)
+{
+	if (p == NULL) {
+		fail_oom(b);
+		return;
+	}
+	icalcomponent_add_property(c, p);
+}
+
+static void add_param(struct build *b, icalproperty *p, icalparameter *q)
+{
+	if (q == NULL) {
+		fail_oom(b);
+		return;
+	}
+	if (p != NULL)
+		icalproperty_add_parameter(p, q);
+	else
+		icalparameter_free(q);
+}
+
+/* ---- values ---------------------------------------------------------------------------- */
+
+static long long floor_div(long long a, long long d)
+{
+	long long q = a / d;
+	return (a % d != 0 && (a < 0) != (d < 0)) ? q - 1 : q;
+}
+
+static long long ceil_div(long long a, long long d)
+{
+	return -floor_div(-a, d);
+}
+
+/* A libical time of `secs` (UTC clock fields); `utc` marks it UTC ("Z"), else floating. */
+static struct icaltimetype time_of(long long secs, bool is_date, bool utc)
+{
+	struct icaltimetype t = icaltime_null_time();
+	time_t tt = (time_t)secs;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		return t;
+	t.year = tm.tm_year + 1900;
+	t.month = tm.tm_mon + 1;
+	t.day = tm.tm_mday;
+	if (!is_date) {
+		t.hour = tm.tm_hour;
+		t.minute = tm.tm_min;
+		t.second = tm.tm_sec;
+	}
+	t.is_date = is_date;
+	t.zone = utc ? icaltimezone_get_utc_timezone() : NULL;
+	return t;
+}
+
+/* UTC offset of `zone` at `secs` since the epoch, in seconds. */
+static int offset_at(icaltimezone *zone, long long secs)
+{
+	struct icaltimetype u = time_of(secs, false, true);
+	int dst = 0;
+	return icaltimezone_get_utc_offset_of_utc_time(zone, &u, &dst);
+}
+
+/*
+ * Whether wall time `wall` of `zone` denotes the instant `secs` when read as RFC 5545
+ * 3.3.5 says (an ambiguous wall time is its first occurrence).  False only for the second
+ * occurrence in a fall-back overlap: an earlier instant has the same wall time.
+ */
+static bool wall_is_first(icaltimezone *zone, long long wall, long long secs)
+{
+	int cand[2] = {offset_at(zone, secs - DAY_SECS), offset_at(zone, secs + DAY_SECS)};
+	for (int i = 0; i < 2; i++) {
+		long long u = wall - cand[i];
+		if (u < secs && offset_at(zone, u) == cand[i])
+			return false;
+	}
+	return true;
+}
+
+/* Whether s[0..n) has a control character (C0, NUL included, or DEL). */
+static bool has_ctl(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An owned copy of JSON string `v` fit for a TEXT value: CR LF and a lone CR become LF,
+ * other control characters except TAB and LF (and NUL) become spaces.  NULL when out of
+ * memory.
+ */
+static char *text_clean(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v), k = 0;
+	char *out = malloc(n + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\r') {
+			if (i + 1 < n && s[i + 1] == '\n')
+				continue;
+			c = '\n';
+		} else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+			c = ' ';
+		}
+		out[k++] = (char)c;
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/* An IANA zone name: letters, digits, '/', '_', '+', '-'; no "..", no leading '/'. */
+static bool tzid_syntax_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > MAX_TZID || s[0] == '/' || strstr(s, "..") != NULL)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '/' || c == '_' || c == '+' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* A URI as far as a calendar line cares: a scheme, no spaces or control characters. */
+static bool uri_ok(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	if (n == 0 || n > MAX_URI || colon == NULL || colon == s)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c == 0x7f || c == '"')
+			return false;
+	}
+	return true;
+}
+
+/* An x-name (RFC 5545 3.1): "X-" then letters, digits and '-'. */
+static bool xname_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 3 || n > 64 || (s[0] != 'X' && s[0] != 'x') || s[1] != '-')
+		return false;
+	for (size_t i = 2; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Seconds of a millisecond JSON integer (floor), checked against 1900..2199. */
+static bool secs_of(struct build *b, const char *field, const json_t *v, long long *out)
+{
+	json_int_t ms = json_integer_value(v);
+	if (ms < MIN_SECS * 1000 || ms >= MAX_SECS * 1000) {
+		fail(b, field, "out of range (years 1900..2199)");
+		return false;
+	}
+	*out = floor_div((long long)ms, 1000);
+	return true;
+}
+
+/* ---- members of an item ---------------------------------------------------------------- */
+
+enum ftype {
+	F_STR, /* string */
+	F_INT, /* integer */
+	F_BOOL,
+	F_ARR,
+	F_OBJ
+};
+
+struct field {
+	const char *name;
+	enum ftype type;
+};
+
+static const struct field item_fields[] = {
+	{"uid", F_STR},        {"summary", F_STR},    {"description", F_STR},
+	{"location", F_STR},   {"url", F_STR},        {"start_ms", F_INT},
+	{"end_ms", F_INT},     {"all_day", F_BOOL},   {"tzid", F_STR},
+	{"sequence", F_INT},   {"dtstamp_ms", F_INT}, {"last_modified_ms", F_INT},
+	{"categories", F_ARR}, {"status", F_STR},     {"transp", F_STR},
+	{"x", F_OBJ},
+};
+
+static const struct field busy_fields[] = {
+	{"start_ms", F_INT},
+	{"end_ms", F_INT},
+	{"type", F_STR},
+};
+
+static const char *const type_names[] = {"a string", "an integer", "a boolean", "an array",
+					 "an object"};
+
+static bool type_ok(const json_t *v, enum ftype t)
+{
+	switch (t) {
+	case F_STR:
+		return json_is_string(v);
+	case F_INT:
+		return json_is_integer(v);
+	case F_BOOL:
+		return json_is_boolean(v);
+	case F_ARR:
+		return json_is_array(v);
+	case F_OBJ:
+		return json_is_object(v);
+	}
+	return false;
+}
+
+/*
+ * Checks the members of `obj` (`what` = "items[3]") against `spec`: unknown members and
+ * wrong types are errors, null members count as absent.
+ */
+static bool members_ok(struct build *b, const char *what, const json_t *obj,
+		       const struct field *spec, size_t nspec)
+{
+	char field[FIELD_LEN];
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj)) {
+		fail(b, what, "must be an object");
+		return false;
+	}
+	json_object_foreach((json_t *)obj, key, v) {
+		size_t i = 0;
+		while (i < nspec && strcmp(spec[i].name, key) != 0)
+			i++;
+		snprintf(field, sizeof field, "%s.%.64s", what, key);
+		if (i == nspec) {
+			fail(b, field, "unknown member");
+			return false;
+		}
+		if (!json_is_null(v) && !type_ok(v, spec[i].type)) {
+			fail(b, field, "must be %s", type_names[spec[i].type]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Member `key` of `obj`, NULL when absent or null. */
+static const json_t *member(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return json_is_null(v) ? NULL : v;
+}
+
+/* ---- feeds ----------------------------------------------------------------------------- */
+
+/* The zones a feed uses, in first-use order. */
+struct zones {
+	icaltimezone **v;
+	size_t n, cap;
+};
+
+static void zones_add(struct build *b, struct zones *zs, icaltimezone *z)
+{
+	for (size_t i = 0; i < zs->n; i++)
+		if (zs->v[i] == z)
+			return;
+	if (zs->n == zs->cap) {
+		size_t cap = zs->cap ? zs->cap * 2 : 4;
+		icaltimezone **v = realloc(zs->v, cap * sizeof *v);
+		if (v == NULL) {
+			fail_oom(b);
+			return;
+		}
+		zs->v = v;
+		zs->cap = cap;
+	}
+	zs->v[zs->n++] = z;
+}
+
+/* The zone named by `v` (a JSON string), or NULL (UTC); sets b->failed when unknown. */
+static icaltimezone *zone_of(struct build *b, const char *field, const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	icaltimezone *z;
+
+	if (!tzid_syntax_ok(s, n)) {
+		fail(b, field, "not a time zone name");
+		return NULL;
+	}
+	/* the syntax check first: libical would open /usr/share/zoneinfo/<name> as given */
+	z = icaltimezone_get_builtin_timezone(s);
+	if (z != NULL && z == icaltimezone_get_utc_timezone())
+		return NULL;
+	if (z == NULL || icaltimezone_get_location(z) == NULL) {
+		fail(b, field, "unknown time zone '%s'", s);
+		return NULL;
+	}
+	if (icaltimezone_get_component(z) == NULL) {
+		fail(b, field, "time zone '%s' has no definition", s);
+		return NULL;
+	}
+	return z;
+}
+
+/*
+ * A DTSTART or DTEND at `secs`: in UTC, or (zone != NULL) the zone's wall time with TZID,
+ * unless that wall time would be read as another instant (then UTC).  *used tells whether
+ * the zone was referenced.
+ */
+static icalproperty *time_prop(struct build *b, icalproperty_kind kind, long long secs,
+			       icaltimezone *zone, bool *used)
+{
+	struct icaltimetype t;
+	icalproperty *p;
+	bool local = false;
+
+	if (zone != NULL) {
+		long long wall = secs + offset_at(zone, secs);
+		if (wall_is_first(zone, wall, secs)) {
+			t = time_of(wall, false, false);
+			local = true;
+		}
+	}
+	if (!local)
+		t = time_of(secs, false, true);
+	p = kind == ICAL_DTSTART_PROPERTY ? icalproperty_new_dtstart(t) : icalproperty_new_dtend(t);
+	if (p == NULL)
+		return NULL;
+	if (local) {
+		add_param(b, p, icalparameter_new_tzid(icaltimezone_get_location(zone)));
+		*used = true;
+	}
+	return p;
+}
+
+/* Adds a TEXT property made by `mk` from JSON string `v` (NULL: nothing). */
+static void add_text(struct build *b, icalcomponent *c, icalproperty *(*mk)(const char *),
+		     const json_t *v)
+{
+	if (v == NULL)
+		return;
+	char *s = text_clean(v);
+	if (s == NULL) {
+		fail_oom(b);
+		return;
+	}
+	add_prop(b, c, mk(s));
+	free(s);
+}
+
+/* Adds an X- property `name` with the cleaned text of `v`. */
+static void add_x(struct build *b, icalcomponent *c, const char *name, const json_t *v)
+{
+	char *s = text_clean(v);
+	if (s == NULL) {
+		fail_oom(b);
+		return;
+	}
+	icalproperty *p = icalproperty_new_x(s);
+	free(s);
+	if (p != NULL)
+		icalproperty_set_x_name(p, name);
+	add_prop(b, c, p);
+}
+
+static void add_x_str(struct build *b, icalcomponent *c, const char *name, const char *s)
+{
+	icalproperty *p = icalproperty_new_x(s);
+	if (p != NULL)
+		icalproperty_set_x_name(p, name);
+	add_prop(b, c, p);
+}
+
+/* The categories of `arr` joined by commas, owned; NULL with b->failed on error. */
+static char *categories_of(struct build *b, const char *what, const json_t *arr)
+{
+	char field[FIELD_LEN];
+	size_t len = 1, i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		snprintf(field, sizeof field, "%s.categories[%zu]", what, i);
+		if (!json_is_string(v)) {
+			fail(b, field, "must be a string");
+			return NULL;
+		}
+		const char *s = json_string_value(v);
+		size_t n = json_string_length(v);
+		if (n == 0 || has_ctl(s, n) || memchr(s, ',', n) != NULL ||
+		    memchr(s, ';', n) != NULL) {
+			fail(b, field, "must be non-empty, without ',', ';' or control characters");
+			return NULL;
+		}
+		len += n + 1;
+	}
+	char *out = malloc(len);
+	if (out == NULL) {
+		fail_oom(b);
+		return NULL;
+	}
+	size_t k = 0;
+	json_array_foreach(arr, i, v) {
+		if (k > 0)
+			out[k++] = ',';
+		memcpy(out + k, json_string_value(v), json_string_length(v));
+		k += json_string_length(v);
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/* Reads the start and end of item `it` into seconds; false with b->failed on error. */
+static bool item_range(struct build *b, const char *what, const json_t *it, long long *s,
+		       long long *e)
+{
+	char field[FIELD_LEN];
+	const json_t *sv = member(it, "start_ms"), *ev = member(it, "end_ms");
+
+	snprintf(field, sizeof field, "%s.start_ms", what);
+	if (sv == NULL) {
+		fail(b, field, "missing");
+		return false;
+	}
+	if (!secs_of(b, field, sv, s))
+		return false;
+	snprintf(field, sizeof field, "%s.end_ms", what);
+	if (ev == NULL) {
+		fail(b, field, "missing");
+		return false;
+	}
+	if (!secs_of(b, field, ev, e))
+		return false;
+	if (json_integer_value(ev) < json_integer_value(sv)) {
+		fail(b, field, "before start_ms");
+		return false;
+	}
+	return true;
+}
+
+/* DTSTART and DTEND of an all-day item: the days of start and end in `zone` (NULL: UTC). */
+static void add_all_day(struct build *b, icalcomponent *c, long long s, long long e,
+			icaltimezone *zone)
+{
+	long long ws = s + (zone != NULL ? offset_at(zone, s) : 0);
+	long long we = e + (zone != NULL ? offset_at(zone, e) : 0);
+	long long ds = floor_div(ws, DAY_SECS), de = ceil_div(we, DAY_SECS);
+
+	if (de <= ds)
+		de = ds + 1;
+	add_prop(b, c, icalproperty_new_dtstart(time_of(ds * DAY_SECS, true, false)));
+	add_prop(b, c, icalproperty_new_dtend(time_of(de * DAY_SECS, true, false)));
+}
+
+/* Adds the enumerated STATUS and TRANSP of item `it`. */
+static void add_status_transp(struct build *b, icalcomponent *c, const char *what, const json_t *it)
+{
+	char field[FIELD_LEN];
+	const json_t *v;
+
+	if ((v = member(it, "status")) != NULL) {
+		const char *s = json_string_value(v);
+		enum icalproperty_status st;
+		if (strcmp(s, "CONFIRMED") == 0)
+			st = ICAL_STATUS_CONFIRMED;
+		else if (strcmp(s, "TENTATIVE") == 0)
+			st = ICAL_STATUS_TENTATIVE;
+		else if (strcmp(s, "CANCELLED") == 0)
+			st = ICAL_STATUS_CANCELLED;
+		else {
+			snprintf(field, sizeof field, "%s.status", what);
+			fail(b, field, "must be CONFIRMED, TENTATIVE or CANCELLED");
+			return;
+		}
+		add_prop(b, c, icalproperty_new_status(st));
+	}
+	if ((v = member(it, "transp")) != NULL) {
+		const char *s = json_string_value(v);
+		enum icalproperty_transp tp;
+		if (strcmp(s, "OPAQUE") == 0)
+			tp = ICAL_TRANSP_OPAQUE;
+		else if (strcmp(s, "TRANSPARENT") == 0)
+			tp = ICAL_TRANSP_TRANSPARENT;
+		else {
+			snprintf(field, sizeof field, "%s.transp", what);
+			fail(b, field, "must be OPAQUE or TRANSPARENT");
+			return;
+		}
+		add_prop(b, c, icalproperty_new_transp(tp));
+	}
+}
+
+/* Adds the X- properties of member "x" of item `it`, in the object's order. */
+static void add_xs(struct build *b, icalcomponent *c, const char *what, const json_t *it)
+{
+	char field[FIELD_LEN];
+	const json_t *x = member(it, "x");
+	const char *key;
+	json_t *v;
+
+	if (x == NULL)
+		return;
+	json_object_foreach((json_t *)x, key, v) {
+		snprintf(field, sizeof field, "%s.x.%.64s", what, key);
+		if (!xname_ok(key)) {
+			fail(b, field, "not an X- property name");
+			return;
+		}
+		if (!json_is_string(v)) {
+			fail(b, field, "must be a string");
+			return;
+		}
+		add_x(b, c, key, v);
+	}
+}
+
+/*
+ * The VEVENT of item `it` (number `i`), owned, or NULL with b->failed.  Zones it
+ * references are added to `zs`; `uids` (a JSON object used as a set) catches duplicates.
+ */
+static icalcomponent *item_event(struct build *b, const struct cal_feed *f, size_t i,
+				 const json_t *it, struct zones *zs, json_t *uids)
+{
+	char what[32], field[FIELD_LEN];
+	const json_t *v;
+	long long s, e;
+	icaltimezone *zone = NULL;
+	bool used = false;
+
+	snprintf(what, sizeof what, "items[%zu]", i);
+	if (!members_ok(b, what, it, item_fields, sizeof item_fields / sizeof item_fields[0]))
+		return NULL;
+
+	/* identity */
+	snprintf(field, sizeof field, "%s.uid", what);
+	v = member(it, "uid");
+	if (v == NULL) {
+		fail(b, field, "missing");
+		return NULL;
+	}
+	const char *uid = json_string_value(v);
+	size_t uid_len = json_string_length(v);
+	if (uid_len == 0 || uid_len > MAX_UID || has_ctl(uid, uid_len)) {
+		fail(b, field, "must be 1..%d octets without control characters", MAX_UID);
+		return NULL;
+	}
+	const json_t *prev = json_object_get(uids, uid);
+	if (prev != NULL) {
+		fail(b, field, "duplicate uid (also items[%lld])",
+		     (long long)json_integer_value(prev));
+		return NULL;
+	}
+	if (json_object_set_new(uids, uid, json_integer((json_int_t)i)) != 0) {
+		fail_oom(b);
+		return NULL;
+	}
+
+	/* times */
+	if (!item_range(b, what, it, &s, &e))
+		return NULL;
+	if ((v = member(it, "tzid")) != NULL) {
+		snprintf(field, sizeof field, "%s.tzid", what);
+		zone = zone_of(b, field, v);
+		if (b->failed)
+			return NULL;
+	}
+	/* DTSTAMP: the item's, else its last modification, else the feed's (checked) */
+	long long stamp_s = floor_div(f->dtstamp_ms, 1000), modified_s = 0;
+	const char *stamp_key = "dtstamp_ms";
+	if (member(it, stamp_key) == NULL)
+		stamp_key = member(it, "last_modified_ms") != NULL ? "last_modified_ms" : NULL;
+	if (stamp_key != NULL) {
+		snprintf(field, sizeof field, "%s.%s", what, stamp_key);
+		if (!secs_of(b, field, member(it, stamp_key), &stamp_s))
+			return NULL;
+	}
+	if ((v = member(it, "last_modified_ms")) != NULL) {
+		snprintf(field, sizeof field, "%s.last_modified_ms", what);
+		if (!secs_of(b, field, v, &modified_s))
+			return NULL;
+	}
+	json_int_t seq = 0;
+	if ((v = member(it, "sequence")) != NULL) {
+		seq = json_integer_value(v);
+		if (seq < 0 || seq > INT_MAX) {
+			snprintf(field, sizeof field, "%s.sequence", what);
+			fail(b, field, "must be 0..%d", INT_MAX);
+			return NULL;
+		}
+	}
+	if ((v = member(it, "url")) != NULL &&
+	    (!uri_ok(json_string_value(v), json_string_length(v)) ||
+	     strlen(json_string_value(v)) != json_string_length(v))) {
+		snprintf(field, sizeof field, "%s.url", what);
+		fail(b, field, "not an absolute URI");
+		return NULL;
+	}
+	char *cats = NULL;
+	if ((v = member(it, "categories")) != NULL && json_array_size(v) > 0 &&
+	    (cats = categories_of(b, what, v)) == NULL)
+		return NULL;
+
+	icalcomponent *c = icalcomponent_new(ICAL_VEVENT_COMPONENT);
+	if (c == NULL) {
+		free(cats);
+		fail_oom(b);
+		return NULL;
+	}
+	add_prop(b, c, icalproperty_new_uid(uid));
+	add_prop(b, c, icalproperty_new_dtstamp(time_of(stamp_s, false, true)));
+	if (json_is_true(member(it, "all_day"))) {
+		add_all_day(b, c, s, e, zone);
+	} else {
+		add_prop(b, c, time_prop(b, ICAL_DTSTART_PROPERTY, s, zone, &used));
+		add_prop(b, c, time_prop(b, ICAL_DTEND_PROPERTY, e, zone, &used));
+	}
+	if (used)
+		zones_add(b, zs, zone);
+	if (member(it, "sequence") != NULL)
+		add_prop(b, c, icalproperty_new_sequence((int)seq));
+	add_text(b, c, icalproperty_new_summary, member(it, "summary"));
+	add_text(b, c, icalproperty_new_description, member(it, "description"));
+	add_text(b, c, icalproperty_new_location, member(it, "location"));
+	if ((v = member(it, "url")) != NULL)
+		add_prop(b, c, icalproperty_new_url(json_string_value(v)));
+	add_status_transp(b, c, what, it);
+	if (cats != NULL)
+		add_prop(b, c, icalproperty_new_categories(cats));
+	free(cats);
+	if (member(it, "last_modified_ms") != NULL)
+		add_prop(b, c, icalproperty_new_lastmodified(time_of(modified_s, false, true)));
+	add_xs(b, c, what, it);
+	if (b->failed) {
+		icalcomponent_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The VCALENDAR with its calendar-level properties, owned; NULL with b->failed. */
+static icalcomponent *vcalendar_new(struct build *b, bool publish)
+{
+	icalcomponent *cal = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
+	if (cal == NULL) {
+		fail_oom(b);
+		return NULL;
+	}
+	add_prop(b, cal, icalproperty_new_prodid(PRODID));
+	add_prop(b, cal, icalproperty_new_version("2.0"));
+	add_prop(b, cal, icalproperty_new_calscale("GREGORIAN"));
+	if (publish)
+		add_prop(b, cal, icalproperty_new_method(ICAL_METHOD_PUBLISH));
+	return cal;
+}
+
+/* Serializes `cal` into an owned malloc() string. */
+static char *serialize(struct build *b, icalcomponent *cal, size_t *len_out)
+{
+	char *s = icalcomponent_as_ical_string_r(cal);
+	if (s == NULL) {
+		fail_oom(b);
+		return NULL;
+	}
+	size_t n = strlen(s);
+	char *out = malloc(n + 1); /* not libical's allocator: callers free() */
+	if (out != NULL)
+		memcpy(out, s, n + 1);
+	else
+		fail_oom(b);
+	icalmemory_free_buffer(s);
+	if (out != NULL && len_out != NULL)
+		*len_out = n;
+	return out;
+}
+
+/* Adds the feed-level properties of `f` to `cal`. */
+static void add_feed_props(struct build *b, icalcomponent *cal, const struct cal_feed *f)
+{
+	if (f->name != NULL) {
+		json_t *name = json_string(f->name);
+		if (name == NULL) {
+			fail(b, "feed.name", "not valid UTF-8");
+			return;
+		}
+		char *s = text_clean(name);
+		json_decref(name);
+		if (s == NULL) {
+			fail_oom(b);
+			return;
+		}
+		add_prop(b, cal, icalproperty_new_name(s));
+		add_x_str(b, cal, "X-WR-CALNAME", s);
+		free(s);
+	}
+	if (f->refresh_seconds > 0) {
+		struct icaldurationtype d = icaldurationtype_from_int((int)f->refresh_seconds);
+		add_prop(b, cal, icalproperty_new_refreshinterval(d));
+		char *ds = icaldurationtype_as_ical_string_r(d);
+		if (ds == NULL) {
+			fail_oom(b);
+			return;
+		}
+		add_x_str(b, cal, "X-PUBLISHED-TTL", ds);
+		icalmemory_free_buffer(ds);
+	}
+}
+
+/*
+ * The VTIMEZONE of `z`: a clone of libical's builtin definition whose TZID is the plain
+ * IANA name (the one DTSTART;TZID= uses).
+ */
+static icalcomponent *vtimezone_of(struct build *b, icaltimezone *z)
+{
+	icalcomponent *vz = icalcomponent_new_clone(icaltimezone_get_component(z));
+	if (vz == NULL) {
+		fail_oom(b);
+		return NULL;
+	}
+	icalproperty *tp = icalcomponent_get_first_property(vz, ICAL_TZID_PROPERTY);
+	if (tp != NULL)
+		icalproperty_set_tzid(tp, icaltimezone_get_location(z));
+	else
+		add_prop(b, vz, icalproperty_new_tzid(icaltimezone_get_location(z)));
+	return vz;
+}
+
+static char *feed_build_locked(struct build *b, const struct cal_feed *f, const json_t *items,
+			       size_t *len_out)
+{
+	size_t n = json_array_size(items);
+	icalcomponent **evs = calloc(n > 0 ? n : 1, sizeof *evs);
+	json_t *uids = json_object();
+	struct zones zs = {0};
+	icalcomponent *cal = NULL;
+	char *out = NULL;
+
+	if (evs == NULL || uids == NULL) {
+		fail_oom(b);
+		goto done;
+	}
+	for (size_t i = 0; i < n && !b->failed; i++)
+		evs[i] = item_event(b, f, i, json_array_get(items, i), &zs, uids);
+	if (b->failed)
+		goto done;
+	cal = vcalendar_new(b, f->publish);
+	if (cal == NULL)
+		goto done;
+	add_feed_props(b, cal, f);
+	/* libical puts each VTIMEZONE added first: add them last-used first */
+	for (size_t i = zs.n; i-- > 0 && !b->failed;) {
+		icalcomponent *vz = vtimezone_of(b, zs.v[i]);
+		if (vz != NULL)
+			icalcomponent_add_component(cal, vz);
+	}
+	for (size_t i = 0; i < n; i++) { /* the calendar owns them from here */
+		icalcomponent_add_component(cal, evs[i]);
+		evs[i] = NULL;
+	}
+	if (!b->failed)
+		out = serialize(b, cal, len_out);
+done:
+	for (size_t i = 0; evs != NULL && i < n; i++)
+		if (evs[i] != NULL)
+			icalcomponent_free(evs[i]);
+	free(evs);
+	if (cal != NULL)
+		icalcomponent_free(cal);
+	json_decref(uids);
+	free(zs.v);
+	return out;
+}
+
+char *cal_feed_build(const struct cal_feed *f, const json_t *items, size_t *len_out,
+		     struct tr_error *err)
+{
+	static const struct cal_feed none = {0};
+	struct build b = {err, false, false};
+
+	if (f == NULL)
+		f = &none;
+	if (!json_is_array(items)) {
+		fail(&b, "items", "must be an array");
+		return NULL;
+	}
+	if (f->refresh_seconds < 0 || f->refresh_seconds > MAX_REFRESH) {
+		fail(&b, "feed.refresh_seconds", "must be 0..%ld", MAX_REFRESH);
+		return NULL;
+	}
+	if (f->dtstamp_ms < MIN_SECS * 1000 || f->dtstamp_ms >= MAX_SECS * 1000) {
+		fail(&b, "feed.dtstamp_ms", "out of range (years 1900..2199)");
+		return NULL;
+	}
+	cal_lock_enter();
+	char *out = feed_build_locked(&b, f, items, len_out);
+	cal_lock_leave();
+	return out;
+}
+
+/* ---- free/busy ------------------------------------------------------------------------- */
+
+/* A change of one busy type's count at a time. */
+struct fb_edge {
+	long long t; /* seconds */
+	int prio;    /* 1 BUSY-TENTATIVE, 2 BUSY, 3 BUSY-UNAVAILABLE */
+	int delta;   /* +1 opens, -1 closes */
+};
+
+static const struct {
+	const char *name;
+	icalparameter_fbtype type;
+} fb_types[4] = {
+	{NULL, ICAL_FBTYPE_NONE},
+	{"BUSY-TENTATIVE", ICAL_FBTYPE_BUSYTENTATIVE},
+	{"BUSY", ICAL_FBTYPE_BUSY},
+	{"BUSY-UNAVAILABLE", ICAL_FBTYPE_BUSYUNAVAILABLE},
+};
+
+static int edge_cmp(const void *pa, const void *pb)
+{
+	const struct fb_edge *a = pa, *b = pb;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Reads `busy` into edges (two per non-empty period, clipped to [from, to)); *n_out
+ * edges in an owned array, NULL with b->failed on error (or when there are none).
+ */
+static struct fb_edge *busy_edges(struct build *b, const json_t *busy, long long from, long long to,
+				  size_t *n_out)
+{
+	size_t n = json_array_size(busy), k = 0, i;
+	struct fb_edge *edges = calloc(2 * n + 1, sizeof *edges);
+	char what[32], field[FIELD_LEN];
+	json_t *it;
+
+	*n_out = 0;
+	if (edges == NULL) {
+		fail_oom(b);
+		return NULL;
+	}
+	json_array_foreach(busy, i, it) {
+		snprintf(what, sizeof what, "busy[%zu]", i);
+		if (!members_ok(b, what, it, busy_fields,
+				sizeof busy_fields / sizeof busy_fields[0]))
+			break;
+		int prio = 2;
+		const json_t *tv = member(it, "type");
+		if (tv != NULL) {
+			for (prio = 1; prio < 4; prio++)
+				if (strcmp(json_string_value(tv), fb_types[prio].name) == 0)
+					break;
+			if (prio == 4) {
+				snprintf(field, sizeof field, "%s.type", what);
+				fail(b, field, "must be BUSY, BUSY-UNAVAILABLE or BUSY-TENTATIVE");
+				break;
+			}
+		}
+		long long s, e;
+		if (!item_range(b, what, it, &s, &e))
+			break;
+		/* whole seconds, rounded outward: busy time is never shortened */
+		e = ceil_div((long long)json_integer_value(member(it, "end_ms")), 1000);
+		if (s < from)
+			s = from;
+		if (e > to)
+			e = to;
+		if (e <= s)
+			continue;
+		edges[k++] = (struct fb_edge){s, prio, +1};
+		edges[k++] = (struct fb_edge){e, prio, -1};
+	}
+	if (b->failed) {
+		free(edges);
+		return NULL;
+	}
+	qsort(edges, k, sizeof *edges, edge_cmp);
+	*n_out = k;
+	return edges;
+}
+
+/* Adds one FREEBUSY;FBTYPE=<prio> property for [s, e). */
+static void add_period(struct build *b, icalcomponent *c, long long s, long long e, int prio)
+{
+	struct icalperiodtype per = icalperiodtype_null_period();
+	per.start = time_of(s, false, true);
+	per.end = time_of(e, false, true);
+	icalproperty *p = icalproperty_new_freebusy(per);
+	add_param(b, p, icalparameter_new_fbtype(fb_types[prio].type));
+	add_prop(b, c, p);
+}
+
+/*
+ * Sweeps the sorted edges: at every instant the strongest type with an open period wins;
+ * a new property starts whenever that type changes.
+ */
+static void add_periods(struct build *b, icalcomponent *c, const struct fb_edge *edges, size_t n)
+{
+	int open[4] = {0, 0, 0, 0}, cur = 0;
+	long long seg_start = 0;
+
+	for (size_t i = 0; i < n && !b->failed;) {
+		long long t = edges[i].t;
+		for (; i < n && edges[i].t == t; i++)
+			open[edges[i].prio] += edges[i].delta;
+		int top = 0;
+		for (int p = 3; p > 0 && top == 0; p--)
+			if (open[p] > 0)
+				top = p;
+		if (top == cur)
+			continue;
+		if (cur != 0)
+			add_period(b, c, seg_start, t, cur);
+		cur = top;
+		seg_start = t;
+	}
+}
+
+static char *freebusy_locked(struct build *b, const struct cal_freebusy *fb, long long from,
+			     long long to, const json_t *busy, size_t *len_out)
+{
+	size_t n = 0;
+	struct fb_edge *edges = busy_edges(b, busy, from, to, &n);
+	icalcomponent *cal = NULL, *vfb = NULL;
+	char *out = NULL, uid[96];
+
+	if (b->failed)
+		goto done;
+	cal = vcalendar_new(b, fb->organizer != NULL);
+	vfb = icalcomponent_new(ICAL_VFREEBUSY_COMPONENT);
+	if (cal == NULL || vfb == NULL) {
+		fail_oom(b);
+		goto done;
+	}
+	if (fb->uid == NULL)
+		snprintf(uid, sizeof uid, "freebusy-%lld-%lld@transom", fb->from_ms, fb->to_ms);
+	add_prop(b, vfb,
+		 icalproperty_new_dtstamp(time_of(floor_div(fb->dtstamp_ms, 1000), false, true)));
+	add_prop(b, vfb, icalproperty_new_uid(fb->uid != NULL ? fb->uid : uid));
+	add_prop(b, vfb, icalproperty_new_dtstart(time_of(from, false, true)));
+	add_prop(b, vfb, icalproperty_new_dtend(time_of(to, false, true)));
+	if (fb->organizer != NULL)
+		add_prop(b, vfb, icalproperty_new_organizer(fb->organizer));
+	add_periods(b, vfb, edges, n);
+	icalcomponent_add_component(cal, vfb); /* the calendar owns it from here */
+	vfb = NULL;
+	if (!b->failed)
+		out = serialize(b, cal, len_out);
+done:
+	if (vfb != NULL)
+		icalcomponent_free(vfb);
+	if (cal != NULL)
+		icalcomponent_free(cal);
+	free(edges);
+	return out;
+}
+
+char *cal_freebusy_build(const struct cal_freebusy *fb, const json_t *busy, size_t *len_out,
+			 struct tr_error *err)
+{
+	struct build b = {err, false, false};
+	const long long lo = MIN_SECS * 1000, hi = MAX_SECS * 1000;
+
+	if (fb == NULL) {
+		fail(&b, "freebusy", "missing");
+		return NULL;
+	}
+	if (!json_is_array(busy)) {
+		fail(&b, "busy", "must be an array");
+		return NULL;
+	}
+	if (fb->from_ms < lo || fb->from_ms >= hi)
+		fail(&b, "from_ms", "out of range (years 1900..2199)");
+	else if (fb->to_ms < fb->from_ms || fb->to_ms >= hi)
+		fail(&b, "to_ms", "before from_ms or out of range");
+	else if (fb->dtstamp_ms < lo || fb->dtstamp_ms >= hi)
+		fail(&b, "dtstamp_ms", "out of range (years 1900..2199)");
+	else if (fb->uid != NULL && (*fb->uid == '\0' || strlen(fb->uid) > MAX_UID ||
+				     has_ctl(fb->uid, strlen(fb->uid))))
+		fail(&b, "uid", "must be 1..%d octets without control characters", MAX_UID);
+	else if (fb->organizer != NULL && !uri_ok(fb->organizer, strlen(fb->organizer)))
+		fail(&b, "organizer", "not a URI");
+	if (b.failed)
+		return NULL;
+	long long from = floor_div(fb->from_ms, 1000), to = ceil_div(fb->to_ms, 1000);
+	cal_lock_enter();
+	char *out = freebusy_locked(&b, fb, from, to, busy, len_out);
+	cal_lock_leave();
+	return out;
+}
+
+/* ---- checking -------------------------------------------------------------------------- */
+
+/* Counts the X-LIC-ERROR properties of `c` and its children; the first goes to `err`. */
+static int count_errors(icalcomponent *c, char *err, size_t errsz, int found)
+{
+	int n = 0;
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY);
+	     p != NULL; p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
+		if (found + n == 0 && err != NULL && errsz > 0) {
+			const char *msg = icalproperty_get_xlicerror(p);
+			snprintf(err, errsz, "%s", msg != NULL ? msg : "parse error");
+		}
+		n++;
+	}
+	for (icalcomponent *k = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); k != NULL;
+	     k = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
+		n += count_errors(k, err, errsz, found + n);
+	return n;
+}
+
+int cal_text_check(const char *text, size_t len, char *err, size_t errsz)
+{
+	if (err != NULL && errsz > 0)
+		err[0] = '\0';
+	if (text == NULL || memchr(text, '\0', len) != NULL) {
+		if (err != NULL && errsz > 0)
+			snprintf(err, errsz, "NUL byte in calendar text");
+		return -1;
+	}
+	char *buf = malloc(len + 1);
+	if (buf == NULL) {
+		if (err != NULL && errsz > 0)
+			snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	cal_lock_enter();
+	icalcomponent *root = icalparser_parse_string(buf);
+	int n = -1;
+	if (root != NULL && icalcomponent_isa(root) == ICAL_VCALENDAR_COMPONENT)
+		n = count_errors(root, err, errsz, 0);
+	else if (err != NULL && errsz > 0)
+		snprintf(err, errsz, "not one VCALENDAR");
+	if (root != NULL)
+		icalcomponent_free(root);
+	cal_lock_leave();
+	free(buf);
+	return n;
+}

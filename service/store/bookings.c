@@ -1,0 +1,237 @@
+/*
+ * bookings.c -- SQL of the bookings and feed_tokens tables (bookings.h).
+ */
+#include "store/bookings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "store/store_int.h"
+
+#define MS(col)   "(extract(epoch FROM " col ") * 1000)::bigint"
+#define TS(param) "to_timestamp(" param "::bigint / 1000.0)"
+
+static const struct store_stmt stmt_lock = {"schedule_lock",
+					    "SELECT pg_advisory_xact_lock(7526466366535166309)", 0};
+
+static const struct store_stmt stmt_list = {
+	"bookings_list",
+	"SELECT b.change_id, json_agg(b.service ORDER BY b.service)::text,"
+	" " MS("lower(b.during)") ", " MS(
+		"upper(b.during)") ","
+				   " min(b.window_uid), " MS("min(b.window_start)") ", " MS(
+					   "min(b.window_end)") ","
+								" min(r.state), "
+								"min(r.data->>'title'), "
+								"min(r.type),"
+								" coalesce(min((r.data->'schedule'-"
+								">>'sequence')::int), 0),"
+								" " MS("max(r.updated_at)") ""
+											    " FROM "
+											    "bookin"
+											    "gs b "
+											    "JOIN "
+											    "record"
+											    "s r "
+											    "ON "
+											    "r.id "
+											    "= "
+											    "b."
+											    "change"
+											    "_id"
+											    " WHERE"
+											    " ($1::"
+											    "bigint"
+											    " = 0 "
+											    "OR "
+											    "b."
+											    "during"
+											    " && "
+											    "tstzra"
+											    "nge"
+											    "(" TS("$1") ", " TS(
+												    "$2") "))"
+													  " AND ($3::jsonb IS NULL OR b.change_id IN (SELECT change_id FROM bookings"
+													  "  WHERE service IN (SELECT jsonb_array_elements_text($3::jsonb))))"
+													  " GROUP BY b.change_id, b.during ORDER BY lower(b.during), b.change_id",
+	3};
+
+static const struct store_stmt stmt_drop = {"booking_drop",
+					    "DELETE FROM bookings WHERE change_id = $1", 1};
+
+static const struct store_stmt stmt_insert = {
+	"booking_insert",
+	"INSERT INTO bookings (change_id, service, during, window_uid, window_start, window_end)"
+	" SELECT $1, s, tstzrange(" TS("$3") ", " TS(
+		"$4") ", '[)'), $5,"
+		      " " TS("$6") ", " TS("$7") " FROM jsonb_array_elements_text($2::jsonb) s",
+	7};
+
+static const struct store_stmt stmt_candidates = {
+	"schedule_candidates",
+	"SELECT id FROM records WHERE kind = 'change' AND data ? 'schedule'"
+	" AND state = data->'schedule'->>'state'"
+	" ORDER BY data->'schedule'->>'approved_at', id",
+	0};
+
+enum db_status store_schedule_lock(struct store *st)
+{
+	return store_exec(st, &stmt_lock, NULL, NULL);
+}
+
+enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
+				   json_t *services, json_t **out)
+{
+	char from[32], to[32];
+	char *svc = services ? json_dumps(services, JSON_COMPACT) : NULL;
+	snprintf(from, sizeof from, "%lld", from_ms);
+	snprintf(to, sizeof to, "%lld", to_ms);
+	const char *p[] = {from, to, svc};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_list, p, &res);
+	free(svc);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		long long start = atoll(PQgetvalue(res, i, 2)), end = atoll(PQgetvalue(res, i, 3));
+		char st_[TIME_RFC3339_LEN], en[TIME_RFC3339_LEN];
+		time_format_ms(start, st_);
+		time_format_ms(end, en);
+		json_t *o = json_pack(
+			"{s:s, s:o, s:I, s:I, s:s, s:s, s:s?, s:I, s:I, s:s, s:s, s:s?, s:i}",
+			"change", PQgetvalue(res, i, 0), "services",
+			json_loads(PQgetvalue(res, i, 1), 0, NULL) ?: json_array(), "start_ms",
+			(json_int_t)start, "end_ms", (json_int_t)end, "start", st_, "end", en,
+			"window_uid", PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+			"window_start_ms", (json_int_t)atoll(PQgetvalue(res, i, 5)),
+			"window_end_ms", (json_int_t)atoll(PQgetvalue(res, i, 6)), "state",
+			PQgetvalue(res, i, 7), "title", PQgetvalue(res, i, 8), "type",
+			PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9), "sequence",
+			atoi(PQgetvalue(res, i, 10)));
+		json_object_set_new(o, "updated_ms", json_integer(atoll(PQgetvalue(res, i, 11))));
+		json_array_append_new(arr, o);
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}
+
+enum db_status store_booking_set(struct store *st, const char *change, json_t *services,
+				 long long start_ms, long long end_ms, const char *window_uid,
+				 long long window_start_ms, long long window_end_ms)
+{
+	char s1[32], s2[32], s3[32], s4[32];
+	char *svc = json_dumps(services, JSON_COMPACT);
+	if (svc == NULL)
+		return DB_HARD;
+	snprintf(s1, sizeof s1, "%lld", start_ms);
+	snprintf(s2, sizeof s2, "%lld", end_ms);
+	snprintf(s3, sizeof s3, "%lld", window_start_ms);
+	snprintf(s4, sizeof s4, "%lld", window_end_ms);
+	const char *p[] = {
+		change, svc, s1, s2, window_uid, window_uid ? s3 : NULL, window_uid ? s4 : NULL};
+	enum db_status s = store_queue(st, &stmt_drop, p);
+	if (s >= 0)
+		s = store_queue(st, &stmt_insert, p);
+	free(svc);
+	return s;
+}
+
+enum db_status store_booking_drop(struct store *st, const char *change)
+{
+	const char *p[] = {change};
+	return store_queue(st, &stmt_drop, p);
+}
+
+enum db_status store_schedule_candidates(struct store *st, json_t **out)
+{
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_candidates, NULL, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		json_array_append_new(arr, json_string(PQgetvalue(res, i, 0)));
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}
+
+/* ---- feed tokens ------------------------------------------------------------------------ */
+
+static const struct store_stmt stmt_feed_insert = {
+	"feed_token_insert",
+	"INSERT INTO feed_tokens (user_name, token_hash, label) VALUES ($1, $2, $3) RETURNING id",
+	3};
+static const struct store_stmt stmt_feed_user = {
+	"feed_token_user",
+	"SELECT user_name FROM feed_tokens WHERE token_hash = $1 AND revoked_at IS NULL", 1};
+static const struct store_stmt stmt_feed_revoke = {
+	"feed_token_revoke",
+	"UPDATE feed_tokens SET revoked_at = now() WHERE id = $1::bigint"
+	" AND ($2::text IS NULL OR user_name = $2) AND revoked_at IS NULL",
+	2};
+static const struct store_stmt stmt_feed_list = {
+	"feed_tokens_list",
+	"SELECT id, user_name, coalesce(label, ''), to_char(created_at AT TIME ZONE 'UTC',"
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM feed_tokens"
+	" WHERE revoked_at IS NULL AND ($1::text IS NULL OR user_name = $1) ORDER BY id",
+	1};
+
+enum db_status store_feed_token_insert(struct store *st, const char *user, const char *hash_hex,
+				       const char *label, long long *id)
+{
+	const char *p[] = {user, hash_hex, label};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_feed_insert, p, &res);
+	if (s == DB_ONE)
+		*id = atoll(PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+enum db_status store_feed_token_user(struct store *st, const char *hash_hex, char user[129])
+{
+	const char *p[] = {hash_hex};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_feed_user, p, &res);
+	if (s == DB_ONE)
+		snprintf(user, 129, "%s", PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+enum db_status store_feed_token_revoke(struct store *st, long long id, const char *user)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[] = {ids, user};
+	return store_exec(st, &stmt_feed_revoke, p, NULL);
+}
+
+enum db_status store_feed_tokens_list(struct store *st, const char *user, json_t **out)
+{
+	const char *p[] = {user};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_feed_list, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "id",
+						     (json_int_t)atoll(PQgetvalue(res, i, 0)),
+						     "user", PQgetvalue(res, i, 1), "label",
+						     PQgetvalue(res, i, 2), "created_at",
+						     PQgetvalue(res, i, 3)));
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}

@@ -1,0 +1,66 @@
+/*
+ * bookings.h -- SQL of the bookings table (where scheduled changes run) and feed tokens.
+ *
+ * The table refuses two bookings overlapping on one service (an exclusion constraint),
+ * whichever process writes them; scheduling transactions also take one advisory lock so
+ * that bookings on dependent services are planned one after the other.
+ */
+#ifndef TRANSOM_STORE_BOOKINGS_H
+#define TRANSOM_STORE_BOOKINGS_H
+
+#include <jansson.h>
+
+#include "store/store.h"
+
+/*
+ * Takes the scheduling lock until the end of the transaction: the next scheduler of any
+ * replica waits, then sees these bookings.  DB_ONE on success.
+ */
+enum db_status store_schedule_lock(struct store *st);
+
+/*
+ * Bookings overlapping [from_ms, to_ms) (0, 0: all), optionally only those touching one
+ * of `services` (a JSON array, or NULL), earliest first, as an owned array in *out of
+ *   {"change", "services": [..], "start_ms", "end_ms", "start", "end", "window_uid",
+ *    "window_start_ms", "window_end_ms", "state", "title", "type", "sequence",
+ *    "updated_ms" (the change's last write)}
+ */
+enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
+				   json_t *services, json_t **out);
+
+/*
+ * Replaces the booking of `change` by one row per service of `services` (a JSON array)
+ * over [start_ms, end_ms), in window `window_uid` (may be NULL) whose instance spans
+ * [window_start_ms, window_end_ms).  Queued: an overlap on a service fails the COMMIT
+ * (SQLSTATE 23P01, retried as a conflict).
+ */
+enum db_status store_booking_set(struct store *st, const char *change, json_t *services,
+				 long long start_ms, long long end_ms, const char *window_uid,
+				 long long window_start_ms, long long window_end_ms);
+
+/* Drops the booking of `change`, if any.  Queued. */
+enum db_status store_booking_drop(struct store *st, const char *change);
+
+/*
+ * The changes that hold a slot or wait for one (data.schedule set, still in the state
+ * that scheduled them), in planning order (approval time, then id): owned array of ids.
+ */
+enum db_status store_schedule_candidates(struct store *st, json_t **out);
+
+/* ---- feed tokens -------------------------------------------------------------------- */
+
+/* Stores a feed token (its SHA-256 hex) for `user`; *id receives its id.  DB_ONE. */
+enum db_status store_feed_token_insert(struct store *st, const char *user, const char *hash_hex,
+				       const char *label, long long *id);
+
+/* The user of an unrevoked feed token, by hash, into `user` (129 bytes).  DB_ONE or DB_NONE. */
+enum db_status store_feed_token_user(struct store *st, const char *hash_hex, char user[129]);
+
+/* Revokes feed token `id` of `user` (any user's when `user` is NULL).  DB_ONE or DB_NONE. */
+enum db_status store_feed_token_revoke(struct store *st, long long id, const char *user);
+
+/* The feed tokens of `user` (all when NULL): owned array of {"id", "user", "label", "created_at"}.
+ */
+enum db_status store_feed_tokens_list(struct store *st, const char *user, json_t **out);
+
+#endif /* TRANSOM_STORE_BOOKINGS_H */
