@@ -29,7 +29,15 @@ struct app {
 	char public_url[1024];    /* base URL for links */
 	/* Live record events (events/events.h); NULL = none. */
 	struct events_hub *events;
+	/* Remote calendars' fetch status, written by the fetcher (jobs/), read by /readyz
+	 * and /metrics: [{"name", "url", "ok", "cached", "last_attempt", "last_success_ms",
+	 * "error"}] (owned, guarded by remote_lock). */
+	pthread_mutex_t remote_lock;
+	json_t *remote;
 };
+
+/* A copy of app->remote (owned; an empty array when none). */
+json_t *api_remote_status(struct app *app);
 
 /* A remembered token lookup (see authenticate() in dispatch.c). */
 struct token_memo {

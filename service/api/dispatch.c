@@ -95,12 +95,22 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	}
 	atomic_init(&app->token_gen, 1); /* memos start at 0: all stale */
 	defs_holder_init(&app->defs, initial);
+	pthread_mutex_init(&app->remote_lock, NULL);
+	app->remote = json_array();
 	if (cfg->public_url[0] != '\0')
 		snprintf(app->public_url, sizeof app->public_url, "%s", cfg->public_url);
 	else
 		snprintf(app->public_url, sizeof app->public_url, "http://%s:%u", cfg->listen_host,
 			 cfg->listen_port);
 	return 0;
+}
+
+json_t *api_remote_status(struct app *app)
+{
+	pthread_mutex_lock(&app->remote_lock);
+	json_t *copy = json_deep_copy(app->remote);
+	pthread_mutex_unlock(&app->remote_lock);
+	return copy ? copy : json_array();
 }
 
 void api_app_destroy(struct app *app)
@@ -112,6 +122,8 @@ void api_app_destroy(struct app *app)
 	defs_holder_destroy(&app->defs);
 	metrics_free(app->metrics);
 	free(app->route_names);
+	json_decref(app->remote);
+	pthread_mutex_destroy(&app->remote_lock);
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */

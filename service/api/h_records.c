@@ -255,5 +255,16 @@ enum tr_code h_simulate(struct http_req *req, struct http_reply *rep)
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_simulate(&c, req->json, &out, &req->err);
+	if (rc == TR_OK && json_array_size(json_object_get(req->json, "services")) > 0) {
+		/* The dry run also says where the change would land (nothing is booked). */
+		json_t *slots = NULL;
+		struct tr_error e = {0};
+		if (records_slots(&c, req->json, 3, &slots, &e) == TR_OK)
+			json_object_set_new(out.body, "schedule", slots);
+		else
+			json_object_set_new(out.body, "schedule",
+					    json_pack("{s:[], s:s, s:s}", "slots", "error",
+						      e.detail, "field", e.field));
+	}
 	return api_rec_reply(req, rep, rc, &out);
 }

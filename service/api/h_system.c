@@ -19,7 +19,10 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 	bool loaded, last_ok;
 	enum db_status db = store_ping(api_store(req));
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
-	json_t *checks = json_pack("{s:o, s:o}", "database",
+	/* Remote calendars are reported, never a reason to be unready: the last good copy
+	 * (or none) keeps the service going. */
+	json_t *checks = json_pack("{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app),
+				   "database",
 				   db == DB_ONE ? json_pack("{s:b}", "ok", 1)
 						: json_pack("{s:b, s:s}", "ok", 0, "error",
 							    store_last_error(api_store(req))),
@@ -42,7 +45,9 @@ enum tr_code h_metrics(struct http_req *req, struct http_reply *rep)
 	struct app *app = req->app;
 	bool loaded, last_ok;
 	json_decref(defs_holder_status(&app->defs, &loaded, &last_ok));
-	char *text = metrics_render(app->metrics, loaded && last_ok);
+	json_t *remote = api_remote_status(app);
+	char *text = metrics_render(app->metrics, loaded && last_ok, remote);
+	json_decref(remote);
 	if (text == NULL)
 		return TR_E_NOMEM;
 	enum tr_code rc = http_reply_text(rep, 200, "text/plain; version=0.0.4; charset=utf-8",

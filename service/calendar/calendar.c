@@ -169,6 +169,27 @@ static bool service_name_ok(const char *s)
 	return true;
 }
 
+bool cal_tzid_safe(const char *s, size_t n)
+{
+	if (n == 0 || n > 64 || s[0] == '/' || memmem(s, n, "..", 2) != NULL)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '/' || c == '_' || c == '+' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* The builtin zone `tzid` names, when its name is safe to look up (see cal_tzid_safe). */
+static icaltimezone *builtin_zone(const char *tzid)
+{
+	return tzid != NULL && cal_tzid_safe(tzid, strlen(tzid))
+		       ? icaltimezone_get_builtin_timezone(tzid)
+		       : NULL;
+}
+
 /* Resolves the zone of a time property; returns false when its TZID is unknown. */
 static bool prop_zone(icalcomponent *root, icalproperty *p, icaltimezone **zone)
 {
@@ -181,7 +202,7 @@ static bool prop_zone(icalcomponent *root, icalproperty *p, icaltimezone **zone)
 		return false;
 	*zone = icalcomponent_get_timezone(root, tzid);
 	if (*zone == NULL)
-		*zone = icaltimezone_get_builtin_timezone(tzid);
+		*zone = builtin_zone(tzid);
 	return *zone != NULL;
 }
 
@@ -673,7 +694,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 			dtstart ? icalproperty_get_first_parameter(dtstart, ICAL_TZID_PARAMETER)
 				: NULL;
 		const char *tzid = tzp ? icalparameter_get_tzid(tzp) : NULL;
-		if (tzid != NULL && icaltimezone_get_builtin_timezone(tzid) != NULL)
+		if (builtin_zone(tzid) != NULL)
 			e->tzid = strdup(tzid);
 		parse_meta(&pc, c, loc, &e->meta);
 		if (pc.as_kind != CAL_NONE) {

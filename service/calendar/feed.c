@@ -185,20 +185,6 @@ static char *text_clean(const json_t *v)
 	return out;
 }
 
-/* An IANA zone name: letters, digits, '/', '_', '+', '-'; no "..", no leading '/'. */
-static bool tzid_syntax_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > MAX_TZID || s[0] == '/' || strstr(s, "..") != NULL)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '/' || c == '_' || c == '+' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 /* A URI as far as a calendar line cares: a scheme, no spaces or control characters. */
 static bool uri_ok(const char *s, size_t n)
 {
@@ -362,7 +348,7 @@ static icaltimezone *zone_of(struct build *b, const char *field, const json_t *v
 	size_t n = json_string_length(v);
 	icaltimezone *z;
 
-	if (!tzid_syntax_ok(s, n)) {
+	if (!cal_tzid_safe(s, n)) {
 		fail(b, field, "not a time zone name");
 		return NULL;
 	}

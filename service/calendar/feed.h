@@ -97,7 +97,8 @@ struct cal_freebusy {
  *   {"start_ms", "end_ms", "type": "BUSY" (default) | "BUSY-UNAVAILABLE" | "BUSY-TENTATIVE"}
  * and where periods overlap the strongest type wins (BUSY-UNAVAILABLE > BUSY >
  * BUSY-TENTATIVE); touching or overlapping periods of one type are merged.  Empty periods
- * and periods outside the range are dropped.
+ * and periods outside the range are dropped.  Times are whole seconds: busy periods and
+ * the range are rounded outward (busy time is never shortened).
  *
  * METHOD (RFC 5546 3.3.1): with an organizer the calendar says METHOD:PUBLISH, a complete
  * iTIP free/busy publication; without one (RFC 5545 3.6.4 makes ORGANIZER optional in a

@@ -22,4 +22,17 @@ struct timer_worker *timer_worker_start(struct app *app, unsigned interval_ms);
 /* Stops the thread (waits for the timer being fired, if any) and frees `w`. */
 void timer_worker_stop(struct timer_worker *w);
 
+struct calendar_fetcher;
+
+/*
+ * Starts the remote calendar fetcher (calendars.c): every remote of policies/calendars.json
+ * is fetched when its refresh interval passed; a calendar that changed and parses is kept
+ * as the last good copy under TRANSOM_CACHE_DIR and the definitions are reloaded.  Status
+ * in app->remote.  NULL when the thread cannot be created.
+ */
+struct calendar_fetcher *calendar_fetcher_start(struct app *app);
+
+/* Stops the thread (waits for a fetch under way, bounded by its timeout) and frees `f`. */
+void calendar_fetcher_stop(struct calendar_fetcher *f);
+
 #endif /* TRANSOM_JOBS_H */

@@ -98,7 +98,13 @@ int cmd_serve(const struct config *cfg)
 		api_app_destroy(&app);
 		return 2;
 	}
+	if (cfg->public_url[0] == '\0') /* the port is known now (TRANSOM_LISTEN may say 0) */
+		snprintf(app.public_url, sizeof app.public_url, "http://%s:%u", cfg->listen_host,
+			 http_server_port(srv));
 	struct timer_worker *timers = timer_worker_start(&app, cfg->timer_interval);
+	struct calendar_fetcher *fetcher = calendar_fetcher_start(&app);
+	if (fetcher == NULL)
+		LOG_ERROR("event=calendar_fetcher_failed detail=\"cannot start the thread\"");
 	if (timers == NULL)
 		LOG_ERROR("event=timer_worker_failed detail=\"cannot start the thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
@@ -131,6 +137,7 @@ int cmd_serve(const struct config *cfg)
 		}
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
+	calendar_fetcher_stop(fetcher);
 	timer_worker_stop(timers);
 	unsigned left = http_server_stop(srv, cfg->shutdown_grace);
 	if (left > 0)

@@ -9,6 +9,7 @@
 
 #include "calendar/calendar.h"
 #include "main/main.h"
+#include "net/net.h"
 
 static void usage(FILE *out)
 {
@@ -85,6 +86,8 @@ int main(int argc, char **argv)
 	}
 	log_level_set(cfg.log_level);
 	cal_init(); /* libical's settings and zones, before any thread starts */
+	net_init(); /* libcurl's global state, likewise */
+	atexit(net_cleanup);
 
 	const char *cmd = argv[i];
 	int sub_argc = argc - i - 1;

@@ -118,7 +118,7 @@ static void emit(struct out *o, const char *fmt, ...)
 	}
 }
 
-char *metrics_render(const struct metrics *m, bool definitions_ok)
+char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remote)
 {
 	struct out o = {.cap = 16384};
 	o.s = malloc(o.cap);
@@ -193,6 +193,24 @@ char *metrics_render(const struct metrics *m, bool definitions_ok)
 	     "transom_definitions_valid %d\n",
 	     (unsigned long long)atomic_load(&m->reloads_ok),
 	     (unsigned long long)atomic_load(&m->reloads_failed), definitions_ok ? 1 : 0);
+	if (json_array_size(remote) > 0)
+		emit(&o, "# HELP transom_remote_calendar_up Whether the last fetch of a remote "
+			 "calendar succeeded.\n"
+			 "# TYPE transom_remote_calendar_up gauge\n"
+			 "# HELP transom_remote_calendar_last_success_seconds When a remote calendar "
+			 "was last fetched successfully (0: never).\n"
+			 "# TYPE transom_remote_calendar_last_success_seconds gauge\n");
+	size_t i;
+	json_t *r;
+	json_array_foreach(remote, i, r) {
+		const char *name = json_string_value(json_object_get(r, "name"));
+		emit(&o,
+		     "transom_remote_calendar_up{name=\"%s\"} %d\n"
+		     "transom_remote_calendar_last_success_seconds{name=\"%s\"} %.3f\n",
+		     name ? name : "", json_is_true(json_object_get(r, "ok")) ? 1 : 0,
+		     name ? name : "",
+		     (double)json_integer_value(json_object_get(r, "last_success_ms")) / 1000.0);
+	}
 	if (o.failed) {
 		free(o.s);
 		return NULL;

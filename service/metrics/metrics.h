@@ -8,6 +8,7 @@
 #ifndef TRANSOM_METRICS_H
 #define TRANSOM_METRICS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -32,8 +33,10 @@ void metrics_reload(struct metrics *m, bool ok);
 
 /*
  * Renders every series as Prometheus text into an owned, NUL-terminated string, or NULL
- * when out of memory.  `definitions_ok` is exported as a gauge.
+ * when out of memory.  `definitions_ok` is exported as a gauge; `remote` (borrowed, may
+ * be NULL) is the remote calendars' status, [{"name", "ok", "last_success_ms"}], exported
+ * as transom_remote_calendar_up and transom_remote_calendar_last_success_seconds.
  */
-char *metrics_render(const struct metrics *m, bool definitions_ok);
+char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remote);
 
 #endif /* TRANSOM_METRICS_H */

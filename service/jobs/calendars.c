@@ -1,0 +1,270 @@
+/*
+ * calendars.c -- the remote calendar fetcher: keeps the last good copy of every remote
+ * calendar of policies/calendars.json on disk and reloads the definitions when one changed.
+ *
+ * Each remote is fetched when its refresh interval has passed (conditionally: ETag and
+ * Last-Modified, through the net module's cache), checked with the calendar parser, and
+ * only then written, atomically, to <cache_dir>/calendars/<name>.ics where defs_load()
+ * reads it.  A failed fetch or a calendar that does not parse keeps the last good copy;
+ * it shows in app->remote (/readyz, /metrics) and in the log, and never stops the service.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "calendar/calendar.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "jobs/jobs.h"
+#include "net/net.h"
+#include "planner/planner.h"
+#include "wf/wf.h"
+
+/* How often the thread looks whether a remote is due (each has its own refresh). */
+#define TICK_MS 1000
+
+struct remote_state {
+	char name[64];
+	long long next_ms; /* when to fetch next */
+};
+
+struct calendar_fetcher {
+	struct app *app;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop; /* guarded by lock */
+	struct remote_state *st;
+	size_t n_st;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The state of remote `name`, created on first sight.  NULL when out of memory. */
+static struct remote_state *state_of(struct calendar_fetcher *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_st; i++)
+		if (strcmp(f->st[i].name, name) == 0)
+			return &f->st[i];
+	struct remote_state *n = realloc(f->st, (f->n_st + 1) * sizeof *n);
+	if (n == NULL)
+		return NULL;
+	f->st = n;
+	n = &f->st[f->n_st++];
+	snprintf(n->name, sizeof n->name, "%s", name);
+	n->next_ms = 0;
+	return n;
+}
+
+/* Records the outcome of one remote in app->remote. */
+static void publish(struct app *app, const struct planner_remote *r, bool ok, bool cached,
+		    const char *error, long long now, long long fetched_ms)
+{
+	char at[TIME_RFC3339_LEN];
+	time_format_ms(now, at);
+	pthread_mutex_lock(&app->remote_lock);
+	json_t *entry = NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(app->remote, i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "name")) ?: "", r->name) == 0)
+			entry = v;
+	}
+	if (entry == NULL) {
+		entry = json_pack("{s:s, s:I}", "name", r->name, "last_success_ms", (json_int_t)0);
+		json_array_append_new(app->remote, entry);
+	}
+	json_object_set_new(entry, "url", json_string(r->url));
+	json_object_set_new(entry, "ok", json_boolean(ok));
+	json_object_set_new(entry, "cached", json_boolean(cached));
+	json_object_set_new(entry, "last_attempt", json_string(at));
+	if (ok)
+		json_object_set_new(entry, "last_success_ms", json_integer(fetched_ms));
+	json_object_set_new(entry, "error", ok ? json_null() : json_string(error));
+	pthread_mutex_unlock(&app->remote_lock);
+}
+
+/* Writes `len` bytes to `path` atomically.  0, or -1 with errno. */
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[2200];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	FILE *fp = fopen(tmp, "wb");
+	if (fp == NULL)
+		return -1;
+	bool ok = fwrite(data, 1, len, fp) == len && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+	ok = fclose(fp) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the file at `path` holds exactly `len` bytes equal to `data`. */
+static bool same_content(const char *path, const char *data, size_t len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		return false;
+	char *buf = malloc(len + 1);
+	size_t got = buf ? fread(buf, 1, len + 1, fp) : 0;
+	fclose(fp);
+	bool same = buf != NULL && got == len && memcmp(buf, data, len) == 0;
+	free(buf);
+	return same;
+}
+
+/*
+ * Fetches remote `r`; returns true when its copy on disk changed (a reload is due).
+ * Runs on the fetcher thread only.
+ */
+static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r, long long now)
+{
+	const struct config *cfg = f->app->cfg;
+	char http_cache[1100], dir[1100], path[1300], error[512] = "";
+	snprintf(http_cache, sizeof http_cache, "%s/http", cfg->cache_dir);
+	snprintf(dir, sizeof dir, "%s/calendars", cfg->cache_dir);
+	snprintf(path, sizeof path, "%s/%s.ics", dir, r->name);
+	mkdir(cfg->cache_dir, 0700);
+	mkdir(dir, 0700);
+
+	struct net_fetch_opts o = {
+		.url = r->url, .cache_dir = http_cache, .timeout_ms = r->timeout_ms};
+	struct net_fetch_result res = {0};
+	int rc = net_fetch(&o, &res);
+	bool changed = false, ok = rc == 0 && res.body != NULL;
+	if (rc != 0)
+		snprintf(error, sizeof error, "%s", res.error);
+	if (ok) {
+		/* Only a calendar that parses replaces the last good copy. */
+		struct wf_diags diags = {0};
+		struct cal_set *set = cal_parse_as(r->url, res.body, res.len, CAL_AS_FREEZE,
+						   r->hard, r->services, &diags);
+		if (set == NULL) {
+			char *text = wf_diags_join(&diags);
+			snprintf(error, sizeof error, "not a usable calendar: %.400s",
+				 text ? text : "out of memory");
+			for (char *p = error; *p; p++)
+				if (*p == '\n')
+					*p = ' ';
+			free(text);
+			ok = false;
+		} else if (!same_content(path, res.body, res.len)) {
+			if (write_atomic(path, res.body, res.len) != 0) {
+				snprintf(error, sizeof error, "cannot write %.300s: %s", path,
+					 strerror(errno));
+				ok = false;
+			} else {
+				changed = true;
+			}
+		}
+		cal_free(set);
+		wf_diags_clear(&diags);
+	}
+	bool cached = access(path, R_OK) == 0;
+	if (ok)
+		LOG_INFO("event=remote_calendar_fetched name=%s status=%d changed=%d", r->name,
+			 res.http_status, changed);
+	else
+		LOG_WARN("event=remote_calendar_failed name=%s kept_last_good=%d error=\"%s\"",
+			 r->name, cached, error);
+	publish(f->app, r, ok, cached, error, now, res.fetched_ms ? res.fetched_ms : now);
+	net_fetch_result_clear(&res);
+	return changed;
+}
+
+/* Fetches every remote that is due; reloads the definitions when a copy changed. */
+static void sweep(struct calendar_fetcher *f)
+{
+	struct defs *d = NULL;
+	unsigned long gen = 0;
+	bool changed = false;
+	long long now = now_ms();
+
+	d = defs_holder_get(&f->app->defs, &d, &gen);
+	for (size_t i = 0; d != NULL && d->plan != NULL && i < d->plan->n_remote; i++) {
+		const struct planner_remote *r = &d->plan->remote[i];
+		struct remote_state *st = state_of(f, r->name);
+		if (st == NULL || st->next_ms > now)
+			continue;
+		changed = fetch_one(f, r, now) || changed;
+		st->next_ms = now + r->refresh_s * 1000LL;
+	}
+	defs_release(d);
+	if (changed) {
+		const struct config *cfg = f->app->cfg;
+		char at[TIME_RFC3339_LEN];
+		time_format_ms(now, at);
+		bool ok = defs_holder_reload(&f->app->defs, cfg->workflows_dir, cfg->policies_dir,
+					     cfg->cache_dir, at);
+		metrics_reload(f->app->metrics, ok);
+		if (ok)
+			LOG_INFO("event=definitions_reloaded cause=remote_calendar");
+		else
+			LOG_ERROR("event=definitions_reload_failed cause=remote_calendar kept=old");
+	}
+}
+
+static void *run(void *cls)
+{
+	struct calendar_fetcher *f = cls;
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop) {
+		pthread_mutex_unlock(&f->lock);
+		sweep(f);
+		pthread_mutex_lock(&f->lock);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += TICK_MS / 1000;
+		while (!f->stop && pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+struct calendar_fetcher *calendar_fetcher_start(struct app *app)
+{
+	struct calendar_fetcher *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return NULL;
+	f->app = app;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->wake, NULL);
+	if (pthread_create(&f->thread, NULL, run, f) != 0) {
+		pthread_mutex_destroy(&f->lock);
+		pthread_cond_destroy(&f->wake);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void calendar_fetcher_stop(struct calendar_fetcher *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->stop = true;
+	pthread_cond_signal(&f->wake);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->thread, NULL);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->wake);
+	free(f->st);
+	free(f);
+}
