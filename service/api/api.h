@@ -29,6 +29,8 @@ struct app {
 	char public_url[1024];    /* base URL for links */
 	/* Live record events (events/events.h); NULL = none. */
 	struct events_hub *events;
+	/* Deadlines of parked long-polls (core/alarm.h); NULL = none. */
+	struct alarm_clock *alarms;
 	/* Remote calendars' fetch status, written by the fetcher (jobs/), read by /readyz
 	 * and /metrics: [{"name", "url", "ok", "cached", "last_attempt", "last_success_ms",
 	 * "error"}] (owned, guarded by remote_lock). */
@@ -138,5 +140,10 @@ enum tr_code h_feeds_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_feeds_revoke(struct http_req *req, struct http_reply *rep);
 enum tr_code h_feed(struct http_req *req, struct http_reply *rep);
 enum tr_code h_calendar(struct http_req *req, struct http_reply *rep);
+/* deployments (h_deployments.c) */
+enum tr_code h_deployments_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep);
+enum tr_code h_deployment_result(struct http_req *req, struct http_reply *rep);
+/* webhooks (h_webhooks.c) */
 
 #endif /* TRANSOM_API_H */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "core/alarm.h"
 #include "auth/roles.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -97,6 +98,7 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	defs_holder_init(&app->defs, initial);
 	pthread_mutex_init(&app->remote_lock, NULL);
 	app->remote = json_array();
+	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
 	if (cfg->public_url[0] != '\0')
 		snprintf(app->public_url, sizeof app->public_url, "%s", cfg->public_url);
 	else
@@ -124,6 +126,7 @@ void api_app_destroy(struct app *app)
 	free(app->route_names);
 	json_decref(app->remote);
 	pthread_mutex_destroy(&app->remote_lock);
+	alarm_clock_stop(app->alarms);
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */

@@ -68,6 +68,14 @@ const struct http_route api_routes[] = {
 	 "schedule.ics, freezes.ics or cab.ics by secret feed URL"},
 	{HTTP_GET, "/feeds/{token}/services/{file}", h_feed, 0, ROUTE_PUBLIC,
 	 "one service's calendar by secret feed URL"},
+	/* deployments (h_deployments.c) */
+	{HTTP_POST, "/v1/deployments", h_deployments_create, ROLE_PIPELINE | ROLE_ADMIN,
+	 ROUTE_JSON_BODY, "ask for a deploy window: allow, wait or deny"},
+	{HTTP_GET, "/v1/deployments/{id}", h_deployment_get, ROLE_ALL, 0,
+	 "the gate: the current decision (?wait=N long-polls)"},
+	{HTTP_POST, "/v1/deployments/{id}/result", h_deployment_result, ROLE_PIPELINE | ROLE_ADMIN,
+	 ROUTE_JSON_BODY, "success or failure: closes the change"},
+	/* webhooks (h_webhooks.c) */
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

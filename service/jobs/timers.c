@@ -100,6 +100,36 @@ static void replan(struct timer_worker *w)
 	w->planned_ms = now;
 }
 
+/*
+ * Announces windows that opened (change.window_opened: webhooks, waiting pipelines) and
+ * ends deployments whose lease ran out without a result.
+ */
+static void gate(struct timer_worker *w)
+{
+	struct defs *d = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
+	if (d == NULL)
+		return;
+	struct rec_ctx c = {
+		.st = w->store,
+		.defs = d,
+		.actor = "system",
+		.roles = WF_ROLE_SYSTEM,
+		.now_ms = now_ms(),
+		.retries = w->app->cfg->db_retries,
+	};
+	struct tr_error err = {0};
+	bool opened = false;
+	unsigned expired = 0;
+	enum tr_code rc = records_windows_open(&c, &opened, &err);
+	if (rc == TR_OK)
+		rc = records_deploy_expire(&c, &expired, &err);
+	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE)
+		LOG_WARN("event=gate_sweep_failed code=%s detail=\"%s\"", tr_code_slug(rc),
+			 err.detail);
+	if (expired > 0)
+		LOG_INFO("event=leases_expired count=%u", expired);
+}
+
 static void *run(void *cls)
 {
 	struct timer_worker *w = cls;
@@ -110,6 +140,7 @@ static void *run(void *cls)
 		if (n > 0)
 			LOG_INFO("event=timers_fired count=%u", n);
 		replan(w);
+		gate(w);
 		pthread_mutex_lock(&w->lock);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);

@@ -427,6 +427,12 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 					 "event", first ? json_object_get(first, "event") : NULL,
 					 "actor", c->actor, "at", at);
 		s = note ? store_notify(c->st, note) : DB_HARD;
+		/* The same event goes to the outbox, for webhooks: written with the change,
+		 * so nothing is sent for a rolled-back write and nothing is lost. */
+		if (s >= 0)
+			s = store_outbox_add(c->st,
+					     json_string_value(json_object_get(note, "type")),
+					     r->id, note);
 		json_decref(note);
 	}
 	audit_list_clear(&audit);

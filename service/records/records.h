@@ -149,4 +149,40 @@ enum tr_code records_bookings(struct rec_ctx *c, long long from_ms, long long to
 enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json_t **out,
 			   struct tr_error *err);
 
+/* ---- the CI gate (deployments.c) ---- */
+
+/*
+ * A pipeline asks to deploy: input {service, environment, duration, template?, pipeline?,
+ * title?, description?, rollback_plan?, test_evidence?, not_before?, not_after?}.  Makes
+ * and submits a change (standard when the template is pre-approved, normal otherwise) and
+ * answers 201 {id, change, service, environment, decision: allow|wait|deny, reasons,
+ * window, retry_after, lease, outcome, template}; with c->idem_key seen before, 200 with
+ * the same deployment.  422 names a bad field.
+ */
+enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec_reply *out,
+				    struct tr_error *err);
+
+/*
+ * The gate: deployment `id`'s current decision (as above).  The first read that finds
+ * the window open starts the change and returns the lease token (once).  *wake_ms (may be
+ * NULL) receives when the decision will change by itself (the window start), or 0.
+ */
+enum tr_code records_deploy_get(struct rec_ctx *c, const char *id, struct rec_reply *out,
+				long long *wake_ms, struct tr_error *err);
+
+/*
+ * The outcome: input {outcome: success|failure, details?, lease?, open_incident?}.
+ * Completes or fails the change (its result recorded, feeding the risk history); with
+ * open_incident, a failure opens an incident caused by the change.  409 when the change
+ * has not started or an outcome was recorded.
+ */
+enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *input,
+				   struct rec_reply *out, struct tr_error *err);
+
+/* Deployments whose lease ran out: fails (or cancels) their change.  *n counts them. */
+enum tr_code records_deploy_expire(struct rec_ctx *c, unsigned *n, struct tr_error *err);
+
+/* Emits change.window_opened for bookings that started; *opened when any did. */
+enum tr_code records_windows_open(struct rec_ctx *c, bool *opened, struct tr_error *err);
+
 #endif /* TRANSOM_RECORDS_H */

@@ -171,10 +171,12 @@ enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, jso
 	json_t *sched = json_object_get(r->data, "schedule");
 	const char *status = json_string_value(json_object_get(sched, "status"));
 	const struct wf *wf = wf_set_find(j->c->defs->workflows, r->workflow);
-	if (status == NULL || strcmp(status, "released") == 0 || wf == NULL ||
-	    !wf_state_final(wf, r->state))
+	bool over = wf != NULL && (wf_state_final(wf, r->state) ||
+				   json_is_string(json_object_get(r->data, "result")));
+	if (status == NULL || strcmp(status, "released") == 0 || !over)
 		return DB_ONE;
-	/* The change is over (closed, failed, cancelled...): its slot is free again. */
+	/* The change is over (closed, cancelled, or carried out with a result): its slot is
+	 * free again. */
 	char at[TIME_RFC3339_LEN];
 	time_format_ms(j->c->now_ms, at);
 	sched = json_deep_copy(sched);

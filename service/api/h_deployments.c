@@ -1,0 +1,231 @@
+/*
+ * h_deployments.c -- the CI gate over HTTP: deployment requests, the gate with long-poll,
+ * and results.
+ *
+ * GET /v1/deployments/{id}?wait=N answers at once when nothing is to wait for; otherwise
+ * it parks the connection (a streaming reply: no worker thread and no database
+ * connection is held meanwhile) until a record event of the change arrives, the booked
+ * window opens, or N seconds pass; then it reads the decision once and answers.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/alarm.h"
+#include "crypto/crypto.h"
+#include "events/events.h"
+#include "records/records.h"
+
+#define WAIT_MAX_S 300 /* longest long-poll */
+
+static enum tr_code reply_decision(struct http_req *req, struct http_reply *rep,
+				   struct rec_reply *out)
+{
+	json_t *retry = json_object_get(out->body, "retry_after");
+	char buf[32];
+	if (json_is_integer(retry)) {
+		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(retry));
+		http_reply_header(rep, "Retry-After", buf);
+	}
+	return api_rec_reply(req, rep, TR_OK, out);
+}
+
+enum tr_code h_deployments_create(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = api_rec_context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_deploy_request(&c, req->json, &out, &req->err);
+	if (rc != TR_OK)
+		return api_rec_reply(req, rep, rc, &out);
+	return reply_decision(req, rep, &out);
+}
+
+enum tr_code h_deployment_result(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = api_rec_context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_deploy_result(&c, route_param(&req->match, "id"), req->json, &out,
+					   &req->err);
+	return api_rec_reply(req, rep, rc, &out);
+}
+
+/* ---- the long-poll ---------------------------------------------------------------------- */
+
+/* One parked gate request. */
+struct waiter {
+	struct app *app;
+	char dep[32], change[32], actor[129];
+	unsigned roles;
+	const char *request_id;
+	struct http_stream *stream;
+	struct events_sub *sub;
+	unsigned long alarm;
+	pthread_mutex_t lock;
+	bool due;   /* guarded by lock: the deadline or the window start passed */
+	char *body; /* the answer, once read */
+	size_t len, off;
+};
+
+static void waiter_alarm(void *cls)
+{
+	struct waiter *w = cls;
+	pthread_mutex_lock(&w->lock);
+	w->due = true;
+	pthread_mutex_unlock(&w->lock);
+	http_stream_wake(w->stream);
+}
+
+static void waiter_event(void *cls)
+{
+	http_stream_wake(((struct waiter *)cls)->stream);
+}
+
+/* Whether the subscriber saw an event of the change (or ended).  Never blocks. */
+static bool change_touched(struct waiter *w)
+{
+	char buf[4096], needle[40];
+	bool hit = false;
+	snprintf(needle, sizeof needle, "\"%s\"", w->change);
+	for (;;) {
+		long n = events_sub_read(w->sub, buf, sizeof buf - 1);
+		if (n == EVENTS_SUB_END)
+			return true;
+		if (n <= 0)
+			return hit;
+		buf[n] = '\0';
+		/* the record's id, whole ("CHG-5" not inside "CHG-50"); resync: look again */
+		hit = hit || strstr(buf, needle) != NULL || strstr(buf, "event: resync") != NULL;
+	}
+}
+
+/* Reads the decision now, with this thread's connection, into w->body. */
+static void answer(struct waiter *w)
+{
+	struct api_worker *aw = api_worker_get(w->app);
+	struct rec_reply out = {0};
+	struct tr_error err = {0};
+	struct rec_ctx c = {
+		.st = aw ? aw->store : NULL,
+		.defs = aw ? defs_holder_get(&w->app->defs, &aw->defs, &aw->defs_gen) : NULL,
+		.actor = w->actor,
+		.roles = w->roles,
+		.request_id = w->request_id,
+		.now_ms = api_now_ms(),
+		.retries = w->app->cfg->db_retries,
+	};
+	enum tr_code rc = c.st && c.defs ? records_deploy_get(&c, w->dep, &out, NULL, &err)
+					 : tr_error_set(&err, TR_E_NOT_READY, NULL, "not ready");
+	json_t *body = rc == TR_OK
+			       ? json_incref(out.body)
+			       : json_pack("{s:s, s:n, s:s, s:i}", "id", w->dep, "decision",
+					   "error", err.detail, "status", tr_code_http_status(rc));
+	w->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	w->len = w->body ? strlen(w->body) : 0;
+	json_decref(body);
+	rec_reply_clear(&out);
+}
+
+static long waiter_pull(void *cls, char *buf, size_t max)
+{
+	struct waiter *w = cls;
+	if (w->body == NULL) {
+		pthread_mutex_lock(&w->lock);
+		bool due = w->due;
+		pthread_mutex_unlock(&w->lock);
+		if (!due && !change_touched(w))
+			return 0; /* parked until the next wake */
+		answer(w);
+		if (w->body == NULL)
+			return HTTP_STREAM_END;
+	}
+	if (w->off >= w->len)
+		return HTTP_STREAM_END;
+	size_t n = w->len - w->off < max ? w->len - w->off : max;
+	memcpy(buf, w->body + w->off, n);
+	w->off += n;
+	return (long)n;
+}
+
+static void waiter_close(void *cls)
+{
+	struct waiter *w = cls;
+	alarm_cancel(w->app->alarms, w->alarm);
+	events_sub_free(w->sub);
+	pthread_mutex_destroy(&w->lock);
+	free(w->body);
+	free(w);
+}
+
+static const struct http_stream_ops waiter_ops = {waiter_pull, waiter_close};
+
+enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
+{
+	struct app *app = req->app;
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	const char *id = route_param(&req->match, "id");
+	const char *wait_s = http_req_query(req, "wait");
+	long wait = 0;
+	if (wait_s != NULL) {
+		char *end;
+		wait = strtol(wait_s, &end, 10);
+		if (*end != '\0' || wait < 0 || wait > WAIT_MAX_S)
+			return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "wait",
+					    "'wait' is a number of seconds from 0 to %d",
+					    WAIT_MAX_S);
+	}
+	long long wake_ms = 0;
+	enum tr_code rc = api_rec_context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_deploy_get(&c, id, &out, &wake_ms, &req->err);
+	if (rc != TR_OK)
+		return api_rec_reply(req, rep, rc, &out);
+	const char *decision = json_string_value(json_object_get(out.body, "decision"));
+	const char *change = json_string_value(json_object_get(out.body, "change"));
+	if (wait == 0 || strcmp(decision, "wait") != 0 || app->events == NULL ||
+	    app->alarms == NULL || change == NULL)
+		return reply_decision(req, rep, &out);
+
+	/* Park: wake on the change's events, at the window start, or at the deadline. */
+	struct waiter *w = calloc(1, sizeof *w);
+	struct events_filter f = {.kinds = EVENTS_KIND_CHANGE};
+	struct tr_error e = {0};
+	if (w == NULL || events_sub_new(app->events, &f, false, 0, &w->sub, &e) != TR_OK) {
+		free(w);
+		return reply_decision(req, rep, &out); /* too many waiters: answer now */
+	}
+	w->app = app;
+	snprintf(w->dep, sizeof w->dep, "%s", id);
+	snprintf(w->change, sizeof w->change, "%s", change);
+	snprintf(w->actor, sizeof w->actor, "%s", req->user.name);
+	w->roles = req->user.roles; /* request_id stays NULL: the request is gone by then */
+	pthread_mutex_init(&w->lock, NULL);
+	rec_reply_clear(&out);
+	struct http_stream *stream =
+		http_reply_stream(rep, req, 200, "application/json", &waiter_ops, w);
+	if (stream == NULL) {
+		events_sub_free(w->sub);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return TR_E_NOMEM;
+	}
+	/* From here the stream owns `w`. */
+	w->stream = stream;
+	long long deadline = c.now_ms + wait * 1000;
+	if (wake_ms > 0 && wake_ms < deadline)
+		deadline = wake_ms;
+	w->alarm = alarm_set(app->alarms, deadline, waiter_alarm, w);
+	if (w->alarm == 0)
+		w->due = true; /* no alarm to be had: answer at the first pull */
+	events_sub_start(w->sub, waiter_event, w);
+	return TR_OK;
+}
