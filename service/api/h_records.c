@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "api/jspec.h"
+#include "core/clock.h"
 #include "crypto/crypto.h"
 #include "records/records.h"
 
@@ -22,9 +23,7 @@ static const char *kind_of(const struct http_req *req)
 
 long long api_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_now_ms();
 }
 
 enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
 #include "records/records.h"
@@ -31,9 +32,7 @@ struct timer_worker {
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_now_ms();
 }
 
 /* Fires every due timer; returns how many fired. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "calendar/calendar.h"
+#include "core/clock.h"
 #include "main/main.h"
 #include "net/net.h"
 
@@ -85,8 +86,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_level_set(cfg.log_level);
-	cal_init(); /* libical's settings and zones, before any thread starts */
-	net_init(); /* libcurl's global state, likewise */
+	clock_init(); /* TRANSOM_CLOCK_OFFSET_FILE, for tests */
+	cal_init();   /* libical's settings and zones, before any thread starts */
+	net_init();   /* libcurl's global state, likewise */
 	atexit(net_cleanup);
 
 	const char *cmd = argv[i];
