@@ -47,9 +47,12 @@ HTTP_OBJ  := $(HTTP_LIB:%.c=$(BUILD)/%.o)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 LIBA      := $(BUILD)/libtransom.a
 TRANSOMD  := $(BUILD)/transomd
+CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TRANSOM_CLI := $(BUILD)/transom
 
 .PHONY: all run test unit bench fuzz format format-check deps deps-test clean
-all: $(TRANSOMD) $(UNIT_BIN) $(HTTP_BIN) $(CAL_DRIVER)
+all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(CAL_DRIVER)
 
 # --- bootstrap -----------------------------------------------------------------------------
 # Missing libraries are installed (or named) before anything is compiled.
@@ -98,6 +101,11 @@ $(LIBA): $(LIB_OBJ)
 $(TRANSOMD): $(MAIN_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) $(MAIN_OBJ) $(LIBA) $(LDLIBS) -o $@
+
+# The transom CLI (service/main/cli/), a client of the HTTP API; LIB_SRC leaves it out.
+$(TRANSOM_CLI): $(CLI_OBJ) $(LIBA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@

@@ -144,6 +144,13 @@ enum tr_code h_calendar(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployments_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployment_result(struct http_req *req, struct http_reply *rep);
+enum tr_code h_github(struct http_req *req, struct http_reply *rep);
 /* webhooks (h_webhooks.c) */
+enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_webhooks_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_webhook_get(struct http_req *req, struct http_reply *rep);
+enum tr_code h_webhooks_delete(struct http_req *req, struct http_reply *rep);
+enum tr_code h_webhook_deliveries(struct http_req *req, struct http_reply *rep);
+enum tr_code h_webhook_replay(struct http_req *req, struct http_reply *rep);
 
 #endif /* TRANSOM_API_H */

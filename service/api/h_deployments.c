@@ -178,7 +178,7 @@ enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 	if (wait_s != NULL) {
 		char *end;
 		wait = strtol(wait_s, &end, 10);
-		if (*end != '\0' || wait < 0 || wait > WAIT_MAX_S)
+		if (*wait_s == '\0' || *end != '\0' || wait < 0 || wait > WAIT_MAX_S)
 			return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "wait",
 					    "'wait' is a number of seconds from 0 to %d",
 					    WAIT_MAX_S);

@@ -242,7 +242,17 @@ enum tr_code h_freebusy(struct http_req *req, struct http_reply *rep)
 		snprintf(uid, sizeof uid, "freebusy-%s-%lld-%lld@transom", service, from, to);
 		struct cal_freebusy fb = {
 			.uid = uid, .from_ms = from, .to_ms = to, .dtstamp_ms = c.now_ms};
-		char *text = cal_freebusy_build(&fb, busy, &len, &e);
+		/* The calendar takes periods only: start_ms, end_ms, type. */
+		json_t *periods = json_array();
+		json_array_foreach(busy, i, v) {
+			json_array_append_new(periods,
+					      json_pack("{s:O, s:O, s:O}", "start_ms",
+							json_object_get(v, "start_ms"), "end_ms",
+							json_object_get(v, "end_ms"), "type",
+							json_object_get(v, "type")));
+		}
+		char *text = cal_freebusy_build(&fb, periods, &len, &e);
+		json_decref(periods);
 		json_decref(busy);
 		if (text == NULL)
 			return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "free/busy: %s",

@@ -21,12 +21,12 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
 	/* Remote calendars are reported, never a reason to be unready: the last good copy
 	 * (or none) keeps the service going. */
-	json_t *checks = json_pack("{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app),
-				   "database",
-				   db == DB_ONE ? json_pack("{s:b}", "ok", 1)
-						: json_pack("{s:b, s:s}", "ok", 0, "error",
-							    store_last_error(api_store(req))),
-				   "definitions", defs ? defs : json_null());
+	json_t *checks =
+		json_pack("{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app), "database",
+			  db == DB_ONE ? json_pack("{s:b}", "ok", 1)
+				       : json_pack("{s:b, s:s}", "ok", 0, "error",
+						   store_last_error(api_store(req))),
+			  "definitions", defs ? defs : json_null());
 	if (checks == NULL)
 		return TR_E_NOMEM;
 	if (db == DB_ONE && loaded)

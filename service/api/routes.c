@@ -75,7 +75,27 @@ const struct http_route api_routes[] = {
 	 "the gate: the current decision (?wait=N long-polls)"},
 	{HTTP_POST, "/v1/deployments/{id}/result", h_deployment_result, ROLE_PIPELINE | ROLE_ADMIN,
 	 ROUTE_JSON_BODY, "success or failure: closes the change"},
+	{HTTP_POST, "/integrations/github", h_github, 0, ROUTE_PUBLIC | ROUTE_JSON_BODY,
+	 "GitHub deployment protection rules (HMAC-signed webhooks)"},
 	/* webhooks (h_webhooks.c) */
+	{HTTP_POST, "/v1/webhooks", h_webhooks_create,
+	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, ROUTE_JSON_BODY,
+	 "subscribe a URL to record events"},
+	{HTTP_GET, "/v1/webhooks", h_webhooks_list,
+	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, 0,
+	 "the caller's subscriptions (admins: all)"},
+	{HTTP_GET, "/v1/webhooks/{id}", h_webhook_get,
+	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, 0,
+	 "one subscription with delivery counts"},
+	{HTTP_DELETE, "/v1/webhooks/{id}", h_webhooks_delete,
+	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, 0,
+	 "unsubscribe (pending deliveries stop)"},
+	{HTTP_GET, "/v1/webhooks/{id}/deliveries", h_webhook_deliveries,
+	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, 0,
+	 "deliveries with their attempts, status codes and errors"},
+	{HTTP_POST, "/v1/webhooks/{id}/deliveries/{delivery_id}/replay", h_webhook_replay,
+	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, 0,
+	 "send a dead or delivered delivery again"},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

@@ -33,6 +33,12 @@ struct config {
 	unsigned db_retries;      /* TRANSOM_DB_RETRIES, serialization-failure retries */
 	unsigned timer_interval;  /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
 	char cache_dir[1024];     /* TRANSOM_CACHE_DIR: remote calendars' last good copies */
+	char github_secret[256];  /* TRANSOM_GITHUB_WEBHOOK_SECRET; "" = integration off */
+	char github_token[512];   /* TRANSOM_GITHUB_TOKEN, for callbacks */
+	char github_api_url[512]; /* TRANSOM_GITHUB_API_URL */
+	unsigned webhook_tries;   /* TRANSOM_WEBHOOK_MAX_ATTEMPTS, before a delivery is dead */
+	unsigned webhook_backoff; /* TRANSOM_WEBHOOK_BACKOFF_MS, ms to the first retry */
+	unsigned webhook_timeout; /* TRANSOM_WEBHOOK_TIMEOUT, ms per delivery request */
 };
 
 /*

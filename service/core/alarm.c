@@ -44,9 +44,17 @@ static void *run(void *cls)
 		}
 		long long now = now_ms();
 		if (c->head->when_ms > now) {
-			struct timespec until = {.tv_sec = (time_t)(c->head->when_ms / 1000),
-						 .tv_nsec = (long)(c->head->when_ms % 1000) *
-							    1000000L};
+			/* Sleep on the real clock for the time left; when the clock may jump
+			 * (core/clock.h), look again every 100 ms. */
+			long long left = c->head->when_ms - now;
+			if (clock_is_offset() && left > 100)
+				left = 100;
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			long long at =
+				(long long)until.tv_sec * 1000 + until.tv_nsec / 1000000 + left;
+			until.tv_sec = (time_t)(at / 1000);
+			until.tv_nsec = (long)(at % 1000) * 1000000L;
 			pthread_cond_timedwait(&c->wake, &c->lock, &until);
 			continue;
 		}

@@ -1,9 +1,10 @@
 /*
- * crypto.c -- SHA-256 and random tokens over OpenSSL's libcrypto.
+ * crypto.c -- SHA-256, HMAC-SHA256 and random tokens over OpenSSL's libcrypto.
  */
 #include "crypto/crypto.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,27 @@ void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX_
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[2 * CRYPTO_SHA256_LEN] = '\0';
+}
+
+bool crypto_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
+			    char out[CRYPTO_SHA256_HEX_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	static const unsigned char none;
+	out[0] = '\0';
+	if (keylen > (size_t)__INT_MAX__ ||
+	    HMAC(EVP_sha256(), keylen ? key : &none, (int)keylen, len ? data : &none, len, md,
+		 &n) == NULL ||
+	    n != CRYPTO_SHA256_LEN)
+		return false;
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * CRYPTO_SHA256_LEN] = '\0';
+	return true;
 }
 
 bool crypto_random(void *out, size_t len)

@@ -1,5 +1,5 @@
 /*
- * crypto.h -- hashes and randomness (the only module that includes OpenSSL headers).
+ * crypto.h -- hashes, HMAC and randomness (the only module that includes OpenSSL headers).
  */
 #ifndef TRANSOM_CRYPTO_H
 #define TRANSOM_CRYPTO_H
@@ -15,6 +15,14 @@ void crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256
 
 /* SHA-256 of `len` bytes as lowercase hex into `out`.  Thread-safe. */
 void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX_LEN]);
+
+/*
+ * HMAC-SHA256 (RFC 2104) of `len` bytes at `data` under the `keylen`-byte `key`, as
+ * lowercase hex into `out`.  Returns false only when libcrypto fails (then `out` is "").
+ * Thread-safe.  Used to sign webhook deliveries.
+ */
+bool crypto_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
+			    char out[CRYPTO_SHA256_HEX_LEN]);
 
 /* Fills `out` with `len` bytes from the CSPRNG.  Returns false when it fails. */
 bool crypto_random(void *out, size_t len);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "calendar/calendar.h"
+#include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
@@ -218,6 +219,49 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 	}
 }
 
+/*
+ * policies/github.json: which service a repository deploys, for GitHub deployment
+ * protection rules: {"repositories": {"owner/repo": {"service", "duration", "template"?}}}.
+ */
+static void load_github(struct defs *d, const char *policies_dir, struct wf_diags *diags)
+{
+	char path[2048];
+	size_t len = 0;
+	snprintf(path, sizeof path, "%s/github.json", policies_dir);
+	char *text = read_file(path, &len);
+	if (text == NULL)
+		return;
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	json_t *repos = json_object_get(root, "repositories");
+	if (!json_is_object(repos)) {
+		wf_diag_add(diags, path, "repositories", 0,
+			    "must be an object: \"owner/repo\" -> {service, duration, template}");
+		json_decref(root);
+		return;
+	}
+	const char *name;
+	json_t *r;
+	json_object_foreach(repos, name, r) {
+		char where[300];
+		snprintf(where, sizeof where, "repositories.%.250s", name);
+		const char *svc = json_string_value(json_object_get(r, "service"));
+		const char *dur = json_string_value(json_object_get(r, "duration"));
+		long long secs;
+		if (svc == NULL || (d->catalog != NULL && catalog_find(d->catalog, svc) == NULL))
+			wf_diag_add(diags, path, where, 0,
+				    "'service' must name a service of the catalog");
+		if (dur == NULL || !time_parse_duration(dur, &secs) || secs <= 0)
+			wf_diag_add(diags, path, where, 0,
+				    "'duration' must be an ISO 8601 duration such as PT30M");
+		json_t *t = json_object_get(r, "template");
+		if (t != NULL && !json_is_string(t))
+			wf_diag_add(diags, path, where, 0, "'template' must be a template id");
+	}
+	d->github = root;
+}
+
 json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms)
 {
 	json_t *all = json_array();
@@ -242,6 +286,7 @@ static void calendars_free(struct defs *d)
 	free(d->calendars);
 	planner_config_free(d->plan);
 	json_decref(d->remote_status);
+	json_decref(d->github);
 }
 
 struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *cache_dir,
@@ -267,8 +312,10 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 	bool policies_ok =
 		pn < 0 || !catalog_ok || !policy_dir_configured(policies_dir) ||
 		(d->policies = policy_load_dir(policies_dir, d->catalog, &diags)) != NULL;
-	if (pn >= 0)
+	if (pn >= 0) {
 		load_calendars(d, policies_dir, cache_dir, &diags);
+		load_github(d, policies_dir, &diags);
+	}
 	if (diags.n > 0 || diags.oom || (wn >= 0 && d->workflows == NULL)) {
 		char *text = wf_diags_join(&diags);
 		errors_add(errors, "%s", text && *text ? text : "definitions cannot be loaded");

@@ -39,6 +39,7 @@ struct defs {
 	struct defs_calendar *calendars; /* owned: policies/ *.ics files, then remote copies */
 	size_t n_calendars;
 	json_t *remote_status; /* owned: [{"name", "cached": bool}] per remote calendar */
+	json_t *github;        /* owned: policies/github.json {"repositories": {...}}, or NULL */
 	char version[17];      /* hex hash of every file loaded: changes when any does */
 	char loaded_at[32];    /* RFC 3339, UTC */
 	unsigned files;        /* number of definition files read */

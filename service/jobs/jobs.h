@@ -35,4 +35,19 @@ struct calendar_fetcher *calendar_fetcher_start(struct app *app);
 /* Stops the thread (waits for a fetch under way, bounded by its timeout) and frees `f`. */
 void calendar_fetcher_stop(struct calendar_fetcher *f);
 
+struct webhook_worker;
+
+/*
+ * Starts the webhook worker (webhooks.c): every TRANSOM_TIMER_INTERVAL ms (at most 500)
+ * it fans new outbox events out into deliveries for the matching subscriptions, then
+ * sends the due deliveries, signed, retrying with exponential backoff up to
+ * TRANSOM_WEBHOOK_MAX_ATTEMPTS attempts.  Deliveries are claimed with FOR UPDATE SKIP
+ * LOCKED and leased, so replicas may all run one.  Own database connection; survives
+ * database outages.  NULL when the thread cannot be created.
+ */
+struct webhook_worker *webhook_worker_start(struct app *app);
+
+/* Stops the thread (waits for a request under way, bounded by its timeout) and frees `w`. */
+void webhook_worker_stop(struct webhook_worker *w);
+
 #endif /* TRANSOM_JOBS_H */

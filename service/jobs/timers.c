@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "jobs/github.h"
 #include "jobs/jobs.h"
 #include "records/records.h"
 #include "wf/wf.h"
@@ -127,6 +128,8 @@ static void gate(struct timer_worker *w)
 			 err.detail);
 	if (expired > 0)
 		LOG_INFO("event=leases_expired count=%u", expired);
+	if (rc == TR_OK)
+		github_report(w->app, &c);
 }
 
 static void *run(void *cls)

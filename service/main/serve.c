@@ -105,6 +105,9 @@ int cmd_serve(const struct config *cfg)
 	struct calendar_fetcher *fetcher = calendar_fetcher_start(&app);
 	if (fetcher == NULL)
 		LOG_ERROR("event=calendar_fetcher_failed detail=\"cannot start the thread\"");
+	struct webhook_worker *webhooks = webhook_worker_start(&app);
+	if (webhooks == NULL)
+		LOG_ERROR("event=webhook_worker_failed detail=\"cannot start the thread\"");
 	if (timers == NULL)
 		LOG_ERROR("event=timer_worker_failed detail=\"cannot start the thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
@@ -137,6 +140,7 @@ int cmd_serve(const struct config *cfg)
 		}
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
+	webhook_worker_stop(webhooks);
 	calendar_fetcher_stop(fetcher);
 	timer_worker_stop(timers);
 	unsigned left = http_server_stop(srv, cfg->shutdown_grace);

@@ -194,12 +194,13 @@ char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remot
 	     (unsigned long long)atomic_load(&m->reloads_ok),
 	     (unsigned long long)atomic_load(&m->reloads_failed), definitions_ok ? 1 : 0);
 	if (json_array_size(remote) > 0)
-		emit(&o, "# HELP transom_remote_calendar_up Whether the last fetch of a remote "
-			 "calendar succeeded.\n"
-			 "# TYPE transom_remote_calendar_up gauge\n"
-			 "# HELP transom_remote_calendar_last_success_seconds When a remote calendar "
-			 "was last fetched successfully (0: never).\n"
-			 "# TYPE transom_remote_calendar_last_success_seconds gauge\n");
+		emit(&o,
+		     "# HELP transom_remote_calendar_up Whether the last fetch of a remote "
+		     "calendar succeeded.\n"
+		     "# TYPE transom_remote_calendar_up gauge\n"
+		     "# HELP transom_remote_calendar_last_success_seconds When a remote calendar "
+		     "was last fetched successfully (0: never).\n"
+		     "# TYPE transom_remote_calendar_last_success_seconds gauge\n");
 	size_t i;
 	json_t *r;
 	json_array_foreach(remote, i, r) {

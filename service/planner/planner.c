@@ -367,7 +367,7 @@ enum sched_status planner_slots(struct planner *p, const struct planner_request 
 }
 
 bool planner_slot_still_legal(struct planner *p, const struct planner_request *rq, int64_t start_ms,
-			      int64_t now_ms)
+			      int64_t now_ms, const char **soft_freeze)
 {
 	const char *names[64];
 	struct sched_change c;
@@ -377,5 +377,9 @@ bool planner_slot_still_legal(struct planner *p, const struct planner_request *r
 	    ensure_index(p) != SCHED_OK)
 		return false;
 	c.not_before_ms = start_ms;
-	return sched_find(p->ix, &c, now_ms, &slot, NULL) == SCHED_OK && slot.start_ms == start_ms;
+	bool legal =
+		sched_find(p->ix, &c, now_ms, &slot, NULL) == SCHED_OK && slot.start_ms == start_ms;
+	if (soft_freeze != NULL)
+		*soft_freeze = legal ? slot.soft_freeze : NULL;
+	return legal;
 }

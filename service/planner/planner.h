@@ -70,9 +70,11 @@ enum sched_status planner_slots(struct planner *p, const struct planner_request 
 /*
  * Whether `rq` may still run at exactly [start_ms, start_ms + duration): the slot the
  * scheduler finds from start_ms starts there.  For re-planning after a calendar changed.
+ * *soft_freeze (may be NULL) receives the soft freeze that slot lies in, or NULL
+ * (borrowed from the planner's input).
  */
 bool planner_slot_still_legal(struct planner *p, const struct planner_request *rq, int64_t start_ms,
-			      int64_t now_ms);
+			      int64_t now_ms, const char **soft_freeze);
 
 /* ---- policies/calendars.json -------------------------------------------------------------- */
 

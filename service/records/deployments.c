@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -23,7 +24,8 @@
 #include "records/records_int.h"
 #include "store/deployments.h"
 
-#define RETRY_PENDING_S 30 /* when to ask again while approvals or planning are pending */
+#define RETRY_PENDING_S 30     /* when to ask again while approvals or planning are pending */
+#define CLAIM_STALE_MS  30000L /* a request making a change for this long has died */
 
 struct dep_job {
 	struct rec_job job;
@@ -210,7 +212,12 @@ static enum db_status gate_tx(struct store *st, void *cls)
 	}
 	d->decision = decide(j->id ? r.data : NULL, j->c->now_ms);
 	const char *decision = json_string_value(json_object_get(d->decision, "decision"));
-	if (strcmp(decision, "allow") == 0 &&
+	/* Only the pipeline that asked (or Transom itself, for GitHub) starts the change and
+	 * receives the lease; anyone else reading the gate just learns the decision. */
+	const char *requester = json_string_value(json_object_get(d->dep, "requester"));
+	bool owner = j->c->actor != NULL && requester != NULL &&
+		     (strcmp(j->c->actor, requester) == 0 || strcmp(j->c->actor, "system") == 0);
+	if (strcmp(decision, "allow") == 0 && owner &&
 	    json_integer_value(json_object_get(d->dep, "lease_expires_ms")) == 0 &&
 	    json_object_get(d->dep, "outcome") == json_null()) {
 		/* The window is open and nobody holds it: start the change, grant the lease. */
@@ -235,6 +242,7 @@ static enum db_status gate_tx(struct store *st, void *cls)
 		json_object_set_new(d->dep, "lease_expires_ms", json_integer(end));
 	}
 	store_record_clear(&r);
+	json_decref(j->out->body); /* the started change's representation, if any */
 	j->out->status = 200;
 	j->out->body = body_of(d);
 	return j->out->body ? DB_ONE : DB_HARD;
@@ -249,7 +257,9 @@ static void dep_clear(struct dep_job *d)
 enum tr_code records_deploy_get(struct rec_ctx *c, const char *id, struct rec_reply *out,
 				long long *wake_ms, struct tr_error *err)
 {
-	struct dep_job d = {.job = {.c = c, .kind = "change", .out = out, .err = err},
+	struct rec_ctx as_pipeline = *c;
+	as_pipeline.roles |= WF_ROLE_PIPELINE; /* starting the change is the gate's doing */
+	struct dep_job d = {.job = {.c = &as_pipeline, .kind = "change", .out = out, .err = err},
 			    .dep_id = id};
 	enum tr_code rc = rec_run(&d.job, gate_tx);
 	if (wake_ms != NULL)
@@ -362,7 +372,34 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 	bool replay = json_is_string(json_object_get(dep, "change"));
 	json_decref(dep);
 	struct rec_ctx inner = *c;
-	inner.idem_key = NULL; /* the deployment row carries the key */
+	inner.idem_key = NULL;           /* the deployment row carries the key */
+	inner.roles |= WF_ROLE_PIPELINE; /* whoever calls the gate acts as a pipeline */
+
+	/* Concurrent requests with one key: one makes the change, the others wait for it. */
+	bool mine = false;
+	for (int i = 0; !replay && !mine && i < 100; i++) {
+		s = store_deployment_claim(c->st, dep_id, CLAIM_STALE_MS);
+		if (s < 0) {
+			json_decref(change);
+			json_decref(reasons);
+			return rec_db_error(err, s, c->st);
+		}
+		mine = s == DB_ONE;
+		if (!mine) {
+			usleep(50 * 1000);
+			if (store_deployment_get(c->st, dep_id, false, &dep) == DB_ONE)
+				replay = json_is_string(json_object_get(dep, "change"));
+			json_decref(dep);
+			dep = NULL;
+		}
+	}
+	if (!replay && !mine) {
+		json_decref(change);
+		json_decref(reasons);
+		return tr_error_set(err, TR_E_DB_CONFLICT, NULL,
+				    "%s is being prepared by another request; retry shortly",
+				    dep_id);
+	}
 
 	if (!replay) {
 		/* 2. Standard if the template is still pre-approved, else normal. */
@@ -371,6 +408,12 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 		bool pre = false;
 		const char *why = NULL;
 		json_object_set_new(change, "type", json_string("standard"));
+		if (json_object_get(change, "not_before") == NULL) {
+			/* A deployment asks for now: business-hours conditions read this. */
+			char at[TIME_RFC3339_LEN];
+			time_format_ms(c->now_ms, at);
+			json_object_set_new(change, "not_before", json_string(at));
+		}
 		if (template != NULL && records_simulate(&inner, change, &sim, &e) == TR_OK) {
 			json_t *t = json_object_get(sim.body, "template");
 			pre = json_is_true(json_object_get(t, "preapproved"));
@@ -511,7 +554,9 @@ enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *in
 				    "'open_incident' must be true or false");
 	if (lease != NULL && !json_is_string(lease))
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "lease", "'lease' must be a string");
-	struct dep_job d = {.job = {.c = c, .kind = "change", .out = out, .err = err},
+	struct rec_ctx as_pipeline = *c;
+	as_pipeline.roles |= WF_ROLE_PIPELINE; /* the result is the pipeline's to give */
+	struct dep_job d = {.job = {.c = &as_pipeline, .kind = "change", .out = out, .err = err},
 			    .dep_id = id,
 			    .outcome = outcome,
 			    .details = json_string_value(details),

@@ -179,6 +179,15 @@ enum tr_code records_deploy_get(struct rec_ctx *c, const char *id, struct rec_re
 enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *input,
 				   struct rec_reply *out, struct tr_error *err);
 
+/*
+ * A GitHub webhook (signature already checked): `ping`; `deployment_protection_rule`
+ * (action requested) becomes a deployment request of the service policies/github.json
+ * maps the repository to -- 202, the decision goes to deployment_callback_url, which must
+ * start with `api_url`; `deployment_status` records the outcome.  Others: 202, ignored.
+ */
+enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *payload,
+				  const char *api_url, struct rec_reply *out, struct tr_error *err);
+
 /* Deployments whose lease ran out: fails (or cancels) their change.  *n counts them. */
 enum tr_code records_deploy_expire(struct rec_ctx *c, unsigned *n, struct tr_error *err);
 

@@ -84,15 +84,35 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
 	bool ok = planner_request_from(r->data, r->id, def, &rq, why, sizeof why);
 	rq.emergency = !respect_window;
-	rq.break_glass = !respect_window && json_object_get(r->data, "break_glass") != NULL;
+	/* Break glass (records/approvals.c) is kept in the approvals: it lets an emergency
+	 * cross a hard freeze. */
+	rq.break_glass = !respect_window && json_object_get(json_object_get(r->data, "approvals"),
+							    "break_glass") != NULL;
 	long long old_ms = 0, old_end_ms = 0;
 	const char *old_end = json_string_value(json_object_get(old, "end"));
+	const char *soft = NULL;
 	if (ok && keep && old_status && strcmp(old_status, "booked") == 0 && old_start && old_end &&
-	    time_parse_rfc3339(old_start, &old_ms) && time_parse_rfc3339(old_end, &old_end_ms) &&
-	    ((old_ms <= c->now_ms && c->now_ms < old_end_ms) /* under way: never moved */ ||
-	     (old_ms > c->now_ms && planner_slot_still_legal(p, &rq, old_ms, c->now_ms)))) {
-		planner_free(p);
-		return DB_NONE; /* still legal: nothing to do */
+	    time_parse_rfc3339(old_start, &old_ms) && time_parse_rfc3339(old_end, &old_end_ms)) {
+		bool under_way = old_ms <= c->now_ms && c->now_ms < old_end_ms;
+		if (under_way || (old_ms > c->now_ms &&
+				  planner_slot_still_legal(p, &rq, old_ms, c->now_ms, &soft))) {
+			/* Still legal: it stays.  Only a soft freeze that came or went is news. */
+			const char *was = json_string_value(json_object_get(old, "soft_freeze"));
+			bool same =
+				under_way || (was == NULL ? soft == NULL
+							  : soft != NULL && strcmp(was, soft) == 0);
+			if (!same) {
+				/* the detail first: replacing the schedule frees old_start */
+				*detail = json_pack("{s:s, s:s, s:s?}", "status", "booked", "start",
+						    old_start, "soft_freeze", soft);
+				json_t *sched = json_deep_copy(old);
+				json_object_set_new(sched, "soft_freeze",
+						    soft ? json_string(soft) : json_null());
+				json_object_set_new(r->data, "schedule", sched);
+			}
+			planner_free(p);
+			return same ? DB_NONE : DB_ONE;
+		}
 	}
 	enum sched_status st = ok ? planner_slots(p, &rq, c->now_ms, 1, &res) : SCHED_NO_SLOT;
 	planner_free(p);
@@ -133,6 +153,13 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 				      json_integer_value(json_object_get(w, "start_ms")),
 				      json_integer_value(json_object_get(w, "end_ms")));
 	} else {
+		if (keep && old_status != NULL && strcmp(old_status, "unscheduled") == 0) {
+			/* Still no slot: nothing to write (the reasons are those of the last
+			 * attempt that changed something). */
+			json_decref(sched);
+			json_decref(res);
+			return DB_NONE;
+		}
 		*moved = old_start != NULL;
 		json_object_set_new(sched, "status", json_string("unscheduled"));
 		if (*moved)
@@ -243,17 +270,22 @@ static enum db_status replace(struct resched *d, struct store_record *r, const s
 	json_t *detail = NULL;
 	s = place(j, r, !json_is_false(json_object_get(sched, "respect_window")), d->keep, &detail,
 		  &d->moved);
-	if (s <= 0 || (!d->moved && d->keep)) {
+	if (s <= 0 || detail == NULL) {
 		json_decref(detail);
 		wf_outcome_clear(&o);
 		return s;
 	}
+	if (j->comment != NULL)
+		json_object_set_new(detail, "reason", json_string(j->comment));
+	if (d->not_before != NULL)
+		json_object_set_new(detail, "not_before", json_string(d->not_before));
 	json_decref(o.record);
 	o.record = json_incref(r->data);
-	json_array_append_new(o.effects, json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "type", "emit",
-						   "event", "change.rescheduled", "record", r->id,
-						   "kind", "change", "state", r->state, "data",
-						   json_object_get(r->data, "schedule")));
+	json_array_append_new(o.effects,
+			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "type", "emit", "event",
+					d->moved ? "change.rescheduled" : "change.schedule_flagged",
+					"record", r->id, "kind", "change", "state", r->state,
+					"data", json_object_get(r->data, "schedule")));
 	s = rec_persist(j, r, &o, false, action, detail);
 	wf_outcome_clear(&o);
 	return s;
@@ -269,6 +301,8 @@ static enum db_status reschedule_tx(struct store *st, void *cls)
 	enum db_status s = rec_load_locked(&d->job, &r, &wf);
 	if (s >= 0)
 		s = replace(d, &r, wf, "rescheduled");
+	if (s >= 0)
+		d->job.out->status = 200;
 	store_record_clear(&r);
 	return s;
 }

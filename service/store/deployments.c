@@ -32,6 +32,12 @@ static const struct store_stmt stmt_by_key = {
 static const struct store_stmt stmt_get = {"deployment_get", GET_COLS, 1};
 static const struct store_stmt stmt_get_lock = {"deployment_get_lock", GET_COLS " FOR UPDATE", 1};
 
+static const struct store_stmt stmt_claim = {
+	"deployment_claim",
+	"UPDATE deployments SET claimed_at = now() WHERE id = $1 AND change_id IS NULL"
+	" AND (claimed_at IS NULL OR claimed_at < now() - ($2::bigint * interval '1 ms'))"
+	" RETURNING 1",
+	2};
 static const struct store_stmt stmt_set_change = {
 	"deployment_set_change",
 	"UPDATE deployments SET change_id = $2, updated_at = now() WHERE id = $1", 2};
@@ -117,6 +123,14 @@ enum db_status store_deployment_get(struct store *st, const char *id, bool lock,
 	return *out != NULL ? DB_ONE : DB_HARD;
 }
 
+enum db_status store_deployment_claim(struct store *st, const char *id, long long stale_ms)
+{
+	char stale[32];
+	snprintf(stale, sizeof stale, "%lld", stale_ms);
+	const char *p[] = {id, stale};
+	return store_exec(st, &stmt_claim, p, NULL);
+}
+
 enum db_status store_deployment_set_change(struct store *st, const char *id, const char *change)
 {
 	const char *p[] = {id, change};
@@ -190,4 +204,89 @@ enum db_status store_windows_open(struct store *st, long long now_ms, unsigned *
 	}
 	PQclear(res);
 	return s;
+}
+
+/* ---- GitHub ------------------------------------------------------------------------------ */
+
+static const struct store_stmt stmt_gh_attach = {
+	"github_attach",
+	"UPDATE deployments SET github_callback = $2, github_environment = $3,"
+	" github_deployment = $4::bigint WHERE id = $1",
+	4};
+static const struct store_stmt stmt_gh_find = {
+	"github_find",
+	"SELECT id FROM deployments WHERE github_deployment = $1::bigint ORDER BY created_at DESC"
+	" LIMIT 1",
+	1};
+static const struct store_stmt stmt_gh_pending = {
+	"github_pending",
+	"SELECT id, github_callback, github_environment FROM deployments"
+	" WHERE github_callback IS NOT NULL AND github_state IS NULL"
+	" AND (github_next_at IS NULL OR github_next_at <= " TS(
+		"$1") ")"
+		      " ORDER BY created_at LIMIT 20",
+	1};
+static const struct store_stmt stmt_gh_reported = {
+	"github_reported",
+	"UPDATE deployments SET github_state = $2, github_error = NULL WHERE id = $1", 2};
+static const struct store_stmt stmt_gh_later = {
+	"github_later",
+	"UPDATE deployments SET github_next_at = " TS("$2") ", github_error = $3 WHERE id = $1", 3};
+
+enum db_status store_github_attach(struct store *st, const char *id, const char *callback,
+				   const char *environment, long long github_deployment)
+{
+	char dep[32];
+	snprintf(dep, sizeof dep, "%lld", github_deployment);
+	const char *p[] = {id, callback, environment, github_deployment ? dep : NULL};
+	return store_exec(st, &stmt_gh_attach, p, NULL);
+}
+
+enum db_status store_github_find(struct store *st, long long github_deployment, char id[32])
+{
+	char dep[32];
+	snprintf(dep, sizeof dep, "%lld", github_deployment);
+	const char *p[] = {dep};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_gh_find, p, &res);
+	if (s == DB_ONE)
+		snprintf(id, 32, "%s", PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+enum db_status store_github_pending(struct store *st, long long now_ms, json_t **out)
+{
+	char now[32];
+	snprintf(now, sizeof now, "%lld", now_ms);
+	const char *p[] = {now};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_gh_pending, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", PQgetvalue(res, i, 0),
+						     "callback", PQgetvalue(res, i, 1),
+						     "environment", PQgetvalue(res, i, 2)));
+	PQclear(res);
+	*out = arr;
+	return arr ? DB_ONE : DB_HARD;
+}
+
+enum db_status store_github_reported(struct store *st, const char *id, const char *state)
+{
+	const char *p[] = {id, state};
+	return store_exec(st, &stmt_gh_reported, p, NULL);
+}
+
+enum db_status store_github_later(struct store *st, const char *id, long long next_ms,
+				  const char *error)
+{
+	char next[32];
+	snprintf(next, sizeof next, "%lld", next_ms);
+	const char *p[] = {id, next, error};
+	return store_exec(st, &stmt_gh_later, p, NULL);
 }

@@ -26,6 +26,12 @@ enum db_status store_deployment_insert(struct store *st, const char *requester,
  */
 enum db_status store_deployment_get(struct store *st, const char *id, bool lock, json_t **out);
 
+/*
+ * Claims the making of deployment `id`'s change: DB_ONE for the one request that does it
+ * (or takes over a claim older than `stale_ms`), DB_NONE for the others.
+ */
+enum db_status store_deployment_claim(struct store *st, const char *id, long long stale_ms);
+
 /* Links deployment `id` to the change made for it.  Queued. */
 enum db_status store_deployment_set_change(struct store *st, const char *id, const char *change);
 
@@ -51,5 +57,28 @@ enum db_status store_deployments_expired(struct store *st, long long now_ms, jso
  * many changes.  Run it inside a transaction.
  */
 enum db_status store_windows_open(struct store *st, long long now_ms, unsigned *n);
+
+/* ---- GitHub deployment protection rules --------------------------------------------------- */
+
+/* Marks deployment `id` as GitHub's: where to report, for which environment and deployment. */
+enum db_status store_github_attach(struct store *st, const char *id, const char *callback,
+				   const char *environment, long long github_deployment);
+
+/* The deployment made for GitHub deployment `github_deployment`, into `id` (32 bytes).
+ * DB_ONE/DB_NONE. */
+enum db_status store_github_find(struct store *st, long long github_deployment, char id[32]);
+
+/*
+ * GitHub deployments not yet reported whose next try is due at `now_ms`: owned array of
+ * {"id", "callback", "environment"}, oldest first, at most 20.
+ */
+enum db_status store_github_pending(struct store *st, long long now_ms, json_t **out);
+
+/* Records what GitHub was told ("approved", "rejected"). */
+enum db_status store_github_reported(struct store *st, const char *id, const char *state);
+
+/* Records a failed or premature report; the next try at `next_ms`. */
+enum db_status store_github_later(struct store *st, const char *id, long long next_ms,
+				  const char *error);
 
 #endif /* TRANSOM_STORE_DEPLOYMENTS_H */

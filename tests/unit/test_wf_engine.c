@@ -535,7 +535,8 @@ static void test_err_not_allowed(void)
 	static const char *const cm[] = {"accept_assessment", "cancel", "reject", NULL};
 	CHECKF(tw_strs(x.out.allowed, cm), "%s", tw_show(x.out.allowed));
 	CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "fly"), WF_ERR_NOT_ALLOWED);
-	CHECK_INT(json_array_size(x.out.allowed), 0);
+	static const char *const ci[] = {"cancel", NULL}; /* a pipeline withdraws its own */
+	CHECKF(tw_strs(x.out.allowed, ci), "%s", tw_show(x.out.allowed));
 out:
 	rec_free(&x);
 	wf_set_free(set);
@@ -554,7 +555,7 @@ static void test_err_forbidden(void)
 	json_object_set_new(x.r, "state", json_string("draft"));
 	fill_change(&x);
 	CHECK_INT(fire(&x, wf, "bob", WF_ROLE_CAB, "submit"), WF_ERR_FORBIDDEN);
-	CHECK_STR(x.out.detail, "event 'submit' needs role requester, change_manager");
+	CHECK_STR(x.out.detail, "event 'submit' needs role requester, change_manager, pipeline");
 	/* admin has no implicit rights */
 	CHECK_INT(fire(&x, wf, "root", WF_ROLE_ADMIN, "submit"), WF_ERR_FORBIDDEN);
 	/* the timer's event is for system only */
