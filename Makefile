@@ -14,10 +14,11 @@ CC       ?= cc
 O        ?= 2
 SAN      ?=
 BUILD    ?= build
-PKGS     := libmicrohttpd libpq libical jansson libcurl libcrypto
+PKGS     := libmicrohttpd libpq libical jansson libcurl libcrypto gmime-3.0 libxml-2.0
 Q        := $(if $(V),,@)
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# -isystem: warnings in the libraries' own headers (glib's) are not ours to fix
+PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \

@@ -145,6 +145,8 @@ enum tr_code h_deployments_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployment_result(struct http_req *req, struct http_reply *rep);
 enum tr_code h_github(struct http_req *req, struct http_reply *rep);
+/* imip: invitations, signed vote links, replies (h_imip.c) */
+/* caldav (h_dav.c) */
 /* webhooks (h_webhooks.c) */
 enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_webhooks_list(struct http_req *req, struct http_reply *rep);

@@ -77,6 +77,8 @@ const struct http_route api_routes[] = {
 	 ROUTE_JSON_BODY, "success or failure: closes the change"},
 	{HTTP_POST, "/integrations/github", h_github, 0, ROUTE_PUBLIC | ROUTE_JSON_BODY,
 	 "GitHub deployment protection rules (HMAC-signed webhooks)"},
+	/* imip: invitations, signed vote links, replies (h_imip.c) */
+	/* caldav (h_dav.c) */
 	/* webhooks (h_webhooks.c) */
 	{HTTP_POST, "/v1/webhooks", h_webhooks_create,
 	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, ROUTE_JSON_BODY,
