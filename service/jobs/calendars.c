@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "jobs/jobs.h"
+#include "jobs/worker.h"
 #include "net/net.h"
 #include "planner/planner.h"
 #include "wf/wf.h"
@@ -36,10 +37,7 @@ struct remote_state {
 
 struct calendar_fetcher {
 	struct app *app;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop; /* guarded by lock */
+	struct worker *thread;
 	struct remote_state *st;
 	size_t n_st;
 };
@@ -219,22 +217,11 @@ static void sweep(struct calendar_fetcher *f)
 	}
 }
 
-static void *run(void *cls)
+static bool sweep_cb(struct worker *self, void *cls)
 {
-	struct calendar_fetcher *f = cls;
-	pthread_mutex_lock(&f->lock);
-	while (!f->stop) {
-		pthread_mutex_unlock(&f->lock);
-		sweep(f);
-		pthread_mutex_lock(&f->lock);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += TICK_MS / 1000;
-		while (!f->stop && pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&f->lock);
-	return NULL;
+	(void)self;
+	sweep(cls);
+	return false;
 }
 
 struct calendar_fetcher *calendar_fetcher_start(struct app *app)
@@ -243,11 +230,7 @@ struct calendar_fetcher *calendar_fetcher_start(struct app *app)
 	if (f == NULL)
 		return NULL;
 	f->app = app;
-	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->wake, NULL);
-	if (pthread_create(&f->thread, NULL, run, f) != 0) {
-		pthread_mutex_destroy(&f->lock);
-		pthread_cond_destroy(&f->wake);
+	if ((f->thread = worker_start(TICK_MS, sweep_cb, f)) == NULL) {
 		free(f);
 		return NULL;
 	}
@@ -258,13 +241,7 @@ void calendar_fetcher_stop(struct calendar_fetcher *f)
 {
 	if (f == NULL)
 		return;
-	pthread_mutex_lock(&f->lock);
-	f->stop = true;
-	pthread_cond_signal(&f->wake);
-	pthread_mutex_unlock(&f->lock);
-	pthread_join(f->thread, NULL);
-	pthread_mutex_destroy(&f->lock);
-	pthread_cond_destroy(&f->wake);
+	worker_stop(f->thread);
 	free(f->st);
 	free(f);
 }

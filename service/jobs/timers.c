@@ -1,8 +1,6 @@
 /*
  * timers.c -- the timer worker thread.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -11,16 +9,13 @@
 #include "core/log.h"
 #include "jobs/github.h"
 #include "jobs/jobs.h"
+#include "jobs/worker.h"
 #include "records/records.h"
 #include "wf/wf.h"
 
 struct timer_worker {
 	struct app *app;
-	unsigned interval_ms;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop; /* guarded by lock */
+	struct worker *thread;
 	struct store *store;
 	struct defs *defs;
 	unsigned long defs_gen;
@@ -132,31 +127,17 @@ static void gate(struct timer_worker *w)
 		github_report(w->app, &c);
 }
 
-static void *run(void *cls)
+/* One sweep: due timers, re-planning, the gate. */
+static bool sweep(struct worker *self, void *cls)
 {
 	struct timer_worker *w = cls;
-	pthread_mutex_lock(&w->lock);
-	while (!w->stop) {
-		pthread_mutex_unlock(&w->lock);
-		unsigned n = fire_due(w);
-		if (n > 0)
-			LOG_INFO("event=timers_fired count=%u", n);
-		replan(w);
-		gate(w);
-		pthread_mutex_lock(&w->lock);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += w->interval_ms / 1000;
-		until.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
+	(void)self;
+	unsigned n = fire_due(w);
+	if (n > 0)
+		LOG_INFO("event=timers_fired count=%u", n);
+	replan(w);
+	gate(w);
+	return false;
 }
 
 struct timer_worker *timer_worker_start(struct app *app, unsigned interval_ms)
@@ -165,14 +146,9 @@ struct timer_worker *timer_worker_start(struct app *app, unsigned interval_ms)
 	if (w == NULL)
 		return NULL;
 	w->app = app;
-	w->interval_ms = interval_ms;
 	w->store = store_new(app->cfg->database_url, NULL);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
-	if (w->store == NULL || pthread_create(&w->thread, NULL, run, w) != 0) {
+	if (w->store == NULL || (w->thread = worker_start(interval_ms, sweep, w)) == NULL) {
 		store_free(w->store);
-		pthread_mutex_destroy(&w->lock);
-		pthread_cond_destroy(&w->wake);
 		free(w);
 		return NULL;
 	}
@@ -183,14 +159,8 @@ void timer_worker_stop(struct timer_worker *w)
 {
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	worker_stop(w->thread);
 	store_free(w->store);
 	defs_release(w->defs);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->wake);
 	free(w);
 }

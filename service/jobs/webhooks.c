@@ -14,8 +14,6 @@
  * A transomd killed mid-send leaves the delivery leased: once the lease runs out any
  * replica sends it again, with the same delivery id (the receiver's deduplication key).
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +24,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "jobs/jobs.h"
+#include "jobs/worker.h"
 #include "net/net.h"
 #include "store/webhooks.h"
 
@@ -41,10 +40,7 @@
 struct webhook_worker {
 	struct app *app;
 	unsigned interval_ms;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop; /* guarded by lock */
+	struct worker *thread;
 	struct store *store;
 };
 
@@ -60,14 +56,6 @@ static long long mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool stopping(struct webhook_worker *w)
-{
-	pthread_mutex_lock(&w->lock);
-	bool stop = w->stop;
-	pthread_mutex_unlock(&w->lock);
-	return stop;
 }
 
 /*
@@ -206,7 +194,7 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 }
 
 /* One sweep; returns true when it stopped at a limit with work left (sweep again now). */
-static bool sweep(struct webhook_worker *w)
+static bool sweep(struct worker *self, struct webhook_worker *w)
 {
 	const struct config *cfg = w->app->cfg;
 	unsigned events = 0, deliveries = 0;
@@ -234,7 +222,7 @@ static bool sweep(struct webhook_worker *w)
 
 	long long lease = 2LL * cfg->webhook_timeout + LEASE_MARGIN_MS;
 	for (int sent = 0; sent < SENDS_PER_SWEEP; sent++) {
-		if (stopping(w))
+		if (worker_stopping(self))
 			return false;
 		struct store_webhook_job job;
 		s = store_webhook_claim(w->store, lease, cfg->webhook_tries, &job);
@@ -249,29 +237,9 @@ static bool sweep(struct webhook_worker *w)
 	return true;
 }
 
-static void *run(void *cls)
+static bool sweep_cb(struct worker *self, void *cls)
 {
-	struct webhook_worker *w = cls;
-	pthread_mutex_lock(&w->lock);
-	while (!w->stop) {
-		pthread_mutex_unlock(&w->lock);
-		bool again = sweep(w);
-		pthread_mutex_lock(&w->lock);
-		if (again)
-			continue;
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += w->interval_ms / 1000;
-		until.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
+	return sweep(self, cls);
 }
 
 struct webhook_worker *webhook_worker_start(struct app *app)
@@ -283,12 +251,8 @@ struct webhook_worker *webhook_worker_start(struct app *app)
 	w->interval_ms =
 		app->cfg->timer_interval < SWEEP_MAX_MS ? app->cfg->timer_interval : SWEEP_MAX_MS;
 	w->store = store_new(app->cfg->database_url, NULL);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
-	if (w->store == NULL || pthread_create(&w->thread, NULL, run, w) != 0) {
+	if (w->store == NULL || (w->thread = worker_start(w->interval_ms, sweep_cb, w)) == NULL) {
 		store_free(w->store);
-		pthread_mutex_destroy(&w->lock);
-		pthread_cond_destroy(&w->wake);
 		free(w);
 		return NULL;
 	}
@@ -299,13 +263,7 @@ void webhook_worker_stop(struct webhook_worker *w)
 {
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	worker_stop(w->thread);
 	store_free(w->store);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->wake);
 	free(w);
 }

@@ -4,9 +4,27 @@
  *
  * The sweep starts at the earliest allowed instant t and, while [t, t + duration) fails a
  * rule, jumps t forward to the next instant where that rule could hold: the next window
- * start, the end of a conflicting booking, of a full instance's booking or of a hard
- * freeze.  Every jump is strictly forward, so the first t that passes every rule is the
- * earliest slot.  Lookups are binary searches in per-service arrays sorted by start.
+ * instance with room for the change, the end of a run of conflicting bookings, the next
+ * instant a full instance has room, the end of a hard freeze.  Every jump is strictly
+ * forward and skips only instants that fail a rule, so the first t that passes every rule
+ * is the earliest slot.
+ *
+ * A crowded calendar means more obstacles per search; what keeps each one cheap:
+ *  - services named by the same windows share one window list, with the bounds and prefix
+ *    maxima in flat arrays;
+ *  - each window instance with a capacity knows, at its start and at each booking end
+ *    (the only instants where its count can drop), the longest change that fits there:
+ *    so whether it fits at t is one binary search, its next free instant a scan of those,
+ *    and instances too full for the change are skipped without a sweep step each;
+ *  - the services of a change with different windows are stepped through together until
+ *    their instances meet (windows_meet), rather than one sweep step per instance;
+ *  - each service keeps its bookings merged into busy intervals, so a run of bookings
+ *    closer together than the change is one jump;
+ *  - a sweep only moves forward, so it keeps a cursor in each list it reads and gallops
+ *    from there instead of searching from the start.
+ * sched_plan reads the changes in plan order in chunks gathered first (so their cache
+ * misses overlap), and its private index keeps only the merged busy time of a booking, not
+ * the booking itself (which only explanations name).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,12 +38,43 @@
 struct sched_bk {
 	int64_t start, end;
 	const char *change_id;
+	size_t seq; /* order of arrival: breaks ties between equal starts */
 };
 
-/* Bookings held by one window instance: their starts and their ends, each sorted. */
+/*
+ * Bookings held by one window instance ("uses"), in one buffer: their starts and their
+ * ends, each sorted, and with a capacity, where changes may still start.  The count of
+ * uses overlapping [x, x + d) only drops where a use ends, so a change fits first at the
+ * instance's start or at a use end: rooms[0] is the longest change that may start at the
+ * instance's start, rooms[i + 1] the longest that may start at ends[i].  Their maximum,
+ * the longest change the instance can still take, is kept in ix->room.  The rooms are
+ * recomputed when next needed after a booking (`dirty`); until then ix->room may be too
+ * large, which only makes a search skip fewer full instances.
+ */
 struct sched_inst {
-	int64_t *starts, *ends;
-	size_t n, cap;
+	int64_t *buf;    /* starts[cap], ends[cap], rooms[cap + 1] */
+	uint32_t n, cap; /* uses, room for uses */
+	int capacity;    /* the window's; <= 0: unlimited */
+	bool dirty;      /* uses added since the rooms were computed */
+};
+
+/*
+ * The windows applying to a service (its own and those for all services), sorted by
+ * (start, input position); shared by every service named by the same windows.
+ */
+struct sched_wins {
+	const uint32_t *spec; /* the services' own windows (the first one's array, borrowed) */
+	size_t n_spec;
+	uint64_t hash; /* of spec */
+	uint32_t *ids; /* window indexes */
+	int64_t *start, *end;
+	int64_t *pmax; /* pmax[k]: latest end among [0..k] */
+	size_t n;
+};
+
+/* Time a service is booked: bookings merged, disjoint and not touching, sorted. */
+struct sched_busy {
+	int64_t start, end;
 };
 
 /* One interned service. */
@@ -33,19 +82,20 @@ struct sched_svc {
 	char *name;
 	uint32_t *spec; /* windows naming it, sorted by start */
 	size_t n_spec, cap_spec;
-	uint32_t *wins; /* windows applying (spec + all), sorted by start; built lazily */
-	int64_t *pmax;  /* pmax[k]: latest end among wins[0..k] */
-	size_t n_wins;
-	bool wins_ready;
-	struct sched_bk *bks; /* bookings, sorted by start */
+	int32_t wins;         /* its window list in ix->wins, -1 until needed */
+	struct sched_bk *bks; /* bookings, by arrival; sorted by (start, seq) when needed */
 	size_t n_bks, cap_bks;
-	int64_t max_dur; /* longest booking, bounds the overlap search */
-	uint32_t *rel;   /* related service ids among [0, rel_checked) */
+	bool bks_sorted;         /* bks is sorted */
+	int64_t max_dur;         /* longest booking, bounds the overlap search */
+	struct sched_busy *busy; /* the bookings merged */
+	size_t n_busy, cap_busy;
+	uint32_t *rel; /* related service ids among [0, rel_checked) */
 	size_t n_rel, cap_rel, rel_checked;
 };
 
 struct sched_index {
 	struct sched_input input; /* copy of *in (the arrays stay borrowed) */
+	bool explains; /* keeps every booking, to name it in explanations (not sched_plan's) */
 	struct sched_svc *svcs;
 	size_t n_svcs, cap_svcs;
 	int32_t *table; /* open addressing: service id or -1 */
@@ -53,8 +103,15 @@ struct sched_index {
 	uint32_t *all; /* windows for all services, sorted by start */
 	size_t n_all;
 	struct sched_inst *insts; /* one per window */
-	uint32_t *fz_ids;         /* service ids of the freezes, flattened */
-	size_t *fz_off;           /* freeze i: fz_ids[fz_off[i] .. fz_off[i + 1]) */
+	int64_t *room;            /* per window: the longest change its instance can still take */
+	struct sched_wins *wins;  /* window lists, shared between services */
+	size_t n_wins, cap_wins;
+	int32_t *wins_table; /* open addressing on wins[].hash: list id or -1 */
+	size_t wins_table_size;
+	void *scratch[3]; /* arrays of a search (0, 1) or a booking (2), reused */
+	size_t scratch_size[3];
+	uint32_t *fz_ids; /* service ids of the freezes, flattened */
+	size_t *fz_off;   /* freeze i: fz_ids[fz_off[i] .. fz_off[i + 1]) */
 };
 
 /* Why the sweep moved on, for explanations. */
@@ -82,11 +139,16 @@ struct sched_query {
 	size_t n_ids;
 	uint32_t *rel; /* union of services related to them, sorted, unique */
 	size_t n_rel;
-	uint32_t *freezes; /* freezes applying to the change */
+	struct busy_cursor *rel_cursor; /* per related service, in a sweep */
+	uint32_t *freezes;              /* freezes applying to the change */
 	size_t n_freezes;
-	uint32_t *chosen; /* per service: the window instance holding the slot */
-	int64_t lo, hi;   /* earliest start, latest end */
-	bool bounded;     /* hi comes from not_after */
+	uint32_t *lists;       /* the distinct window lists of the services, in order */
+	const char **list_svc; /* the first service with each (for explanations) */
+	size_t *cursor;        /* per list, in a sweep: its windows starting by t */
+	size_t n_lists;
+	uint32_t chosen; /* the instance of the first service's windows holding the slot */
+	int64_t lo, hi;  /* earliest start, latest end */
+	bool bounded;    /* hi comes from not_after */
 };
 
 /* ---- small helpers ------------------------------------------------------------------- */
@@ -112,6 +174,24 @@ static uint64_t hash_str(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 	return h;
+}
+
+/*
+ * Number of the n sorted values at most x.  The binary searches here are branch-free (a
+ * conditional move per step): the sweep's are unpredictable, and a mispredicted branch at
+ * every step costs more than the search itself.
+ */
+static size_t count_upto(const int64_t *v, size_t n, int64_t x)
+{
+	if (n == 0)
+		return 0;
+	const int64_t *b = v;
+	while (n > 1) {
+		size_t half = n / 2;
+		b += half & -(size_t)(b[half - 1] <= x);
+		n -= half;
+	}
+	return (size_t)(b - v) + (*b <= x);
 }
 
 static void why_note(struct sched_why *w, enum sched_why_kind kind, const char *svc,
@@ -168,7 +248,7 @@ static int32_t svc_intern(struct sched_index *ix, const char *name)
 	if (copy == NULL)
 		return -1;
 	id = (int32_t)ix->n_svcs++;
-	ix->svcs[id] = (struct sched_svc){.name = copy};
+	ix->svcs[id] = (struct sched_svc){.name = copy, .wins = -1};
 	size_t j = hash_str(name) & (ix->table_size - 1);
 	while (ix->table[j] >= 0)
 		j = (j + 1) & (ix->table_size - 1);
@@ -183,176 +263,469 @@ static const struct sched_window *win_at(const struct sched_index *ix, uint32_t 
 	return &ix->input.windows[i];
 }
 
-/* Builds svc's merged window list (spec + all) and its prefix maxima, once. */
-static int svc_windows(struct sched_index *ix, struct sched_svc *sv)
+static uint64_t hash_ids(const uint32_t *v, size_t n)
 {
-	if (sv->wins_ready)
-		return 0;
-	size_t n = sv->n_spec + ix->n_all;
-	uint32_t *w = malloc((n ? n : 1) * sizeof *w);
-	int64_t *p = malloc((n ? n : 1) * sizeof *p);
-	if (w == NULL || p == NULL) {
-		free(w);
-		free(p);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ v[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Whether list `l` is the one for the specific windows spec[0..n). */
+static bool wins_is(const struct sched_wins *l, const uint32_t *spec, size_t n, uint64_t h)
+{
+	return l->hash == h && l->n_spec == n &&
+	       (n == 0 || memcmp(l->spec, spec, n * sizeof *spec) == 0);
+}
+
+static int wins_rehash(struct sched_index *ix, size_t size)
+{
+	int32_t *t = malloc(size * sizeof *t);
+	if (t == NULL)
 		return -1;
+	for (size_t i = 0; i < size; i++)
+		t[i] = -1;
+	for (size_t id = 0; id < ix->n_wins; id++) {
+		size_t j = ix->wins[id].hash & (size - 1);
+		while (t[j] >= 0)
+			j = (j + 1) & (size - 1);
+		t[j] = (int32_t)id;
 	}
-	size_t a = 0, b = 0, k = 0;
-	while (a < sv->n_spec || b < ix->n_all) {
-		bool take_spec =
-			b == ix->n_all ||
-			(a < sv->n_spec &&
-			 (win_at(ix, sv->spec[a])->start_ms < win_at(ix, ix->all[b])->start_ms ||
-			  (win_at(ix, sv->spec[a])->start_ms == win_at(ix, ix->all[b])->start_ms &&
-			   sv->spec[a] < ix->all[b])));
-		w[k] = take_spec ? sv->spec[a++] : ix->all[b++];
-		int64_t e = win_at(ix, w[k])->end_ms;
-		p[k] = k > 0 && p[k - 1] > e ? p[k - 1] : e;
-		k++;
-	}
-	sv->wins = w;
-	sv->pmax = p;
-	sv->n_wins = k;
-	sv->wins_ready = true;
+	free(ix->wins_table);
+	ix->wins_table = t;
+	ix->wins_table_size = size;
 	return 0;
 }
 
-/* Number of svc's windows starting at or before t. */
-static size_t wins_upto(const struct sched_index *ix, const struct sched_svc *sv, int64_t t)
+/* Builds list `l` from the specific windows spec[0..n) and those for all services. */
+static int wins_build(struct sched_index *ix, struct sched_wins *l, const uint32_t *spec,
+		      size_t n_spec)
 {
-	size_t lo = 0, hi = sv->n_wins;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (win_at(ix, sv->wins[mid])->start_ms <= t)
-			lo = mid + 1;
-		else
-			hi = mid;
+	size_t n = n_spec + ix->n_all, a = 0, b = 0, k = 0;
+	l->ids = malloc((n ? n : 1) * sizeof *l->ids);
+	l->start = malloc((n ? n : 1) * sizeof *l->start);
+	l->end = malloc((n ? n : 1) * sizeof *l->end);
+	l->pmax = malloc((n ? n : 1) * sizeof *l->pmax);
+	if (l->ids == NULL || l->start == NULL || l->end == NULL || l->pmax == NULL)
+		return -1;
+	while (a < n_spec || b < ix->n_all) {
+		bool take_spec =
+			b == ix->n_all ||
+			(a < n_spec &&
+			 (win_at(ix, spec[a])->start_ms < win_at(ix, ix->all[b])->start_ms ||
+			  (win_at(ix, spec[a])->start_ms == win_at(ix, ix->all[b])->start_ms &&
+			   spec[a] < ix->all[b])));
+		uint32_t i = take_spec ? spec[a++] : ix->all[b++];
+		l->ids[k] = i;
+		l->start[k] = win_at(ix, i)->start_ms;
+		l->end[k] = win_at(ix, i)->end_ms;
+		l->pmax[k] = k > 0 && l->pmax[k - 1] > l->end[k] ? l->pmax[k - 1] : l->end[k];
+		k++;
 	}
-	return lo;
+	l->n = k;
+	return 0;
 }
 
-/* Number of the n sorted values below x (strict) or, with `le`, at most x. */
-static size_t count_below(const int64_t *v, size_t n, int64_t x, bool le)
+static void wins_free(struct sched_wins *l)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid] < x || (le && v[mid] == x))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	free(l->ids);
+	free(l->start);
+	free(l->end);
+	free(l->pmax);
 }
 
-/* Uses of instance `in` overlapping [t, t + dur): those starting before the end less those
- * ended by t.  O(log n). */
-static size_t inst_count(const struct sched_inst *in, int64_t t, int64_t dur)
+/* Finds or builds sv's window list (spec + all, sorted), once. */
+static int svc_windows(struct sched_index *ix, struct sched_svc *sv)
 {
-	return count_below(in->starts, in->n, t + dur, false) -
-	       count_below(in->ends, in->n, t, true);
+	if (sv->wins >= 0)
+		return 0;
+	uint64_t h = hash_ids(sv->spec, sv->n_spec);
+	size_t mask = ix->wins_table_size - 1, j = h & mask;
+	for (; ix->wins_table[j] >= 0; j = (j + 1) & mask)
+		if (wins_is(&ix->wins[ix->wins_table[j]], sv->spec, sv->n_spec, h)) {
+			sv->wins = ix->wins_table[j];
+			return 0;
+		}
+	if ((ix->n_wins + 1) * 2 > ix->wins_table_size &&
+	    wins_rehash(ix, ix->wins_table_size * 2) < 0)
+		return -1;
+	if (ix->n_wins >= INT32_MAX ||
+	    grow((void **)&ix->wins, &ix->cap_wins, ix->n_wins + 1, sizeof *ix->wins) < 0)
+		return -1;
+	struct sched_wins *l = &ix->wins[ix->n_wins];
+	*l = (struct sched_wins){.spec = sv->spec, .n_spec = sv->n_spec, .hash = h};
+	if (wins_build(ix, l, sv->spec, sv->n_spec) < 0) {
+		wins_free(l);
+		return -1;
+	}
+	mask = ix->wins_table_size - 1;
+	for (j = h & mask; ix->wins_table[j] >= 0; j = (j + 1) & mask)
+		;
+	sv->wins = (int32_t)ix->n_wins++;
+	ix->wins_table[j] = sv->wins;
+	return 0;
+}
+
+/* Number of the windows of list `l` starting at or before t. */
+static size_t wins_upto(const struct sched_wins *l, int64_t t)
+{
+	return count_upto(l->start, l->n, t);
 }
 
 /*
- * The earliest t' > t at which [t', t' + dur) ends by `end` and overlaps fewer than `cap`
- * uses of `in`, or INT64_MAX.  The count only drops where a use ends.
+ * The same, knowing that at least `from` start at or before t: a sweep only moves forward,
+ * so it gallops from where it was rather than searching the whole list.
  */
-static int64_t inst_free_from(const struct sched_inst *in, int64_t t, int64_t dur, int64_t end,
-			      int cap)
+static size_t wins_upto_from(const struct sched_wins *l, size_t from, int64_t t)
 {
-	for (size_t i = count_below(in->ends, in->n, t, true); i < in->n; i++) {
-		int64_t e = in->ends[i];
-		if (e > end - dur)
-			break;
-		if (inst_count(in, e, dur) < (size_t)cap)
-			return e;
+	if (from >= l->n || l->start[from] > t)
+		return from;
+	size_t lo = from, step = 1; /* start[lo] <= t */
+	while (lo + step < l->n && l->start[lo + step] <= t) {
+		lo += step;
+		step *= 2;
 	}
+	size_t hi = lo + step < l->n ? lo + step : l->n; /* start[hi] > t, or the end */
+	return lo + 1 + count_upto(l->start + lo + 1, hi - lo - 1, t);
+}
+
+static int64_t *inst_starts(const struct sched_inst *in)
+{
+	return in->buf;
+}
+
+static int64_t *inst_ends(const struct sched_inst *in)
+{
+	return in->buf + in->cap;
+}
+
+static int64_t *inst_rooms(const struct sched_inst *in)
+{
+	return in->buf + 2 * (size_t)in->cap;
+}
+
+/*
+ * Recomputes the rooms of instance `in` of window `w` and returns the largest.  At x, with
+ * a(x) uses active (started by x, not ended by x), [x, x + d) overlaps fewer than cap uses
+ * iff fewer than cap - a(x) uses start in (x, x + d): iff d is at most the
+ * (cap - a(x))-th start after x, less x.  O(n): the instants ascend, so the counts of
+ * starts and ends up to x only move forward.
+ */
+static int64_t inst_refresh(struct sched_inst *in, const struct sched_window *w)
+{
+	if (w->capacity <= 0 || in->n == 0)
+		return w->end_ms - w->start_ms; /* never full */
+	const int64_t *starts = inst_starts(in), *ends = inst_ends(in);
+	int64_t *rooms = inst_rooms(in), best = 0;
+	size_t cap = (size_t)w->capacity, started = 0, ended = 0;
+	for (size_t i = 0; i <= in->n; i++) {
+		int64_t x = i == 0 ? w->start_ms : ends[i - 1], room = 0;
+		while (started < in->n && starts[started] <= x)
+			started++;
+		while (ended < in->n && ends[ended] <= x)
+			ended++;
+		size_t active = started - ended;
+		if (active < cap && x < w->end_ms) {
+			size_t kth = started + (cap - active) - 1;
+			room = (kth < in->n && starts[kth] < w->end_ms ? starts[kth] : w->end_ms) -
+			       x;
+		}
+		rooms[i] = room;
+		if (room > best)
+			best = room;
+	}
+	return best;
+}
+
+/* Instance wi, its rooms (and ix->room[wi]) up to date. */
+static const struct sched_inst *inst_ready(struct sched_index *ix, uint32_t wi)
+{
+	struct sched_inst *in = &ix->insts[wi];
+	if (in->dirty) {
+		ix->room[wi] = inst_refresh(in, win_at(ix, wi));
+		in->dirty = false;
+	}
+	return in;
+}
+
+/*
+ * Whether [t, t + dur), inside instance `in` (which starts at `start`), overlaps fewer uses
+ * than its capacity.  With x the last instant up to t where a use ends (or the start), no
+ * use ends in (x, t], so the uses overlapping [t, t + dur) are those active at x and those
+ * starting in (x, t + dur): fewer than the capacity iff t + dur is at most x + its room.
+ * O(log n).
+ */
+static bool inst_fits(const struct sched_inst *in, int64_t start, int64_t t, int64_t dur)
+{
+	const int64_t *ends = inst_ends(in);
+	size_t j = count_upto(ends, in->n, t);
+	int64_t x = j > 0 ? ends[j - 1] : start;
+	return t + dur - x <= inst_rooms(in)[j];
+}
+
+/*
+ * The earliest t' > t at which [t', t' + dur) ends within instance `in` and overlaps fewer
+ * than its capacity of uses, or INT64_MAX: the first use end after t with room for dur.
+ * A scan of the uses ending after t, as the refresh at each booking scans them all.
+ */
+static int64_t inst_free_from(const struct sched_inst *in, int64_t t, int64_t dur)
+{
+	const int64_t *ends = inst_ends(in), *rooms = inst_rooms(in);
+	for (size_t i = count_upto(ends, in->n, t); i < in->n; i++)
+		if (rooms[i + 1] >= dur)
+			return ends[i];
 	return INT64_MAX;
 }
 
 /*
- * An instance of sv's windows holding [t, t + dur) with capacity left: 1 with its index in
- * *chosen, or 0 with the next instant worth trying in *adv (INT64_MAX: none).
+ * An instance of list `l` (the windows of service `svc`) holding [t, t + dur) with
+ * capacity left: 1 with its index in *chosen, or 0 with the next instant worth trying in
+ * *adv (INT64_MAX: none).  Instances starting after t without room for dur are skipped.
+ * `cursor`, when not NULL, is the number of l's windows starting at or before an earlier
+ * t, updated for this one.
  */
-static int find_instance(const struct sched_index *ix, const struct sched_svc *sv, int64_t t,
-			 int64_t dur, uint32_t *chosen, int64_t *adv, struct sched_why *why)
+static int find_instance(struct sched_index *ix, const struct sched_wins *l, const char *svc,
+			 int64_t t, int64_t dur, size_t *cursor, uint32_t *chosen, int64_t *adv,
+			 struct sched_why *why)
 {
-	size_t pos = wins_upto(ix, sv, t);
+	size_t pos = cursor != NULL ? (*cursor = wins_upto_from(l, *cursor, t)) : wins_upto(l, t);
 	bool has_t = false, fits = false;
 	int64_t cap_adv = INT64_MAX;
 	int cap = 0;
 
-	for (size_t k = pos; k-- > 0 && sv->pmax[k] > t;) {
-		const struct sched_window *w = win_at(ix, sv->wins[k]);
-		if (w->end_ms <= t)
+	for (size_t k = pos; k-- > 0 && l->pmax[k] > t;) {
+		if (l->end[k] <= t)
 			continue;
 		has_t = true;
-		if (w->end_ms < t + dur)
+		if (l->end[k] < t + dur)
 			continue;
 		fits = true;
-		const struct sched_inst *in = &ix->insts[sv->wins[k]];
-		if (w->capacity <= 0 || inst_count(in, t, dur) < (size_t)w->capacity) {
-			*chosen = sv->wins[k];
+		const struct sched_inst *in = &ix->insts[l->ids[k]];
+		if (in->capacity <= 0 || in->n < (uint32_t)in->capacity ||
+		    inst_fits(inst_ready(ix, l->ids[k]), l->start[k], t, dur)) {
+			*chosen = l->ids[k];
 			return 1;
 		}
-		cap = w->capacity;
-		int64_t free_at = inst_free_from(in, t, dur, w->end_ms, cap);
+		/* Full at t: its rooms (and ix->room) are up to date (inst_ready above). */
+		cap = in->capacity;
+		int64_t free_at =
+			ix->room[l->ids[k]] < dur ? INT64_MAX : inst_free_from(in, t, dur);
 		if (free_at < cap_adv)
 			cap_adv = free_at;
 	}
-	/* The next instance long enough for the change. */
-	while (pos < sv->n_wins &&
-	       win_at(ix, sv->wins[pos])->end_ms - win_at(ix, sv->wins[pos])->start_ms < dur)
+	/* The next instance with room for the change. */
+	while (pos < l->n && ix->room[l->ids[pos]] < dur)
 		pos++;
-	int64_t next = pos < sv->n_wins ? win_at(ix, sv->wins[pos])->start_ms : INT64_MAX;
+	int64_t next = pos < l->n ? l->start[pos] : INT64_MAX;
 	*adv = next < cap_adv ? next : cap_adv;
-	why_note(why, fits ? WHY_CAPACITY : has_t ? WHY_SHORT : WHY_NO_WINDOW, sv->name, NULL, cap);
+	why_note(why, fits ? WHY_CAPACITY : has_t ? WHY_SHORT : WHY_NO_WINDOW, svc, NULL, cap);
 	return 0;
+}
+
+/*
+ * The earliest t' >= t at which an instance of list `l` with room for dur holds
+ * [t', t' + dur), or INT64_MAX; `cursor` as in find_instance.  An instance starting by t
+ * that holds [t', t' + dur) for some t' > t holds [t, t + dur) too: so the answer is t or
+ * the start of the next instance with room.
+ */
+static int64_t wins_fit(const struct sched_index *ix, const struct sched_wins *l, size_t *cursor,
+			int64_t t, int64_t dur)
+{
+	size_t pos = *cursor = wins_upto_from(l, *cursor, t);
+	for (size_t k = pos; k-- > 0 && l->pmax[k] > t;)
+		if (l->end[k] >= t + dur && ix->room[l->ids[k]] >= dur)
+			return t;
+	while (pos < l->n && ix->room[l->ids[pos]] < dur)
+		pos++;
+	return pos < l->n ? l->start[pos] : INT64_MAX;
 }
 
 /* ---- bookings ------------------------------------------------------------------------ */
 
+static int cmp_bk(const void *a, const void *b)
+{
+	const struct sched_bk *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq ? 1 : 0;
+}
+
 /* Index of the first booking of sv starting after t. */
 static size_t bks_after(const struct sched_svc *sv, int64_t t)
 {
-	size_t lo = 0, hi = sv->n_bks;
-	while (lo < hi) {
+	size_t n = sv->n_bks;
+	if (n == 0)
+		return 0;
+	const struct sched_bk *b = sv->bks;
+	while (n > 1) {
+		size_t half = n / 2;
+		b += half & -(size_t)(b[half - 1].start <= t);
+		n -= half;
+	}
+	return (size_t)(b - sv->bks) + (b->start <= t);
+}
+
+/*
+ * The first booking of sv (by start, then arrival) overlapping [t, t + dur), or NULL.
+ * Only explanations need the bookings themselves, so they are kept in order of arrival
+ * and sorted here when first needed.
+ */
+static const struct sched_bk *bks_overlap(struct sched_svc *sv, int64_t t, int64_t dur)
+{
+	if (!sv->bks_sorted) {
+		qsort(sv->bks, sv->n_bks, sizeof *sv->bks, cmp_bk);
+		sv->bks_sorted = true;
+	}
+	for (size_t b = bks_after(sv, t - sv->max_dur); b < sv->n_bks && sv->bks[b].start < t + dur;
+	     b++)
+		if (sv->bks[b].end > t)
+			return &sv->bks[b];
+	return NULL;
+}
+
+/* Index of the first busy interval of sv ending after t. */
+static size_t busy_after(const struct sched_svc *sv, int64_t t)
+{
+	size_t n = sv->n_busy;
+	if (n == 0)
+		return 0;
+	const struct sched_busy *b = sv->busy;
+	while (n > 1) {
+		size_t half = n / 2;
+		b += half & -(size_t)(b[half - 1].end <= t);
+		n -= half;
+	}
+	return (size_t)(b - sv->busy) + (b->end <= t);
+}
+
+/* The same, knowing that at least `from` end by t (galloping, as wins_upto_from). */
+static size_t busy_after_from(const struct sched_svc *sv, size_t from, int64_t t)
+{
+	const struct sched_busy *b = sv->busy;
+	size_t n = sv->n_busy;
+	if (from >= n || b[from].end > t)
+		return from;
+	size_t lo = from, step = 1; /* b[lo].end <= t */
+	while (lo + step < n && b[lo + step].end <= t) {
+		lo += step;
+		step *= 2;
+	}
+	size_t hi = lo + step < n ? lo + step : n;
+	while (hi - lo > 1) { /* b[lo].end <= t, b[hi].end > t or hi == n */
 		size_t mid = lo + (hi - lo) / 2;
-		if (sv->bks[mid].start <= t)
-			lo = mid + 1;
+		if (b[mid].end <= t)
+			lo = mid;
 		else
 			hi = mid;
 	}
-	return lo;
+	return hi;
 }
 
-static int svc_book(struct sched_svc *sv, int64_t start, int64_t end, const char *id)
+/*
+ * Where a sweep is in one service's busy intervals: the first ending after its t, and a
+ * copy of it (INT64_MAX: none), so that the usual answer, free until then, needs no look
+ * at the service.
+ */
+struct busy_cursor {
+	size_t i;
+	int64_t start, end;
+};
+
+/*
+ * The earliest t' >= t such that [t', t' + dur) overlaps no booking of sv: t, or the end
+ * of the run of busy intervals less than dur apart that starts with one overlapping
+ * [t, t + dur).  `c` is the cursor of an earlier t, updated.
+ */
+static int64_t busy_free_from(const struct sched_svc *sv, int64_t t, int64_t dur,
+			      struct busy_cursor *c)
 {
-	if (grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + 1, sizeof *sv->bks) < 0)
+	if (c->end <= t) {
+		c->i = busy_after_from(sv, c->i, t);
+		c->start = c->i < sv->n_busy ? sv->busy[c->i].start : INT64_MAX;
+		c->end = c->i < sv->n_busy ? sv->busy[c->i].end : INT64_MAX;
+	}
+	if (c->start >= t + dur)
+		return t;
+	size_t i = c->i;
+	int64_t e = sv->busy[i].end;
+	while (++i < sv->n_busy && sv->busy[i].start < e + dur)
+		e = sv->busy[i].end;
+	return e;
+}
+
+/*
+ * Merges [start, end) into sv's busy intervals (room reserved with svc_reserve).  Moves the
+ * intervals after it: O(n), a memmove of 16 bytes an interval.
+ */
+static void busy_add(struct sched_svc *sv, int64_t start, int64_t end)
+{
+	size_t i = busy_after(sv, start - 1), j = i; /* the first ending at or after start */
+	while (j < sv->n_busy && sv->busy[j].start <= end)
+		j++;
+	if (j > i) { /* [i, j) overlap or touch [start, end) */
+		if (sv->busy[i].start < start)
+			start = sv->busy[i].start;
+		if (sv->busy[j - 1].end > end)
+			end = sv->busy[j - 1].end;
+	}
+	memmove(&sv->busy[i + 1], &sv->busy[j], (sv->n_busy - j) * sizeof *sv->busy);
+	sv->busy[i] = (struct sched_busy){start, end};
+	sv->n_busy = sv->n_busy - (j - i) + 1;
+}
+
+/* Makes room for `more` bookings of sv. */
+static int svc_reserve(const struct sched_index *ix, struct sched_svc *sv, size_t more)
+{
+	if ((ix->explains &&
+	     grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + more, sizeof *sv->bks) < 0) ||
+	    grow((void **)&sv->busy, &sv->cap_busy, sv->n_busy + more, sizeof *sv->busy) < 0)
 		return -1;
-	size_t at = bks_after(sv, start);
-	memmove(&sv->bks[at + 1], &sv->bks[at], (sv->n_bks - at) * sizeof *sv->bks);
-	sv->bks[at] = (struct sched_bk){start, end, id};
-	sv->n_bks++;
-	if (end - start > sv->max_dur)
-		sv->max_dur = end - start;
 	return 0;
 }
 
-/* Makes room for `need` uses in `in`. */
+/* Books [start, end) on sv (room reserved with svc_reserve). */
+static void svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
+		     const char *id)
+{
+	if (ix->explains) {
+		sv->bks_sorted =
+			sv->n_bks == 0 || (sv->bks_sorted && sv->bks[sv->n_bks - 1].start <= start);
+		sv->bks[sv->n_bks] = (struct sched_bk){start, end, id, sv->n_bks};
+		sv->n_bks++;
+		if (end - start > sv->max_dur)
+			sv->max_dur = end - start;
+	}
+	busy_add(sv, start, end);
+}
+
+/* Makes room for `need` uses in `in` (the rooms stay valid). */
 static int inst_reserve(struct sched_inst *in, size_t need)
 {
-	size_t cap_s = in->cap, cap_e = in->cap;
-	if (grow((void **)&in->starts, &cap_s, need, sizeof *in->starts) < 0 ||
-	    grow((void **)&in->ends, &cap_e, need, sizeof *in->ends) < 0)
+	if (need <= in->cap)
+		return 0;
+	size_t cap = in->cap ? in->cap : 1;
+	while (cap < need)
+		cap *= 2;
+	if (cap > UINT32_MAX)
 		return -1;
-	in->cap = cap_s < cap_e ? cap_s : cap_e;
+	int64_t *buf = malloc((3 * cap + 1) * sizeof *buf);
+	if (buf == NULL)
+		return -1;
+	if (in->n > 0) {
+		memcpy(buf, inst_starts(in), in->n * sizeof *buf);
+		memcpy(buf + cap, inst_ends(in), in->n * sizeof *buf);
+		memcpy(buf + 2 * cap, inst_rooms(in), (in->n + 1) * sizeof *buf);
+	}
+	free(in->buf);
+	in->buf = buf;
+	in->cap = (uint32_t)cap;
 	return 0;
 }
 
 /* Inserts x into the n sorted values of v (room for n + 1). */
 static void insert_sorted(int64_t *v, size_t n, int64_t x)
 {
-	size_t at = count_below(v, n, x, true);
+	size_t at = count_upto(v, n, x);
 	memmove(&v[at + 1], &v[at], (n - at) * sizeof *v);
 	v[at] = x;
 }
@@ -362,20 +735,21 @@ static int inst_use(struct sched_index *ix, uint32_t wi, int64_t start, int64_t 
 	struct sched_inst *in = &ix->insts[wi];
 	if (inst_reserve(in, in->n + 1) < 0)
 		return -1;
-	insert_sorted(in->starts, in->n, start);
-	insert_sorted(in->ends, in->n, end);
+	insert_sorted(inst_starts(in), in->n, start);
+	insert_sorted(inst_ends(in), in->n, end);
 	in->n++;
+	in->dirty = true;
 	return 0;
 }
 
-/* The instance of sv's windows with `uid` holding [start, end), or -1. */
-static int64_t find_uid_instance(const struct sched_index *ix, const struct sched_svc *sv,
+/* The instance of list `l` with `uid` holding [start, end), or -1. */
+static int64_t find_uid_instance(const struct sched_index *ix, const struct sched_wins *l,
 				 const char *uid, int64_t start, int64_t end)
 {
-	for (size_t k = wins_upto(ix, sv, start); k-- > 0 && sv->pmax[k] > start;) {
-		const struct sched_window *w = win_at(ix, sv->wins[k]);
+	for (size_t k = wins_upto(l, start); k-- > 0 && l->pmax[k] > start;) {
+		const struct sched_window *w = win_at(ix, l->ids[k]);
 		if (w->end_ms >= end && w->uid != NULL && strcmp(w->uid, uid) == 0)
-			return sv->wins[k];
+			return l->ids[k];
 	}
 	return -1;
 }
@@ -395,12 +769,6 @@ static int use_instances(struct sched_index *ix, const int64_t *wi, size_t n, in
 }
 
 /* ---- the index ----------------------------------------------------------------------- */
-
-static int cmp_bk(const void *a, const void *b)
-{
-	const struct sched_bk *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
-}
 
 /* A window's sort key: start, then position in the input (stable, deterministic). */
 struct win_key {
@@ -471,16 +839,32 @@ static int index_bookings(struct sched_index *ix)
 			if (grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + 1, sizeof *sv->bks) <
 			    0)
 				return -1;
-			sv->bks[sv->n_bks++] =
-				(struct sched_bk){b->start_ms, b->end_ms, b->change_id};
+			sv->bks[sv->n_bks] =
+				(struct sched_bk){b->start_ms, b->end_ms, b->change_id, sv->n_bks};
+			sv->n_bks++;
 			if (b->end_ms - b->start_ms > sv->max_dur)
 				sv->max_dur = b->end_ms - b->start_ms;
 		}
 	}
-	for (size_t id = 0; id < ix->n_svcs; id++)
-		if (ix->svcs[id].n_bks > 1)
-			qsort(ix->svcs[id].bks, ix->svcs[id].n_bks, sizeof(struct sched_bk),
-			      cmp_bk);
+	for (size_t id = 0; id < ix->n_svcs; id++) {
+		struct sched_svc *sv = &ix->svcs[id];
+		if (sv->n_bks > 1)
+			qsort(sv->bks, sv->n_bks, sizeof(struct sched_bk), cmp_bk);
+		sv->bks_sorted = true;
+		if (sv->n_bks > 0 &&
+		    grow((void **)&sv->busy, &sv->cap_busy, sv->n_bks, sizeof *sv->busy) < 0)
+			return -1;
+		for (size_t b = 0; b < sv->n_bks; b++) { /* by start: merge into the last */
+			struct sched_busy *last = sv->n_busy ? &sv->busy[sv->n_busy - 1] : NULL;
+			if (last != NULL && sv->bks[b].start <= last->end) {
+				if (sv->bks[b].end > last->end)
+					last->end = sv->bks[b].end;
+			} else {
+				sv->busy[sv->n_busy++] =
+					(struct sched_busy){sv->bks[b].start, sv->bks[b].end};
+			}
+		}
+	}
 	/* Capacity: each booking counts once in every instance of its window holding it. */
 	for (size_t i = 0; i < in->n_bookings; i++) {
 		const struct sched_booking *b = &in->bookings[i];
@@ -495,7 +879,8 @@ static int index_bookings(struct sched_index *ix)
 				free(wi);
 				return -1;
 			}
-			wi[s] = find_uid_instance(ix, sv, b->window_uid, b->start_ms, b->end_ms);
+			wi[s] = find_uid_instance(ix, &ix->wins[sv->wins], b->window_uid,
+						  b->start_ms, b->end_ms);
 		}
 		int rc = use_instances(ix, wi, b->n_services, b->start_ms, b->end_ms);
 		free(wi);
@@ -541,13 +926,20 @@ enum sched_status sched_index_new(const struct sched_input *in, struct sched_ind
 	if (ix == NULL)
 		return SCHED_ERR_OOM;
 	ix->input = *in;
+	ix->explains = true;
 	if (ix->input.horizon_ms <= 0)
 		ix->input.horizon_ms = SCHED_HORIZON_DEFAULT_MS;
 	ix->insts = calloc(in->n_windows ? in->n_windows : 1, sizeof *ix->insts);
-	if (ix->insts == NULL || table_rehash(ix, 64) < 0 || index_windows(ix) < 0 ||
-	    index_freezes(ix) < 0 || index_bookings(ix) < 0) {
+	ix->room = malloc((in->n_windows ? in->n_windows : 1) * sizeof *ix->room);
+	if (ix->insts == NULL || ix->room == NULL || table_rehash(ix, 64) < 0 ||
+	    wins_rehash(ix, 16) < 0 || index_windows(ix) < 0 || index_freezes(ix) < 0 ||
+	    index_bookings(ix) < 0) {
 		sched_index_free(ix);
 		return SCHED_ERR_OOM;
+	}
+	for (size_t i = 0; i < in->n_windows; i++) {
+		ix->insts[i].capacity = in->windows[i].capacity;
+		ix->room[i] = in->windows[i].end_ms - in->windows[i].start_ms;
 	}
 	*out = ix;
 	return SCHED_OK;
@@ -561,22 +953,27 @@ void sched_index_free(struct sched_index *ix)
 		struct sched_svc *sv = &ix->svcs[i];
 		free(sv->name);
 		free(sv->spec);
-		free(sv->wins);
-		free(sv->pmax);
 		free(sv->bks);
+		free(sv->busy);
 		free(sv->rel);
 	}
 	if (ix->insts != NULL)
 		for (size_t i = 0; i < ix->input.n_windows; i++) {
-			free(ix->insts[i].starts);
-			free(ix->insts[i].ends);
+			free(ix->insts[i].buf);
 		}
 	free(ix->insts);
+	free(ix->room);
+	for (size_t i = 0; i < ix->n_wins; i++)
+		wins_free(&ix->wins[i]);
+	free(ix->wins);
+	free(ix->wins_table);
 	free(ix->svcs);
 	free(ix->table);
 	free(ix->all);
 	free(ix->fz_ids);
 	free(ix->fz_off);
+	for (int k = 0; k < 3; k++)
+		free(ix->scratch[k]);
 	free(ix);
 }
 
@@ -606,12 +1003,26 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-static void query_free(struct sched_query *q)
+/* Scratch buffer k of ix, at least `size` bytes (its contents are not kept); NULL: OOM. */
+static void *scratch(struct sched_index *ix, int k, size_t size)
 {
-	free(q->ids);
-	free(q->rel);
-	free(q->freezes);
-	free(q->chosen);
+	if (size > ix->scratch_size[k]) {
+		void *p = malloc(size);
+		if (p == NULL)
+			return NULL;
+		free(ix->scratch[k]);
+		ix->scratch[k] = p;
+		ix->scratch_size[k] = size;
+	}
+	return ix->scratch[k];
+}
+
+/* Takes n elements of `size` bytes from *p, keeping 8-byte alignment. */
+static void *carve(char **p, size_t n, size_t size)
+{
+	void *r = *p;
+	*p += (n * size + 7) / 8 * 8;
+	return r;
 }
 
 static bool valid_change(const struct sched_change *c)
@@ -624,36 +1035,58 @@ static bool valid_change(const struct sched_change *c)
 	return true;
 }
 
-/* Resolves `c` against the index.  The index must not gain services while q is used. */
+/*
+ * Resolves `c` against the index.  q's arrays are the index's scratch buffers: valid until
+ * the next query_init.  The index must not gain services while q is used.
+ */
 static enum sched_status query_init(struct sched_index *ix, const struct sched_change *c,
 				    int64_t now, struct sched_query *q)
 {
 	*q = (struct sched_query){.c = c};
 	if (!valid_change(c))
 		return SCHED_ERR_INVALID;
-	q->ids = malloc(c->n_services * sizeof *q->ids);
-	q->chosen = calloc(c->n_services, sizeof *q->chosen);
-	if (q->ids == NULL || q->chosen == NULL)
-		goto oom;
+	size_t n = c->n_services;
+	char *p = scratch(ix, 0, n * (sizeof *q->list_svc + sizeof *q->cursor + 8 + 8));
+	if (p == NULL)
+		return SCHED_ERR_OOM;
+	q->list_svc = carve(&p, n, sizeof *q->list_svc);
+	q->cursor = carve(&p, n, sizeof *q->cursor);
+	q->ids = carve(&p, n, sizeof *q->ids);
+	q->lists = carve(&p, n, sizeof *q->lists);
 	for (size_t i = 0; i < c->n_services; i++) {
 		int32_t id = svc_intern(ix, c->services[i]);
 		if (id < 0)
-			goto oom;
+			return SCHED_ERR_OOM;
 		q->ids[q->n_ids++] = (uint32_t)id;
 	}
 	size_t total = 0;
 	for (size_t i = 0; i < q->n_ids; i++) {
 		if (svc_related(ix, q->ids[i]) < 0 || svc_windows(ix, &ix->svcs[q->ids[i]]) < 0)
-			goto oom;
+			return SCHED_ERR_OOM;
 		total += ix->svcs[q->ids[i]].n_rel;
 	}
-	q->rel = malloc((total ? total : 1) * sizeof *q->rel);
-	if (q->rel == NULL)
-		goto oom;
+	/* Services with the same windows pass or fail the window rule together. */
+	for (size_t i = 0; i < q->n_ids; i++) {
+		uint32_t l = (uint32_t)ix->svcs[q->ids[i]].wins;
+		bool seen = false;
+		for (size_t k = 0; k < q->n_lists && !seen; k++)
+			seen = q->lists[k] == l;
+		if (!seen) {
+			q->list_svc[q->n_lists] = ix->svcs[q->ids[i]].name;
+			q->lists[q->n_lists++] = l;
+		}
+	}
+	const struct sched_input *in = &ix->input;
+	p = scratch(ix, 1, total * (sizeof *q->rel_cursor + 8) + in->n_freezes * 4 + 8);
+	if (p == NULL)
+		return SCHED_ERR_OOM;
+	q->rel_cursor = carve(&p, total, sizeof *q->rel_cursor);
+	q->rel = carve(&p, total, sizeof *q->rel);
+	q->freezes = carve(&p, in->n_freezes, sizeof *q->freezes);
 	for (size_t i = 0; i < q->n_ids; i++) {
 		const struct sched_svc *sv = &ix->svcs[q->ids[i]];
 		for (size_t k = 0; k < sv->n_rel; k++)
-			if (ix->svcs[sv->rel[k]].n_bks > 0)
+			if (ix->svcs[sv->rel[k]].n_busy > 0)
 				q->rel[q->n_rel++] = sv->rel[k];
 	}
 	qsort(q->rel, q->n_rel, sizeof *q->rel, cmp_u32);
@@ -662,10 +1095,6 @@ static enum sched_status query_init(struct sched_index *ix, const struct sched_c
 		if (u == 0 || q->rel[u - 1] != q->rel[k])
 			q->rel[u++] = q->rel[k];
 	q->n_rel = u;
-	const struct sched_input *in = &ix->input;
-	q->freezes = malloc((in->n_freezes ? in->n_freezes : 1) * sizeof *q->freezes);
-	if (q->freezes == NULL)
-		goto oom;
 	for (size_t f = 0; f < in->n_freezes; f++) {
 		bool applies = in->freezes[f].n_services == 0;
 		for (size_t k = ix->fz_off[f]; k < ix->fz_off[f + 1] && !applies; k++)
@@ -681,9 +1110,27 @@ static enum sched_status query_init(struct sched_index *ix, const struct sched_c
 		q->bounded = true;
 	}
 	return SCHED_OK;
-oom:
-	query_free(q);
-	return SCHED_ERR_OOM;
+}
+
+/*
+ * The earliest t' >= t at which every window list of q has an instance with room for dur
+ * holding [t', t' + dur) (capacity at t' aside), or INT64_MAX.  No earlier instant passes
+ * the window rule: each step moves t to the first instant one list allows, and an instant
+ * that passes the rule is allowed by every list.  For services with different windows
+ * (different teams, say, whose windows meet only at weekends) this steps through their
+ * instances in one tight loop instead of one sweep step per instance.
+ */
+static int64_t windows_meet(const struct sched_index *ix, struct sched_query *q, int64_t t,
+			    int64_t dur)
+{
+	for (size_t i = 0, agree = 0; agree < q->n_lists; i = (i + 1) % q->n_lists) {
+		int64_t ti = wins_fit(ix, &ix->wins[q->lists[i]], &q->cursor[i], t, dur);
+		if (ti == INT64_MAX)
+			return INT64_MAX;
+		agree = ti > t ? 1 : agree + 1;
+		t = ti;
+	}
+	return t;
 }
 
 static bool is_emergency(const struct sched_query *q)
@@ -708,6 +1155,10 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 	int64_t dur = q->c->duration_ms;
 	int64_t t = lo;
 
+	for (size_t i = 0; i < q->n_lists; i++)
+		q->cursor[i] = 0;
+	for (size_t k = 0; k < q->n_rel; k++)
+		q->rel_cursor[k] = (struct busy_cursor){0, INT64_MIN, INT64_MIN};
 	for (;;) {
 		if (t > hi - dur) {
 			why_note(why, WHY_BOUND, NULL, NULL, 0);
@@ -715,11 +1166,22 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 		}
 		int64_t nt = t;
 		if (!is_emergency(q)) {
-			for (size_t i = 0; i < q->n_ids && nt == t; i++) {
+			/* Not before the first step has said why the first instant fails. */
+			if (q->n_lists > 1 && (why == NULL || why->kind != WHY_NONE)) {
+				nt = windows_meet(ix, q, t, dur);
+				if (nt > t) {
+					t = nt;
+					continue;
+				}
+			}
+			for (size_t i = 0; i < q->n_lists && nt == t; i++) {
 				int64_t adv;
-				if (!find_instance(ix, &ix->svcs[q->ids[i]], t, dur, &q->chosen[i],
-						   &adv, why))
+				uint32_t chosen;
+				if (!find_instance(ix, &ix->wins[q->lists[i]], q->list_svc[i], t,
+						   dur, &q->cursor[i], &chosen, &adv, why))
 					nt = adv;
+				else if (i == 0)
+					q->chosen = chosen;
 			}
 			if (nt == INT64_MAX)
 				return 0;
@@ -743,15 +1205,16 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 			}
 		}
 		for (size_t k = 0; k < q->n_rel; k++) {
-			const struct sched_svc *sv = &ix->svcs[q->rel[k]];
-			for (size_t b = bks_after(sv, t - sv->max_dur);
-			     b < sv->n_bks && sv->bks[b].start < t + dur; b++) {
-				if (sv->bks[b].end > t && sv->bks[b].end > nt) {
-					nt = sv->bks[b].end;
-					why_note(why, WHY_BOOKED, sv->name, sv->bks[b].change_id,
-						 0);
-				}
-			}
+			int64_t e = busy_free_from(&ix->svcs[q->rel[k]], t, dur, &q->rel_cursor[k]);
+			if (e > nt)
+				nt = e;
+		}
+		for (size_t k = 0; k < q->n_rel && nt > t && why != NULL && why->kind == WHY_NONE;
+		     k++) {
+			struct sched_svc *sv = &ix->svcs[q->rel[k]];
+			const struct sched_bk *b = bks_overlap(sv, t, dur);
+			if (b != NULL)
+				why_note(why, WHY_BOOKED, sv->name, b->change_id, 0);
 		}
 		if (nt > t) {
 			t = nt;
@@ -761,7 +1224,7 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 	}
 	*out = (struct sched_slot){.start_ms = t, .end_ms = t + dur};
 	if (!is_emergency(q)) {
-		const struct sched_window *w = win_at(ix, q->chosen[0]);
+		const struct sched_window *w = win_at(ix, q->chosen);
 		out->window_uid = w->uid;
 		out->window_start_ms = w->start_ms;
 		out->window_end_ms = w->end_ms;
@@ -877,16 +1340,17 @@ static void explain(struct sched_index *ix, struct sched_query *q, struct sched_
 		return;
 	}
 	const struct sched_svc *sv = &ix->svcs[q->ids[0]];
-	size_t lo = 0, hi = sv->n_wins;
+	const struct sched_wins *l = &ix->wins[sv->wins];
+	size_t lo = 0, hi = l->n;
 	while (lo < hi) { /* first instance ending after q->lo: pmax is non-decreasing */
 		size_t mid = lo + (hi - lo) / 2;
-		if (sv->pmax[mid] <= q->lo)
+		if (l->pmax[mid] <= q->lo)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (size_t k = lo; k < sv->n_wins && why->n < SCHED_EXPLAIN_MAX; k++) {
-		const struct sched_window *w = win_at(ix, sv->wins[k]);
+	for (size_t k = lo; k < l->n && why->n < SCHED_EXPLAIN_MAX; k++) {
+		const struct sched_window *w = win_at(ix, l->ids[k]);
 		if (w->end_ms <= q->lo)
 			continue;
 		int64_t s = w->start_ms > q->lo ? w->start_ms : q->lo;
@@ -961,7 +1425,6 @@ enum sched_status sched_next_slots(struct sched_index *ix, const struct sched_ch
 		from = slots[(*n)++].end_ms;
 	if (*n == 0 && why != NULL)
 		explain(ix, &q, why);
-	query_free(&q);
 	return *n > 0 || count == 0 ? SCHED_OK : SCHED_NO_SLOT;
 }
 
@@ -979,63 +1442,121 @@ enum sched_status sched_index_book(struct sched_index *ix, const struct sched_ch
 {
 	if (ix == NULL || slot == NULL || !valid_change(c) || slot->end_ms <= slot->start_ms)
 		return SCHED_ERR_INVALID;
-	int64_t *wi = malloc(c->n_services * sizeof *wi);
-	if (wi == NULL)
+	char *p = scratch(ix, 2, c->n_services * (sizeof(int64_t) + 8));
+	if (p == NULL)
 		return SCHED_ERR_OOM;
+	int64_t *wi = carve(&p, c->n_services, sizeof *wi);
+	uint32_t *ids = carve(&p, c->n_services, sizeof *ids);
 	/* Find every instance first so that an error leaves the index unchanged. */
 	for (size_t i = 0; i < c->n_services; i++) {
 		int32_t id = svc_intern(ix, c->services[i]);
 		if (id < 0 || svc_windows(ix, &ix->svcs[id]) < 0 ||
-		    grow((void **)&ix->svcs[id].bks, &ix->svcs[id].cap_bks,
-			 ix->svcs[id].n_bks + c->n_services, sizeof(struct sched_bk)) < 0) {
-			free(wi);
+		    svc_reserve(ix, &ix->svcs[id], c->n_services) < 0)
 			return SCHED_ERR_OOM;
-		}
+		ids[i] = (uint32_t)id;
 		wi[i] = -1;
 		uint32_t chosen;
 		int64_t adv;
 		if (slot->window_uid != NULL &&
-		    find_instance(ix, &ix->svcs[id], slot->start_ms, slot->end_ms - slot->start_ms,
-				  &chosen, &adv, NULL))
+		    find_instance(ix, &ix->wins[ix->svcs[id].wins], ix->svcs[id].name,
+				  slot->start_ms, slot->end_ms - slot->start_ms, NULL, &chosen,
+				  &adv, NULL))
 			wi[i] = chosen;
 	}
 	for (size_t i = 0; i < c->n_services; i++)
-		if (wi[i] >= 0 && inst_reserve(&ix->insts[wi[i]], ix->insts[wi[i]].n + 1) < 0) {
-			free(wi);
+		if (wi[i] >= 0 && inst_reserve(&ix->insts[wi[i]], ix->insts[wi[i]].n + 1) < 0)
 			return SCHED_ERR_OOM;
-		}
 	/* Room is reserved: nothing below fails. */
 	for (size_t i = 0; i < c->n_services; i++) {
-		struct sched_svc *sv = &ix->svcs[svc_lookup(ix, c->services[i])];
-		bool dup = false;
+		bool dup = false; /* the same service named twice */
 		for (size_t j = 0; j < i && !dup; j++)
-			dup = strcmp(c->services[j], c->services[i]) == 0;
+			dup = ids[j] == ids[i];
 		if (!dup)
-			(void)svc_book(sv, slot->start_ms, slot->end_ms, c->id);
+			svc_book(ix, &ix->svcs[ids[i]], slot->start_ms, slot->end_ms, c->id);
 	}
 	(void)use_instances(ix, wi, c->n_services, slot->start_ms, slot->end_ms);
-	free(wi);
 	return SCHED_OK;
 }
 
 /* ---- the batch planner --------------------------------------------------------------- */
 
+/* A change to plan: its sort key, and its position in the input. */
 struct plan_key {
-	const struct sched_change *c;
+	int priority;
+	int64_t approved_ms;
+	const char *id;
 	size_t i;
 };
 
 static int cmp_plan(const void *a, const void *b)
 {
 	const struct plan_key *x = a, *y = b;
-	if (x->c->priority != y->c->priority)
-		return x->c->priority < y->c->priority ? -1 : 1;
-	if (x->c->approved_ms != y->c->approved_ms)
-		return x->c->approved_ms < y->c->approved_ms ? -1 : 1;
-	int r = strcmp(x->c->id ? x->c->id : "", y->c->id ? y->c->id : "");
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	if (x->approved_ms != y->approved_ms)
+		return x->approved_ms < y->approved_ms ? -1 : 1;
+	int r = strcmp(x->id ? x->id : "", y->id ? y->id : "");
 	if (r != 0)
 		return r;
 	return x->i < y->i ? -1 : x->i > y->i ? 1 : 0;
+}
+
+/* Changes gathered at a time by sched_plan. */
+#define PLAN_CHUNK 256
+
+/*
+ * Copies the changes keys[0..n) (n <= PLAN_CHUNK), in that order, into `ordered`, with
+ * their service lists in *names (grown as needed, *cap entries).  Read in plan order from
+ * the caller's arrays, the changes are all over memory, and with thousands of them the
+ * misses in the middle of each search cost as much as the search; gathered in a loop with
+ * nothing else to wait for, the misses overlap, and the planning loop reads in order.
+ */
+static int plan_gather(const struct sched_change *changes, const struct plan_key *keys, size_t n,
+		       struct sched_change *ordered, const char ***names, size_t *cap)
+{
+	size_t total = 0;
+	for (size_t k = 0; k < n; k++)
+		total += changes[keys[k].i].n_services;
+	if (grow((void **)names, cap, total, sizeof **names) < 0)
+		return -1;
+	for (size_t k = 0, off = 0; k < n; k++) {
+		const struct sched_change *c = &changes[keys[k].i];
+		ordered[k] = *c;
+		memcpy(*names + off, c->services, c->n_services * sizeof **names);
+		ordered[k].services = *names + off;
+		off += c->n_services;
+	}
+	return 0;
+}
+
+/* Plans the changes in the order of keys[0..n) into `ix`, gathering them a chunk at a time. */
+static enum sched_status plan_all(struct sched_index *ix, const struct sched_change *changes,
+				  const struct plan_key *keys, size_t n, int64_t now_ms,
+				  struct sched_plan_entry *out)
+{
+	struct sched_change *ordered = malloc(PLAN_CHUNK * sizeof *ordered);
+	const char **names = NULL;
+	size_t cap_names = 0;
+	enum sched_status st = ordered != NULL ? SCHED_OK : SCHED_ERR_OOM;
+	for (size_t k0 = 0; k0 < n && st == SCHED_OK; k0 += PLAN_CHUNK) {
+		size_t m = n - k0 < PLAN_CHUNK ? n - k0 : PLAN_CHUNK;
+		if (plan_gather(changes, keys + k0, m, ordered, &names, &cap_names) < 0)
+			st = SCHED_ERR_OOM;
+		for (size_t k = 0; k < m && st == SCHED_OK; k++) {
+			struct sched_plan_entry *e = &out[keys[k0 + k].i];
+			*e = (struct sched_plan_entry){0};
+			enum sched_status r = sched_find(ix, &ordered[k], now_ms, &e->slot, NULL);
+			if (r == SCHED_OK)
+				st = sched_index_book(ix, &ordered[k], &e->slot);
+			else if (r == SCHED_NO_SLOT)
+				e->status = SCHED_NO_SLOT;
+			else
+				st = r;
+		}
+	}
+	free(ordered);
+	free(names);
+	return st;
 }
 
 enum sched_status sched_plan(const struct sched_input *in, const struct sched_change *changes,
@@ -1050,25 +1571,17 @@ enum sched_status sched_plan(const struct sched_input *in, const struct sched_ch
 	enum sched_status st = sched_index_new(in, &ix);
 	if (st != SCHED_OK)
 		return st;
+	ix->explains = false; /* nothing here asks why */
 	struct plan_key *keys = malloc((n ? n : 1) * sizeof *keys);
 	if (keys == NULL) {
 		sched_index_free(ix);
 		return SCHED_ERR_OOM;
 	}
 	for (size_t i = 0; i < n; i++)
-		keys[i] = (struct plan_key){&changes[i], i};
+		keys[i] = (struct plan_key){changes[i].priority, changes[i].approved_ms,
+					    changes[i].id, i};
 	qsort(keys, n, sizeof *keys, cmp_plan);
-	for (size_t k = 0; k < n && st == SCHED_OK; k++) {
-		struct sched_plan_entry *e = &out[keys[k].i];
-		*e = (struct sched_plan_entry){0};
-		enum sched_status r = sched_find(ix, keys[k].c, now_ms, &e->slot, NULL);
-		if (r == SCHED_OK)
-			st = sched_index_book(ix, keys[k].c, &e->slot);
-		else if (r == SCHED_NO_SLOT)
-			e->status = SCHED_NO_SLOT;
-		else
-			st = r;
-	}
+	st = plan_all(ix, changes, keys, n, now_ms, out);
 	free(keys);
 	sched_index_free(ix);
 	return st;

@@ -1,9 +1,7 @@
 /*
- * bench_sched.c -- times sched_plan(): 10,000 then 20,000 changes over 200 services with a
- * year of windows.  Standalone; not built by the Makefile yet:
- *
- *   gcc -std=c17 -D_GNU_SOURCE -O2 -Iservice tests/bench/bench_sched.c service/sched/sched.c \
- *       -ljansson -lm -o /tmp/sched-dev/bench_sched
+ * bench_sched.c -- times sched_plan(): 10,000 and 20,000 changes over 200 services with a
+ * year of windows, and their ratio.  Built by the Makefile as build/tests/bench/bench_sched
+ * (tests/bench/run.sh does not run it); `bench_sched [ROUNDS]`.
  *
  * Data (fixed seed): 20 clusters of 10 services; each service depends, with probability 1/2,
  * on one earlier service of its cluster (a DAG; the relation is its transitive closure, either
@@ -12,8 +10,17 @@
  * hard year-end freeze, a soft quarter-close freeze, a hard freeze for one cluster.
  * Changes: 1-3 services (mostly one cluster), 30 min to 3 h, not_before spread over the
  * year, half with a not_after 30 days later, 5 % emergency, priorities 1-4.
- * Prints the best of three runs for each size and the ratio (target: < 1 s for 10,000,
- * ratio <= 2.3).  Exits non-zero when a target is missed.
+ *
+ * Measurement: one untimed warm-up plan of each size, then ROUNDS (default 9) rounds that
+ * each time both sizes back to back, alternating which goes first.  The 10,000 run is the
+ * baseline: each round's ratio is its 20,000 time over its 10,000 time, so a machine that
+ * is busier in one round than another (two cores, others compiling) weighs on both sides
+ * of that round's ratio.  Times are the planning thread's CPU time, which waiting for a
+ * core does not inflate; wall-clock times are printed beside them.  Prints each size's
+ * median, minimum and maximum, and the median, minimum and maximum of the ratios
+ * (targets: median 10,000 time < 1 s, median ratio <= 2.3).  Every run of a size must
+ * give the same plan (checksum), or the bench fails; otherwise it exits 0 whatever the
+ * figures.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -145,51 +152,114 @@ static double seconds(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-/* Best of three sched_plan runs over n changes, in seconds; prints the outcome. */
-static double run(const struct sched_input *in, size_t n)
+/* One size: its changes and what the last plan gave. */
+struct size_run {
+	size_t n;
+	const char **svc_store;
+	struct sched_change *changes;
+	struct sched_plan_entry *out;
+	uint64_t checksum; /* of the first plan; every later one must match */
+	double *cpu;       /* per round: seconds of thread CPU time */
+	double *wall;      /* per round: seconds of wall-clock time */
+};
+
+static void size_init(struct size_run *r, size_t n, int rounds)
 {
-	const char **svc_store = malloc(3 * n * sizeof *svc_store);
-	if (svc_store == NULL)
+	r->n = n;
+	r->svc_store = malloc(3 * n * sizeof *r->svc_store);
+	r->out = malloc(n * sizeof *r->out);
+	r->cpu = calloc((size_t)rounds, sizeof *r->cpu);
+	r->wall = calloc((size_t)rounds, sizeof *r->wall);
+	if (r->svc_store == NULL || r->out == NULL || r->cpu == NULL || r->wall == NULL)
 		abort();
-	struct sched_change *c = make_changes(n, svc_store);
-	struct sched_plan_entry *out = malloc(n * sizeof *out);
-	double best = 1e9;
-	if (out == NULL)
-		abort();
-	for (int r = 0; r < 3; r++) {
-		struct timespec a, b;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		enum sched_status st = sched_plan(in, c, n, T0, out);
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		if (st != SCHED_OK) {
-			fprintf(stderr, "sched_plan failed: %d\n", (int)st);
-			exit(1);
-		}
-		if (seconds(&a, &b) < best)
-			best = seconds(&a, &b);
-	}
-	size_t booked = 0, soft = 0, broken = 0;
-	uint64_t sum = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (out[i].status != SCHED_OK)
-			continue;
-		booked++;
-		soft += out[i].slot.soft_freeze != NULL;
-		broken += out[i].slot.broken_freeze != NULL;
-		sum = sum * 31 + (uint64_t)(out[i].slot.start_ms - T0);
-	}
-	printf("changes=%zu booked=%zu no_slot=%zu soft_freeze=%zu break_glass=%zu "
-	       "checksum=%016" PRIx64 " seconds=%.4f\n",
-	       n, booked, n - booked, soft, broken, sum, best);
-	free((void *)c[0].id);
-	free(c);
-	free(svc_store);
-	free(out);
-	return best;
+	r->changes = make_changes(n, r->svc_store);
 }
 
-int main(void)
+static void size_free(struct size_run *r)
 {
+	free((void *)r->changes[0].id);
+	free(r->changes);
+	free(r->svc_store);
+	free(r->out);
+	free(r->cpu);
+	free(r->wall);
+}
+
+static uint64_t checksum(const struct size_run *r)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->out[i].status == SCHED_OK)
+			sum = sum * 31 + (uint64_t)(r->out[i].slot.start_ms - T0);
+	return sum;
+}
+
+/*
+ * Plans r's changes once, as round `round` (-1: warm-up, whose plan the others must match).
+ * Exits when the plan fails or differs.
+ */
+static void plan_once(const struct sched_input *in, struct size_run *r, int round)
+{
+	struct timespec a, b, ca, cb;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ca);
+	enum sched_status st = sched_plan(in, r->changes, r->n, T0, r->out);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cb);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (st != SCHED_OK) {
+		fprintf(stderr, "sched_plan failed: %d\n", (int)st);
+		exit(1);
+	}
+	uint64_t sum = checksum(r);
+	if (round < 0) {
+		r->checksum = sum;
+		return;
+	}
+	if (sum != r->checksum) {
+		fprintf(stderr, "changes=%zu: plan differs between runs\n", r->n);
+		exit(1);
+	}
+	r->cpu[round] = seconds(&ca, &cb);
+	r->wall[round] = seconds(&a, &b);
+}
+
+static void print_outcome(const struct size_run *r)
+{
+	size_t booked = 0, soft = 0, broken = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->out[i].status != SCHED_OK)
+			continue;
+		booked++;
+		soft += r->out[i].slot.soft_freeze != NULL;
+		broken += r->out[i].slot.broken_freeze != NULL;
+	}
+	printf("changes=%zu booked=%zu no_slot=%zu soft_freeze=%zu break_glass=%zu "
+	       "checksum=%016" PRIx64 "\n",
+	       r->n, booked, r->n - booked, soft, broken, r->checksum);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Median, minimum and maximum of v[0..n) (sorts v). */
+static void stats(double *v, int n, double *med, double *lo, double *hi)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	*lo = v[0];
+	*hi = v[n - 1];
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 9;
+	if (rounds < 1 || rounds > 1000) {
+		fprintf(stderr, "usage: bench_sched [ROUNDS (1-1000, default 9)]\n");
+		return 2;
+	}
 	make_services();
 	size_t n_windows;
 	struct sched_window *w = make_windows(&n_windows);
@@ -207,12 +277,46 @@ int main(void)
 				 .n_freezes = 3,
 				 .related = related,
 				 .horizon_ms = N_DAYS * DAY};
-	printf("services=%d windows=%zu freezes=3\n", N_SVC, n_windows);
-	double t10 = run(&in, 10000);
-	double t20 = run(&in, 20000);
-	double ratio = t20 / t10;
+	printf("services=%d windows=%zu freezes=3 rounds=%d\n", N_SVC, n_windows, rounds);
+	struct size_run small, large;
+	size_init(&small, 10000, rounds);
+	size_init(&large, 20000, rounds);
+	plan_once(&in, &small, -1);
+	plan_once(&in, &large, -1);
+	print_outcome(&small);
+	print_outcome(&large);
+	double *ratios = malloc((size_t)rounds * sizeof *ratios);
+	double *wall_ratios = malloc((size_t)rounds * sizeof *wall_ratios);
+	if (ratios == NULL || wall_ratios == NULL)
+		abort();
+	for (int r = 0; r < rounds; r++) {
+		struct size_run *first = r % 2 ? &large : &small, *second = r % 2 ? &small : &large;
+		plan_once(&in, first, r);
+		plan_once(&in, second, r);
+		ratios[r] = large.cpu[r] / small.cpu[r];
+		wall_ratios[r] = large.wall[r] / small.wall[r];
+	}
+	struct {
+		const char *what;
+		double *v;
+		double med, lo, hi;
+	} row[] = {
+		{"10k cpu s", small.cpu, 0, 0, 0},   {"20k cpu s", large.cpu, 0, 0, 0},
+		{"ratio cpu", ratios, 0, 0, 0},      {"10k wall s", small.wall, 0, 0, 0},
+		{"20k wall s", large.wall, 0, 0, 0}, {"ratio wall", wall_ratios, 0, 0, 0},
+	};
+	printf("%-11s %8s %8s %8s  (over %d rounds)\n", "", "median", "min", "max", rounds);
+	for (size_t i = 0; i < sizeof row / sizeof row[0]; i++) {
+		stats(row[i].v, rounds, &row[i].med, &row[i].lo, &row[i].hi);
+		printf("%-11s %8.4f %8.4f %8.4f\n", row[i].what, row[i].med, row[i].lo, row[i].hi);
+	}
+	double t10 = row[0].med, t20 = row[1].med, ratio = row[2].med;
 	printf("10k=%.4fs 20k=%.4fs ratio=%.2f (targets: 10k < 1 s, ratio <= 2.3): %s\n", t10, t20,
 	       ratio, t10 < 1.0 && ratio <= 2.3 ? "ok" : "MISSED");
+	free(ratios);
+	free(wall_ratios);
+	size_free(&small);
+	size_free(&large);
 	free(w);
 	return 0; /* a benchmark reports its figures; it does not fail on them */
 }

@@ -24,6 +24,11 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
+
+# The scheduler core first: 10,000 and 20,000 changes over 200 services, and their ratio.
+echo "== scheduler: plan 10k and 20k changes (tests/bench/bench_sched.c)"
+"$ROOT/$BUILD/tests/bench/bench_sched" || exit 1
+echo "== transitions through HTTP against pgbench"
 PG=$ROOT/deploy/pg.sh
 BIN=$ROOT/$BUILD/transomd
 CLIENT=$ROOT/$BUILD/tests/bench/bench_transitions

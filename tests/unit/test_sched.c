@@ -2,10 +2,13 @@
  * test_sched.c -- the scheduler core (sched/sched.h): window intersections, transitive
  * conflicts, capacity, freezes, not_before/not_after, emergencies and break-glass, the
  * deterministic batch planner, explanations with exact reasons, and the horizon.  Every
- * instant is exact; T0 is Monday 2026-03-02T00:00:00Z.
+ * instant is exact; T0 is Monday 2026-03-02T00:00:00Z.  Last, random scenarios planned and
+ * searched both by the scheduler and by a brute-force reference written here from the
+ * rules alone (test_random_against_reference).
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -425,9 +428,447 @@ static void test_invalid_and_formats(void)
 	CHECK_STR(sched_rfc3339(T0 + 1500, buf, sizeof buf), "2026-03-02T00:00:01.500Z");
 }
 
+/* ---- random scenarios against a brute-force reference ------------------------------- */
+
+/*
+ * The reference reads the rules of sched.h literally: a start t is allowed when every
+ * service of the change has a window instance holding [t, t + duration) whose bookings
+ * overlapping it are fewer than its capacity (not for emergencies), no applicable hard
+ * freeze overlaps it (unless break-glass), and no booking of a related service overlaps
+ * it.  Whether t is allowed changes only at the earliest start, a window start, or the
+ * end of a booking, a freeze or a use of an instance, so the earliest slot is the first
+ * of those instants that is allowed.  Every check scans everything: slow and plain.
+ */
+
+#define R_SVC   6
+#define R_MAX   64
+#define R_UNIT  (15 * MIN)
+#define R_NAMES "abcdef"
+
+static const char *const r_names[R_SVC] = {"a", "b", "c", "d", "e", "f"};
+static bool r_dep[R_SVC][R_SVC]; /* r_dep[x][y]: x depends on y, transitively */
+static uint64_t r_seed;
+
+static uint64_t r_next(void)
+{
+	r_seed ^= r_seed << 13;
+	r_seed ^= r_seed >> 7;
+	r_seed ^= r_seed << 17;
+	return r_seed;
+}
+
+static int64_t r_int(int64_t n)
+{
+	return (int64_t)(r_next() % (uint64_t)n);
+}
+
+static int r_id(const char *name)
+{
+	return (int)(strchr(R_NAMES, name[0]) - R_NAMES);
+}
+
+static bool r_related(void *ctx, const char *a, const char *b)
+{
+	(void)ctx;
+	int x = r_id(a), y = r_id(b);
+	return x == y || r_dep[x][y] || r_dep[y][x];
+}
+
+/* A scenario: the input and the changes, with the storage their pointers borrow. */
+struct r_scenario {
+	struct sched_window w[R_MAX];
+	struct sched_freeze f[4];
+	struct sched_booking b[R_MAX];
+	struct sched_change c[R_MAX];
+	const char *w_svc[R_MAX][3], *f_svc[4][2], *b_svc[R_MAX][2], *c_svc[R_MAX][3];
+	char c_id[R_MAX][8], f_name[4][8];
+	struct sched_input in;
+	size_t n_c;
+	int64_t now;
+};
+
+/* One booking as the reference keeps it: the services, and the instances it uses. */
+struct r_booking {
+	const char *const *svcs;
+	size_t n_svcs;
+	int64_t start, end;
+	int inst[3]; /* window indexes, -1: none */
+};
+
+struct r_state {
+	const struct r_scenario *s;
+	struct r_booking bk[2 * R_MAX];
+	size_t n;
+};
+
+static void r_pick(const char **dst, size_t *n, int max, int n_svc)
+{
+	*n = 1 + (size_t)r_int(max);
+	for (size_t i = 0; i < *n; i++)
+		dst[i] = r_names[r_int(n_svc)];
+}
+
+/* A small random scenario over about a day and a half in quarter hours. */
+static void r_make(struct r_scenario *s, bool dense)
+{
+	int n_svc = 2 + (int)r_int(R_SVC - 1);
+	int64_t span = dense ? 48 : 144;
+	memset(s, 0, sizeof *s);
+	memset(r_dep, 0, sizeof r_dep);
+	for (int x = 0; x < n_svc; x++)
+		for (int y = 0; y < x; y++)
+			r_dep[x][y] = r_int(3) == 0;
+	for (int k = 0; k < n_svc; k++) /* transitive closure */
+		for (int x = 0; x < n_svc; x++)
+			for (int y = 0; y < n_svc; y++)
+				r_dep[x][y] = r_dep[x][y] || (r_dep[x][k] && r_dep[k][y]);
+	static const char *const uids[] = {"w1", "w2", "w3"};
+	size_t n_w = (size_t)r_int(10), n_f = (size_t)r_int(4);
+	size_t n_b = (size_t)r_int(dense ? R_MAX : 10);
+	for (size_t i = 0; i < n_w; i++) {
+		int64_t start = T0 + r_int(span) * R_UNIT, len = (1 + r_int(32)) * R_UNIT;
+		if (r_int(12) == 0)
+			len = -r_int(2) * R_UNIT; /* empty or backwards: ignored */
+		s->w[i] = (struct sched_window){start,       start + len, uids[r_int(3)],
+						s->w_svc[i], 0,           (int)r_int(5) - 1};
+		if (r_int(3) > 0)
+			r_pick(s->w_svc[i], &s->w[i].n_services, 3, n_svc);
+	}
+	for (size_t i = 0; i < n_f; i++) {
+		int64_t start = T0 + r_int(span) * R_UNIT;
+		snprintf(s->f_name[i], sizeof s->f_name[i], "F%zu", i);
+		s->f[i] = (struct sched_freeze){start,        start + (1 + r_int(16)) * R_UNIT,
+						s->f_name[i], r_int(2) == 0,
+						s->f_svc[i],  0};
+		if (r_int(2) > 0)
+			r_pick(s->f_svc[i], &s->f[i].n_services, 2, n_svc);
+	}
+	for (size_t i = 0; i < n_b; i++) {
+		int64_t start = T0 + r_int(span) * R_UNIT, len = (1 + r_int(8)) * R_UNIT;
+		if (r_int(15) == 0)
+			len = 0;
+		s->b[i] = (struct sched_booking){"B",         s->b_svc[i],
+						 0,           start,
+						 start + len, r_int(4) > 0 ? uids[r_int(3)] : NULL};
+		r_pick(s->b_svc[i], &s->b[i].n_services, 2, n_svc);
+	}
+	s->n_c = 1 + (size_t)r_int(dense ? R_MAX : 12);
+	for (size_t i = 0; i < s->n_c; i++) {
+		struct sched_change *c = &s->c[i];
+		snprintf(s->c_id[i], sizeof s->c_id[i], "C%d", (int)r_int((int64_t)s->n_c + 3));
+		*c = (struct sched_change){.id = s->c_id[i], .services = s->c_svc[i]};
+		r_pick(s->c_svc[i], &c->n_services, 3, n_svc);
+		c->duration_ms = (1 + r_int(8)) * R_UNIT + (r_int(6) == 0 ? r_int(600) * 1000 : 0);
+		c->not_before_ms = r_int(3) > 0 ? T0 + r_int(span) * R_UNIT : 0;
+		c->not_after_ms = r_int(3) == 0 ? c->not_before_ms + r_int(48) * R_UNIT : 0;
+		int type = (int)r_int(6);
+		c->type = type == 0 ? SCHED_EMERGENCY : type == 1 ? SCHED_STANDARD : SCHED_NORMAL;
+		c->break_glass = r_int(2) == 0;
+		c->priority = (int)r_int(3);
+		c->approved_ms = r_int(3);
+	}
+	s->now = T0 + (r_int(3) > 0 ? r_int(span / 2) * R_UNIT : 0);
+	s->in = (struct sched_input){s->w,
+				     n_w,
+				     s->f,
+				     n_f,
+				     s->b,
+				     n_b,
+				     r_int(4) > 0 ? r_related : NULL,
+				     NULL,
+				     r_int(2) > 0 ? (span + r_int(48)) * R_UNIT : 0};
+}
+
+static bool r_names_svc(const char *const *svcs, size_t n, const char *svc)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(svcs[i], svc) == 0)
+			return true;
+	return false;
+}
+
+static bool r_overlap(int64_t s1, int64_t e1, int64_t s2, int64_t e2)
+{
+	return s1 < e2 && s2 < e1;
+}
+
+/* Bookings counted against window i overlapping [t, t + dur). */
+static int r_uses(const struct r_state *st, int i, int64_t t, int64_t dur)
+{
+	int n = 0;
+	for (size_t k = 0; k < st->n; k++)
+		for (int j = 0; j < 3; j++)
+			if (st->bk[k].inst[j] == i &&
+			    r_overlap(st->bk[k].start, st->bk[k].end, t, t + dur))
+				n++;
+	return n;
+}
+
+/* The instance of svc holding [t, t + dur) with capacity left, latest by (start, input
+ * position), or -1. */
+static int r_instance(const struct r_state *st, const char *svc, int64_t t, int64_t dur)
+{
+	const struct sched_input *in = &st->s->in;
+	int best = -1;
+	for (size_t i = 0; i < in->n_windows; i++) {
+		const struct sched_window *w = &in->windows[i];
+		if (w->end_ms <= w->start_ms || w->start_ms > t || w->end_ms < t + dur ||
+		    (w->n_services > 0 && !r_names_svc(w->services, w->n_services, svc)))
+			continue;
+		if (w->capacity > 0 && r_uses(st, (int)i, t, dur) >= w->capacity)
+			continue;
+		if (best < 0 || w->start_ms >= in->windows[best].start_ms)
+			best = (int)i;
+	}
+	return best;
+}
+
+static bool r_freeze_applies(const struct sched_freeze *f, const struct sched_change *c)
+{
+	if (f->end_ms <= f->start_ms)
+		return false;
+	if (f->n_services == 0)
+		return true;
+	for (size_t i = 0; i < c->n_services; i++)
+		if (r_names_svc(f->services, f->n_services, c->services[i]))
+			return true;
+	return false;
+}
+
+static bool r_allowed(const struct r_state *st, const struct sched_change *c, int64_t t)
+{
+	const struct sched_input *in = &st->s->in;
+	int64_t dur = c->duration_ms;
+	for (size_t i = 0; c->type != SCHED_EMERGENCY && i < c->n_services; i++)
+		if (r_instance(st, c->services[i], t, dur) < 0)
+			return false;
+	for (size_t k = 0; k < in->n_freezes; k++) {
+		const struct sched_freeze *f = &in->freezes[k];
+		if (f->hard && r_freeze_applies(f, c) &&
+		    r_overlap(f->start_ms, f->end_ms, t, t + dur) &&
+		    !(c->type == SCHED_EMERGENCY && c->break_glass))
+			return false;
+	}
+	for (size_t k = 0; k < st->n; k++) {
+		const struct r_booking *b = &st->bk[k];
+		if (!r_overlap(b->start, b->end, t, t + dur))
+			continue;
+		for (size_t i = 0; i < c->n_services; i++)
+			for (size_t j = 0; j < b->n_svcs; j++)
+				if (strcmp(c->services[i], b->svcs[j]) == 0 ||
+				    (in->related != NULL &&
+				     in->related(NULL, c->services[i], b->svcs[j])))
+					return false;
+	}
+	return true;
+}
+
+/* Adds candidate x to the list when in [lo, last]. */
+static void r_cand(int64_t *v, size_t *n, int64_t x, int64_t lo, int64_t last)
+{
+	if (x >= lo && x <= last)
+		v[(*n)++] = x;
+}
+
+static int r_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The earliest slot for c from `from`, as sched_next_slots searches; false: none. */
+static bool r_find(const struct r_state *st, const struct sched_change *c, int64_t from,
+		   struct sched_slot *slot)
+{
+	const struct sched_input *in = &st->s->in;
+	int64_t horizon = in->horizon_ms > 0 ? in->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
+	int64_t hi = st->s->now + horizon;
+	if (c->not_after_ms != 0 && c->not_after_ms < hi)
+		hi = c->not_after_ms;
+	int64_t last = hi - c->duration_ms;
+	static int64_t v[8 * R_MAX];
+	size_t n = 0;
+	r_cand(v, &n, from, from, last);
+	for (size_t i = 0; i < in->n_windows; i++)
+		r_cand(v, &n, in->windows[i].start_ms, from, last);
+	for (size_t i = 0; i < in->n_freezes; i++)
+		r_cand(v, &n, in->freezes[i].end_ms, from, last);
+	for (size_t k = 0; k < st->n; k++)
+		r_cand(v, &n, st->bk[k].end, from, last);
+	qsort(v, n, sizeof *v, r_cmp_i64);
+	for (size_t k = 0; k < n; k++) {
+		if (!r_allowed(st, c, v[k]))
+			continue;
+		int64_t t = v[k], dur = c->duration_ms;
+		*slot = (struct sched_slot){.start_ms = t, .end_ms = t + dur};
+		if (c->type != SCHED_EMERGENCY) {
+			const struct sched_window *w =
+				&in->windows[r_instance(st, c->services[0], t, dur)];
+			slot->window_uid = w->uid;
+			slot->window_start_ms = w->start_ms;
+			slot->window_end_ms = w->end_ms;
+		}
+		for (size_t i = 0; i < in->n_freezes; i++) {
+			const struct sched_freeze *f = &in->freezes[i];
+			if (!r_freeze_applies(f, c) ||
+			    !r_overlap(f->start_ms, f->end_ms, t, t + dur))
+				continue;
+			if (!f->hard && slot->soft_freeze == NULL)
+				slot->soft_freeze = f->name;
+			if (f->hard && slot->broken_freeze == NULL)
+				slot->broken_freeze = f->name;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Records a booking; with a window, it uses each distinct instance found by `inst`. */
+static void r_book(struct r_state *st, const char *const *svcs, size_t n, int64_t start,
+		   int64_t end, const int *inst)
+{
+	struct r_booking *b = &st->bk[st->n++];
+	*b = (struct r_booking){svcs, n, start, end, {-1, -1, -1}};
+	for (size_t i = 0; i < n && inst != NULL; i++) {
+		bool seen = inst[i] < 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = inst[j] == inst[i];
+		if (!seen)
+			b->inst[i] = inst[i];
+	}
+}
+
+/* Books c at slot, as sched_index_book does: instances chosen before counting it. */
+static void r_book_change(struct r_state *st, const struct sched_change *c,
+			  const struct sched_slot *slot)
+{
+	int inst[3] = {-1, -1, -1};
+	for (size_t i = 0; i < c->n_services && slot->window_uid != NULL; i++)
+		inst[i] = r_instance(st, c->services[i], slot->start_ms,
+				     slot->end_ms - slot->start_ms);
+	r_book(st, c->services, c->n_services, slot->start_ms, slot->end_ms, inst);
+}
+
+/* The reference's state for the scenario's existing bookings. */
+static void r_init(struct r_state *st, const struct r_scenario *s)
+{
+	const struct sched_input *in = &s->in;
+	st->s = s;
+	st->n = 0;
+	for (size_t k = 0; k < in->n_bookings; k++) {
+		const struct sched_booking *b = &in->bookings[k];
+		if (b->end_ms <= b->start_ms)
+			continue;
+		int inst[3] = {-1, -1, -1};
+		for (size_t i = 0; i < b->n_services && b->window_uid != NULL; i++)
+			for (size_t j = 0; j < in->n_windows; j++) { /* latest holding it by uid */
+				const struct sched_window *w = &in->windows[j];
+				if (w->end_ms > w->start_ms && w->start_ms <= b->start_ms &&
+				    w->end_ms >= b->end_ms && strcmp(w->uid, b->window_uid) == 0 &&
+				    (w->n_services == 0 ||
+				     r_names_svc(w->services, w->n_services, b->services[i])) &&
+				    (inst[i] < 0 || w->start_ms >= in->windows[inst[i]].start_ms))
+					inst[i] = (int)j;
+			}
+		r_book(st, b->services, b->n_services, b->start_ms, b->end_ms, inst);
+	}
+}
+
+static int r_cmp_plan(const struct sched_change *x, size_t i, const struct sched_change *y,
+		      size_t j)
+{
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	if (x->approved_ms != y->approved_ms)
+		return x->approved_ms < y->approved_ms ? -1 : 1;
+	int r = strcmp(x->id, y->id);
+	return r != 0 ? r : i < j ? -1 : i > j;
+}
+
+/* Whether two slots are the same, reporting the first difference. */
+static bool r_same(const struct sched_slot *got, const struct sched_slot *want, int scenario,
+		   const char *what, size_t i)
+{
+	bool same = got->start_ms == want->start_ms && got->end_ms == want->end_ms &&
+		    got->window_uid == want->window_uid &&
+		    got->window_start_ms == want->window_start_ms &&
+		    got->window_end_ms == want->window_end_ms &&
+		    got->soft_freeze == want->soft_freeze &&
+		    got->broken_freeze == want->broken_freeze;
+	CHECKF(same,
+	       "scenario %d %s %zu: got [%+lld, %+lld) in %s, want [%+lld, %+lld) in %s (min)",
+	       scenario, what, i, (long long)((got->start_ms - T0) / MIN),
+	       (long long)((got->end_ms - T0) / MIN), got->window_uid ? got->window_uid : "-",
+	       (long long)((want->start_ms - T0) / MIN), (long long)((want->end_ms - T0) / MIN),
+	       want->window_uid ? want->window_uid : "-");
+	return same;
+}
+
+static void test_random_against_reference(void)
+{
+	static struct r_scenario s;
+	static struct r_state st;
+	static struct sched_plan_entry out[R_MAX];
+	size_t n_slots = 0, n_none = 0;
+
+	r_seed = 0x9e3779b97f4a7c15ULL;
+	for (int k = 0; k < 400; k++) {
+		r_make(&s, k % 4 == 3);
+
+		/* The planner: in (priority, approved, id, position) order, each booked. */
+		CHECK_INT(sched_plan(&s.in, s.c, s.n_c, s.now, out), SCHED_OK);
+		r_init(&st, &s);
+		bool done[R_MAX] = {false};
+		for (size_t m = 0; m < s.n_c; m++) {
+			size_t i = SIZE_MAX;
+			for (size_t j = 0; j < s.n_c; j++)
+				if (!done[j] &&
+				    (i == SIZE_MAX || r_cmp_plan(&s.c[j], j, &s.c[i], i) < 0))
+					i = j;
+			done[i] = true;
+			const struct sched_change *c = &s.c[i];
+			struct sched_slot want;
+			int64_t lo = c->not_before_ms > s.now ? c->not_before_ms : s.now;
+			bool found = r_find(&st, c, lo, &want);
+			CHECKF(out[i].status == (found ? SCHED_OK : SCHED_NO_SLOT),
+			       "scenario %d plan %zu: status %d", k, i, (int)out[i].status);
+			if (found && out[i].status == SCHED_OK &&
+			    r_same(&out[i].slot, &want, k, "plan", i))
+				r_book_change(&st, c, &want);
+			n_slots += found;
+			n_none += !found;
+		}
+
+		/* One index: the next three slots of each change, booking every other first. */
+		struct sched_index *ix = NULL;
+		CHECK_INT(sched_index_new(&s.in, &ix), SCHED_OK);
+		r_init(&st, &s);
+		for (size_t i = 0; ix != NULL && i < s.n_c; i++) {
+			const struct sched_change *c = &s.c[i];
+			struct sched_slot got[3], want;
+			size_t n = 0, n_want = 0;
+			enum sched_status r = sched_next_slots(ix, c, s.now, got, 3, &n, NULL);
+			int64_t from = c->not_before_ms > s.now ? c->not_before_ms : s.now;
+			for (; n_want < 3 && r_find(&st, c, from, &want);
+			     n_want++, from = want.end_ms)
+				if (n_want < n)
+					r_same(&got[n_want], &want, k, "next", i);
+			CHECKF(n == n_want && r == (n ? SCHED_OK : SCHED_NO_SLOT),
+			       "scenario %d next %zu: %zu slots, want %zu", k, i, n, n_want);
+			if (n > 0 && i % 2 == 0) {
+				CHECK_INT(sched_index_book(ix, c, &got[0]), SCHED_OK);
+				r_book_change(&st, c, &got[0]);
+			}
+		}
+		sched_index_free(ix);
+	}
+	/* The scenarios are worth something: both outcomes, many times. */
+	CHECKF(n_slots > 1000 && n_none > 300, "%zu slots, %zu without", n_slots, n_none);
+}
+
 TESTS(test_windows_intersect_across_services, test_transitive_conflict_lands_later,
       test_capacity_two_allows_two_not_three, test_hard_freeze_skipped_soft_flagged,
       test_not_before_not_after, test_emergency_ignores_windows_respects_bookings,
       test_break_glass_crosses_hard_freeze, test_plan_order_is_deterministic,
       test_no_slot_explanations, test_horizon_bound, test_next_slots_and_booking,
-      test_invalid_and_formats)
+      test_invalid_and_formats, test_random_against_reference)
