@@ -19,6 +19,7 @@
 
 #include "api/api.h"
 #include "calendar/calendar.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "jobs/jobs.h"
@@ -44,9 +45,7 @@ struct calendar_fetcher {
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_now_ms();
 }
 
 /* The state of remote `name`, created on first sight.  NULL when out of memory. */
