@@ -146,7 +146,23 @@ enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployment_result(struct http_req *req, struct http_reply *rep);
 enum tr_code h_github(struct http_req *req, struct http_reply *rep);
 /* imip: invitations, signed vote links, replies (h_imip.c) */
+enum tr_code h_vote_link_get(struct http_req *req, struct http_reply *rep);
+enum tr_code h_vote_link_post(struct http_req *req, struct http_reply *rep);
+enum tr_code h_mail_quarantine(struct http_req *req, struct http_reply *rep);
+enum tr_code h_imip_intake(struct http_req *req, struct http_reply *rep);
 /* caldav (h_dav.c) */
+/*
+ * Checks HTTP Basic `credentials` (the base64 after "Basic ") against the app passwords
+ * (h_app_passwords.c); the user part is a user name or one of the person's addresses.
+ * DB_ONE with `user` filled, DB_NONE when they do not match, or a database error.
+ */
+enum db_status api_app_password_lookup(struct http_req *req, const char *credentials,
+				       struct http_user *user);
+enum tr_code h_app_passwords_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_app_passwords_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_app_passwords_revoke(struct http_req *req, struct http_reply *rep);
+enum tr_code h_dav_well_known(struct http_req *req, struct http_reply *rep);
+enum tr_code h_dav(struct http_req *req, struct http_reply *rep);
 /* webhooks (h_webhooks.c) */
 enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_webhooks_list(struct http_req *req, struct http_reply *rep);

@@ -151,7 +151,7 @@ static long long monotonic_ms(void)
  * LISTEN connection bumps it too), and never longer than TOKEN_MEMO_MS.
  */
 #define TOKEN_MEMO_MS 30000
-static enum db_status token_lookup(struct http_req *req, const char *hash)
+static enum db_status token_lookup(struct http_req *req, const char *hash, const char *basic)
 {
 	struct api_worker *w = req->worker;
 	struct app *app = w->app;
@@ -163,7 +163,8 @@ static enum db_status token_lookup(struct http_req *req, const char *hash)
 		req->user = m->user;
 		return DB_ONE;
 	}
-	enum db_status s = store_token_lookup(api_store(req), hash, &req->user);
+	enum db_status s = basic != NULL ? api_app_password_lookup(req, basic, &req->user)
+					 : store_token_lookup(api_store(req), hash, &req->user);
 	if (s == DB_ONE) {
 		memcpy(m->hash, hash, sizeof m->hash);
 		m->user = req->user;
@@ -173,11 +174,51 @@ static enum db_status token_lookup(struct http_req *req, const char *hash)
 	return s;
 }
 
+/*
+ * HTTP Basic with an app password (ROUTE_BASIC_AUTH routes): remembered like tokens, by
+ * the SHA-256 of the credentials ("basic:" + base64), which never equals a token's.
+ */
+static enum tr_code authenticate_basic(struct http_req *req, struct http_reply *rep, const char *h)
+{
+	char hash[CRYPTO_SHA256_HEX_LEN], key[1024];
+	const char *cred = h + 6;
+	while (*cred == ' ')
+		cred++;
+	int n = snprintf(key, sizeof key, "basic:%s", cred);
+	enum db_status s = DB_NONE;
+	if (n > 0 && (size_t)n < sizeof key) {
+		crypto_sha256_hex(key, (size_t)n, hash);
+		s = token_lookup(req, hash, cred);
+	}
+	if (s < 0)
+		return api_db_error(req, s);
+	if (s == DB_NONE) {
+		memset(&req->user, 0, sizeof req->user);
+		http_reply_header(rep, "WWW-Authenticate",
+				  "Basic realm=\"Transom\", charset=\"UTF-8\"");
+		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
+				    "unknown user or app password (POST /v1/me/app-passwords "
+				    "makes one)");
+	}
+	return TR_OK;
+}
+
 static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 {
 	const char *h = http_req_header(req, "Authorization");
 	char hash[CRYPTO_SHA256_HEX_LEN];
 
+	if (req->match.route->flags & ROUTE_BASIC_AUTH) {
+		if (h != NULL && strncasecmp(h, "Basic ", 6) == 0)
+			return authenticate_basic(req, rep, h);
+		if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+			http_reply_header(rep, "WWW-Authenticate",
+					  "Basic realm=\"Transom\", charset=\"UTF-8\"");
+			return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
+					    "send HTTP Basic credentials: your user name and an "
+					    "app password");
+		}
+	}
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		http_reply_header(rep, "WWW-Authenticate", "Bearer realm=\"transom\"");
 		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
@@ -187,7 +228,7 @@ static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 	while (*token == ' ')
 		token++;
 	crypto_sha256_hex(token, strlen(token), hash);
-	enum db_status s = token_lookup(req, hash);
+	enum db_status s = token_lookup(req, hash, NULL);
 	if (s < 0)
 		return api_db_error(req, s);
 	if (s == DB_NONE) {

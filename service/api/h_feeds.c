@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/feed_items.h"
 #include "auth/roles.h"
 #include "calendar/feed.h"
 #include "core/timeutil.h"
@@ -34,138 +35,6 @@ struct feed_want {
 	const char *name;    /* the calendar's display name */
 };
 
-/* Appends "text" to a growing description. */
-static void line_add(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void line_add(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-	if (used + 1 >= size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, size - used, fmt, ap);
-	va_end(ap);
-}
-
-static char *joined(json_t *arr, char *buf, size_t size)
-{
-	size_t i;
-	json_t *v;
-	buf[0] = '\0';
-	if (json_is_string(arr))
-		snprintf(buf, size, "%s", json_string_value(arr));
-	json_array_foreach(arr, i, v) {
-		line_add(buf, size, "%s%s", i ? ", " : "", json_string_value(v) ?: "");
-	}
-	return buf;
-}
-
-/* One VEVENT per booking: the change at its slot. */
-static void add_bookings(json_t *items, json_t *bookings, const char *base)
-{
-	size_t i;
-	json_t *b;
-	json_array_foreach(bookings, i, b) {
-		const char *id = json_string_value(json_object_get(b, "change"));
-		char uid[96], summary[512], desc[1024] = "", url[1200], svc[512];
-		snprintf(uid, sizeof uid, "%s@transom", id);
-		snprintf(summary, sizeof summary, "%s: %s", id,
-			 json_string_value(json_object_get(b, "title")) ?: "");
-		snprintf(url, sizeof url, "%s/v1/changes/%s", base, id);
-		line_add(desc, sizeof desc, "Change %s (%s), state %s.\nServices: %s\n", id,
-			 json_string_value(json_object_get(b, "type")) ?: "change",
-			 json_string_value(json_object_get(b, "state")) ?: "?",
-			 joined(json_object_get(b, "services"), svc, sizeof svc));
-		if (json_is_string(json_object_get(b, "window_uid")))
-			line_add(desc, sizeof desc, "Window: %s\n",
-				 json_string_value(json_object_get(b, "window_uid")));
-		line_add(desc, sizeof desc, "%s", url);
-		json_array_append_new(
-			items,
-			json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:O, s:O, s:[s], s:s, s:s, "
-				  "s:{s:s, s:s}}",
-				  "uid", uid, "summary", summary, "description", desc, "start_ms",
-				  json_object_get(b, "start_ms"), "end_ms",
-				  json_object_get(b, "end_ms"), "url", url, "sequence",
-				  json_object_get(b, "sequence"), "dtstamp_ms",
-				  json_object_get(b, "updated_ms"), "last_modified_ms",
-				  json_object_get(b, "updated_ms"), "categories", "CHANGE",
-				  "status", "CONFIRMED", "transp", "OPAQUE", "x",
-				  "X-TRANSOM-CHANGE", id, "X-TRANSOM-SERVICES", svc));
-	}
-}
-
-/* One VEVENT per window, freeze or meeting instance. */
-static void add_instances(json_t *items, json_t *inst, long long stamp_ms, const char *agenda)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(inst, i, v) {
-		const char *kind = json_string_value(json_object_get(v, "kind"));
-		const char *name = json_string_value(json_object_get(v, "summary"));
-		const char *rid = json_string_value(json_object_get(v, "recurrence_id"));
-		char uid[512], summary[512], desc[4096] = "", svc[512];
-		bool window = strcmp(kind, "window") == 0, freeze = strcmp(kind, "freeze") == 0;
-		snprintf(uid, sizeof uid, "%s%s%s@transom",
-			 json_string_value(json_object_get(v, "uid")), rid ? "/" : "",
-			 rid ? rid : "");
-		joined(json_object_get(v, "services"), svc, sizeof svc);
-		if (window) {
-			snprintf(summary, sizeof summary, "Maintenance window: %s", name ?: "");
-			line_add(desc, sizeof desc, "Changes may run on: %s\nCapacity: %lld", svc,
-				 (long long)json_integer_value(json_object_get(v, "capacity")));
-		} else if (freeze) {
-			bool hard = json_is_true(json_object_get(v, "hard"));
-			snprintf(summary, sizeof summary, "%s freeze: %s", hard ? "Hard" : "Soft",
-				 name ?: "");
-			line_add(desc, sizeof desc, "%s\nServices: %s",
-				 hard ? "No change may run." : "Changes need extra approval.", svc);
-		} else {
-			snprintf(summary, sizeof summary, "%s", name ?: "CAB meeting");
-			line_add(desc, sizeof desc, "%s", agenda ? agenda : "");
-		}
-		json_t *item = json_pack(
-			"{s:s, s:s, s:s, s:O, s:O, s:I, s:[s], s:s, s:s, s:{s:s}}", "uid", uid,
-			"summary", summary, "description", desc, "start_ms",
-			json_object_get(v, "start_ms"), "end_ms", json_object_get(v, "end_ms"),
-			"dtstamp_ms", (json_int_t)stamp_ms, "categories",
-			window   ? "MAINTENANCE-WINDOW"
-			: freeze ? "FREEZE"
-				 : "CAB-MEETING",
-			"status", "CONFIRMED", "transp", window ? "TRANSPARENT" : "OPAQUE", "x",
-			"X-TRANSOM-SERVICES", svc);
-		const char *tzid = json_string_value(json_object_get(v, "tzid"));
-		if (tzid != NULL)
-			json_object_set_new(item, "tzid", json_string(tzid));
-		json_array_append_new(items, item);
-	}
-}
-
-/* The agenda of CAB meetings: the changes awaiting a decision. */
-static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, char *out, size_t size)
-{
-	json_t *list = NULL;
-	enum db_status s = store_records_awaiting_approval(c->st, &list);
-	if (s < 0)
-		return TR_E_DB_UNAVAILABLE;
-	out[0] = '\0';
-	line_add(out, size, "Changes awaiting the CAB: %zu\n", json_array_size(list));
-	size_t i;
-	json_t *r;
-	json_array_foreach(list, i, r) {
-		json_t *risk = json_object_get(r, "risk");
-		line_add(out, size, "\n%s: %s (risk %s, score %lld)\n%s/v1/changes/%s\n",
-			 json_string_value(json_object_get(r, "id")) ?: "?",
-			 json_string_value(json_object_get(r, "title")) ?: "",
-			 json_string_value(json_object_get(risk, "level")) ?: "not assessed",
-			 (long long)json_integer_value(json_object_get(risk, "score")), base,
-			 json_string_value(json_object_get(r, "id")) ?: "");
-	}
-	json_decref(list);
-	return TR_OK;
-}
-
 /* Serves calendar `w` with the request's context. */
 static enum tr_code serve_feed(struct http_req *req, struct http_reply *rep, struct rec_ctx *c,
 			       const struct feed_want *w)
@@ -175,43 +44,11 @@ static enum tr_code serve_feed(struct http_req *req, struct http_reply *rep, str
 	long long horizon = d->plan ? d->plan->horizon_ms : 180 * DAY_MS;
 	long long from = c->now_ms - 30 * DAY_MS, to = c->now_ms + horizon;
 	long long stamp = 0;
-	json_t *items = json_array(), *bookings = NULL, *inst = NULL;
-	enum tr_code rc = TR_OK;
-	char agenda[8192] = "";
-
-	time_parse_rfc3339(d->loaded_at, &stamp);
-	if (strcmp(w->what, "schedule") == 0 || strcmp(w->what, "service") == 0)
-		rc = records_bookings(c, from, to, w->service, &bookings, &req->err);
-	if (rc == TR_OK && strcmp(w->what, "cab") == 0 &&
-	    cab_agenda(c, base, agenda, sizeof agenda) != TR_OK)
-		rc = tr_error_set(&req->err, TR_E_DB_UNAVAILABLE, NULL,
-				  "the database is unavailable");
-	if (rc == TR_OK) {
-		json_t *all = defs_instances(d, from, to);
-		inst = json_array();
-		size_t i;
-		json_t *v;
-		json_array_foreach(all, i, v) {
-			const char *kind = json_string_value(json_object_get(v, "kind"));
-			bool want = strcmp(w->what, "cab") == 0 ? strcmp(kind, "meeting") == 0
-				    : strcmp(w->what, "freezes") == 0
-					    ? strcmp(kind, "freeze") == 0
-					    : strcmp(kind, "meeting") != 0;
-			if (want && w->service != NULL)
-				want = planner_applies(d->catalog, v, w->service);
-			if (want)
-				json_array_append(inst, v);
-		}
-		json_decref(all);
-		add_bookings(items, bookings, base);
-		add_instances(items, inst, stamp, agenda);
-	}
-	json_decref(bookings);
-	json_decref(inst);
-	if (rc != TR_OK) {
-		json_decref(items);
+	json_t *items = NULL;
+	enum tr_code rc =
+		api_feed_items(c, base, w->what, w->service, from, to, &items, &stamp, &req->err);
+	if (rc != TR_OK)
 		return rc;
-	}
 	struct cal_feed f = {
 		.name = w->name, .refresh_seconds = FEED_REFRESH_S, .dtstamp_ms = stamp};
 	struct tr_error e = {0};

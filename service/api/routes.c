@@ -21,6 +21,12 @@
 	{HTTP_GET, base "/{id}/history", h_records_history, ROLE_ALL, 0, "audit events"}
 /* clang-format on */
 
+/* CalDAV: every method on every DAV path; h_dav.c answers 405 where one makes no sense. */
+/* clang-format off */
+#define DAV_METHODS (HTTP_GET | HTTP_PUT | HTTP_DELETE | HTTP_OPTIONS | HTTP_PROPFIND | HTTP_REPORT)
+#define DAV_ROUTE(path, what) {DAV_METHODS, path, h_dav, ROLE_ALL, ROUTE_BASIC_AUTH, what}
+/* clang-format on */
+
 const struct http_route api_routes[] = {
 	{HTTP_GET, "/healthz", h_healthz, 0, ROUTE_PUBLIC, "process alive"},
 	{HTTP_GET, "/readyz", h_readyz, 0, ROUTE_PUBLIC, "database reachable, definitions loaded"},
@@ -78,7 +84,34 @@ const struct http_route api_routes[] = {
 	{HTTP_POST, "/integrations/github", h_github, 0, ROUTE_PUBLIC | ROUTE_JSON_BODY,
 	 "GitHub deployment protection rules (HMAC-signed webhooks)"},
 	/* imip: invitations, signed vote links, replies (h_imip.c) */
+	{HTTP_GET, "/v/{token}", h_vote_link_get, 0, ROUTE_PUBLIC,
+	 "a signed vote link from an invitation: the confirm page (HTML)"},
+	{HTTP_POST, "/v/{token}", h_vote_link_post, 0, ROUTE_PUBLIC,
+	 "a signed vote link: the vote (single use, HTML)"},
+	{HTTP_GET, "/v1/mail/quarantine", h_mail_quarantine, ROLE_CHANGE_MANAGER | ROLE_ADMIN, 0,
+	 "e-mail replies that were not counted, with the reason and the raw message"},
+	{HTTP_POST, "/v1/imip", h_imip_intake, ROLE_PIPELINE | ROLE_ADMIN, 0,
+	 "a mail gateway hands in a reply (message/rfc822 or a bare text/calendar REPLY)"},
 	/* caldav (h_dav.c) */
+	{HTTP_POST, "/v1/me/app-passwords", h_app_passwords_create, ROLE_ALL, ROUTE_JSON_BODY,
+	 "an app password for a calendar program (shown once)"},
+	{HTTP_GET, "/v1/me/app-passwords", h_app_passwords_list, ROLE_ALL, 0,
+	 "the caller's app passwords (no secrets)"},
+	{HTTP_DELETE, "/v1/me/app-passwords/{id}", h_app_passwords_revoke, ROLE_ALL, 0,
+	 "revoke an app password"},
+	{DAV_METHODS, "/.well-known/caldav", h_dav_well_known, 0, ROUTE_PUBLIC,
+	 "CalDAV discovery: 301 to /dav/"},
+	DAV_ROUTE("/dav", "the DAV root: current-user-principal"),
+	DAV_ROUTE("/dav/", "the DAV root: current-user-principal"),
+	DAV_ROUTE("/dav/principals/", "principals"),
+	DAV_ROUTE("/dav/principals/{user}", "a member's principal"),
+	DAV_ROUTE("/dav/principals/{user}/", "a member's principal"),
+	DAV_ROUTE("/dav/calendars/{user}", "a member's calendar home"),
+	DAV_ROUTE("/dav/calendars/{user}/", "a member's calendar home"),
+	DAV_ROUTE("/dav/calendars/{user}/{cal}", "schedule, cab-votes, inbox, outbox"),
+	DAV_ROUTE("/dav/calendars/{user}/{cal}/", "schedule, cab-votes, inbox, outbox"),
+	DAV_ROUTE("/dav/calendars/{user}/{cal}/{object}",
+		  "one event; a PUT changing only PARTSTAT in cab-votes is a vote"),
 	/* webhooks (h_webhooks.c) */
 	{HTTP_POST, "/v1/webhooks", h_webhooks_create,
 	 ROLE_ADMIN | ROLE_CHANGE_MANAGER | ROLE_PIPELINE, ROUTE_JSON_BODY,

@@ -50,4 +50,18 @@ struct webhook_worker *webhook_worker_start(struct app *app);
 /* Stops the thread (waits for a request under way, bounded by its timeout) and frees `w`. */
 void webhook_worker_stop(struct webhook_worker *w);
 
+struct mail_worker;
+
+/*
+ * Starts the iMIP worker (mailer.c): plans calendar invitations for changes awaiting
+ * votes of groups with votes_by_calendar and sends them by SMTP (TRANSOM_SMTP_URL),
+ * retrying with backoff; polls the agent mailbox (TRANSOM_IMAP_URL) every
+ * TRANSOM_IMAP_INTERVAL seconds and takes the replies in.  NULL when neither URL is set
+ * or the thread cannot be created.
+ */
+struct mail_worker *mail_worker_start(struct app *app);
+
+/* Stops the thread (waits for a send or poll under way, bounded by its timeout); frees. */
+void mail_worker_stop(struct mail_worker *w);
+
 #endif /* TRANSOM_JOBS_H */

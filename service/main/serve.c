@@ -106,6 +106,9 @@ int cmd_serve(const struct config *cfg)
 	if (fetcher == NULL)
 		LOG_ERROR("event=calendar_fetcher_failed detail=\"cannot start the thread\"");
 	struct webhook_worker *webhooks = webhook_worker_start(&app);
+	struct mail_worker *mailer = mail_worker_start(&app); /* NULL: voting by e-mail off */
+	if (mailer == NULL && (cfg->smtp_url[0] || cfg->imap_url[0]))
+		LOG_ERROR("event=mail_worker_failed detail=\"cannot start the thread\"");
 	if (webhooks == NULL)
 		LOG_ERROR("event=webhook_worker_failed detail=\"cannot start the thread\"");
 	if (timers == NULL)
@@ -140,6 +143,7 @@ int cmd_serve(const struct config *cfg)
 		}
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
+	mail_worker_stop(mailer);
 	webhook_worker_stop(webhooks);
 	calendar_fetcher_stop(fetcher);
 	timer_worker_stop(timers);

@@ -136,4 +136,36 @@ int net_send(const struct net_request *rq, struct net_reply *rp);
 /* Frees rp->body and resets `rp` to zeroes.  NULL is a no-op. */
 void net_reply_clear(struct net_reply *rp);
 
+/* --- mail: SMTP submission and IMAP polling (mailnet.c) --------------------------------- */
+
+struct net_mail_opts {
+	const char *url;      /* smtp(s)://host:port or imap(s)://host:port/MAILBOX; required */
+	const char *user;     /* may be NULL: no login (or credentials in the URL) */
+	const char *password; /* may be NULL */
+	long timeout_ms;      /* whole exchange; <= 0: default */
+};
+
+/*
+ * Submits message `msg` (`len` bytes, CRLF lines) from envelope sender `from` to the one
+ * recipient `to` (bare addresses).  0 when the server accepted it, else -1 with `err`.
+ * Thread-safe; blocks for up to the timeout.
+ */
+int net_smtp_send(const struct net_mail_opts *o, const char *from, const char *to, const char *msg,
+		  size_t len, char *err, size_t errlen);
+
+/* The UIDs of unseen messages of the mailbox (at most `max`, into uids, count in *n). */
+int net_imap_unseen(const struct net_mail_opts *o, unsigned long *uids, size_t max, size_t *n,
+		    char *err, size_t errlen);
+
+/*
+ * Message `uid` of the mailbox, byte for byte (owned in *body, NUL-terminated, `len`
+ * bytes); the server marks it seen.  -1 with `err` when larger than max_bytes or failed.
+ */
+int net_imap_fetch(const struct net_mail_opts *o, unsigned long uid, size_t max_bytes, char **body,
+		   size_t *len, char *err, size_t errlen);
+
+/* Sets (`seen`) or clears the \Seen flag of message `uid`.  0, or -1 with `err`. */
+int net_imap_flag_seen(const struct net_mail_opts *o, unsigned long uid, bool seen, char *err,
+		       size_t errlen);
+
 #endif /* TRANSOM_NET_H */

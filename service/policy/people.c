@@ -125,7 +125,8 @@ static void parse_user(struct pj *p, struct policy_people *pp, size_t i, json_t 
 static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t *obj,
 			size_t *n_lists)
 {
-	static const char *const keys[] = {"name", "description", "members", NULL};
+	static const char *const keys[] = {"name", "description", "members", "votes_by_calendar",
+					   NULL};
 	struct policy_group *g = &pp->groups[i];
 	char path[48], sub[80];
 
@@ -152,6 +153,7 @@ static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t
 			p->d->oom = true;
 	}
 	g->description = pj_str(p, obj, "description", path, false);
+	g->votes_by_calendar = pj_bool(p, obj, "votes_by_calendar", path, false);
 	json_t *members = pj_array(p, obj, "members", path, true, POLICY_MAX_ITEMS);
 	pp->member_sets[i] = json_object();
 	if (pp->member_sets[i] == NULL) {

@@ -148,6 +148,7 @@ struct policy_group {
 	const char *description;    /* NULL when absent */
 	const char *const *members; /* user names, NULL-terminated, file order */
 	size_t n_members;
+	bool votes_by_calendar; /* "votes_by_calendar": members get iMIP invitations */
 };
 
 /* The user named `name` (exact, case-sensitive), or NULL (also for NULL). */

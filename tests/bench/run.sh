@@ -28,6 +28,8 @@ cd "$ROOT"
 # The scheduler core first: 10,000 and 20,000 changes over 200 services, and their ratio.
 echo "== scheduler: plan 10k and 20k changes (tests/bench/bench_sched.c)"
 "$ROOT/$BUILD/tests/bench/bench_sched" || exit 1
+echo "== CalDAV: 10,000 events, Transom against Radicale (tests/bench/dav_bench.py)"
+/usr/bin/python3 "$ROOT/tests/bench/dav_bench.py" "$BUILD" || exit 1
 echo "== transitions through HTTP against pgbench"
 PG=$ROOT/deploy/pg.sh
 BIN=$ROOT/$BUILD/transomd

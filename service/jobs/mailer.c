@@ -1,0 +1,282 @@
+/*
+ * mailer.c -- the iMIP worker: plans calendar invitations, sends them by SMTP, and polls
+ * the agent mailbox by IMAP for replies.
+ *
+ * Each sweep (every TRANSOM_TIMER_INTERVAL ms, at most 500), on the worker's own database
+ * connection:
+ *   1. plan (imip_plan): events synced, REQUESTs and CANCELs queued in imip_invitations;
+ *   2. send: one by one, a due invitation is claimed and leased, composed (signed links,
+ *      VCALENDAR, MIME), submitted with net_smtp_send() outside any transaction, and
+ *      marked sent -- or, on failure, due again after an exponential backoff (capped at an
+ *      hour, never given up: an outage delays invitations, it does not lose them);
+ *   3. every TRANSOM_IMAP_INTERVAL seconds (when TRANSOM_IMAP_URL is set): the unseen
+ *      messages of the mailbox are fetched (which marks them seen) and taken in
+ *      (imip_intake); one that could not be recorded (database down) is marked unseen
+ *      again for the next poll.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "jobs/jobs.h"
+#include "net/net.h"
+#include "records/imip.h"
+#include "wf/wf.h"
+
+#define SWEEP_MAX_MS    500
+#define SENDS_PER_SWEEP 50
+#define BACKOFF_CAP_MS  (3600LL * 1000)
+#define SMTP_TIMEOUT_MS 30000L
+#define IMAP_TIMEOUT_MS 30000L
+#define IMAP_BATCH      100
+#define MAIL_MAX_BYTES  (8u * 1024 * 1024) /* largest message fetched */
+
+struct mail_worker {
+	struct app *app;
+	unsigned interval_ms;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop; /* guarded by lock */
+	struct store *store;
+	struct defs *defs;
+	unsigned long defs_gen;
+	long long polled_ms; /* monotonic, last IMAP poll */
+	struct imip_settings settings;
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool stopping(struct mail_worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bool stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return stop;
+}
+
+/* Equal-jitter exponential backoff from `base_ms`, capped at an hour. */
+static long long backoff_ms(unsigned base_ms, int attempt)
+{
+	long long step = base_ms;
+	for (int i = 1; i < attempt && step < BACKOFF_CAP_MS; i++)
+		step *= 2;
+	if (step > BACKOFF_CAP_MS)
+		step = BACKOFF_CAP_MS;
+	uint32_t r = 0;
+	if (!crypto_random(&r, sizeof r))
+		r = (uint32_t)mono_ms();
+	long long half = step / 2;
+	return step - half + (long long)(r % (uint32_t)(half + 1));
+}
+
+static bool context(struct mail_worker *w, struct rec_ctx *c)
+{
+	*c = (struct rec_ctx){
+		.st = w->store,
+		.defs = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen),
+		.actor = "system",
+		.roles = WF_ROLE_SYSTEM,
+		.now_ms = clock_now_ms(),
+		.retries = w->app->cfg->db_retries,
+	};
+	w->settings.public_url = w->app->public_url;
+	return c->defs != NULL;
+}
+
+static void send_one(struct mail_worker *w, const struct store_imip_job *job)
+{
+	const struct config *cfg = w->app->cfg;
+	struct rec_ctx c;
+	struct tr_error err = {0};
+	char error[512] = "";
+	char *msg = NULL;
+	size_t len = 0;
+
+	if (!context(w, &c))
+		snprintf(error, sizeof error, "no definitions are loaded");
+	else if (imip_compose(&c, &w->settings, job, &msg, &len, &err) != TR_OK)
+		snprintf(error, sizeof error, "%s", err.detail);
+	else {
+		struct net_mail_opts o = {cfg->smtp_url, cfg->smtp_user, cfg->smtp_password,
+					  SMTP_TIMEOUT_MS};
+		net_smtp_send(&o, cfg->smtp_from, job->email, msg, len, error, sizeof error);
+	}
+	free(msg);
+	long long retry = error[0] ? backoff_ms(cfg->mail_backoff, job->attempt) : 0;
+	enum db_status s = store_imip_attempt(w->store, job->id, error[0] ? error : NULL, retry);
+	if (s < 0)
+		LOG_WARN("event=imip_record_failed invitation=%lld error=\"%s\"", job->id,
+			 store_last_error(w->store));
+	if (error[0])
+		LOG_WARN("event=imip_send_failed invitation=%lld change=%s member=%s attempt=%d "
+			 "retry_ms=%lld error=\"%s\"",
+			 job->id, job->change_id, job->member, job->attempt, retry, error);
+	else
+		LOG_INFO("event=imip_sent invitation=%lld change=%s member=%s method=%s "
+			 "sequence=%d",
+			 job->id, job->change_id, job->member, job->method, job->sequence);
+}
+
+static void poll_imap(struct mail_worker *w)
+{
+	const struct config *cfg = w->app->cfg;
+	struct net_mail_opts o = {cfg->imap_url, cfg->imap_user, cfg->imap_password,
+				  IMAP_TIMEOUT_MS};
+	unsigned long uids[IMAP_BATCH];
+	size_t n = 0;
+	char error[512];
+	if (net_imap_unseen(&o, uids, IMAP_BATCH, &n, error, sizeof error) != 0) {
+		LOG_WARN("event=imap_poll_failed error=\"%s\"", error);
+		return;
+	}
+	for (size_t i = 0; i < n && !stopping(w); i++) {
+		char *raw = NULL;
+		size_t len = 0;
+		if (net_imap_fetch(&o, uids[i], MAIL_MAX_BYTES, &raw, &len, error, sizeof error) !=
+		    0) {
+			LOG_WARN("event=imap_fetch_failed uid=%lu error=\"%s\"", uids[i], error);
+			free(raw);
+			continue;
+		}
+		struct rec_ctx c;
+		struct imip_intake_result res;
+		struct tr_error err = {0};
+		enum tr_code rc = context(w, &c) ? imip_intake(&c, &w->settings, "imap", raw, len,
+							       false, NULL, NULL, &res, &err)
+						 : TR_E_NOT_READY;
+		free(raw);
+		if (rc != TR_OK) {
+			LOG_WARN("event=imip_intake_failed uid=%lu code=%s detail=\"%s\"", uids[i],
+				 tr_code_slug(rc), err.detail);
+			if (net_imap_flag_seen(&o, uids[i], false, error, sizeof error) != 0)
+				LOG_WARN("event=imap_unflag_failed uid=%lu error=\"%s\"", uids[i],
+					 error);
+		} else if (res.counted) {
+			LOG_INFO("event=imip_vote change=%s member=%s decision=%s message=%lld",
+				 res.change_id, res.member, res.decision, res.message_row);
+		} else {
+			LOG_WARN("event=imip_quarantined change=%s member=%s message=%lld "
+				 "reason=\"%s\"",
+				 res.change_id, res.member, res.message_row, res.reason);
+		}
+	}
+}
+
+/* One sweep; true when it stopped at a limit with work left. */
+static bool sweep(struct mail_worker *w)
+{
+	const struct config *cfg = w->app->cfg;
+	struct rec_ctx c;
+	struct tr_error err = {0};
+	unsigned queued = 0;
+	if (cfg->smtp_url[0] && context(w, &c)) {
+		enum tr_code rc = imip_plan(&c, &w->settings, &queued, &err);
+		if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE)
+			LOG_WARN("event=imip_plan_failed code=%s detail=\"%s\"", tr_code_slug(rc),
+				 err.detail);
+		if (queued > 0)
+			LOG_INFO("event=imip_planned queued=%u", queued);
+	}
+	bool more = false;
+	for (int sent = 0; cfg->smtp_url[0] && sent < SENDS_PER_SWEEP; sent++) {
+		if (stopping(w))
+			return false;
+		struct store_imip_job job;
+		enum db_status s = store_imip_claim(w->store, 2 * SMTP_TIMEOUT_MS + 1000, &job);
+		if (s < 0 && s != DB_DOWN)
+			LOG_WARN("event=imip_claim_failed error=\"%s\"",
+				 store_last_error(w->store));
+		if (s != DB_ONE)
+			break;
+		send_one(w, &job);
+		more = sent + 1 == SENDS_PER_SWEEP;
+	}
+	long long now = mono_ms();
+	if (cfg->imap_url[0] &&
+	    (w->polled_ms == 0 || now - w->polled_ms >= (long long)cfg->imap_interval * 1000)) {
+		w->polled_ms = now;
+		poll_imap(w);
+	}
+	return more;
+}
+
+static void *run(void *cls)
+{
+	struct mail_worker *w = cls;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		bool again = sweep(w);
+		pthread_mutex_lock(&w->lock);
+		if (again)
+			continue;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += w->interval_ms / 1000;
+		until.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+struct mail_worker *mail_worker_start(struct app *app)
+{
+	const struct config *cfg = app->cfg;
+	if (cfg->smtp_url[0] == '\0' && cfg->imap_url[0] == '\0')
+		return NULL;
+	struct mail_worker *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return NULL;
+	w->app = app;
+	w->interval_ms = cfg->timer_interval < SWEEP_MAX_MS ? cfg->timer_interval : SWEEP_MAX_MS;
+	w->settings = (struct imip_settings){.public_url = app->public_url,
+					     .agent_domain = cfg->agent_domain,
+					     .from_addr = cfg->smtp_from};
+	w->store = store_new(cfg->database_url, NULL);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	if (w->store == NULL || pthread_create(&w->thread, NULL, run, w) != 0) {
+		store_free(w->store);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->wake);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void mail_worker_stop(struct mail_worker *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	store_free(w->store);
+	defs_release(w->defs);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+}

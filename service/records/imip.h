@@ -1,0 +1,110 @@
+/*
+ * imip.h -- the use cases of voting by calendar (iMIP, RFC 6047): planning invitations,
+ * composing each message, taking replies in, and the signed vote links.
+ *
+ * A vote that arrives by e-mail or link is the same vote as one made through the API:
+ * records_vote() with the member's user name as actor, role cab, and channel "email" or
+ * "link" -- membership, segregation of duties, the tally, the audit and the workflow all
+ * follow from there.
+ *
+ * The event of a change (one non-recurring VEVENT per change, its UID stable): the
+ * change's booked slot (schedule.start/end) when it has one, else the first CAB meeting
+ * ("meeting" instances of the calendars) starting between the approval request and its
+ * expiry, else a 30-minute "decide by" slot at the next quarter hour after the request.
+ * When that slot changes (a meeting moved, a booking changed, approvals requested again)
+ * the SEQUENCE goes up and every member is asked again: a REPLY or link of an older
+ * SEQUENCE is stale and not counted, and votes already cast stay until the member
+ * answers again (the latest counts).  A change withdrawn, cancelled or rejected gets a
+ * CANCEL (SEQUENCE+1) to every member who was sent a REQUEST.
+ *
+ * Thread-safety: as the other record use cases (one rec_ctx per thread).
+ */
+#ifndef TRANSOM_RECORDS_IMIP_H
+#define TRANSOM_RECORDS_IMIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "records/records.h"
+#include "store/imip.h"
+
+/* What the messages say about where they come from (all borrowed). */
+struct imip_settings {
+	const char *public_url;   /* base of links, e.g. https://transom.example.org */
+	const char *agent_domain; /* the ORGANIZER is cab+<token>@<agent_domain> */
+	const char *from_addr;    /* the sender (TRANSOM_SMTP_FROM) */
+};
+
+/*
+ * One planning pass: for every change awaiting votes of a group with votes_by_calendar,
+ * syncs its event and queues a REQUEST for each eligible member not yet asked at the
+ * current SEQUENCE; closes the events of changes no longer awaiting votes (CANCEL when
+ * the change was not approved).  *queued counts the messages queued.
+ */
+enum tr_code imip_plan(struct rec_ctx *c, const struct imip_settings *s, unsigned *queued,
+		       struct tr_error *err);
+
+/*
+ * The message for claimed invitation `job`: a new pair of signed links (REQUEST only,
+ * stored hashed), the VCALENDAR and the MIME message.  *msg (owned) and *len; the
+ * recipient is job->email.  404 when the change is gone.
+ */
+enum tr_code imip_compose(struct rec_ctx *c, const struct imip_settings *s,
+			  const struct store_imip_job *job, char **msg, size_t *len,
+			  struct tr_error *err);
+
+/* What became of a message taken in. */
+struct imip_intake_result {
+	bool counted;          /* a vote was recorded */
+	char reason[256];      /* why it was quarantined ("" when counted) */
+	char change_id[32];    /* the change it answers, when known */
+	char member[128];      /* the member, when known */
+	char decision[16];     /* approve, reject, abstain (when counted) */
+	long long message_row; /* mail_messages.id */
+};
+
+/*
+ * Takes one message in (`source` "imap" or "http").  `raw` is a whole message, or, with
+ * `bare`, the text of a bare text/calendar REPLY; for a bare REPLY `from` and
+ * `message_id` (may be NULL) stand for the missing headers (the attendee and a hash of
+ * the text by default).  Checks, in order: a REPLY is found and parses; the ORGANIZER is
+ * a known agent address whose event has the reply's UID; the attendee is a known member
+ * and From is that attendee or one of their aliases; the SEQUENCE is the current one
+ * (older: stale); the Message-ID was not seen before; the PARTSTAT is ACCEPTED
+ * (approve), DECLINED (reject) or TENTATIVE (abstain); then records_vote() must accept
+ * it.  The raw message is kept either way: counted, or quarantined with the reason.
+ * TR_OK unless the database failed or memory ran out.
+ */
+enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s, const char *source,
+			 const char *raw, size_t len, bool bare, const char *from,
+			 const char *message_id, struct imip_intake_result *out,
+			 struct tr_error *err);
+
+/* `s` with &, <, >, " and ' escaped for HTML text and attributes: owned, NULL on OOM. */
+char *imip_html_escape(const char *s);
+
+/* A signed link as its page shows it. */
+struct imip_link_view {
+	int status;        /* 200 usable; 404 unknown; 410 used or expired; 409 superseded
+			      or the change no longer awaits votes */
+	char message[256]; /* why not, or what happened */
+	char change_id[32];
+	char title[256];
+	char member[128];
+	char decision[16]; /* approve or reject */
+	int sequence;
+	bool voted; /* imip_link_vote: the vote was recorded */
+};
+
+/* Looks link `token` up without using it (the confirm page).  TR_OK with out->status. */
+enum tr_code imip_link_view(struct rec_ctx *c, const char *token, struct imip_link_view *out,
+			    struct tr_error *err);
+
+/*
+ * Uses link `token` once and votes with it (channel "link").  TR_OK with out->status
+ * (200 and voted on success; 403 when records_vote refused, the link stays unused).
+ */
+enum tr_code imip_link_vote(struct rec_ctx *c, const char *token, struct imip_link_view *out,
+			    struct tr_error *err);
+
+#endif /* TRANSOM_RECORDS_IMIP_H */
