@@ -49,14 +49,16 @@ static void add_reason(json_t *reasons, const char *fmt, ...)
 
 /*
  * The gate's answer for a deployment whose change is `change` (NULL: not made yet) at
- * `now_ms`: {"decision", "reasons", "window", "retry_after", "window_start_ms"}.  Pure.
+ * `now_ms`, given the deployment row `dep` (a refusal at request time is kept there):
+ * {"decision", "reasons", "window", "retry_after", "window_start_ms"}.  Pure.
  */
-static json_t *decide(json_t *change, long long now_ms)
+static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 {
 	json_t *reasons = json_array();
 	const char *decision = "wait";
 	json_t *window = json_null();
 	long long retry = RETRY_PENDING_S, wstart = 0;
+	const char *outcome = json_string_value(json_object_get(dep, "outcome"));
 
 	const char *id = json_string_value(json_object_get(change, "id"));
 	const char *state = json_string_value(json_object_get(change, "state"));
@@ -73,7 +75,11 @@ static json_t *decide(json_t *change, long long now_ms)
 		window = json_pack("{s:O, s:O}", "start", json_object_get(sched, "start"), "end",
 				   json_object_get(sched, "end"));
 
-	if (change == NULL) {
+	if (outcome != NULL && strcmp(outcome, "denied") == 0) {
+		decision = "deny";
+		add_reason(reasons, "%s",
+			   json_string_value(json_object_get(dep, "details")) ?: "refused");
+	} else if (change == NULL) {
 		add_reason(reasons, "the change for this deployment is being prepared");
 		retry = 2;
 	} else if (strcmp(state, "rejected") == 0) {
@@ -210,7 +216,7 @@ static enum db_status gate_tx(struct store *st, void *cls)
 		store_record_clear(&r);
 		return s;
 	}
-	d->decision = decide(j->id ? r.data : NULL, j->c->now_ms);
+	d->decision = decide(d->dep, j->id ? r.data : NULL, j->c->now_ms);
 	const char *decision = json_string_value(json_object_get(d->decision, "decision"));
 	/* Only the pipeline that asked (or Transom itself, for GitHub) starts the change and
 	 * receives the lease; anyone else reading the gate just learns the decision. */
@@ -342,6 +348,41 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 	return *change ? TR_OK : TR_E_NOMEM;
 }
 
+/*
+ * "May I deploy now?" -- not while the service is inside a hard freeze: the change is
+ * withdrawn and the deployment denied, naming the freeze and when it ends.
+ */
+static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, const char *change,
+				     const char *service, struct tr_error *err)
+{
+	json_t *freezes = NULL;
+	enum tr_code rc = records_calendar_instances(c, "freeze", service, c->now_ms, c->now_ms + 1,
+						     &freezes, err);
+	json_t *hard = NULL;
+	size_t i;
+	json_t *f;
+	json_array_foreach(freezes, i, f) {
+		if (hard == NULL && json_is_true(json_object_get(f, "hard")))
+			hard = f;
+	}
+	if (rc != TR_OK || hard == NULL) {
+		json_decref(freezes);
+		return rc;
+	}
+	char reason[512];
+	snprintf(reason, sizeof reason, "%s is inside hard freeze '%s' until %s", service,
+		 json_string_value(json_object_get(hard, "summary")) ?: "?",
+		 json_string_value(json_object_get(hard, "end")) ?: "?");
+	json_decref(freezes);
+	struct rec_reply out = {0};
+	rc = records_transition(c, "change", change, "cancel", reason, NULL, &out, err);
+	rec_reply_clear(&out);
+	if (rc != TR_OK)
+		return rc;
+	enum db_status s = store_deployment_outcome(c->st, dep_id, "denied", reason);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}
+
 enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec_reply *out,
 				    struct tr_error *err)
 {
@@ -452,6 +493,10 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 			s = store_ping(c->st); /* sends the queued update */
 		if (rc == TR_OK && s < 0)
 			rc = rec_db_error(err, s, c->st);
+		if (rc == TR_OK)
+			rc = refuse_if_frozen(&inner, dep_id, id,
+					      json_string_value(json_object_get(input, "service")),
+					      err);
 		if (rc != TR_OK) {
 			json_decref(change);
 			json_decref(reasons);
