@@ -18,6 +18,8 @@
 #include "metrics/metrics.h"
 #include "store/store.h"
 
+struct feed_cache;
+
 /* Everything a handler may reach, shared by all threads. */
 struct app {
 	const struct config *cfg; /* immutable */
@@ -36,6 +38,8 @@ struct app {
 	 * "error"}] (owned, guarded by remote_lock). */
 	pthread_mutex_t remote_lock;
 	json_t *remote;
+	/* The schedule calendar shared by the ICS feeds and CalDAV (api/feed_cache.h). */
+	struct feed_cache *feed_cache;
 };
 
 /* A copy of app->remote (owned; an empty array when none). */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/feed_cache.h"
 #include "core/alarm.h"
 #include "auth/roles.h"
 #include "core/log.h"
@@ -99,6 +100,11 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	pthread_mutex_init(&app->remote_lock, NULL);
 	app->remote = json_array();
 	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
+	app->feed_cache = feed_cache_new();
+	if (app->feed_cache == NULL) {
+		api_app_destroy(app);
+		return -1;
+	}
 	if (cfg->public_url[0] != '\0')
 		snprintf(app->public_url, sizeof app->public_url, "%s", cfg->public_url);
 	else
@@ -127,6 +133,8 @@ void api_app_destroy(struct app *app)
 	json_decref(app->remote);
 	pthread_mutex_destroy(&app->remote_lock);
 	alarm_clock_stop(app->alarms);
+	feed_cache_free(app->feed_cache);
+	app->feed_cache = NULL;
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */

@@ -40,8 +40,8 @@ static char *joined(json_t *arr, char *buf, size_t size)
 	return buf;
 }
 
-/* One VEVENT per booking: the change at its slot. */
-static void add_bookings(json_t *items, json_t *bookings, const char *base)
+/* One VEVENT per booking: the change at its slot (and the booking to `sources`). */
+static void add_bookings(json_t *items, json_t *sources, json_t *bookings, const char *base)
 {
 	size_t i;
 	json_t *b;
@@ -72,11 +72,14 @@ static void add_bookings(json_t *items, json_t *bookings, const char *base)
 				  json_object_get(b, "updated_ms"), "categories", "CHANGE",
 				  "status", "CONFIRMED", "transp", "OPAQUE", "x",
 				  "X-TRANSOM-CHANGE", id, "X-TRANSOM-SERVICES", svc));
+		if (sources != NULL)
+			json_array_append(sources, b);
 	}
 }
 
-/* One VEVENT per window, freeze or meeting instance. */
-static void add_instances(json_t *items, json_t *inst, long long stamp_ms, const char *agenda)
+/* One VEVENT per window, freeze or meeting instance (and the instance to `sources`). */
+static void add_instances(json_t *items, json_t *sources, json_t *inst, long long stamp_ms,
+			  const char *agenda)
 {
 	size_t i;
 	json_t *v;
@@ -118,6 +121,8 @@ static void add_instances(json_t *items, json_t *inst, long long stamp_ms, const
 		if (tzid != NULL)
 			json_object_set_new(item, "tzid", json_string(tzid));
 		json_array_append_new(items, item);
+		if (sources != NULL)
+			json_array_append(sources, v);
 	}
 }
 
@@ -147,24 +152,28 @@ static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, char *out, s
 
 enum tr_code api_feed_items(struct rec_ctx *c, const char *base, const char *what,
 			    const char *service, long long from, long long to, json_t **items_out,
-			    long long *stamp_ms, struct tr_error *err)
+			    json_t **sources_out, long long *stamp_ms, struct tr_error *err)
 {
 	const struct defs *d = c->defs;
 	long long stamp = 0;
 	json_t *items = json_array(), *bookings = NULL, *inst = NULL;
+	json_t *sources = sources_out != NULL ? json_array() : NULL;
 	enum tr_code rc = TR_OK;
 	char agenda[8192] = "";
 
 	*items_out = NULL;
+	if (sources_out != NULL)
+		*sources_out = NULL;
 	time_parse_rfc3339(d->loaded_at, &stamp);
 	*stamp_ms = stamp;
-	if (strcmp(what, "schedule") == 0 || strcmp(what, "service") == 0)
+	bool only_bookings = strcmp(what, "bookings") == 0;
+	if (strcmp(what, "schedule") == 0 || strcmp(what, "service") == 0 || only_bookings)
 		rc = records_bookings(c, from, to, service, &bookings, err);
 	if (rc == TR_OK && strcmp(what, "cab") == 0 &&
 	    cab_agenda(c, base, agenda, sizeof agenda) != TR_OK)
 		rc = tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL, "the database is unavailable");
 	if (rc == TR_OK) {
-		json_t *all = defs_instances(d, from, to);
+		json_t *all = only_bookings ? json_array() : defs_instances(d, from, to);
 		inst = json_array();
 		size_t i;
 		json_t *v;
@@ -179,15 +188,18 @@ enum tr_code api_feed_items(struct rec_ctx *c, const char *base, const char *wha
 				json_array_append(inst, v);
 		}
 		json_decref(all);
-		add_bookings(items, bookings, base);
-		add_instances(items, inst, stamp, agenda);
+		add_bookings(items, sources, bookings, base);
+		add_instances(items, sources, inst, stamp, agenda);
 	}
 	json_decref(bookings);
 	json_decref(inst);
 	if (rc != TR_OK) {
 		json_decref(items);
+		json_decref(sources);
 		return rc;
 	}
 	*items_out = items;
+	if (sources_out != NULL)
+		*sources_out = sources;
 	return TR_OK;
 }

@@ -13,13 +13,21 @@
 /*
  * The items of calendar `what` over [from_ms, to_ms): "schedule" (booked changes, windows
  * and freezes), "freezes", "cab" (CAB meetings with the agenda of changes awaiting a
- * decision) or "service" (the bookings, windows and freezes of `service`).  `base` is the
+ * decision) or "service" (the bookings, windows and freezes of `service`); and the two
+ * halves of "schedule": "bookings" (its booked changes) and "instances" (its windows and
+ * freezes).  `base` is the
  * public URL for links.  Sets *items (owned array, bookings first, then instances by
- * start) and *stamp_ms (the definitions' load time, DTSTAMP of instances).  TR_OK, or an
- * error set on `err` (database).
+ * start) and *stamp_ms (the definitions' load time, DTSTAMP of instances).  With
+ * `sources` not NULL, *sources receives an owned array as long as *items: for each item
+ * the booking (store_bookings_list) or instance (defs_instances) it was made from.
+ * TR_OK, or an error set on `err` (database).
+ *
+ * Bookings and instances overlapping [from_ms, to_ms) are included: an item of positive
+ * length when start < to_ms and end > from_ms, an instance of zero length when its start
+ * is in the range (bookings are never empty).
  */
 enum tr_code api_feed_items(struct rec_ctx *c, const char *base, const char *what,
 			    const char *service, long long from_ms, long long to_ms, json_t **items,
-			    long long *stamp_ms, struct tr_error *err);
+			    json_t **sources, long long *stamp_ms, struct tr_error *err);
 
 #endif /* TRANSOM_API_FEED_ITEMS_H */

@@ -14,9 +14,11 @@
  *   /dav/calendars/{user}/inbox/ outbox/ scheduling collections (empty; they only exist)
  *   /dav/calendars/{user}/{cal}/{name}.ics  one object
  *
- * A member sees only their own principal and calendars.  Objects are computed from the
- * records and definitions on every request (no copy to keep in step); the change log in
- * the store (store/dav.h) turns each computed listing into sync tokens and ctags.
+ * A member sees only their own principal and calendars.  The schedule's objects come from
+ * the snapshot the ICS feeds share (feed_cache.h: made again whenever the definitions, the
+ * audit log or the day move, so never out of step); the cab-votes objects are computed on
+ * every request.  The change log in the store (store/dav.h) turns each listing into sync
+ * tokens and ctags.
  * Window and freeze instances are separate non-recurring objects, so a calendar-query's
  * time range is recurrence-aware by construction: an object matches when its one
  * instance overlaps the range.
@@ -31,6 +33,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/feed_cache.h"
 #include "api/feed_items.h"
 #include "calendar/feed.h"
 #include "calendar/vote.h"
@@ -65,7 +68,8 @@ struct obj {
 	char etag[40];      /* quoted */
 	char sched_tag[40]; /* quoted; cab-votes only */
 	long long start_ms, end_ms;
-	json_t *item; /* schedule: a cal_feed item; cab-votes: the vote (owned) */
+	json_t *item; /* schedule: a cal_feed item; cab-votes: the vote (owned); or NULL */
+	const struct feed_obj *fo; /* schedule: the snapshot's event (then item is NULL) */
 };
 
 /* A computed calendar collection. */
@@ -75,6 +79,7 @@ struct coll {
 	size_t n;
 	long long token; /* sync token, from the change log */
 	long long stamp_ms;
+	struct feed_snap *snap; /* schedule: the snapshot the objects borrow from, or NULL */
 };
 
 struct ctx {
@@ -113,46 +118,22 @@ static enum tr_code reply_dav_error(struct ctx *x, int status, const char *ns, c
 	return rc;
 }
 
-static void hex_etag(const char *data, size_t len, char out[40])
-{
-	char hex[CRYPTO_SHA256_HEX_LEN];
-	crypto_sha256_hex(data, len, hex);
-	snprintf(out, 40, "\"%.32s\"", hex);
-}
-
-/* The ETag of a JSON value: a hash of its canonical text. */
-static bool json_etag(const json_t *v, char out[40])
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	if (s == NULL)
-		return false;
-	hex_etag(s, strlen(s), out);
-	free(s);
-	return true;
-}
-
-/* An object name for a UID: the UID when it is made of safe characters, else a hash. */
-static void name_of_uid(const char *uid, char out[128])
-{
-	size_t n = strlen(uid);
-	bool safe = n > 0 && n < 100;
-	for (size_t i = 0; safe && i < n; i++)
-		safe = isalnum((unsigned char)uid[i]) || strchr("-_.@", uid[i]) != NULL;
-	if (safe) {
-		snprintf(out, 128, "%s.ics", uid);
-		return;
-	}
-	char hex[CRYPTO_SHA256_HEX_LEN];
-	crypto_sha256_hex(uid, n, hex);
-	snprintf(out, 128, "i-%.40s.ics", hex);
-}
-
 static void coll_clear(struct coll *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		json_decref(c->objs[i].item);
 	free(c->objs);
+	feed_snap_release(c->snap);
 	memset(c, 0, sizeof *c);
+}
+
+/* Which of the snapshot's events `c` lists: c->snap->n bytes (owned), or NULL (OOM). */
+static unsigned char *coll_selection(const struct coll *c)
+{
+	unsigned char *sel = calloc(c->snap->n + 1, 1);
+	for (size_t i = 0; sel != NULL && i < c->n; i++)
+		sel[c->objs[i].fo - c->snap->objs] = 1;
+	return sel;
 }
 
 static const struct obj *coll_find(const struct coll *c, const char *name)
@@ -165,44 +146,90 @@ static const struct obj *coll_find(const struct coll *c, const char *name)
 
 /* ---- the schedule calendar ----------------------------------------------------------------- */
 
-static enum tr_code load_schedule(struct ctx *x, struct coll *c)
+/* The schedule computed afresh (when the snapshot does not cover the window alike). */
+static enum tr_code load_schedule_fresh(struct ctx *x, struct coll *c, long long from, long long to)
 {
-	const struct defs *d = x->rc.defs;
-	long long horizon = d->plan ? d->plan->horizon_ms : 180 * DAY_MS;
-	long long from = x->rc.now_ms - 30 * DAY_MS, to = x->rc.now_ms + horizon;
 	json_t *items = NULL;
 	enum tr_code rc =
 		api_feed_items(&x->rc, ((struct app *)x->req->app)->public_url, "schedule", NULL,
-			       from, to, &items, &c->stamp_ms, &x->req->err);
+			       from, to, &items, NULL, &c->stamp_ms, &x->req->err);
 	if (rc != TR_OK)
 		return rc;
 	size_t n = json_array_size(items), i;
-	json_t *it;
+	json_t *it, *names = json_object();
 	c->objs = calloc(n + 1, sizeof *c->objs);
-	if (c->objs == NULL) {
+	if (c->objs == NULL || names == NULL) {
+		json_decref(names);
 		json_decref(items);
 		return TR_E_NOMEM;
 	}
 	json_array_foreach(items, i, it) {
 		struct obj *o = &c->objs[c->n];
 		const char *uid = json_string_value(json_object_get(it, "uid"));
-		if (uid == NULL || !json_etag(it, o->etag))
+		if (uid == NULL || !feed_etag_of_json(it, o->etag))
 			continue;
-		name_of_uid(uid, o->name);
-		if (coll_find(c, o->name) != NULL)
+		feed_object_name(uid, o->name);
+		if (json_object_get(names, o->name) != NULL)
 			continue; /* a duplicate UID: the feed would refuse it too */
+		json_object_set_new(names, o->name, json_true());
 		o->start_ms = json_integer_value(json_object_get(it, "start_ms"));
 		o->end_ms = json_integer_value(json_object_get(it, "end_ms"));
 		o->item = json_incref(it);
 		c->n++;
 	}
+	json_decref(names);
 	json_decref(items);
+	return TR_OK;
+}
+
+/* The schedule's objects over the request's window, first of each name only. */
+static enum tr_code load_schedule(struct ctx *x, struct coll *c)
+{
+	struct app *app = x->req->app;
+	long long from, to;
+	feed_window(x->rc.defs, x->rc.now_ms, &from, &to);
+	enum tr_code rc =
+		feed_cache_get(app->feed_cache, &x->rc, app->public_url, &c->snap, &x->req->err);
+	if (rc != TR_OK)
+		return rc;
+	if (!c->snap->exact) {
+		feed_snap_release(c->snap);
+		c->snap = NULL;
+		return load_schedule_fresh(x, c, from, to);
+	}
+	const struct feed_snap *s = c->snap;
+	json_t *names = s->any_dup_name ? json_object() : NULL;
+	c->stamp_ms = s->stamp_ms;
+	c->objs = calloc(s->n + 1, sizeof *c->objs);
+	if (c->objs == NULL || (s->any_dup_name && names == NULL)) {
+		json_decref(names);
+		return TR_E_NOMEM;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct feed_obj *fo = &s->objs[i];
+		if (!feed_obj_in(fo, from, to))
+			continue;
+		if (names != NULL) { /* the first of a name in this window wins */
+			if (json_object_get(names, fo->name) != NULL)
+				continue;
+			json_object_set_new(names, fo->name, json_true());
+		}
+		struct obj *o = &c->objs[c->n++];
+		memcpy(o->name, fo->name, sizeof o->name);
+		memcpy(o->etag, fo->etag, sizeof o->etag);
+		o->start_ms = fo->start_ms;
+		o->end_ms = fo->end_ms;
+		o->fo = fo;
+	}
+	json_decref(names);
 	return TR_OK;
 }
 
 /* The text of schedule object `o` (owned), or NULL with req->err set. */
 static char *schedule_text(struct ctx *x, const struct coll *c, const struct obj *o, size_t *len)
 {
+	if (o->fo != NULL)
+		return feed_snap_object(c->snap, o->fo, len, &x->req->err);
 	struct cal_feed f = {.dtstamp_ms = c->stamp_ms};
 	json_t *one = json_pack("[O]", o->item);
 	struct tr_error e = {0};
@@ -376,7 +403,8 @@ static enum tr_code load_votes(struct ctx *x, struct coll *c)
 			 json_string_value(json_object_get(v, "change")));
 		json_t *fixed = json_deep_copy(v); /* the Schedule-Tag ignores the PARTSTAT */
 		json_object_del(fixed, "partstat");
-		bool ok = json_etag(v, o->etag) && fixed != NULL && json_etag(fixed, o->sched_tag);
+		bool ok = feed_etag_of_json(v, o->etag) && fixed != NULL &&
+			  feed_etag_of_json(fixed, o->sched_tag);
 		json_decref(fixed);
 		if (!ok) {
 			json_decref(v);
@@ -410,6 +438,43 @@ static char *obj_text(struct ctx *x, const struct obj *o, size_t *len)
 
 /* ---- loading a collection with its sync token ---------------------------------------------- */
 
+/* The digest of a listing: a hash of its names and ETags, in order. */
+static bool listing_digest(const struct coll *c, char digest[CRYPTO_SHA256_HEX_LEN])
+{
+	struct dav_buf dig = {0};
+	for (size_t i = 0; i < c->n; i++) {
+		dav_buf_add(&dig, c->objs[i].name);
+		dav_buf_add(&dig, c->objs[i].etag);
+		dav_buf_add(&dig, "\n");
+	}
+	crypto_sha256_hex(dig.p ? dig.p : "", dig.len, digest);
+	bool oom = dig.oom;
+	free(dig.p);
+	return !oom;
+}
+
+/* listing_digest, remembered by the snapshot for the schedule's listings. */
+static bool coll_digest(const struct coll *c, char digest[CRYPTO_SHA256_HEX_LEN])
+{
+	if (c->snap == NULL)
+		return listing_digest(c, digest);
+	unsigned char *sel = coll_selection(c);
+	if (sel == NULL)
+		return false;
+	struct feed_text *t = feed_snap_memo_get(c->snap, "dav:digest", sel);
+	bool ok = true;
+	if (t == NULL && (ok = listing_digest(c, digest))) {
+		t = feed_text_new(digest, strlen(digest));
+		if (t != NULL)
+			feed_snap_memo_put(c->snap, "dav:digest", sel, t);
+	} else if (t != NULL) {
+		snprintf(digest, CRYPTO_SHA256_HEX_LEN, "%s", t->text);
+	}
+	feed_text_release(t);
+	free(sel);
+	return ok;
+}
+
 static enum tr_code coll_load(struct ctx *x)
 {
 	if (x->loaded)
@@ -424,20 +489,12 @@ static enum tr_code coll_load(struct ctx *x)
 	if (rc != TR_OK)
 		return rc;
 	struct store_dav_obj *so = calloc(c->n + 1, sizeof *so);
-	struct dav_buf dig = {0};
 	if (so == NULL)
 		return TR_E_NOMEM;
-	for (size_t i = 0; i < c->n; i++) {
+	for (size_t i = 0; i < c->n; i++)
 		so[i] = (struct store_dav_obj){c->objs[i].name, c->objs[i].etag};
-		dav_buf_add(&dig, c->objs[i].name);
-		dav_buf_add(&dig, c->objs[i].etag);
-		dav_buf_add(&dig, "\n");
-	}
 	char digest[CRYPTO_SHA256_HEX_LEN] = "";
-	crypto_sha256_hex(dig.p ? dig.p : "", dig.len, digest);
-	bool oom = dig.oom;
-	free(dig.p);
-	if (oom) {
+	if (!coll_digest(c, digest)) {
 		free(so);
 		return TR_E_NOMEM;
 	}
@@ -891,6 +948,36 @@ static bool etag_listed(const char *header, const char *etag)
 	return header != NULL && (strstr(header, etag) != NULL || strstr(header, "*") != NULL);
 }
 
+/* The whole schedule collection as one calendar, with its ETag (a reference in *out). */
+static enum tr_code schedule_calendar(struct ctx *x, struct feed_text **out)
+{
+	struct coll *c = &x->coll;
+	struct cal_feed f = {.name = "Transom: change schedule", .dtstamp_ms = c->stamp_ms};
+	if (c->snap != NULL) {
+		unsigned char *sel = coll_selection(c);
+		if (sel == NULL)
+			return TR_E_NOMEM;
+		*out = feed_snap_calendar(c->snap, "dav:calendar", sel, &f, &x->req->err);
+		free(sel);
+		return *out != NULL ? TR_OK : x->req->err.code ? x->req->err.code : TR_E_INTERNAL;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; items != NULL && i < c->n; i++)
+		json_array_append(items, c->objs[i].item);
+	struct tr_error e = {0};
+	size_t len = 0;
+	char *text = items != NULL ? cal_feed_build(&f, items, &len, &e) : NULL;
+	json_decref(items);
+	if (text == NULL)
+		return tr_error_set(&x->req->err, TR_E_INTERNAL, NULL, "calendar: %s", e.detail);
+	*out = feed_text_new(text, len);
+	free(text);
+	if (*out == NULL)
+		return TR_E_NOMEM;
+	feed_etag_of_text((*out)->text, (*out)->len, (*out)->etag);
+	return TR_OK;
+}
+
 static enum tr_code do_get(struct ctx *x)
 {
 	enum tr_code rc;
@@ -898,23 +985,14 @@ static enum tr_code do_get(struct ctx *x)
 		/* The whole calendar in one text, as the schedule feed serves it. */
 		if ((rc = coll_load(x)) != TR_OK)
 			return rc;
-		json_t *items = json_array();
-		for (size_t i = 0; i < x->coll.n; i++)
-			json_array_append(items, x->coll.objs[i].item);
-		struct cal_feed f = {.name = "Transom: change schedule",
-				     .dtstamp_ms = x->coll.stamp_ms};
-		struct tr_error e = {0};
-		size_t len = 0;
-		char *text = cal_feed_build(&f, items, &len, &e);
-		json_decref(items);
-		if (text == NULL)
-			return tr_error_set(&x->req->err, TR_E_INTERNAL, NULL, "calendar: %s",
-					    e.detail);
-		char etag[40];
-		hex_etag(text, len, etag);
-		rc = http_reply_text(x->rep, 200, CT_ICS, text, len);
-		free(text);
-		return rc == TR_OK ? http_reply_header(x->rep, "ETag", etag) : rc;
+		struct feed_text *t = NULL;
+		if ((rc = schedule_calendar(x, &t)) != TR_OK)
+			return rc;
+		rc = http_reply_text(x->rep, 200, CT_ICS, t->text, t->len);
+		if (rc == TR_OK)
+			rc = http_reply_header(x->rep, "ETag", t->etag);
+		feed_text_release(t);
+		return rc;
 	}
 	if (x->kind != RES_OBJECT) {
 		const char *t =

@@ -6,7 +6,9 @@
  * Calendars: schedule.ics (booked changes, windows and freezes), freezes.ics,
  * cab.ics (CAB meetings with their agenda) and services/{name}.ics (one service's
  * bookings, windows and freezes).  A bounded range: 30 days back, the scheduling
- * horizon ahead.  Strong ETags (a hash of the text) and 304 on If-None-Match.
+ * horizon ahead.  Strong ETags (a hash of the text) and 304 on If-None-Match.  All but
+ * cab.ics are cut from the shared snapshot of the schedule (feed_cache.h) and their texts
+ * remembered until something changes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/feed_cache.h"
 #include "api/feed_items.h"
 #include "auth/roles.h"
 #include "calendar/feed.h"
@@ -25,7 +28,6 @@
 #include "store/bookings.h"
 #include "store/records.h"
 
-#define DAY_MS         (86400LL * 1000)
 #define FEED_REFRESH_S 900
 
 /* Which calendar a request asks for. */
@@ -35,18 +37,69 @@ struct feed_want {
 	const char *name;    /* the calendar's display name */
 };
 
-/* Serves calendar `w` with the request's context. */
-static enum tr_code serve_feed(struct http_req *req, struct http_reply *rep, struct rec_ctx *c,
-			       const struct feed_want *w)
+/* Whether event `o` belongs to calendar `w` (api_feed_items' choice, see feed_items.c). */
+static bool wanted(const struct defs *d, const struct feed_obj *o, const struct feed_want *w)
 {
-	const struct defs *d = c->defs;
+	if (strcmp(w->what, "freezes") == 0)
+		return o->kind == FEED_FREEZE;
+	if (w->service == NULL)
+		return true; /* "schedule": bookings, windows and freezes */
+	if (o->kind != FEED_BOOKING)
+		return planner_applies(d->catalog, o->src, w->service);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(o->src, "services"), i, v) {
+		if (strcmp(json_string_value(v) ?: "", w->service) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Calendar `w` from the shared snapshot (feed_cache.h) into *out, or *out = NULL when the
+ * snapshot cannot serve it (the CAB calendar, whose agenda it does not hold; a window the
+ * snapshot does not cover alike).
+ */
+static enum tr_code feed_cached(struct http_req *req, struct rec_ctx *c, const struct feed_want *w,
+				long long from, long long to, struct feed_text **out)
+{
+	struct app *app = req->app;
+	struct feed_snap *s = NULL;
+	*out = NULL;
+	if (strcmp(w->what, "cab") == 0)
+		return TR_OK;
+	enum tr_code rc = feed_cache_get(app->feed_cache, c, app->public_url, &s, &req->err);
+	if (rc != TR_OK || !s->exact) {
+		feed_snap_release(s);
+		return rc;
+	}
+	unsigned char *sel = calloc(s->n + 1, 1);
+	char key[160];
+	if (sel == NULL) {
+		feed_snap_release(s);
+		return tr_error_set(&req->err, TR_E_NOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < s->n; i++)
+		sel[i] = feed_obj_in(&s->objs[i], from, to) && wanted(c->defs, &s->objs[i], w);
+	snprintf(key, sizeof key, "ics:%s:%.120s", w->what, w->service ? w->service : "");
+	struct cal_feed f = {
+		.name = w->name, .refresh_seconds = FEED_REFRESH_S, .dtstamp_ms = s->stamp_ms};
+	*out = feed_snap_calendar(s, key, sel, &f, &req->err);
+	free(sel);
+	feed_snap_release(s);
+	return *out != NULL ? TR_OK : req->err.code ? req->err.code : TR_E_INTERNAL;
+}
+
+/* Calendar `w` computed afresh into *out. */
+static enum tr_code feed_fresh(struct http_req *req, struct rec_ctx *c, const struct feed_want *w,
+			       long long from, long long to, struct feed_text **out)
+{
 	const char *base = ((struct app *)req->app)->public_url;
-	long long horizon = d->plan ? d->plan->horizon_ms : 180 * DAY_MS;
-	long long from = c->now_ms - 30 * DAY_MS, to = c->now_ms + horizon;
 	long long stamp = 0;
 	json_t *items = NULL;
-	enum tr_code rc =
-		api_feed_items(c, base, w->what, w->service, from, to, &items, &stamp, &req->err);
+	*out = NULL;
+	enum tr_code rc = api_feed_items(c, base, w->what, w->service, from, to, &items, NULL,
+					 &stamp, &req->err);
 	if (rc != TR_OK)
 		return rc;
 	struct cal_feed f = {
@@ -58,17 +111,34 @@ static enum tr_code serve_feed(struct http_req *req, struct http_reply *rep, str
 	if (text == NULL)
 		return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "feed: %s: %s", e.field,
 				    e.detail);
-	char hex[CRYPTO_SHA256_HEX_LEN], etag[40];
-	crypto_sha256_hex(text, len, hex);
-	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+	*out = feed_text_new(text, len);
+	free(text);
+	if (*out == NULL)
+		return tr_error_set(&req->err, TR_E_NOMEM, NULL, "out of memory");
+	feed_etag_of_text((*out)->text, (*out)->len, (*out)->etag);
+	return TR_OK;
+}
+
+/* Serves calendar `w` with the request's context. */
+static enum tr_code serve_feed(struct http_req *req, struct http_reply *rep, struct rec_ctx *c,
+			       const struct feed_want *w)
+{
+	long long from, to;
+	struct feed_text *t = NULL;
+	feed_window(c->defs, c->now_ms, &from, &to);
+	enum tr_code rc = feed_cached(req, c, w, from, to, &t);
+	if (rc == TR_OK && t == NULL)
+		rc = feed_fresh(req, c, w, from, to, &t);
+	if (rc != TR_OK)
+		return rc;
 	const char *inm = http_req_header(req, "If-None-Match");
-	if (inm != NULL && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0))
+	if (inm != NULL && (strstr(inm, t->etag) != NULL || strcmp(inm, "*") == 0))
 		rc = http_reply_text(rep, 304, NULL, "", 0);
 	else
-		rc = http_reply_text(rep, 200, "text/calendar; charset=utf-8", text, len);
-	free(text);
+		rc = http_reply_text(rep, 200, "text/calendar; charset=utf-8", t->text, t->len);
 	if (rc == TR_OK)
-		rc = http_reply_header(rep, "ETag", etag);
+		rc = http_reply_header(rep, "ETag", t->etag);
+	feed_text_release(t);
 	if (rc == TR_OK)
 		rc = http_reply_header(rep, "Cache-Control", "private, max-age=300");
 	return rc;

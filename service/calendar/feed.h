@@ -80,6 +80,52 @@ struct cal_feed {
 char *cal_feed_build(const struct cal_feed *f, const json_t *items, size_t *len_out,
 		     struct tr_error *err);
 
+/* What ends every calendar cal_feed_build() makes. */
+#define CAL_FEED_TAIL "END:VCALENDAR\r\n"
+
+/*
+ * The start of the text cal_feed_build(f, items) makes, whatever the items: the VCALENDAR
+ * line and its properties, up to (not including) the first VTIMEZONE or VEVENT.  Owned
+ * (free()), length in *len_out (may be NULL); NULL with `err` filled as cal_feed_build().
+ */
+char *cal_feed_head(const struct cal_feed *f, size_t *len_out, struct tr_error *err);
+
+/*
+ * A calendar in pieces, for callers that serve many subsets of one list of items and
+ * join the pieces instead of building each subset again.  For any subset S of the items
+ * (in their order), cal_feed_build(f, S) is byte for byte
+ *
+ *   cal_feed_head(f) + zones[z] for each zone used by S (in order of first use within S)
+ *   + events[i].text for each i in S + CAL_FEED_TAIL
+ *
+ * Owned by the struct; cal_feed_pieces_free() releases it.
+ */
+struct cal_feed_event {
+	char *text; /* "BEGIN:VEVENT\r\n" ... "END:VEVENT\r\n" */
+	size_t len;
+	int zone; /* the zone (index into zones) its DTSTART/DTEND reference, or -1 */
+};
+
+struct cal_feed_pieces {
+	struct cal_feed_event *events; /* one per item, in item order */
+	size_t n;
+	char **zones; /* VTIMEZONE texts, in order of first use over all the items */
+	size_t *zone_len;
+	size_t nzones;
+};
+
+/*
+ * Cuts what cal_feed_build(f, items) would make into `out` (zero-initialised by the
+ * caller).  Same checks and errors as cal_feed_build(), over all the items (duplicate
+ * UIDs included): returns false with `err` filled and `out` empty on failure, true on
+ * success.  Thread-safe like cal_feed_build(); holds the module lock throughout.
+ */
+bool cal_feed_pieces_build(const struct cal_feed *f, const json_t *items,
+			   struct cal_feed_pieces *out, struct tr_error *err);
+
+/* Frees what cal_feed_pieces_build() put into `p` and empties it; NULL is a no-op. */
+void cal_feed_pieces_free(struct cal_feed_pieces *p);
+
 /* The range and identity of a published free/busy.  Borrowed strings; zero-initialise. */
 struct cal_freebusy {
 	const char *uid;       /* UID; NULL: "freebusy-<from_ms>-<to_ms>@transom" */

@@ -19,6 +19,14 @@ static void xml_init(void)
 	xmlInitParser();
 }
 
+/* Swallows libxml2's generic error messages (see dav_parse_request). */
+static void xml_silent(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void xml_silent(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
 /* Is `n` an element named `ns` `name`? */
 static bool is_el(const xmlNode *n, const char *ns, const char *name)
 {
@@ -259,6 +267,9 @@ enum tr_code dav_body_parse(const char *text, size_t len, bool report, struct da
 		return TR_OK;
 	}
 	pthread_once(&xml_once, xml_init);
+	/* A client's bad bytes are its problem, reported in the reply: libxml2 would also
+	 * print encoding errors on stderr through this thread's generic handler. */
+	xmlSetGenericErrorFunc(NULL, xml_silent);
 	/* No XML_PARSE_NOENT (entities stay unexpanded), no DTDLOAD/DTDATTR, no network. */
 	xmlDoc *doc = xmlReadMemory(text, (int)len, "body.xml", NULL,
 				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |

@@ -70,6 +70,21 @@ enum db_status store_audit_of_record(struct store *st, const char *id, json_t **
 	return arr != NULL ? s : DB_HARD;
 }
 
+enum db_status store_audit_head(struct store *st, long long *seq)
+{
+	PGresult *res;
+	*seq = 0;
+	enum db_status s = store_exec(st, &stmt_head, NULL, &res);
+	if (s != DB_ONE) {
+		if (s >= 0)
+			PQclear(res);
+		return s < 0 ? s : DB_HARD;
+	}
+	*seq = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return DB_ONE;
+}
+
 static json_t *bad(long long checked, long long seq, const char *why)
 {
 	return json_pack("{s:b, s:I, s:{s:I, s:s}}", "ok", 0, "events", (json_int_t)checked,

@@ -17,6 +17,12 @@
  */
 enum db_status store_audit_append(struct store *st, const struct audit_event *ev, size_t n);
 
+/*
+ * The sequence number of the last event appended (0 before the first) into *seq: it
+ * moves with every audited write, so it tells readers whether anything changed.  DB_ONE.
+ */
+enum db_status store_audit_head(struct store *st, long long *seq);
+
 /* The events of record `id`, oldest first: an owned array of their contents, with "seq". */
 enum db_status store_audit_of_record(struct store *st, const char *id, json_t **out);
 

@@ -467,6 +467,97 @@ static void test_determinism(void)
 	json_decref(b);
 }
 
+/* The pieces of cal_feed_pieces_build, joined for the subset `mask`, against cal_feed_build. */
+static bool pieces_match(const struct cal_feed *f, const json_t *items,
+			 const struct cal_feed_pieces *p, unsigned mask)
+{
+	size_t n = json_array_size(items), head_len = 0, len = 0;
+	char *head = cal_feed_head(f, &head_len, NULL), *buf = NULL;
+	json_t *sub = json_array();
+	bool zone_on[16] = {false};
+	int order[16], nz = 0;
+	size_t cap = head_len + 16;
+	for (size_t i = 0; i < p->nzones; i++)
+		cap += p->zone_len[i];
+	for (size_t i = 0; i < n; i++)
+		cap += p->events[i].len;
+	buf = malloc(cap);
+	if (head == NULL || buf == NULL || p->nzones > 16) {
+		free(head);
+		free(buf);
+		json_decref(sub);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int z = p->events[i].zone;
+		if ((mask & (1u << i)) == 0)
+			continue;
+		json_array_append(sub, json_array_get(items, i));
+		if (z >= 0 && !zone_on[z]) {
+			zone_on[z] = true;
+			order[nz++] = z;
+		}
+	}
+	memcpy(buf, head, head_len);
+	len = head_len;
+	for (int k = 0; k < nz; k++) {
+		memcpy(buf + len, p->zones[order[k]], p->zone_len[order[k]]);
+		len += p->zone_len[order[k]];
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mask & (1u << i)) {
+			memcpy(buf + len, p->events[i].text, p->events[i].len);
+			len += p->events[i].len;
+		}
+	memcpy(buf + len, CAL_FEED_TAIL, sizeof CAL_FEED_TAIL);
+	len += sizeof CAL_FEED_TAIL - 1;
+	size_t want_len = 0;
+	char *want = cal_feed_build(f, sub, &want_len, NULL);
+	bool ok = want != NULL && want_len == len && memcmp(want, buf, len) == 0;
+	if (!ok)
+		fprintf(stderr, "  mask %#x: joined pieces differ from cal_feed_build\n", mask);
+	free(want);
+	free(head);
+	free(buf);
+	json_decref(sub);
+	return ok;
+}
+
+static void test_pieces(void)
+{
+	cal_init();
+	json_t *items = items_of(tz_items), *u = items_of(utc_items);
+	json_array_extend(items, u);
+	json_decref(u);
+	size_t n = json_array_size(items);
+	CHECK(n >= 6 && n <= 12);
+	const struct cal_feed feeds[] = {{.name = "n", .refresh_seconds = 3600, .dtstamp_ms = 0},
+					 {.publish = true, .dtstamp_ms = 1767000000000},
+					 {.dtstamp_ms = 0}};
+	for (size_t k = 0; k < sizeof feeds / sizeof feeds[0]; k++) {
+		struct cal_feed_pieces p = {0};
+		struct tr_error err = {0};
+		CHECKF(cal_feed_pieces_build(&feeds[k], items, &p, &err), "pieces: %s", err.detail);
+		CHECK(p.n == n && p.nzones == 2);
+		unsigned bad = 0;
+		for (unsigned mask = 0; p.n == n && mask < (1u << n); mask++)
+			bad += !pieces_match(&feeds[k], items, &p, mask);
+		CHECKF(bad == 0, "%u of %u subsets differ", bad, 1u << n);
+		cal_feed_pieces_free(&p);
+		cal_feed_pieces_free(&p); /* emptied: a second call does nothing */
+	}
+	/* The same refusals as cal_feed_build, and nothing left behind. */
+	json_t *dup = items_of("[{\"uid\": \"a\", \"start_ms\": 0, \"end_ms\": 0},"
+			       " {\"uid\": \"a\", \"start_ms\": 0, \"end_ms\": 0}]");
+	struct cal_feed_pieces p = {0};
+	struct tr_error err = {0};
+	CHECK(!cal_feed_pieces_build(NULL, dup, &p, &err));
+	CHECKF(strcmp(err.field, "items[1].uid") == 0, "field %s", err.field);
+	CHECK(p.events == NULL && p.n == 0);
+	json_decref(dup);
+	json_decref(items);
+}
+
 struct err_case {
 	const char *json;
 	const char *field;
@@ -834,4 +925,4 @@ static void test_threads(void)
 }
 
 TESTS(test_utc_feed, test_tzid_feed, test_all_day, test_escaping, test_folding, test_determinism,
-      test_errors, test_freebusy, test_validator_rejects, test_meetings, test_threads)
+      test_pieces, test_errors, test_freebusy, test_validator_rejects, test_meetings, test_threads)

@@ -1,0 +1,167 @@
+/*
+ * feed_cache.h -- the schedule calendar computed once and shared by every request: each
+ * event of the schedule feed (bookings, windows, freezes) with its CalDAV name, ETag,
+ * range and iCalendar text, for the ICS feeds (h_feeds.c) and the CalDAV schedule
+ * collection (h_dav.c).
+ *
+ * A snapshot is made for one definitions snapshot, one audit-log head (every write to a
+ * change moves it: bookings, votes, reschedules) and one UTC day.  It holds the events
+ * overlapping a window one day wider than any request of that day asks for (30 days back,
+ * the scheduling horizon ahead); a request keeps the events overlapping its own window
+ * (feed_obj_in), so what it serves is what computing it afresh would give.  The windows
+ * and freezes (the costly part: recurrence expansion, one libical pass) depend on the
+ * definitions and the day only, and pass from one snapshot to the next; a write makes
+ * only the bookings again.  Joined texts (a whole feed, a listing's digest) are
+ * remembered per snapshot, keyed by a name and the exact selection of events they were
+ * made from.
+ *
+ * Snapshots are immutable and reference-counted: readers take a reference under a short
+ * lock and never wait for each other; one thread at a time builds a new snapshot while
+ * the others that need it wait for it.
+ */
+#ifndef TRANSOM_API_FEED_CACHE_H
+#define TRANSOM_API_FEED_CACHE_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "calendar/feed.h"
+#include "core/err.h"
+#include "records/records.h"
+
+/* What an event of the schedule is. */
+enum feed_kind {
+	FEED_BOOKING, /* a booked change */
+	FEED_WINDOW,  /* a maintenance-window instance */
+	FEED_FREEZE   /* a freeze instance */
+};
+
+/* One event of a snapshot.  Immutable. */
+struct feed_obj {
+	char name[128];             /* CalDAV object name (feed_object_name of the UID) */
+	char etag[40];              /* quoted; a hash of the item's canonical JSON */
+	long long start_ms, end_ms; /* the item's range */
+	enum feed_kind kind;
+	bool dup_name; /* an earlier event of the snapshot has the same name */
+	json_t *item;  /* the cal_feed item (calendar/feed.h), a reference */
+	json_t *src;   /* the booking or instance it was made from, a reference */
+	/* Its text and the VTIMEZONE it needs (NULL: none), when the snapshot has texts. */
+	const struct cal_feed_event *ev;
+	const char *zone;
+	size_t zone_len;
+};
+
+struct feed_layer;
+
+/* A remembered text: a joined calendar with its strong ETag, or any other string. */
+struct feed_text {
+	atomic_uint refs;
+	size_t len;
+	char etag[40]; /* quoted hash of text (calendars), else "" */
+	char text[];   /* NUL-terminated */
+};
+
+#define FEED_MEMO_SLOTS 8
+
+/* One snapshot.  Everything but the memo is immutable once published. */
+struct feed_snap {
+	atomic_uint refs;
+	struct defs *defs;  /* the definitions it was made from (a reference) */
+	long long seq;      /* the audit-log head it was made at */
+	long long day;      /* UTC day number (ms / 86400000) of the requests it serves */
+	long long stamp_ms; /* DTSTAMP of instances: the definitions' load time */
+	char base[1024];    /* public URL used in links */
+	bool exact;         /* false: a request's window could hold events the wider window does not
+			       show alike (very dense recurrences, a horizon near 400 days); callers
+			       then compute their calendar afresh */
+	bool texts;         /* the events' texts below are valid (else callers use cal_feed_build on
+			       the items, which reports what is wrong with them) */
+	bool any_dup_name;
+	size_t n;
+	struct feed_obj *objs;           /* in feed order: bookings, then instances by start */
+	size_t n_own;                    /* objs[0..n_own) hold references of their own */
+	struct cal_feed_pieces bookings; /* the bookings' texts */
+	struct feed_layer *instances;    /* the windows' and freezes' (shared) */
+	char *obj_head;                  /* cal_feed_head of one CalDAV object */
+	size_t obj_head_len;
+	pthread_mutex_t memo_lock;
+	struct feed_memo {
+		char key[160];
+		unsigned char *sel; /* n bytes */
+		struct feed_text *t;
+	} memo[FEED_MEMO_SLOTS];
+	unsigned memo_next;
+};
+
+struct feed_cache;
+
+/* A cache with no snapshot; NULL when out of memory. */
+struct feed_cache *feed_cache_new(void);
+
+/* Frees the cache and its snapshot (readers must be done); NULL is a no-op. */
+void feed_cache_free(struct feed_cache *fc);
+
+/* The window the feeds and CalDAV serve at `now_ms`: 30 days back, the horizon ahead. */
+void feed_window(const struct defs *d, long long now_ms, long long *from_ms, long long *to_ms);
+
+/*
+ * The snapshot for request context `c` (its definitions, clock and database connection)
+ * and public URL `base`, made when the current one is stale.  Sets *out (a reference:
+ * feed_snap_release) and returns TR_OK, or returns an error set on `err` (database, out
+ * of memory).  Thread-safe.
+ */
+enum tr_code feed_cache_get(struct feed_cache *fc, struct rec_ctx *c, const char *base,
+			    struct feed_snap **out, struct tr_error *err);
+
+/* Drops a reference taken by feed_cache_get; NULL is a no-op. */
+void feed_snap_release(struct feed_snap *s);
+
+/* Whether `o` belongs to a calendar over [from_ms, to_ms) (api_feed_items' overlap rule). */
+bool feed_obj_in(const struct feed_obj *o, long long from_ms, long long to_ms);
+
+/*
+ * The text remembered under `key` for selection `sel` (s->n bytes, nonzero = selected),
+ * as a reference (feed_text_release), or NULL.  Thread-safe.
+ */
+struct feed_text *feed_snap_memo_get(struct feed_snap *s, const char *key,
+				     const unsigned char *sel);
+
+/* Remembers `t` (a reference is taken) under `key` and `sel`.  Thread-safe. */
+void feed_snap_memo_put(struct feed_snap *s, const char *key, const unsigned char *sel,
+			struct feed_text *t);
+
+/* A new text (refs = 1) holding a copy of text[0..len); NULL when out of memory. */
+struct feed_text *feed_text_new(const char *text, size_t len);
+
+/* Drops a reference; NULL is a no-op. */
+void feed_text_release(struct feed_text *t);
+
+/*
+ * The calendar of the selected events (`sel` as above) with feed properties `f`, as
+ * cal_feed_build(f, the selected items) makes it, with its ETag; remembered under `key`
+ * (which must name `f`'s properties).  A reference, or NULL with `err` filled
+ * (TR_E_INTERNAL naming the item at fault, TR_E_NOMEM).  Thread-safe.
+ */
+struct feed_text *feed_snap_calendar(struct feed_snap *s, const char *key, const unsigned char *sel,
+				     const struct cal_feed *f, struct tr_error *err);
+
+/*
+ * The text of one CalDAV object: cal_feed_build({.dtstamp_ms = s->stamp_ms}, [o->item]).
+ * Owned (free()), length in *len; NULL with `err` filled.
+ */
+char *feed_snap_object(const struct feed_snap *s, const struct feed_obj *o, size_t *len,
+		       struct tr_error *err);
+
+/* A quoted strong ETag of `len` bytes of `data`: '"' + 32 hex digits of SHA-256 + '"'. */
+void feed_etag_of_text(const char *data, size_t len, char out[40]);
+
+/* The ETag of a JSON value (a hash of its canonical text); false when out of memory. */
+bool feed_etag_of_json(const json_t *v, char out[40]);
+
+/* A CalDAV object name for a UID: "<uid>.ics" when made of safe characters, else a hash. */
+void feed_object_name(const char *uid, char out[128]);
+
+#endif /* TRANSOM_API_FEED_CACHE_H */
