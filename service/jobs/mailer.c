@@ -14,8 +14,6 @@
  *      (imip_intake); one that could not be recorded (database down) is marked unseen
  *      again for the next poll.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "jobs/jobs.h"
+#include "jobs/worker.h"
 #include "net/net.h"
 #include "records/imip.h"
 #include "wf/wf.h"
@@ -42,10 +41,8 @@
 struct mail_worker {
 	struct app *app;
 	unsigned interval_ms;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop; /* guarded by lock */
+	struct worker *thread;
+	struct worker *self; /* the same, as seen by the sweeping thread itself */
 	struct store *store;
 	struct defs *defs;
 	unsigned long defs_gen;
@@ -62,10 +59,7 @@ static long long mono_ms(void)
 
 static bool stopping(struct mail_worker *w)
 {
-	pthread_mutex_lock(&w->lock);
-	bool stop = w->stop;
-	pthread_mutex_unlock(&w->lock);
-	return stop;
+	return worker_stopping(w->self);
 }
 
 /* Equal-jitter exponential backoff from `base_ms`, capped at an hour. */
@@ -214,29 +208,11 @@ static bool sweep(struct mail_worker *w)
 	return more;
 }
 
-static void *run(void *cls)
+static bool sweep_cb(struct worker *self, void *cls)
 {
 	struct mail_worker *w = cls;
-	pthread_mutex_lock(&w->lock);
-	while (!w->stop) {
-		pthread_mutex_unlock(&w->lock);
-		bool again = sweep(w);
-		pthread_mutex_lock(&w->lock);
-		if (again)
-			continue;
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += w->interval_ms / 1000;
-		until.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
+	w->self = self;
+	return sweep(w);
 }
 
 struct mail_worker *mail_worker_start(struct app *app)
@@ -253,12 +229,8 @@ struct mail_worker *mail_worker_start(struct app *app)
 					     .agent_domain = cfg->agent_domain,
 					     .from_addr = cfg->smtp_from};
 	w->store = store_new(cfg->database_url, NULL);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
-	if (w->store == NULL || pthread_create(&w->thread, NULL, run, w) != 0) {
+	if (w->store == NULL || (w->thread = worker_start(w->interval_ms, sweep_cb, w)) == NULL) {
 		store_free(w->store);
-		pthread_mutex_destroy(&w->lock);
-		pthread_cond_destroy(&w->wake);
 		free(w);
 		return NULL;
 	}
@@ -269,14 +241,8 @@ void mail_worker_stop(struct mail_worker *w)
 {
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	worker_stop(w->thread);
 	store_free(w->store);
 	defs_release(w->defs);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->wake);
 	free(w);
 }
