@@ -117,6 +117,8 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
 				 : "CAB-MEETING",
 			"status", "CONFIRMED", "transp", window ? "TRANSPARENT" : "OPAQUE", "x",
 			"X-TRANSOM-SERVICES", svc);
+		/* The definitions' load time: windows and freezes change only with them. */
+		json_object_set_new(item, "last_modified_ms", json_integer(stamp_ms));
 		const char *tzid = json_string_value(json_object_get(v, "tzid"));
 		if (tzid != NULL)
 			json_object_set_new(item, "tzid", json_string(tzid));
