@@ -463,6 +463,11 @@ enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, js
 {
 	const struct policy_set *set = j->c->defs->policies;
 	j->ext = (struct policy_ext){set, j->c->defs->catalog, NULL};
+	if (set != NULL && wf != NULL && j->history == NULL) {
+		enum db_status s = rec_schedule_propose(j, wf, record);
+		if (s < 0)
+			return s;
+	}
 	if (set == NULL || j->history != NULL || strcmp(j->kind, "change") != 0 ||
 	    (wf != NULL && !wf_uses_action(wf, "assess_risk") &&
 	     !wf_uses_action(wf, "request_approvals")))

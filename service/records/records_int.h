@@ -56,6 +56,15 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 			   bool insert, const char *main_action, json_t *main);
 
 /*
+ * Before the engine runs on a change awaiting approval (schedule.c): writes the slot the
+ * scheduler would give it now into record.schedule = {"status": "proposed", "start",
+ * "end", "soft_freeze", "window"} (or the reasons when none), so approval rules can read
+ * change.schedule.soft_freeze.  Nothing is booked.  Does nothing once the change is
+ * booked (or was), or when its workflow does not both request approvals and schedule.
+ */
+enum db_status rec_schedule_propose(struct rec_job *j, const struct wf *wf, json_t *record);
+
+/*
  * Scheduling after an outcome (schedule.c): books a slot when `effects` hold a schedule
  * request, frees the booking when `r` reached a final state.  Updates r->data.schedule;
  * *audit_detail receives what to audit as "scheduled" (owned), or NULL.

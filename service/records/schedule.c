@@ -183,6 +183,49 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	return DB_ONE;
 }
 
+enum db_status rec_schedule_propose(struct rec_job *j, const struct wf *wf, json_t *record)
+{
+	json_t *old = json_object_get(record, "schedule");
+	const char *status = json_string_value(json_object_get(old, "status"));
+	const char *state = json_string_value(json_object_get(record, "state"));
+	if (strcmp(j->kind, "change") != 0 || wf == NULL || !wf_uses_action(wf, "schedule") ||
+	    !wf_uses_action(wf, "request_approvals") || (old != NULL && status == NULL) ||
+	    (status != NULL && strcmp(status, "proposed") != 0) ||
+	    (state != NULL && wf_state_final(wf, state)))
+		return DB_ONE; /* booked, unscheduled or released: the real thing decides */
+	struct rec_ctx *c = j->c;
+	struct planner *p = NULL;
+	struct planner_request rq;
+	char why[256];
+	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
+	if (!planner_request_from(record, NULL, def, &rq, why, sizeof why))
+		return DB_ONE; /* nothing to propose for a change without services yet */
+	const char *type = json_string_value(json_object_get(record, "type"));
+	rq.emergency = type != NULL && strcmp(type, "emergency") == 0;
+	enum db_status s = planner_for(c, j->id, &p);
+	if (s < 0)
+		return s;
+	json_t *res = NULL;
+	enum sched_status st = planner_slots(p, &rq, c->now_ms, 1, &res);
+	planner_free(p);
+	json_t *slot = st == SCHED_OK ? json_array_get(json_object_get(res, "slots"), 0) : NULL;
+	json_t *w = json_object_get(slot, "window");
+	json_t *proposal =
+		slot != NULL
+			? json_pack("{s:s, s:O, s:O, s:O, s:O}", "status", "proposed", "start",
+				    json_object_get(slot, "start"), "end",
+				    json_object_get(slot, "end"), "soft_freeze",
+				    json_object_get(slot, "soft_freeze"), "window",
+				    json_is_object(w) ? json_object_get(w, "uid") : json_null())
+			: json_pack("{s:s, s:O?}", "status", "proposed", "reasons",
+				    json_object_get(res, "reasons"));
+	json_decref(res);
+	if (proposal == NULL)
+		return DB_HARD;
+	json_object_set_new(record, "schedule", proposal);
+	return DB_ONE;
+}
+
 enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, json_t *effects,
 				  json_t **audit_detail)
 {
@@ -200,7 +243,8 @@ enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, jso
 	const struct wf *wf = wf_set_find(j->c->defs->workflows, r->workflow);
 	bool over = wf != NULL && (wf_state_final(wf, r->state) ||
 				   json_is_string(json_object_get(r->data, "result")));
-	if (status == NULL || strcmp(status, "released") == 0 || !over)
+	if (status == NULL || strcmp(status, "released") == 0 || strcmp(status, "proposed") == 0 ||
+	    !over)
 		return DB_ONE;
 	/* The change is over (closed, cancelled, or carried out with a result): its slot is
 	 * free again. */

@@ -336,7 +336,8 @@ static void test_changes_show_human_and_json(void)
 	CHECK(has(r.out, "approvals   pending"));
 	CHECK(has(r.out, "cab: 0/1 approvals"));
 	CHECK(has(r.out, "may vote: ") && has(r.out, "cnguyen"));
-	CHECK(has(r.out, "schedule    not scheduled"));
+	/* awaiting approval: the slot it would get now ("proposed"); nothing is booked yet */
+	CHECK(has(r.out, "schedule    proposed "));
 	CHECK(has(r.out, "next events") && has(r.out, "approve"));
 	run_free(&r);
 

@@ -158,6 +158,9 @@ static void show_schedule(const json_t *s)
 	} else {
 		printf("  %-11s %s\n", "schedule", status);
 	}
+	const char *soft = cli_str(s, "soft_freeze", NULL);
+	if (soft != NULL)
+		printf("  %-11s inside soft freeze '%s'\n", "", soft);
 	size_t i;
 	json_t *r;
 	json_array_foreach(json_object_get(s, "reasons"), i, r) {
