@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "api/feed_cache.h"
 #include "core/alarm.h"
+#include "core/clock.h"
 #include "auth/roles.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -145,13 +146,6 @@ void api_tokens_changed(void *cls)
 	atomic_fetch_add(&app->token_gen, 1);
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Looks token `hash` up, remembering the answer per thread.  A remembered lookup stands
  * until the app's token generation moves (a revocation here bumps it at once; one on
@@ -164,7 +158,7 @@ static enum db_status token_lookup(struct http_req *req, const char *hash, const
 	struct api_worker *w = req->worker;
 	struct app *app = w->app;
 	unsigned long gen = atomic_load(&app->token_gen);
-	long long now = monotonic_ms();
+	long long now = clock_mono_ms();
 	struct token_memo *m =
 		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
 	if (m->gen == gen && now < m->expires_ms && strcmp(m->hash, hash) == 0) {

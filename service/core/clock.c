@@ -46,10 +46,25 @@ static long long offset_now(void)
 	return off;
 }
 
-long long clock_now_ms(void)
+static long long ms_of(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	clock_gettime(id, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long clock_wall_ms(void)
+{
+	return ms_of(CLOCK_REALTIME);
+}
+
+long long clock_mono_ms(void)
+{
+	return ms_of(CLOCK_MONOTONIC);
+}
+
+long long clock_now_ms(void)
+{
+	long long ms = ms_of(CLOCK_REALTIME);
 	return offset_file != NULL ? ms + offset_now() : ms;
 }

@@ -18,6 +18,15 @@ void clock_init(void);
 /* Milliseconds since the epoch, UTC, offset included.  Thread-safe. */
 long long clock_now_ms(void);
 
+/*
+ * The wall clock without the offset, for timestamps other systems check (webhook
+ * signatures, cache metadata).  Milliseconds since the epoch.  Thread-safe.
+ */
+long long clock_wall_ms(void);
+
+/* A monotonic clock in milliseconds, for durations and deadlines.  Thread-safe. */
+long long clock_mono_ms(void);
+
 /* Whether an offset file is in use (then sleeps should be short: time may jump). */
 bool clock_is_offset(void);
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "events/events.h"
 #include "store/listen.h"
@@ -64,13 +65,6 @@ struct events_hub {
 	size_t nsubs, max_subs;
 	unsigned keepalive_ms;
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct entry *entry_at(struct events_hub *hub, unsigned long long pos)
 {
@@ -206,11 +200,11 @@ static void keepalive_all(struct events_hub *hub)
 static void *hub_main(void *arg)
 {
 	struct events_hub *hub = arg;
-	long long next_keepalive = mono_ms() + hub->keepalive_ms;
+	long long next_keepalive = clock_mono_ms() + hub->keepalive_ms;
 	short revents = 0;
 
 	for (;;) {
-		long long now = mono_ms();
+		long long now = clock_mono_ms();
 		if (hub->listener != NULL) {
 			enum store_listen_event ev =
 				store_listener_run(hub->listener, now, revents, on_notify, hub);

@@ -43,11 +43,6 @@ struct calendar_fetcher {
 	size_t n_st;
 };
 
-static long long now_ms(void)
-{
-	return clock_now_ms();
-}
-
 /* The state of remote `name`, created on first sight.  NULL when out of memory. */
 static struct remote_state *state_of(struct calendar_fetcher *f, const char *name)
 {
@@ -190,7 +185,7 @@ static void sweep(struct calendar_fetcher *f)
 	struct defs *d = NULL;
 	unsigned long gen = 0;
 	bool changed = false;
-	long long now = now_ms();
+	long long now = clock_now_ms();
 
 	d = defs_holder_get(&f->app->defs, &d, &gen);
 	for (size_t i = 0; d != NULL && d->plan != NULL && i < d->plan->n_remote; i++) {

@@ -14,7 +14,6 @@
  *      (imip_intake); one that could not be recorded (database down) is marked unseen
  *      again for the next poll.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,6 @@
 #include "api/api.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "crypto/crypto.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "net/net.h"
@@ -32,7 +30,6 @@
 
 #define SWEEP_MAX_MS    500
 #define SENDS_PER_SWEEP 50
-#define BACKOFF_CAP_MS  (3600LL * 1000)
 #define SMTP_TIMEOUT_MS 30000L
 #define IMAP_TIMEOUT_MS 30000L
 #define IMAP_BATCH      100
@@ -50,31 +47,9 @@ struct mail_worker {
 	struct imip_settings settings;
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool stopping(struct mail_worker *w)
 {
 	return worker_stopping(w->self);
-}
-
-/* Equal-jitter exponential backoff from `base_ms`, capped at an hour. */
-static long long backoff_ms(unsigned base_ms, int attempt)
-{
-	long long step = base_ms;
-	for (int i = 1; i < attempt && step < BACKOFF_CAP_MS; i++)
-		step *= 2;
-	if (step > BACKOFF_CAP_MS)
-		step = BACKOFF_CAP_MS;
-	uint32_t r = 0;
-	if (!crypto_random(&r, sizeof r))
-		r = (uint32_t)mono_ms();
-	long long half = step / 2;
-	return step - half + (long long)(r % (uint32_t)(half + 1));
 }
 
 static bool context(struct mail_worker *w, struct rec_ctx *c)
@@ -110,7 +85,7 @@ static void send_one(struct mail_worker *w, const struct store_imip_job *job)
 		net_smtp_send(&o, cfg->smtp_from, job->email, msg, len, error, sizeof error);
 	}
 	free(msg);
-	long long retry = error[0] ? backoff_ms(cfg->mail_backoff, job->attempt) : 0;
+	long long retry = error[0] ? jobs_backoff_ms(cfg->mail_backoff, job->attempt) : 0;
 	enum db_status s = store_imip_attempt(w->store, job->id, error[0] ? error : NULL, retry);
 	if (s < 0)
 		LOG_WARN("event=imip_record_failed invitation=%lld error=\"%s\"", job->id,
@@ -199,7 +174,7 @@ static bool sweep(struct mail_worker *w)
 		send_one(w, &job);
 		more = sent + 1 == SENDS_PER_SWEEP;
 	}
-	long long now = mono_ms();
+	long long now = clock_mono_ms();
 	if (cfg->imap_url[0] &&
 	    (w->polled_ms == 0 || now - w->polled_ms >= (long long)cfg->imap_interval * 1000)) {
 		w->polled_ms = now;

@@ -26,11 +26,6 @@ struct timer_worker {
 /* Re-plans at least this often: missed slots move on, unscheduled changes retry. */
 #define REPLAN_EVERY_MS (60 * 1000)
 
-static long long now_ms(void)
-{
-	return clock_now_ms();
-}
-
 /* Fires every due timer; returns how many fired. */
 static unsigned fire_due(struct timer_worker *w)
 {
@@ -41,7 +36,7 @@ static unsigned fire_due(struct timer_worker *w)
 			.defs = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen),
 			.actor = "system",
 			.roles = WF_ROLE_SYSTEM,
-			.now_ms = now_ms(),
+			.now_ms = clock_now_ms(),
 			.retries = w->app->cfg->db_retries,
 		};
 		struct tr_error err = {0};
@@ -68,7 +63,7 @@ static unsigned fire_due(struct timer_worker *w)
  */
 static void replan(struct timer_worker *w)
 {
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	struct defs *d = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
 	if (d == NULL || (w->planned_gen == w->defs_gen && now - w->planned_ms < REPLAN_EVERY_MS))
 		return;
@@ -109,7 +104,7 @@ static void gate(struct timer_worker *w)
 		.defs = d,
 		.actor = "system",
 		.roles = WF_ROLE_SYSTEM,
-		.now_ms = now_ms(),
+		.now_ms = clock_now_ms(),
 		.retries = w->app->cfg->db_retries,
 	};
 	struct tr_error err = {0};

@@ -14,13 +14,13 @@
  * A transomd killed mid-send leaves the delivery leased: once the lease runs out any
  * replica sends it again, with the same delivery id (the receiver's deduplication key).
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/api.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "jobs/jobs.h"
@@ -28,11 +28,10 @@
 #include "net/net.h"
 #include "store/webhooks.h"
 
-#define SWEEP_MAX_MS    500 /* the sweep interval: TRANSOM_TIMER_INTERVAL, at most this */
-#define FANOUT_BATCH    100 /* outbox events per fan-out statement */
-#define FANOUT_ROUNDS   20  /* fan-out statements per sweep, at most */
-#define SENDS_PER_SWEEP 100 /* deliveries sent per sweep, at most (then the sweep repeats) */
-#define BACKOFF_CAP_MS  (3600LL * 1000)
+#define SWEEP_MAX_MS    500  /* the sweep interval: TRANSOM_TIMER_INTERVAL, at most this */
+#define FANOUT_BATCH    100  /* outbox events per fan-out statement */
+#define FANOUT_ROUNDS   20   /* fan-out statements per sweep, at most */
+#define SENDS_PER_SWEEP 100  /* deliveries sent per sweep, at most (then the sweep repeats) */
 #define REPLY_KEEP      4096 /* reply bytes read; an excerpt goes into the error */
 #define LEASE_MARGIN_MS 1000 /* besides twice the timeout: claim-to-send and the outcome write */
 #define USER_AGENT      "transom-webhooks/1"
@@ -43,41 +42,6 @@ struct webhook_worker {
 	struct worker *thread;
 	struct store *store;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * The wait before attempt `attempt` + 1: step = base * 2^(attempt-1), capped at an hour
- * (or at base, when that is larger); the wait is half the step plus a random part of the
- * other half ("equal jitter").  Replicas retrying one endpoint spread out, and every
- * retry still waits at least as long as the previous one could, so the intervals grow.
- */
-static long long backoff_ms(unsigned base_ms, int attempt)
-{
-	long long cap = BACKOFF_CAP_MS > base_ms ? BACKOFF_CAP_MS : base_ms;
-	long long step = base_ms;
-	for (int i = 1; i < attempt && step < cap; i++)
-		step *= 2;
-	if (step > cap)
-		step = cap;
-	uint32_t r = 0;
-	if (!crypto_random(&r, sizeof r))
-		r = (uint32_t)mono_ms();
-	long long half = step / 2;
-	return step - half + (long long)(r % (uint32_t)(half + 1));
-}
 
 /* Copies a printable, one-line excerpt of `s` (at most `max` bytes) into `out`. */
 static void excerpt(const char *s, size_t len, char *out, size_t size, size_t max)
@@ -112,7 +76,7 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 	char error[512] = "", ts[24], delivery[24], sig[8 + CRYPTO_SHA256_HEX_LEN];
 	char hex[CRYPTO_SHA256_HEX_LEN];
 	int status = 0;
-	long long started = now_ms(), t0 = mono_ms();
+	long long started = clock_wall_ms(), t0 = clock_mono_ms();
 
 	char *body = body_of(job);
 	snprintf(ts, sizeof ts, "%lld", started / 1000);
@@ -165,15 +129,16 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 		net_reply_clear(&rp);
 	}
 	free(body);
-	long long duration = mono_ms() - t0;
+	long long duration = clock_mono_ms() - t0;
 
 	bool ok = error[0] == '\0';
 	bool last = job->attempt >= (int)cfg->webhook_tries;
 	enum store_webhook_outcome outcome = ok     ? STORE_WEBHOOK_DELIVERED
 					     : last ? STORE_WEBHOOK_DEAD
 						    : STORE_WEBHOOK_RETRY;
-	long long retry =
-		outcome == STORE_WEBHOOK_RETRY ? backoff_ms(cfg->webhook_backoff, job->attempt) : 0;
+	long long retry = outcome == STORE_WEBHOOK_RETRY
+				  ? jobs_backoff_ms(cfg->webhook_backoff, job->attempt)
+				  : 0;
 	enum db_status s = store_webhook_record(w->store, job, started, duration, status,
 						ok ? NULL : error, outcome, retry);
 	if (s < 0)

@@ -5,8 +5,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "core/clock.h"
+#include "crypto/crypto.h"
 
 struct worker {
 	unsigned interval_ms;
@@ -83,4 +87,20 @@ void worker_stop(struct worker *w)
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);
+}
+
+long long jobs_backoff_ms(unsigned base_ms, int attempt)
+{
+	const long long hour = 3600LL * 1000;
+	long long cap = hour > base_ms ? hour : base_ms;
+	long long step = base_ms;
+	for (int i = 1; i < attempt && step < cap; i++)
+		step *= 2;
+	if (step > cap)
+		step = cap;
+	uint32_t r = 0;
+	if (!crypto_random(&r, sizeof r))
+		r = (uint32_t)clock_mono_ms();
+	long long half = step / 2;
+	return step - half + (long long)(r % (uint32_t)(half + 1));
 }

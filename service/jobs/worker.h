@@ -1,6 +1,7 @@
 /*
- * worker.h -- a background thread that sweeps at an interval until stopped: what every
- * job of service/jobs/ is made of (timers, webhooks, remote calendars, ...).
+ * worker.h -- what every job of service/jobs/ is made of (timers, webhooks, mail, remote
+ * calendars, ...): a background thread that sweeps at an interval until stopped, and the
+ * backoff of retried work.
  *
  * The thread calls sweep(self, cls) at once, then again `interval_ms` after each sweep
  * that returned false; a sweep that returns true ("more to do") is followed at once by
@@ -23,5 +24,14 @@ bool worker_stopping(struct worker *w);
 
 /* Stops and joins the thread, then frees `w`; NULL is a no-op. */
 void worker_stop(struct worker *w);
+
+/*
+ * The wait before retry number `attempt` + 1 of a job that failed (webhooks, mail):
+ * step = base * 2^(attempt-1), capped at an hour (or at base, when that is larger); the
+ * wait is half the step plus a random part of the other half ("equal jitter").  Replicas
+ * retrying one endpoint spread out, and every retry still waits at least as long as the
+ * previous one could, so the intervals grow.
+ */
+long long jobs_backoff_ms(unsigned base_ms, int attempt);
 
 #endif /* TRANSOM_JOBS_WORKER_H */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "crypto/crypto.h"
 
 #define URL_MAX     4096            /* longest URL accepted */
@@ -51,13 +52,6 @@ void net_cleanup(void)
 static const char *errstr(int e, char *buf, size_t n)
 {
 	return strerror_r(e, buf, n);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- reply buffer and header capture ------------------------------------------------- */
@@ -646,7 +640,7 @@ int net_fetch(const struct net_fetch_opts *o, struct net_fetch_result *r)
 		}
 		r->body = b.p;
 		r->len = b.len;
-		r->fetched_ms = now_ms();
+		r->fetched_ms = clock_wall_ms();
 		b.p = NULL;
 		if (o->cache_dir != NULL) {
 			/* A failure replaces what loading said; success keeps it. */

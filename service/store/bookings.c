@@ -10,9 +10,6 @@
 #include "core/timeutil.h"
 #include "store/store_int.h"
 
-#define MS(col)   "(extract(epoch FROM " col ") * 1000)::bigint"
-#define TS(param) "to_timestamp(" param "::bigint / 1000.0)"
-
 static const struct store_stmt stmt_lock = {"schedule_lock",
 					    "SELECT pg_advisory_xact_lock(7526466366535166309)", 0};
 

@@ -10,7 +10,7 @@
 #include "auth/roles.h"
 #include "store/store_int.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const struct store_stmt stmt_pw_insert = {
 	"dav_pw_insert",
@@ -26,7 +26,7 @@ static const struct store_stmt stmt_pw_candidates = {
 	1};
 static const struct store_stmt stmt_pw_list = {
 	"dav_pw_list",
-	"SELECT id, coalesce(label, ''), " TS("created_at") ", coalesce(" TS(
+	"SELECT id, coalesce(label, ''), " RFC3339("created_at") ", coalesce(" RFC3339(
 		"revoked_at") ", '')"
 			      "  FROM app_passwords WHERE user_name = $1 ORDER BY id DESC",
 	1};

@@ -10,9 +10,6 @@
 #include "store/effects.h"
 #include "store/store_int.h"
 
-#define TS(param) "to_timestamp(" param "::bigint / 1000.0)"
-#define MS(col)   "(extract(epoch FROM " col ") * 1000)::bigint"
-
 static const struct store_stmt stmt_insert = {
 	"deployment_insert",
 	"INSERT INTO deployments (id, requester, idem_key, service, environment, template,"

@@ -10,8 +10,6 @@
 
 #include "store/store_int.h"
 
-#define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
-#define TS(par) "to_timestamp(" par "::bigint / 1000.0)"
 #define EV_COLS                                                                                    \
 	"e.change_id, e.uid, e.agent_token, e.sequence, " MS("e.sequence_at") ", " MS(             \
 		"e.start_at") ", " MS("e.end_at") ", e.status"

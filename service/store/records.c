@@ -15,7 +15,6 @@
 	" ELSE ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(d->'services')"       \
 	" = 'array' THEN d->'services' ELSE '[]' END)) END"
 
-#define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 #define SELECT_RECORD                                                                              \
 	"SELECT id, kind, workflow, workflow_version, state, version, data::text, " MS(            \
 		"created_at") ", " MS("updated_at") ", " MS("state_entered_at") ","                \

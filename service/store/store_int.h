@@ -8,6 +8,14 @@
 
 #include "store/store.h"
 
+/*
+ * SQL fragments of the aggregates: times cross the wire as milliseconds since the epoch.
+ *   MS("created_at")  a timestamptz column as bigint milliseconds
+ *   TS("$3")          a bigint-milliseconds parameter as a timestamptz
+ */
+#define MS(col)   "(extract(epoch FROM " col ") * 1000)::bigint"
+#define TS(param) "to_timestamp(" param "::bigint / 1000.0)"
+
 /* A statement of an aggregate: a static object, prepared once per connection. */
 struct store_stmt {
 	const char *name; /* unique server-side name, e.g. "token_insert" */

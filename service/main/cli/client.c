@@ -187,20 +187,6 @@ void cli_json_print(const json_t *j)
 	free(text);
 }
 
-long long cli_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long cli_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void cli_sleep_ms(long long ms)
 {
 	if (ms <= 0)

@@ -72,12 +72,6 @@ void cli_json_print(const json_t *j);
 /* String member `key` of `j`, or `def` when absent or not a string. */
 const char *cli_str(const json_t *j, const char *key, const char *def);
 
-/* Monotonic milliseconds (for deadlines and elapsed time). */
-long long cli_mono_ms(void);
-
-/* Wall-clock milliseconds since the epoch (for windows). */
-long long cli_wall_ms(void);
-
 /* Sleeps `ms` milliseconds (nothing when <= 0). */
 void cli_sleep_ms(long long ms);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "main/cli/commands.h"
@@ -257,8 +258,8 @@ static json_t *request_body(const struct cli_args *a, const struct ci_run *ci, c
 struct waiter {
 	const struct cli *c;
 	bool wait;              /* --wait */
-	long long deadline;     /* cli_mono_ms() when --timeout passes */
-	long long started;      /* cli_mono_ms() at the start */
+	long long deadline;     /* clock_mono_ms() when --timeout passes */
+	long long started;      /* clock_mono_ms() at the start */
 	long long backoff_ms;   /* next pause after a transient failure */
 	struct cli_progress *p; /* NULL until waiting begins */
 	struct cli_progress_state ps;
@@ -266,7 +267,7 @@ struct waiter {
 
 static long long remaining(const struct waiter *w)
 {
-	return w->deadline - cli_mono_ms();
+	return w->deadline - clock_mono_ms();
 }
 
 static void progress_show(struct waiter *w)
@@ -283,7 +284,7 @@ static bool back_off(struct waiter *w, const struct cli_reply *r)
 	long long left = remaining(w);
 	if (!w->wait || left <= 0)
 		return false;
-	long long pause = w->backoff_ms + cli_mono_ms() % (w->backoff_ms / 4 + 1);
+	long long pause = w->backoff_ms + clock_mono_ms() % (w->backoff_ms / 4 + 1);
 	if (pause > left)
 		pause = left;
 	snprintf(w->ps.note, sizeof w->ps.note, "retrying after: %.200s", r->error);
@@ -339,7 +340,8 @@ static json_t *post_request(struct waiter *w, const json_t *body, const char *ke
 		if (!r.transient || !back_off(w, &r)) {
 			bool timed_out = r.transient && w->wait;
 			char took[32];
-			cli_duration_human((cli_mono_ms() - w->started) / 1000, took, sizeof took);
+			cli_duration_human((clock_mono_ms() - w->started) / 1000, took,
+					   sizeof took);
 			cli_progress_stop(w->p);
 			w->p = NULL;
 			if (timed_out)
@@ -385,7 +387,7 @@ static json_t *wait_for_decision(struct waiter *w, json_t *dep, int *status)
 	progress_from(w, dep);
 	progress_show(w);
 	while (decision_of(dep) == DEC_WAIT && remaining(w) > 0) {
-		long long secs = remaining(w) / 1000, t0 = cli_mono_ms();
+		long long secs = remaining(w) / 1000, t0 = clock_mono_ms();
 		secs = secs < 1 ? 1 : secs > POLL_MAX_S ? POLL_MAX_S : secs;
 		snprintf(path, sizeof path, "/v1/deployments/%s?wait=%lld", id, secs);
 		struct cli_reply r;
@@ -433,7 +435,7 @@ static json_t *wait_for_decision(struct waiter *w, json_t *dep, int *status)
 		progress_from(w, dep);
 		cli_progress_update(w->p, &w->ps);
 		/* A server that answers at once must not make this a busy loop. */
-		long long took = cli_mono_ms() - t0;
+		long long took = clock_mono_ms() - t0;
 		if (decision_of(dep) == DEC_WAIT && took < 2000 && took < secs * 500) {
 			long long ra = json_integer_value(json_object_get(dep, "retry_after"));
 			long long pause = ra < 1 ? 1000 : ra > 10 ? 10000 : ra * 1000;
@@ -481,7 +483,7 @@ int cli_deploy_request(const struct cli *c, const struct cli_args *a)
 		json_decref(body);
 		return CLI_ERROR;
 	}
-	w.started = cli_mono_ms();
+	w.started = clock_mono_ms();
 	w.deadline = w.started + timeout_s * 1000;
 	w.backoff_ms = BACKOFF_FIRST_MS;
 	w.ps.started_mono_ms = w.started;
@@ -520,7 +522,7 @@ int cli_deploy_request(const struct cli *c, const struct cli_args *a)
 		status = CLI_TIMEOUT;
 		if (w.wait) {
 			char took[32];
-			cli_duration_human((cli_mono_ms() - w.started + 500) / 1000, took,
+			cli_duration_human((clock_mono_ms() - w.started + 500) / 1000, took,
 					   sizeof took);
 			cli_error("timed out after %s: still waiting", took);
 		}

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "main/cli/args.h"
 #include "main/cli/client.h"
 
@@ -65,7 +66,7 @@ static size_t columns(void)
 static void draw(struct cli_progress *p)
 {
 	char line[512];
-	cli_progress_text(&p->s, cli_mono_ms(), cli_wall_ms(), line, sizeof line);
+	cli_progress_text(&p->s, clock_mono_ms(), clock_wall_ms(), line, sizeof line);
 	if (p->tty) {
 		size_t w = columns() - 1; /* a wrapped line cannot be redrawn with \r */
 		if (strlen(line) > w)

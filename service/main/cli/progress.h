@@ -16,8 +16,8 @@ struct cli_progress_state {
 	char subject[160];          /* what is waited for: "CHG-12, DEP-1" */
 	long long window_start_ms;  /* wall clock, ms since the epoch; 0: no window known */
 	long long window_end_ms;    /* 0: unknown */
-	long long started_mono_ms;  /* cli_mono_ms() when waiting began */
-	long long deadline_mono_ms; /* cli_mono_ms() when --timeout passes */
+	long long started_mono_ms;  /* clock_mono_ms() when waiting began */
+	long long deadline_mono_ms; /* clock_mono_ms() when --timeout passes */
 	char note[256];             /* "" or the latest trouble ("server unreachable...") */
 };
 
