@@ -120,14 +120,26 @@ static bool same_content(const char *path, const char *data, size_t len)
 	return same;
 }
 
+/* How one fetch went, to publish once the definitions hold its result. */
+struct outcome {
+	const struct planner_remote *remote;
+	bool ok, cached;
+	char error[512];
+	long long fetched_ms;
+};
+
 /*
- * Fetches remote `r`; returns true when its copy on disk changed (a reload is due).
- * Runs on the fetcher thread only.
+ * Fetches remote `r` into *out; returns true when its copy on disk changed (a reload is
+ * due).  Runs on the fetcher thread only.
  */
-static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r, long long now)
+static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r, long long now,
+		      struct outcome *out)
 {
 	const struct config *cfg = f->app->cfg;
-	char http_cache[1100], dir[1100], path[1300], error[512] = "";
+	char http_cache[1100], dir[1100], path[1300];
+	char *error = out->error;
+	size_t error_size = sizeof out->error;
+	error[0] = '\0';
 	snprintf(http_cache, sizeof http_cache, "%s/http", cfg->cache_dir);
 	snprintf(dir, sizeof dir, "%s/calendars", cfg->cache_dir);
 	snprintf(path, sizeof path, "%s/%s.ics", dir, r->name);
@@ -140,7 +152,7 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 	int rc = net_fetch(&o, &res);
 	bool changed = false, ok = rc == 0 && res.body != NULL;
 	if (rc != 0)
-		snprintf(error, sizeof error, "%s", res.error);
+		snprintf(error, error_size, "%s", res.error);
 	if (ok) {
 		/* Only a calendar that parses replaces the last good copy. */
 		struct wf_diags diags = {0};
@@ -148,7 +160,7 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 						   r->hard, r->services, &diags);
 		if (set == NULL) {
 			char *text = wf_diags_join(&diags);
-			snprintf(error, sizeof error, "not a usable calendar: %.400s",
+			snprintf(error, error_size, "not a usable calendar: %.400s",
 				 text ? text : "out of memory");
 			for (char *p = error; *p; p++)
 				if (*p == '\n')
@@ -157,7 +169,7 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 			ok = false;
 		} else if (!same_content(path, res.body, res.len)) {
 			if (write_atomic(path, res.body, res.len) != 0) {
-				snprintf(error, sizeof error, "cannot write %.300s: %s", path,
+				snprintf(error, error_size, "cannot write %.300s: %s", path,
 					 strerror(errno));
 				ok = false;
 			} else {
@@ -174,12 +186,18 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 	else
 		LOG_WARN("event=remote_calendar_failed name=%s kept_last_good=%d error=\"%s\"",
 			 r->name, cached, error);
-	publish(f->app, r, ok, cached, error, now, res.fetched_ms ? res.fetched_ms : now);
+	out->remote = r;
+	out->ok = ok;
+	out->cached = cached;
+	out->fetched_ms = res.fetched_ms ? res.fetched_ms : now;
 	net_fetch_result_clear(&res);
 	return changed;
 }
 
-/* Fetches every remote that is due; reloads the definitions when a copy changed. */
+/*
+ * Fetches every remote that is due; reloads the definitions when a copy changed, then
+ * publishes the outcomes, so a status that says ok describes the definitions in force.
+ */
 static void sweep(struct calendar_fetcher *f)
 {
 	struct defs *d = NULL;
@@ -188,15 +206,16 @@ static void sweep(struct calendar_fetcher *f)
 	long long now = clock_now_ms();
 
 	d = defs_holder_get(&f->app->defs, &d, &gen);
-	for (size_t i = 0; d != NULL && d->plan != NULL && i < d->plan->n_remote; i++) {
+	size_t n_remote = d != NULL && d->plan != NULL ? d->plan->n_remote : 0, n = 0;
+	struct outcome *done = n_remote ? calloc(n_remote, sizeof *done) : NULL;
+	for (size_t i = 0; done != NULL && i < n_remote; i++) {
 		const struct planner_remote *r = &d->plan->remote[i];
 		struct remote_state *st = state_of(f, r->name);
 		if (st == NULL || st->next_ms > now)
 			continue;
-		changed = fetch_one(f, r, now) || changed;
+		changed = fetch_one(f, r, now, &done[n++]) || changed;
 		st->next_ms = now + r->refresh_s * 1000LL;
 	}
-	defs_release(d);
 	if (changed) {
 		const struct config *cfg = f->app->cfg;
 		char at[TIME_RFC3339_LEN];
@@ -209,6 +228,11 @@ static void sweep(struct calendar_fetcher *f)
 		else
 			LOG_ERROR("event=definitions_reload_failed cause=remote_calendar kept=old");
 	}
+	for (size_t i = 0; i < n; i++)
+		publish(f->app, done[i].remote, done[i].ok, done[i].cached, done[i].error, now,
+			done[i].fetched_ms);
+	free(done);
+	defs_release(d);
 }
 
 static bool sweep_cb(struct worker *self, void *cls)
