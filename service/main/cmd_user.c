@@ -24,7 +24,8 @@ static int user_list(struct store *st)
 	json_t *u;
 	json_array_foreach(list, i, u) {
 		const char *disabled = json_string_value(json_object_get(u, "disabled_at"));
-		printf("%-24s %-9s %-7lld %-21s %s\n", json_string_value(json_object_get(u, "user")),
+		printf("%-24s %-9s %-7lld %-21s %s\n",
+		       json_string_value(json_object_get(u, "user")),
 		       json_string_value(json_object_get(u, "state")),
 		       (long long)json_integer_value(json_object_get(u, "active_tokens")),
 		       json_string_value(json_object_get(u, "created_at")),
@@ -38,7 +39,7 @@ static int user_set(struct store *st, const char *verb, const char *name)
 {
 	struct store_revoked r = {0};
 	enum db_status s = strcmp(verb, "disable") == 0 ? store_user_disable(st, name, &r)
-							 : store_user_enable(st, name);
+							: store_user_enable(st, name);
 	if (s < 0) {
 		fprintf(stderr, "transomd user: %s\n", store_last_error(st));
 		return 1;

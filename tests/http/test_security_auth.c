@@ -490,8 +490,7 @@ static void test_github_signature_before_parsing(void)
 	       r->status, body_of(r));
 	reply_free(r);
 	r = github("[1, 2", NULL, "application/json");
-	CHECKF(problem_is(r, 401, "X-Hub-Signature-256"), "no sig, malformed body: %ld",
-	       r->status);
+	CHECKF(problem_is(r, 401, "X-Hub-Signature-256"), "no sig, malformed body: %ld", r->status);
 	reply_free(r);
 	r = github("<xml/>", bad, "text/xml");
 	CHECKF(problem_is(r, 401, "X-Hub-Signature-256"), "bad sig, wrong type: %ld", r->status);
@@ -522,8 +521,7 @@ static void setup(void)
 	CHECK(system(cmd) == 0);
 	snprintf(admin, sizeof admin, "%s", token_for("admin", "admin"));
 	/* One worker thread: every request meets the same credential memo. */
-	const char *env[] = {"TRANSOM_THREADS=1", "TRANSOM_GITHUB_WEBHOOK_SECRET=" GH_SECRET,
-			     NULL};
+	const char *env[] = {"TRANSOM_THREADS=1", "TRANSOM_GITHUB_WEBHOOK_SECRET=" GH_SECRET, NULL};
 	if (admin[0] == '\0' || !server_start(&srv, NULL, policies, env)) {
 		fprintf(stderr, "cannot start transomd\n");
 		printf("0 passed, 1 failed\n");
