@@ -45,9 +45,20 @@ struct app {
 /* A copy of app->remote (owned; an empty array when none). */
 json_t *api_remote_status(struct app *app);
 
-/* A remembered token lookup (see authenticate() in dispatch.c). */
+/* The two kinds of credential; they never stand in for each other. */
+enum api_cred_kind {
+	API_CRED_NONE = 0, /* an empty memo slot */
+	API_CRED_BEARER,   /* an API token (Authorization: Bearer), API routes only */
+	API_CRED_BASIC     /* an app password (HTTP Basic), DAV routes only */
+};
+
+/*
+ * A remembered credential lookup (see authenticate() in dispatch.c).  A hit needs the
+ * same kind and the same hash: a Basic entry can never answer a bearer lookup.
+ */
 struct token_memo {
-	char hash[65]; /* SHA-256 hex of the token; "" = empty slot */
+	enum api_cred_kind kind;
+	char hash[65]; /* SHA-256 hex of the credential as sent */
 	struct http_user user;
 	unsigned long gen;    /* app->token_gen when it was looked up */
 	long long expires_ms; /* monotonic; a safety net behind the generation */
@@ -89,6 +100,21 @@ struct api_worker *api_worker_get(struct app *app);
 struct store *api_store(struct http_req *req);
 struct defs *api_defs(struct http_req *req);
 
+/*
+ * For public routes that show more to an admin: whether `req` carries a valid bearer
+ * token with the admin role (then req->user is filled).  Never fails the request: any
+ * other answer (no header, unknown token, database down) is false with req->user and
+ * req->err left empty.
+ */
+bool api_caller_is_admin(struct http_req *req);
+
+/*
+ * Parses the body of `req` as the dispatcher does for ROUTE_JSON_BODY routes, into
+ * req->json (owned by the request): for handlers that must look at the raw bytes first
+ * (a signature).  TR_OK, or 415/400 set on req->err.
+ */
+enum tr_code api_json_body(struct http_req *req);
+
 /* Maps a failed database status to an error on `req` (503 when down). */
 enum tr_code api_db_error(struct http_req *req, enum db_status s);
 
@@ -116,6 +142,10 @@ enum tr_code h_me(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep);
+/* users (h_users.c) */
+enum tr_code h_users_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_user_disable(struct http_req *req, struct http_reply *rep);
+enum tr_code h_user_enable(struct http_req *req, struct http_reply *rep);
 enum tr_code h_events(struct http_req *req, struct http_reply *rep);
 enum tr_code h_records_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_records_list(struct http_req *req, struct http_reply *rep);

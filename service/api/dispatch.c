@@ -147,13 +147,17 @@ void api_tokens_changed(void *cls)
 }
 
 /*
- * Looks token `hash` up, remembering the answer per thread.  A remembered lookup stands
- * until the app's token generation moves (a revocation here bumps it at once; one on
- * another replica or by the CLI arrives as a NOTIFY within milliseconds; losing the
- * LISTEN connection bumps it too), and never longer than TOKEN_MEMO_MS.
+ * Looks credential `hash` of kind `kind` up (a bearer token; or the Basic `basic`
+ * credentials, base64), remembering the answer per thread.  A remembered lookup stands
+ * only for the same kind and hash, until the app's token generation moves (a revocation
+ * or a user disabled here bumps it at once; one on another replica or by the CLI arrives
+ * as a NOTIFY within milliseconds; losing the LISTEN connection bumps it too), and never
+ * longer than TOKEN_MEMO_MS.  The database lookups check the user's state and the
+ * credential's own revocation.
  */
 #define TOKEN_MEMO_MS 30000
-static enum db_status token_lookup(struct http_req *req, const char *hash, const char *basic)
+static enum db_status token_lookup(struct http_req *req, enum api_cred_kind kind, const char *hash,
+				   const char *basic)
 {
 	struct api_worker *w = req->worker;
 	struct app *app = w->app;
@@ -161,13 +165,15 @@ static enum db_status token_lookup(struct http_req *req, const char *hash, const
 	long long now = clock_mono_ms();
 	struct token_memo *m =
 		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
-	if (m->gen == gen && now < m->expires_ms && strcmp(m->hash, hash) == 0) {
+	if (m->kind == kind && m->gen == gen && now < m->expires_ms && strcmp(m->hash, hash) == 0) {
 		req->user = m->user;
 		return DB_ONE;
 	}
-	enum db_status s = basic != NULL ? api_app_password_lookup(req, basic, &req->user)
-					 : store_token_lookup(api_store(req), hash, &req->user);
+	enum db_status s = kind == API_CRED_BASIC
+				   ? api_app_password_lookup(req, basic, &req->user)
+				   : store_token_lookup(api_store(req), hash, &req->user);
 	if (s == DB_ONE) {
+		m->kind = kind;
 		memcpy(m->hash, hash, sizeof m->hash);
 		m->user = req->user;
 		m->gen = gen; /* the generation read before the lookup: a later bump wins */
@@ -176,70 +182,100 @@ static enum db_status token_lookup(struct http_req *req, const char *hash, const
 	return s;
 }
 
+/* The 401 of a DAV route: calendar programs answer a Basic challenge. */
+static enum tr_code basic_challenge(struct http_req *req, struct http_reply *rep, const char *why)
+{
+	memset(&req->user, 0, sizeof req->user);
+	http_reply_header(rep, "WWW-Authenticate", "Basic realm=\"Transom\", charset=\"UTF-8\"");
+	return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization", "%s", why);
+}
+
 /*
- * HTTP Basic with an app password (ROUTE_BASIC_AUTH routes): remembered like tokens, by
- * the SHA-256 of the credentials ("basic:" + base64), which never equals a token's.
+ * HTTP Basic with an app password (ROUTE_BASIC_AUTH routes, and only those): remembered
+ * like tokens, by the SHA-256 of the credentials, under kind API_CRED_BASIC.
  */
 static enum tr_code authenticate_basic(struct http_req *req, struct http_reply *rep, const char *h)
 {
-	char hash[CRYPTO_SHA256_HEX_LEN], key[1024];
+	char hash[CRYPTO_SHA256_HEX_LEN];
 	const char *cred = h + 6;
 	while (*cred == ' ')
 		cred++;
-	int n = snprintf(key, sizeof key, "basic:%s", cred);
 	enum db_status s = DB_NONE;
-	if (n > 0 && (size_t)n < sizeof key) {
-		crypto_sha256_hex(key, (size_t)n, hash);
-		s = token_lookup(req, hash, cred);
+	if (strlen(cred) < 1024) {
+		crypto_sha256_hex(cred, strlen(cred), hash);
+		s = token_lookup(req, API_CRED_BASIC, hash, cred);
 	}
 	if (s < 0)
 		return api_db_error(req, s);
-	if (s == DB_NONE) {
-		memset(&req->user, 0, sizeof req->user);
-		http_reply_header(rep, "WWW-Authenticate",
-				  "Basic realm=\"Transom\", charset=\"UTF-8\"");
-		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
-				    "unknown user or app password (POST /v1/me/app-passwords "
-				    "makes one)");
-	}
+	if (s == DB_NONE)
+		return basic_challenge(req, rep,
+				       "unknown user or app password (POST /v1/me/app-passwords "
+				       "makes one)");
 	return TR_OK;
 }
 
-static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
+/*
+ * A bearer token from header `h` (NULL: none) into req->user.  TR_OK, or
+ * TR_E_UNAUTHENTICATED with the detail set (the caller adds the challenge), or a
+ * database error.
+ */
+static enum tr_code authenticate_bearer(struct http_req *req, const char *h, bool *invalid)
 {
-	const char *h = http_req_header(req, "Authorization");
 	char hash[CRYPTO_SHA256_HEX_LEN];
-
-	if (req->match.route->flags & ROUTE_BASIC_AUTH) {
-		if (h != NULL && strncasecmp(h, "Basic ", 6) == 0)
-			return authenticate_basic(req, rep, h);
-		if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-			http_reply_header(rep, "WWW-Authenticate",
-					  "Basic realm=\"Transom\", charset=\"UTF-8\"");
-			return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
-					    "send HTTP Basic credentials: your user name and an "
-					    "app password");
-		}
-	}
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
-		http_reply_header(rep, "WWW-Authenticate", "Bearer realm=\"transom\"");
+	*invalid = false;
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
 		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
 				    "send 'Authorization: Bearer <token>'");
-	}
 	const char *token = h + 7;
 	while (*token == ' ')
 		token++;
 	crypto_sha256_hex(token, strlen(token), hash);
-	enum db_status s = token_lookup(req, hash, NULL);
+	enum db_status s = token_lookup(req, API_CRED_BEARER, hash, NULL);
 	if (s < 0)
 		return api_db_error(req, s);
 	if (s == DB_NONE) {
-		http_reply_header(rep, "WWW-Authenticate",
-				  "Bearer realm=\"transom\", error=\"invalid_token\"");
+		memset(&req->user, 0, sizeof req->user);
+		*invalid = true;
 		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
-				    "the token is unknown or revoked");
+				    "the token is unknown or revoked, or its user is disabled");
 	}
 	return TR_OK;
+}
+
+/*
+ * The credential a route takes, and no other: DAV routes (ROUTE_BASIC_AUTH) an app
+ * password over HTTP Basic; every other route a bearer token.
+ */
+static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
+{
+	const char *h = http_req_header(req, "Authorization");
+
+	if (req->match.route->flags & ROUTE_BASIC_AUTH) {
+		if (h != NULL && strncasecmp(h, "Basic ", 6) == 0)
+			return authenticate_basic(req, rep, h);
+		return basic_challenge(req, rep,
+				       "send HTTP Basic credentials: your user name and an app "
+				       "password (API tokens are not accepted here)");
+	}
+	bool invalid;
+	enum tr_code rc = authenticate_bearer(req, h, &invalid);
+	if (rc == TR_E_UNAUTHENTICATED)
+		http_reply_header(rep, "WWW-Authenticate",
+				  invalid ? "Bearer realm=\"transom\", error=\"invalid_token\""
+					  : "Bearer realm=\"transom\"");
+	return rc;
+}
+
+bool api_caller_is_admin(struct http_req *req)
+{
+	const char *h = http_req_header(req, "Authorization");
+	bool invalid;
+	if (h == NULL || authenticate_bearer(req, h, &invalid) != TR_OK) {
+		memset(&req->user, 0, sizeof req->user);
+		memset(&req->err, 0, sizeof req->err);
+		return false;
+	}
+	return (req->user.roles & ROLE_ADMIN) != 0;
 }
 
 static enum tr_code authorize(struct http_req *req)
@@ -261,7 +297,7 @@ static bool is_json_type(const char *ct)
 	       (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
-static enum tr_code parse_json_body(struct http_req *req)
+enum tr_code api_json_body(struct http_req *req)
 {
 	const char *ct = http_req_header(req, "Content-Type");
 	json_error_t je;
@@ -302,7 +338,7 @@ static enum tr_code run(struct http_req *req, struct http_reply *rep)
 		if ((rc = authenticate(req, rep)) != TR_OK || (rc = authorize(req)) != TR_OK)
 			return rc;
 	}
-	if ((r->flags & ROUTE_JSON_BODY) && (rc = parse_json_body(req)) != TR_OK)
+	if ((r->flags & ROUTE_JSON_BODY) && (rc = api_json_body(req)) != TR_OK)
 		return rc;
 	return r->handler(req, rep);
 }

@@ -6,7 +6,8 @@
  * A password is shown once, when made.  The store keeps a random 16-byte salt and the
  * HMAC-SHA256 of the password under it; a check recomputes the HMAC for each of the
  * user's unrevoked passwords and compares in constant time.  An app password carries the
- * roles of the token that made it.
+ * roles of the token that made it, and dies with it (revoked token, disabled user).  It
+ * authenticates DAV routes only; a bearer token, the API only (dispatch.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,9 +117,9 @@ enum tr_code h_app_passwords_create(struct http_req *req, struct http_reply *rep
 	if (!crypto_hmac_sha256_hex(salt, strlen(salt), password, strlen(password), mac))
 		return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "hmac failed");
 	long long id = 0;
-	enum db_status s =
-		store_app_password_create(api_store(req), req->user.name, req->user.roles,
-					  json_string_value(label), salt, mac, &id);
+	enum db_status s = store_app_password_create(api_store(req), req->user.name,
+						     req->user.roles, req->user.token_id,
+						     json_string_value(label), salt, mac, &id);
 	if (s < 0)
 		return api_db_error(req, s);
 	const char *base = ((struct app *)req->app)->public_url;

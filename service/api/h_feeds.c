@@ -236,8 +236,9 @@ enum tr_code h_feeds_create(struct http_req *req, struct http_reply *rep)
 		return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "no randomness");
 	crypto_sha256_hex(token, strlen(token), hash);
 	long long id = 0;
-	enum db_status s = store_feed_token_insert(api_store(req), req->user.name, hash,
-						   json_string_value(label), &id);
+	enum db_status s =
+		store_feed_token_insert(api_store(req), req->user.name, hash,
+					json_string_value(label), req->user.token_id, &id);
 	if (s < 0)
 		return api_db_error(req, s);
 	const char *base = ((struct app *)req->app)->public_url;

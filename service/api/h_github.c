@@ -1,6 +1,7 @@
 /*
  * h_github.c -- POST /integrations/github: webhooks of Transom's GitHub App (deployment
- * protection rules), authenticated by their HMAC-SHA256 signature.
+ * protection rules), authenticated by their HMAC-SHA256 signature over the raw body,
+ * checked before the body is parsed (the route has no ROUTE_JSON_BODY).
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,10 @@ enum tr_code h_github(struct http_req *req, struct http_reply *rep)
 	if (sig == NULL || !same(sig, want))
 		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "X-Hub-Signature-256",
 				    "missing or bad signature");
+	/* Only a body GitHub signed is parsed. */
+	enum tr_code prc = api_json_body(req);
+	if (prc != TR_OK)
+		return prc;
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];

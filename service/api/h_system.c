@@ -13,12 +13,27 @@ enum tr_code h_healthz(struct http_req *req, struct http_reply *rep)
 	return http_reply_json(rep, 200, json_pack("{s:s}", "status", "alive"));
 }
 
+/*
+ * Ready when the database answers and definitions are loaded.  Anyone may ask and learn
+ * ready or not; only an admin bearer token gets the checks (database error text,
+ * definition load errors, remote calendar fetches), which would tell a stranger too much.
+ */
 enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 {
 	struct app *app = req->app;
 	bool loaded, last_ok;
 	enum db_status db = store_ping(api_store(req));
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
+	bool ready = db == DB_ONE && loaded;
+	if (!api_caller_is_admin(req)) {
+		json_decref(defs);
+		if (ready)
+			return http_reply_json(rep, 200, json_pack("{s:b}", "ready", 1));
+		tr_error_set(&req->err, TR_E_NOT_READY, NULL,
+			     "not ready (an admin token shows why)");
+		http_reply_problem(rep, req, &req->err, json_pack("{s:b}", "ready", 0));
+		return TR_OK;
+	}
 	/* Remote calendars are reported, never a reason to be unready: the last good copy
 	 * (or none) keeps the service going. */
 	json_t *checks =
@@ -29,7 +44,7 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 			  "definitions", defs ? defs : json_null());
 	if (checks == NULL)
 		return TR_E_NOMEM;
-	if (db == DB_ONE && loaded)
+	if (ready)
 		return http_reply_json(rep, 200,
 				       json_pack("{s:b, s:o}", "ready", 1, "checks", checks));
 	tr_error_set(&req->err, TR_E_NOT_READY, NULL, "%s",

@@ -1,5 +1,6 @@
 /*
- * h_tokens.c -- API-token administration over HTTP (admin only).
+ * h_tokens.c -- API-token administration over HTTP (admin only).  Revoking a token
+ * revokes the app passwords and feed URLs made with it (store/tokens.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,17 +55,33 @@ enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep)
 	if (mask == 0)
 		return tr_error_set(&req->err, TR_E_UNPROCESSABLE, "roles",
 				    "at least one role is required");
-	char token[AUTH_TOKEN_MAX];
-	long long id;
-	enum db_status s = auth_token_issue(api_store(req), user, email, display, mask, token, &id);
+	enum db_status s = store_user_disabled(api_store(req), user);
 	if (s < 0)
 		return api_db_error(req, s);
+	if (s == DB_ONE) {
+		tr_error_set(&req->err, TR_E_CONFLICT, "user",
+			     "user '%s' is disabled (POST /v1/users/%s/enable first)", user, user);
+		tr_error_rule(&req->err, "user_disabled");
+		return TR_E_CONFLICT;
+	}
+	const struct defs *d = api_defs(req);
+	json_t *warnings = auth_token_warnings(d ? d->policies : NULL, user);
+	if (warnings == NULL)
+		return TR_E_NOMEM;
+	char token[AUTH_TOKEN_MAX];
+	long long id;
+	s = auth_token_issue(api_store(req), user, email, display, mask, token, &id);
+	if (s < 0) {
+		json_decref(warnings);
+		return api_db_error(req, s);
+	}
 	char location[64];
 	snprintf(location, sizeof location, "/v1/tokens/%lld", id);
 	http_reply_header(rep, "Location", location);
 	return http_reply_json(rep, 201,
-			       json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)id, "token",
-					 token, "user", user, "roles", roles));
+			       json_pack("{s:I, s:s, s:s, s:O, s:o}", "id", (json_int_t)id, "token",
+					 token, "user", user, "roles", roles, "warnings",
+					 warnings));
 }
 
 enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep)

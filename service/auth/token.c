@@ -3,10 +3,37 @@
  */
 #include "auth/token.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "policy/policy.h"
 #include "store/tokens.h"
+
+json_t *auth_token_warnings(const struct policy_set *policies, const char *user)
+{
+	json_t *w = json_array();
+	char text[400];
+	if (w == NULL)
+		return NULL;
+	if (policies == NULL)
+		snprintf(text, sizeof text,
+			 "no policies are loaded: cannot tell whether user '%s' is in "
+			 "policies/people.json",
+			 user);
+	else if (policy_user_resolve(policies, user) == NULL)
+		snprintf(text, sizeof text,
+			 "user '%s' is not in policies/people.json: the token works, but its "
+			 "holder cannot vote as a CAB member (add them to people.json and reload)",
+			 user);
+	else
+		return w;
+	if (json_array_append_new(w, json_string(text)) != 0) {
+		json_decref(w);
+		return NULL;
+	}
+	return w;
+}
 
 int auth_user_name_valid(const char *name)
 {

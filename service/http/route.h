@@ -31,8 +31,8 @@ enum http_method {
 enum route_flag {
 	ROUTE_PUBLIC = 1u << 0,     /* no token needed */
 	ROUTE_JSON_BODY = 1u << 1,  /* body must be a JSON object; parsed before the handler */
-	ROUTE_BASIC_AUTH = 1u << 2, /* HTTP Basic (an app password) as well as a Bearer token;
-				       a 401 asks for Basic (calendar programs) */
+	ROUTE_BASIC_AUTH = 1u << 2, /* HTTP Basic (an app password) instead of a Bearer token,
+				       which is refused; a 401 asks for Basic (calendar programs) */
 };
 
 struct http_req;

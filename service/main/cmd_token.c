@@ -12,7 +12,9 @@
 #include "auth/token.h"
 #include "crypto/crypto.h"
 #include "main/main.h"
+#include "policy/policy.h"
 #include "store/tokens.h"
+#include "wf/wf.h"
 
 struct token_args {
 	const char *user, *roles, *email, *display_name, *file;
@@ -65,12 +67,35 @@ static int check_identity(const struct token_args *a, unsigned *mask)
 	return 0;
 }
 
+/* Prints to stderr what auth_token_warnings says about `user`, against policies/people.json. */
+static void warn_about(const struct config *cfg, const char *user)
+{
+	struct wf_diags diags = {0};
+	struct policy_set *ps = policy_dir_configured(cfg->policies_dir)
+					? policy_load_dir(cfg->policies_dir, NULL, &diags)
+					: NULL;
+	json_t *w = auth_token_warnings(ps, user);
+	size_t i;
+	json_t *v;
+	json_array_foreach(w, i, v)
+		fprintf(stderr, "transomd token: warning: %s\n", json_string_value(v));
+	json_decref(w);
+	policy_free(ps);
+	wf_diags_clear(&diags);
+}
+
 static int issue(struct store *st, const struct token_args *a, unsigned mask,
 		 char token[AUTH_TOKEN_MAX])
 {
 	long long id;
-	enum db_status s =
-		auth_token_issue(st, a->user, a->email, a->display_name, mask, token, &id);
+	enum db_status s = store_user_disabled(st, a->user);
+	if (s == DB_ONE) {
+		fprintf(stderr,
+			"transomd token: user '%s' is disabled (transomd user enable %s first)\n",
+			a->user, a->user);
+		return -1;
+	}
+	s = auth_token_issue(st, a->user, a->email, a->display_name, mask, token, &id);
 	if (s < 0) {
 		fprintf(stderr, "transomd token: cannot store the token: %s\n",
 			store_last_error(st));
@@ -188,8 +213,10 @@ int cmd_token(const struct config *cfg, int argc, char **argv)
 	if (strcmp(verb, "create") == 0) {
 		char token[AUTH_TOKEN_MAX];
 		rc = issue(st, &a, mask, token) == 0 ? 0 : 1;
-		if (rc == 0)
+		if (rc == 0) {
 			printf("%s\n", token);
+			warn_about(cfg, a.user);
+		}
 	} else if (strcmp(verb, "ensure") == 0) {
 		rc = token_ensure(st, &a, mask);
 	} else if (strcmp(verb, "list") == 0) {

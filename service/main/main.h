@@ -10,6 +10,7 @@
 int cmd_serve(const struct config *cfg);
 int cmd_migrate(const struct config *cfg);
 int cmd_token(const struct config *cfg, int argc, char **argv);
+int cmd_user(const struct config *cfg, int argc, char **argv);
 int cmd_check(const struct config *cfg, int argc, char **argv);
 
 /* Writes the current UTC time as RFC 3339 into `out` (at least 32 bytes). */

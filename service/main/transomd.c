@@ -28,7 +28,11 @@ static void usage(FILE *out)
 		"  token ensure --user NAME --role ROLES --file PATH\n"
 		"                              reuse the token in PATH if valid, else create one\n"
 		"  token list                  list tokens (never their secrets)\n"
-		"  token revoke ID             revoke a token\n"
+		"  token revoke ID             revoke a token (and its app passwords and feed "
+		"URLs)\n"
+		"  user list                   list users and their state (active, disabled)\n"
+		"  user disable NAME           disable a user: every credential stops working\n"
+		"  user enable NAME            enable a user again (they need a new token)\n"
 		"  check [--workflows DIR] [--policies DIR]\n"
 		"                              validate definitions; exit 0 when valid, 1 if not\n"
 		"\n"
@@ -95,7 +99,7 @@ int main(int argc, char **argv)
 	int sub_argc = argc - i - 1;
 	char **sub_argv = argv + i + 1;
 	bool needs_db = strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0 ||
-			strcmp(cmd, "token") == 0;
+			strcmp(cmd, "token") == 0 || strcmp(cmd, "user") == 0;
 	if (needs_db && cfg.database_url[0] == '\0') {
 		fprintf(stderr, "transomd: invalid setting TRANSOM_DATABASE_URL='': expected a "
 				"PostgreSQL connection string (make run sets one up)\n");
@@ -107,6 +111,8 @@ int main(int argc, char **argv)
 		return cmd_migrate(&cfg);
 	if (strcmp(cmd, "token") == 0)
 		return cmd_token(&cfg, sub_argc, sub_argv);
+	if (strcmp(cmd, "user") == 0)
+		return cmd_user(&cfg, sub_argc, sub_argv);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(&cfg, sub_argc, sub_argv);
 	fprintf(stderr, "transomd: unknown command '%s'\n", cmd);

@@ -17,6 +17,7 @@
 #include "policy/policy.h"
 #include "records/records_int.h"
 #include "store/records.h"
+#include "store/tokens.h"
 #include "wf/wf.h"
 
 #define QUARTER_MS   (15LL * 60 * 1000)
@@ -550,6 +551,10 @@ static enum tr_code check_reply(struct intake *in, const struct imip_settings *s
 			 ev.sequence);
 		return keep(in, reason, err);
 	}
+	if ((st = store_user_disabled(c->st, member->name)) < 0)
+		return rec_db_error(err, st, c->st);
+	if (st == DB_ONE)
+		return keep(in, "the member's user is disabled", err);
 	if ((st = store_mail_seen(c->st, in->message_id)) < 0)
 		return rec_db_error(err, st, c->st);
 	if (st > 0)
@@ -659,6 +664,13 @@ static enum tr_code link_look(struct rec_ctx *c, const char *token, char hash[65
 	if (st < 0)
 		return rec_db_error(err, st, c->st);
 	if (st == DB_NONE) {
+		say(v, 404, "This link is not valid.");
+		return TR_OK;
+	}
+	/* A disabled user's links die with their other credentials (checked at each use). */
+	if ((st = store_user_disabled(c->st, l.member)) < 0)
+		return rec_db_error(err, st, c->st);
+	if (st == DB_ONE) {
 		say(v, 404, "This link is not valid.");
 		return TR_OK;
 	}

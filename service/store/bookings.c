@@ -163,11 +163,16 @@ enum db_status store_schedule_candidates(struct store *st, json_t **out)
 
 static const struct store_stmt stmt_feed_insert = {
 	"feed_token_insert",
-	"INSERT INTO feed_tokens (user_name, token_hash, label) VALUES ($1, $2, $3) RETURNING id",
-	3};
+	"INSERT INTO feed_tokens (user_name, token_hash, label, token_id)"
+	" VALUES ($1, $2, $3, $4::bigint) RETURNING id",
+	4};
 static const struct store_stmt stmt_feed_user = {
 	"feed_token_user",
-	"SELECT user_name FROM feed_tokens WHERE token_hash = $1 AND revoked_at IS NULL", 1};
+	"SELECT f.user_name FROM feed_tokens f JOIN users u ON u.name = f.user_name"
+	" WHERE f.token_hash = $1 AND f.revoked_at IS NULL AND u.state = 'active'"
+	"   AND (f.token_id IS NULL OR EXISTS (SELECT 1 FROM api_tokens t"
+	"        WHERE t.id = f.token_id AND t.revoked_at IS NULL))",
+	1};
 static const struct store_stmt stmt_feed_revoke = {
 	"feed_token_revoke",
 	"UPDATE feed_tokens SET revoked_at = now() WHERE id = $1::bigint"
@@ -181,9 +186,11 @@ static const struct store_stmt stmt_feed_list = {
 	1};
 
 enum db_status store_feed_token_insert(struct store *st, const char *user, const char *hash_hex,
-				       const char *label, long long *id)
+				       const char *label, long long token_id, long long *id)
 {
-	const char *p[] = {user, hash_hex, label};
+	char tid[32];
+	snprintf(tid, sizeof tid, "%lld", token_id);
+	const char *p[] = {user, hash_hex, label, tid};
 	PGresult *res;
 	enum db_status s = store_exec(st, &stmt_feed_insert, p, &res);
 	if (s == DB_ONE)

@@ -49,11 +49,17 @@ enum db_status store_schedule_candidates(struct store *st, json_t **out);
 
 /* ---- feed tokens -------------------------------------------------------------------- */
 
-/* Stores a feed token (its SHA-256 hex) for `user`; *id receives its id.  DB_ONE. */
+/*
+ * Stores a feed token (its SHA-256 hex) for `user`, made with API token `token_id`
+ * (revoking that token revokes the feed); *id receives its id.  DB_ONE.
+ */
 enum db_status store_feed_token_insert(struct store *st, const char *user, const char *hash_hex,
-				       const char *label, long long *id);
+				       const char *label, long long token_id, long long *id);
 
-/* The user of an unrevoked feed token, by hash, into `user` (129 bytes).  DB_ONE or DB_NONE. */
+/*
+ * The user of an unrevoked feed token, by hash, into `user` (129 bytes), when that user
+ * is active and the token that made the feed unrevoked.  DB_ONE or DB_NONE.
+ */
 enum db_status store_feed_token_user(struct store *st, const char *hash_hex, char user[129]);
 
 /* Revokes feed token `id` of `user` (any user's when `user` is NULL).  DB_ONE or DB_NONE. */

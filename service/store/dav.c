@@ -14,15 +14,18 @@
 
 static const struct store_stmt stmt_pw_insert = {
 	"dav_pw_insert",
-	"INSERT INTO app_passwords (user_name, roles, label, salt, hash)"
-	" VALUES ($1, string_to_array($2, ','), $3, $4, $5) RETURNING id",
-	5};
+	"INSERT INTO app_passwords (user_name, roles, label, salt, hash, token_id)"
+	" VALUES ($1, string_to_array($2, ','), $3, $4, $5, $6::bigint) RETURNING id",
+	6};
 static const struct store_stmt stmt_pw_candidates = {
 	"dav_pw_candidates",
 	"SELECT p.id, p.salt, p.hash, coalesce(u.email, ''), coalesce(u.display_name, ''),"
 	"       array_to_string(p.roles, ',')"
 	"  FROM app_passwords p JOIN users u ON u.name = p.user_name"
-	" WHERE p.user_name = $1 AND p.revoked_at IS NULL ORDER BY p.id DESC LIMIT 100",
+	" WHERE p.user_name = $1 AND p.revoked_at IS NULL AND u.state = 'active'"
+	"   AND (p.token_id IS NULL OR EXISTS (SELECT 1 FROM api_tokens t"
+	"        WHERE t.id = p.token_id AND t.revoked_at IS NULL))"
+	" ORDER BY p.id DESC LIMIT 100",
 	1};
 static const struct store_stmt stmt_pw_list = {
 	"dav_pw_list",
@@ -77,12 +80,13 @@ static const struct store_stmt stmt_changes = {
 /* ---- app passwords ---------------------------------------------------------------------- */
 
 enum db_status store_app_password_create(struct store *st, const char *user, unsigned roles,
-					 const char *label, const char *salt, const char *hash,
-					 long long *id)
+					 long long token_id, const char *label, const char *salt,
+					 const char *hash, long long *id)
 {
-	char rl[128];
+	char rl[128], tid[32];
 	roles_format(roles, rl, sizeof rl);
-	const char *params[] = {user, rl, label, salt, hash};
+	snprintf(tid, sizeof tid, "%lld", token_id);
+	const char *params[] = {user, rl, label, salt, hash, tid};
 	PGresult *res;
 	*id = 0;
 	enum db_status s = store_exec(st, &stmt_pw_insert, params, &res);

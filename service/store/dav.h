@@ -23,13 +23,14 @@
 
 /*
  * Stores an app password of user `user` (who must exist in `users`, as every token
- * holder does) with `roles` (enum role bits), `label` (may be NULL), its `salt` (32 hex
- * digits) and `hash` (64 hex digits: HMAC-SHA256 of the password under the salt).  Sets
- * *id.  DB_ONE on success.
+ * holder does) with `roles` (enum role bits), made with API token `token_id` (revoking
+ * that token revokes the password), `label` (may be NULL), its `salt` (32 hex digits) and
+ * `hash` (64 hex digits: HMAC-SHA256 of the password under the salt).  Sets *id.  DB_ONE
+ * on success.
  */
 enum db_status store_app_password_create(struct store *st, const char *user, unsigned roles,
-					 const char *label, const char *salt, const char *hash,
-					 long long *id);
+					 long long token_id, const char *label, const char *salt,
+					 const char *hash, long long *id);
 
 /*
  * Whether a candidate app password matches: called with the stored salt and hash of
@@ -39,8 +40,10 @@ typedef bool (*store_app_password_check_fn)(void *cls, const char *salt, const c
 
 /*
  * Finds the unrevoked app password of `user` that `check` accepts and fills `out` (name,
- * e-mail, display name, the password's roles; token_id = the app password's id).
- * DB_ONE when found, DB_NONE when none matches (or the user has none).
+ * e-mail, display name, the password's roles; token_id = the app password's id).  Only
+ * an active user's passwords whose token is unrevoked are candidates: the database
+ * decides at every lookup.  DB_ONE when found, DB_NONE when none matches (or the user has
+ * none, or is disabled).
  */
 enum db_status store_app_password_find(struct store *st, const char *user,
 				       store_app_password_check_fn check, void *cls,

@@ -27,7 +27,7 @@ static const struct store_stmt stmt_lookup = {
 	"SELECT t.id, u.name, coalesce(u.email, ''), coalesce(u.display_name, ''),"
 	"       array_to_string(t.roles, ',')"
 	"  FROM api_tokens t JOIN users u ON u.name = t.user_name"
-	" WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+	" WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.state = 'active'",
 	1};
 static const struct store_stmt stmt_list = {
 	"token_list",
@@ -40,11 +40,45 @@ static const struct store_stmt stmt_list = {
 /* Replicas cache token lookups; this NOTIFY (events/events.h) tells them to forget. */
 #define TOKENS_CHANGED "SELECT pg_notify('transom_events', '{\"type\":\"token.changed\"}')"
 
+/* Revoking a token revokes the app passwords and feed URLs made with it, at once. */
 static const struct store_stmt stmt_revoke = {
 	"token_revoke",
 	"WITH r AS (UPDATE api_tokens SET revoked_at = now()"
-	"  WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id) " TOKENS_CHANGED " FROM r",
+	"  WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id),"
+	" p AS (UPDATE app_passwords SET revoked_at = now()"
+	"  WHERE token_id IN (SELECT id FROM r) AND revoked_at IS NULL),"
+	" f AS (UPDATE feed_tokens SET revoked_at = now()"
+	"  WHERE token_id IN (SELECT id FROM r) AND revoked_at IS NULL) " TOKENS_CHANGED " FROM r",
 	1};
+/* Disabling a user revokes every credential they hold, in one statement. */
+static const struct store_stmt stmt_user_disable = {
+	"user_disable",
+	"WITH u AS (UPDATE users SET state = 'disabled',"
+	"  disabled_at = coalesce(disabled_at, now()) WHERE name = $1 RETURNING name),"
+	" t AS (UPDATE api_tokens SET revoked_at = now()"
+	"  WHERE user_name IN (SELECT name FROM u) AND revoked_at IS NULL RETURNING id),"
+	" p AS (UPDATE app_passwords SET revoked_at = now()"
+	"  WHERE user_name IN (SELECT name FROM u) AND revoked_at IS NULL RETURNING id),"
+	" f AS (UPDATE feed_tokens SET revoked_at = now()"
+	"  WHERE user_name IN (SELECT name FROM u) AND revoked_at IS NULL RETURNING id)"
+	" SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM p), (SELECT count(*) FROM f),"
+	"  pg_notify('transom_events', '{\"type\":\"token.changed\"}') FROM u",
+	1};
+static const struct store_stmt stmt_user_enable = {
+	"user_enable",
+	"UPDATE users SET state = 'active', disabled_at = NULL WHERE name = $1 RETURNING name", 1};
+static const struct store_stmt stmt_user_disabled = {
+	"user_disabled", "SELECT 1 FROM users WHERE name = $1 AND state = 'disabled'", 1};
+static const struct store_stmt stmt_user_list = {
+	"user_list",
+	"SELECT u.name, u.state, coalesce(u.email, ''), coalesce(u.display_name, ''),"
+	"       to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	"       coalesce(to_char(u.disabled_at AT TIME ZONE 'UTC',"
+	"                'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+	"       (SELECT count(*) FROM api_tokens t"
+	"         WHERE t.user_name = u.name AND t.revoked_at IS NULL)"
+	"  FROM users u ORDER BY u.name",
+	0};
 static const struct store_stmt stmt_changed = {"token_changed", TOKENS_CHANGED, 0};
 
 struct create_args {
@@ -138,4 +172,66 @@ enum db_status store_token_revoke(struct store *st, long long id)
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
 	const char *params[] = {idbuf};
 	return store_exec(st, &stmt_revoke, params, NULL);
+}
+
+/* ---- users ------------------------------------------------------------------------------ */
+
+enum db_status store_user_disable(struct store *st, const char *name, struct store_revoked *out)
+{
+	const char *params[] = {name};
+	PGresult *res;
+	memset(out, 0, sizeof *out);
+	enum db_status s = store_exec(st, &stmt_user_disable, params, &res);
+	if (s != DB_ONE) {
+		if (s >= 0)
+			PQclear(res);
+		return s > DB_ONE ? DB_HARD : s;
+	}
+	out->tokens = atoll(PQgetvalue(res, 0, 0));
+	out->app_passwords = atoll(PQgetvalue(res, 0, 1));
+	out->feeds = atoll(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return DB_ONE;
+}
+
+enum db_status store_user_enable(struct store *st, const char *name)
+{
+	const char *params[] = {name};
+	enum db_status s = store_exec(st, &stmt_user_enable, params, NULL);
+	return s > DB_ONE ? DB_HARD : s;
+}
+
+enum db_status store_user_disabled(struct store *st, const char *name)
+{
+	const char *params[] = {name};
+	enum db_status s = store_exec(st, &stmt_user_disabled, params, NULL);
+	return s > DB_ONE ? DB_ONE : s;
+}
+
+enum db_status store_user_list(struct store *st, json_t **out)
+{
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_user_list, NULL, &res);
+	*out = NULL;
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		const char *email = PQgetvalue(res, i, 2), *display = PQgetvalue(res, i, 3),
+			   *disabled = PQgetvalue(res, i, 5);
+		json_t *row =
+			json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:o, s:I}", "user",
+				  PQgetvalue(res, i, 0), "state", PQgetvalue(res, i, 1), "email",
+				  *email ? email : NULL, "display_name", *display ? display : NULL,
+				  "created_at", PQgetvalue(res, i, 4), "disabled_at",
+				  *disabled ? json_string(disabled) : json_null(), "active_tokens",
+				  (json_int_t)atoll(PQgetvalue(res, i, 6)));
+		if (row == NULL || json_array_append_new(arr, row) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
 }

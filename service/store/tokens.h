@@ -1,5 +1,6 @@
 /*
- * tokens.h -- the API-token aggregate: users and their bearer tokens.
+ * tokens.h -- the API-token aggregate: users (with their lifecycle: active or disabled)
+ * and their bearer tokens.
  */
 #ifndef TRANSOM_STORE_TOKENS_H
 #define TRANSOM_STORE_TOKENS_H
@@ -19,15 +20,47 @@ enum db_status store_token_create(struct store *st, const char *name, const char
 				  long long *id);
 
 /*
- * Finds the unrevoked token with SHA-256 hex `hash` and fills `user`.  DB_ONE when
- * found, DB_NONE when not (unknown or revoked).
+ * Finds the unrevoked token with SHA-256 hex `hash` of an active user and fills `user`.
+ * DB_ONE when found, DB_NONE when not (unknown, revoked, or its user disabled).
  */
 enum db_status store_token_lookup(struct store *st, const char *hash, struct http_user *user);
 
 /* Lists every token (without hashes) as an owned JSON array in *out. */
 enum db_status store_token_list(struct store *st, json_t **out);
 
-/* Revokes token `id`.  DB_ONE when it was active, DB_NONE when unknown or revoked. */
+/*
+ * Revokes token `id` and the app passwords and feed URLs made with it, and tells every
+ * replica to forget its cached lookups (NOTIFY).  DB_ONE when it was active, DB_NONE when
+ * unknown or revoked.
+ */
 enum db_status store_token_revoke(struct store *st, long long id);
+
+/* What disabling a user revoked. */
+struct store_revoked {
+	long long tokens, app_passwords, feeds;
+};
+
+/*
+ * Disables user `name`: state 'disabled', and every token, app password and feed URL of
+ * theirs revoked, in one statement; replicas are told to forget cached lookups (NOTIFY).
+ * Fills *out with the counts.  DB_ONE (also when already disabled), DB_NONE when no such
+ * user.
+ */
+enum db_status store_user_disable(struct store *st, const char *name, struct store_revoked *out);
+
+/*
+ * Enables user `name` again (state 'active').  Credentials revoked by the disable stay
+ * revoked: the user needs a new token.  DB_ONE, DB_NONE when no such user.
+ */
+enum db_status store_user_enable(struct store *st, const char *name);
+
+/* DB_ONE when user `name` exists and is disabled; DB_NONE when active or unknown. */
+enum db_status store_user_disabled(struct store *st, const char *name);
+
+/*
+ * Lists every user as an owned JSON array in *out: [{"user", "state", "email",
+ * "display_name", "created_at", "disabled_at", "active_tokens"}].
+ */
+enum db_status store_user_list(struct store *st, json_t **out);
 
 #endif /* TRANSOM_STORE_TOKENS_H */

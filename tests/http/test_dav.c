@@ -258,10 +258,14 @@ static void test_dav_basic_auth_and_app_passwords(void)
 	r = dav("PROPFIND", "/dav/", "alice.martin@example.com", pw, NULL, "0", NULL);
 	CHECKF(r->status == 207, "e-mail as user name: %ld", r->status);
 	reply_free(r);
-	/* Bearer tokens keep working on DAV routes. */
+	/* DAV routes take app passwords only: a bearer token is refused with a Basic
+	 * challenge (issue 11; tests/http/test_security_auth.c has the rest). */
 	const char *bearer[] = {"Depth: 0", NULL};
 	r = request(&srv, "PROPFIND", "/dav/", amartin, NULL, bearer);
-	CHECKF(r->status == 207, "bearer: %ld", r->status);
+	CHECKF(r->status == 401, "bearer: %ld", r->status);
+	wa = reply_header(r, "WWW-Authenticate");
+	CHECKF(wa != NULL && strncmp(wa, "Basic realm=\"Transom\"", 21) == 0,
+	       "WWW-Authenticate: %s", wa ? wa : "(none)");
 	reply_free(r);
 
 	r = request(&srv, "GET", "/v1/me/app-passwords", amartin, NULL, NULL);

@@ -31,7 +31,14 @@ static void test_health_needs_no_token(void)
 	CHECK_INT(r->status, 200);
 	CHECK_STR(reply_str(r, "status"), "alive");
 	reply_free(r);
+	/* Anyone learns ready or not; the checks are for admins (tests/http/test_security_auth.c).
+	 */
 	r = request(&srv, "GET", "/readyz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK(json_is_true(json_object_get(r->json, "ready")));
+	CHECK(json_object_get(r->json, "checks") == NULL);
+	reply_free(r);
+	r = request(&srv, "GET", "/readyz", admin, NULL, NULL);
 	CHECK_INT(r->status, 200);
 	CHECK(json_is_true(json_object_get(r->json, "ready")));
 	CHECK(json_is_true(json_object_get(
@@ -304,7 +311,7 @@ static void test_sighup_keeps_old_definitions_when_new_ones_are_broken(void)
 	copy_file(src, wf);
 	struct server s2;
 	CHECK(server_start(&s2, wf, NULL, NULL));
-	struct reply *r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+	struct reply *r = request(&s2, "GET", "/readyz", admin, NULL, NULL);
 	CHECK_INT(r->status, 200);
 	json_t *defs = json_object_get(json_object_get(r->json, "checks"), "definitions");
 	char version[64];
@@ -323,7 +330,7 @@ static void test_sighup_keeps_old_definitions_when_new_ones_are_broken(void)
 	bool seen = false;
 	for (int i = 0; i < 50 && !seen; i++) {
 		usleep(100 * 1000);
-		r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+		r = request(&s2, "GET", "/readyz", admin, NULL, NULL);
 		defs = json_object_get(json_object_get(r->json, "checks"), "definitions");
 		seen = json_is_false(json_object_get(defs, "last_reload_ok"));
 		if (seen) {
@@ -348,7 +355,7 @@ static void test_sighup_keeps_old_definitions_when_new_ones_are_broken(void)
 	bool ok = false;
 	for (int i = 0; i < 50 && !ok; i++) {
 		usleep(100 * 1000);
-		r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+		r = request(&s2, "GET", "/readyz", admin, NULL, NULL);
 		defs = json_object_get(json_object_get(r->json, "checks"), "definitions");
 		ok = json_is_true(json_object_get(defs, "last_reload_ok"));
 		reply_free(r);
