@@ -54,8 +54,8 @@ char *audit_checkpoint_message(struct audit_checkpoint *c)
 json_t *audit_checkpoint_summary(const struct audit_checkpoint *c)
 {
 	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s}", "seq", (json_int_t)c->seq, "hash",
-			 c->hash, "at", c->at, "prev_seq", (json_int_t)c->prev_seq,
-			 "hashes_sha256", c->hashes_sha256, "key", c->key, "sig", c->sig);
+			 c->hash, "at", c->at, "prev_seq", (json_int_t)c->prev_seq, "hashes_sha256",
+			 c->hashes_sha256, "key", c->key, "sig", c->sig);
 }
 
 char *audit_checkpoint_line(const struct audit_checkpoint *c)
@@ -96,7 +96,8 @@ bool audit_checkpoint_parse(const char *line, struct audit_checkpoint *out, char
 	if (!json_is_object(o))
 		fail = "not a JSON object";
 	else if (!json_is_integer(seq) || !json_is_integer(prev) || json_integer_value(seq) < 1 ||
-		 json_integer_value(prev) < 0 || json_integer_value(prev) >= json_integer_value(seq))
+		 json_integer_value(prev) < 0 ||
+		 json_integer_value(prev) >= json_integer_value(seq))
 		fail = "seq and prev_seq must be integers, 0 <= prev_seq < seq";
 	else if (!get_str(o, "hash", out->hash, sizeof out->hash) || !is_hex64(out->hash) ||
 		 !get_str(o, "at", out->at, sizeof out->at) ||
@@ -104,7 +105,8 @@ bool audit_checkpoint_parse(const char *line, struct audit_checkpoint *out, char
 		 !get_str(o, "sig", out->sig, sizeof out->sig))
 		fail = "hash, at, key and sig must be strings (hash: 64 hex digits)";
 	else if (!json_is_array(list) ||
-		 json_array_size(list) != (size_t)(json_integer_value(seq) - json_integer_value(prev)))
+		 json_array_size(list) !=
+			 (size_t)(json_integer_value(seq) - json_integer_value(prev)))
 		fail = "hashes must list one hash per event since prev_seq";
 	if (fail == NULL) {
 		out->seq = json_integer_value(seq);

@@ -29,10 +29,10 @@ struct checkpoint_worker {
 	struct crypto_sign_key *key; /* owned */
 	char pub[CRYPTO_SIGN_PUB_LEN];
 	struct worker *thread;
-	long long last_seq;                     /* the head at the last checkpoint */
+	long long last_seq;                    /* the head at the last checkpoint */
 	char last_hash[CRYPTO_SHA256_HEX_LEN]; /* its hash ("" when none yet) */
-	bool resumed;                           /* the file's tail was checked */
-	bool first;                             /* the immediate first sweep is skipped */
+	bool resumed;                          /* the file's tail was checked */
+	bool first;                            /* the immediate first sweep is skipped */
 };
 
 static bool collect(const struct audit_row *row, void *cls)
@@ -114,7 +114,8 @@ static bool sweep(struct worker *self, void *cls)
 			/* The file's last checkpoint must still hold in this database. */
 			struct audit_checkpoint probe = {0};
 			store_audit_scan(w->store, w->last_seq - 1, w->last_seq, collect, &probe);
-			bool same = probe.nhashes == 1 && strcmp(probe.hashes[0], w->last_hash) == 0;
+			bool same =
+				probe.nhashes == 1 && strcmp(probe.hashes[0], w->last_hash) == 0;
 			audit_checkpoint_clear(&probe);
 			if (!same) {
 				LOG_ERROR("event=audit_checkpoint_mismatch seq=%lld file=%s "

@@ -108,7 +108,8 @@ static int load_checkpoints(const char *path, const char *pub, struct verify *v)
 			if (!anchor_grow(v, seq)) {
 				rc = 1;
 			} else if (v->anchor[seq][0] && strcmp(v->anchor[seq], c.hashes[i]) != 0) {
-				printf("FAILED: event %lld: checkpoints at lines %d and %d disagree on "
+				printf("FAILED: event %lld: checkpoints at lines %d and %d "
+				       "disagree on "
 				       "its hash: the history was rewritten between them\n",
 				       seq, v->anchor_line[seq], lineno);
 				rc = 1;
@@ -167,8 +168,9 @@ static int audit_verify(const struct config *cfg, int argc, char **argv)
 		return 2;
 	const char *file = opt[0], *url = opt[1] ? opt[1] : cfg->database_url;
 	if (file == NULL || url[0] == '\0') {
-		fprintf(stderr, "usage: transomd audit verify --checkpoints FILE [--database-url URL]"
-				" [--key ed25519:...]\n");
+		fprintf(stderr,
+			"usage: transomd audit verify --checkpoints FILE [--database-url URL]"
+			" [--key ed25519:...]\n");
 		return 2;
 	}
 	if (opt[2] != NULL) {
@@ -192,8 +194,8 @@ static int audit_verify(const struct config *cfg, int argc, char **argv)
 	int rc = load_checkpoints(file, pub, &v);
 	if (rc == 0) {
 		struct store *st = store_new(url, NULL);
-		enum db_status s = st == NULL ? DB_HARD
-					      : store_tx(st, STORE_REPEATABLE_READ, 3, scan_tx, &v);
+		enum db_status s =
+			st == NULL ? DB_HARD : store_tx(st, STORE_REPEATABLE_READ, 3, scan_tx, &v);
 		if (s < 0) {
 			fprintf(stderr, "transomd audit verify: cannot read the audit trail: %s\n",
 				st ? store_last_error(st) : "out of memory");
@@ -202,13 +204,15 @@ static int audit_verify(const struct config *cfg, int argc, char **argv)
 			printf("FAILED: event %lld: %s\n", v.bad_seq, v.why);
 			rc = 1;
 		} else if (v.expect - 1 < v.max_anchor) {
-			printf("FAILED: event %lld: missing, yet checkpoint line %d anchors it (the "
+			printf("FAILED: event %lld: missing, yet checkpoint line %d anchors it "
+			       "(the "
 			       "history was cut short)\n",
 			       v.expect, v.anchor_line[v.expect]);
 			rc = 1;
 		} else {
 			long long events = v.expect - 1;
-			printf("ok: %lld events verify; %d checkpoints signed by %s anchor events 1 "
+			printf("ok: %lld events verify; %d checkpoints signed by %s anchor events "
+			       "1 "
 			       "to %lld; %lld later events are not anchored yet\n",
 			       events, v.checkpoints, pub, v.max_anchor, events - v.max_anchor);
 		}
@@ -269,7 +273,8 @@ int cmd_db(const struct config *cfg, int argc, char **argv)
 	if (s >= 0)
 		s = store_grant_serving(st, argv[1]);
 	if (s < 0) {
-		fprintf(stderr, "transomd db grant: %s\n", st ? store_last_error(st) : "out of memory");
+		fprintf(stderr, "transomd db grant: %s\n",
+			st ? store_last_error(st) : "out of memory");
 		store_free(st);
 		return 1;
 	}
