@@ -34,7 +34,9 @@ static const char *sqlstate_of(PGconn *c, const char *sql)
 	ExecStatusType st = PQresultStatus(r);
 	const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	snprintf(state, sizeof state, "%s",
-		 st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? "" : s ? s : "?????");
+		 st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? ""
+		 : s                                             ? s
+								 : "?????");
 	PQclear(r);
 	return state;
 }
@@ -46,7 +48,7 @@ static const char *value_of(PGconn *c, const char *sql)
 	PGresult *r = PQexec(c, sql);
 	snprintf(v, sizeof v, "%s",
 		 PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0)
-									  : "");
+									   : "");
 	PQclear(r);
 	return v;
 }
@@ -108,8 +110,8 @@ static bool wait_checkpoint(long long seq, struct audit_checkpoint *c)
 }
 
 /* `transomd audit ARGS...` (NULL-ended); stdout (owned) and the exit status. */
-static char *audit_cli(int *status, const char *a1, const char *a2, const char *a3,
-		       const char *a4, const char *a5)
+static char *audit_cli(int *status, const char *a1, const char *a2, const char *a3, const char *a4,
+		       const char *a5)
 {
 	const char *args[] = {"audit", a1, a2, a3, a4, a5, NULL};
 	char *out = transomd_run(status, args);
