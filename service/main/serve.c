@@ -29,8 +29,12 @@ static int migrate_with_wait(struct store *st, unsigned seconds)
 			return 0;
 		if (s != DB_DOWN || waited >= seconds * 2) {
 			LOG_ERROR("event=migrate_failed error=\"%s\"", store_last_error(st));
-			fprintf(stderr, "transomd: cannot migrate the database: %s\n",
-				store_last_error(st));
+			fprintf(stderr, "transomd: cannot migrate the database: %s%s\n",
+				store_last_error(st),
+				strcmp(store_last_sqlstate(st), "42501") == 0
+					? " (this login may not change the schema: set "
+					  "TRANSOM_MIGRATE_DATABASE_URL to the owner's)"
+					: "");
 			return -1;
 		}
 		usleep(500 * 1000);

@@ -37,6 +37,16 @@ wait_for() {
 	return 1
 }
 
+# child_named PID NAME: the first child process of PID called NAME (from /proc: procps
+# may be missing on a minimal machine).
+child_named() {
+	for st in /proc/[0-9]*/stat; do
+		set -- "$1" "$2" $(cat "$st" 2>/dev/null)
+		[ "${6:-}" = "$1" ] && [ "${4:-}" = "($2)" ] && { echo "$3"; return 0; }
+	done
+	return 1
+}
+
 # --- make run: a private cluster under TRANSOM_VAR_DIR, served on a free port ---------
 mkdir -p "$T/var"
 (cd "$ROOT" && TRANSOM_VAR_DIR=$T/var TRANSOM_LISTEN=127.0.0.1:0 TRANSOM_LOG_LEVEL=warn \
@@ -98,7 +108,7 @@ if [ "$mode" = 600 ]; then ok audit_key_is_mode_0600; else
 
 # A crash of transomd: run.sh says why, keeps the database up and starts it again.
 url=$(grep -o 'http://[0-9.:]*' "$T/run.out" | tail -n 1)
-child=$(pgrep -P "$runpid" -x transomd | head -n 1)
+child=$(child_named "$runpid" transomd)
 if [ -z "$child" ]; then
 	fail crashed_transomd_is_restarted "no transomd child of run.sh"
 else

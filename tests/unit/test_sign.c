@@ -129,7 +129,7 @@ static void test_checkpoint_round_trip_and_tampering(void)
 	CHECK(!audit_checkpoint_parse("{\"seq\": 7, \"prev_seq\": 7}", &p, why, sizeof why));
 	CHECK(strstr(why, "prev_seq") != NULL);
 	char *shortened = strdup(line);
-	char *at = strstr(shortened, h1) - 1; /* the opening quote */
+	char *at = strstr(shortened, h1) - 1;      /* the opening quote */
 	memmove(at, at + 67, strlen(at + 67) + 1); /* drop "111...1", */
 	CHECK(!audit_checkpoint_parse(shortened, &p, why, sizeof why));
 	CHECK(strstr(why, "one hash per event") != NULL);
