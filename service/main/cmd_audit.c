@@ -106,6 +106,7 @@ static int load_checkpoints(const char *path, const char *pub, struct verify *v)
 		for (size_t i = 0; rc == 0 && i < c.nhashes; i++) {
 			long long seq = c.prev_seq + 1 + (long long)i;
 			if (!anchor_grow(v, seq)) {
+				fprintf(stderr, "transomd audit verify: out of memory\n");
 				rc = 1;
 			} else if (v->anchor[seq][0] && strcmp(v->anchor[seq], c.hashes[i]) != 0) {
 				printf("FAILED: event %lld: checkpoints at lines %d and %d "
@@ -184,13 +185,7 @@ static int audit_verify(const struct config *cfg, int argc, char **argv)
 				"TRANSOM_AUDIT_KEY_FILE\n");
 		return 2;
 	}
-	struct verify v = {.max_anchor = 0};
-	if (!anchor_grow(&v, 0)) {
-		free(v.anchor);
-		free(v.anchor_line);
-		return 1;
-	}
-	v.max_anchor = 0;
+	struct verify v = {.max_anchor = 0}; /* nothing anchored yet: anchor stays NULL */
 	int rc = load_checkpoints(file, pub, &v);
 	if (rc == 0) {
 		struct store *st = store_new(url, NULL);
