@@ -66,7 +66,9 @@ if [ "$v" = on ]; then ok fsync_on_in_make_run_cluster; else
 	fail fsync_on_in_make_run_cluster "SHOW fsync said '$v'"; fi
 
 # No trust anywhere in the access rules.
-if grep -Eq '^[^#]*[[:space:]]trust([[:space:]]|$)' "$T/var/pg/pg_hba.conf"; then
+if [ ! -s "$T/var/pg/pg_hba.conf" ]; then
+	fail no_trust_auth "no $T/var/pg/pg_hba.conf"
+elif grep -Eq '^[^#]*[[:space:]]trust([[:space:]]|$)' "$T/var/pg/pg_hba.conf"; then
 	fail no_trust_auth "pg_hba.conf has a trust line: $(grep -v '^#' "$T/var/pg/pg_hba.conf")"
 else ok no_trust_auth; fi
 
