@@ -73,7 +73,13 @@ if [ "$MODE" = all ]; then
 	}
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
-	if ! { "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start "$TMP/pg" "$TMP/sock"; }; then
+	# Fast and unsafe on purpose: a throwaway cluster needs no crash safety.  The server
+	# runs as the unprivileged role transom_app, migrations as the owner transom, and
+	# audit checkpoints are signed with a key made for this run (written only when a
+	# test asks for a short TRANSOM_AUDIT_CHECKPOINT_INTERVAL).
+	if ! { "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
+		"$PG" role "$TMP/sock" transom_app &&
+		"$BUILD/transomd" audit keygen "$TMP/audit.key" >/dev/null; }; then
 		echo "tests: cannot start the throwaway PostgreSQL cluster"
 		echo "0 passed, 1 failed"
 		exit 1
@@ -84,14 +90,23 @@ if [ "$MODE" = all ]; then
 	export TRANSOM_TEST_PG="$PG"
 	export TRANSOM_TEST_ROOT="$ROOT"
 	export TRANSOM_TEST_TMP="$TMP"
+	export TRANSOM_TEST_AUDIT_KEY="$TMP/audit.key"
 	for t in "$BUILD"/tests/http/test_*; do
 		[ -x "$t" ] || continue
 		case "$t" in *.o | *.d) continue ;; esac
 		db=$(basename "$t")
 		selected "$db" || continue
-		"$PG" start "$TMP/pg" "$TMP/sock" # a test may have stopped it
+		"$PG" start --no-fsync "$TMP/pg" "$TMP/sock" # a test may have stopped it
 		"$PG" createdb "$TMP/sock" "$db" >/dev/null
-		TRANSOM_TEST_DATABASE_URL=$("$PG" url "$TMP/sock" "$db") run_suite "$t"
+		TRANSOM_TEST_DATABASE_URL=$("$PG" url "$TMP/sock" "$db") \
+			TRANSOM_TEST_SERVE_DATABASE_URL=$("$PG" url "$TMP/sock" "$db" transom_app) \
+			TRANSOM_TEST_CHECKPOINTS="$TMP/$db.checkpoints" run_suite "$t"
+	done
+	# Shell-driven security tests (deploy/run.sh, deploy/pg.sh): their own clusters.
+	for t in tests/security/test_*.sh; do
+		[ -f "$t" ] || continue
+		selected "$(basename "$t" .sh)" || continue
+		run_suite "$t"
 	done
 fi
 

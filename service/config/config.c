@@ -35,6 +35,8 @@ static const struct setting settings[] = {
 	 "address and port to listen on (port 0 picks a free one)"},
 	{"TRANSOM_DATABASE_URL", "", SET_STRING, FIELD(database_url), 0, 0,
 	 "PostgreSQL connection string or URI (make run points it at the private cluster)"},
+	{"TRANSOM_MIGRATE_DATABASE_URL", "", SET_STRING, FIELD(migrate_url), 0, 0,
+	 "the schema owner's connection, for migrations (empty: TRANSOM_DATABASE_URL's login)"},
 	{"TRANSOM_WORKFLOWS_DIR", "workflows", SET_DIR, FIELD(workflows_dir), 0, 0,
 	 "directory of workflow definitions"},
 	{"TRANSOM_POLICIES_DIR", "policies", SET_DIR, FIELD(policies_dir), 0, 0,
@@ -87,6 +89,12 @@ static const struct setting settings[] = {
 	 "seconds between polls of the agent mailbox"},
 	{"TRANSOM_MAIL_BACKOFF_MS", "30000", SET_UINT, FIELD(mail_backoff), 10, 3600000,
 	 "milliseconds before an invitation is resent after an SMTP failure; doubles (cap 1 h)"},
+	{"TRANSOM_AUDIT_KEY_FILE", "", SET_STRING, FIELD(audit_key_file), 0, 0,
+	 "Ed25519 private key (PEM, mode 0600) signing audit checkpoints (empty: none written)"},
+	{"TRANSOM_AUDIT_CHECKPOINT_FILE", "var/audit-checkpoints.jsonl", SET_STRING,
+	 FIELD(checkpoint_file), 0, 0, "file the signed audit checkpoints are appended to"},
+	{"TRANSOM_AUDIT_CHECKPOINT_INTERVAL", "60", SET_UINT, FIELD(checkpoint_interval), 1, 86400,
+	 "seconds between signed checkpoints of the audit chain (written when it grew)"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,

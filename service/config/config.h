@@ -21,6 +21,7 @@ struct config {
 	char listen_host[256];    /* TRANSOM_LISTEN host part (IPv4 literal or name) */
 	unsigned listen_port;     /* TRANSOM_LISTEN port; 0 = an ephemeral port */
 	char database_url[2048];  /* TRANSOM_DATABASE_URL (libpq conninfo or URI) */
+	char migrate_url[2048];   /* TRANSOM_MIGRATE_DATABASE_URL: the owner; "" = database_url */
 	char workflows_dir[1024]; /* TRANSOM_WORKFLOWS_DIR */
 	char policies_dir[1024];  /* TRANSOM_POLICIES_DIR */
 	enum log_level log_level; /* TRANSOM_LOG_LEVEL */
@@ -50,6 +51,10 @@ struct config {
 	char imap_password[256]; /* TRANSOM_IMAP_PASSWORD */
 	unsigned imap_interval;  /* TRANSOM_IMAP_INTERVAL, seconds between polls */
 	unsigned mail_backoff;   /* TRANSOM_MAIL_BACKOFF_MS, ms to the first resend */
+	/* signed checkpoints of the audit chain's head: "" audit_key_file = none */
+	char audit_key_file[1024];    /* TRANSOM_AUDIT_KEY_FILE, Ed25519 private key (PEM) */
+	char checkpoint_file[1024];   /* TRANSOM_AUDIT_CHECKPOINT_FILE, JSON lines appended */
+	unsigned checkpoint_interval; /* TRANSOM_AUDIT_CHECKPOINT_INTERVAL, seconds */
 };
 
 /*

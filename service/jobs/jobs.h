@@ -64,4 +64,20 @@ struct mail_worker *mail_worker_start(struct app *app);
 /* Stops the thread (waits for a send or poll under way, bounded by its timeout); frees. */
 void mail_worker_stop(struct mail_worker *w);
 
+struct checkpoint_worker;
+struct crypto_sign_key;
+
+/*
+ * Starts the audit checkpoint job (checkpoint.c): every TRANSOM_AUDIT_CHECKPOINT_INTERVAL
+ * seconds (the first one interval after the start), when the chain grew since the last
+ * checkpoint, signs its head with `key` (stolen) and appends the checkpoint to
+ * TRANSOM_AUDIT_CHECKPOINT_FILE, logs it and puts it on the outbox (audit.checkpoint).
+ * It resumes from the file's last checkpoint, and logs audit_checkpoint_mismatch when
+ * the database no longer holds that event.  NULL when the thread cannot be created.
+ */
+struct checkpoint_worker *checkpoint_worker_start(struct app *app, struct crypto_sign_key *key);
+
+/* Stops the thread (after a checkpoint under way) and frees `w`; NULL is a no-op. */
+void checkpoint_worker_stop(struct checkpoint_worker *w);
+
 #endif /* TRANSOM_JOBS_H */

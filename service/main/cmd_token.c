@@ -202,14 +202,11 @@ int cmd_token(const struct config *cfg, int argc, char **argv)
 	bool creates = strcmp(verb, "create") == 0 || strcmp(verb, "ensure") == 0;
 	if (creates && (parse_args(argc - 1, argv + 1, &a) != 0 || check_identity(&a, &mask) != 0))
 		return 2;
+	if (main_schema_prepare(cfg, 0) != 0)
+		return 1;
 	struct store *st = store_new(cfg->database_url, NULL);
 	if (st == NULL)
 		return 1;
-	if (store_migrate(st) < 0) {
-		fprintf(stderr, "transomd token: database: %s\n", store_last_error(st));
-		store_free(st);
-		return 1;
-	}
 	if (strcmp(verb, "create") == 0) {
 		char token[AUTH_TOKEN_MAX];
 		rc = issue(st, &a, mask, token) == 0 ? 0 : 1;

@@ -8,10 +8,22 @@
 #include "config/config.h"
 
 int cmd_serve(const struct config *cfg);
-int cmd_migrate(const struct config *cfg);
+/* `url`: the owner's connection (--database-url), or NULL for the settings'. */
+int cmd_migrate(const struct config *cfg, const char *url);
+int cmd_audit(const struct config *cfg, int argc, char **argv);
+int cmd_db(const struct config *cfg, int argc, char **argv);
 int cmd_token(const struct config *cfg, int argc, char **argv);
 int cmd_user(const struct config *cfg, int argc, char **argv);
 int cmd_check(const struct config *cfg, int argc, char **argv);
+
+/*
+ * Brings the schema up to date, waiting up to `wait_seconds` for a database that is
+ * starting.  With TRANSOM_MIGRATE_DATABASE_URL the migrations run as that (owning) login,
+ * which then grants the serving login (TRANSOM_DATABASE_URL's) what it needs; without it
+ * the serving login migrates when the schema is behind (it must then own the schema).
+ * 0, or -1 after printing why.
+ */
+int main_schema_prepare(const struct config *cfg, unsigned wait_seconds);
 
 /* Writes the current UTC time as RFC 3339 into `out` (at least 32 bytes). */
 void main_now_rfc3339(char *out, size_t outlen);

@@ -1,17 +1,21 @@
 /*
  * serve.c -- `transomd serve` and `transomd migrate`: the daemon's life cycle.
  *
- * Start-up: connect and migrate (waiting a little for a database that is starting),
- * load definitions, start HTTP, announce the URL on stdout.  Then the main thread waits
+ * Start-up: connect and migrate (waiting a little for a database that is starting; as
+ * the owner login TRANSOM_MIGRATE_DATABASE_URL when set, which then grants the serving
+ * login its privileges), load the audit signing key and definitions, start HTTP,
+ * announce the URL on stdout.  Then the main thread waits
  * for signals: SIGHUP reloads definitions, SIGTERM/SIGINT stop gracefully.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "core/log.h"
+#include "crypto/sign.h"
 #include "events/events.h"
 #include "jobs/jobs.h"
 #include "main/main.h"
@@ -25,17 +29,27 @@ static int migrate_with_wait(struct store *st, unsigned seconds)
 			return 0;
 		if (s != DB_DOWN || waited >= seconds * 2) {
 			LOG_ERROR("event=migrate_failed error=\"%s\"", store_last_error(st));
-			fprintf(stderr, "transomd: cannot migrate the database: %s\n",
-				store_last_error(st));
+			fprintf(stderr, "transomd: cannot migrate the database: %s%s\n",
+				store_last_error(st),
+				strcmp(store_last_sqlstate(st), "42501") == 0
+					? " (this login may not change the schema: set "
+					  "TRANSOM_MIGRATE_DATABASE_URL to the owner's)"
+					: "");
 			return -1;
 		}
 		usleep(500 * 1000);
 	}
 }
 
-int cmd_migrate(const struct config *cfg)
+/* The owner's connection string: TRANSOM_MIGRATE_DATABASE_URL, else TRANSOM_DATABASE_URL. */
+static const char *owner_url(const struct config *cfg)
 {
-	struct store *st = store_new(cfg->database_url, NULL);
+	return cfg->migrate_url[0] ? cfg->migrate_url : cfg->database_url;
+}
+
+int cmd_migrate(const struct config *cfg, const char *url)
+{
+	struct store *st = store_new(url != NULL ? url : owner_url(cfg), NULL);
 	if (st == NULL)
 		return 1;
 	int rc = migrate_with_wait(st, 10);
@@ -43,6 +57,58 @@ int cmd_migrate(const struct config *cfg)
 		printf("schema version %d\n", store_schema_version(st));
 	store_free(st);
 	return rc == 0 ? 0 : 1;
+}
+
+int main_schema_prepare(const struct config *cfg, unsigned wait_seconds)
+{
+	char role[256], owner[256];
+	struct store *st = store_new(cfg->database_url, NULL);
+	if (st == NULL)
+		return -1;
+	if (cfg->migrate_url[0] == '\0') {
+		/* Up to date: nothing to do, even for a login that may not create tables. */
+		int rc = store_schema_version(st) >= store_schema_expected()
+				 ? 0
+				 : migrate_with_wait(st, wait_seconds);
+		store_free(st);
+		return rc;
+	}
+	struct store *own = store_new(cfg->migrate_url, NULL);
+	int rc = own == NULL ? -1 : migrate_with_wait(own, wait_seconds);
+	enum db_status s = DB_HARD;
+	if (rc == 0 && (s = store_current_role(st, role, sizeof role)) == DB_ONE &&
+	    (s = store_current_role(own, owner, sizeof owner)) == DB_ONE &&
+	    strcmp(role, owner) != 0)
+		s = store_grant_serving(own, role);
+	if (rc == 0 && s < 0) {
+		LOG_ERROR("event=grant_failed role=%s error=\"%s\"", role,
+			  store_last_error(st)[0] ? store_last_error(st) : store_last_error(own));
+		fprintf(stderr, "transomd: cannot grant the serving role '%s' its privileges: %s\n",
+			role,
+			store_last_error(st)[0] ? store_last_error(st) : store_last_error(own));
+		rc = -1;
+	}
+	store_free(own);
+	store_free(st);
+	return rc;
+}
+
+/* Loads TRANSOM_AUDIT_KEY_FILE: 0 and *key (NULL when the setting is empty), or -1. */
+static int load_audit_key(const struct config *cfg, struct crypto_sign_key **key)
+{
+	char err[512];
+	*key = NULL;
+	if (cfg->audit_key_file[0] == '\0') {
+		LOG_WARN("event=audit_checkpoints_off detail=\"TRANSOM_AUDIT_KEY_FILE is not set: "
+			 "the audit chain is not anchored outside the database\"");
+		return 0;
+	}
+	*key = crypto_sign_key_load(cfg->audit_key_file, err, sizeof err);
+	if (*key == NULL) {
+		fprintf(stderr, "transomd: invalid setting TRANSOM_AUDIT_KEY_FILE: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 int cmd_serve(const struct config *cfg)
@@ -60,12 +126,13 @@ int cmd_serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct store *st = store_new(cfg->database_url, NULL);
-	if (st == NULL || migrate_with_wait(st, 15) != 0) {
-		store_free(st);
+	struct crypto_sign_key *audit_key;
+	if (load_audit_key(cfg, &audit_key) != 0)
+		return 2;
+	if (main_schema_prepare(cfg, 15) != 0) {
+		crypto_sign_key_free(audit_key);
 		return 1;
 	}
-	store_free(st);
 
 	main_now_rfc3339(now, sizeof now);
 	struct defs *defs =
@@ -73,10 +140,12 @@ int cmd_serve(const struct config *cfg)
 	if (defs == NULL) {
 		fprintf(stderr, "transomd: invalid definitions:\n%s", errors ? errors : "");
 		free(errors);
+		crypto_sign_key_free(audit_key);
 		return 1;
 	}
 	if (api_app_init(&app, cfg, defs) != 0) {
 		defs_release(defs);
+		crypto_sign_key_free(audit_key);
 		return 1;
 	}
 	struct http_server_opts opts = {cfg->listen_host,  cfg->listen_port, cfg->threads,
@@ -88,12 +157,14 @@ int cmd_serve(const struct config *cfg)
 	app.events = events_hub_start(&events_opts, &err); /* LISTENs before we serve */
 	if (app.events == NULL) {
 		fprintf(stderr, "transomd: %s\n", err.detail);
+		crypto_sign_key_free(audit_key);
 		api_app_destroy(&app);
 		return 1;
 	}
 	struct http_server *srv = http_server_start(&opts, api_dispatch, api_done, &app, &err);
 	if (srv == NULL) {
 		fprintf(stderr, "transomd: %s\n", err.detail);
+		crypto_sign_key_free(audit_key);
 		events_hub_stop(app.events);
 		api_app_destroy(&app);
 		return 2;
@@ -113,6 +184,9 @@ int cmd_serve(const struct config *cfg)
 		LOG_ERROR("event=webhook_worker_failed detail=\"cannot start the thread\"");
 	if (timers == NULL)
 		LOG_ERROR("event=timer_worker_failed detail=\"cannot start the thread\"");
+	struct checkpoint_worker *checkpoints = NULL;
+	if (audit_key != NULL && (checkpoints = checkpoint_worker_start(&app, audit_key)) == NULL)
+		LOG_ERROR("event=checkpoint_worker_failed detail=\"cannot start the thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
 		 http_server_port(srv), cfg->threads, defs->version);
 	printf("transomd: listening on http://%s:%u\n", cfg->listen_host, http_server_port(srv));
@@ -143,6 +217,7 @@ int cmd_serve(const struct config *cfg)
 		}
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
+	checkpoint_worker_stop(checkpoints);
 	mail_worker_stop(mailer);
 	webhook_worker_stop(webhooks);
 	calendar_fetcher_stop(fetcher);

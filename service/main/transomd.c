@@ -21,7 +21,18 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  serve                       apply migrations, then serve HTTP until SIGTERM\n"
-		"  migrate                     apply database migrations and exit\n"
+		"  migrate [--database-url URL]\n"
+		"                              apply database migrations (as the schema owner:\n"
+		"                              URL, else TRANSOM_MIGRATE_DATABASE_URL, else\n"
+		"                              TRANSOM_DATABASE_URL) and exit\n"
+		"  db grant ROLE [--database-url URL]\n"
+		"                              as the owner: migrate, then grant the serving\n"
+		"                              login ROLE what serve needs (and no more)\n"
+		"  audit key [--file PATH]     print the public key audit checkpoints verify with\n"
+		"  audit keygen PATH           create a signing key (PEM, mode 0600)\n"
+		"  audit verify --checkpoints FILE [--database-url URL] [--key ed25519:...]\n"
+		"                              verify a database's audit trail offline against\n"
+		"                              signed checkpoints; names the first bad event\n"
 		"  token create --user NAME --role ROLE[,ROLE...] [--email ADDR]\n"
 		"               [--display-name TEXT]\n"
 		"                              create an API token (printed once)\n"
@@ -98,8 +109,17 @@ int main(int argc, char **argv)
 	const char *cmd = argv[i];
 	int sub_argc = argc - i - 1;
 	char **sub_argv = argv + i + 1;
-	bool needs_db = strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0 ||
-			strcmp(cmd, "token") == 0 || strcmp(cmd, "user") == 0;
+	const char *migrate_url = NULL;
+	if (strcmp(cmd, "migrate") == 0 && sub_argc == 2 &&
+	    strcmp(sub_argv[0], "--database-url") == 0)
+		migrate_url = sub_argv[1];
+	else if (strcmp(cmd, "migrate") == 0 && sub_argc != 0) {
+		fprintf(stderr, "usage: transomd migrate [--database-url URL]\n");
+		return 2;
+	}
+	bool needs_db =
+		strcmp(cmd, "serve") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "user") == 0 ||
+		(strcmp(cmd, "migrate") == 0 && migrate_url == NULL && cfg.migrate_url[0] == '\0');
 	if (needs_db && cfg.database_url[0] == '\0') {
 		fprintf(stderr, "transomd: invalid setting TRANSOM_DATABASE_URL='': expected a "
 				"PostgreSQL connection string (make run sets one up)\n");
@@ -108,7 +128,11 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(&cfg);
 	if (strcmp(cmd, "migrate") == 0)
-		return cmd_migrate(&cfg);
+		return cmd_migrate(&cfg, migrate_url);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(&cfg, sub_argc, sub_argv);
+	if (strcmp(cmd, "db") == 0)
+		return cmd_db(&cfg, sub_argc, sub_argv);
 	if (strcmp(cmd, "token") == 0)
 		return cmd_token(&cfg, sub_argc, sub_argv);
 	if (strcmp(cmd, "user") == 0)

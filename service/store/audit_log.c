@@ -27,6 +27,11 @@ static const struct store_stmt stmt_append = {
 static const struct store_stmt stmt_of_record = {
 	"audit_of_record",
 	"SELECT seq, content FROM audit_events WHERE record_id = $1 ORDER BY seq", 1};
+static const struct store_stmt stmt_scan = {
+	"audit_scan",
+	"SELECT seq, actor, record_id, action, content, prev_hash, hash FROM audit_events"
+	" WHERE seq > $1::bigint ORDER BY seq LIMIT 1000",
+	1};
 static const struct store_stmt stmt_batch = {
 	"audit_batch",
 	"SELECT seq, actor, record_id, action, content, prev_hash, hash FROM audit_events"
@@ -146,4 +151,56 @@ enum db_status store_audit_verify(struct store *st, json_t **out)
 		*out = json_pack("{s:b, s:I, s:s}", "ok", 1, "events", (json_int_t)head_seq, "head",
 				 prev);
 	return *out ? DB_ONE : DB_HARD;
+}
+
+enum db_status store_audit_head_hash(struct store *st, long long *seq,
+				     char hash[CRYPTO_SHA256_HEX_LEN])
+{
+	PGresult *res;
+	*seq = 0;
+	snprintf(hash, CRYPTO_SHA256_HEX_LEN, "%s", AUDIT_GENESIS);
+	enum db_status s = store_exec(st, &stmt_head, NULL, &res);
+	if (s != DB_ONE) {
+		if (s >= 0)
+			PQclear(res);
+		return s < 0 ? s : DB_HARD;
+	}
+	*seq = atoll(PQgetvalue(res, 0, 0));
+	snprintf(hash, CRYPTO_SHA256_HEX_LEN, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return DB_ONE;
+}
+
+enum db_status store_audit_scan(struct store *st, long long after, long long upto,
+				bool (*fn)(const struct audit_row *row, void *cls), void *cls)
+{
+	char from[32];
+	PGresult *res;
+	for (;;) {
+		snprintf(from, sizeof from, "%lld", after);
+		const char *p[] = {from};
+		enum db_status s = store_exec(st, &stmt_scan, p, &res);
+		if (s < 0)
+			return s;
+		int rows = PQntuples(res);
+		for (int i = 0; i < rows; i++) {
+			struct audit_row row = {
+				atoll(PQgetvalue(res, i, 0)),
+				PQgetvalue(res, i, 1),
+				PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+				PQgetvalue(res, i, 3),
+				PQgetvalue(res, i, 4),
+				PQgetvalue(res, i, 5),
+				PQgetvalue(res, i, 6),
+			};
+			if ((upto > 0 && row.seq > upto) || !fn(&row, cls)) {
+				PQclear(res);
+				return DB_NONE;
+			}
+			after = row.seq;
+		}
+		PQclear(res);
+		if (rows == 0)
+			return DB_NONE;
+	}
 }

@@ -83,4 +83,18 @@ enum db_status store_migrate(struct store *st);
 /* The highest migration version recorded, or -1 on error. */
 int store_schema_version(struct store *st);
 
+/* How many migrations this build embeds: the schema version it expects. */
+int store_schema_expected(void);
+
+/*
+ * Grants the serving role `role` what `transomd serve` needs and no more (migration
+ * 0014's transom_grant_serving): run as the schema's owner, after migrating.  DB_NONE or
+ * DB_ONE on success; DB_HARD when `role` does not exist, is the owner or is privileged
+ * (store_last_error says which).
+ */
+enum db_status store_grant_serving(struct store *st, const char *role);
+
+/* The database role `st` is logged in as into `out` ("" on error).  DB_ONE or an error. */
+enum db_status store_current_role(struct store *st, char *out, size_t outlen);
+
 #endif /* TRANSOM_STORE_H */

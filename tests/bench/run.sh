@@ -76,7 +76,7 @@ settle() {
 }
 
 # --- the database, the service, its data ---------------------------------------------------
-{ "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start "$TMP/pg" "$TMP/sock" &&
+{ "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
 	"$PG" createdb "$TMP/sock" bench >/dev/null; } || die "cannot start PostgreSQL"
 PM=$(head -n 1 "$TMP/pg/postmaster.pid")
 # settle() vacuums before each run; autovacuum would land in one run or the other at random.

@@ -29,7 +29,14 @@ static void child_env(const char *workflows, const char *policies, const char *c
 {
 	char buf[2048];
 	const char *root = env_or("TRANSOM_TEST_ROOT", ".");
-	setenv("TRANSOM_DATABASE_URL", env_or("TRANSOM_TEST_DATABASE_URL", ""), 1);
+	/* Served as the unprivileged role, migrated as the owner (tests/run.sh). */
+	const char *owner = env_or("TRANSOM_TEST_DATABASE_URL", "");
+	setenv("TRANSOM_DATABASE_URL", env_or("TRANSOM_TEST_SERVE_DATABASE_URL", owner), 1);
+	setenv("TRANSOM_MIGRATE_DATABASE_URL", owner, 1);
+	setenv("TRANSOM_AUDIT_KEY_FILE", env_or("TRANSOM_TEST_AUDIT_KEY", ""), 1);
+	setenv("TRANSOM_AUDIT_CHECKPOINT_FILE",
+	       env_or("TRANSOM_TEST_CHECKPOINTS", "/nonexistent/checkpoints"), 1);
+	setenv("TRANSOM_AUDIT_CHECKPOINT_INTERVAL", "86400", 1); /* a test may ask for less */
 	setenv("TRANSOM_LISTEN", "127.0.0.1:0", 1);
 	setenv("TRANSOM_LOG_LEVEL", env_or("TRANSOM_TEST_LOG_LEVEL", "warn"), 1);
 	setenv("TRANSOM_THREADS", "4", 1);
@@ -277,8 +284,9 @@ void reply_free(struct reply *r)
 int pg_ctl_test(const char *verb)
 {
 	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "'%s' %s '%s' '%s' >/dev/null 2>&1",
-		 env_or("TRANSOM_TEST_PG", "deploy/pg.sh"), verb, env_or("TRANSOM_TEST_PGDATA", ""),
+	snprintf(cmd, sizeof cmd, "'%s' %s %s '%s' '%s' >/dev/null 2>&1",
+		 env_or("TRANSOM_TEST_PG", "deploy/pg.sh"), verb,
+		 strcmp(verb, "start") == 0 ? "--no-fsync" : "", env_or("TRANSOM_TEST_PGDATA", ""),
 		 env_or("TRANSOM_TEST_PGSOCK", ""));
 	return system(cmd);
 }

@@ -2,8 +2,12 @@
  * lib_http.h -- helpers for HTTP tests: start the real transomd against the test
  * database, make requests with libcurl, read replies.
  *
- * Environment (set by tests/run.sh): TRANSOM_TEST_BIN, TRANSOM_TEST_DATABASE_URL,
- * TRANSOM_TEST_ROOT, TRANSOM_TEST_PG, TRANSOM_TEST_PGDATA, TRANSOM_TEST_PGSOCK.
+ * Environment (set by tests/run.sh): TRANSOM_TEST_BIN, TRANSOM_TEST_DATABASE_URL (the
+ * owner's login: tests poke the database with it, transomd migrates with it),
+ * TRANSOM_TEST_SERVE_DATABASE_URL (the unprivileged role transomd serves as),
+ * TRANSOM_TEST_AUDIT_KEY, TRANSOM_TEST_CHECKPOINTS (the checkpoint file; the interval is
+ * a day unless a test sets TRANSOM_AUDIT_CHECKPOINT_INTERVAL), TRANSOM_TEST_ROOT,
+ * TRANSOM_TEST_PG, TRANSOM_TEST_PGDATA, TRANSOM_TEST_PGSOCK, TRANSOM_TEST_TMP.
  */
 #ifndef TRANSOM_TEST_LIB_HTTP_H
 #define TRANSOM_TEST_LIB_HTTP_H
