@@ -21,6 +21,8 @@
 struct feed_cache;
 
 /* Everything a handler may reach, shared by all threads. */
+#define READY_CHECK_MS 800 /* /readyz's statement timeout: it answers within about a second */
+
 struct app {
 	const struct config *cfg; /* immutable */
 	struct defs_holder defs;  /* current definitions */
@@ -40,6 +42,10 @@ struct app {
 	json_t *remote;
 	/* The schedule calendar shared by the ICS feeds and CalDAV (api/feed_cache.h). */
 	struct feed_cache *feed_cache;
+	/* /readyz's own database connection, with short timeouts, so it answers while the
+	 * request connections wait on a lock (guarded by check_lock). */
+	pthread_mutex_t check_lock;
+	struct store *check_store;
 };
 
 /* A copy of app->remote (owned; an empty array when none). */
@@ -80,6 +86,8 @@ void api_app_destroy(struct app *app);
 
 /* The http_dispatch_fn and http_done_fn for http_server_start (cls = struct app). */
 void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep);
+/* http_server_opts.is_quick: the request's route is ROUTE_QUICK. */
+bool api_is_quick(void *cls, const struct http_req *req);
 void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds);
 
 /* This thread's worker (created on first use).  NULL only when out of memory. */

@@ -50,6 +50,8 @@ struct api_worker *api_worker_get(struct app *app)
 	struct store_hooks hooks = {on_db_error, on_db_reconnect, app};
 	w->app = app;
 	w->store = store_new(app->cfg->database_url, &hooks);
+	if (w->store != NULL)
+		store_set_timeouts(w->store, app->cfg->statement_ms, app->cfg->lock_ms);
 	if (w->store == NULL || pthread_setspecific(app->worker_key, w) != 0) {
 		worker_free(w);
 		return NULL;
@@ -70,15 +72,7 @@ struct defs *api_defs(struct http_req *req)
 
 enum tr_code api_db_error(struct http_req *req, enum db_status s)
 {
-	if (s == DB_DOWN)
-		return tr_error_set(&req->err, TR_E_DB_UNAVAILABLE, NULL,
-				    "the database cannot be reached; retry shortly");
-	if (s == DB_SOFT)
-		return tr_error_set(&req->err, TR_E_DB_CONFLICT, NULL,
-				    "the database kept reporting conflicts; retry");
-	LOG_ERROR("event=db_error request_id=%s sqlstate=%s error=\"%s\"", req->request_id,
-		  store_last_sqlstate(api_store(req)), store_last_error(api_store(req)));
-	return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "a database statement failed");
+	return store_error(api_store(req), s, req->request_id, &req->err);
 }
 
 int api_app_init(struct app *app, const struct config *cfg, struct defs *initial)
@@ -102,7 +96,11 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	app->remote = json_array();
 	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
 	app->feed_cache = feed_cache_new();
-	if (app->feed_cache == NULL) {
+	pthread_mutex_init(&app->check_lock, NULL);
+	app->check_store = store_new(cfg->database_url, NULL);
+	if (app->check_store != NULL)
+		store_set_timeouts(app->check_store, READY_CHECK_MS, READY_CHECK_MS / 2);
+	if (app->feed_cache == NULL || app->check_store == NULL) {
 		api_app_destroy(app);
 		return -1;
 	}
@@ -136,6 +134,9 @@ void api_app_destroy(struct app *app)
 	alarm_clock_stop(app->alarms);
 	feed_cache_free(app->feed_cache);
 	app->feed_cache = NULL;
+	store_free(app->check_store);
+	app->check_store = NULL;
+	pthread_mutex_destroy(&app->check_lock);
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */
@@ -284,6 +285,9 @@ static enum tr_code parse_json_body(struct http_req *req)
 
 static enum tr_code run(struct http_req *req, struct http_reply *rep)
 {
+	/* Before anything reads them: no path, query or header byte may be malformed text. */
+	if (!http_req_text_ok(req, &req->err))
+		return req->err.code;
 	enum route_result rr =
 		route_match(api_routes, api_routes_count, req->method, req->path, &req->match);
 	if (rr == ROUTE_NO_SUCH_PATH)
@@ -318,11 +322,25 @@ void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
 		rc = TR_E_INTERNAL;
 	if (req->err.code != rc) /* a handler returned a code without detail */
 		tr_error_set(&req->err, rc, NULL, "%s", tr_code_title(rc));
-	if (tr_code_http_status(rc) >= 500 && rc != TR_E_DB_UNAVAILABLE)
+	if (tr_code_http_status(rc) >= 500 && tr_code_http_status(rc) != 503) {
+		/* The detail of an internal error may quote the server or the data: the
+		 * log has it, the client gets the request id to quote. */
 		LOG_ERROR("event=request_failed request_id=%s code=%s detail=\"%s\"",
 			  req->request_id, tr_code_slug(rc), req->err.detail);
+		tr_error_set(&req->err, rc, NULL,
+			     "%s; the log has the detail under this request id", tr_code_title(rc));
+	}
 	/* Keep headers such as Allow and WWW-Authenticate; replace any body. */
 	http_reply_problem(rep, req, &req->err, NULL);
+}
+
+bool api_is_quick(void *cls, const struct http_req *req)
+{
+	struct route_match m;
+	(void)cls;
+	return route_match(api_routes, api_routes_count, req->method, req->path, &m) ==
+		       ROUTE_MATCHED &&
+	       (m.route->flags & ROUTE_QUICK);
 }
 
 void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds)

@@ -1,6 +1,7 @@
 /*
  * h_system.c -- liveness, readiness, metrics and the caller's identity.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,24 +18,29 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 {
 	struct app *app = req->app;
 	bool loaded, last_ok;
-	enum db_status db = store_ping(api_store(req));
+	char why[512];
+	/* Its own connection with short timeouts: ready means "accepts writes now". */
+	pthread_mutex_lock(&app->check_lock);
+	enum db_status db = store_check_writable(app->check_store);
+	snprintf(why, sizeof why, "%s",
+		 db == DB_NONE ? store_last_error(app->check_store)
+			       : "the database cannot be reached or did not answer in time");
+	pthread_mutex_unlock(&app->check_lock);
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
 	/* Remote calendars are reported, never a reason to be unready: the last good copy
 	 * (or none) keeps the service going. */
-	json_t *checks =
-		json_pack("{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app), "database",
-			  db == DB_ONE ? json_pack("{s:b}", "ok", 1)
-				       : json_pack("{s:b, s:s}", "ok", 0, "error",
-						   store_last_error(api_store(req))),
-			  "definitions", defs ? defs : json_null());
+	json_t *checks = json_pack(
+		"{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app), "database",
+		db == DB_ONE ? json_pack("{s:b}", "ok", 1)
+			     : json_pack("{s:b, s:b, s:s}", "ok", 0, "writable", 0, "error", why),
+		"definitions", defs ? defs : json_null());
 	if (checks == NULL)
 		return TR_E_NOMEM;
 	if (db == DB_ONE && loaded)
 		return http_reply_json(rep, 200,
 				       json_pack("{s:b, s:o}", "ready", 1, "checks", checks));
 	tr_error_set(&req->err, TR_E_NOT_READY, NULL, "%s",
-		     db != DB_ONE ? "the database cannot be reached"
-				  : "no valid workflows and policies are loaded");
+		     db != DB_ONE ? why : "no valid workflows and policies are loaded");
 	http_reply_problem(rep, req, &req->err,
 			   json_pack("{s:b, s:o}", "ready", 0, "checks", checks));
 	return TR_OK;
