@@ -39,12 +39,12 @@ static bool start(void)
 static void test_bad_utf8_ids_are_4xx(void)
 {
 	static const char *const gets[] = {
-		"/v1/changes/%ff",	      "/v1/changes/%ff/history",
-		"/v1/changes/%ff/risk",	      "/v1/changes/%ff/approvals",
-		"/v1/incidents/%ff",	      "/v1/problems/%c3%28/history",
-		"/v1/deployments/%ff",	      "/v1/webhooks/%ff",
-		"/v1/workflows/%ff",	      "/v1/calendars/services/%ff.ics",
-		"/feeds/%ff/schedule.ics",    "/v/%ff",
+		"/v1/changes/%ff",           "/v1/changes/%ff/history",
+		"/v1/changes/%ff/risk",      "/v1/changes/%ff/approvals",
+		"/v1/incidents/%ff",         "/v1/problems/%c3%28/history",
+		"/v1/deployments/%ff",       "/v1/webhooks/%ff",
+		"/v1/workflows/%ff",         "/v1/calendars/services/%ff.ics",
+		"/feeds/%ff/schedule.ics",   "/v/%ff",
 		"/v1/changes/CHG-%ed%a0%80", /* a UTF-16 surrogate */
 	};
 	static const char *const posts[] = {
@@ -73,7 +73,8 @@ static void test_bad_utf8_ids_are_4xx(void)
 		reply_free(r);
 	}
 	const char *ifm[] = {"If-Match: \"1\"", NULL};
-	struct reply *r = request(&srv, "PATCH", "/v1/changes/%ff", admin, "{\"title\":\"x\"}", ifm);
+	struct reply *r =
+		request(&srv, "PATCH", "/v1/changes/%ff", admin, "{\"title\":\"x\"}", ifm);
 	sane(r, "PATCH", "/v1/changes/%ff");
 	CHECK(r->status == 400 || r->status == 404);
 	reply_free(r);
@@ -191,10 +192,15 @@ static void test_every_documented_route_survives_malformed_bytes(void)
 	};
 	static const char *const fillers[] = {"%ff", "%c3%28", "x%00y", "CHG-99999999999999999999",
 					      "-1"};
-	static const char *const queries[] = {
-		"", "?limit=%ff", "?limit=99999999999999999999", "?state=%ff&service=%fe",
-		"?updated_since=%ff", "?from=%ff&to=%fe", "?wait=%ff", "?next=%ff%00",
-		"?services=%ff&duration=%ff&count=99999999999"};
+	static const char *const queries[] = {"",
+					      "?limit=%ff",
+					      "?limit=99999999999999999999",
+					      "?state=%ff&service=%fe",
+					      "?updated_since=%ff",
+					      "?from=%ff&to=%fe",
+					      "?wait=%ff",
+					      "?next=%ff%00",
+					      "?services=%ff&duration=%ff&count=99999999999"};
 	/* NULL: no bad header, so the path, query and body reach the handler */
 	static const char *const bad_headers[] = {NULL,
 						  "Idempotency-Key: \xff\xfe",
@@ -207,17 +213,15 @@ static void test_every_documented_route_survives_malformed_bytes(void)
 	const char *key;
 	json_t *ops;
 	unsigned sent = 0;
-	json_object_foreach(paths, key, ops)
-	{
+	json_object_foreach(paths, key, ops) {
 		const char *method;
 		json_t *op;
-		json_object_foreach(ops, method, op)
-		{
+		json_object_foreach(ops, method, op) {
 			char m[16];
 			size_t k = 0;
 			for (; method[k] && k < sizeof m - 1; k++)
 				m[k] = (char)(method[k] >= 'a' && method[k] <= 'z' ? method[k] - 32
-										    : method[k]);
+										   : method[k]);
 			m[k] = '\0';
 			/* the event stream never ends by itself: its bad bytes are tested above */
 			if (strcmp(m, "PARAMETERS") == 0 || strcmp(key, "/v1/events") == 0)
