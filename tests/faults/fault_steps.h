@@ -66,8 +66,7 @@ static inline int pg_restart(const char *mode)
 
 /* Makes `method path` and returns the status; `*secs` the time it took. */
 static inline long timed(const struct server *s, const char *method, const char *path,
-			 const char *token, const char *body, double *secs,
-			 struct reply **keep)
+			 const char *token, const char *body, double *secs, struct reply **keep)
 {
 	double t0 = now_s();
 	struct reply *r = request(s, method, path, token, body, NULL);

@@ -103,8 +103,7 @@ static void others_are_served(const char *during)
 	st = served("GET", "/v1/incidents", NULL, 2.0, &secs);
 	CHECKF(st == 200 && secs < 2.0, "%s: GET /v1/incidents %d after %.2f s", during, st, secs);
 	st = served("POST", "/v1/incidents", incident, 2.0, &secs);
-	CHECKF(st == 201 && secs < 2.0, "%s: POST /v1/incidents %d after %.2f s", during, st,
-	       secs);
+	CHECKF(st == 201 && secs < 2.0, "%s: POST /v1/incidents %d after %.2f s", during, st, secs);
 }
 
 /* Opens `n` idle sockets from `from` into `fds`; returns how many connected. */
@@ -142,7 +141,8 @@ static void test_2000_idle_and_1100_slow_header_connections(void)
 	}
 	for (int round = 0; round < 3; round++) {
 		for (unsigned i = 0; i < 1100; i++)
-			if (slow[i] >= 0 && send(slow[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			if (slow[i] >= 0 &&
+			    send(slow[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 				close(slow[i]);
 				slow[i] = -1;
 			}

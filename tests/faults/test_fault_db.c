@@ -130,7 +130,7 @@ static void test_a_held_lock_leaves_liveness_green_and_times_requests_out(void)
 
 /* ---- PostgreSQL restarted under a write load -------------------------------------------- */
 
-#define WRITERS	  4
+#define WRITERS   4
 #define MAX_ACKED 20000
 
 struct writer {
@@ -198,8 +198,8 @@ static void test_restarts_under_load_lose_no_acknowledged_write(void)
 	for (int i = 0; c != NULL && i < WRITERS; i++) {
 		for (unsigned k = 0; k < w[i].nacked; k++) {
 			const char *p[] = {w[i].acked[k]};
-			PGresult *r = PQexecParams(c, "SELECT 1 FROM records WHERE id = $1", 1, NULL,
-						   p, NULL, NULL, 0);
+			PGresult *r = PQexecParams(c, "SELECT 1 FROM records WHERE id = $1", 1,
+						   NULL, p, NULL, NULL, 0);
 			if (PQntuples(r) != 1) {
 				missing++;
 				fprintf(stderr, "  lost: %s\n", w[i].acked[k]);
