@@ -42,10 +42,17 @@ struct app {
 	json_t *remote;
 	/* The schedule calendar shared by the ICS feeds and CalDAV (api/feed_cache.h). */
 	struct feed_cache *feed_cache;
-	/* /readyz's own database connection, with short timeouts, so it answers while the
-	 * request connections wait on a lock (guarded by check_lock). */
+	/* /readyz's own database check (h_system.c): one at a time, on a thread of its own
+	 * with its own connection and short timeouts, so /readyz answers within about a
+	 * second even when the database stalls.  Guarded by check_lock. */
 	pthread_mutex_t check_lock;
+	pthread_cond_t check_cond;
 	struct store *check_store;
+	bool check_running;          /* a check thread is out */
+	unsigned long check_started; /* checks started */
+	unsigned long check_done;    /* the number of the last check finished */
+	int check_result;            /* its enum db_status */
+	char check_why[256];         /* why it was not DB_ONE */
 };
 
 /* A copy of app->remote (owned; an empty array when none). */

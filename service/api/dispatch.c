@@ -97,6 +97,7 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
 	app->feed_cache = feed_cache_new();
 	pthread_mutex_init(&app->check_lock, NULL);
+	pthread_cond_init(&app->check_cond, NULL);
 	app->check_store = store_new(cfg->database_url, NULL);
 	if (app->check_store != NULL)
 		store_set_timeouts(app->check_store, READY_CHECK_MS, READY_CHECK_MS / 2);
@@ -134,9 +135,27 @@ void api_app_destroy(struct app *app)
 	alarm_clock_stop(app->alarms);
 	feed_cache_free(app->feed_cache);
 	app->feed_cache = NULL;
-	store_free(app->check_store);
-	app->check_store = NULL;
-	pthread_mutex_destroy(&app->check_lock);
+	/* A check thread still out (the database stalled) owns the check store: wait a
+	 * little for it, else leave the store (and the lock) to it. */
+	pthread_mutex_lock(&app->check_lock);
+	for (int i = 0; i < 20 && app->check_running; i++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&app->check_cond, &app->check_lock, &ts);
+	}
+	bool running = app->check_running;
+	pthread_mutex_unlock(&app->check_lock);
+	if (!running) {
+		store_free(app->check_store);
+		app->check_store = NULL;
+		pthread_cond_destroy(&app->check_cond);
+		pthread_mutex_destroy(&app->check_lock);
+	}
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */

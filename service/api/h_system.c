@@ -2,7 +2,9 @@
  * h_system.c -- liveness, readiness, metrics and the caller's identity.
  */
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -14,18 +16,66 @@ enum tr_code h_healthz(struct http_req *req, struct http_reply *rep)
 	return http_reply_json(rep, 200, json_pack("{s:s}", "status", "alive"));
 }
 
+/* One database check, on its own thread: the result goes to app->check_*. */
+static void *check_main(void *arg)
+{
+	struct app *app = arg;
+	enum db_status s = store_check_writable(app->check_store);
+	pthread_mutex_lock(&app->check_lock);
+	app->check_result = s;
+	snprintf(app->check_why, sizeof app->check_why, "%s",
+		 s == DB_NONE ? store_last_error(app->check_store)
+			      : "the database cannot be reached or did not answer in time");
+	app->check_done = app->check_started;
+	app->check_running = false;
+	pthread_cond_broadcast(&app->check_cond);
+	pthread_mutex_unlock(&app->check_lock);
+	return NULL;
+}
+
+/*
+ * Does the database answer and accept writes?  Starts a check (unless one is out: a
+ * stalled database holds at most one thread) and waits for a result at most
+ * READY_WAIT_MS; `why` says what is wrong when the answer is not DB_ONE.
+ */
+#define READY_WAIT_MS 1000
+static enum db_status database_ready(struct app *app, char *why, size_t len)
+{
+	pthread_mutex_lock(&app->check_lock);
+	if (!app->check_running) {
+		pthread_t t;
+		app->check_running = true;
+		app->check_started++;
+		if (pthread_create(&t, NULL, check_main, app) == 0)
+			pthread_detach(t);
+		else
+			app->check_running = false;
+	}
+	unsigned long want = app->check_started;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += READY_WAIT_MS / 1000;
+	while (app->check_done < want && app->check_running &&
+	       pthread_cond_timedwait(&app->check_cond, &app->check_lock, &until) == 0)
+		;
+	enum db_status s = DB_DOWN;
+	if (app->check_done >= want) {
+		s = app->check_result;
+		snprintf(why, len, "%s", app->check_why);
+	} else {
+		snprintf(why, len, "the database did not answer within %d ms", READY_WAIT_MS);
+	}
+	pthread_mutex_unlock(&app->check_lock);
+	return s;
+}
+
 enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 {
 	struct app *app = req->app;
 	bool loaded, last_ok;
-	char why[512];
-	/* Its own connection with short timeouts: ready means "accepts writes now". */
-	pthread_mutex_lock(&app->check_lock);
-	enum db_status db = store_check_writable(app->check_store);
-	snprintf(why, sizeof why, "%s",
-		 db == DB_NONE ? store_last_error(app->check_store)
-			       : "the database cannot be reached or did not answer in time");
-	pthread_mutex_unlock(&app->check_lock);
+	char why[256];
+	/* Ready means "the database answers and accepts writes now". */
+	enum db_status db = database_ready(app, why, sizeof why);
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
 	/* Remote calendars are reported, never a reason to be unready: the last good copy
 	 * (or none) keeps the service going. */

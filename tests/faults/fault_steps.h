@@ -7,7 +7,9 @@
 #define TRANSOM_TEST_FAULT_STEPS_H
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,50 @@ static inline int pg_restart(const char *mode)
 		 getuid() == 0 ? "runuser -u postgres --" : "", data ? data : "", mode,
 		 data ? data : "");
 	return system(cmd);
+}
+
+/*
+ * Sends `sig` (SIGSTOP or SIGCONT) to every process of the test cluster: the postmaster
+ * named in postmaster.pid and its children.  SIGSTOP makes a database that accepts
+ * connections and never answers.  Returns the number of processes signalled.
+ */
+static inline int pg_signal_all(int sig)
+{
+	char path[1024];
+	const char *data = getenv("TRANSOM_TEST_PGDATA");
+	snprintf(path, sizeof path, "%s/postmaster.pid", data ? data : "");
+	FILE *f = fopen(path, "r");
+	long pm = 0;
+	if (f == NULL || fscanf(f, "%ld", &pm) != 1 || pm <= 0) {
+		if (f != NULL)
+			fclose(f);
+		return 0;
+	}
+	fclose(f);
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		long pid = atol(e->d_name), ppid = 0;
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		FILE *s = fopen(path, "r");
+		if (s == NULL)
+			continue;
+		/* pid (comm) state ppid: comm may hold spaces, so read from the last ')' */
+		char line[1024];
+		if (fgets(line, sizeof line, s) != NULL && strrchr(line, ')') != NULL)
+			sscanf(strrchr(line, ')') + 2, "%*c %ld", &ppid);
+		fclose(s);
+		if (ppid == pm && kill((pid_t)pid, sig) == 0)
+			n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	if (kill((pid_t)pm, sig) == 0)
+		n++;
+	return n;
 }
 
 /* Makes `method path` and returns the status; `*secs` the time it took. */

@@ -128,6 +128,50 @@ static void test_a_held_lock_leaves_liveness_green_and_times_requests_out(void)
 	PQfinish(c);
 }
 
+static void *stalled_request(void *arg)
+{
+	return blocked_request(arg);
+}
+
+static void test_a_stalled_database_is_not_ready_within_a_second(void)
+{
+	if (!start())
+		return;
+	double secs;
+	CHECK_INT(timed(&srv, "GET", "/readyz", NULL, NULL, &secs, NULL), 200);
+	CHECK(pg_signal_all(SIGSTOP) > 1);
+	/* requests pile up on the frozen database; liveness and readiness still answer */
+	struct blocked b[6];
+	for (int i = 0; i < 6; i++) {
+		memset(&b[i], 0, sizeof b[i]);
+		snprintf(b[i].path, sizeof b[i].path, "/v1/incidents");
+		pthread_create(&b[i].thread, NULL, stalled_request, &b[i]);
+	}
+	usleep(300 * 1000);
+	for (int i = 0; i < 3; i++) {
+		struct reply *r;
+		long st = timed(&srv, "GET", "/readyz", NULL, NULL, &secs, &r);
+		CHECKF(st == 503 && secs < 1.6, "/readyz on a stalled database: %ld after %.2f s",
+		       st, secs);
+		CHECK(json_is_false(json_object_get(r->json, "ready")));
+		reply_free(r);
+		CHECK_INT(timed(&srv, "GET", "/healthz", NULL, NULL, &secs, NULL), 200);
+		CHECKF(secs < 1.0, "/healthz took %.2f s on a stalled database", secs);
+	}
+	CHECK(pg_signal_all(SIGCONT) > 1);
+	for (int i = 0; i < 6; i++)
+		pthread_join(b[i].thread, NULL);
+	for (int i = 0; i < 6; i++) /* answered once the database woke: not lost, not 500 */
+		CHECKF(b[i].status == 200 || b[i].status == 503, "%s: %ld", b[i].path, b[i].status);
+	long st = 0;
+	for (int i = 0; i < 20 && st != 200; i++) { /* ready again within a few seconds */
+		st = timed(&srv, "GET", "/readyz", NULL, NULL, &secs, NULL);
+		if (st != 200)
+			usleep(250 * 1000);
+	}
+	CHECK_INT(st, 200);
+}
+
 /* ---- PostgreSQL restarted under a write load -------------------------------------------- */
 
 #define WRITERS   4
@@ -226,4 +270,5 @@ static void test_the_server_stops_cleanly(void)
 
 TESTS(test_read_only_database_is_503_and_not_ready,
       test_a_held_lock_leaves_liveness_green_and_times_requests_out,
+      test_a_stalled_database_is_not_ready_within_a_second,
       test_restarts_under_load_lose_no_acknowledged_write, test_the_server_stops_cleanly)
