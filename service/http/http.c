@@ -521,9 +521,19 @@ static void *worker_main(void *arg)
 	}
 }
 
-static void queue_push(struct http_server *srv, struct http_transport *t)
+/*
+ * Suspends the connection of `t` and queues it for a worker.  Returns false, doing
+ * nothing, once the server is stopping (the workers are gone: answer at once).
+ */
+static bool queue_push(struct http_server *srv, struct http_transport *t)
 {
 	pthread_mutex_lock(&srv->queue_lock);
+	if (srv->queue_stop) {
+		pthread_mutex_unlock(&srv->queue_lock);
+		return false;
+	}
+	t->handed = true;
+	MHD_suspend_connection(t->conn);
 	t->queue_next = NULL;
 	if (srv->queue_tail != NULL)
 		srv->queue_tail->queue_next = t;
@@ -532,6 +542,7 @@ static void queue_push(struct http_server *srv, struct http_transport *t)
 	srv->queue_tail = t;
 	pthread_cond_signal(&srv->queue_cond);
 	pthread_mutex_unlock(&srv->queue_lock);
+	return true;
 }
 
 /* ---- the MHD callbacks ------------------------------------------------------------------ */
@@ -705,10 +716,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		srv->dispatch(srv->cls, &t->req, &t->rep);
 		return queue_reply(t);
 	}
-	t->handed = true;
-	MHD_suspend_connection(conn);
-	queue_push(srv, t);
-	return MHD_YES;
+	if (queue_push(srv, t))
+		return MHD_YES;
+	struct tr_error e;
+	tr_error_set(&e, TR_E_NOT_READY, NULL, "the server is shutting down; retry");
+	http_reply_problem(&t->rep, &t->req, &e, NULL);
+	return queue_reply(t);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -860,7 +873,11 @@ unsigned http_server_stop(struct http_server *srv, unsigned grace_seconds)
 	pthread_mutex_unlock(&srv->queue_lock);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i], NULL);
-	for (struct http_transport *t = srv->queue_head, *next; t != NULL; t = next) {
+	pthread_mutex_lock(&srv->queue_lock); /* no push comes after queue_stop */
+	struct http_transport *left_queued = srv->queue_head;
+	srv->queue_head = srv->queue_tail = NULL;
+	pthread_mutex_unlock(&srv->queue_lock);
+	for (struct http_transport *t = left_queued, *next; t != NULL; t = next) {
 		next = t->queue_next;
 		struct tr_error e;
 		tr_error_set(&e, TR_E_NOT_READY, NULL, "the server is shutting down; retry");
@@ -868,7 +885,6 @@ unsigned http_server_stop(struct http_server *srv, unsigned grace_seconds)
 		atomic_store(&t->done, true);
 		MHD_resume_connection(t->conn);
 	}
-	srv->queue_head = srv->queue_tail = NULL;
 	if (srv->sweeper_started) {
 		pthread_mutex_lock(&srv->watch_lock);
 		srv->sweeper_stop = true;
