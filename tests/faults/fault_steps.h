@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +109,27 @@ static inline int pg_signal_all(int sig)
 	if (kill((pid_t)pm, sig) == 0)
 		n++;
 	return n;
+}
+
+/*
+ * Copies header `name` of `r` into `out` (len bytes); false when absent.  Thread-safe,
+ * unlike reply_header() and its static buffer: for requests made from threads.
+ */
+static inline bool header_copy(const struct reply *r, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+	out[0] = '\0';
+	for (const char *p = r->headers; p != NULL && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(out, len, "%.*s", (int)strcspn(v, "\r\n"), v);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Makes `method path` and returns the status; `*secs` the time it took. */

@@ -78,7 +78,8 @@ static void *blocked_request(void *arg)
 	struct reply *r;
 	b->status = timed(&srv, "GET", b->path, admin, NULL, &b->secs, &r);
 	snprintf(b->type, sizeof b->type, "%s", reply_str(r, "type"));
-	b->retry_after = reply_header(r, "Retry-After") != NULL;
+	char ra[32];
+	b->retry_after = header_copy(r, "Retry-After", ra, sizeof ra);
 	reply_free(r);
 	return NULL;
 }
@@ -196,8 +197,9 @@ static void *write_loop(void *arg)
 			 "\"P3\"}",
 			 w->n, i);
 		struct reply *r = request(&srv, "POST", "/v1/incidents", admin, body, NULL);
-		const char *loc = reply_header(r, "Location");
-		if (r->status == 201 && loc != NULL)
+		char loc[128];
+		if (r->status == 201 && header_copy(r, "Location", loc, sizeof loc) &&
+		    strrchr(loc, '/') != NULL)
 			snprintf(w->acked[w->nacked++], 32, "%s", strrchr(loc, '/') + 1);
 		else if (r->status == 503)
 			w->failed++;
