@@ -2,6 +2,7 @@
 #
 #   make run        install missing packages, build, start the private PostgreSQL, serve
 #   make test       the same bootstrap, then every test against a throwaway PostgreSQL
+#   make faults     the fault suite (tests/faults/): bad bytes, read-only or locked DB, floods
 #   make unit       only the pure unit tests (no database)
 #   make bench      transitions/s through HTTP against pgbench running the same SQL (ratio)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
@@ -36,6 +37,7 @@ MAIN_SRC  := $(sort $(wildcard service/main/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 HTTP_SRC  := $(sort $(wildcard tests/http/test_*.c))
 HTTP_LIB  := $(sort $(wildcard tests/http/lib_*.c))
+FAULT_SRC := $(sort $(wildcard tests/faults/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 CAL_DRIVER := $(BUILD)/tests/calendar/expand_main
 MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
@@ -45,6 +47,7 @@ MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:%.c=$(BUILD)/%)
 HTTP_BIN  := $(HTTP_SRC:%.c=$(BUILD)/%)
 HTTP_OBJ  := $(HTTP_LIB:%.c=$(BUILD)/%.o)
+FAULT_BIN := $(FAULT_SRC:%.c=$(BUILD)/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 LIBA      := $(BUILD)/libtransom.a
 TRANSOMD  := $(BUILD)/transomd
@@ -52,8 +55,8 @@ CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TRANSOM_CLI := $(BUILD)/transom
 
-.PHONY: all run test unit bench fuzz format format-check deps deps-test clean
-all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(CAL_DRIVER)
+.PHONY: all run test faults unit bench fuzz format format-check deps deps-test clean
+all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(FAULT_BIN) $(CAL_DRIVER)
 
 # --- bootstrap -----------------------------------------------------------------------------
 # Missing libraries are installed (or named) before anything is compiled.
@@ -69,6 +72,12 @@ run: deps
 test: deps-test
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh $(BUILD)
+
+# The fault suite (tests/faults/): bad bytes, read-only and locked database, connection
+# floods, PostgreSQL restarts under load.  A few minutes.
+faults: deps-test
+	@$(MAKE) --no-print-directory all
+	@tests/faults/run.sh $(BUILD)
 
 unit: $(UNIT_BIN)
 	@tests/run.sh $(BUILD) unit
@@ -116,6 +125,9 @@ $(CAL_DRIVER): $(BUILD)/tests/calendar/expand_main.o $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/http/%: $(BUILD)/tests/http/%.o $(HTTP_OBJ) $(LIBA)
+	$(Q)$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
+
+$(BUILD)/tests/faults/%: $(BUILD)/tests/faults/%.o $(HTTP_OBJ) $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
 
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(HTTP_OBJ) $(LIBA)

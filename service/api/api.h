@@ -21,6 +21,8 @@
 struct feed_cache;
 
 /* Everything a handler may reach, shared by all threads. */
+#define READY_CHECK_MS 800 /* /readyz's statement timeout: it answers within about a second */
+
 struct app {
 	const struct config *cfg; /* immutable */
 	struct defs_holder defs;  /* current definitions */
@@ -40,6 +42,17 @@ struct app {
 	json_t *remote;
 	/* The schedule calendar shared by the ICS feeds and CalDAV (api/feed_cache.h). */
 	struct feed_cache *feed_cache;
+	/* /readyz's own database check (h_system.c): one at a time, on a thread of its own
+	 * with its own connection and short timeouts, so /readyz answers within about a
+	 * second even when the database stalls.  Guarded by check_lock. */
+	pthread_mutex_t check_lock;
+	pthread_cond_t check_cond;
+	struct store *check_store;
+	bool check_running;          /* a check thread is out */
+	unsigned long check_started; /* checks started */
+	unsigned long check_done;    /* the number of the last check finished */
+	int check_result;            /* its enum db_status */
+	char check_why[256];         /* why it was not DB_ONE */
 };
 
 /* A copy of app->remote (owned; an empty array when none). */
@@ -91,6 +104,8 @@ void api_app_destroy(struct app *app);
 
 /* The http_dispatch_fn and http_done_fn for http_server_start (cls = struct app). */
 void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep);
+/* http_server_opts.is_quick: the request's route is ROUTE_QUICK. */
+bool api_is_quick(void *cls, const struct http_req *req);
 void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds);
 
 /* This thread's worker (created on first use).  NULL only when out of memory. */
@@ -104,9 +119,10 @@ struct defs *api_defs(struct http_req *req);
  * For public routes that show more to an admin: whether `req` carries a valid bearer
  * token with the admin role (then req->user is filled).  Never fails the request: any
  * other answer (no header, unknown token, database down) is false with req->user and
- * req->err left empty.
+ * req->err left empty.  With `memo_only` the database is not asked (only a token this
+ * thread verified recently counts): for answers that must not wait on a stalled database.
  */
-bool api_caller_is_admin(struct http_req *req);
+bool api_caller_is_admin(struct http_req *req, bool memo_only);
 
 /*
  * Parses the body of `req` as the dispatcher does for ROUTE_JSON_BODY routes, into

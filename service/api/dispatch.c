@@ -50,6 +50,8 @@ struct api_worker *api_worker_get(struct app *app)
 	struct store_hooks hooks = {on_db_error, on_db_reconnect, app};
 	w->app = app;
 	w->store = store_new(app->cfg->database_url, &hooks);
+	if (w->store != NULL)
+		store_set_timeouts(w->store, app->cfg->statement_ms, app->cfg->lock_ms);
 	if (w->store == NULL || pthread_setspecific(app->worker_key, w) != 0) {
 		worker_free(w);
 		return NULL;
@@ -70,15 +72,7 @@ struct defs *api_defs(struct http_req *req)
 
 enum tr_code api_db_error(struct http_req *req, enum db_status s)
 {
-	if (s == DB_DOWN)
-		return tr_error_set(&req->err, TR_E_DB_UNAVAILABLE, NULL,
-				    "the database cannot be reached; retry shortly");
-	if (s == DB_SOFT)
-		return tr_error_set(&req->err, TR_E_DB_CONFLICT, NULL,
-				    "the database kept reporting conflicts; retry");
-	LOG_ERROR("event=db_error request_id=%s sqlstate=%s error=\"%s\"", req->request_id,
-		  store_last_sqlstate(api_store(req)), store_last_error(api_store(req)));
-	return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "a database statement failed");
+	return store_error(api_store(req), s, req->request_id, &req->err);
 }
 
 int api_app_init(struct app *app, const struct config *cfg, struct defs *initial)
@@ -102,7 +96,12 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	app->remote = json_array();
 	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
 	app->feed_cache = feed_cache_new();
-	if (app->feed_cache == NULL) {
+	pthread_mutex_init(&app->check_lock, NULL);
+	pthread_cond_init(&app->check_cond, NULL);
+	app->check_store = store_new(cfg->database_url, NULL);
+	if (app->check_store != NULL)
+		store_set_timeouts(app->check_store, READY_CHECK_MS, READY_CHECK_MS / 2);
+	if (app->feed_cache == NULL || app->check_store == NULL) {
 		api_app_destroy(app);
 		return -1;
 	}
@@ -136,6 +135,27 @@ void api_app_destroy(struct app *app)
 	alarm_clock_stop(app->alarms);
 	feed_cache_free(app->feed_cache);
 	app->feed_cache = NULL;
+	/* A check thread still out (the database stalled) owns the check store: wait a
+	 * little for it, else leave the store (and the lock) to it. */
+	pthread_mutex_lock(&app->check_lock);
+	for (int i = 0; i < 20 && app->check_running; i++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&app->check_cond, &app->check_lock, &ts);
+	}
+	bool running = app->check_running;
+	pthread_mutex_unlock(&app->check_lock);
+	if (!running) {
+		store_free(app->check_store);
+		app->check_store = NULL;
+		pthread_cond_destroy(&app->check_cond);
+		pthread_mutex_destroy(&app->check_lock);
+	}
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */
@@ -157,7 +177,7 @@ void api_tokens_changed(void *cls)
  */
 #define TOKEN_MEMO_MS 30000
 static enum db_status token_lookup(struct http_req *req, enum api_cred_kind kind, const char *hash,
-				   const char *basic)
+				   const char *basic, bool memo_only)
 {
 	struct api_worker *w = req->worker;
 	struct app *app = w->app;
@@ -169,6 +189,8 @@ static enum db_status token_lookup(struct http_req *req, enum api_cred_kind kind
 		req->user = m->user;
 		return DB_ONE;
 	}
+	if (memo_only)
+		return DB_NONE;
 	enum db_status s = kind == API_CRED_BASIC
 				   ? api_app_password_lookup(req, basic, &req->user)
 				   : store_token_lookup(api_store(req), hash, &req->user);
@@ -203,7 +225,7 @@ static enum tr_code authenticate_basic(struct http_req *req, struct http_reply *
 	enum db_status s = DB_NONE;
 	if (strlen(cred) < 1024) {
 		crypto_sha256_hex(cred, strlen(cred), hash);
-		s = token_lookup(req, API_CRED_BASIC, hash, cred);
+		s = token_lookup(req, API_CRED_BASIC, hash, cred, false);
 	}
 	if (s < 0)
 		return api_db_error(req, s);
@@ -219,7 +241,8 @@ static enum tr_code authenticate_basic(struct http_req *req, struct http_reply *
  * TR_E_UNAUTHENTICATED with the detail set (the caller adds the challenge), or a
  * database error.
  */
-static enum tr_code authenticate_bearer(struct http_req *req, const char *h, bool *invalid)
+static enum tr_code authenticate_bearer(struct http_req *req, const char *h, bool memo_only,
+					bool *invalid)
 {
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	*invalid = false;
@@ -230,7 +253,7 @@ static enum tr_code authenticate_bearer(struct http_req *req, const char *h, boo
 	while (*token == ' ')
 		token++;
 	crypto_sha256_hex(token, strlen(token), hash);
-	enum db_status s = token_lookup(req, API_CRED_BEARER, hash, NULL);
+	enum db_status s = token_lookup(req, API_CRED_BEARER, hash, NULL, memo_only);
 	if (s < 0)
 		return api_db_error(req, s);
 	if (s == DB_NONE) {
@@ -258,7 +281,7 @@ static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 				       "password (API tokens are not accepted here)");
 	}
 	bool invalid;
-	enum tr_code rc = authenticate_bearer(req, h, &invalid);
+	enum tr_code rc = authenticate_bearer(req, h, false, &invalid);
 	if (rc == TR_E_UNAUTHENTICATED)
 		http_reply_header(rep, "WWW-Authenticate",
 				  invalid ? "Bearer realm=\"transom\", error=\"invalid_token\""
@@ -266,11 +289,11 @@ static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 	return rc;
 }
 
-bool api_caller_is_admin(struct http_req *req)
+bool api_caller_is_admin(struct http_req *req, bool memo_only)
 {
 	const char *h = http_req_header(req, "Authorization");
 	bool invalid;
-	if (h == NULL || authenticate_bearer(req, h, &invalid) != TR_OK) {
+	if (h == NULL || authenticate_bearer(req, h, memo_only, &invalid) != TR_OK) {
 		memset(&req->user, 0, sizeof req->user);
 		memset(&req->err, 0, sizeof req->err);
 		return false;
@@ -320,6 +343,9 @@ enum tr_code api_json_body(struct http_req *req)
 
 static enum tr_code run(struct http_req *req, struct http_reply *rep)
 {
+	/* Before anything reads them: no path, query or header byte may be malformed text. */
+	if (!http_req_text_ok(req, &req->err))
+		return req->err.code;
 	enum route_result rr =
 		route_match(api_routes, api_routes_count, req->method, req->path, &req->match);
 	if (rr == ROUTE_NO_SUCH_PATH)
@@ -354,11 +380,25 @@ void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
 		rc = TR_E_INTERNAL;
 	if (req->err.code != rc) /* a handler returned a code without detail */
 		tr_error_set(&req->err, rc, NULL, "%s", tr_code_title(rc));
-	if (tr_code_http_status(rc) >= 500 && rc != TR_E_DB_UNAVAILABLE)
+	if (tr_code_http_status(rc) >= 500 && tr_code_http_status(rc) != 503) {
+		/* The detail of an internal error may quote the server or the data: the
+		 * log has it, the client gets the request id to quote. */
 		LOG_ERROR("event=request_failed request_id=%s code=%s detail=\"%s\"",
 			  req->request_id, tr_code_slug(rc), req->err.detail);
+		tr_error_set(&req->err, rc, NULL,
+			     "%s; the log has the detail under this request id", tr_code_title(rc));
+	}
 	/* Keep headers such as Allow and WWW-Authenticate; replace any body. */
 	http_reply_problem(rep, req, &req->err, NULL);
+}
+
+bool api_is_quick(void *cls, const struct http_req *req)
+{
+	struct route_match m;
+	(void)cls;
+	return route_match(api_routes, api_routes_count, req->method, req->path, &m) ==
+		       ROUTE_MATCHED &&
+	       (m.route->flags & ROUTE_QUICK);
 }
 
 void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds)

@@ -1,7 +1,10 @@
 /*
  * h_system.c -- liveness, readiness, metrics and the caller's identity.
  */
+#include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -13,6 +16,59 @@ enum tr_code h_healthz(struct http_req *req, struct http_reply *rep)
 	return http_reply_json(rep, 200, json_pack("{s:s}", "status", "alive"));
 }
 
+/* One database check, on its own thread: the result goes to app->check_*. */
+static void *check_main(void *arg)
+{
+	struct app *app = arg;
+	enum db_status s = store_check_writable(app->check_store);
+	pthread_mutex_lock(&app->check_lock);
+	app->check_result = s;
+	snprintf(app->check_why, sizeof app->check_why, "%s",
+		 s == DB_NONE ? store_last_error(app->check_store)
+			      : "the database cannot be reached or did not answer in time");
+	app->check_done = app->check_started;
+	app->check_running = false;
+	pthread_cond_broadcast(&app->check_cond);
+	pthread_mutex_unlock(&app->check_lock);
+	return NULL;
+}
+
+/*
+ * Does the database answer and accept writes?  Starts a check (unless one is out: a
+ * stalled database holds at most one thread) and waits for a result at most
+ * READY_WAIT_MS; `why` says what is wrong when the answer is not DB_ONE.
+ */
+#define READY_WAIT_MS 1000
+static enum db_status database_ready(struct app *app, char *why, size_t len)
+{
+	pthread_mutex_lock(&app->check_lock);
+	if (!app->check_running) {
+		pthread_t t;
+		app->check_running = true;
+		app->check_started++;
+		if (pthread_create(&t, NULL, check_main, app) == 0)
+			pthread_detach(t);
+		else
+			app->check_running = false;
+	}
+	unsigned long want = app->check_started;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += READY_WAIT_MS / 1000;
+	while (app->check_done < want && app->check_running &&
+	       pthread_cond_timedwait(&app->check_cond, &app->check_lock, &until) == 0)
+		;
+	enum db_status s = DB_DOWN;
+	if (app->check_done >= want) {
+		s = app->check_result;
+		snprintf(why, len, "%s", app->check_why);
+	} else {
+		snprintf(why, len, "the database did not answer within %d ms", READY_WAIT_MS);
+	}
+	pthread_mutex_unlock(&app->check_lock);
+	return s;
+}
+
 /*
  * Ready when the database answers and definitions are loaded.  Anyone may ask and learn
  * ready or not; only an admin bearer token gets the checks (database error text,
@@ -22,10 +78,14 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 {
 	struct app *app = req->app;
 	bool loaded, last_ok;
-	enum db_status db = store_ping(api_store(req));
+	char why[256];
+	/* Ready means "the database answers and accepts writes now". */
+	enum db_status db = database_ready(app, why, sizeof why);
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
 	bool ready = db == DB_ONE && loaded;
-	if (!api_caller_is_admin(req)) {
+	/* On the transport thread: a database that did not answer the check is not asked
+	 * about the token either (a token this thread verified lately still counts). */
+	if (!api_caller_is_admin(req, db != DB_ONE)) {
 		json_decref(defs);
 		if (ready)
 			return http_reply_json(rep, 200, json_pack("{s:b}", "ready", 1));
@@ -36,20 +96,18 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 	}
 	/* Remote calendars are reported, never a reason to be unready: the last good copy
 	 * (or none) keeps the service going. */
-	json_t *checks =
-		json_pack("{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app), "database",
-			  db == DB_ONE ? json_pack("{s:b}", "ok", 1)
-				       : json_pack("{s:b, s:s}", "ok", 0, "error",
-						   store_last_error(api_store(req))),
-			  "definitions", defs ? defs : json_null());
+	json_t *checks = json_pack(
+		"{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app), "database",
+		db == DB_ONE ? json_pack("{s:b}", "ok", 1)
+			     : json_pack("{s:b, s:b, s:s}", "ok", 0, "writable", 0, "error", why),
+		"definitions", defs ? defs : json_null());
 	if (checks == NULL)
 		return TR_E_NOMEM;
 	if (ready)
 		return http_reply_json(rep, 200,
 				       json_pack("{s:b, s:o}", "ready", 1, "checks", checks));
 	tr_error_set(&req->err, TR_E_NOT_READY, NULL, "%s",
-		     db != DB_ONE ? "the database cannot be reached"
-				  : "no valid workflows and policies are loaded");
+		     db != DB_ONE ? why : "no valid workflows and policies are loaded");
 	http_reply_problem(rep, req, &req->err,
 			   json_pack("{s:b, s:o}", "ready", 0, "checks", checks));
 	return TR_OK;

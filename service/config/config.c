@@ -53,6 +53,19 @@ static const struct setting settings[] = {
 	 "longest request URI accepted (bytes)"},
 	{"TRANSOM_CONN_TIMEOUT", "30", SET_UINT, FIELD(conn_timeout), 1, 3600,
 	 "seconds a connection may stay idle or slow before it is closed"},
+	{"TRANSOM_HEADER_TIMEOUT", "10", SET_UINT, FIELD(header_timeout), 1, 3600,
+	 "seconds a client gets to send a request line and headers, from connecting or from "
+	 "its previous reply (then the connection is closed)"},
+	{"TRANSOM_MAX_CONNECTIONS", "1024", SET_UINT, FIELD(max_conns), 16, 1000000,
+	 "open client connections in all; more are refused at once (the file limit is raised "
+	 "to fit)"},
+	{"TRANSOM_MAX_CONNECTIONS_PER_IP", "64", SET_UINT, FIELD(max_conns_ip), 0, 1000000,
+	 "open connections from one client address (0 = no cap; behind a proxy raise it to "
+	 "TRANSOM_MAX_CONNECTIONS)"},
+	{"TRANSOM_STATEMENT_TIMEOUT_MS", "5000", SET_UINT, FIELD(statement_ms), 0, 3600000,
+	 "milliseconds one database statement of a request may run (0 = no bound); then 503"},
+	{"TRANSOM_LOCK_TIMEOUT_MS", "2000", SET_UINT, FIELD(lock_ms), 0, 3600000,
+	 "milliseconds a request waits for a database lock (0 = no bound); then 503"},
 	{"TRANSOM_SHUTDOWN_GRACE", "5", SET_UINT, FIELD(shutdown_grace), 0, 600,
 	 "seconds in-flight requests get to finish on SIGTERM"},
 	{"TRANSOM_DB_RETRIES", "5", SET_UINT, FIELD(db_retries), 0, 100,

@@ -30,6 +30,11 @@ struct config {
 	size_t max_body;          /* TRANSOM_MAX_BODY, bytes */
 	size_t max_url;           /* TRANSOM_MAX_URL, bytes */
 	unsigned conn_timeout;    /* TRANSOM_CONN_TIMEOUT, seconds idle before a close */
+	unsigned header_timeout;  /* TRANSOM_HEADER_TIMEOUT, seconds to send a request head */
+	unsigned max_conns;       /* TRANSOM_MAX_CONNECTIONS, open connections in all */
+	unsigned max_conns_ip;    /* TRANSOM_MAX_CONNECTIONS_PER_IP; 0 = no per-address cap */
+	unsigned statement_ms;    /* TRANSOM_STATEMENT_TIMEOUT_MS, per request statement */
+	unsigned lock_ms;         /* TRANSOM_LOCK_TIMEOUT_MS, per request lock wait */
 	unsigned shutdown_grace;  /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
 	unsigned db_retries;      /* TRANSOM_DB_RETRIES, serialization-failure retries */
 	unsigned timer_interval;  /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */

@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "crypto/crypto.h"
 
 struct http_server {
@@ -30,6 +33,37 @@ struct http_server {
 	pthread_mutex_t streams_lock; /* guards `streams` and `stopping` */
 	struct http_stream *streams;  /* streaming replies not yet over */
 	bool stopping;                /* http_server_stop has begun: end streams at once */
+
+	/* Request workers: a request that may wait on the database is handed to one, its
+	 * connection suspended meanwhile, so the transport threads stay free to accept and
+	 * answer quick requests (liveness, metrics) whatever the database does. */
+	pthread_t *workers;
+	unsigned nworkers;
+	pthread_mutex_t queue_lock; /* guards the queue and `queue_stop` */
+	pthread_cond_t queue_cond;
+	struct http_transport *queue_head, *queue_tail;
+	bool queue_stop;
+
+	/* Connections still owing a request head, for the header deadline (watch_lock). */
+	pthread_mutex_t watch_lock;
+	struct conn_watch *watched;
+	pthread_t sweeper;
+	bool sweeper_started, sweeper_stop;
+	pthread_cond_t sweeper_cond;
+};
+
+/*
+ * One open connection, from libmicrohttpd's connect notice to its close notice (which
+ * comes before the socket is closed, so `fd` is never a reused descriptor under
+ * watch_lock).  While no request is being handled the client must finish sending the
+ * next request head by `deadline_ms`, or the socket is shut down.
+ */
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	bool in_request; /* a request head has arrived and its reply is not over */
+	bool cut;        /* shut down by the sweeper */
+	long long deadline_ms;
 };
 
 /*
@@ -67,6 +101,9 @@ struct http_transport {
 	struct timespec start;
 	char *buf;
 	size_t len, cap;
+	struct http_transport *queue_next; /* in srv's worker queue */
+	bool handed;       /* given to a worker; the connection is suspended until it is done */
+	atomic_bool done;  /* the worker has filled the reply */
 	bool too_large;    /* the body passed max_body: discard the rest, answer 413 */
 	bool uri_too_long; /* answer 414 */
 	bool answered;     /* a response was queued */
@@ -82,6 +119,45 @@ const char *http_req_header(const struct http_req *req, const char *name)
 const char *http_req_query(const struct http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->transport->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct text_check {
+	struct tr_error *err;
+	bool ok;
+};
+
+static enum MHD_Result check_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct text_check *c = cls;
+	bool header = kind == MHD_HEADER_KIND;
+	if (utf8_text_ok(key, strlen(key), false) &&
+	    (value == NULL || utf8_text_ok(value, strlen(value), header)))
+		return MHD_YES;
+	bool key_ok = utf8_text_ok(key, strlen(key), false);
+	tr_error_set(c->err, header ? TR_E_BAD_REQUEST : TR_E_BAD_PARAMETER,
+		     key_ok ? key : (header ? "header" : "query"),
+		     "the %s %s%s is not valid UTF-8 text (or holds control characters)",
+		     header ? "header" : "query parameter", key_ok ? key : "name",
+		     key_ok ? "" : "");
+	tr_error_rule(c->err, "utf8");
+	c->ok = false;
+	return MHD_NO;
+}
+
+bool http_req_text_ok(const struct http_req *req, struct tr_error *err)
+{
+	struct text_check c = {err, true};
+	if (!utf8_text_ok(req->path, strlen(req->path), false)) {
+		tr_error_set(err, TR_E_BAD_REQUEST, "path",
+			     "the path is not valid UTF-8 text (or holds control characters)");
+		tr_error_rule(err, "utf8");
+		return false;
+	}
+	MHD_get_connection_values(req->transport->conn, MHD_GET_ARGUMENT_KIND, check_value, &c);
+	if (c.ok)
+		MHD_get_connection_values(req->transport->conn, MHD_HEADER_KIND, check_value, &c);
+	return c.ok;
 }
 
 void http_req_peer(const struct http_req *req, char *out, size_t outlen)
@@ -189,6 +265,13 @@ void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 			json_object_update(p, extra);
 	}
 	json_decref(extra);
+	if (status == 503) { /* every 503 says when to come back */
+		bool has = false;
+		for (unsigned i = 0; i < rep->nheaders; i++)
+			has = has || strcasecmp(rep->headers[i].name, "Retry-After") == 0;
+		if (!has)
+			http_reply_header(rep, "Retry-After", HTTP_RETRY_AFTER);
+	}
 	if (p == NULL || http_reply_json(rep, status, p) != TR_OK)
 		http_reply_text(rep, 500, "application/problem+json", fallback,
 				sizeof fallback - 1);
@@ -317,6 +400,149 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_response_free(void *cls)
 {
 	stream_unref(cls);
+}
+
+/* ---- connection watch: the request-head deadline ------------------------------------------ */
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct conn_watch *w = calloc(1, sizeof *w);
+		if (w == NULL || ci == NULL) {
+			free(w);
+			*socket_context = NULL;
+			return;
+		}
+		w->fd = ci->connect_fd;
+		w->deadline_ms = mono_ms() + (long long)srv->opts.header_timeout * 1000;
+		pthread_mutex_lock(&srv->watch_lock);
+		w->next = srv->watched;
+		if (srv->watched != NULL)
+			srv->watched->prev = w;
+		srv->watched = w;
+		pthread_mutex_unlock(&srv->watch_lock);
+		*socket_context = w;
+		return;
+	}
+	struct conn_watch *w = *socket_context;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&srv->watch_lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		srv->watched = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&srv->watch_lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+/* Marks the connection of `conn` as handling a request (or, `busy` false, as owing the
+ * next head from now). */
+static void watch_request(struct http_server *srv, struct MHD_Connection *conn, bool busy)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_watch *w = ci != NULL ? ci->socket_context : NULL;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&srv->watch_lock);
+	w->in_request = busy;
+	if (!busy)
+		w->deadline_ms = mono_ms() + (long long)srv->opts.header_timeout * 1000;
+	pthread_mutex_unlock(&srv->watch_lock);
+}
+
+/* Twice a second: shuts down the sockets of clients too slow to send a request head;
+ * libmicrohttpd then sees the end of the stream and closes the connection. */
+static void *sweeper_main(void *arg)
+{
+	struct http_server *srv = arg;
+	pthread_mutex_lock(&srv->watch_lock);
+	while (!srv->sweeper_stop) {
+		long long now = mono_ms();
+		unsigned cut = 0;
+		for (struct conn_watch *w = srv->watched; w != NULL; w = w->next) {
+			if (!w->in_request && !w->cut && now > w->deadline_ms) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->cut = true;
+				cut++;
+			}
+		}
+		if (cut > 0)
+			LOG_DEBUG("event=header_timeout connections=%u", cut);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->sweeper_cond, &srv->watch_lock, &ts);
+	}
+	pthread_mutex_unlock(&srv->watch_lock);
+	return NULL;
+}
+
+/* ---- request workers ------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct http_server *srv = arg;
+	for (;;) {
+		pthread_mutex_lock(&srv->queue_lock);
+		while (srv->queue_head == NULL && !srv->queue_stop)
+			pthread_cond_wait(&srv->queue_cond, &srv->queue_lock);
+		if (srv->queue_stop) {
+			pthread_mutex_unlock(&srv->queue_lock);
+			return NULL;
+		}
+		struct http_transport *t = srv->queue_head;
+		srv->queue_head = t->queue_next;
+		if (srv->queue_head == NULL)
+			srv->queue_tail = NULL;
+		pthread_mutex_unlock(&srv->queue_lock);
+		srv->dispatch(srv->cls, &t->req, &t->rep);
+		atomic_store(&t->done, true);
+		MHD_resume_connection(t->conn); /* on_request is called again: it answers */
+	}
+}
+
+/*
+ * Suspends the connection of `t` and queues it for a worker.  Returns false, doing
+ * nothing, once the server is stopping (the workers are gone: answer at once).
+ */
+static bool queue_push(struct http_server *srv, struct http_transport *t)
+{
+	pthread_mutex_lock(&srv->queue_lock);
+	if (srv->queue_stop) {
+		pthread_mutex_unlock(&srv->queue_lock);
+		return false;
+	}
+	t->handed = true;
+	MHD_suspend_connection(t->conn);
+	t->queue_next = NULL;
+	if (srv->queue_tail != NULL)
+		srv->queue_tail->queue_next = t;
+	else
+		srv->queue_head = t;
+	srv->queue_tail = t;
+	pthread_cond_signal(&srv->queue_cond);
+	pthread_mutex_unlock(&srv->queue_lock);
+	return true;
 }
 
 /* ---- the MHD callbacks ------------------------------------------------------------------ */
@@ -459,6 +685,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = t;
 		atomic_fetch_add(&srv->in_flight, 1);
+		watch_request(srv, conn, true);
 		/* Refuse before reading a body we would throw away. */
 		if (t->uri_too_long)
 			return answer_limit(t, TR_E_URI_TOO_LONG);
@@ -470,6 +697,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0; /* drain whatever the client still sends */
 		return MHD_YES;
 	}
+	if (t->handed) /* resumed: the worker's reply is ready (or the server is stopping) */
+		return atomic_load(&t->done) ? queue_reply(t) : MHD_YES;
 	if (*upload_data_size > 0) {
 		if (!body_append(t, upload_data, *upload_data_size))
 			return MHD_NO;
@@ -482,7 +711,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		t->req.body = t->buf;
 		t->req.body_len = t->len;
 	}
-	srv->dispatch(srv->cls, &t->req, &t->rep);
+	if (srv->nworkers == 0 ||
+	    (srv->opts.is_quick != NULL && srv->opts.is_quick(srv->cls, &t->req))) {
+		srv->dispatch(srv->cls, &t->req, &t->rep);
+		return queue_reply(t);
+	}
+	if (queue_push(srv, t))
+		return MHD_YES;
+	struct tr_error e;
+	tr_error_set(&e, TR_E_NOT_READY, NULL, "the server is shutting down; retry");
+	http_reply_problem(&t->rep, &t->req, &e, NULL);
 	return queue_reply(t);
 }
 
@@ -491,12 +729,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct http_server *srv = cls;
 	struct http_transport *t = *con_cls;
-	(void)conn;
 	(void)toe;
 	if (t == NULL)
 		return;
 	if (t->stream != NULL) /* before the log line: the stream is over now */
 		stream_finish(t->stream);
+	watch_request(srv, conn, false);
 	struct timespec end;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	double secs = (double)(end.tv_sec - t->start.tv_sec) +
@@ -525,6 +763,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the server ------------------------------------------------------------------------- */
 
+static void server_free(struct http_server *srv)
+{
+	pthread_mutex_destroy(&srv->streams_lock);
+	pthread_mutex_destroy(&srv->queue_lock);
+	pthread_cond_destroy(&srv->queue_cond);
+	pthread_mutex_destroy(&srv->watch_lock);
+	pthread_cond_destroy(&srv->sweeper_cond);
+	free(srv->workers);
+	free(srv);
+}
+
 struct http_server *http_server_start(const struct http_server_opts *opts,
 				      http_dispatch_fn dispatch, http_done_fn done, void *cls,
 				      struct tr_error *err)
@@ -547,6 +796,10 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 	}
 	srv->opts = *opts;
 	pthread_mutex_init(&srv->streams_lock, NULL);
+	pthread_mutex_init(&srv->queue_lock, NULL);
+	pthread_cond_init(&srv->queue_cond, NULL);
+	pthread_mutex_init(&srv->watch_lock, NULL);
+	pthread_cond_init(&srv->sweeper_cond, NULL);
 	srv->dispatch = dispatch;
 	srv->done = done;
 	srv->cls = cls;
@@ -556,8 +809,11 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)opts->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_TRANSPORT_THREADS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->conn_timeout,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_conns,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opts->max_conns_per_ip,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_url * 2 + 65536),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_log, NULL, MHD_OPTION_END);
@@ -565,10 +821,18 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 	if (srv->daemon == NULL) {
 		tr_error_set(err, TR_E_CONFIG, "TRANSOM_LISTEN", "cannot listen on %s:%u",
 			     opts->host, opts->port);
-		pthread_mutex_destroy(&srv->streams_lock);
-		free(srv);
+		server_free(srv);
 		return NULL;
 	}
+	srv->workers = calloc(opts->threads ? opts->threads : 1, sizeof *srv->workers);
+	for (unsigned i = 0; srv->workers != NULL && i < opts->threads; i++)
+		if (pthread_create(&srv->workers[i], NULL, worker_main, srv) == 0)
+			srv->nworkers++;
+	if (pthread_create(&srv->sweeper, NULL, sweeper_main, srv) == 0)
+		srv->sweeper_started = true;
+	if (srv->nworkers == 0 || !srv->sweeper_started)
+		LOG_ERROR("event=http_threads_failed workers=%u sweeper=%d", srv->nworkers,
+			  srv->sweeper_started);
 	const union MHD_DaemonInfo *di =
 		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : opts->port;
@@ -601,8 +865,34 @@ unsigned http_server_stop(struct http_server *srv, unsigned grace_seconds)
 	     waited++)
 		usleep(50 * 1000);
 	unsigned left = atomic_load(&srv->in_flight);
+	/* The workers finish the request in hand; one still queued is answered 503 and its
+	 * connection resumed (libmicrohttpd must not be stopped with one suspended). */
+	pthread_mutex_lock(&srv->queue_lock);
+	srv->queue_stop = true;
+	pthread_cond_broadcast(&srv->queue_cond);
+	pthread_mutex_unlock(&srv->queue_lock);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	pthread_mutex_lock(&srv->queue_lock); /* no push comes after queue_stop */
+	struct http_transport *left_queued = srv->queue_head;
+	srv->queue_head = srv->queue_tail = NULL;
+	pthread_mutex_unlock(&srv->queue_lock);
+	for (struct http_transport *t = left_queued, *next; t != NULL; t = next) {
+		next = t->queue_next;
+		struct tr_error e;
+		tr_error_set(&e, TR_E_NOT_READY, NULL, "the server is shutting down; retry");
+		http_reply_problem(&t->rep, &t->req, &e, NULL);
+		atomic_store(&t->done, true);
+		MHD_resume_connection(t->conn);
+	}
+	if (srv->sweeper_started) {
+		pthread_mutex_lock(&srv->watch_lock);
+		srv->sweeper_stop = true;
+		pthread_cond_signal(&srv->sweeper_cond);
+		pthread_mutex_unlock(&srv->watch_lock);
+		pthread_join(srv->sweeper, NULL);
+	}
 	MHD_stop_daemon(srv->daemon);
-	pthread_mutex_destroy(&srv->streams_lock);
-	free(srv);
+	server_free(srv);
 	return left;
 }

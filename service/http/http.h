@@ -8,8 +8,12 @@
  * `struct http_reply` to fill.  When the reply has been sent (or the connection died)
  * it calls the completion callback, then frees everything the request owned.
  *
- * Threads: dispatch and completion run on the pool threads; a request is handled start
- * to end on one thread.
+ * Threads: HTTP_TRANSPORT_THREADS threads accept connections, read requests and send
+ * replies; they never wait on the database.  Dispatch runs on one of `threads` request
+ * workers (the connection suspended meanwhile), or on the transport thread at once for
+ * a request `is_quick` says is quick, so /healthz answers while every worker waits.
+ * Completion runs on a transport thread.  A client must send each request head within
+ * `header_timeout` seconds; connections are capped in all and per client address.
  *
  * Streaming replies (http_reply_stream, for Server-Sent Events) are read from a pull
  * callback.  When it has nothing to give, the connection is parked (libmicrohttpd's
@@ -28,6 +32,7 @@
 
 #define HTTP_REQUEST_ID_MAX    65
 #define HTTP_MAX_REPLY_HEADERS 8
+#define HTTP_RETRY_AFTER       "2" /* seconds, on every 503 that does not say otherwise */
 
 /* Who is calling, once authenticated (filled by the dispatcher). */
 struct http_user {
@@ -77,6 +82,15 @@ const char *http_req_header(const struct http_req *req, const char *name);
 /* Value of query argument `name`, borrowed, or NULL. */
 const char *http_req_query(const struct http_req *req, const char *name);
 
+/*
+ * Checks that the path, every query argument (name and value) and every header value
+ * of `req` are valid UTF-8 without control characters (a tab is allowed in headers), so
+ * no handler passes such bytes on (PostgreSQL refuses them).  Returns true, or false
+ * with `err` set: TR_E_BAD_REQUEST (path, header) or TR_E_BAD_PARAMETER (query), the
+ * field naming the path, the argument or the header, rule "utf8".
+ */
+bool http_req_text_ok(const struct http_req *req, struct tr_error *err);
+
 /* Client address as text, e.g. "127.0.0.1" (into `out`). */
 void http_req_peer(const struct http_req *req, char *out, size_t outlen);
 
@@ -92,7 +106,8 @@ enum tr_code http_reply_header(struct http_reply *rep, const char *name, const c
 /*
  * Fills `rep` with an RFC 9457 problem+json for `err`: type, title, status, detail,
  * plus `field` and `rule` when set, plus the request id as `instance`.  `extra` (may be
- * NULL, stolen) is merged into the object, for lists like the allowed events.
+ * NULL, stolen) is merged into the object, for lists like the allowed events.  A 503
+ * gets `Retry-After: HTTP_RETRY_AFTER` unless `rep` already has a Retry-After header.
  */
 void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 			const struct tr_error *err, json_t *extra);
@@ -139,13 +154,24 @@ struct http_stream *http_reply_stream(struct http_reply *rep, const struct http_
  */
 void http_stream_wake(struct http_stream *s);
 
+/* Threads that accept connections and move bytes; they never wait on the database. */
+#define HTTP_TRANSPORT_THREADS 2
+
 struct http_server_opts {
 	const char *host;
-	unsigned port; /* 0 = ephemeral */
-	unsigned threads;
-	unsigned conn_timeout; /* seconds */
+	unsigned port;             /* 0 = ephemeral */
+	unsigned threads;          /* request workers: each request that is not quick runs on one */
+	unsigned conn_timeout;     /* seconds a connection may be idle mid-request */
+	unsigned header_timeout;   /* seconds to send a request head (after connecting or
+				      after the previous reply) before the socket is shut */
+	unsigned max_conns;        /* open connections in all; more are closed at accept */
+	unsigned max_conns_per_ip; /* open connections from one address; 0 = no cap */
 	size_t max_body;
 	size_t max_url;
+	/* True for a request answered at once on the transport thread (it must not wait
+	 * long: liveness, metrics); NULL = none.  Every other request is handed to a worker
+	 * and its connection suspended until the reply is ready. */
+	bool (*is_quick)(void *cls, const struct http_req *req);
 };
 
 typedef void (*http_dispatch_fn)(void *cls, struct http_req *req, struct http_reply *rep);

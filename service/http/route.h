@@ -33,6 +33,9 @@ enum route_flag {
 	ROUTE_JSON_BODY = 1u << 1,  /* body must be a JSON object; parsed before the handler */
 	ROUTE_BASIC_AUTH = 1u << 2, /* HTTP Basic (an app password) instead of a Bearer token,
 				       which is refused; a 401 asks for Basic (calendar programs) */
+	ROUTE_QUICK = 1u << 3,      /* answered on the transport thread, never queued behind
+				       requests waiting on the database (liveness, readiness with
+				       its own bounded check, metrics) */
 };
 
 struct http_req;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -39,6 +40,24 @@ static int migrate_with_wait(struct store *st, unsigned seconds)
 		}
 		usleep(500 * 1000);
 	}
+}
+
+/*
+ * Raises the soft limit on open files towards `want` (bounded by the hard limit), so
+ * TRANSOM_MAX_CONNECTIONS can be reached without accept failing for want of
+ * descriptors; warns when the hard limit is too low.
+ */
+static void raise_file_limit(unsigned long want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rlim_t target = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	rl.rlim_cur = target;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || target < want)
+		LOG_WARN("event=file_limit_low want=%lu have=%lu detail=\"raise the hard limit "
+			 "(ulimit -Hn) or lower TRANSOM_MAX_CONNECTIONS\"",
+			 want, (unsigned long)target);
 }
 
 /* The owner's connection string: TRANSOM_MIGRATE_DATABASE_URL, else TRANSOM_DATABASE_URL. */
@@ -148,8 +167,17 @@ int cmd_serve(const struct config *cfg)
 		crypto_sign_key_free(audit_key);
 		return 1;
 	}
-	struct http_server_opts opts = {cfg->listen_host,  cfg->listen_port, cfg->threads,
-					cfg->conn_timeout, cfg->max_body,    cfg->max_url};
+	struct http_server_opts opts = {.host = cfg->listen_host,
+					.port = cfg->listen_port,
+					.threads = cfg->threads,
+					.conn_timeout = cfg->conn_timeout,
+					.header_timeout = cfg->header_timeout,
+					.max_conns = cfg->max_conns,
+					.max_conns_per_ip = cfg->max_conns_ip,
+					.max_body = cfg->max_body,
+					.max_url = cfg->max_url,
+					.is_quick = api_is_quick};
+	raise_file_limit(cfg->max_conns + cfg->threads + 64);
 	struct tr_error err = {0};
 	struct events_hub_opts events_opts = {.conninfo = cfg->database_url,
 					      .on_tokens_changed = api_tokens_changed,

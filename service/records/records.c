@@ -49,14 +49,7 @@ enum db_status rec_refuse(struct rec_job *j, enum tr_code code)
 
 enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *st)
 {
-	if (s == DB_DOWN)
-		return tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL,
-				    "the database cannot be reached; retry shortly");
-	if (s == DB_SOFT)
-		return tr_error_set(err, TR_E_DB_CONFLICT, NULL,
-				    "the database kept reporting conflicts; retry");
-	return tr_error_set(err, TR_E_INTERNAL, NULL, "a database statement failed: %s",
-			    store_last_error(st));
+	return store_error(st, s, NULL, err);
 }
 
 /* Runs `fn` as a transaction and turns its outcome into a tr_code. */

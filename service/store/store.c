@@ -22,6 +22,7 @@ struct store {
 	size_t nqueue, capqueue;
 	char last_error[512];
 	char sqlstate[6];
+	unsigned statement_ms, lock_ms; /* store_set_timeouts; 0 = none */
 };
 
 /*
@@ -48,6 +49,12 @@ struct store *store_new(const char *conninfo, const struct store_hooks *hooks)
 	if (hooks != NULL)
 		st->hooks = *hooks;
 	return st;
+}
+
+void store_set_timeouts(struct store *st, unsigned statement_ms, unsigned lock_ms)
+{
+	st->statement_ms = statement_ms;
+	st->lock_ms = lock_ms;
 }
 
 static void store_disconnect(struct store *st)
@@ -111,7 +118,12 @@ bool store_connect(struct store *st)
 		return false;
 	}
 	PQsetNoticeProcessor(st->conn, NULL, NULL);
-	PQclear(PQexec(st->conn, "SET client_min_messages = warning"));
+	char set[160];
+	snprintf(set, sizeof set,
+		 "SET client_min_messages = warning; SET statement_timeout = %u; "
+		 "SET lock_timeout = %u",
+		 st->statement_ms, st->lock_ms);
+	PQclear(PQexec(st->conn, set));
 	if (st->lost) {
 		LOG_INFO("event=db_reconnected");
 		if (st->hooks.on_reconnect)
@@ -140,8 +152,10 @@ static enum db_status classify(struct store *st, PGresult *res)
 	set_error(st, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
 	if (st->hooks.on_error)
 		st->hooks.on_error(st->hooks.cls);
-	if (PQstatus(st->conn) != CONNECTION_OK || strncmp(st->sqlstate, "08", 2) == 0 ||
-	    strncmp(st->sqlstate, "57P", 3) == 0) {
+	/* Every error the server sends has a SQLSTATE; one without is libpq's own: the
+	 * connection broke (in a pipeline libpq may report it before PQstatus says so). */
+	if (PQstatus(st->conn) != CONNECTION_OK || st->sqlstate[0] == '\0' ||
+	    strncmp(st->sqlstate, "08", 2) == 0 || strncmp(st->sqlstate, "57P", 3) == 0) {
 		LOG_WARN("event=db_connection_lost error=\"%s\"", st->last_error);
 		store_disconnect(st);
 		st->lost = true;
@@ -154,6 +168,43 @@ static enum db_status classify(struct store *st, PGresult *res)
 		return DB_SOFT;
 	LOG_DEBUG("event=db_error sqlstate=%s error=\"%s\"", st->sqlstate, st->last_error);
 	return DB_HARD;
+}
+
+enum tr_code store_error(const struct store *st, enum db_status s, const char *request_id,
+			 struct tr_error *err)
+{
+	const char *state = st != NULL ? st->sqlstate : "";
+	const char *rid = request_id != NULL && request_id[0] ? request_id : "-";
+	if (s == DB_DOWN || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+		return tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL,
+				    "the database cannot be reached; retry shortly");
+	if (s == DB_SOFT)
+		return tr_error_set(err, TR_E_DB_CONFLICT, NULL,
+				    "the database kept reporting conflicts; retry");
+	if (strcmp(state, "25006") == 0) {
+		LOG_WARN("event=db_read_only request_id=%s", rid);
+		return tr_error_set(err, TR_E_DB_READ_ONLY, NULL,
+				    "the database accepts no writes now (a standby or a "
+				    "failover in progress); retry shortly");
+	}
+	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0) {
+		LOG_WARN("event=db_timeout request_id=%s sqlstate=%s", rid, state);
+		return tr_error_set(err, TR_E_DB_TIMEOUT, NULL,
+				    "the database did not answer in time (%s); retry shortly",
+				    state[1] == '7' ? "statement timeout" : "lock timeout");
+	}
+	if (strncmp(state, "22", 2) == 0) {
+		LOG_INFO("event=db_data_exception request_id=%s sqlstate=%s error=\"%s\"", rid,
+			 state, st->last_error);
+		tr_error_set(err, TR_E_BAD_REQUEST, NULL,
+			     "a value in the request is not valid (malformed text, or a number "
+			     "or date out of range)");
+		tr_error_rule(err, "data");
+		return TR_E_BAD_REQUEST;
+	}
+	LOG_ERROR("event=db_error request_id=%s sqlstate=%s error=\"%s\"", rid, state,
+		  st != NULL ? st->last_error : "");
+	return tr_error_set(err, TR_E_INTERNAL, NULL, "a database statement failed");
 }
 
 static bool is_prepared(const struct store *st, const struct store_stmt *stmt)
@@ -402,6 +453,25 @@ enum db_status store_ping(struct store *st)
 	static const struct store_stmt ping = {"store_ping", "SELECT 1", 0};
 	enum db_status s = store_exec(st, &ping, NULL, NULL);
 	return s == DB_ONE ? DB_ONE : DB_DOWN;
+}
+
+enum db_status store_check_writable(struct store *st)
+{
+	static const struct store_stmt check = {
+		"store_check_writable",
+		"SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'", 0};
+	PGresult *res;
+	enum db_status s = store_exec(st, &check, NULL, &res);
+	if (s != DB_ONE)
+		return DB_DOWN;
+	bool recovery = PQgetvalue(res, 0, 0)[0] == 't';
+	bool read_only = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (!recovery && !read_only)
+		return DB_ONE;
+	set_error(st, recovery ? "the database is a standby in recovery"
+			       : "the database is read-only (default_transaction_read_only)");
+	return DB_NONE;
 }
 
 enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned retries,

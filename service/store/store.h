@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/err.h"
+
 /* Outcome of a database call: negative is an error, otherwise a row count. */
 enum db_status {
 	DB_DOWN = -3, /* no connection to PostgreSQL: retry later (503) */
@@ -39,6 +41,14 @@ struct store;
  */
 struct store *store_new(const char *conninfo, const struct store_hooks *hooks);
 
+/*
+ * Bounds every statement on this connection: `statement_ms` (statement_timeout) and
+ * `lock_ms` (lock_timeout), 0 = no bound.  Applied at each (re)connect; call before the
+ * first use.  A statement cut short fails with SQLSTATE 57014 or 55P03 (store_error:
+ * 503), so one held lock or slow query cannot hold a request thread for long.
+ */
+void store_set_timeouts(struct store *st, unsigned statement_ms, unsigned lock_ms);
+
 /* Closes the connection and frees `st`; NULL is a no-op. */
 void store_free(struct store *st);
 
@@ -56,6 +66,29 @@ const char *store_last_error(const struct store *st);
 
 /* The SQLSTATE of the last failed statement ("" when none), e.g. "23505". */
 const char *store_last_sqlstate(const struct store *st);
+
+/*
+ * The one map from a failed database call to the API's error (every caller that turns
+ * an enum db_status into a reply uses it), filling `err` and returning its code:
+ *   DB_DOWN, SQLSTATE class 08, 57P01..57P05   TR_E_DB_UNAVAILABLE (503)
+ *   DB_SOFT (serialization, deadlock, overlap)  TR_E_DB_CONFLICT (503)
+ *   25006 (read-only transaction: a standby)    TR_E_DB_READ_ONLY (503)
+ *   57014, 55P03 (statement or lock timeout)    TR_E_DB_TIMEOUT (503)
+ *   class 22 (data exception: bad encoding,     TR_E_BAD_REQUEST (400, rule "data")
+ *     a number out of range...)
+ *   anything else                               TR_E_INTERNAL (500)
+ * The server's message never goes into `err` (it may quote data or the schema); it is
+ * logged with `request_id` (may be NULL or "") and the SQLSTATE instead.
+ */
+enum tr_code store_error(const struct store *st, enum db_status s, const char *request_id,
+			 struct tr_error *err);
+
+/*
+ * Checks the server answers and accepts writes (not a standby in recovery, and
+ * transaction_read_only off).  DB_ONE when writable, DB_NONE when read-only (the
+ * reason in store_last_error), DB_DOWN when it does not answer (or not in time).
+ */
+enum db_status store_check_writable(struct store *st);
 
 enum store_isolation {
 	STORE_READ_COMMITTED,
