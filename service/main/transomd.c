@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bool needs_db =
-		strcmp(cmd, "serve") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "user") == 0 ||
+		strcmp(cmd, "serve") == 0 || strcmp(cmd, "token") == 0 ||
+		strcmp(cmd, "user") == 0 ||
 		(strcmp(cmd, "migrate") == 0 && migrate_url == NULL && cfg.migrate_url[0] == '\0');
 	if (needs_db && cfg.database_url[0] == '\0') {
 		fprintf(stderr, "transomd: invalid setting TRANSOM_DATABASE_URL='': expected a "
