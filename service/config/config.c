@@ -87,6 +87,9 @@ static const struct setting settings[] = {
 	 "seconds between polls of the agent mailbox"},
 	{"TRANSOM_MAIL_BACKOFF_MS", "30000", SET_UINT, FIELD(mail_backoff), 10, 3600000,
 	 "milliseconds before an invitation is resent after an SMTP failure; doubles (cap 1 h)"},
+	{"TRANSOM_MAIL_TRUSTED_AUTHSERV_ID", "", SET_STRING, FIELD(mail_authserv_id), 0, 0,
+	 "authserv-id of the MTA whose Authentication-Results must say dmarc=pass for a mail "
+	 "vote to count (empty: not checked)"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,

@@ -503,9 +503,9 @@ static void test_imap_replies(void)
 	deliver("gmail", "Dieter Schmidt <dieter.schmidt@example.com>",
 		"dieter.schmidt@example.com", "Dieter Schmidt", organizer_of(ds0), uid, 0,
 		"DECLINED");
-	/* Spoofed: someone else answering for Alice. */
+	/* Spoofed: someone else answering for Alice (through Alice's own reply address). */
 	deliver("thunderbird", "Mallory <mallory@evil.example>", "alice.martin@example.com",
-		"Alice Martin", org, uid, 1, "DECLINED");
+		"Alice Martin", organizer_of(am), uid, 1, "DECLINED");
 	/* An unknown agent token. */
 	deliver("gmail", "Alice Martin <alice.martin@example.com>", "alice.martin@example.com",
 		"Alice Martin", "cab+aaaaaaaaaaaaaaaaaaaaaaaaaa@transom.test", uid, 1, "DECLINED");
@@ -532,9 +532,9 @@ static void test_imap_replies(void)
 	CHECK_STR(vote_of(change_a, "dschmidt", NULL, 0), "");
 	CHECK_STR(vote_of(change_a, "amartin", NULL, 0), "");
 	CHECK_STR(state_of(change_a), "authorize");
-	/* Thunderbird from Maria: the quorum (2) is met, the change moves on. */
+	/* Thunderbird from Maria (to her reply address): the quorum (2) is met. */
 	deliver("thunderbird", "Maria Petrov <maria.petrov@example.com>",
-		"maria.petrov@example.com", "Maria Petrov", org, uid, 1, "ACCEPTED");
+		"maria.petrov@example.com", "Maria Petrov", organizer_of(mp), uid, 1, "ACCEPTED");
 	CHECK_STR(wait_vote(change_a, "mpetrov", 15000), "email");
 	CHECK_STR(state_of(change_a), "scheduled");
 	/* The quarantine is for change managers and admins only. */
@@ -618,8 +618,10 @@ static void test_http_intake(void)
 		 "ORGANIZER:mailto:%s\r\nATTENDEE;PARTSTAT=TENTATIVE:mailto:dieter.schmidt@"
 		 "example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
 		 uid, organizer_of(ds));
+	char to[400];
+	snprintf(to, sizeof to, "X-Mail-To: %s", organizer_of(ds));
 	const char *hdr[] = {"Content-Type: text/calendar; method=REPLY",
-			     "X-Mail-From: dieter.schmidt@example.com", NULL};
+			     "X-Mail-From: dieter.schmidt@example.com", to, NULL};
 	struct reply *r = request(&srv, "POST", "/v1/imip", pipeline, ics, hdr);
 	CHECKF(r->status == 200 && strcmp(reply_str(r, "outcome"), "vote") == 0, "%ld %s",
 	       r->status, body_of(r));

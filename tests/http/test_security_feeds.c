@@ -132,8 +132,7 @@ static void test_long_titles_in_schedule(void)
 	CHECKF(r->status == 207, "schedule: %ld", r->status);
 	for (size_t i = 0; i < 3; i++)
 		CHECKF(ids[i][0] && strstr(body_of(r), ids[i]) != NULL,
-		       "%s missing from the CalDAV schedule",
-		       ids[i]);
+		       "%s missing from the CalDAV schedule", ids[i]);
 	reply_free(r);
 }
 

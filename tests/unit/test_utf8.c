@@ -23,7 +23,10 @@ static void test_cut_in_the_middle_of_a_character(void)
 
 static void test_invalid_bytes_become_question_marks(void)
 {
-	char s[] = "a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d";
+	char s[] = "a\xff"
+		   "b\xc0\xaf"
+		   "c\xed\xa0\x80"
+		   "d";
 	CHECK(!utf8_valid(s));
 	CHECK(utf8_clean(s));
 	CHECK(utf8_valid(s));
