@@ -40,6 +40,9 @@ struct app {
 	json_t *remote;
 	/* The schedule calendar shared by the ICS feeds and CalDAV (api/feed_cache.h). */
 	struct feed_cache *feed_cache;
+	/* Which addresses outbound requests may reach (TRANSOM_WEBHOOK_ALLOW_NETS; net.h):
+	 * webhooks, remote calendars, GitHub callbacks.  Set by cmd_serve; owned by it. */
+	const struct net_guard *guard;
 };
 
 /* A copy of app->remote (owned; an empty array when none). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "net/net.h"
 #include "api/jspec.h"
 #include "auth/roles.h"
 #include "crypto/crypto.h"
@@ -157,6 +158,14 @@ enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep)
 	const char *why = url_problem(url);
 	if (why != NULL)
 		return tr_error_set(&req->err, TR_E_UNPROCESSABLE, "url", "'url' %s", why);
+	/* SSRF: an internal address written as a literal is refused now; a name is checked
+	 * each time it is resolved, when a delivery connects (net.h). */
+	char refused[256];
+	if (!net_guard_check_url(((struct app *)req->app)->guard, url, refused, sizeof refused)) {
+		rc = tr_error_set(&req->err, TR_E_UNPROCESSABLE, "url", "'url': %s", refused);
+		tr_error_rule(&req->err, "internal-address");
+		return rc;
+	}
 	if ((rc = check_events(req, events)) != TR_OK)
 		return rc;
 	char generated[64];

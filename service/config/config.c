@@ -90,6 +90,12 @@ static const struct setting settings[] = {
 	{"TRANSOM_MAIL_TRUSTED_AUTHSERV_ID", "", SET_STRING, FIELD(mail_authserv_id), 0, 0,
 	 "authserv-id of the MTA whose Authentication-Results must say dmarc=pass for a mail "
 	 "vote to count (empty: not checked)"},
+	{"TRANSOM_WEBHOOK_ALLOW_NETS", "", SET_STRING, FIELD(allow_nets), 0, 0,
+	 "CIDR networks (comma-separated) webhooks, remote calendars and GitHub callbacks may "
+	 "reach although they are loopback, private, link-local or otherwise internal"},
+	{"TRANSOM_SECRET_KEY_FILE", "", SET_STRING, FIELD(secret_key_file), 0, 0,
+	 "file with the key of secrets at rest (64 hex digits a line: the first encrypts, the "
+	 "others still decrypt); empty: TRANSOM_SECRET_KEY, else var/secret.key (created)"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,

@@ -40,17 +40,23 @@ struct config {
 	unsigned webhook_backoff; /* TRANSOM_WEBHOOK_BACKOFF_MS, ms to the first retry */
 	unsigned webhook_timeout; /* TRANSOM_WEBHOOK_TIMEOUT, ms per delivery request */
 	/* voting by e-mail (iMIP): "" smtp_url = invitations off, "" imap_url = no polling */
-	char smtp_url[1024];        /* TRANSOM_SMTP_URL, smtp(s)://host:port */
-	char smtp_from[320];        /* TRANSOM_SMTP_FROM, sender address */
-	char smtp_user[256];        /* TRANSOM_SMTP_USER */
-	char smtp_password[256];    /* TRANSOM_SMTP_PASSWORD */
-	char agent_domain[256];     /* TRANSOM_AGENT_DOMAIN: cab+<token>@<this> */
-	char imap_url[1024];        /* TRANSOM_IMAP_URL, imap(s)://host:port/INBOX */
-	char imap_user[256];        /* TRANSOM_IMAP_USER */
-	char imap_password[256];    /* TRANSOM_IMAP_PASSWORD */
-	unsigned imap_interval;     /* TRANSOM_IMAP_INTERVAL, seconds between polls */
-	unsigned mail_backoff;      /* TRANSOM_MAIL_BACKOFF_MS, ms to the first resend */
-	char mail_authserv_id[256]; /* TRANSOM_MAIL_TRUSTED_AUTHSERV_ID: "" = no DMARC check */
+	char smtp_url[1024];     /* TRANSOM_SMTP_URL, smtp(s)://host:port */
+	char smtp_from[320];     /* TRANSOM_SMTP_FROM, sender address */
+	char smtp_user[256];     /* TRANSOM_SMTP_USER */
+	char smtp_password[256]; /* TRANSOM_SMTP_PASSWORD */
+	char agent_domain[256];  /* TRANSOM_AGENT_DOMAIN: cab+<token>@<this> */
+	char imap_url[1024];     /* TRANSOM_IMAP_URL, imap(s)://host:port/INBOX */
+	char imap_user[256];     /* TRANSOM_IMAP_USER */
+	char imap_password[256]; /* TRANSOM_IMAP_PASSWORD */
+	unsigned imap_interval;  /* TRANSOM_IMAP_INTERVAL, seconds between polls */
+	unsigned mail_backoff;   /* TRANSOM_MAIL_BACKOFF_MS, ms to the first resend */
+
+	/* TRANSOM_MAIL_TRUSTED_AUTHSERV_ID: whose Authentication-Results count; "" = none */
+	char mail_authserv_id[256];
+	/* TRANSOM_WEBHOOK_ALLOW_NETS: internal CIDRs outbound requests may reach anyway */
+	char allow_nets[1024];
+	/* TRANSOM_SECRET_KEY_FILE: the key file of secrets at rest ("" = see config.c) */
+	char secret_key_file[1024];
 };
 
 /*

@@ -32,7 +32,7 @@
 #define FANOUT_BATCH    100  /* outbox events per fan-out statement */
 #define FANOUT_ROUNDS   20   /* fan-out statements per sweep, at most */
 #define SENDS_PER_SWEEP 100  /* deliveries sent per sweep, at most (then the sweep repeats) */
-#define REPLY_KEEP      4096 /* reply bytes read; an excerpt goes into the error */
+#define REPLY_KEEP      4096 /* reply bytes read (and dropped: never stored) */
 #define LEASE_MARGIN_MS 1000 /* besides twice the timeout: claim-to-send and the outcome write */
 #define USER_AGENT      "transom-webhooks/1"
 
@@ -42,17 +42,6 @@ struct webhook_worker {
 	struct worker *thread;
 	struct store *store;
 };
-
-/* Copies a printable, one-line excerpt of `s` (at most `max` bytes) into `out`. */
-static void excerpt(const char *s, size_t len, char *out, size_t size, size_t max)
-{
-	size_t n = 0;
-	for (size_t i = 0; s != NULL && i < len && i < max && n + 1 < size; i++)
-		out[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : ' ';
-	while (n > 0 && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
-}
 
 /*
  * The request body: {"id", "topic", "attempt", "created_at", "data"}.  Owned text, or
@@ -112,6 +101,7 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 			.len = blen,
 			.timeout_ms = cfg->webhook_timeout,
 			.max_reply = REPLY_KEEP,
+			.guard = w->app->guard,
 		};
 		struct net_reply rp = {0};
 		if (net_send(&rq, &rp) != 0) {
@@ -119,12 +109,11 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 				 rp.error[0] ? rp.error : "request failed");
 		} else {
 			status = rp.status;
-			if (status < 200 || status > 299) {
-				char ex[201];
-				excerpt(rp.body, rp.len, ex, sizeof ex, 200);
-				snprintf(error, sizeof error, "http status %d%s%s", status,
-					 ex[0] ? ": " : "", ex);
-			}
+			/* The status only: a reply body may carry whatever the endpoint (or
+			 * something it reached) answered, and deliveries are shown to the
+			 * subscription's owner. */
+			if (status < 200 || status > 299)
+				snprintf(error, sizeof error, "http status %d", status);
 		}
 		net_reply_clear(&rp);
 	}

@@ -112,8 +112,8 @@ enum authres_verdict authres_dmarc(const char *const *headers, size_t n, const c
 			/* method[/version]=result, maybe with spaces around '=' */
 			char *eq = strchr(w, '=');
 			char method[64];
-			snprintf(method, sizeof method, "%.*s", (int)(eq ? eq - w : (long)strlen(w)),
-				 w);
+			snprintf(method, sizeof method, "%.*s",
+				 (int)(eq ? eq - w : (long)strlen(w)), w);
 			char *slash = strchr(method, '/');
 			if (slash != NULL)
 				*slash = '\0';
@@ -145,8 +145,8 @@ enum authres_verdict authres_dmarc(const char *const *headers, size_t n, const c
 		}
 		if (hfrom[0] && from_dom != NULL && !same_domain(hfrom, from_dom)) {
 			if (why)
-				snprintf(why, whylen, "dmarc=pass for header.from=%s, not %s", hfrom,
-					 from_dom);
+				snprintf(why, whylen, "dmarc=pass for header.from=%s, not %s",
+					 hfrom, from_dom);
 			return AUTHRES_OTHER_DOMAIN;
 		}
 		if (why)

@@ -15,6 +15,7 @@
 #include "events/events.h"
 #include "jobs/jobs.h"
 #include "main/main.h"
+#include "net/net.h"
 
 /* Connects and migrates, retrying for up to `seconds` while the server starts. */
 static int migrate_with_wait(struct store *st, unsigned seconds)
@@ -75,10 +76,19 @@ int cmd_serve(const struct config *cfg)
 		free(errors);
 		return 1;
 	}
+	char gerr[256];
+	struct net_guard *guard = net_guard_new(cfg->allow_nets, gerr, sizeof gerr);
+	if (guard == NULL) {
+		fprintf(stderr, "transomd: TRANSOM_WEBHOOK_ALLOW_NETS: %s\n", gerr);
+		defs_release(defs);
+		return 2;
+	}
 	if (api_app_init(&app, cfg, defs) != 0) {
 		defs_release(defs);
+		net_guard_free(guard);
 		return 1;
 	}
+	app.guard = guard;
 	struct http_server_opts opts = {cfg->listen_host,  cfg->listen_port, cfg->threads,
 					cfg->conn_timeout, cfg->max_body,    cfg->max_url};
 	struct tr_error err = {0};
@@ -89,6 +99,7 @@ int cmd_serve(const struct config *cfg)
 	if (app.events == NULL) {
 		fprintf(stderr, "transomd: %s\n", err.detail);
 		api_app_destroy(&app);
+		net_guard_free(guard);
 		return 1;
 	}
 	struct http_server *srv = http_server_start(&opts, api_dispatch, api_done, &app, &err);
@@ -96,6 +107,7 @@ int cmd_serve(const struct config *cfg)
 		fprintf(stderr, "transomd: %s\n", err.detail);
 		events_hub_stop(app.events);
 		api_app_destroy(&app);
+		net_guard_free(guard);
 		return 2;
 	}
 	if (cfg->public_url[0] == '\0') /* the port is known now (TRANSOM_LISTEN may say 0) */
@@ -152,6 +164,7 @@ int cmd_serve(const struct config *cfg)
 		LOG_WARN("event=shutdown_cut_short requests_in_flight=%u", left);
 	events_hub_stop(app.events); /* after HTTP: its event streams are all closed now */
 	api_app_destroy(&app);
+	net_guard_free(guard);
 	LOG_INFO("event=stopped");
 	return 0;
 }

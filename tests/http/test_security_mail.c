@@ -39,7 +39,8 @@ static int smtp_port, msg_seq;
 static bool ready;
 static long long meeting1, meeting2;
 
-#define GOOD_AR "Authentication-Results: mx.transom.test; spf=pass; dmarc=pass header.from=example.com"
+#define GOOD_AR                                                                                    \
+	"Authentication-Results: mx.transom.test; spf=pass; dmarc=pass header.from=example.com"
 
 static long long mono_ms(void)
 {
@@ -189,11 +190,11 @@ static char *message(const char *ar, const char *from, const char *org, const ch
 	char *m = NULL;
 	if (asprintf(&m,
 		     "%s%sFrom: <%s>\r\nTo: <%s>\r\nSubject: Reply\r\n"
-		     "Message-ID: <sec-%d-%ld@example.com>\r\nDate: Mon, 7 Dec 2026 00:00:00 +0000\r\n"
+		     "Message-ID: <sec-%d-%ld@example.com>\r\nDate: Mon, 7 Dec 2026 00:00:00 "
+		     "+0000\r\n"
 		     "MIME-Version: 1.0\r\nContent-Type: text/calendar; method=REPLY; "
 		     "charset=utf-8\r\n\r\n%s",
-		     ar ? ar : "", ar ? "\r\n" : "", from, org, ++msg_seq, (long)getpid(),
-		     ics) < 0)
+		     ar ? ar : "", ar ? "\r\n" : "", from, org, ++msg_seq, (long)getpid(), ics) < 0)
 		return NULL;
 	return m;
 }
