@@ -17,6 +17,7 @@
 #include "api/jspec.h"
 #include "auth/roles.h"
 #include "crypto/crypto.h"
+#include "crypto/seal.h"
 #include "store/webhooks.h"
 
 #define URL_MAX          2048
@@ -175,9 +176,17 @@ enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep)
 		if (!crypto_token("whsec_", 24, generated, sizeof generated))
 			return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "no randomness");
 	}
+	/* Kept sealed: the database alone does not give the secret away. */
+	struct app *app = req->app;
+	char *sealed = app->keyring ? crypto_seal(app->keyring, secret ? secret : generated,
+						  CRYPTO_AAD_WEBHOOK_SECRET)
+				    : NULL;
+	if (sealed == NULL)
+		return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "cannot seal the secret");
 	json_t *hook = NULL;
-	enum db_status s = store_webhook_insert(api_store(req), req->user.name, url, events,
-						secret ? secret : generated, &hook);
+	enum db_status s =
+		store_webhook_insert(api_store(req), req->user.name, url, events, sealed, &hook);
+	free(sealed);
 	if (s < 0)
 		return api_db_error(req, s);
 	long long id = (long long)json_integer_value(json_object_get(hook, "id"));

@@ -93,9 +93,9 @@ static const struct setting settings[] = {
 	{"TRANSOM_WEBHOOK_ALLOW_NETS", "", SET_STRING, FIELD(allow_nets), 0, 0,
 	 "CIDR networks (comma-separated) webhooks, remote calendars and GitHub callbacks may "
 	 "reach although they are loopback, private, link-local or otherwise internal"},
-	{"TRANSOM_SECRET_KEY_FILE", "", SET_STRING, FIELD(secret_key_file), 0, 0,
-	 "file with the key of secrets at rest (64 hex digits a line: the first encrypts, the "
-	 "others still decrypt); empty: TRANSOM_SECRET_KEY, else var/secret.key (created)"},
+	{"TRANSOM_SECRET_KEY_FILE", "var/secret.key", SET_STRING, FIELD(secret_key_file), 0, 0,
+	 "key file of secrets at rest (64 hex digits a line, mode 0600: the first line seals, "
+	 "the others still open); created with a new key when missing -- back it up"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,

@@ -55,7 +55,7 @@ struct config {
 	char mail_authserv_id[256];
 	/* TRANSOM_WEBHOOK_ALLOW_NETS: internal CIDRs outbound requests may reach anyway */
 	char allow_nets[1024];
-	/* TRANSOM_SECRET_KEY_FILE: the key file of secrets at rest ("" = see config.c) */
+	/* TRANSOM_SECRET_KEY_FILE: the key file of secrets at rest (crypto/seal.h) */
 	char secret_key_file[1024];
 };
 

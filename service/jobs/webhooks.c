@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "crypto/seal.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "net/net.h"
@@ -68,23 +69,38 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 	long long started = clock_wall_ms(), t0 = clock_mono_ms();
 
 	char *body = body_of(job);
+	/* The secret: sealed (open it), or plain from before migration 0013 until start-up
+	 * sealed it. */
+	char *secret = job->secret_sealed[0]
+			       ? (w->app->keyring ? crypto_open(w->app->keyring, job->secret_sealed,
+								CRYPTO_AAD_WEBHOOK_SECRET, NULL)
+						  : NULL)
+			       : strdup(job->secret);
 	snprintf(ts, sizeof ts, "%lld", started / 1000);
 	snprintf(delivery, sizeof delivery, "%lld", job->id);
 	/* Signed: the timestamp, a dot, and the body, byte for byte. */
 	size_t tlen = strlen(ts), blen = body ? strlen(body) : 0;
 	char *signed_text = body ? malloc(tlen + 1 + blen) : NULL;
 	bool sig_ok = false;
-	if (signed_text != NULL) {
+	if (signed_text != NULL && secret != NULL) {
 		memcpy(signed_text, ts, tlen);
 		signed_text[tlen] = '.';
 		memcpy(signed_text + tlen + 1, body, blen);
-		sig_ok = crypto_hmac_sha256_hex(job->secret, strlen(job->secret), signed_text,
+		sig_ok = crypto_hmac_sha256_hex(secret, strlen(secret), signed_text,
 						tlen + 1 + blen, hex);
-		free(signed_text);
+	}
+	free(signed_text);
+	bool have_secret = secret != NULL;
+	if (have_secret) {
+		crypto_cleanse(secret, strlen(secret));
+		free(secret);
 	}
 	if (!sig_ok) {
 		snprintf(error, sizeof error, "%s",
-			 body ? "cannot sign the body" : "out of memory");
+			 body == NULL   ? "out of memory"
+			 : !have_secret ? "cannot open the signing secret (TRANSOM_SECRET_KEY_FILE "
+					  "lacks its key?)"
+					: "cannot sign the body");
 	} else {
 		snprintf(sig, sizeof sig, "v1=%s", hex);
 		const struct net_header headers[] = {

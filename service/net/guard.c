@@ -19,7 +19,7 @@
 #define GUARD_NETS_MAX 64
 
 struct net_cidr {
-	int family;            /* AF_INET or AF_INET6 */
+	int family;             /* AF_INET or AF_INET6 */
 	unsigned char addr[16]; /* network bytes (4 used for IPv4) */
 	unsigned bits;
 };

@@ -15,6 +15,7 @@
  * The tests share state and run in order.
  */
 #include <dirent.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,24 @@ static const char *medium_web =
 	" \"description\": \"new layout\", \"implementation_plan\": \"blue/green deploy\","
 	" \"rollback_plan\": \"switch the load balancer back to the blue pool\"}";
 
+/* The number `sql` (one text parameter) counts in the test database; -1 on error. */
+static long long sql_count(const char *sql, const char *param)
+{
+	PGconn *c = PQconnectdb(getenv("TRANSOM_TEST_DATABASE_URL"));
+	long long v = -1;
+	if (PQstatus(c) == CONNECTION_OK) {
+		const char *p[] = {param};
+		PGresult *r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			v = atoll(PQgetvalue(r, 0, 0));
+		else
+			fprintf(stderr, "  sql: %s", PQerrorMessage(c));
+		PQclear(r);
+	}
+	PQfinish(c);
+	return v;
+}
+
 /* ---- the tests ------------------------------------------------------------------------------ */
 
 /* One change per test, so that one hole does not hide the next. */
@@ -278,6 +297,21 @@ static void test_invitations_per_member(void)
 	/* Each member has their own reply address. */
 	CHECKF(strcasecmp(a, b) != 0 && strcasecmp(a, c) != 0 && strcasecmp(b, c) != 0,
 	       "one address for all: %s %s %s", a, b, c);
+	/* Only what verification needs is stored: the token's hash, never the token. */
+	char token[128];
+	snprintf(token, sizeof token, "%.*s", (int)(strchr(a, '@') - (a + 4)), a + 4);
+	CHECK_INT(sql_count("SELECT count(*) FROM imip_reply_addresses"
+			    " WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')",
+			    token),
+		  1);
+	CHECK_INT(sql_count("SELECT (SELECT count(*) FROM imip_events e"
+			    "  WHERE to_jsonb(e)::text ILIKE '%' || $1 || '%')"
+			    " + (SELECT count(*) FROM imip_reply_addresses r"
+			    "  WHERE to_jsonb(r)::text ILIKE '%' || $1 || '%')"
+			    " + (SELECT count(*) FROM imip_invitations i"
+			    "  WHERE to_jsonb(i)::text ILIKE '%' || $1 || '%')",
+			    token),
+		  0);
 }
 
 /* Alice answers for Bola through her own address: ATTENDEE and From are Bola's. */

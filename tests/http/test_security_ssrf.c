@@ -68,9 +68,9 @@ static void *rx_loop(void *arg)
 		buf[n] = '\0';
 		char reply[512];
 		int idx = strncmp(buf, "POST /redirect", 14) == 0 ? 1
-			  : strncmp(buf, "POST /second", 12) == 0  ? 2
-			  : strncmp(buf, "POST /fail", 10) == 0    ? 3
-								   : 0;
+			  : strncmp(buf, "POST /second", 12) == 0 ? 2
+			  : strncmp(buf, "POST /fail", 10) == 0   ? 3
+								  : 0;
 		pthread_mutex_lock(&rx_lock);
 		rx_hits[idx]++;
 		pthread_mutex_unlock(&rx_lock);
@@ -86,7 +86,8 @@ static void *rx_loop(void *arg)
 				 strlen(SECRET_BODY), SECRET_BODY);
 		else
 			snprintf(reply, sizeof reply,
-				 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+				 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: "
+				 "close\r\n\r\nok");
 		if (write(c, reply, strlen(reply)) < 0)
 			perror("receiver write");
 		close(c);
@@ -172,9 +173,12 @@ static bool start(const char *allow)
 {
 	static char env_allow[128];
 	snprintf(env_allow, sizeof env_allow, "TRANSOM_WEBHOOK_ALLOW_NETS=%s", allow);
-	const char *env[] = {"TRANSOM_TIMER_INTERVAL=50", "TRANSOM_WEBHOOK_BACKOFF_MS=200",
-			     "TRANSOM_WEBHOOK_MAX_ATTEMPTS=3", "TRANSOM_WEBHOOK_TIMEOUT=2000",
-			     env_allow, NULL};
+	const char *env[] = {"TRANSOM_TIMER_INTERVAL=50",
+			     "TRANSOM_WEBHOOK_BACKOFF_MS=200",
+			     "TRANSOM_WEBHOOK_MAX_ATTEMPTS=3",
+			     "TRANSOM_WEBHOOK_TIMEOUT=2000",
+			     env_allow,
+			     NULL};
 	return server_start(&srv, NULL, NULL, env);
 }
 
@@ -279,10 +283,9 @@ static void test_reply_bodies_not_kept(void)
 	const char *who[] = {alice, admin};
 	for (size_t i = 0; i < 2; i++) {
 		struct reply *r = request(&srv, "GET", path, who[i], NULL, NULL);
-		CHECKF(r->status == 200 && strstr(body_of(r), "http status 500") != NULL,
-		       "%ld %s", r->status, body_of(r));
-		CHECKF(strstr(body_of(r), SECRET_BODY) == NULL, "reply body shown: %s",
-		       body_of(r));
+		CHECKF(r->status == 200 && strstr(body_of(r), "http status 500") != NULL, "%ld %s",
+		       r->status, body_of(r));
+		CHECKF(strstr(body_of(r), SECRET_BODY) == NULL, "reply body shown: %s", body_of(r));
 		reply_free(r);
 	}
 	unsubscribe(id);

@@ -25,17 +25,35 @@ static const char *kind(const struct net_guard *g, const char *ip)
 static void test_internal_ranges(void)
 {
 	static const char *const refused[] = {
-		"127.0.0.1",       "127.255.0.9",     "10.1.2.3",       "172.16.0.1",
-		"172.31.255.255",  "192.168.1.1",     "169.254.169.254", "169.254.0.1",
-		"100.64.0.1",      "100.127.255.255", "0.0.0.0",         "224.0.0.1",
-		"255.255.255.255", "::1",             "::",              "fd00::1",
-		"fc00::1",         "fe80::1",         "ff02::1",         "::ffff:127.0.0.1",
-		"::ffff:10.0.0.1", "::ffff:169.254.169.254", "64:ff9b::7f00:1", "::127.0.0.1",
+		"127.0.0.1",
+		"127.255.0.9",
+		"10.1.2.3",
+		"172.16.0.1",
+		"172.31.255.255",
+		"192.168.1.1",
+		"169.254.169.254",
+		"169.254.0.1",
+		"100.64.0.1",
+		"100.127.255.255",
+		"0.0.0.0",
+		"224.0.0.1",
+		"255.255.255.255",
+		"::1",
+		"::",
+		"fd00::1",
+		"fc00::1",
+		"fe80::1",
+		"ff02::1",
+		"::ffff:127.0.0.1",
+		"::ffff:10.0.0.1",
+		"::ffff:169.254.169.254",
+		"64:ff9b::7f00:1",
+		"::127.0.0.1",
 	};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
 		CHECKF(kind(NULL, refused[i]) != NULL, "%s allowed", refused[i]);
-	static const char *const public[] = {"93.184.215.14", "8.8.8.8", "172.32.0.1",
-					     "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"};
+	static const char *const public[] = {"93.184.215.14", "8.8.8.8",         "172.32.0.1",
+					     "100.128.0.1",   "2606:4700::1111", "::ffff:8.8.8.8"};
 	for (size_t i = 0; i < sizeof public / sizeof public[0]; i++)
 		CHECKF(kind(NULL, public[i]) == NULL, "%s refused", public[i]);
 	CHECK_STR(kind(NULL, "169.254.169.254"), "a cloud metadata address");
@@ -86,8 +104,8 @@ static void test_connect_time_refusal(void)
 	CHECK(net_send(&rq, &rp) == -1);
 	CHECKF(strstr(rp.error, "refused to connect") != NULL, "%s", rp.error);
 	net_reply_clear(&rp);
-	struct net_fetch_opts o = {.url = "http://localhost:1/cal.ics", .timeout_ms = 2000,
-				   .guard = g};
+	struct net_fetch_opts o = {
+		.url = "http://localhost:1/cal.ics", .timeout_ms = 2000, .guard = g};
 	struct net_fetch_result r;
 	CHECK(net_fetch(&o, &r) == -1);
 	CHECKF(strstr(r.error, "refused to connect") != NULL, "%s", r.error);

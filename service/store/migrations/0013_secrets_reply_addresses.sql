@@ -5,6 +5,10 @@
 -- again: a reply brings it).  The shared per-change token of imip_events goes; replies to
 -- it are recognised (its hash is kept, with no member) and refused; active events move to
 -- a new SEQUENCE so that every member is asked again with an address of their own.
+--
+-- Webhook signing secrets are kept sealed (AES-256-GCM, the key outside the database:
+-- TRANSOM_SECRET_KEY_FILE); transomd seals the existing plain ones at start-up and empties
+-- the plain column (SQL cannot: it has no key).
 
 CREATE TABLE imip_reply_addresses (
     token_hash  text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
@@ -29,3 +33,13 @@ UPDATE imip_invitations SET status = 'superseded'
     AND change_id IN (SELECT change_id FROM imip_events WHERE status = 'active');
 UPDATE imip_events SET sequence = sequence + 1, sequence_at = now(), updated_at = now()
     WHERE status = 'active';
+
+ALTER TABLE webhooks ALTER COLUMN secret DROP NOT NULL;
+ALTER TABLE webhooks ADD COLUMN secret_enc text
+    CHECK (secret_enc ~ '^v1:[0-9a-f]{16}:[0-9a-f]+$');
+ALTER TABLE webhooks ADD CONSTRAINT webhooks_secret_kept
+    CHECK (secret IS NOT NULL OR secret_enc IS NOT NULL);
+COMMENT ON COLUMN webhooks.secret IS
+    'Legacy: the signing secret in plain text, emptied at start-up once encrypted into secret_enc.';
+COMMENT ON COLUMN webhooks.secret_enc IS
+    'The signing secret sealed with AES-256-GCM (crypto/seal.h): v1:<key id>:<hex of nonce | ciphertext | tag>.';
