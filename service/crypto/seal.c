@@ -41,9 +41,10 @@ static void hex_of(const unsigned char *b, size_t n, char *out)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-					     : c >= 'A' && c <= 'F' ? c - 'A' + 10
-								    : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* `n` bytes from 2n hex digits; false when one is not hex. */
@@ -223,7 +224,8 @@ char *crypto_seal(const struct crypto_keyring *k, const char *plain, const char 
 	size_t len = strlen(plain), blen = NONCE_LEN + len + TAG_LEN;
 	unsigned char *b = malloc(blen);
 	char *out = malloc(3 + CRYPTO_KEY_ID_LEN + 2 * blen + 1);
-	bool ok = b != NULL && out != NULL && k != NULL && k->n > 0 && crypto_random(b, NONCE_LEN) &&
+	bool ok = b != NULL && out != NULL && k != NULL && k->n > 0 &&
+		  crypto_random(b, NONCE_LEN) &&
 		  gcm(true, k->keys[0].k, b, aad ? aad : "", (const unsigned char *)plain, len,
 		      b + NONCE_LEN, b + NONCE_LEN + len);
 	if (ok) {
@@ -241,8 +243,7 @@ char *crypto_seal(const struct crypto_keyring *k, const char *plain, const char 
 	return out;
 }
 
-char *crypto_open(const struct crypto_keyring *k, const char *sealed, const char *aad,
-		  bool *stale)
+char *crypto_open(const struct crypto_keyring *k, const char *sealed, const char *aad, bool *stale)
 {
 	if (stale != NULL)
 		*stale = false;
@@ -261,8 +262,8 @@ char *crypto_open(const struct crypto_keyring *k, const char *sealed, const char
 	unsigned char *b = malloc(blen);
 	char *out = malloc(len + 1);
 	bool ok = b != NULL && out != NULL && bytes_of(hex, b, blen) &&
-		  gcm(false, key->k, b, aad ? aad : "", b + NONCE_LEN, len,
-		      (unsigned char *)out, b + NONCE_LEN + len) &&
+		  gcm(false, key->k, b, aad ? aad : "", b + NONCE_LEN, len, (unsigned char *)out,
+		      b + NONCE_LEN + len) &&
 		  memchr(out, '\0', len) == NULL;
 	free(b);
 	if (!ok) {

@@ -50,7 +50,6 @@ char *crypto_seal(const struct crypto_keyring *k, const char *plain, const char 
  * it is malformed, its key is not in the ring, or it was tampered with.  *stale (may be
  * NULL) is set when a key other than the first sealed it (re-seal it).
  */
-char *crypto_open(const struct crypto_keyring *k, const char *sealed, const char *aad,
-		  bool *stale);
+char *crypto_open(const struct crypto_keyring *k, const char *sealed, const char *aad, bool *stale);
 
 #endif /* TRANSOM_CRYPTO_SEAL_H */

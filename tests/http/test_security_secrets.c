@@ -79,7 +79,8 @@ static int signed_ok(const char *name, long long ms)
 		char line[65536];
 		while (f != NULL && fgets(line, sizeof line, f) != NULL) {
 			json_t *j = json_loads(line, 0, NULL);
-			if (strcmp(json_string_value(json_object_get(j, "name")) ?: "", name) == 0 &&
+			if (strcmp(json_string_value(json_object_get(j, "name")) ?: "", name) ==
+				    0 &&
 			    json_is_true(json_object_get(j, "sig_ok")))
 				n++;
 			json_decref(j);
@@ -102,9 +103,10 @@ static json_t *row(const char *sql, const char *param)
 		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 			out = json_array();
 			for (int i = 0; i < PQnfields(r); i++)
-				json_array_append_new(out, PQgetisnull(r, 0, i)
-								   ? json_null()
-								   : json_string(PQgetvalue(r, 0, i)));
+				json_array_append_new(out,
+						      PQgetisnull(r, 0, i)
+							      ? json_null()
+							      : json_string(PQgetvalue(r, 0, i)));
 		} else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			fprintf(stderr, "  sql: %s", PQerrorMessage(c));
 		} else {
@@ -210,8 +212,8 @@ static void setup(void)
 
 int tests_main(void);
 #define main tests_main
-TESTS(test_new_secret_is_sealed_and_still_signs,
-      test_plain_secret_from_before_is_sealed_at_start, test_key_file_is_private)
+TESTS(test_new_secret_is_sealed_and_still_signs, test_plain_secret_from_before_is_sealed_at_start,
+      test_key_file_is_private)
 #undef main
 
 int main(void)
