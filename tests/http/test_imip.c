@@ -313,19 +313,25 @@ static void make_reply(const char *style, const char *out, const char *from, con
 	CHECKF(system(cmd) == 0, "%s", cmd);
 }
 
-/* Delivers a reply into the agent's maildir (new/, a valid maildir name). */
+/*
+ * Delivers a reply into the agent's maildir as an MTA does: written (and chowned) in tmp/,
+ * then renamed into new/ (a valid maildir name), where dovecot may take it at once.
+ */
 static void deliver(const char *style, const char *from, const char *att, const char *cn,
 		    const char *org, const char *uid, int seq, const char *partstat)
 {
-	char path[1000], msgid[128], cmd[1200];
+	char path[1000], tmp[1000], name[128], msgid[128], cmd[1200];
 	snprintf(msgid, sizeof msgid, "reply-%d-%ld@%s.example", ++mail_seq, (long)getpid(), style);
-	snprintf(path, sizeof path, "%s/%ld.M%dP%ld.transom-test", mail_new, (long)time(NULL),
-		 mail_seq, (long)getpid());
-	make_reply(style, path, from, att, cn, org, uid, seq, partstat, msgid);
+	snprintf(name, sizeof name, "%ld.M%dP%ld.transom-test", (long)time(NULL), mail_seq,
+		 (long)getpid());
+	snprintf(path, sizeof path, "%s/%s", mail_new, name);
+	snprintf(tmp, sizeof tmp, "%.*s/tmp/%s", (int)(strlen(mail_new) - 4), mail_new, name);
+	make_reply(style, tmp, from, att, cn, org, uid, seq, partstat, msgid);
 	if (geteuid() == 0) {
-		snprintf(cmd, sizeof cmd, "chown dovecot:dovecot '%s'", path);
+		snprintf(cmd, sizeof cmd, "chown dovecot:dovecot '%s'", tmp);
 		CHECK(system(cmd) == 0);
 	}
+	CHECK(rename(tmp, path) == 0);
 }
 
 /* The approvals of change `id` (owned). */
