@@ -8,9 +8,11 @@
  *
  * Phase 1, no TRANSOM_WEBHOOK_ALLOW_NETS: internal literals are refused at subscription
  * (422, field url, rule internal-address); a name (localhost) passes there but the
- * delivery is refused when it connects, and the receiver sees nothing.
- * Phase 2, TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.1/32: the receiver is reachable; a 302 is
- * not followed; a failing endpoint's reply body is neither stored nor shown.
+ * delivery is refused when it connects, and the receiver sees nothing; the same for a
+ * remote calendar (policies/calendars.json) at http://localhost:PORT/cal.ics.
+ * Phase 2, TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.1/32: the receiver is reachable (webhook
+ * and calendar); a 302 is not followed; a failing endpoint's reply body is neither stored
+ * nor shown.
  */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -28,11 +30,16 @@ static struct server srv;
 #include "record_steps.h"
 
 #define SECRET_BODY "INTERNAL-SECRET-7f3a"
+#define CAL                                                                                        \
+	"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//ssrf//EN\r\nBEGIN:VEVENT\r\n"                 \
+	"UID:inside@test\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20300101T000000Z\r\n"              \
+	"DTEND:20300102T000000Z\r\nSUMMARY:Inside\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 
 static char alice[128], admin[128];
 static int rx_port, rx_fd = -1;
 static pthread_mutex_t rx_lock = PTHREAD_MUTEX_INITIALIZER;
-static int rx_hits[4]; /* /hook, /redirect, /second, /fail */
+static int rx_hits[5]; /* /hook, /redirect, /second, /fail, GET /cal.ics */
+static char policies[600], cache_env[700];
 
 static long long mono_ms(void)
 {
@@ -70,6 +77,7 @@ static void *rx_loop(void *arg)
 		int idx = strncmp(buf, "POST /redirect", 14) == 0 ? 1
 			  : strncmp(buf, "POST /second", 12) == 0 ? 2
 			  : strncmp(buf, "POST /fail", 10) == 0   ? 3
+			  : strncmp(buf, "GET /cal.ics", 12) == 0 ? 4
 								  : 0;
 		pthread_mutex_lock(&rx_lock);
 		rx_hits[idx]++;
@@ -79,6 +87,11 @@ static void *rx_loop(void *arg)
 				 "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/second\r\n"
 				 "Content-Length: 0\r\nConnection: close\r\n\r\n",
 				 rx_port);
+		else if (idx == 4)
+			snprintf(reply, sizeof reply,
+				 "HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\n"
+				 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+				 strlen(CAL), CAL);
 		else if (idx == 3)
 			snprintf(reply, sizeof reply,
 				 "HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\nContent-Length: "
@@ -178,8 +191,50 @@ static bool start(const char *allow)
 			     "TRANSOM_WEBHOOK_MAX_ATTEMPTS=3",
 			     "TRANSOM_WEBHOOK_TIMEOUT=2000",
 			     env_allow,
+			     cache_env,
 			     NULL};
-	return server_start(&srv, NULL, NULL, env);
+	return server_start(&srv, NULL, policies, env);
+}
+
+/* Policies with one remote calendar at http://localhost:PORT/cal.ics (a name: checked
+ * when resolved). */
+static bool write_policies(void)
+{
+	char cmd[1400], path[700], json[600];
+	const char *tmp = getenv("TRANSOM_TEST_TMP");
+	snprintf(policies, sizeof policies, "%s/ssrf.%ld", tmp && *tmp ? tmp : "/tmp",
+		 (long)getpid());
+	snprintf(cmd, sizeof cmd, "mkdir -p %s && cp -r %s/policies %s/", policies,
+		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
+	if (system(cmd) != 0)
+		return false;
+	snprintf(cache_env, sizeof cache_env, "TRANSOM_CACHE_DIR=%s/cache", policies);
+	strcat(policies, "/policies");
+	snprintf(json, sizeof json,
+		 "{\"horizon_days\": 60, \"remote\": [{\"name\": \"inside\", \"url\":"
+		 " \"http://localhost:%d/cal.ics\", \"hardness\": \"soft\", \"services\":"
+		 " [\"search\"], \"refresh\": \"PT1M\", \"timeout\": \"PT5S\"}]}\n",
+		 rx_port);
+	snprintf(path, sizeof path, "%s/calendars.json", policies);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return false;
+	fputs(json, f);
+	return fclose(f) == 0;
+}
+
+/* transom_remote_calendar_up of "inside" once /metrics has it (-1: never within `ms`). */
+static int calendar_up(long long ms)
+{
+	const char *key = "transom_remote_calendar_up{name=\"inside\"} ";
+	for (long long end = mono_ms() + ms;; usleep(200000)) {
+		struct reply *r = request(&srv, "GET", "/metrics", NULL, NULL, NULL);
+		const char *at = strstr(body_of(r), key);
+		int up = at ? atoi(at + strlen(key)) : -1;
+		reply_free(r);
+		if (up >= 0 || mono_ms() > end)
+			return up;
+	}
 }
 
 /* ---- phase 1: no allow-list ---------------------------------------------------------------- */
@@ -215,6 +270,12 @@ static void test_internal_literals_refused_at_subscription(void)
 	unsubscribe(id);
 }
 
+static void test_remote_calendar_refused_at_connect(void)
+{
+	CHECK_INT(calendar_up(10000), 0);
+	CHECK_INT(hits(4), 0);
+}
+
 static void test_name_resolving_to_loopback_refused_at_connect(void)
 {
 	char url[128];
@@ -248,6 +309,9 @@ static void test_allow_list_reaches_loopback(void)
 	CHECK(hits(0) > before);
 	json_decref(d);
 	unsubscribe(id);
+	/* The same calendar URL is fetched now. */
+	CHECK_INT(calendar_up(10000), 1);
+	CHECK(hits(4) >= 1);
 	/* Still refused: other internal literals stay out of reach. */
 	struct reply *r = subscribe("http://169.254.169.254/", "[\"ssrf-test.never-emitted\"]");
 	CHECK(problem_is(r, 422, "url"));
@@ -295,7 +359,7 @@ static void setup(void)
 {
 	snprintf(alice, sizeof alice, "%s", token_for("alice", "requester,change_manager"));
 	snprintf(admin, sizeof admin, "%s", token_for("root", "admin"));
-	if (!alice[0] || !rx_start() || !start("")) {
+	if (!alice[0] || !rx_start() || !write_policies() || !start("")) {
 		printf("0 passed, 1 failed\n");
 		exit(1);
 	}
@@ -303,7 +367,7 @@ static void setup(void)
 
 int tests_main(void);
 #define main tests_main
-TESTS(test_internal_literals_refused_at_subscription,
+TESTS(test_internal_literals_refused_at_subscription, test_remote_calendar_refused_at_connect,
       test_name_resolving_to_loopback_refused_at_connect, test_allow_list_reaches_loopback,
       test_redirects_not_followed, test_reply_bodies_not_kept)
 #undef main
