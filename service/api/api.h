@@ -53,6 +53,12 @@ struct app {
 	unsigned long check_done;    /* the number of the last check finished */
 	int check_result;            /* its enum db_status */
 	char check_why[256];         /* why it was not DB_ONE */
+	/* Which addresses outbound requests may reach (TRANSOM_WEBHOOK_ALLOW_NETS; net.h):
+	 * webhooks, remote calendars, GitHub callbacks.  Set by cmd_serve; owned by it. */
+	const struct net_guard *guard;
+	/* The key of secrets at rest (TRANSOM_SECRET_KEY_FILE; crypto/seal.h).  Set by
+	 * cmd_serve; owned by it. */
+	const struct crypto_keyring *keyring;
 };
 
 /* A copy of app->remote (owned; an empty array when none). */

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "planner/planner.h"
 #include "store/records.h"
 
-/* Appends "text" to a growing description. */
+/* Appends "text" to a growing description, cut on a UTF-8 character boundary. */
 static void line_add(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void line_add(char *buf, size_t size, const char *fmt, ...)
@@ -25,6 +27,7 @@ static void line_add(char *buf, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf + used, size - used, fmt, ap);
 	va_end(ap);
+	utf8_clean(buf + used);
 }
 
 static char *joined(json_t *arr, char *buf, size_t size)
@@ -33,11 +36,23 @@ static char *joined(json_t *arr, char *buf, size_t size)
 	json_t *v;
 	buf[0] = '\0';
 	if (json_is_string(arr))
-		snprintf(buf, size, "%s", json_string_value(arr));
+		utf8_snprintf(buf, size, "%s", json_string_value(arr));
 	json_array_foreach(arr, i, v) {
 		line_add(buf, size, "%s%s", i ? ", " : "", json_string_value(v) ?: "");
 	}
 	return buf;
+}
+
+/*
+ * Appends `item` (stolen) to `items`; an item that could not be built (NULL: invalid text
+ * or no memory) is logged, never dropped silently.  False when it was not appended.
+ */
+static bool append_item(json_t *items, json_t *item, const char *uid)
+{
+	if (item != NULL && json_array_append_new(items, item) == 0)
+		return true;
+	LOG_ERROR("event=feed_item_unrenderable uid=%s", uid);
+	return false;
 }
 
 /* One VEVENT per booking: the change at its slot (and the booking to `sources`). */
@@ -48,10 +63,10 @@ static void add_bookings(json_t *items, json_t *sources, json_t *bookings, const
 	json_array_foreach(bookings, i, b) {
 		const char *id = json_string_value(json_object_get(b, "change"));
 		char uid[96], summary[512], desc[1024] = "", url[1200], svc[512];
-		snprintf(uid, sizeof uid, "%s@transom", id);
-		snprintf(summary, sizeof summary, "%s: %s", id,
-			 json_string_value(json_object_get(b, "title")) ?: "");
-		snprintf(url, sizeof url, "%s/v1/changes/%s", base, id);
+		utf8_snprintf(uid, sizeof uid, "%s@transom", id);
+		utf8_snprintf(summary, sizeof summary, "%s: %s", id,
+			      json_string_value(json_object_get(b, "title")) ?: "");
+		utf8_snprintf(url, sizeof url, "%s/v1/changes/%s", base, id);
 		line_add(desc, sizeof desc, "Change %s (%s), state %s.\nServices: %s\n", id,
 			 json_string_value(json_object_get(b, "type")) ?: "change",
 			 json_string_value(json_object_get(b, "state")) ?: "?",
@@ -60,18 +75,18 @@ static void add_bookings(json_t *items, json_t *sources, json_t *bookings, const
 			line_add(desc, sizeof desc, "Window: %s\n",
 				 json_string_value(json_object_get(b, "window_uid")));
 		line_add(desc, sizeof desc, "%s", url);
-		json_array_append_new(
-			items,
-			json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:O, s:O, s:[s], s:s, s:s, "
-				  "s:{s:s, s:s}}",
-				  "uid", uid, "summary", summary, "description", desc, "start_ms",
-				  json_object_get(b, "start_ms"), "end_ms",
-				  json_object_get(b, "end_ms"), "url", url, "sequence",
-				  json_object_get(b, "sequence"), "dtstamp_ms",
-				  json_object_get(b, "updated_ms"), "last_modified_ms",
-				  json_object_get(b, "updated_ms"), "categories", "CHANGE",
-				  "status", "CONFIRMED", "transp", "OPAQUE", "x",
-				  "X-TRANSOM-CHANGE", id, "X-TRANSOM-SERVICES", svc));
+		json_t *item = json_pack(
+			"{s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:O, s:O, s:[s], s:s, s:s, "
+			"s:{s:s, s:s}}",
+			"uid", uid, "summary", summary, "description", desc, "start_ms",
+			json_object_get(b, "start_ms"), "end_ms", json_object_get(b, "end_ms"),
+			"url", url, "sequence", json_object_get(b, "sequence"), "dtstamp_ms",
+			json_object_get(b, "updated_ms"), "last_modified_ms",
+			json_object_get(b, "updated_ms"), "categories", "CHANGE", "status",
+			"CONFIRMED", "transp", "OPAQUE", "x", "X-TRANSOM-CHANGE", id,
+			"X-TRANSOM-SERVICES", svc);
+		if (!append_item(items, item, uid))
+			continue;
 		if (sources != NULL)
 			json_array_append(sources, b);
 	}
@@ -89,22 +104,23 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
 		const char *rid = json_string_value(json_object_get(v, "recurrence_id"));
 		char uid[512], summary[512], desc[4096] = "", svc[512];
 		bool window = strcmp(kind, "window") == 0, freeze = strcmp(kind, "freeze") == 0;
-		snprintf(uid, sizeof uid, "%s%s%s@transom",
-			 json_string_value(json_object_get(v, "uid")), rid ? "/" : "",
-			 rid ? rid : "");
+		utf8_snprintf(uid, sizeof uid, "%s%s%s@transom",
+			      json_string_value(json_object_get(v, "uid")), rid ? "/" : "",
+			      rid ? rid : "");
 		joined(json_object_get(v, "services"), svc, sizeof svc);
 		if (window) {
-			snprintf(summary, sizeof summary, "Maintenance window: %s", name ?: "");
+			utf8_snprintf(summary, sizeof summary, "Maintenance window: %s",
+				      name ?: "");
 			line_add(desc, sizeof desc, "Changes may run on: %s\nCapacity: %lld", svc,
 				 (long long)json_integer_value(json_object_get(v, "capacity")));
 		} else if (freeze) {
 			bool hard = json_is_true(json_object_get(v, "hard"));
-			snprintf(summary, sizeof summary, "%s freeze: %s", hard ? "Hard" : "Soft",
-				 name ?: "");
+			utf8_snprintf(summary, sizeof summary, "%s freeze: %s",
+				      hard ? "Hard" : "Soft", name ?: "");
 			line_add(desc, sizeof desc, "%s\nServices: %s",
 				 hard ? "No change may run." : "Changes need extra approval.", svc);
 		} else {
-			snprintf(summary, sizeof summary, "%s", name ?: "CAB meeting");
+			utf8_snprintf(summary, sizeof summary, "%s", name ?: "CAB meeting");
 			line_add(desc, sizeof desc, "%s", agenda ? agenda : "");
 		}
 		json_t *item = json_pack(
@@ -117,6 +133,10 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
 				 : "CAB-MEETING",
 			"status", "CONFIRMED", "transp", window ? "TRANSPARENT" : "OPAQUE", "x",
 			"X-TRANSOM-SERVICES", svc);
+		if (item == NULL) {
+			append_item(items, NULL, uid);
+			continue;
+		}
 		/* The definitions' load time: windows and freezes change only with them. */
 		json_object_set_new(item, "last_modified_ms", json_integer(stamp_ms));
 		const char *tzid = json_string_value(json_object_get(v, "tzid"));

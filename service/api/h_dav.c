@@ -39,6 +39,7 @@
 #include "calendar/vote.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "crypto/crypto.h"
 #include "dav/dav.h"
 #include "planner/planner.h"
@@ -332,15 +333,15 @@ static json_t *vote_item(struct ctx *x, json_t *rec)
 	char uid[160], summary[600], desc[2048], url[1200], org[300], att[300];
 	long long start = 0, end = 0, stamp = 0;
 	snprintf(uid, sizeof uid, "vote-%s@transom", id);
-	snprintf(summary, sizeof summary, "CAB vote: %s: %s", id,
-		 json_string_value(json_object_get(rec, "title")) ?: "");
+	utf8_snprintf(summary, sizeof summary, "CAB vote: %s: %s", id,
+		      json_string_value(json_object_get(rec, "title")) ?: "");
 	snprintf(url, sizeof url, "%s/v1/changes/%s", base, id);
-	snprintf(desc, sizeof desc,
-		 "Accept = approve, Decline = reject, Tentative = abstain.\n"
-		 "Change %s, risk %s (score %lld).\n%s\n\n%s",
-		 id, json_string_value(json_object_get(risk, "level")) ?: "not assessed",
-		 (long long)json_integer_value(json_object_get(risk, "score")),
-		 json_string_value(json_object_get(rec, "description")) ?: "", url);
+	utf8_snprintf(desc, sizeof desc,
+		      "Accept = approve, Decline = reject, Tentative = abstain.\n"
+		      "Change %s, risk %s (score %lld).\n%s\n\n%s",
+		      id, json_string_value(json_object_get(risk, "level")) ?: "not assessed",
+		      (long long)json_integer_value(json_object_get(risk, "score")),
+		      json_string_value(json_object_get(rec, "description")) ?: "", url);
 	vote_time(x, rec, &start, &end);
 	const char *ca = json_string_value(json_object_get(rec, "created_at"));
 	if (ca == NULL || !time_parse_rfc3339(ca, &stamp))

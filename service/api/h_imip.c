@@ -139,6 +139,12 @@ enum tr_code h_imip_intake(struct http_req *req, struct http_reply *rep)
 				    "bare REPLY)");
 	if (req->body_len == 0)
 		return tr_error_set(&req->err, TR_E_BAD_REQUEST, NULL, "the body is empty");
+	/* The reply address is the credential of a mail vote: a bare REPLY says which. */
+	const char *received_on = bare ? http_req_header(req, "X-Mail-To") : NULL;
+	if (bare && (received_on == NULL || received_on[0] == '\0'))
+		return tr_error_set(&req->err, TR_E_BAD_REQUEST, "X-Mail-To",
+				    "a bare REPLY needs X-Mail-To: the agent address it was "
+				    "received on (cab+<token>@<agent domain>)");
 	struct rec_ctx c;
 	enum tr_code rc = link_context(req, &c);
 	if (rc != TR_OK)
@@ -146,11 +152,20 @@ enum tr_code h_imip_intake(struct http_req *req, struct http_reply *rep)
 	c.actor = req->user.name;
 	struct imip_settings s = {.public_url = app->public_url,
 				  .agent_domain = app->cfg->agent_domain,
-				  .from_addr = app->cfg->smtp_from};
+				  .from_addr = app->cfg->smtp_from,
+				  .trusted_authserv_id = app->cfg->mail_authserv_id};
+	struct imip_message m = {
+		.source = "http",
+		.raw = req->body,
+		.len = req->body_len,
+		.bare = bare,
+		.from = bare ? http_req_header(req, "X-Mail-From") : NULL,
+		.message_id = bare ? http_req_header(req, "X-Message-Id") : NULL,
+		.received_on = received_on,
+		.auth_results = bare ? http_req_header(req, "Authentication-Results") : NULL,
+	};
 	struct imip_intake_result res;
-	rc = imip_intake(&c, &s, "http", req->body, req->body_len, bare,
-			 bare ? http_req_header(req, "X-Mail-From") : NULL,
-			 bare ? http_req_header(req, "X-Message-Id") : NULL, &res, &req->err);
+	rc = imip_intake(&c, &s, &m, &res, &req->err);
 	if (rc != TR_OK)
 		return rc;
 	return http_reply_json(rep, 200,

@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "net/net.h"
 #include "api/jspec.h"
 #include "auth/roles.h"
 #include "crypto/crypto.h"
+#include "crypto/seal.h"
 #include "store/webhooks.h"
 
 #define URL_MAX          2048
@@ -157,6 +159,14 @@ enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep)
 	const char *why = url_problem(url);
 	if (why != NULL)
 		return tr_error_set(&req->err, TR_E_UNPROCESSABLE, "url", "'url' %s", why);
+	/* SSRF: an internal address written as a literal is refused now; a name is checked
+	 * each time it is resolved, when a delivery connects (net.h). */
+	char refused[256];
+	if (!net_guard_check_url(((struct app *)req->app)->guard, url, refused, sizeof refused)) {
+		rc = tr_error_set(&req->err, TR_E_UNPROCESSABLE, "url", "'url': %s", refused);
+		tr_error_rule(&req->err, "internal-address");
+		return rc;
+	}
 	if ((rc = check_events(req, events)) != TR_OK)
 		return rc;
 	char generated[64];
@@ -166,9 +176,17 @@ enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep)
 		if (!crypto_token("whsec_", 24, generated, sizeof generated))
 			return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "no randomness");
 	}
+	/* Kept sealed: the database alone does not give the secret away. */
+	struct app *app = req->app;
+	char *sealed = app->keyring ? crypto_seal(app->keyring, secret ? secret : generated,
+						  CRYPTO_AAD_WEBHOOK_SECRET)
+				    : NULL;
+	if (sealed == NULL)
+		return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "cannot seal the secret");
 	json_t *hook = NULL;
-	enum db_status s = store_webhook_insert(api_store(req), req->user.name, url, events,
-						secret ? secret : generated, &hook);
+	enum db_status s =
+		store_webhook_insert(api_store(req), req->user.name, url, events, sealed, &hook);
+	free(sealed);
 	if (s < 0)
 		return api_db_error(req, s);
 	long long id = (long long)json_integer_value(json_object_get(hook, "id"));

@@ -108,6 +108,15 @@ static const struct setting settings[] = {
 	 FIELD(checkpoint_file), 0, 0, "file the signed audit checkpoints are appended to"},
 	{"TRANSOM_AUDIT_CHECKPOINT_INTERVAL", "60", SET_UINT, FIELD(checkpoint_interval), 1, 86400,
 	 "seconds between signed checkpoints of the audit chain (written when it grew)"},
+	{"TRANSOM_MAIL_TRUSTED_AUTHSERV_ID", "", SET_STRING, FIELD(mail_authserv_id), 0, 0,
+	 "authserv-id of the MTA whose Authentication-Results must say dmarc=pass for a mail "
+	 "vote to count (empty: not checked)"},
+	{"TRANSOM_WEBHOOK_ALLOW_NETS", "", SET_STRING, FIELD(allow_nets), 0, 0,
+	 "CIDR networks (comma-separated) webhooks, remote calendars and GitHub callbacks may "
+	 "reach although they are loopback, private, link-local or otherwise internal"},
+	{"TRANSOM_SECRET_KEY_FILE", "var/secret.key", SET_STRING, FIELD(secret_key_file), 0, 0,
+	 "key file of secrets at rest (64 hex digits a line, mode 0600: the first line seals, "
+	 "the others still open); created with a new key when missing -- back it up"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,

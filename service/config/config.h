@@ -60,6 +60,13 @@ struct config {
 	char audit_key_file[1024];    /* TRANSOM_AUDIT_KEY_FILE, Ed25519 private key (PEM) */
 	char checkpoint_file[1024];   /* TRANSOM_AUDIT_CHECKPOINT_FILE, JSON lines appended */
 	unsigned checkpoint_interval; /* TRANSOM_AUDIT_CHECKPOINT_INTERVAL, seconds */
+
+	/* TRANSOM_MAIL_TRUSTED_AUTHSERV_ID: whose Authentication-Results count; "" = none */
+	char mail_authserv_id[256];
+	/* TRANSOM_WEBHOOK_ALLOW_NETS: internal CIDRs outbound requests may reach anyway */
+	char allow_nets[1024];
+	/* TRANSOM_SECRET_KEY_FILE: the key file of secrets at rest (crypto/seal.h) */
+	char secret_key_file[1024];
 };
 
 /*

@@ -3,6 +3,7 @@
  */
 #include "crypto/crypto.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -82,4 +83,10 @@ bool crypto_token(const char *prefix, size_t nbytes, char *out, size_t outlen)
 	}
 	out[pos] = '\0';
 	return true;
+}
+
+void crypto_cleanse(void *p, size_t len)
+{
+	if (p != NULL && len > 0)
+		OPENSSL_cleanse(p, len);
 }

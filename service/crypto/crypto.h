@@ -24,6 +24,9 @@ void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX_
 bool crypto_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
 			    char out[CRYPTO_SHA256_HEX_LEN]);
 
+/* Overwrites `len` bytes at `p` with zeroes in a way the compiler keeps (secrets). */
+void crypto_cleanse(void *p, size_t len);
+
 /* Fills `out` with `len` bytes from the CSPRNG.  Returns false when it fails. */
 bool crypto_random(void *out, size_t len);
 

@@ -147,7 +147,11 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 	mkdir(dir, 0700);
 
 	struct net_fetch_opts o = {
-		.url = r->url, .cache_dir = http_cache, .timeout_ms = r->timeout_ms};
+		.url = r->url,
+		.cache_dir = http_cache,
+		.timeout_ms = r->timeout_ms,
+		.guard = f->app->guard,
+	};
 	struct net_fetch_result res = {0};
 	int rc = net_fetch(&o, &res);
 	bool changed = false, ok = rc == 0 && res.body != NULL;

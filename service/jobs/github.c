@@ -67,7 +67,8 @@ static void report_one(struct app *app, struct rec_ctx *c, json_t *p)
 				 .n_headers = app->cfg->github_token[0] ? 4 : 3,
 				 .body = text,
 				 .len = text ? strlen(text) : 0,
-				 .timeout_ms = 10000};
+				 .timeout_ms = 10000,
+				 .guard = app->guard};
 	struct net_reply rp = {0};
 	int rc = text ? net_send(&rq, &rp) : -1;
 	if (rc == 0 && rp.status >= 200 && rp.status < 300) {

@@ -124,8 +124,8 @@ static void poll_imap(struct mail_worker *w)
 		struct rec_ctx c;
 		struct imip_intake_result res;
 		struct tr_error err = {0};
-		enum tr_code rc = context(w, &c) ? imip_intake(&c, &w->settings, "imap", raw, len,
-							       false, NULL, NULL, &res, &err)
+		struct imip_message m = {.source = "imap", .raw = raw, .len = len};
+		enum tr_code rc = context(w, &c) ? imip_intake(&c, &w->settings, &m, &res, &err)
 						 : TR_E_NOT_READY;
 		free(raw);
 		if (rc != TR_OK) {
@@ -202,7 +202,8 @@ struct mail_worker *mail_worker_start(struct app *app)
 	w->interval_ms = cfg->timer_interval < SWEEP_MAX_MS ? cfg->timer_interval : SWEEP_MAX_MS;
 	w->settings = (struct imip_settings){.public_url = app->public_url,
 					     .agent_domain = cfg->agent_domain,
-					     .from_addr = cfg->smtp_from};
+					     .from_addr = cfg->smtp_from,
+					     .trusted_authserv_id = cfg->mail_authserv_id};
 	w->store = store_new(cfg->database_url, NULL);
 	if (w->store == NULL || (w->thread = worker_start(w->interval_ms, sweep_cb, w)) == NULL) {
 		store_free(w->store);

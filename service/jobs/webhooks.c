@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "crypto/seal.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "net/net.h"
@@ -32,7 +33,7 @@
 #define FANOUT_BATCH    100  /* outbox events per fan-out statement */
 #define FANOUT_ROUNDS   20   /* fan-out statements per sweep, at most */
 #define SENDS_PER_SWEEP 100  /* deliveries sent per sweep, at most (then the sweep repeats) */
-#define REPLY_KEEP      4096 /* reply bytes read; an excerpt goes into the error */
+#define REPLY_KEEP      4096 /* reply bytes read (and dropped: never stored) */
 #define LEASE_MARGIN_MS 1000 /* besides twice the timeout: claim-to-send and the outcome write */
 #define USER_AGENT      "transom-webhooks/1"
 
@@ -42,17 +43,6 @@ struct webhook_worker {
 	struct worker *thread;
 	struct store *store;
 };
-
-/* Copies a printable, one-line excerpt of `s` (at most `max` bytes) into `out`. */
-static void excerpt(const char *s, size_t len, char *out, size_t size, size_t max)
-{
-	size_t n = 0;
-	for (size_t i = 0; s != NULL && i < len && i < max && n + 1 < size; i++)
-		out[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : ' ';
-	while (n > 0 && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
-}
 
 /*
  * The request body: {"id", "topic", "attempt", "created_at", "data"}.  Owned text, or
@@ -79,23 +69,38 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 	long long started = clock_wall_ms(), t0 = clock_mono_ms();
 
 	char *body = body_of(job);
+	/* The secret: sealed (open it), or plain from before migration 0013 until start-up
+	 * sealed it. */
+	char *secret = job->secret_sealed[0]
+			       ? (w->app->keyring ? crypto_open(w->app->keyring, job->secret_sealed,
+								CRYPTO_AAD_WEBHOOK_SECRET, NULL)
+						  : NULL)
+			       : strdup(job->secret);
 	snprintf(ts, sizeof ts, "%lld", started / 1000);
 	snprintf(delivery, sizeof delivery, "%lld", job->id);
 	/* Signed: the timestamp, a dot, and the body, byte for byte. */
 	size_t tlen = strlen(ts), blen = body ? strlen(body) : 0;
 	char *signed_text = body ? malloc(tlen + 1 + blen) : NULL;
 	bool sig_ok = false;
-	if (signed_text != NULL) {
+	if (signed_text != NULL && secret != NULL) {
 		memcpy(signed_text, ts, tlen);
 		signed_text[tlen] = '.';
 		memcpy(signed_text + tlen + 1, body, blen);
-		sig_ok = crypto_hmac_sha256_hex(job->secret, strlen(job->secret), signed_text,
+		sig_ok = crypto_hmac_sha256_hex(secret, strlen(secret), signed_text,
 						tlen + 1 + blen, hex);
-		free(signed_text);
+	}
+	free(signed_text);
+	bool have_secret = secret != NULL;
+	if (have_secret) {
+		crypto_cleanse(secret, strlen(secret));
+		free(secret);
 	}
 	if (!sig_ok) {
 		snprintf(error, sizeof error, "%s",
-			 body ? "cannot sign the body" : "out of memory");
+			 body == NULL   ? "out of memory"
+			 : !have_secret ? "cannot open the signing secret (TRANSOM_SECRET_KEY_FILE "
+					  "lacks its key?)"
+					: "cannot sign the body");
 	} else {
 		snprintf(sig, sizeof sig, "v1=%s", hex);
 		const struct net_header headers[] = {
@@ -112,6 +117,7 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 			.len = blen,
 			.timeout_ms = cfg->webhook_timeout,
 			.max_reply = REPLY_KEEP,
+			.guard = w->app->guard,
 		};
 		struct net_reply rp = {0};
 		if (net_send(&rq, &rp) != 0) {
@@ -119,12 +125,11 @@ static void send_one(struct webhook_worker *w, const struct store_webhook_job *j
 				 rp.error[0] ? rp.error : "request failed");
 		} else {
 			status = rp.status;
-			if (status < 200 || status > 299) {
-				char ex[201];
-				excerpt(rp.body, rp.len, ex, sizeof ex, 200);
-				snprintf(error, sizeof error, "http status %d%s%s", status,
-					 ex[0] ? ": " : "", ex);
-			}
+			/* The status only: a reply body may carry whatever the endpoint (or
+			 * something it reached) answered, and deliveries are shown to the
+			 * subscription's owner. */
+			if (status < 200 || status > 299)
+				snprintf(error, sizeof error, "http status %d", status);
 		}
 		net_reply_clear(&rp);
 	}

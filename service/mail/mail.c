@@ -186,6 +186,20 @@ bool mail_parse(const char *raw, size_t len, struct mail_parsed *out, char *why,
 	out->from = dup_or_empty(addr);
 	out->message_id = dup_or_empty(g_mime_message_get_message_id(msg));
 	out->subject = dup_or_empty(g_mime_message_get_subject(msg));
+	/* Authentication-Results, in the order they appear (the nearest MTA's first). */
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	int nh = hl ? g_mime_header_list_get_count(hl) : 0;
+	bool ar_oom = false;
+	for (int i = 0; i < nh && out->n_auth_results < MAIL_AUTHRES_MAX; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		if (h == NULL ||
+		    g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") != 0)
+			continue;
+		char *v = dup_or_empty(g_mime_header_get_value(h));
+		ar_oom |= v == NULL;
+		if (v != NULL)
+			out->auth_results[out->n_auth_results++] = v;
+	}
 	struct collect c = {.out = out, .want_text = true};
 	g_mime_message_foreach(msg, collect_part, &c);
 	c.want_text = false;
@@ -199,7 +213,8 @@ bool mail_parse(const char *raw, size_t len, struct mail_parsed *out, char *why,
 	g_object_unref(msg);
 	g_object_unref(p);
 	g_object_unref(s);
-	if (c.oom || out->from == NULL || out->message_id == NULL || out->subject == NULL) {
+	if (c.oom || ar_oom || out->from == NULL || out->message_id == NULL ||
+	    out->subject == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return false;
 	}
@@ -215,5 +230,7 @@ void mail_parsed_clear(struct mail_parsed *p)
 	free(p->subject);
 	for (size_t i = 0; i < p->n_calendars; i++)
 		free(p->calendars[i]);
+	for (size_t i = 0; i < p->n_auth_results; i++)
+		free(p->auth_results[i]);
 	memset(p, 0, sizeof *p);
 }

@@ -47,6 +47,9 @@ struct mail_invitation {
  */
 char *mail_build_invitation(const struct mail_invitation *m, size_t *len);
 
+/* Authentication-Results headers kept from a received message (the topmost ones). */
+#define MAIL_AUTHRES_MAX 8
+
 /* What the checks need from a received message (owned strings; "" when absent). */
 struct mail_parsed {
 	char *from;       /* the one From mailbox's address ("" when none or several) */
@@ -56,6 +59,8 @@ struct mail_parsed {
 						parts, text/calendar first, NUL-terminated */
 	size_t calendar_lens[MAIL_CALENDARS_MAX];
 	size_t n_calendars;
+	char *auth_results[MAIL_AUTHRES_MAX]; /* Authentication-Results values, topmost first */
+	size_t n_auth_results;
 };
 
 /*

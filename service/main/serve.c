@@ -7,19 +7,25 @@
  * announce the URL on stdout.  Then the main thread waits
  * for signals: SIGHUP reloads definitions, SIGTERM/SIGINT stop gracefully.
  */
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "core/log.h"
 #include "crypto/sign.h"
+#include "crypto/crypto.h"
+#include "crypto/seal.h"
 #include "events/events.h"
 #include "jobs/jobs.h"
 #include "main/main.h"
+#include "net/net.h"
+#include "store/webhooks.h"
 
 /* Connects and migrates, retrying for up to `seconds` while the server starts. */
 static int migrate_with_wait(struct store *st, unsigned seconds)
@@ -130,6 +136,77 @@ static int load_audit_key(const struct config *cfg, struct crypto_sign_key **key
 	return 0;
 }
 
+/*
+ * The key of secrets at rest: TRANSOM_SECRET_KEY_FILE, created (one random key, mode 0600,
+ * its directory 0700 when missing) on first start.  NULL after printing why.
+ */
+static struct crypto_keyring *load_keyring(const struct config *cfg)
+{
+	char err[512], dir[1024];
+	bool created = false;
+	snprintf(dir, sizeof dir, "%s", cfg->secret_key_file);
+	mkdir(dirname(dir), 0700); /* var/ of `make run`; an existing one is left as it is */
+	struct crypto_keyring *k =
+		crypto_keyring_load(cfg->secret_key_file, true, &created, err, sizeof err);
+	if (k == NULL) {
+		fprintf(stderr, "transomd: TRANSOM_SECRET_KEY_FILE: %s\n", err);
+		return NULL;
+	}
+	if (created)
+		LOG_WARN("event=secret_key_created file=%s detail=\"a new key for secrets at rest: "
+			 "back it up, the secrets it seals are lost without it\"",
+			 cfg->secret_key_file);
+	return k;
+}
+
+/*
+ * Seals every webhook secret that is still plain (from before migration 0013) or sealed
+ * under an older key of the ring (rotation).  Secrets no key of the ring opens are left
+ * and logged.  0, or -1 when the database failed.
+ */
+static int seal_secrets(const struct config *cfg, const struct crypto_keyring *k)
+{
+	struct store *st = store_new(cfg->database_url, NULL);
+	json_t *rows = NULL, *row;
+	size_t i;
+	unsigned sealed = 0, lost = 0;
+	enum db_status s =
+		st ? store_webhook_secrets_to_seal(st, crypto_keyring_id(k), &rows) : DB_DOWN;
+	json_array_foreach(rows, i, row) {
+		long long id = (long long)json_integer_value(json_object_get(row, "id"));
+		const char *plain = json_string_value(json_object_get(row, "secret"));
+		const char *enc = json_string_value(json_object_get(row, "secret_enc"));
+		char *secret = plain ? strdup(plain)
+				     : crypto_open(k, enc, CRYPTO_AAD_WEBHOOK_SECRET, NULL);
+		char *again = secret ? crypto_seal(k, secret, CRYPTO_AAD_WEBHOOK_SECRET) : NULL;
+		if (secret != NULL) {
+			crypto_cleanse(secret, strlen(secret));
+			free(secret);
+		}
+		if (again == NULL) {
+			LOG_ERROR("event=secret_unsealable webhook=%lld detail=\"no key of "
+				  "TRANSOM_SECRET_KEY_FILE opens it\"",
+				  id);
+			lost++;
+			continue;
+		}
+		s = store_webhook_secret_seal(st, id, again);
+		free(again);
+		if (s < 0)
+			break;
+		sealed++;
+	}
+	json_decref(rows);
+	if (s < 0)
+		LOG_ERROR("event=secret_seal_failed error=\"%s\"",
+			  st ? store_last_error(st) : "no connection");
+	else if (sealed > 0 || lost > 0)
+		LOG_INFO("event=secrets_sealed key=%s sealed=%u unopenable=%u",
+			 crypto_keyring_id(k), sealed, lost);
+	store_free(st);
+	return s < 0 ? -1 : 0;
+}
+
 int cmd_serve(const struct config *cfg)
 {
 	struct app app;
@@ -152,6 +229,16 @@ int cmd_serve(const struct config *cfg)
 		crypto_sign_key_free(audit_key);
 		return 1;
 	}
+	struct crypto_keyring *keyring = load_keyring(cfg);
+	if (keyring == NULL) {
+		crypto_sign_key_free(audit_key);
+		return 2;
+	}
+	if (seal_secrets(cfg, keyring) != 0) {
+		crypto_sign_key_free(audit_key);
+		crypto_keyring_free(keyring);
+		return 1;
+	}
 
 	main_now_rfc3339(now, sizeof now);
 	struct defs *defs =
@@ -160,13 +247,27 @@ int cmd_serve(const struct config *cfg)
 		fprintf(stderr, "transomd: invalid definitions:\n%s", errors ? errors : "");
 		free(errors);
 		crypto_sign_key_free(audit_key);
+		crypto_keyring_free(keyring);
 		return 1;
+	}
+	char gerr[256];
+	struct net_guard *guard = net_guard_new(cfg->allow_nets, gerr, sizeof gerr);
+	if (guard == NULL) {
+		fprintf(stderr, "transomd: TRANSOM_WEBHOOK_ALLOW_NETS: %s\n", gerr);
+		defs_release(defs);
+		crypto_sign_key_free(audit_key);
+		crypto_keyring_free(keyring);
+		return 2;
 	}
 	if (api_app_init(&app, cfg, defs) != 0) {
 		defs_release(defs);
 		crypto_sign_key_free(audit_key);
+		net_guard_free(guard);
+		crypto_keyring_free(keyring);
 		return 1;
 	}
+	app.guard = guard;
+	app.keyring = keyring;
 	struct http_server_opts opts = {.host = cfg->listen_host,
 					.port = cfg->listen_port,
 					.threads = cfg->threads,
@@ -187,6 +288,8 @@ int cmd_serve(const struct config *cfg)
 		fprintf(stderr, "transomd: %s\n", err.detail);
 		crypto_sign_key_free(audit_key);
 		api_app_destroy(&app);
+		net_guard_free(guard);
+		crypto_keyring_free(keyring);
 		return 1;
 	}
 	struct http_server *srv = http_server_start(&opts, api_dispatch, api_done, &app, &err);
@@ -195,6 +298,8 @@ int cmd_serve(const struct config *cfg)
 		crypto_sign_key_free(audit_key);
 		events_hub_stop(app.events);
 		api_app_destroy(&app);
+		net_guard_free(guard);
+		crypto_keyring_free(keyring);
 		return 2;
 	}
 	if (cfg->public_url[0] == '\0') /* the port is known now (TRANSOM_LISTEN may say 0) */
@@ -214,7 +319,8 @@ int cmd_serve(const struct config *cfg)
 		LOG_ERROR("event=timer_worker_failed detail=\"cannot start the thread\"");
 	struct checkpoint_worker *checkpoints = NULL;
 	if (audit_key != NULL && (checkpoints = checkpoint_worker_start(&app, audit_key)) == NULL)
-		LOG_ERROR("event=checkpoint_worker_failed detail=\"cannot start the thread\"");
+		LOG_ERROR("event=checkpoint_worker_failed detail=\"cannot start the "
+			  "thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
 		 http_server_port(srv), cfg->threads, defs->version);
 	printf("transomd: listening on http://%s:%u\n", cfg->listen_host, http_server_port(srv));
@@ -255,6 +361,8 @@ int cmd_serve(const struct config *cfg)
 		LOG_WARN("event=shutdown_cut_short requests_in_flight=%u", left);
 	events_hub_stop(app.events); /* after HTTP: its event streams are all closed now */
 	api_app_destroy(&app);
+	net_guard_free(guard);
+	crypto_keyring_free(keyring);
 	LOG_INFO("event=stopped");
 	return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include "net/net.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,6 +214,61 @@ static bool slist_add(struct curl_slist **l, const char *name, const char *value
 static long timeout_of(long timeout_ms)
 {
 	return timeout_ms > 0 ? timeout_ms : NET_TIMEOUT_MS_DEFAULT;
+}
+
+/* --- the address guard at connect time --------------------------------------------------- */
+
+struct guard_ctx {
+	const struct net_guard *g;
+	char why[256]; /* set when a connection was refused */
+};
+
+/* CURLOPT_OPENSOCKETFUNCTION: every address libcurl is about to connect to, after DNS. */
+static curl_socket_t open_guarded(void *cls, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct guard_ctx *x = cls;
+	(void)purpose;
+	const char *kind = net_guard_refuses(x->g, &a->addr);
+	if (kind != NULL) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+		if (a->family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&a->addr)->sin_addr, ip,
+				  sizeof ip);
+		else if (a->family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a->addr)->sin6_addr, ip,
+				  sizeof ip);
+		snprintf(x->why, sizeof x->why,
+			 "refused to connect to %s: %s (not in TRANSOM_WEBHOOK_ALLOW_NETS)", ip,
+			 kind);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* Installs the guard on `h` (none when x->g is NULL).  False when libcurl refuses. */
+static bool guard_install(CURL *h, struct guard_ctx *x)
+{
+	if (x->g == NULL)
+		return true;
+	return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_guarded) == CURLE_OK &&
+	       curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x) == CURLE_OK;
+}
+
+bool net_guard_check_url(const struct net_guard *g, const char *url, char *why, size_t whylen)
+{
+	if (!url_ok(url, why, whylen))
+		return false;
+	CURLU *u = curl_url();
+	char *host = NULL;
+	bool ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
+	if (!ok)
+		snprintf(why, whylen, "the url does not parse");
+	else
+		ok = net_guard_check_host(g, host, why, whylen);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 /* Options every request shares.  False when libcurl refuses one (an old libcurl). */
@@ -587,6 +644,7 @@ int net_fetch(const struct net_fetch_opts *o, struct net_fetch_result *r)
 	bool have_cache = false, ok = true;
 	CURL *h = NULL;
 	long status = 0;
+	struct guard_ctx gx = {.g = o ? o->guard : NULL};
 
 	memset(r, 0, sizeof *r);
 	if (o == NULL) {
@@ -612,6 +670,7 @@ int net_fetch(const struct net_fetch_opts *o, struct net_fetch_result *r)
 		goto fail;
 	}
 	ok = easy_common(h, o->url, timeout_ms, errbuf, &b);
+	ok &= guard_install(h, &gx);
 	ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)NET_MAX_REDIRECTS) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)b.max) == CURLE_OK;
@@ -630,7 +689,10 @@ int net_fetch(const struct net_fetch_opts *o, struct net_fetch_result *r)
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	r->http_status = (int)status;
 	if (rc != CURLE_OK) {
-		describe(r->error, sizeof r->error, rc, errbuf, timeout_ms, &b, "body");
+		if (gx.why[0])
+			snprintf(r->error, sizeof r->error, "%s", gx.why);
+		else
+			describe(r->error, sizeof r->error, rc, errbuf, timeout_ms, &b, "body");
 		goto fail;
 	}
 	if (status >= 200 && status <= 299) {
@@ -724,6 +786,7 @@ int net_send(const struct net_request *rq, struct net_reply *rp)
 	CURL *h = NULL;
 	long status = 0;
 	int ret = -1;
+	struct guard_ctx gx = {.g = rq ? rq->guard : NULL};
 
 	memset(rp, 0, sizeof *rp);
 	if (rq == NULL) {
@@ -753,6 +816,7 @@ int net_send(const struct net_request *rq, struct net_reply *rp)
 		goto out;
 	}
 	bool ok = easy_common(h, rq->url, timeout_ms, errbuf, &b);
+	ok &= guard_install(h, &gx);
 	ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, NET_USER_AGENT_DEFAULT) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) == CURLE_OK;
 	if (with_body) {
@@ -780,7 +844,10 @@ int net_send(const struct net_request *rq, struct net_reply *rp)
 		rc = CURLE_OK;
 	}
 	if (rc != CURLE_OK) {
-		describe(rp->error, sizeof rp->error, rc, errbuf, timeout_ms, &b, "reply");
+		if (gx.why[0])
+			snprintf(rp->error, sizeof rp->error, "%s", gx.why);
+		else
+			describe(rp->error, sizeof rp->error, rc, errbuf, timeout_ms, &b, "reply");
 		goto out;
 	}
 	if (b.len > 0) {

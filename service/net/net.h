@@ -8,6 +8,14 @@
  *   net_send()   one request with any method, headers and body (webhook delivery,
  *                callbacks); any status counts as a reply.
  *
+ * Address guard (SSRF): with a guard (struct net_guard) every connection libcurl opens is
+ * checked after DNS resolution (CURLOPT_OPENSOCKETFUNCTION), for every redirect hop and
+ * every address tried: loopback, private (RFC 1918, unique local), link-local, carrier-
+ * grade NAT, multicast, unspecified, reserved and cloud metadata addresses, IPv4 and IPv6
+ * (also IPv4 inside IPv6: mapped, compatible, NAT64), are refused unless the guard's
+ * allow-list (TRANSOM_WEBHOOK_ALLOW_NETS) holds them.  Through a proxy (https_proxy) the
+ * proxy's address is what is checked: the proxy must then apply the same rule.
+ *
  * Every call uses its own curl easy handle, so both are thread-safe once net_init() has
  * run.  Only http:// and https:// are spoken (also after a redirect); TLS peers are
  * verified; libcurl never raises signals (CURLOPT_NOSIGNAL).  Proxies named by the usual
@@ -28,6 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct sockaddr;
+
 #define NET_TIMEOUT_MS_DEFAULT 30000L             /* when timeout_ms <= 0 */
 #define NET_CONNECT_TIMEOUT_MS 10000L             /* connect phase, capped by timeout_ms */
 #define NET_MAX_REDIRECTS      5                  /* net_fetch() only */
@@ -44,14 +54,43 @@ void net_init(void);
 /* Releases what net_init() set up; call after every other thread stopped.  Idempotent. */
 void net_cleanup(void);
 
+/* --- address guard (guard.c) ------------------------------------------------------------ */
+
+struct net_guard;
+
+/*
+ * A guard allowing the networks of `cidrs` (comma- or space-separated IPv4/IPv6 CIDRs, a
+ * bare address meaning /32 or /128; NULL or "": none) on top of the public internet.
+ * Owned (net_guard_free); NULL with `err` on a malformed entry or out of memory.
+ */
+struct net_guard *net_guard_new(const char *cidrs, char *err, size_t errlen);
+void net_guard_free(struct net_guard *g);
+
+/*
+ * NULL when `sa` (AF_INET or AF_INET6) may be reached through `g` (NULL: nothing allowed
+ * beyond the public internet), else what it is ("loopback", "private", "link-local", "a
+ * cloud metadata address", ...).  Thread-safe.
+ */
+const char *net_guard_refuses(const struct net_guard *g, const struct sockaddr *sa);
+
+/*
+ * For an IP literal `host` (brackets allowed): true when `g` lets it be reached, else false
+ * with `why`.  A host name is not resolved here (true): it is checked at connect time.
+ */
+bool net_guard_check_host(const struct net_guard *g, const char *host, char *why, size_t whylen);
+
+/* The same for the host of http(s) URL `url`; false with `why` also when it does not parse. */
+bool net_guard_check_url(const struct net_guard *g, const char *url, char *why, size_t whylen);
+
 /* --- conditional fetch ---------------------------------------------------------------- */
 
 struct net_fetch_opts {
-	const char *url;        /* http:// or https://; required */
-	const char *cache_dir;  /* NULL: no cache; created (mode 0700) when missing */
-	long timeout_ms;        /* whole transfer, redirects included; <= 0: default */
-	size_t max_bytes;       /* largest body accepted (decoded); 0: default */
-	const char *user_agent; /* NULL: NET_USER_AGENT_DEFAULT */
+	const char *url;               /* http:// or https://; required */
+	const char *cache_dir;         /* NULL: no cache; created (mode 0700) when missing */
+	long timeout_ms;               /* whole transfer, redirects included; <= 0: default */
+	size_t max_bytes;              /* largest body accepted (decoded); 0: default */
+	const char *user_agent;        /* NULL: NET_USER_AGENT_DEFAULT */
+	const struct net_guard *guard; /* addresses allowed; NULL: no check (tests only) */
 };
 
 struct net_fetch_result {
@@ -106,8 +145,9 @@ struct net_request {
 	size_t n_headers;
 	const char *body; /* len bytes sent as the body; NULL: no body */
 	size_t len;
-	long timeout_ms;  /* whole exchange; <= 0: default */
-	size_t max_reply; /* reply bytes kept; 0: default */
+	long timeout_ms;               /* whole exchange; <= 0: default */
+	size_t max_reply;              /* reply bytes kept; 0: default */
+	const struct net_guard *guard; /* addresses allowed; NULL: no check (tests only) */
 };
 
 struct net_reply {

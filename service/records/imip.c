@@ -13,6 +13,7 @@
 #include "calendar/itip.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "mail/authres.h"
 #include "mail/mail.h"
 #include "policy/policy.h"
 #include "records/records_int.h"
@@ -168,15 +169,10 @@ static enum tr_code plan_change(struct rec_ctx *c, const struct imip_settings *s
 	}
 	long long start, end;
 	slot_of(c, rec, &start, &end);
-	char token[TOKEN_CHARS + 1], uid[128];
-	if (!agent_token(token)) {
-		json_decref(members);
-		return tr_error_set(err, TR_E_INTERNAL, NULL, "no randomness");
-	}
+	char uid[128];
 	snprintf(uid, sizeof uid, "transom-vote-%s@%s", id, s->agent_domain);
 	struct store_imip_event ev;
-	enum db_status st =
-		store_imip_event_sync(c->st, c->retries, id, uid, token, start, end, &ev);
+	enum db_status st = store_imip_event_sync(c->st, c->retries, id, uid, start, end, &ev);
 	if (st < 0) {
 		json_decref(members);
 		return rec_db_error(err, st, c->st);
@@ -325,11 +321,23 @@ enum tr_code imip_compose(struct rec_ctx *c, const struct imip_settings *s,
 		if (rc == TR_OK)
 			rc = new_link(c, s, job, "reject", expires, decline, sizeof decline, err);
 	}
+	/* The reply address of this member and SEQUENCE: its token is the credential of a
+	 * mail vote, kept only as a hash. */
+	char token[TOKEN_CHARS + 1], hash[CRYPTO_SHA256_HEX_LEN];
+	if (rc == TR_OK && !agent_token(token))
+		rc = tr_error_set(err, TR_E_INTERNAL, NULL, "no randomness");
+	if (rc == TR_OK) {
+		crypto_sha256_hex(token, strlen(token), hash);
+		st = store_imip_address_insert(c->st, hash, job->change_id, job->member,
+					       job->sequence);
+		if (st < 0)
+			rc = rec_db_error(err, st, c->st);
+	}
 	if (rc != TR_OK) {
 		store_record_clear(&r);
 		return rc;
 	}
-	snprintf(organizer, sizeof organizer, "cab+%s@%s", job->event.agent_token, s->agent_domain);
+	snprintf(organizer, sizeof organizer, "cab+%s@%s", token, s->agent_domain);
 	snprintf(change_url, sizeof change_url, "%s/v1/changes/%s", s->public_url, job->change_id);
 
 	char *summary = NULL, *text = NULL, *html = NULL;
@@ -436,6 +444,7 @@ struct intake {
 	size_t len;
 	struct imip_intake_result *out;
 	char from[ITIP_ADDR_MAX], message_id[512], subject[512], partstat[24];
+	char received_on[ITIP_ADDR_MAX]; /* a gateway's bare REPLY: the address it came to */
 	int sequence;
 };
 
@@ -511,36 +520,57 @@ static enum tr_code check_reply(struct intake *in, const struct imip_settings *s
 		return keep(in, reason, err);
 	}
 	in->sequence = rp.sequence;
-	struct store_imip_event ev;
+	/* The reply address is the credential: a gateway names the one it received the
+	 * REPLY on, which must be the ORGANIZER it answers; a whole message answers its
+	 * ORGANIZER. */
+	if (in->received_on[0] && strcasecmp(in->received_on, rp.organizer) != 0)
+		return keep(in, "the ORGANIZER is not the address the reply was received on", err);
+	struct store_imip_address ad;
 	enum db_status st = DB_NONE;
-	if (token_of(rp.organizer, s->agent_domain, token, sizeof token))
-		st = store_imip_event_get(c->st, NULL, token, &ev);
+	if (token_of(rp.organizer, s->agent_domain, token, sizeof token)) {
+		char hash[CRYPTO_SHA256_HEX_LEN];
+		crypto_sha256_hex(token, strlen(token), hash);
+		st = store_imip_address_get(c->st, hash, &ad);
+	}
 	if (st < 0)
 		return rec_db_error(err, st, c->st);
 	if (st == DB_NONE)
 		return keep(in, "unknown agent address (ORGANIZER)", err);
+	struct store_imip_event ev = ad.event;
 	snprintf(o->change_id, sizeof o->change_id, "%s", ev.change_id);
+	if (ad.shared)
+		return keep(in,
+			    "the shared agent address of an older invitation no longer takes votes "
+			    "(each member has their own now)",
+			    err);
 	if (strcmp(ev.uid, rp.uid) != 0)
 		return keep(in, "the UID is not the event's", err);
-	/* The attendee answering: the one From names, or the only one. */
+	/* The attendee answering: the member the address was issued to. */
+	const struct policy_user *member = ps ? policy_user_find(ps, ad.member) : NULL;
 	const struct itip_attendee *att = NULL;
-	for (size_t i = 0; i < rp.n_attendees && att == NULL; i++)
-		if (strcasecmp(rp.attendees[i].addr, in->from) == 0)
+	for (size_t i = 0; member != NULL && i < rp.n_attendees && att == NULL; i++)
+		if (policy_user_by_email(ps, rp.attendees[i].addr) == member)
 			att = &rp.attendees[i];
-	if (att == NULL && rp.n_attendees == 1)
-		att = &rp.attendees[0];
-	if (att == NULL)
-		return keep(in, "no ATTENDEE matches From", err);
+	if (att == NULL) {
+		snprintf(reason, sizeof reason,
+			 "the ATTENDEE is not the member this address was issued to (%.100s)",
+			 ad.member);
+		return keep(in, reason, err);
+	}
 	snprintf(in->partstat, sizeof in->partstat, "%s", att->partstat);
-	const struct policy_user *member = ps ? policy_user_by_email(ps, att->addr) : NULL;
-	if (member == NULL)
-		return keep(in, "the ATTENDEE is not a known member", err);
 	snprintf(o->member, sizeof o->member, "%s", member->name);
-	const struct policy_user *sender = ps ? policy_user_by_email(ps, in->from) : NULL;
+	const struct policy_user *sender =
+		in->from[0] ? policy_user_by_email(ps, in->from) : member;
 	if (sender != member)
 		return keep(in, "From is not the ATTENDEE or one of their addresses", err);
 	if (strcmp(ev.status, "active") != 0)
 		return keep(in, "the invitation was withdrawn or decided", err);
+	/* An address of an older SEQUENCE answers that invitation, whatever the REPLY says. */
+	if (ad.sequence < ev.sequence) {
+		snprintf(reason, sizeof reason, "stale SEQUENCE %d (current %d)", ad.sequence,
+			 ev.sequence);
+		return keep(in, reason, err);
+	}
 	if (rp.sequence < ev.sequence) {
 		snprintf(reason, sizeof reason, "stale SEQUENCE %d (current %d)", rp.sequence,
 			 ev.sequence);
@@ -594,15 +624,41 @@ static enum tr_code check_reply(struct intake *in, const struct imip_settings *s
 	return keep(in, NULL, err);
 }
 
-enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s, const char *source,
-			 const char *raw, size_t len, bool bare, const char *from,
-			 const char *message_id, struct imip_intake_result *out,
+/*
+ * Whether the trusted MTA vouches for the sender (TRANSOM_MAIL_TRUSTED_AUTHSERV_ID set):
+ * NULL when it does or nothing is required, else the reason to quarantine (into `buf`).
+ */
+static const char *dmarc_refusal(const struct imip_settings *s, const char *const *headers,
+				 size_t n, const char *from, char *buf, size_t size)
+{
+	char why[200];
+	if (s->trusted_authserv_id == NULL || s->trusted_authserv_id[0] == '\0')
+		return NULL;
+	if (authres_dmarc(headers, n, s->trusted_authserv_id, from, why, sizeof why) ==
+	    AUTHRES_PASS)
+		return NULL;
+	snprintf(buf, size, "sender not authenticated: %s", why);
+	return buf;
+}
+
+enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s,
+			 const struct imip_message *msg, struct imip_intake_result *out,
 			 struct tr_error *err)
 {
+	const char *raw = msg->raw, *from = msg->from, *message_id = msg->message_id;
+	size_t len = msg->len;
 	struct intake in = {
-		.c = c, .source = source, .raw = raw, .len = len, .out = out, .sequence = -1};
+		.c = c, .source = msg->source, .raw = raw, .len = len, .out = out, .sequence = -1};
+	char refusal[256];
 	memset(out, 0, sizeof *out);
-	if (bare) {
+	if (msg->bare) {
+		if (msg->received_on == NULL || msg->received_on[0] == '\0')
+			return keep(&in, "a bare REPLY without the address it was received on",
+				    err);
+		const char *ro = msg->received_on;
+		if (strncasecmp(ro, "mailto:", 7) == 0)
+			ro += 7;
+		clean(in.received_on, sizeof in.received_on, ro);
 		char hash[CRYPTO_SHA256_HEX_LEN], mid[80];
 		crypto_sha256_hex(raw, len, hash);
 		snprintf(mid, sizeof mid, "sha256:%s", hash);
@@ -615,6 +671,9 @@ enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s, const
 			if (itip_parse_reply(raw, len, &rp, NULL, 0) && rp.n_attendees == 1)
 				clean(in.from, sizeof in.from, rp.attendees[0].addr);
 		}
+		const char *ar = msg->auth_results;
+		if (dmarc_refusal(s, &ar, 1, from, refusal, sizeof refusal) != NULL)
+			return keep(&in, refusal, err);
 		return check_reply(&in, s, raw, len, err);
 	}
 	struct mail_parsed mp;
@@ -634,6 +693,9 @@ enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s, const
 		rc = keep(&in, "no single From address", err);
 	else if (in.message_id[0] == '\0')
 		rc = keep(&in, "no Message-ID", err);
+	else if (dmarc_refusal(s, (const char *const *)mp.auth_results, mp.n_auth_results, in.from,
+			       refusal, sizeof refusal) != NULL)
+		rc = keep(&in, refusal, err);
 	else
 		rc = check_reply(&in, s, mp.calendars[0], mp.calendar_lens[0], err);
 	mail_parsed_clear(&mp);

@@ -31,8 +31,10 @@
 /* What the messages say about where they come from (all borrowed). */
 struct imip_settings {
 	const char *public_url;   /* base of links, e.g. https://transom.example.org */
-	const char *agent_domain; /* the ORGANIZER is cab+<token>@<agent_domain> */
+	const char *agent_domain; /* the ORGANIZER is cab+<token>@<agent_domain>, one token per
+				     member and SEQUENCE */
 	const char *from_addr;    /* the sender (TRANSOM_SMTP_FROM) */
+	const char *trusted_authserv_id; /* TRANSOM_MAIL_TRUSTED_AUTHSERV_ID; NULL/"": none */
 };
 
 /*
@@ -63,21 +65,35 @@ struct imip_intake_result {
 	long long message_row; /* mail_messages.id */
 };
 
+/* A message taken in (all borrowed). */
+struct imip_message {
+	const char *source; /* "imap" or "http" */
+	const char *raw;    /* a whole message, or with `bare` the text of a bare REPLY */
+	size_t len;
+	bool bare;
+	/* A bare REPLY only (from a mail gateway over HTTP): */
+	const char *from;         /* the envelope/From sender, or NULL (the attendee) */
+	const char *message_id;   /* or NULL (a hash of the text) */
+	const char *received_on;  /* the agent address it was received on: required */
+	const char *auth_results; /* the trusted MTA's Authentication-Results, or NULL */
+};
+
 /*
- * Takes one message in (`source` "imap" or "http").  `raw` is a whole message, or, with
- * `bare`, the text of a bare text/calendar REPLY; for a bare REPLY `from` and
- * `message_id` (may be NULL) stand for the missing headers (the attendee and a hash of
- * the text by default).  Checks, in order: a REPLY is found and parses; the ORGANIZER is
- * a known agent address whose event has the reply's UID; the attendee is a known member
- * and From is that attendee or one of their aliases; the SEQUENCE is the current one
- * (older: stale); the Message-ID was not seen before; the PARTSTAT is ACCEPTED
- * (approve), DECLINED (reject) or TENTATIVE (abstain); then records_vote() must accept
- * it.  The raw message is kept either way: counted, or quarantined with the reason.
- * TR_OK unless the database failed or memory ran out.
+ * Takes one message in.  Checks, in order: for a whole message, From and Message-ID are
+ * there; when s->trusted_authserv_id is set, the topmost Authentication-Results of that
+ * authserv-id says dmarc=pass (authres.h); a REPLY is found and parses; a bare REPLY's
+ * ORGANIZER is the address it was received on; the ORGANIZER is a reply address Transom
+ * issued (cab+<token>@<agent domain>, one per member and SEQUENCE, found by the hash of the
+ * token), not the shared address of an invitation from before, and its event has the
+ * reply's UID; an ATTENDEE of the reply is the member the address was issued to, and From
+ * is that member or one of their aliases; the event is active; the address's SEQUENCE is
+ * the current one (older: stale), and so is the reply's; the Message-ID was not seen
+ * before; the PARTSTAT is ACCEPTED (approve), DECLINED (reject) or TENTATIVE (abstain);
+ * then records_vote() must accept it.  The raw message is kept either way: counted, or
+ * quarantined with the reason.  TR_OK unless the database failed or memory ran out.
  */
-enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s, const char *source,
-			 const char *raw, size_t len, bool bare, const char *from,
-			 const char *message_id, struct imip_intake_result *out,
+enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s,
+			 const struct imip_message *msg, struct imip_intake_result *out,
 			 struct tr_error *err);
 
 /* `s` with &, <, >, " and ' escaped for HTML text and attributes: owned, NULL on OOM. */

@@ -11,8 +11,8 @@
 #include "store/store_int.h"
 
 #define EV_COLS                                                                                    \
-	"e.change_id, e.uid, e.agent_token, e.sequence, " MS("e.sequence_at") ", " MS(             \
-		"e.start_at") ", " MS("e.end_at") ", e.status"
+	"e.change_id, e.uid, e.sequence, " MS("e.sequence_at") ", " MS("e.start_at") ", " MS(      \
+		"e.end_at") ", e.status"
 
 static const struct store_stmt stmt_event_lock = {
 	"imip_event_lock",
@@ -20,9 +20,9 @@ static const struct store_stmt stmt_event_lock = {
 
 static const struct store_stmt stmt_event_insert = {
 	"imip_event_insert",
-	"INSERT INTO imip_events (change_id, uid, agent_token, start_at, end_at)"
-	" VALUES ($1, $2, $3, " TS("$4") ", " TS("$5") ")",
-	5};
+	"INSERT INTO imip_events (change_id, uid, start_at, end_at)"
+	" VALUES ($1, $2, " TS("$3") ", " TS("$4") ")",
+	4};
 
 static const struct store_stmt stmt_event_bump = {
 	"imip_event_bump",
@@ -36,11 +36,20 @@ static const struct store_stmt stmt_event_bump = {
 	3};
 
 static const struct store_stmt stmt_event_get = {
-	"imip_event_get",
-	"SELECT " EV_COLS " FROM imip_events e"
-	" WHERE ($1::text IS NULL OR e.change_id = $1) AND ($2::text IS NULL OR e.agent_token = $2)"
-	" AND ($1::text IS NOT NULL OR $2::text IS NOT NULL)",
-	2};
+	"imip_event_get", "SELECT " EV_COLS " FROM imip_events e WHERE e.change_id = $1", 1};
+
+static const struct store_stmt stmt_address_insert = {
+	"imip_address_insert",
+	"INSERT INTO imip_reply_addresses (token_hash, change_id, member, sequence)"
+	" VALUES ($1, $2, $3, $4::int)",
+	4};
+
+static const struct store_stmt stmt_address_get = {
+	"imip_address_get",
+	"SELECT a.member IS NULL, coalesce(a.member, ''), a.sequence, " EV_COLS
+	" FROM imip_reply_addresses a JOIN imip_events e USING (change_id)"
+	" WHERE a.token_hash = $1",
+	1};
 
 static const struct store_stmt stmt_invite = {
 	"imip_invite",
@@ -166,16 +175,15 @@ static void event_from(PGresult *res, int i, int c, struct store_imip_event *ev)
 	memset(ev, 0, sizeof *ev);
 	copy(ev->change_id, sizeof ev->change_id, PQgetvalue(res, i, c));
 	copy(ev->uid, sizeof ev->uid, PQgetvalue(res, i, c + 1));
-	copy(ev->agent_token, sizeof ev->agent_token, PQgetvalue(res, i, c + 2));
-	ev->sequence = atoi(PQgetvalue(res, i, c + 3));
-	ev->sequence_ms = atoll(PQgetvalue(res, i, c + 4));
-	ev->start_ms = atoll(PQgetvalue(res, i, c + 5));
-	ev->end_ms = atoll(PQgetvalue(res, i, c + 6));
-	copy(ev->status, sizeof ev->status, PQgetvalue(res, i, c + 7));
+	ev->sequence = atoi(PQgetvalue(res, i, c + 2));
+	ev->sequence_ms = atoll(PQgetvalue(res, i, c + 3));
+	ev->start_ms = atoll(PQgetvalue(res, i, c + 4));
+	ev->end_ms = atoll(PQgetvalue(res, i, c + 5));
+	copy(ev->status, sizeof ev->status, PQgetvalue(res, i, c + 6));
 }
 
 struct sync {
-	const char *change_id, *uid, *token;
+	const char *change_id, *uid;
 	long long start_ms, end_ms;
 	struct store_imip_event *ev;
 };
@@ -193,7 +201,7 @@ static enum db_status sync_tx(struct store *st, void *cls)
 		return s;
 	if (s == DB_NONE) {
 		PQclear(res);
-		const char *p[] = {y->change_id, y->uid, y->token, a, b};
+		const char *p[] = {y->change_id, y->uid, a, b};
 		if ((s = store_exec(st, &stmt_event_insert, p, NULL)) < 0)
 			return s;
 		out = DB_ONE;
@@ -217,23 +225,51 @@ static enum db_status sync_tx(struct store *st, void *cls)
 }
 
 enum db_status store_imip_event_sync(struct store *st, unsigned retries, const char *change_id,
-				     const char *uid, const char *agent_token, long long start_ms,
-				     long long end_ms, struct store_imip_event *ev)
+				     const char *uid, long long start_ms, long long end_ms,
+				     struct store_imip_event *ev)
 {
-	struct sync y = {change_id, uid, agent_token, start_ms, end_ms, ev};
+	struct sync y = {change_id, uid, start_ms, end_ms, ev};
 	return store_tx(st, STORE_READ_COMMITTED, retries, sync_tx, &y);
 }
 
 enum db_status store_imip_event_get(struct store *st, const char *change_id,
-				    const char *agent_token, struct store_imip_event *ev)
+				    struct store_imip_event *ev)
 {
-	const char *p[] = {change_id, agent_token};
+	const char *p[] = {change_id};
 	PGresult *res;
 	enum db_status s = store_exec(st, &stmt_event_get, p, &res);
 	if (s < 0)
 		return s;
 	if (s >= DB_ONE)
 		event_from(res, 0, 0, ev);
+	PQclear(res);
+	return s >= DB_ONE ? DB_ONE : DB_NONE;
+}
+
+enum db_status store_imip_address_insert(struct store *st, const char *hash, const char *change_id,
+					 const char *member, int sequence)
+{
+	char seq[16];
+	snprintf(seq, sizeof seq, "%d", sequence);
+	const char *p[] = {hash, change_id, member, seq};
+	return store_exec(st, &stmt_address_insert, p, NULL);
+}
+
+enum db_status store_imip_address_get(struct store *st, const char *hash,
+				      struct store_imip_address *out)
+{
+	const char *p[] = {hash};
+	PGresult *res;
+	memset(out, 0, sizeof *out);
+	enum db_status s = store_exec(st, &stmt_address_get, p, &res);
+	if (s < 0)
+		return s;
+	if (s >= DB_ONE) {
+		out->shared = PQgetvalue(res, 0, 0)[0] == 't';
+		copy(out->member, sizeof out->member, PQgetvalue(res, 0, 1));
+		out->sequence = atoi(PQgetvalue(res, 0, 2));
+		event_from(res, 0, 3, &out->event);
+	}
 	PQclear(res);
 	return s >= DB_ONE ? DB_ONE : DB_NONE;
 }

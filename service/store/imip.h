@@ -1,6 +1,7 @@
 /*
  * imip.h -- SQL of voting by e-mail: the calendar event of each change awaiting calendar
- * votes (imip_events), the invitations outbox (imip_invitations), signed vote links
+ * votes (imip_events), the invitations outbox (imip_invitations), the reply addresses
+ * issued per member and SEQUENCE (imip_reply_addresses, by token hash), signed vote links
  * (imip_vote_links) and the messages read back (mail_messages: votes and quarantine).
  *
  * Senders claim due invitations with FOR UPDATE SKIP LOCKED and hold them by a lease
@@ -23,7 +24,6 @@
 struct store_imip_event {
 	char change_id[32];
 	char uid[128];
-	char agent_token[72];
 	int sequence;
 	long long sequence_ms; /* when the current SEQUENCE began */
 	long long start_ms, end_ms;
@@ -32,19 +32,40 @@ struct store_imip_event {
 
 /*
  * Makes change `change_id`'s event say slot [start_ms, end_ms) and be active: a new event
- * gets SEQUENCE 0 with `uid` and `agent_token` (used only then); a changed slot, or an
+ * gets SEQUENCE 0 with `uid` (used only then); a changed slot, or an
  * event that was closed, gets SEQUENCE+1 (pending invitations of older SEQUENCEs are
  * superseded).  *ev receives the event as it is now.  One transaction, retried `retries`
  * times on serialization failures.  DB_ONE when the SEQUENCE is new (created or bumped),
  * DB_NONE when nothing changed.
  */
 enum db_status store_imip_event_sync(struct store *st, unsigned retries, const char *change_id,
-				     const char *uid, const char *agent_token, long long start_ms,
-				     long long end_ms, struct store_imip_event *ev);
+				     const char *uid, long long start_ms, long long end_ms,
+				     struct store_imip_event *ev);
 
-/* The event of `change_id`, or with `agent_token` (one of them NULL).  DB_ONE or DB_NONE. */
+/* The event of `change_id`.  DB_ONE or DB_NONE. */
 enum db_status store_imip_event_get(struct store *st, const char *change_id,
-				    const char *agent_token, struct store_imip_event *ev);
+				    struct store_imip_event *ev);
+
+/* ---- reply addresses ------------------------------------------------------------------- */
+
+/* A reply address cab+<token>@<domain> as its SHA-256 `hash` finds it. */
+struct store_imip_address {
+	bool shared;      /* the one address of an event from before migration 0013 */
+	char member[128]; /* the member it was issued to ("" when shared) */
+	int sequence;     /* the SEQUENCE it was issued for */
+	struct store_imip_event event;
+};
+
+/*
+ * Records reply address token hash `hash` (SHA-256 hex) as issued to `member` for
+ * `change_id`'s SEQUENCE `sequence`.  DB_ONE.
+ */
+enum db_status store_imip_address_insert(struct store *st, const char *hash, const char *change_id,
+					 const char *member, int sequence);
+
+/* The reply address with token hash `hash`, with its event: DB_ONE with *out, or DB_NONE. */
+enum db_status store_imip_address_get(struct store *st, const char *hash,
+				      struct store_imip_address *out);
 
 /*
  * Queues a `method` ("REQUEST", "CANCEL") invitation to `member` at `email` for the

@@ -20,7 +20,7 @@
 
 static const struct store_stmt stmt_insert = {
 	"webhook_insert",
-	"INSERT INTO webhooks (owner, url, events, secret)"
+	"INSERT INTO webhooks (owner, url, events, secret_enc)"
 	" SELECT $1, $2, array(SELECT jsonb_array_elements_text($3::jsonb)), $4"
 	" RETURNING id,"
 	"  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
@@ -84,6 +84,38 @@ static const struct store_stmt stmt_replay = {
 	"  FROM cur WHERE wd.id = cur.id AND cur.status <> 'pending' RETURNING wd.id)"
 	" SELECT status FROM cur",
 	3};
+
+static const struct store_stmt stmt_to_seal = {
+	"webhook_secrets_to_seal",
+	"SELECT coalesce(json_agg(json_build_object('id', id, 'secret', secret,"
+	"  'secret_enc', secret_enc) ORDER BY id), '[]')::text FROM webhooks"
+	" WHERE secret IS NOT NULL OR secret_enc NOT LIKE 'v1:' || $1 || ':%'",
+	1};
+
+static const struct store_stmt stmt_seal = {
+	"webhook_secret_seal",
+	"UPDATE webhooks SET secret = NULL, secret_enc = $2 WHERE id = $1::bigint", 2};
+
+enum db_status store_webhook_secrets_to_seal(struct store *st, const char *key_id, json_t **out)
+{
+	const char *p[] = {key_id};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_to_seal, p, &res);
+	if (s < 0)
+		return s;
+	*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return *out ? DB_ONE : DB_HARD;
+}
+
+enum db_status store_webhook_secret_seal(struct store *st, long long id, const char *sealed)
+{
+	char ids[24];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[] = {ids, sealed};
+	return store_exec(st, &stmt_seal, p, NULL);
+}
 
 enum db_status store_webhook_insert(struct store *st, const char *owner, const char *url,
 				    json_t *events, const char *secret, json_t **out)
@@ -225,7 +257,7 @@ static const struct store_stmt stmt_claim = {
 	" FROM due, webhooks w, outbox o"
 	" WHERE wd.id = due.id AND w.id = wd.webhook_id AND o.id = wd.outbox_id"
 	" RETURNING wd.id, wd.webhook_id, wd.attempts, wd.topic, wd.payload::text, w.url,"
-	"  w.secret,"
+	"  coalesce(w.secret_enc, ''), coalesce(w.secret, ''),"
 	"  to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
 	2};
 
@@ -289,9 +321,11 @@ enum db_status store_webhook_claim(struct store *st, long long lease_ms, unsigne
 		job->topic = strdup(PQgetvalue(res, 0, 3));
 		job->payload = strdup(PQgetvalue(res, 0, 4));
 		job->url = strdup(PQgetvalue(res, 0, 5));
-		job->secret = strdup(PQgetvalue(res, 0, 6));
-		job->created_at = strdup(PQgetvalue(res, 0, 7));
-		if (!job->topic || !job->payload || !job->url || !job->secret || !job->created_at) {
+		job->secret_sealed = strdup(PQgetvalue(res, 0, 6));
+		job->secret = strdup(PQgetvalue(res, 0, 7));
+		job->created_at = strdup(PQgetvalue(res, 0, 8));
+		if (!job->topic || !job->payload || !job->url || !job->secret ||
+		    !job->secret_sealed || !job->created_at) {
 			/* The lease runs out and another sweep tries again. */
 			store_webhook_job_clear(job);
 			s = DB_HARD;
@@ -309,6 +343,7 @@ void store_webhook_job_clear(struct store_webhook_job *job)
 	free(job->payload);
 	free(job->url);
 	free(job->secret);
+	free(job->secret_sealed);
 	free(job->created_at);
 	memset(job, 0, sizeof *job);
 }

@@ -24,12 +24,12 @@
 
 /*
  * Stores an active subscription of `owner` (an existing user) to `events` (a JSON array
- * of patterns, borrowed; checked by the caller) at `url`, signed with `secret` (kept as
- * given).  *out receives {"id", "owner", "url", "events", "active", "created_at"}.
- * DB_ONE; DB_HARD when a CHECK refuses the values.
+ * of patterns, borrowed; checked by the caller) at `url`, signed with the secret
+ * `sealed_secret` seals (crypto/seal.h; stored as given).  *out receives {"id", "owner", "url",
+ * "events", "active", "created_at"}. DB_ONE; DB_HARD when a CHECK refuses the values.
  */
 enum db_status store_webhook_insert(struct store *st, const char *owner, const char *url,
-				    json_t *events, const char *secret, json_t **out);
+				    json_t *events, const char *sealed_secret, json_t **out);
 
 /*
  * Active subscriptions of `owner` (everyone's when NULL), all of them or only `id` (when
@@ -93,6 +93,16 @@ enum db_status store_webhook_fanout(struct store *st, unsigned limit, unsigned *
  */
 enum db_status store_webhook_expire(struct store *st, unsigned max_attempts);
 
+/*
+ * The subscriptions whose secret is not sealed under key `key_id` yet (plain, or sealed
+ * under an older key): an owned array in *out of {"id", "secret" (plain or null),
+ * "secret_enc" (or null)}.  DB_ONE (also empty).
+ */
+enum db_status store_webhook_secrets_to_seal(struct store *st, const char *key_id, json_t **out);
+
+/* Stores subscription `id`'s secret as `sealed` and forgets any plain copy.  DB_ONE/NONE. */
+enum db_status store_webhook_secret_seal(struct store *st, long long id, const char *sealed);
+
 /* A claimed delivery: what one attempt needs.  Strings owned; see store_webhook_job_clear. */
 struct store_webhook_job {
 	long long id; /* the delivery */
@@ -101,8 +111,9 @@ struct store_webhook_job {
 	char *topic;
 	char *payload; /* the outbox event's payload, JSON text */
 	char *url;
-	char *secret;
-	char *created_at; /* the outbox event's time, RFC 3339 with milliseconds */
+	char *secret_sealed; /* the secret as crypto_seal() left it ("" when not sealed yet) */
+	char *secret;        /* a legacy plain secret not sealed yet ("" when sealed) */
+	char *created_at;    /* the outbox event's time, RFC 3339 with milliseconds */
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * fuzz_imip.c -- libFuzzer target for the intake of e-mail replies: the MIME parser
- * (service/mail/, GMime) and the iTIP REPLY parser (service/calendar/itip.c, libical).
+ * (service/mail/, GMime, and its Authentication-Results reader) and the iTIP REPLY parser
+ * (service/calendar/itip.c, libical).
  *
  * The input is read as a whole message: every calendar part found is parsed as a REPLY;
  * the input is also parsed as a bare REPLY, as POST /v1/imip with text/calendar does.
@@ -16,6 +17,7 @@
 
 #include "calendar/calendar.h"
 #include "calendar/itip.h"
+#include "mail/authres.h"
 #include "mail/mail.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -56,6 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		for (size_t i = 0; i < m.n_calendars; i++)
 			reply(m.calendars[i], m.calendar_lens[i]);
+		/* Authentication-Results (mail/authres.h): any verdict, never a crash. */
+		char ar[160];
+		if (m.n_auth_results > MAIL_AUTHRES_MAX ||
+		    authres_dmarc((const char *const *)m.auth_results, m.n_auth_results,
+				  "mx.example.org", m.from, ar, sizeof ar) > AUTHRES_OTHER_DOMAIN)
+			__builtin_trap();
 	} else if (why[0] == '\0') {
 		__builtin_trap();
 	}

@@ -40,6 +40,9 @@ static void child_env(const char *workflows, const char *policies, const char *c
 	setenv("TRANSOM_LISTEN", "127.0.0.1:0", 1);
 	setenv("TRANSOM_LOG_LEVEL", env_or("TRANSOM_TEST_LOG_LEVEL", "warn"), 1);
 	setenv("TRANSOM_THREADS", "4", 1);
+	/* The key of secrets at rest: one per test run, kept across restarts. */
+	snprintf(buf, sizeof buf, "%s/secret.key", env_or("TRANSOM_TEST_TMP", "/tmp"));
+	setenv("TRANSOM_SECRET_KEY_FILE", buf, 1);
 	snprintf(buf, sizeof buf, "%s/workflows", root);
 	setenv("TRANSOM_WORKFLOWS_DIR", workflows ? workflows : buf, 1);
 	snprintf(buf, sizeof buf, "%s/policies", root);

@@ -269,7 +269,9 @@ static void setup(void)
 	snprintf(env_api, sizeof env_api, "TRANSOM_GITHUB_API_URL=%s", api_url);
 	const char *env[] = {"TRANSOM_GITHUB_WEBHOOK_SECRET=" SECRET,
 			     "TRANSOM_GITHUB_TOKEN=ghs_testtoken", env_api,
-			     "TRANSOM_TIMER_INTERVAL=100", NULL};
+			     "TRANSOM_TIMER_INTERVAL=100",
+			     /* the fake GitHub API listens on loopback (SSRF guard) */
+			     "TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.0/8", NULL};
 	if (!server_start(&srv, NULL, policies, env)) {
 		printf("0 passed, 1 failed\n");
 		exit(1);

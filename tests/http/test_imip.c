@@ -313,19 +313,25 @@ static void make_reply(const char *style, const char *out, const char *from, con
 	CHECKF(system(cmd) == 0, "%s", cmd);
 }
 
-/* Delivers a reply into the agent's maildir (new/, a valid maildir name). */
+/*
+ * Delivers a reply into the agent's maildir as an MTA does: written (and chowned) in tmp/,
+ * then renamed into new/ (a valid maildir name), where dovecot may take it at once.
+ */
 static void deliver(const char *style, const char *from, const char *att, const char *cn,
 		    const char *org, const char *uid, int seq, const char *partstat)
 {
-	char path[1000], msgid[128], cmd[1200];
+	char path[1000], tmp[1000], name[128], msgid[128], cmd[1200];
 	snprintf(msgid, sizeof msgid, "reply-%d-%ld@%s.example", ++mail_seq, (long)getpid(), style);
-	snprintf(path, sizeof path, "%s/%ld.M%dP%ld.transom-test", mail_new, (long)time(NULL),
-		 mail_seq, (long)getpid());
-	make_reply(style, path, from, att, cn, org, uid, seq, partstat, msgid);
+	snprintf(name, sizeof name, "%ld.M%dP%ld.transom-test", (long)time(NULL), mail_seq,
+		 (long)getpid());
+	snprintf(path, sizeof path, "%s/%s", mail_new, name);
+	snprintf(tmp, sizeof tmp, "%.*s/tmp/%s", (int)(strlen(mail_new) - 4), mail_new, name);
+	make_reply(style, tmp, from, att, cn, org, uid, seq, partstat, msgid);
 	if (geteuid() == 0) {
-		snprintf(cmd, sizeof cmd, "chown dovecot:dovecot '%s'", path);
+		snprintf(cmd, sizeof cmd, "chown dovecot:dovecot '%s'", tmp);
 		CHECK(system(cmd) == 0);
 	}
+	CHECK(rename(tmp, path) == 0);
 }
 
 /* The approvals of change `id` (owned). */
@@ -503,9 +509,9 @@ static void test_imap_replies(void)
 	deliver("gmail", "Dieter Schmidt <dieter.schmidt@example.com>",
 		"dieter.schmidt@example.com", "Dieter Schmidt", organizer_of(ds0), uid, 0,
 		"DECLINED");
-	/* Spoofed: someone else answering for Alice. */
+	/* Spoofed: someone else answering for Alice (through Alice's own reply address). */
 	deliver("thunderbird", "Mallory <mallory@evil.example>", "alice.martin@example.com",
-		"Alice Martin", org, uid, 1, "DECLINED");
+		"Alice Martin", organizer_of(am), uid, 1, "DECLINED");
 	/* An unknown agent token. */
 	deliver("gmail", "Alice Martin <alice.martin@example.com>", "alice.martin@example.com",
 		"Alice Martin", "cab+aaaaaaaaaaaaaaaaaaaaaaaaaa@transom.test", uid, 1, "DECLINED");
@@ -532,9 +538,9 @@ static void test_imap_replies(void)
 	CHECK_STR(vote_of(change_a, "dschmidt", NULL, 0), "");
 	CHECK_STR(vote_of(change_a, "amartin", NULL, 0), "");
 	CHECK_STR(state_of(change_a), "authorize");
-	/* Thunderbird from Maria: the quorum (2) is met, the change moves on. */
+	/* Thunderbird from Maria (to her reply address): the quorum (2) is met. */
 	deliver("thunderbird", "Maria Petrov <maria.petrov@example.com>",
-		"maria.petrov@example.com", "Maria Petrov", org, uid, 1, "ACCEPTED");
+		"maria.petrov@example.com", "Maria Petrov", organizer_of(mp), uid, 1, "ACCEPTED");
 	CHECK_STR(wait_vote(change_a, "mpetrov", 15000), "email");
 	CHECK_STR(state_of(change_a), "scheduled");
 	/* The quarantine is for change managers and admins only. */
@@ -618,8 +624,10 @@ static void test_http_intake(void)
 		 "ORGANIZER:mailto:%s\r\nATTENDEE;PARTSTAT=TENTATIVE:mailto:dieter.schmidt@"
 		 "example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
 		 uid, organizer_of(ds));
+	char to[400];
+	snprintf(to, sizeof to, "X-Mail-To: %s", organizer_of(ds));
 	const char *hdr[] = {"Content-Type: text/calendar; method=REPLY",
-			     "X-Mail-From: dieter.schmidt@example.com", NULL};
+			     "X-Mail-From: dieter.schmidt@example.com", to, NULL};
 	struct reply *r = request(&srv, "POST", "/v1/imip", pipeline, ics, hdr);
 	CHECKF(r->status == 200 && strcmp(reply_str(r, "outcome"), "vote") == 0, "%ld %s",
 	       r->status, body_of(r));

@@ -316,7 +316,9 @@ static void setup(void)
 	char env_cache[600], env_clock[600];
 	snprintf(env_cache, sizeof env_cache, "TRANSOM_CACHE_DIR=%s/cache", root_dir);
 	snprintf(env_clock, sizeof env_clock, "TRANSOM_CLOCK_OFFSET_FILE=%s", clock_file);
-	const char *env[] = {env_cache, env_clock, "TRANSOM_TIMER_INTERVAL=100", NULL};
+	/* The calendar server listens on loopback: allowed explicitly (SSRF guard). */
+	const char *env[] = {env_cache, env_clock, "TRANSOM_TIMER_INTERVAL=100",
+			     "TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.0/8", NULL};
 	snprintf(requester, sizeof requester, "%s", token_for("grossi", "requester"));
 	snprintf(admin, sizeof admin, "%s", token_for("admin", "admin"));
 	if (!requester[0] || !server_start(&srv, NULL, policies, env)) {
