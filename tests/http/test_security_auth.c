@@ -157,7 +157,7 @@ static bool sql(const char *q, const char *a, const char *b, const char *c)
  */
 static bool vote_link(const char *requester, const char *member, char *path, size_t len)
 {
-	char loc[128], token[80], hash[CRYPTO_SHA256_HEX_LEN], agent[40];
+	char loc[128], token[80], hash[CRYPTO_SHA256_HEX_LEN];
 	static int n;
 	if (!create("/v1/changes", requester,
 		    "{\"title\": \"link target\", \"type\": \"normal\","
@@ -168,12 +168,11 @@ static bool vote_link(const char *requester, const char *member, char *path, siz
 		return false;
 	const char *id = strrchr(loc, '/') + 1;
 	snprintf(token, sizeof token, "v1.security-suite-link-%d-%s", ++n, member);
-	snprintf(agent, sizeof agent, "securitysuiteagent%08d", n);
 	crypto_sha256_hex(token, strlen(token), hash);
-	bool ok = sql("INSERT INTO imip_events (change_id, uid, agent_token, start_at, end_at)"
-		      " VALUES ($1, $1 || '@security', $2, now() + interval '1 day',"
+	bool ok = sql("INSERT INTO imip_events (change_id, uid, start_at, end_at)"
+		      " VALUES ($1, $1 || '@security', now() + interval '1 day',"
 		      " now() + interval '25 hours')",
-		      id, agent, NULL) &&
+		      id, NULL, NULL) &&
 		  sql("INSERT INTO imip_vote_links (token_hash, change_id, member, sequence,"
 		      " decision, expires_at) VALUES ($1, $2, $3, 0, 'approve',"
 		      " now() + interval '1 day')",
