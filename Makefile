@@ -40,7 +40,7 @@ BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 CAL_DRIVER := $(BUILD)/tests/calendar/expand_main
 MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/openapi.o
 MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:%.c=$(BUILD)/%)
 HTTP_BIN  := $(HTTP_SRC:%.c=$(BUILD)/%)
@@ -63,8 +63,8 @@ deps-test:
 	@deploy/install-deps.sh test
 
 run: deps
-	@$(MAKE) --no-print-directory $(TRANSOMD)
-	@deploy/run.sh $(TRANSOMD)
+	@$(MAKE) --no-print-directory $(TRANSOMD) $(TRANSOM_CLI)
+	@TRANSOM_DEMO=$(DEMO) deploy/run.sh $(TRANSOMD)
 
 test: deps-test
 	@$(MAKE) --no-print-directory all
@@ -93,6 +93,13 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) deploy/embed-sql.sh
 	@mkdir -p $(dir $@)
 	$(Q)deploy/embed-sql.sh $(MIGRATIONS) > $@
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c $(FLAGS_STAMP)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# So is the API description, served at GET /v1/openapi.json.
+$(BUILD)/gen/openapi.c: docs/openapi.json deploy/embed-text.sh
+	@mkdir -p $(dir $@)
+	$(Q)deploy/embed-text.sh api_openapi_json docs/openapi.json > $@
+$(BUILD)/gen/openapi.o: $(BUILD)/gen/openapi.c $(FLAGS_STAMP)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
@@ -126,9 +133,9 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Iservice $(PKG_CFLAGS) -pthread \
                -fsanitize=fuzzer,address,undefined
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(BUILD)/gen/migrations.c
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c
 	@mkdir -p build-fuzz
-	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(BUILD)/gen/migrations.c $(LDLIBS) -o $@
+	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c $(LDLIBS) -o $@
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
 	  echo "fuzz: $$n"; $$f -max_total_time=$${FUZZ_SECONDS:-20} build-fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
