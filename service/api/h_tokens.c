@@ -8,6 +8,8 @@
 #include "api/jspec.h"
 #include "auth/roles.h"
 #include "auth/token.h"
+#include "defs/defs.h"
+#include "policy/policy.h"
 #include "store/tokens.h"
 
 enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep)
@@ -62,9 +64,20 @@ enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep)
 	char location[64];
 	snprintf(location, sizeof location, "/v1/tokens/%lld", id);
 	http_reply_header(rep, "Location", location);
+	/* Group membership, ownership and votes go by user name: say when policies/people.json
+	 * does not know this one (the token works, but belongs to no group). */
+	struct defs *d = api_defs(req);
+	json_t *warnings = json_array();
+	if (d != NULL && d->policies != NULL && policy_user_resolve(d->policies, user) == NULL)
+		json_array_append_new(
+			warnings,
+			json_sprintf("user '%s' is not in policies/people.json: it belongs "
+				     "to no group (CAB, teams) and cannot vote",
+				     user));
 	return http_reply_json(rep, 201,
-			       json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)id, "token",
-					 token, "user", user, "roles", roles));
+			       json_pack("{s:I, s:s, s:s, s:O, s:o}", "id", (json_int_t)id, "token",
+					 token, "user", user, "roles", roles, "warnings",
+					 warnings));
 }
 
 enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep)
