@@ -33,6 +33,17 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 
+# make run DEMO=1: the shipped policies with the demo calendars of policies-demo/ (a
+# window open now and a freeze in force now, whatever the day).
+if [ -n "${TRANSOM_DEMO:-}" ]; then
+	rm -rf "$VAR/demo-policies"
+	cp -r "$ROOT/policies" "$VAR/demo-policies"
+	cp "$ROOT"/policies-demo/*.ics "$VAR/demo-policies/"
+	TRANSOM_POLICIES_DIR=$VAR/demo-policies
+	export TRANSOM_POLICIES_DIR
+	echo "transom: demo calendars (policies-demo/) in $TRANSOM_POLICIES_DIR"
+fi
+
 "$BIN" migrate >/dev/null
 TOKEN=$("$BIN" token ensure --user admin --role admin --display-name "Transom admin" \
 	--file "$VAR/admin.token")
@@ -41,6 +52,9 @@ listen=${TRANSOM_LISTEN:-127.0.0.1:8080}
 cat <<MSG
 transom: admin token (also in var/admin.token): $TOKEN
 transom: try   curl -H "Authorization: Bearer \$(cat var/admin.token)" http://$listen/v1/me
+transom: in a second shell, for build/transomd token ... and the CLI:
+  export TRANSOM_DATABASE_URL="$TRANSOM_DATABASE_URL"
+  export TRANSOM_URL=http://$listen
 transom: Ctrl-C stops the service and the private database.
 MSG
 
