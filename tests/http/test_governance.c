@@ -107,8 +107,8 @@ static const char *blocked_rule(json_t *blocked, const char *ev)
 
 /* ---- 1. standard changes ------------------------------------------------------------ */
 
-static void check_standard_refused(const char *template, const char *services,
-				   const char *duration, const char *why)
+static void check_standard_refused(const char *template, const char *services, const char *duration,
+				   const char *why)
 {
 	char body[1024], id[32];
 	snprintf(body, sizeof body,
@@ -127,8 +127,9 @@ static void check_standard_refused(const char *template, const char *services,
 	r = get_change(grossi, id);
 	CHECK_STR(reply_str(r, "state"), "draft");
 	CHECK(json_object_get(json_object_get(r->json, "schedule"), "start") == NULL ||
-	      strcmp(json_string_value(json_object_get(json_object_get(r->json, "schedule"),
-						       "status")) ?: "",
+	      strcmp(json_string_value(
+			     json_object_get(json_object_get(r->json, "schedule"), "status"))
+			     ?: "",
 		     "booked") != 0);
 	reply_free(r);
 }
@@ -209,8 +210,8 @@ static void test_only_the_owner_manages_a_change(void)
 	new_change(grossi, NORMAL, id, sizeof id);
 	snprintf(url, sizeof url, "/v1/changes/%s", id);
 	const char *h[] = {"Content-Type: application/json", "If-Match: \"1\"", NULL};
-	struct reply *r = request(&srv, "PATCH", url, lgarcia,
-				  "{\"implementation_plan\": \"mine now\"}", h);
+	struct reply *r =
+		request(&srv, "PATCH", url, lgarcia, "{\"implementation_plan\": \"mine now\"}", h);
 	CHECKF(problem_is(r, 403, NULL), "patch by another requester: %ld %s", r->status,
 	       body_of(r));
 	CHECK_STR(reply_str(r, "rule"), "owner_only");
@@ -281,10 +282,8 @@ static void test_available_events_are_what_the_caller_may_fire(void)
 
 	r = get_change(lgarcia, id);
 	av = json_object_get(r->json, "available_events");
-	CHECKF(!has_event(av, "submit") && !has_event(av, "cancel"), "not owner: %s",
-	       body_of(r));
-	CHECK_STR(blocked_rule(json_object_get(r->json, "blocked_events"), "submit"),
-		  "owner_only");
+	CHECKF(!has_event(av, "submit") && !has_event(av, "cancel"), "not owner: %s", body_of(r));
+	CHECK_STR(blocked_rule(json_object_get(r->json, "blocked_events"), "submit"), "owner_only");
 	reply_free(r);
 
 	/* in authorize, a requester is offered neither approve nor reject */
@@ -307,6 +306,85 @@ static void test_available_events_are_what_the_caller_may_fire(void)
 	CHECK(!has_event(json_object_get(r->json, "available_events"), "submit"));
 	CHECK_STR(blocked_rule(json_object_get(r->json, "blocked_events"), "submit"), "required");
 	reply_free(r);
+}
+
+/* ---- 10. the README walk-through ----------------------------------------------------- */
+
+/* A token through POST /v1/tokens as the admin; its reply (owned). */
+static struct reply *token_by_api(const char *user, const char *role)
+{
+	char body[256];
+	snprintf(body, sizeof body, "{\"user\": \"%s\", \"roles\": [\"%s\"]}", user, role);
+	return request(&srv, "POST", "/v1/tokens", admin, body, JSON);
+}
+
+static void test_tokens_warn_about_users_people_json_does_not_know(void)
+{
+	struct reply *r = token_by_api("carol", "cab");
+	CHECK_INT(r->status, 201);
+	json_t *w = json_object_get(r->json, "warnings");
+	CHECKF(json_array_size(w) == 1 &&
+		       strstr(json_string_value(json_array_get(w, 0)) ?: "", "people.json") != NULL,
+	       "carol: %s", body_of(r));
+	reply_free(r);
+	r = token_by_api("cnguyen", "cab");
+	CHECK_INT(r->status, 201);
+	CHECK(json_is_array(json_object_get(r->json, "warnings")) &&
+	      json_array_size(json_object_get(r->json, "warnings")) == 0);
+	reply_free(r);
+}
+
+/* README "Changes, incidents and problems", step by step: no 403 on the way. */
+static void test_readme_walkthrough_reaches_scheduled(void)
+{
+	char rq[160], cab[160], auth_r[200], auth_c[200];
+	struct reply *r = token_by_api("grossi", "requester");
+	snprintf(rq, sizeof rq, "%s", reply_str(r, "token"));
+	reply_free(r);
+	r = token_by_api("cnguyen", "cab");
+	snprintf(cab, sizeof cab, "%s", reply_str(r, "token"));
+	reply_free(r);
+	snprintf(auth_r, sizeof auth_r, "%s", rq);
+	snprintf(auth_c, sizeof auth_c, "%s", cab);
+	char id[32], url[128];
+	new_change(auth_r,
+		   "{\"title\": \"Upgrade payments DB\", \"type\": \"normal\", \"services\": "
+		   "[\"payments\"], \"duration\": \"PT2H\"}",
+		   id, sizeof id);
+	snprintf(url, sizeof url, "/v1/changes/%s", id);
+	const char *h[] = {"Content-Type: application/json", "If-Match: \"1\"", NULL};
+	r = request(&srv, "PATCH", url, auth_r,
+		    "{\"implementation_plan\": \"rolling upgrade behind the pooler\", "
+		    "\"rollback_plan\": \"fail back to the previous primary\", \"description\": "
+		    "\"PG 16.4\", \"test_evidence\": \"staging run 41\"}",
+		    h);
+	CHECKF(r->status == 200, "patch: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = submit_as(auth_r, id);
+	CHECKF(r->status == 200 && strcmp(reply_str(r, "state"), "authorize") == 0,
+	       "submit: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	snprintf(url, sizeof url, "/v1/changes/%s/approvals", id);
+	r = request(&srv, "POST", url, auth_c, "{\"decision\": \"approve\"}", JSON);
+	CHECKF(r->status == 200, "vote: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = get_change(auth_r, id);
+	CHECK_STR(reply_str(r, "state"), "scheduled");
+	reply_free(r);
+}
+
+static void test_openapi_is_served(void)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/docs/openapi.json", getenv("TRANSOM_TEST_ROOT") ?: ".");
+	json_t *doc = json_load_file(path, 0, NULL);
+	struct reply *r = request(&srv, "GET", "/v1/openapi.json", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK_STR(reply_header(r, "Content-Type") ?: "", "application/json");
+	CHECKF(doc != NULL && r->json != NULL && json_equal(doc, r->json),
+	       "the served document differs from docs/openapi.json");
+	reply_free(r);
+	json_decref(doc);
 }
 
 static void setup(void)
@@ -340,8 +418,7 @@ static void setup(void)
 	snprintf(grossi, sizeof grossi, "%s", token_for("grossi", "requester"));
 	snprintf(lgarcia, sizeof lgarcia, "%s", token_for("lgarcia", "requester"));
 	snprintf(bokafor, sizeof bokafor, "%s", token_for("bokafor", "cab"));
-	snprintf(amartin_cm, sizeof amartin_cm, "%s",
-		 token_for("amartin", "change_manager,cab"));
+	snprintf(amartin_cm, sizeof amartin_cm, "%s", token_for("amartin", "change_manager,cab"));
 	snprintf(admin, sizeof admin, "%s", token_for("root", "admin"));
 	if (!grossi[0] || !admin[0] || !server_start(&srv, NULL, policies, NULL)) {
 		printf("0 passed, 1 failed\n");
@@ -351,11 +428,12 @@ static void setup(void)
 
 int tests_main(void);
 #define main tests_main
-TESTS(test_standard_with_unknown_template_is_refused,
-      test_standard_outside_its_template_is_refused,
+TESTS(test_standard_with_unknown_template_is_refused, test_standard_outside_its_template_is_refused,
       test_standard_not_preapproved_now_is_refused, test_preapproved_standard_is_scheduled,
       test_simulate_predicts_soft_freeze_approvals, test_only_the_owner_manages_a_change,
-      test_an_editor_cannot_approve, test_available_events_are_what_the_caller_may_fire)
+      test_an_editor_cannot_approve, test_available_events_are_what_the_caller_may_fire,
+      test_tokens_warn_about_users_people_json_does_not_know,
+      test_readme_walkthrough_reaches_scheduled, test_openapi_is_served)
 #undef main
 
 int main(void)
