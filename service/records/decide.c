@@ -82,10 +82,11 @@ bool rec_decision_allows_submit(struct rec_job *j, json_t *record, json_t *decis
 	if (json_is_true(json_object_get(tpl, "preapproved")))
 		return true;
 	const char *why = json_string_value(json_object_get(tpl, "reason"));
-	tr_error_set(j->err, TR_E_UNPROCESSABLE, "template",
-		     "template '%s' does not pre-approve this change (%s): it is not a standard "
-		     "change; file it as a normal change (\"type\": \"normal\") to go through the CAB",
-		     id, why ? why : "its condition does not hold");
+	tr_error_set(
+		j->err, TR_E_UNPROCESSABLE, "template",
+		"template '%s' does not pre-approve this change (%s): it is not a standard "
+		"change; file it as a normal change (\"type\": \"normal\") to go through the CAB",
+		id, why ? why : "its condition does not hold");
 	tr_error_rule(j->err, "template_not_preapproved");
 	json_decref(j->out->extra);
 	j->out->extra = json_pack("{s:O}", "template", tpl);
