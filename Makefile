@@ -3,6 +3,7 @@
 #   make run        install missing packages, build, start the private PostgreSQL, serve
 #   make test       the same bootstrap, then every test against a throwaway PostgreSQL
 #   make unit       only the pure unit tests (no database)
+#   make property   simulate = submit on many random drafts, a random seed (SEED=n, N=n)
 #   make bench      transitions/s through HTTP against pgbench running the same SQL (ratio)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
 #   make format     clang-format every C file;  make format-check  verify it
@@ -52,7 +53,7 @@ CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TRANSOM_CLI := $(BUILD)/transom
 
-.PHONY: all run test unit bench fuzz format format-check deps deps-test clean
+.PHONY: all run test unit property bench fuzz format format-check deps deps-test clean
 all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(CAL_DRIVER)
 
 # --- bootstrap -----------------------------------------------------------------------------
@@ -72,6 +73,15 @@ test: deps-test
 
 unit: $(UNIT_BIN)
 	@tests/run.sh $(BUILD) unit
+
+# The simulate = submit property (tests/http/test_simulate_property.c), longer than in
+# `make test`: a random seed, printed (SEED=n replays it), N drafts (default 300).
+property: deps-test
+	@$(MAKE) --no-print-directory $(TRANSOMD) $(BUILD)/tests/http/test_simulate_property
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	  echo "property: SEED=$$seed N=$${N:-300}"; \
+	  TRANSOM_PROPERTY_SEED=$$seed TRANSOM_PROPERTY_N=$${N:-300} \
+	  TESTS=test_simulate_property tests/run.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(TRANSOMD) $(BENCH_BIN)
