@@ -49,11 +49,14 @@ TOKEN=$("$BIN" token ensure --user admin --role admin --display-name "Transom ad
 	--file "$VAR/admin.token")
 chmod 600 "$VAR/admin.token"
 listen=${TRANSOM_LISTEN:-127.0.0.1:8080}
+# The private cluster's URL holds no secret; one given by the caller may: not echoed.
+dburl='(the TRANSOM_DATABASE_URL you set)'
+[ $private = 1 ] && dburl="\"$TRANSOM_DATABASE_URL\""
 cat <<MSG
 transom: admin token (also in var/admin.token): $TOKEN
 transom: try   curl -H "Authorization: Bearer \$(cat var/admin.token)" http://$listen/v1/me
-transom: in a second shell, for build/transomd token ... and the CLI:
-  export TRANSOM_DATABASE_URL="$TRANSOM_DATABASE_URL"
+transom: in a second shell, for build/transomd token ... and the build/transom CLI:
+  export TRANSOM_DATABASE_URL=$dburl
   export TRANSOM_URL=http://$listen
 transom: Ctrl-C stops the service and the private database.
 MSG
