@@ -211,7 +211,8 @@ static bool same_start(const char *a, const char *b, long long now)
 	if (strcmp(a, b) == 0)
 		return true;
 	struct tm ta = {0}, tb = {0};
-	char *ea = strptime(a, "%Y-%m-%dT%H:%M:%S", &ta), *eb = strptime(b, "%Y-%m-%dT%H:%M:%S", &tb);
+	char *ea = strptime(a, "%Y-%m-%dT%H:%M:%S", &ta),
+	     *eb = strptime(b, "%Y-%m-%dT%H:%M:%S", &tb);
 	if (ea == NULL || eb == NULL)
 		return false;
 	long long ma = (long long)timegm(&ta) * 1000, mb = (long long)timegm(&tb) * 1000;
@@ -274,7 +275,8 @@ static void check_one(int k)
 	seen.soft_freeze += json_is_string(
 		json_object_get(json_object_get(s->json, "schedule"), "soft_freeze"));
 	if (r->status == 200) {
-		json_t *required = json_object_get(json_object_get(r->json, "approvals"), "required");
+		json_t *required =
+			json_object_get(json_object_get(r->json, "approvals"), "required");
 		if (required != NULL) {
 			groups_of(json_object_get(s->json, "approvals"), sim_groups,
 				  sizeof sim_groups);
