@@ -4,6 +4,7 @@
 #   make test       the same bootstrap, then every test against a throwaway PostgreSQL
 #   make faults     the fault suite (tests/faults/): bad bytes, read-only or locked DB, floods
 #   make unit       only the pure unit tests (no database)
+#   make property   simulate = submit on many random drafts, a random seed (SEED=n, N=n)
 #   make bench      transitions/s through HTTP against pgbench running the same SQL (ratio)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
 #   make format     clang-format every C file;  make format-check  verify it
@@ -42,7 +43,7 @@ BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 CAL_DRIVER := $(BUILD)/tests/calendar/expand_main
 MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/openapi.o
 MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:%.c=$(BUILD)/%)
 HTTP_BIN  := $(HTTP_SRC:%.c=$(BUILD)/%)
@@ -55,7 +56,7 @@ CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TRANSOM_CLI := $(BUILD)/transom
 
-.PHONY: all run test faults unit bench fuzz format format-check deps deps-test clean
+.PHONY: all run test faults unit property bench fuzz format format-check deps deps-test clean
 all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(FAULT_BIN) $(CAL_DRIVER)
 
 # --- bootstrap -----------------------------------------------------------------------------
@@ -66,8 +67,8 @@ deps-test:
 	@deploy/install-deps.sh test
 
 run: deps
-	@$(MAKE) --no-print-directory $(TRANSOMD)
-	@deploy/run.sh $(TRANSOMD)
+	@$(MAKE) --no-print-directory $(TRANSOMD) $(TRANSOM_CLI)
+	@TRANSOM_DEMO=$(DEMO) deploy/run.sh $(TRANSOMD)
 
 test: deps-test
 	@$(MAKE) --no-print-directory all
@@ -81,6 +82,15 @@ faults: deps-test
 
 unit: $(UNIT_BIN)
 	@tests/run.sh $(BUILD) unit
+
+# The simulate = submit property (tests/http/test_simulate_property.c), longer than in
+# `make test`: a random seed, printed (SEED=n replays it), N drafts (default 300).
+property: deps-test
+	@$(MAKE) --no-print-directory $(TRANSOMD) $(BUILD)/tests/http/test_simulate_property
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	  echo "property: SEED=$$seed N=$${N:-300}"; \
+	  TRANSOM_PROPERTY_SEED=$$seed TRANSOM_PROPERTY_N=$${N:-300} \
+	  TESTS=test_simulate_property tests/run.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(TRANSOMD) $(BENCH_BIN)
@@ -102,6 +112,13 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) deploy/embed-sql.sh
 	@mkdir -p $(dir $@)
 	$(Q)deploy/embed-sql.sh $(MIGRATIONS) > $@
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c $(FLAGS_STAMP)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# So is the API description, served at GET /v1/openapi.json.
+$(BUILD)/gen/openapi.c: docs/openapi.json deploy/embed-text.sh
+	@mkdir -p $(dir $@)
+	$(Q)deploy/embed-text.sh api_openapi_json docs/openapi.json > $@
+$(BUILD)/gen/openapi.o: $(BUILD)/gen/openapi.c $(FLAGS_STAMP)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
@@ -138,9 +155,9 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Iservice $(PKG_CFLAGS) -pthread \
                -fsanitize=fuzzer,address,undefined
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(BUILD)/gen/migrations.c
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c
 	@mkdir -p build-fuzz
-	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(BUILD)/gen/migrations.c $(LDLIBS) -o $@
+	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c $(LDLIBS) -o $@
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
 	  echo "fuzz: $$n"; $$f -max_total_time=$${FUZZ_SECONDS:-20} build-fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done

@@ -52,6 +52,20 @@ if [ -z "${TRANSOM_AUDIT_KEY_FILE:-}" ]; then
 fi
 TRANSOM_AUDIT_CHECKPOINT_FILE=${TRANSOM_AUDIT_CHECKPOINT_FILE:-$VAR/audit-checkpoints.jsonl}
 export TRANSOM_AUDIT_KEY_FILE TRANSOM_AUDIT_CHECKPOINT_FILE
+# Secrets at rest (webhook signing secrets) are sealed with a key transomd makes here.
+TRANSOM_SECRET_KEY_FILE=${TRANSOM_SECRET_KEY_FILE:-$VAR/secret.key}
+export TRANSOM_SECRET_KEY_FILE
+
+# make run DEMO=1: the shipped policies with the demo calendars of policies-demo/ (a
+# window open now and a freeze in force now, whatever the day).
+if [ -n "${TRANSOM_DEMO:-}" ]; then
+	rm -rf "$VAR/demo-policies"
+	cp -r "$ROOT/policies" "$VAR/demo-policies"
+	cp "$ROOT"/policies-demo/*.ics "$VAR/demo-policies/"
+	TRANSOM_POLICIES_DIR=$VAR/demo-policies
+	export TRANSOM_POLICIES_DIR
+	echo "transom: demo calendars (policies-demo/) in $TRANSOM_POLICIES_DIR"
+fi
 
 "$BIN" migrate >/dev/null
 [ $private = 1 ] && "$BIN" db grant transom_app >/dev/null
@@ -59,10 +73,16 @@ TOKEN=$("$BIN" token ensure --user admin --role admin --display-name "Transom ad
 	--file "$VAR/admin.token")
 chmod 600 "$VAR/admin.token"
 listen=${TRANSOM_LISTEN:-127.0.0.1:8080}
+# The private cluster's URL holds no secret; one given by the caller may: not echoed.
+dburl='(the TRANSOM_DATABASE_URL you set)'
+[ $private = 1 ] && dburl="\"$TRANSOM_DATABASE_URL\""
 cat <<MSG
 transom: admin token (also in $VAR/admin.token): $TOKEN
 transom: try   curl -H "Authorization: Bearer \$(cat $VAR/admin.token)" http://$listen/v1/me
 transom: audit checkpoints in $TRANSOM_AUDIT_CHECKPOINT_FILE, verify with key $("$BIN" audit key)
+transom: in a second shell, for build/transomd token ... and the build/transom CLI:
+  export TRANSOM_DATABASE_URL=$dburl
+  export TRANSOM_URL=http://$listen
 transom: Ctrl-C stops the service and the private database.
 MSG
 

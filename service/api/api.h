@@ -159,6 +159,8 @@ enum tr_code api_rec_reply(struct http_req *req, struct http_reply *rep, enum tr
 /* Handlers (one file per concern). */
 enum tr_code h_healthz(struct http_req *req, struct http_reply *rep);
 enum tr_code h_readyz(struct http_req *req, struct http_reply *rep);
+/* GET /v1/openapi.json: docs/openapi.json, compiled in (deploy/embed-text.sh). */
+enum tr_code h_openapi(struct http_req *req, struct http_reply *rep);
 enum tr_code h_metrics(struct http_req *req, struct http_reply *rep);
 enum tr_code h_me(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep);

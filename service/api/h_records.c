@@ -255,13 +255,14 @@ enum tr_code h_simulate(struct http_req *req, struct http_reply *rep)
 	if (rc == TR_OK)
 		rc = records_simulate(&c, req->json, &out, &req->err);
 	if (rc == TR_OK && json_array_size(json_object_get(req->json, "services")) > 0) {
-		/* The dry run also says where the change would land (nothing is booked). */
+		/* The decision's `schedule` is the slot submit would propose; `slots` lists the
+		 * next few free ones (nothing is booked). */
 		json_t *slots = NULL;
 		struct tr_error e = {0};
 		if (records_slots(&c, req->json, 3, &slots, &e) == TR_OK)
-			json_object_set_new(out.body, "schedule", slots);
+			json_object_set_new(out.body, "slots", slots);
 		else
-			json_object_set_new(out.body, "schedule",
+			json_object_set_new(out.body, "slots",
 					    json_pack("{s:[], s:s, s:s}", "slots", "error",
 						      e.detail, "field", e.field));
 	}

@@ -16,6 +16,17 @@ enum tr_code h_healthz(struct http_req *req, struct http_reply *rep)
 	return http_reply_json(rep, 200, json_pack("{s:s}", "status", "alive"));
 }
 
+/* Generated from docs/openapi.json at build time (Makefile, deploy/embed-text.sh). */
+extern const char api_openapi_json[];
+extern const unsigned long api_openapi_json_len;
+
+enum tr_code h_openapi(struct http_req *req, struct http_reply *rep)
+{
+	(void)req;
+	return http_reply_text(rep, 200, "application/json", api_openapi_json,
+			       (size_t)api_openapi_json_len);
+}
+
 /* One database check, on its own thread: the result goes to app->check_*. */
 static void *check_main(void *arg)
 {

@@ -9,6 +9,8 @@
 #include "api/jspec.h"
 #include "auth/roles.h"
 #include "auth/token.h"
+#include "defs/defs.h"
+#include "policy/policy.h"
 #include "store/tokens.h"
 
 enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep)

@@ -32,6 +32,7 @@ const struct http_route api_routes[] = {
 	{HTTP_GET, "/readyz", h_readyz, 0, ROUTE_PUBLIC | ROUTE_QUICK,
 	 "database reachable and writable, definitions loaded"},
 	{HTTP_GET, "/metrics", h_metrics, 0, ROUTE_PUBLIC | ROUTE_QUICK, "Prometheus metrics"},
+	{HTTP_GET, "/v1/openapi.json", h_openapi, 0, ROUTE_PUBLIC, "this API's description"},
 	{HTTP_GET, "/v1/me", h_me, ROLE_ALL, 0, "the caller"},
 	{HTTP_GET, "/v1/tokens", h_tokens_list, ROLE_ADMIN, 0, "list API tokens"},
 	{HTTP_POST, "/v1/tokens", h_tokens_create, ROLE_ADMIN, ROUTE_JSON_BODY, "create a token"},

@@ -108,7 +108,8 @@ static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, 
 static void parse_sod(struct pj *p, struct policy_approvals *a, json_t *obj)
 {
 	static const char *const keys[] = {"requester_cannot_approve", "one_vote_per_person",
-					   "requester_cannot_break_glass", NULL};
+					   "requester_cannot_break_glass", "editors_cannot_approve",
+					   NULL};
 	const char *path = "segregation_of_duties";
 
 	if (!json_is_object(obj)) {
@@ -119,6 +120,20 @@ static void parse_sod(struct pj *p, struct policy_approvals *a, json_t *obj)
 	a->requester_cannot_approve = pj_bool(p, obj, keys[0], path, true);
 	a->one_vote_per_person = pj_bool(p, obj, keys[1], path, true);
 	a->requester_cannot_break_glass = pj_bool(p, obj, keys[2], path, true);
+	a->editors_cannot_approve = pj_bool(p, obj, keys[3], path, true);
+}
+
+static void parse_ownership(struct pj *p, struct policy_approvals *a, json_t *obj)
+{
+	static const char *const keys[] = {"team", NULL};
+	const char *path = "ownership";
+
+	if (!json_is_object(obj)) {
+		pj_diag(p, path, 0, "expected an object");
+		return;
+	}
+	pj_keys(p, obj, path, keys);
+	a->owner_team = pj_bool(p, obj, keys[0], path, false);
 }
 
 static void parse_break_glass(struct pj *p, struct policy_approvals *a, json_t *obj)
@@ -140,8 +155,8 @@ static void parse_break_glass(struct pj *p, struct policy_approvals *a, json_t *
 struct policy_approvals *policy_parse_approvals(const char *file, const char *text, size_t len,
 						struct wf_diags *diags)
 {
-	static const char *const keys[] = {"defaults", "rules", "segregation_of_duties",
-					   "break_glass", NULL};
+	static const char *const keys[] = {"defaults",    "rules",     "segregation_of_duties",
+					   "break_glass", "ownership", NULL};
 	static const char *const default_keys[] = {"expires_after", "expiry_event", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};
 	struct policy_approvals *a = calloc(1, sizeof *a);
@@ -153,7 +168,7 @@ struct policy_approvals *policy_parse_approvals(const char *file, const char *te
 		return NULL;
 	}
 	a->requester_cannot_approve = a->one_vote_per_person = true;
-	a->requester_cannot_break_glass = true;
+	a->requester_cannot_break_glass = a->editors_cannot_approve = true;
 	a->root = pj_load(&p, text, len);
 	if (a->root == NULL)
 		goto fail;
@@ -187,6 +202,9 @@ struct policy_approvals *policy_parse_approvals(const char *file, const char *te
 	json_t *bg = json_object_get(a->root, "break_glass");
 	if (bg != NULL)
 		parse_break_glass(&p, a, bg);
+	json_t *own = json_object_get(a->root, "ownership");
+	if (own != NULL)
+		parse_ownership(&p, a, own);
 	if (!pj_ok(&p))
 		goto fail;
 	json_decref(index);
@@ -503,9 +521,10 @@ json_t *policy_approvals_required(const struct policy_set *set,
 	if (unmatched &&
 	    warn(rt.warnings, "no approval rule matched: a change manager decides") != 0)
 		goto nomem;
-	json_t *sod = json_pack("{s:b, s:b, s:s?}", "requester_cannot_approve",
+	json_t *sod = json_pack("{s:b, s:b, s:b, s:s?}", "requester_cannot_approve",
 				a->requester_cannot_approve, "one_vote_per_person",
-				a->one_vote_per_person, "requester", rt.requester);
+				a->one_vote_per_person, "editors_cannot_approve",
+				a->editors_cannot_approve, "requester", rt.requester);
 	out = json_pack("{s:o, s:o, s:b, s:I, s:s, s:o, s:b, s:o, s:s}", "rules_matched", matched,
 			"groups", rt.groups, "one_rejection_rejects", any_one_rejection,
 			"expires_after", (json_int_t)expires, "expiry_event", event, "sod", sod,
@@ -545,6 +564,8 @@ const char *policy_vote_rule(enum policy_vote_check c)
 		return "break_glass_not_allowed";
 	case POLICY_VOTE_JUSTIFICATION_TOO_SHORT:
 		return "justification_too_short";
+	case POLICY_VOTE_EDITOR_CANNOT_APPROVE:
+		return "editor_cannot_approve";
 	}
 	return "unknown";
 }
@@ -638,6 +659,22 @@ enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t 
 			   who, id != NULL ? id : "this change");
 		return POLICY_VOTE_REQUESTER_CANNOT_APPROVE;
 	}
+	/* whoever wrote the change's content is no more independent than its requester */
+	json_t *editor;
+	size_t k;
+	json_array_foreach(json_object_get(change, "editors"), k, editor) {
+		const char *e = policy_canonical_user(set, json_string_value(editor));
+		if (e != NULL && strcmp(e, who) == 0 &&
+		    (set->approvals->editors_cannot_approve ||
+		     json_is_true(json_object_get(json_object_get(required, "sod"),
+						  "editors_cannot_approve")))) {
+			policy_say(
+				reason, reason_size,
+				"editor_cannot_approve: %.100s edited %.40s and cannot vote on it",
+				who, id != NULL ? id : "this change");
+			return POLICY_VOTE_EDITOR_CANNOT_APPROVE;
+		}
+	}
 	if (group != NULL) {
 		json_t *g = required_group(required, group);
 		if (g == NULL) {
@@ -680,6 +717,11 @@ enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t 
 		   "not_a_member: %.100s is not an eligible member of any group asked to approve",
 		   who);
 	return POLICY_VOTE_NOT_A_MEMBER;
+}
+
+bool policy_owner_team(const struct policy_set *set)
+{
+	return set != NULL && set->approvals->owner_team;
 }
 
 /* ---- tally ---------------------------------------------------------------------------- */

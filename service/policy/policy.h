@@ -259,7 +259,8 @@ enum policy_vote_check {
 	POLICY_VOTE_NOT_REQUIRED,                 /* the named group is not required */
 	POLICY_VOTE_REQUESTER_CANNOT_BREAK_GLASS, /* SoD: the requester may not break glass */
 	POLICY_VOTE_BREAK_GLASS_NOT_ALLOWED,      /* break_glass.when false, or not configured */
-	POLICY_VOTE_JUSTIFICATION_TOO_SHORT       /* break-glass justification too short */
+	POLICY_VOTE_JUSTIFICATION_TOO_SHORT,      /* break-glass justification too short */
+	POLICY_VOTE_EDITOR_CANNOT_APPROVE         /* SoD: an editor of the change may not vote */
 };
 
 /* The rule id of `c`: "ok", "requester_cannot_approve", "not_a_member", ...  Static. */
@@ -269,9 +270,10 @@ const char *policy_vote_rule(enum policy_vote_check c);
  * Whether `voter` may vote on `change` (borrowed) whose request is `required` (from
  * policy_approvals_required, borrowed).  Refused, in this order, when: the voter is the
  * change's requester and requester_cannot_approve is on in `set` or in `required`
- * (whatever the decision); `group` (may be NULL) is not among the required groups; the
- * voter is not a current member of `group` in `set`, or was not eligible in it when the
- * request was made -- or, when `group` is NULL, of any required group.  On POLICY_VOTE_OK
+ * (whatever the decision); the voter is in change.editors (who edited its content) and
+ * editors_cannot_approve is on in `set` or `required`; `group` (may be NULL) is not among the
+ * required groups; the voter is not a current member of `group` in `set`, or was not eligible in it
+ * when the request was made -- or, when `group` is NULL, of any required group.  On POLICY_VOTE_OK
  * *group_out (may be NULL) points at the group voted for, borrowed from `required`: when
  * `group` is NULL, the required group the voter is eligible in with the least slack
  * (eligible members minus quorum; the first on a tie), so that a person needed by a small
@@ -282,6 +284,12 @@ enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t 
 					   json_t *change, const char *voter, const char *group,
 					   const char **group_out, char *reason,
 					   size_t reason_size);
+
+/*
+ * Whether approvals.json says (ownership.team) that a change belongs to its requester's
+ * team as well as to the requester; false when `set` is NULL.  Thread-safe.
+ */
+bool policy_owner_team(const struct policy_set *set);
 
 /*
  * Counts `votes` (borrowed array of {"user", "group", "decision": "approve"|"reject"|

@@ -83,7 +83,9 @@ struct policy_approvals {
 	bool requester_cannot_approve;
 	bool one_vote_per_person;
 	bool requester_cannot_break_glass;
-	const char *bg_group; /* NULL: no break glass */
+	bool editors_cannot_approve; /* users in change.editors may not vote on it */
+	bool owner_team;             /* ownership.team: the requester's team owns the change too */
+	const char *bg_group;        /* NULL: no break glass */
 	long long bg_min_justification;
 	struct expr *bg_when; /* NULL: any change */
 };

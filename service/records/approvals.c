@@ -325,25 +325,22 @@ static enum db_status simulate_tx(struct store *st, void *cls)
 	struct rec_ctx *c = j->c;
 	const struct wf *wf = NULL;
 	struct wf_outcome start = {0}, submit = {0};
+	json_t *result = NULL;
 	(void)st;
 
 	json_t *draft = json_deep_copy(j->input);
 	json_object_set_new(draft, "id", json_string("CHG-0"));
 	json_object_set_new(draft, "requester", json_string(c->actor));
-	enum db_status s = rec_load_policy_inputs(j, NULL, draft);
-	json_t *result =
-		s < 0 ? NULL
-		      : policy_simulate(c->defs->policies, c->defs->catalog, draft, j->history);
-	if (result == NULL && s >= 0 && c->defs->policies == NULL)
-		result = json_pack("{s:n, s:n, s:n, s:[], s:n}", "risk", "approvals", "template",
-				   "errors", "policy_version");
-	if (result == NULL) {
+	bool have_wf = wf_set_select(c->defs->workflows, "change", draft, &wf) == WF_OK;
+	/* The one decision submit also asks (decide.c), on the draft. */
+	enum db_status s = rec_decide(j, have_wf ? wf : NULL, draft, &result);
+	if (s < 0) {
 		json_decref(draft);
-		return s < 0 ? s : DB_HARD;
+		return s;
 	}
 	/* The path a submit would take, on copies: the engine is pure. */
 	json_t *workflow = json_object();
-	if (wf_set_select(c->defs->workflows, "change", draft, &wf) == WF_OK) {
+	if (have_wf) {
 		struct store_record r = {.data = draft};
 		snprintf(r.kind, sizeof r.kind, "change");
 		r.created_ms = r.updated_ms = r.entered_ms = c->now_ms;
@@ -356,19 +353,35 @@ static enum db_status simulate_tx(struct store *st, void *cls)
 			snprintf(r.state, sizeof r.state, "%s", start.state);
 			rec_engine_ctx(j, &r, &ctx);
 			ctx.risk = start.risk ? start.risk : ctx.risk;
-			if (wf_fire(wf, &ctx, "submit", &submit) == WF_OK) {
-				size_t i;
-				json_t *st8;
-				json_array_foreach(submit.path, i, st8)
-					if (i > 0)
-						json_array_append(path, st8);
-			} else {
+			struct rec_reply refusal = {0};
+			struct tr_error terr = {0};
+			struct rec_job check = {.c = c, .out = &refusal, .err = &terr};
+			if (wf_fire(wf, &ctx, "submit", &submit) != WF_OK) {
 				json_object_set_new(workflow, "blocked",
 						    json_pack("{s:s, s:s, s:O?, s:s?}", "event",
 							      "submit", "detail", submit.detail,
 							      "missing", submit.missing, "guard",
 							      submit.guard_name));
+			} else if (!rec_decision_allows_submit(&check, draft, result)) {
+				json_object_set_new(workflow, "blocked",
+						    json_pack("{s:s, s:s, s:s, s:s?}", "event",
+							      "submit", "detail", terr.detail,
+							      "rule", terr.rule, "field",
+							      terr.field[0] ? terr.field : NULL));
+			} else {
+				size_t i;
+				json_t *st8;
+				json_array_foreach(submit.path, i, st8)
+					if (i > 0)
+						json_array_append(path, st8);
+				/* what the submit's own actions decided, on the same record */
+				json_t *req = json_object_get(submit.approvals, "required");
+				if (req != NULL)
+					json_object_set(result, "approvals", req);
+				if (submit.risk != NULL)
+					json_object_set(result, "risk", submit.risk);
 			}
+			rec_reply_clear(&refusal);
 			json_object_set_new(workflow, "path", path);
 		}
 	} else {

@@ -133,6 +133,74 @@ static json_t *current_links(const struct store_record *r)
 	return rows;
 }
 
+/* Whether `list` (a JSON array of strings) holds `s`. */
+static bool list_has(json_t *list, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+		if (strcmp(json_string_value(v) ?: "", s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The events of r's state the caller may fire now (role, ownership, required fields,
+ * guard: each tried on a copy, the engine is pure and the policy actions are left out),
+ * into *avail; the others, each with the rule that blocks it, into *blocked.
+ */
+static void events_for(struct rec_ctx *c, const struct store_record *r, const struct wf *wf,
+		       json_t **avail, json_t **blocked)
+{
+	json_t *all = wf_events_allowed(wf, r->state, ROLE_ALL);
+	json_t *mine = wf_events_allowed(wf, r->state, c->roles), *e;
+	struct rec_reply none = {0};
+	struct tr_error err = {0};
+	struct rec_job j = {.c = c, .kind = r->kind, .id = r->id, .out = &none, .err = &err};
+	struct wf_ctx ctx;
+	size_t i;
+	*avail = json_array();
+	*blocked = json_array();
+	rec_engine_ctx(&j, r, &ctx);
+	json_t *rec = json_deep_copy(r->data);
+	json_object_set_new(rec, "state", json_string(r->state));
+	ctx.record = rec;
+	json_array_foreach(all, i, e) {
+		const char *ev = json_string_value(e);
+		json_t *why = NULL;
+		struct wf_outcome o = {0};
+		if (!list_has(mine, ev)) {
+			why = json_pack("{s:s, s:s, s:s}", "event", ev, "rule", "role", "detail",
+					"none of your roles may fire it");
+		} else if ((strcmp(ev, "submit") == 0 || strcmp(ev, "cancel") == 0) &&
+			   !rec_may_manage(c, r->kind, r->data)) {
+			why = json_pack("{s:s, s:s, s:s}", "event", ev, "rule", "owner_only",
+					"detail",
+					"only its requester, a change manager or an admin may");
+		} else {
+			enum wf_status ws = wf_fire(wf, &ctx, ev, &o);
+			if (ws == WF_ERR_MISSING)
+				why = json_pack("{s:s, s:s, s:s, s:O?}", "event", ev, "rule",
+						"required", "detail", o.detail, "missing",
+						o.missing);
+			else if (ws == WF_ERR_GUARD)
+				why = json_pack("{s:s, s:s, s:s, s:s?}", "event", ev, "rule",
+						"guard", "detail", o.detail, "guard", o.guard_name);
+			else if (ws == WF_ERR_FORBIDDEN || ws == WF_ERR_NOT_ALLOWED)
+				why = json_pack("{s:s, s:s, s:s}", "event", ev, "rule", "role",
+						"detail", o.detail);
+			wf_outcome_clear(&o);
+		}
+		if (why != NULL)
+			json_array_append_new(*blocked, why);
+		else
+			json_array_append(*avail, e);
+	}
+	json_decref(rec);
+	json_decref(all);
+	json_decref(mine);
+}
+
 /* The record as clients see it: its data, version, links and the events of its state. */
 enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, struct rec_reply *out)
 {
@@ -141,8 +209,11 @@ enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, st
 	const struct wf *wf = wf_set_find(c->defs->workflows, r->workflow);
 	json_object_set_new(body, "version", json_integer(r->version));
 	json_object_set_new(body, "links", group_links(r->id, rows));
-	json_object_set_new(body, "available_events",
-			    wf ? wf_events_allowed(wf, r->state, ROLE_ALL) : json_array());
+	json_t *avail = NULL, *blocked = NULL;
+	if (wf != NULL)
+		events_for(c, r, wf, &avail, &blocked);
+	json_object_set_new(body, "available_events", avail ? avail : json_array());
+	json_object_set_new(body, "blocked_events", blocked ? blocked : json_array());
 	json_decref(rows);
 	json_decref(out->body);
 	out->body = body;
@@ -455,7 +526,7 @@ void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struc
 enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, json_t *record)
 {
 	const struct policy_set *set = j->c->defs->policies;
-	j->ext = (struct policy_ext){set, j->c->defs->catalog, NULL};
+	j->ext = (struct policy_ext){set, j->c->defs->catalog, j->history};
 	if (set != NULL && wf != NULL && j->history == NULL) {
 		enum db_status s = rec_schedule_propose(j, wf, record);
 		if (s < 0)
@@ -464,6 +535,15 @@ enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, js
 	if (set == NULL || j->history != NULL || strcmp(j->kind, "change") != 0 ||
 	    (wf != NULL && !wf_uses_action(wf, "assess_risk") &&
 	     !wf_uses_action(wf, "request_approvals")))
+		return DB_ONE;
+	return rec_load_history(j, record);
+}
+
+enum db_status rec_load_history(struct rec_job *j, json_t *record)
+{
+	const struct policy_set *set = j->c->defs->policies;
+	j->ext = (struct policy_ext){set, j->c->defs->catalog, j->history};
+	if (set == NULL || j->history != NULL || strcmp(j->kind, "change") != 0)
 		return DB_ONE;
 	const char *requester = json_string_value(json_object_get(record, "requester"));
 	const struct policy_user *u = policy_user_resolve(set, requester);
@@ -691,6 +771,27 @@ static enum db_status reassess(struct rec_job *j, struct store_record *r, json_t
 	return DB_ONE;
 }
 
+/*
+ * Adds the actor to change r's "editors" (who wrote its content: segregation of duties
+ * keeps them from approving it, policies/approvals.json editors_cannot_approve).
+ */
+static enum db_status note_editor(struct rec_job *j, struct store_record *r)
+{
+	if (strcmp(j->kind, "change") != 0 || j->c->actor == NULL)
+		return DB_ONE;
+	json_t *editors = json_object_get(r->data, "editors"), *e;
+	size_t i;
+	json_array_foreach(editors, i, e)
+		if (strcmp(json_string_value(e) ?: "", j->c->actor) == 0)
+			return DB_ONE;
+	if (!json_is_array(editors)) {
+		editors = json_array();
+		if (editors == NULL || json_object_set_new(r->data, "editors", editors) != 0)
+			return DB_HARD;
+	}
+	return json_array_append_new(editors, json_string(j->c->actor)) == 0 ? DB_ONE : DB_HARD;
+}
+
 static enum db_status patch_tx(struct store *st, void *cls)
 {
 	struct rec_job *j = cls;
@@ -703,6 +804,8 @@ static enum db_status patch_tx(struct store *st, void *cls)
 
 	rec_reply_clear(j->out);
 	enum db_status s = rec_load_locked(j, &r, &wf);
+	if (s >= 0 && !rec_may_manage(j->c, j->kind, r.data))
+		s = rec_refuse_not_owner(j, r.data, "edit");
 	if (s < 0) {
 		store_record_clear(&r);
 		return s;
@@ -745,6 +848,11 @@ static enum db_status patch_tx(struct store *st, void *cls)
 		if (!json_equal(json_object_get(before, key), json_object_get(r.data, key)))
 			json_array_append_new(changed, json_string(key));
 	json_decref(before);
+	if (json_array_size(changed) > 0 && (s = note_editor(j, &r)) < 0) {
+		json_decref(changed);
+		store_record_clear(&r);
+		return s;
+	}
 	json_t *reassessed = NULL;
 	if ((s = rec_load_policy_inputs(j, wf, r.data)) < 0 ||
 	    (s = reassess(j, &r, &reassessed)) < 0) {
@@ -797,6 +905,15 @@ enum tr_code records_patch(struct rec_ctx *c, const char *kind, const char *id,
 
 /* ---- events ----------------------------------------------------------------------------- */
 
+/* Whether a caller with `roles` may fire `event` from `state` by hand. */
+static bool role_may_fire(const struct wf *wf, const char *state, unsigned roles, const char *event)
+{
+	json_t *mine = wf_events_allowed(wf, state, roles);
+	bool yes = list_has(mine, event);
+	json_decref(mine);
+	return yes;
+}
+
 static enum db_status transition_tx(struct store *st, void *cls)
 {
 	struct rec_job *j = cls;
@@ -813,7 +930,20 @@ static enum db_status transition_tx(struct store *st, void *cls)
 		store_record_clear(&r);
 		return s;
 	}
-	if ((s = rec_load_policy_inputs(j, wf, r.data)) < 0) {
+	/* Ownership once the caller's roles may fire the event here (else the engine says
+	 * why not, naming the event). */
+	bool managing = strcmp(j->event, "submit") == 0 || strcmp(j->event, "cancel") == 0;
+	if (managing && !rec_may_manage(j->c, j->kind, r.data) &&
+	    role_may_fire(wf, r.state, j->c->roles, j->event)) {
+		s = rec_refuse_not_owner(j, r.data, j->event);
+		store_record_clear(&r);
+		return s;
+	}
+	/* A change's submit follows the one decision simulate and the gate also ask. */
+	json_t *decision = NULL;
+	bool submit = strcmp(j->kind, "change") == 0 && strcmp(j->event, "submit") == 0;
+	s = submit ? rec_decide(j, wf, r.data, &decision) : rec_load_policy_inputs(j, wf, r.data);
+	if (s < 0) {
 		store_record_clear(&r);
 		return s;
 	}
@@ -821,10 +951,18 @@ static enum db_status transition_tx(struct store *st, void *cls)
 	rec_engine_ctx(j, &r, &ctx);
 	enum wf_status ws = wf_fire(wf, &ctx, j->event, &o);
 	if (ws != WF_OK) {
+		json_decref(decision);
 		store_record_clear(&r);
 		enum tr_code code = rec_engine_error(j, &o);
 		wf_outcome_clear(&o);
 		return rec_refuse(j, code);
+	}
+	bool allowed = !submit || rec_decision_allows_submit(j, r.data, decision);
+	json_decref(decision);
+	if (!allowed) {
+		store_record_clear(&r);
+		wf_outcome_clear(&o);
+		return rec_refuse(j, TR_E_UNPROCESSABLE);
 	}
 	s = rec_persist(j, &r, &o, false, NULL, NULL);
 	wf_outcome_clear(&o);

@@ -64,6 +64,46 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
  */
 enum db_status rec_schedule_propose(struct rec_job *j, const struct wf *wf, json_t *record);
 
+/* rec_schedule_propose for any change workflow that schedules, with or without approvals
+ * (a standard change's template is judged at its proposed slot). */
+enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, json_t *record);
+
+/*
+ * Loads the history counts of change `record` into j->history / j->history_summary once
+ * per job, whatever its workflow runs (a template's pre-approval reads them).
+ */
+enum db_status rec_load_history(struct rec_job *j, json_t *record);
+
+/*
+ * THE decision on what would happen to change `record` (decide.c), the one answer
+ * POST /v1/simulate, the `submit` transition and the deployment gate share: writes the
+ * proposed slot into record.schedule (status "proposed", with its soft freeze; nothing is
+ * booked), loads the policy inputs and history, then decides on that record
+ *   {"risk", "approvals" (required groups), "template": {"id", "preapproved", "reason",
+ *    "at"}|null, "schedule": the proposal|null, "errors", "policy_version"}
+ * into *out (owned).  The template is judged at the proposed slot's start (else the
+ * change's not_before).  `wf` is the change's workflow (may be NULL).
+ */
+enum db_status rec_decide(struct rec_job *j, const struct wf *wf, json_t *record, json_t **out);
+
+/*
+ * Whether `decision` (from rec_decide) lets change `record` leave its draft by `submit`:
+ * a standard change whose template does not pre-approve it is refused 422 (field
+ * "template", rule "template_not_preapproved") naming the template and the reason, and
+ * saying to file it as a normal change.  On refusal j->err and j->out->extra are set.
+ */
+bool rec_decision_allows_submit(struct rec_job *j, json_t *record, json_t *decision);
+
+/*
+ * Whether the job's actor may manage (edit, submit, cancel) change `record`: its
+ * requester (or, with approvals.json ownership.team, a member of the requester's team),
+ * a change manager, an admin, or "system".  Other kinds: always.
+ */
+bool rec_may_manage(const struct rec_ctx *c, const char *kind, json_t *record);
+
+/* Refuses the job 403 (rule "owner_only") for a change its actor may not manage. */
+enum db_status rec_refuse_not_owner(struct rec_job *j, json_t *record, const char *what);
+
 /*
  * Scheduling after an outcome (schedule.c): books a slot when `effects` hold a schedule
  * request, frees the booking when `r` reached a final state.  Updates r->data.schedule;

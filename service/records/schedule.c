@@ -185,11 +185,18 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 
 enum db_status rec_schedule_propose(struct rec_job *j, const struct wf *wf, json_t *record)
 {
+	if (wf == NULL || !wf_uses_action(wf, "request_approvals"))
+		return DB_ONE;
+	return rec_schedule_propose_any(j, wf, record);
+}
+
+enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, json_t *record)
+{
 	json_t *old = json_object_get(record, "schedule");
 	const char *status = json_string_value(json_object_get(old, "status"));
 	const char *state = json_string_value(json_object_get(record, "state"));
 	if (strcmp(j->kind, "change") != 0 || wf == NULL || !wf_uses_action(wf, "schedule") ||
-	    !wf_uses_action(wf, "request_approvals") || (old != NULL && status == NULL) ||
+	    (old != NULL && status == NULL) ||
 	    (status != NULL && strcmp(status, "proposed") != 0) ||
 	    (state != NULL && wf_state_final(wf, state)))
 		return DB_ONE; /* booked, unscheduled or released: the real thing decides */

@@ -613,6 +613,44 @@ static void test_dav_vote_by_partstat(void)
 	reply_free(r);
 }
 
+/*
+ * Segregation of duties holds on the CalDAV path too (issue 10): amartin, a CAB member and
+ * change manager, rewrites grossi's plan; his calendar then offers no vote on it, and a
+ * PARTSTAT reply is refused like the API vote (editor_cannot_approve), recording nothing.
+ */
+static void test_dav_editor_cannot_vote(void)
+{
+	char pw[64], body[1024], path[64], id[32], url[128];
+	snprintf(body, sizeof body, LOW_WEB, "Edited by a CAB member");
+	if (!app_password(amartin, pw, NULL) ||
+	    !create("/v1/changes", grossi, body, path, sizeof path))
+		return;
+	snprintf(id, sizeof id, "%s", strrchr(path, '/') + 1);
+	const char *h[] = {"Content-Type: application/json", "If-Match: \"1\"", NULL};
+	struct reply *r = request(&srv, "PATCH", path, amartin,
+				  "{\"implementation_plan\": \"amartin's own plan\"}", h);
+	CHECKF(r->status == 200, "patch: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	if (!step(path, grossi, "submit", "authorize"))
+		return;
+	snprintf(url, sizeof url, "/dav/calendars/amartin/cab-votes/%s.ics", id);
+	r = dav("GET", url, "amartin", pw, NULL, NULL, NULL);
+	if (r->status == 200) {
+		char *accepted = replaced(body_of(r), "PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED");
+		reply_free(r);
+		r = dav("PUT", url, "amartin", pw, accepted, NULL, NULL);
+		free(accepted);
+		CHECKF(r->status == 403 && strstr(body_of(r), "editor_cannot_approve") != NULL,
+		       "an editor's PARTSTAT: %ld %s", r->status, body_of(r));
+	} else {
+		CHECKF(r->status == 404, "an editor's cab-votes object: %ld", r->status);
+	}
+	reply_free(r);
+	json_t *v = vote_of(id, "amartin");
+	CHECKF(v == NULL, "an editor's vote was recorded");
+	json_decref(v);
+}
+
 /* ---- real clients -------------------------------------------------------------------------- */
 
 static void test_dav_python_caldav(void)
@@ -756,7 +794,7 @@ int tests_main(void);
 #define main tests_main
 TESTS(test_dav_basic_auth_and_app_passwords, test_dav_discovery_and_propfind,
       test_dav_reports_and_sync, test_dav_calendar_query_time_range, test_dav_vote_by_partstat,
-      test_dav_python_caldav, test_dav_vdirsyncer_and_khal)
+      test_dav_editor_cannot_vote, test_dav_python_caldav, test_dav_vdirsyncer_and_khal)
 #undef main
 
 int main(void)

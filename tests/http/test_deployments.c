@@ -543,16 +543,17 @@ static bool business_hours(long long ms)
 
 /*
  * search-index-rebuild is pre-approved only "while ... change.in_business_hours != true",
- * and the gate decides whether the template "is pre-approved now".  Asked at 10:00 on a
- * weekday, the deployment must make a normal change.
+ * and a template is judged at the time the change would run: its proposed slot (issue 10:
+ * the one decision simulate, submit and the gate share), else its not_before.  Asked at
+ * 10:00 on a weekday, a deployment whose slot is the evening window is pre-approved; one
+ * that must run within business hours (not_before and not_after there, no window) is not.
  *
  * REGRESSION (was a bug at service/records/deployments.c:267-333 check_request, 367-392
- * records_deploy_request): the change made for the deployment (and simulated at line 374
- * to ask the template) has no not_before unless the pipeline sends one, so change.in_business_hours
- * is null (policies/README.md) and the condition `!= true` holds at any hour: the business-hours
- * limit of the template never applies to pipelines.  (Conversely postgres-minor-patch's `== false`
- * never holds, so that template can never be pre-approved through the gate.)  With an explicit
- * not_before inside business hours the template is refused, as the last part shows.
+ * records_deploy_request): the change made for the deployment had no not_before unless the
+ * pipeline sent one, so change.in_business_hours was null (policies/README.md) and the
+ * condition `!= true` held at any hour.  Updated for issue 10: the first part used to
+ * expect a normal change because the template was judged at the time of asking, not at
+ * the slot the change gets.
  */
 static void test_business_hours_end_preapproval(void)
 {
@@ -569,14 +570,20 @@ static void test_business_hours_end_preapproval(void)
 	bool normal = some_reason(json_object_get(r->json, "reasons"), "is not pre-approved");
 	reply_free(r);
 	r = change_of(&d);
-	CHECKF(normal && strcmp(reply_str(r, "type"), "normal") == 0,
-	       "asked at %s (business hours): a %s change, pre-approved as standard", iso(at),
+	CHECKF(!normal && strcmp(reply_str(r, "type"), "standard") == 0,
+	       "asked at %s, slot in the evening window: a %s change", iso(at),
 	       reply_str(r, "type"));
+	const char *start =
+		json_string_value(json_object_get(json_object_get(r->json, "schedule"), "start"));
+	long long start_ms = 0;
+	CHECKF(start != NULL && time_parse_rfc3339(start, &start_ms) && !business_hours(start_ms),
+	       "slot %s", start ? start : "(none)");
 	reply_free(r);
 	cancel(&d);
 
-	/* With not_before in business hours the condition does fail: a normal change. */
-	char *body = dep_body("search", NULL, NULL, 0, "b1c2d3e4f5a6b7c8d9e0");
+	/* To run within business hours (no window there): judged at not_before, a normal
+	 * change. */
+	char *body = dep_body("search", NULL, NULL, at + 3 * HOUR_MS, "b1c2d3e4f5a6b7c8d9e0");
 	json_t *b = json_loads(body, 0, NULL);
 	free(body);
 	json_object_set_new(b, "not_before", json_string(iso(at + HOUR_MS)));

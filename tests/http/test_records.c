@@ -123,7 +123,9 @@ static void test_get_etag_304_and_404(void)
 	CHECK_INT(r->status, 200);
 	char etag[64], inm[96];
 	snprintf(etag, sizeof etag, "%s", reply_header(r, "ETag") ?: "");
-	CHECK(json_array_size(json_object_get(r->json, "available_events")) > 0);
+	/* a CAB member reading someone's draft may fire nothing: each event says why */
+	CHECK(json_array_size(json_object_get(r->json, "available_events")) == 0);
+	CHECK(json_array_size(json_object_get(r->json, "blocked_events")) > 0);
 	reply_free(r);
 	snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
 	const char *h[] = {inm, NULL};
@@ -261,7 +263,8 @@ static void test_walk_change_standard_and_emergency(void)
 	char path[64];
 	if (create("/v1/changes", pipeline,
 		   "{\"title\": \"Rotate certificates\", \"type\": \"standard\", \"template\": "
-		   "\"cert-rotation\", \"services\": [\"web-frontend\"], \"duration\": \"PT30M\"}",
+		   "\"tls-certificate-renewal\", \"services\": [\"web-frontend\"], "
+		   "\"duration\": \"PT30M\"}",
 		   path, sizeof path)) {
 		CHECK(step(path, pipeline, "submit", "scheduled"));
 		CHECK(step(path, pipeline, "start", "implementing"));

@@ -865,6 +865,49 @@ out:
 	wf_diags_clear(&d);
 }
 
+/* Issue 10: whoever edited a change cannot vote on it (by name or address); the setting
+ * turns it off; ownership.team parses and defaults to off. */
+static void test_vote_editors_and_ownership(void)
+{
+	load_shipped();
+	json_t *change = change_with("{'id':'CHG-8','requester':'grossi',"
+				     "'services':['payments','ledger'],"
+				     "'editors':['alice@example.com']}");
+	json_t *req = required_for(change, "high");
+	char reason[POLICY_REASON_MAX] = "";
+	CHECK(policy_vote_allowed(set_shipped, req, change, "amartin", "cab", NULL, reason,
+				  sizeof reason) == POLICY_VOTE_EDITOR_CANNOT_APPROVE);
+	CHECK_STR(reason, "editor_cannot_approve: amartin edited CHG-8 and cannot vote on it");
+	CHECK_STR(policy_vote_rule(POLICY_VOTE_EDITOR_CANNOT_APPROVE), "editor_cannot_approve");
+	CHECK(policy_vote_allowed(set_shipped, req, change, "cnguyen", "cab", NULL, NULL, 0) ==
+	      POLICY_VOTE_OK);
+	CHECK(json_is_true(json_object_get(json_object_get(req, "sod"), "editors_cannot_approve")));
+	CHECK(!policy_owner_team(set_shipped));
+	json_decref(req);
+
+	struct wf_diags d = {0};
+	struct policy_set *set =
+		build(NULL, NULL,
+		      "{'defaults':{'expires_after':'72h','expiry_event':'expire'},'rules':["
+		      "{'id':'r','when':'true','require':[{'group':'cab','quorum':2}]}],"
+		      "'segregation_of_duties':{'editors_cannot_approve':false},"
+		      "'ownership':{'team':true}}",
+		      NULL, NULL, &d);
+	CHECKF(set != NULL, "%s", tw_diag(&d, 0));
+	if (set != NULL) {
+		json_t *c2 = J("{'requester':'ann','editors':['bob']}");
+		req = policy_approvals_required(set, NULL, c2, NULL, NULL);
+		CHECK(policy_vote_allowed(set, req, c2, "bob", "cab", NULL, NULL, 0) ==
+		      POLICY_VOTE_OK);
+		CHECK(policy_owner_team(set));
+		json_decref(req);
+		json_decref(c2);
+	}
+	policy_free(set);
+	wf_diags_clear(&d);
+	json_decref(change);
+}
+
 /* Required approvals for the tally table: cab (2 of a-d, one rejection rejects), own (1 of
  * a, e). */
 #define TALLY_REQ(per_person)                                                                      \
@@ -1607,6 +1650,7 @@ TESTS(test_shipped_loads_clean, test_version_canonical, test_missing_files, test
       test_risk_factors_table, test_risk_explanation, test_risk_thresholds_and_rounding,
       test_risk_eval_errors, test_history_smoothing, test_expr_fields_known,
       test_approvals_routing_table, test_approvals_required_details,
-      test_approvals_merge_and_warnings, test_vote_allowed, test_vote_sod_off, test_tally_table,
-      test_vote_then_tally_shipped, test_break_glass, test_templates, test_validation_errors,
-      test_all_errors_at_once, test_actions, test_simulate, test_free_null)
+      test_approvals_merge_and_warnings, test_vote_allowed, test_vote_sod_off,
+      test_vote_editors_and_ownership, test_tally_table, test_vote_then_tally_shipped,
+      test_break_glass, test_templates, test_validation_errors, test_all_errors_at_once,
+      test_actions, test_simulate, test_free_null)
