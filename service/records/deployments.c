@@ -33,6 +33,7 @@ struct dep_job {
 	json_t *dep;                           /* the deployment row (owned) */
 	json_t *decision;                      /* what decide() said (owned) */
 	const char *outcome, *details, *lease; /* result */
+	bool trusted;                          /* result: a signed GitHub deployment_status */
 	char lease_token[64];                  /* a lease granted by this call */
 };
 
@@ -549,6 +550,25 @@ static enum db_status result_tx(struct store *st, void *cls)
 				     d->dep_id);
 			return rec_refuse(j, TR_E_CONFLICT);
 		}
+	} else if (!d->trusted) {
+		/* Without the lease, only the pipeline that asked, and only while nobody holds
+		 * the lease: a result fails the change and feeds the history pre-approval reads. */
+		const char *requester = json_string_value(json_object_get(d->dep, "requester"));
+		bool leased = json_integer_value(json_object_get(d->dep, "lease_expires_ms")) > 0;
+		if (leased || requester == NULL || strcmp(requester, j->c->actor) != 0) {
+			if (leased)
+				tr_error_set(j->err, TR_E_FORBIDDEN, "lease",
+					     "%s is leased: report its result with the lease token "
+					     "the gate gave when it said allow",
+					     d->dep_id);
+			else
+				tr_error_set(j->err, TR_E_FORBIDDEN, "lease",
+					     "only the pipeline that requested %s (%s) may report "
+					     "its result without its lease",
+					     d->dep_id, requester ? requester : "?");
+			tr_error_rule(j->err, "lease_required");
+			return rec_refuse(j, TR_E_FORBIDDEN);
+		}
 	}
 	j->id = json_string_value(json_object_get(d->dep, "change"));
 	if (j->id == NULL) {
@@ -584,6 +604,12 @@ static enum db_status result_tx(struct store *st, void *cls)
 enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *input,
 				   struct rec_reply *out, struct tr_error *err)
 {
+	return rec_deploy_result(c, id, input, false, out, err);
+}
+
+enum tr_code rec_deploy_result(struct rec_ctx *c, const char *id, json_t *input, bool trusted,
+			       struct rec_reply *out, struct tr_error *err)
+{
 	const char *outcome = json_string_value(json_object_get(input, "outcome"));
 	json_t *details = json_object_get(input, "details");
 	json_t *incident = json_object_get(input, "open_incident");
@@ -605,7 +631,8 @@ enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *in
 			    .dep_id = id,
 			    .outcome = outcome,
 			    .details = json_string_value(details),
-			    .lease = json_string_value(lease)};
+			    .lease = json_string_value(lease),
+			    .trusted = trusted};
 	enum tr_code rc = rec_run(&d.job, result_tx);
 	if (rc == TR_OK && strcmp(outcome, "failure") == 0 && json_is_true(incident)) {
 		/* A failed deployment may have hurt the service: an incident caused by it. */

@@ -100,7 +100,7 @@ static enum tr_code deployment_status(struct rec_ctx *c, json_t *p, struct rec_r
 	}
 	json_t *input = json_pack("{s:s, s:s}", "outcome", outcome, "details",
 				  "reported by GitHub (deployment_status)");
-	enum tr_code rc = records_deploy_result(c, id, input, out, err);
+	enum tr_code rc = rec_deploy_result(c, id, input, true, out, err);
 	json_decref(input);
 	return rc;
 }

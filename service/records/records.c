@@ -265,6 +265,42 @@ static enum db_status sync_links(struct rec_job *j, const char *id, json_t *reco
 	return DB_ONE;
 }
 
+/*
+ * A start refused by the `within_window` guard: the detail names the booked window with
+ * its start and end (or says there is none), and extra.window carries them.
+ */
+static void explain_window(struct rec_job *j, struct wf_outcome *o)
+{
+	json_t *rec = j->subject; /* borrowed from the caller's record */
+	json_t *sched = json_object_get(rec, "schedule");
+	const char *id = json_string_value(json_object_get(rec, "id")) ?: "the change";
+	const char *status = json_string_value(json_object_get(sched, "status")) ?: "none";
+	const char *start = json_string_value(json_object_get(sched, "start"));
+	const char *end = json_string_value(json_object_get(sched, "end"));
+	json_t *w = json_object_get(sched, "window");
+	const char *name = json_string_value(json_object_get(w, "summary"));
+	char at[TIME_RFC3339_LEN];
+	time_format_ms(j->c->now_ms, at);
+	if (strcmp(status, "booked") == 0 && start != NULL && end != NULL) {
+		tr_error_set(j->err, TR_E_CONFLICT, "event",
+			     "%s may start only inside its booked window%s%s%s, from %s to %s (now "
+			     "%s); only an emergency change or break glass may skip it",
+			     id, name ? " '" : "", name ? name : "", name ? "'" : "", start, end,
+			     at);
+		json_object_set_new(j->out->extra, "window",
+				    json_pack("{s:s?, s:O?, s:s, s:s}", "name", name, "uid",
+					      json_object_get(w, "uid"), "start", start, "end",
+					      end));
+	} else {
+		tr_error_set(j->err, TR_E_CONFLICT, "event",
+			     "%s has no booked window (schedule status %s): it may not start; "
+			     "only an emergency change or break glass may skip the window",
+			     id, status);
+		json_object_set_new(j->out->extra, "window", json_null());
+	}
+	tr_error_rule(j->err, "within_window");
+}
+
 /* Maps an engine refusal to a problem, with its extra members. */
 enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 {
@@ -292,6 +328,8 @@ enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 		tr_error_rule(err, o->guard_name ? o->guard_name : "guard");
 		out->extra =
 			json_pack("{s:s?, s:s?}", "guard", o->guard_name, "when", o->guard_text);
+		if (o->guard_name != NULL && strcmp(o->guard_name, "within_window") == 0)
+			explain_window(j, o);
 		return TR_E_CONFLICT;
 	case WF_ERR_NO_WORKFLOW:
 		tr_error_set(err, TR_E_UNPROCESSABLE, "type", "no workflow applies to this %s: %s",
@@ -360,6 +398,49 @@ static enum db_status apply_effects(struct rec_job *j, const char *id, json_t *e
 }
 
 /*
+ * When `steps` start change `r` outside its booked slot (an emergency change, or one whose
+ * glass was broken: the workflows refuse the others), what the audit keeps of it (owned):
+ * {"reason", "window": {start, end} or null, "at"}; else NULL.
+ */
+static json_t *window_skipped(const struct store_record *r, json_t *steps, long long now_ms)
+{
+	size_t i;
+	json_t *step, *sched = json_object_get(r->data, "schedule");
+	bool started = false;
+	json_array_foreach(steps, i, step) /* wf_start's step is named "start" too: from null */
+		started =
+			started || (json_is_string(json_object_get(step, "from")) &&
+				    strcmp(json_string_value(json_object_get(step, "event")) ?: "",
+					   "start") == 0);
+	if (!started || strcmp(r->kind, "change") != 0)
+		return NULL;
+	const char *status = json_string_value(json_object_get(sched, "status"));
+	long long start = 0, end = 0;
+	bool booked =
+		status != NULL && strcmp(status, "booked") == 0 &&
+		time_parse_rfc3339(json_string_value(json_object_get(sched, "start")) ?: "",
+				   &start) &&
+		time_parse_rfc3339(json_string_value(json_object_get(sched, "end")) ?: "", &end);
+	if (booked && start <= now_ms && now_ms < end)
+		return NULL;
+	json_t *bg = json_object_get(json_object_get(r->data, "approvals"), "break_glass");
+	const char *type = json_string_value(json_object_get(r->data, "type")) ?: "";
+	char reason[200];
+	if (json_is_object(bg))
+		snprintf(reason, sizeof reason, "break glass by %s",
+			 json_string_value(json_object_get(bg, "by")) ?: "a change manager");
+	else
+		snprintf(reason, sizeof reason, "%s change", type);
+	char at[TIME_RFC3339_LEN];
+	time_format_ms(now_ms, at);
+	return json_pack("{s:s, s:o, s:s}", "reason", reason, "window",
+			 booked ? json_pack("{s:O, s:O}", "start", json_object_get(sched, "start"),
+					    "end", json_object_get(sched, "end"))
+				: json_null(),
+			 "at", at);
+}
+
+/*
  * Persists outcome `o` for record `r` (new when `insert`): row, links, effects, the
  * audit events (`main` first, stolen, may be NULL; then one per transition step), the
  * notification, and the reply.
@@ -411,6 +492,9 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 	}
 	if (scheduled != NULL)
 		audit_add(&audit, c, at, c->actor, r->id, "scheduled", scheduled);
+	json_t *skipped = window_skipped(r, o->steps, c->now_ms);
+	if (skipped != NULL)
+		audit_add(&audit, c, at, c->actor, r->id, "window_skipped", skipped);
 	if (s >= 0)
 		s = apply_effects(j, r->id, o->effects, &audit, at);
 	if (s >= 0)
@@ -442,9 +526,10 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 }
 
 /* The engine's view of a stored record. */
-void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx)
+void rec_engine_ctx(struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);
+	j->subject = r->data;
 	ctx->record = r->data;
 	ctx->risk = json_object_get(r->data, "risk");
 	ctx->approvals = json_object_get(r->data, "approvals");
@@ -828,8 +913,8 @@ static enum db_status transition_tx(struct store *st, void *cls)
 	rec_engine_ctx(j, &r, &ctx);
 	enum wf_status ws = wf_fire(wf, &ctx, j->event, &o);
 	if (ws != WF_OK) {
+		enum tr_code code = rec_engine_error(j, &o); /* reads j->subject, i.e. r.data */
 		store_record_clear(&r);
-		enum tr_code code = rec_engine_error(j, &o);
 		wf_outcome_clear(&o);
 		return rec_refuse(j, code);
 	}

@@ -7,8 +7,10 @@
 #ifndef TRANSOM_TEST_RECORD_STEPS_H
 #define TRANSOM_TEST_RECORD_STEPS_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../unit/harness.h"
@@ -62,6 +64,33 @@ static inline bool problem_is(const struct reply *r, long status, const char *fi
 	const char *ct = reply_header(r, "Content-Type");
 	return r->status == status && ct && strcmp(ct, "application/problem+json") == 0 &&
 	       (field == NULL || strcmp(reply_str(r, "field"), field) == 0);
+}
+
+/*
+ * Test fixture for suites without a movable clock: books scheduled change `path`
+ * (/v1/changes/CHG-n) into a slot that is open now, in the database, so that `start`
+ * passes the workflows' within_window guard (issue 10).  For tests about what happens
+ * after the start (history, reviews, problems), not about scheduling.
+ */
+static inline bool open_window_now(const char *path)
+{
+	const char *id = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	PGconn *c = PQconnectdb(getenv("TRANSOM_TEST_DATABASE_URL"));
+	const char *params[] = {id};
+	PGresult *r = PQexecParams(c,
+				   "UPDATE records SET data = jsonb_set(data, '{schedule}', "
+				   "coalesce(data->'schedule', "
+				   "'{}') || jsonb_build_object('status', 'booked', 'start', "
+				   "to_char((now() - interval '1 minute') AT TIME ZONE 'UTC', "
+				   "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'end', "
+				   "to_char((now() + interval '1 hour') AT TIME ZONE 'UTC', "
+				   "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) WHERE id = $1",
+				   1, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+	CHECKF(ok, "open_window_now(%s): %s", id, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok;
 }
 
 #endif /* TRANSOM_TEST_RECORD_STEPS_H */

@@ -925,7 +925,7 @@ static bool to_implementing(const char *path)
 	struct reply *r = vote_ok(path, bokafor, "approve", "go", NULL, "scheduled");
 	bool ok = r->status == 200;
 	reply_free(r);
-	return ok && step(path, ekowalski, "start", "implementing");
+	return ok && open_window_now(path) && step(path, ekowalski, "start", "implementing");
 }
 
 static void check_history(json_t *risk, double rate, long long changes, long long failures,

@@ -658,6 +658,30 @@ static void test_wait_before_the_window(void)
 	       "result before allow: %ld %s", r->status, body_of(r));
 	reply_free(r);
 	CHECK_STR(state_of(&d, st, sizeof st), "scheduled");
+
+	/*
+	 * REGRESSION (issue 10, was a hole in workflows/change-*.json: `start` had no guard):
+	 * a change manager or the pipeline could start the change through the transitions
+	 * API days before its window; only the gate checked.  Refused with 409 naming the
+	 * window and its bounds; the change stays scheduled.
+	 */
+	const char *starters[] = {amartin, ci};
+	for (size_t i = 0; i < 2; i++) {
+		r = fire(d.chg, starters[i], "start");
+		CHECKF(problem_is(r, 409, "event") &&
+			       strcmp(reply_str(r, "rule") ?: "", "within_window") == 0,
+		       "start before the window: %ld %s", r->status, body_of(r));
+		CHECKF(is_window(json_object_get(r->json, "window"), win(4), win(4) + SLOT_MS),
+		       "the refusal names no window: %s", body_of(r));
+		CHECKF(strstr(reply_str(r, "detail") ?: "", "Search window") != NULL &&
+			       strstr(reply_str(r, "detail") ?: "",
+				      json_string_value(json_object_get(
+					      json_object_get(r->json, "window"), "start"))
+					      ?: "?") != NULL,
+		       "detail: %s", body_of(r));
+		reply_free(r);
+	}
+	CHECK_STR(state_of(&d, st, sizeof st), "scheduled");
 	cancel(&d);
 }
 
@@ -1155,8 +1179,30 @@ static void test_gate_read_by_other_roles(void)
 	json_t *lease = json_object_get(r->json, "lease");
 	CHECKF(json_is_string(json_object_get(lease, "token")),
 	       "the pipeline's first read got no lease token: %s", body_of(r));
+	char body[256];
+	snprintf(body, sizeof body, "{\"outcome\": \"success\", \"lease\": \"%s\"}",
+		 json_string_value(json_object_get(lease, "token")) ?: "");
 	reply_free(r);
-	r = result(&d, ci, "{\"outcome\": \"success\"}");
+	/*
+	 * REGRESSION (issue 10, was a hole at service/records/deployments.c, result_tx): the
+	 * lease was optional, so any pipeline could report another pipeline's result --
+	 * failing its change, opening an incident and feeding the failure history that
+	 * decides pre-approval.  Without the lease: refused, for another pipeline and, once a
+	 * lease exists, for the requesting pipeline too; nothing changes.
+	 */
+	r = result(&d, ci2, "{\"outcome\": \"failure\", \"open_incident\": true}");
+	CHECKF(problem_is(r, 403, "lease") &&
+		       strcmp(reply_str(r, "rule") ?: "", "lease_required") == 0,
+	       "another pipeline's result without the lease: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = result(&d, ci, "{\"outcome\": \"failure\"}");
+	CHECKF(problem_is(r, 403, "lease") &&
+		       strcmp(reply_str(r, "rule") ?: "", "lease_required") == 0,
+	       "result without the lease once leased: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	char st[32];
+	CHECK_STR(state_of(&d, st, sizeof st), "implementing");
+	r = result(&d, ci, body);
 	CHECKF(r->status == 200, "result: %ld %s", r->status, body_of(r));
 	reply_free(r);
 	cancel(&d);
@@ -1203,8 +1249,16 @@ static void test_admin_may_request_and_report(void)
 		return;
 	reply_free(r);
 	clock_to(win(15) + MIN_MS);
-	reply_free(gate_expect(&d, "allow"));
-	r = result(&d, admin, "{\"outcome\": \"success\", \"details\": \"confirmed by ops\"}");
+	r = gate_expect(&d, "allow");
+	char rb[256];
+	snprintf(rb, sizeof rb,
+		 "{\"outcome\": \"success\", \"details\": \"confirmed by ops\", \"lease\": \"%s\"}",
+		 json_string_value(json_object_get(json_object_get(r->json, "lease"), "token"))
+			 ?: "");
+	reply_free(r);
+	/* An admin reports with the pipeline's lease (without it, 403: see
+	 * test_gate_read_by_other_roles). */
+	r = result(&d, admin, rb);
 	CHECKF(r->status == 200 && strcmp(reply_str(r, "state"), "closed") == 0,
 	       "result as admin: %ld %s", r->status, body_of(r));
 	reply_free(r);
@@ -1357,8 +1411,15 @@ static void test_failures_end_preapproval(void)
 		reply_free(r);
 		clock_to(win(k) + MIN_MS);
 		r = gate_expect(&d, "allow");
+		char rb[256];
+		snprintf(rb, sizeof rb,
+			 "{\"outcome\": \"failure\", \"details\": \"index corrupt\", \"lease\": "
+			 "\"%s\"}",
+			 json_string_value(
+				 json_object_get(json_object_get(r->json, "lease"), "token"))
+				 ?: "");
 		reply_free(r);
-		r = result(&d, ci, "{\"outcome\": \"failure\", \"details\": \"index corrupt\"}");
+		r = result(&d, ci, rb);
 		CHECKF(r->status == 200, "result: %ld %s", r->status, body_of(r));
 		reply_free(r);
 	}

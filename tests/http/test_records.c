@@ -230,6 +230,13 @@ static void test_walk_change_normal(void)
 	CHECK_STR(reply_str(r, "rule"), "no_approval_policy");
 	reply_free(r);
 	vote(path, cnguyen, "approve", "scheduled"); /* low risk: one CAB member suffices */
+	/* Outside its window the start is refused, naming the window (issue 10). */
+	r = fire(path, pipeline, "start");
+	CHECKF(problem_is(r, 409, "event") &&
+		       strcmp(reply_str(r, "rule") ?: "", "within_window") == 0,
+	       "start outside the window: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	CHECK(open_window_now(path));
 	CHECK(step(path, pipeline, "start", "implementing"));
 	CHECK(step(path, pipeline, "fail", "failed"));
 	r = request(&srv, "GET", path, alice, NULL, NULL);
@@ -264,6 +271,7 @@ static void test_walk_change_standard_and_emergency(void)
 		   "\"cert-rotation\", \"services\": [\"web-frontend\"], \"duration\": \"PT30M\"}",
 		   path, sizeof path)) {
 		CHECK(step(path, pipeline, "submit", "scheduled"));
+		CHECK(open_window_now(path));
 		CHECK(step(path, pipeline, "start", "implementing"));
 		CHECK(step(path, pipeline, "complete", "closed"));
 	}

@@ -1566,6 +1566,14 @@ static void test_cancel_releases_the_slot(void)
 	if (!book_expect("Implemented (T10)", "[\"payments-db\"]", "PT2H", blk(22) - HOUR_MS, 0,
 			 blk(22), 2 * HOUR_MS, "pay@test", blk(22), d, sizeof d))
 		return;
+	/* Not before its window, not even by a change manager (issue 10)... */
+	r = fire(d, amartin, "start");
+	CHECKF(problem_is(r, 409, "event") &&
+		       strcmp(reply_str(r, "rule") ?: "", "within_window") == 0,
+	       "start before the window: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	/* ...so the record's slot is moved to now (the booking row stays at block 22). */
+	CHECK(open_window_now(d));
 	CHECK(step(d, amartin, "start", "implementing"));
 	r = schedule_between(blk(22) - HOUR_MS, blk(22) + 5 * HOUR_MS, NULL);
 	json_t *bk = booking_of(r, id_of(d));
