@@ -398,6 +398,70 @@ static enum db_status apply_effects(struct rec_job *j, const char *id, json_t *e
 }
 
 /*
+ * A change that a problem names as its fix (`fix_change`, link "fixed_by") moves that
+ * problem on, in the same transaction, as actor "system": closing successfully fires the
+ * problem workflow's `fixed`; failing, being cancelled or rejected fires `fix_failed`.  A
+ * problem whose workflow does not take the event from its state (not in fix_in_change)
+ * is left alone.  Called by rec_persist after change `r` entered a new state.
+ */
+static enum db_status move_fixed_problems(struct rec_job *j, const struct store_record *r)
+{
+	if (strcmp(r->kind, "change") != 0)
+		return DB_ONE;
+	const char *result = json_string_value(json_object_get(r->data, "result")) ?: "";
+	const char *event = NULL;
+	if (strcmp(r->state, "closed") == 0 && strcmp(result, "failed") != 0)
+		event = "fixed";
+	else if (strcmp(r->state, "failed") == 0 || strcmp(r->state, "cancelled") == 0 ||
+		 strcmp(r->state, "rejected") == 0)
+		event = "fix_failed";
+	if (event == NULL)
+		return DB_ONE;
+	size_t i;
+	json_t *row;
+	json_array_foreach(r->links, i, row) {
+		const char *from = json_string_value(json_object_get(row, "from"));
+		if (from == NULL ||
+		    strcmp(json_string_value(json_object_get(row, "rel")) ?: "", "fixed_by") != 0 ||
+		    strcmp(json_string_value(json_object_get(row, "to")) ?: "", r->id) != 0)
+			continue;
+		char comment[300];
+		snprintf(comment, sizeof comment, "fix change %s %s", r->id,
+			 strcmp(event, "fixed") == 0 ? "closed successfully" : r->state);
+		struct rec_ctx sys = *j->c;
+		sys.actor = "system";
+		sys.roles = WF_ROLE_SYSTEM;
+		sys.idem_key = NULL;
+		struct rec_reply out = {0};
+		struct tr_error err = {0};
+		struct rec_job pj = {.c = &sys,
+				     .kind = "problem",
+				     .id = from,
+				     .comment = comment,
+				     .out = &out,
+				     .err = &err};
+		struct store_record p = {0};
+		struct wf_outcome o = {0};
+		const struct wf *wf;
+		struct wf_ctx ctx;
+		enum db_status s = rec_load_locked(&pj, &p, &wf);
+		if (s >= 0) {
+			rec_engine_ctx(&pj, &p, &ctx);
+			if (wf_fire(wf, &ctx, event, &o) == WF_OK)
+				s = rec_persist(&pj, &p, &o, false, NULL, NULL);
+		} else if (pj.code != TR_OK) {
+			s = DB_ONE; /* gone or not loaded here: nothing to move */
+		}
+		wf_outcome_clear(&o);
+		store_record_clear(&p);
+		rec_reply_clear(&out);
+		if (s < 0)
+			return s;
+	}
+	return DB_ONE;
+}
+
+/*
  * When `steps` start change `r` outside its booked slot (an emergency change, or one whose
  * glass was broken: the workflows refuse the others), what the audit keeps of it (owned):
  * {"reason", "window": {start, end} or null, "at"}; else NULL.
@@ -520,6 +584,8 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 		json_decref(note);
 	}
 	audit_list_clear(&audit);
+	if (s >= 0 && strcmp(prev_state, r->state) != 0)
+		s = move_fixed_problems(j, r);
 	if (s >= 0)
 		s = rec_represent(c, r, j->out);
 	return s;

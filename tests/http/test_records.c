@@ -401,6 +401,83 @@ static void test_walk_incident_and_problem_with_links(void)
 	reply_free(r);
 }
 
+/* ---- problems follow their fix change (issue 10) ------------------------------------------ */
+
+/* A problem in fix_in_change whose fix is a new low-risk normal change; paths out. */
+static bool problem_with_fix(char *prb, size_t plen, char *fix, size_t flen)
+{
+	char body[256];
+	if (!create("/v1/problems", manager, "{\"title\": \"Checkout times out\"}", prb, plen))
+		return false;
+	CHECK(step(prb, manager, "investigate", "investigating"));
+	struct reply *r = patch(prb, manager, "{\"root_cause\": \"pool too small\"}");
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	CHECK(step(prb, manager, "identify", "known_error"));
+	if (!create("/v1/changes", alice, low_risk_change, fix, flen))
+		return false;
+	snprintf(body, sizeof body, "{\"fix_change\": \"%s\"}", strrchr(fix, '/') + 1);
+	r = patch(prb, manager, body);
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	return step(prb, manager, "raise_fix", "fix_in_change") &&
+	       step(fix, alice, "submit", "authorize");
+}
+
+/*
+ * REGRESSION (issue 10): a problem stayed in fix_in_change forever after its fixing
+ * change closed.  Now the change's outcome moves it, as "system", in the same
+ * transaction: closed successfully -> `fixed` (resolved); failed -> `fix_failed`
+ * (known_error, fix_change cleared).
+ */
+static void test_problem_follows_its_fix_change(void)
+{
+	char prb[64], fix[64];
+	if (!problem_with_fix(prb, sizeof prb, fix, sizeof fix))
+		return;
+	vote(fix, cnguyen, "approve", "scheduled");
+	CHECK(open_window_now(fix));
+	CHECK(step(fix, pipeline, "start", "implementing"));
+	struct reply *r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "fix_in_change"); /* not before the change is over */
+	reply_free(r);
+	CHECK(step(fix, pipeline, "complete", "review"));
+	CHECK(step(fix, manager, "close", "closed"));
+	r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "resolved");
+	reply_free(r);
+	char url[96];
+	snprintf(url, sizeof url, "%s/history", prb);
+	r = request(&srv, "GET", url, alice, NULL, NULL);
+	json_t *ev = json_object_get(r->json, "events");
+	json_t *last = json_array_get(ev, json_array_size(ev) - 1);
+	CHECKF(strcmp(json_string_value(json_object_get(last, "actor")) ?: "", "system") == 0 &&
+		       strstr(body_of(r), "closed successfully") != NULL,
+	       "problem history: %s", body_of(r));
+	reply_free(r);
+
+	/* A failing fix sends the problem back to known_error, its fix_change cleared. */
+	if (!problem_with_fix(prb, sizeof prb, fix, sizeof fix))
+		return;
+	vote(fix, cnguyen, "approve", "scheduled");
+	CHECK(open_window_now(fix));
+	CHECK(step(fix, pipeline, "start", "implementing"));
+	CHECK(step(fix, pipeline, "fail", "failed"));
+	r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "known_error");
+	CHECK(json_object_get(r->json, "fix_change") == NULL ||
+	      json_is_null(json_object_get(r->json, "fix_change")));
+	reply_free(r);
+
+	/* A cancelled fix likewise: the fix is not coming. */
+	if (!problem_with_fix(prb, sizeof prb, fix, sizeof fix))
+		return;
+	CHECK(step(fix, alice, "cancel", "cancelled"));
+	r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "known_error");
+	reply_free(r);
+}
+
 /* ---- history, lists, workflows ---------------------------------------------------------- */
 
 static void test_history_lists_every_event_in_order(void)
@@ -765,10 +842,11 @@ int tests_main(void);
 TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_name,
       test_get_etag_304_and_404, test_patch_needs_if_match_and_editable_fields,
       test_transition_errors, test_walk_change_normal, test_walk_change_standard_and_emergency,
-      test_walk_incident_and_problem_with_links, test_history_lists_every_event_in_order,
-      test_list_filters_and_pages, test_workflows_endpoints,
-      test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
-      test_audit_verifies_and_detects_tampering, test_timers_fire_and_guards_name_themselves)
+      test_walk_incident_and_problem_with_links, test_problem_follows_its_fix_change,
+      test_history_lists_every_event_in_order, test_list_filters_and_pages,
+      test_workflows_endpoints, test_idempotency_key_replays_and_refuses_other_bodies,
+      test_racing_writers_one_wins, test_audit_verifies_and_detects_tampering,
+      test_timers_fire_and_guards_name_themselves)
 #undef main
 
 int main(void)
