@@ -215,6 +215,44 @@ static enum db_status check_links(struct rec_job *j, json_t *input)
 	return DB_ONE;
 }
 
+/* The problems that a change's follow-up actions name must exist: 422 naming the first. */
+static enum db_status check_follow_ups(struct rec_job *j, json_t *input)
+{
+	json_t *actions = json_object_get(input, "follow_up_actions"), *a, *missing = NULL;
+	json_t *ids = json_array();
+	size_t i;
+	json_array_foreach(actions, i, a)
+		if (json_is_string(json_object_get(a, "problem")))
+			json_array_append(ids, json_object_get(a, "problem"));
+	enum db_status s = json_array_size(ids) == 0
+				   ? DB_ONE
+				   : store_records_missing(j->c->st, ids, "problem", &missing);
+	json_decref(ids);
+	if (s < 0 || json_array_size(missing) == 0) {
+		json_decref(missing);
+		return s < 0 ? s : DB_ONE;
+	}
+	json_array_foreach(actions, i, a) {
+		json_t *p = json_object_get(a, "problem");
+		size_t k;
+		json_t *m;
+		json_array_foreach(missing, k, m) {
+			if (!json_equal(p, m))
+				continue;
+			char field[96];
+			snprintf(field, sizeof field, "follow_up_actions[%zu].problem", i);
+			tr_error_set(j->err, TR_E_UNPROCESSABLE, field,
+				     "'%s' names no existing problem: %s", field,
+				     json_string_value(m));
+			tr_error_rule(j->err, "reference");
+			json_decref(missing);
+			return rec_refuse(j, TR_E_UNPROCESSABLE);
+		}
+	}
+	json_decref(missing);
+	return DB_ONE;
+}
+
 /*
  * The services a record names must be in the catalog (when policies/ has one): 422
  * naming every unknown one.
@@ -734,7 +772,8 @@ static enum db_status create_tx(struct store *st, void *cls)
 	enum db_status s = idem_claim(j);
 	if (s != DB_ONE)
 		return s;
-	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0)
+	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0 ||
+	    (s = check_follow_ups(j, j->input)) < 0)
 		return s;
 	enum wf_status ws = wf_set_select(c->defs->workflows, j->kind, j->input, &wf);
 	if (ws != WF_OK) {
@@ -880,7 +919,8 @@ static enum db_status patch_tx(struct store *st, void *cls)
 			return rec_refuse(j, TR_E_CONFLICT);
 		}
 	}
-	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0) {
+	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0 ||
+	    (s = check_follow_ups(j, j->input)) < 0) {
 		store_record_clear(&r);
 		return s;
 	}

@@ -65,6 +65,9 @@ static const char *const change_fields[] = {COMMON_FIELDS,
 					    "template",
 					    "result",
 					    "schedule",
+					    "review_outcome",
+					    "review_findings",
+					    "follow_up_actions",
 					    NULL};
 
 static const char *const incident_fields[] = {

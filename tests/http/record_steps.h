@@ -67,6 +67,29 @@ static inline bool problem_is(const struct reply *r, long status, const char *fi
 }
 
 /*
+ * Closes change `path` (in review, its review required) as `token`: first checks that
+ * `close` is refused with 422 naming the missing review fields (issue 10), then writes
+ * them and closes.
+ */
+static inline bool close_with_review(const char *path, const char *token)
+{
+	struct reply *r = fire(path, token, "close");
+	bool refused = r->status == 422 &&
+		       strcmp(reply_str(r, "field") ?: "", "review_outcome") == 0 &&
+		       json_array_size(json_object_get(r->json, "missing")) == 3;
+	CHECKF(refused, "close without a review: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	const char *hdr[] = {"If-Match: *", NULL};
+	r = request(&srv, "PATCH", path, token,
+		    "{\"review_outcome\": \"failed\", \"review_findings\": \"the migration locked "
+		    "the table\", \"follow_up_actions\": [{\"action\": \"batch the migration\"}]}",
+		    hdr);
+	CHECKF(r->status == 200, "PATCH review: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	return refused && step(path, token, "close", "closed");
+}
+
+/*
  * Test fixture for suites without a movable clock: books scheduled change `path`
  * (/v1/changes/CHG-n) into a slot that is open now, in the database, so that `start`
  * passes the workflows' within_window guard (issue 10).  For tests about what happens

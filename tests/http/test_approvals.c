@@ -961,7 +961,7 @@ static void test_failures_raise_risk(void)
 		return;
 	CHECK(step(first, ekowalski, "fail", "failed"));
 	CHECK(step(first, ekowalski, "review", "review"));
-	CHECK(step(first, ekowalski, "close", "closed"));
+	CHECK(close_with_review(first, ekowalski));
 	r = get_change(first, kmensah);
 	CHECK_STR(reply_str(r, "result"), "failed");
 	reply_free(r);

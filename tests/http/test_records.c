@@ -244,7 +244,24 @@ static void test_walk_change_normal(void)
 	CHECK(json_is_true(json_object_get(json_object_get(r->json, "review"), "required")));
 	reply_free(r);
 	CHECK(step(path, manager, "review", "review"));
-	CHECK(step(path, manager, "close", "closed"));
+	/* Review fields are checked, and a follow-up's problem must exist. */
+	const char *ifm[] = {"If-Match: *", NULL};
+	static const char *const bad_reviews[][2] = {
+		{"{\"review_outcome\": \"fine\"}", "review_outcome"},
+		{"{\"follow_up_actions\": []}", "follow_up_actions"},
+		{"{\"follow_up_actions\": [{\"owner\": \"max\"}]}", "follow_up_actions[0].action"},
+		{"{\"follow_up_actions\": [{\"action\": \"x\", \"problem\": \"CHG-1\"}]}",
+		 "follow_up_actions[0].problem"},
+		{"{\"follow_up_actions\": [{\"action\": \"x\", \"problem\": \"PRB-999999\"}]}",
+		 "follow_up_actions[0].problem"},
+	};
+	for (size_t i = 0; i < sizeof bad_reviews / sizeof bad_reviews[0]; i++) {
+		r = request(&srv, "PATCH", path, manager, bad_reviews[i][0], ifm);
+		CHECKF(problem_is(r, 422, bad_reviews[i][1]), "%s: %ld %s", bad_reviews[i][0],
+		       r->status, body_of(r));
+		reply_free(r);
+	}
+	CHECK(close_with_review(path, manager));
 	r = fire(path, manager, "close");
 	CHECK(problem_is(r, 409, "event")); /* nothing leaves a final state */
 	CHECK_INT(json_array_size(json_object_get(r->json, "allowed_events")), 0);
@@ -293,7 +310,7 @@ static void test_walk_change_standard_and_emergency(void)
 		CHECK(json_is_true(
 			json_object_get(json_object_get(r->json, "review"), "required")));
 		reply_free(r);
-		CHECK(step(path, manager, "close", "closed"));
+		CHECK(close_with_review(path, manager));
 	}
 }
 
