@@ -356,7 +356,12 @@ enum sched_status planner_slots(struct planner *p, const struct planner_request 
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, slot_json(p, &slots[i]));
-		*out = json_pack("{s:o}", "slots", arr);
+		/* What the search skipped before the first slot, and why. */
+		json_t *skipped = n > 0 && sched_explain_skipped(p->ix, &c, now_ms, &slots[0],
+								 why) == SCHED_OK
+					  ? sched_explain_to_json(why)
+					  : json_array();
+		*out = json_pack("{s:o, s:o}", "slots", arr, "skipped", skipped);
 	} else if (st == SCHED_NO_SLOT) {
 		*out = json_pack("{s:[], s:o}", "slots", "reasons", sched_explain_to_json(why));
 	}

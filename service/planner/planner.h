@@ -58,7 +58,9 @@ bool planner_request_from(json_t *change, const char *id, int64_t default_ms,
 
 /*
  * Up to `count` (1..50) candidate slots for `rq`, earliest first.  Returns SCHED_OK with
- * *out = {"slots": [slot...]}, SCHED_NO_SLOT with *out = {"slots": [], "reasons":
+ * *out = {"slots": [slot...], "skipped": [{"window", "start", "end", "reason"}]} (the
+ * window instances the search passed over before the first slot), SCHED_NO_SLOT with *out =
+ * {"slots": [], "reasons":
  * [{"window", "start", "end", "reason"}]}, or an error (SCHED_ERR_INVALID, SCHED_ERR_OOM)
  * with *out NULL.  A slot is
  *   {"start", "end", "start_ms", "end_ms", "window": {"uid", "summary", "start", "end"} |

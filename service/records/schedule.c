@@ -212,11 +212,12 @@ enum db_status rec_schedule_propose(struct rec_job *j, const struct wf *wf, json
 	json_t *w = json_object_get(slot, "window");
 	json_t *proposal =
 		slot != NULL
-			? json_pack("{s:s, s:O, s:O, s:O, s:O}", "status", "proposed", "start",
-				    json_object_get(slot, "start"), "end",
+			? json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?}", "status", "proposed",
+				    "start", json_object_get(slot, "start"), "end",
 				    json_object_get(slot, "end"), "soft_freeze",
 				    json_object_get(slot, "soft_freeze"), "window",
-				    json_is_object(w) ? json_object_get(w, "uid") : json_null())
+				    json_is_object(w) ? json_object_get(w, "uid") : json_null(),
+				    "skipped", json_object_get(res, "skipped"))
 			: json_pack("{s:s, s:O?}", "status", "proposed", "reasons",
 				    json_object_get(res, "reasons"));
 	json_decref(res);
