@@ -20,7 +20,9 @@
 
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "planner/planner.h"
 #include "policy/catalog.h"
+#include "records/fields.h"
 #include "records/records_int.h"
 #include "store/deployments.h"
 
@@ -307,9 +309,11 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 	if (c->defs->catalog != NULL && catalog_find(c->defs->catalog, service) == NULL)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "service", "unknown service '%s'",
 				    service);
-	if (env == NULL || *env == '\0' || strlen(env) > 64)
-		return tr_error_set(err, TR_E_UNPROCESSABLE, "environment",
-				    "'environment' is required (1 to 64 characters)");
+	if (env == NULL || !fields_environment_ok(env))
+		return tr_error_set(
+			err, TR_E_UNPROCESSABLE, "environment",
+			"'environment' is required: 1 to 64 lowercase letters, digits, - "
+			"and _ (e.g. production, staging)");
 	if (duration == NULL || !time_parse_duration(duration, &secs) || secs <= 0)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "duration",
 				    "'duration' must be an ISO 8601 duration such as PT30M");
@@ -338,9 +342,9 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 		 actor ? " for " : "", actor ? actor : "");
 	snprintf(plan, sizeof plan, "The pipeline deploys %s%s to %s and reports the outcome.",
 		 commit ? "commit " : "the build", commit ? commit : "", env);
-	*change = json_pack("{s:s, s:s, s:[s], s:s, s:s, s:s?}", "title", title, "description",
-			    desc, "services", service, "duration", duration, "implementation_plan",
-			    plan, "template", *template);
+	*change = json_pack("{s:s, s:s, s:[s], s:s, s:s, s:s, s:s?}", "title", title, "description",
+			    desc, "services", service, "environment", env, "duration", duration,
+			    "implementation_plan", plan, "template", *template);
 	static const char *const pass[] = {"title",         "description", "rollback_plan",
 					   "test_evidence", "not_before",  "not_after"};
 	for (size_t i = 0; *change != NULL && i < sizeof pass / sizeof pass[0]; i++)
@@ -354,7 +358,7 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
  * withdrawn and the deployment denied, naming the freeze and when it ends.
  */
 static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, const char *change,
-				     const char *service, struct tr_error *err)
+				     const char *service, const char *env, struct tr_error *err)
 {
 	json_t *freezes = NULL;
 	enum tr_code rc = records_calendar_instances(c, "freeze", service, c->now_ms, c->now_ms + 1,
@@ -363,7 +367,9 @@ static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, cons
 	size_t i;
 	json_t *f;
 	json_array_foreach(freezes, i, f) {
-		if (hard == NULL && json_is_true(json_object_get(f, "hard")))
+		/* a freeze concerns the environments it names (production when none) */
+		if (hard == NULL && json_is_true(json_object_get(f, "hard")) &&
+		    planner_env_applies(f, env))
 			hard = f;
 	}
 	if (rc != TR_OK || hard == NULL) {
@@ -371,7 +377,7 @@ static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, cons
 		return rc;
 	}
 	char reason[512];
-	snprintf(reason, sizeof reason, "%s is inside hard freeze '%s' until %s", service,
+	snprintf(reason, sizeof reason, "%s (%s) is inside hard freeze '%s' until %s", service, env,
 		 json_string_value(json_object_get(hard, "summary")) ?: "?",
 		 json_string_value(json_object_get(hard, "end")) ?: "?");
 	json_decref(freezes);
@@ -495,9 +501,10 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 		if (rc == TR_OK && s < 0)
 			rc = rec_db_error(err, s, c->st);
 		if (rc == TR_OK)
-			rc = refuse_if_frozen(&inner, dep_id, id,
-					      json_string_value(json_object_get(input, "service")),
-					      err);
+			rc = refuse_if_frozen(
+				&inner, dep_id, id,
+				json_string_value(json_object_get(input, "service")),
+				json_string_value(json_object_get(input, "environment")), err);
 		if (rc != TR_OK) {
 			json_decref(change);
 			json_decref(reasons);

@@ -21,6 +21,7 @@ enum ftype {
 	F_REF,      /* one record id of kind `ref` */
 	F_REFS,     /* array of distinct record ids of kind `ref` */
 	F_ACTIONS,  /* array of 1..50 follow-up actions {action, owner?, problem?} */
+	F_ENV,      /* an environment name: 1..64 lowercase letters, digits, - and _ */
 };
 
 struct field {
@@ -49,6 +50,7 @@ static const struct field fields[] = {
 	{"change", "rollback_plan", F_TEXT, NULL, NULL, false},
 	{"change", "test_evidence", F_TEXT, NULL, NULL, false},
 	{"change", "template", F_NAME, NULL, NULL, false},
+	{"change", "environment", F_ENV, NULL, NULL, false},
 	/* the post-implementation review (workflows require them before close) */
 	{"change", "review_outcome", F_ENUM, review_outcomes, NULL, false},
 	{"change", "review_findings", F_TEXT, NULL, NULL, false},
@@ -122,6 +124,18 @@ static const struct field *find(const char *kind, const char *name)
 		if (strcmp(fields[i].kind, kind) == 0 && strcmp(fields[i].name, name) == 0)
 			return &fields[i];
 	return NULL;
+}
+
+bool fields_environment_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_')
+			return false;
+	return true;
 }
 
 static bool name_ok(const char *s)
@@ -291,6 +305,13 @@ static enum tr_code check_value(const struct field *f, json_t *v, struct tr_erro
 		return TR_OK;
 	case F_ACTIONS:
 		return check_actions(f, v, err);
+	case F_ENV:
+		if (s == NULL || !fields_environment_ok(s))
+			return bad(
+				err, f->name,
+				"must be an environment name (1 to 64 lowercase letters, digits, "
+				"- and _), e.g. production or staging");
+		return TR_OK;
 	case F_REFS:
 		return check_list(
 			f, v, strcmp(f->ref, "change") == 0 ? is_change_id : is_incident_id,

@@ -787,6 +787,8 @@ static enum db_status create_tx(struct store *st, void *cls)
 	json_t *draft = json_deep_copy(j->input);
 	json_object_set_new(draft, "id", json_string(r.id));
 	json_object_set_new(draft, "requester", json_string(c->actor));
+	if (strcmp(j->kind, "change") == 0 && json_object_get(draft, "environment") == NULL)
+		json_object_set_new(draft, "environment", json_string("production"));
 	json_object_set_new(draft, "created_at", json_string(at));
 	struct wf_ctx ctx;
 	r.data = draft;
@@ -1123,6 +1125,7 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 					.type = q->type,
 					.service = q->service,
 					.requester = q->requester,
+					.environment = q->environment,
 					.limit = 50};
 	char ts[64], id[32], next[400];
 	long long ms;

@@ -63,6 +63,7 @@ enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id
 struct rec_query {
 	const char *state, *type, *service, *requester, *updated_since, *next;
 	const char *limit;
+	const char *environment; /* changes only */
 };
 enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
 			  struct rec_reply *out, struct tr_error *err);

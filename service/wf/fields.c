@@ -68,6 +68,7 @@ static const char *const change_fields[] = {COMMON_FIELDS,
 					    "review_outcome",
 					    "review_findings",
 					    "follow_up_actions",
+					    "environment",
 					    NULL};
 
 static const char *const incident_fields[] = {

@@ -253,8 +253,31 @@ static bool write_calendars(void)
 	daily_window(f, "search@deploy-test", "Search window", "search");
 	daily_window(f, "general@deploy-test", "General window", "notifications");
 	daily_window(f, "reporting@deploy-test", "Reporting window", "reporting");
+	/* staging's own window (windows without X-TRANSOM-ENVIRONMENTS are production's) */
+	line(f, "BEGIN:VEVENT");
+	line(f, "UID:staging@deploy-test");
+	line(f, "DTSTAMP:20260101T000000Z");
+	line(f, "DTSTART:%s", ics(win(0)));
+	line(f, "DURATION:PT2H");
+	line(f, "RRULE:FREQ=DAILY");
+	line(f, "SUMMARY:Staging window");
+	line(f, "CATEGORIES:MAINTENANCE-WINDOW");
+	line(f, "X-TRANSOM-SERVICES:reporting");
+	line(f, "X-TRANSOM-ENVIRONMENTS:staging");
+	line(f, "END:VEVENT");
 	if (!ics_close(f) || (f = ics_open("freezes.ics")) == NULL)
 		return false;
+	line(f, "BEGIN:VEVENT");
+	line(f, "UID:staging-refresh@deploy-test");
+	line(f, "DTSTAMP:20260101T000000Z");
+	line(f, "DTSTART:%s", ics(day(26) - HOUR_MS));
+	line(f, "DTEND:%s", ics(day(27)));
+	line(f, "SUMMARY:Staging data refresh");
+	line(f, "CATEGORIES:FREEZE");
+	line(f, "X-TRANSOM-SERVICES:reporting");
+	line(f, "X-TRANSOM-ENVIRONMENTS:staging,qa");
+	line(f, "X-TRANSOM-HARDNESS:hard");
+	line(f, "END:VEVENT");
 	line(f, "BEGIN:VEVENT");
 	line(f, "UID:reporting-freeze@deploy-test");
 	line(f, "DTSTAMP:20260101T000000Z");
@@ -1426,6 +1449,76 @@ static void test_failures_end_preapproval(void)
 	CHECK(normal);
 }
 
+/* ---- environments (issue 10) --------------------------------------------------------------- */
+
+/* A reporting deployment to `env` as ci in block k (Idempotency-Key from `key`). */
+static struct reply *deploy_env(const char *env, const char *key)
+{
+	char body[512];
+	snprintf(body, sizeof body,
+		 "{\"service\": \"reporting\", \"environment\": \"%s\", \"duration\": \"PT30M\","
+		 " \"rollback_plan\": \"redeploy the previous dashboards\"}",
+		 env);
+	return deploy_raw(ci, body, key);
+}
+
+/*
+ * REGRESSION (issue 10): the gate ignored `environment`: a staging deployment was denied
+ * by the production-only reporting freeze.  Windows and freezes concern the environments
+ * their X-TRANSOM-ENVIRONMENTS names (production when none): staging gets its own window;
+ * a freeze naming staging does deny it.  The change carries its environment, and lists
+ * filter on it.
+ */
+static void test_environments_scope_windows_and_freezes(void)
+{
+	clock_to(day(25));
+	struct reply *r = deploy_env("staging", "env-staging-25");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "wait") == 0 &&
+		       is_window(json_object_get(r->json, "window"), win(25), win(25) + SLOT_MS),
+	       "staging, outside every staging freeze: %ld %s", r->status, body_of(r));
+	CHECKF(!mentions(r->json, "Reporting migration freeze"), "%s", body_of(r));
+	struct dep d = {0};
+	snprintf(d.change, sizeof d.change, "%s", reply_str(r, "change") ?: "");
+	snprintf(d.chg, sizeof d.chg, "/v1/changes/%s", d.change);
+	reply_free(r);
+	r = change_of(&d);
+	CHECK_STR(reply_str(r, "environment"), "staging");
+	CHECK_STR(json_string_value(json_object_get(
+			  json_object_get(json_object_get(r->json, "schedule"), "window"), "uid")),
+		  "staging@deploy-test");
+	reply_free(r);
+	r = get("/v1/changes?environment=staging", admin);
+	char needle[48];
+	snprintf(needle, sizeof needle, "\"%s\"", d.change);
+	CHECKF(r->status == 200 && mentions(json_object_get(r->json, "items"), needle),
+	       "?environment=staging: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = get("/v1/changes?environment=production", admin);
+	CHECKF(r->status == 200 && !mentions(json_object_get(r->json, "items"), needle),
+	       "?environment=production lists the staging change: %s", body_of(r));
+	reply_free(r);
+	cancel(&d);
+
+	/* Production is still frozen. */
+	r = deploy_env("production", "env-production-25");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "deny") == 0 &&
+		       some_reason(json_object_get(r->json, "reasons"),
+				   "Reporting migration freeze"),
+	       "production: %ld %s", r->status, body_of(r));
+	reply_free(r);
+
+	/* A freeze that names staging denies staging. */
+	clock_to(day(26));
+	r = deploy_env("staging", "env-staging-26");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "deny") == 0 &&
+		       some_reason(json_object_get(r->json, "reasons"), "Staging data refresh"),
+	       "staging in its own freeze: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = deploy_env("Staging!", NULL);
+	CHECKF(problem_is(r, 422, "environment"), "bad environment: %ld %s", r->status, body_of(r));
+	reply_free(r);
+}
+
 /* ---- setup -------------------------------------------------------------------------------- */
 
 static const char *env[4];
@@ -1471,7 +1564,8 @@ TESTS(test_business_hours_end_preapproval, test_wait_before_the_window,
       test_normal_change_waits_for_the_cab, test_idempotency_key_replays, test_validation,
       test_window_opened_goes_to_the_outbox, test_long_poll_deadline_under_a_moved_clock,
       test_gate_read_by_other_roles, test_admin_may_request_and_report,
-      test_idempotency_key_concurrent, test_lease_runs_out, test_failures_end_preapproval)
+      test_idempotency_key_concurrent, test_lease_runs_out, test_failures_end_preapproval,
+      test_environments_scope_windows_and_freezes)
 #undef main
 
 int main(void)
