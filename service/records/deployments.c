@@ -98,6 +98,18 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 	} else if (strcmp(state, "implementing") == 0) {
 		decision = "allow";
 		add_reason(reasons, "%s is being carried out", id);
+	} else if (strcmp(state, "approved") == 0 &&
+		   strcmp(json_string_value(json_object_get(change, "type")) ?: "", "emergency") ==
+			   0) {
+		decision = "allow";
+		json_t *bg = json_object_get(appr, "break_glass");
+		if (json_is_object(bg))
+			add_reason(reasons, "emergency change %s: glass broken by %s", id,
+				   json_string_value(json_object_get(bg, "by")) ?: "?");
+		else
+			add_reason(reasons, "emergency change %s authorized by the emergency board",
+				   id);
+		add_reason(reasons, "an emergency may skip the window (audited)");
 	} else if (status != NULL && strcmp(status, "unscheduled") == 0) {
 		decision = "deny";
 		add_reason(reasons, "%s cannot be scheduled within the horizon", id);
@@ -287,8 +299,9 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 				  const char **template, struct tr_error *err)
 {
 	static const char *const known[] = {
-		"service",     "environment",   "duration",      "template",   "pipeline", "title",
-		"description", "rollback_plan", "test_evidence", "not_before", "not_after"};
+		"service",   "environment", "duration",      "template",      "pipeline",
+		"title",     "description", "rollback_plan", "test_evidence", "not_before",
+		"not_after", "emergency",   "justification"};
 	const char *key;
 	json_t *v;
 	json_object_foreach(in, key, v) {
@@ -320,6 +333,22 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 	if (pipeline != NULL && !json_is_object(pipeline))
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "pipeline",
 				    "'pipeline' must be an object {url, commit, actor}");
+	json_t *emergency = json_object_get(in, "emergency");
+	const char *justification = json_string_value(json_object_get(in, "justification"));
+	if (emergency != NULL && !json_is_boolean(emergency))
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "emergency",
+				    "'emergency' must be true or false");
+	if (json_object_get(in, "justification") != NULL &&
+	    (justification == NULL || strlen(justification) > 2000))
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "justification",
+				    "'justification' must be a string of at most 2000 bytes");
+	if (json_is_true(emergency) && (justification == NULL || strlen(justification) < 10))
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "justification",
+				    "an emergency deployment needs a 'justification' (at least 10 "
+				    "characters): the emergency board reads it");
+	if (!json_is_true(emergency) && justification != NULL)
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "justification",
+				    "'justification' goes with \"emergency\": true");
 	*template = json_string_value(json_object_get(in, "template"));
 	const struct policy_set *set = c->defs->policies;
 	if (*template != NULL && (set == NULL || policy_template_find(set, *template) == NULL))
@@ -350,6 +379,18 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 	for (size_t i = 0; *change != NULL && i < sizeof pass / sizeof pass[0]; i++)
 		if (json_is_string(json_object_get(in, pass[i])))
 			json_object_set(*change, pass[i], json_object_get(in, pass[i]));
+	if (*change != NULL && json_is_true(emergency)) {
+		/* The emergency board authorizes it while the pipeline waits. */
+		char *text = NULL;
+		const char *d = json_string_value(json_object_get(*change, "description")) ?: "";
+		if (asprintf(&text, "EMERGENCY: %s\n\n%s", justification, d) < 0)
+			text = NULL;
+		json_object_set_new(*change, "type", json_string("emergency"));
+		json_object_set_new(*change, "description", text ? json_string(text) : json_null());
+		free(text);
+		json_object_del(*change, "template");
+		*template = NULL;
+	}
 	return *change ? TR_OK : TR_E_NOMEM;
 }
 
@@ -449,6 +490,14 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 				    dep_id);
 	}
 
+	bool emergency = json_is_true(json_object_get(input, "emergency"));
+	if (!replay && emergency) {
+		add_reason(reasons, "emergency: the emergency board (or a change manager breaking "
+				    "glass) must authorize it; wait for allow");
+		if (json_object_get(change, "rollback_plan") == NULL)
+			json_object_set_new(change, "rollback_plan",
+					    json_string("none given by the pipeline"));
+	}
 	if (!replay) {
 		/* 2. Standard if the template is still pre-approved, else normal. */
 		struct rec_reply sim = {0};
@@ -462,12 +511,15 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 			time_format_ms(c->now_ms, at);
 			json_object_set_new(change, "not_before", json_string(at));
 		}
-		if (template != NULL && records_simulate(&inner, change, &sim, &e) == TR_OK) {
+		if (!emergency && template != NULL &&
+		    records_simulate(&inner, change, &sim, &e) == TR_OK) {
 			json_t *t = json_object_get(sim.body, "template");
 			pre = json_is_true(json_object_get(t, "preapproved"));
 			why = json_string_value(json_object_get(t, "reason"));
 		}
-		if (template == NULL)
+		if (emergency)
+			; /* an emergency change: its board decides */
+		else if (template == NULL)
 			add_reason(reasons, "no standard-change template covers this service: "
 					    "the change goes to its approvers");
 		else if (!pre)
@@ -476,7 +528,10 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 				   "to its approvers",
 				   template, why ? why : "its condition does not hold");
 		rec_reply_clear(&sim);
-		json_object_set_new(change, "type", json_string(pre ? "standard" : "normal"));
+		json_object_set_new(change, "type",
+				    json_string(emergency ? "emergency"
+						: pre     ? "standard"
+							  : "normal"));
 		if (!pre && json_object_get(change, "rollback_plan") == NULL)
 			json_object_set_new(change, "rollback_plan",
 					    json_string("none given by the pipeline"));
@@ -500,7 +555,7 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 			s = store_ping(c->st); /* sends the queued update */
 		if (rc == TR_OK && s < 0)
 			rc = rec_db_error(err, s, c->st);
-		if (rc == TR_OK)
+		if (rc == TR_OK && !emergency) /* an emergency is its board's to refuse */
 			rc = refuse_if_frozen(
 				&inner, dep_id, id,
 				json_string_value(json_object_get(input, "service")),

@@ -62,11 +62,12 @@ static struct server srv;
 
 /* Pipelines, a requester, CAB members (amartin also change manager), an admin. */
 static char ci[128], ci2[128], grossi[128], amartin[128], cnguyen[128], admin[128];
-static long long t0;          /* T: block 0 */
-static long long offset_ms;   /* what the clock file says */
-static char clock_file[1100]; /* TRANSOM_CLOCK_OFFSET_FILE */
-static char clock_env[1200];  /* "TRANSOM_CLOCK_OFFSET_FILE=..." */
-static char policies[1024];   /* the server's policies directory */
+static char dschmidt[128], fdiallo[128]; /* the emergency board */
+static long long t0;                     /* T: block 0 */
+static long long offset_ms;              /* what the clock file says */
+static char clock_file[1100];            /* TRANSOM_CLOCK_OFFSET_FILE */
+static char clock_env[1200];             /* "TRANSOM_CLOCK_OFFSET_FILE=..." */
+static char policies[1024];              /* the server's policies directory */
 
 /* ---- time ------------------------------------------------------------------------------- */
 
@@ -1519,6 +1520,109 @@ static void test_environments_scope_windows_and_freezes(void)
 	reply_free(r);
 }
 
+/* ---- the emergency path (issue 10) ---------------------------------------------------------- */
+
+static struct reply *deploy_emergency(const char *key)
+{
+	return deploy_raw(ci,
+			  "{\"service\": \"notifications\", \"environment\": \"production\","
+			  " \"duration\": \"PT30M\", \"emergency\": true, \"justification\":"
+			  " \"push notifications leak tokens: CVE fix must ship now\"}",
+			  key);
+}
+
+/*
+ * REGRESSION (issue 10): the gate had no emergency path.  An emergency request makes an
+ * emergency change that waits for the emergency board (two votes) -- or a change
+ * manager's break glass -- and then allows at once, outside any window (audited).
+ */
+static void test_emergency_through_the_gate(void)
+{
+	clock_to(day(27));
+	struct reply *r =
+		deploy_raw(ci,
+			   "{\"service\": \"notifications\", \"environment\": "
+			   "\"production\", \"duration\": \"PT30M\", \"emergency\": true}",
+			   NULL);
+	CHECKF(problem_is(r, 422, "justification"), "no justification: %ld %s", r->status,
+	       body_of(r));
+	reply_free(r);
+	r = deploy_raw(ci,
+		       "{\"service\": \"notifications\", \"environment\": \"production\", "
+		       "\"duration\": \"PT30M\", \"justification\": \"because it is urgent\"}",
+		       NULL);
+	CHECKF(problem_is(r, 422, "justification"), "justification alone: %ld %s", r->status,
+	       body_of(r));
+	reply_free(r);
+
+	/* The emergency board authorizes while the pipeline waits. */
+	r = deploy_emergency("emergency-27-board");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "wait") == 0 &&
+		       some_reason(json_object_get(r->json, "reasons"), "emergency board"),
+	       "emergency request: %ld %s", r->status, body_of(r));
+	struct dep d = {0};
+	snprintf(d.id, sizeof d.id, "%s", reply_str(r, "id") ?: "");
+	snprintf(d.path, sizeof d.path, "/v1/deployments/%s", d.id);
+	snprintf(d.change, sizeof d.change, "%s", reply_str(r, "change") ?: "");
+	snprintf(d.chg, sizeof d.chg, "/v1/changes/%s", d.change);
+	reply_free(r);
+	r = change_of(&d);
+	CHECK_STR(reply_str(r, "type"), "emergency");
+	CHECK_STR(reply_str(r, "state"), "authorize");
+	CHECK(strstr(reply_str(r, "description") ?: "", "CVE fix must ship now") != NULL);
+	reply_free(r);
+	reply_free(gate_expect(&d, "wait"));
+	char url[96];
+	snprintf(url, sizeof url, "%s/approvals", d.chg);
+	const char *board[] = {dschmidt, fdiallo};
+	for (int i = 0; i < 2; i++) {
+		r = post(url, board[i], "{\"decision\": \"approve\"}");
+		CHECKF(r->status == 200, "vote %d: %ld %s", i, r->status, body_of(r));
+		reply_free(r);
+	}
+	r = gate_expect(&d, "allow");
+	const char *tok =
+		json_string_value(json_object_get(json_object_get(r->json, "lease"), "token"));
+	CHECKF(tok != NULL && some_reason(json_object_get(r->json, "reasons"), "emergency"),
+	       "allow after authorization: %s", body_of(r));
+	char body[256];
+	snprintf(body, sizeof body, "{\"outcome\": \"success\", \"lease\": \"%s\"}",
+		 tok ? tok : "");
+	reply_free(r);
+	char st[32];
+	CHECK_STR(state_of(&d, st, sizeof st), "implementing");
+	snprintf(url, sizeof url, "%s/history", d.chg);
+	r = get(url, admin);
+	CHECKF(mentions(r->json, "window_skipped") && mentions(r->json, "emergency change"),
+	       "the audit records the skipped window: %s", body_of(r));
+	reply_free(r);
+	r = result(&d, ci, body);
+	CHECKF(r->status == 200 && strcmp(reply_str(r, "state") ?: "", "review") == 0,
+	       "result: %ld %s", r->status, body_of(r));
+	reply_free(r);
+
+	/* Or a change manager breaks glass. */
+	r = deploy_emergency("emergency-27-glass");
+	CHECKF(r->status == 201 && json_is_string(json_object_get(r->json, "change")),
+	       "second emergency request: %ld %s", r->status, body_of(r));
+	memset(&d, 0, sizeof d);
+	snprintf(d.id, sizeof d.id, "%s", reply_str(r, "id") ?: "");
+	snprintf(d.path, sizeof d.path, "/v1/deployments/%s", d.id);
+	snprintf(d.chg, sizeof d.chg, "/v1/changes/%s", reply_str(r, "change") ?: "");
+	reply_free(r);
+	snprintf(url, sizeof url, "%s/break-glass", d.chg);
+	r = post(url, amartin,
+		 "{\"justification\": \"tokens leaking to third parties; board unreachable at "
+		 "night\"}");
+	CHECKF(r->status == 200, "break glass: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = gate_expect(&d, "allow");
+	CHECKF(some_reason(json_object_get(r->json, "reasons"), "glass broken by amartin"), "%s",
+	       body_of(r));
+	reply_free(r);
+	reply_free(fire(d.chg, amartin, "fail"));
+}
+
 /* ---- setup -------------------------------------------------------------------------------- */
 
 static const char *env[4];
@@ -1533,6 +1637,8 @@ static void setup(void)
 	snprintf(amartin, sizeof amartin, "%s", token_for("amartin", "cab,change_manager"));
 	snprintf(cnguyen, sizeof cnguyen, "%s", token_for("cnguyen", "cab"));
 	snprintf(admin, sizeof admin, "%s", token_for("root", "admin"));
+	snprintf(dschmidt, sizeof dschmidt, "%s", token_for("dschmidt", "cab"));
+	snprintf(fdiallo, sizeof fdiallo, "%s", token_for("fdiallo", "cab"));
 
 	const char *tmp = getenv("TRANSOM_TEST_TMP") ?: "/tmp";
 	snprintf(policies, sizeof policies, "%s/deployments-policies", tmp);
@@ -1565,7 +1671,7 @@ TESTS(test_business_hours_end_preapproval, test_wait_before_the_window,
       test_window_opened_goes_to_the_outbox, test_long_poll_deadline_under_a_moved_clock,
       test_gate_read_by_other_roles, test_admin_may_request_and_report,
       test_idempotency_key_concurrent, test_lease_runs_out, test_failures_end_preapproval,
-      test_environments_scope_windows_and_freezes)
+      test_environments_scope_windows_and_freezes, test_emergency_through_the_gate)
 #undef main
 
 int main(void)

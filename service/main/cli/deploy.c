@@ -250,6 +250,18 @@ static json_t *request_body(const struct cli_args *a, const struct ci_run *ci, c
 				 "duration", duration_iso, "pipeline", pipeline);
 	if (body != NULL && tmpl != NULL)
 		json_object_set_new(body, "template", json_string(tmpl));
+	const char *justification = cli_args_get(a, "justification");
+	bool emergency = cli_args_get(a, "emergency") != NULL;
+	if (emergency != (justification != NULL)) {
+		cli_error("--emergency and --justification go together: the emergency board "
+			  "reads why");
+		json_decref(body);
+		return NULL;
+	}
+	if (body != NULL && emergency) {
+		json_object_set_new(body, "emergency", json_true());
+		json_object_set_new(body, "justification", json_string(justification));
+	}
 	if (body == NULL)
 		cli_error("cannot build the request: an argument is not valid UTF-8, or out of "
 			  "memory");

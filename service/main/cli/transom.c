@@ -39,6 +39,9 @@ static const struct cli_opt deploy_request_opts[] = {
 	{"actor", "NAME", "who started the pipeline (default: from the CI environment)"},
 	{"id-file", "FILE", "write the deployment id to FILE (for `deploy result`)"},
 	{"lease-file", "FILE", "on allow, write the lease token to FILE (for `deploy result`)"},
+	{"emergency", NULL,
+	 "an emergency change: the emergency board (or break glass) authorizes it"},
+	{"justification", "TEXT", "with --emergency: why it cannot wait (required)"},
 };
 
 static const struct cli_opt deploy_result_opts[] = {
