@@ -307,7 +307,7 @@ static enum db_status sync_links(struct rec_job *j, const char *id, json_t *reco
  * A start refused by the `within_window` guard: the detail names the booked window with
  * its start and end (or says there is none), and extra.window carries them.
  */
-static void explain_window(struct rec_job *j, struct wf_outcome *o)
+static void explain_window(struct rec_job *j)
 {
 	json_t *rec = j->subject; /* borrowed from the caller's record */
 	json_t *sched = json_object_get(rec, "schedule");
@@ -367,7 +367,7 @@ enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 		out->extra =
 			json_pack("{s:s?, s:s?}", "guard", o->guard_name, "when", o->guard_text);
 		if (o->guard_name != NULL && strcmp(o->guard_name, "within_window") == 0)
-			explain_window(j, o);
+			explain_window(j);
 		return TR_E_CONFLICT;
 	case WF_ERR_NO_WORKFLOW:
 		tr_error_set(err, TR_E_UNPROCESSABLE, "type", "no workflow applies to this %s: %s",
