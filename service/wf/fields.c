@@ -232,12 +232,14 @@ static json_t *window_get(struct wf_env *env, const char *what)
 		time_parse_rfc3339(json_string_value(json_object_get(sched, "start")) ?: "",
 				   &start) &&
 		time_parse_rfc3339(json_string_value(json_object_get(sched, "end")) ?: "", &end);
+	/* `now` has whole seconds: the bounds widen to them (start down, end up), so a
+	 * start the gate allows in milliseconds is never refused here. */
+	long long s = start / 1000, e = (end + 999) / 1000;
 	if (strcmp(what, "open") == 0)
-		return keep(env, json_boolean(booked && start / 1000 <= env->now &&
-					      env->now < end / 1000));
+		return keep(env, json_boolean(booked && s <= env->now && env->now < e));
 	if (!booked)
 		return NULL;
-	return keep(env, json_integer((strcmp(what, "start") == 0 ? start : end) / 1000));
+	return keep(env, json_integer(strcmp(what, "start") == 0 ? s : e));
 }
 
 json_t *wf_env_get(void *cls, const char *path)
