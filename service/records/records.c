@@ -79,10 +79,11 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 /* The inverse name of a link seen from its target. */
 static const char *inverse(const char *rel)
 {
-	return strcmp(rel, "caused_by") == 0  ? "caused_incidents"
-	       : strcmp(rel, "incident") == 0 ? "problems"
-	       : strcmp(rel, "fixed_by") == 0 ? "fixes_problems"
-					      : rel;
+	return strcmp(rel, "caused_by") == 0   ? "caused_incidents"
+	       : strcmp(rel, "incident") == 0  ? "problems"
+	       : strcmp(rel, "fixed_by") == 0  ? "fixes_problems"
+	       : strcmp(rel, "follow_up") == 0 ? "follow_up_of"
+					       : rel;
 }
 
 /* {"caused_by": ["CHG-1"], "caused_incidents": [...], ...} from store_links_of rows. */
@@ -112,6 +113,25 @@ static void set_etag(struct rec_reply *out, int version)
 	snprintf(out->etag, sizeof out->etag, "\"%d\"", version);
 }
 
+/* The distinct problems a change's follow-up actions name (owned array). */
+static json_t *follow_up_problems(const char *kind, json_t *record)
+{
+	json_t *ids = json_array(), *a;
+	size_t i, k;
+	json_t *seen;
+	if (strcmp(kind, "change") != 0)
+		return ids;
+	json_array_foreach(json_object_get(record, "follow_up_actions"), i, a) {
+		json_t *p = json_object_get(a, "problem");
+		bool dup = false;
+		json_array_foreach(ids, k, seen)
+			dup = dup || json_equal(seen, p);
+		if (json_is_string(p) && !dup)
+			json_array_append(ids, p);
+	}
+	return ids;
+}
+
 /*
  * The links of `r` now: those pointing at it, as read with it, and those its own link
  * fields make (which this request may just have changed).
@@ -124,6 +144,11 @@ static json_t *current_links(const struct store_record *r)
 	json_array_foreach(r->links, i, row)
 		if (strcmp(json_string_value(json_object_get(row, "to")) ?: "", r->id) == 0)
 			json_array_append(rows, row);
+	json_t *follow = follow_up_problems(r->kind, r->data), *pid;
+	json_array_foreach(follow, i, pid)
+		json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id, "rel",
+						      "follow_up", "to", pid));
+	json_decref(follow);
 	const struct field_link *links = fields_links(r->kind, &n);
 	for (size_t k = 0; k < n; k++) {
 		json_t *v = json_object_get(r->data, links[k].field), *id;
@@ -296,6 +321,16 @@ static enum db_status sync_links(struct rec_job *j, const char *id, json_t *reco
 			      : links[i].many              ? json_incref(v)
 							   : json_pack("[O]", v);
 		enum db_status s = store_links_set(j->c->st, id, links[i].rel, ids);
+		json_decref(ids);
+		if (s < 0)
+			return s;
+	}
+	/* A change's follow-up actions link the problems they name ("follow_up"). */
+	if (strcmp(j->kind, "change") == 0 &&
+	    (json_object_get(record, "follow_up_actions") != NULL ||
+	     json_object_get(j->input, "follow_up_actions") != NULL)) {
+		json_t *ids = follow_up_problems(j->kind, record);
+		enum db_status s = store_links_set(j->c->st, id, "follow_up", ids);
 		json_decref(ids);
 		if (s < 0)
 			return s;

@@ -68,15 +68,16 @@ static inline bool problem_is(const struct reply *r, long status, const char *fi
 
 /*
  * Closes change `path` (in review, its review required) as `token`: first checks that
- * `close` is refused with 422 naming the missing review fields (issue 10), then writes
- * them and closes.
+ * `close` is refused with 422 naming the missing review fields (issue 10; review_outcome
+ * and review_findings at least, follow_up_actions unless written), then writes them and
+ * closes.
  */
 static inline bool close_with_review(const char *path, const char *token)
 {
 	struct reply *r = fire(path, token, "close");
 	bool refused = r->status == 422 &&
 		       strcmp(reply_str(r, "field") ?: "", "review_outcome") == 0 &&
-		       json_array_size(json_object_get(r->json, "missing")) == 3;
+		       json_array_size(json_object_get(r->json, "missing")) >= 2;
 	CHECKF(refused, "close without a review: %ld %s", r->status, body_of(r));
 	reply_free(r);
 	const char *hdr[] = {"If-Match: *", NULL};

@@ -261,6 +261,29 @@ static void test_walk_change_normal(void)
 		       r->status, body_of(r));
 		reply_free(r);
 	}
+	/* A follow-up action may name a problem: both records show the link. */
+	char prb[64], body[256];
+	if (create("/v1/problems", manager, "{\"title\": \"Locks during migrations\"}", prb,
+		   sizeof prb)) {
+		snprintf(body, sizeof body,
+			 "{\"follow_up_actions\": [{\"action\": \"add a lock timeout\", "
+			 "\"owner\": \"max\", \"problem\": \"%s\"}]}",
+			 strrchr(prb, '/') + 1);
+		r = request(&srv, "PATCH", path, manager, body, ifm);
+		json_t *fu = json_object_get(json_object_get(r->json, "links"), "follow_up");
+		CHECKF(r->status == 200 && json_array_size(fu) == 1 &&
+			       strcmp(json_string_value(json_array_get(fu, 0)) ?: "",
+				      strrchr(prb, '/') + 1) == 0,
+		       "follow-up naming a problem: %ld %s", r->status, body_of(r));
+		reply_free(r);
+		r = request(&srv, "GET", prb, alice, NULL, NULL);
+		fu = json_object_get(json_object_get(r->json, "links"), "follow_up_of");
+		CHECKF(json_array_size(fu) == 1 &&
+			       strcmp(json_string_value(json_array_get(fu, 0)) ?: "",
+				      strrchr(path, '/') + 1) == 0,
+		       "the problem's links: %s", body_of(r));
+		reply_free(r);
+	}
 	CHECK(close_with_review(path, manager));
 	r = fire(path, manager, "close");
 	CHECK(problem_is(r, 409, "event")); /* nothing leaves a final state */
