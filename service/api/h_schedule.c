@@ -163,6 +163,9 @@ enum tr_code h_slots(struct http_req *req, struct http_reply *rep)
 	}
 	if (type != NULL)
 		json_object_set_new(change, "type", json_string(type));
+	const char *env = http_req_query(req, "environment");
+	if (env != NULL)
+		json_object_set_new(change, "environment", json_string(env));
 	json_t *out = NULL;
 	rc = records_slots(&c, change, (size_t)count, &out, &req->err);
 	json_decref(change);

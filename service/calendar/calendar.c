@@ -49,6 +49,7 @@ struct cal_meta {
 	int hard;         /* -1 unset */
 	long capacity;    /* 0 unset */
 	json_t *services; /* owned; NULL unset */
+	json_t *envs;     /* X-TRANSOM-ENVIRONMENTS, owned; NULL unset (production) */
 	char *summary;    /* owned; NULL unset */
 };
 
@@ -103,8 +104,10 @@ void cal_init(void)
 static void meta_clear(struct cal_meta *m)
 {
 	json_decref(m->services);
+	json_decref(m->envs);
 	free(m->summary);
 	m->services = NULL;
+	m->envs = NULL;
 	m->summary = NULL;
 }
 
@@ -165,6 +168,18 @@ static bool service_name_ok(const char *s)
 		return false;
 	for (; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+/* An environment name: 1..64 of lowercase letters, digits, '-' and '_'. */
+static bool env_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' &&
+		    *s != '_')
 			return false;
 	return true;
 }
@@ -411,6 +426,40 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 			arr = json_string("*");
 		}
 		m->services = arr;
+	}
+
+	p = x_prop(c, "X-TRANSOM-ENVIRONMENTS", &count);
+	if (count > 1)
+		DIAG(pc, loc, "X-TRANSOM-ENVIRONMENTS given %d times", count);
+	if (p != NULL) {
+		const char *v = prop_text(p);
+		char *copy = strdup(v != NULL ? v : ""), *save = NULL;
+		json_t *arr = json_array();
+		if (copy == NULL || arr == NULL) {
+			free(copy);
+			json_decref(arr);
+			pc->diags->oom = true;
+			pc->bad = true;
+			return;
+		}
+		bool bad = false;
+		for (char *t = strtok_r(copy, ",", &save); t != NULL;
+		     t = strtok_r(NULL, ",", &save)) {
+			t = trim(t);
+			if (!env_name_ok(t))
+				bad = true;
+			else
+				json_array_append_new(arr, json_string(t));
+		}
+		free(copy);
+		if (bad)
+			DIAG(pc, loc,
+			     "X-TRANSOM-ENVIRONMENTS: bad environment name in '%.100s' (lowercase "
+			     "letters, digits, - and _; list them, '*' is not allowed)",
+			     v ? v : "");
+		else if (json_array_size(arr) == 0)
+			DIAG(pc, loc, "X-TRANSOM-ENVIRONMENTS is empty");
+		m->envs = arr;
 	}
 
 	p = x_prop(c, "X-TRANSOM-HARDNESS", &count);
@@ -708,6 +757,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 			e->meta.hard = e->is_override ? -1 : pc.as_hard;
 			e->meta.kind = e->is_override ? CAL_NONE : pc.as_kind;
 			e->meta.services = e->is_override ? NULL : json_incref(pc.as_services);
+			e->meta.envs = NULL;
 		}
 		if (!pc.bad)
 			check_times(&pc, c, loc, e->is_override);
@@ -1122,6 +1172,7 @@ static json_t *inst_json(const struct cal_set *set, const struct inst *in)
 	int hard = e->meta.hard >= 0 ? e->meta.hard : m->meta.hard;
 	long capacity = e->meta.capacity > 0 ? e->meta.capacity : m->meta.capacity;
 	json_t *services = e->meta.services != NULL ? e->meta.services : m->meta.services;
+	json_t *envs = e->meta.envs != NULL ? e->meta.envs : m->meta.envs;
 	const char *summary = e->meta.summary != NULL ? e->meta.summary : m->meta.summary;
 	char sb[40], eb[40], rb[40];
 
@@ -1146,11 +1197,13 @@ static json_t *inst_json(const struct cal_set *set, const struct inst *in)
 	rfc3339(in->start, sb, sizeof sb);
 	rfc3339(in->end, eb, sizeof eb);
 	rfc3339(in->rid, rb, sizeof rb);
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:s?}", "uid",
-			 m->uid, "summary", summary != NULL ? summary : "", "kind", kind_name,
-			 "hard", hard, "services", svc, "capacity", (json_int_t)capacity,
-			 "start_ms", (json_int_t)in->start, "end_ms", (json_int_t)in->end, "start",
-			 sb, "end", eb, "recurrence_id",
+	/* windows and freezes without X-TRANSOM-ENVIRONMENTS concern production only */
+	json_t *env = envs != NULL ? json_incref(envs) : json_pack("[s]", "production");
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:s?}",
+			 "uid", m->uid, "summary", summary != NULL ? summary : "", "kind",
+			 kind_name, "hard", hard, "services", svc, "environments", env, "capacity",
+			 (json_int_t)capacity, "start_ms", (json_int_t)in->start, "end_ms",
+			 (json_int_t)in->end, "start", sb, "end", eb, "recurrence_id",
 			 in->recurring ? json_string(rb) : json_null(), "tzid",
 			 e->tzid ? e->tzid : m->tzid);
 }

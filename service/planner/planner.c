@@ -106,6 +106,34 @@ static int resolve_services(struct planner *p, json_t *inst, size_t *start, size
 	return 0;
 }
 
+bool planner_env_applies(json_t *inst, const char *environment)
+{
+	json_t *envs = json_object_get(inst, "environments");
+	const char *env = environment != NULL ? environment : PLANNER_DEFAULT_ENV;
+	if (!json_is_array(envs))
+		return strcmp(env, PLANNER_DEFAULT_ENV) == 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(envs, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), env) == 0)
+			return true;
+	return false;
+}
+
+json_t *planner_instances_for(json_t *instances, const char *environment)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(instances, i, v)
+		if (out != NULL && planner_env_applies(v, environment) &&
+		    json_array_append(out, v) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	return out;
+}
+
 static bool related(void *ctx, const char *a, const char *b)
 {
 	const struct policy_catalog *cat = ctx;
@@ -356,7 +384,12 @@ enum sched_status planner_slots(struct planner *p, const struct planner_request 
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, slot_json(p, &slots[i]));
-		*out = json_pack("{s:o}", "slots", arr);
+		/* What the search skipped before the first slot, and why. */
+		json_t *skipped = n > 0 && sched_explain_skipped(p->ix, &c, now_ms, &slots[0],
+								 why) == SCHED_OK
+					  ? sched_explain_to_json(why)
+					  : json_array();
+		*out = json_pack("{s:o, s:o}", "slots", arr, "skipped", skipped);
 	} else if (st == SCHED_NO_SLOT) {
 		*out = json_pack("{s:[], s:o}", "slots", "reasons", sched_explain_to_json(why));
 	}

@@ -37,6 +37,23 @@ struct planner *planner_new(json_t *instances, json_t *bookings,
 /* Frees `p`; NULL is a no-op. */
 void planner_free(struct planner *p);
 
+/* The environment of a change that names none, and of windows and freezes that name none. */
+#define PLANNER_DEFAULT_ENV "production"
+
+/*
+ * Whether calendar instance `inst` (borrowed) concerns `environment` (NULL: production):
+ * its "environments" (X-TRANSOM-ENVIRONMENTS) name it, or it names none and the
+ * environment is production.
+ */
+bool planner_env_applies(json_t *inst, const char *environment);
+
+/*
+ * The instances of `instances` (borrowed) that concern `environment` (NULL: production),
+ * as a new array (owned; the instances referenced); NULL when out of memory.  What a
+ * planner for a change of that environment is built from.
+ */
+json_t *planner_instances_for(json_t *instances, const char *environment);
+
 /* What a change asks of the scheduler. */
 struct planner_request {
 	const char *id;      /* the change ("CHG-12"), or NULL for a hypothetical one */
@@ -58,7 +75,9 @@ bool planner_request_from(json_t *change, const char *id, int64_t default_ms,
 
 /*
  * Up to `count` (1..50) candidate slots for `rq`, earliest first.  Returns SCHED_OK with
- * *out = {"slots": [slot...]}, SCHED_NO_SLOT with *out = {"slots": [], "reasons":
+ * *out = {"slots": [slot...], "skipped": [{"window", "start", "end", "reason"}]} (the
+ * window instances the search passed over before the first slot), SCHED_NO_SLOT with *out =
+ * {"slots": [], "reasons":
  * [{"window", "start", "end", "reason"}]}, or an error (SCHED_ERR_INVALID, SCHED_ERR_OOM)
  * with *out NULL.  A slot is
  *   {"start", "end", "start_ms", "end_ms", "window": {"uid", "summary", "start", "end"} |

@@ -20,7 +20,9 @@
 
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "planner/planner.h"
 #include "policy/catalog.h"
+#include "records/fields.h"
 #include "records/records_int.h"
 #include "store/deployments.h"
 
@@ -33,6 +35,7 @@ struct dep_job {
 	json_t *dep;                           /* the deployment row (owned) */
 	json_t *decision;                      /* what decide() said (owned) */
 	const char *outcome, *details, *lease; /* result */
+	bool trusted;                          /* result: a signed GitHub deployment_status */
 	char lease_token[64];                  /* a lease granted by this call */
 };
 
@@ -95,6 +98,18 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 	} else if (strcmp(state, "implementing") == 0) {
 		decision = "allow";
 		add_reason(reasons, "%s is being carried out", id);
+	} else if (strcmp(state, "approved") == 0 &&
+		   strcmp(json_string_value(json_object_get(change, "type")) ?: "", "emergency") ==
+			   0) {
+		decision = "allow";
+		json_t *bg = json_object_get(appr, "break_glass");
+		if (json_is_object(bg))
+			add_reason(reasons, "emergency change %s: glass broken by %s", id,
+				   json_string_value(json_object_get(bg, "by")) ?: "?");
+		else
+			add_reason(reasons, "emergency change %s authorized by the emergency board",
+				   id);
+		add_reason(reasons, "an emergency may skip the window (audited)");
 	} else if (status != NULL && strcmp(status, "unscheduled") == 0) {
 		decision = "deny";
 		add_reason(reasons, "%s cannot be scheduled within the horizon", id);
@@ -284,8 +299,9 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 				  const char **template, struct tr_error *err)
 {
 	static const char *const known[] = {
-		"service",     "environment",   "duration",      "template",   "pipeline", "title",
-		"description", "rollback_plan", "test_evidence", "not_before", "not_after"};
+		"service",   "environment", "duration",      "template",      "pipeline",
+		"title",     "description", "rollback_plan", "test_evidence", "not_before",
+		"not_after", "emergency",   "justification"};
 	const char *key;
 	json_t *v;
 	json_object_foreach(in, key, v) {
@@ -306,15 +322,33 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 	if (c->defs->catalog != NULL && catalog_find(c->defs->catalog, service) == NULL)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "service", "unknown service '%s'",
 				    service);
-	if (env == NULL || *env == '\0' || strlen(env) > 64)
-		return tr_error_set(err, TR_E_UNPROCESSABLE, "environment",
-				    "'environment' is required (1 to 64 characters)");
+	if (env == NULL || !fields_environment_ok(env))
+		return tr_error_set(
+			err, TR_E_UNPROCESSABLE, "environment",
+			"'environment' is required: 1 to 64 lowercase letters, digits, - "
+			"and _ (e.g. production, staging)");
 	if (duration == NULL || !time_parse_duration(duration, &secs) || secs <= 0)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "duration",
 				    "'duration' must be an ISO 8601 duration such as PT30M");
 	if (pipeline != NULL && !json_is_object(pipeline))
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "pipeline",
 				    "'pipeline' must be an object {url, commit, actor}");
+	json_t *emergency = json_object_get(in, "emergency");
+	const char *justification = json_string_value(json_object_get(in, "justification"));
+	if (emergency != NULL && !json_is_boolean(emergency))
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "emergency",
+				    "'emergency' must be true or false");
+	if (json_object_get(in, "justification") != NULL &&
+	    (justification == NULL || strlen(justification) > 2000))
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "justification",
+				    "'justification' must be a string of at most 2000 bytes");
+	if (json_is_true(emergency) && (justification == NULL || strlen(justification) < 10))
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "justification",
+				    "an emergency deployment needs a 'justification' (at least 10 "
+				    "characters): the emergency board reads it");
+	if (!json_is_true(emergency) && justification != NULL)
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "justification",
+				    "'justification' goes with \"emergency\": true");
 	*template = json_string_value(json_object_get(in, "template"));
 	const struct policy_set *set = c->defs->policies;
 	if (*template != NULL && (set == NULL || policy_template_find(set, *template) == NULL))
@@ -337,14 +371,26 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 		 actor ? " for " : "", actor ? actor : "");
 	snprintf(plan, sizeof plan, "The pipeline deploys %s%s to %s and reports the outcome.",
 		 commit ? "commit " : "the build", commit ? commit : "", env);
-	*change = json_pack("{s:s, s:s, s:[s], s:s, s:s, s:s?}", "title", title, "description",
-			    desc, "services", service, "duration", duration, "implementation_plan",
-			    plan, "template", *template);
+	*change = json_pack("{s:s, s:s, s:[s], s:s, s:s, s:s, s:s?}", "title", title, "description",
+			    desc, "services", service, "environment", env, "duration", duration,
+			    "implementation_plan", plan, "template", *template);
 	static const char *const pass[] = {"title",         "description", "rollback_plan",
 					   "test_evidence", "not_before",  "not_after"};
 	for (size_t i = 0; *change != NULL && i < sizeof pass / sizeof pass[0]; i++)
 		if (json_is_string(json_object_get(in, pass[i])))
 			json_object_set(*change, pass[i], json_object_get(in, pass[i]));
+	if (*change != NULL && json_is_true(emergency)) {
+		/* The emergency board authorizes it while the pipeline waits. */
+		char *text = NULL;
+		const char *d = json_string_value(json_object_get(*change, "description")) ?: "";
+		if (asprintf(&text, "EMERGENCY: %s\n\n%s", justification, d) < 0)
+			text = NULL;
+		json_object_set_new(*change, "type", json_string("emergency"));
+		json_object_set_new(*change, "description", text ? json_string(text) : json_null());
+		free(text);
+		json_object_del(*change, "template");
+		*template = NULL;
+	}
 	return *change ? TR_OK : TR_E_NOMEM;
 }
 
@@ -353,7 +399,7 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
  * withdrawn and the deployment denied, naming the freeze and when it ends.
  */
 static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, const char *change,
-				     const char *service, struct tr_error *err)
+				     const char *service, const char *env, struct tr_error *err)
 {
 	json_t *freezes = NULL;
 	enum tr_code rc = records_calendar_instances(c, "freeze", service, c->now_ms, c->now_ms + 1,
@@ -362,7 +408,9 @@ static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, cons
 	size_t i;
 	json_t *f;
 	json_array_foreach(freezes, i, f) {
-		if (hard == NULL && json_is_true(json_object_get(f, "hard")))
+		/* a freeze concerns the environments it names (production when none) */
+		if (hard == NULL && json_is_true(json_object_get(f, "hard")) &&
+		    planner_env_applies(f, env))
 			hard = f;
 	}
 	if (rc != TR_OK || hard == NULL) {
@@ -370,7 +418,7 @@ static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, cons
 		return rc;
 	}
 	char reason[512];
-	snprintf(reason, sizeof reason, "%s is inside hard freeze '%s' until %s", service,
+	snprintf(reason, sizeof reason, "%s (%s) is inside hard freeze '%s' until %s", service, env,
 		 json_string_value(json_object_get(hard, "summary")) ?: "?",
 		 json_string_value(json_object_get(hard, "end")) ?: "?");
 	json_decref(freezes);
@@ -442,6 +490,14 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 				    dep_id);
 	}
 
+	bool emergency = json_is_true(json_object_get(input, "emergency"));
+	if (!replay && emergency) {
+		add_reason(reasons, "emergency: the emergency board (or a change manager breaking "
+				    "glass) must authorize it; wait for allow");
+		if (json_object_get(change, "rollback_plan") == NULL)
+			json_object_set_new(change, "rollback_plan",
+					    json_string("none given by the pipeline"));
+	}
 	if (!replay) {
 		/* 2. Standard if the template is still pre-approved, else normal. */
 		struct rec_reply sim = {0};
@@ -455,12 +511,15 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 			time_format_ms(c->now_ms, at);
 			json_object_set_new(change, "not_before", json_string(at));
 		}
-		if (template != NULL && records_simulate(&inner, change, &sim, &e) == TR_OK) {
+		if (!emergency && template != NULL &&
+		    records_simulate(&inner, change, &sim, &e) == TR_OK) {
 			json_t *t = json_object_get(sim.body, "template");
 			pre = json_is_true(json_object_get(t, "preapproved"));
 			why = json_string_value(json_object_get(t, "reason"));
 		}
-		if (template == NULL)
+		if (emergency)
+			; /* an emergency change: its board decides */
+		else if (template == NULL)
 			add_reason(reasons, "no standard-change template covers this service: "
 					    "the change goes to its approvers");
 		else if (!pre)
@@ -469,7 +528,10 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 				   "to its approvers",
 				   template, why ? why : "its condition does not hold");
 		rec_reply_clear(&sim);
-		json_object_set_new(change, "type", json_string(pre ? "standard" : "normal"));
+		json_object_set_new(change, "type",
+				    json_string(emergency ? "emergency"
+						: pre     ? "standard"
+							  : "normal"));
 		if (!pre && json_object_get(change, "rollback_plan") == NULL)
 			json_object_set_new(change, "rollback_plan",
 					    json_string("none given by the pipeline"));
@@ -493,10 +555,11 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 			s = store_ping(c->st); /* sends the queued update */
 		if (rc == TR_OK && s < 0)
 			rc = rec_db_error(err, s, c->st);
-		if (rc == TR_OK)
-			rc = refuse_if_frozen(&inner, dep_id, id,
-					      json_string_value(json_object_get(input, "service")),
-					      err);
+		if (rc == TR_OK && !emergency) /* an emergency is its board's to refuse */
+			rc = refuse_if_frozen(
+				&inner, dep_id, id,
+				json_string_value(json_object_get(input, "service")),
+				json_string_value(json_object_get(input, "environment")), err);
 		if (rc != TR_OK) {
 			json_decref(change);
 			json_decref(reasons);
@@ -549,6 +612,25 @@ static enum db_status result_tx(struct store *st, void *cls)
 				     d->dep_id);
 			return rec_refuse(j, TR_E_CONFLICT);
 		}
+	} else if (!d->trusted) {
+		/* Without the lease, only the pipeline that asked, and only while nobody holds
+		 * the lease: a result fails the change and feeds the history pre-approval reads. */
+		const char *requester = json_string_value(json_object_get(d->dep, "requester"));
+		bool leased = json_integer_value(json_object_get(d->dep, "lease_expires_ms")) > 0;
+		if (leased || requester == NULL || strcmp(requester, j->c->actor) != 0) {
+			if (leased)
+				tr_error_set(j->err, TR_E_FORBIDDEN, "lease",
+					     "%s is leased: report its result with the lease token "
+					     "the gate gave when it said allow",
+					     d->dep_id);
+			else
+				tr_error_set(j->err, TR_E_FORBIDDEN, "lease",
+					     "only the pipeline that requested %s (%s) may report "
+					     "its result without its lease",
+					     d->dep_id, requester ? requester : "?");
+			tr_error_rule(j->err, "lease_required");
+			return rec_refuse(j, TR_E_FORBIDDEN);
+		}
 	}
 	j->id = json_string_value(json_object_get(d->dep, "change"));
 	if (j->id == NULL) {
@@ -584,6 +666,12 @@ static enum db_status result_tx(struct store *st, void *cls)
 enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *input,
 				   struct rec_reply *out, struct tr_error *err)
 {
+	return rec_deploy_result(c, id, input, false, out, err);
+}
+
+enum tr_code rec_deploy_result(struct rec_ctx *c, const char *id, json_t *input, bool trusted,
+			       struct rec_reply *out, struct tr_error *err)
+{
 	const char *outcome = json_string_value(json_object_get(input, "outcome"));
 	json_t *details = json_object_get(input, "details");
 	json_t *incident = json_object_get(input, "open_incident");
@@ -605,7 +693,8 @@ enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *in
 			    .dep_id = id,
 			    .outcome = outcome,
 			    .details = json_string_value(details),
-			    .lease = json_string_value(lease)};
+			    .lease = json_string_value(lease),
+			    .trusted = trusted};
 	enum tr_code rc = rec_run(&d.job, result_tx);
 	if (rc == TR_OK && strcmp(outcome, "failure") == 0 && json_is_true(incident)) {
 		/* A failed deployment may have hurt the service: an incident caused by it. */

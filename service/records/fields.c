@@ -20,6 +20,8 @@ enum ftype {
 	F_DATETIME, /* RFC 3339 */
 	F_REF,      /* one record id of kind `ref` */
 	F_REFS,     /* array of distinct record ids of kind `ref` */
+	F_ACTIONS,  /* array of 1..50 follow-up actions {action, owner?, problem?} */
+	F_ENV,      /* an environment name: 1..64 lowercase letters, digits, - and _ */
 };
 
 struct field {
@@ -33,6 +35,8 @@ struct field {
 
 static const char *const change_types[] = {"standard", "normal", "emergency", NULL};
 static const char *const priorities[] = {"P1", "P2", "P3", "P4", NULL};
+static const char *const review_outcomes[] = {"successful", "partially_successful", "failed",
+					      "rolled_back", NULL};
 
 static const struct field fields[] = {
 	{"change", "title", F_TITLE, NULL, NULL, true},
@@ -46,6 +50,11 @@ static const struct field fields[] = {
 	{"change", "rollback_plan", F_TEXT, NULL, NULL, false},
 	{"change", "test_evidence", F_TEXT, NULL, NULL, false},
 	{"change", "template", F_NAME, NULL, NULL, false},
+	{"change", "environment", F_ENV, NULL, NULL, false},
+	/* the post-implementation review (workflows require them before close) */
+	{"change", "review_outcome", F_ENUM, review_outcomes, NULL, false},
+	{"change", "review_findings", F_TEXT, NULL, NULL, false},
+	{"change", "follow_up_actions", F_ACTIONS, NULL, "problem", false},
 	{"incident", "title", F_TITLE, NULL, NULL, true},
 	{"incident", "description", F_TEXT, NULL, NULL, false},
 	{"incident", "service", F_NAME, NULL, NULL, false},
@@ -117,6 +126,18 @@ static const struct field *find(const char *kind, const char *name)
 	return NULL;
 }
 
+bool fields_environment_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_')
+			return false;
+	return true;
+}
+
 static bool name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -184,6 +205,52 @@ static bool is_incident_id(const char *s)
 	return k != NULL && strcmp(k, "incident") == 0;
 }
 
+/* Follow-up actions: [{"action": text, "owner"?: name, "problem"?: "PRB-n"}], 1 to 50. */
+static enum tr_code check_actions(const struct field *f, json_t *v, struct tr_error *err)
+{
+	size_t i;
+	json_t *item;
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 50)
+		return bad(err, f->name,
+			   "must be an array of 1 to 50 actions {\"action\", \"owner\"?, "
+			   "\"problem\"?}");
+	json_array_foreach(v, i, item) {
+		char field[96];
+		const char *key;
+		json_t *m;
+		snprintf(field, sizeof field, "%s[%zu]", f->name, i);
+		if (!json_is_object(item))
+			return bad(err, field,
+				   "must be an object {\"action\", \"owner\"?, "
+				   "\"problem\"?}");
+		json_object_foreach(item, key, m) {
+			const char *s = json_string_value(m);
+			char sub[128];
+			snprintf(sub, sizeof sub, "%s.%s", field, key);
+			if (strcmp(key, "action") == 0) {
+				if (s == NULL || *s == '\0' || strlen(s) > 2000)
+					return bad(err, sub,
+						   "must be a non-empty string of at "
+						   "most 2000 bytes");
+			} else if (strcmp(key, "owner") == 0) {
+				if (s == NULL || !name_ok(s))
+					return bad(err, sub, "must be a user name");
+			} else if (strcmp(key, "problem") == 0) {
+				const char *k = s ? fields_kind_of_id(s) : NULL;
+				if (k == NULL || strcmp(k, "problem") != 0)
+					return bad(err, sub, "must be the id of a problem");
+			} else {
+				return bad(err, sub, "is not a member of a follow-up action");
+			}
+		}
+		if (!json_is_string(json_object_get(item, "action"))) {
+			snprintf(field + strlen(field), sizeof field - strlen(field), ".action");
+			return bad(err, field, "is required");
+		}
+	}
+	return TR_OK;
+}
+
 static enum tr_code check_value(const struct field *f, json_t *v, struct tr_error *err)
 {
 	const char *s = json_string_value(v);
@@ -235,6 +302,15 @@ static enum tr_code check_value(const struct field *f, json_t *v, struct tr_erro
 		if (s == NULL || fields_kind_of_id(s) == NULL ||
 		    strcmp(fields_kind_of_id(s), f->ref) != 0)
 			return bad(err, f->name, "must be the id of a %s", f->ref);
+		return TR_OK;
+	case F_ACTIONS:
+		return check_actions(f, v, err);
+	case F_ENV:
+		if (s == NULL || !fields_environment_ok(s))
+			return bad(
+				err, f->name,
+				"must be an environment name (1 to 64 lowercase letters, digits, "
+				"- and _), e.g. production or staging");
 		return TR_OK;
 	case F_REFS:
 		return check_list(

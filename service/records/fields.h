@@ -28,6 +28,9 @@ const char *fields_kind_prefix(const char *kind);
 /* The kind of an id by its prefix ("INC-4" -> "incident"), or NULL. */
 const char *fields_kind_of_id(const char *id);
 
+/* Whether `s` is an environment name: 1..64 lowercase letters, digits, '-' and '_'. */
+bool fields_environment_ok(const char *s);
+
 /*
  * Checks every member of `input` (an object): the field exists for `kind`, clients may
  * write it, and its value has the right shape.  With `creating`, the fields a new

@@ -9,6 +9,7 @@
  * jobs/github.c) when it is allow or deny.  `deployment_status` events of that deployment
  * record its outcome.  The signature was checked by the HTTP handler.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,18 @@ static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *ap
 	char url[1024];
 	snprintf(url, sizeof url, "%s/actions",
 		 json_string_value(json_object_get(repo, "html_url")) ?: full);
+	/* GitHub's environment names are free text ("Production"); Transom's are lowercase. */
+	char envn[65];
+	size_t k = 0;
+	for (const char *e = env; *e != '\0' && k < sizeof envn - 1; e++)
+		envn[k++] = isalnum((unsigned char)*e) ? (char)tolower((unsigned char)*e)
+			    : *e == '_'                ? '_'
+						       : '-';
+	envn[k] = '\0';
 	json_t *input = json_pack(
 		"{s:O, s:s, s:O, s:{s:s, s:s?, s:s?}}", "service", json_object_get(map, "service"),
-		"environment", env, "duration", json_object_get(map, "duration"), "pipeline", "url",
-		url, "commit",
+		"environment", envn, "duration", json_object_get(map, "duration"), "pipeline",
+		"url", url, "commit",
 		json_string_value(json_object_get(p, "sha"))
 			?: json_string_value(json_object_get(dep, "sha")),
 		"actor", json_string_value(json_object_get(json_object_get(p, "sender"), "login")));
@@ -100,7 +109,7 @@ static enum tr_code deployment_status(struct rec_ctx *c, json_t *p, struct rec_r
 	}
 	json_t *input = json_pack("{s:s, s:s}", "outcome", outcome, "details",
 				  "reported by GitHub (deployment_status)");
-	enum tr_code rc = records_deploy_result(c, id, input, out, err);
+	enum tr_code rc = rec_deploy_result(c, id, input, true, out, err);
 	json_decref(input);
 	return rc;
 }

@@ -72,10 +72,11 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 /* The inverse name of a link seen from its target. */
 static const char *inverse(const char *rel)
 {
-	return strcmp(rel, "caused_by") == 0  ? "caused_incidents"
-	       : strcmp(rel, "incident") == 0 ? "problems"
-	       : strcmp(rel, "fixed_by") == 0 ? "fixes_problems"
-					      : rel;
+	return strcmp(rel, "caused_by") == 0   ? "caused_incidents"
+	       : strcmp(rel, "incident") == 0  ? "problems"
+	       : strcmp(rel, "fixed_by") == 0  ? "fixes_problems"
+	       : strcmp(rel, "follow_up") == 0 ? "follow_up_of"
+					       : rel;
 }
 
 /* {"caused_by": ["CHG-1"], "caused_incidents": [...], ...} from store_links_of rows. */
@@ -105,6 +106,25 @@ static void set_etag(struct rec_reply *out, int version)
 	snprintf(out->etag, sizeof out->etag, "\"%d\"", version);
 }
 
+/* The distinct problems a change's follow-up actions name (owned array). */
+static json_t *follow_up_problems(const char *kind, json_t *record)
+{
+	json_t *ids = json_array(), *a;
+	size_t i, k;
+	json_t *seen;
+	if (strcmp(kind, "change") != 0)
+		return ids;
+	json_array_foreach(json_object_get(record, "follow_up_actions"), i, a) {
+		json_t *p = json_object_get(a, "problem");
+		bool dup = false;
+		json_array_foreach(ids, k, seen)
+			dup = dup || json_equal(seen, p);
+		if (json_is_string(p) && !dup)
+			json_array_append(ids, p);
+	}
+	return ids;
+}
+
 /*
  * The links of `r` now: those pointing at it, as read with it, and those its own link
  * fields make (which this request may just have changed).
@@ -117,6 +137,11 @@ static json_t *current_links(const struct store_record *r)
 	json_array_foreach(r->links, i, row)
 		if (strcmp(json_string_value(json_object_get(row, "to")) ?: "", r->id) == 0)
 			json_array_append(rows, row);
+	json_t *follow = follow_up_problems(r->kind, r->data), *pid;
+	json_array_foreach(follow, i, pid)
+		json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id, "rel",
+						      "follow_up", "to", pid));
+	json_decref(follow);
 	const struct field_link *links = fields_links(r->kind, &n);
 	for (size_t k = 0; k < n; k++) {
 		json_t *v = json_object_get(r->data, links[k].field), *id;
@@ -279,6 +304,44 @@ static enum db_status check_links(struct rec_job *j, json_t *input)
 	return DB_ONE;
 }
 
+/* The problems that a change's follow-up actions name must exist: 422 naming the first. */
+static enum db_status check_follow_ups(struct rec_job *j, json_t *input)
+{
+	json_t *actions = json_object_get(input, "follow_up_actions"), *a, *missing = NULL;
+	json_t *ids = json_array();
+	size_t i;
+	json_array_foreach(actions, i, a)
+		if (json_is_string(json_object_get(a, "problem")))
+			json_array_append(ids, json_object_get(a, "problem"));
+	enum db_status s = json_array_size(ids) == 0
+				   ? DB_ONE
+				   : store_records_missing(j->c->st, ids, "problem", &missing);
+	json_decref(ids);
+	if (s < 0 || json_array_size(missing) == 0) {
+		json_decref(missing);
+		return s < 0 ? s : DB_ONE;
+	}
+	json_array_foreach(actions, i, a) {
+		json_t *p = json_object_get(a, "problem");
+		size_t k;
+		json_t *m;
+		json_array_foreach(missing, k, m) {
+			if (!json_equal(p, m))
+				continue;
+			char field[96];
+			snprintf(field, sizeof field, "follow_up_actions[%zu].problem", i);
+			tr_error_set(j->err, TR_E_UNPROCESSABLE, field,
+				     "'%s' names no existing problem: %s", field,
+				     json_string_value(m));
+			tr_error_rule(j->err, "reference");
+			json_decref(missing);
+			return rec_refuse(j, TR_E_UNPROCESSABLE);
+		}
+	}
+	json_decref(missing);
+	return DB_ONE;
+}
+
 /*
  * The services a record names must be in the catalog (when policies/ has one): 422
  * naming every unknown one.
@@ -326,7 +389,53 @@ static enum db_status sync_links(struct rec_job *j, const char *id, json_t *reco
 		if (s < 0)
 			return s;
 	}
+	/* A change's follow-up actions link the problems they name ("follow_up"). */
+	if (strcmp(j->kind, "change") == 0 &&
+	    (json_object_get(record, "follow_up_actions") != NULL ||
+	     json_object_get(j->input, "follow_up_actions") != NULL)) {
+		json_t *ids = follow_up_problems(j->kind, record);
+		enum db_status s = store_links_set(j->c->st, id, "follow_up", ids);
+		json_decref(ids);
+		if (s < 0)
+			return s;
+	}
 	return DB_ONE;
+}
+
+/*
+ * A start refused by the `within_window` guard: the detail names the booked window with
+ * its start and end (or says there is none), and extra.window carries them.
+ */
+static void explain_window(struct rec_job *j)
+{
+	json_t *rec = j->subject; /* borrowed from the caller's record */
+	json_t *sched = json_object_get(rec, "schedule");
+	const char *id = json_string_value(json_object_get(rec, "id")) ?: "the change";
+	const char *status = json_string_value(json_object_get(sched, "status")) ?: "none";
+	const char *start = json_string_value(json_object_get(sched, "start"));
+	const char *end = json_string_value(json_object_get(sched, "end"));
+	json_t *w = json_object_get(sched, "window");
+	const char *name = json_string_value(json_object_get(w, "summary"));
+	char at[TIME_RFC3339_LEN];
+	time_format_ms(j->c->now_ms, at);
+	if (strcmp(status, "booked") == 0 && start != NULL && end != NULL) {
+		tr_error_set(j->err, TR_E_CONFLICT, "event",
+			     "%s may start only inside its booked window%s%s%s, from %s to %s (now "
+			     "%s); only an emergency change or break glass may skip it",
+			     id, name ? " '" : "", name ? name : "", name ? "'" : "", start, end,
+			     at);
+		json_object_set_new(j->out->extra, "window",
+				    json_pack("{s:s?, s:O?, s:s, s:s}", "name", name, "uid",
+					      json_object_get(w, "uid"), "start", start, "end",
+					      end));
+	} else {
+		tr_error_set(j->err, TR_E_CONFLICT, "event",
+			     "%s has no booked window (schedule status %s): it may not start; "
+			     "only an emergency change or break glass may skip the window",
+			     id, status);
+		json_object_set_new(j->out->extra, "window", json_null());
+	}
+	tr_error_rule(j->err, "within_window");
 }
 
 /* Maps an engine refusal to a problem, with its extra members. */
@@ -356,6 +465,8 @@ enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 		tr_error_rule(err, o->guard_name ? o->guard_name : "guard");
 		out->extra =
 			json_pack("{s:s?, s:s?}", "guard", o->guard_name, "when", o->guard_text);
+		if (o->guard_name != NULL && strcmp(o->guard_name, "within_window") == 0)
+			explain_window(j);
 		return TR_E_CONFLICT;
 	case WF_ERR_NO_WORKFLOW:
 		tr_error_set(err, TR_E_UNPROCESSABLE, "type", "no workflow applies to this %s: %s",
@@ -424,6 +535,113 @@ static enum db_status apply_effects(struct rec_job *j, const char *id, json_t *e
 }
 
 /*
+ * A change that a problem names as its fix (`fix_change`, link "fixed_by") moves that
+ * problem on, in the same transaction, as actor "system": closing successfully fires the
+ * problem workflow's `fixed`; failing, being cancelled or rejected fires `fix_failed`.  A
+ * problem whose workflow does not take the event from its state (not in fix_in_change)
+ * is left alone.  Called by rec_persist after change `r` entered a new state.
+ */
+static enum db_status move_fixed_problems(struct rec_job *j, const struct store_record *r)
+{
+	if (strcmp(r->kind, "change") != 0)
+		return DB_ONE;
+	const char *result = json_string_value(json_object_get(r->data, "result")) ?: "";
+	const char *event = NULL;
+	if (strcmp(r->state, "closed") == 0 && strcmp(result, "failed") != 0)
+		event = "fixed";
+	else if (strcmp(r->state, "failed") == 0 || strcmp(r->state, "cancelled") == 0 ||
+		 strcmp(r->state, "rejected") == 0)
+		event = "fix_failed";
+	if (event == NULL)
+		return DB_ONE;
+	size_t i;
+	json_t *row;
+	json_array_foreach(r->links, i, row) {
+		const char *from = json_string_value(json_object_get(row, "from"));
+		if (from == NULL ||
+		    strcmp(json_string_value(json_object_get(row, "rel")) ?: "", "fixed_by") != 0 ||
+		    strcmp(json_string_value(json_object_get(row, "to")) ?: "", r->id) != 0)
+			continue;
+		char comment[300];
+		snprintf(comment, sizeof comment, "fix change %s %s", r->id,
+			 strcmp(event, "fixed") == 0 ? "closed successfully" : r->state);
+		struct rec_ctx sys = *j->c;
+		sys.actor = "system";
+		sys.roles = WF_ROLE_SYSTEM;
+		sys.idem_key = NULL;
+		struct rec_reply out = {0};
+		struct tr_error err = {0};
+		struct rec_job pj = {.c = &sys,
+				     .kind = "problem",
+				     .id = from,
+				     .comment = comment,
+				     .out = &out,
+				     .err = &err};
+		struct store_record p = {0};
+		struct wf_outcome o = {0};
+		const struct wf *wf;
+		struct wf_ctx ctx;
+		enum db_status s = rec_load_locked(&pj, &p, &wf);
+		if (s >= 0) {
+			rec_engine_ctx(&pj, &p, &ctx);
+			if (wf_fire(wf, &ctx, event, &o) == WF_OK)
+				s = rec_persist(&pj, &p, &o, false, NULL, NULL);
+		} else if (pj.code != TR_OK) {
+			s = DB_ONE; /* gone or not loaded here: nothing to move */
+		}
+		wf_outcome_clear(&o);
+		store_record_clear(&p);
+		rec_reply_clear(&out);
+		if (s < 0)
+			return s;
+	}
+	return DB_ONE;
+}
+
+/*
+ * When `steps` start change `r` outside its booked slot (an emergency change, or one whose
+ * glass was broken: the workflows refuse the others), what the audit keeps of it (owned):
+ * {"reason", "window": {start, end} or null, "at"}; else NULL.
+ */
+static json_t *window_skipped(const struct store_record *r, json_t *steps, long long now_ms)
+{
+	size_t i;
+	json_t *step, *sched = json_object_get(r->data, "schedule");
+	bool started = false;
+	json_array_foreach(steps, i, step) /* wf_start's step is named "start" too: from null */
+		started =
+			started || (json_is_string(json_object_get(step, "from")) &&
+				    strcmp(json_string_value(json_object_get(step, "event")) ?: "",
+					   "start") == 0);
+	if (!started || strcmp(r->kind, "change") != 0)
+		return NULL;
+	const char *status = json_string_value(json_object_get(sched, "status"));
+	long long start = 0, end = 0;
+	bool booked =
+		status != NULL && strcmp(status, "booked") == 0 &&
+		time_parse_rfc3339(json_string_value(json_object_get(sched, "start")) ?: "",
+				   &start) &&
+		time_parse_rfc3339(json_string_value(json_object_get(sched, "end")) ?: "", &end);
+	if (booked && start <= now_ms && now_ms < end)
+		return NULL;
+	json_t *bg = json_object_get(json_object_get(r->data, "approvals"), "break_glass");
+	const char *type = json_string_value(json_object_get(r->data, "type")) ?: "";
+	char reason[200];
+	if (json_is_object(bg))
+		snprintf(reason, sizeof reason, "break glass by %s",
+			 json_string_value(json_object_get(bg, "by")) ?: "a change manager");
+	else
+		snprintf(reason, sizeof reason, "%s change", type);
+	char at[TIME_RFC3339_LEN];
+	time_format_ms(now_ms, at);
+	return json_pack("{s:s, s:o, s:s}", "reason", reason, "window",
+			 booked ? json_pack("{s:O, s:O}", "start", json_object_get(sched, "start"),
+					    "end", json_object_get(sched, "end"))
+				: json_null(),
+			 "at", at);
+}
+
+/*
  * Persists outcome `o` for record `r` (new when `insert`): row, links, effects, the
  * audit events (`main` first, stolen, may be NULL; then one per transition step), the
  * notification, and the reply.
@@ -475,6 +693,9 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 	}
 	if (scheduled != NULL)
 		audit_add(&audit, c, at, c->actor, r->id, "scheduled", scheduled);
+	json_t *skipped = window_skipped(r, o->steps, c->now_ms);
+	if (skipped != NULL)
+		audit_add(&audit, c, at, c->actor, r->id, "window_skipped", skipped);
 	if (s >= 0)
 		s = apply_effects(j, r->id, o->effects, &audit, at);
 	if (s >= 0)
@@ -500,15 +721,18 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 		json_decref(note);
 	}
 	audit_list_clear(&audit);
+	if (s >= 0 && strcmp(prev_state, r->state) != 0)
+		s = move_fixed_problems(j, r);
 	if (s >= 0)
 		s = rec_represent(c, r, j->out);
 	return s;
 }
 
 /* The engine's view of a stored record. */
-void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx)
+void rec_engine_ctx(struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);
+	j->subject = r->data;
 	ctx->record = r->data;
 	ctx->risk = json_object_get(r->data, "risk");
 	ctx->approvals = json_object_get(r->data, "approvals");
@@ -656,7 +880,8 @@ static enum db_status create_tx(struct store *st, void *cls)
 	enum db_status s = idem_claim(j);
 	if (s != DB_ONE)
 		return s;
-	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0)
+	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0 ||
+	    (s = check_follow_ups(j, j->input)) < 0)
 		return s;
 	enum wf_status ws = wf_set_select(c->defs->workflows, j->kind, j->input, &wf);
 	if (ws != WF_OK) {
@@ -670,6 +895,8 @@ static enum db_status create_tx(struct store *st, void *cls)
 	json_t *draft = json_deep_copy(j->input);
 	json_object_set_new(draft, "id", json_string(r.id));
 	json_object_set_new(draft, "requester", json_string(c->actor));
+	if (strcmp(j->kind, "change") == 0 && json_object_get(draft, "environment") == NULL)
+		json_object_set_new(draft, "environment", json_string("production"));
 	json_object_set_new(draft, "created_at", json_string(at));
 	struct wf_ctx ctx;
 	r.data = draft;
@@ -825,7 +1052,8 @@ static enum db_status patch_tx(struct store *st, void *cls)
 			return rec_refuse(j, TR_E_CONFLICT);
 		}
 	}
-	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0) {
+	if ((s = check_links(j, j->input)) < 0 || (s = check_services(j, j->input)) < 0 ||
+	    (s = check_follow_ups(j, j->input)) < 0) {
 		store_record_clear(&r);
 		return s;
 	}
@@ -951,9 +1179,9 @@ static enum db_status transition_tx(struct store *st, void *cls)
 	rec_engine_ctx(j, &r, &ctx);
 	enum wf_status ws = wf_fire(wf, &ctx, j->event, &o);
 	if (ws != WF_OK) {
+		enum tr_code code = rec_engine_error(j, &o); /* reads j->subject, i.e. r.data */
 		json_decref(decision);
 		store_record_clear(&r);
-		enum tr_code code = rec_engine_error(j, &o);
 		wf_outcome_clear(&o);
 		return rec_refuse(j, code);
 	}
@@ -1063,6 +1291,7 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 					.type = q->type,
 					.service = q->service,
 					.requester = q->requester,
+					.environment = q->environment,
 					.limit = 50};
 	char ts[64], id[32], next[400];
 	long long ms;

@@ -63,6 +63,7 @@ enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id
 struct rec_query {
 	const char *state, *type, *service, *requester, *updated_since, *next;
 	const char *limit;
+	const char *environment; /* changes only */
 };
 enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
 			  struct rec_reply *out, struct tr_error *err);
@@ -173,8 +174,10 @@ enum tr_code records_deploy_get(struct rec_ctx *c, const char *id, struct rec_re
 /*
  * The outcome: input {outcome: success|failure, details?, lease?, open_incident?}.
  * Completes or fails the change (its result recorded, feeding the risk history); with
- * open_incident, a failure opens an incident caused by the change.  409 when the change
- * has not started or an outcome was recorded.
+ * open_incident, a failure opens an incident caused by the change.  The caller shows the
+ * lease the gate granted (409 rule "lease" for a wrong one); without it only the pipeline
+ * that requested the deployment may report, and only while no lease exists (403, rule
+ * "lease_required").  409 when the change has not started or an outcome was recorded.
  */
 enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *input,
 				   struct rec_reply *out, struct tr_error *err);

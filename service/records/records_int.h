@@ -22,6 +22,7 @@ struct rec_job {
 	json_t *history;         /* raw history counts for the policy actions (owned), or NULL */
 	json_t *history_summary; /* what expressions read as history.* (owned), or NULL */
 	struct policy_ext ext;   /* handed to the policy actions through wf_ctx.ext */
+	json_t *subject;         /* the record the engine last ran on (borrowed), for errors */
 };
 
 /* Ends a transaction body with a refusal: rolled back, reported as `code`. */
@@ -45,8 +46,8 @@ enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const 
  */
 enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, json_t *record);
 
-/* The engine's view of record `r` for this job. */
-void rec_engine_ctx(const struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx);
+/* The engine's view of record `r` for this job; j->subject borrows r->data. */
+void rec_engine_ctx(struct rec_job *j, const struct store_record *r, struct wf_ctx *ctx);
 
 /*
  * Persists outcome `o` for `r` (new when `insert`): row, links, effects, audit events
@@ -111,6 +112,14 @@ enum db_status rec_refuse_not_owner(struct rec_job *j, json_t *record, const cha
  */
 enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, json_t *effects,
 				  json_t **audit_detail);
+
+/*
+ * records_deploy_result (deployments.c) with `trusted`: the result comes from a signed
+ * GitHub deployment_status (github.c), which carries no lease; other callers must show
+ * the lease, or be the pipeline that requested the deployment before a lease exists.
+ */
+enum tr_code rec_deploy_result(struct rec_ctx *c, const char *id, json_t *input, bool trusted,
+			       struct rec_reply *out, struct tr_error *err);
 
 /* The record as clients see it, into j->out / `out`. */
 enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,

@@ -39,7 +39,18 @@ static json_t *schedule_effect(json_t *effects)
 }
 
 /* A planner over the calendars and every booking of the horizon but `exclude`'s. */
-static enum db_status planner_for(struct rec_ctx *c, const char *exclude, struct planner **out)
+/* The environment change `record` is deployed to (production when it names none). */
+static const char *env_of(json_t *record)
+{
+	return json_string_value(json_object_get(record, "environment")) ?: PLANNER_DEFAULT_ENV;
+}
+
+/*
+ * A planner over the windows and freezes that concern `environment` (X-TRANSOM-
+ * ENVIRONMENTS; production by default) and every booking but `exclude`'s.
+ */
+static enum db_status planner_for(struct rec_ctx *c, const char *exclude, const char *environment,
+				  struct planner **out)
 {
 	const struct defs *d = c->defs;
 	int64_t horizon = d->plan ? d->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
@@ -49,10 +60,12 @@ static enum db_status planner_for(struct rec_ctx *c, const char *exclude, struct
 		store_bookings_list(c->st, c->now_ms, c->now_ms + horizon, NULL, &bookings);
 	if (s < 0)
 		return s;
-	json_t *inst = defs_instances(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS);
+	json_t *all = defs_instances(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS);
+	json_t *inst = all != NULL ? planner_instances_for(all, environment) : NULL;
 	if (inst != NULL)
 		*out = planner_new(inst, bookings, d->catalog, exclude, horizon);
 	json_decref(inst);
+	json_decref(all);
 	json_decref(bookings);
 	return *out != NULL ? DB_ONE : DB_HARD;
 }
@@ -79,7 +92,8 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	*detail = NULL;
 	*moved = false;
 	time_format_ms(c->now_ms, at);
-	if ((s = store_schedule_lock(c->st)) < 0 || (s = planner_for(c, r->id, &p)) < 0)
+	if ((s = store_schedule_lock(c->st)) < 0 ||
+	    (s = planner_for(c, r->id, env_of(r->data), &p)) < 0)
 		return s;
 	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
 	bool ok = planner_request_from(r->data, r->id, def, &rq, why, sizeof why);
@@ -209,7 +223,7 @@ enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, 
 		return DB_ONE; /* nothing to propose for a change without services yet */
 	const char *type = json_string_value(json_object_get(record, "type"));
 	rq.emergency = type != NULL && strcmp(type, "emergency") == 0;
-	enum db_status s = planner_for(c, j->id, &p);
+	enum db_status s = planner_for(c, j->id, env_of(record), &p);
 	if (s < 0)
 		return s;
 	json_t *res = NULL;
@@ -219,11 +233,12 @@ enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, 
 	json_t *w = json_object_get(slot, "window");
 	json_t *proposal =
 		slot != NULL
-			? json_pack("{s:s, s:O, s:O, s:O, s:O}", "status", "proposed", "start",
-				    json_object_get(slot, "start"), "end",
+			? json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?}", "status", "proposed",
+				    "start", json_object_get(slot, "start"), "end",
 				    json_object_get(slot, "end"), "soft_freeze",
 				    json_object_get(slot, "soft_freeze"), "window",
-				    json_is_object(w) ? json_object_get(w, "uid") : json_null())
+				    json_is_object(w) ? json_object_get(w, "uid") : json_null(),
+				    "skipped", json_object_get(res, "skipped"))
 			: json_pack("{s:s, s:O?}", "status", "proposed", "reasons",
 				    json_object_get(res, "reasons"));
 	json_decref(res);
@@ -483,7 +498,7 @@ enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json
 	json_decref(unknown);
 	rq.emergency = json_is_string(json_object_get(change, "type")) &&
 		       strcmp(json_string_value(json_object_get(change, "type")), "emergency") == 0;
-	enum db_status s = planner_for(c, NULL, &p);
+	enum db_status s = planner_for(c, NULL, env_of(change), &p);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
 	enum sched_status st = planner_slots(p, &rq, c->now_ms, count, out);

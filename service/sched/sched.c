@@ -1320,8 +1320,21 @@ static struct sched_explanation *explain_add(struct sched_explain *why, const ch
 	return e;
 }
 
-/* One explanation per candidate instance of the change's first service. */
+/*
+ * One explanation per candidate instance of the change's first service; with `before`
+ * (a slot was found), only the instances that start before that slot's window: the
+ * ones the search skipped, each with why it could not take the change.
+ */
+static void explain_until(struct sched_index *ix, struct sched_query *q,
+			  const struct sched_slot *before, struct sched_explain *why);
+
 static void explain(struct sched_index *ix, struct sched_query *q, struct sched_explain *why)
+{
+	explain_until(ix, q, NULL, why);
+}
+
+static void explain_until(struct sched_index *ix, struct sched_query *q,
+			  const struct sched_slot *before, struct sched_explain *why)
 {
 	int64_t dur = q->c->duration_ms;
 	char d[32];
@@ -1329,6 +1342,8 @@ static void explain(struct sched_index *ix, struct sched_query *q, struct sched_
 
 	why->n = 0;
 	sched_duration_iso(dur, d, sizeof d);
+	if (before != NULL && (is_emergency(q) || before->window_uid == NULL))
+		return; /* no windows to skip */
 	if (is_emergency(q)) {
 		struct sched_why w = {0};
 		struct sched_explanation *e = explain_add(why, NULL, q->lo, q->hi);
@@ -1353,6 +1368,8 @@ static void explain(struct sched_index *ix, struct sched_query *q, struct sched_
 		const struct sched_window *w = win_at(ix, l->ids[k]);
 		if (w->end_ms <= q->lo)
 			continue;
+		if (before != NULL && w->start_ms >= before->window_start_ms)
+			break; /* the chosen instance and later ones */
 		int64_t s = w->start_ms > q->lo ? w->start_ms : q->lo;
 		int64_t e = w->end_ms < q->hi ? w->end_ms : q->hi;
 		struct sched_explanation *x = explain_add(why, w->uid, w->start_ms, w->end_ms);
@@ -1379,7 +1396,7 @@ static void explain(struct sched_index *ix, struct sched_query *q, struct sched_
 			why_text(q, &wy, x->reason, sizeof x->reason);
 		}
 	}
-	if (why->n == 0) {
+	if (why->n == 0 && before == NULL) {
 		struct sched_explanation *x = explain_add(why, NULL, q->lo, q->hi);
 		snprintf(x->reason, sizeof x->reason, "no window of %s before %s", sv->name,
 			 q->bounded ? "not_after" : "the horizon");
@@ -1426,6 +1443,21 @@ enum sched_status sched_next_slots(struct sched_index *ix, const struct sched_ch
 	if (*n == 0 && why != NULL)
 		explain(ix, &q, why);
 	return *n > 0 || count == 0 ? SCHED_OK : SCHED_NO_SLOT;
+}
+
+enum sched_status sched_explain_skipped(struct sched_index *ix, const struct sched_change *c,
+					int64_t now_ms, const struct sched_slot *slot,
+					struct sched_explain *why)
+{
+	if (ix == NULL || c == NULL || slot == NULL || why == NULL)
+		return SCHED_ERR_INVALID;
+	why->n = 0;
+	struct sched_query q;
+	enum sched_status st = query_init(ix, c, now_ms, &q);
+	if (st != SCHED_OK)
+		return st;
+	explain_until(ix, &q, slot, why);
+	return SCHED_OK;
 }
 
 enum sched_status sched_find(struct sched_index *ix, const struct sched_change *c, int64_t now_ms,

@@ -172,6 +172,18 @@ enum sched_status sched_next_slots(struct sched_index *ix, const struct sched_ch
 				   size_t *n, struct sched_explain *why);
 
 /*
+ * Why the search for `c` skipped what it skipped before `slot` (as sched_find returned it
+ * for the same index and now_ms): one explanation per window instance of c's first
+ * service that starts before slot's window instance, with its reason (a hard freeze, too
+ * short, booked by CHG-n on a (related) service, capacity, ...), earliest first, at most
+ * SCHED_EXPLAIN_MAX, into `*why`.  None for emergencies.  Pure; nothing is booked.
+ * Returns SCHED_OK, SCHED_ERR_INVALID or SCHED_ERR_OOM.
+ */
+enum sched_status sched_explain_skipped(struct sched_index *ix, const struct sched_change *c,
+					int64_t now_ms, const struct sched_slot *slot,
+					struct sched_explain *why);
+
+/*
  * Books `c` at `slot` (as found by sched_find for the same index): later searches see it
  * as a booking on each of c's services and as one use of each window instance holding
  * it.  Borrows c->id.  Returns SCHED_OK, SCHED_ERR_INVALID or SCHED_ERR_OOM (unchanged).

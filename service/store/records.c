@@ -74,8 +74,9 @@ static const struct store_stmt stmt_list = {
 	" AND ($5::text IS NULL OR requester = $5)"
 	" AND ($6::timestamptz IS NULL OR updated_at >= $6::timestamptz)"
 	" AND ($7::timestamptz IS NULL OR (updated_at, id) > ($7::timestamptz, $8::text))"
+	" AND ($10::text IS NULL OR environment = $10)"
 	" ORDER BY updated_at, id LIMIT $9::int",
-	9};
+	10};
 static const struct store_stmt stmt_missing = {
 	"records_missing",
 	"SELECT t.v FROM jsonb_array_elements_text($1::jsonb) t(v)"
@@ -170,7 +171,7 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", f->limit);
 	const char *p[] = {f->kind,          f->state,    f->type,     f->service, f->requester,
-			   f->updated_since, f->after_ts, f->after_id, limit};
+			   f->updated_since, f->after_ts, f->after_id, limit,      f->environment};
 	PGresult *res;
 	*out = NULL;
 	enum db_status s = store_exec(st, &stmt_list, p, &res);

@@ -52,6 +52,7 @@ enum db_status store_record_update(struct store *st, struct store_record *r, boo
 struct store_record_filter {
 	const char *kind;
 	const char *state, *type, *service, *requester;
+	const char *environment;   /* changes deployed to it (production: also those naming none) */
 	const char *updated_since; /* RFC 3339 */
 	const char *after_ts;      /* cursor: (updated_at, id) strictly after these */
 	const char *after_id;

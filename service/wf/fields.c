@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/timeutil.h"
 #include "wf/wf_int.h"
 
 /* ---- roles ---- */
@@ -64,6 +65,10 @@ static const char *const change_fields[] = {COMMON_FIELDS,
 					    "template",
 					    "result",
 					    "schedule",
+					    "review_outcome",
+					    "review_findings",
+					    "follow_up_actions",
+					    "environment",
 					    NULL};
 
 static const char *const incident_fields[] = {
@@ -128,7 +133,8 @@ bool wf_field_of_kind(enum wf_kind_id k, const char *field)
 /* ---- expression paths ---- */
 
 static const char *const risk_paths[] = {"level", "score", NULL};
-static const char *const approvals_paths[] = {"satisfied", "rejected", NULL};
+static const char *const approvals_paths[] = {"satisfied", "rejected", "break_glass", NULL};
+static const char *const window_paths[] = {"open", "start", "end", NULL};
 static const char *const history_paths[] = {"failure_rate", "changes", "incidents_caused", NULL};
 static const char *const actor_paths[] = {"name", "roles", NULL};
 static const char *const event_paths[] = {"name", "comment", NULL};
@@ -185,6 +191,8 @@ static bool known_for(enum wf_kind_id k, const char *path)
 		return in_list(approvals_paths, rest, strlen(rest));
 	if ((rest = after_prefix(path, "history")) != NULL)
 		return in_list(history_paths, rest, strlen(rest));
+	if ((rest = after_prefix(path, "window")) != NULL)
+		return in_list(window_paths, rest, strlen(rest));
 	return false;
 }
 
@@ -206,6 +214,34 @@ static json_t *keep(struct wf_env *env, json_t *v)
 	return v;
 }
 
+/*
+ * window.open / .start / .end of a change, read off record.schedule and `now` (pure):
+ * null without a schedule (its workflow books none); for a booked slot its bounds in
+ * seconds and whether now lies inside [start, end); otherwise (unscheduled, proposed,
+ * released) open is false and the bounds null.
+ */
+static json_t *window_get(struct wf_env *env, const char *what)
+{
+	json_t *sched = json_object_get(env->record, "schedule");
+	if (env->kind != WF_KIND_CHANGE || !json_is_object(sched))
+		return NULL;
+	const char *status = json_string_value(json_object_get(sched, "status"));
+	long long start = 0, end = 0;
+	bool booked =
+		status != NULL && strcmp(status, "booked") == 0 &&
+		time_parse_rfc3339(json_string_value(json_object_get(sched, "start")) ?: "",
+				   &start) &&
+		time_parse_rfc3339(json_string_value(json_object_get(sched, "end")) ?: "", &end);
+	/* `now` has whole seconds: the bounds widen to them (start down, end up), so a
+	 * start the gate allows in milliseconds is never refused here. */
+	long long s = start / 1000, e = (end + 999) / 1000;
+	if (strcmp(what, "open") == 0)
+		return keep(env, json_boolean(booked && s <= env->now && env->now < e));
+	if (!booked)
+		return NULL;
+	return keep(env, json_integer(strcmp(what, "start") == 0 ? s : e));
+}
+
 json_t *wf_env_get(void *cls, const char *path)
 {
 	struct wf_env *env = cls;
@@ -222,6 +258,8 @@ json_t *wf_env_get(void *cls, const char *path)
 		return expr_path_walk(env->approvals, rest);
 	if ((rest = after_prefix(path, "history")) != NULL)
 		return expr_path_walk(env->history, rest);
+	if ((rest = after_prefix(path, "window")) != NULL)
+		return window_get(env, rest);
 	if (strcmp(path, "actor.name") == 0)
 		return keep(env, json_string(env->actor != NULL ? env->actor : "system"));
 	if (strcmp(path, "actor.roles") == 0) {

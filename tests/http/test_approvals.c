@@ -925,7 +925,7 @@ static bool to_implementing(const char *path)
 	struct reply *r = vote_ok(path, bokafor, "approve", "go", NULL, "scheduled");
 	bool ok = r->status == 200;
 	reply_free(r);
-	return ok && step(path, ekowalski, "start", "implementing");
+	return ok && open_window_now(path) && step(path, ekowalski, "start", "implementing");
 }
 
 static void check_history(json_t *risk, double rate, long long changes, long long failures,
@@ -961,7 +961,7 @@ static void test_failures_raise_risk(void)
 		return;
 	CHECK(step(first, ekowalski, "fail", "failed"));
 	CHECK(step(first, ekowalski, "review", "review"));
-	CHECK(step(first, ekowalski, "close", "closed"));
+	CHECK(close_with_review(first, ekowalski));
 	r = get_change(first, kmensah);
 	CHECK_STR(reply_str(r, "result"), "failed");
 	reply_free(r);

@@ -564,17 +564,27 @@ static void test_deploy_allow_then_result(void)
 	struct run r;
 	char idfile[1100], dep[64];
 	snprintf(idfile, sizeof idfile, "%s/dep-id", gate_dir);
-	cli(&r, ci, deploy_args("reporting", "--id-file", idfile, NULL, NULL));
+	char leasefile[1100], lease[256];
+	snprintf(leasefile, sizeof leasefile, "%s/dep-lease", gate_dir);
+	cli(&r, ci, deploy_args("reporting", "--id-file", idfile, "--lease-file", leasefile));
 	CHECK_RUN(r, 0);
 	CHECK(r.out && strncmp(r.out, "allowed: window ", 16) == 0 && has(r.out, " UTC (CHG-"));
 	run_free(&r);
 	read_file_line(idfile, dep, sizeof dep);
 	CHECK(strncmp(dep, "DEP-", 4) == 0);
+	read_file_line(leasefile, lease, sizeof lease);
+	CHECKF(strncmp(lease, "lease_", 6) == 0, "--lease-file holds '%s'", lease);
+
+	/* Without the lease the result is refused once the lease exists (issue 10). */
+	cli(&r, ci, (const char *[]){"deploy", "result", dep, "--outcome", "failure", NULL});
+	CHECK_RUN(r, 1);
+	CHECK(has(r.err, "(403)") && has(r.err, "lease"));
+	run_free(&r);
 
 	/* The change was started by the allow; the result closes it. */
 	cli(&r, ci,
 	    (const char *[]){"deploy", "result", dep, "--outcome", "success", "--details",
-			     "rolled out in 4 min", NULL});
+			     "rolled out in 4 min", "--lease-file", leasefile, NULL});
 	CHECK_RUN(r, 0);
 	CHECK(has(r.out, "recorded: ") && has(r.out, dep) && has(r.out, "success"));
 	run_free(&r);

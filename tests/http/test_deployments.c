@@ -62,11 +62,12 @@ static struct server srv;
 
 /* Pipelines, a requester, CAB members (amartin also change manager), an admin. */
 static char ci[128], ci2[128], grossi[128], amartin[128], cnguyen[128], admin[128];
-static long long t0;          /* T: block 0 */
-static long long offset_ms;   /* what the clock file says */
-static char clock_file[1100]; /* TRANSOM_CLOCK_OFFSET_FILE */
-static char clock_env[1200];  /* "TRANSOM_CLOCK_OFFSET_FILE=..." */
-static char policies[1024];   /* the server's policies directory */
+static char dschmidt[128], fdiallo[128]; /* the emergency board */
+static long long t0;                     /* T: block 0 */
+static long long offset_ms;              /* what the clock file says */
+static char clock_file[1100];            /* TRANSOM_CLOCK_OFFSET_FILE */
+static char clock_env[1200];             /* "TRANSOM_CLOCK_OFFSET_FILE=..." */
+static char policies[1024];              /* the server's policies directory */
 
 /* ---- time ------------------------------------------------------------------------------- */
 
@@ -253,8 +254,31 @@ static bool write_calendars(void)
 	daily_window(f, "search@deploy-test", "Search window", "search");
 	daily_window(f, "general@deploy-test", "General window", "notifications");
 	daily_window(f, "reporting@deploy-test", "Reporting window", "reporting");
+	/* staging's own window (windows without X-TRANSOM-ENVIRONMENTS are production's) */
+	line(f, "BEGIN:VEVENT");
+	line(f, "UID:staging@deploy-test");
+	line(f, "DTSTAMP:20260101T000000Z");
+	line(f, "DTSTART:%s", ics(win(0)));
+	line(f, "DURATION:PT2H");
+	line(f, "RRULE:FREQ=DAILY");
+	line(f, "SUMMARY:Staging window");
+	line(f, "CATEGORIES:MAINTENANCE-WINDOW");
+	line(f, "X-TRANSOM-SERVICES:reporting");
+	line(f, "X-TRANSOM-ENVIRONMENTS:staging");
+	line(f, "END:VEVENT");
 	if (!ics_close(f) || (f = ics_open("freezes.ics")) == NULL)
 		return false;
+	line(f, "BEGIN:VEVENT");
+	line(f, "UID:staging-refresh@deploy-test");
+	line(f, "DTSTAMP:20260101T000000Z");
+	line(f, "DTSTART:%s", ics(day(26) - HOUR_MS));
+	line(f, "DTEND:%s", ics(day(27)));
+	line(f, "SUMMARY:Staging data refresh");
+	line(f, "CATEGORIES:FREEZE");
+	line(f, "X-TRANSOM-SERVICES:reporting");
+	line(f, "X-TRANSOM-ENVIRONMENTS:staging,qa");
+	line(f, "X-TRANSOM-HARDNESS:hard");
+	line(f, "END:VEVENT");
 	line(f, "BEGIN:VEVENT");
 	line(f, "UID:reporting-freeze@deploy-test");
 	line(f, "DTSTAMP:20260101T000000Z");
@@ -664,6 +688,30 @@ static void test_wait_before_the_window(void)
 	CHECKF(problem_is(r, 409, NULL) && strcmp(reply_str(r, "rule"), "not_started") == 0,
 	       "result before allow: %ld %s", r->status, body_of(r));
 	reply_free(r);
+	CHECK_STR(state_of(&d, st, sizeof st), "scheduled");
+
+	/*
+	 * REGRESSION (issue 10, was a hole in workflows/change-*.json: `start` had no guard):
+	 * a change manager or the pipeline could start the change through the transitions
+	 * API days before its window; only the gate checked.  Refused with 409 naming the
+	 * window and its bounds; the change stays scheduled.
+	 */
+	const char *starters[] = {amartin, ci};
+	for (size_t i = 0; i < 2; i++) {
+		r = fire(d.chg, starters[i], "start");
+		CHECKF(problem_is(r, 409, "event") &&
+			       strcmp(reply_str(r, "rule") ?: "", "within_window") == 0,
+		       "start before the window: %ld %s", r->status, body_of(r));
+		CHECKF(is_window(json_object_get(r->json, "window"), win(4), win(4) + SLOT_MS),
+		       "the refusal names no window: %s", body_of(r));
+		CHECKF(strstr(reply_str(r, "detail") ?: "", "Search window") != NULL &&
+			       strstr(reply_str(r, "detail") ?: "",
+				      json_string_value(json_object_get(
+					      json_object_get(r->json, "window"), "start"))
+					      ?: "?") != NULL,
+		       "detail: %s", body_of(r));
+		reply_free(r);
+	}
 	CHECK_STR(state_of(&d, st, sizeof st), "scheduled");
 	cancel(&d);
 }
@@ -1162,8 +1210,30 @@ static void test_gate_read_by_other_roles(void)
 	json_t *lease = json_object_get(r->json, "lease");
 	CHECKF(json_is_string(json_object_get(lease, "token")),
 	       "the pipeline's first read got no lease token: %s", body_of(r));
+	char body[256];
+	snprintf(body, sizeof body, "{\"outcome\": \"success\", \"lease\": \"%s\"}",
+		 json_string_value(json_object_get(lease, "token")) ?: "");
 	reply_free(r);
-	r = result(&d, ci, "{\"outcome\": \"success\"}");
+	/*
+	 * REGRESSION (issue 10, was a hole at service/records/deployments.c, result_tx): the
+	 * lease was optional, so any pipeline could report another pipeline's result --
+	 * failing its change, opening an incident and feeding the failure history that
+	 * decides pre-approval.  Without the lease: refused, for another pipeline and, once a
+	 * lease exists, for the requesting pipeline too; nothing changes.
+	 */
+	r = result(&d, ci2, "{\"outcome\": \"failure\", \"open_incident\": true}");
+	CHECKF(problem_is(r, 403, "lease") &&
+		       strcmp(reply_str(r, "rule") ?: "", "lease_required") == 0,
+	       "another pipeline's result without the lease: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = result(&d, ci, "{\"outcome\": \"failure\"}");
+	CHECKF(problem_is(r, 403, "lease") &&
+		       strcmp(reply_str(r, "rule") ?: "", "lease_required") == 0,
+	       "result without the lease once leased: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	char st[32];
+	CHECK_STR(state_of(&d, st, sizeof st), "implementing");
+	r = result(&d, ci, body);
 	CHECKF(r->status == 200, "result: %ld %s", r->status, body_of(r));
 	reply_free(r);
 	cancel(&d);
@@ -1210,8 +1280,16 @@ static void test_admin_may_request_and_report(void)
 		return;
 	reply_free(r);
 	clock_to(win(15) + MIN_MS);
-	reply_free(gate_expect(&d, "allow"));
-	r = result(&d, admin, "{\"outcome\": \"success\", \"details\": \"confirmed by ops\"}");
+	r = gate_expect(&d, "allow");
+	char rb[256];
+	snprintf(rb, sizeof rb,
+		 "{\"outcome\": \"success\", \"details\": \"confirmed by ops\", \"lease\": \"%s\"}",
+		 json_string_value(json_object_get(json_object_get(r->json, "lease"), "token"))
+			 ?: "");
+	reply_free(r);
+	/* An admin reports with the pipeline's lease (without it, 403: see
+	 * test_gate_read_by_other_roles). */
+	r = result(&d, admin, rb);
 	CHECKF(r->status == 200 && strcmp(reply_str(r, "state"), "closed") == 0,
 	       "result as admin: %ld %s", r->status, body_of(r));
 	reply_free(r);
@@ -1364,12 +1442,192 @@ static void test_failures_end_preapproval(void)
 		reply_free(r);
 		clock_to(win(k) + MIN_MS);
 		r = gate_expect(&d, "allow");
+		char rb[256];
+		snprintf(rb, sizeof rb,
+			 "{\"outcome\": \"failure\", \"details\": \"index corrupt\", \"lease\": "
+			 "\"%s\"}",
+			 json_string_value(
+				 json_object_get(json_object_get(r->json, "lease"), "token"))
+				 ?: "");
 		reply_free(r);
-		r = result(&d, ci, "{\"outcome\": \"failure\", \"details\": \"index corrupt\"}");
+		r = result(&d, ci, rb);
 		CHECKF(r->status == 200, "result: %ld %s", r->status, body_of(r));
 		reply_free(r);
 	}
 	CHECK(normal);
+}
+
+/* ---- environments (issue 10) --------------------------------------------------------------- */
+
+/* A reporting deployment to `env` as ci in block k (Idempotency-Key from `key`). */
+static struct reply *deploy_env(const char *env, const char *key)
+{
+	char body[512];
+	snprintf(body, sizeof body,
+		 "{\"service\": \"reporting\", \"environment\": \"%s\", \"duration\": \"PT30M\","
+		 " \"rollback_plan\": \"redeploy the previous dashboards\"}",
+		 env);
+	return deploy_raw(ci, body, key);
+}
+
+/*
+ * REGRESSION (issue 10): the gate ignored `environment`: a staging deployment was denied
+ * by the production-only reporting freeze.  Windows and freezes concern the environments
+ * their X-TRANSOM-ENVIRONMENTS names (production when none): staging gets its own window;
+ * a freeze naming staging does deny it.  The change carries its environment, and lists
+ * filter on it.
+ */
+static void test_environments_scope_windows_and_freezes(void)
+{
+	clock_to(day(25));
+	struct reply *r = deploy_env("staging", "env-staging-25");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "wait") == 0 &&
+		       is_window(json_object_get(r->json, "window"), win(25), win(25) + SLOT_MS),
+	       "staging, outside every staging freeze: %ld %s", r->status, body_of(r));
+	CHECKF(!mentions(r->json, "Reporting migration freeze"), "%s", body_of(r));
+	struct dep d = {0};
+	snprintf(d.change, sizeof d.change, "%s", reply_str(r, "change") ?: "");
+	snprintf(d.chg, sizeof d.chg, "/v1/changes/%s", d.change);
+	reply_free(r);
+	r = change_of(&d);
+	CHECK_STR(reply_str(r, "environment"), "staging");
+	CHECK_STR(json_string_value(json_object_get(
+			  json_object_get(json_object_get(r->json, "schedule"), "window"), "uid")),
+		  "staging@deploy-test");
+	reply_free(r);
+	r = get("/v1/changes?environment=staging", admin);
+	char needle[48];
+	snprintf(needle, sizeof needle, "\"%s\"", d.change);
+	CHECKF(r->status == 200 && mentions(json_object_get(r->json, "items"), needle),
+	       "?environment=staging: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = get("/v1/changes?environment=production", admin);
+	CHECKF(r->status == 200 && !mentions(json_object_get(r->json, "items"), needle),
+	       "?environment=production lists the staging change: %s", body_of(r));
+	reply_free(r);
+	cancel(&d);
+
+	/* Production is still frozen. */
+	r = deploy_env("production", "env-production-25");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "deny") == 0 &&
+		       some_reason(json_object_get(r->json, "reasons"),
+				   "Reporting migration freeze"),
+	       "production: %ld %s", r->status, body_of(r));
+	reply_free(r);
+
+	/* A freeze that names staging denies staging. */
+	clock_to(day(26));
+	r = deploy_env("staging", "env-staging-26");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "deny") == 0 &&
+		       some_reason(json_object_get(r->json, "reasons"), "Staging data refresh"),
+	       "staging in its own freeze: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = deploy_env("Staging!", NULL);
+	CHECKF(problem_is(r, 422, "environment"), "bad environment: %ld %s", r->status, body_of(r));
+	reply_free(r);
+}
+
+/* ---- the emergency path (issue 10) ---------------------------------------------------------- */
+
+static struct reply *deploy_emergency(const char *key)
+{
+	return deploy_raw(ci,
+			  "{\"service\": \"notifications\", \"environment\": \"production\","
+			  " \"duration\": \"PT30M\", \"emergency\": true, \"justification\":"
+			  " \"push notifications leak tokens: CVE fix must ship now\"}",
+			  key);
+}
+
+/*
+ * REGRESSION (issue 10): the gate had no emergency path.  An emergency request makes an
+ * emergency change that waits for the emergency board (two votes) -- or a change
+ * manager's break glass -- and then allows at once, outside any window (audited).
+ */
+static void test_emergency_through_the_gate(void)
+{
+	clock_to(day(27));
+	struct reply *r =
+		deploy_raw(ci,
+			   "{\"service\": \"notifications\", \"environment\": "
+			   "\"production\", \"duration\": \"PT30M\", \"emergency\": true}",
+			   NULL);
+	CHECKF(problem_is(r, 422, "justification"), "no justification: %ld %s", r->status,
+	       body_of(r));
+	reply_free(r);
+	r = deploy_raw(ci,
+		       "{\"service\": \"notifications\", \"environment\": \"production\", "
+		       "\"duration\": \"PT30M\", \"justification\": \"because it is urgent\"}",
+		       NULL);
+	CHECKF(problem_is(r, 422, "justification"), "justification alone: %ld %s", r->status,
+	       body_of(r));
+	reply_free(r);
+
+	/* The emergency board authorizes while the pipeline waits. */
+	r = deploy_emergency("emergency-27-board");
+	CHECKF(r->status == 201 && strcmp(reply_str(r, "decision") ?: "", "wait") == 0 &&
+		       some_reason(json_object_get(r->json, "reasons"), "emergency board"),
+	       "emergency request: %ld %s", r->status, body_of(r));
+	struct dep d = {0};
+	snprintf(d.id, sizeof d.id, "%s", reply_str(r, "id") ?: "");
+	snprintf(d.path, sizeof d.path, "/v1/deployments/%s", d.id);
+	snprintf(d.change, sizeof d.change, "%s", reply_str(r, "change") ?: "");
+	snprintf(d.chg, sizeof d.chg, "/v1/changes/%s", d.change);
+	reply_free(r);
+	r = change_of(&d);
+	CHECK_STR(reply_str(r, "type"), "emergency");
+	CHECK_STR(reply_str(r, "state"), "authorize");
+	CHECK(strstr(reply_str(r, "description") ?: "", "CVE fix must ship now") != NULL);
+	reply_free(r);
+	reply_free(gate_expect(&d, "wait"));
+	char url[96];
+	snprintf(url, sizeof url, "%s/approvals", d.chg);
+	const char *board[] = {dschmidt, fdiallo};
+	for (int i = 0; i < 2; i++) {
+		r = post(url, board[i], "{\"decision\": \"approve\"}");
+		CHECKF(r->status == 200, "vote %d: %ld %s", i, r->status, body_of(r));
+		reply_free(r);
+	}
+	r = gate_expect(&d, "allow");
+	const char *tok =
+		json_string_value(json_object_get(json_object_get(r->json, "lease"), "token"));
+	CHECKF(tok != NULL && some_reason(json_object_get(r->json, "reasons"), "emergency"),
+	       "allow after authorization: %s", body_of(r));
+	char body[256];
+	snprintf(body, sizeof body, "{\"outcome\": \"success\", \"lease\": \"%s\"}",
+		 tok ? tok : "");
+	reply_free(r);
+	char st[32];
+	CHECK_STR(state_of(&d, st, sizeof st), "implementing");
+	snprintf(url, sizeof url, "%s/history", d.chg);
+	r = get(url, admin);
+	CHECKF(mentions(r->json, "window_skipped") && mentions(r->json, "emergency change"),
+	       "the audit records the skipped window: %s", body_of(r));
+	reply_free(r);
+	r = result(&d, ci, body);
+	CHECKF(r->status == 200 && strcmp(reply_str(r, "state") ?: "", "review") == 0,
+	       "result: %ld %s", r->status, body_of(r));
+	reply_free(r);
+
+	/* Or a change manager breaks glass. */
+	r = deploy_emergency("emergency-27-glass");
+	CHECKF(r->status == 201 && json_is_string(json_object_get(r->json, "change")),
+	       "second emergency request: %ld %s", r->status, body_of(r));
+	memset(&d, 0, sizeof d);
+	snprintf(d.id, sizeof d.id, "%s", reply_str(r, "id") ?: "");
+	snprintf(d.path, sizeof d.path, "/v1/deployments/%s", d.id);
+	snprintf(d.chg, sizeof d.chg, "/v1/changes/%s", reply_str(r, "change") ?: "");
+	reply_free(r);
+	snprintf(url, sizeof url, "%s/break-glass", d.chg);
+	r = post(url, amartin,
+		 "{\"justification\": \"tokens leaking to third parties; board unreachable at "
+		 "night\"}");
+	CHECKF(r->status == 200, "break glass: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = gate_expect(&d, "allow");
+	CHECKF(some_reason(json_object_get(r->json, "reasons"), "glass broken by amartin"), "%s",
+	       body_of(r));
+	reply_free(r);
+	reply_free(fire(d.chg, amartin, "fail"));
 }
 
 /* ---- setup -------------------------------------------------------------------------------- */
@@ -1386,6 +1644,8 @@ static void setup(void)
 	snprintf(amartin, sizeof amartin, "%s", token_for("amartin", "cab,change_manager"));
 	snprintf(cnguyen, sizeof cnguyen, "%s", token_for("cnguyen", "cab"));
 	snprintf(admin, sizeof admin, "%s", token_for("root", "admin"));
+	snprintf(dschmidt, sizeof dschmidt, "%s", token_for("dschmidt", "cab"));
+	snprintf(fdiallo, sizeof fdiallo, "%s", token_for("fdiallo", "cab"));
 
 	const char *tmp = getenv("TRANSOM_TEST_TMP") ?: "/tmp";
 	snprintf(policies, sizeof policies, "%s/deployments-policies", tmp);
@@ -1417,7 +1677,8 @@ TESTS(test_business_hours_end_preapproval, test_wait_before_the_window,
       test_normal_change_waits_for_the_cab, test_idempotency_key_replays, test_validation,
       test_window_opened_goes_to_the_outbox, test_long_poll_deadline_under_a_moved_clock,
       test_gate_read_by_other_roles, test_admin_may_request_and_report,
-      test_idempotency_key_concurrent, test_lease_runs_out, test_failures_end_preapproval)
+      test_idempotency_key_concurrent, test_lease_runs_out, test_failures_end_preapproval,
+      test_environments_scope_windows_and_freezes, test_emergency_through_the_gate)
 #undef main
 
 int main(void)

@@ -232,6 +232,13 @@ static void test_walk_change_normal(void)
 	CHECK_STR(reply_str(r, "rule"), "no_approval_policy");
 	reply_free(r);
 	vote(path, cnguyen, "approve", "scheduled"); /* low risk: one CAB member suffices */
+	/* Outside its window the start is refused, naming the window (issue 10). */
+	r = fire(path, pipeline, "start");
+	CHECKF(problem_is(r, 409, "event") &&
+		       strcmp(reply_str(r, "rule") ?: "", "within_window") == 0,
+	       "start outside the window: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	CHECK(open_window_now(path));
 	CHECK(step(path, pipeline, "start", "implementing"));
 	CHECK(step(path, pipeline, "fail", "failed"));
 	r = request(&srv, "GET", path, alice, NULL, NULL);
@@ -239,7 +246,47 @@ static void test_walk_change_normal(void)
 	CHECK(json_is_true(json_object_get(json_object_get(r->json, "review"), "required")));
 	reply_free(r);
 	CHECK(step(path, manager, "review", "review"));
-	CHECK(step(path, manager, "close", "closed"));
+	/* Review fields are checked, and a follow-up's problem must exist. */
+	const char *ifm[] = {"If-Match: *", NULL};
+	static const char *const bad_reviews[][2] = {
+		{"{\"review_outcome\": \"fine\"}", "review_outcome"},
+		{"{\"follow_up_actions\": []}", "follow_up_actions"},
+		{"{\"follow_up_actions\": [{\"owner\": \"max\"}]}", "follow_up_actions[0].action"},
+		{"{\"follow_up_actions\": [{\"action\": \"x\", \"problem\": \"CHG-1\"}]}",
+		 "follow_up_actions[0].problem"},
+		{"{\"follow_up_actions\": [{\"action\": \"x\", \"problem\": \"PRB-999999\"}]}",
+		 "follow_up_actions[0].problem"},
+	};
+	for (size_t i = 0; i < sizeof bad_reviews / sizeof bad_reviews[0]; i++) {
+		r = request(&srv, "PATCH", path, manager, bad_reviews[i][0], ifm);
+		CHECKF(problem_is(r, 422, bad_reviews[i][1]), "%s: %ld %s", bad_reviews[i][0],
+		       r->status, body_of(r));
+		reply_free(r);
+	}
+	/* A follow-up action may name a problem: both records show the link. */
+	char prb[64], body[256];
+	if (create("/v1/problems", manager, "{\"title\": \"Locks during migrations\"}", prb,
+		   sizeof prb)) {
+		snprintf(body, sizeof body,
+			 "{\"follow_up_actions\": [{\"action\": \"add a lock timeout\", "
+			 "\"owner\": \"max\", \"problem\": \"%s\"}]}",
+			 strrchr(prb, '/') + 1);
+		r = request(&srv, "PATCH", path, manager, body, ifm);
+		json_t *fu = json_object_get(json_object_get(r->json, "links"), "follow_up");
+		CHECKF(r->status == 200 && json_array_size(fu) == 1 &&
+			       strcmp(json_string_value(json_array_get(fu, 0)) ?: "",
+				      strrchr(prb, '/') + 1) == 0,
+		       "follow-up naming a problem: %ld %s", r->status, body_of(r));
+		reply_free(r);
+		r = request(&srv, "GET", prb, alice, NULL, NULL);
+		fu = json_object_get(json_object_get(r->json, "links"), "follow_up_of");
+		CHECKF(json_array_size(fu) == 1 &&
+			       strcmp(json_string_value(json_array_get(fu, 0)) ?: "",
+				      strrchr(path, '/') + 1) == 0,
+		       "the problem's links: %s", body_of(r));
+		reply_free(r);
+	}
+	CHECK(close_with_review(path, manager));
 	r = fire(path, manager, "close");
 	CHECK(problem_is(r, 409, "event")); /* nothing leaves a final state */
 	CHECK_INT(json_array_size(json_object_get(r->json, "allowed_events")), 0);
@@ -267,6 +314,7 @@ static void test_walk_change_standard_and_emergency(void)
 		   "\"duration\": \"PT30M\"}",
 		   path, sizeof path)) {
 		CHECK(step(path, pipeline, "submit", "scheduled"));
+		CHECK(open_window_now(path));
 		CHECK(step(path, pipeline, "start", "implementing"));
 		CHECK(step(path, pipeline, "complete", "closed"));
 	}
@@ -288,7 +336,7 @@ static void test_walk_change_standard_and_emergency(void)
 		CHECK(json_is_true(
 			json_object_get(json_object_get(r->json, "review"), "required")));
 		reply_free(r);
-		CHECK(step(path, manager, "close", "closed"));
+		CHECK(close_with_review(path, manager));
 	}
 }
 
@@ -393,6 +441,83 @@ static void test_walk_incident_and_problem_with_links(void)
 	CHECK_INT(json_array_size(
 			  json_object_get(json_object_get(r->json, "links"), "fixes_problems")),
 		  1);
+	reply_free(r);
+}
+
+/* ---- problems follow their fix change (issue 10) ------------------------------------------ */
+
+/* A problem in fix_in_change whose fix is a new low-risk normal change; paths out. */
+static bool problem_with_fix(char *prb, size_t plen, char *fix, size_t flen)
+{
+	char body[256];
+	if (!create("/v1/problems", manager, "{\"title\": \"Checkout times out\"}", prb, plen))
+		return false;
+	CHECK(step(prb, manager, "investigate", "investigating"));
+	struct reply *r = patch(prb, manager, "{\"root_cause\": \"pool too small\"}");
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	CHECK(step(prb, manager, "identify", "known_error"));
+	if (!create("/v1/changes", alice, low_risk_change, fix, flen))
+		return false;
+	snprintf(body, sizeof body, "{\"fix_change\": \"%s\"}", strrchr(fix, '/') + 1);
+	r = patch(prb, manager, body);
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	return step(prb, manager, "raise_fix", "fix_in_change") &&
+	       step(fix, alice, "submit", "authorize");
+}
+
+/*
+ * REGRESSION (issue 10): a problem stayed in fix_in_change forever after its fixing
+ * change closed.  Now the change's outcome moves it, as "system", in the same
+ * transaction: closed successfully -> `fixed` (resolved); failed -> `fix_failed`
+ * (known_error, fix_change cleared).
+ */
+static void test_problem_follows_its_fix_change(void)
+{
+	char prb[64], fix[64];
+	if (!problem_with_fix(prb, sizeof prb, fix, sizeof fix))
+		return;
+	vote(fix, cnguyen, "approve", "scheduled");
+	CHECK(open_window_now(fix));
+	CHECK(step(fix, pipeline, "start", "implementing"));
+	struct reply *r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "fix_in_change"); /* not before the change is over */
+	reply_free(r);
+	CHECK(step(fix, pipeline, "complete", "review"));
+	CHECK(step(fix, manager, "close", "closed"));
+	r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "resolved");
+	reply_free(r);
+	char url[96];
+	snprintf(url, sizeof url, "%s/history", prb);
+	r = request(&srv, "GET", url, alice, NULL, NULL);
+	json_t *ev = json_object_get(r->json, "events");
+	json_t *last = json_array_get(ev, json_array_size(ev) - 1);
+	CHECKF(strcmp(json_string_value(json_object_get(last, "actor")) ?: "", "system") == 0 &&
+		       strstr(body_of(r), "closed successfully") != NULL,
+	       "problem history: %s", body_of(r));
+	reply_free(r);
+
+	/* A failing fix sends the problem back to known_error, its fix_change cleared. */
+	if (!problem_with_fix(prb, sizeof prb, fix, sizeof fix))
+		return;
+	vote(fix, cnguyen, "approve", "scheduled");
+	CHECK(open_window_now(fix));
+	CHECK(step(fix, pipeline, "start", "implementing"));
+	CHECK(step(fix, pipeline, "fail", "failed"));
+	r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "known_error");
+	CHECK(json_object_get(r->json, "fix_change") == NULL ||
+	      json_is_null(json_object_get(r->json, "fix_change")));
+	reply_free(r);
+
+	/* A cancelled fix likewise: the fix is not coming. */
+	if (!problem_with_fix(prb, sizeof prb, fix, sizeof fix))
+		return;
+	CHECK(step(fix, alice, "cancel", "cancelled"));
+	r = request(&srv, "GET", prb, alice, NULL, NULL);
+	CHECK_STR(reply_str(r, "state"), "known_error");
 	reply_free(r);
 }
 
@@ -760,10 +885,11 @@ int tests_main(void);
 TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_name,
       test_get_etag_304_and_404, test_patch_needs_if_match_and_editable_fields,
       test_transition_errors, test_walk_change_normal, test_walk_change_standard_and_emergency,
-      test_walk_incident_and_problem_with_links, test_history_lists_every_event_in_order,
-      test_list_filters_and_pages, test_workflows_endpoints,
-      test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
-      test_audit_verifies_and_detects_tampering, test_timers_fire_and_guards_name_themselves)
+      test_walk_incident_and_problem_with_links, test_problem_follows_its_fix_change,
+      test_history_lists_every_event_in_order, test_list_filters_and_pages,
+      test_workflows_endpoints, test_idempotency_key_replays_and_refuses_other_bodies,
+      test_racing_writers_one_wins, test_audit_verifies_and_detects_tampering,
+      test_timers_fire_and_guards_name_themselves)
 #undef main
 
 int main(void)

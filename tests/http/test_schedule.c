@@ -862,6 +862,32 @@ static void test_soft_freeze_flagged_hard_freeze_avoided(void)
 	CHECKF(r->status == 200 && ms_of(slot, "start") == blk(9) &&
 		       json_is_null(json_object_get(slot, "soft_freeze")) != false,
 	       "ledger-db slot: %s", body_of(r));
+	/* Nothing was skipped before the first window: an empty list. */
+	CHECKF(json_is_array(json_object_get(r->json, "skipped")) &&
+		       json_array_size(json_object_get(r->json, "skipped")) == 0,
+	       "ledger-db skipped: %s", body_of(r));
+	reply_free(r);
+
+	/*
+	 * REGRESSION (issue 10): /v1/slots explained skipped windows only when nothing fit.
+	 * payments-db's slot is in block 10; block 9's instance was skipped for the hard
+	 * freeze, and the reply says so, naming it.
+	 */
+	snprintf(url, sizeof url, "/v1/slots?services=payments-db&duration=PT2H&after=%s&count=1",
+		 iso(nb));
+	r = get(url, grossi);
+	slot = json_array_get(json_object_get(r->json, "slots"), 0);
+	json_t *skipped = json_object_get(r->json, "skipped");
+	json_t *first = json_array_get(skipped, 0);
+	CHECKF(r->status == 200 && ms_of(slot, "start") == blk(10), "payments-db slot: %s",
+	       body_of(r));
+	CHECKF(json_array_size(skipped) == 1 &&
+		       strcmp(json_string_value(json_object_get(first, "window")) ?: "",
+			      "pay@test") == 0 &&
+		       ms_of(first, "start") == blk(9) &&
+		       strstr(json_string_value(json_object_get(first, "reason")) ?: "",
+			      "Hard freeze T4") != NULL,
+	       "payments-db skipped: %s", body_of(r));
 	reply_free(r);
 
 	snprintf(url, sizeof url,
@@ -1584,6 +1610,14 @@ static void test_cancel_releases_the_slot(void)
 	if (!book_expect("Implemented (T10)", "[\"payments-db\"]", "PT2H", blk(22) - HOUR_MS, 0,
 			 blk(22), 2 * HOUR_MS, "pay@test", blk(22), d, sizeof d))
 		return;
+	/* Not before its window, not even by a change manager (issue 10)... */
+	r = fire(d, amartin, "start");
+	CHECKF(problem_is(r, 409, "event") &&
+		       strcmp(reply_str(r, "rule") ?: "", "within_window") == 0,
+	       "start before the window: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	/* ...so the record's slot is moved to now (the booking row stays at block 22). */
+	CHECK(open_window_now(d));
 	CHECK(step(d, amartin, "start", "implementing"));
 	r = schedule_between(blk(22) - HOUR_MS, blk(22) + 5 * HOUR_MS, NULL);
 	json_t *bk = booking_of(r, id_of(d));

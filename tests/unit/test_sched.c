@@ -191,6 +191,56 @@ static void test_hard_freeze_skipped_soft_flagged(void)
 	CHECK_STR(why.items[0].reason, "inside hard freeze 'year-end'");
 }
 
+/*
+ * Issue 10: a found slot explains the windows skipped before it -- a hard freeze (named),
+ * a booking on a related service (naming the change), too short -- and nothing after.
+ */
+static void test_skipped_windows_explained(void)
+{
+	struct sched_window w[] = {
+		{T0 + 1 * HOUR, T0 + 3 * HOUR, "w1", NULL, 0, 0}, /* frozen */
+		{T0 + 4 * HOUR, T0 + 6 * HOUR, "w2", NULL, 0, 0}, /* db busy: api depends on db */
+		{T0 + 7 * HOUR, T0 + 7 * HOUR + 30 * 60000LL, "w3", NULL, 0, 0}, /* too short */
+		{T0 + 8 * HOUR, T0 + 10 * HOUR, "w4", NULL, 0, 0},               /* chosen */
+		{T0 + 11 * HOUR, T0 + 13 * HOUR, "w5", NULL, 0, 0},
+	};
+	struct sched_freeze f[] = {{T0, T0 + 3 * HOUR, "night freeze", true, NULL, 0}};
+	struct sched_booking b[] = {{"CHG-7", S_DB, 1, T0 + 4 * HOUR, T0 + 6 * HOUR, NULL}};
+	struct sched_input in = {.windows = w,
+				 .n_windows = 5,
+				 .freezes = f,
+				 .n_freezes = 1,
+				 .bookings = b,
+				 .n_bookings = 1,
+				 .related = related};
+	struct sched_change c = change("CHG-9", S_API, 1, HOUR);
+	struct sched_index *ix = NULL;
+	struct sched_slot s;
+	struct sched_explain why;
+	CHECK_INT(sched_index_new(&in, &ix), SCHED_OK);
+	CHECK_INT(sched_find(ix, &c, T0, &s, NULL), SCHED_OK);
+	CHECK_INT(s.start_ms, T0 + 8 * HOUR);
+	CHECK_INT(sched_explain_skipped(ix, &c, T0, &s, &why), SCHED_OK);
+	CHECK_INT(why.n, 3);
+	CHECK_STR(why.items[0].window_uid, "w1");
+	CHECK_STR(why.items[0].reason, "inside hard freeze 'night freeze'");
+	CHECK_STR(why.items[1].window_uid, "w2");
+	CHECK_STR(why.items[1].reason, "db booked by CHG-7");
+	CHECK_STR(why.items[2].window_uid, "w3");
+	CHECK(strstr(why.items[2].reason, "shorter than the change") != NULL);
+	/* The first window taken: nothing skipped.  Emergencies skip no windows. */
+	c.not_before_ms = T0 + 8 * HOUR;
+	CHECK_INT(sched_find(ix, &c, T0, &s, NULL), SCHED_OK);
+	CHECK_INT(sched_explain_skipped(ix, &c, T0, &s, &why), SCHED_OK);
+	CHECK_INT(why.n, 0);
+	c.type = SCHED_EMERGENCY;
+	CHECK_INT(sched_find(ix, &c, T0, &s, NULL), SCHED_OK);
+	CHECK_INT(sched_explain_skipped(ix, &c, T0, &s, &why), SCHED_OK);
+	CHECK_INT(why.n, 0);
+	CHECK_INT(sched_explain_skipped(NULL, &c, T0, &s, &why), SCHED_ERR_INVALID);
+	sched_index_free(ix);
+}
+
 static void test_not_before_not_after(void)
 {
 	struct sched_window w[] = {all_window("w", T0 + 8 * HOUR, T0 + 20 * HOUR, 0)};
@@ -871,4 +921,4 @@ TESTS(test_windows_intersect_across_services, test_transitive_conflict_lands_lat
       test_not_before_not_after, test_emergency_ignores_windows_respects_bookings,
       test_break_glass_crosses_hard_freeze, test_plan_order_is_deterministic,
       test_no_slot_explanations, test_horizon_bound, test_next_slots_and_booking,
-      test_invalid_and_formats, test_random_against_reference)
+      test_invalid_and_formats, test_random_against_reference, test_skipped_windows_explained)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/timeutil.h"
 #include "harness.h"
 #include "test_wf_util.h"
 
@@ -278,6 +279,72 @@ out:
 	wf_set_free(set);
 }
 
+/* A booked slot for record `x` of [start, end) seconds, as RFC 3339 strings. */
+static void book(struct rec *x, long long start, long long end)
+{
+	char a[TIME_RFC3339_LEN], b[TIME_RFC3339_LEN];
+	time_format_ms(start * 1000, a);
+	time_format_ms(end * 1000, b);
+	json_object_set_new(x->r, "schedule",
+			    json_pack("{s:s, s:s, s:s}", "status", "booked", "start", a, "end", b));
+}
+
+/*
+ * Issue 10: `start` of a scheduled normal or standard change holds only inside its booked
+ * slot (guard within_window on window.open), or with a broken glass; not when the change
+ * is unscheduled.
+ */
+static void test_start_needs_the_window(void)
+{
+	struct wf_set *set = shipped();
+	static const char *const names[] = {"change-normal", "change-standard"};
+	for (size_t i = 0; set != NULL && i < 2; i++) {
+		const struct wf *wf = wf_set_find(set, names[i]);
+		struct rec x = {.r = new_change(i == 0 ? "normal" : "standard")};
+		json_object_set_new(x.r, "state", json_string("scheduled"));
+		book(&x, T_NOW + 3600, T_NOW + 7200); /* an hour from now */
+		CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "start"), WF_ERR_GUARD);
+		CHECK_STR(x.out.guard_name, "within_window");
+		CHECK_INT(fire(&x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "start"), WF_ERR_GUARD);
+		book(&x, T_NOW - 7200, T_NOW); /* ended just now: [start, end) */
+		CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "start"), WF_ERR_GUARD);
+		json_object_set_new(x.r, "schedule", json_pack("{s:s}", "status", "unscheduled"));
+		CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "start"), WF_ERR_GUARD);
+		book(&x, T_NOW - 60, T_NOW + 60); /* open */
+		CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "start"), WF_OK);
+		CHECK_STR(state_of(&x), "implementing");
+		rec_free(&x);
+
+		/* Break glass lets a change manager start outside the window. */
+		x = (struct rec){.r = new_change(i == 0 ? "normal" : "standard")};
+		json_object_set_new(x.r, "state", json_string("scheduled"));
+		book(&x, T_NOW + 86400, T_NOW + 90000);
+		x.approvals =
+			json_pack("{s:b, s:{s:s}}", "satisfied", 1, "break_glass", "by", "carol");
+		CHECK_INT(fire(&x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "start"), WF_OK);
+		rec_free(&x);
+	}
+	CHECK(set != NULL);
+	wf_set_free(set);
+}
+
+/*
+ * A required post-implementation review (issue 10): `close` is refused naming the three
+ * review fields until they are written; then it closes.
+ */
+static void write_review_then_close(struct rec *x, const struct wf *wf)
+{
+	CHECK_INT(fire(x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "close"), WF_ERR_MISSING);
+	static const char *const missing[] = {"review_outcome", "review_findings",
+					      "follow_up_actions", NULL};
+	CHECKF(tw_strs(x->out.missing, missing), "%s", tw_show(x->out.missing));
+	json_object_set_new(x->r, "review_outcome", json_string("failed"));
+	json_object_set_new(x->r, "review_findings", json_string("the lock was not released"));
+	json_object_set_new(x->r, "follow_up_actions", json_pack("[{s:s}]", "action", "fix it"));
+	CHECK_INT(fire(x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "close"), WF_OK);
+	CHECK_STR(state_of(x), "closed");
+}
+
 static void test_change_failure_needs_review(void)
 {
 	struct wf_set *set = shipped();
@@ -303,8 +370,7 @@ static void test_change_failure_needs_review(void)
 	static const char *const allowed[] = {"review", NULL};
 	CHECKF(tw_strs(x.out.allowed, allowed), "%s", tw_show(x.out.allowed));
 	CHECK_INT(fire(&x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "review"), WF_OK);
-	CHECK_INT(fire(&x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "close"), WF_OK);
-	CHECK_STR(state_of(&x), "closed");
+	write_review_then_close(&x, wf);
 out:
 	rec_free(&x);
 	wf_set_free(set);
@@ -372,8 +438,7 @@ static void test_walk_change_emergency(void)
 	CHECK_INT(fire(&x, wf, "ci", WF_ROLE_PIPELINE, "complete"), WF_OK);
 	CHECK_STR(state_of(&x), "review");
 	CHECK(json_is_true(json_object_get(json_object_get(x.r, "review"), "required")));
-	CHECK_INT(fire(&x, wf, "carol", WF_ROLE_CHANGE_MANAGER, "close"), WF_OK);
-	CHECK_STR(state_of(&x), "closed");
+	write_review_then_close(&x, wf);
 out:
 	rec_free(&x);
 	wf_set_free(set);
@@ -921,4 +986,5 @@ TESTS(test_start_change_normal, test_walk_change_normal_by_hand, test_walk_chang
       test_walk_incident, test_incident_unrouted, test_walk_problem, test_err_not_allowed,
       test_err_forbidden, test_err_guard, test_candidates_in_order, test_guard_reads_context,
       test_err_bad_record, test_auto_loop_detected, test_auto_bound, test_timers_expressions,
-      test_settle_after_assessment, test_actions_effects, test_status_names)
+      test_settle_after_assessment, test_actions_effects, test_status_names,
+      test_start_needs_the_window)

@@ -8,10 +8,12 @@
  * other error reply ends the command with status 1.  Every attempt sends the same
  * Idempotency-Key, so a retried POST never asks twice.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/timeutil.h"
@@ -248,6 +250,18 @@ static json_t *request_body(const struct cli_args *a, const struct ci_run *ci, c
 				 "duration", duration_iso, "pipeline", pipeline);
 	if (body != NULL && tmpl != NULL)
 		json_object_set_new(body, "template", json_string(tmpl));
+	const char *justification = cli_args_get(a, "justification");
+	bool emergency = cli_args_get(a, "emergency") != NULL;
+	if (emergency != (justification != NULL)) {
+		cli_error("--emergency and --justification go together: the emergency board "
+			  "reads why");
+		json_decref(body);
+		return NULL;
+	}
+	if (body != NULL && emergency) {
+		json_object_set_new(body, "emergency", json_true());
+		json_object_set_new(body, "justification", json_string(justification));
+	}
 	if (body == NULL)
 		cli_error("cannot build the request: an argument is not valid UTF-8, or out of "
 			  "memory");
@@ -462,6 +476,38 @@ static bool write_id_file(const struct cli_args *a, const json_t *dep)
 	return ok;
 }
 
+/* Writes the lease token of an allow to --lease-file (mode 0600), when given and granted. */
+static bool write_lease_file(const struct cli_args *a, const json_t *dep)
+{
+	const char *file = cli_args_get(a, "lease-file");
+	const char *token = cli_str(json_object_get(dep, "lease"), "token", NULL);
+	if (file == NULL || token == NULL)
+		return true;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	bool ok = f != NULL && fprintf(f, "%s\n", token) > 0;
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	else if (f == NULL && fd >= 0)
+		close(fd);
+	if (!ok)
+		cli_error("--lease-file %s: cannot write it", file);
+	return ok;
+}
+
+/* The first line of --lease-file into `buf`, or false (reported). */
+static bool read_lease_file(const char *file, char *buf, size_t len)
+{
+	FILE *f = fopen(file, "r");
+	bool ok = f != NULL && fgets(buf, (int)len, f) != NULL;
+	if (f != NULL)
+		fclose(f);
+	buf[ok ? strcspn(buf, "\r\n") : 0] = '\0';
+	if (!ok || buf[0] == '\0')
+		cli_error("--lease-file %s: cannot read a lease token from it", file);
+	return ok && buf[0] != '\0';
+}
+
 int cli_deploy_request(const struct cli *c, const struct cli_args *a)
 {
 	struct ci_run ci;
@@ -506,6 +552,10 @@ int cli_deploy_request(const struct cli *c, const struct cli_args *a)
 			return status;
 	}
 	cli_progress_stop(w.p);
+	if (!write_lease_file(a, dep)) {
+		json_decref(dep);
+		return CLI_ERROR;
+	}
 	if (c->json)
 		cli_json_print(dep);
 	else
@@ -537,7 +587,8 @@ int cli_deploy_result(const struct cli *c, const struct cli_args *a)
 	const char *id = a->n_pos == 1 ? a->pos[0] : NULL;
 	const char *outcome = cli_args_get(a, "outcome"), *details = cli_args_get(a, "details");
 	const char *lease = cli_args_get(a, "lease");
-	char path[256];
+	const char *lease_file = cli_args_get(a, "lease-file");
+	char path[256], lease_buf[256];
 	struct cli_reply r;
 
 	if (id == NULL || outcome == NULL) {
@@ -550,6 +601,11 @@ int cli_deploy_result(const struct cli *c, const struct cli_args *a)
 	}
 	if (!cli_id_ok(id, "deployment id"))
 		return CLI_ERROR;
+	if (lease == NULL && lease_file != NULL) {
+		if (!read_lease_file(lease_file, lease_buf, sizeof lease_buf))
+			return CLI_ERROR;
+		lease = lease_buf;
+	}
 	json_t *body = json_pack("{s:s}", "outcome", outcome);
 	if (body != NULL &&
 	    ((details != NULL && json_object_set_new(body, "details", json_string(details)) != 0) ||

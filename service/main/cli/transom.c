@@ -38,13 +38,18 @@ static const struct cli_opt deploy_request_opts[] = {
 	{"commit", "SHA", "the commit deployed (default: from the CI environment)"},
 	{"actor", "NAME", "who started the pipeline (default: from the CI environment)"},
 	{"id-file", "FILE", "write the deployment id to FILE (for `deploy result`)"},
+	{"lease-file", "FILE", "on allow, write the lease token to FILE (for `deploy result`)"},
+	{"emergency", NULL,
+	 "an emergency change: the emergency board (or break glass) authorizes it"},
+	{"justification", "TEXT", "with --emergency: why it cannot wait (required)"},
 };
 
 static const struct cli_opt deploy_result_opts[] = {
 	{"outcome", "O", "success or failure (required)"},
 	{"details", "TEXT", "what happened, for the record"},
 	{"open-incident", NULL, "with failure: open an incident caused by the change"},
-	{"lease", "TOKEN", "the lease the allow decision granted (checked when given)"},
+	{"lease", "TOKEN", "the lease the allow decision granted (required once granted)"},
+	{"lease-file", "FILE", "read the lease token from FILE (see `deploy request`)"},
 };
 
 static const struct cli_opt changes_list_opts[] = {
