@@ -22,7 +22,7 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  serve                       apply migrations, then serve HTTP until SIGTERM\n"
 		"  migrate                     apply database migrations and exit\n"
-		"  token create --user NAME --role ROLE[,ROLE...] [--email ADDR]\n"
+		"  token create --user NAME --role ROLE[,ROLE...]... [--email ADDR]\n"
 		"               [--display-name TEXT]\n"
 		"                              create an API token (printed once)\n"
 		"  token ensure --user NAME --role ROLES --file PATH\n"

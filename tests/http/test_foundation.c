@@ -71,6 +71,34 @@ static void test_me_lists_the_admin_role(void)
 	reply_free(r);
 }
 
+/* `token create --role a --role b,c` grants every role named (it kept only the last one). */
+static void test_token_create_takes_every_role(void)
+{
+	int status;
+	const char *args[] = {"token",  "create",    "--user", "multi",
+			      "--role", "requester", "--role", "cab,change_manager",
+			      NULL};
+	char *out = transomd_run(&status, args);
+	CHECK_INT(status, 0);
+	char tok[128];
+	snprintf(tok, sizeof tok, "%.*s", out ? (int)strcspn(out, "\n") : 0, out ? out : "");
+	free(out);
+	struct reply *r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	json_t *roles = json_object_get(r->json, "roles");
+	char *text = json_dumps(roles, JSON_COMPACT);
+	CHECKF(json_array_size(roles) == 3 && strstr(text ?: "", "\"requester\"") &&
+		       strstr(text ?: "", "\"cab\"") && strstr(text ?: "", "\"change_manager\""),
+	       "roles %s", text ?: "(none)");
+	free(text);
+	reply_free(r);
+	/* An unknown role in any of them is refused. */
+	const char *bad[] = {"token", "create", "--user", "multi", "--role",
+			     "cab",   "--role", "wizard", NULL};
+	free(transomd_run(&status, bad));
+	CHECK_INT(status, 2);
+}
+
 static void test_wrong_role_is_403(void)
 {
 	char cab[128];
@@ -427,7 +455,7 @@ static void setup(void)
 int tests_main(void);
 #define main tests_main
 TESTS(test_health_needs_no_token, test_head_is_served_for_get, test_me_requires_a_token,
-      test_me_lists_the_admin_role, test_wrong_role_is_403,
+      test_me_lists_the_admin_role, test_token_create_takes_every_role, test_wrong_role_is_403,
       test_unknown_path_is_404_and_wrong_method_405, test_body_too_large_is_413,
       test_uri_too_long_is_414, test_malformed_json_is_400_with_position,
       test_wrong_shape_names_the_field, test_tokens_over_http,
