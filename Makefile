@@ -150,7 +150,8 @@ build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 .SECONDARY: $(FUZZ_BIN) $(FUZZ_OBJ)
 fuzz-run-%: build-fuzz/%
 	@n=$*; mkdir -p build-fuzz/corpus-$$n; \
-	if ! $< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n \
+	if ! $< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/$$n- \
+	     build-fuzz/corpus-$$n \
 	     tests/fuzz/corpus/$${n#fuzz_} > build-fuzz/$$n.log 2>&1; then \
 	  tail -n 60 build-fuzz/$$n.log; echo "fuzz: $$n FAILED (log: build-fuzz/$$n.log)"; exit 1; fi; \
 	echo "fuzz: $$n $(FUZZ_SECONDS) s, $$(sed -n 's/^stat::number_of_executed_units: *//p' \
