@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/feed_cache.h"
+#include "api/stream_quota.h"
 #include "core/alarm.h"
 #include "core/clock.h"
 #include "auth/roles.h"
@@ -102,7 +103,10 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	app->remote = json_array();
 	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
 	app->feed_cache = feed_cache_new();
-	if (app->feed_cache == NULL) {
+	/* 256: the event hub's subscribers (events_hub_opts.max_subscribers left 0) */
+	app->streams = stream_quota_new(cfg->streams_per_user, cfg->streams_per_privileged, 256,
+					cfg->streams_reserved);
+	if (app->feed_cache == NULL || app->streams == NULL) {
 		api_app_destroy(app);
 		return -1;
 	}
@@ -136,6 +140,8 @@ void api_app_destroy(struct app *app)
 	alarm_clock_stop(app->alarms);
 	feed_cache_free(app->feed_cache);
 	app->feed_cache = NULL;
+	stream_quota_free(app->streams);
+	app->streams = NULL;
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */

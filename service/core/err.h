@@ -29,6 +29,7 @@
 	X(TR_E_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported media type")         \
 	X(TR_E_UNPROCESSABLE, 422, "unprocessable", "Unprocessable content")                       \
 	X(TR_E_PRECONDITION_REQUIRED, 428, "precondition-required", "Precondition required")       \
+	X(TR_E_TOO_MANY_REQUESTS, 429, "too-many-requests", "Too many requests")                   \
 	X(TR_E_INTERNAL, 500, "internal", "Internal error")                                        \
 	X(TR_E_NOMEM, 500, "out-of-memory", "Out of memory")                                       \
 	X(TR_E_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")                \

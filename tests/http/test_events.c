@@ -112,12 +112,13 @@ static bool sse_has(struct sse *s, const char *needle)
  * Opens a stream on `path` of `sv`; `last_id` may be NULL.  Returns once the `retry:`
  * preamble arrived (the subscription is in place), or false after 5 s.
  */
-static bool sse_open(struct sse *s, const struct server *sv, const char *path, const char *last_id)
+static bool sse_open_as(struct sse *s, const struct server *sv, const char *path,
+			const char *last_id, const char *token)
 {
 	memset(s, 0, sizeof *s);
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->url, sizeof s->url, "%s%s", sv->base, path);
-	snprintf(s->auth, sizeof s->auth, "Authorization: Bearer %s", admin);
+	snprintf(s->auth, sizeof s->auth, "Authorization: Bearer %s", token);
 	if (last_id != NULL)
 		snprintf(s->last_id, sizeof s->last_id, "Last-Event-ID: %s", last_id);
 	pthread_create(&s->thread, NULL, sse_main, s);
@@ -127,6 +128,11 @@ static bool sse_open(struct sse *s, const struct server *sv, const char *path, c
 		usleep(5 * 1000);
 	}
 	return false;
+}
+
+static bool sse_open(struct sse *s, const struct server *sv, const char *path, const char *last_id)
+{
+	return sse_open_as(s, sv, path, last_id, admin);
 }
 
 static void sse_close(struct sse *s)
@@ -425,6 +431,66 @@ static void test_open_streams_hold_no_worker_thread(void)
 	CHECK_INT(server_stop(&one, 10, NULL), 0);
 }
 
+/*
+ * Issue 11.8: one requester could hold all 256 streams.  With 3 streams per user and 6
+ * for all ordinary users together (TRANSOM_STREAMS_RESERVED keeps the other 250 for
+ * admins and pipelines): a user's 4th stream is 429 naming the limit, with Retry-After;
+ * a second user fills the shared 6 and a third is refused (rule streams_shared); an
+ * admin still gets a stream; a stream closed gives its slot back.
+ */
+static void test_streams_are_capped_per_user(void)
+{
+	const char *env[] = {"TRANSOM_STREAMS_PER_USER=3", "TRANSOM_STREAMS_RESERVED=250", NULL};
+	char u1[128], u2[128], u3[128];
+	snprintf(u1, sizeof u1, "%s", token_for("hog", "requester"));
+	snprintf(u2, sizeof u2, "%s", token_for("hog2", "cab"));
+	snprintf(u3, sizeof u3, "%s", token_for("late", "requester"));
+	struct server capped;
+	if (!server_start(&capped, NULL, NULL, env)) {
+		CHECK(!"server did not start");
+		return;
+	}
+	struct sse s[7];
+	int open = 0;
+	for (int i = 0; i < 3; i++, open++)
+		CHECK(sse_open_as(&s[open], &capped, "/v1/events", NULL, u1));
+	struct reply *r = request(&capped, "GET", "/v1/events", u1, NULL, NULL);
+	CHECKF(is_problem(r, 429), "4th stream: %ld %s", r->status, r->body ? r->body : "");
+	CHECK_STR(reply_str(r, "rule"), "streams_per_user");
+	CHECK(strstr(reply_str(r, "detail"), "3") != NULL &&
+	      strstr(reply_str(r, "detail"), "TRANSOM_STREAMS_PER_USER") != NULL);
+	CHECK(reply_header(r, "Retry-After") != NULL && atoi(reply_header(r, "Retry-After")) > 0);
+	reply_free(r);
+
+	for (int i = 0; i < 3; i++, open++)
+		CHECK(sse_open_as(&s[open], &capped, "/v1/events", NULL, u2));
+	r = request(&capped, "GET", "/v1/events", u3, NULL, NULL);
+	CHECKF(is_problem(r, 429), "7th user stream: %ld %s", r->status, r->body ? r->body : "");
+	CHECK_STR(reply_str(r, "rule"), "streams_shared");
+	CHECK(reply_header(r, "Retry-After") != NULL);
+	reply_free(r);
+
+	/* Admins have their own budget. */
+	CHECK(sse_open(&s[open++], &capped, "/v1/events", NULL));
+
+	/* A closed stream gives its slot back (noticed at the next write to it). */
+	sse_close(&s[0]);
+	bool again = false;
+	for (int i = 0; i < 50 && !again; i++) {
+		CHECK(notify_event(700 + i, "record.updated", "change", "[]"));
+		usleep(100 * 1000);
+		r = request(&capped, "HEAD", "/v1/events", u1, NULL, NULL); /* HEAD takes none */
+		reply_free(r);
+		struct sse t;
+		again = sse_open_as(&t, &capped, "/v1/events", NULL, u3);
+		sse_close(&t);
+	}
+	CHECK(again);
+	for (int i = 1; i < open; i++)
+		sse_close(&s[i]);
+	CHECK_INT(server_stop(&capped, 10, NULL), 0);
+}
+
 static void test_streams_survive_a_database_restart(void)
 {
 	struct sse a, b;
@@ -482,8 +548,8 @@ int tests_main(void);
 TESTS(test_events_need_a_token, test_bad_filters_are_400_naming_the_parameter,
       test_one_notify_reaches_each_replica_once, test_kind_and_service_filters,
       test_last_event_id_resumes_or_resyncs, test_open_streams_hold_no_worker_thread,
-      test_record_writes_stream_across_replicas, test_streams_survive_a_database_restart,
-      test_sigterm_with_open_streams_exits_0_quickly)
+      test_streams_are_capped_per_user, test_record_writes_stream_across_replicas,
+      test_streams_survive_a_database_restart, test_sigterm_with_open_streams_exits_0_quickly)
 #undef main
 
 int main(void)
