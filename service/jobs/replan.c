@@ -63,8 +63,7 @@ static bool sweep(struct worker *self, void *cls)
 	long long t0 = clock_mono_ms();
 	enum tr_code rc = records_replan(&c, stop_asked, self, &moved, &finished, &err);
 	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE) /* an outage: the next sweep retries */
-		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc),
-			 err.detail);
+		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc), err.detail);
 	if (moved > 0 || !finished)
 		LOG_INFO("event=replanned moved=%u finished=%s ms=%lld definitions=%s", moved,
 			 finished ? "true" : "false", clock_mono_ms() - t0, d->version);

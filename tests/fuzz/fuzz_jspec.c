@@ -7,8 +7,9 @@
  *
  * Besides crashes and sanitizer reports, it traps when an answer breaks the contract: a
  * refusal that is not 422 or names no field (or a field that is neither in the list nor
- * in the body; a member named "" is the one that has no name to give), an acceptance that left a required output unset or set one to a value of
- * the wrong type, or a strict acceptance of a body with a member the list does not know.
+ * in the body; a member named "" is the one that has no name to give), an acceptance that left a
+ * required output unset or set one to a value of the wrong type, or a strict acceptance of a body
+ * with a member the list does not know.
  *
  * `make fuzz` builds and runs it on tests/fuzz/corpus/jspec/.
  */
@@ -41,8 +42,9 @@ static bool names_something(const char *field, const struct jspec *spec, json_t 
 	const char *key;
 	json_t *v;
 	size_t n = strlen(field);
-	json_object_foreach(obj, key, v) if (n + 1 == sizeof((struct tr_error *)0)->field &&
-					     strncmp(key, field, n) == 0) return true;
+	json_object_foreach(obj, key, v)
+		if (n + 1 == sizeof((struct tr_error *)0)->field && strncmp(key, field, n) == 0)
+			return true;
 	return false;
 }
 
@@ -80,15 +82,18 @@ static void check(json_t *obj, bool strict, bool required)
 		json_t *v;
 		if (!json_is_array(o.services))
 			__builtin_trap();
-		json_array_foreach(o.services, i, v) if (!json_is_string(v)) __builtin_trap();
+		json_array_foreach(o.services, i, v)
+			if (!json_is_string(v))
+				__builtin_trap();
 	}
 	if (o.input != NULL && !json_is_object(o.input))
 		__builtin_trap();
 	if (strict) {
 		const char *key;
 		json_t *v;
-		json_object_foreach(obj, key, v) if (!names_something(key, spec, NULL))
-			__builtin_trap();
+		json_object_foreach(obj, key, v)
+			if (!names_something(key, spec, NULL))
+				__builtin_trap();
 	}
 }
 

@@ -44,12 +44,14 @@ static void check(enum http_method method, const char *path)
 		if (m.index >= api_routes_count || m.route != &api_routes[m.index] ||
 		    again.index != m.index || m.nparams > ROUTE_MAX_PARAMS)
 			__builtin_trap();
-		unsigned allowed = m.route->methods | ((m.route->methods & HTTP_GET) ? HTTP_HEAD : 0);
+		unsigned allowed =
+			m.route->methods | ((m.route->methods & HTTP_GET) ? HTTP_HEAD : 0);
 		if (!(allowed & method))
 			__builtin_trap();
 		for (unsigned i = 0; i < m.nparams; i++) {
 			size_t len = strnlen(m.params[i], ROUTE_PARAM_MAX);
-			if (len == 0 || len >= ROUTE_PARAM_MAX || strchr(m.params[i], '/') != NULL ||
+			if (len == 0 || len >= ROUTE_PARAM_MAX ||
+			    strchr(m.params[i], '/') != NULL ||
 			    !placeholder_of(m.route->pattern, m.names[i]) ||
 			    route_param(&m, m.names[i]) == NULL ||
 			    strstr(path, m.params[i]) == NULL)
