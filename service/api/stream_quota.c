@@ -30,8 +30,8 @@ static bool privileged(unsigned roles)
 	return (roles & (ROLE_ADMIN | ROLE_PIPELINE)) != 0;
 }
 
-struct stream_quota *stream_quota_new(unsigned per_user, unsigned per_privileged,
-				      unsigned total, unsigned reserved)
+struct stream_quota *stream_quota_new(unsigned per_user, unsigned per_privileged, unsigned total,
+				      unsigned reserved)
 {
 	struct stream_quota *q = calloc(1, sizeof *q);
 	if (q == NULL)

@@ -17,8 +17,8 @@
 struct stream_quota;
 
 /* A quota (owned: stream_quota_free), or NULL when out of memory. */
-struct stream_quota *stream_quota_new(unsigned per_user, unsigned per_privileged,
-				      unsigned total, unsigned reserved);
+struct stream_quota *stream_quota_new(unsigned per_user, unsigned per_privileged, unsigned total,
+				      unsigned reserved);
 
 /* Frees `q`; NULL is a no-op. */
 void stream_quota_free(struct stream_quota *q);
