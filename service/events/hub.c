@@ -47,6 +47,8 @@ struct events_sub {
 	unsigned long long next_pos; /* the next ring position to look at */
 	bool preamble_sent;          /* the `retry:` line went out */
 	bool want_resync;            /* Last-Event-ID was not in the ring */
+	bool skip;                   /* ring events up to skip_seq came from the history */
+	long long skip_seq;
 	bool keepalive_due;
 	bool over; /* end the stream once `out` is drained */
 	void (*wake)(void *cls);
@@ -65,7 +67,7 @@ struct events_hub {
 	struct store_listener *listener;      /* used by the hub thread only */
 	struct store *replay;                 /* hub thread only: reads the events table */
 	long long last_seq;                   /* highest seq published (guarded by lock) */
-	long long replayed_seq;               /* notifications up to it were replayed */
+	long long replayed_lo, replayed_hi;   /* seqs in (lo, hi] were replayed */
 	void (*on_tokens_changed)(void *cls); /* immutable after start */
 	void *cls;
 	struct entry *ring;
@@ -123,7 +125,8 @@ static enum tr_code publish(struct events_hub *hub, const char *payload, bool re
 	LOG_DEBUG("event=events_received type=%s seq=%lld replayed=%d", e.ev.type,
 		  e.ev.has_seq ? e.ev.seq : -1LL, replayed);
 	pthread_mutex_lock(&hub->lock);
-	if (!replayed && e.ev.has_seq && e.ev.seq <= hub->replayed_seq) {
+	if (!replayed && e.ev.has_seq && e.ev.seq > hub->replayed_lo &&
+	    e.ev.seq <= hub->replayed_hi) {
 		pthread_mutex_unlock(&hub->lock);
 		events_event_clear(&e.ev);
 		return TR_OK;
@@ -164,7 +167,7 @@ static bool replay_missed(struct events_hub *hub, bool again)
 	long long after = hub->last_seq;
 	pthread_mutex_unlock(&hub->lock);
 	json_t *rows = NULL;
-	if (store_events_since(hub->replay, after, (unsigned)hub->cap + 1, &rows) < 0) {
+	if (store_events_since(hub->replay, after, (unsigned)hub->cap + 1, &rows, NULL) < 0) {
 		LOG_WARN("event=events_replay_failed error=\"%s\"", store_last_error(hub->replay));
 		return false;
 	}
@@ -178,7 +181,8 @@ static bool replay_missed(struct events_hub *hub, bool again)
 	}
 	json_decref(rows);
 	pthread_mutex_lock(&hub->lock);
-	hub->replayed_seq = hub->last_seq; /* their notifications may follow: drop those */
+	hub->replayed_lo = after; /* their notifications may follow: drop those */
+	hub->replayed_hi = hub->last_seq;
 	pthread_mutex_unlock(&hub->lock);
 	LOG_INFO("event=events_replayed after_seq=%lld count=%zu%s", after, n,
 		 ok ? "" : " too_many=1");
@@ -413,6 +417,24 @@ void events_hub_stop(struct events_hub *hub)
 
 /* ---- subscribers ------------------------------------------------------------------------ */
 
+/* Appends to the subscriber's pending bytes (hub locked).  False when out of memory. */
+static bool out_append(struct events_sub *s, const char *data, size_t n)
+{
+	if (s->out_len + n > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : 4096;
+		while (cap < s->out_len + n)
+			cap *= 2;
+		char *p = realloc(s->out, cap);
+		if (p == NULL)
+			return false;
+		s->out = p;
+		s->out_cap = cap;
+	}
+	memcpy(s->out + s->out_len, data, n);
+	s->out_len += n;
+	return true;
+}
+
 enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *f, bool has_last,
 			    long long last_seq, struct events_sub **out, struct tr_error *err)
 {
@@ -457,6 +479,45 @@ enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *
 	return TR_OK;
 }
 
+bool events_sub_wants_history(struct events_sub *s)
+{
+	pthread_mutex_lock(&s->hub->lock);
+	bool want = s->want_resync;
+	pthread_mutex_unlock(&s->hub->lock);
+	return want;
+}
+
+enum tr_code events_sub_history(struct events_sub *s, const char *const *payloads, size_t n)
+{
+	struct events_hub *hub = s->hub;
+	enum tr_code rc = TR_OK;
+	pthread_mutex_lock(&hub->lock);
+	char retry[32];
+	int len = snprintf(retry, sizeof retry, "retry: %d\n\n", EVENTS_RETRY_MS);
+	bool ok = s->preamble_sent || out_append(s, retry, (size_t)len);
+	s->preamble_sent = ok;
+	for (size_t i = 0; ok && i < n; i++) {
+		struct events_event ev = {0};
+		if (events_event_parse(payloads[i], &ev, NULL) != TR_OK) {
+			events_event_clear(&ev);
+			continue; /* the live stream dropped it too */
+		}
+		if (events_filter_match(&s->filter, &ev))
+			ok = out_append(s, ev.frame, ev.frame_len);
+		if (ev.has_seq && (!s->skip || ev.seq > s->skip_seq)) {
+			s->skip = true;
+			s->skip_seq = ev.seq;
+		}
+		events_event_clear(&ev);
+	}
+	if (ok)
+		s->want_resync = false;
+	else
+		rc = TR_E_NOMEM;
+	pthread_mutex_unlock(&hub->lock);
+	return rc;
+}
+
 void events_sub_start(struct events_sub *s, void (*wake)(void *cls), void *cls)
 {
 	pthread_mutex_lock(&s->hub->lock);
@@ -481,24 +542,6 @@ void events_sub_free(struct events_sub *s)
 	pthread_mutex_unlock(&hub->lock);
 	free(s->out);
 	free(s);
-}
-
-/* Appends to the subscriber's pending bytes (hub locked).  False when out of memory. */
-static bool out_append(struct events_sub *s, const char *data, size_t n)
-{
-	if (s->out_len + n > s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap : 4096;
-		while (cap < s->out_len + n)
-			cap *= 2;
-		char *p = realloc(s->out, cap);
-		if (p == NULL)
-			return false;
-		s->out = p;
-		s->out_cap = cap;
-	}
-	memcpy(s->out + s->out_len, data, n);
-	s->out_len += n;
-	return true;
 }
 
 /* Gathers what is ready for `s` into its pending bytes (hub locked, nothing pending). */
@@ -527,7 +570,9 @@ static void sub_fill(struct events_hub *hub, struct events_sub *s)
 	}
 	while (ok && !s->over && s->next_pos < hub->head && s->out_len < OUT_FILL_MAX) {
 		const struct entry *e = entry_at(hub, s->next_pos);
-		if (e->resync || events_filter_match(&s->filter, &e->ev))
+		if (s->skip && !e->resync && e->ev.has_seq && e->ev.seq <= s->skip_seq)
+			; /* already sent from the history */
+		else if (e->resync || events_filter_match(&s->filter, &e->ev))
 			ok = out_append(s, e->ev.frame, e->ev.frame_len);
 		if (ok)
 			s->next_pos++;

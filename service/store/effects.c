@@ -15,7 +15,7 @@ static const struct store_stmt stmt_outbox = {
 /*
  * The payload gets the audit position of the transaction's last event, and is kept in
  * `events` for replay (store_events_since); every 64th insert prunes all but the newest
- * STORE_EVENTS_KEEP.
+ * 10,000.
  */
 static const struct store_stmt stmt_notify = {
 	"notify",
@@ -29,7 +29,11 @@ static const struct store_stmt stmt_notify = {
 	1};
 static const struct store_stmt stmt_events_since = {
 	"events_since",
-	"SELECT payload FROM events WHERE seq > $1::bigint ORDER BY id LIMIT $2::int", 2};
+	"SELECT e.payload, x.found FROM"
+	" (SELECT EXISTS (SELECT 1 FROM events WHERE seq = $1::bigint) AS found) x"
+	" LEFT JOIN LATERAL (SELECT id, payload FROM events WHERE seq > $1::bigint"
+	"  ORDER BY id LIMIT $2::int) e ON true ORDER BY e.id",
+	2};
 static const struct store_stmt stmt_events_last = {"events_last",
 						   "SELECT coalesce(max(seq), 0) FROM events", 0};
 static const struct store_stmt stmt_timer_arm = {
@@ -96,7 +100,8 @@ enum db_status store_notify(struct store *st, json_t *payload)
 	return queue_json(st, &stmt_notify, p, 0, payload);
 }
 
-enum db_status store_events_since(struct store *st, long long after_seq, unsigned max, json_t **out)
+enum db_status store_events_since(struct store *st, long long after_seq, unsigned max, json_t **out,
+				  bool *found)
 {
 	char after[32], limit[16];
 	PGresult *res = NULL;
@@ -108,11 +113,17 @@ enum db_status store_events_since(struct store *st, long long after_seq, unsigne
 	if (s < 0)
 		return s;
 	json_t *arr = json_array();
-	for (int i = 0; arr != NULL && res != NULL && i < PQntuples(res); i++)
+	if (found != NULL)
+		*found = res != NULL && PQntuples(res) > 0 &&
+			 strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	for (int i = 0; arr != NULL && res != NULL && i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 0))
+			continue;
 		if (json_array_append_new(arr, json_string(PQgetvalue(res, i, 0))) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
+	}
 	PQclear(res);
 	if (arr == NULL)
 		return DB_HARD;

@@ -582,6 +582,65 @@ static void test_events_missed_while_listen_was_down_are_replayed(void)
 	CHECK_INT(server_stop(&fresh, 10, NULL), 0);
 }
 
+/* The SSE id of the record.created event of change `id` on `s` ("" when none yet). */
+static const char *created_id(struct sse *s, const char *id)
+{
+	static char out[32];
+	static struct sse_event evs[256];
+	size_t n = sse_events(s, evs, 256);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(evs[i].event, "record.created") == 0 && strstr(evs[i].data, id) != NULL)
+			snprintf(out, sizeof out, "%s", evs[i].id);
+	return out;
+}
+
+/*
+ * Issue 12.6: a client resuming with a Last-Event-ID the replica's ring does not hold
+ * (here: a replica started after the event) got only `resync`.  Now it resumes from the
+ * events table: it gets exactly the events after its id, and no resync.
+ */
+static void test_last_event_id_resumes_from_the_events_table(void)
+{
+	struct sse live;
+	CHECK(sse_open(&live, &srv2, "/v1/events?kind=change", NULL));
+	char ids[3][32];
+	for (int i = 0; i < 3; i++) {
+		struct reply *r = request(&srv, "POST", "/v1/changes", admin,
+					  "{\"title\": \"Resume me\", \"type\": \"normal\", "
+					  "\"services\": [\"web-frontend\"]}",
+					  NULL);
+		CHECK_INT(r->status, 201);
+		snprintf(ids[i], sizeof ids[i], "\"%s\"", reply_str(r, "id"));
+		reply_free(r);
+	}
+	char first[32] = "";
+	for (double until = now_s() + 5; now_s() < until && !sse_has(&live, ids[2]);)
+		usleep(20 * 1000);
+	snprintf(first, sizeof first, "%s", created_id(&live, ids[0]));
+	CHECKF(first[0] != '\0', "stream: %s", sse_ids(&live));
+	sse_close(&live);
+
+	struct server later; /* its ring is empty */
+	if (!server_start(&later, NULL, NULL, NULL)) {
+		CHECK(!"server did not start");
+		return;
+	}
+	struct sse resumed;
+	CHECK(sse_open(&resumed, &later, "/v1/events?kind=change", first));
+	for (double until = now_s() + 5; now_s() < until && !sse_has(&resumed, ids[2]);)
+		usleep(20 * 1000);
+	CHECK(!sse_has(&resumed, ids[0])); /* the one it had */
+	CHECK(sse_has(&resumed, ids[1]) && sse_has(&resumed, ids[2]));
+	CHECKF(!sse_has(&resumed, "event: resync"), "stream: %s", sse_ids(&resumed));
+	sse_close(&resumed);
+	/* An id the table does not hold still gets a resync. */
+	CHECK(sse_open(&resumed, &later, "/v1/events", "987654321"));
+	CHECK(sse_wait(&resumed, "resync", NULL, 5));
+	sse_close(&resumed);
+	CHECK_INT(server_stop(&later, 10, NULL), 0);
+}
+
 static void test_sigterm_with_open_streams_exits_0_quickly(void)
 {
 	struct sse s[3];
@@ -621,6 +680,7 @@ TESTS(test_events_need_a_token, test_bad_filters_are_400_naming_the_parameter,
       test_streams_are_capped_per_user, test_record_writes_stream_across_replicas,
       test_streams_survive_a_database_restart,
       test_events_missed_while_listen_was_down_are_replayed,
+      test_last_event_id_resumes_from_the_events_table,
       test_sigterm_with_open_streams_exits_0_quickly)
 #undef main
 
