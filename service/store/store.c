@@ -140,8 +140,11 @@ static enum db_status classify(struct store *st, PGresult *res)
 	set_error(st, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
 	if (st->hooks.on_error)
 		st->hooks.on_error(st->hooks.cls);
-	if (PQstatus(st->conn) != CONNECTION_OK || strncmp(st->sqlstate, "08", 2) == 0 ||
-	    strncmp(st->sqlstate, "57P", 3) == 0) {
+	/* Every error of the server carries a SQLSTATE; one without is libpq's own: the
+	 * server closed the connection (a crash, an immediate shutdown), or the protocol
+	 * lost step.  In pipeline mode the connection may still say CONNECTION_OK then. */
+	if (PQstatus(st->conn) != CONNECTION_OK || st->sqlstate[0] == '\0' ||
+	    strncmp(st->sqlstate, "08", 2) == 0 || strncmp(st->sqlstate, "57P", 3) == 0) {
 		LOG_WARN("event=db_connection_lost error=\"%s\"", st->last_error);
 		store_disconnect(st);
 		st->lost = true;
