@@ -7,6 +7,7 @@
 #   make property   simulate = submit on many random drafts, a random seed (SEED=n, N=n)
 #   make bench      transitions/s through HTTP against pgbench running the same SQL (ratio)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
+#   make fuzz-ci    the same, each target for a minute (CI), two at a time
 #   make format     clang-format every C file;  make format-check  verify it
 #
 # Variables: CC (gcc or clang), SAN=address,undefined (sanitizers), O=optimisation level,
@@ -151,16 +152,43 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(HTTP_OBJ) $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(HTTP_OBJ) $(LIBA) $(LDLIBS) -o $@
 
 # --- fuzzing (clang only) ------------------------------------------------------------------
+# Sanitizers do not recover: any ASan/UBSan finding stops the target and fails the run.
+# The library is compiled once for every target (build-fuzz/obj/); `make fuzz` runs each
+# target FUZZ_SECONDS (20) on its corpus, `make fuzz-ci` each for 60 s, two at a time, and
+# prints the executions of each ("fuzz: NAME ... runs").
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Iservice $(PKG_CFLAGS) -pthread \
-               -fsanitize=fuzzer,address,undefined
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c
-	@mkdir -p build-fuzz
-	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c $(LDLIBS) -o $@
-fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/}; mkdir -p build-fuzz/corpus-$$n; \
-	  echo "fuzz: $$n"; $$f -max_total_time=$${FUZZ_SECONDS:-20} build-fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+FUZZ_RUN := $(FUZZ_SRC:tests/fuzz/%.c=fuzz-run-%)
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/gen/migrations.o \
+            build-fuzz/obj/gen/openapi.o
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Iservice $(PKG_CFLAGS) -pthread $(FUZZ_SAN)
+FUZZ_SECONDS ?= 20
+FUZZ_STAMP := build-fuzz/.flags
+$(shell mkdir -p build-fuzz; [ "$$(cat $(FUZZ_STAMP) 2>/dev/null)" = "$(FUZZ_CFLAGS)" ] || echo "$(FUZZ_CFLAGS)" > $(FUZZ_STAMP))
+build-fuzz/obj/%.o: %.c $(FUZZ_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-FUZZ $<")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build-fuzz/obj/gen/%.o: $(BUILD)/gen/%.c $(FUZZ_STAMP)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -c $< -o $@
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) $(LDLIBS) -o $@
+.PHONY: fuzz-ci
+.SECONDARY: $(FUZZ_BIN) $(FUZZ_OBJ)
+fuzz-run-%: build-fuzz/%
+	@n=$*; mkdir -p build-fuzz/corpus-$$n; \
+	if ! $< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/$$n- \
+	     build-fuzz/corpus-$$n \
+	     tests/fuzz/corpus/$${n#fuzz_} > build-fuzz/$$n.log 2>&1; then \
+	  tail -n 60 build-fuzz/$$n.log; echo "fuzz: $$n FAILED (log: build-fuzz/$$n.log)"; exit 1; fi; \
+	echo "fuzz: $$n $(FUZZ_SECONDS) s, $$(sed -n 's/^stat::number_of_executed_units: *//p' \
+	  build-fuzz/$$n.log) runs"
+fuzz: $(FUZZ_RUN)
+fuzz-ci:
+	@$(MAKE) --no-print-directory -j2 fuzz FUZZ_SECONDS=60
 
 # --- style ---------------------------------------------------------------------------------
 C_FILES = $(shell git ls-files 'service/*.[ch]' 'tests/*.[ch]' 2>/dev/null || find service tests -name '*.[ch]')
@@ -172,4 +200,4 @@ format-check:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-fuzz/obj -name '*.d' 2>/dev/null)

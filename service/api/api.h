@@ -59,6 +59,8 @@ struct app {
 	/* The key of secrets at rest (TRANSOM_SECRET_KEY_FILE; crypto/seal.h).  Set by
 	 * cmd_serve; owned by it. */
 	const struct crypto_keyring *keyring;
+	/* Open event streams and long-polls per user (api/stream_quota.h). */
+	struct stream_quota *streams;
 };
 
 /* A copy of app->remote (owned; an empty array when none). */
@@ -139,6 +141,14 @@ enum tr_code api_json_body(struct http_req *req);
 
 /* Maps a failed database status to an error on `req` (503 when down). */
 enum tr_code api_db_error(struct http_req *req, enum db_status s);
+
+/*
+ * Counts one more event stream or long-poll of the request's user against its budget
+ * (app->streams); give it back with stream_quota_give(app->streams, user, roles).  At
+ * the budget: TR_E_TOO_MANY_REQUESTS (429) naming the limit (rule "streams_per_user" or
+ * "streams_shared"), with Retry-After on `rep`.
+ */
+enum tr_code api_stream_take(struct http_req *req, struct http_reply *rep);
 
 /* The wall clock, in milliseconds since the epoch: what use cases get as `now`. */
 long long api_now_ms(void);

@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/feed_cache.h"
+#include "api/stream_quota.h"
 #include "core/alarm.h"
 #include "core/clock.h"
 #include "auth/roles.h"
@@ -96,12 +97,15 @@ int api_app_init(struct app *app, const struct config *cfg, struct defs *initial
 	app->remote = json_array();
 	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
 	app->feed_cache = feed_cache_new();
+	/* 256: the event hub's subscribers (events_hub_opts.max_subscribers left 0) */
+	app->streams = stream_quota_new(cfg->streams_per_user, cfg->streams_per_privileged, 256,
+					cfg->streams_reserved);
 	pthread_mutex_init(&app->check_lock, NULL);
 	pthread_cond_init(&app->check_cond, NULL);
 	app->check_store = store_new(cfg->database_url, NULL);
 	if (app->check_store != NULL)
 		store_set_timeouts(app->check_store, READY_CHECK_MS, READY_CHECK_MS / 2);
-	if (app->feed_cache == NULL || app->check_store == NULL) {
+	if (app->feed_cache == NULL || app->check_store == NULL || app->streams == NULL) {
 		api_app_destroy(app);
 		return -1;
 	}
@@ -135,6 +139,8 @@ void api_app_destroy(struct app *app)
 	alarm_clock_stop(app->alarms);
 	feed_cache_free(app->feed_cache);
 	app->feed_cache = NULL;
+	stream_quota_free(app->streams);
+	app->streams = NULL;
 	/* A check thread still out (the database stalled) owns the check store: wait a
 	 * little for it, else leave the store (and the lock) to it. */
 	pthread_mutex_lock(&app->check_lock);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/stream_quota.h"
 #include "core/alarm.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
@@ -159,6 +160,7 @@ static void waiter_close(void *cls)
 	struct waiter *w = cls;
 	alarm_cancel(w->app->alarms, w->alarm);
 	events_sub_free(w->sub);
+	stream_quota_give(w->app->streams, w->actor, w->roles);
 	pthread_mutex_destroy(&w->lock);
 	free(w->body);
 	free(w);
@@ -196,11 +198,16 @@ enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 		return reply_decision(req, rep, &out);
 
 	/* Park: wake on the change's events, at the window start, or at the deadline. */
+	if ((rc = api_stream_take(req, rep)) != TR_OK) { /* the user's budget: 429 */
+		rec_reply_clear(&out);
+		return rc;
+	}
 	struct waiter *w = calloc(1, sizeof *w);
 	struct events_filter f = {.kinds = EVENTS_KIND_CHANGE};
 	struct tr_error e = {0};
 	if (w == NULL || events_sub_new(app->events, &f, false, 0, &w->sub, &e) != TR_OK) {
 		free(w);
+		stream_quota_give(app->streams, req->user.name, req->user.roles);
 		return reply_decision(req, rep, &out); /* too many waiters: answer now */
 	}
 	w->app = app;
@@ -214,6 +221,7 @@ enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 		http_reply_stream(rep, req, 200, "application/json", &waiter_ops, w);
 	if (stream == NULL) {
 		events_sub_free(w->sub);
+		stream_quota_give(app->streams, w->actor, w->roles);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return TR_E_NOMEM;

@@ -5,24 +5,77 @@
  * a streaming reply that reads from the subscriber.  It returns at once: while no event
  * is due the connection is parked, holding neither a pool thread nor a database
  * connection.
+ *
+ * Each user may hold a few streams (api_stream_take, api/stream_quota.h), so that one
+ * requester cannot take every subscriber slot of the replica.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "api/api.h"
+#include "api/stream_quota.h"
+#include "auth/roles.h"
 #include "events/events.h"
+#include "store/effects.h"
+
+/* Seconds a client refused for too many streams is asked to wait (Retry-After). */
+#define STREAM_RETRY_AFTER_S 5
+
+enum tr_code api_stream_take(struct http_req *req, struct http_reply *rep)
+{
+	unsigned limit = 0;
+	char after[16];
+	enum stream_quota_refusal why = stream_quota_take(((struct app *)req->app)->streams,
+							  req->user.name, req->user.roles, &limit);
+	if (why == STREAM_QUOTA_OK)
+		return TR_OK;
+	if (why == STREAM_QUOTA_NOMEM)
+		return TR_E_NOMEM;
+	snprintf(after, sizeof after, "%d", STREAM_RETRY_AFTER_S);
+	http_reply_header(rep, "Retry-After", after);
+	if (why == STREAM_QUOTA_USER) {
+		tr_error_set(&req->err, TR_E_TOO_MANY_REQUESTS, NULL,
+			     "'%s' already holds %u event streams and long-polls on this server, "
+			     "the most one user may (TRANSOM_STREAMS_PER_%s); close one first",
+			     req->user.name, limit,
+			     req->user.roles & (ROLE_ADMIN | ROLE_PIPELINE) ? "PRIVILEGED"
+									    : "USER");
+		tr_error_rule(&req->err, "streams_per_user");
+	} else {
+		tr_error_set(&req->err, TR_E_TOO_MANY_REQUESTS, NULL,
+			     "users hold %u event streams and long-polls on this server, the most "
+			     "they may together (the rest are kept for admins and pipelines: "
+			     "TRANSOM_STREAMS_RESERVED)",
+			     limit);
+		tr_error_rule(&req->err, "streams_shared");
+	}
+	return TR_E_TOO_MANY_REQUESTS;
+}
+
+/* One SSE client: its subscriber and whom its stream is counted against. */
+struct sse_client {
+	struct events_sub *sub;
+	struct stream_quota *quota;
+	char user[128];
+	unsigned roles;
+};
 
 static long sse_pull(void *cls, char *buf, size_t max)
 {
-	long n = events_sub_read(cls, buf, max);
+	struct sse_client *c = cls;
+	long n = events_sub_read(c->sub, buf, max);
 	return n == EVENTS_SUB_END ? HTTP_STREAM_END : n;
 }
 
 /* The stream is over: unsubscribing (under the hub's lock) also ends the wakes. */
 static void sse_close(void *cls)
 {
-	events_sub_free(cls);
+	struct sse_client *c = cls;
+	events_sub_free(c->sub);
+	stream_quota_give(c->quota, c->user, c->roles);
+	free(c);
 }
 
 static void sse_wake(void *cls)
@@ -54,6 +107,32 @@ static enum tr_code last_event_id(struct http_req *req, bool *has, long long *se
 	return TR_OK;
 }
 
+/*
+ * The ring no longer holds the client's Last-Event-ID: resume from the events table
+ * (store/effects.h) when it still has that event and at most a ring's worth after it;
+ * otherwise (or when the database fails) the stream starts with a resync block.
+ */
+static void resume_from_history(struct http_req *req, struct events_sub *sub, long long last)
+{
+	enum { MAX = 1024 };
+	json_t *rows = NULL;
+	bool found = false;
+	if (store_events_since(api_store(req), last, MAX + 1, &rows, &found) < 0 || !found ||
+	    json_array_size(rows) > MAX) {
+		json_decref(rows);
+		return;
+	}
+	size_t n = json_array_size(rows);
+	const char **p = calloc(n ? n : 1, sizeof *p);
+	if (p != NULL) {
+		for (size_t i = 0; i < n; i++)
+			p[i] = json_string_value(json_array_get(rows, i));
+		events_sub_history(sub, p, n);
+	}
+	free(p);
+	json_decref(rows);
+}
+
 enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 {
 	struct app *app = req->app;
@@ -74,16 +153,34 @@ enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 				    "live events are not available on this server");
 	if (req->method == HTTP_HEAD)
 		return http_reply_text(rep, 200, "text/event-stream", "", 0);
-	rc = events_sub_new(app->events, &filter, has_last, last, &sub, &req->err);
-	if (rc != TR_OK)
+	if ((rc = api_stream_take(req, rep)) != TR_OK)
 		return rc;
-	struct http_stream *stream =
-		http_reply_stream(rep, req, 200, "text/event-stream", &sse_ops, sub);
-	if (stream == NULL) {
-		events_sub_free(sub);
+	struct sse_client *client = calloc(1, sizeof *client);
+	if (client == NULL) {
+		stream_quota_give(app->streams, req->user.name, req->user.roles);
 		return TR_E_NOMEM;
 	}
-	/* From here the stream owns `sub`: an error reply replacing it closes both. */
+	client->quota = app->streams;
+	client->roles = req->user.roles;
+	snprintf(client->user, sizeof client->user, "%s", req->user.name);
+	rc = events_sub_new(app->events, &filter, has_last, last, &sub, &req->err);
+	if (rc != TR_OK) {
+		stream_quota_give(app->streams, client->user, client->roles);
+		free(client);
+		if (rc == TR_E_NOT_READY) /* every subscriber slot is taken */
+			http_reply_header(rep, "Retry-After", "5");
+		return rc;
+	}
+	client->sub = sub;
+	if (has_last && events_sub_wants_history(sub))
+		resume_from_history(req, sub, last);
+	struct http_stream *stream =
+		http_reply_stream(rep, req, 200, "text/event-stream", &sse_ops, client);
+	if (stream == NULL) {
+		sse_close(client);
+		return TR_E_NOMEM;
+	}
+	/* From here the stream owns `client`: an error reply replacing it closes both. */
 	if (http_reply_header(rep, "Cache-Control", "no-cache") != TR_OK ||
 	    http_reply_header(rep, "X-Accel-Buffering", "no") != TR_OK)
 		return TR_E_NOMEM;

@@ -18,30 +18,33 @@
 #include "core/log.h"
 
 struct config {
-	char listen_host[256];    /* TRANSOM_LISTEN host part (IPv4 literal or name) */
-	unsigned listen_port;     /* TRANSOM_LISTEN port; 0 = an ephemeral port */
-	char database_url[2048];  /* TRANSOM_DATABASE_URL (libpq conninfo or URI) */
-	char migrate_url[2048];   /* TRANSOM_MIGRATE_DATABASE_URL: the owner; "" = database_url */
-	char workflows_dir[1024]; /* TRANSOM_WORKFLOWS_DIR */
-	char policies_dir[1024];  /* TRANSOM_POLICIES_DIR */
-	enum log_level log_level; /* TRANSOM_LOG_LEVEL */
-	unsigned threads;         /* TRANSOM_THREADS; 0 at parse time = one per core */
-	char public_url[1024];    /* TRANSOM_PUBLIC_URL; empty = http://<listen> */
-	size_t max_body;          /* TRANSOM_MAX_BODY, bytes */
-	size_t max_url;           /* TRANSOM_MAX_URL, bytes */
-	unsigned conn_timeout;    /* TRANSOM_CONN_TIMEOUT, seconds idle before a close */
-	unsigned header_timeout;  /* TRANSOM_HEADER_TIMEOUT, seconds to send a request head */
-	unsigned max_conns;       /* TRANSOM_MAX_CONNECTIONS, open connections in all */
-	unsigned max_conns_ip;    /* TRANSOM_MAX_CONNECTIONS_PER_IP; 0 = no per-address cap */
-	unsigned statement_ms;    /* TRANSOM_STATEMENT_TIMEOUT_MS, per request statement */
-	unsigned lock_ms;         /* TRANSOM_LOCK_TIMEOUT_MS, per request lock wait */
-	unsigned shutdown_grace;  /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
-	unsigned db_retries;      /* TRANSOM_DB_RETRIES, serialization-failure retries */
-	unsigned timer_interval;  /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
-	char cache_dir[1024];     /* TRANSOM_CACHE_DIR: remote calendars' last good copies */
-	char github_secret[256];  /* TRANSOM_GITHUB_WEBHOOK_SECRET; "" = integration off */
-	char github_token[512];   /* TRANSOM_GITHUB_TOKEN, for callbacks */
-	char github_api_url[512]; /* TRANSOM_GITHUB_API_URL */
+	char listen_host[256];     /* TRANSOM_LISTEN host part (IPv4 literal or name) */
+	unsigned listen_port;      /* TRANSOM_LISTEN port; 0 = an ephemeral port */
+	char database_url[2048];   /* TRANSOM_DATABASE_URL (libpq conninfo or URI) */
+	char migrate_url[2048];    /* TRANSOM_MIGRATE_DATABASE_URL: the owner; "" = database_url */
+	char workflows_dir[1024];  /* TRANSOM_WORKFLOWS_DIR */
+	char policies_dir[1024];   /* TRANSOM_POLICIES_DIR */
+	enum log_level log_level;  /* TRANSOM_LOG_LEVEL */
+	unsigned threads;          /* TRANSOM_THREADS; 0 at parse time = one per core */
+	char public_url[1024];     /* TRANSOM_PUBLIC_URL; empty = http://<listen> */
+	size_t max_body;           /* TRANSOM_MAX_BODY, bytes */
+	size_t max_url;            /* TRANSOM_MAX_URL, bytes */
+	unsigned conn_timeout;     /* TRANSOM_CONN_TIMEOUT, seconds idle before a close */
+	unsigned header_timeout;   /* TRANSOM_HEADER_TIMEOUT, seconds to send a request head */
+	unsigned max_conns;        /* TRANSOM_MAX_CONNECTIONS, open connections in all */
+	unsigned max_conns_ip;     /* TRANSOM_MAX_CONNECTIONS_PER_IP; 0 = no per-address cap */
+	unsigned statement_ms;     /* TRANSOM_STATEMENT_TIMEOUT_MS, per request statement */
+	unsigned lock_ms;          /* TRANSOM_LOCK_TIMEOUT_MS, per request lock wait */
+	unsigned shutdown_grace;   /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
+	unsigned db_retries;       /* TRANSOM_DB_RETRIES, serialization-failure retries */
+	unsigned timer_interval;   /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
+	unsigned streams_per_user; /* TRANSOM_STREAMS_PER_USER */
+	unsigned streams_per_privileged; /* TRANSOM_STREAMS_PER_PRIVILEGED (admin, pipeline) */
+	unsigned streams_reserved;       /* TRANSOM_STREAMS_RESERVED for admins and pipelines */
+	char cache_dir[1024];            /* TRANSOM_CACHE_DIR: remote calendars' last good copies */
+	char github_secret[256];         /* TRANSOM_GITHUB_WEBHOOK_SECRET; "" = integration off */
+	char github_token[512];          /* TRANSOM_GITHUB_TOKEN, for callbacks */
+	char github_api_url[512];        /* TRANSOM_GITHUB_API_URL */
 	unsigned webhook_tries;   /* TRANSOM_WEBHOOK_MAX_ATTEMPTS, before a delivery is dead */
 	unsigned webhook_backoff; /* TRANSOM_WEBHOOK_BACKOFF_MS, ms to the first retry */
 	unsigned webhook_timeout; /* TRANSOM_WEBHOOK_TIMEOUT, ms per delivery request */

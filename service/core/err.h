@@ -31,6 +31,7 @@
 	X(TR_E_PRECONDITION_REQUIRED, 428, "precondition-required", "Precondition required")       \
 	X(TR_E_DB_READ_ONLY, 503, "database-read-only", "Database is read-only")                   \
 	X(TR_E_DB_TIMEOUT, 503, "database-timeout", "Database timed out")                          \
+	X(TR_E_TOO_MANY_REQUESTS, 429, "too-many-requests", "Too many requests")                   \
 	X(TR_E_INTERNAL, 500, "internal", "Internal error")                                        \
 	X(TR_E_NOMEM, 500, "out-of-memory", "Out of memory")                                       \
 	X(TR_E_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")                \

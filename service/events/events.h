@@ -157,6 +157,21 @@ enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *
 			    long long last_seq, struct events_sub **out, struct tr_error *err);
 
 /*
+ * Whether `s` was asked to resume after a Last-Event-ID its hub no longer holds (it
+ * would start with a resync block).  Thread-safe.
+ */
+bool events_sub_wants_history(struct events_sub *s);
+
+/*
+ * Gives `s` the events after its Last-Event-ID from elsewhere (the events table):
+ * `payloads` (n NOTIFY payloads, oldest first, borrowed) are sent first, through the
+ * subscriber's filter, instead of the resync block; events the ring delivers later with
+ * a seq not above the last of them are skipped.  Call before events_sub_start.  TR_OK
+ * or TR_E_NOMEM.
+ */
+enum tr_code events_sub_history(struct events_sub *s, const char *const *payloads, size_t n);
+
+/*
  * From now on the hub calls `wake(cls)` whenever `s` may have something new to read
  * (an event, a resync, a keep-alive, or the end).  `wake` runs on the hub's thread or
  * the publisher's, with the hub locked: it must be quick, must not block and must not

@@ -7,6 +7,12 @@
  * the clients do.  A subscriber whose position falls out of the ring (its client reads
  * too slowly) ends its stream.  One mutex guards the ring and the subscribers; the
  * wake callbacks run under it and must not call back in.
+ *
+ * NOTIFYs sent while the LISTEN connection is down are lost, but every record event is
+ * also kept in the events table (store_events_since): when LISTEN is back, the hub
+ * replays what committed after the last event it saw, in commit order, and drops the
+ * notifications that repeat it; only when that fails (or is too much for the ring) do
+ * its clients get a resync.
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "events/events.h"
+#include "store/effects.h"
 #include "store/listen.h"
 
 #define OUT_FILL_MAX (16 * 1024) /* a subscriber stops gathering events beyond this */
@@ -40,6 +47,8 @@ struct events_sub {
 	unsigned long long next_pos; /* the next ring position to look at */
 	bool preamble_sent;          /* the `retry:` line went out */
 	bool want_resync;            /* Last-Event-ID was not in the ring */
+	bool skip;                   /* ring events up to skip_seq came from the history */
+	long long skip_seq;
 	bool keepalive_due;
 	bool over; /* end the stream once `out` is drained */
 	void (*wake)(void *cls);
@@ -56,6 +65,9 @@ struct events_hub {
 	bool stopping;
 	bool listening;
 	struct store_listener *listener;      /* used by the hub thread only */
+	struct store *replay;                 /* hub thread only: reads the events table */
+	long long last_seq;                   /* highest seq published (guarded by lock) */
+	long long replayed_lo, replayed_hi;   /* seqs in (lo, hi] were replayed */
 	void (*on_tokens_changed)(void *cls); /* immutable after start */
 	void *cls;
 	struct entry *ring;
@@ -99,7 +111,8 @@ static void ring_push(struct events_hub *hub, struct entry *e)
 	}
 }
 
-enum tr_code events_hub_publish(struct events_hub *hub, const char *payload)
+/* Parses and pushes one payload; a notification a replay already gave is dropped. */
+static enum tr_code publish(struct events_hub *hub, const char *payload, bool replayed)
 {
 	struct entry e = {0};
 	struct tr_error err = {0};
@@ -109,12 +122,71 @@ enum tr_code events_hub_publish(struct events_hub *hub, const char *payload)
 			 err.field[0] ? err.field : "-");
 		return rc;
 	}
-	LOG_DEBUG("event=events_received type=%s seq=%lld", e.ev.type,
-		  e.ev.has_seq ? e.ev.seq : -1LL);
+	LOG_DEBUG("event=events_received type=%s seq=%lld replayed=%d", e.ev.type,
+		  e.ev.has_seq ? e.ev.seq : -1LL, replayed);
 	pthread_mutex_lock(&hub->lock);
+	if (!replayed && e.ev.has_seq && e.ev.seq > hub->replayed_lo &&
+	    e.ev.seq <= hub->replayed_hi) {
+		pthread_mutex_unlock(&hub->lock);
+		events_event_clear(&e.ev);
+		return TR_OK;
+	}
+	if (e.ev.has_seq && e.ev.seq > hub->last_seq)
+		hub->last_seq = e.ev.seq;
 	ring_push(hub, &e);
 	pthread_mutex_unlock(&hub->lock);
 	return TR_OK;
+}
+
+enum tr_code events_hub_publish(struct events_hub *hub, const char *payload)
+{
+	return publish(hub, payload, false);
+}
+
+/*
+ * LISTEN is in force again: publishes the events committed since the last one seen
+ * (from the events table), so nothing NOTIFYed meanwhile is lost.  False when they
+ * cannot be read or are more than the ring holds: then the clients must resync.
+ * At the first LISTEN it only notes where the table stands.
+ */
+static bool replay_missed(struct events_hub *hub, bool again)
+{
+	if (hub->replay == NULL)
+		return false;
+	if (!again) {
+		long long seq = 0;
+		if (store_events_last_seq(hub->replay, &seq) < 0)
+			return false;
+		pthread_mutex_lock(&hub->lock);
+		if (seq > hub->last_seq)
+			hub->last_seq = seq;
+		pthread_mutex_unlock(&hub->lock);
+		return true;
+	}
+	pthread_mutex_lock(&hub->lock);
+	long long after = hub->last_seq;
+	pthread_mutex_unlock(&hub->lock);
+	json_t *rows = NULL;
+	if (store_events_since(hub->replay, after, (unsigned)hub->cap + 1, &rows, NULL) < 0) {
+		LOG_WARN("event=events_replay_failed error=\"%s\"", store_last_error(hub->replay));
+		return false;
+	}
+	size_t n = json_array_size(rows);
+	bool ok = n <= hub->cap;
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		if (ok)
+			publish(hub, json_string_value(row), true);
+	}
+	json_decref(rows);
+	pthread_mutex_lock(&hub->lock);
+	hub->replayed_lo = after; /* their notifications may follow: drop those */
+	hub->replayed_hi = hub->last_seq;
+	pthread_mutex_unlock(&hub->lock);
+	LOG_INFO("event=events_replayed after_seq=%lld count=%zu%s", after, n,
+		 ok ? "" : " too_many=1");
+	return ok;
 }
 
 void events_hub_resync(struct events_hub *hub, const char *reason)
@@ -165,10 +237,10 @@ static void on_listen_event(struct events_hub *hub, enum store_listen_event ev)
 		hub->listening = true;
 		pthread_cond_broadcast(&hub->listening_cond);
 		pthread_mutex_unlock(&hub->lock);
-		if (ev == STORE_LISTEN_UP_AGAIN) {
+		if (!replay_missed(hub, ev == STORE_LISTEN_UP_AGAIN) && ev == STORE_LISTEN_UP_AGAIN)
 			events_hub_resync(hub, "listener-reconnected");
+		if (ev == STORE_LISTEN_UP_AGAIN)
 			tokens_changed(hub);
-		}
 		break;
 	case STORE_LISTEN_LOST:
 		tokens_changed(hub);
@@ -255,6 +327,7 @@ static void hub_free(struct events_hub *hub)
 		events_event_clear(&hub->ring[i].ev);
 	free(hub->ring);
 	store_listener_free(hub->listener);
+	store_free(hub->replay);
 	if (hub->wake_fd >= 0)
 		close(hub->wake_fd);
 	pthread_cond_destroy(&hub->listening_cond);
@@ -282,10 +355,12 @@ struct events_hub *events_hub_start(const struct events_hub_opts *opts, struct t
 	hub->max_subs = opts->max_subscribers ? opts->max_subscribers : 256;
 	hub->ring = calloc(hub->cap, sizeof *hub->ring);
 	hub->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (opts->conninfo != NULL)
+	if (opts->conninfo != NULL) {
 		hub->listener = store_listener_new(opts->conninfo, EVENTS_CHANNEL);
+		hub->replay = store_new(opts->conninfo, NULL);
+	}
 	if (hub->ring == NULL || hub->wake_fd < 0 ||
-	    (opts->conninfo != NULL && hub->listener == NULL)) {
+	    (opts->conninfo != NULL && (hub->listener == NULL || hub->replay == NULL))) {
 		tr_error_set(err, TR_E_NOMEM, NULL, "cannot set up the event hub");
 		hub_free(hub);
 		return NULL;
@@ -342,6 +417,24 @@ void events_hub_stop(struct events_hub *hub)
 
 /* ---- subscribers ------------------------------------------------------------------------ */
 
+/* Appends to the subscriber's pending bytes (hub locked).  False when out of memory. */
+static bool out_append(struct events_sub *s, const char *data, size_t n)
+{
+	if (s->out_len + n > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : 4096;
+		while (cap < s->out_len + n)
+			cap *= 2;
+		char *p = realloc(s->out, cap);
+		if (p == NULL)
+			return false;
+		s->out = p;
+		s->out_cap = cap;
+	}
+	memcpy(s->out + s->out_len, data, n);
+	s->out_len += n;
+	return true;
+}
+
 enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *f, bool has_last,
 			    long long last_seq, struct events_sub **out, struct tr_error *err)
 {
@@ -386,6 +479,45 @@ enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *
 	return TR_OK;
 }
 
+bool events_sub_wants_history(struct events_sub *s)
+{
+	pthread_mutex_lock(&s->hub->lock);
+	bool want = s->want_resync;
+	pthread_mutex_unlock(&s->hub->lock);
+	return want;
+}
+
+enum tr_code events_sub_history(struct events_sub *s, const char *const *payloads, size_t n)
+{
+	struct events_hub *hub = s->hub;
+	enum tr_code rc = TR_OK;
+	pthread_mutex_lock(&hub->lock);
+	char retry[32];
+	int len = snprintf(retry, sizeof retry, "retry: %d\n\n", EVENTS_RETRY_MS);
+	bool ok = s->preamble_sent || out_append(s, retry, (size_t)len);
+	s->preamble_sent = ok;
+	for (size_t i = 0; ok && i < n; i++) {
+		struct events_event ev = {0};
+		if (events_event_parse(payloads[i], &ev, NULL) != TR_OK) {
+			events_event_clear(&ev);
+			continue; /* the live stream dropped it too */
+		}
+		if (events_filter_match(&s->filter, &ev))
+			ok = out_append(s, ev.frame, ev.frame_len);
+		if (ev.has_seq && (!s->skip || ev.seq > s->skip_seq)) {
+			s->skip = true;
+			s->skip_seq = ev.seq;
+		}
+		events_event_clear(&ev);
+	}
+	if (ok)
+		s->want_resync = false;
+	else
+		rc = TR_E_NOMEM;
+	pthread_mutex_unlock(&hub->lock);
+	return rc;
+}
+
 void events_sub_start(struct events_sub *s, void (*wake)(void *cls), void *cls)
 {
 	pthread_mutex_lock(&s->hub->lock);
@@ -410,24 +542,6 @@ void events_sub_free(struct events_sub *s)
 	pthread_mutex_unlock(&hub->lock);
 	free(s->out);
 	free(s);
-}
-
-/* Appends to the subscriber's pending bytes (hub locked).  False when out of memory. */
-static bool out_append(struct events_sub *s, const char *data, size_t n)
-{
-	if (s->out_len + n > s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap : 4096;
-		while (cap < s->out_len + n)
-			cap *= 2;
-		char *p = realloc(s->out, cap);
-		if (p == NULL)
-			return false;
-		s->out = p;
-		s->out_cap = cap;
-	}
-	memcpy(s->out + s->out_len, data, n);
-	s->out_len += n;
-	return true;
 }
 
 /* Gathers what is ready for `s` into its pending bytes (hub locked, nothing pending). */
@@ -456,7 +570,9 @@ static void sub_fill(struct events_hub *hub, struct events_sub *s)
 	}
 	while (ok && !s->over && s->next_pos < hub->head && s->out_len < OUT_FILL_MAX) {
 		const struct entry *e = entry_at(hub, s->next_pos);
-		if (e->resync || events_filter_match(&s->filter, &e->ev))
+		if (s->skip && !e->resync && e->ev.has_seq && e->ev.seq <= s->skip_seq)
+			; /* already sent from the history */
+		else if (e->resync || events_filter_match(&s->filter, &e->ev))
 			ok = out_append(s, e->ev.frame, e->ev.frame_len);
 		if (ok)
 			s->next_pos++;

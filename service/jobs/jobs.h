@@ -5,10 +5,13 @@
  * workflow timer that has come due (SLA escalations, draft expiry, ...) through the
  * same record use case as an HTTP event, as actor "system".  Timers are claimed with
  * FOR UPDATE SKIP LOCKED, so any number of replicas may run workers without firing a
- * timer twice.  After each sweep it re-plans scheduled changes when the definitions
- * changed (a reload, a remote calendar fetched) and at least once a minute, so missed
- * slots move on and unscheduled changes get another chance.  It has its own database
- * connection and survives database outages.
+ * timer twice.  It has its own database connection and survives database outages.
+ *
+ * The re-plan worker (replan.c) has a thread and a connection of its own, so timers fire
+ * on time while it works: every TRANSOM_TIMER_INTERVAL milliseconds it re-plans scheduled
+ * changes when the definitions changed (a reload, a remote calendar fetched), at start-up
+ * and at least once a minute, so missed slots move on and unscheduled changes get another
+ * chance.  Each change is one transaction, and a stop is honoured between two changes.
  */
 #ifndef TRANSOM_JOBS_H
 #define TRANSOM_JOBS_H
@@ -21,6 +24,17 @@ struct timer_worker *timer_worker_start(struct app *app, unsigned interval_ms);
 
 /* Stops the thread (waits for the timer being fired, if any) and frees `w`. */
 void timer_worker_stop(struct timer_worker *w);
+
+struct replan_worker;
+
+/* Starts the re-plan worker thread.  NULL when the thread cannot be created. */
+struct replan_worker *replan_worker_start(struct app *app, unsigned interval_ms);
+
+/*
+ * Stops the thread -- a re-plan under way ends after the change it is re-planning -- and
+ * frees `w`; NULL is a no-op.
+ */
+void replan_worker_stop(struct replan_worker *w);
 
 struct calendar_fetcher;
 

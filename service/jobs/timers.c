@@ -19,12 +19,7 @@ struct timer_worker {
 	struct store *store;
 	struct defs *defs;
 	unsigned long defs_gen;
-	unsigned long planned_gen; /* the definitions the last re-plan saw */
-	long long planned_ms;      /* when it ran */
 };
-
-/* Re-plans at least this often: missed slots move on, unscheduled changes retry. */
-#define REPLAN_EVERY_MS (60 * 1000)
 
 /* Fires every due timer; returns how many fired. */
 static unsigned fire_due(struct timer_worker *w)
@@ -54,40 +49,6 @@ static unsigned fire_due(struct timer_worker *w)
 			return n;
 		n++;
 	}
-}
-
-/*
- * Re-plans scheduled changes when the definitions changed (windows, freezes, remote
- * calendars) and once a minute.  Replicas may do it at once: each change is re-planned
- * in its own transaction under the scheduling lock, and a legal booking stays put.
- */
-static void replan(struct timer_worker *w)
-{
-	long long now = clock_now_ms();
-	struct defs *d = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
-	if (d == NULL || (w->planned_gen == w->defs_gen && now - w->planned_ms < REPLAN_EVERY_MS))
-		return;
-	struct rec_ctx c = {
-		.st = w->store,
-		.defs = d,
-		.actor = "system",
-		.roles = WF_ROLE_SYSTEM,
-		.now_ms = now,
-		.retries = w->app->cfg->db_retries,
-	};
-	struct tr_error err = {0};
-	unsigned moved = 0;
-	enum tr_code rc = records_replan(&c, &moved, &err);
-	if (rc != TR_OK) {
-		if (rc != TR_E_DB_UNAVAILABLE)
-			LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc),
-				 err.detail);
-		return;
-	}
-	if (moved > 0)
-		LOG_INFO("event=replanned moved=%u definitions=%s", moved, d->version);
-	w->planned_gen = w->defs_gen;
-	w->planned_ms = now;
 }
 
 /*
@@ -122,7 +83,7 @@ static void gate(struct timer_worker *w)
 		github_report(w->app, &c);
 }
 
-/* One sweep: due timers, re-planning, the gate. */
+/* One sweep: due timers, the gate.  (Re-planning has its own thread: replan.c.) */
 static bool sweep(struct worker *self, void *cls)
 {
 	struct timer_worker *w = cls;
@@ -130,7 +91,6 @@ static bool sweep(struct worker *self, void *cls)
 	unsigned n = fire_due(w);
 	if (n > 0)
 		LOG_INFO("event=timers_fired count=%u", n);
-	replan(w);
 	gate(w);
 	return false;
 }

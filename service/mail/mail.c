@@ -101,7 +101,8 @@ char *mail_build_invitation(const struct mail_invitation *m, size_t *len)
 		GByteArray *bytes = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)out);
 		text = malloc(bytes->len + 1);
 		if (text != NULL) {
-			memcpy(text, bytes->data, bytes->len);
+			if (bytes->len > 0) /* an empty array's data may be NULL */
+				memcpy(text, bytes->data, bytes->len);
 			text[bytes->len] = '\0';
 			*len = bytes->len;
 		}
@@ -146,7 +147,8 @@ static void collect_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 		if (copy == NULL) {
 			c->oom = true;
 		} else {
-			memcpy(copy, b->data, b->len);
+			if (b->len > 0) /* an empty part's data is NULL: no memcpy(x, NULL, 0) */
+				memcpy(copy, b->data, b->len);
 			copy[b->len] = '\0';
 			c->out->calendars[c->out->n_calendars] = copy;
 			c->out->calendar_lens[c->out->n_calendars++] = b->len;

@@ -18,16 +18,35 @@
 
 struct token_args {
 	const char *user, *roles, *email, *display_name, *file;
+	char role_list[512]; /* every --role, comma-joined; `roles` points here */
 };
+
+/* Adds one --role value ("a" or "a,b") to the list; -1 when the list is too long. */
+static int add_roles(struct token_args *a, const char *value)
+{
+	size_t used = strlen(a->role_list);
+	int n = snprintf(a->role_list + used, sizeof a->role_list - used, "%s%s",
+			 used > 0 ? "," : "", value);
+	if (n < 0 || (size_t)n >= sizeof a->role_list - used) {
+		fprintf(stderr, "transomd token: --role: too many roles\n");
+		return -1;
+	}
+	a->roles = a->role_list;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct token_args *a)
 {
 	for (int i = 0; i < argc; i++) {
 		const char **slot = NULL;
+		bool role = strcmp(argv[i], "--role") == 0 || strcmp(argv[i], "--roles") == 0;
+		if (role && i + 1 < argc) { /* repeatable: --role a --role b,c */
+			if (add_roles(a, argv[++i]) != 0)
+				return -1;
+			continue;
+		}
 		if (strcmp(argv[i], "--user") == 0)
 			slot = &a->user;
-		else if (strcmp(argv[i], "--role") == 0 || strcmp(argv[i], "--roles") == 0)
-			slot = &a->roles;
 		else if (strcmp(argv[i], "--email") == 0)
 			slot = &a->email;
 		else if (strcmp(argv[i], "--display-name") == 0)

@@ -306,6 +306,9 @@ int cmd_serve(const struct config *cfg)
 		snprintf(app.public_url, sizeof app.public_url, "http://%s:%u", cfg->listen_host,
 			 http_server_port(srv));
 	struct timer_worker *timers = timer_worker_start(&app, cfg->timer_interval);
+	struct replan_worker *replanner = replan_worker_start(&app, cfg->timer_interval);
+	if (replanner == NULL)
+		LOG_ERROR("event=replan_worker_failed detail=\"cannot start the thread\"");
 	struct calendar_fetcher *fetcher = calendar_fetcher_start(&app);
 	if (fetcher == NULL)
 		LOG_ERROR("event=calendar_fetcher_failed detail=\"cannot start the thread\"");
@@ -351,6 +354,7 @@ int cmd_serve(const struct config *cfg)
 		}
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
+	replan_worker_stop(replanner); /* first: it stops between two changes */
 	checkpoint_worker_stop(checkpoints);
 	mail_worker_stop(mailer);
 	webhook_worker_stop(webhooks);

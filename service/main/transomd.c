@@ -33,7 +33,7 @@ static void usage(FILE *out)
 		"  audit verify --checkpoints FILE [--database-url URL] [--key ed25519:...]\n"
 		"                              verify a database's audit trail offline against\n"
 		"                              signed checkpoints; names the first bad event\n"
-		"  token create --user NAME --role ROLE[,ROLE...] [--email ADDR]\n"
+		"  token create --user NAME --role ROLE[,ROLE...]... [--email ADDR]\n"
 		"               [--display-name TEXT]\n"
 		"                              create an API token (printed once)\n"
 		"  token ensure --user NAME --role ROLES --file PATH\n"

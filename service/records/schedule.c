@@ -403,10 +403,12 @@ static enum db_status replan_one_tx(struct store *st, void *cls)
 	return s;
 }
 
-enum tr_code records_replan(struct rec_ctx *c, unsigned *moved, struct tr_error *err)
+enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls, unsigned *moved,
+			    bool *finished, struct tr_error *err)
 {
 	json_t *ids = NULL;
 	*moved = 0;
+	*finished = false;
 	enum db_status s = store_schedule_candidates(c->st, &ids);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
@@ -414,6 +416,8 @@ enum tr_code records_replan(struct rec_ctx *c, unsigned *moved, struct tr_error 
 	json_t *id;
 	enum tr_code rc = TR_OK;
 	json_array_foreach(ids, i, id) {
+		if (stop != NULL && stop(cls)) /* between changes: each is its own transaction */
+			break;
 		struct rec_reply out = {0};
 		struct tr_error e = {0};
 		struct resched d = {.job = {.c = c,
@@ -433,6 +437,7 @@ enum tr_code records_replan(struct rec_ctx *c, unsigned *moved, struct tr_error 
 		}
 		/* A change that moved on meanwhile (409) is simply no longer a candidate. */
 	}
+	*finished = rc == TR_OK && i == json_array_size(ids);
 	json_decref(ids);
 	return rc;
 }

@@ -12,12 +12,30 @@
 static const struct store_stmt stmt_outbox = {
 	"outbox_add", "INSERT INTO outbox (topic, record_id, payload) VALUES ($1, $2, $3::jsonb)",
 	3};
-/* The payload gets the audit position of the transaction's last event. */
+/*
+ * The payload gets the audit position of the transaction's last event, and is kept in
+ * `events` for replay (store_events_since); every 64th insert prunes all but the newest
+ * 10,000.
+ */
 static const struct store_stmt stmt_notify = {
 	"notify",
-	"SELECT pg_notify('transom_events', ($1::jsonb || jsonb_build_object('seq',"
-	" (SELECT seq FROM audit_head WHERE id = 1)))::text)",
+	"WITH p AS (SELECT ($1::jsonb || jsonb_build_object('seq',"
+	"  (SELECT seq FROM audit_head WHERE id = 1)))::text AS payload),"
+	" kept AS (INSERT INTO events (seq, payload)"
+	"  SELECT coalesce((payload::jsonb->>'seq')::bigint, 0), payload FROM p RETURNING id),"
+	" pruned AS (DELETE FROM events WHERE id <= (SELECT id FROM kept) - 10000"
+	"  AND (SELECT id FROM kept) % 64 = 0)"
+	" SELECT pg_notify('transom_events', payload) FROM p",
 	1};
+static const struct store_stmt stmt_events_since = {
+	"events_since",
+	"SELECT e.payload, x.found FROM"
+	" (SELECT EXISTS (SELECT 1 FROM events WHERE seq = $1::bigint) AS found) x"
+	" LEFT JOIN LATERAL (SELECT id, payload FROM events WHERE seq > $1::bigint"
+	"  ORDER BY id LIMIT $2::int) e ON true ORDER BY e.id",
+	2};
+static const struct store_stmt stmt_events_last = {"events_last",
+						   "SELECT coalesce(max(seq), 0) FROM events", 0};
 static const struct store_stmt stmt_timer_arm = {
 	"timer_arm",
 	"INSERT INTO timers (record_id, state, event, due_at)"
@@ -80,6 +98,50 @@ enum db_status store_notify(struct store *st, json_t *payload)
 {
 	const char *p[] = {NULL};
 	return queue_json(st, &stmt_notify, p, 0, payload);
+}
+
+enum db_status store_events_since(struct store *st, long long after_seq, unsigned max, json_t **out,
+				  bool *found)
+{
+	char after[32], limit[16];
+	PGresult *res = NULL;
+	*out = NULL;
+	snprintf(after, sizeof after, "%lld", after_seq);
+	snprintf(limit, sizeof limit, "%u", max);
+	const char *p[] = {after, limit};
+	enum db_status s = store_exec(st, &stmt_events_since, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	if (found != NULL)
+		*found = res != NULL && PQntuples(res) > 0 &&
+			 strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	for (int i = 0; arr != NULL && res != NULL && i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 0))
+			continue;
+		if (json_array_append_new(arr, json_string(PQgetvalue(res, i, 0))) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	PQclear(res);
+	if (arr == NULL)
+		return DB_HARD;
+	*out = arr;
+	return s;
+}
+
+enum db_status store_events_last_seq(struct store *st, long long *seq)
+{
+	PGresult *res = NULL;
+	*seq = 0;
+	enum db_status s = store_exec(st, &stmt_events_last, NULL, &res);
+	if (s < 0)
+		return s;
+	if (res != NULL && PQntuples(res) == 1)
+		*seq = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return DB_ONE;
 }
 
 enum db_status store_timer_arm(struct store *st, const char *record_id, const char *state,

@@ -21,6 +21,17 @@ enum db_status store_outbox_add(struct store *st, const char *topic, const char 
  */
 enum db_status store_notify(struct store *st, json_t *payload);
 
+/*
+ * The payloads NOTIFYed with an audit "seq" above `after_seq`, oldest first, at most
+ * `max` (a JSON array of strings, owned, in *out).  The newest 10,000 events are kept;
+ * *found (may be NULL) says whether an event with seq `after_seq` itself still is.
+ */
+enum db_status store_events_since(struct store *st, long long after_seq, unsigned max, json_t **out,
+				  bool *found);
+
+/* The highest "seq" of the kept events in *seq (0 when none). */
+enum db_status store_events_last_seq(struct store *st, long long *seq);
+
 /* Arms (or re-arms) the timer (record, state, event) to fire at `due_ms`. */
 enum db_status store_timer_arm(struct store *st, const char *record_id, const char *state,
 			       const char *event, long long due_ms);

@@ -3,6 +3,8 @@
  * health and metrics, reload on SIGHUP, a database outage, graceful shutdown.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +78,34 @@ static void test_me_lists_the_admin_role(void)
 	CHECK(json_array_size(roles) == 1 &&
 	      strcmp(json_string_value(json_array_get(roles, 0)), "admin") == 0);
 	reply_free(r);
+}
+
+/* `token create --role a --role b,c` grants every role named (it kept only the last one). */
+static void test_token_create_takes_every_role(void)
+{
+	int status;
+	const char *args[] = {"token",  "create",    "--user", "multi",
+			      "--role", "requester", "--role", "cab,change_manager",
+			      NULL};
+	char *out = transomd_run(&status, args);
+	CHECK_INT(status, 0);
+	char tok[128];
+	snprintf(tok, sizeof tok, "%.*s", out ? (int)strcspn(out, "\n") : 0, out ? out : "");
+	free(out);
+	struct reply *r = request(&srv, "GET", "/v1/me", tok, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	json_t *roles = json_object_get(r->json, "roles");
+	char *text = json_dumps(roles, JSON_COMPACT);
+	CHECKF(json_array_size(roles) == 3 && strstr(text ?: "", "\"requester\"") &&
+		       strstr(text ?: "", "\"cab\"") && strstr(text ?: "", "\"change_manager\""),
+	       "roles %s", text ?: "(none)");
+	free(text);
+	reply_free(r);
+	/* An unknown role in any of them is refused. */
+	const char *bad[] = {"token", "create", "--user", "multi", "--role",
+			     "cab",   "--role", "wizard", NULL};
+	free(transomd_run(&status, bad));
+	CHECK_INT(status, 2);
 }
 
 static void test_wrong_role_is_403(void)
@@ -399,6 +429,78 @@ static void test_database_outage_is_503_then_recovers(void)
 	reply_free(r);
 }
 
+/* SIGKILLs one backend of `db` serving transomd: PostgreSQL then restarts every one. */
+static bool crash_a_backend(PGconn *db)
+{
+	PGresult *r = PQexec(db, "SELECT pid FROM pg_stat_activity WHERE datname ="
+				 " current_database() AND application_name = 'transomd' LIMIT 1");
+	int pid = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+			  ? atoi(PQgetvalue(r, 0, 0))
+			  : 0;
+	PQclear(r);
+	return pid > 0 && kill(pid, SIGKILL) == 0;
+}
+
+/*
+ * Issue 12.6: after a crash of PostgreSQL (or an immediate shutdown) the workers logged
+ * `timer_failed code=internal` -- paging on-call for an outage that reads as a bug --
+ * because libpq's "server closed the connection unexpectedly" in pipeline mode was not
+ * taken for a lost connection.  Three crashes under busy workers and requests: the log
+ * has the lost connections and no code=internal, requests get 503 (never 500), and the
+ * server recovers.
+ */
+static void test_database_crash_is_unavailable_not_internal(void)
+{
+	char log[1024];
+	snprintf(log, sizeof log, "%s/crash.log", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	int saved = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(saved >= 0 && fd >= 0);
+	dup2(fd, 2); /* the server's log goes to the file */
+	const char *env[] = {"TRANSOM_TIMER_INTERVAL=20", NULL};
+	struct server s2;
+	bool up = server_start(&s2, NULL, NULL, env);
+	dup2(saved, 2);
+	close(fd);
+	close(saved);
+	CHECK(up);
+	PGconn *db = PQconnectdb(getenv("TRANSOM_TEST_DATABASE_URL"));
+	for (int round = 0; up && round < 3; round++) {
+		usleep(300 * 1000); /* the workers are at work */
+		CHECK(crash_a_backend(db));
+		for (int i = 0; i < 8; i++) {
+			struct reply *r = request(&s2, "GET", "/v1/me", admin, NULL, NULL);
+			CHECKF(r->status == 200 || is_problem(r, 503), "during a crash: %ld %s",
+			       r->status, r->body ? r->body : "");
+			reply_free(r);
+		}
+		bool ready = false;
+		for (int i = 0; i < 150 && !ready; i++) {
+			struct reply *r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+			ready = r->status == 200;
+			reply_free(r);
+			if (!ready)
+				usleep(100 * 1000);
+		}
+		CHECK(ready);
+		PQreset(db);
+	}
+	PQfinish(db);
+	if (up)
+		CHECK_INT(server_stop(&s2, 10, NULL), 0);
+	FILE *fp = fopen(log, "r");
+	char line[2048];
+	int lost = 0, internal = 0;
+	while (fp != NULL && fgets(line, sizeof line, fp) != NULL) {
+		lost += strstr(line, "event=db_connection_lost") != NULL;
+		if (strstr(line, "code=internal") != NULL && internal++ == 0)
+			fprintf(stderr, "  %s", line);
+	}
+	if (fp != NULL)
+		fclose(fp);
+	CHECK(lost > 0);
+	CHECK_INT(internal, 0);
+}
+
 static void test_bad_setting_exits_2_naming_the_key(void)
 {
 	char cmd[2048];
@@ -434,15 +536,15 @@ static void setup(void)
 int tests_main(void);
 #define main tests_main
 TESTS(test_health_needs_no_token, test_head_is_served_for_get, test_me_requires_a_token,
-      test_me_lists_the_admin_role, test_wrong_role_is_403,
+      test_me_lists_the_admin_role, test_token_create_takes_every_role, test_wrong_role_is_403,
       test_unknown_path_is_404_and_wrong_method_405, test_body_too_large_is_413,
       test_uri_too_long_is_414, test_malformed_json_is_400_with_position,
       test_wrong_shape_names_the_field, test_tokens_over_http,
       test_revocation_by_the_cli_takes_hold_at_once, test_request_id_is_echoed_or_generated,
       test_metrics_count_requests, test_slow_clients_are_disconnected,
       test_sighup_keeps_old_definitions_when_new_ones_are_broken,
-      test_database_outage_is_503_then_recovers, test_bad_setting_exits_2_naming_the_key,
-      test_sigterm_exits_0_quickly)
+      test_database_outage_is_503_then_recovers, test_database_crash_is_unavailable_not_internal,
+      test_bad_setting_exits_2_naming_the_key, test_sigterm_exits_0_quickly)
 #undef main
 
 int main(void)

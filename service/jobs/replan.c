@@ -1,0 +1,101 @@
+/*
+ * replan.c -- the re-plan worker thread: moves scheduled changes whose slot is no longer
+ * legal, on its own thread and database connection, so that due timers (timers.c) never
+ * wait behind a re-plan of every scheduled change, and asking it to stop between two
+ * changes, so that a shutdown never waits for one either.
+ */
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "jobs/jobs.h"
+#include "jobs/worker.h"
+#include "records/records.h"
+#include "wf/wf.h"
+
+struct replan_worker {
+	struct app *app;
+	struct worker *thread;
+	struct store *store;
+	struct defs *defs;
+	unsigned long defs_gen;
+	unsigned long planned_gen; /* the definitions the last complete re-plan saw */
+	long long planned_ms;      /* when it started */
+	bool planned;              /* one complete re-plan has run */
+};
+
+/* Re-plans at least this often: missed slots move on, unscheduled changes retry. */
+#define REPLAN_EVERY_MS (60 * 1000)
+
+/* records_replan's stop question: has worker_stop() been called? */
+static bool stop_asked(void *cls)
+{
+	return worker_stopping(cls);
+}
+
+/*
+ * Re-plans scheduled changes when the definitions changed (a reload, a remote calendar
+ * fetched), at start-up and once a minute.  Replicas may do it at once: each change is
+ * re-planned in its own transaction under the scheduling lock, and a legal booking stays
+ * put.  A run cut short by a stop or a database outage counts as not done.
+ */
+static bool sweep(struct worker *self, void *cls)
+{
+	struct replan_worker *w = cls;
+	long long now = clock_now_ms();
+	struct defs *d = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
+	if (d == NULL ||
+	    (w->planned && w->planned_gen == w->defs_gen && now - w->planned_ms < REPLAN_EVERY_MS))
+		return false;
+	unsigned long gen = w->defs_gen;
+	struct rec_ctx c = {
+		.st = w->store,
+		.defs = d,
+		.actor = "system",
+		.roles = WF_ROLE_SYSTEM,
+		.now_ms = now,
+		.retries = w->app->cfg->db_retries,
+	};
+	struct tr_error err = {0};
+	unsigned moved = 0;
+	bool finished = false;
+	long long t0 = clock_mono_ms();
+	enum tr_code rc = records_replan(&c, stop_asked, self, &moved, &finished, &err);
+	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE) /* an outage: the next sweep retries */
+		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc), err.detail);
+	if (moved > 0 || !finished)
+		LOG_INFO("event=replanned moved=%u finished=%s ms=%lld definitions=%s", moved,
+			 finished ? "true" : "false", clock_mono_ms() - t0, d->version);
+	if (finished) {
+		w->planned = true;
+		w->planned_gen = gen;
+		w->planned_ms = now;
+	}
+	return false;
+}
+
+struct replan_worker *replan_worker_start(struct app *app, unsigned interval_ms)
+{
+	struct replan_worker *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return NULL;
+	w->app = app;
+	w->store = store_new(app->cfg->database_url, NULL);
+	if (w->store == NULL || (w->thread = worker_start(interval_ms, sweep, w)) == NULL) {
+		store_free(w->store);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void replan_worker_stop(struct replan_worker *w)
+{
+	if (w == NULL)
+		return;
+	worker_stop(w->thread);
+	store_free(w->store);
+	defs_release(w->defs);
+	free(w);
+}
