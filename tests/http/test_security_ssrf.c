@@ -173,7 +173,12 @@ static json_t *attempted(const char *token, long long id, long long ms)
 	for (long long end = mono_ms() + ms;; usleep(100000)) {
 		struct reply *r = request(&srv, "GET", path, token, NULL, NULL);
 		json_t *d = json_array_get(json_object_get(r->json, "deliveries"), 0);
-		json_t *out = d && json_integer_value(json_object_get(d, "attempts")) > 0
+		/* attempts counts a claimed delivery: wait until that attempt has an outcome */
+		const char *status = json_string_value(json_object_get(d, "status"));
+		bool settled = (status != NULL && strcmp(status, "pending") != 0) ||
+			       !json_is_null(json_object_get(d, "last_error")) ||
+			       !json_is_null(json_object_get(d, "last_status_code"));
+		json_t *out = d && json_integer_value(json_object_get(d, "attempts")) > 0 && settled
 				      ? json_incref(d)
 				      : NULL;
 		reply_free(r);
