@@ -3,6 +3,7 @@
  */
 #include "metrics/metrics.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -32,6 +33,10 @@ struct metrics {
 	size_t nroutes;
 	struct route_series *routes; /* nroutes + 1 */
 	atomic_uint_fast64_t db_errors, db_reconnects, reloads_ok, reloads_failed;
+	atomic_uint_fast64_t checkpoint_ms;  /* wall clock of the last checkpoint, 0: none */
+	atomic_uint_fast64_t collect_failed; /* failed collections of the metrics job */
+	pthread_mutex_t db_lock;             /* guards db_text: held only to swap or copy */
+	char *db_text;                       /* the last published snapshot (owned) */
 };
 
 struct metrics *metrics_new(const char *const *names, size_t nroutes)
@@ -46,6 +51,7 @@ struct metrics *metrics_new(const char *const *names, size_t nroutes)
 	}
 	m->names = names;
 	m->nroutes = nroutes;
+	pthread_mutex_init(&m->db_lock, NULL);
 	return m;
 }
 
@@ -54,6 +60,8 @@ void metrics_free(struct metrics *m)
 	if (m == NULL)
 		return;
 	free(m->routes);
+	pthread_mutex_destroy(&m->db_lock);
+	free(m->db_text);
 	free(m);
 }
 
@@ -82,6 +90,11 @@ void metrics_db_reconnect(struct metrics *m)
 void metrics_reload(struct metrics *m, bool ok)
 {
 	atomic_fetch_add(ok ? &m->reloads_ok : &m->reloads_failed, 1);
+}
+
+void metrics_checkpoint(struct metrics *m, double unix_seconds)
+{
+	atomic_store(&m->checkpoint_ms, (uint_fast64_t)(unix_seconds * 1000.0));
 }
 
 /* A growable string for the rendering. */
@@ -116,6 +129,96 @@ static void emit(struct out *o, const char *fmt, ...)
 		o->s = ns;
 		o->cap = cap;
 	}
+}
+
+/* Emits `v` as a label value: backslash, double quote and newline escaped. */
+static void emit_label(struct out *o, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			emit(o, "\\%c", *v);
+		else if (*v == '\n')
+			emit(o, "\\n");
+		else
+			emit(o, "%c", *v);
+	}
+}
+
+/* The string member `key` of `obj`, "" when absent. */
+static const char *str_of(json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	return v != NULL ? v : "";
+}
+
+static long long num(json_t *stats, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(stats, key));
+}
+
+void metrics_publish_db(struct metrics *m, json_t *stats, double unix_seconds)
+{
+	if (stats == NULL) {
+		atomic_fetch_add(&m->collect_failed, 1);
+		return;
+	}
+	struct out o = {.cap = 4096};
+	if ((o.s = malloc(o.cap)) == NULL)
+		return;
+	o.s[0] = '\0';
+	emit(&o, "# HELP transom_changes Changes by type and current state (the final states "
+		 "are the outcomes).\n"
+		 "# TYPE transom_changes gauge\n");
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(stats, "changes"), i, c) {
+		emit(&o, "transom_changes{type=\"");
+		emit_label(&o, str_of(c, "type"));
+		emit(&o, "\",state=\"");
+		emit_label(&o, str_of(c, "state"));
+		emit(&o, "\"} %lld\n", (long long)json_integer_value(json_object_get(c, "n")));
+	}
+	emit(&o,
+	     "# HELP transom_approvals_pending Changes waiting for approval votes.\n"
+	     "# TYPE transom_approvals_pending gauge\n"
+	     "transom_approvals_pending %lld\n"
+	     "# HELP transom_approvals_oldest_pending_age_seconds How long the oldest change "
+	     "has waited for approval votes (0: none waits).\n"
+	     "# TYPE transom_approvals_oldest_pending_age_seconds gauge\n"
+	     "transom_approvals_oldest_pending_age_seconds %.3f\n"
+	     "# HELP transom_webhook_deliveries_pending Webhook deliveries not yet made.\n"
+	     "# TYPE transom_webhook_deliveries_pending gauge\n"
+	     "transom_webhook_deliveries_pending %lld\n"
+	     "# HELP transom_webhook_deliveries_dead Webhook deliveries given up after the last "
+	     "attempt.\n"
+	     "# TYPE transom_webhook_deliveries_dead gauge\n"
+	     "transom_webhook_deliveries_dead %lld\n"
+	     "# HELP transom_mail_invitations_pending Calendar invitations not yet sent.\n"
+	     "# TYPE transom_mail_invitations_pending gauge\n"
+	     "transom_mail_invitations_pending %lld\n"
+	     "# HELP transom_mail_invitations_dead Calendar invitations given up.\n"
+	     "# TYPE transom_mail_invitations_dead gauge\n"
+	     "transom_mail_invitations_dead %lld\n"
+	     "# HELP transom_outbox_backlog Outbox events not yet fanned out.\n"
+	     "# TYPE transom_outbox_backlog gauge\n"
+	     "transom_outbox_backlog %lld\n"
+	     "# HELP transom_metrics_collected_timestamp_seconds When the database figures "
+	     "above were read.\n"
+	     "# TYPE transom_metrics_collected_timestamp_seconds gauge\n"
+	     "transom_metrics_collected_timestamp_seconds %.3f\n",
+	     num(stats, "approvals_pending"),
+	     json_number_value(json_object_get(stats, "approvals_oldest_seconds")),
+	     num(stats, "webhook_pending"), num(stats, "webhook_dead"), num(stats, "mail_pending"),
+	     num(stats, "mail_dead"), num(stats, "outbox_backlog"), unix_seconds);
+	if (o.failed) {
+		free(o.s);
+		return;
+	}
+	pthread_mutex_lock(&m->db_lock);
+	char *old = m->db_text;
+	m->db_text = o.s;
+	pthread_mutex_unlock(&m->db_lock);
+	free(old);
 }
 
 char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remote)
@@ -193,25 +296,43 @@ char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remot
 	     "transom_definitions_valid %d\n",
 	     (unsigned long long)atomic_load(&m->reloads_ok),
 	     (unsigned long long)atomic_load(&m->reloads_failed), definitions_ok ? 1 : 0);
-	if (json_array_size(remote) > 0)
-		emit(&o,
-		     "# HELP transom_remote_calendar_up Whether the last fetch of a remote "
-		     "calendar succeeded.\n"
-		     "# TYPE transom_remote_calendar_up gauge\n"
-		     "# HELP transom_remote_calendar_last_success_seconds When a remote calendar "
-		     "was last fetched successfully (0: never).\n"
-		     "# TYPE transom_remote_calendar_last_success_seconds gauge\n");
+	/* One family at a time (Prometheus wants a family's samples together), named even
+	 * without remote calendars so that rules and dashboards can refer to them. */
 	size_t i;
 	json_t *r;
+	emit(&o, "# HELP transom_remote_calendar_up Whether the last fetch of a remote "
+		 "calendar succeeded.\n"
+		 "# TYPE transom_remote_calendar_up gauge\n");
 	json_array_foreach(remote, i, r) {
-		const char *name = json_string_value(json_object_get(r, "name"));
-		emit(&o,
-		     "transom_remote_calendar_up{name=\"%s\"} %d\n"
-		     "transom_remote_calendar_last_success_seconds{name=\"%s\"} %.3f\n",
-		     name ? name : "", json_is_true(json_object_get(r, "ok")) ? 1 : 0,
-		     name ? name : "",
+		emit(&o, "transom_remote_calendar_up{name=\"");
+		emit_label(&o, str_of(r, "name"));
+		emit(&o, "\"} %d\n", json_is_true(json_object_get(r, "ok")) ? 1 : 0);
+	}
+	emit(&o, "# HELP transom_remote_calendar_last_success_seconds When a remote "
+		 "calendar was last fetched successfully (0: never).\n"
+		 "# TYPE transom_remote_calendar_last_success_seconds gauge\n");
+	json_array_foreach(remote, i, r) {
+		emit(&o, "transom_remote_calendar_last_success_seconds{name=\"");
+		emit_label(&o, str_of(r, "name"));
+		emit(&o, "\"} %.3f\n",
 		     (double)json_integer_value(json_object_get(r, "last_success_ms")) / 1000.0);
 	}
+	emit(&o,
+	     "# HELP transom_audit_checkpoint_last_timestamp_seconds When this replica last "
+	     "wrote a signed audit checkpoint (0: none yet).\n"
+	     "# TYPE transom_audit_checkpoint_last_timestamp_seconds gauge\n"
+	     "transom_audit_checkpoint_last_timestamp_seconds %.3f\n"
+	     "# HELP transom_metrics_collection_failures_total Failed reads of the database "
+	     "figures by the metrics job.\n"
+	     "# TYPE transom_metrics_collection_failures_total counter\n"
+	     "transom_metrics_collection_failures_total %llu\n",
+	     (double)atomic_load(&m->checkpoint_ms) / 1000.0,
+	     (unsigned long long)atomic_load(&m->collect_failed));
+	struct metrics *mm = (struct metrics *)m; /* the lock, not the figures, changes */
+	pthread_mutex_lock(&mm->db_lock);
+	if (mm->db_text != NULL)
+		emit(&o, "%s", mm->db_text);
+	pthread_mutex_unlock(&mm->db_lock);
 	if (o.failed) {
 		free(o.s);
 		return NULL;
