@@ -324,6 +324,9 @@ int cmd_serve(const struct config *cfg)
 	if (audit_key != NULL && (checkpoints = checkpoint_worker_start(&app, audit_key)) == NULL)
 		LOG_ERROR("event=checkpoint_worker_failed detail=\"cannot start the "
 			  "thread\"");
+	struct metrics_job *metrics_job = metrics_job_start(&app);
+	if (metrics_job == NULL)
+		LOG_ERROR("event=metrics_job_failed detail=\"cannot start the thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
 		 http_server_port(srv), cfg->threads, defs->version);
 	printf("transomd: listening on http://%s:%u\n", cfg->listen_host, http_server_port(srv));
@@ -356,6 +359,7 @@ int cmd_serve(const struct config *cfg)
 	LOG_INFO("event=stopping signal=%d", sig);
 	replan_worker_stop(replanner); /* first: it stops between two changes */
 	checkpoint_worker_stop(checkpoints);
+	metrics_job_stop(metrics_job);
 	mail_worker_stop(mailer);
 	webhook_worker_stop(webhooks);
 	calendar_fetcher_stop(fetcher);
