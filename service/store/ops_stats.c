@@ -5,9 +5,9 @@
 
 #include "store/store_int.h"
 
-#define PENDING_APPROVAL                                                                   \
-	"kind = 'change' AND jsonb_typeof(data->'approvals') = 'object' "                  \
-	"AND data->'approvals'->'satisfied' IS DISTINCT FROM 'true'::jsonb "               \
+#define PENDING_APPROVAL                                                                           \
+	"kind = 'change' AND jsonb_typeof(data->'approvals') = 'object' "                          \
+	"AND data->'approvals'->'satisfied' IS DISTINCT FROM 'true'::jsonb "                       \
 	"AND data->'approvals'->'rejected' IS DISTINCT FROM 'true'::jsonb"
 
 static const struct store_stmt stmt_stats = {

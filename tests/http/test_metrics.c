@@ -114,8 +114,8 @@ static void test_rules_and_dashboard_name_existing_metrics(void)
 {
 	const char *root = getenv("TRANSOM_TEST_ROOT");
 	char cmd[4096], out[8192];
-	snprintf(cmd, sizeof cmd, "promtool check rules '%s/deploy/prometheus/transom.rules.yml' 2>&1",
-		 root);
+	snprintf(cmd, sizeof cmd,
+		 "promtool check rules '%s/deploy/prometheus/transom.rules.yml' 2>&1", root);
 	int rc = run(cmd, out, sizeof out);
 	CHECKF(rc == 0 && strstr(out, "SUCCESS"), "exit %d: %s", rc, out);
 	snprintf(cmd, sizeof cmd,

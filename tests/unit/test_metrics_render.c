@@ -65,11 +65,11 @@ static void test_the_database_snapshot_is_published_and_kept(void)
 	char *text = metrics_render(m, true, NULL);
 	CHECK(text && strstr(text, "transom_approvals_pending") == NULL); /* none read yet */
 	free(text);
-	json_t *stats = json_pack("{s:[{s:s, s:s, s:i}], s:i, s:f, s:i, s:i, s:i, s:i, s:i}",
-				  "changes", "type", "normal", "state", "authorize", "n", 3,
-				  "approvals_pending", 3, "approvals_oldest_seconds", 42.5,
-				  "webhook_pending", 4, "webhook_dead", 5, "mail_pending", 6,
-				  "mail_dead", 7, "outbox_backlog", 8);
+	json_t *stats =
+		json_pack("{s:[{s:s, s:s, s:i}], s:i, s:f, s:i, s:i, s:i, s:i, s:i}", "changes",
+			  "type", "normal", "state", "authorize", "n", 3, "approvals_pending", 3,
+			  "approvals_oldest_seconds", 42.5, "webhook_pending", 4, "webhook_dead", 5,
+			  "mail_pending", 6, "mail_dead", 7, "outbox_backlog", 8);
 	metrics_publish_db(m, stats, 1000.0);
 	json_decref(stats);
 	metrics_publish_db(m, NULL, 2000.0); /* a failed read keeps the last snapshot */
