@@ -22,6 +22,14 @@ static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 				 0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
+static const char *const gate_decisions[] = {"allow", "wait", "deny", "other"};
+static const char *const gate_reasons[] = {
+	"refused",       "preparing",         "rejected",      "cancelled",   "over",
+	"implementing",  "emergency",         "unschedulable", "window_open", "booked",
+	"window_passed", "awaiting_approval", "state",         "other"};
+#define NGATE_DECISIONS (sizeof gate_decisions / sizeof gate_decisions[0])
+#define NGATE_REASONS   (sizeof gate_reasons / sizeof gate_reasons[0])
+
 struct route_series {
 	atomic_uint_fast64_t status[STATUS_SPAN];
 	atomic_uint_fast64_t bucket[NBUCKETS + 1]; /* the last is +Inf */
@@ -33,6 +41,7 @@ struct metrics {
 	size_t nroutes;
 	struct route_series *routes; /* nroutes + 1 */
 	atomic_uint_fast64_t db_errors, db_reconnects, reloads_ok, reloads_failed;
+	atomic_uint_fast64_t gate[NGATE_DECISIONS][NGATE_REASONS];
 	atomic_uint_fast64_t checkpoint_ms;  /* wall clock of the last checkpoint, 0: none */
 	atomic_uint_fast64_t collect_failed; /* failed collections of the metrics job */
 	pthread_mutex_t db_lock;             /* guards db_text: held only to swap or copy */
@@ -90,6 +99,22 @@ void metrics_db_reconnect(struct metrics *m)
 void metrics_reload(struct metrics *m, bool ok)
 {
 	atomic_fetch_add(ok ? &m->reloads_ok : &m->reloads_failed, 1);
+}
+
+/* The index of `word` in `set` of `n` (the last, "other", when absent). */
+static size_t index_of(const char *const *set, size_t n, const char *word)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if (word != NULL && strcmp(set[i], word) == 0)
+			return i;
+	return n - 1;
+}
+
+void metrics_gate(struct metrics *m, const char *decision, const char *reason)
+{
+	atomic_fetch_add(&m->gate[index_of(gate_decisions, NGATE_DECISIONS, decision)]
+				 [index_of(gate_reasons, NGATE_REASONS, reason)],
+			 1);
 }
 
 void metrics_checkpoint(struct metrics *m, double unix_seconds)
@@ -317,6 +342,18 @@ char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remot
 		emit(&o, "\"} %.3f\n",
 		     (double)json_integer_value(json_object_get(r, "last_success_ms")) / 1000.0);
 	}
+	emit(&o, "# HELP transom_gate_decisions_total Answers of the deployment gate by decision "
+		 "and reason.\n"
+		 "# TYPE transom_gate_decisions_total counter\n");
+	for (size_t d = 0; d < NGATE_DECISIONS; d++)
+		for (size_t g = 0; g < NGATE_REASONS; g++) {
+			uint_fast64_t n = atomic_load(&m->gate[d][g]);
+			if (n > 0)
+				emit(&o,
+				     "transom_gate_decisions_total{decision=\"%s\",reason=\"%s\"} "
+				     "%llu\n",
+				     gate_decisions[d], gate_reasons[g], (unsigned long long)n);
+		}
 	emit(&o,
 	     "# HELP transom_audit_checkpoint_last_timestamp_seconds When this replica last "
 	     "wrote a signed audit checkpoint (0: none yet).\n"

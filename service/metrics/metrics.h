@@ -32,6 +32,13 @@ void metrics_db_reconnect(struct metrics *m);
 void metrics_reload(struct metrics *m, bool ok);
 
 /*
+ * The deployment gate answered `decision` (allow, wait, deny) for `reason` (the decision's
+ * reason_code, see records/deployments.c): transom_gate_decisions_total{decision,reason}.
+ * Unknown words are counted as "other".
+ */
+void metrics_gate(struct metrics *m, const char *decision, const char *reason);
+
+/*
  * The audit checkpoint job wrote a checkpoint at `unix_seconds` (wall clock): exported as
  * transom_audit_checkpoint_last_timestamp_seconds.
  */

@@ -17,7 +17,7 @@
 static struct server srv;
 #include "record_steps.h"
 
-static char requester[128];
+static char requester[128], pipeline[128];
 static char scrape_file[1024];
 
 /* web-frontend (high), PT6H, no test evidence: medium risk, waits for CAB votes. */
@@ -93,18 +93,54 @@ static void test_changes_and_approvals_are_counted(void)
 	CHECKF(at > (double)time(NULL) - 30 && at <= (double)time(NULL) + 1, "at %f", at);
 	CHECK(sample(text, "transom_metrics_collection_failures_total") == 0);
 	CHECK(sample(text, "transom_audit_checkpoint_last_timestamp_seconds") == 0);
-	FILE *f = fopen(scrape_file, "w");
-	CHECK(f != NULL);
-	if (f != NULL) {
-		fputs(text, f);
-		fclose(f);
-	}
+	free(text);
+}
+
+static void test_gate_decisions_are_counted_by_decision_and_reason(void)
+{
+	const char *body =
+		"{\"service\": \"web-frontend\", \"environment\": \"production\","
+		" \"duration\": \"PT30M\", \"pipeline\": {\"url\": \"https://ci.example.com/p/1\","
+		" \"commit\": \"abc123\", \"actor\": \"jlarsen\"},"
+		" \"rollback_plan\": \"redeploy the previous release\"}";
+	struct reply *r = request(&srv, "POST", "/v1/deployments", pipeline, body, NULL);
+	CHECKF(r->status == 201 || r->status == 200, "%ld %s", r->status, body_of(r));
+	char decision[32], reason[64], series[256], path[128];
+	snprintf(decision, sizeof decision, "%s", reply_str(r, "decision"));
+	snprintf(reason, sizeof reason, "%s", reply_str(r, "reason_code"));
+	snprintf(path, sizeof path, "/v1/deployments/%s", reply_str(r, "id"));
+	reply_free(r);
+	CHECKF(decision[0] != '\0' && reason[0] != '\0', "decision '%s' reason_code '%s'", decision,
+	       reason);
+	snprintf(series, sizeof series,
+		 "transom_gate_decisions_total{decision=\"%s\",reason=\"%s\"}", decision, reason);
+	long status;
+	char *text = scrape(&status);
+	CHECKF(sample(text, series) == 1, "%s in %s", series, text);
+	CHECK(strstr(text, "reason=\"other\"") == NULL);
+	free(text);
+	/* Asking again (a pipeline polling) is another answer of the gate. */
+	r = request(&srv, "GET", path, pipeline, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	CHECK_STR(reply_str(r, "reason_code"), reason);
+	reply_free(r);
+	text = scrape(&status);
+	CHECK(sample(text, series) == 2);
 	free(text);
 }
 
 static void test_promtool_accepts_the_metrics(void)
 {
 	char cmd[2048], out[8192];
+	long status;
+	char *text = scrape(&status); /* with every family the tests above filled */
+	FILE *f = fopen(scrape_file, "w");
+	CHECK(status == 200 && f != NULL);
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+	free(text);
 	snprintf(cmd, sizeof cmd, "promtool check metrics < '%s' 2>&1", scrape_file);
 	int rc = run(cmd, out, sizeof out);
 	CHECKF(rc == 0 && out[0] == '\0', "promtool: exit %d: %s", rc, out);
@@ -181,10 +217,11 @@ static void test_metrics_answer_while_the_database_is_down(void)
 static void setup(void)
 {
 	snprintf(requester, sizeof requester, "%s", token_for("grossi", "requester"));
+	snprintf(pipeline, sizeof pipeline, "%s", token_for("ci-bot", "pipeline"));
 	snprintf(scrape_file, sizeof scrape_file, "%s/test_metrics.scrape",
 		 getenv("TRANSOM_TEST_TMP") ? getenv("TRANSOM_TEST_TMP") : "/tmp");
 	const char *env[] = {"TRANSOM_METRICS_INTERVAL=1", NULL};
-	if (!requester[0] || !server_start(&srv, NULL, NULL, env)) {
+	if (!requester[0] || !pipeline[0] || !server_start(&srv, NULL, NULL, env)) {
 		printf("0 passed, 1 failed\n");
 		exit(1);
 	}
@@ -192,7 +229,8 @@ static void setup(void)
 
 int tests_main(void);
 #define main tests_main
-TESTS(test_changes_and_approvals_are_counted, test_promtool_accepts_the_metrics,
+TESTS(test_changes_and_approvals_are_counted,
+      test_gate_decisions_are_counted_by_decision_and_reason, test_promtool_accepts_the_metrics,
       test_rules_and_dashboard_name_existing_metrics,
       test_metrics_answer_while_the_database_is_down)
 #undef main
