@@ -3,20 +3,97 @@
  * connection and publishes a snapshot (see jobs.h).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "defs/defs.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "metrics/metrics.h"
 #include "store/ops_stats.h"
+#include "wf/wf.h"
 
 struct metrics_job {
 	struct app *app;
 	struct store *store; /* owned */
 	struct worker *thread;
+	struct defs *defs; /* this thread's reference */
+	unsigned long defs_gen;
 };
+
+static json_t *buckets_json(const long long *b, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_integer(b[i]));
+	return a;
+}
+
+/*
+ * Replaces stats["lead"] (every workflow and state) by stats["lead_time"], the histogram
+ * of the changes in a final state of their workflow, one series per final state (the
+ * outcome): {"buckets", "series": [{"outcome", "n", "sum", "le"}]}; and stats["approval"]
+ * by stats["approval_latency"], {"buckets", "n", "sum", "le"}.
+ */
+static void shape_histograms(json_t *stats, const struct defs *d)
+{
+	static const long long lead_b[] = OPS_LEAD_BUCKETS, appr_b[] = OPS_APPROVAL_BUCKETS;
+	json_t *series = json_object(); /* outcome -> {n, sum, le} */
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(stats, "lead"), i, row) {
+		const char *wname = json_string_value(json_object_get(row, "workflow"));
+		const char *state = json_string_value(json_object_get(row, "state"));
+		const struct wf *wf = d && wname ? wf_set_find(d->workflows, wname) : NULL;
+		if (wf == NULL || state == NULL || !wf_state_final(wf, state))
+			continue;
+		json_t *acc = json_object_get(series, state);
+		if (acc == NULL) {
+			json_t *zeros = json_array();
+			for (size_t k = 0; k < json_array_size(json_object_get(row, "le")); k++)
+				json_array_append_new(zeros, json_integer(0));
+			acc = json_pack("{s:s, s:i, s:f, s:o}", "outcome", state, "n", 0, "sum",
+					0.0, "le", zeros);
+			if (acc == NULL)
+				continue;
+			json_object_set_new(series, state, acc);
+		}
+		json_object_set_new(acc, "n",
+				    json_integer(json_integer_value(json_object_get(acc, "n")) +
+						 json_integer_value(json_object_get(row, "n"))));
+		json_object_set_new(acc, "sum",
+				    json_real(json_number_value(json_object_get(acc, "sum")) +
+					      json_number_value(json_object_get(row, "sum"))));
+		json_t *le = json_object_get(acc, "le");
+		for (size_t k = 0; k < json_array_size(le); k++)
+			json_array_set_new(le, k,
+					   json_integer(json_integer_value(json_array_get(le, k)) +
+							json_integer_value(json_array_get(
+								json_object_get(row, "le"), k))));
+	}
+	json_t *list = json_array();
+	const char *key;
+	json_t *v;
+	json_object_foreach(series, key, v)
+		json_array_append(list, v);
+	json_decref(series);
+	json_object_set_new(stats, "lead_time",
+			    json_pack("{s:o, s:o}", "buckets",
+				      buckets_json(lead_b, sizeof lead_b / sizeof lead_b[0]),
+				      "series", list));
+	json_object_del(stats, "lead");
+	json_t *a = json_deep_copy(json_object_get(stats, "approval"));
+	if (json_is_object(a)) {
+		json_object_set_new(a, "buckets",
+				    buckets_json(appr_b, sizeof appr_b / sizeof appr_b[0]));
+		json_object_set_new(stats, "approval_latency", a);
+	} else {
+		json_decref(a);
+	}
+	json_object_del(stats, "approval");
+}
 
 static bool collect(struct worker *self, void *cls)
 {
@@ -26,6 +103,8 @@ static bool collect(struct worker *self, void *cls)
 	enum db_status s = store_ops_stats(j->store, &stats);
 	if (s != DB_ONE)
 		LOG_WARN("event=metrics_collect_failed error=\"%s\"", store_last_error(j->store));
+	else
+		shape_histograms(stats, defs_holder_get(&j->app->defs, &j->defs, &j->defs_gen));
 	metrics_publish_db(j->app->metrics, stats, (double)clock_wall_ms() / 1000.0);
 	json_decref(stats);
 	return false;
@@ -56,5 +135,6 @@ void metrics_job_stop(struct metrics_job *j)
 		return;
 	worker_stop(j->thread);
 	store_free(j->store);
+	defs_release(j->defs);
 	free(j);
 }

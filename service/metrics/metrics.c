@@ -181,6 +181,41 @@ static long long num(json_t *stats, const char *key)
 	return (long long)json_integer_value(json_object_get(stats, key));
 }
 
+/*
+ * Emits one series of histogram `name` whose label is `label` (NULL: none) = `value`:
+ * `le` the cumulative counts at each of `bounds`, `n` the count, `sum` the sum.
+ */
+static void emit_histogram(struct out *o, const char *name, const char *label, const char *value,
+			   json_t *bounds, json_t *le, json_t *n, json_t *sum)
+{
+	for (size_t k = 0; k <= json_array_size(bounds); k++) {
+		emit(o, "%s_bucket{", name);
+		if (label != NULL) {
+			emit(o, "%s=\"", label);
+			emit_label(o, value);
+			emit(o, "\",");
+		}
+		if (k < json_array_size(bounds))
+			emit(o, "le=\"%lld\"} %lld\n",
+			     (long long)json_integer_value(json_array_get(bounds, k)),
+			     (long long)json_integer_value(json_array_get(le, k)));
+		else
+			emit(o, "le=\"+Inf\"} %lld\n", (long long)json_integer_value(n));
+	}
+	const char *open = label != NULL ? "{" : "", *close = label != NULL ? "\"}" : "";
+	emit(o, "%s_sum%s", name, open);
+	if (label != NULL) {
+		emit(o, "%s=\"", label);
+		emit_label(o, value);
+	}
+	emit(o, "%s %.3f\n%s_count%s", close, json_number_value(sum), name, open);
+	if (label != NULL) {
+		emit(o, "%s=\"", label);
+		emit_label(o, value);
+	}
+	emit(o, "%s %lld\n", close, (long long)json_integer_value(n));
+}
+
 void metrics_publish_db(struct metrics *m, json_t *stats, double unix_seconds)
 {
 	if (stats == NULL) {
@@ -235,6 +270,24 @@ void metrics_publish_db(struct metrics *m, json_t *stats, double unix_seconds)
 	     json_number_value(json_object_get(stats, "approvals_oldest_seconds")),
 	     num(stats, "webhook_pending"), num(stats, "webhook_dead"), num(stats, "mail_pending"),
 	     num(stats, "mail_dead"), num(stats, "outbox_backlog"), unix_seconds);
+	json_t *lead = json_object_get(stats, "lead_time");
+	emit(&o, "# HELP transom_change_lead_time_seconds From creation to the final state, of "
+		 "the changes in a final state, by that state (the outcome).\n"
+		 "# TYPE transom_change_lead_time_seconds histogram\n");
+	json_array_foreach(json_object_get(lead, "series"), i, c) {
+		emit_histogram(&o, "transom_change_lead_time_seconds", "outcome",
+			       str_of(c, "outcome"), json_object_get(lead, "buckets"),
+			       json_object_get(c, "le"), json_object_get(c, "n"),
+			       json_object_get(c, "sum"));
+	}
+	json_t *appr = json_object_get(stats, "approval_latency");
+	emit(&o, "# HELP transom_approval_latency_seconds From the approval request to the last "
+		 "vote, of the changes whose approvals were decided by votes.\n"
+		 "# TYPE transom_approval_latency_seconds histogram\n");
+	if (json_is_object(appr))
+		emit_histogram(&o, "transom_approval_latency_seconds", NULL, NULL,
+			       json_object_get(appr, "buckets"), json_object_get(appr, "le"),
+			       json_object_get(appr, "n"), json_object_get(appr, "sum"));
 	if (o.failed) {
 		free(o.s);
 		return;

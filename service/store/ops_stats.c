@@ -10,6 +10,16 @@
 	"AND data->'approvals'->'satisfied' IS DISTINCT FROM 'true'::jsonb "                       \
 	"AND data->'approvals'->'rejected' IS DISTINCT FROM 'true'::jsonb"
 
+/* count(*) FILTER (WHERE secs <= b) for each bucket b of ops_stats.h, as SQL. */
+#define LE(b) "count(*) FILTER (WHERE secs <= " #b ")"
+#define LE_BUCKETS_LEAD                                                                            \
+	LE(3600)                                                                                   \
+	"," LE(14400) "," LE(86400) "," LE(172800) "," LE(604800) "," LE(1209600) "," LE(          \
+		2592000) "," LE(7776000)
+#define LE_BUCKETS_APPROVAL                                                                        \
+	LE(300) "," LE(900) "," LE(3600) "," LE(14400) "," LE(86400) "," LE(172800) "," LE(604800)
+#define LE_BUCKETS(which) LE_BUCKETS_##which
+
 static const struct store_stmt stmt_stats = {
 	"ops_stats",
 	"SELECT json_build_object("
@@ -23,7 +33,32 @@ static const struct store_stmt stmt_stats = {
 	" 'webhook_dead', (SELECT count(*) FROM webhook_deliveries WHERE status = 'dead'),"
 	" 'mail_pending', (SELECT count(*) FROM imip_invitations WHERE status = 'pending'),"
 	" 'mail_dead', (SELECT count(*) FROM imip_invitations WHERE status = 'dead'),"
-	" 'outbox_backlog', (SELECT count(*) FROM outbox WHERE delivered_at IS NULL))::text",
+	" 'outbox_backlog', (SELECT count(*) FROM outbox WHERE delivered_at IS NULL),"
+	" 'lead', (SELECT coalesce(json_agg(json_build_object('workflow', workflow, 'state', state,"
+	"   'n', n, 'sum', total, 'le', le)), '[]'::json) FROM (SELECT workflow, state,"
+	"   count(*) AS n, sum(secs) AS total, json_build_array(" LE_BUCKETS(
+		LEAD) ") AS le"
+		      "   FROM (SELECT workflow, state, greatest(extract(epoch FROM "
+		      "state_entered_at"
+		      "   - created_at), 0)::float8 AS secs FROM records WHERE kind = 'change') l"
+		      "   GROUP BY 1, 2) g),"
+		      " 'approval', (SELECT json_build_object('n', count(*), 'sum', "
+		      "coalesce(sum(secs), 0),"
+		      "   'le', json_build_array(" LE_BUCKETS(
+			      APPROVAL) ")) FROM (SELECT greatest(extract("
+					"   epoch FROM (SELECT max((v->>'at')::timestamptz) FROM "
+					"jsonb_array_elements("
+					"   data->'approvals'->'votes') v) - "
+					"to_timestamp((data->'approvals'->>'requested_at')"
+					"   ::float8)), 0)::float8 AS secs FROM records WHERE kind "
+					"= 'change'"
+					"   AND jsonb_typeof(data->'approvals') = 'object'"
+					"   AND jsonb_typeof(data->'approvals'->'requested_at') = "
+					"'number'"
+					"   AND jsonb_typeof(data->'approvals'->'votes') = 'array'"
+					"   AND (data->'approvals'->'satisfied' = 'true'::jsonb"
+					"   OR data->'approvals'->'rejected' = 'true'::jsonb)) a "
+					"WHERE secs IS NOT NULL))::text",
 	0};
 
 enum db_status store_ops_stats(struct store *st, json_t **out)

@@ -17,7 +17,7 @@
 static struct server srv;
 #include "record_steps.h"
 
-static char requester[128], pipeline[128];
+static char requester[128], pipeline[128], cab[128];
 static char scrape_file[1024];
 
 /* web-frontend (high), PT6H, no test evidence: medium risk, waits for CAB votes. */
@@ -129,6 +129,43 @@ static void test_gate_decisions_are_counted_by_decision_and_reason(void)
 	free(text);
 }
 
+/* web-frontend, with test evidence, PT1H: low risk, one CAB vote decides. */
+static const char *low_web =
+	"{\"title\": \"Fix a typo on the checkout page\", \"type\": \"normal\","
+	" \"services\": [\"web-frontend\"], \"duration\": \"PT1H\","
+	" \"description\": \"typo\", \"implementation_plan\": \"deploy\","
+	" \"rollback_plan\": \"switch the load balancer back to the blue pool\","
+	" \"test_evidence\": \"visual diff reviewed\"}";
+
+static void test_lead_time_and_approval_latency_histograms(void)
+{
+	char path[128], draft[128], url[160];
+	/* A cancelled draft: one change in the final state "cancelled". */
+	CHECK(create("/v1/changes", requester, low_web, draft, sizeof draft));
+	CHECK(step(draft, requester, "cancel", "cancelled"));
+	/* A change whose approval a CAB vote decides. */
+	CHECK(create("/v1/changes", requester, low_web, path, sizeof path));
+	CHECK(step(path, requester, "submit", "authorize"));
+	snprintf(url, sizeof url, "%s/approvals", path);
+	struct reply *r = post(url, cab, "{\"decision\": \"approve\", \"comment\": \"fine\"}");
+	CHECKF(r->status == 200 && json_is_true(json_object_get(r->json, "satisfied")), "%ld %s",
+	       r->status, body_of(r));
+	reply_free(r);
+	char *text = scrape_until("transom_approval_latency_seconds_count", 1, 10000);
+	CHECKF(sample(text, "transom_approval_latency_seconds_count") == 1, "%s", text);
+	CHECK(sample(text, "transom_approval_latency_seconds_bucket{le=\"300\"}") == 1);
+	CHECK(sample(text, "transom_approval_latency_seconds_bucket{le=\"+Inf\"}") == 1);
+	double sum = sample(text, "transom_approval_latency_seconds_sum");
+	CHECKF(sum >= 0 && sum < 120, "sum %f", sum);
+	CHECK(sample(text, "transom_change_lead_time_seconds_count{outcome=\"cancelled\"}") == 1);
+	CHECK(sample(text, "transom_change_lead_time_seconds_bucket{outcome=\"cancelled\",le="
+			   "\"3600\"}") == 1);
+	/* Only final states are outcomes: nothing for the changes still in draft or authorize. */
+	CHECK(strstr(text, "transom_change_lead_time_seconds_count{outcome=\"draft\"}") == NULL);
+	CHECK(strstr(text, "outcome=\"authorize\"") == NULL);
+	free(text);
+}
+
 static void test_promtool_accepts_the_metrics(void)
 {
 	char cmd[2048], out[8192];
@@ -218,10 +255,11 @@ static void setup(void)
 {
 	snprintf(requester, sizeof requester, "%s", token_for("grossi", "requester"));
 	snprintf(pipeline, sizeof pipeline, "%s", token_for("ci-bot", "pipeline"));
+	snprintf(cab, sizeof cab, "%s", token_for("bokafor", "cab"));
 	snprintf(scrape_file, sizeof scrape_file, "%s/test_metrics.scrape",
 		 getenv("TRANSOM_TEST_TMP") ? getenv("TRANSOM_TEST_TMP") : "/tmp");
 	const char *env[] = {"TRANSOM_METRICS_INTERVAL=1", NULL};
-	if (!requester[0] || !pipeline[0] || !server_start(&srv, NULL, NULL, env)) {
+	if (!requester[0] || !pipeline[0] || !cab[0] || !server_start(&srv, NULL, NULL, env)) {
 		printf("0 passed, 1 failed\n");
 		exit(1);
 	}
@@ -230,7 +268,8 @@ static void setup(void)
 int tests_main(void);
 #define main tests_main
 TESTS(test_changes_and_approvals_are_counted,
-      test_gate_decisions_are_counted_by_decision_and_reason, test_promtool_accepts_the_metrics,
+      test_gate_decisions_are_counted_by_decision_and_reason,
+      test_lead_time_and_approval_latency_histograms, test_promtool_accepts_the_metrics,
       test_rules_and_dashboard_name_existing_metrics,
       test_metrics_answer_while_the_database_is_down)
 #undef main
