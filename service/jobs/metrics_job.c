@@ -95,6 +95,62 @@ static void shape_histograms(json_t *stats, const struct defs *d)
 	json_object_del(stats, "approval");
 }
 
+#define UTIL_HORIZON_MS (7LL * 24 * 3600 * 1000) /* the booked seconds cover 7 days, too */
+
+/*
+ * Replaces stats["booked"] by stats["windows"]: per window of the definitions, the
+ * seconds it offers in the next 7 days from `now_ms` (duration x capacity of each
+ * instance) and the seconds booked in it, [{"window", "capacity_seconds",
+ * "booked_seconds"}].
+ */
+static void shape_windows(json_t *stats, const struct defs *d, long long now_ms)
+{
+	json_t *by = json_object(); /* uid -> {window, capacity_seconds, booked_seconds} */
+	json_t *inst = d ? defs_instances(d, now_ms, now_ms + UTIL_HORIZON_MS) : NULL;
+	size_t i;
+	json_t *x;
+	json_array_foreach(inst, i, x) {
+		const char *kind = json_string_value(json_object_get(x, "kind"));
+		const char *uid = json_string_value(json_object_get(x, "uid"));
+		if (kind == NULL || strcmp(kind, "window") != 0 || uid == NULL)
+			continue;
+		long long start = json_integer_value(json_object_get(x, "start_ms"));
+		long long end = json_integer_value(json_object_get(x, "end_ms"));
+		long long cap = json_integer_value(json_object_get(x, "capacity"));
+		start = start < now_ms ? now_ms : start;
+		double secs = end > start
+				      ? (double)(end - start) / 1000.0 * (double)(cap > 1 ? cap : 1)
+				      : 0.0;
+		json_t *w = json_object_get(by, uid);
+		if (w == NULL) {
+			w = json_pack("{s:s, s:f, s:f}", "window", uid, "capacity_seconds", 0.0,
+				      "booked_seconds", 0.0);
+			if (w == NULL)
+				continue;
+			json_object_set_new(by, uid, w);
+		}
+		json_object_set_new(
+			w, "capacity_seconds",
+			json_real(json_number_value(json_object_get(w, "capacity_seconds")) +
+				  secs));
+	}
+	json_decref(inst);
+	json_array_foreach(json_object_get(stats, "booked"), i, x) {
+		json_t *w = json_object_get(by, json_string_value(json_object_get(x, "window")));
+		if (w != NULL) /* a window no longer defined offers nothing to measure against */
+			json_object_set_new(
+				w, "booked_seconds",
+				json_real(json_number_value(json_object_get(x, "secs"))));
+	}
+	json_t *list = json_array();
+	const char *key;
+	json_object_foreach(by, key, x)
+		json_array_append(list, x);
+	json_decref(by);
+	json_object_set_new(stats, "windows", list);
+	json_object_del(stats, "booked");
+}
+
 static bool collect(struct worker *self, void *cls)
 {
 	struct metrics_job *j = cls;
@@ -103,9 +159,13 @@ static bool collect(struct worker *self, void *cls)
 	enum db_status s = store_ops_stats(j->store, &stats);
 	if (s != DB_ONE)
 		LOG_WARN("event=metrics_collect_failed error=\"%s\"", store_last_error(j->store));
-	else
-		shape_histograms(stats, defs_holder_get(&j->app->defs, &j->defs, &j->defs_gen));
-	metrics_publish_db(j->app->metrics, stats, (double)clock_wall_ms() / 1000.0);
+	long long now_ms = clock_wall_ms();
+	if (s == DB_ONE) {
+		struct defs *d = defs_holder_get(&j->app->defs, &j->defs, &j->defs_gen);
+		shape_histograms(stats, d);
+		shape_windows(stats, d, now_ms);
+	}
+	metrics_publish_db(j->app->metrics, stats, (double)now_ms / 1000.0);
 	json_decref(stats);
 	return false;
 }

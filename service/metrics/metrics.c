@@ -270,6 +270,36 @@ void metrics_publish_db(struct metrics *m, json_t *stats, double unix_seconds)
 	     json_number_value(json_object_get(stats, "approvals_oldest_seconds")),
 	     num(stats, "webhook_pending"), num(stats, "webhook_dead"), num(stats, "mail_pending"),
 	     num(stats, "mail_dead"), num(stats, "outbox_backlog"), unix_seconds);
+	json_t *wins = json_object_get(stats, "windows");
+	static const char *const win_families[][3] = {
+		{"transom_window_capacity_seconds", "capacity_seconds",
+		 "Seconds a window offers in the next 7 days (duration times capacity)."},
+		{"transom_window_booked_seconds", "booked_seconds",
+		 "Seconds booked by changes in a window in the next 7 days."},
+	};
+	for (size_t f = 0; f < 2; f++) {
+		emit(&o, "# HELP %s %s\n# TYPE %s gauge\n", win_families[f][0], win_families[f][2],
+		     win_families[f][0]);
+		json_array_foreach(wins, i, c) {
+			emit(&o, "%s{window=\"", win_families[f][0]);
+			emit_label(&o, str_of(c, "window"));
+			emit(&o, "\"} %.3f\n",
+			     json_number_value(json_object_get(c, win_families[f][1])));
+		}
+	}
+	emit(&o,
+	     "# HELP transom_window_utilization_ratio Booked over offered seconds of a window in "
+	     "the next 7 days.\n"
+	     "# TYPE transom_window_utilization_ratio gauge\n");
+	json_array_foreach(wins, i, c) {
+		double cap = json_number_value(json_object_get(c, "capacity_seconds"));
+		if (cap <= 0)
+			continue;
+		emit(&o, "transom_window_utilization_ratio{window=\"");
+		emit_label(&o, str_of(c, "window"));
+		emit(&o, "\"} %.4f\n",
+		     json_number_value(json_object_get(c, "booked_seconds")) / cap);
+	}
 	json_t *lead = json_object_get(stats, "lead_time");
 	emit(&o, "# HELP transom_change_lead_time_seconds From creation to the final state, of "
 		 "the changes in a final state, by that state (the outcome).\n"

@@ -58,7 +58,18 @@ static const struct store_stmt stmt_stats = {
 					"   AND jsonb_typeof(data->'approvals'->'votes') = 'array'"
 					"   AND (data->'approvals'->'satisfied' = 'true'::jsonb"
 					"   OR data->'approvals'->'rejected' = 'true'::jsonb)) a "
-					"WHERE secs IS NOT NULL))::text",
+					"WHERE secs IS NOT NULL),"
+					" 'booked', (SELECT "
+					"coalesce(json_agg(json_build_object('window', w, 'secs', "
+					"secs)),"
+					"   '[]'::json) FROM (SELECT window_uid AS w, "
+					"sum(extract(epoch FROM upper(during)"
+					"   - lower(during)))::float8 AS secs FROM (SELECT "
+					"DISTINCT change_id, window_uid, during"
+					"   FROM bookings WHERE window_uid IS NOT NULL AND "
+					"lower(during) >= now()"
+					"   AND lower(during) < now() + interval '7 days') d GROUP "
+					"BY 1) b))::text",
 	0};
 
 enum db_status store_ops_stats(struct store *st, json_t **out)

@@ -4,6 +4,7 @@
  * metrics job, valid for `promtool check metrics`, still answered while the database is
  * down; the shipped alert rules and Grafana dashboard name only metrics that exist.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,16 @@ static void test_lead_time_and_approval_latency_histograms(void)
 	/* A change whose approval a CAB vote decides. */
 	CHECK(create("/v1/changes", requester, low_web, path, sizeof path));
 	CHECK(step(path, requester, "submit", "authorize"));
+	/* The window figures before the vote, from a snapshot taken after this point. */
+	double asked = (double)time(NULL) + 1;
+	long status;
+	char *before = scrape(&status);
+	for (int i = 0;
+	     i < 50 && sample(before, "transom_metrics_collected_timestamp_seconds") < asked; i++) {
+		free(before);
+		usleep(200 * 1000);
+		before = scrape(&status);
+	}
 	snprintf(url, sizeof url, "%s/approvals", path);
 	struct reply *r = post(url, cab, "{\"decision\": \"approve\", \"comment\": \"fine\"}");
 	CHECKF(r->status == 200 && json_is_true(json_object_get(r->json, "satisfied")), "%ld %s",
@@ -160,6 +171,44 @@ static void test_lead_time_and_approval_latency_histograms(void)
 	CHECK(sample(text, "transom_change_lead_time_seconds_count{outcome=\"cancelled\"}") == 1);
 	CHECK(sample(text, "transom_change_lead_time_seconds_bucket{outcome=\"cancelled\",le="
 			   "\"3600\"}") == 1);
+	/* Approved, it is booked into a window: the window's booked seconds show it. */
+	bool booked = false;
+	json_t *sched = NULL;
+	for (int i = 0; i < 50 && !booked; i++) {
+		r = request(&srv, "GET", path, requester, NULL, NULL);
+		json_decref(sched);
+		sched = json_incref(json_object_get(json_object_get(r->json, "data"), "schedule"));
+		if (sched == NULL)
+			sched = json_incref(json_object_get(r->json, "schedule"));
+		booked = json_is_string(json_object_get(sched, "start")) &&
+			 strcmp(json_string_value(json_object_get(sched, "status")) ?: "",
+				"booked") == 0;
+		reply_free(r);
+		if (!booked)
+			usleep(200 * 1000);
+	}
+	CHECKF(booked, "schedule %s", sched ? json_dumps(sched, JSON_COMPACT) : "(none)");
+	const char *uid =
+		json_string_value(json_object_get(json_object_get(sched, "window"), "uid"));
+	CHECKF(uid != NULL, "window of %s", path);
+	char series[512];
+	snprintf(series, sizeof series, "transom_window_booked_seconds{window=\"%s\"}", uid ?: "");
+	double was = sample(before, series) > 0 ? sample(before, series) : 0; /* other bookings */
+	free(before);
+	free(text);
+	text = scrape_until(series, was + 3600, 10000); /* PT1H more */
+	double now_booked = sample(text, series);
+	CHECKF(now_booked == was + 3600, "%s: %f, was %f", series, now_booked, was);
+	snprintf(series, sizeof series, "transom_window_capacity_seconds{window=\"%s\"}",
+		 uid ?: "");
+	double cap = sample(text, series);
+	CHECKF(cap >= 3600, "%s: %f", series, cap);
+	snprintf(series, sizeof series, "transom_window_utilization_ratio{window=\"%s\"}",
+		 uid ?: "");
+	double ratio = sample(text, series);
+	CHECKF(cap > 0 && ratio > 0 && ratio <= 1 && fabs(ratio - now_booked / cap) < 1e-3,
+	       "ratio %f", ratio);
+	json_decref(sched);
 	/* Only final states are outcomes: nothing for the changes still in draft or authorize. */
 	CHECK(strstr(text, "transom_change_lead_time_seconds_count{outcome=\"draft\"}") == NULL);
 	CHECK(strstr(text, "outcome=\"authorize\"") == NULL);
