@@ -57,7 +57,7 @@ CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TRANSOM_CLI := $(BUILD)/transom
 
-.PHONY: all run test faults unit property bench fuzz format format-check deps deps-test clean
+.PHONY: all run test faults unit property bench fuzz format format-check deps deps-test clean install
 all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(FAULT_BIN) $(CAL_DRIVER)
 
 # --- bootstrap -----------------------------------------------------------------------------
@@ -92,6 +92,12 @@ property: deps-test
 	  echo "property: SEED=$$seed N=$${N:-300}"; \
 	  TRANSOM_PROPERTY_SEED=$$seed TRANSOM_PROPERTY_N=$${N:-300} \
 	  TESTS=test_simulate_property tests/run.sh $(BUILD)
+
+# For distributions: binaries, systemd unit and snippets, default workflows/ and policies/
+# under share/, docs (deploy/install.sh says where).  PREFIX=/usr/local, DESTDIR, SYSCONFDIR.
+install: $(TRANSOMD) $(TRANSOM_CLI)
+	@DESTDIR="$(DESTDIR)" PREFIX="$(or $(PREFIX),/usr/local)" \
+	  SYSCONFDIR="$(or $(SYSCONFDIR),/etc)" deploy/install.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(TRANSOMD) $(BENCH_BIN)

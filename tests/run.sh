@@ -102,8 +102,9 @@ if [ "$MODE" = all ]; then
 			TRANSOM_TEST_SERVE_DATABASE_URL=$("$PG" url "$TMP/sock" "$db" transom_app) \
 			TRANSOM_TEST_CHECKPOINTS="$TMP/$db.checkpoints" run_suite "$t"
 	done
-	# Shell-driven security tests (deploy/run.sh, deploy/pg.sh): their own clusters.
-	for t in tests/security/test_*.sh; do
+	# Shell-driven security tests (deploy/run.sh, deploy/pg.sh): their own clusters; the
+	# packaging of deploy/ against the binary (tests/deploy/).
+	for t in tests/security/test_*.sh tests/deploy/test_*.sh; do
 		[ -f "$t" ] || continue
 		selected "$(basename "$t" .sh)" || continue
 		run_suite "$t"

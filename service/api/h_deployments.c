@@ -17,6 +17,7 @@
 #include "core/alarm.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
+#include "metrics/metrics.h"
 #include "records/records.h"
 
 #define WAIT_MAX_S 300 /* longest long-poll */
@@ -26,6 +27,9 @@ static enum tr_code reply_decision(struct http_req *req, struct http_reply *rep,
 {
 	json_t *retry = json_object_get(out->body, "retry_after");
 	char buf[32];
+	metrics_gate(((struct app *)req->app)->metrics,
+		     json_string_value(json_object_get(out->body, "decision")),
+		     json_string_value(json_object_get(out->body, "reason_code")));
 	if (json_is_integer(retry)) {
 		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(retry));
 		http_reply_header(rep, "Retry-After", buf);
@@ -124,6 +128,10 @@ static void answer(struct waiter *w)
 	};
 	enum tr_code rc = c.st && c.defs ? records_deploy_get(&c, w->dep, &out, NULL, &err)
 					 : tr_error_set(&err, TR_E_NOT_READY, NULL, "not ready");
+	if (rc == TR_OK)
+		metrics_gate(w->app->metrics,
+			     json_string_value(json_object_get(out.body, "decision")),
+			     json_string_value(json_object_get(out.body, "reason_code")));
 	json_t *body = rc == TR_OK
 			       ? json_incref(out.body)
 			       : json_pack("{s:s, s:n, s:s, s:i}", "id", w->dep, "decision",

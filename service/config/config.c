@@ -114,6 +114,8 @@ static const struct setting settings[] = {
 	 FIELD(checkpoint_file), 0, 0, "file the signed audit checkpoints are appended to"},
 	{"TRANSOM_AUDIT_CHECKPOINT_INTERVAL", "60", SET_UINT, FIELD(checkpoint_interval), 1, 86400,
 	 "seconds between signed checkpoints of the audit chain (written when it grew)"},
+	{"TRANSOM_METRICS_INTERVAL", "15", SET_UINT, FIELD(metrics_interval), 1, 3600,
+	 "seconds between reads of the database figures /metrics publishes (queues, approvals)"},
 	{"TRANSOM_MAIL_TRUSTED_AUTHSERV_ID", "", SET_STRING, FIELD(mail_authserv_id), 0, 0,
 	 "authserv-id of the MTA whose Authentication-Results must say dmarc=pass for a mail "
 	 "vote to count (empty: not checked)"},

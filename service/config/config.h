@@ -63,6 +63,7 @@ struct config {
 	char audit_key_file[1024];    /* TRANSOM_AUDIT_KEY_FILE, Ed25519 private key (PEM) */
 	char checkpoint_file[1024];   /* TRANSOM_AUDIT_CHECKPOINT_FILE, JSON lines appended */
 	unsigned checkpoint_interval; /* TRANSOM_AUDIT_CHECKPOINT_INTERVAL, seconds */
+	unsigned metrics_interval;    /* TRANSOM_METRICS_INTERVAL, seconds */
 
 	/* TRANSOM_MAIL_TRUSTED_AUTHSERV_ID: whose Authentication-Results count; "" = none */
 	char mail_authserv_id[256];

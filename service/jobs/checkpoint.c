@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
+#include "metrics/metrics.h"
 #include "store/audit_log.h"
 #include "store/effects.h"
 
@@ -159,6 +160,7 @@ static bool sweep(struct worker *self, void *cls)
 		LOG_INFO("event=audit_checkpoint seq=%lld hash=%s prev_seq=%lld at=%s "
 			 "hashes_sha256=%s sig=%s",
 			 c.seq, c.hash, c.prev_seq, c.at, c.hashes_sha256, c.sig);
+		metrics_checkpoint(w->app->metrics, (double)clock_wall_ms() / 1000.0);
 		w->last_seq = head;
 		snprintf(w->last_hash, sizeof w->last_hash, "%s", head_hash);
 		if (store_tx(w->store, STORE_READ_COMMITTED, w->app->cfg->db_retries, outbox_tx,

@@ -94,4 +94,18 @@ struct checkpoint_worker *checkpoint_worker_start(struct app *app, struct crypto
 /* Stops the thread (after a checkpoint under way) and frees `w`; NULL is a no-op. */
 void checkpoint_worker_stop(struct checkpoint_worker *w);
 
+struct metrics_job;
+
+/*
+ * Starts the metrics job (metrics_job.c): every TRANSOM_METRICS_INTERVAL seconds, and
+ * once at start-up, it reads the database figures (store_ops_stats, one statement bounded
+ * by the statement timeout) on its own connection and publishes them to app->metrics, so
+ * /metrics, answered on the transport thread, never waits on the database.  NULL when
+ * the thread cannot be created.
+ */
+struct metrics_job *metrics_job_start(struct app *app);
+
+/* Stops the thread (after a read under way) and frees `j`; NULL is a no-op. */
+void metrics_job_stop(struct metrics_job *j);
+
 #endif /* TRANSOM_JOBS_H */

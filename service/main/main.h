@@ -5,6 +5,9 @@
 #ifndef TRANSOM_MAIN_H
 #define TRANSOM_MAIN_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "config/config.h"
 
 int cmd_serve(const struct config *cfg);
@@ -24,6 +27,13 @@ int cmd_check(const struct config *cfg, int argc, char **argv);
  * 0, or -1 after printing why.
  */
 int main_schema_prepare(const struct config *cfg, unsigned wait_seconds);
+
+/*
+ * Sends `state` ("READY=1", "RELOADING=1", "STOPPING=1", ...) to systemd over the
+ * datagram socket $NOTIFY_SOCKET names.  False when the variable is unset (not run by a
+ * Type=notify unit) or the datagram cannot be sent; harmless either way.
+ */
+bool main_sd_notify(const char *state);
 
 /* Writes the current UTC time as RFC 3339 into `out` (at least 32 bytes). */
 void main_now_rfc3339(char *out, size_t outlen);

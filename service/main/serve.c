@@ -324,16 +324,21 @@ int cmd_serve(const struct config *cfg)
 	if (audit_key != NULL && (checkpoints = checkpoint_worker_start(&app, audit_key)) == NULL)
 		LOG_ERROR("event=checkpoint_worker_failed detail=\"cannot start the "
 			  "thread\"");
+	struct metrics_job *metrics_job = metrics_job_start(&app);
+	if (metrics_job == NULL)
+		LOG_ERROR("event=metrics_job_failed detail=\"cannot start the thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
 		 http_server_port(srv), cfg->threads, defs->version);
 	printf("transomd: listening on http://%s:%u\n", cfg->listen_host, http_server_port(srv));
 	fflush(stdout);
+	main_sd_notify("READY=1");
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig != SIGHUP)
 			break;
+		main_sd_notify("RELOADING=1");
 		main_now_rfc3339(now, sizeof now);
 		bool ok = defs_holder_reload(&app.defs, cfg->workflows_dir, cfg->policies_dir,
 					     cfg->cache_dir, now);
@@ -352,10 +357,13 @@ int cmd_serve(const struct config *cfg)
 			LOG_ERROR("event=definitions_reload_failed kept=old errors=\"%s\"", line);
 			json_decref(st_json);
 		}
+		main_sd_notify("READY=1");
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
+	main_sd_notify("STOPPING=1");
 	replan_worker_stop(replanner); /* first: it stops between two changes */
 	checkpoint_worker_stop(checkpoints);
+	metrics_job_stop(metrics_job);
 	mail_worker_stop(mailer);
 	webhook_worker_stop(webhooks);
 	calendar_fetcher_stop(fetcher);

@@ -32,6 +32,28 @@ void metrics_db_reconnect(struct metrics *m);
 void metrics_reload(struct metrics *m, bool ok);
 
 /*
+ * The deployment gate answered `decision` (allow, wait, deny) for `reason` (the decision's
+ * reason_code, see records/deployments.c): transom_gate_decisions_total{decision,reason}.
+ * Unknown words are counted as "other".
+ */
+void metrics_gate(struct metrics *m, const char *decision, const char *reason);
+
+/*
+ * The audit checkpoint job wrote a checkpoint at `unix_seconds` (wall clock): exported as
+ * transom_audit_checkpoint_last_timestamp_seconds.
+ */
+void metrics_checkpoint(struct metrics *m, double unix_seconds);
+
+/*
+ * Publishes the database-derived figures read by the metrics job at `unix_seconds`:
+ * `stats` (borrowed) is store_ops_stats()'s object.  They are rendered here, once, and
+ * the text is swapped in under a lock held only for the swap, so /metrics never waits on
+ * the database; NULL `stats` only records a failed collection
+ * (transom_metrics_collection_failures_total).
+ */
+void metrics_publish_db(struct metrics *m, json_t *stats, double unix_seconds);
+
+/*
  * Renders every series as Prometheus text into an owned, NUL-terminated string, or NULL
  * when out of memory.  `definitions_ok` is exported as a gauge; `remote` (borrowed, may
  * be NULL) is the remote calendars' status, [{"name", "ok", "last_success_ms"}], exported

@@ -53,12 +53,15 @@ static void add_reason(json_t *reasons, const char *fmt, ...)
 /*
  * The gate's answer for a deployment whose change is `change` (NULL: not made yet) at
  * `now_ms`, given the deployment row `dep` (a refusal at request time is kept there):
- * {"decision", "reasons", "window", "retry_after", "window_start_ms"}.  Pure.
+ * {"decision", "reason_code", "reasons", "window", "retry_after", "window_start_ms"};
+ * reason_code is one word of a fixed set (refused, preparing, rejected, cancelled, over,
+ * implementing, emergency, unschedulable, window_open, booked, window_passed,
+ * awaiting_approval, state), for metrics and scripts.  Pure.
  */
 static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 {
 	json_t *reasons = json_array();
-	const char *decision = "wait";
+	const char *decision = "wait", *code = "state";
 	json_t *window = json_null();
 	long long retry = RETRY_PENDING_S, wstart = 0;
 	const char *outcome = json_string_value(json_object_get(dep, "outcome"));
@@ -80,28 +83,35 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 
 	if (outcome != NULL && strcmp(outcome, "denied") == 0) {
 		decision = "deny";
+		code = "refused";
 		add_reason(reasons, "%s",
 			   json_string_value(json_object_get(dep, "details")) ?: "refused");
 	} else if (change == NULL) {
+		code = "preparing";
 		add_reason(reasons, "the change for this deployment is being prepared");
 		retry = 2;
 	} else if (strcmp(state, "rejected") == 0) {
 		decision = "deny";
+		code = "rejected";
 		add_reason(reasons, "%s was rejected by its approvers", id);
 	} else if (strcmp(state, "cancelled") == 0) {
 		decision = "deny";
+		code = "cancelled";
 		add_reason(reasons, "%s was cancelled", id);
 	} else if (strcmp(state, "closed") == 0 || strcmp(state, "failed") == 0 ||
 		   strcmp(state, "review") == 0) {
 		decision = "deny";
+		code = "over";
 		add_reason(reasons, "%s is over (state %s)", id, state);
 	} else if (strcmp(state, "implementing") == 0) {
 		decision = "allow";
+		code = "implementing";
 		add_reason(reasons, "%s is being carried out", id);
 	} else if (strcmp(state, "approved") == 0 &&
 		   strcmp(json_string_value(json_object_get(change, "type")) ?: "", "emergency") ==
 			   0) {
 		decision = "allow";
+		code = "emergency";
 		json_t *bg = json_object_get(appr, "break_glass");
 		if (json_is_object(bg))
 			add_reason(reasons, "emergency change %s: glass broken by %s", id,
@@ -112,6 +122,7 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 		add_reason(reasons, "an emergency may skip the window (audited)");
 	} else if (status != NULL && strcmp(status, "unscheduled") == 0) {
 		decision = "deny";
+		code = "unschedulable";
 		add_reason(reasons, "%s cannot be scheduled within the horizon", id);
 		size_t i;
 		json_t *r;
@@ -124,9 +135,11 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 		}
 	} else if (booked && start <= now_ms && now_ms < end) {
 		decision = "allow";
+		code = "window_open";
 		add_reason(reasons, "the window of %s is open until %s", id,
 			   json_string_value(json_object_get(sched, "end")));
 	} else if (booked && now_ms < start) {
+		code = "booked";
 		add_reason(reasons, "%s is booked for %s to %s", id,
 			   json_string_value(json_object_get(sched, "start")),
 			   json_string_value(json_object_get(sched, "end")));
@@ -136,8 +149,10 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 		retry = (start - now_ms + 999) / 1000;
 		wstart = start;
 	} else if (booked) {
+		code = "window_passed";
 		add_reason(reasons, "the window of %s has passed: it is being re-planned", id);
 	} else if (json_is_object(appr) && !json_is_true(json_object_get(appr, "satisfied"))) {
+		code = "awaiting_approval";
 		add_reason(reasons, "%s needs approval (state %s)", id, state);
 		size_t i;
 		json_t *g;
@@ -150,9 +165,9 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 	} else {
 		add_reason(reasons, "%s is in state %s", id, state);
 	}
-	json_t *d = json_pack("{s:s, s:o, s:o, s:I, s:I}", "decision", decision, "reasons", reasons,
-			      "window", window, "window_start_ms", (json_int_t)wstart,
-			      "retry_after", (json_int_t)retry);
+	json_t *d = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I}", "decision", decision, "reason_code",
+			      code, "reasons", reasons, "window", window, "window_start_ms",
+			      (json_int_t)wstart, "retry_after", (json_int_t)retry);
 	if (strcmp(decision, "wait") != 0)
 		json_object_set_new(d, "retry_after", json_null());
 	return d;
@@ -189,6 +204,7 @@ static json_t *body_of(struct dep_job *d)
 			      json_object_get(d->decision, "decision"), "reasons",
 			      json_object_get(d->decision, "reasons"), "window",
 			      json_object_get(d->decision, "window"));
+	json_object_set(b, "reason_code", json_object_get(d->decision, "reason_code"));
 	json_object_set(b, "retry_after", json_object_get(d->decision, "retry_after"));
 	json_int_t exp = json_integer_value(json_object_get(d->dep, "lease_expires_ms"));
 	if (exp > 0) {
