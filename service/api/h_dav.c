@@ -520,8 +520,9 @@ struct res {
 static void href_of(struct ctx *x, struct res *r)
 {
 	switch (r->kind) {
-	case RES_ROOT:
-		snprintf(r->href, sizeof r->href, "/dav/");
+	case RES_ROOT: /* "/" too: a program given only the server's address (issue 17.6) */
+		snprintf(r->href, sizeof r->href, "%s",
+			 strcmp(x->req->path, "/") == 0 ? "/" : "/dav/");
 		break;
 	case RES_PRINCIPALS:
 		snprintf(r->href, sizeof r->href, "/dav/principals/");
@@ -1205,6 +1206,14 @@ enum tr_code h_dav(struct http_req *req, struct http_reply *rep)
 	if (rc == TR_OK && req->method != HTTP_OPTIONS && rep->nheaders < HTTP_MAX_REPLY_HEADERS)
 		http_reply_header(rep, "DAV", DAV_CAPS);
 	return rc;
+}
+
+enum tr_code h_root_get(struct http_req *req, struct http_reply *rep)
+{
+	(void)req;
+	static const char page[] = "Transom: the API is described at /v1/openapi.json;"
+				   " calendar programs log in here or at /dav/.\n";
+	return http_reply_text(rep, 200, "text/plain; charset=utf-8", page, sizeof page - 1);
 }
 
 enum tr_code h_dav_well_known(struct http_req *req, struct http_reply *rep)
