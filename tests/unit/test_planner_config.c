@@ -45,8 +45,9 @@ static void test_webcal_urls_are_https(void)
 static void test_other_schemes_are_refused(void)
 {
 	char got[600];
-	static const char *const bad[] = {"ftp://example.com/h.ics", "webcal:/x", "file:///etc/passwd",
-					   "webcal://", "calendar.example.com/h.ics"};
+	static const char *const bad[] = {"ftp://example.com/h.ics", "webcal:/x",
+					  "file:///etc/passwd", "webcal://",
+					  "calendar.example.com/h.ics"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		CHECKF(!parse_url(bad[i], got, sizeof got), "%s was accepted as %s", bad[i], got);
 		CHECKF(strstr(got, "'url'") != NULL, "%s: %s", bad[i], got);
