@@ -44,6 +44,7 @@
 #include "dav/dav.h"
 #include "planner/planner.h"
 #include "policy/policy.h"
+#include "records/imip.h"
 #include "records/records.h"
 #include "store/dav.h"
 #include "store/records.h"
@@ -332,7 +333,8 @@ static json_t *vote_item(struct ctx *x, json_t *rec)
 	json_t *risk = json_object_get(rec, "risk");
 	char uid[160], summary[600], desc[2048], url[1200], org[300], att[300];
 	long long start = 0, end = 0, stamp = 0;
-	snprintf(uid, sizeof uid, "vote-%s@transom", id);
+	/* The e-mail invitation's UID: one event per change on both channels. */
+	imip_vote_uid(id, ((struct app *)x->req->app)->cfg->agent_domain, uid, sizeof uid);
 	utf8_snprintf(summary, sizeof summary, "CAB vote: %s: %s", id,
 		      json_string_value(json_object_get(rec, "title")) ?: "");
 	snprintf(url, sizeof url, "%s/v1/changes/%s", base, id);
