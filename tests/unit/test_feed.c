@@ -924,5 +924,75 @@ static void test_threads(void)
 		free(args[i].text);
 }
 
+/*
+ * Issue 17.7: a VTIMEZONE carries only the observances the feed needs -- those in effect
+ * from 2020 (or the earliest event, when earlier) on -- not the zone's history since 1893
+ * (LMT offsets with seconds, wartime rules); times still convert both ways.
+ */
+static void test_vtimezone_trimmed(void)
+{
+	cal_init();
+	static const char items[] =
+		"[{\"uid\": \"ber\", \"tzid\": \"Europe/Berlin\", \"start_ms\": 1797408000000,"
+		"  \"end_ms\": 1797411600000, \"dtstamp_ms\": 0,"
+		"  \"categories\": [\"MAINTENANCE-WINDOW\"], \"x\": {\"X-TRANSOM-SERVICES\": "
+		"\"*\"}},"
+		" {\"uid\": \"ny\", \"tzid\": \"America/New_York\", \"start_ms\": 1793599200000,"
+		"  \"end_ms\": 1793606400000, \"dtstamp_ms\": 0,"
+		"  \"categories\": [\"FREEZE\"], \"x\": {\"X-TRANSOM-SERVICES\": \"*\"}}]";
+	size_t len = 0;
+	char *t = build(NULL, items, &len);
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	/* 2026-12-16 08:00Z = 09:00 CET; 2026-11-02 06:00Z = 01:00 EST */
+	CHECK_LINE(t, "DTSTART;TZID=Europe/Berlin:20261216T090000");
+	CHECK_LINE(t, "DTSTART;TZID=America/New_York:20261102T010000");
+	CHECK_NO(t, "DTSTART:18930401");
+	CHECK_NO(t, "DTSTART:18831118");
+	CHECK_NO(t, "+005328");
+	CHECK_NO(t, "-045602");
+	size_t obs = count_line(t, "BEGIN:STANDARD") + count_line(t, "BEGIN:DAYLIGHT");
+	CHECKF(obs >= 4 && obs <= 8, "%zu observances in two zones (40 untrimmed)", obs);
+	CHECKF(len < 2500, "%zu bytes", len);
+	json_t *arr = expand(t, len);
+	CHECK_INT(json_array_size(arr), 2);
+	json_t *v;
+	size_t i;
+	json_array_foreach(arr, i, v) {
+		long long st = json_integer_value(json_object_get(v, "start_ms"));
+		CHECKF(st == 1797408000000LL || st == 1793599200000LL, "read back %lld", st);
+	}
+	json_decref(arr);
+	const char *texts[] = {t};
+	CHECK_INT(validate(texts, 1), 0);
+	free(t);
+
+	/* An event from 1950 keeps what 1950 needs: it reads back at the same instant. */
+	static const char old[] =
+		"[{\"uid\": \"old\", \"tzid\": \"Europe/Berlin\", \"start_ms\": -615477600000,"
+		"  \"end_ms\": -615474000000, \"dtstamp_ms\": 0,"
+		"  \"categories\": [\"FREEZE\"], \"x\": {\"X-TRANSOM-SERVICES\": \"*\"}}]";
+	t = build(NULL, old, &len);
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK_NO(t, "DTSTART:18930401");
+	struct wf_diags d = {0};
+	struct cal_set *set = cal_parse("old.ics", t, len, &d);
+	CHECK(set != NULL);
+	wf_diags_clear(&d);
+	arr = cal_expand(set, iso_ms("1950-01-01T00:00:00Z"), iso_ms("1951-01-01T00:00:00Z"), 0);
+	cal_free(set);
+	CHECK_INT(json_array_size(arr), 1);
+	CHECK_INT(json_integer_value(json_object_get(json_array_get(arr, 0), "start_ms")),
+		  -615477600000LL);
+	json_decref(arr);
+	texts[0] = t;
+	CHECK_INT(validate(texts, 1), 0);
+	free(t);
+}
+
 TESTS(test_utc_feed, test_tzid_feed, test_all_day, test_escaping, test_folding, test_determinism,
-      test_pieces, test_errors, test_freebusy, test_validator_rejects, test_meetings, test_threads)
+      test_pieces, test_errors, test_freebusy, test_validator_rejects, test_meetings, test_threads,
+      test_vtimezone_trimmed)
