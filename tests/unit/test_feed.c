@@ -968,6 +968,39 @@ static void test_vtimezone_trimmed(void)
 	CHECK_INT(validate(texts, 1), 0);
 	free(t);
 
+	/* Every 37 hours over 2026-2028 in seven zones: each wall time the feed writes gives
+	 * the same instant through its trimmed VTIMEZONE (read by dateutil) and through the
+	 * system's zoneinfo (tests/calendar/check_vtimezones.py). */
+	static const char *const zones[] = {
+		"Europe/Berlin", "America/New_York",  "Australia/Sydney", "Europe/London",
+		"Asia/Tokyo",    "America/Sao_Paulo", "Asia/Tehran"};
+	json_t *many = json_array();
+	for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++)
+		for (long long h = 0; h < 3 * 365 * 24; h += 37) {
+			long long st = 1767225600000LL + h * 3600000LL; /* 2026-01-01 + h */
+			char uid[32];
+			snprintf(uid, sizeof uid, "z%zu-%lld", z, h);
+			json_array_append_new(many, json_pack("{s:s, s:s, s:I, s:I}", "uid", uid,
+							      "tzid", zones[z], "start_ms", st,
+							      "end_ms", st + 5400000LL));
+		}
+	struct tr_error err = {0};
+	t = cal_feed_build(NULL, many, &len, &err);
+	json_decref(many);
+	CHECKF(t != NULL, "build: %s", err.detail);
+	if (t != NULL) {
+		char name[] = "/tmp/transom-tz-XXXXXX.ics", cmd[200];
+		int fd = mkstemps(name, 4);
+		CHECK(fd >= 0 && write(fd, t, len) == (ssize_t)len);
+		if (fd >= 0)
+			close(fd);
+		snprintf(cmd, sizeof cmd,
+			 "/usr/bin/python3 tests/calendar/check_vtimezones.py %s 1>&2", name);
+		CHECK_INT(system(cmd), 0);
+		unlink(name);
+		free(t);
+	}
+
 	/* An event from 1950 keeps what 1950 needs: it reads back at the same instant. */
 	static const char old[] =
 		"[{\"uid\": \"old\", \"tzid\": \"Europe/Berlin\", \"start_ms\": -615477600000,"
