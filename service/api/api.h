@@ -229,6 +229,8 @@ enum db_status api_app_password_lookup(struct http_req *req, const char *credent
 enum tr_code h_app_passwords_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_revoke(struct http_req *req, struct http_reply *rep);
+/* GET /: one line of text for a browser (DAV methods at "/" go to h_dav). */
+enum tr_code h_root_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_dav_well_known(struct http_req *req, struct http_reply *rep);
 enum tr_code h_dav(struct http_req *req, struct http_reply *rep);
 /* webhooks (h_webhooks.c) */

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -92,9 +93,63 @@ static void add_bookings(json_t *items, json_t *sources, json_t *bookings, const
 	}
 }
 
-/* One VEVENT per window, freeze or meeting instance (and the instance to `sources`). */
+/* The CAB agenda of the meetings (see cab_agenda) and when its content last changed. */
+struct agenda {
+	char text[8192];
+	long long changed_ms; /* the newest updated_at of the changes on it; 0: none */
+	long long now_ms;
+	long long next_start_ms; /* the meeting that carries it: the first not yet over */
+};
+
+/* The start of the first meeting in `inst` that is not over at `now_ms`; 0: none. */
+static long long next_meeting(json_t *inst, long long now_ms)
+{
+	long long best = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(inst, i, v) {
+		const char *kind = json_string_value(json_object_get(v, "kind"));
+		long long start = json_integer_value(json_object_get(v, "start_ms"));
+		if (kind != NULL && strcmp(kind, "meeting") == 0 &&
+		    json_integer_value(json_object_get(v, "end_ms")) > now_ms &&
+		    (best == 0 || start < best))
+			best = start;
+	}
+	return best;
+}
+
+/*
+ * The description of the meeting at `start_ms`: the agenda for the next meeting, a short
+ * note for the others (past meetings decided what was on them; a later meeting takes the
+ * changes still undecided after the next one).  Sets *stamp_ms to the agenda's change time
+ * when it is newer.
+ */
+static void meeting_text(const struct agenda *a, long long start_ms, long long end_ms, char *out,
+			 size_t size, long long *stamp_ms)
+{
+	out[0] = '\0';
+	if (a == NULL)
+		return;
+	if (start_ms == a->next_start_ms) {
+		line_add(out, size, "%s", a->text);
+		if (a->changed_ms > *stamp_ms)
+			*stamp_ms = a->changed_ms;
+	} else if (end_ms <= a->now_ms) {
+		line_add(out, size,
+			 "This meeting is over: its decisions are in each change's "
+			 "history.");
+	} else {
+		line_add(out, size,
+			 "Agenda: the changes still awaiting the CAB after the "
+			 "meeting before this one.");
+	}
+}
+
+/* One VEVENT per window, freeze or meeting instance (and the instance to `sources`).
+ * Each is stamped (DTSTAMP, LAST-MODIFIED) with the time its calendar's content last
+ * changed ("changed_ms"), else `stamp_ms`; a meeting's agenda counts as its content. */
 static void add_instances(json_t *items, json_t *sources, json_t *inst, long long stamp_ms,
-			  const char *agenda)
+			  const struct agenda *agenda)
 {
 	size_t i;
 	json_t *v;
@@ -102,7 +157,10 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
 		const char *kind = json_string_value(json_object_get(v, "kind"));
 		const char *name = json_string_value(json_object_get(v, "summary"));
 		const char *rid = json_string_value(json_object_get(v, "recurrence_id"));
-		char uid[512], summary[512], desc[4096] = "", svc[512];
+		char uid[512], summary[512], desc[8192] = "", svc[512];
+		long long stamp = json_integer_value(json_object_get(v, "changed_ms"));
+		if (stamp <= 0)
+			stamp = stamp_ms;
 		bool window = strcmp(kind, "window") == 0, freeze = strcmp(kind, "freeze") == 0;
 		utf8_snprintf(uid, sizeof uid, "%s%s%s@transom",
 			      json_string_value(json_object_get(v, "uid")), rid ? "/" : "",
@@ -121,13 +179,15 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
 				 hard ? "No change may run." : "Changes need extra approval.", svc);
 		} else {
 			utf8_snprintf(summary, sizeof summary, "%s", name ?: "CAB meeting");
-			line_add(desc, sizeof desc, "%s", agenda ? agenda : "");
+			meeting_text(agenda, json_integer_value(json_object_get(v, "start_ms")),
+				     json_integer_value(json_object_get(v, "end_ms")), desc,
+				     sizeof desc, &stamp);
 		}
 		json_t *item = json_pack(
 			"{s:s, s:s, s:s, s:O, s:O, s:I, s:[s], s:s, s:s, s:{s:s}}", "uid", uid,
 			"summary", summary, "description", desc, "start_ms",
 			json_object_get(v, "start_ms"), "end_ms", json_object_get(v, "end_ms"),
-			"dtstamp_ms", (json_int_t)stamp_ms, "categories",
+			"dtstamp_ms", (json_int_t)stamp, "categories",
 			window   ? "MAINTENANCE-WINDOW"
 			: freeze ? "FREEZE"
 				 : "CAB-MEETING",
@@ -137,8 +197,7 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
 			append_item(items, NULL, uid);
 			continue;
 		}
-		/* The definitions' load time: windows and freezes change only with them. */
-		json_object_set_new(item, "last_modified_ms", json_integer(stamp_ms));
+		json_object_set_new(item, "last_modified_ms", json_integer(stamp));
 		const char *tzid = json_string_value(json_object_get(v, "tzid"));
 		if (tzid != NULL)
 			json_object_set_new(item, "tzid", json_string(tzid));
@@ -148,19 +207,32 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
 	}
 }
 
-/* The agenda of CAB meetings: the changes awaiting a decision. */
-static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, char *out, size_t size)
+/*
+ * The agenda of the next CAB meeting (the first not over yet): every change awaiting a
+ * decision now.  A change is on the agenda of one meeting only; past meetings do not
+ * show today's list.
+ */
+static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, struct agenda *a)
 {
 	json_t *list = NULL;
+	char *out = a->text;
+	size_t size = sizeof a->text;
 	enum db_status s = store_records_awaiting_approval(c->st, &list);
 	if (s < 0)
 		return TR_E_DB_UNAVAILABLE;
 	out[0] = '\0';
+	a->changed_ms = 0;
+	a->now_ms = c->now_ms;
 	line_add(out, size, "Changes awaiting the CAB: %zu\n", json_array_size(list));
 	size_t i;
 	json_t *r;
 	json_array_foreach(list, i, r) {
 		json_t *risk = json_object_get(r, "risk");
+		long long updated = 0;
+		if (time_parse_rfc3339(json_string_value(json_object_get(r, "updated_at")) ?: "",
+				       &updated) &&
+		    updated > a->changed_ms)
+			a->changed_ms = updated;
 		line_add(out, size, "\n%s: %s (risk %s, score %lld)\n%s/v1/changes/%s\n",
 			 json_string_value(json_object_get(r, "id")) ?: "?",
 			 json_string_value(json_object_get(r, "title")) ?: "",
@@ -181,21 +253,28 @@ enum tr_code api_feed_items(struct rec_ctx *c, const char *base, const char *wha
 	json_t *items = json_array(), *bookings = NULL, *inst = NULL;
 	json_t *sources = sources_out != NULL ? json_array() : NULL;
 	enum tr_code rc = TR_OK;
-	char agenda[8192] = "";
+	struct agenda *agenda = NULL;
 
 	*items_out = NULL;
 	if (sources_out != NULL)
 		*sources_out = NULL;
 	time_parse_rfc3339(d->loaded_at, &stamp);
+	if (d->changed_ms > 0)
+		stamp = d->changed_ms;
 	*stamp_ms = stamp;
 	bool only_bookings = strcmp(what, "bookings") == 0;
 	if (strcmp(what, "schedule") == 0 || strcmp(what, "service") == 0 || only_bookings)
 		rc = records_bookings(c, from, to, service, &bookings, err);
-	if (rc == TR_OK && strcmp(what, "cab") == 0 &&
-	    cab_agenda(c, base, agenda, sizeof agenda) != TR_OK)
-		rc = tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL, "the database is unavailable");
+	if (rc == TR_OK && strcmp(what, "cab") == 0) {
+		agenda = calloc(1, sizeof *agenda);
+		if (agenda == NULL)
+			rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		else if (cab_agenda(c, base, agenda) != TR_OK)
+			rc = tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL,
+					  "the database is unavailable");
+	}
 	if (rc == TR_OK) {
-		json_t *all = only_bookings ? json_array() : defs_instances(d, from, to);
+		json_t *all = only_bookings ? json_array() : defs_instances_stamped(d, from, to);
 		inst = json_array();
 		size_t i;
 		json_t *v;
@@ -210,9 +289,12 @@ enum tr_code api_feed_items(struct rec_ctx *c, const char *base, const char *wha
 				json_array_append(inst, v);
 		}
 		json_decref(all);
+		if (agenda != NULL)
+			agenda->next_start_ms = next_meeting(inst, agenda->now_ms);
 		add_bookings(items, sources, bookings, base);
 		add_instances(items, sources, inst, stamp, agenda);
 	}
+	free(agenda);
 	json_decref(bookings);
 	json_decref(inst);
 	if (rc != TR_OK) {

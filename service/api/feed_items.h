@@ -12,12 +12,16 @@
 
 /*
  * The items of calendar `what` over [from_ms, to_ms): "schedule" (booked changes, windows
- * and freezes), "freezes", "cab" (CAB meetings with the agenda of changes awaiting a
- * decision) or "service" (the bookings, windows and freezes of `service`); and the two
+ * and freezes), "freezes", "cab" (CAB meetings; the next one with the agenda of changes
+ * awaiting a decision) or "service" (the bookings, windows and freezes of `service`); and the two
  * halves of "schedule": "bookings" (its booked changes) and "instances" (its windows and
  * freezes).  `base` is the
  * public URL for links.  Sets *items (owned array, bookings first, then instances by
- * start) and *stamp_ms (the definitions' load time, DTSTAMP of instances).  With
+ * start) and *stamp_ms (when the definitions' calendars last changed, defs->changed_ms).
+ * Windows, freezes and meetings are stamped (DTSTAMP, LAST-MODIFIED) with the time their
+ * own calendar last changed, never the load time, so unchanged files give identical
+ * texts; "cab" puts the agenda on the next meeting only (the first not over at
+ * c->now_ms), stamped with the newest updated_at of the changes on it.  With
  * `sources` not NULL, *sources receives an owned array as long as *items: for each item
  * the booking (store_bookings_list) or instance (defs_instances) it was made from.
  * TR_OK, or an error set on `err` (database).

@@ -44,6 +44,7 @@
 #include "dav/dav.h"
 #include "planner/planner.h"
 #include "policy/policy.h"
+#include "records/imip.h"
 #include "records/records.h"
 #include "store/dav.h"
 #include "store/records.h"
@@ -332,7 +333,8 @@ static json_t *vote_item(struct ctx *x, json_t *rec)
 	json_t *risk = json_object_get(rec, "risk");
 	char uid[160], summary[600], desc[2048], url[1200], org[300], att[300];
 	long long start = 0, end = 0, stamp = 0;
-	snprintf(uid, sizeof uid, "vote-%s@transom", id);
+	/* The e-mail invitation's UID: one event per change on both channels. */
+	imip_vote_uid(id, ((struct app *)x->req->app)->cfg->agent_domain, uid, sizeof uid);
 	utf8_snprintf(summary, sizeof summary, "CAB vote: %s: %s", id,
 		      json_string_value(json_object_get(rec, "title")) ?: "");
 	snprintf(url, sizeof url, "%s/v1/changes/%s", base, id);
@@ -520,8 +522,9 @@ struct res {
 static void href_of(struct ctx *x, struct res *r)
 {
 	switch (r->kind) {
-	case RES_ROOT:
-		snprintf(r->href, sizeof r->href, "/dav/");
+	case RES_ROOT: /* "/" too: a program given only the server's address (issue 17.6) */
+		snprintf(r->href, sizeof r->href, "%s",
+			 strcmp(x->req->path, "/") == 0 ? "/" : "/dav/");
 		break;
 	case RES_PRINCIPALS:
 		snprintf(r->href, sizeof r->href, "/dav/principals/");
@@ -1205,6 +1208,14 @@ enum tr_code h_dav(struct http_req *req, struct http_reply *rep)
 	if (rc == TR_OK && req->method != HTTP_OPTIONS && rep->nheaders < HTTP_MAX_REPLY_HEADERS)
 		http_reply_header(rep, "DAV", DAV_CAPS);
 	return rc;
+}
+
+enum tr_code h_root_get(struct http_req *req, struct http_reply *rep)
+{
+	(void)req;
+	static const char page[] = "Transom: the API is described at /v1/openapi.json;"
+				   " calendar programs log in here or at /dav/.\n";
+	return http_reply_text(rep, 200, "text/plain; charset=utf-8", page, sizeof page - 1);
 }
 
 enum tr_code h_dav_well_known(struct http_req *req, struct http_reply *rep)

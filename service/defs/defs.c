@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "calendar/calendar.h"
@@ -153,7 +154,9 @@ static char *read_file(const char *path, size_t *len)
 	return text;
 }
 
-static int add_calendar(struct defs *d, const char *name, struct cal_set *set)
+/* Adds `set` (taken), read from `path` whose bytes are `text` (`len`), as `name`. */
+static int add_calendar(struct defs *d, const char *name, struct cal_set *set, const char *path,
+			const char *text, size_t len)
 {
 	struct defs_calendar *n = realloc(d->calendars, (d->n_calendars + 1) * sizeof *n);
 	if (n == NULL) {
@@ -161,8 +164,12 @@ static int add_calendar(struct defs *d, const char *name, struct cal_set *set)
 		return -1;
 	}
 	d->calendars = n;
-	n[d->n_calendars].name = strdup(name);
-	n[d->n_calendars].set = set;
+	struct defs_calendar *c = &n[d->n_calendars];
+	c->name = strdup(name);
+	c->set = set;
+	struct stat st;
+	c->changed_ms = stat(path, &st) == 0 ? (long long)st.st_mtim.tv_sec * 1000 : 0;
+	crypto_sha256(text, len, c->digest);
 	d->n_calendars++;
 	return 0;
 }
@@ -192,7 +199,7 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 				wf_diag_add(diags, path, "", 0, "cannot be read: %s",
 					    strerror(errno));
 			else if (set != NULL)
-				add_calendar(d, path, set);
+				add_calendar(d, path, set, path, text, len);
 			free(text);
 		}
 		free(ents[i]);
@@ -209,7 +216,8 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 								   r->hard, r->services, diags);
 				char name[128];
 				snprintf(name, sizeof name, "remote:%s", r->name);
-				cached = set != NULL && add_calendar(d, name, set) == 0;
+				cached = set != NULL &&
+					 add_calendar(d, name, set, path, text, len) == 0;
 				free(text);
 			}
 		}
@@ -262,11 +270,17 @@ static void load_github(struct defs *d, const char *policies_dir, struct wf_diag
 	d->github = root;
 }
 
-json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms)
+static json_t *instances(const struct defs *d, long long from_ms, long long to_ms, bool stamped)
 {
 	json_t *all = json_array();
 	for (size_t i = 0; all != NULL && i < d->n_calendars; i++) {
 		json_t *part = cal_expand(d->calendars[i].set, from_ms, to_ms, 0);
+		size_t k;
+		json_t *v;
+		json_array_foreach(stamped ? part : NULL, k, v) {
+			json_object_set_new(v, "changed_ms",
+					    json_integer(d->calendars[i].changed_ms));
+		}
 		if (part == NULL || json_array_extend(all, part) < 0) {
 			json_decref(part);
 			json_decref(all);
@@ -275,6 +289,16 @@ json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms)
 		json_decref(part);
 	}
 	return all;
+}
+
+json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms)
+{
+	return instances(d, from_ms, to_ms, false);
+}
+
+json_t *defs_instances_stamped(const struct defs *d, long long from_ms, long long to_ms)
+{
+	return instances(d, from_ms, to_ms, true);
 }
 
 static void calendars_free(struct defs *d)
@@ -287,6 +311,38 @@ static void calendars_free(struct defs *d)
 	planner_config_free(d->plan);
 	json_decref(d->remote_status);
 	json_decref(d->github);
+}
+
+/* d->changed_ms: the newest calendar change, else the load time. */
+static void stamp_newest(struct defs *d)
+{
+	long long newest = 0;
+	for (size_t i = 0; i < d->n_calendars; i++)
+		if (d->calendars[i].changed_ms > newest)
+			newest = d->calendars[i].changed_ms;
+	if (newest == 0)
+		time_parse_rfc3339(d->loaded_at, &newest);
+	d->changed_ms = newest;
+}
+
+/*
+ * A reload that finds a calendar's bytes unchanged (a file touched, or rewritten the same
+ * by a deployment) keeps the time its content last changed.
+ */
+static void carry_stamps(struct defs *fresh, const struct defs *old)
+{
+	for (size_t i = 0; old != NULL && i < fresh->n_calendars; i++) {
+		struct defs_calendar *c = &fresh->calendars[i];
+		for (size_t k = 0; k < old->n_calendars; k++) {
+			const struct defs_calendar *o = &old->calendars[k];
+			if (c->name != NULL && o->name != NULL && strcmp(c->name, o->name) == 0 &&
+			    memcmp(c->digest, o->digest, sizeof c->digest) == 0) {
+				c->changed_ms = o->changed_ms;
+				break;
+			}
+		}
+	}
+	stamp_newest(fresh);
 }
 
 struct defs *defs_load(const char *workflows_dir, const char *policies_dir, const char *cache_dir,
@@ -336,6 +392,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 	for (int i = 0; i < 8; i++)
 		snprintf(d->version + 2 * i, 3, "%02x", acc[i]);
 	snprintf(d->loaded_at, sizeof d->loaded_at, "%s", now_rfc3339);
+	stamp_newest(d);
 	return d;
 }
 
@@ -389,6 +446,7 @@ bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir, const 
 	h->last_error = NULL;
 	if (fresh != NULL) {
 		old = h->current;
+		carry_stamps(fresh, old);
 		h->current = fresh;
 		atomic_fetch_add(&h->generation, 1);
 		free(errors);

@@ -28,6 +28,12 @@ struct planner_config;
 struct defs_calendar {
 	char *name;          /* "policies/windows.ics", or "remote:<name>" */
 	struct cal_set *set; /* owned */
+	/* When the content last changed (ms): the file's mtime, or the previous snapshot's
+	   time when a reload finds the same bytes under the same name.  Feeds stamp the
+	   calendar's events with it (DTSTAMP, LAST-MODIFIED), so an unchanged file gives
+	   byte-identical feeds across reloads and restarts. */
+	long long changed_ms;
+	unsigned char digest[32]; /* SHA-256 of the file's bytes */
 };
 
 struct defs {
@@ -42,6 +48,7 @@ struct defs {
 	json_t *github;        /* owned: policies/github.json {"repositories": {...}}, or NULL */
 	char version[17];      /* hex hash of every file loaded: changes when any does */
 	char loaded_at[32];    /* RFC 3339, UTC */
+	long long changed_ms;  /* the newest calendars[].changed_ms; the load time if none */
 	unsigned files;        /* number of definition files read */
 };
 
@@ -60,6 +67,9 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
  * [from_ms, to_ms), as cal_expand() gives them, sorted by start.  Owned; NULL on OOM.
  */
 json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms);
+
+/* As defs_instances(), each instance with "changed_ms": its calendar's changed_ms. */
+json_t *defs_instances_stamped(const struct defs *d, long long from_ms, long long to_ms);
 
 /* Takes another reference to `d`. */
 struct defs *defs_ref(struct defs *d);

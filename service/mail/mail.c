@@ -5,6 +5,7 @@
  * before return; a container holds its own reference to what is added to it.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,36 @@ static GMimeTextPart *text_part(const char *subtype, const char *text)
 	return t;
 }
 
+/*
+ * A header value on one line: each run of control characters (CR, LF, TAB, the other C0
+ * codes, DEL) becomes one space, so a change title with a newline cannot break the header
+ * or add one.  Owned (g_free); NULL for NULL.
+ */
+static char *header_value(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	char *out = g_malloc(strlen(s) + 1), *o = out;
+	bool space = false;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			space = true;
+			continue;
+		}
+		if (space) { /* one space where the run was, none at the start */
+			space = false;
+			bool after_space = o > out && o[-1] == ' ';
+			if (*p == ' ' && after_space)
+				continue;
+			if (*p != ' ' && o > out && !after_space)
+				*o++ = ' ';
+		}
+		*o++ = (char)*p;
+	}
+	*o = '\0';
+	return out;
+}
+
 char *mail_build_invitation(const struct mail_invitation *m, size_t *len)
 {
 	*len = 0;
@@ -51,13 +82,17 @@ char *mail_build_invitation(const struct mail_invitation *m, size_t *len)
 	pthread_once(&init_once, init);
 
 	GMimeMessage *msg = g_mime_message_new(TRUE);
-	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, m->from_name ? m->from_name : "",
-				   m->from_addr);
-	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, m->to_name ? m->to_name : "",
-				   m->to_addr);
+	char *from_name = header_value(m->from_name ? m->from_name : "");
+	char *to_name = header_value(m->to_name ? m->to_name : "");
+	char *subject = header_value(m->subject);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, m->from_addr);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, to_name, m->to_addr);
 	if (m->reply_to != NULL)
 		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, "", m->reply_to);
-	g_mime_message_set_subject(msg, m->subject, "utf-8");
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	g_free(from_name);
+	g_free(to_name);
+	g_free(subject);
 	GDateTime *date = g_date_time_new_from_unix_utc((gint64)(m->date_ms / 1000));
 	g_mime_message_set_date(msg, date);
 	g_date_time_unref(date);

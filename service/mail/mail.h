@@ -32,7 +32,7 @@ struct mail_invitation {
 	const char *from_name, *from_addr; /* the sender (TRANSOM_SMTP_FROM); addr required */
 	const char *reply_to;              /* the agent address replies go to; optional */
 	const char *to_name, *to_addr;     /* the member; addr required */
-	const char *subject;               /* required, UTF-8 */
+	const char *subject;               /* required, UTF-8 (control characters: spaces) */
 	const char *text;                  /* text/plain body, required */
 	const char *html;                  /* text/html body, required (already escaped) */
 	const char *ics;                   /* the VCALENDAR text, required */

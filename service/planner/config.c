@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/timeutil.h"
 #include "planner/planner.h"
@@ -19,6 +20,33 @@ static bool name_ok(const char *s)
 		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '-'))
 			return false;
 	return n <= 63;
+}
+
+/*
+ * The URL to fetch for a configured `url`: http:// and https:// as written; webcal:// and
+ * webcals:// (what calendar sites publish for "subscribe") as https://.  An owned string,
+ * or NULL when the scheme is none of these or no host follows it.
+ */
+static char *remote_url(const char *url)
+{
+	static const struct {
+		const char *scheme, *as;
+	} schemes[] = {{"http://", "http://"},
+		       {"https://", "https://"},
+		       {"webcal://", "https://"},
+		       {"webcals://", "https://"}};
+	for (size_t i = 0; url != NULL && i < sizeof schemes / sizeof schemes[0]; i++) {
+		size_t n = strlen(schemes[i].scheme);
+		if (strncasecmp(url, schemes[i].scheme, n) != 0)
+			continue;
+		if (url[n] == '\0' || url[n] == '/')
+			return NULL;
+		char *out = malloc(strlen(schemes[i].as) + strlen(url + n) + 1);
+		if (out != NULL)
+			strcat(strcpy(out, schemes[i].as), url + n);
+		return out;
+	}
+	return NULL;
 }
 
 /* Reads optional duration `key` of `o` into *secs; false (with a diagnostic) when bad. */
@@ -74,8 +102,10 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 			wf_diag_add(d, file, path, 0, "duplicate name '%s'", name);
 			good = false;
 		}
-	if (url == NULL || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
-		wf_diag_add(d, file, path, 0, "'url' must be an http:// or https:// URL");
+	char *fetch_url = remote_url(url);
+	if (fetch_url == NULL) {
+		wf_diag_add(d, file, path, 0,
+			    "'url' must be an http://, https:// or webcal:// URL with a host");
 		good = false;
 	}
 	if (hardness != NULL && strcmp(hardness, "hard") != 0 && strcmp(hardness, "soft") != 0) {
@@ -97,11 +127,12 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 	good = duration_of(r, "timeout", 1, &timeout, file, path, d) && good;
 	if (!good) {
 		json_decref(services);
+		free(fetch_url);
 		return;
 	}
 	struct planner_remote *pr = &cfg->remote[cfg->n_remote++];
 	pr->name = strdup(name);
-	pr->url = strdup(url);
+	pr->url = fetch_url;
 	pr->hard = hardness == NULL || strcmp(hardness, "hard") == 0;
 	pr->services = services;
 	pr->refresh_s = (long)refresh;

@@ -100,7 +100,7 @@ bool planner_slot_still_legal(struct planner *p, const struct planner_request *r
 /* One remote calendar whose events are read as freezes. */
 struct planner_remote {
 	char *name;       /* ^[a-z0-9][a-z0-9-]*$, names the cached copy */
-	char *url;        /* http:// or https:// */
+	char *url;        /* http:// or https:// (webcal:// and webcals:// read as https://) */
 	bool hard;        /* "hardness": "hard" (default) or "soft" */
 	json_t *services; /* "*" or an array of names (owned) */
 	long refresh_s;   /* "refresh": ISO 8601 duration, default PT6H, at least PT1M */

@@ -157,6 +157,11 @@ static bool final_state(struct rec_ctx *c, const char *workflow, const char *sta
 	       strcmp(state, "closed") == 0;
 }
 
+void imip_vote_uid(const char *change_id, const char *agent_domain, char *out, size_t size)
+{
+	snprintf(out, size, "transom-vote-%s@%s", change_id, agent_domain);
+}
+
 static enum tr_code plan_change(struct rec_ctx *c, const struct imip_settings *s, json_t *rec,
 				unsigned *queued, struct tr_error *err)
 {
@@ -170,7 +175,7 @@ static enum tr_code plan_change(struct rec_ctx *c, const struct imip_settings *s
 	long long start, end;
 	slot_of(c, rec, &start, &end);
 	char uid[128];
-	snprintf(uid, sizeof uid, "transom-vote-%s@%s", id, s->agent_domain);
+	imip_vote_uid(id, s->agent_domain, uid, sizeof uid);
 	struct store_imip_event ev;
 	enum db_status st = store_imip_event_sync(c->st, c->retries, id, uid, start, end, &ev);
 	if (st < 0) {

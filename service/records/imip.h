@@ -38,6 +38,14 @@ struct imip_settings {
 };
 
 /*
+ * The UID of change `change_id`'s CAB vote event: "transom-vote-<id>@<agent_domain>".
+ * One per change, the same in every e-mail invitation and in each member's CalDAV
+ * cab-votes copy (RFC 6638: attendee copies keep the organizer's UID), so a member who
+ * uses both sees one event, and a reply over either channel names it.
+ */
+void imip_vote_uid(const char *change_id, const char *agent_domain, char *out, size_t size);
+
+/*
  * One planning pass: for every change awaiting votes of a group with votes_by_calendar,
  * syncs its event and queues a REQUEST for each eligible member not yet asked at the
  * current SEQUENCE; closes the events of changes no longer awaiting votes (CANCEL when

@@ -695,6 +695,42 @@ static void test_dav_python_caldav(void)
 	CHECK_STR(state_of(id, st, sizeof st), "scheduled");
 }
 
+/* A calendar program given only the server's address: PROPFIND, REPORT and OPTIONS at "/"
+ * answer as the DAV root does (a browser's GET / is not DAV and stays as it was). */
+static void test_dav_bare_url(void)
+{
+	char pw[64];
+	if (!app_password(bokafor, pw, NULL))
+		return;
+	struct reply *r = dav("PROPFIND", "/", NULL, NULL, NULL, "0", NULL);
+	CHECKF(r->status == 401 && reply_header(r, "WWW-Authenticate") != NULL,
+	       "PROPFIND / without a password: %ld", r->status);
+	reply_free(r);
+	r = dav("PROPFIND", "/", "bokafor", pw,
+		"<?xml version=\"1.0\"?><d:propfind xmlns:d=\"DAV:\"><d:prop>"
+		"<d:current-user-principal/><d:resourcetype/></d:prop></d:propfind>",
+		"0", NULL);
+	CHECKF(r->status == 207 && contains(r, "<D:href>/</D:href>") &&
+		       contains(r, "<D:current-user-principal><D:href>/dav/principals/bokafor/"),
+	       "PROPFIND /: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = dav("OPTIONS", "/", "bokafor", pw, NULL, NULL, NULL);
+	const char *d = reply_header(r, "DAV");
+	CHECKF(r->status == 200 && d != NULL && strstr(d, "calendar-access") != NULL,
+	       "OPTIONS /: %ld DAV: %s", r->status, d ? d : "(none)");
+	reply_free(r);
+	r = dav("GET", "/", NULL, NULL, NULL, NULL, NULL);
+	CHECKF(r->status != 401 && r->status < 500, "a browser's GET /: %ld", r->status);
+	reply_free(r);
+
+	const char *argv[] = {
+		"/usr/bin/python3", "tests/http/dav/caldav_bare.py", srv.base, "bokafor", pw, NULL};
+	char *out = NULL;
+	int status = run(argv, NULL, NULL, &out, 120);
+	CHECKF(status == 0, "caldav_bare.py: exit %d\n%s", status, out ? out : "");
+	free(out);
+}
+
 static bool write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -794,7 +830,8 @@ int tests_main(void);
 #define main tests_main
 TESTS(test_dav_basic_auth_and_app_passwords, test_dav_discovery_and_propfind,
       test_dav_reports_and_sync, test_dav_calendar_query_time_range, test_dav_vote_by_partstat,
-      test_dav_editor_cannot_vote, test_dav_python_caldav, test_dav_vdirsyncer_and_khal)
+      test_dav_editor_cannot_vote, test_dav_python_caldav, test_dav_bare_url,
+      test_dav_vdirsyncer_and_khal)
 #undef main
 
 int main(void)

@@ -471,6 +471,55 @@ static void test_invitations(void)
 	json_decref(got);
 }
 
+/*
+ * Issue 17.7: a member who gets the invitation by e-mail and also has the cab-votes
+ * calendar over CalDAV sees one event: both carry the same UID (one per change, as RFC
+ * 6638 attendee copies of one scheduling object do).
+ */
+static void test_same_uid_over_mail_and_caldav(void)
+{
+	json_t *got = wait_for(change_a, "REQUEST", -1, 1, 15000);
+	json_t *inv = to(got, "alice.martin@example.com");
+	const char *uid = json_string_value(json_object_get(inv, "uid"));
+	CHECKF(uid != NULL && *uid != '\0', "no invitation to alice: %s",
+	       json_dumps(got, JSON_COMPACT));
+	char token[128], pw[64] = "", cred[160], auth[460], line[400];
+	snprintf(token, sizeof token, "%s", token_for("amartin", "cab"));
+	struct reply *r = post("/v1/me/app-passwords", token, "{\"label\": \"both\"}");
+	CHECKF(r->status == 201, "app password: %ld %s", r->status, body_of(r));
+	snprintf(pw, sizeof pw, "%s", reply_str(r, "password"));
+	reply_free(r);
+	snprintf(cred, sizeof cred, "amartin:%s", pw);
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(cred), o = 0;
+	for (size_t i = 0; i < n; i += 3) { /* base64 */
+		unsigned v = (unsigned char)cred[i] << 16;
+		v |= i + 1 < n ? (unsigned char)cred[i + 1] << 8 : 0;
+		v |= i + 2 < n ? (unsigned char)cred[i + 2] : 0;
+		line[o++] = a[(v >> 18) & 63];
+		line[o++] = a[(v >> 12) & 63];
+		line[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
+		line[o++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	line[o] = '\0';
+	snprintf(auth, sizeof auth, "Authorization: Basic %s", line);
+	const char *h[] = {auth, "Depth: 1", "Content-Type: application/xml; charset=utf-8", NULL};
+	r = request(
+		&srv, "REPORT", "/dav/calendars/amartin/cab-votes/", NULL,
+		"<c:calendar-query xmlns:d=\"DAV:\" xmlns:c=\"urn:ietf:params:xml:ns:caldav\">"
+		"<d:prop><c:calendar-data/></d:prop><c:filter><c:comp-filter name=\"VCALENDAR\">"
+		"<c:comp-filter name=\"VEVENT\"/></c:comp-filter></c:filter></c:calendar-query>",
+		h);
+	snprintf(line, sizeof line, "UID:%s", uid ? uid : "?");
+	CHECKF(r->status == 207 && r->body != NULL && strstr(r->body, change_a) != NULL,
+	       "cab-votes over CalDAV: %ld %s", r->status, body_of(r));
+	CHECKF(r->body != NULL && strstr(r->body, line) != NULL,
+	       "the CalDAV copy of %s does not carry the e-mail's %s: %s", change_a, line,
+	       body_of(r));
+	reply_free(r);
+	json_decref(got);
+}
+
 static void test_reschedule(void)
 {
 	/* The CAB meeting moves: SEQUENCE 1, everyone asked again. */
@@ -777,5 +826,5 @@ static void test_teardown(void)
 	stop(sink_pid);
 }
 
-TESTS(test_setup, test_invitations, test_reschedule, test_imap_replies, test_links,
-      test_http_intake, test_cancel_and_expiry, test_teardown)
+TESTS(test_setup, test_invitations, test_same_uid_over_mail_and_caldav, test_reschedule,
+      test_imap_replies, test_links, test_http_intake, test_cancel_and_expiry, test_teardown)

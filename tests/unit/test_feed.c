@@ -924,5 +924,108 @@ static void test_threads(void)
 		free(args[i].text);
 }
 
+/*
+ * Issue 17.7: a VTIMEZONE carries only the observances the feed needs -- those in effect
+ * from 2020 (or the earliest event, when earlier) on -- not the zone's history since 1893
+ * (LMT offsets with seconds, wartime rules); times still convert both ways.
+ */
+static void test_vtimezone_trimmed(void)
+{
+	cal_init();
+	static const char items[] =
+		"[{\"uid\": \"ber\", \"tzid\": \"Europe/Berlin\", \"start_ms\": 1797408000000,"
+		"  \"end_ms\": 1797411600000, \"dtstamp_ms\": 0,"
+		"  \"categories\": [\"MAINTENANCE-WINDOW\"], \"x\": {\"X-TRANSOM-SERVICES\": "
+		"\"*\"}},"
+		" {\"uid\": \"ny\", \"tzid\": \"America/New_York\", \"start_ms\": 1793599200000,"
+		"  \"end_ms\": 1793606400000, \"dtstamp_ms\": 0,"
+		"  \"categories\": [\"FREEZE\"], \"x\": {\"X-TRANSOM-SERVICES\": \"*\"}}]";
+	size_t len = 0;
+	char *t = build(NULL, items, &len);
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	/* 2026-12-16 08:00Z = 09:00 CET; 2026-11-02 06:00Z = 01:00 EST */
+	CHECK_LINE(t, "DTSTART;TZID=Europe/Berlin:20261216T090000");
+	CHECK_LINE(t, "DTSTART;TZID=America/New_York:20261102T010000");
+	CHECK_NO(t, "DTSTART:18930401");
+	CHECK_NO(t, "DTSTART:18831118");
+	CHECK_NO(t, "+005328");
+	CHECK_NO(t, "-045602");
+	size_t obs = count_line(t, "BEGIN:STANDARD") + count_line(t, "BEGIN:DAYLIGHT");
+	CHECKF(obs >= 4 && obs <= 8, "%zu observances in two zones (40 untrimmed)", obs);
+	CHECKF(len < 2500, "%zu bytes", len);
+	json_t *arr = expand(t, len);
+	CHECK_INT(json_array_size(arr), 2);
+	json_t *v;
+	size_t i;
+	json_array_foreach(arr, i, v) {
+		long long st = json_integer_value(json_object_get(v, "start_ms"));
+		CHECKF(st == 1797408000000LL || st == 1793599200000LL, "read back %lld", st);
+	}
+	json_decref(arr);
+	const char *texts[] = {t};
+	CHECK_INT(validate(texts, 1), 0);
+	free(t);
+
+	/* Every 37 hours over 2026-2028 in seven zones: each wall time the feed writes gives
+	 * the same instant through its trimmed VTIMEZONE (read by dateutil) and through the
+	 * system's zoneinfo (tests/calendar/check_vtimezones.py). */
+	static const char *const zones[] = {
+		"Europe/Berlin", "America/New_York",  "Australia/Sydney", "Europe/London",
+		"Asia/Tokyo",    "America/Sao_Paulo", "Asia/Tehran"};
+	json_t *many = json_array();
+	for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++)
+		for (long long h = 0; h < 3 * 365 * 24; h += 37) {
+			long long st = 1767225600000LL + h * 3600000LL; /* 2026-01-01 + h */
+			char uid[32];
+			snprintf(uid, sizeof uid, "z%zu-%lld", z, h);
+			json_array_append_new(many, json_pack("{s:s, s:s, s:I, s:I}", "uid", uid,
+							      "tzid", zones[z], "start_ms", st,
+							      "end_ms", st + 5400000LL));
+		}
+	struct tr_error err = {0};
+	t = cal_feed_build(NULL, many, &len, &err);
+	json_decref(many);
+	CHECKF(t != NULL, "build: %s", err.detail);
+	if (t != NULL) {
+		char name[] = "/tmp/transom-tz-XXXXXX.ics", cmd[200];
+		int fd = mkstemps(name, 4);
+		CHECK(fd >= 0 && write(fd, t, len) == (ssize_t)len);
+		if (fd >= 0)
+			close(fd);
+		snprintf(cmd, sizeof cmd,
+			 "/usr/bin/python3 tests/calendar/check_vtimezones.py %s 1>&2", name);
+		CHECK_INT(system(cmd), 0);
+		unlink(name);
+		free(t);
+	}
+
+	/* An event from 1950 keeps what 1950 needs: it reads back at the same instant. */
+	static const char old[] =
+		"[{\"uid\": \"old\", \"tzid\": \"Europe/Berlin\", \"start_ms\": -615477600000,"
+		"  \"end_ms\": -615474000000, \"dtstamp_ms\": 0,"
+		"  \"categories\": [\"FREEZE\"], \"x\": {\"X-TRANSOM-SERVICES\": \"*\"}}]";
+	t = build(NULL, old, &len);
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK_NO(t, "DTSTART:18930401");
+	struct wf_diags d = {0};
+	struct cal_set *set = cal_parse("old.ics", t, len, &d);
+	CHECK(set != NULL);
+	wf_diags_clear(&d);
+	arr = cal_expand(set, iso_ms("1950-01-01T00:00:00Z"), iso_ms("1951-01-01T00:00:00Z"), 0);
+	cal_free(set);
+	CHECK_INT(json_array_size(arr), 1);
+	CHECK_INT(json_integer_value(json_object_get(json_array_get(arr, 0), "start_ms")),
+		  -615477600000LL);
+	json_decref(arr);
+	texts[0] = t;
+	CHECK_INT(validate(texts, 1), 0);
+	free(t);
+}
+
 TESTS(test_utc_feed, test_tzid_feed, test_all_day, test_escaping, test_folding, test_determinism,
-      test_pieces, test_errors, test_freebusy, test_validator_rejects, test_meetings, test_threads)
+      test_pieces, test_errors, test_freebusy, test_validator_rejects, test_meetings, test_threads,
+      test_vtimezone_trimmed)

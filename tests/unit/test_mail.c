@@ -59,4 +59,37 @@ static void test_empty_part_beside_a_full_one(void)
 	mail_parsed_clear(&p);
 }
 
-TESTS(test_empty_calendar_part_parses_as_empty, test_empty_part_beside_a_full_one)
+/* A change title with a newline (or any control character) must not reach a header: the
+ * decoded Subject is one line, and no header can be smuggled in (issue 17.7). */
+static void test_invitation_subject_has_no_control_characters(void)
+{
+	struct mail_invitation m = {
+		.from_addr = "cab@example.com",
+		.to_name = "Alice\r\nBcc: eve@example.com",
+		.to_addr = "alice@example.com",
+		.subject = "CAB vote: CHG-1 Fix\r\nBcc: eve@example.com\nthe\tlogin \x7f page",
+		.text = "vote",
+		.html = "<p>vote</p>",
+		.ics = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+		.method = "REQUEST",
+		.date_ms = 1700000000000LL,
+	};
+	size_t len = 0;
+	char *raw = mail_build_invitation(&m, &len);
+	CHECK(raw != NULL);
+	if (raw == NULL)
+		return;
+	struct mail_parsed p = {0};
+	char why[128];
+	CHECK(mail_parse(raw, len, &p, why, sizeof why));
+	CHECKF(p.subject != NULL && strpbrk(p.subject, "\r\n\t\x7f") == NULL,
+	       "decoded subject has a control character: [%s]", p.subject ? p.subject : "");
+	CHECK_STR(p.subject ?: "", "CAB vote: CHG-1 Fix Bcc: eve@example.com the login page");
+	/* No header line starts with Bcc: the text stayed inside Subject/To. */
+	CHECKF(strstr(raw, "\r\nBcc:") == NULL && strstr(raw, "\nBcc:") == NULL, "%s", raw);
+	mail_parsed_clear(&p);
+	free(raw);
+}
+
+TESTS(test_empty_calendar_part_parses_as_empty, test_empty_part_beside_a_full_one,
+      test_invitation_subject_has_no_control_characters)
