@@ -931,7 +931,8 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		const char *tzid = tzp ? icalparameter_get_tzid(tzp) : NULL;
 		if (builtin_zone(tzid) != NULL)
 			e->tzid = strdup(tzid);
-		else if (tzid == NULL && pc.zc.floating != NULL)
+		else if (tzid == NULL && pc.zc.floating != NULL &&
+			 icaltimezone_get_location(pc.zc.floating) != NULL)
 			e->tzid = strdup(icaltimezone_get_location(pc.zc.floating));
 		parse_meta(&pc, c, loc, &e->meta);
 		if (pc.as_kind != CAL_NONE) {

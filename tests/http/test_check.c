@@ -155,6 +155,27 @@ static void test_calendar_warnings_and_zones(void)
 	CHECK_INT(check(args), 1);
 	CHECKF(strstr(out, "calendars.json: timezone: unknown time zone 'Europe/Atlantis'"),
 	       "output: %s", out);
+	/* a remote's zone that is not a string, or that libical does not know, is an error */
+	snprintf(cmd, sizeof cmd,
+		 "printf '%%s' '{\"timezone\": \"Europe/Berlin\", \"remote\": [{\"name\": "
+		 "\"hol\", \"url\": \"https://example.org/h.ics\", \"timezone\": "
+		 "\"Mars/Olympus\"}, {\"name\": \"fin\", \"url\": \"https://example.org/f.ics\", "
+		 "\"timezone\": 5}]}' >'%s/calendars.json'",
+		 dir);
+	CHECK(system(cmd) == 0);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "calendars.json: remote[1]: 'timezone' must be a zone name"),
+	       "output: %s", out);
+	snprintf(cmd, sizeof cmd,
+		 "printf '%%s' '{\"remote\": [{\"name\": \"hol\", \"url\": "
+		 "\"https://example.org/h.ics\", \"timezone\": \"Mars/Olympus\"}]}' "
+		 ">'%s/calendars.json'",
+		 dir);
+	CHECK(system(cmd) == 0);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "calendars.json: remote: remote 'hol': unknown time zone "
+			   "'Mars/Olympus'"),
+	       "output: %s", out);
 }
 
 TESTS(test_shipped_definitions_are_valid, test_policy_cycle_is_named,
