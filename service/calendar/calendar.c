@@ -736,25 +736,29 @@ static bool fatal_property(const struct parse_ctx *pc, const char *name)
 }
 
 /*
- * Reports every X-LIC-ERROR of `c` (a VEVENT or the VCALENDAR; `loc` names it): an error
- * about a property that matters (fatal_property) or that names no property is an error,
- * the others are warnings.
+ * Reports every X-LIC-ERROR of `c` (`loc` names it).  When `used` (a VEVENT or the
+ * VCALENDAR), an error about a property that matters (fatal_property) or that names no
+ * property is an error, the others are warnings; when not (a VALARM, of which Transom
+ * reads nothing), all are warnings, prefixed with the component's name.
  */
-static void report_errors(struct parse_ctx *pc, icalcomponent *c, const char *loc)
+static void report_errors(struct parse_ctx *pc, icalcomponent *c, const char *loc, bool used)
 {
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY);
 	     p != NULL; p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
 		const char *msg = icalproperty_get_xlicerror(p);
-		char name[64];
-		if (!error_property(msg, name, sizeof name) || fatal_property(pc, name)) {
+		char name[64] = "a property";
+		bool named = error_property(msg, name, sizeof name);
+		if (msg == NULL || (used && (!named || fatal_property(pc, name)))) {
 			DIAG(pc, loc, "parse error: %.300s", msg != NULL ? msg : "unknown");
-		} else {
-			/* "No value for LOCATION property. Removing entire property: " */
-			const char *cut = strstr(msg, ". Removing entire property");
-			int n = cut != NULL ? (int)(cut - msg) : (int)strlen(msg);
-			warn(pc, loc, "%s%s left out: %.*s", name,
-			     strcmp(name, "X") == 0 ? "-property" : "", n > 300 ? 300 : n, msg);
+			continue;
 		}
+		/* "No value for LOCATION property. Removing entire property: " */
+		const char *cut = strstr(msg, ". Removing entire property");
+		int n = cut != NULL ? (int)(cut - msg) : (int)strlen(msg);
+		warn(pc, loc, "%s%s%s left out: %.*s",
+		     used ? "" : icalcomponent_kind_to_string(icalcomponent_isa(c)),
+		     used ? "" : " ", strcmp(name, "X") == 0 ? "X-property" : name,
+		     n > 300 ? 300 : n, msg);
 	}
 }
 
@@ -766,18 +770,18 @@ static void report_errors_strict(struct parse_ctx *pc, icalcomponent *c, const c
 		const char *msg = icalproperty_get_xlicerror(p);
 		DIAG(pc, loc, "parse error: %.300s", msg != NULL ? msg : "unknown");
 	}
-}
-
-/* Reports the X-LIC-ERRORs of `c` (report_errors) and, as errors, of its children. */
-static void report_errors_deep(struct parse_ctx *pc, icalcomponent *c, const char *loc, bool strict)
-{
-	if (strict)
-		report_errors_strict(pc, c, loc);
-	else
-		report_errors(pc, c, loc);
 	for (icalcomponent *k = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); k != NULL;
 	     k = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
-		report_errors_deep(pc, k, loc, true);
+		report_errors_strict(pc, k, loc);
+}
+
+/* A VEVENT's X-LIC-ERRORs as report_errors() says, its VALARMs' as warnings. */
+static void report_event_errors(struct parse_ctx *pc, icalcomponent *c, const char *loc)
+{
+	report_errors(pc, c, loc, true);
+	for (icalcomponent *k = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); k != NULL;
+	     k = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
+		report_errors(pc, k, loc, false);
 }
 
 static void set_free_locked(struct cal_set *set);
@@ -895,13 +899,13 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 	pc.zc.floating = floating_zone(&pc, zones);
 	set->zc = pc.zc;
 
-	report_errors(&pc, root, "VCALENDAR");
+	report_errors(&pc, root, "VCALENDAR", true);
 	size_t ti = 0;
 	for (icalcomponent *k = icalcomponent_get_first_component(root, ICAL_ANY_COMPONENT);
 	     k != NULL; k = icalcomponent_get_next_component(root, ICAL_ANY_COMPONENT)) {
 		if (icalcomponent_isa(k) == ICAL_VTIMEZONE_COMPONENT) {
 			snprintf(loc, sizeof loc, "VTIMEZONE[%zu]", ti++);
-			report_errors_deep(&pc, k, loc, true);
+			report_errors_strict(&pc, k, loc);
 		}
 	}
 
@@ -918,7 +922,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		e->master = -1;
 		e->is_override =
 			icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY) != NULL;
-		report_errors_deep(&pc, c, loc, false);
+		report_event_errors(&pc, c, loc);
 		if (uid == NULL || *uid == '\0')
 			DIAG(&pc, loc, "missing UID");
 		else if ((e->uid = strdup(uid)) == NULL)

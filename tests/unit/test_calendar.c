@@ -366,7 +366,8 @@ static void test_empty_values(void)
 			 "BEGIN:VEVENT\r\nUID:e\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
 			 "DTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nLOCATION:\r\n"
 			 "DESCRIPTION:\r\nURL;VALUE=URI:\r\nX-APPLE-TRAVEL-ADVISORY-BEHAVIOR:\r\n"
-			 "END:VEVENT\r\n" CAL_TAIL;
+			 "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:\r\n"
+			 "END:VALARM\r\nEND:VEVENT\r\n" CAL_TAIL;
 	struct wf_diags d = {0};
 	struct cal_set *set = cal_parse("policies/freezes.ics", text, strlen(text), &d);
 	CHECK(set != NULL);
@@ -379,6 +380,7 @@ static void test_empty_values(void)
 		"policies/freezes.ics: VEVENT[0] (UID e): URL left out",
 		"policies/freezes.ics: VEVENT[0] (UID e): X-property left out",
 		"policies/freezes.ics: VCALENDAR: X-property left out",
+		"policies/freezes.ics: VEVENT[0] (UID e): VALARM DESCRIPTION left out",
 	};
 	for (size_t i = 0; w != NULL && i < sizeof want / sizeof want[0]; i++)
 		CHECKF(strstr(w, want[i]) != NULL, "missing \"%s\" in:\n%s", want[i], w);
