@@ -7,6 +7,7 @@
  * when only read, so concurrent expansion must not touch them unserialized.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -63,10 +64,18 @@ struct cal_event {
 	bool is_override;
 };
 
+/* How a file's times are read: its VTIMEZONEs, and the zone of floating times and dates. */
+struct zctx {
+	icalcomponent *root;    /* the VCALENDAR (its VTIMEZONEs) */
+	icaltimezone *floating; /* floating DATE-TIMEs and DATEs; NULL = UTC */
+};
+
 struct cal_set {
 	icalcomponent *root;
+	struct zctx zc;
 	struct cal_event *ev;
 	size_t n;
+	json_t *warnings; /* owned: array of "file: VEVENT[i] (UID x): message" strings */
 };
 
 void cal_init(void)
@@ -221,15 +230,18 @@ static bool prop_zone(icalcomponent *root, icalproperty *p, icaltimezone **zone)
 	return *zone != NULL;
 }
 
-/* Attaches the zone of `p` to `t` (UTC times keep UTC). */
-static bool fix_zone(icalcomponent *root, icalproperty *p, struct icaltimetype *t)
+/*
+ * Attaches the zone of `p` to `t` (UTC times keep UTC); a floating time or date (no
+ * TZID) takes the calendar's zone, zc->floating (NULL: UTC).
+ */
+static bool fix_zone(const struct zctx *zc, icalproperty *p, struct icaltimetype *t)
 {
 	icaltimezone *z;
-	if (!prop_zone(root, p, &z))
+	if (!prop_zone(zc->root, p, &z))
 		return false;
 	if (icaltime_is_utc(*t))
 		return true;
-	t->zone = z; /* NULL: floating, read as UTC */
+	t->zone = z != NULL ? z : zc->floating;
 	return true;
 }
 
@@ -342,6 +354,8 @@ struct parse_ctx {
 	struct wf_diags *diags;
 	icalcomponent *root;
 	bool bad;
+	struct zctx zc;
+	json_t *warnings; /* the set's warnings (borrowed) */
 	/* cal_parse_as: every event is read as this, whatever its properties say */
 	enum cal_kind as_kind; /* CAL_NONE: read the properties */
 	bool as_hard;
@@ -353,6 +367,25 @@ struct parse_ctx {
 		wf_diag_add((pc)->diags, (pc)->file, (loc), 0, __VA_ARGS__);                       \
 		(pc)->bad = true;                                                                  \
 	} while (0)
+
+/* Records a warning "file: loc: message" (not an error: the calendar is still used). */
+static void warn(struct parse_ctx *pc, const char *loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warn(struct parse_ctx *pc, const char *loc, const char *fmt, ...)
+{
+	char msg[600], line[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (*loc != '\0')
+		snprintf(line, sizeof line, "%s: %s: %s", pc->file, loc, msg);
+	else
+		snprintf(line, sizeof line, "%s: %s", pc->file, msg);
+	if (pc->warnings == NULL || json_array_append_new(pc->warnings, json_string(line)) != 0)
+		pc->diags->oom = true;
+}
 
 static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, struct cal_meta *m)
 {
@@ -549,6 +582,21 @@ static void check_rule(struct parse_ctx *pc, const char *loc, struct icalrecurre
 		DIAG(pc, loc, "RRULE: INTERVAL too large for FREQ=HOURLY");
 }
 
+/* Whether the first instance rule `r` yields from `st` is `st` itself. */
+static bool rule_starts_at(struct icalrecurrencetype r, struct icaltimetype st)
+{
+	st.zone = NULL;
+	icalrecur_iterator *it = icalrecur_iterator_new(r, st);
+	if (it == NULL)
+		return true;
+	struct icaltimetype t = icalrecur_iterator_next(it);
+	icalrecur_iterator_free(it);
+	return icaltime_is_null_time(t) ||
+	       (t.year == st.year && t.month == st.month && t.day == st.day &&
+		(st.is_date ||
+		 (t.hour == st.hour && t.minute == st.minute && t.second == st.second)));
+}
+
 /* Checks the time properties of one VEVENT. */
 static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc, bool override)
 {
@@ -564,7 +612,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		st = icalproperty_get_dtstart(ds);
 		if (icaltime_is_null_time(st) || !icaltime_is_valid_time(st))
 			DIAG(pc, loc, "DTSTART: invalid time");
-		else if (!fix_zone(pc->root, ds, &st))
+		else if (!fix_zone(&pc->zc, ds, &st))
 			DIAG(pc, loc, "DTSTART: unknown TZID");
 		else if (st.year < 1900 || st.year > 2200)
 			DIAG(pc, loc, "DTSTART: year out of range 1900..2200");
@@ -575,7 +623,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		struct icaltimetype et = icalproperty_get_dtend(de);
 		if (icaltime_is_null_time(et) || !icaltime_is_valid_time(et))
 			DIAG(pc, loc, "DTEND: invalid time");
-		else if (!fix_zone(pc->root, de, &et))
+		else if (!fix_zone(&pc->zc, de, &et))
 			DIAG(pc, loc, "DTEND: unknown TZID");
 		else if (ds != NULL && !pc->bad) {
 			if (et.is_date != st.is_date)
@@ -606,6 +654,12 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 			DIAG(pc, loc, "RRULE: FREQ=SECONDLY and MINUTELY are not supported");
 		} else if (!pc->bad) {
 			check_rule(pc, loc, r, st);
+			if (!pc->bad && !rule_starts_at(r, st))
+				warn(pc, loc,
+				     "DTSTART does not match its RRULE: it is counted as the first "
+				     "instance anyway (RFC 5545 3.8.5.3), as calendar programs "
+				     "show "
+				     "it");
 		}
 	}
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY); p != NULL;
@@ -615,7 +669,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t) || t.year < 1900 ||
 		    t.year > 2200)
 			DIAG(pc, loc, "RDATE: invalid value");
-		else if (!fix_zone(pc->root, p, &t))
+		else if (!fix_zone(&pc->zc, p, &t))
 			DIAG(pc, loc, "RDATE: unknown TZID");
 	}
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_EXDATE_PROPERTY); p != NULL;
@@ -623,7 +677,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		struct icaltimetype t = icalproperty_get_exdate(p);
 		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t))
 			DIAG(pc, loc, "EXDATE: invalid value");
-		else if (!fix_zone(pc->root, p, &t))
+		else if (!fix_zone(&pc->zc, p, &t))
 			DIAG(pc, loc, "EXDATE: unknown TZID");
 	}
 	icalproperty *rid = icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY);
@@ -633,37 +687,168 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t) || t.year < 1900 ||
 		    t.year > 2200)
 			DIAG(pc, loc, "RECURRENCE-ID: invalid value");
-		else if (!fix_zone(pc->root, rid, &t))
+		else if (!fix_zone(&pc->zc, rid, &t))
 			DIAG(pc, loc, "RECURRENCE-ID: unknown TZID");
 		if (rg != NULL && icalparameter_get_range(rg) == ICAL_RANGE_THISANDFUTURE)
 			DIAG(pc, loc, "RECURRENCE-ID;RANGE=THISANDFUTURE is not supported");
 	}
 }
 
-/* Reports every X-LIC-ERROR of `c` and its children; `loc` names `c`. */
-static void report_errors(struct parse_ctx *pc, icalcomponent *c, const char *loc)
+/*
+ * The property an X-LIC-ERROR message is about ("No value for LOCATION property. ...",
+ * "Can't parse as RECUR value in RRULE property. ..."), copied to `name`; false when the
+ * message names none.  libical says "X" for any X- property.
+ */
+static bool error_property(const char *msg, char *name, size_t size)
+{
+	const char *end = msg != NULL ? strstr(msg, " property") : NULL;
+	if (end == NULL || end == msg)
+		return false;
+	const char *start = end;
+	while (start > msg && start[-1] != ' ')
+		start--;
+	size_t n = (size_t)(end - start);
+	if (n == 0 || n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isupper((unsigned char)start[i]) && start[i] != '-')
+			return false;
+	memcpy(name, start, n);
+	name[n] = '\0';
+	return true;
+}
+
+/*
+ * Whether a broken property `name` of a VEVENT makes the event unusable: the ones that
+ * say when it happens, which event it is, and (in Transom's own files) what it is.
+ * Anything else (an empty LOCATION, DESCRIPTION, URL, an unknown X- property) is left
+ * out with a warning: libical has already dropped it.
+ */
+static bool fatal_property(const struct parse_ctx *pc, const char *name)
+{
+	static const char *const fatal[] = {"DTSTART", "DTEND",  "DURATION",      "RRULE",
+					    "RDATE",   "EXDATE", "RECURRENCE-ID", "UID",
+					    "STATUS",  "EXRULE"};
+	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+		if (strcmp(name, fatal[i]) == 0)
+			return true;
+	return pc->as_kind == CAL_NONE && strcmp(name, "CATEGORIES") == 0;
+}
+
+/*
+ * Reports every X-LIC-ERROR of `c` (`loc` names it).  When `used` (a VEVENT or the
+ * VCALENDAR), an error about a property that matters (fatal_property) or that names no
+ * property is an error, the others are warnings; when not (a VALARM, of which Transom
+ * reads nothing), all are warnings, prefixed with the component's name.
+ */
+static void report_errors(struct parse_ctx *pc, icalcomponent *c, const char *loc, bool used)
+{
+	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY);
+	     p != NULL; p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
+		const char *msg = icalproperty_get_xlicerror(p);
+		char name[64] = "a property";
+		bool named = error_property(msg, name, sizeof name);
+		if (msg == NULL || (used && (!named || fatal_property(pc, name)))) {
+			DIAG(pc, loc, "parse error: %.300s", msg != NULL ? msg : "unknown");
+			continue;
+		}
+		/* "No value for LOCATION property. Removing entire property: " */
+		const char *cut = strstr(msg, ". Removing entire property");
+		int n = cut != NULL ? (int)(cut - msg) : (int)strlen(msg);
+		warn(pc, loc, "%s%s%s left out: %.*s",
+		     used ? "" : icalcomponent_kind_to_string(icalcomponent_isa(c)),
+		     used ? "" : " ", strcmp(name, "X") == 0 ? "X-property" : name,
+		     n > 300 ? 300 : n, msg);
+	}
+}
+
+/* Reports every X-LIC-ERROR of `c` and its children as an error; `loc` names `c`. */
+static void report_errors_strict(struct parse_ctx *pc, icalcomponent *c, const char *loc)
 {
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY);
 	     p != NULL; p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
 		const char *msg = icalproperty_get_xlicerror(p);
 		DIAG(pc, loc, "parse error: %.300s", msg != NULL ? msg : "unknown");
 	}
-}
-
-static void report_errors_deep(struct parse_ctx *pc, icalcomponent *c, const char *loc)
-{
-	report_errors(pc, c, loc);
 	for (icalcomponent *k = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); k != NULL;
 	     k = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
-		report_errors_deep(pc, k, loc);
+		report_errors_strict(pc, k, loc);
+}
+
+/* A VEVENT's X-LIC-ERRORs as report_errors() says, its VALARMs' as warnings. */
+static void report_event_errors(struct parse_ctx *pc, icalcomponent *c, const char *loc)
+{
+	report_errors(pc, c, loc, true);
+	for (icalcomponent *k = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); k != NULL;
+	     k = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
+		report_errors(pc, k, loc, false);
 }
 
 static void set_free_locked(struct cal_set *set);
 
-static struct cal_set *parse_locked(const char *file, const char *text, size_t len,
-				    struct wf_diags *diags, const struct parse_ctx *as)
+/*
+ * Copies text[0..len) with its folds removed (RFC 5545 3.1: a line break followed by a
+ * space or tab), NUL-terminated; *out_len is the copy's length.  NULL on out of memory.
+ */
+static char *unfold(const char *text, size_t len, size_t *out_len)
 {
-	struct parse_ctx pc = {file, diags, NULL, false, CAL_NONE, false, NULL};
+	char *buf = malloc(len + 1);
+	size_t n = 0;
+	if (buf == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		size_t brk = text[i] == '\r' && i + 1 < len && text[i + 1] == '\n' ? 2
+			     : text[i] == '\n'                                     ? 1
+										   : 0;
+		if (brk > 0 && i + brk < len && (text[i + brk] == ' ' || text[i + brk] == '\t')) {
+			i += brk; /* the break and the one space or tab after it */
+			continue;
+		}
+		buf[n++] = text[i];
+	}
+	buf[n] = '\0';
+	*out_len = n;
+	return buf;
+}
+
+/*
+ * Chooses the zone of floating times and dates: zones->calendar, else the file's
+ * X-WR-TIMEZONE, else zones->site, else UTC (NULL).  An unknown configured zone is an
+ * error, an unknown X-WR-TIMEZONE a warning.
+ */
+static icaltimezone *floating_zone(struct parse_ctx *pc, const struct cal_zones *zones)
+{
+	const char *names[2] = {zones != NULL ? zones->calendar : NULL,
+				zones != NULL ? zones->site : NULL};
+	int count;
+	icalproperty *wr = x_prop(pc->root, "X-WR-TIMEZONE", &count);
+	const char *declared = wr != NULL ? prop_text(wr) : NULL;
+	for (int i = 0; i < 2; i++) {
+		if (names[i] != NULL && *names[i] != '\0' && builtin_zone(names[i]) == NULL)
+			DIAG(pc, "", "unknown time zone '%.64s' configured for this calendar",
+			     names[i]);
+	}
+	if (names[0] != NULL && *names[0] != '\0')
+		return builtin_zone(names[0]);
+	if (declared != NULL && *declared != '\0') {
+		icaltimezone *z = builtin_zone(declared);
+		if (z != NULL)
+			return z;
+		warn(pc, "VCALENDAR",
+		     "X-WR-TIMEZONE '%.64s' is not a known zone: floating times and all-day "
+		     "events are read in %s",
+		     declared, names[1] != NULL && *names[1] != '\0' ? names[1] : "UTC");
+	}
+	if (names[1] != NULL && *names[1] != '\0')
+		return builtin_zone(names[1]);
+	return NULL;
+}
+
+static struct cal_set *parse_locked(const char *file, const char *text, size_t len,
+				    const struct cal_zones *zones, struct wf_diags *diags,
+				    const struct parse_ctx *as)
+{
+	struct parse_ctx pc = {file, diags, NULL, false, {NULL, NULL}, NULL, CAL_NONE, false, NULL};
 	if (as != NULL) {
 		pc.as_kind = as->as_kind;
 		pc.as_hard = as->as_hard;
@@ -675,17 +860,18 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		DIAG(&pc, "", "NUL byte in calendar text");
 		return NULL;
 	}
-	if (!utf8_valid((const unsigned char *)text, len)) {
-		DIAG(&pc, "", "calendar text is not valid UTF-8");
-		return NULL;
-	}
-	char *buf = malloc(len + 1);
+	/* RFC 5545 3.1: unfold, then decode (a fold may split a UTF-8 sequence) */
+	size_t ulen = 0;
+	char *buf = unfold(text, len, &ulen);
 	if (buf == NULL) {
 		diags->oom = true;
 		return NULL;
 	}
-	memcpy(buf, text, len);
-	buf[len] = '\0';
+	if (!utf8_valid((const unsigned char *)buf, ulen)) {
+		free(buf);
+		DIAG(&pc, "", "calendar text is not valid UTF-8");
+		return NULL;
+	}
 	icalcomponent *root = icalparser_parse_string(buf);
 	free(buf);
 	if (root == NULL) {
@@ -708,14 +894,18 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		return NULL;
 	}
 	set->root = root;
+	pc.warnings = set->warnings = json_array();
+	pc.zc.root = root;
+	pc.zc.floating = floating_zone(&pc, zones);
+	set->zc = pc.zc;
 
-	report_errors(&pc, root, "VCALENDAR");
+	report_errors(&pc, root, "VCALENDAR", true);
 	size_t ti = 0;
 	for (icalcomponent *k = icalcomponent_get_first_component(root, ICAL_ANY_COMPONENT);
 	     k != NULL; k = icalcomponent_get_next_component(root, ICAL_ANY_COMPONENT)) {
 		if (icalcomponent_isa(k) == ICAL_VTIMEZONE_COMPONENT) {
 			snprintf(loc, sizeof loc, "VTIMEZONE[%zu]", ti++);
-			report_errors_deep(&pc, k, loc);
+			report_errors_strict(&pc, k, loc);
 		}
 	}
 
@@ -732,7 +922,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		e->master = -1;
 		e->is_override =
 			icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY) != NULL;
-		report_errors_deep(&pc, c, loc);
+		report_event_errors(&pc, c, loc);
 		if (uid == NULL || *uid == '\0')
 			DIAG(&pc, loc, "missing UID");
 		else if ((e->uid = strdup(uid)) == NULL)
@@ -745,6 +935,9 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		const char *tzid = tzp ? icalparameter_get_tzid(tzp) : NULL;
 		if (builtin_zone(tzid) != NULL)
 			e->tzid = strdup(tzid);
+		else if (tzid == NULL && pc.zc.floating != NULL &&
+			 icaltimezone_get_location(pc.zc.floating) != NULL)
+			e->tzid = strdup(icaltimezone_get_location(pc.zc.floating));
 		parse_meta(&pc, c, loc, &e->meta);
 		if (pc.as_kind != CAL_NONE) {
 			/* A foreign calendar (holidays, a finance close): its own categories
@@ -815,14 +1008,21 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
  */
 struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags)
 {
+	return cal_parse_in(file, text, len, NULL, diags);
+}
+
+struct cal_set *cal_parse_in(const char *file, const char *text, size_t len,
+			     const struct cal_zones *zones, struct wf_diags *diags)
+{
 	pthread_mutex_lock(&cal_lock);
-	struct cal_set *set = parse_locked(file, text, len, diags, NULL);
+	struct cal_set *set = parse_locked(file, text, len, zones, diags, NULL);
 	pthread_mutex_unlock(&cal_lock);
 	return set;
 }
 
 struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enum cal_as as,
-			     bool hard, json_t *services, struct wf_diags *diags)
+			     bool hard, json_t *services, const struct cal_zones *zones,
+			     struct wf_diags *diags)
 {
 	struct parse_ctx opts = {.as_kind = as == CAL_AS_WINDOW ? CAL_WINDOW : CAL_FREEZE,
 				 .as_hard = hard,
@@ -832,7 +1032,7 @@ struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enu
 		return NULL;
 	}
 	pthread_mutex_lock(&cal_lock);
-	struct cal_set *set = parse_locked(file, text, len, diags, &opts);
+	struct cal_set *set = parse_locked(file, text, len, zones, diags, &opts);
 	pthread_mutex_unlock(&cal_lock);
 	return set;
 }
@@ -847,6 +1047,7 @@ static void set_free_locked(struct cal_set *set)
 		meta_clear(&set->ev[i].meta);
 	}
 	free(set->ev);
+	json_decref(set->warnings);
 	if (set->root != NULL)
 		icalcomponent_free(set->root);
 	free(set);
@@ -859,6 +1060,19 @@ void cal_free(struct cal_set *set)
 	pthread_mutex_lock(&cal_lock);
 	set_free_locked(set);
 	pthread_mutex_unlock(&cal_lock);
+}
+
+json_t *cal_warnings(const struct cal_set *set)
+{
+	return set != NULL ? set->warnings : NULL;
+}
+
+bool cal_zone_known(const char *tzid)
+{
+	pthread_mutex_lock(&cal_lock);
+	bool known = builtin_zone(tzid) != NULL;
+	pthread_mutex_unlock(&cal_lock);
+	return known;
 }
 
 size_t cal_event_count(const struct cal_set *set)
@@ -904,14 +1118,14 @@ struct span {
 	long long secs;
 };
 
-static struct span event_span(icalcomponent *root, icalcomponent *c, struct icaltimetype st)
+static struct span event_span(const struct zctx *zc, icalcomponent *c, struct icaltimetype st)
 {
 	struct span sp = {0, 0};
 	icalproperty *de = icalcomponent_get_first_property(c, ICAL_DTEND_PROPERTY);
 	icalproperty *du = icalcomponent_get_first_property(c, ICAL_DURATION_PROPERTY);
 	if (de != NULL) {
 		struct icaltimetype et = icalproperty_get_dtend(de);
-		(void)fix_zone(root, de, &et);
+		(void)fix_zone(zc, de, &et);
 		if (st.is_date)
 			sp.days = (int)(days_from_civil(et.year, et.month, et.day) -
 					days_from_civil(st.year, st.month, st.day));
@@ -946,12 +1160,12 @@ static bool overlaps(long long s, long long e, long long from, long long to)
 }
 
 /* Whether start `ms` (local date `t`) is excluded by an EXDATE of `c`. */
-static bool excluded(icalcomponent *root, icalcomponent *c, struct icaltimetype t, long long ms)
+static bool excluded(const struct zctx *zc, icalcomponent *c, struct icaltimetype t, long long ms)
 {
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_EXDATE_PROPERTY); p != NULL;
 	     p = icalcomponent_get_next_property(c, ICAL_EXDATE_PROPERTY)) {
 		struct icaltimetype x = icalproperty_get_exdate(p);
-		(void)fix_zone(root, p, &x);
+		(void)fix_zone(zc, p, &x);
 		if (x.is_date && !t.is_date) {
 			if (x.year == t.year && x.month == t.month && x.day == t.day)
 				return true;
@@ -972,7 +1186,7 @@ static bool overridden(const struct cal_set *set, size_t mi, long long ms)
 		icalproperty *rp =
 			icalcomponent_get_first_property(o->comp, ICAL_RECURRENCEID_PROPERTY);
 		struct icaltimetype r = icalproperty_get_recurrenceid(rp);
-		(void)fix_zone(set->root, rp, &r);
+		(void)fix_zone(&set->zc, rp, &r);
 		if (time_ms(r) == ms)
 			return true;
 	}
@@ -994,7 +1208,7 @@ static void add_master(const struct cal_set *set, size_t mi, struct icaltimetype
 	for (size_t i = 0; i < iv->n; i++) /* RDATE equal to an RRULE instance: once */
 		if (iv->v[i].ev == mi && iv->v[i].rid == s)
 			return;
-	if (excluded(set->root, c, t, s) || overridden(set, mi, s))
+	if (excluded(&set->zc, c, t, s) || overridden(set, mi, s))
 		return;
 	inst_push(iv, (struct inst){s, e, s, mi, recurring});
 	(*count)++;
@@ -1039,8 +1253,8 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 	icalcomponent *c = set->ev[mi].comp;
 	icalproperty *ds = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY);
 	struct icaltimetype st = icalproperty_get_dtstart(ds);
-	(void)fix_zone(set->root, ds, &st);
-	struct span sp = event_span(set->root, c, st);
+	(void)fix_zone(&set->zc, ds, &st);
+	struct span sp = event_span(&set->zc, c, st);
 	long long span_ms = (sp.days * 86400LL + 3600 * 2 + sp.secs) * 1000; /* +2 h: DST slack */
 	icalproperty *rr = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY);
 	bool recurring =
@@ -1075,6 +1289,10 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 			add_master(set, mi, t, -1, sp, from, to, true, iv, &count);
 		}
 		icalrecur_iterator_free(it);
+		/* RFC 5545 3.8.5.3: DTSTART is the first instance even when the rule does not
+		 * produce it (libical drops it); add_master() keeps it once */
+		if (count < cap)
+			add_master(set, mi, st, -1, sp, from, to, true, iv, &count);
 	}
 	/* collected first: add_master() walks EXDATEs, which resets the component's one
 	 * property iterator */
@@ -1095,9 +1313,9 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 		if (icaltime_is_null_time(t)) {
 			t = rd.period.start;
 			struct icaltimetype pe = rd.period.end;
-			(void)fix_zone(set->root, p, &t);
+			(void)fix_zone(&set->zc, p, &t);
 			if (!icaltime_is_null_time(pe)) {
-				(void)fix_zone(set->root, p, &pe);
+				(void)fix_zone(&set->zc, p, &pe);
 				end = time_ms(pe);
 			} else {
 				struct span ps = {0, 0};
@@ -1108,7 +1326,7 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 				end = end_of(t, ps);
 			}
 		} else {
-			(void)fix_zone(set->root, p, &t);
+			(void)fix_zone(&set->zc, p, &t);
 		}
 		add_master(set, mi, t, end, sp, from, to, true, iv, &count);
 	}
@@ -1124,24 +1342,24 @@ static void expand_override(const struct cal_set *set, size_t oi, long long from
 		return;
 	icalproperty *rp = icalcomponent_get_first_property(o->comp, ICAL_RECURRENCEID_PROPERTY);
 	struct icaltimetype rid = icalproperty_get_recurrenceid(rp);
-	(void)fix_zone(set->root, rp, &rid);
+	(void)fix_zone(&set->zc, rp, &rid);
 	icalproperty *ds = icalcomponent_get_first_property(o->comp, ICAL_DTSTART_PROPERTY);
 	struct icaltimetype st = rid;
 	struct span sp;
 	if (ds != NULL) {
 		st = icalproperty_get_dtstart(ds);
-		(void)fix_zone(set->root, ds, &st);
+		(void)fix_zone(&set->zc, ds, &st);
 	}
 	bool own_end = icalcomponent_get_first_property(o->comp, ICAL_DTEND_PROPERTY) != NULL ||
 		       icalcomponent_get_first_property(o->comp, ICAL_DURATION_PROPERTY) != NULL;
 	if (own_end) {
-		sp = event_span(set->root, o->comp, st);
+		sp = event_span(&set->zc, o->comp, st);
 	} else {
 		icalproperty *mds =
 			icalcomponent_get_first_property(m->comp, ICAL_DTSTART_PROPERTY);
 		struct icaltimetype mst = icalproperty_get_dtstart(mds);
-		(void)fix_zone(set->root, mds, &mst);
-		sp = event_span(set->root, m->comp, mst);
+		(void)fix_zone(&set->zc, mds, &mst);
+		sp = event_span(&set->zc, m->comp, mst);
 	}
 	long long s = time_ms(st), e = end_of(st, sp);
 	if (e < s)

@@ -21,8 +21,10 @@
  * set from its master, which must exist in the same file.
  *
  * Time rules (documented choices, checked against tests/calendar/oracle.py):
- *   - Floating DATE-TIMEs (no Z, no TZID) are read as UTC; floating DATEs (all-day) are
- *     the whole UTC day.  A DATE with a TZID is the whole day of that zone.
+ *   - Floating DATE-TIMEs (no Z, no TZID) and floating DATEs (all-day: the whole day) are
+ *     read in the calendar's zone: the configured zone of the calendar (cal_zones.calendar),
+ *     else the file's X-WR-TIMEZONE (Google's exports), else the site zone
+ *     (cal_zones.site), else UTC.  A DATE with a TZID is the whole day of that zone.
  *   - TZID is looked up in the file's VTIMEZONEs, then in libical's builtin zones
  *     ("Europe/London"); an unknown TZID is a parse error.
  *   - Recurrences are computed in DTSTART's local wall time, then each wall time is mapped
@@ -39,7 +41,17 @@
  *     libical 3.0.16 could spin on for minutes inside one iterator step (it runs to the
  *     year 2582 looking for a match): FREQ=SECONDLY/MINUTELY, HOURLY rules whose day
  *     filters never match (BYMONTH=2;BYMONTHDAY=30), ordinal BYDAY outside MONTHLY/YEARLY.
- *   - Input must be UTF-8.  STATUS:CANCELLED on a master drops all its instances.
+ *   - DTSTART is always the first instance, even when its RRULE does not produce it
+ *     (RFC 5545 3.8.5.3; libical and dateutil drop it, calendar programs show it): for a
+ *     freeze, dropping it is the unsafe side.  COUNT still counts the rule's own
+ *     instances, so such an event has COUNT + 1; a warning says so.
+ *   - Input must be UTF-8 once unfolded (a fold may split a UTF-8 sequence, RFC 5545 3.1).
+ *     STATUS:CANCELLED on a master drops all its instances.
+ *   - A property libical cannot read (an empty LOCATION:, DESCRIPTION: or Apple's
+ *     URL;VALUE=URI:, which RFC 5545 allows) is dropped with a warning (cal_warnings),
+ *     unless it is one Transom reads to place the event: DTSTART, DTEND, DURATION, RRULE,
+ *     EXRULE, RDATE, EXDATE, RECURRENCE-ID, UID, STATUS, and CATEGORIES in Transom's own
+ *     files; those, and errors that name no property, are errors.
  */
 #ifndef TRANSOM_CALENDAR_H
 #define TRANSOM_CALENDAR_H
@@ -75,6 +87,30 @@ void cal_init(void);
  */
 struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags);
 
+/* Zones for floating times and dates (see "Time rules"); either may be NULL or "". */
+struct cal_zones {
+	const char *calendar; /* this calendar's configured zone: wins over X-WR-TIMEZONE */
+	const char *site;     /* the site's zone: used when the file declares none */
+};
+
+/*
+ * cal_parse() with the zones of floating times and dates (`zones` may be NULL: UTC unless
+ * the file declares X-WR-TIMEZONE).  A configured zone libical does not know is an error.
+ */
+struct cal_set *cal_parse_in(const char *file, const char *text, size_t len,
+			     const struct cal_zones *zones, struct wf_diags *diags);
+
+/* Whether `tzid` names a zone libical knows (an IANA name such as "Europe/Berlin"). */
+bool cal_zone_known(const char *tzid);
+
+/*
+ * The warnings of a parsed set: a JSON array of strings "file: VEVENT[i] (UID x): message"
+ * about what was read but not used (a property libical could not read and Transom does
+ * not need, an unknown X-WR-TIMEZONE) or read differently from libical (DTSTART not
+ * matching its RRULE).  Borrowed, valid while `set` is; NULL for NULL.
+ */
+json_t *cal_warnings(const struct cal_set *set);
+
 /* How cal_parse_as() reads every event of a foreign calendar. */
 enum cal_as {
 	CAL_AS_FREEZE, /* a freeze (public holidays, a finance close...) */
@@ -85,10 +121,12 @@ enum cal_as {
  * Parses a calendar Transom does not own (a remote ICS: holidays, a finance close) as
  * cal_parse() does, but reads every VEVENT as `as`, `hard` (freezes), for `services`
  * ("*" or an array of names; borrowed, referenced by the set), ignoring its CATEGORIES
- * and X-TRANSOM-* properties.  Same errors and thread-safety as cal_parse().
+ * and X-TRANSOM-* properties; floating times and dates as cal_parse_in() with `zones`.
+ * Same errors and thread-safety as cal_parse().
  */
 struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enum cal_as as,
-			     bool hard, json_t *services, struct wf_diags *diags);
+			     bool hard, json_t *services, const struct cal_zones *zones,
+			     struct wf_diags *diags);
 
 /* Frees `set`; NULL is a no-op.  Not while another thread expands it. */
 void cal_free(struct cal_set *set);

@@ -171,6 +171,8 @@ static int add_calendar(struct defs *d, const char *name, struct cal_set *set, c
 	c->changed_ms = stat(path, &st) == 0 ? (long long)st.st_mtim.tv_sec * 1000 : 0;
 	crypto_sha256(text, len, c->digest);
 	d->n_calendars++;
+	if (d->warnings != NULL)
+		json_array_extend(d->warnings, cal_warnings(set));
 	return 0;
 }
 
@@ -185,6 +187,18 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 	d->plan = planner_config_parse(path, text, len, diags);
 	free(text);
 	d->remote_status = json_array();
+	d->warnings = json_array();
+	const char *site = d->plan != NULL ? d->plan->timezone : NULL;
+	if (site != NULL && !cal_zone_known(site))
+		wf_diag_add(diags, path, "timezone", 0, "unknown time zone '%.64s'", site);
+	for (size_t i = 0; d->plan != NULL && i < d->plan->n_remote; i++) {
+		const char *tz = d->plan->remote[i].timezone;
+		if (tz != NULL && !cal_zone_known(tz))
+			wf_diag_add(diags, path, "remote", 0,
+				    "remote '%s': unknown time zone '%.64s'",
+				    d->plan->remote[i].name, tz);
+	}
+	struct cal_zones zones = {NULL, site};
 
 	struct dirent **ents = NULL;
 	int n = scandir(policies_dir, &ents, NULL, alphasort);
@@ -194,7 +208,8 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 		    strcmp(ents[i]->d_name + nl - 4, ".ics") == 0) {
 			snprintf(path, sizeof path, "%s/%s", policies_dir, ents[i]->d_name);
 			text = read_file(path, &len);
-			struct cal_set *set = text ? cal_parse(path, text, len, diags) : NULL;
+			struct cal_set *set =
+				text ? cal_parse_in(path, text, len, &zones, diags) : NULL;
 			if (text == NULL)
 				wf_diag_add(diags, path, "", 0, "cannot be read: %s",
 					    strerror(errno));
@@ -212,8 +227,10 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 			snprintf(path, sizeof path, "%s/calendars/%s.ics", cache_dir, r->name);
 			text = read_file(path, &len);
 			if (text != NULL) {
-				struct cal_set *set = cal_parse_as(path, text, len, CAL_AS_FREEZE,
-								   r->hard, r->services, diags);
+				struct cal_zones rz = {r->timezone, site};
+				struct cal_set *set =
+					cal_parse_as(path, text, len, CAL_AS_FREEZE, r->hard,
+						     r->services, &rz, diags);
 				char name[128];
 				snprintf(name, sizeof name, "remote:%s", r->name);
 				cached = set != NULL &&
@@ -310,6 +327,7 @@ static void calendars_free(struct defs *d)
 	free(d->calendars);
 	planner_config_free(d->plan);
 	json_decref(d->remote_status);
+	json_decref(d->warnings);
 	json_decref(d->github);
 }
 
@@ -484,6 +502,9 @@ json_t *defs_holder_status(struct defs_holder *h, bool *loaded, bool *last_ok)
 		json_object_set_new(j, "loaded_at", json_string(h->current->loaded_at));
 		json_object_set_new(j, "workflows",
 				    json_integer((json_int_t)wf_set_count(h->current->workflows)));
+		json_object_set_new(j, "warnings",
+				    h->current->warnings ? json_deep_copy(h->current->warnings)
+							 : json_array());
 	}
 	if (j != NULL && h->last_error != NULL) {
 		json_object_set_new(j, "last_error", json_string(h->last_error));

@@ -45,6 +45,7 @@ struct defs {
 	struct defs_calendar *calendars; /* owned: policies/ *.ics files, then remote copies */
 	size_t n_calendars;
 	json_t *remote_status; /* owned: [{"name", "cached": bool}] per remote calendar */
+	json_t *warnings;      /* owned: strings, what the calendars read but left out */
 	json_t *github;        /* owned: policies/github.json {"repositories": {...}}, or NULL */
 	char version[17];      /* hex hash of every file loaded: changes when any does */
 	char loaded_at[32];    /* RFC 3339, UTC */
@@ -107,8 +108,9 @@ bool defs_holder_reload(struct defs_holder *h, const char *workflows_dir, const 
 struct defs *defs_holder_get(struct defs_holder *h, struct defs **cached, unsigned long *gen);
 
 /*
- * Describes the holder as an owned JSON object: {loaded, version, loaded_at,
- * last_reload_ok, last_error?}.  *ok receives whether a snapshot is loaded.
+ * Describes the holder as an owned JSON object: {loaded, version, loaded_at, workflows,
+ * warnings (the calendars' warnings, strings), last_reload_ok, last_error?}.  *ok receives whether
+ * a snapshot is loaded.
  */
 json_t *defs_holder_status(struct defs_holder *h, bool *loaded, bool *last_ok);
 

@@ -130,10 +130,11 @@ struct outcome {
 
 /*
  * Fetches remote `r` into *out; returns true when its copy on disk changed (a reload is
- * due).  Runs on the fetcher thread only.
+ * due).  Floating times and dates are read in r->timezone, its X-WR-TIMEZONE or
+ * `site_zone` (may be NULL: UTC).  Runs on the fetcher thread only.
  */
-static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r, long long now,
-		      struct outcome *out)
+static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r,
+		      const char *site_zone, long long now, struct outcome *out)
 {
 	const struct config *cfg = f->app->cfg;
 	char http_cache[1100], dir[1100], path[1300];
@@ -160,8 +161,9 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 	if (ok) {
 		/* Only a calendar that parses replaces the last good copy. */
 		struct wf_diags diags = {0};
+		struct cal_zones zones = {r->timezone, site_zone};
 		struct cal_set *set = cal_parse_as(r->url, res.body, res.len, CAL_AS_FREEZE,
-						   r->hard, r->services, &diags);
+						   r->hard, r->services, &zones, &diags);
 		if (set == NULL) {
 			char *text = wf_diags_join(&diags);
 			snprintf(error, error_size, "not a usable calendar: %.400s",
@@ -217,7 +219,7 @@ static void sweep(struct calendar_fetcher *f)
 		struct remote_state *st = state_of(f, r->name);
 		if (st == NULL || st->next_ms > now)
 			continue;
-		changed = fetch_one(f, r, now, &done[n++]) || changed;
+		changed = fetch_one(f, r, d->plan->timezone, now, &done[n++]) || changed;
 		st->next_ms = now + r->refresh_s * 1000LL;
 	}
 	if (changed) {

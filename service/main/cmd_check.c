@@ -34,6 +34,10 @@ int cmd_check(const struct config *cfg, int argc, char **argv)
 		free(errors);
 		return 1;
 	}
+	size_t i;
+	json_t *w;
+	json_array_foreach(d->warnings, i, w)
+		printf("warning: %s\n", json_string_value(w));
 	printf("ok: %zu workflows in %s, %zu services in %s, %u files in all, version %s\n",
 	       wf_set_count(d->workflows), workflows, d->catalog ? catalog_count(d->catalog) : 0,
 	       policies, d->files, d->version);

@@ -79,8 +79,9 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 	const char *key;
 	json_t *v;
 	json_object_foreach(r, key, v) {
-		static const char *const known[] = {"name",    "url",     "hardness",   "services",
-						    "refresh", "timeout", "description"};
+		static const char *const known[] = {"name",        "url",     "hardness",
+						    "services",    "refresh", "timeout",
+						    "description", "timezone"};
 		bool ok = false;
 		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
 			ok = ok || strcmp(known[k], key) == 0;
@@ -137,6 +138,12 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 	pr->services = services;
 	pr->refresh_s = (long)refresh;
 	pr->timeout_ms = (long)timeout * 1000;
+	json_t *tz = json_object_get(r, "timezone");
+	if (tz != NULL && (!json_is_string(tz) || json_string_length(tz) == 0))
+		wf_diag_add(d, file, path, 0,
+			    "'timezone' must be a zone name such as Europe/Berlin");
+	else if (tz != NULL)
+		pr->timezone = strdup(json_string_value(tz));
 }
 
 struct planner_config *planner_config_parse(const char *file, const char *text, size_t len,
@@ -165,7 +172,8 @@ struct planner_config *planner_config_parse(const char *file, const char *text, 
 	json_t *v;
 	json_object_foreach(root, key, v) {
 		if (strcmp(key, "horizon_days") != 0 && strcmp(key, "default_duration") != 0 &&
-		    strcmp(key, "remote") != 0 && strcmp(key, "description") != 0)
+		    strcmp(key, "remote") != 0 && strcmp(key, "description") != 0 &&
+		    strcmp(key, "timezone") != 0)
 			wf_diag_add(diags, file, key, 0, "unknown member");
 	}
 	v = json_object_get(root, "horizon_days");
@@ -179,6 +187,12 @@ struct planner_config *planner_config_parse(const char *file, const char *text, 
 	long long secs = 3600;
 	if (duration_of(root, "default_duration", 60, &secs, file, "default_duration", diags))
 		cfg->default_duration_ms = secs * 1000;
+	v = json_object_get(root, "timezone");
+	if (v != NULL && (!json_is_string(v) || json_string_length(v) == 0))
+		wf_diag_add(diags, file, "timezone", 0,
+			    "must be a zone name such as Europe/Berlin (default UTC)");
+	else if (v != NULL)
+		cfg->timezone = strdup(json_string_value(v));
 	json_t *remote = json_object_get(root, "remote");
 	if (remote != NULL && !json_is_array(remote))
 		wf_diag_add(diags, file, "remote", 0, "must be an array");
@@ -204,7 +218,9 @@ void planner_config_free(struct planner_config *cfg)
 		free(cfg->remote[i].name);
 		free(cfg->remote[i].url);
 		json_decref(cfg->remote[i].services);
+		free(cfg->remote[i].timezone);
 	}
+	free(cfg->timezone);
 	free(cfg->remote);
 	free(cfg);
 }

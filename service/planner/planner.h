@@ -105,12 +105,14 @@ struct planner_remote {
 	json_t *services; /* "*" or an array of names (owned) */
 	long refresh_s;   /* "refresh": ISO 8601 duration, default PT6H, at least PT1M */
 	long timeout_ms;  /* "timeout": ISO 8601 duration, default PT10S */
+	char *timezone;   /* "timezone": zone of its floating times and dates, or NULL */
 };
 
 /* The scheduling settings.  Defaults when the file is absent. */
 struct planner_config {
 	int64_t horizon_ms;          /* "horizon_days", default 180, 1..400 */
 	int64_t default_duration_ms; /* "default_duration", default PT1H */
+	char *timezone; /* "timezone": the site zone of floating times and dates, or NULL (UTC) */
 	struct planner_remote *remote;
 	size_t n_remote;
 };

@@ -24,6 +24,7 @@ import datetime as dt
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 from zoneinfo import ZoneInfo
@@ -166,6 +167,95 @@ def oracle_dateutil(path):
     return sorted(out)
 
 
+# ---- real-world corpus (tests/calendar/realworld/) ----------------------------------------
+#
+# Calendars as Outlook/Exchange, Google, Apple and Thunderbird export them, read the way
+# remote freeze calendars are (expand_main ... freeze SITE_ZONE).  The oracle reads them
+# as RFC 5545 says, independently of the C code:
+#   - unfold (bytes), then decode UTF-8 (RFC 5545 3.1: a fold may split a character);
+#   - empty LOCATION:, DESCRIPTION:, URL;VALUE=URI: are nothing;
+#   - floating DATE-TIMEs and DATEs (all-day) are in the calendar's zone: X-WR-TIMEZONE,
+#     else the site zone (the fixture's X-TEST-SITE-ZONE, else UTC);
+#   - Windows (Outlook) and /mozilla.org/ (Thunderbird) TZIDs are their IANA twins;
+#   - DTSTART is the first instance even when the RRULE does not produce it
+#     (recurring-ical-events does this too).
+# Each fixture may also list X-TEST-EXPECT-WARNING:<text> lines: the driver's stderr must
+# contain every <text> (the warnings `transomd check` and /readyz show).
+
+RW_VTZ = {
+    "W. Europe Standard Time": "Europe/Berlin",
+    "/mozilla.org/20050126_1/Europe/Berlin": "Europe/Berlin",
+}
+
+
+def rw_unfold(data):
+    return re.sub(rb"\r?\n[ \t]", b"", data)
+
+
+def rw_oracle(path):
+    """(uid, start_ms, end_ms) of every instance; the site zone; the expected warnings."""
+    raw = rw_unfold(open(path, "rb").read())
+    raw.decode("utf-8")  # valid once unfolded
+    cal = icalendar.Calendar.from_ical(raw)
+    site = str(cal.get("X-TEST-SITE-ZONE", "UTC"))
+    declared = cal.get("X-WR-TIMEZONE")
+    floating = ZoneInfo(str(declared) if declared else site)
+    warns = [str(v) for v in (cal.get("X-TEST-EXPECT-WARNING") or [])] \
+        if isinstance(cal.get("X-TEST-EXPECT-WARNING"), list) else \
+        ([str(cal["X-TEST-EXPECT-WARNING"])] if "X-TEST-EXPECT-WARNING" in cal else [])
+    vtz = dict(VTZ, **RW_VTZ)
+
+    def utc(v):
+        if not isinstance(v, dt.datetime):
+            return dt.datetime(v.year, v.month, v.day, tzinfo=floating).astimezone(UTC)
+        if v.tzinfo is None:
+            return v.replace(tzinfo=floating, fold=0).astimezone(UTC)
+        return to_utc(v, vtz)
+
+    out = []
+    for ev in recurring_ical_events.of(cal).between((2025, 12, 20), (2027, 2, 5)):
+        s0 = ev["DTSTART"].dt
+        s = utc(s0)
+        if "DTEND" in ev and ev["DTEND"].dt != s0:
+            e = utc(ev["DTEND"].dt)
+        elif "DURATION" in ev:
+            e = s + ev["DURATION"].dt
+        else:
+            e = utc(s0 + dt.timedelta(days=1)) if not isinstance(s0, dt.datetime) else s
+        if overlaps(s, e):
+            out.append((str(ev["UID"]), ms(s), ms(e)))
+    return sorted(out), site, warns
+
+
+def rw_main(driver):
+    passed = failed = 0
+    for path in sorted(glob.glob(os.path.join(HERE, "realworld", "*.ics"))):
+        name = "realworld/" + os.path.basename(path)
+        want, site, warns = rw_oracle(path)
+        r = subprocess.run([driver, path, str(ms(FROM)), str(ms(TO)), "freeze", site],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            print(f"FAIL {name}: driver: {r.stderr.strip()[:600]}")
+            failed += 1
+            continue
+        got = sorted((j["uid"], j["start_ms"], j["end_ms"])
+                     for j in map(json.loads, r.stdout.splitlines()))
+        missing = [w for w in warns if w not in r.stderr]
+        if got == want and not missing:
+            passed += 1
+            continue
+        failed += 1
+        fmt = lambda t: (t[0][:24],) + tuple(dt.datetime.fromtimestamp(x / 1000, UTC).isoformat() for x in t[1:])
+        print(f"FAIL {name} (realworld): {len(got)} vs {len(want)} instances")
+        for x in sorted(set(got) - set(want))[:5]:
+            print("   only C:     ", fmt(x))
+        for x in sorted(set(want) - set(got))[:5]:
+            print("   only oracle:", fmt(x))
+        for w in missing:
+            print("   warning not given:", w)
+    return passed, failed
+
+
 def main():
     driver = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
         "EXPAND_MAIN", "build/tests/calendar/expand_main")
@@ -212,6 +302,9 @@ def main():
                 print("   only C:     ", x[0], dt.datetime.fromtimestamp(x[1] / 1000, UTC))
             for x in sorted(set(want2) - set(got2))[:5]:
                 print("   only oracle:", x[0], dt.datetime.fromtimestamp(x[1] / 1000, UTC))
+    rp, rf = rw_main(driver)
+    passed += rp
+    failed += rf
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -123,5 +123,61 @@ static void test_policy_cycle_is_named(void)
 	       "output: %s", out);
 }
 
+/* Calendar exports with empty values load with warnings; zones are checked (issue 17). */
+static void test_calendar_warnings_and_zones(void)
+{
+	char dir[512], cmd[4096], args[1200];
+	snprintf(dir, sizeof dir, "%s/export-policies", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf '%s' && cp -r '%s/policies' '%s' && printf '%%s\\r\\n' BEGIN:VCALENDAR "
+		 "VERSION:2.0 'PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN' "
+		 "X-WR-TIMEZONE:Europe/Berlin BEGIN:VEVENT UID:outlook-1 CATEGORIES:FREEZE "
+		 "'X-TRANSOM-SERVICES:*' DESCRIPTION: LOCATION: DTSTART:20260605T180000 "
+		 "DTEND:20260605T230000 'RRULE:FREQ=WEEKLY;BYDAY=SA,SU;COUNT=4' END:VEVENT "
+		 "END:VCALENDAR >'%s/outlook.ics'",
+		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir);
+	CHECK(system(cmd) == 0);
+	snprintf(args, sizeof args, "--policies '%s'", dir);
+	CHECK_INT(check(args), 0);
+	CHECKF(strstr(out, "warning: ") &&
+		       strstr(out, "/outlook.ics: VEVENT[0] (UID outlook-1): "
+				   "LOCATION left out") &&
+		       strstr(out, "(UID outlook-1): DESCRIPTION left out") &&
+		       strstr(out, "(UID outlook-1): DTSTART does not match its RRULE") &&
+		       strstr(out, "ok: "),
+	       "output: %s", out);
+	/* a site zone libical does not know is an error naming calendars.json */
+	snprintf(cmd, sizeof cmd,
+		 "sed -i 's/\"horizon_days\"/\"timezone\": \"Europe\\/Atlantis\", "
+		 "\"horizon_days\"/' '%s/calendars.json'",
+		 dir);
+	CHECK(system(cmd) == 0);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "calendars.json: timezone: unknown time zone 'Europe/Atlantis'"),
+	       "output: %s", out);
+	/* a remote's zone that is not a string, or that libical does not know, is an error */
+	snprintf(cmd, sizeof cmd,
+		 "printf '%%s' '{\"timezone\": \"Europe/Berlin\", \"remote\": [{\"name\": "
+		 "\"hol\", \"url\": \"https://example.org/h.ics\", \"timezone\": "
+		 "\"Mars/Olympus\"}, {\"name\": \"fin\", \"url\": \"https://example.org/f.ics\", "
+		 "\"timezone\": 5}]}' >'%s/calendars.json'",
+		 dir);
+	CHECK(system(cmd) == 0);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "calendars.json: remote[1]: 'timezone' must be a zone name"),
+	       "output: %s", out);
+	snprintf(cmd, sizeof cmd,
+		 "printf '%%s' '{\"remote\": [{\"name\": \"hol\", \"url\": "
+		 "\"https://example.org/h.ics\", \"timezone\": \"Mars/Olympus\"}]}' "
+		 ">'%s/calendars.json'",
+		 dir);
+	CHECK(system(cmd) == 0);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "calendars.json: remote: remote 'hol': unknown time zone "
+			   "'Mars/Olympus'"),
+	       "output: %s", out);
+}
+
 TESTS(test_shipped_definitions_are_valid, test_policy_cycle_is_named,
-      test_errors_name_file_path_and_column, test_unreachable_state_and_bad_json)
+      test_calendar_warnings_and_zones, test_errors_name_file_path_and_column,
+      test_unreachable_state_and_bad_json)

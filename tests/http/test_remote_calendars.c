@@ -68,7 +68,8 @@ static void publish(const char *name1, long long d1, const char *name2, long lon
 			 "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Holidays//EN\r\n"
 			 "BEGIN:VEVENT\r\nUID:h1@holidays\r\nDTSTAMP:20260101T000000Z\r\n"
 			 "DTSTART;VALUE=DATE:%s\r\nDTEND;VALUE=DATE:%s\r\nSUMMARY:%s\r\n"
-			 "CATEGORIES:HOLIDAY\r\nEND:VEVENT\r\n",
+			 "CATEGORIES:HOLIDAY\r\nLOCATION:\r\nDESCRIPTION:\r\n"
+			 "URL;VALUE=URI:\r\nEND:VEVENT\r\n",
 			 a, a1, name1);
 	if (name2 != NULL) {
 		date_of(d2, b, sizeof b);
@@ -188,6 +189,20 @@ static void test_fetched_freeze_replans_and_failures_keep_the_last_copy(void)
 	json_decref(s);
 	freezes_on(day0 - 5 * DAY_MS, names, sizeof names);
 	CHECKF(strstr(names, "Founders Day") != NULL, "freezes: %s", names);
+	/* Empty LOCATION:, DESCRIPTION:, URL;VALUE=URI: (as Google, Outlook and Apple export
+	 * them) are left out with warnings an admin sees in /readyz (issue 17.1). */
+	struct reply *rz = request(&srv, "GET", "/readyz", admin, NULL, NULL);
+	char *warns = json_dumps(
+		json_object_get(json_object_get(json_object_get(rz->json, "checks"), "definitions"),
+				"warnings"),
+		0);
+	CHECKF(warns != NULL &&
+		       strstr(warns, "calendars/holidays.ics: VEVENT[0] (UID h1@holidays): "
+				     "LOCATION left out") != NULL &&
+		       strstr(warns, "(UID h1@holidays): URL left out") != NULL,
+	       "readyz warnings: %s", warns ? warns : "(none)");
+	free(warns);
+	reply_free(rz);
 	struct reply *r = request(&srv, "GET", "/metrics", NULL, NULL, NULL);
 	CHECK(r->body && strstr(r->body, "transom_remote_calendar_up{name=\"holidays\"} 1"));
 	reply_free(r);

@@ -333,6 +333,206 @@ static void test_garbage(void)
 	cal_free(NULL);
 }
 
+/* The warnings of `set` joined by newlines (owned). */
+static char *warnings_of(const struct cal_set *set)
+{
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *m = open_memstream(&out, &len);
+	json_t *w;
+	json_array_foreach(cal_warnings(set), i, w)
+		fprintf(m, "%s\n", json_string_value(w));
+	fclose(m);
+	return out;
+}
+
+/* One instance "start end" of `set` over 2026..2027, index `i`, into buf. */
+static const char *nth(const struct cal_set *set, size_t i, char *buf, size_t size)
+{
+	json_t *arr =
+		cal_expand(set, iso_ms("2026-01-01T00:00:00Z"), iso_ms("2027-01-01T00:00:00Z"), 0);
+	json_t *v = json_array_get(arr, i);
+	snprintf(buf, size, "%s %s", v ? json_string_value(json_object_get(v, "start")) : "none",
+		 v ? json_string_value(json_object_get(v, "end")) : "none");
+	json_decref(arr);
+	return buf;
+}
+
+/* Issue 17.1: empty TEXT/URI values are left out with a warning, not a broken calendar. */
+static void test_empty_values(void)
+{
+	static const char text[] =
+		CAL_HEAD "X-WR-CALDESC:\r\n"
+			 "BEGIN:VEVENT\r\nUID:e\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+			 "DTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nLOCATION:\r\n"
+			 "DESCRIPTION:\r\nURL;VALUE=URI:\r\nX-APPLE-TRAVEL-ADVISORY-BEHAVIOR:\r\n"
+			 "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:\r\n"
+			 "END:VALARM\r\nEND:VEVENT\r\n" CAL_TAIL;
+	struct wf_diags d = {0};
+	struct cal_set *set = cal_parse("policies/freezes.ics", text, strlen(text), &d);
+	CHECK(set != NULL);
+	CHECK_INT(d.n, 0);
+	char *w = warnings_of(set), buf[100];
+	static const char *const want[] = {
+		"policies/freezes.ics: VEVENT[0] (UID e): LOCATION left out: No value for LOCATION "
+		"property\n",
+		"policies/freezes.ics: VEVENT[0] (UID e): DESCRIPTION left out",
+		"policies/freezes.ics: VEVENT[0] (UID e): URL left out",
+		"policies/freezes.ics: VEVENT[0] (UID e): X-property left out",
+		"policies/freezes.ics: VCALENDAR: X-property left out",
+		"policies/freezes.ics: VEVENT[0] (UID e): VALARM DESCRIPTION left out",
+	};
+	for (size_t i = 0; w != NULL && i < sizeof want / sizeof want[0]; i++)
+		CHECKF(strstr(w, want[i]) != NULL, "missing \"%s\" in:\n%s", want[i], w);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T09:00:00Z 2026-01-05T10:00:00Z");
+	free(w);
+	cal_free(set);
+	wf_diags_clear(&d);
+
+	/* what places the event stays fatal */
+	static const char *const fatal[] = {"DTEND:\r\n",   "DTEND:soon\r\n",
+					    "RRULE:\r\n",   "RRULE:FREQ=SOMETIMES\r\n",
+					    "EXDATE:x\r\n", "DURATION:\r\n"};
+	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+		char bad[600];
+		snprintf(bad, sizeof bad,
+			 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\n"
+				  "X-TRANSOM-SERVICES:*\r\nDTSTART:20260105T090000Z\r\n%s"
+				  "LOCATION:\r\nEND:VEVENT\r\n" CAL_TAIL,
+			 fatal[i]);
+		set = cal_parse("f.ics", bad, strlen(bad), &d);
+		CHECKF(set == NULL, "fatal %zu (%s) accepted", i, fatal[i]);
+		CHECKF(d.n > 0 && strstr(d.v[0].message, "parse error") != NULL, "fatal %zu: %s", i,
+		       d.n ? d.v[0].message : "no diagnostic");
+		cal_free(set);
+		wf_diags_clear(&d);
+	}
+}
+
+/* Issue 17.3: a fold inside a UTF-8 sequence is unfolded before the text is decoded. */
+static void test_fold_splits_utf8(void)
+{
+	static const char text[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:u\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+			 "SUMMARY:Gr\xc3\r\n "
+			 "\xbc\xc3\x9f\n\te\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT\r\n" CAL_TAIL;
+	struct cal_set *set = parse(text);
+	CHECK(set != NULL);
+	json_t *arr =
+		cal_expand(set, iso_ms("2026-01-01T00:00:00Z"), iso_ms("2027-01-01T00:00:00Z"), 0);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0), "summary")),
+		  "Gr\xc3\xbc\xc3\x9f"
+		  "e");
+	json_decref(arr);
+	cal_free(set);
+	/* still refused: invalid UTF-8 that no unfolding explains */
+	static const char bad[] = CAL_HEAD
+		"BEGIN:VEVENT\r\nUID:u\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		"SUMMARY:Gr\xc3\r\nX\xbc\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT\r\n" CAL_TAIL;
+	struct wf_diags d = {0};
+	CHECK(cal_parse("b.ics", bad, strlen(bad), &d) == NULL);
+	CHECK(d.n == 1 && strstr(d.v[0].message, "not valid UTF-8") != NULL);
+	wf_diags_clear(&d);
+}
+
+/* Issue 17.4: DTSTART is an instance even when its RRULE does not produce it. */
+static void test_dtstart_off_rule(void)
+{
+	static const char text[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:wk\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+			 "DTSTART;TZID=Europe/Berlin:20260605T180000\r\n"
+			 "DTEND;TZID=Europe/Berlin:20260605T230000\r\n"
+			 "RRULE:FREQ=WEEKLY;BYDAY=SA,SU;COUNT=2\r\nEND:VEVENT\r\n" CAL_TAIL;
+	struct cal_set *set = parse(text);
+	CHECK(set != NULL);
+	char buf[100];
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-06-05T16:00:00Z 2026-06-05T21:00:00Z");
+	CHECK_STR(nth(set, 1, buf, sizeof buf), "2026-06-06T16:00:00Z 2026-06-06T21:00:00Z");
+	CHECK_STR(nth(set, 2, buf, sizeof buf), "2026-06-07T16:00:00Z 2026-06-07T21:00:00Z");
+	CHECK_STR(nth(set, 3, buf, sizeof buf), "none none");
+	char *w = warnings_of(set);
+	CHECKF(w != NULL && strstr(w, "t.ics: VEVENT[0] (UID wk): DTSTART does not match its "
+				      "RRULE") != NULL,
+	       "warnings:\n%s", w ? w : "");
+	free(w);
+	cal_free(set);
+	/* a DTSTART the rule produces: once, and no warning */
+	static const char ok[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:ok\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+			 "DTSTART:20260606T180000Z\r\nRRULE:FREQ=WEEKLY;BYDAY=SA;COUNT=2\r\n"
+			 "END:VEVENT\r\n" CAL_TAIL;
+	set = parse(ok);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-06-06T18:00:00Z 2026-06-06T18:00:00Z");
+	CHECK_STR(nth(set, 1, buf, sizeof buf), "2026-06-13T18:00:00Z 2026-06-13T18:00:00Z");
+	CHECK_STR(nth(set, 2, buf, sizeof buf), "none none");
+	CHECK_INT(json_array_size(cal_warnings(set)), 0);
+	cal_free(set);
+}
+
+/* Issue 17.5: floating times and dates are in the calendar's zone. */
+static void test_floating_zone(void)
+{
+	char text[800], buf[100];
+	static const char body[] =
+		"BEGIN:VEVENT\r\nUID:fl\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		"DTSTART:20260105T100000\r\nDTEND:20260105T120000\r\nEND:VEVENT\r\n"
+		"BEGIN:VEVENT\r\nUID:ad\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		"DTSTART;VALUE=DATE:20260710\r\nDTEND;VALUE=DATE:20260712\r\nEND:VEVENT\r\n";
+	struct wf_diags d = {0};
+
+	/* X-WR-TIMEZONE (Google's exports) */
+	snprintf(text, sizeof text, CAL_HEAD "X-WR-TIMEZONE:Europe/Berlin\r\n%s" CAL_TAIL, body);
+	struct cal_set *set = parse(text);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T09:00:00Z 2026-01-05T11:00:00Z");
+	CHECK_STR(nth(set, 1, buf, sizeof buf), "2026-07-09T22:00:00Z 2026-07-11T22:00:00Z");
+	cal_free(set);
+
+	/* the site zone when the file declares none; a New York all-day freeze ends at
+	 * midnight New York time on its last day, not 19:00 the evening before */
+	snprintf(text, sizeof text, CAL_HEAD "%s" CAL_TAIL, body);
+	struct cal_zones ny = {NULL, "America/New_York"};
+	set = cal_parse_in("t.ics", text, strlen(text), &ny, &d);
+	CHECK(set != NULL);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T15:00:00Z 2026-01-05T17:00:00Z");
+	CHECK_STR(nth(set, 1, buf, sizeof buf), "2026-07-10T04:00:00Z 2026-07-12T04:00:00Z");
+	cal_free(set);
+
+	/* without any zone: UTC, as before */
+	set = parse(text);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T10:00:00Z 2026-01-05T12:00:00Z");
+	cal_free(set);
+
+	/* the calendar's configured zone wins over X-WR-TIMEZONE, which wins over the site's */
+	snprintf(text, sizeof text, CAL_HEAD "X-WR-TIMEZONE:Europe/Berlin\r\n%s" CAL_TAIL, body);
+	struct cal_zones tokyo = {"Asia/Tokyo", "America/New_York"};
+	set = cal_parse_in("t.ics", text, strlen(text), &tokyo, &d);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T01:00:00Z 2026-01-05T03:00:00Z");
+	cal_free(set);
+	set = cal_parse_in("t.ics", text, strlen(text), &ny, &d);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T09:00:00Z 2026-01-05T11:00:00Z");
+	cal_free(set);
+	CHECK_INT(d.n, 0);
+
+	/* an unknown X-WR-TIMEZONE is a warning (the site zone applies), an unknown
+	 * configured zone an error */
+	snprintf(text, sizeof text, CAL_HEAD "X-WR-TIMEZONE:Mars/Olympus\r\n%s" CAL_TAIL, body);
+	set = cal_parse_in("t.ics", text, strlen(text), &ny, &d);
+	CHECK(set != NULL);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T15:00:00Z 2026-01-05T17:00:00Z");
+	char *w = warnings_of(set);
+	CHECKF(w != NULL && strstr(w, "X-WR-TIMEZONE 'Mars/Olympus' is not a known zone") != NULL,
+	       "warnings:\n%s", w ? w : "");
+	free(w);
+	cal_free(set);
+	struct cal_zones bad = {NULL, "Mars/Olympus"};
+	CHECK(cal_parse_in("t.ics", text, strlen(text), &bad, &d) == NULL);
+	CHECK(d.n >= 1 && strstr(d.v[0].message, "unknown time zone 'Mars/Olympus'") != NULL);
+	wf_diags_clear(&d);
+	CHECK(cal_zone_known("Europe/Berlin"));
+	CHECK(!cal_zone_known("Mars/Olympus"));
+	CHECK(!cal_zone_known("../etc/passwd"));
+}
+
 struct thread_arg {
 	const struct cal_set *set;
 	char *dump;
@@ -383,4 +583,5 @@ static void test_init(void)
 }
 
 TESTS(test_init, test_expand_table, test_bounded, test_mapping, test_parse_errors, test_garbage,
-      test_threads)
+      test_threads, test_empty_values, test_fold_splits_utf8, test_dtstart_off_rule,
+      test_floating_zone)
