@@ -57,7 +57,7 @@ CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TRANSOM_CLI := $(BUILD)/transom
 
-.PHONY: all run test faults unit property bench fuzz format format-check deps deps-test clean install
+.PHONY: all run test faults ha unit property bench fuzz format format-check deps deps-test clean install
 all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(FAULT_BIN) $(CAL_DRIVER)
 
 # --- bootstrap -----------------------------------------------------------------------------
@@ -80,6 +80,12 @@ test: deps-test
 faults: deps-test
 	@$(MAKE) --no-print-directory all
 	@tests/faults/run.sh $(BUILD)
+
+# Replicas behind HAProxy, a PostgreSQL failover and a backup/restore drill, under load
+# (tests/ha/ha.py): a few minutes; prints the figures and "N passed, N failed".
+ha: deps-test
+	@$(MAKE) --no-print-directory $(TRANSOMD)
+	@nice python3 tests/ha/ha.py $(BUILD)
 
 unit: $(UNIT_BIN)
 	@tests/run.sh $(BUILD) unit

@@ -11,7 +11,7 @@ BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libical-dev l
  libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libxml2-dev postgresql postgresql-contrib"
 TEST_PKGS="clang clang-format curl python3 python3-dateutil python3-icalendar
  python3-recurring-ical-events python3-aiosmtpd dovecot-imapd python3-caldav vdirsyncer khal
- radicale prometheus python3-yaml systemd"
+ radicale prometheus python3-yaml systemd haproxy"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -11,6 +11,13 @@
 #   deploy/pg.sh createdb SOCKDIR NAME   create database NAME if it does not exist
 #   deploy/pg.sh url   SOCKDIR NAME [USER]
 #                                        print the libpq connection string (user transom)
+#   deploy/pg.sh standby PRIMARY_SOCKDIR NAME DATADIR SOCKDIR
+#                                        make DATADIR a streaming standby of the running
+#                                        primary (pg_basebackup over its socket), known to
+#                                        the primary as NAME; start it with `start`
+#   deploy/pg.sh sync  SOCKDIR NAME      make the standby NAME synchronous on the primary
+#                                        at SOCKDIR (a commit waits until NAME has it)
+#   deploy/pg.sh promote DATADIR         promote the standby in DATADIR to a primary
 #
 # Who may connect: nobody but the account that runs this script and the cluster's owner.
 # The socket directory is mode 0700, owned by the cluster's owner, and authentication is
@@ -70,6 +77,7 @@ secure() {
 	{
 		echo "# written by deploy/pg.sh: peer authentication over the Unix socket only"
 		echo "local all all peer map=transom"
+		echo "local replication transom peer map=transom"
 	} >"$data/pg_hba.conf"
 	{
 		echo "# written by deploy/pg.sh: MAP SYSTEM-USER DATABASE-ROLE"
@@ -148,8 +156,34 @@ url)
 	sock=$(abs "$1") name=$2 user=${3:-transom}
 	echo "host='$sock' dbname='$name' user=$user"
 	;;
+standby)
+	psock=$(abs "$1") name=$2 data=$(abs "$3") sock=$(abs "$4")
+	case "$name" in *[!a-z0-9_]* | "") echo "pg.sh: bad standby name '$name'" >&2; exit 2 ;; esac
+	[ -f "$data/PG_VERSION" ] && exit 0
+	mkdir -p "$data" "$sock"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$data" "$sock"
+	fi
+	chmod 700 "$data"
+	# -R writes standby.signal and primary_conninfo; the application name is the name
+	# synchronous_standby_names refers to.
+	as_owner "$BIN/pg_basebackup" -h "$psock" -U transom -D "$data" -X stream -R \
+		-c fast -d "host='$psock' user=transom application_name=$name" ||
+		{ echo "pg.sh: pg_basebackup from $psock failed" >&2; exit 1; }
+	secure "$data" "$sock"
+	;;
+sync)
+	sock=$(abs "$1") name=$2
+	case "$name" in *[!a-z0-9_]* | "") echo "pg.sh: bad standby name '$name'" >&2; exit 2 ;; esac
+	psql_owner "$sock" "ALTER SYSTEM SET synchronous_standby_names = '$name'" >/dev/null
+	psql_owner "$sock" "SELECT pg_reload_conf()" >/dev/null
+	;;
+promote)
+	data=$(abs "$1")
+	as_owner "$BIN/pg_ctl" -D "$data" -w -t 60 promote >/dev/null
+	;;
 *)
-	echo "usage: $0 init|start|stop|role|createdb|url ..." >&2
+	echo "usage: $0 init|start|stop|role|createdb|url|standby|sync|promote ..." >&2
 	exit 2
 	;;
 esac

@@ -61,6 +61,9 @@ struct app {
 	const struct crypto_keyring *keyring;
 	/* Open event streams and long-polls per user (api/stream_quota.h). */
 	struct stream_quota *streams;
+	/* Set by cmd_serve on SIGTERM/SIGINT: /readyz answers 503 "draining" from then on,
+	 * so a load balancer stops sending new requests before the listener closes. */
+	atomic_bool draining;
 };
 
 /* A copy of app->remote (owned; an empty array when none). */

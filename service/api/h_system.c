@@ -91,6 +91,14 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 	bool loaded, last_ok;
 	char why[256];
 	/* Ready means "the database answers and accepts writes now". */
+	if (atomic_load(&app->draining)) {
+		/* Shutting down: tell the load balancer to send no more, whoever asks. */
+		tr_error_set(&req->err, TR_E_NOT_READY, NULL,
+			     "draining: this replica is shutting down");
+		http_reply_problem(rep, req, &req->err,
+				   json_pack("{s:b, s:b}", "ready", 0, "draining", 1));
+		return TR_OK;
+	}
 	enum db_status db = database_ready(app, why, sizeof why);
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
 	bool ready = db == DB_ONE && loaded;

@@ -68,6 +68,10 @@ static const struct setting settings[] = {
 	 "milliseconds a request waits for a database lock (0 = no bound); then 503"},
 	{"TRANSOM_SHUTDOWN_GRACE", "5", SET_UINT, FIELD(shutdown_grace), 0, 600,
 	 "seconds in-flight requests get to finish on SIGTERM"},
+	{"TRANSOM_DRAIN_SECONDS", "0", SET_UINT, FIELD(drain_seconds), 0, 600,
+	 "seconds /readyz answers 503 (draining) on SIGTERM while requests are still served, "
+	 "before the listener closes (behind a load balancer: more than its health check "
+	 "interval times its fall count; a second SIGTERM cuts it short)"},
 	{"TRANSOM_DB_RETRIES", "5", SET_UINT, FIELD(db_retries), 0, 100,
 	 "times a transaction is retried after a serialization failure or deadlock"},
 	{"TRANSOM_CACHE_DIR", "var/cache", SET_STRING, FIELD(cache_dir), 0, 0,

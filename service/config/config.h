@@ -36,6 +36,7 @@ struct config {
 	unsigned statement_ms;     /* TRANSOM_STATEMENT_TIMEOUT_MS, per request statement */
 	unsigned lock_ms;          /* TRANSOM_LOCK_TIMEOUT_MS, per request lock wait */
 	unsigned shutdown_grace;   /* TRANSOM_SHUTDOWN_GRACE, seconds for in-flight work */
+	unsigned drain_seconds;    /* TRANSOM_DRAIN_SECONDS, unready before the listener closes */
 	unsigned db_retries;       /* TRANSOM_DB_RETRIES, serialization-failure retries */
 	unsigned timer_interval;   /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
 	unsigned streams_per_user; /* TRANSOM_STREAMS_PER_USER */

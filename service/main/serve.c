@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -358,6 +359,29 @@ int cmd_serve(const struct config *cfg)
 			json_decref(st_json);
 		}
 		main_sd_notify("READY=1");
+	}
+	if (cfg->drain_seconds > 0) {
+		/* Unready first, still serving: the load balancer's health checks see 503 and
+		 * move traffic elsewhere before the listener closes.  Another SIGTERM/SIGINT
+		 * ends the drain early; SIGHUP is ignored meanwhile. */
+		atomic_store(&app.draining, true);
+		LOG_INFO("event=draining signal=%d seconds=%u", sig, cfg->drain_seconds);
+		struct timespec until, left;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += cfg->drain_seconds;
+		for (;;) {
+			struct timespec now_ts;
+			clock_gettime(CLOCK_MONOTONIC, &now_ts);
+			long ns = (until.tv_sec - now_ts.tv_sec) * 1000000000L +
+				  (until.tv_nsec - now_ts.tv_nsec);
+			if (ns <= 0)
+				break;
+			left.tv_sec = ns / 1000000000L;
+			left.tv_nsec = ns % 1000000000L;
+			int got = sigtimedwait(&sigs, NULL, &left);
+			if (got == SIGTERM || got == SIGINT)
+				break;
+		}
 	}
 	LOG_INFO("event=stopping signal=%d", sig);
 	main_sd_notify("STOPPING=1");

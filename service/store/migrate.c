@@ -35,8 +35,15 @@ int store_schema_expected(void)
 
 enum db_status store_grant_serving(struct store *st, const char *role)
 {
+	/* Under the migration lock: replicas starting together would otherwise GRANT on the
+	 * same catalog rows at once ("tuple concurrently updated") and one would exit. */
+	enum db_status s = store_exec(st, &stmt_lock, NULL, NULL);
+	if (s < 0)
+		return s;
 	const char *p[] = {role};
-	return store_exec(st, &stmt_grant, p, NULL);
+	s = store_exec(st, &stmt_grant, p, NULL);
+	store_exec(st, &stmt_unlock, NULL, NULL);
+	return s;
 }
 
 enum db_status store_current_role(struct store *st, char *out, size_t outlen)

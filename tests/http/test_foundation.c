@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
@@ -516,6 +518,63 @@ static void test_bad_setting_exits_2_naming_the_key(void)
 	CHECK(system(cmd) == 0);
 }
 
+/*
+ * Behind a load balancer: SIGTERM first turns /readyz 503 (draining, with Retry-After)
+ * for TRANSOM_DRAIN_SECONDS while requests are still served, then the listener closes.
+ */
+static void test_sigterm_drains_before_closing(void)
+{
+	const char *env[] = {"TRANSOM_DRAIN_SECONDS=3", NULL};
+	struct server s2;
+	CHECK(server_start(&s2, NULL, NULL, env));
+	struct reply *r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	server_signal(&s2, SIGTERM);
+	usleep(300 * 1000);
+	r = request(&s2, "GET", "/readyz", NULL, NULL, NULL);
+	CHECK_INT(r->status, 503);
+	CHECK(reply_header(r, "Retry-After") != NULL);
+	CHECK(r->json && json_is_true(json_object_get(r->json, "draining")));
+	reply_free(r);
+	r = request(&s2, "GET", "/v1/me", admin, NULL, NULL); /* still served */
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	double served = 0; /* until the listener closes */
+	for (int i = 0; i < 100; i++) {
+		r = request(&s2, "GET", "/healthz", NULL, NULL, NULL);
+		long st = r->status;
+		reply_free(r);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		served = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (st != 200)
+			break;
+		usleep(100 * 1000);
+	}
+	CHECKF(served >= 2.5 && served < 8.0, "served %.2f s after SIGTERM", served);
+	CHECK_INT(server_stop(&s2, 10, NULL), 0);
+}
+
+/*
+ * Replicas starting together each grant the serving role: the grants must not collide
+ * ("tuple concurrently updated" made all but one exit).  Eight at once, 3 rounds.
+ */
+static void test_concurrent_grants_all_succeed(void)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd,
+		 "fails=0; for round in 1 2 3; do pids=''; for i in 1 2 3 4 5 6 7 8; do "
+		 "TRANSOM_DATABASE_URL=\"$TRANSOM_TEST_DATABASE_URL\" '%s' db grant transom_app "
+		 ">/dev/null 2>&1 & pids=\"$pids $!\"; done; for p in $pids; do wait $p || "
+		 "fails=$((fails+1)); done; done; exit $fails",
+		 getenv("TRANSOM_TEST_BIN"));
+	int rc = system(cmd);
+	CHECKF(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%d of 24 grants failed",
+	       WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+}
+
 static void test_sigterm_exits_0_quickly(void)
 {
 	double secs = 99;
@@ -544,7 +603,8 @@ TESTS(test_health_needs_no_token, test_head_is_served_for_get, test_me_requires_
       test_metrics_count_requests, test_slow_clients_are_disconnected,
       test_sighup_keeps_old_definitions_when_new_ones_are_broken,
       test_database_outage_is_503_then_recovers, test_database_crash_is_unavailable_not_internal,
-      test_bad_setting_exits_2_naming_the_key, test_sigterm_exits_0_quickly)
+      test_bad_setting_exits_2_naming_the_key, test_sigterm_drains_before_closing,
+      test_concurrent_grants_all_succeed, test_sigterm_exits_0_quickly)
 #undef main
 
 int main(void)
