@@ -39,6 +39,9 @@
  *     libical 3.0.16 could spin on for minutes inside one iterator step (it runs to the
  *     year 2582 looking for a match): FREQ=SECONDLY/MINUTELY, HOURLY rules whose day
  *     filters never match (BYMONTH=2;BYMONTHDAY=30), ordinal BYDAY outside MONTHLY/YEARLY.
+ *   - FREQ=WEEKLY rules with BYDAY are expanded by rrule_weekly.c, not libical (RFC 5545
+ *     weeks from WKST, BYSETPOS over the whole week; see rrule_weekly.h): DTSTART is the
+ *     first instance and counts towards COUNT even when it does not match the rule.
  *   - Input must be UTF-8.  STATUS:CANCELLED on a master drops all its instances.
  */
 #ifndef TRANSOM_CALENDAR_H
