@@ -63,7 +63,8 @@ void rw_begin(struct rw_iter *it, const struct rw_rule *rule, long long start, l
 	it->week_day = day - (weekday(day) - it->rule.wkst + 7) % 7;
 	if (it->rule.count == 0 && skip_to != LLONG_MIN && skip_to > start) {
 		long long skip_day = floor_div(skip_to, DAY_SECS);
-		long long k = floor_div(skip_day - it->week_day - 7, 7) + 1; /* first week ending after */
+		long long k =
+			floor_div(skip_day - it->week_day - 7, 7) + 1; /* first week ending after */
 		if (k > 0) {
 			long long n = it->rule.interval;
 			k = (k + n - 1) / n * n; /* weeks are selected every INTERVAL */

@@ -5,9 +5,11 @@
  * a BYDAY day falls before DTSTART's weekday in the week defined by WKST (the issue-17
  * case: INTERVAL=2;BYDAY=SU from a Tuesday lands a week late), groups weeks across WKST
  * wrongly for BYSETPOS, and drops a DTSTART that does not match the rule.  calendar.c
- * hands weekly BYDAY rules to this iterator instead (see rw_from_ical()).  Pure: no libical, no I/O, no clock.  All times are wall times of DTSTART's
- * zone, in seconds since 1970-01-01T00:00 of that wall clock ("wall seconds"); mapping
- * them to UTC (DST gaps and overlaps) stays with the caller.
+ * hands weekly BYDAY rules to this iterator instead (see rw_from_ical(), the one function
+ * here that reads a libical type).  The iterator is pure: no libical, no I/O, no clock.
+ * All times are wall times of DTSTART's zone, in seconds since 1970-01-01T00:00 of that
+ * wall clock ("wall seconds"); mapping them to UTC (DST gaps and overlaps) stays with
+ * the caller.
  *
  * Semantics (RFC 5545 3.3.10 and 3.8.5.3):
  *   - weeks are counted from the week that contains DTSTART, a week starting on WKST
