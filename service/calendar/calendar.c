@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include "calendar/cal_int.h"
 #include "calendar/calendar.h"
+#include "calendar/rrule_weekly.h"
 
 #define DAY_MS    (86400LL * 1000)
 #define MAX_STEPS 200000 /* iterator steps per event and expansion, whatever the rule */
@@ -1247,6 +1249,59 @@ static icalrecur_iterator *rrule_iterator(struct icalrecurrencetype *r, struct i
 	return icalrecur_iterator_new(*r, *st);
 }
 
+/* Wall seconds (rrule_weekly.h) of the wall time `t`, its zone ignored. */
+static long long wall_secs(struct icaltimetype t)
+{
+	long long s = rw_days_from_civil(t.year, t.month, t.day) * 86400LL;
+	return t.is_date ? s : s + t.hour * 3600LL + t.minute * 60LL + t.second;
+}
+
+/*
+ * Expands the FREQ=WEEKLY rule `r` of master `mi` (DTSTART `st`) with rrule_weekly.c,
+ * which rw_from_ical() chose over libical's iterator (see rrule_weekly.h).  A UTC UNTIL is
+ * converted to DTSTART's wall time; a DATE UNTIL of a DATE-TIME rule ends with its day.
+ */
+static void expand_weekly(const struct cal_set *set, size_t mi, struct icaltimetype st,
+			  struct rw_rule *wr, struct icalrecurrencetype r, struct span sp,
+			  long long from, long long to, size_t cap, long long span_ms,
+			  struct inst_vec *iv, size_t *count)
+{
+	icaltimezone *z = (icaltimezone *)st.zone;
+	if (!icaltime_is_null_time(r.until)) {
+		struct icaltimetype u = r.until;
+		if (!u.is_date && icaltime_is_utc(u)) {
+			u.zone = icaltimezone_get_utc_timezone();
+			u = wall_of(time_ms(u), z);
+		}
+		wr->has_until = true;
+		wr->until = wall_secs(u) + (u.is_date && !st.is_date ? 86399 : 0);
+	}
+	long long skip_to = from - span_ms - DAY_MS, skip = LLONG_MIN;
+	if (skip_to > time_ms(st))
+		skip = wall_secs(wall_of(skip_to, z));
+	struct rw_iter it;
+	rw_begin(&it, wr, wall_secs(st), skip);
+	long long w;
+	for (long steps = 0; steps < MAX_STEPS && *count < cap && !iv->oom && rw_next(&it, &w);
+	     steps++) {
+		struct icaltimetype t = st;
+		long long day = w >= 0 ? w / 86400 : (w - 86399) / 86400, sec = w - day * 86400;
+		int y, m, d;
+		rw_civil_from_days(day, &y, &m, &d);
+		t.year = y;
+		t.month = m;
+		t.day = d;
+		if (!t.is_date) {
+			t.hour = (int)(sec / 3600);
+			t.minute = (int)(sec / 60 % 60);
+			t.second = (int)(sec % 60);
+		}
+		if (t.year > 2200 || time_ms(t) >= to)
+			break;
+		add_master(set, mi, t, -1, sp, from, to, true, iv, count);
+	}
+}
+
 static void expand_master(const struct cal_set *set, size_t mi, long long from, long long to,
 			  size_t cap, struct inst_vec *iv)
 {
@@ -1265,35 +1320,50 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 		add_master(set, mi, st, -1, sp, from, to, recurring, iv, &count);
 	} else {
 		struct icalrecurrencetype r = icalproperty_get_rrule(rr);
-		struct icaltimetype wst = st;
-		icalrecur_iterator *it = rrule_iterator(&r, &wst);
-		if (it == NULL)
-			return;
-		/* skip far ahead when the rule allows it (no COUNT) */
-		long long skip_to = from - span_ms - DAY_MS;
-		if (r.count == 0 && skip_to - time_ms(st) > 40 * DAY_MS) {
-			struct icaltimetype s2 = wall_of(skip_to, (icaltimezone *)st.zone);
-			s2.zone = wst.zone;
-			s2.is_date = st.is_date;
-			(void)icalrecur_iterator_set_start(it, s2);
+		struct rw_rule wr;
+		if (rw_from_ical(&r, &wr)) {
+			expand_weekly(set, mi, st, &wr, r, sp, from, to, cap, span_ms, iv, &count);
+			goto rdates;
 		}
-		for (long steps = 0; steps < MAX_STEPS && count < cap && !iv->oom; steps++) {
-			struct icaltimetype t = icalrecur_iterator_next(it);
-			if (icaltime_is_null_time(t))
-				break;
-			t.zone = st.zone;
-			if (icaltime_is_utc(st))
-				t.zone = icaltimezone_get_utc_timezone();
-			if (t.year > 2200 || time_ms(t) >= to)
-				break;
-			add_master(set, mi, t, -1, sp, from, to, true, iv, &count);
+		/* RFC 5545 3.8.5.3: DTSTART counts as the first instance, within COUNT too, even
+		 * when the rule does not produce it; libical then yields COUNT others */
+		bool off_rule = !rule_starts_at(r, st);
+		bool only_dtstart = off_rule && r.count == 1;
+		if (off_rule && r.count > 1)
+			r.count--;
+		if (!only_dtstart) {
+			struct icaltimetype wst = st;
+			icalrecur_iterator *it = rrule_iterator(&r, &wst);
+			if (it == NULL)
+				return;
+			/* skip far ahead when the rule allows it (no COUNT) */
+			long long skip_to = from - span_ms - DAY_MS;
+			if (r.count == 0 && skip_to - time_ms(st) > 40 * DAY_MS) {
+				struct icaltimetype s2 = wall_of(skip_to, (icaltimezone *)st.zone);
+				s2.zone = wst.zone;
+				s2.is_date = st.is_date;
+				(void)icalrecur_iterator_set_start(it, s2);
+			}
+			for (long steps = 0; steps < MAX_STEPS && count < cap && !iv->oom;
+			     steps++) {
+				struct icaltimetype t = icalrecur_iterator_next(it);
+				if (icaltime_is_null_time(t))
+					break;
+				t.zone = st.zone;
+				if (icaltime_is_utc(st))
+					t.zone = icaltimezone_get_utc_timezone();
+				if (t.year > 2200 || time_ms(t) >= to)
+					break;
+				add_master(set, mi, t, -1, sp, from, to, true, iv, &count);
+			}
+			icalrecur_iterator_free(it);
 		}
-		icalrecur_iterator_free(it);
 		/* RFC 5545 3.8.5.3: DTSTART is the first instance even when the rule does not
 		 * produce it (libical drops it); add_master() keeps it once */
 		if (count < cap)
 			add_master(set, mi, st, -1, sp, from, to, true, iv, &count);
 	}
+rdates:
 	/* collected first: add_master() walks EXDATEs, which resets the component's one
 	 * property iterator */
 	size_t nrd = (size_t)icalcomponent_count_properties(c, ICAL_RDATE_PROPERTY), k = 0;

@@ -41,10 +41,12 @@
  *     libical 3.0.16 could spin on for minutes inside one iterator step (it runs to the
  *     year 2582 looking for a match): FREQ=SECONDLY/MINUTELY, HOURLY rules whose day
  *     filters never match (BYMONTH=2;BYMONTHDAY=30), ordinal BYDAY outside MONTHLY/YEARLY.
+ *   - FREQ=WEEKLY rules with BYDAY are expanded by rrule_weekly.c, not libical (RFC 5545
+ *     weeks from WKST, BYSETPOS over the whole week; see rrule_weekly.h).
  *   - DTSTART is always the first instance, even when its RRULE does not produce it
  *     (RFC 5545 3.8.5.3; libical and dateutil drop it, calendar programs show it): for a
- *     freeze, dropping it is the unsafe side.  COUNT still counts the rule's own
- *     instances, so such an event has COUNT + 1; a warning says so.
+ *     freeze, dropping it is the unsafe side.  It counts towards COUNT, as the RFC says
+ *     (recurring-ical-events gives COUNT + 1 instances then); a warning says so.
  *   - Input must be UTF-8 once unfolded (a fold may split a UTF-8 sequence, RFC 5545 3.1).
  *     STATUS:CANCELLED on a master drops all its instances.
  *   - A property libical cannot read (an empty LOCATION:, DESCRIPTION: or Apple's

@@ -15,6 +15,18 @@ zones localized with is_dst=False, which picks the *second* occurrence in a fall
 overlap, so the wall time it yields is re-localized with zoneinfo.  Floating times and
 floating dates are UTC, as in calendar.h.
 
+Randomized WEEKLY rules (weekly_random()): ORACLE_RULES rules (default 300) drawn from
+ORACLE_SEED (default 17; `ORACLE_SEED=n ORACLE_RULES=5000 tests/calendar/oracle.py` for a
+larger run; a failure prints the seed) -- INTERVAL 1-4, WKST MO/SU/WE/..., BYDAY sets
+before and after DTSTART's weekday, some BYSETPOS/BYMONTH, COUNT or UNTIL, DTSTARTs that do
+not match the rule and DTSTARTs at the DST changes of Europe/Berlin, America/New_York and
+Australia/Sydney -- written into one calendar, expanded once by the driver and compared
+per rule with dateutil.  Two RFC 5545 choices differ from dateutil and are applied to its
+output explicitly (see rfc_weekly()): DTSTART is always the first instance and counts
+towards COUNT (3.8.5.3, 3.3.10), even when it does not match the rule; BYSETPOS picks
+among the whole week defined by WKST, days before DTSTART included, then instances before
+DTSTART are dropped (dateutil starts the first week's set at DTSTART's day).
+
 Usage: tests/calendar/oracle.py [path/to/expand_main]   (default: $EXPAND_MAIN or
 build/tests/calendar/expand_main).  Prints one line per failure and "N passed, N failed";
 exits 1 when anything failed.  Needs python3-recurring-ical-events, python3-icalendar and
@@ -24,9 +36,11 @@ import datetime as dt
 import glob
 import json
 import os
+import random
 import re
 import subprocess
 import sys
+import tempfile
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -256,6 +270,144 @@ def rw_main(driver):
     return passed, failed
 
 
+# ---- randomized FREQ=WEEKLY rules (issue 17.2) ----------------------------------------------
+
+WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]  # Python's weekday() order
+DST_DAYS = {  # 2026 changes: spring forward, fall back
+    "Europe/Berlin": [dt.date(2026, 3, 29), dt.date(2026, 10, 25)],
+    "America/New_York": [dt.date(2026, 3, 8), dt.date(2026, 11, 1)],
+    "Australia/Sydney": [dt.date(2026, 4, 5), dt.date(2026, 10, 4)],
+}
+
+
+def weekly_rule(rnd, i):
+    """One random rule: a dict with the VEVENT text and what rfc_weekly() needs."""
+    zone = rnd.choice(sorted(DST_DAYS))
+    if rnd.random() < 0.5:
+        day = rnd.choice(DST_DAYS[zone]) + dt.timedelta(days=rnd.randint(-10, 10))
+        hh, mi = rnd.choice([(0, 30), (1, 30), (2, 0), (2, 30), (3, 0), (22, 0)])
+    else:
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=rnd.randint(0, 364))
+        hh, mi = rnd.randint(0, 23), rnd.choice([0, 15, 30, 45])
+    start = dt.datetime(day.year, day.month, day.day, hh, mi)
+    parts = {"FREQ": "WEEKLY"}
+    interval = rnd.randint(1, 4)
+    if interval > 1 or rnd.random() < 0.3:
+        parts["INTERVAL"] = str(interval)
+    wkst = rnd.choice(["MO", "SU", "WE", None, None] + WEEKDAYS)
+    if wkst is not None:
+        parts["WKST"] = wkst
+    byday = []
+    if rnd.random() < 0.92:
+        wd = start.weekday()
+        pool = list(range(7))
+        if rnd.random() < 0.4:  # only days before DTSTART's weekday (when there are any)
+            pool = [d for d in pool if d < wd] or pool
+        byday = sorted(rnd.sample(pool, rnd.randint(1, min(3, len(pool)))))
+        parts["BYDAY"] = ",".join(WEEKDAYS[d] for d in byday)
+        if rnd.random() < 0.2:
+            parts["BYSETPOS"] = str(rnd.choice([1, -1, 2, -2]))
+        if rnd.random() < 0.08:
+            parts["BYMONTH"] = ",".join(str(m) for m in sorted(rnd.sample(range(1, 13), 4)))
+    r = rnd.random()
+    if r < 0.4:
+        parts["COUNT"] = str(rnd.randint(1, 12))
+    elif r < 0.7:
+        u = start.replace(tzinfo=ZoneInfo(zone)) + dt.timedelta(days=rnd.randint(5, 200),
+                                                                   minutes=rnd.choice([0, 0, -1, 1]))
+        parts["UNTIL"] = u.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    rule = ";".join(f"{k}={v}" for k, v in parts.items())
+    dur = dt.timedelta(minutes=rnd.choice([30, 60, 120, 180]))
+    text = (f"BEGIN:VEVENT\r\nUID:r{i}\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+            f"DTSTAMP:20260101T000000Z\r\n"
+            f"DTSTART;TZID={zone}:{start.strftime('%Y%m%dT%H%M%S')}\r\n"
+            f"DURATION:PT{int(dur.total_seconds() // 60)}M\r\nRRULE:{rule}\r\nEND:VEVENT\r\n")
+    return {"uid": f"r{i}", "zone": zone, "start": start, "parts": parts, "dur": dur,
+            "text": text, "rule": rule}
+
+
+def rfc_weekly(r):
+    """RFC 5545 instances (UTC start, end) of a weekly_rule() in [FROM, TO), from dateutil.
+
+    dateutil's week sets begin at DTSTART's day in the first week and it drops a DTSTART
+    that does not match the rule; RFC 5545 groups whole WKST weeks and always counts
+    DTSTART.  So dateutil runs from the start of DTSTART's week (same weeks, same
+    INTERVAL phase, whole first set for BYSETPOS), without COUNT; instances up to DTSTART
+    are dropped, DTSTART is put first and COUNT applied to the result.
+    """
+    z = ZoneInfo(r["zone"])
+    p, start = r["parts"], r["start"]
+    wkst = WEEKDAYS.index(p.get("WKST", "MO"))
+    week0 = start - dt.timedelta(days=(start.weekday() - wkst) % 7)
+    until = None
+    if "UNTIL" in p:  # UTC UNTIL compared in DTSTART's wall time, as in calendar.c
+        u = dt.datetime.strptime(p["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        until = u.astimezone(z).replace(tzinfo=None)
+    kw = {"interval": int(p.get("INTERVAL", "1")), "wkst": wkst,
+          "until": until or dt.datetime(2027, 3, 1)}
+    if "BYDAY" in p:
+        kw["byweekday"] = [WEEKDAYS.index(d) for d in p["BYDAY"].split(",")]
+    else:
+        kw["byweekday"] = [start.weekday()]
+    if "BYSETPOS" in p:
+        kw["bysetpos"] = int(p["BYSETPOS"])
+    if "BYMONTH" in p:
+        kw["bymonth"] = [int(m) for m in p["BYMONTH"].split(",")]
+    walls = [start] + [w for w in du_rrule.rrule(du_rrule.WEEKLY, dtstart=week0, **kw)
+                       if w > start]
+    if "COUNT" in p:
+        walls = walls[:int(p["COUNT"])]
+    out = []
+    for w in walls:
+        s = w.replace(tzinfo=z, fold=0).astimezone(UTC)
+        if overlaps(s, s + r["dur"]):
+            out.append((ms(s), ms(s + r["dur"])))
+    return sorted(out)
+
+
+def weekly_random(driver):
+    """Compares ORACLE_RULES random weekly rules; returns (passed, failed)."""
+    seed = int(os.environ.get("ORACLE_SEED", "17"))
+    n = int(os.environ.get("ORACLE_RULES", "300"))
+    rnd = random.Random(seed)
+    rules = [weekly_rule(rnd, i) for i in range(n)]
+    text = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//oracle//EN\r\n" +
+            "".join(r["text"] for r in rules) + "END:VCALENDAR\r\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".ics", delete=False) as f:
+        f.write(text)
+        path = f.name
+    try:
+        res = subprocess.run([driver, path, str(ms(FROM)), str(ms(TO))],
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        os.unlink(path)
+    if res.returncode != 0:
+        print(f"FAIL weekly random (seed {seed}): driver: {res.stderr.strip()[:2000]}")
+        return 0, 1
+    got = {}
+    for j in map(json.loads, res.stdout.splitlines()):
+        got.setdefault(j["uid"], []).append((j["start_ms"], j["end_ms"]))
+    passed = failed = 0
+    iso = lambda x: dt.datetime.fromtimestamp(x / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for r in rules:
+        want = rfc_weekly(r)
+        have = sorted(got.get(r["uid"], []))
+        if have == want:
+            passed += 1
+            continue
+        failed += 1
+        if failed <= 10:
+            print(f"FAIL weekly random (seed {seed}) {r['uid']}: DTSTART;TZID={r['zone']}:"
+                  f"{r['start'].strftime('%Y%m%dT%H%M%S')} ({r['start'].strftime('%a')}) "
+                  f"RRULE:{r['rule']}: {len(have)} vs {len(want)}")
+            for x in sorted(set(have) - set(want))[:4]:
+                print("   only C:     ", iso(x[0]))
+            for x in sorted(set(want) - set(have))[:4]:
+                print("   only oracle:", iso(x[0]))
+    print(f"weekly random (seed {seed}, {n} rules): {passed} passed, {failed} failed")
+    return passed, failed
+
+
 def main():
     driver = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
         "EXPAND_MAIN", "build/tests/calendar/expand_main")
@@ -305,6 +457,9 @@ def main():
     rp, rf = rw_main(driver)
     passed += rp
     failed += rf
+    p, f = weekly_random(driver)
+    passed += p
+    failed += f
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

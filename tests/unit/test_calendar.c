@@ -182,6 +182,154 @@ static void test_expand_table(void)
 		run_case(&cases[i]);
 }
 
+/* Issue 17.2: FREQ=WEEKLY rules with INTERVAL > 1 or BYSETPOS, where libical 3.0.16 picks
+ * the wrong weeks (expected instants from RFC 5545 3.3.10 by hand, checked against
+ * python-dateutil; DTSTART is always the first instance and counts towards COUNT). */
+static const struct expand_case weekly_cases[] = {
+	{"issue 17.2: INTERVAL=2;BYDAY=SU from a Tuesday, COUNT counts DTSTART",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=Europe/Berlin:20270105T220000\r\n"
+		  "DTEND;TZID=Europe/Berlin:20270105T230000\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;COUNT=3\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-06-01T00:00:00Z",
+	 0,
+	 {"2027-01-05T21:00:00Z 2027-01-05T22:00:00Z", "2027-01-10T21:00:00Z 2027-01-10T22:00:00Z",
+	  "2027-01-24T21:00:00Z 2027-01-24T22:00:00Z", NULL}},
+	{"issue 17.2: fortnightly Sundays 10, 24 Jan, 7 Feb",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=Europe/Berlin:20270105T220000\r\n"
+		  "DTEND;TZID=Europe/Berlin:20270105T230000\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-06T00:00:00Z",
+	 "2027-02-10T00:00:00Z",
+	 0,
+	 {"2027-01-10T21:00:00Z 2027-01-10T22:00:00Z", "2027-01-24T21:00:00Z 2027-01-24T22:00:00Z",
+	  "2027-02-07T21:00:00Z 2027-02-07T22:00:00Z", NULL}},
+	{"INTERVAL=2;BYDAY=MO,FR from a Wednesday (days before and after)",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=Europe/Berlin:20270106T090000\r\n"
+		  "DTEND;TZID=Europe/Berlin:20270106T100000\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-02-06T00:00:00Z",
+	 0,
+	 {"2027-01-06T08:00:00Z 2027-01-06T09:00:00Z", "2027-01-08T08:00:00Z 2027-01-08T09:00:00Z",
+	  "2027-01-18T08:00:00Z 2027-01-18T09:00:00Z", "2027-01-22T08:00:00Z 2027-01-22T09:00:00Z",
+	  "2027-02-01T08:00:00Z 2027-02-01T09:00:00Z", "2027-02-05T08:00:00Z 2027-02-05T09:00:00Z",
+	  NULL}},
+	{"INTERVAL=2;WKST=SU;BYDAY=SU,TU from a Monday",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=Europe/Berlin:20270104T090000\r\n"
+		  "DTEND;TZID=Europe/Berlin:20270104T100000\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=SU,TU\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-02-03T00:00:00Z",
+	 0,
+	 {"2027-01-04T08:00:00Z 2027-01-04T09:00:00Z", "2027-01-05T08:00:00Z 2027-01-05T09:00:00Z",
+	  "2027-01-17T08:00:00Z 2027-01-17T09:00:00Z", "2027-01-19T08:00:00Z 2027-01-19T09:00:00Z",
+	  "2027-01-31T08:00:00Z 2027-01-31T09:00:00Z", "2027-02-02T08:00:00Z 2027-02-02T09:00:00Z",
+	  NULL}},
+	{"INTERVAL=2;BYDAY=SU,TU from a Monday, default WKST=MO",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=Europe/Berlin:20270104T090000\r\n"
+		  "DTEND;TZID=Europe/Berlin:20270104T100000\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU,TU\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-02-03T00:00:00Z",
+	 0,
+	 {"2027-01-04T08:00:00Z 2027-01-04T09:00:00Z", "2027-01-05T08:00:00Z 2027-01-05T09:00:00Z",
+	  "2027-01-10T08:00:00Z 2027-01-10T09:00:00Z", "2027-01-19T08:00:00Z 2027-01-19T09:00:00Z",
+	  "2027-01-24T08:00:00Z 2027-01-24T09:00:00Z", "2027-02-02T08:00:00Z 2027-02-02T09:00:00Z",
+	  NULL}},
+	{"INTERVAL=3;WKST=WE;BYDAY=MO,TH from a Friday",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=Europe/Berlin:20270108T090000\r\n"
+		  "DTEND;TZID=Europe/Berlin:20270108T100000\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=3;WKST=WE;BYDAY=MO,TH\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-02-20T00:00:00Z",
+	 0,
+	 {"2027-01-08T08:00:00Z 2027-01-08T09:00:00Z", "2027-01-11T08:00:00Z 2027-01-11T09:00:00Z",
+	  "2027-01-28T08:00:00Z 2027-01-28T09:00:00Z", "2027-02-01T08:00:00Z 2027-02-01T09:00:00Z",
+	  "2027-02-18T08:00:00Z 2027-02-18T09:00:00Z", NULL}},
+	{"INTERVAL=2;WKST=SU;BYDAY=SU,SA;BYSETPOS=-1: the Saturdays",
+	 CAL_HEAD
+	 "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+	 "DTSTART;TZID=Europe/Berlin:20270104T090000\r\n"
+	 "DTEND;TZID=Europe/Berlin:20270104T100000\r\n"
+	 "RRULE:FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=SU,SA;BYSETPOS=-1\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-02-07T00:00:00Z",
+	 0,
+	 {"2027-01-04T08:00:00Z 2027-01-04T09:00:00Z", "2027-01-09T08:00:00Z 2027-01-09T09:00:00Z",
+	  "2027-01-23T08:00:00Z 2027-01-23T09:00:00Z", "2027-02-06T08:00:00Z 2027-02-06T09:00:00Z",
+	  NULL}},
+	{"INTERVAL=2;BYDAY=SU,SA;BYSETPOS=-1 (WKST=MO): the Sundays",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=Europe/Berlin:20270104T090000\r\n"
+		  "DTEND;TZID=Europe/Berlin:20270104T100000\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU,SA;BYSETPOS=-1\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-02-08T00:00:00Z",
+	 0,
+	 {"2027-01-04T08:00:00Z 2027-01-04T09:00:00Z", "2027-01-10T08:00:00Z 2027-01-10T09:00:00Z",
+	  "2027-01-24T08:00:00Z 2027-01-24T09:00:00Z", "2027-02-07T08:00:00Z 2027-02-07T09:00:00Z",
+	  NULL}},
+	{"INTERVAL=2;BYDAY=MO,WE,FR;BYSETPOS=1 from a Wednesday: Monday, past DTSTART, dropped",
+	 CAL_HEAD
+	 "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+	 "DTSTART;TZID=Europe/Berlin:20270106T090000\r\n"
+	 "DTEND;TZID=Europe/Berlin:20270106T100000\r\n"
+	 "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;BYSETPOS=1\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-02-16T00:00:00Z",
+	 0,
+	 {"2027-01-06T08:00:00Z 2027-01-06T09:00:00Z", "2027-01-18T08:00:00Z 2027-01-18T09:00:00Z",
+	  "2027-02-01T08:00:00Z 2027-02-01T09:00:00Z", "2027-02-15T08:00:00Z 2027-02-15T09:00:00Z",
+	  NULL}},
+	{"INTERVAL=2;BYDAY=SU;UNTIL (UTC, inclusive) across the spring-forward gap",
+	 CAL_HEAD
+	 "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+	 "DTSTART;TZID=Europe/Berlin:20270309T020000\r\n"
+	 "DTEND;TZID=Europe/Berlin:20270309T030000\r\n"
+	 "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;UNTIL=20270411T000000Z\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-03-01T00:00:00Z",
+	 "2027-06-01T00:00:00Z",
+	 0,
+	 {"2027-03-09T01:00:00Z 2027-03-09T02:00:00Z", "2027-03-14T01:00:00Z 2027-03-14T02:00:00Z",
+	  "2027-03-28T01:00:00Z 2027-03-28T02:00:00Z", "2027-04-11T00:00:00Z 2027-04-11T01:00:00Z",
+	  NULL}},
+	{"all-day INTERVAL=2;BYDAY=SU with EXDATE, RDATE and a DATE UNTIL",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;VALUE=DATE:20270105\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;UNTIL=20270207\r\n"
+		  "EXDATE;VALUE=DATE:20270124\r\nRDATE;VALUE=DATE:20270301\r\n"
+		  "END:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-06-01T00:00:00Z",
+	 0,
+	 {"2027-01-05T00:00:00Z 2027-01-06T00:00:00Z", "2027-01-10T00:00:00Z 2027-01-11T00:00:00Z",
+	  "2027-02-07T00:00:00Z 2027-02-08T00:00:00Z", "2027-03-01T00:00:00Z 2027-03-02T00:00:00Z",
+	  NULL}},
+	{"timed INTERVAL=2;BYDAY=SU: a DATE UNTIL includes its whole day",
+	 CAL_HEAD "BEGIN:VEVENT\r\nUID:f\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+		  "DTSTART;TZID=America/New_York:20270105T220000\r\nDURATION:PT1H\r\n"
+		  "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;UNTIL=20270207\r\n"
+		  "EXDATE;TZID=America/New_York:20270110T220000\r\nEND:VEVENT\r\n" CAL_TAIL,
+	 "2027-01-01T00:00:00Z",
+	 "2027-06-01T00:00:00Z",
+	 0,
+	 {"2027-01-06T03:00:00Z 2027-01-06T04:00:00Z", "2027-01-25T03:00:00Z 2027-01-25T04:00:00Z",
+	  "2027-02-08T03:00:00Z 2027-02-08T04:00:00Z", NULL}},
+};
+
+static void test_weekly_interval(void)
+{
+	for (size_t i = 0; i < sizeof weekly_cases / sizeof weekly_cases[0]; i++)
+		run_case(&weekly_cases[i]);
+}
+
 /* No runaway: an endless rule is bounded by the horizon and the cap, also from long ago. */
 static void test_bounded(void)
 {
@@ -446,10 +594,10 @@ static void test_dtstart_off_rule(void)
 	struct cal_set *set = parse(text);
 	CHECK(set != NULL);
 	char buf[100];
+	/* DTSTART counts towards COUNT (RFC 5545 3.8.5.3): Friday, then one rule day */
 	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-06-05T16:00:00Z 2026-06-05T21:00:00Z");
 	CHECK_STR(nth(set, 1, buf, sizeof buf), "2026-06-06T16:00:00Z 2026-06-06T21:00:00Z");
-	CHECK_STR(nth(set, 2, buf, sizeof buf), "2026-06-07T16:00:00Z 2026-06-07T21:00:00Z");
-	CHECK_STR(nth(set, 3, buf, sizeof buf), "none none");
+	CHECK_STR(nth(set, 2, buf, sizeof buf), "none none");
 	char *w = warnings_of(set);
 	CHECKF(w != NULL && strstr(w, "t.ics: VEVENT[0] (UID wk): DTSTART does not match its "
 				      "RRULE") != NULL,
@@ -466,6 +614,24 @@ static void test_dtstart_off_rule(void)
 	CHECK_STR(nth(set, 1, buf, sizeof buf), "2026-06-13T18:00:00Z 2026-06-13T18:00:00Z");
 	CHECK_STR(nth(set, 2, buf, sizeof buf), "none none");
 	CHECK_INT(json_array_size(cal_warnings(set)), 0);
+	cal_free(set);
+	/* the same outside the weekly path (libical's iterator): the 10th, then one 15th */
+	static const char monthly[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:mo\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+			 "DTSTART:20260610T080000Z\r\nDTEND:20260610T090000Z\r\n"
+			 "RRULE:FREQ=MONTHLY;BYMONTHDAY=15;COUNT=2\r\nEND:VEVENT\r\n" CAL_TAIL;
+	set = parse(monthly);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-06-10T08:00:00Z 2026-06-10T09:00:00Z");
+	CHECK_STR(nth(set, 1, buf, sizeof buf), "2026-06-15T08:00:00Z 2026-06-15T09:00:00Z");
+	CHECK_STR(nth(set, 2, buf, sizeof buf), "none none");
+	cal_free(set);
+	static const char once[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:o1\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+			 "DTSTART:20260610T080000Z\r\nDTEND:20260610T090000Z\r\n"
+			 "RRULE:FREQ=MONTHLY;BYMONTHDAY=15;COUNT=1\r\nEND:VEVENT\r\n" CAL_TAIL;
+	set = parse(once);
+	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-06-10T08:00:00Z 2026-06-10T09:00:00Z");
+	CHECK_STR(nth(set, 1, buf, sizeof buf), "none none");
 	cal_free(set);
 }
 
@@ -584,4 +750,4 @@ static void test_init(void)
 
 TESTS(test_init, test_expand_table, test_bounded, test_mapping, test_parse_errors, test_garbage,
       test_threads, test_empty_values, test_fold_splits_utf8, test_dtstart_off_rule,
-      test_floating_zone)
+      test_floating_zone, test_weekly_interval)
