@@ -22,6 +22,7 @@
 #include "calendar/cal_int.h"
 #include "calendar/calendar.h"
 #include "calendar/rrule_weekly.h"
+#include "core/timeutil.h"
 
 #define DAY_MS    (86400LL * 1000)
 #define MAX_STEPS 200000 /* iterator steps per event and expansion, whatever the rule */
@@ -247,16 +248,6 @@ static bool fix_zone(const struct zctx *zc, icalproperty *p, struct icaltimetype
 	return true;
 }
 
-static long long days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	long long yoe = y - era * 400;
-	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* UTC offset of `zone` at `secs` since the epoch, in seconds. */
 static int offset_at_utc(icaltimezone *zone, long long secs)
 {
@@ -276,7 +267,7 @@ static int offset_at_utc(icaltimezone *zone, long long secs)
 static long long time_ms(struct icaltimetype t)
 {
 	icaltimezone *z = (icaltimezone *)t.zone;
-	long long wall = days_from_civil(t.year, t.month, t.day) * 86400LL;
+	long long wall = time_days_from_civil(t.year, t.month, t.day) * 86400LL;
 	if (!t.is_date)
 		wall += t.hour * 3600LL + t.minute * 60LL + t.second;
 	if (z == NULL || z == icaltimezone_get_utc_timezone())
@@ -1129,8 +1120,8 @@ static struct span event_span(const struct zctx *zc, icalcomponent *c, struct ic
 		struct icaltimetype et = icalproperty_get_dtend(de);
 		(void)fix_zone(zc, de, &et);
 		if (st.is_date)
-			sp.days = (int)(days_from_civil(et.year, et.month, et.day) -
-					days_from_civil(st.year, st.month, st.day));
+			sp.days = (int)(time_days_from_civil(et.year, et.month, et.day) -
+					time_days_from_civil(st.year, st.month, st.day));
 		else
 			sp.secs = (time_ms(et) - time_ms(st)) / 1000;
 	} else if (du != NULL) {
@@ -1252,7 +1243,7 @@ static icalrecur_iterator *rrule_iterator(struct icalrecurrencetype *r, struct i
 /* Wall seconds (rrule_weekly.h) of the wall time `t`, its zone ignored. */
 static long long wall_secs(struct icaltimetype t)
 {
-	long long s = rw_days_from_civil(t.year, t.month, t.day) * 86400LL;
+	long long s = time_days_from_civil(t.year, t.month, t.day) * 86400LL;
 	return t.is_date ? s : s + t.hour * 3600LL + t.minute * 60LL + t.second;
 }
 
@@ -1287,7 +1278,7 @@ static void expand_weekly(const struct cal_set *set, size_t mi, struct icaltimet
 		struct icaltimetype t = st;
 		long long day = w >= 0 ? w / 86400 : (w - 86399) / 86400, sec = w - day * 86400;
 		int y, m, d;
-		rw_civil_from_days(day, &y, &m, &d);
+		time_civil_from_days(day, &y, &m, &d);
 		t.year = y;
 		t.month = m;
 		t.day = d;

@@ -10,31 +10,9 @@
 #include <libical/ical.h>
 
 #include "calendar/rrule_weekly.h"
+#include "core/timeutil.h"
 
 #define DAY_SECS 86400LL
-
-long long rw_days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	long long yoe = y - era * 400;
-	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-void rw_civil_from_days(long long z, int *y, int *m, int *d)
-{
-	z += 719468;
-	long long era = (z >= 0 ? z : z - 146096) / 146097;
-	long long doe = z - era * 146097;
-	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	long long mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
 
 static long long floor_div(long long a, long long b)
 {
@@ -97,7 +75,7 @@ static void fill_week(struct rw_iter *it)
 			continue;
 		if (r->months != 0) {
 			int y, m, d;
-			rw_civil_from_days(day, &y, &m, &d);
+			time_civil_from_days(day, &y, &m, &d);
 			if (!(r->months & (1u << m)))
 				continue;
 		}

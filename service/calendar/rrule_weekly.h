@@ -80,8 +80,4 @@ struct icalrecurrencetype;
  */
 bool rw_from_ical(const struct icalrecurrencetype *r, struct rw_rule *out);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-long long rw_days_from_civil(int y, int m, int d);
-void rw_civil_from_days(long long days, int *y, int *m, int *d);
-
 #endif /* TRANSOM_RRULE_WEEKLY_H */

@@ -25,4 +25,9 @@ bool time_parse_rfc3339(const char *s, long long *ms);
  */
 bool time_parse_duration(const char *s, long long *seconds);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), and
+ * back.  Pure. */
+long long time_days_from_civil(int y, int m, int d);
+void time_civil_from_days(long long days, int *y, int *m, int *d);
+
 #endif /* TRANSOM_TIMEUTIL_H */

@@ -72,11 +72,7 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 	const char *status = json_string_value(json_object_get(sched, "status"));
 	json_t *appr = json_object_get(change, "approvals");
 	long long start = 0, end = 0;
-	bool booked =
-		status != NULL && strcmp(status, "booked") == 0 &&
-		time_parse_rfc3339(json_string_value(json_object_get(sched, "start")) ?: "",
-				   &start) &&
-		time_parse_rfc3339(json_string_value(json_object_get(sched, "end")) ?: "", &end);
+	bool booked = wf_schedule_booked(sched, &start, &end);
 	if (booked)
 		window = json_pack("{s:O, s:O}", "start", json_object_get(sched, "start"), "end",
 				   json_object_get(sched, "end"));

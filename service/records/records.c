@@ -615,13 +615,8 @@ static json_t *window_skipped(const struct store_record *r, json_t *steps, long 
 					   "start") == 0);
 	if (!started || strcmp(r->kind, "change") != 0)
 		return NULL;
-	const char *status = json_string_value(json_object_get(sched, "status"));
 	long long start = 0, end = 0;
-	bool booked =
-		status != NULL && strcmp(status, "booked") == 0 &&
-		time_parse_rfc3339(json_string_value(json_object_get(sched, "start")) ?: "",
-				   &start) &&
-		time_parse_rfc3339(json_string_value(json_object_get(sched, "end")) ?: "", &end);
+	bool booked = wf_schedule_booked(sched, &start, &end);
 	if (booked && start <= now_ms && now_ms < end)
 		return NULL;
 	json_t *bg = json_object_get(json_object_get(r->data, "approvals"), "break_glass");

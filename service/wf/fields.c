@@ -214,6 +214,16 @@ static json_t *keep(struct wf_env *env, json_t *v)
 	return v;
 }
 
+bool wf_schedule_booked(const json_t *schedule, long long *start_ms, long long *end_ms)
+{
+	const char *status = json_string_value(json_object_get(schedule, "status"));
+	return status != NULL && strcmp(status, "booked") == 0 &&
+	       time_parse_rfc3339(json_string_value(json_object_get(schedule, "start")) ?: "",
+				  start_ms) &&
+	       time_parse_rfc3339(json_string_value(json_object_get(schedule, "end")) ?: "",
+				  end_ms);
+}
+
 /*
  * window.open / .start / .end of a change, read off record.schedule and `now` (pure):
  * null without a schedule (its workflow books none); for a booked slot its bounds in
@@ -225,13 +235,8 @@ static json_t *window_get(struct wf_env *env, const char *what)
 	json_t *sched = json_object_get(env->record, "schedule");
 	if (env->kind != WF_KIND_CHANGE || !json_is_object(sched))
 		return NULL;
-	const char *status = json_string_value(json_object_get(sched, "status"));
 	long long start = 0, end = 0;
-	bool booked =
-		status != NULL && strcmp(status, "booked") == 0 &&
-		time_parse_rfc3339(json_string_value(json_object_get(sched, "start")) ?: "",
-				   &start) &&
-		time_parse_rfc3339(json_string_value(json_object_get(sched, "end")) ?: "", &end);
+	bool booked = wf_schedule_booked(sched, &start, &end);
 	/* `now` has whole seconds: the bounds widen to them (start down, end up), so a
 	 * start the gate allows in milliseconds is never refused here. */
 	long long s = start / 1000, e = (end + 999) / 1000;

@@ -187,6 +187,13 @@ bool wf_field_editable(const struct wf *wf, const char *state, const char *field
 json_t *wf_events_allowed(const struct wf *wf, const char *state, unsigned roles);
 
 /*
+ * Whether `schedule` (a change's `schedule` member; NULL or anything else: false) is a
+ * booked slot; then its start and end (ms since the epoch) are in *start_ms and *end_ms.
+ * Pure.
+ */
+bool wf_schedule_booked(const json_t *schedule, long long *start_ms, long long *end_ms);
+
+/*
  * Whether any state entry or transition of `wf` runs the action called `name` (so a
  * caller can skip preparing inputs only that action reads).  Thread-safe, no allocation.
  */
