@@ -16,6 +16,7 @@
 #include "auth/roles.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "events/events.h"
 #include "store/tokens.h"
 
 /* ---- workers ---------------------------------------------------------------------------- */
@@ -166,10 +167,39 @@ void api_app_destroy(struct app *app)
 
 /* ---- the pipeline ----------------------------------------------------------------------- */
 
+/*
+ * Ends the event streams opened with a token that is now revoked or whose user is now
+ * disabled: a stream is checked once, when it opens, so a revocation must reach the
+ * streams already open.  Skipped while the hub's LISTEN connection is down (the database
+ * is unlikely to answer then; the reconnect calls here again).
+ */
+static void streams_recheck(struct app *app)
+{
+	enum { MAX = 512 };
+	long long ids[MAX], dead[MAX];
+	size_t n, ndead = 0;
+	if (app->events == NULL || !events_hub_listening(app->events) ||
+	    (n = events_hub_owners(app->events, ids, MAX)) == 0)
+		return;
+	struct api_worker *w = api_worker_get(app);
+	enum db_status s = w ? store_tokens_dead(w->store, ids, n, dead, &ndead) : DB_HARD;
+	if (s < 0) {
+		LOG_WARN("event=streams_recheck_failed error=\"%s\"",
+			 w ? store_last_error(w->store) : "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < ndead; i++)
+		events_hub_end_owner(app->events, dead[i]);
+	if (ndead > 0)
+		LOG_INFO("event=streams_ended tokens=%zu reason=\"revoked or user disabled\"",
+			 ndead);
+}
+
 void api_tokens_changed(void *cls)
 {
 	struct app *app = cls;
 	atomic_fetch_add(&app->token_gen, 1);
+	streams_recheck(app);
 }
 
 /*

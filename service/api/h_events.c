@@ -172,6 +172,7 @@ enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 		return rc;
 	}
 	client->sub = sub;
+	events_sub_set_owner(sub, req->user.token_id); /* ended when the token dies */
 	if (has_last && events_sub_wants_history(sub))
 		resume_from_history(req, sub, last);
 	struct http_stream *stream =

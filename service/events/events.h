@@ -194,4 +194,22 @@ long events_sub_read(struct events_sub *s, char *buf, size_t max);
 /* Unsubscribes and frees `s`; after it returns, wake is not called again.  NULL: no-op. */
 void events_sub_free(struct events_sub *s);
 
+/*
+ * Tags `s` with the credential it was opened with (an API token id; 0 = none), so that
+ * events_hub_end_owner() can end the stream when that credential dies.  Thread-safe.
+ */
+void events_sub_set_owner(struct events_sub *s, long long owner);
+
+/*
+ * The distinct nonzero owners of the open subscribers of `hub`, at most `max` of them into
+ * `out`; returns how many.  Thread-safe.
+ */
+size_t events_hub_owners(struct events_hub *hub, long long *out, size_t max);
+
+/* Ends every stream of `owner` once what it holds is read.  Thread-safe. */
+void events_hub_end_owner(struct events_hub *hub, long long owner);
+
+/* Whether the hub's LISTEN connection is up (the database answered lately). */
+bool events_hub_listening(struct events_hub *hub);
+
 #endif /* TRANSOM_EVENTS_H */

@@ -50,7 +50,8 @@ struct events_sub {
 	bool skip;                   /* ring events up to skip_seq came from the history */
 	long long skip_seq;
 	bool keepalive_due;
-	bool over; /* end the stream once `out` is drained */
+	bool over;       /* end the stream once `out` is drained */
+	long long owner; /* the credential it was opened with (events_sub_set_owner); 0 = none */
 	void (*wake)(void *cls);
 	void *wake_cls;
 	char *out; /* bytes gathered but not yet read */
@@ -243,12 +244,12 @@ static void on_listen_event(struct events_hub *hub, enum store_listen_event ev)
 			tokens_changed(hub);
 		break;
 	case STORE_LISTEN_LOST:
-		tokens_changed(hub);
 		LOG_WARN("event=events_listen_lost error=\"%s\"",
 			 store_listener_error(hub->listener));
 		pthread_mutex_lock(&hub->lock);
 		hub->listening = false;
 		pthread_mutex_unlock(&hub->lock);
+		tokens_changed(hub); /* after: the callback may ask events_hub_listening() */
 		break;
 	case STORE_LISTEN_FAILED:
 		LOG_DEBUG("event=events_listen_failed error=\"%s\"",
@@ -542,6 +543,47 @@ void events_sub_free(struct events_sub *s)
 	pthread_mutex_unlock(&hub->lock);
 	free(s->out);
 	free(s);
+}
+
+void events_sub_set_owner(struct events_sub *s, long long owner)
+{
+	pthread_mutex_lock(&s->hub->lock);
+	s->owner = owner;
+	pthread_mutex_unlock(&s->hub->lock);
+}
+
+size_t events_hub_owners(struct events_hub *hub, long long *out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&hub->lock);
+	for (struct events_sub *s = hub->subs; s != NULL && n < max; s = s->next) {
+		size_t i = 0;
+		while (i < n && out[i] != s->owner)
+			i++;
+		if (s->owner != 0 && i == n)
+			out[n++] = s->owner;
+	}
+	pthread_mutex_unlock(&hub->lock);
+	return n;
+}
+
+void events_hub_end_owner(struct events_hub *hub, long long owner)
+{
+	pthread_mutex_lock(&hub->lock);
+	for (struct events_sub *s = hub->subs; s != NULL; s = s->next)
+		if (owner != 0 && s->owner == owner) {
+			s->over = true;
+			sub_wake(s);
+		}
+	pthread_mutex_unlock(&hub->lock);
+}
+
+bool events_hub_listening(struct events_hub *hub)
+{
+	pthread_mutex_lock(&hub->lock);
+	bool up = hub->listening;
+	pthread_mutex_unlock(&hub->lock);
+	return up;
 }
 
 /* Gathers what is ready for `s` into its pending bytes (hub locked, nothing pending). */

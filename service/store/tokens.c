@@ -69,6 +69,12 @@ static const struct store_stmt stmt_user_enable = {
 	"UPDATE users SET state = 'active', disabled_at = NULL WHERE name = $1 RETURNING name", 1};
 static const struct store_stmt stmt_user_disabled = {
 	"user_disabled", "SELECT 1 FROM users WHERE name = $1 AND state = 'disabled'", 1};
+static const struct store_stmt stmt_tokens_dead = {
+	"tokens_dead",
+	"SELECT x.id FROM unnest($1::bigint[]) AS x(id)"
+	" WHERE NOT EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.name = t.user_name"
+	"                    WHERE t.id = x.id AND t.revoked_at IS NULL AND u.state = 'active')",
+	1};
 static const struct store_stmt stmt_user_list = {
 	"user_list",
 	"SELECT u.name, u.state, coalesce(u.email, ''), coalesce(u.display_name, ''),"
@@ -234,4 +240,30 @@ enum db_status store_user_list(struct store *st, json_t **out)
 	PQclear(res);
 	*out = arr;
 	return arr != NULL ? DB_ONE : DB_HARD;
+}
+
+enum db_status store_tokens_dead(struct store *st, const long long *ids, size_t n, long long *dead,
+				 size_t *ndead)
+{
+	*ndead = 0;
+	if (n == 0)
+		return DB_NONE;
+	char *arr = malloc(n * 21 + 3), *p = arr;
+	if (arr == NULL)
+		return DB_HARD;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%lld", i ? "," : "", ids[i]);
+	*p++ = '}';
+	*p = '\0';
+	const char *params[] = {arr};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_tokens_dead, params, &res);
+	free(arr);
+	if (s < 0)
+		return s;
+	for (int i = 0; i < PQntuples(res) && *ndead < n; i++)
+		dead[(*ndead)++] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	PQclear(res);
+	return *ndead > 0 ? DB_ONE : DB_NONE;
 }

@@ -63,4 +63,12 @@ enum db_status store_user_disabled(struct store *st, const char *name);
  */
 enum db_status store_user_list(struct store *st, json_t **out);
 
+/*
+ * Of the API tokens `ids` (n of them), those no longer valid -- revoked, or their user
+ * disabled or gone -- into `dead` (room for n) and *ndead.  DB_ONE when there are some,
+ * DB_NONE when all are alive, or an error.
+ */
+enum db_status store_tokens_dead(struct store *st, const long long *ids, size_t n, long long *dead,
+				 size_t *ndead);
+
 #endif /* TRANSOM_STORE_TOKENS_H */

@@ -491,6 +491,30 @@ static void test_streams_are_capped_per_user(void)
 	CHECK_INT(server_stop(&capped, 10, NULL), 0);
 }
 
+/*
+ * A stream is authenticated when it opens; disabling its user (or revoking its token)
+ * must end it too (issue 11.2), and leave other users' streams alone.
+ */
+static void test_streams_end_when_their_token_dies(void)
+{
+	char gone[128], other[128];
+	snprintf(gone, sizeof gone, "%s", token_for("leaver", "requester"));
+	snprintf(other, sizeof other, "%s", token_for("stayer", "requester"));
+	struct sse a, b;
+	CHECK(sse_open_as(&a, &srv, "/v1/events", NULL, gone));
+	CHECK(sse_open_as(&b, &srv, "/v1/events", NULL, other));
+	struct reply *r = request(&srv, "POST", "/v1/users/leaver/disable", admin, NULL, NULL);
+	CHECKF(r->status == 200, "disable: %ld %s", r->status, r->body ? r->body : "");
+	reply_free(r);
+	bool ended = false;
+	for (double until = now_s() + 5; now_s() < until && !ended; usleep(20 * 1000))
+		ended = atomic_load(&a.done);
+	CHECKF(ended, "the disabled user's stream is still open");
+	CHECK(!atomic_load(&b.done));
+	sse_close(&a);
+	sse_close(&b);
+}
+
 static void test_streams_survive_a_database_restart(void)
 {
 	struct sse a, b;
@@ -683,8 +707,8 @@ int tests_main(void);
 TESTS(test_events_need_a_token, test_bad_filters_are_400_naming_the_parameter,
       test_one_notify_reaches_each_replica_once, test_kind_and_service_filters,
       test_last_event_id_resumes_or_resyncs, test_open_streams_hold_no_worker_thread,
-      test_streams_are_capped_per_user, test_record_writes_stream_across_replicas,
-      test_streams_survive_a_database_restart,
+      test_streams_are_capped_per_user, test_streams_end_when_their_token_dies,
+      test_record_writes_stream_across_replicas, test_streams_survive_a_database_restart,
       test_events_missed_while_listen_was_down_are_replayed,
       test_last_event_id_resumes_from_the_events_table,
       test_sigterm_with_open_streams_exits_0_quickly)
