@@ -1293,6 +1293,54 @@ static void expand_weekly(const struct cal_set *set, size_t mi, struct icaltimet
 	}
 }
 
+/*
+ * Expands master `mi` by its RRULE `r` through libical's iterator (every rule shape but
+ * the weekly ones of rrule_weekly.c), DTSTART included.  False when libical cannot iterate
+ * the rule (nothing added).
+ */
+static bool expand_rrule(const struct cal_set *set, size_t mi, struct icaltimetype st,
+			 struct icalrecurrencetype r, struct span sp, long long from, long long to,
+			 size_t cap, long long span_ms, struct inst_vec *iv, size_t *count)
+{
+	/* RFC 5545 3.8.5.3: DTSTART counts as the first instance, within COUNT too, even
+	 * when the rule does not produce it; libical then yields COUNT others */
+	bool off_rule = !rule_starts_at(r, st);
+	bool only_dtstart = off_rule && r.count == 1;
+	if (off_rule && r.count > 1)
+		r.count--;
+	if (!only_dtstart) {
+		struct icaltimetype wst = st;
+		icalrecur_iterator *it = rrule_iterator(&r, &wst);
+		if (it == NULL)
+			return false;
+		/* skip far ahead when the rule allows it (no COUNT) */
+		long long skip_to = from - span_ms - DAY_MS;
+		if (r.count == 0 && skip_to - time_ms(st) > 40 * DAY_MS) {
+			struct icaltimetype s2 = wall_of(skip_to, (icaltimezone *)st.zone);
+			s2.zone = wst.zone;
+			s2.is_date = st.is_date;
+			(void)icalrecur_iterator_set_start(it, s2);
+		}
+		for (long steps = 0; steps < MAX_STEPS && *count < cap && !iv->oom; steps++) {
+			struct icaltimetype t = icalrecur_iterator_next(it);
+			if (icaltime_is_null_time(t))
+				break;
+			t.zone = st.zone;
+			if (icaltime_is_utc(st))
+				t.zone = icaltimezone_get_utc_timezone();
+			if (t.year > 2200 || time_ms(t) >= to)
+				break;
+			add_master(set, mi, t, -1, sp, from, to, true, iv, count);
+		}
+		icalrecur_iterator_free(it);
+	}
+	/* RFC 5545 3.8.5.3: DTSTART is the first instance even when the rule does not
+	 * produce it (libical drops it); add_master() keeps it once */
+	if (*count < cap)
+		add_master(set, mi, st, -1, sp, from, to, true, iv, count);
+	return true;
+}
+
 static void expand_master(const struct cal_set *set, size_t mi, long long from, long long to,
 			  size_t cap, struct inst_vec *iv)
 {
@@ -1312,49 +1360,11 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 	} else {
 		struct icalrecurrencetype r = icalproperty_get_rrule(rr);
 		struct rw_rule wr;
-		if (rw_from_ical(&r, &wr)) {
+		if (rw_from_ical(&r, &wr))
 			expand_weekly(set, mi, st, &wr, r, sp, from, to, cap, span_ms, iv, &count);
-			goto rdates;
-		}
-		/* RFC 5545 3.8.5.3: DTSTART counts as the first instance, within COUNT too, even
-		 * when the rule does not produce it; libical then yields COUNT others */
-		bool off_rule = !rule_starts_at(r, st);
-		bool only_dtstart = off_rule && r.count == 1;
-		if (off_rule && r.count > 1)
-			r.count--;
-		if (!only_dtstart) {
-			struct icaltimetype wst = st;
-			icalrecur_iterator *it = rrule_iterator(&r, &wst);
-			if (it == NULL)
-				return;
-			/* skip far ahead when the rule allows it (no COUNT) */
-			long long skip_to = from - span_ms - DAY_MS;
-			if (r.count == 0 && skip_to - time_ms(st) > 40 * DAY_MS) {
-				struct icaltimetype s2 = wall_of(skip_to, (icaltimezone *)st.zone);
-				s2.zone = wst.zone;
-				s2.is_date = st.is_date;
-				(void)icalrecur_iterator_set_start(it, s2);
-			}
-			for (long steps = 0; steps < MAX_STEPS && count < cap && !iv->oom;
-			     steps++) {
-				struct icaltimetype t = icalrecur_iterator_next(it);
-				if (icaltime_is_null_time(t))
-					break;
-				t.zone = st.zone;
-				if (icaltime_is_utc(st))
-					t.zone = icaltimezone_get_utc_timezone();
-				if (t.year > 2200 || time_ms(t) >= to)
-					break;
-				add_master(set, mi, t, -1, sp, from, to, true, iv, &count);
-			}
-			icalrecur_iterator_free(it);
-		}
-		/* RFC 5545 3.8.5.3: DTSTART is the first instance even when the rule does not
-		 * produce it (libical drops it); add_master() keeps it once */
-		if (count < cap)
-			add_master(set, mi, st, -1, sp, from, to, true, iv, &count);
+		else if (!expand_rrule(set, mi, st, r, sp, from, to, cap, span_ms, iv, &count))
+			return;
 	}
-rdates:
 	/* collected first: add_master() walks EXDATEs, which resets the component's one
 	 * property iterator */
 	size_t nrd = (size_t)icalcomponent_count_properties(c, ICAL_RDATE_PROPERTY), k = 0;
