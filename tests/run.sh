@@ -13,43 +13,7 @@ MODE=${2:-all}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 PG=$ROOT/deploy/pg.sh
-passed=0
-failed=0
-broken=""
-
-# Sanitizer builds: any report fails the program.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-# selected NAME: true when TESTS is empty or names NAME.
-selected() {
-	[ -z "${TESTS:-}" ] && return 0
-	for n in $TESTS; do [ "$n" = "$1" ] && return 0; done
-	return 1
-}
-
-# run_suite PROGRAM: runs it, adds its "N passed, N failed" line to the totals.
-run_suite() {
-	out=$(mktemp)
-	"$@" >"$out"
-	rc=$?
-	cat "$out"
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
-	rm -f "$out"
-	p=$(echo "$line" | sed -E 's/(^|.* )([0-9]+) passed.*/\2/')
-	f=$(echo "$line" | sed -E 's/(^|.* )([0-9]+) failed.*/\2/')
-	if [ -z "$line" ]; then
-		p=0
-		f=1
-		echo "$1: no summary line (exit status $rc)"
-	elif [ $rc -ne 0 ] && [ "$f" = 0 ]; then
-		f=1
-		echo "$1: exit status $rc"
-	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
-	[ "$f" = 0 ] || broken="$broken $(basename "$1")"
-}
+. "$ROOT/tests/lib.sh"
 
 for t in "$BUILD"/tests/unit/test_*; do
 	[ -x "$t" ] || continue
@@ -111,7 +75,4 @@ if [ "$MODE" = all ]; then
 	done
 fi
 
-echo "----"
-[ -z "$broken" ] || echo "failing suites:$broken"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary suites

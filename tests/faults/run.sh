@@ -15,17 +15,7 @@ BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 PG=$ROOT/deploy/pg.sh
-passed=0
-failed=0
-broken=""
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-selected() {
-	[ -z "${TESTS:-}" ] && return 0
-	for n in $TESTS; do [ "$n" = "$1" ] && return 0; done
-	return 1
-}
+. "$ROOT/tests/lib.sh"
 
 TMP=$(mktemp -d /tmp/transom-faults.XXXXXX)
 chmod 755 "$TMP"
@@ -53,27 +43,6 @@ for t in "$BUILD"/tests/faults/test_*; do
 	selected "$db" || continue
 	"$PG" start "$TMP/pg" "$TMP/sock" >/dev/null 2>&1 # a test may have stopped it
 	"$PG" createdb "$TMP/sock" "$db" >/dev/null
-	out=$(mktemp)
-	TRANSOM_TEST_DATABASE_URL=$("$PG" url "$TMP/sock" "$db") "$t" >"$out"
-	rc=$?
-	cat "$out"
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
-	rm -f "$out"
-	p=$(echo "$line" | sed -E 's/(^|.* )([0-9]+) passed.*/\2/')
-	f=$(echo "$line" | sed -E 's/(^|.* )([0-9]+) failed.*/\2/')
-	if [ -z "$line" ]; then
-		p=0
-		f=1
-		echo "$t: no summary line (exit status $rc)"
-	elif [ $rc -ne 0 ] && [ "$f" = 0 ]; then
-		f=1
-		echo "$t: exit status $rc"
-	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
-	[ "$f" = 0 ] || broken="$broken $db"
+	TRANSOM_TEST_DATABASE_URL=$("$PG" url "$TMP/sock" "$db") run_suite "$t"
 done
-echo "----"
-[ -z "$broken" ] || echo "failing fault tests:$broken"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary "fault tests"
