@@ -72,7 +72,7 @@ static bool pw_matches(void *cls, const char *salt, const char *hash)
 }
 
 enum db_status api_app_password_lookup(struct http_req *req, const char *credentials,
-				       struct http_user *user)
+				       struct store_user *user)
 {
 	char plain[512];
 	if (strlen(credentials) > 640 || b64_decode(credentials, plain, sizeof plain) < 0)

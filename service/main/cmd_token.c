@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "auth/roles.h"
-#include "auth/token.h"
+#include "app/tokens.h"
 #include "crypto/crypto.h"
 #include "main/main.h"
 #include "policy/policy.h"
@@ -69,7 +69,7 @@ static int check_identity(const struct token_args *a, unsigned *mask)
 		fprintf(stderr, "transomd token: --user and --role are required\n");
 		return -1;
 	}
-	if (!auth_user_name_valid(a->user)) {
+	if (!app_user_name_valid(a->user)) {
 		fprintf(stderr,
 			"transomd token: --user '%s': expected 1 to 128 of "
 			"A-Z a-z 0-9 . _ @ + -\n",
@@ -86,14 +86,14 @@ static int check_identity(const struct token_args *a, unsigned *mask)
 	return 0;
 }
 
-/* Prints to stderr what auth_token_warnings says about `user`, against policies/people.json. */
+/* Prints to stderr what app_token_warnings says about `user`, against policies/people.json. */
 static void warn_about(const struct config *cfg, const char *user)
 {
 	struct wf_diags diags = {0};
 	struct policy_set *ps = policy_dir_configured(cfg->policies_dir)
 					? policy_load_dir(cfg->policies_dir, NULL, &diags)
 					: NULL;
-	json_t *w = auth_token_warnings(ps, user);
+	json_t *w = app_token_warnings(ps, user);
 	size_t i;
 	json_t *v;
 	json_array_foreach(w, i, v)
@@ -114,7 +114,7 @@ static int issue(struct store *st, const struct token_args *a, unsigned mask,
 			a->user, a->user);
 		return -1;
 	}
-	s = auth_token_issue(st, a->user, a->email, a->display_name, mask, token, &id);
+	s = app_token_issue(st, a->user, a->email, a->display_name, mask, token, &id);
 	if (s < 0) {
 		fprintf(stderr, "transomd token: cannot store the token: %s\n",
 			store_last_error(st));
@@ -158,7 +158,7 @@ static int read_token_file(const char *path, char token[AUTH_TOKEN_MAX])
 static int token_ensure(struct store *st, const struct token_args *a, unsigned mask)
 {
 	char token[AUTH_TOKEN_MAX], hash[CRYPTO_SHA256_HEX_LEN];
-	struct http_user user;
+	struct store_user user;
 	if (a->file == NULL) {
 		fprintf(stderr, "transomd token ensure: --file is required\n");
 		return 2;

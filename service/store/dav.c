@@ -102,7 +102,7 @@ enum db_status store_app_password_create(struct store *st, const char *user, uns
 
 enum db_status store_app_password_find(struct store *st, const char *user,
 				       store_app_password_check_fn check, void *cls,
-				       struct http_user *out)
+				       struct store_user *out)
 {
 	const char *params[] = {user};
 	PGresult *res;

@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http/http.h"
 #include "store/store.h"
+#include "store/tokens.h"
 
 /* ---- app passwords ---------------------------------------------------------------------- */
 
@@ -47,7 +47,7 @@ typedef bool (*store_app_password_check_fn)(void *cls, const char *salt, const c
  */
 enum db_status store_app_password_find(struct store *st, const char *user,
 				       store_app_password_check_fn check, void *cls,
-				       struct http_user *out);
+				       struct store_user *out);
 
 /* The app passwords of `user` (without secrets) as an owned array of {"id", "label",
  * "created_at", "revoked_at"} in *out, newest first. */

@@ -126,7 +126,7 @@ enum db_status store_token_create(struct store *st, const char *name, const char
 	return s;
 }
 
-enum db_status store_token_lookup(struct store *st, const char *hash, struct http_user *user)
+enum db_status store_token_lookup(struct store *st, const char *hash, struct store_user *user)
 {
 	const char *params[] = {hash};
 	PGresult *res;

@@ -7,8 +7,16 @@
 
 #include <jansson.h>
 
-#include "http/http.h"
 #include "store/store.h"
+
+/* A user as a credential lookup finds it: who, and what this credential lets them do. */
+struct store_user {
+	char name[128];
+	char email[256];
+	char display_name[256];
+	unsigned roles; /* enum role bits of the credential */
+	long long token_id;
+};
 
 /*
  * Creates (or updates the e-mail and display name of) user `name` and stores a token
@@ -23,7 +31,7 @@ enum db_status store_token_create(struct store *st, const char *name, const char
  * Finds the unrevoked token with SHA-256 hex `hash` of an active user and fills `user`.
  * DB_ONE when found, DB_NONE when not (unknown, revoked, or its user disabled).
  */
-enum db_status store_token_lookup(struct store *st, const char *hash, struct http_user *user);
+enum db_status store_token_lookup(struct store *st, const char *hash, struct store_user *user);
 
 /* Lists every token (without hashes) as an owned JSON array in *out. */
 enum db_status store_token_list(struct store *st, json_t **out);
