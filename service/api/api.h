@@ -12,36 +12,22 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "config/config.h"
-#include "defs/defs.h"
+#include "app/app.h"
 #include "http/http.h"
-#include "metrics/metrics.h"
 #include "store/store.h"
+#include "store/tokens.h"
 
-struct feed_cache;
+/* /readyz's statement timeout: it answers within about a second */
+#define READY_CHECK_MS 800
 
-/* Everything a handler may reach, shared by all threads. */
-#define READY_CHECK_MS 800 /* /readyz's statement timeout: it answers within about a second */
-
-struct app {
-	const struct config *cfg; /* immutable */
-	struct defs_holder defs;  /* current definitions */
-	struct metrics *metrics;  /* lock-free counters */
+/*
+ * The HTTP side of the process: the application context (first member, so a handler's
+ * req->app is both) and what only the transport needs.
+ */
+struct api {
+	struct app app;
 	const char **route_names; /* the route patterns, for the metrics (owned array) */
 	pthread_key_t worker_key; /* per-thread struct api_worker */
-	atomic_ulong token_gen;   /* bumped when any token may have changed (cache flush) */
-	char public_url[1024];    /* base URL for links */
-	/* Live record events (events/events.h); NULL = none. */
-	struct events_hub *events;
-	/* Deadlines of parked long-polls (core/alarm.h); NULL = none. */
-	struct alarm_clock *alarms;
-	/* Remote calendars' fetch status, written by the fetcher (jobs/), read by /readyz
-	 * and /metrics: [{"name", "url", "ok", "cached", "last_attempt", "last_success_ms",
-	 * "error"}] (owned, guarded by remote_lock). */
-	pthread_mutex_t remote_lock;
-	json_t *remote;
-	/* The schedule calendar shared by the ICS feeds and CalDAV (api/feed_cache.h). */
-	struct feed_cache *feed_cache;
 	/* /readyz's own database check (h_system.c): one at a time, on a thread of its own
 	 * with its own connection and short timeouts, so /readyz answers within about a
 	 * second even when the database stalls.  Guarded by check_lock. */
@@ -53,21 +39,12 @@ struct app {
 	unsigned long check_done;    /* the number of the last check finished */
 	int check_result;            /* its enum db_status */
 	char check_why[256];         /* why it was not DB_ONE */
-	/* Which addresses outbound requests may reach (TRANSOM_WEBHOOK_ALLOW_NETS; net.h):
-	 * webhooks, remote calendars, GitHub callbacks.  Set by cmd_serve; owned by it. */
-	const struct net_guard *guard;
-	/* The key of secrets at rest (TRANSOM_SECRET_KEY_FILE; crypto/seal.h).  Set by
-	 * cmd_serve; owned by it. */
-	const struct crypto_keyring *keyring;
 	/* Open event streams and long-polls per user (api/stream_quota.h). */
 	struct stream_quota *streams;
 	/* Set by cmd_serve on SIGTERM/SIGINT: /readyz answers 503 "draining" from then on,
 	 * so a load balancer stops sending new requests before the listener closes. */
 	atomic_bool draining;
 };
-
-/* A copy of app->remote (owned; an empty array when none). */
-json_t *api_remote_status(struct app *app);
 
 /* The two kinds of credential; they never stand in for each other. */
 enum api_cred_kind {
@@ -92,7 +69,8 @@ struct token_memo {
 
 /* Per-thread state: this thread's database connection, definitions and token memo. */
 struct api_worker {
-	struct app *app;
+	struct api *api;
+	struct app *app; /* &api->app */
 	struct store *store;
 	struct defs *defs;
 	unsigned long defs_gen;
@@ -107,20 +85,20 @@ extern const struct http_route api_routes[];
 extern const size_t api_routes_count;
 
 /*
- * Prepares `app` (metrics, the worker key).  `cfg` and `initial` defs: borrowed and
- * stolen.  Returns 0, or -1 when out of memory.
+ * Prepares `api` and its application context.  `cfg` and `initial` defs: borrowed and
+ * stolen.  Returns 0, or -1 when out of memory (then `initial` is still the caller's).
  */
-int api_app_init(struct app *app, const struct config *cfg, struct defs *initial);
-void api_app_destroy(struct app *app);
+int api_init(struct api *api, const struct config *cfg, struct defs *initial);
+void api_destroy(struct api *api);
 
-/* The http_dispatch_fn and http_done_fn for http_server_start (cls = struct app). */
+/* The http_dispatch_fn and http_done_fn for http_server_start (cls = struct api). */
 void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep);
 /* http_server_opts.is_quick: the request's route is ROUTE_QUICK. */
 bool api_is_quick(void *cls, const struct http_req *req);
 void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds);
 
 /* This thread's worker (created on first use).  NULL only when out of memory. */
-struct api_worker *api_worker_get(struct app *app);
+struct api_worker *api_worker_get(struct api *api);
 
 /* The request's database connection and definitions. */
 struct store *api_store(struct http_req *req);
@@ -152,9 +130,6 @@ enum tr_code api_db_error(struct http_req *req, enum db_status s);
  * "streams_shared"), with Retry-After on `rep`.
  */
 enum tr_code api_stream_take(struct http_req *req, struct http_reply *rep);
-
-/* The wall clock, in milliseconds since the epoch: what use cases get as `now`. */
-long long api_now_ms(void);
 
 struct rec_ctx;
 struct rec_reply;
@@ -228,7 +203,7 @@ enum tr_code h_imip_intake(struct http_req *req, struct http_reply *rep);
  * DB_ONE with `user` filled, DB_NONE when they do not match, or a database error.
  */
 enum db_status api_app_password_lookup(struct http_req *req, const char *credentials,
-				       struct http_user *user);
+				       struct store_user *user);
 enum tr_code h_app_passwords_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_revoke(struct http_req *req, struct http_reply *rep);

@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "api/api.h"
-#include "api/feed_cache.h"
 #include "api/stream_quota.h"
 #include "core/alarm.h"
 #include "core/clock.h"
@@ -41,20 +40,22 @@ static void worker_free(void *p)
 	free(w);
 }
 
-struct api_worker *api_worker_get(struct app *app)
+struct api_worker *api_worker_get(struct api *api)
 {
-	struct api_worker *w = pthread_getspecific(app->worker_key);
+	struct api_worker *w = pthread_getspecific(api->worker_key);
 	if (w != NULL)
 		return w;
 	w = calloc(1, sizeof *w);
 	if (w == NULL)
 		return NULL;
+	struct app *app = &api->app;
 	struct store_hooks hooks = {on_db_error, on_db_reconnect, app};
+	w->api = api;
 	w->app = app;
 	w->store = store_new(app->cfg->database_url, &hooks);
 	if (w->store != NULL)
 		store_set_timeouts(w->store, app->cfg->statement_ms, app->cfg->lock_ms);
-	if (w->store == NULL || pthread_setspecific(app->worker_key, w) != 0) {
+	if (w->store == NULL || pthread_setspecific(api->worker_key, w) != 0) {
 		worker_free(w);
 		return NULL;
 	}
@@ -77,75 +78,52 @@ enum tr_code api_db_error(struct http_req *req, enum db_status s)
 	return store_error(api_store(req), s, req->request_id, &req->err);
 }
 
-int api_app_init(struct app *app, const struct config *cfg, struct defs *initial)
+int api_init(struct api *api, const struct config *cfg, struct defs *initial)
 {
-	memset(app, 0, sizeof *app);
-	app->cfg = cfg;
-	app->route_names = calloc(api_routes_count, sizeof *app->route_names);
-	if (app->route_names == NULL)
+	memset(api, 0, sizeof *api);
+	api->route_names = calloc(api_routes_count, sizeof *api->route_names);
+	if (api->route_names == NULL)
 		return -1;
 	for (size_t i = 0; i < api_routes_count; i++)
-		app->route_names[i] = api_routes[i].pattern;
-	app->metrics = metrics_new(app->route_names, api_routes_count);
-	if (app->metrics == NULL || pthread_key_create(&app->worker_key, worker_free) != 0) {
-		metrics_free(app->metrics);
-		free(app->route_names);
-		return -1;
-	}
-	atomic_init(&app->token_gen, 1); /* memos start at 0: all stale */
-	defs_holder_init(&app->defs, initial);
-	pthread_mutex_init(&app->remote_lock, NULL);
-	app->remote = json_array();
-	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
-	app->feed_cache = feed_cache_new();
+		api->route_names[i] = api_routes[i].pattern;
 	/* 256: the event hub's subscribers (events_hub_opts.max_subscribers left 0) */
-	app->streams = stream_quota_new(cfg->streams_per_user, cfg->streams_per_privileged, 256,
+	api->streams = stream_quota_new(cfg->streams_per_user, cfg->streams_per_privileged, 256,
 					cfg->streams_reserved);
-	pthread_mutex_init(&app->check_lock, NULL);
-	pthread_cond_init(&app->check_cond, NULL);
-	app->check_store = store_new(cfg->database_url, NULL);
-	if (app->check_store != NULL)
-		store_set_timeouts(app->check_store, READY_CHECK_MS, READY_CHECK_MS / 2);
-	if (app->feed_cache == NULL || app->check_store == NULL || app->streams == NULL) {
-		api_app_destroy(app);
+	api->check_store = store_new(cfg->database_url, NULL);
+	if (api->streams == NULL || api->check_store == NULL ||
+	    pthread_key_create(&api->worker_key, worker_free) != 0) {
+		stream_quota_free(api->streams);
+		store_free(api->check_store);
+		free(api->route_names);
 		return -1;
 	}
-	if (cfg->public_url[0] != '\0')
-		snprintf(app->public_url, sizeof app->public_url, "%s", cfg->public_url);
-	else
-		snprintf(app->public_url, sizeof app->public_url, "http://%s:%u", cfg->listen_host,
-			 cfg->listen_port);
+	store_set_timeouts(api->check_store, READY_CHECK_MS, READY_CHECK_MS / 2);
+	if (app_init(&api->app, cfg, initial, api->route_names, api_routes_count) != 0) {
+		pthread_key_delete(api->worker_key);
+		stream_quota_free(api->streams);
+		store_free(api->check_store);
+		free(api->route_names);
+		return -1;
+	}
+	pthread_mutex_init(&api->check_lock, NULL);
+	pthread_cond_init(&api->check_cond, NULL);
 	return 0;
 }
 
-json_t *api_remote_status(struct app *app)
+void api_destroy(struct api *api)
 {
-	pthread_mutex_lock(&app->remote_lock);
-	json_t *copy = json_deep_copy(app->remote);
-	pthread_mutex_unlock(&app->remote_lock);
-	return copy ? copy : json_array();
-}
-
-void api_app_destroy(struct app *app)
-{
-	struct api_worker *w = pthread_getspecific(app->worker_key);
+	struct api_worker *w = pthread_getspecific(api->worker_key);
 	worker_free(w);
-	pthread_setspecific(app->worker_key, NULL);
-	pthread_key_delete(app->worker_key);
-	defs_holder_destroy(&app->defs);
-	metrics_free(app->metrics);
-	free(app->route_names);
-	json_decref(app->remote);
-	pthread_mutex_destroy(&app->remote_lock);
-	alarm_clock_stop(app->alarms);
-	feed_cache_free(app->feed_cache);
-	app->feed_cache = NULL;
-	stream_quota_free(app->streams);
-	app->streams = NULL;
+	pthread_setspecific(api->worker_key, NULL);
+	pthread_key_delete(api->worker_key);
+	app_destroy(&api->app);
+	free(api->route_names);
+	stream_quota_free(api->streams);
+	api->streams = NULL;
 	/* A check thread still out (the database stalled) owns the check store: wait a
 	 * little for it, else leave the store (and the lock) to it. */
-	pthread_mutex_lock(&app->check_lock);
-	for (int i = 0; i < 20 && app->check_running; i++) {
+	pthread_mutex_lock(&api->check_lock);
+	for (int i = 0; i < 20 && api->check_running; i++) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100 * 1000000L;
@@ -153,15 +131,15 @@ void api_app_destroy(struct app *app)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&app->check_cond, &app->check_lock, &ts);
+		pthread_cond_timedwait(&api->check_cond, &api->check_lock, &ts);
 	}
-	bool running = app->check_running;
-	pthread_mutex_unlock(&app->check_lock);
+	bool running = api->check_running;
+	pthread_mutex_unlock(&api->check_lock);
 	if (!running) {
-		store_free(app->check_store);
-		app->check_store = NULL;
-		pthread_cond_destroy(&app->check_cond);
-		pthread_mutex_destroy(&app->check_lock);
+		store_free(api->check_store);
+		api->check_store = NULL;
+		pthread_cond_destroy(&api->check_cond);
+		pthread_mutex_destroy(&api->check_lock);
 	}
 }
 
@@ -173,15 +151,16 @@ void api_app_destroy(struct app *app)
  * streams already open.  Skipped while the hub's LISTEN connection is down (the database
  * is unlikely to answer then; the reconnect calls here again).
  */
-static void streams_recheck(struct app *app)
+static void streams_recheck(struct api *api)
 {
+	struct app *app = &api->app;
 	enum { MAX = 512 };
 	long long ids[MAX], dead[MAX];
 	size_t n, ndead = 0;
 	if (app->events == NULL || !events_hub_listening(app->events) ||
 	    (n = events_hub_owners(app->events, ids, MAX)) == 0)
 		return;
-	struct api_worker *w = api_worker_get(app);
+	struct api_worker *w = api_worker_get(api);
 	enum db_status s = w ? store_tokens_dead(w->store, ids, n, dead, &ndead) : DB_HARD;
 	if (s < 0) {
 		LOG_WARN("event=streams_recheck_failed error=\"%s\"",
@@ -197,9 +176,9 @@ static void streams_recheck(struct app *app)
 
 void api_tokens_changed(void *cls)
 {
-	struct app *app = cls;
-	atomic_fetch_add(&app->token_gen, 1);
-	streams_recheck(app);
+	struct api *api = cls;
+	atomic_fetch_add(&api->app.token_gen, 1);
+	streams_recheck(api);
 }
 
 /*
@@ -227,10 +206,16 @@ static enum db_status token_lookup(struct http_req *req, enum api_cred_kind kind
 	}
 	if (memo_only)
 		return DB_NONE;
-	enum db_status s = kind == API_CRED_BASIC
-				   ? api_app_password_lookup(req, basic, &req->user)
-				   : store_token_lookup(api_store(req), hash, &req->user);
+	struct store_user u = {0};
+	enum db_status s = kind == API_CRED_BASIC ? api_app_password_lookup(req, basic, &u)
+						  : store_token_lookup(api_store(req), hash, &u);
 	if (s == DB_ONE) {
+		snprintf(req->user.name, sizeof req->user.name, "%s", u.name);
+		snprintf(req->user.email, sizeof req->user.email, "%s", u.email);
+		snprintf(req->user.display_name, sizeof req->user.display_name, "%s",
+			 u.display_name);
+		req->user.roles = u.roles;
+		req->user.token_id = u.token_id;
 		m->kind = kind;
 		memcpy(m->hash, hash, sizeof m->hash);
 		m->user = req->user;
@@ -407,8 +392,7 @@ static enum tr_code run(struct http_req *req, struct http_reply *rep)
 
 void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
 {
-	struct app *app = cls;
-	req->worker = api_worker_get(app);
+	req->worker = api_worker_get(cls);
 	enum tr_code rc = req->worker == NULL ? TR_E_NOMEM : run(req, rep);
 	if (rc == TR_OK && rep->status != 0)
 		return;

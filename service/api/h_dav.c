@@ -33,8 +33,8 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "api/feed_cache.h"
-#include "api/feed_items.h"
+#include "app/feed_cache.h"
+#include "app/feed_items.h"
 #include "calendar/feed.h"
 #include "calendar/vote.h"
 #include "core/log.h"
@@ -44,8 +44,8 @@
 #include "dav/dav.h"
 #include "planner/planner.h"
 #include "policy/policy.h"
-#include "records/imip.h"
-#include "records/records.h"
+#include "app/imip.h"
+#include "app/records.h"
 #include "store/dav.h"
 #include "store/records.h"
 

@@ -13,12 +13,13 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "core/clock.h"
 #include "api/stream_quota.h"
 #include "core/alarm.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
 #include "metrics/metrics.h"
-#include "records/records.h"
+#include "app/records.h"
 
 #define WAIT_MAX_S 300 /* longest long-poll */
 
@@ -66,7 +67,7 @@ enum tr_code h_deployment_result(struct http_req *req, struct http_reply *rep)
 
 /* One parked gate request. */
 struct waiter {
-	struct app *app;
+	struct api *api;
 	char dep[32], change[32], actor[129];
 	unsigned roles;
 	const char *request_id;
@@ -114,22 +115,22 @@ static bool change_touched(struct waiter *w)
 /* Reads the decision now, with this thread's connection, into w->body. */
 static void answer(struct waiter *w)
 {
-	struct api_worker *aw = api_worker_get(w->app);
+	struct api_worker *aw = api_worker_get(w->api);
 	struct rec_reply out = {0};
 	struct tr_error err = {0};
 	struct rec_ctx c = {
 		.st = aw ? aw->store : NULL,
-		.defs = aw ? defs_holder_get(&w->app->defs, &aw->defs, &aw->defs_gen) : NULL,
+		.defs = aw ? defs_holder_get(&w->api->app.defs, &aw->defs, &aw->defs_gen) : NULL,
 		.actor = w->actor,
 		.roles = w->roles,
 		.request_id = w->request_id,
-		.now_ms = api_now_ms(),
-		.retries = w->app->cfg->db_retries,
+		.now_ms = clock_now_ms(),
+		.retries = w->api->app.cfg->db_retries,
 	};
 	enum tr_code rc = c.st && c.defs ? records_deploy_get(&c, w->dep, &out, NULL, &err)
 					 : tr_error_set(&err, TR_E_NOT_READY, NULL, "not ready");
 	if (rc == TR_OK)
-		metrics_gate(w->app->metrics,
+		metrics_gate(w->api->app.metrics,
 			     json_string_value(json_object_get(out.body, "decision")),
 			     json_string_value(json_object_get(out.body, "reason_code")));
 	json_t *body = rc == TR_OK
@@ -166,9 +167,9 @@ static long waiter_pull(void *cls, char *buf, size_t max)
 static void waiter_close(void *cls)
 {
 	struct waiter *w = cls;
-	alarm_cancel(w->app->alarms, w->alarm);
+	alarm_cancel(w->api->app.alarms, w->alarm);
 	events_sub_free(w->sub);
-	stream_quota_give(w->app->streams, w->actor, w->roles);
+	stream_quota_give(w->api->streams, w->actor, w->roles);
 	pthread_mutex_destroy(&w->lock);
 	free(w->body);
 	free(w);
@@ -178,7 +179,8 @@ static const struct http_stream_ops waiter_ops = {waiter_pull, waiter_close};
 
 enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 {
-	struct app *app = req->app;
+	struct api *api = req->app;
+	struct app *app = &api->app;
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
@@ -215,10 +217,10 @@ enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 	struct tr_error e = {0};
 	if (w == NULL || events_sub_new(app->events, &f, false, 0, &w->sub, &e) != TR_OK) {
 		free(w);
-		stream_quota_give(app->streams, req->user.name, req->user.roles);
+		stream_quota_give(api->streams, req->user.name, req->user.roles);
 		return reply_decision(req, rep, &out); /* too many waiters: answer now */
 	}
-	w->app = app;
+	w->api = api;
 	snprintf(w->dep, sizeof w->dep, "%s", id);
 	snprintf(w->change, sizeof w->change, "%s", change);
 	snprintf(w->actor, sizeof w->actor, "%s", req->user.name);
@@ -229,7 +231,7 @@ enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 		http_reply_stream(rep, req, 200, "application/json", &waiter_ops, w);
 	if (stream == NULL) {
 		events_sub_free(w->sub);
-		stream_quota_give(app->streams, w->actor, w->roles);
+		stream_quota_give(api->streams, w->actor, w->roles);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return TR_E_NOMEM;

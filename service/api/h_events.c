@@ -27,7 +27,7 @@ enum tr_code api_stream_take(struct http_req *req, struct http_reply *rep)
 {
 	unsigned limit = 0;
 	char after[16];
-	enum stream_quota_refusal why = stream_quota_take(((struct app *)req->app)->streams,
+	enum stream_quota_refusal why = stream_quota_take(((struct api *)req->app)->streams,
 							  req->user.name, req->user.roles, &limit);
 	if (why == STREAM_QUOTA_OK)
 		return TR_OK;
@@ -135,7 +135,8 @@ static void resume_from_history(struct http_req *req, struct events_sub *sub, lo
 
 enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 {
-	struct app *app = req->app;
+	struct api *api = req->app;
+	struct app *app = &api->app;
 	struct events_filter filter;
 	struct events_sub *sub;
 	bool has_last;
@@ -157,15 +158,15 @@ enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 		return rc;
 	struct sse_client *client = calloc(1, sizeof *client);
 	if (client == NULL) {
-		stream_quota_give(app->streams, req->user.name, req->user.roles);
+		stream_quota_give(api->streams, req->user.name, req->user.roles);
 		return TR_E_NOMEM;
 	}
-	client->quota = app->streams;
+	client->quota = api->streams;
 	client->roles = req->user.roles;
 	snprintf(client->user, sizeof client->user, "%s", req->user.name);
 	rc = events_sub_new(app->events, &filter, has_last, last, &sub, &req->err);
 	if (rc != TR_OK) {
-		stream_quota_give(app->streams, client->user, client->roles);
+		stream_quota_give(api->streams, client->user, client->roles);
 		free(client);
 		if (rc == TR_E_NOT_READY) /* every subscriber slot is taken */
 			http_reply_header(rep, "Retry-After", "5");

@@ -16,15 +16,15 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/feed_cache.h"
-#include "api/feed_items.h"
+#include "app/feed_cache.h"
+#include "app/feed_items.h"
 #include "auth/roles.h"
 #include "calendar/feed.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
-#include "records/records.h"
+#include "app/records.h"
 #include "store/bookings.h"
 #include "store/records.h"
 

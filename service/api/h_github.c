@@ -9,7 +9,7 @@
 #include "api/api.h"
 #include "auth/roles.h"
 #include "crypto/crypto.h"
-#include "records/records.h"
+#include "app/records.h"
 
 /* Compares two strings in time independent of where they differ. */
 static bool same(const char *a, const char *b)

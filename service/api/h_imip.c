@@ -12,8 +12,9 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "records/imip.h"
-#include "records/records.h"
+#include "core/clock.h"
+#include "app/imip.h"
+#include "app/records.h"
 #include "store/imip.h"
 
 #define QUARANTINE_LIMIT_MAX 500
@@ -28,7 +29,7 @@ static enum tr_code link_context(struct http_req *req, struct rec_ctx *c)
 	c->defs = api_defs(req);
 	c->actor = "link";
 	c->request_id = req->request_id;
-	c->now_ms = api_now_ms();
+	c->now_ms = clock_now_ms();
 	c->retries = app->cfg->db_retries;
 	if (c->st == NULL || c->defs == NULL)
 		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "not ready");

@@ -10,7 +10,7 @@
 #include "api/jspec.h"
 #include "core/clock.h"
 #include "crypto/crypto.h"
-#include "records/records.h"
+#include "app/records.h"
 
 /* "/v1/changes/..." -> "change" (the route table only routes the three kinds here). */
 static const char *kind_of(const struct http_req *req)
@@ -19,11 +19,6 @@ static const char *kind_of(const struct http_req *req)
 	return strncmp(p, "changes", 7) == 0     ? "change"
 	       : strncmp(p, "incidents", 9) == 0 ? "incident"
 						 : "problem";
-}
-
-long long api_now_ms(void)
-{
-	return clock_now_ms();
 }
 
 enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
@@ -36,7 +31,7 @@ enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
 	c->actor = req->user.name;
 	c->roles = req->user.roles;
 	c->request_id = req->request_id;
-	c->now_ms = api_now_ms();
+	c->now_ms = clock_now_ms();
 	c->retries = app->cfg->db_retries;
 	if (c->defs == NULL)
 		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "no definitions are loaded");

@@ -12,7 +12,7 @@
 #include "crypto/crypto.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
-#include "records/records.h"
+#include "app/records.h"
 
 #define DAY_MS       (86400LL * 1000)
 #define RANGE_MAX_MS (400 * DAY_MS)

@@ -27,20 +27,20 @@ enum tr_code h_openapi(struct http_req *req, struct http_reply *rep)
 			       (size_t)api_openapi_json_len);
 }
 
-/* One database check, on its own thread: the result goes to app->check_*. */
+/* One database check, on its own thread: the result goes to api->check_*. */
 static void *check_main(void *arg)
 {
-	struct app *app = arg;
-	enum db_status s = store_check_writable(app->check_store);
-	pthread_mutex_lock(&app->check_lock);
-	app->check_result = s;
-	snprintf(app->check_why, sizeof app->check_why, "%s",
-		 s == DB_NONE ? store_last_error(app->check_store)
+	struct api *api = arg;
+	enum db_status s = store_check_writable(api->check_store);
+	pthread_mutex_lock(&api->check_lock);
+	api->check_result = s;
+	snprintf(api->check_why, sizeof api->check_why, "%s",
+		 s == DB_NONE ? store_last_error(api->check_store)
 			      : "the database cannot be reached or did not answer in time");
-	app->check_done = app->check_started;
-	app->check_running = false;
-	pthread_cond_broadcast(&app->check_cond);
-	pthread_mutex_unlock(&app->check_lock);
+	api->check_done = api->check_started;
+	api->check_running = false;
+	pthread_cond_broadcast(&api->check_cond);
+	pthread_mutex_unlock(&api->check_lock);
 	return NULL;
 }
 
@@ -50,33 +50,33 @@ static void *check_main(void *arg)
  * READY_WAIT_MS; `why` says what is wrong when the answer is not DB_ONE.
  */
 #define READY_WAIT_MS 1000
-static enum db_status database_ready(struct app *app, char *why, size_t len)
+static enum db_status database_ready(struct api *api, char *why, size_t len)
 {
-	pthread_mutex_lock(&app->check_lock);
-	if (!app->check_running) {
+	pthread_mutex_lock(&api->check_lock);
+	if (!api->check_running) {
 		pthread_t t;
-		app->check_running = true;
-		app->check_started++;
-		if (pthread_create(&t, NULL, check_main, app) == 0)
+		api->check_running = true;
+		api->check_started++;
+		if (pthread_create(&t, NULL, check_main, api) == 0)
 			pthread_detach(t);
 		else
-			app->check_running = false;
+			api->check_running = false;
 	}
-	unsigned long want = app->check_started;
+	unsigned long want = api->check_started;
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += READY_WAIT_MS / 1000;
-	while (app->check_done < want && app->check_running &&
-	       pthread_cond_timedwait(&app->check_cond, &app->check_lock, &until) == 0)
+	while (api->check_done < want && api->check_running &&
+	       pthread_cond_timedwait(&api->check_cond, &api->check_lock, &until) == 0)
 		;
 	enum db_status s = DB_DOWN;
-	if (app->check_done >= want) {
-		s = app->check_result;
-		snprintf(why, len, "%s", app->check_why);
+	if (api->check_done >= want) {
+		s = api->check_result;
+		snprintf(why, len, "%s", api->check_why);
 	} else {
 		snprintf(why, len, "the database did not answer within %d ms", READY_WAIT_MS);
 	}
-	pthread_mutex_unlock(&app->check_lock);
+	pthread_mutex_unlock(&api->check_lock);
 	return s;
 }
 
@@ -87,11 +87,12 @@ static enum db_status database_ready(struct app *app, char *why, size_t len)
  */
 enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 {
-	struct app *app = req->app;
+	struct api *api = req->app;
+	struct app *app = &api->app;
 	bool loaded, last_ok;
 	char why[256];
 	/* Ready means "the database answers and accepts writes now". */
-	if (atomic_load(&app->draining)) {
+	if (atomic_load(&api->draining)) {
 		/* Shutting down: tell the load balancer to send no more, whoever asks. */
 		tr_error_set(&req->err, TR_E_NOT_READY, NULL,
 			     "draining: this replica is shutting down");
@@ -99,7 +100,7 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 				   json_pack("{s:b, s:b}", "ready", 0, "draining", 1));
 		return TR_OK;
 	}
-	enum db_status db = database_ready(app, why, sizeof why);
+	enum db_status db = database_ready(api, why, sizeof why);
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
 	bool ready = db == DB_ONE && loaded;
 	/* On the transport thread: a database that did not answer the check is not asked
@@ -116,7 +117,7 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 	/* Remote calendars are reported, never a reason to be unready: the last good copy
 	 * (or none) keeps the service going. */
 	json_t *checks = json_pack(
-		"{s:o, s:o, s:o}", "remote_calendars", api_remote_status(app), "database",
+		"{s:o, s:o, s:o}", "remote_calendars", app_remote_status(app), "database",
 		db == DB_ONE ? json_pack("{s:b}", "ok", 1)
 			     : json_pack("{s:b, s:b, s:s}", "ok", 0, "writable", 0, "error", why),
 		"definitions", defs ? defs : json_null());
@@ -137,7 +138,7 @@ enum tr_code h_metrics(struct http_req *req, struct http_reply *rep)
 	struct app *app = req->app;
 	bool loaded, last_ok;
 	json_decref(defs_holder_status(&app->defs, &loaded, &last_ok));
-	json_t *remote = api_remote_status(app);
+	json_t *remote = app_remote_status(app);
 	char *text = metrics_render(app->metrics, loaded && last_ok, remote);
 	json_decref(remote);
 	if (text == NULL)

@@ -8,7 +8,7 @@
 #include "api/api.h"
 #include "api/jspec.h"
 #include "auth/roles.h"
-#include "auth/token.h"
+#include "app/tokens.h"
 #include "defs/defs.h"
 #include "policy/policy.h"
 #include "store/tokens.h"
@@ -36,7 +36,7 @@ enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep)
 	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
 	if (rc != TR_OK)
 		return rc;
-	if (!auth_user_name_valid(user))
+	if (!app_user_name_valid(user))
 		return tr_error_set(&req->err, TR_E_UNPROCESSABLE, "user",
 				    "'user' must be 1 to 128 of A-Z a-z 0-9 . _ @ + -");
 	unsigned mask = 0;
@@ -67,12 +67,12 @@ enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep)
 		return TR_E_CONFLICT;
 	}
 	const struct defs *d = api_defs(req);
-	json_t *warnings = auth_token_warnings(d ? d->policies : NULL, user);
+	json_t *warnings = app_token_warnings(d ? d->policies : NULL, user);
 	if (warnings == NULL)
 		return TR_E_NOMEM;
 	char token[AUTH_TOKEN_MAX];
 	long long id;
-	s = auth_token_issue(api_store(req), user, email, display, mask, token, &id);
+	s = app_token_issue(api_store(req), user, email, display, mask, token, &id);
 	if (s < 0) {
 		json_decref(warnings);
 		return api_db_error(req, s);

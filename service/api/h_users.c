@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "auth/token.h"
+#include "app/tokens.h"
 #include "store/tokens.h"
 
 enum tr_code h_users_list(struct http_req *req, struct http_reply *rep)
@@ -27,7 +27,7 @@ enum tr_code h_users_list(struct http_req *req, struct http_reply *rep)
 static const char *user_param(struct http_req *req)
 {
 	const char *name = route_param(&req->match, "name");
-	if (name == NULL || !auth_user_name_valid(name)) {
+	if (name == NULL || !app_user_name_valid(name)) {
 		tr_error_set(&req->err, TR_E_NOT_FOUND, "name", "no user '%s'", name ? name : "");
 		return NULL;
 	}

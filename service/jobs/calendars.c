@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "calendar/calendar.h"
 #include "core/clock.h"
 #include "core/log.h"

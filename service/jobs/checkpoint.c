@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "audit/checkpoint.h"
 #include "core/clock.h"
 #include "core/log.h"

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "core/log.h"
 #include "net/net.h"
-#include "records/records.h"
+#include "app/records.h"
 #include "store/deployments.h"
 
 #define WAIT_AGAIN_MS  5000

@@ -19,13 +19,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "net/net.h"
-#include "records/imip.h"
+#include "app/imip.h"
 #include "wf/wf.h"
 
 #define SWEEP_MAX_MS    500

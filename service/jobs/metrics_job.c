@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "defs/defs.h"

@@ -6,12 +6,12 @@
  */
 #include <stdlib.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
-#include "records/records.h"
+#include "app/records.h"
 #include "wf/wf.h"
 
 struct replan_worker {

@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "jobs/github.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
-#include "records/records.h"
+#include "app/records.h"
 #include "wf/wf.h"
 
 struct timer_worker {

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"

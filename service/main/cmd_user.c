@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth/token.h"
+#include "app/tokens.h"
 #include "main/main.h"
 #include "store/tokens.h"
 
@@ -67,7 +67,7 @@ int cmd_user(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "usage: transomd user list | disable NAME | enable NAME\n");
 		return 2;
 	}
-	if (set && !auth_user_name_valid(argv[1])) {
+	if (set && !app_user_name_valid(argv[1])) {
 		fprintf(stderr, "transomd user: '%s' is not a user name\n", argv[1]);
 		return 2;
 	}

@@ -210,7 +210,8 @@ static int seal_secrets(const struct config *cfg, const struct crypto_keyring *k
 
 int cmd_serve(const struct config *cfg)
 {
-	struct app app;
+	struct api api;
+	struct app *app = &api.app;
 	char now[32], *errors = NULL;
 	sigset_t sigs;
 	int sig;
@@ -260,15 +261,15 @@ int cmd_serve(const struct config *cfg)
 		crypto_keyring_free(keyring);
 		return 2;
 	}
-	if (api_app_init(&app, cfg, defs) != 0) {
+	if (api_init(&api, cfg, defs) != 0) {
 		defs_release(defs);
 		crypto_sign_key_free(audit_key);
 		net_guard_free(guard);
 		crypto_keyring_free(keyring);
 		return 1;
 	}
-	app.guard = guard;
-	app.keyring = keyring;
+	app->guard = guard;
+	app->keyring = keyring;
 	struct http_server_opts opts = {.host = cfg->listen_host,
 					.port = cfg->listen_port,
 					.threads = cfg->threads,
@@ -283,38 +284,38 @@ int cmd_serve(const struct config *cfg)
 	struct tr_error err = {0};
 	struct events_hub_opts events_opts = {.conninfo = cfg->database_url,
 					      .on_tokens_changed = api_tokens_changed,
-					      .cls = &app};
-	app.events = events_hub_start(&events_opts, &err); /* LISTENs before we serve */
-	if (app.events == NULL) {
+					      .cls = &api};
+	app->events = events_hub_start(&events_opts, &err); /* LISTENs before we serve */
+	if (app->events == NULL) {
 		fprintf(stderr, "transomd: %s\n", err.detail);
 		crypto_sign_key_free(audit_key);
-		api_app_destroy(&app);
+		api_destroy(&api);
 		net_guard_free(guard);
 		crypto_keyring_free(keyring);
 		return 1;
 	}
-	struct http_server *srv = http_server_start(&opts, api_dispatch, api_done, &app, &err);
+	struct http_server *srv = http_server_start(&opts, api_dispatch, api_done, &api, &err);
 	if (srv == NULL) {
 		fprintf(stderr, "transomd: %s\n", err.detail);
 		crypto_sign_key_free(audit_key);
-		events_hub_stop(app.events);
-		api_app_destroy(&app);
+		events_hub_stop(app->events);
+		api_destroy(&api);
 		net_guard_free(guard);
 		crypto_keyring_free(keyring);
 		return 2;
 	}
 	if (cfg->public_url[0] == '\0') /* the port is known now (TRANSOM_LISTEN may say 0) */
-		snprintf(app.public_url, sizeof app.public_url, "http://%s:%u", cfg->listen_host,
+		snprintf(app->public_url, sizeof app->public_url, "http://%s:%u", cfg->listen_host,
 			 http_server_port(srv));
-	struct timer_worker *timers = timer_worker_start(&app, cfg->timer_interval);
-	struct replan_worker *replanner = replan_worker_start(&app, cfg->timer_interval);
+	struct timer_worker *timers = timer_worker_start(app, cfg->timer_interval);
+	struct replan_worker *replanner = replan_worker_start(app, cfg->timer_interval);
 	if (replanner == NULL)
 		LOG_ERROR("event=replan_worker_failed detail=\"cannot start the thread\"");
-	struct calendar_fetcher *fetcher = calendar_fetcher_start(&app);
+	struct calendar_fetcher *fetcher = calendar_fetcher_start(app);
 	if (fetcher == NULL)
 		LOG_ERROR("event=calendar_fetcher_failed detail=\"cannot start the thread\"");
-	struct webhook_worker *webhooks = webhook_worker_start(&app);
-	struct mail_worker *mailer = mail_worker_start(&app); /* NULL: voting by e-mail off */
+	struct webhook_worker *webhooks = webhook_worker_start(app);
+	struct mail_worker *mailer = mail_worker_start(app); /* NULL: voting by e-mail off */
 	if (mailer == NULL && (cfg->smtp_url[0] || cfg->imap_url[0]))
 		LOG_ERROR("event=mail_worker_failed detail=\"cannot start the thread\"");
 	if (webhooks == NULL)
@@ -322,10 +323,10 @@ int cmd_serve(const struct config *cfg)
 	if (timers == NULL)
 		LOG_ERROR("event=timer_worker_failed detail=\"cannot start the thread\"");
 	struct checkpoint_worker *checkpoints = NULL;
-	if (audit_key != NULL && (checkpoints = checkpoint_worker_start(&app, audit_key)) == NULL)
+	if (audit_key != NULL && (checkpoints = checkpoint_worker_start(app, audit_key)) == NULL)
 		LOG_ERROR("event=checkpoint_worker_failed detail=\"cannot start the "
 			  "thread\"");
-	struct metrics_job *metrics_job = metrics_job_start(&app);
+	struct metrics_job *metrics_job = metrics_job_start(app);
 	if (metrics_job == NULL)
 		LOG_ERROR("event=metrics_job_failed detail=\"cannot start the thread\"");
 	LOG_INFO("event=listening host=%s port=%u threads=%u definitions=%s", cfg->listen_host,
@@ -341,14 +342,14 @@ int cmd_serve(const struct config *cfg)
 			break;
 		main_sd_notify("RELOADING=1");
 		main_now_rfc3339(now, sizeof now);
-		bool ok = defs_holder_reload(&app.defs, cfg->workflows_dir, cfg->policies_dir,
+		bool ok = defs_holder_reload(&app->defs, cfg->workflows_dir, cfg->policies_dir,
 					     cfg->cache_dir, now);
-		metrics_reload(app.metrics, ok);
+		metrics_reload(app->metrics, ok);
 		if (ok) {
 			LOG_INFO("event=definitions_reloaded");
 		} else {
 			bool loaded, last_ok;
-			json_t *st_json = defs_holder_status(&app.defs, &loaded, &last_ok);
+			json_t *st_json = defs_holder_status(&app->defs, &loaded, &last_ok);
 			const char *e = json_string_value(json_object_get(st_json, "last_error"));
 			char line[2048];
 			snprintf(line, sizeof line, "%s", e ? e : "");
@@ -364,7 +365,7 @@ int cmd_serve(const struct config *cfg)
 		/* Unready first, still serving: the load balancer's health checks see 503 and
 		 * move traffic elsewhere before the listener closes.  Another SIGTERM/SIGINT
 		 * ends the drain early; SIGHUP is ignored meanwhile. */
-		atomic_store(&app.draining, true);
+		atomic_store(&api.draining, true);
 		LOG_INFO("event=draining signal=%d seconds=%u", sig, cfg->drain_seconds);
 		struct timespec until, left;
 		clock_gettime(CLOCK_MONOTONIC, &until);
@@ -395,8 +396,8 @@ int cmd_serve(const struct config *cfg)
 	unsigned left = http_server_stop(srv, cfg->shutdown_grace);
 	if (left > 0)
 		LOG_WARN("event=shutdown_cut_short requests_in_flight=%u", left);
-	events_hub_stop(app.events); /* after HTTP: its event streams are all closed now */
-	api_app_destroy(&app);
+	events_hub_stop(app->events); /* after HTTP: its event streams are all closed now */
+	api_destroy(&api);
 	net_guard_free(guard);
 	crypto_keyring_free(keyring);
 	LOG_INFO("event=stopped");

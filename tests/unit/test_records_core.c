@@ -5,7 +5,7 @@
 #include "../unit/harness.h"
 #include "audit/audit.h"
 #include "core/timeutil.h"
-#include "records/fields.h"
+#include "app/fields.h"
 
 static void test_rfc3339(void)
 {

@@ -9,8 +9,8 @@
 
 #include "audit/audit.h"
 #include "core/timeutil.h"
-#include "records/fields.h"
-#include "records/records_int.h"
+#include "app/fields.h"
+#include "app/records_int.h"
 
 /* Reads change `id` without locking; 404 when there is none. */
 static enum tr_code read_change(struct rec_ctx *c, const char *id, struct store_record *r,

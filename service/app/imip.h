@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "records/records.h"
+#include "app/records.h"
 #include "store/imip.h"
 
 /* What the messages say about where they come from (all borrowed). */

@@ -6,7 +6,7 @@
 #define TRANSOM_RECORDS_INT_H
 
 #include "policy/policy.h"
-#include "records/records.h"
+#include "app/records.h"
 #include "store/records.h"
 #include "wf/wf.h"
 

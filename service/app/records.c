@@ -6,7 +6,7 @@
  * events and the live notification.  A refusal decided inside the transaction is
  * carried out as `job.code` and rolls everything back.
  */
-#include "records/records_int.h"
+#include "app/records_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "policy/catalog.h"
-#include "records/fields.h"
+#include "app/fields.h"
 #include "store/audit_log.h"
 #include "store/effects.h"
 #include "store/records.h"

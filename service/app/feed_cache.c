@@ -3,14 +3,14 @@
  * api_feed_items over a day-wide window, its events' texts cut by one libical pass
  * (cal_feed_pieces_build), joined texts remembered per selection.
  */
-#include "api/feed_cache.h"
+#include "app/feed_cache.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/feed_items.h"
+#include "app/feed_items.h"
 #include "calendar/calendar.h"
 #include "crypto/crypto.h"
 #include "defs/defs.h"

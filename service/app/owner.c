@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "auth/roles.h"
-#include "records/records_int.h"
+#include "app/records_int.h"
 
 bool rec_may_manage(const struct rec_ctx *c, const char *kind, json_t *record)
 {

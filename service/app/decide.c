@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
-#include "records/records_int.h"
+#include "app/records_int.h"
 
 /* The template verdict of `record`, judged at `at` (RFC 3339, may be NULL). */
 static json_t *template_verdict(const struct rec_job *j, json_t *record, const char *at)

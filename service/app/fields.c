@@ -1,7 +1,7 @@
 /*
  * fields.c -- the table of client-writable record fields and their checks.
  */
-#include "records/fields.h"
+#include "app/fields.h"
 
 #include <ctype.h>
 #include <stdarg.h>

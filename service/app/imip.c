@@ -2,7 +2,7 @@
  * imip.c -- voting by calendar: plan invitations, compose them, take replies and signed
  * links in, all ending in records_vote() (imip.h).
  */
-#include "records/imip.h"
+#include "app/imip.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include "mail/authres.h"
 #include "mail/mail.h"
 #include "policy/policy.h"
-#include "records/records_int.h"
+#include "app/records_int.h"
 #include "store/records.h"
 #include "store/tokens.h"
 #include "wf/wf.h"

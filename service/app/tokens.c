@@ -1,7 +1,7 @@
 /*
- * token.c -- token issuing shared by `transomd token create` and POST /v1/tokens.
+ * tokens.c -- token issuing shared by `transomd token create` and POST /v1/tokens.
  */
-#include "auth/token.h"
+#include "app/tokens.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "policy/policy.h"
 #include "store/tokens.h"
 
-json_t *auth_token_warnings(const struct policy_set *policies, const char *user)
+json_t *app_token_warnings(const struct policy_set *policies, const char *user)
 {
 	json_t *w = json_array();
 	char text[400];
@@ -35,7 +35,7 @@ json_t *auth_token_warnings(const struct policy_set *policies, const char *user)
 	return w;
 }
 
-int auth_user_name_valid(const char *name)
+int app_user_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > 128)
@@ -44,9 +44,9 @@ int auth_user_name_valid(const char *name)
 		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") == n;
 }
 
-enum db_status auth_token_issue(struct store *st, const char *name, const char *email,
-				const char *display_name, unsigned roles,
-				char token[AUTH_TOKEN_MAX], long long *id)
+enum db_status app_token_issue(struct store *st, const char *name, const char *email,
+			       const char *display_name, unsigned roles, char token[AUTH_TOKEN_MAX],
+			       long long *id)
 {
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	if (!crypto_token("trn_", 32, token, AUTH_TOKEN_MAX))

@@ -30,7 +30,7 @@
 
 #include "calendar/feed.h"
 #include "core/err.h"
-#include "records/records.h"
+#include "app/records.h"
 
 /* What an event of the schedule is. */
 enum feed_kind {

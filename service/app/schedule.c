@@ -19,8 +19,8 @@
 #include "core/timeutil.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
-#include "records/fields.h"
-#include "records/records_int.h"
+#include "app/fields.h"
+#include "app/records_int.h"
 #include "store/bookings.h"
 
 #define DAY_MS (86400LL * 1000)

@@ -1,8 +1,9 @@
 /*
- * token.h -- issuing API tokens: a random secret shown once, only its hash kept.
+ * tokens.h -- the token use cases: issuing API tokens: a random secret shown once, only its hash
+ * kept.
  */
-#ifndef TRANSOM_AUTH_TOKEN_H
-#define TRANSOM_AUTH_TOKEN_H
+#ifndef TRANSOM_APP_TOKENS_H
+#define TRANSOM_APP_TOKENS_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -19,9 +20,9 @@ struct policy_set;
  * `token` (AUTH_TOKEN_MAX bytes) and its id to *id.  DB_ONE on success; DB_HARD also
  * when the CSPRNG fails.
  */
-enum db_status auth_token_issue(struct store *st, const char *name, const char *email,
-				const char *display_name, unsigned roles,
-				char token[AUTH_TOKEN_MAX], long long *id);
+enum db_status app_token_issue(struct store *st, const char *name, const char *email,
+			       const char *display_name, unsigned roles, char token[AUTH_TOKEN_MAX],
+			       long long *id);
 
 /*
  * What to tell whoever makes a token for `user` that does not stop it: an owned JSON
@@ -30,9 +31,9 @@ enum db_status auth_token_issue(struct store *st, const char *name, const char *
  * `policies` may be NULL (not configured or not loaded: nothing can be checked, which is
  * said).  Pure; NULL only when out of memory.
  */
-json_t *auth_token_warnings(const struct policy_set *policies, const char *user);
+json_t *app_token_warnings(const struct policy_set *policies, const char *user);
 
 /* True when `name` is a valid user name (1-128 of A-Z a-z 0-9 . _ @ + -). */
-int auth_user_name_valid(const char *name);
+int app_user_name_valid(const char *name);
 
-#endif /* TRANSOM_AUTH_TOKEN_H */
+#endif /* TRANSOM_APP_TOKENS_H */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "records/records_int.h"
+#include "app/records_int.h"
 #include "store/deployments.h"
 
 static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *api_url,

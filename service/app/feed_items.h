@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
-#include "records/records.h"
+#include "app/records.h"
 
 /*
  * The items of calendar `what` over [from_ms, to_ms): "schedule" (booked changes, windows

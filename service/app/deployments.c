@@ -22,8 +22,8 @@
 #include "crypto/crypto.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
-#include "records/fields.h"
-#include "records/records_int.h"
+#include "app/fields.h"
+#include "app/records_int.h"
 #include "store/deployments.h"
 
 #define RETRY_PENDING_S 30     /* when to ask again while approvals or planning are pending */

@@ -2,7 +2,7 @@
  * feed_items.c -- the events of Transom's calendars (booked changes, window, freeze and
  * meeting instances) as cal_feed items, shared by the ICS feeds and CalDAV.
  */
-#include "api/feed_items.h"
+#include "app/feed_items.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,0 +1,54 @@
+/*
+ * app.c -- the process context: set up and torn down once per transomd.
+ */
+#include "app/app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app/feed_cache.h"
+#include "core/alarm.h"
+
+int app_init(struct app *app, const struct config *cfg, struct defs *initial,
+	     const char *const *routes, size_t nroutes)
+{
+	memset(app, 0, sizeof *app);
+	app->cfg = cfg;
+	app->metrics = metrics_new(routes, nroutes);
+	app->feed_cache = feed_cache_new();
+	if (app->metrics == NULL || app->feed_cache == NULL) {
+		metrics_free(app->metrics);
+		feed_cache_free(app->feed_cache);
+		return -1;
+	}
+	atomic_init(&app->token_gen, 1); /* memos start at 0: all stale */
+	defs_holder_init(&app->defs, initial);
+	pthread_mutex_init(&app->remote_lock, NULL);
+	app->remote = json_array();
+	app->alarms = alarm_clock_start(); /* NULL: long-polls answer at once */
+	if (cfg->public_url[0] != '\0')
+		snprintf(app->public_url, sizeof app->public_url, "%s", cfg->public_url);
+	else
+		snprintf(app->public_url, sizeof app->public_url, "http://%s:%u", cfg->listen_host,
+			 cfg->listen_port);
+	return 0;
+}
+
+void app_destroy(struct app *app)
+{
+	defs_holder_destroy(&app->defs);
+	metrics_free(app->metrics);
+	json_decref(app->remote);
+	pthread_mutex_destroy(&app->remote_lock);
+	alarm_clock_stop(app->alarms);
+	feed_cache_free(app->feed_cache);
+	app->feed_cache = NULL;
+}
+
+json_t *app_remote_status(struct app *app)
+{
+	pthread_mutex_lock(&app->remote_lock);
+	json_t *copy = json_deep_copy(app->remote);
+	pthread_mutex_unlock(&app->remote_lock);
+	return copy ? copy : json_array();
+}
