@@ -22,6 +22,12 @@ for t in "$BUILD"/tests/unit/test_*; do
 	run_suite "$t"
 done
 
+# The structure of service/: no module includes a layer above it (tests/structure/).
+for t in tests/structure/test_*.sh; do
+	selected "$(basename "$t" .sh)" || continue
+	run_suite "$t"
+done
+
 # Recurrence expansion against independent oracles (python3-dateutil and
 # python3-recurring-ical-events, Debian's, hence /usr/bin/python3).
 if [ -x "$BUILD/tests/calendar/expand_main" ] && selected oracle; then
