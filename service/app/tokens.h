@@ -1,6 +1,5 @@
 /*
- * tokens.h -- the token use cases: issuing API tokens: a random secret shown once, only its hash
- * kept.
+ * tokens.h -- issuing API tokens: a random secret shown once, only its hash kept.
  */
 #ifndef TRANSOM_APP_TOKENS_H
 #define TRANSOM_APP_TOKENS_H
