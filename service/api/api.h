@@ -13,12 +13,8 @@
 #include <stddef.h>
 
 #include "app/app.h"
+#include "app/session.h"
 #include "http/http.h"
-#include "store/store.h"
-#include "store/tokens.h"
-
-/* /readyz's statement timeout: it answers within about a second */
-#define READY_CHECK_MS 800
 
 /*
  * The HTTP side of the process: the application context (first member, so a handler's
@@ -28,17 +24,6 @@ struct api {
 	struct app app;
 	const char **route_names; /* the route patterns, for the metrics (owned array) */
 	pthread_key_t worker_key; /* per-thread struct api_worker */
-	/* /readyz's own database check (h_system.c): one at a time, on a thread of its own
-	 * with its own connection and short timeouts, so /readyz answers within about a
-	 * second even when the database stalls.  Guarded by check_lock. */
-	pthread_mutex_t check_lock;
-	pthread_cond_t check_cond;
-	struct store *check_store;
-	bool check_running;          /* a check thread is out */
-	unsigned long check_started; /* checks started */
-	unsigned long check_done;    /* the number of the last check finished */
-	int check_result;            /* its enum db_status */
-	char check_why[256];         /* why it was not DB_ONE */
 	/* Open event streams and long-polls per user (api/stream_quota.h). */
 	struct stream_quota *streams;
 	/* Set by cmd_serve on SIGTERM/SIGINT: /readyz answers 503 "draining" from then on,
@@ -67,18 +52,22 @@ struct token_memo {
 
 #define TOKEN_MEMO_SLOTS 64
 
-/* Per-thread state: this thread's database connection, definitions and token memo. */
+/*
+ * Per-thread state: this thread's application session (its database connection and
+ * definitions, app/session.h) and the token memo.
+ */
 struct api_worker {
 	struct api *api;
-	struct app *app; /* &api->app */
-	struct store *store;
-	struct defs *defs;
-	unsigned long defs_gen;
+	struct app *app;             /* &api->app */
+	struct app_session *session; /* app_worker_get(app): owned by the app */
 	struct token_memo tokens[TOKEN_MEMO_SLOTS];
 };
 
-/* Forgets every remembered token lookup, in every thread (thread-safe; any thread). */
-void api_tokens_changed(void *app);
+/*
+ * Forgets every remembered token lookup, in every thread, and ends the event streams of
+ * dead credentials (app_credentials_changed; thread-safe; any thread).  `api`: struct api.
+ */
+void api_tokens_changed(void *api);
 
 /* The route table and its size. */
 extern const struct http_route api_routes[];
@@ -100,7 +89,13 @@ void api_done(void *cls, const struct http_req *req, const struct http_reply *re
 /* This thread's worker (created on first use).  NULL only when out of memory. */
 struct api_worker *api_worker_get(struct api *api);
 
-/* The request's database connection and definitions. */
+/* The request's application session (this thread's). */
+struct app_session *api_session(struct http_req *req);
+
+/* The caller of a use case: req->user and the request id (borrowed from `req`). */
+struct app_actor api_actor(const struct http_req *req);
+
+/* The request's database connection and definitions: those of api_session(req). */
 struct store *api_store(struct http_req *req);
 struct defs *api_defs(struct http_req *req);
 
@@ -120,8 +115,8 @@ bool api_caller_is_admin(struct http_req *req, bool memo_only);
  */
 enum tr_code api_json_body(struct http_req *req);
 
-/* Maps a failed database status to an error on `req` (503 when down). */
-enum tr_code api_db_error(struct http_req *req, enum db_status s);
+/* Maps a failed database status (an enum db_status) to an error on `req` (503 when down). */
+enum tr_code api_db_error(struct http_req *req, int s);
 
 /*
  * Counts one more event stream or long-poll of the request's user against its budget
@@ -196,14 +191,7 @@ enum tr_code h_vote_link_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_vote_link_post(struct http_req *req, struct http_reply *rep);
 enum tr_code h_mail_quarantine(struct http_req *req, struct http_reply *rep);
 enum tr_code h_imip_intake(struct http_req *req, struct http_reply *rep);
-/* caldav (h_dav.c) */
-/*
- * Checks HTTP Basic `credentials` (the base64 after "Basic ") against the app passwords
- * (h_app_passwords.c); the user part is a user name or one of the person's addresses.
- * DB_ONE with `user` filled, DB_NONE when they do not match, or a database error.
- */
-enum db_status api_app_password_lookup(struct http_req *req, const char *credentials,
-				       struct store_user *user);
+/* caldav (h_dav.c); app passwords (h_app_passwords.c) */
 enum tr_code h_app_passwords_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_revoke(struct http_req *req, struct http_reply *rep);

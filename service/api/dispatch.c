@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/stream_quota.h"
@@ -15,29 +14,13 @@
 #include "auth/roles.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
-#include "events/events.h"
-#include "store/tokens.h"
+#include "app/credentials.h"
 
 /* ---- workers ---------------------------------------------------------------------------- */
 
-static void on_db_error(void *cls)
-{
-	metrics_db_error(((struct app *)cls)->metrics);
-}
-
-static void on_db_reconnect(void *cls)
-{
-	metrics_db_reconnect(((struct app *)cls)->metrics);
-}
-
 static void worker_free(void *p)
 {
-	struct api_worker *w = p;
-	if (w == NULL)
-		return;
-	store_free(w->store);
-	defs_release(w->defs);
-	free(w);
+	free(p);
 }
 
 struct api_worker *api_worker_get(struct api *api)
@@ -48,34 +31,40 @@ struct api_worker *api_worker_get(struct api *api)
 	w = calloc(1, sizeof *w);
 	if (w == NULL)
 		return NULL;
-	struct app *app = &api->app;
-	struct store_hooks hooks = {on_db_error, on_db_reconnect, app};
 	w->api = api;
-	w->app = app;
-	w->store = store_new(app->cfg->database_url, &hooks);
-	if (w->store != NULL)
-		store_set_timeouts(w->store, app->cfg->statement_ms, app->cfg->lock_ms);
-	if (w->store == NULL || pthread_setspecific(api->worker_key, w) != 0) {
+	w->app = &api->app;
+	w->session = app_worker_get(w->app);
+	if (w->session == NULL || pthread_setspecific(api->worker_key, w) != 0) {
 		worker_free(w);
 		return NULL;
 	}
 	return w;
 }
 
+struct app_session *api_session(struct http_req *req)
+{
+	return ((struct api_worker *)req->worker)->session;
+}
+
+struct app_actor api_actor(const struct http_req *req)
+{
+	return (struct app_actor){req->user.name, req->user.roles, req->user.token_id,
+				  req->request_id};
+}
+
 struct store *api_store(struct http_req *req)
 {
-	return ((struct api_worker *)req->worker)->store;
+	return api_session(req)->store;
 }
 
 struct defs *api_defs(struct http_req *req)
 {
-	struct api_worker *w = req->worker;
-	return defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
+	return app_session_defs(api_session(req));
 }
 
-enum tr_code api_db_error(struct http_req *req, enum db_status s)
+enum tr_code api_db_error(struct http_req *req, int s)
 {
-	return store_error(api_store(req), s, req->request_id, &req->err);
+	return app_session_error(api_session(req), s, req->request_id, &req->err);
 }
 
 int api_init(struct api *api, const struct config *cfg, struct defs *initial)
@@ -89,24 +78,17 @@ int api_init(struct api *api, const struct config *cfg, struct defs *initial)
 	/* 256: the event hub's subscribers (events_hub_opts.max_subscribers left 0) */
 	api->streams = stream_quota_new(cfg->streams_per_user, cfg->streams_per_privileged, 256,
 					cfg->streams_reserved);
-	api->check_store = store_new(cfg->database_url, NULL);
-	if (api->streams == NULL || api->check_store == NULL ||
-	    pthread_key_create(&api->worker_key, worker_free) != 0) {
+	if (api->streams == NULL || pthread_key_create(&api->worker_key, worker_free) != 0) {
 		stream_quota_free(api->streams);
-		store_free(api->check_store);
 		free(api->route_names);
 		return -1;
 	}
-	store_set_timeouts(api->check_store, READY_CHECK_MS, READY_CHECK_MS / 2);
 	if (app_init(&api->app, cfg, initial, api->route_names, api_routes_count) != 0) {
 		pthread_key_delete(api->worker_key);
 		stream_quota_free(api->streams);
-		store_free(api->check_store);
 		free(api->route_names);
 		return -1;
 	}
-	pthread_mutex_init(&api->check_lock, NULL);
-	pthread_cond_init(&api->check_cond, NULL);
 	return 0;
 }
 
@@ -120,96 +102,49 @@ void api_destroy(struct api *api)
 	free(api->route_names);
 	stream_quota_free(api->streams);
 	api->streams = NULL;
-	/* A check thread still out (the database stalled) owns the check store: wait a
-	 * little for it, else leave the store (and the lock) to it. */
-	pthread_mutex_lock(&api->check_lock);
-	for (int i = 0; i < 20 && api->check_running; i++) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&api->check_cond, &api->check_lock, &ts);
-	}
-	bool running = api->check_running;
-	pthread_mutex_unlock(&api->check_lock);
-	if (!running) {
-		store_free(api->check_store);
-		api->check_store = NULL;
-		pthread_cond_destroy(&api->check_cond);
-		pthread_mutex_destroy(&api->check_lock);
-	}
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */
 
-/*
- * Ends the event streams opened with a token that is now revoked or whose user is now
- * disabled: a stream is checked once, when it opens, so a revocation must reach the
- * streams already open.  Skipped while the hub's LISTEN connection is down (the database
- * is unlikely to answer then; the reconnect calls here again).
- */
-static void streams_recheck(struct api *api)
-{
-	struct app *app = &api->app;
-	enum { MAX = 512 };
-	long long ids[MAX], dead[MAX];
-	size_t n, ndead = 0;
-	if (app->events == NULL || !events_hub_listening(app->events) ||
-	    (n = events_hub_owners(app->events, ids, MAX)) == 0)
-		return;
-	struct api_worker *w = api_worker_get(api);
-	enum db_status s = w ? store_tokens_dead(w->store, ids, n, dead, &ndead) : DB_HARD;
-	if (s < 0) {
-		LOG_WARN("event=streams_recheck_failed error=\"%s\"",
-			 w ? store_last_error(w->store) : "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < ndead; i++)
-		events_hub_end_owner(app->events, dead[i]);
-	if (ndead > 0)
-		LOG_INFO("event=streams_ended tokens=%zu reason=\"revoked or user disabled\"",
-			 ndead);
-}
-
 void api_tokens_changed(void *cls)
 {
 	struct api *api = cls;
-	atomic_fetch_add(&api->app.token_gen, 1);
-	streams_recheck(api);
+	app_credentials_changed(&api->app);
 }
 
 /*
  * Looks credential `hash` of kind `kind` up (a bearer token; or the Basic `basic`
- * credentials, base64), remembering the answer per thread.  A remembered lookup stands
- * only for the same kind and hash, until the app's token generation moves (a revocation
- * or a user disabled here bumps it at once; one on another replica or by the CLI arrives
+ * credentials, base64) into req->user and *found, remembering the answer per thread.  A remembered
+ * lookup stands only for the same kind and hash, until the app's token generation moves (a
+ * revocation or a user disabled here bumps it at once; one on another replica or by the CLI arrives
  * as a NOTIFY within milliseconds; losing the LISTEN connection bumps it too), and never
  * longer than TOKEN_MEMO_MS.  The database lookups check the user's state and the
  * credential's own revocation.
  */
 #define TOKEN_MEMO_MS 30000
-static enum db_status token_lookup(struct http_req *req, enum api_cred_kind kind, const char *hash,
-				   const char *basic, bool memo_only)
+static enum tr_code token_lookup(struct http_req *req, enum api_cred_kind kind, const char *hash,
+				 const char *basic, bool memo_only, bool *found)
 {
 	struct api_worker *w = req->worker;
 	struct app *app = w->app;
 	unsigned long gen = atomic_load(&app->token_gen);
+	*found = false;
 	long long now = clock_mono_ms();
 	struct token_memo *m =
 		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
 	if (m->kind == kind && m->gen == gen && now < m->expires_ms && strcmp(m->hash, hash) == 0) {
 		req->user = m->user;
-		return DB_ONE;
+		*found = true;
+		return TR_OK;
 	}
 	if (memo_only)
-		return DB_NONE;
-	struct store_user u = {0};
-	enum db_status s = kind == API_CRED_BASIC ? api_app_password_lookup(req, basic, &u)
-						  : store_token_lookup(api_store(req), hash, &u);
-	if (s == DB_ONE) {
+		return TR_OK;
+	struct app_user u = {0};
+	enum tr_code rc =
+		kind == API_CRED_BASIC
+			? app_auth_basic(w->session, basic, req->request_id, &u, found, &req->err)
+			: app_auth_bearer(w->session, hash, req->request_id, &u, found, &req->err);
+	if (rc == TR_OK && *found) {
 		snprintf(req->user.name, sizeof req->user.name, "%s", u.name);
 		snprintf(req->user.email, sizeof req->user.email, "%s", u.email);
 		snprintf(req->user.display_name, sizeof req->user.display_name, "%s",
@@ -222,7 +157,7 @@ static enum db_status token_lookup(struct http_req *req, enum api_cred_kind kind
 		m->gen = gen; /* the generation read before the lookup: a later bump wins */
 		m->expires_ms = now + TOKEN_MEMO_MS;
 	}
-	return s;
+	return rc;
 }
 
 /* The 401 of a DAV route: calendar programs answer a Basic challenge. */
@@ -243,14 +178,15 @@ static enum tr_code authenticate_basic(struct http_req *req, struct http_reply *
 	const char *cred = h + 6;
 	while (*cred == ' ')
 		cred++;
-	enum db_status s = DB_NONE;
+	bool found = false;
+	enum tr_code rc = TR_OK;
 	if (strlen(cred) < 1024) {
 		crypto_sha256_hex(cred, strlen(cred), hash);
-		s = token_lookup(req, API_CRED_BASIC, hash, cred, false);
+		rc = token_lookup(req, API_CRED_BASIC, hash, cred, false, &found);
 	}
-	if (s < 0)
-		return api_db_error(req, s);
-	if (s == DB_NONE)
+	if (rc != TR_OK)
+		return rc;
+	if (!found)
 		return basic_challenge(req, rep,
 				       "unknown user or app password (POST /v1/me/app-passwords "
 				       "makes one)");
@@ -274,10 +210,11 @@ static enum tr_code authenticate_bearer(struct http_req *req, const char *h, boo
 	while (*token == ' ')
 		token++;
 	crypto_sha256_hex(token, strlen(token), hash);
-	enum db_status s = token_lookup(req, API_CRED_BEARER, hash, NULL, memo_only);
-	if (s < 0)
-		return api_db_error(req, s);
-	if (s == DB_NONE) {
+	bool found;
+	enum tr_code rc = token_lookup(req, API_CRED_BEARER, hash, NULL, memo_only, &found);
+	if (rc != TR_OK)
+		return rc;
+	if (!found) {
 		memset(&req->user, 0, sizeof req->user);
 		*invalid = true;
 		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",

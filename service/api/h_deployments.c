@@ -119,8 +119,8 @@ static void answer(struct waiter *w)
 	struct rec_reply out = {0};
 	struct tr_error err = {0};
 	struct rec_ctx c = {
-		.st = aw ? aw->store : NULL,
-		.defs = aw ? defs_holder_get(&w->api->app.defs, &aw->defs, &aw->defs_gen) : NULL,
+		.st = aw ? aw->session->store : NULL,
+		.defs = aw ? app_session_defs(aw->session) : NULL,
 		.actor = w->actor,
 		.roles = w->roles,
 		.request_id = w->request_id,

@@ -2,12 +2,11 @@
  * h_system.c -- liveness, readiness, metrics and the caller's identity.
  */
 #include <stdio.h>
-#include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "app/system.h"
 #include "auth/roles.h"
 
 enum tr_code h_healthz(struct http_req *req, struct http_reply *rep)
@@ -25,59 +24,6 @@ enum tr_code h_openapi(struct http_req *req, struct http_reply *rep)
 	(void)req;
 	return http_reply_text(rep, 200, "application/json", api_openapi_json,
 			       (size_t)api_openapi_json_len);
-}
-
-/* One database check, on its own thread: the result goes to api->check_*. */
-static void *check_main(void *arg)
-{
-	struct api *api = arg;
-	enum db_status s = store_check_writable(api->check_store);
-	pthread_mutex_lock(&api->check_lock);
-	api->check_result = s;
-	snprintf(api->check_why, sizeof api->check_why, "%s",
-		 s == DB_NONE ? store_last_error(api->check_store)
-			      : "the database cannot be reached or did not answer in time");
-	api->check_done = api->check_started;
-	api->check_running = false;
-	pthread_cond_broadcast(&api->check_cond);
-	pthread_mutex_unlock(&api->check_lock);
-	return NULL;
-}
-
-/*
- * Does the database answer and accept writes?  Starts a check (unless one is out: a
- * stalled database holds at most one thread) and waits for a result at most
- * READY_WAIT_MS; `why` says what is wrong when the answer is not DB_ONE.
- */
-#define READY_WAIT_MS 1000
-static enum db_status database_ready(struct api *api, char *why, size_t len)
-{
-	pthread_mutex_lock(&api->check_lock);
-	if (!api->check_running) {
-		pthread_t t;
-		api->check_running = true;
-		api->check_started++;
-		if (pthread_create(&t, NULL, check_main, api) == 0)
-			pthread_detach(t);
-		else
-			api->check_running = false;
-	}
-	unsigned long want = api->check_started;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += READY_WAIT_MS / 1000;
-	while (api->check_done < want && api->check_running &&
-	       pthread_cond_timedwait(&api->check_cond, &api->check_lock, &until) == 0)
-		;
-	enum db_status s = DB_DOWN;
-	if (api->check_done >= want) {
-		s = api->check_result;
-		snprintf(why, len, "%s", api->check_why);
-	} else {
-		snprintf(why, len, "the database did not answer within %d ms", READY_WAIT_MS);
-	}
-	pthread_mutex_unlock(&api->check_lock);
-	return s;
 }
 
 /*
@@ -100,12 +46,12 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 				   json_pack("{s:b, s:b}", "ready", 0, "draining", 1));
 		return TR_OK;
 	}
-	enum db_status db = database_ready(api, why, sizeof why);
+	bool db = app_database_ready(app, why, sizeof why);
 	json_t *defs = defs_holder_status(&app->defs, &loaded, &last_ok);
-	bool ready = db == DB_ONE && loaded;
+	bool ready = db && loaded;
 	/* On the transport thread: a database that did not answer the check is not asked
 	 * about the token either (a token this thread verified lately still counts). */
-	if (!api_caller_is_admin(req, db != DB_ONE)) {
+	if (!api_caller_is_admin(req, !db)) {
 		json_decref(defs);
 		if (ready)
 			return http_reply_json(rep, 200, json_pack("{s:b}", "ready", 1));
@@ -116,18 +62,18 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep)
 	}
 	/* Remote calendars are reported, never a reason to be unready: the last good copy
 	 * (or none) keeps the service going. */
-	json_t *checks = json_pack(
-		"{s:o, s:o, s:o}", "remote_calendars", app_remote_status(app), "database",
-		db == DB_ONE ? json_pack("{s:b}", "ok", 1)
+	json_t *checks =
+		json_pack("{s:o, s:o, s:o}", "remote_calendars", app_remote_status(app), "database",
+			  db ? json_pack("{s:b}", "ok", 1)
 			     : json_pack("{s:b, s:b, s:s}", "ok", 0, "writable", 0, "error", why),
-		"definitions", defs ? defs : json_null());
+			  "definitions", defs ? defs : json_null());
 	if (checks == NULL)
 		return TR_E_NOMEM;
 	if (ready)
 		return http_reply_json(rep, 200,
 				       json_pack("{s:b, s:o}", "ready", 1, "checks", checks));
 	tr_error_set(&req->err, TR_E_NOT_READY, NULL, "%s",
-		     db != DB_ONE ? why : "no valid workflows and policies are loaded");
+		     !db ? why : "no valid workflows and policies are loaded");
 	http_reply_problem(rep, req, &req->err,
 			   json_pack("{s:b, s:o}", "ready", 0, "checks", checks));
 	return TR_OK;

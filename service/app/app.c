@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "app/feed_cache.h"
+#include "app/session.h"
+#include "app/system.h"
 #include "core/alarm.h"
 
 int app_init(struct app *app, const struct config *cfg, struct defs *initial,
@@ -16,9 +18,12 @@ int app_init(struct app *app, const struct config *cfg, struct defs *initial,
 	app->cfg = cfg;
 	app->metrics = metrics_new(routes, nroutes);
 	app->feed_cache = feed_cache_new();
-	if (app->metrics == NULL || app->feed_cache == NULL) {
+	app->db_check = app_db_check_new(cfg);
+	if (app->metrics == NULL || app->feed_cache == NULL || app->db_check == NULL ||
+	    app_sessions_init(app) != 0) {
 		metrics_free(app->metrics);
 		feed_cache_free(app->feed_cache);
+		app_db_check_free(app->db_check);
 		return -1;
 	}
 	atomic_init(&app->token_gen, 1); /* memos start at 0: all stale */
@@ -36,6 +41,7 @@ int app_init(struct app *app, const struct config *cfg, struct defs *initial,
 
 void app_destroy(struct app *app)
 {
+	app_sessions_destroy(app);
 	defs_holder_destroy(&app->defs);
 	metrics_free(app->metrics);
 	json_decref(app->remote);
@@ -43,6 +49,8 @@ void app_destroy(struct app *app)
 	alarm_clock_stop(app->alarms);
 	feed_cache_free(app->feed_cache);
 	app->feed_cache = NULL;
+	app_db_check_free(app->db_check);
+	app->db_check = NULL;
 }
 
 json_t *app_remote_status(struct app *app)

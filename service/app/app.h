@@ -22,6 +22,7 @@ struct events_hub;
 struct alarm_clock;
 struct net_guard;
 struct crypto_keyring;
+struct app_db_check;
 
 /* Everything shared by all threads of the process. */
 struct app {
@@ -47,13 +48,17 @@ struct app {
 	/* The key of secrets at rest (TRANSOM_SECRET_KEY_FILE; crypto/seal.h).  Set by
 	 * cmd_serve; owned by it. */
 	const struct crypto_keyring *keyring;
+	/* Each thread's struct app_session (app/session.h). */
+	pthread_key_t session_key;
+	/* /readyz's database check (app/system.h). */
+	struct app_db_check *db_check;
 };
 
 /*
  * Prepares `app`: its definitions (`initial`, stolen), metrics over the `nroutes` route
- * names `routes` (borrowed; they must outlive `app`), the feed cache and the long-poll
- * clock.  `cfg` is borrowed.  Returns 0, or -1 when out of memory (then `initial` is
- * still the caller's and there is nothing to destroy).
+ * names `routes` (borrowed; they must outlive `app`), the feed cache, the long-poll
+ * clock, the per-thread sessions and the readiness check.  `cfg` is borrowed.  Returns 0, or -1
+ * when out of memory (then `initial` is still the caller's and there is nothing to destroy).
  */
 int app_init(struct app *app, const struct config *cfg, struct defs *initial,
 	     const char *const *routes, size_t nroutes);

@@ -1,11 +1,14 @@
 /*
- * tokens.c -- token issuing shared by `transomd token create` and POST /v1/tokens.
+ * tokens.c -- token issuing shared by `transomd token create` and POST /v1/tokens; the
+ * token and user use cases of the API.
  */
 #include "app/tokens.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "app/credentials.h"
+#include "auth/roles.h"
 #include "crypto/crypto.h"
 #include "policy/policy.h"
 #include "store/tokens.h"
@@ -53,4 +56,129 @@ enum db_status app_token_issue(struct store *st, const char *name, const char *e
 		return DB_HARD;
 	crypto_sha256_hex(token, strlen(token), hash);
 	return store_token_create(st, name, email, display_name, roles, hash, id);
+}
+
+enum tr_code app_tokens_list(struct app_session *s, const struct app_actor *who, json_t **out,
+			     struct tr_error *err)
+{
+	enum db_status st = store_token_list(s->store, out);
+	if (st < 0)
+		return app_session_error(s, st, who->request_id, err);
+	return TR_OK;
+}
+
+/* The role bits of the names in `roles`: 0 with `err` set naming the field. */
+static unsigned roles_mask(json_t *roles, struct tr_error *err)
+{
+	unsigned mask = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(roles, i, r) {
+		unsigned bit = role_from_name(json_string_value(r));
+		if (bit == 0) {
+			char field[32];
+			snprintf(field, sizeof field, "roles[%zu]", i);
+			tr_error_set(err, TR_E_UNPROCESSABLE, field,
+				     "unknown role '%s'; roles are requester, cab, "
+				     "change_manager, pipeline, admin",
+				     json_string_value(r));
+			return 0;
+		}
+		mask |= bit;
+	}
+	if (mask == 0)
+		tr_error_set(err, TR_E_UNPROCESSABLE, "roles", "at least one role is required");
+	return mask;
+}
+
+enum tr_code app_token_create(struct app_session *s, const struct app_actor *who,
+			      const struct app_token_request *rq, struct app_token_made *out,
+			      struct tr_error *err)
+{
+	const char *user = rq->user;
+	out->warnings = NULL;
+	if (!app_user_name_valid(user))
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "user",
+				    "'user' must be 1 to 128 of A-Z a-z 0-9 . _ @ + -");
+	unsigned mask = roles_mask(rq->roles, err);
+	if (mask == 0)
+		return TR_E_UNPROCESSABLE;
+	enum db_status st = store_user_disabled(s->store, user);
+	if (st < 0)
+		return app_session_error(s, st, who->request_id, err);
+	if (st == DB_ONE) {
+		tr_error_set(err, TR_E_CONFLICT, "user",
+			     "user '%s' is disabled (POST /v1/users/%s/enable first)", user, user);
+		tr_error_rule(err, "user_disabled");
+		return TR_E_CONFLICT;
+	}
+	const struct defs *d = app_session_defs(s);
+	json_t *warnings = app_token_warnings(d ? d->policies : NULL, user);
+	if (warnings == NULL)
+		return TR_E_NOMEM;
+	st = app_token_issue(s->store, user, rq->email, rq->display_name, mask, out->token,
+			     &out->id);
+	if (st < 0) {
+		json_decref(warnings);
+		return app_session_error(s, st, who->request_id, err);
+	}
+	out->warnings = warnings;
+	return TR_OK;
+}
+
+enum tr_code app_token_revoke(struct app_session *s, const struct app_actor *who, long long id,
+			      struct tr_error *err)
+{
+	enum db_status st = store_token_revoke(s->store, id);
+	if (st < 0)
+		return app_session_error(s, st, who->request_id, err);
+	if (st == DB_NONE)
+		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no active token %lld", id);
+	app_credentials_changed(s->app); /* at once here; other replicas hear the NOTIFY */
+	return TR_OK;
+}
+
+enum tr_code app_users_list(struct app_session *s, const struct app_actor *who, json_t **out,
+			    struct tr_error *err)
+{
+	*out = NULL;
+	enum db_status st = store_user_list(s->store, out);
+	if (st < 0)
+		return app_session_error(s, st, who->request_id, err);
+	return TR_OK;
+}
+
+enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who, const char *name,
+			      struct app_revoked *out, struct tr_error *err)
+{
+	if (!app_user_name_valid(name))
+		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
+	if (strcmp(name, who->name) == 0) {
+		tr_error_set(err, TR_E_UNPROCESSABLE, "name",
+			     "you cannot disable yourself (another admin can)");
+		tr_error_rule(err, "self");
+		return TR_E_UNPROCESSABLE;
+	}
+	struct store_revoked r;
+	enum db_status st = store_user_disable(s->store, name, &r);
+	if (st < 0)
+		return app_session_error(s, st, who->request_id, err);
+	if (st == DB_NONE)
+		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
+	app_credentials_changed(s->app); /* at once here; other replicas hear the NOTIFY */
+	*out = (struct app_revoked){r.tokens, r.app_passwords, r.feeds};
+	return TR_OK;
+}
+
+enum tr_code app_user_enable(struct app_session *s, const struct app_actor *who, const char *name,
+			     struct tr_error *err)
+{
+	if (!app_user_name_valid(name))
+		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
+	enum db_status st = store_user_enable(s->store, name);
+	if (st < 0)
+		return app_session_error(s, st, who->request_id, err);
+	if (st == DB_NONE)
+		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
+	return TR_OK;
 }

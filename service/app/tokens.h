@@ -1,5 +1,6 @@
 /*
- * tokens.h -- issuing API tokens: a random secret shown once, only its hash kept.
+ * tokens.h -- API tokens: issuing them (a random secret shown once, only its hash
+ * kept), listing and revoking them; and the user lifecycle (list, disable, enable).
  */
 #ifndef TRANSOM_APP_TOKENS_H
 #define TRANSOM_APP_TOKENS_H
@@ -7,6 +8,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "app/session.h"
+#include "core/err.h"
 #include "store/store.h"
 
 struct policy_set;
@@ -34,5 +37,57 @@ json_t *app_token_warnings(const struct policy_set *policies, const char *user);
 
 /* True when `name` is a valid user name (1-128 of A-Z a-z 0-9 . _ @ + -). */
 int app_user_name_valid(const char *name);
+
+/* Every token (without hashes) as an owned JSON array in *out. */
+enum tr_code app_tokens_list(struct app_session *s, const struct app_actor *who, json_t **out,
+			     struct tr_error *err);
+
+/* POST /v1/tokens decoded (all borrowed). */
+struct app_token_request {
+	const char *user;
+	json_t *roles;                    /* a JSON array of role names */
+	const char *email, *display_name; /* may be NULL */
+};
+
+/* A token made: shown once. */
+struct app_token_made {
+	long long id;
+	char token[AUTH_TOKEN_MAX];
+	json_t *warnings; /* app_token_warnings (owned) */
+};
+
+/*
+ * Makes a token: 422 naming the field for a bad user name or role, 409 (rule
+ * "user_disabled") for a disabled user.  TR_OK with `out` filled (release
+ * out->warnings), or an error in `err`.
+ */
+enum tr_code app_token_create(struct app_session *s, const struct app_actor *who,
+			      const struct app_token_request *rq, struct app_token_made *out,
+			      struct tr_error *err);
+
+/* Revokes token `id` (and what was made with it; app_credentials_changed): 404 when not
+ * active. */
+enum tr_code app_token_revoke(struct app_session *s, const struct app_actor *who, long long id,
+			      struct tr_error *err);
+
+/* What disabling a user revoked. */
+struct app_revoked {
+	long long tokens, app_passwords, feeds;
+};
+
+/* Every user as an owned JSON array in *out (see store_user_list). */
+enum tr_code app_users_list(struct app_session *s, const struct app_actor *who, json_t **out,
+			    struct tr_error *err);
+
+/*
+ * Disables user `name`: every credential of theirs revoked at once.  404 for no such
+ * user (or a name that cannot be one), 422 (rule "self") for who themselves.
+ */
+enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who, const char *name,
+			      struct app_revoked *out, struct tr_error *err);
+
+/* Enables user `name` again (their revoked credentials stay revoked): 404 when none. */
+enum tr_code app_user_enable(struct app_session *s, const struct app_actor *who, const char *name,
+			     struct tr_error *err);
 
 #endif /* TRANSOM_APP_TOKENS_H */
