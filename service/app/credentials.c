@@ -120,9 +120,8 @@ static enum db_status app_password_lookup(struct app_session *s, const char *cre
 	return st;
 }
 
-enum tr_code app_auth_basic(struct app_session *s, const char *credentials,
-			    const char *request_id, struct app_user *user, bool *found,
-			    struct tr_error *err)
+enum tr_code app_auth_basic(struct app_session *s, const char *credentials, const char *request_id,
+			    struct app_user *user, bool *found, struct tr_error *err)
 {
 	struct store_user u = {0};
 	enum db_status st = app_password_lookup(s, credentials, &u);

@@ -37,9 +37,8 @@ enum tr_code app_auth_bearer(struct app_session *s, const char *hash, const char
  * one of the person's e-mail addresses (policies/people.json), the password one of the
  * user's unrevoked app passwords (compared in constant time).  As app_auth_bearer.
  */
-enum tr_code app_auth_basic(struct app_session *s, const char *credentials,
-			    const char *request_id, struct app_user *user, bool *found,
-			    struct tr_error *err);
+enum tr_code app_auth_basic(struct app_session *s, const char *credentials, const char *request_id,
+			    struct app_user *user, bool *found, struct tr_error *err);
 
 /*
  * Credentials may have changed (revoked here, or a NOTIFY from another replica or the
