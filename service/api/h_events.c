@@ -16,9 +16,9 @@
 
 #include "api/api.h"
 #include "api/stream_quota.h"
+#include "app/streams.h"
 #include "auth/roles.h"
 #include "events/events.h"
-#include "store/effects.h"
 
 /* Seconds a client refused for too many streams is asked to wait (Retry-After). */
 #define STREAM_RETRY_AFTER_S 5
@@ -107,32 +107,6 @@ static enum tr_code last_event_id(struct http_req *req, bool *has, long long *se
 	return TR_OK;
 }
 
-/*
- * The ring no longer holds the client's Last-Event-ID: resume from the events table
- * (store/effects.h) when it still has that event and at most a ring's worth after it;
- * otherwise (or when the database fails) the stream starts with a resync block.
- */
-static void resume_from_history(struct http_req *req, struct events_sub *sub, long long last)
-{
-	enum { MAX = 1024 };
-	json_t *rows = NULL;
-	bool found = false;
-	if (store_events_since(api_store(req), last, MAX + 1, &rows, &found) < 0 || !found ||
-	    json_array_size(rows) > MAX) {
-		json_decref(rows);
-		return;
-	}
-	size_t n = json_array_size(rows);
-	const char **p = calloc(n ? n : 1, sizeof *p);
-	if (p != NULL) {
-		for (size_t i = 0; i < n; i++)
-			p[i] = json_string_value(json_array_get(rows, i));
-		events_sub_history(sub, p, n);
-	}
-	free(p);
-	json_decref(rows);
-}
-
 enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 {
 	struct api *api = req->app;
@@ -175,7 +149,7 @@ enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 	client->sub = sub;
 	events_sub_set_owner(sub, req->user.token_id); /* ended when the token dies */
 	if (has_last && events_sub_wants_history(sub))
-		resume_from_history(req, sub, last);
+		app_stream_resume(api_session(req), sub, last);
 	struct http_stream *stream =
 		http_reply_stream(rep, req, 200, "text/event-stream", &sse_ops, client);
 	if (stream == NULL) {
