@@ -6,165 +6,24 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/ops_stats.h"
 #include "core/clock.h"
-#include "core/log.h"
-#include "defs/defs.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "metrics/metrics.h"
-#include "store/ops_stats.h"
-#include "wf/wf.h"
 
 struct metrics_job {
 	struct app *app;
-	struct store *store; /* owned */
+	struct app_session *session; /* owned */
 	struct worker *thread;
-	struct defs *defs; /* this thread's reference */
-	unsigned long defs_gen;
 };
-
-static json_t *buckets_json(const long long *b, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_integer(b[i]));
-	return a;
-}
-
-/*
- * Replaces stats["lead"] (every workflow and state) by stats["lead_time"], the histogram
- * of the changes in a final state of their workflow, one series per final state (the
- * outcome): {"buckets", "series": [{"outcome", "n", "sum", "le"}]}; and stats["approval"]
- * by stats["approval_latency"], {"buckets", "n", "sum", "le"}.
- */
-static void shape_histograms(json_t *stats, const struct defs *d)
-{
-	static const long long lead_b[] = OPS_LEAD_BUCKETS, appr_b[] = OPS_APPROVAL_BUCKETS;
-	json_t *series = json_object(); /* outcome -> {n, sum, le} */
-	size_t i;
-	json_t *row;
-	json_array_foreach(json_object_get(stats, "lead"), i, row) {
-		const char *wname = json_string_value(json_object_get(row, "workflow"));
-		const char *state = json_string_value(json_object_get(row, "state"));
-		const struct wf *wf = d && wname ? wf_set_find(d->workflows, wname) : NULL;
-		if (wf == NULL || state == NULL || !wf_state_final(wf, state))
-			continue;
-		json_t *acc = json_object_get(series, state);
-		if (acc == NULL) {
-			json_t *zeros = json_array();
-			for (size_t k = 0; k < json_array_size(json_object_get(row, "le")); k++)
-				json_array_append_new(zeros, json_integer(0));
-			acc = json_pack("{s:s, s:i, s:f, s:o}", "outcome", state, "n", 0, "sum",
-					0.0, "le", zeros);
-			if (acc == NULL)
-				continue;
-			json_object_set_new(series, state, acc);
-		}
-		json_object_set_new(acc, "n",
-				    json_integer(json_integer_value(json_object_get(acc, "n")) +
-						 json_integer_value(json_object_get(row, "n"))));
-		json_object_set_new(acc, "sum",
-				    json_real(json_number_value(json_object_get(acc, "sum")) +
-					      json_number_value(json_object_get(row, "sum"))));
-		json_t *le = json_object_get(acc, "le");
-		for (size_t k = 0; k < json_array_size(le); k++)
-			json_array_set_new(le, k,
-					   json_integer(json_integer_value(json_array_get(le, k)) +
-							json_integer_value(json_array_get(
-								json_object_get(row, "le"), k))));
-	}
-	json_t *list = json_array();
-	const char *key;
-	json_t *v;
-	json_object_foreach(series, key, v)
-		json_array_append(list, v);
-	json_decref(series);
-	json_object_set_new(stats, "lead_time",
-			    json_pack("{s:o, s:o}", "buckets",
-				      buckets_json(lead_b, sizeof lead_b / sizeof lead_b[0]),
-				      "series", list));
-	json_object_del(stats, "lead");
-	json_t *a = json_deep_copy(json_object_get(stats, "approval"));
-	if (json_is_object(a)) {
-		json_object_set_new(a, "buckets",
-				    buckets_json(appr_b, sizeof appr_b / sizeof appr_b[0]));
-		json_object_set_new(stats, "approval_latency", a);
-	} else {
-		json_decref(a);
-	}
-	json_object_del(stats, "approval");
-}
-
-#define UTIL_HORIZON_MS (7LL * 24 * 3600 * 1000) /* the booked seconds cover 7 days, too */
-
-/*
- * Replaces stats["booked"] by stats["windows"]: per window of the definitions, the
- * seconds it offers in the next 7 days from `now_ms` (duration x capacity of each
- * instance) and the seconds booked in it, [{"window", "capacity_seconds",
- * "booked_seconds"}].
- */
-static void shape_windows(json_t *stats, const struct defs *d, long long now_ms)
-{
-	json_t *by = json_object(); /* uid -> {window, capacity_seconds, booked_seconds} */
-	json_t *inst = d ? defs_instances(d, now_ms, now_ms + UTIL_HORIZON_MS) : NULL;
-	size_t i;
-	json_t *x;
-	json_array_foreach(inst, i, x) {
-		const char *kind = json_string_value(json_object_get(x, "kind"));
-		const char *uid = json_string_value(json_object_get(x, "uid"));
-		if (kind == NULL || strcmp(kind, "window") != 0 || uid == NULL)
-			continue;
-		long long start = json_integer_value(json_object_get(x, "start_ms"));
-		long long end = json_integer_value(json_object_get(x, "end_ms"));
-		long long cap = json_integer_value(json_object_get(x, "capacity"));
-		start = start < now_ms ? now_ms : start;
-		double secs = end > start
-				      ? (double)(end - start) / 1000.0 * (double)(cap > 1 ? cap : 1)
-				      : 0.0;
-		json_t *w = json_object_get(by, uid);
-		if (w == NULL) {
-			w = json_pack("{s:s, s:f, s:f}", "window", uid, "capacity_seconds", 0.0,
-				      "booked_seconds", 0.0);
-			if (w == NULL)
-				continue;
-			json_object_set_new(by, uid, w);
-		}
-		json_object_set_new(
-			w, "capacity_seconds",
-			json_real(json_number_value(json_object_get(w, "capacity_seconds")) +
-				  secs));
-	}
-	json_decref(inst);
-	json_array_foreach(json_object_get(stats, "booked"), i, x) {
-		json_t *w = json_object_get(by, json_string_value(json_object_get(x, "window")));
-		if (w != NULL) /* a window no longer defined offers nothing to measure against */
-			json_object_set_new(
-				w, "booked_seconds",
-				json_real(json_number_value(json_object_get(x, "secs"))));
-	}
-	json_t *list = json_array();
-	const char *key;
-	json_object_foreach(by, key, x)
-		json_array_append(list, x);
-	json_decref(by);
-	json_object_set_new(stats, "windows", list);
-	json_object_del(stats, "booked");
-}
 
 static bool collect(struct worker *self, void *cls)
 {
 	struct metrics_job *j = cls;
-	json_t *stats = NULL;
 	(void)self;
-	enum db_status s = store_ops_stats(j->store, &stats);
-	if (s != DB_ONE)
-		LOG_WARN("event=metrics_collect_failed error=\"%s\"", store_last_error(j->store));
 	long long now_ms = clock_wall_ms();
-	if (s == DB_ONE) {
-		struct defs *d = defs_holder_get(&j->app->defs, &j->defs, &j->defs_gen);
-		shape_histograms(stats, d);
-		shape_windows(stats, d, now_ms);
-	}
+	json_t *stats = app_ops_stats(j->session, now_ms);
 	metrics_publish_db(j->app->metrics, stats, (double)now_ms / 1000.0);
 	json_decref(stats);
 	return false;
@@ -176,15 +35,14 @@ struct metrics_job *metrics_job_start(struct app *app)
 	if (j == NULL)
 		return NULL;
 	j->app = app;
-	if ((j->store = store_new(app->cfg->database_url, NULL)) == NULL)
+	if ((j->session = app_session_new(app, APP_SESSION_TIMEOUTS)) == NULL)
 		goto fail;
-	store_set_timeouts(j->store, app->cfg->statement_ms, app->cfg->lock_ms);
 	if ((j->thread = worker_start(app->cfg->metrics_interval * 1000u, collect, j)) == NULL) {
 		goto fail;
 	}
 	return j;
 fail:
-	store_free(j->store);
+	app_session_free(j->session);
 	free(j);
 	return NULL;
 }
@@ -194,7 +52,6 @@ void metrics_job_stop(struct metrics_job *j)
 	if (j == NULL)
 		return;
 	worker_stop(j->thread);
-	store_free(j->store);
-	defs_release(j->defs);
+	app_session_free(j->session);
 	free(j);
 }
