@@ -15,18 +15,17 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/checkpoints.h"
 #include "audit/checkpoint.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "metrics/metrics.h"
-#include "store/audit_log.h"
-#include "store/effects.h"
 
 struct checkpoint_worker {
 	struct app *app;
-	struct store *store;
+	struct app_session *session; /* owned */
 	struct crypto_sign_key *key; /* owned */
 	char pub[CRYPTO_SIGN_PUB_LEN];
 	struct worker *thread;
@@ -35,11 +34,6 @@ struct checkpoint_worker {
 	bool resumed;                          /* the file's tail was checked */
 	bool first;                            /* the immediate first sweep is skipped */
 };
-
-static bool collect(const struct audit_row *row, void *cls)
-{
-	return audit_checkpoint_add_hash(cls, row->hash);
-}
 
 /* Reads the last checkpoint of the file into w->last_seq / last_hash (none: 0, ""). */
 static void read_tail(struct checkpoint_worker *w)
@@ -72,11 +66,6 @@ static void read_tail(struct checkpoint_worker *w)
 	free(last);
 }
 
-static enum db_status outbox_tx(struct store *st, void *cls)
-{
-	return store_outbox_add(st, "audit.checkpoint", NULL, cls);
-}
-
 /* Appends `line` and a newline to the checkpoint file and syncs it.  False on failure. */
 static bool append_line(const char *path, const char *line)
 {
@@ -106,7 +95,7 @@ static bool sweep(struct worker *self, void *cls)
 		w->first = false;
 		return false;
 	}
-	if (store_audit_head_hash(w->store, &head, head_hash) != DB_ONE)
+	if (!app_audit_head(w->session, &head, head_hash))
 		return false; /* the database is away: next time */
 	if (!w->resumed) {
 		w->resumed = true;
@@ -114,7 +103,7 @@ static bool sweep(struct worker *self, void *cls)
 		if (w->last_seq > 0) {
 			/* The file's last checkpoint must still hold in this database. */
 			struct audit_checkpoint probe = {0};
-			store_audit_scan(w->store, w->last_seq - 1, w->last_seq, collect, &probe);
+			app_audit_hashes(w->session, w->last_seq - 1, w->last_seq, &probe);
 			bool same =
 				probe.nhashes == 1 && strcmp(probe.hashes[0], w->last_hash) == 0;
 			audit_checkpoint_clear(&probe);
@@ -133,7 +122,7 @@ static bool sweep(struct worker *self, void *cls)
 	c.prev_seq = w->last_seq;
 	snprintf(c.hash, sizeof c.hash, "%s", head_hash);
 	snprintf(c.key, sizeof c.key, "%s", w->pub);
-	if (store_audit_scan(w->store, w->last_seq, head, collect, &c) < 0 ||
+	if (!app_audit_hashes(w->session, w->last_seq, head, &c) ||
 	    c.nhashes != (size_t)(head - w->last_seq) ||
 	    strcmp(c.hashes[c.nhashes - 1], head_hash) != 0) {
 		LOG_ERROR("event=audit_checkpoint_failed seq=%lld detail=\"cannot read the events "
@@ -163,8 +152,7 @@ static bool sweep(struct worker *self, void *cls)
 		metrics_checkpoint(w->app->metrics, (double)clock_wall_ms() / 1000.0);
 		w->last_seq = head;
 		snprintf(w->last_hash, sizeof w->last_hash, "%s", head_hash);
-		if (store_tx(w->store, STORE_READ_COMMITTED, w->app->cfg->db_retries, outbox_tx,
-			     summary) < 0)
+		if (!app_audit_checkpoint_publish(w->session, summary))
 			LOG_WARN("event=audit_checkpoint_outbox_failed seq=%lld", head);
 	}
 	json_decref(summary);
@@ -185,9 +173,9 @@ struct checkpoint_worker *checkpoint_worker_start(struct app *app, struct crypto
 	w->key = key;
 	w->first = true;
 	if (!crypto_sign_key_public(key, w->pub) ||
-	    (w->store = store_new(app->cfg->database_url, NULL)) == NULL ||
+	    (w->session = app_session_new(app, APP_SESSION_PLAIN)) == NULL ||
 	    (w->thread = worker_start(app->cfg->checkpoint_interval * 1000u, sweep, w)) == NULL) {
-		store_free(w->store);
+		app_session_free(w->session);
 		crypto_sign_key_free(key);
 		free(w);
 		return NULL;
@@ -200,7 +188,7 @@ void checkpoint_worker_stop(struct checkpoint_worker *w)
 	if (w == NULL)
 		return;
 	worker_stop(w->thread);
-	store_free(w->store);
+	app_session_free(w->session);
 	crypto_sign_key_free(w->key);
 	free(w);
 }
