@@ -26,7 +26,7 @@
 #include "jobs/worker.h"
 #include "net/net.h"
 #include "app/imip.h"
-#include "wf/wf.h"
+#include "app/mail_queue.h"
 
 #define SWEEP_MAX_MS    500
 #define SENDS_PER_SWEEP 50
@@ -39,11 +39,9 @@ struct mail_worker {
 	struct app *app;
 	unsigned interval_ms;
 	struct worker *thread;
-	struct worker *self; /* the same, as seen by the sweeping thread itself */
-	struct store *store;
-	struct defs *defs;
-	unsigned long defs_gen;
-	long long polled_ms; /* monotonic, last IMAP poll */
+	struct worker *self;         /* the same, as seen by the sweeping thread itself */
+	struct app_session *session; /* owned */
+	long long polled_ms;         /* monotonic, last IMAP poll */
 	struct imip_settings settings;
 };
 
@@ -54,16 +52,10 @@ static bool stopping(struct mail_worker *w)
 
 static bool context(struct mail_worker *w, struct rec_ctx *c)
 {
-	*c = (struct rec_ctx){
-		.st = w->store,
-		.defs = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen),
-		.actor = "system",
-		.roles = WF_ROLE_SYSTEM,
-		.now_ms = clock_now_ms(),
-		.retries = w->app->cfg->db_retries,
-	};
+	struct tr_error err = {0};
 	w->settings.public_url = w->app->public_url;
-	return c->defs != NULL;
+	return app_session_context(w->session, "system", app_system_roles(), NULL, c, &err) ==
+	       TR_OK;
 }
 
 static void send_one(struct mail_worker *w, const struct store_imip_job *job)
@@ -86,10 +78,7 @@ static void send_one(struct mail_worker *w, const struct store_imip_job *job)
 	}
 	free(msg);
 	long long retry = error[0] ? jobs_backoff_ms(cfg->mail_backoff, job->attempt) : 0;
-	enum db_status s = store_imip_attempt(w->store, job->id, error[0] ? error : NULL, retry);
-	if (s < 0)
-		LOG_WARN("event=imip_record_failed invitation=%lld error=\"%s\"", job->id,
-			 store_last_error(w->store));
+	app_imip_attempt(w->session, job->id, error[0] ? error : NULL, retry);
 	if (error[0])
 		LOG_WARN("event=imip_send_failed invitation=%lld change=%s member=%s attempt=%d "
 			 "retry_ms=%lld error=\"%s\"",
@@ -165,11 +154,7 @@ static bool sweep(struct mail_worker *w)
 		if (stopping(w))
 			return false;
 		struct store_imip_job job;
-		enum db_status s = store_imip_claim(w->store, 2 * SMTP_TIMEOUT_MS + 1000, &job);
-		if (s < 0 && s != DB_DOWN)
-			LOG_WARN("event=imip_claim_failed error=\"%s\"",
-				 store_last_error(w->store));
-		if (s != DB_ONE)
+		if (!app_imip_claim(w->session, 2 * SMTP_TIMEOUT_MS + 1000, &job))
 			break;
 		send_one(w, &job);
 		more = sent + 1 == SENDS_PER_SWEEP;
@@ -204,9 +189,9 @@ struct mail_worker *mail_worker_start(struct app *app)
 					     .agent_domain = cfg->agent_domain,
 					     .from_addr = cfg->smtp_from,
 					     .trusted_authserv_id = cfg->mail_authserv_id};
-	w->store = store_new(cfg->database_url, NULL);
-	if (w->store == NULL || (w->thread = worker_start(w->interval_ms, sweep_cb, w)) == NULL) {
-		store_free(w->store);
+	w->session = app_session_new(app, APP_SESSION_PLAIN);
+	if (w->session == NULL || (w->thread = worker_start(w->interval_ms, sweep_cb, w)) == NULL) {
+		app_session_free(w->session);
 		free(w);
 		return NULL;
 	}
@@ -218,7 +203,6 @@ void mail_worker_stop(struct mail_worker *w)
 	if (w == NULL)
 		return;
 	worker_stop(w->thread);
-	store_free(w->store);
-	defs_release(w->defs);
+	app_session_free(w->session);
 	free(w);
 }
