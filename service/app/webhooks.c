@@ -350,9 +350,9 @@ static void render(struct app *app, struct app_webhook_delivery *d)
 	if (!sig_ok)
 		snprintf(d->error, sizeof d->error, "%s",
 			 d->body == NULL ? "out of memory"
-			 : !have_secret  ? "cannot open the signing secret (TRANSOM_SECRET_KEY_FILE "
-					   "lacks its key?)"
-					 : "cannot sign the body");
+			 : !have_secret ? "cannot open the signing secret (TRANSOM_SECRET_KEY_FILE "
+					  "lacks its key?)"
+					: "cannot sign the body");
 	else
 		snprintf(d->sig, sizeof d->sig, "v1=%s", hex);
 }

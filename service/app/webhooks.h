@@ -87,15 +87,15 @@ int app_webhooks_fan_out(struct app_session *s, unsigned batch, unsigned rounds,
 /* A delivery claimed and rendered for sending: what goes on the wire. */
 struct app_webhook_delivery {
 	long long id, webhook_id;
-	int attempt;                 /* this attempt's number, from 1 */
-	const char *topic, *url;     /* borrowed from `job` */
-	char *body;                  /* owned; NULL when out of memory */
-	size_t len;                  /* of `body` */
-	char ts[24];                 /* X-Transom-Timestamp: seconds since the epoch */
-	char delivery[24];           /* X-Transom-Delivery */
-	char sig[80];                /* X-Transom-Signature: "v1=" HMAC-SHA256 hex */
-	char error[512];             /* why it cannot be sent ("": it can) */
-	long long started_ms;        /* wall clock, when it was rendered */
+	int attempt;                   /* this attempt's number, from 1 */
+	const char *topic, *url;       /* borrowed from `job` */
+	char *body;                    /* owned; NULL when out of memory */
+	size_t len;                    /* of `body` */
+	char ts[24];                   /* X-Transom-Timestamp: seconds since the epoch */
+	char delivery[24];             /* X-Transom-Delivery */
+	char sig[80];                  /* X-Transom-Signature: "v1=" HMAC-SHA256 hex */
+	char error[512];               /* why it cannot be sent ("": it can) */
+	long long started_ms;          /* wall clock, when it was rendered */
 	struct store_webhook_job *job; /* owned */
 };
 
