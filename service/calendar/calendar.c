@@ -344,7 +344,7 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 
 struct parse_ctx {
 	const char *file;
-	struct wf_diags *diags;
+	struct diags *diags;
 	icalcomponent *root;
 	bool bad;
 	struct zctx zc;
@@ -357,7 +357,7 @@ struct parse_ctx {
 
 #define DIAG(pc, loc, ...)                                                                         \
 	do {                                                                                       \
-		wf_diag_add((pc)->diags, (pc)->file, (loc), 0, __VA_ARGS__);                       \
+		diags_add((pc)->diags, (pc)->file, (loc), 0, __VA_ARGS__);                         \
 		(pc)->bad = true;                                                                  \
 	} while (0)
 
@@ -838,7 +838,7 @@ static icaltimezone *floating_zone(struct parse_ctx *pc, const struct cal_zones 
 }
 
 static struct cal_set *parse_locked(const char *file, const char *text, size_t len,
-				    const struct cal_zones *zones, struct wf_diags *diags,
+				    const struct cal_zones *zones, struct diags *diags,
 				    const struct parse_ctx *as)
 {
 	struct parse_ctx pc = {file, diags, NULL, false, {NULL, NULL}, NULL, CAL_NONE, false, NULL};
@@ -999,13 +999,13 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
  * Parsing runs under the module lock too: it may load libical builtin zones (a shared
  * cache whose concurrent first loads have raced) and reads zones other sets share.
  */
-struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags)
+struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct diags *diags)
 {
 	return cal_parse_in(file, text, len, NULL, diags);
 }
 
 struct cal_set *cal_parse_in(const char *file, const char *text, size_t len,
-			     const struct cal_zones *zones, struct wf_diags *diags)
+			     const struct cal_zones *zones, struct diags *diags)
 {
 	pthread_mutex_lock(&cal_lock);
 	struct cal_set *set = parse_locked(file, text, len, zones, diags, NULL);
@@ -1015,13 +1015,13 @@ struct cal_set *cal_parse_in(const char *file, const char *text, size_t len,
 
 struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enum cal_as as,
 			     bool hard, json_t *services, const struct cal_zones *zones,
-			     struct wf_diags *diags)
+			     struct diags *diags)
 {
 	struct parse_ctx opts = {.as_kind = as == CAL_AS_WINDOW ? CAL_WINDOW : CAL_FREEZE,
 				 .as_hard = hard,
 				 .as_services = services};
 	if (!json_is_array(services) && !json_is_string(services)) {
-		wf_diag_add(diags, file, "", 0, "services must be \"*\" or a list");
+		diags_add(diags, file, "", 0, "services must be \"*\" or a list");
 		return NULL;
 	}
 	pthread_mutex_lock(&cal_lock);

@@ -61,7 +61,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "wf/wf.h"
+#include "core/diag.h"
 
 /* Default and largest number of instances cal_expand() returns per event. */
 #define CAL_CAP_DEFAULT 10000
@@ -87,7 +87,7 @@ void cal_init(void);
  * Never aborts on bad input.  Thread-safe after cal_init() (serialized by the module lock,
  * since it may load libical builtin zones).
  */
-struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags);
+struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct diags *diags);
 
 /* Zones for floating times and dates (see "Time rules"); either may be NULL or "". */
 struct cal_zones {
@@ -100,7 +100,7 @@ struct cal_zones {
  * the file declares X-WR-TIMEZONE).  A configured zone libical does not know is an error.
  */
 struct cal_set *cal_parse_in(const char *file, const char *text, size_t len,
-			     const struct cal_zones *zones, struct wf_diags *diags);
+			     const struct cal_zones *zones, struct diags *diags);
 
 /* Whether `tzid` names a zone libical knows (an IANA name such as "Europe/Berlin"). */
 bool cal_zone_known(const char *tzid);
@@ -128,7 +128,7 @@ enum cal_as {
  */
 struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enum cal_as as,
 			     bool hard, json_t *services, const struct cal_zones *zones,
-			     struct wf_diags *diags);
+			     struct diags *diags);
 
 /* Frees `set`; NULL is a no-op.  Not while another thread expands it. */
 void cal_free(struct cal_set *set);

@@ -121,9 +121,9 @@ struct planner_config {
  * Parses policies/calendars.json (`text` may be NULL: the defaults).  Returns an owned
  * config, or NULL with every error appended to `diags` as "file: json.path: message".
  */
-struct wf_diags;
+struct diags;
 struct planner_config *planner_config_parse(const char *file, const char *text, size_t len,
-					    struct wf_diags *diags);
+					    struct diags *diags);
 void planner_config_free(struct planner_config *cfg);
 
 /* Whether window or freeze instance `inst` (a cal_expand object) applies to `service`. */

@@ -153,7 +153,7 @@ static void parse_break_glass(struct pj *p, struct policy_approvals *a, json_t *
 }
 
 struct policy_approvals *policy_parse_approvals(const char *file, const char *text, size_t len,
-						struct wf_diags *diags)
+						struct diags *diags)
 {
 	static const char *const keys[] = {"defaults",    "rules",     "segregation_of_duties",
 					   "break_glass", "ownership", NULL};

@@ -3,7 +3,7 @@
  *
  * Each part keeps its parsed file (`root`) and borrows every string from it, so names and
  * texts below live as long as the part.  The file-reading helpers (`pj_*`) report in the
- * wf_diags format, as the catalog does.
+ * diags format, as the catalog does.
  */
 #ifndef TRANSOM_POLICY_INT_H
 #define TRANSOM_POLICY_INT_H
@@ -113,7 +113,7 @@ struct policy_set {
 /* One file being parsed. */
 struct pj {
 	const char *file;
-	struct wf_diags *d;
+	struct diags *d;
 	size_t before; /* d->n when the parse started */
 };
 

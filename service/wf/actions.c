@@ -213,7 +213,7 @@ static const char *type_word(enum wf_param_type t)
 }
 
 static void check_param(const struct wf_param *p, json_t *v, enum wf_kind_id kind, const char *file,
-			const char *path, const char *action, struct wf_diags *d)
+			const char *path, const char *action, struct diags *d)
 {
 	char sub[300];
 	bool ok = true;
@@ -234,42 +234,42 @@ static void check_param(const struct wf_param *p, json_t *v, enum wf_kind_id kin
 		break;
 	}
 	if (!ok) {
-		wf_diag_add(d, file, sub, 0, "expected %s", type_word(p->type));
+		diags_add(d, file, sub, 0, "expected %s", type_word(p->type));
 		return;
 	}
 	if (p->type != WF_PARAM_FIELD)
 		return;
 	const char *f = json_string_value(v);
 	if (!wf_field_of_kind(kind, f))
-		wf_diag_add(d, file, sub, 0, "unknown %s field '%s'", wf_kind_name(kind), f);
+		diags_add(d, file, sub, 0, "unknown %s field '%s'", wf_kind_name(kind), f);
 	else if (wf_field_protected(f) && strcmp(action, "set_field") == 0)
-		wf_diag_add(d, file, sub, 0, "field '%s' is set only by transom", f);
+		diags_add(d, file, sub, 0, "field '%s' is set only by transom", f);
 }
 
 const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, const char *file,
-					    const char *path, struct wf_diags *d)
+					    const char *path, struct diags *d)
 {
 	char sub[300];
 	const char *key;
 	json_t *v;
 
 	if (!json_is_object(obj)) {
-		wf_diag_add(d, file, path, 0, "expected an object");
+		diags_add(d, file, path, 0, "expected an object");
 		return NULL;
 	}
 	json_t *name = json_object_get(obj, "action");
 	wf_pathf(sub, sizeof sub, "%s.action", path);
 	if (name == NULL) {
-		wf_diag_add(d, file, path, 0, "missing key 'action'");
+		diags_add(d, file, path, 0, "missing key 'action'");
 		return NULL;
 	}
 	if (!json_is_string(name)) {
-		wf_diag_add(d, file, sub, 0, "expected a string");
+		diags_add(d, file, sub, 0, "expected a string");
 		return NULL;
 	}
 	const struct wf_action_def *def = wf_action_find(json_string_value(name));
 	if (def == NULL) {
-		wf_diag_add(d, file, sub, 0, "unknown action '%s'", json_string_value(name));
+		diags_add(d, file, sub, 0, "unknown action '%s'", json_string_value(name));
 		return NULL;
 	}
 	size_t before = d->n;
@@ -277,8 +277,8 @@ const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, c
 		v = json_object_get(obj, p->name);
 		if (v == NULL) {
 			if (p->required)
-				wf_diag_add(d, file, path, 0, "action '%s' needs parameter '%s'",
-					    def->name, p->name);
+				diags_add(d, file, path, 0, "action '%s' needs parameter '%s'",
+					  def->name, p->name);
 			continue;
 		}
 		check_param(p, v, kind, file, path, def->name, d);
@@ -288,8 +288,8 @@ const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, c
 		for (const struct wf_param *p = def->params; !found && p->name != NULL; p++)
 			found = strcmp(p->name, key) == 0;
 		if (!found)
-			wf_diag_add(d, file, path, 0, "action '%s' has no parameter '%s'",
-				    def->name, key);
+			diags_add(d, file, path, 0, "action '%s' has no parameter '%s'", def->name,
+				  key);
 	}
 	return d->n == before && !d->oom ? def : NULL;
 }

@@ -20,7 +20,7 @@
 /* State of one load. */
 struct loader {
 	const char *file;
-	struct wf_diags *d;
+	struct diags *d;
 	struct wf *wf;
 	bool kind_ok;
 };
@@ -69,7 +69,7 @@ static void check_keys(struct loader *l, json_t *obj, const char *path, const ch
 		for (size_t i = 0; !ok && allowed[i] != NULL; i++)
 			ok = strcmp(allowed[i], key) == 0;
 		if (!ok)
-			wf_diag_add(l->d, l->file, path, 0, "unknown key '%s'", key);
+			diags_add(l->d, l->file, path, 0, "unknown key '%s'", key);
 	}
 }
 
@@ -83,11 +83,11 @@ static const char *get_str(struct loader *l, json_t *obj, const char *key, const
 	wf_pathf(sub, sizeof sub, "%s%s%s", path, path[0] != '\0' ? "." : "", key);
 	if (v == NULL) {
 		if (required)
-			wf_diag_add(l->d, l->file, path, 0, "missing key '%s'", key);
+			diags_add(l->d, l->file, path, 0, "missing key '%s'", key);
 		return NULL;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected a non-empty string");
+		diags_add(l->d, l->file, sub, 0, "expected a non-empty string");
 		return NULL;
 	}
 	return json_string_value(v);
@@ -103,7 +103,7 @@ static bool get_bool(struct loader *l, json_t *obj, const char *key, const char 
 		return false;
 	if (!json_is_boolean(v)) {
 		wf_pathf(sub, sizeof sub, "%s.%s", path, key);
-		wf_diag_add(l->d, l->file, sub, 0, "expected a boolean");
+		diags_add(l->d, l->file, sub, 0, "expected a boolean");
 		return false;
 	}
 	return json_is_true(v);
@@ -120,8 +120,8 @@ static struct expr *compile(struct loader *l, const char *src, const char *path)
 	else
 		e = expr_compile(src, NULL, NULL, &err);
 	if (e == NULL)
-		wf_diag_add(l->d, l->file, path, err.column, "%s",
-			    err.message[0] != '\0' ? err.message : "invalid expression");
+		diags_add(l->d, l->file, path, err.column, "%s",
+			  err.message[0] != '\0' ? err.message : "invalid expression");
 	return e;
 }
 
@@ -176,7 +176,7 @@ static const char **field_list(struct loader *l, json_t *arr, const char *path)
 	if (arr == NULL)
 		return xcalloc(l, 1, sizeof *v);
 	if (!json_is_array(arr)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an array of field names");
+		diags_add(l->d, l->file, path, 0, "expected an array of field names");
 		return xcalloc(l, 1, sizeof *v);
 	}
 	v = xcalloc(l, json_array_size(arr) + 1, sizeof *v);
@@ -187,16 +187,16 @@ static const char **field_list(struct loader *l, json_t *arr, const char *path)
 		const char *f = json_string_value(json_array_get(arr, i));
 		wf_pathf(sub, sizeof sub, "%s[%zu]", path, i);
 		if (f == NULL) {
-			wf_diag_add(l->d, l->file, sub, 0, "expected a field name");
+			diags_add(l->d, l->file, sub, 0, "expected a field name");
 			continue;
 		}
 		if (l->kind_ok && !wf_field_of_kind(l->wf->kind, f)) {
-			wf_diag_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
-				    wf_kind_name(l->wf->kind), f);
+			diags_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
+				  wf_kind_name(l->wf->kind), f);
 			continue;
 		}
 		if (wf_field_protected(f)) {
-			wf_diag_add(l->d, l->file, sub, 0, "field '%s' is set only by transom", f);
+			diags_add(l->d, l->file, sub, 0, "field '%s' is set only by transom", f);
 			continue;
 		}
 		v[n++] = f;
@@ -214,7 +214,7 @@ static void action_list(struct loader *l, json_t *arr, const char *path, struct 
 	if (arr == NULL)
 		return;
 	if (!json_is_array(arr)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an array of actions");
+		diags_add(l->d, l->file, path, 0, "expected an array of actions");
 		return;
 	}
 	out->v = xcalloc(l, json_array_size(arr), sizeof *out->v);
@@ -246,36 +246,36 @@ static void parse_timer(struct loader *l, json_t *obj, const char *path, struct 
 	char sub[300];
 
 	if (!json_is_object(obj)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an object");
+		diags_add(l->d, l->file, path, 0, "expected an object");
 		return;
 	}
 	check_keys(l, obj, path, keys);
 	t->event = get_str(l, obj, "event", path, true);
 	wf_pathf(sub, sizeof sub, "%s.event", path);
 	if (t->event != NULL && !is_name(t->event)) {
-		wf_diag_add(l->d, l->file, sub, 0, "invalid event name '%s'", t->event);
+		diags_add(l->d, l->file, sub, 0, "invalid event name '%s'", t->event);
 		t->event = NULL;
 	}
 	get_str(l, obj, "description", path, false);
 	json_t *after = json_object_get(obj, "after");
 	wf_pathf(sub, sizeof sub, "%s.after", path);
 	if (after == NULL) {
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'after'");
+		diags_add(l->d, l->file, path, 0, "missing key 'after'");
 	} else if (json_is_integer(after)) {
 		t->after = json_integer_value(after);
 		if (t->after <= 0)
-			wf_diag_add(l->d, l->file, sub, 0, "must be positive");
+			diags_add(l->d, l->file, sub, 0, "must be positive");
 	} else if (json_is_string(after)) {
 		int64_t s = wf_duration_parse(json_string_value(after));
 		if (s > 0)
 			t->after = s;
 		else if (s == 0)
-			wf_diag_add(l->d, l->file, sub, 0, "must be positive");
+			diags_add(l->d, l->file, sub, 0, "must be positive");
 		else
 			t->after_expr = compile(l, json_string_value(after), sub);
 	} else {
-		wf_diag_add(l->d, l->file, sub, 0,
-			    "expected seconds, a duration like \"72h\" or an expression");
+		diags_add(l->d, l->file, sub, 0,
+			  "expected seconds, a duration like \"72h\" or an expression");
 	}
 	const char *when = get_str(l, obj, "when", path, false);
 	wf_pathf(sub, sizeof sub, "%s.when", path);
@@ -291,7 +291,7 @@ static void parse_state(struct loader *l, json_t *obj, struct wf_state *st, cons
 
 	st->editable = NULL;
 	if (!json_is_object(obj)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an object");
+		diags_add(l->d, l->file, path, 0, "expected an object");
 		st->editable = xcalloc(l, 1, sizeof *st->editable);
 		return;
 	}
@@ -308,7 +308,7 @@ static void parse_state(struct loader *l, json_t *obj, struct wf_state *st, cons
 	if (timers == NULL)
 		return;
 	if (!json_is_array(timers)) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected an array of timers");
+		diags_add(l->d, l->file, sub, 0, "expected an array of timers");
 		return;
 	}
 	st->timers = xcalloc(l, json_array_size(timers), sizeof *st->timers);
@@ -330,11 +330,11 @@ static void parse_states(struct loader *l, json_t *states)
 	json_t *v;
 
 	if (states == NULL) {
-		wf_diag_add(l->d, l->file, "", 0, "missing key 'states'");
+		diags_add(l->d, l->file, "", 0, "missing key 'states'");
 		return;
 	}
 	if (!json_is_object(states) || json_object_size(states) == 0) {
-		wf_diag_add(l->d, l->file, "states", 0, "expected a non-empty object of states");
+		diags_add(l->d, l->file, "states", 0, "expected a non-empty object of states");
 		return;
 	}
 	wf->states = xcalloc(l, json_object_size(states), sizeof *wf->states);
@@ -344,8 +344,8 @@ static void parse_states(struct loader *l, json_t *states)
 	json_object_foreach(states, key, v) {
 		wf_pathf(path, sizeof path, "states.%s", key);
 		if (!is_name(key)) {
-			wf_diag_add(l->d, l->file, path, 0,
-				    "invalid state name (use lowercase letters, digits, '_')");
+			diags_add(l->d, l->file, path, 0,
+				  "invalid state name (use lowercase letters, digits, '_')");
 			continue;
 		}
 		wf->states[wf->n_states++].name = key;
@@ -362,12 +362,12 @@ static void parse_states(struct loader *l, json_t *states)
 static size_t state_ref(struct loader *l, json_t *v, const char *path)
 {
 	if (!json_is_string(v)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected a state name");
+		diags_add(l->d, l->file, path, 0, "expected a state name");
 		return NONE;
 	}
 	size_t s = wf_state_find(l->wf, json_string_value(v));
 	if (s == NONE)
-		wf_diag_add(l->d, l->file, path, 0, "unknown state '%s'", json_string_value(v));
+		diags_add(l->d, l->file, path, 0, "unknown state '%s'", json_string_value(v));
 	return s;
 }
 
@@ -378,7 +378,7 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 
 	wf_pathf(sub, sizeof sub, "%s.from", path);
 	if (from == NULL) {
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'from'");
+		diags_add(l->d, l->file, path, 0, "missing key 'from'");
 		return;
 	}
 	if (json_is_string(from)) {
@@ -389,7 +389,7 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 		return;
 	}
 	if (!json_is_array(from) || json_array_size(from) == 0) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected a state name or a non-empty array");
+		diags_add(l->d, l->file, sub, 0, "expected a state name or a non-empty array");
 		return;
 	}
 	t->from = xcalloc(l, json_array_size(from), sizeof *t->from);
@@ -403,8 +403,8 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 		for (size_t j = 0; j < t->n_from; j++)
 			dup = dup || t->from[j] == s;
 		if (dup)
-			wf_diag_add(l->d, l->file, ip, 0, "state '%s' listed twice",
-				    l->wf->states[s].name);
+			diags_add(l->d, l->file, ip, 0, "state '%s' listed twice",
+				  l->wf->states[s].name);
 		else if (s != NONE)
 			t->from[t->n_from++] = s;
 	}
@@ -418,16 +418,16 @@ static void parse_roles(struct loader *l, json_t *obj, struct wf_transition *t, 
 	wf_pathf(sub, sizeof sub, "%s.roles", path);
 	if (t->is_auto) {
 		if (roles != NULL)
-			wf_diag_add(l->d, l->file, sub, 0,
-				    "auto transitions are taken by 'system'; remove roles");
+			diags_add(l->d, l->file, sub, 0,
+				  "auto transitions are taken by 'system'; remove roles");
 		return;
 	}
 	if (roles == NULL) {
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'roles'");
+		diags_add(l->d, l->file, path, 0, "missing key 'roles'");
 		return;
 	}
 	if (!json_is_array(roles) || json_array_size(roles) == 0) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected a non-empty array of roles");
+		diags_add(l->d, l->file, sub, 0, "expected a non-empty array of roles");
 		return;
 	}
 	for (size_t i = 0; i < json_array_size(roles); i++) {
@@ -436,9 +436,9 @@ static void parse_roles(struct loader *l, json_t *obj, struct wf_transition *t, 
 		unsigned bit = wf_role_parse(r);
 		wf_pathf(ip, sizeof ip, "%s[%zu]", sub, i);
 		if (r == NULL)
-			wf_diag_add(l->d, l->file, ip, 0, "expected a role name");
+			diags_add(l->d, l->file, ip, 0, "expected a role name");
 		else if (bit == 0)
-			wf_diag_add(l->d, l->file, ip, 0, "unknown role '%s'", r);
+			diags_add(l->d, l->file, ip, 0, "unknown role '%s'", r);
 		t->roles |= bit;
 	}
 }
@@ -456,7 +456,7 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	t->to = NONE;
 	t->guard_name = t->guard_buf;
 	if (!json_is_object(obj)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an object");
+		diags_add(l->d, l->file, path, 0, "expected an object");
 		t->required = xcalloc(l, 1, sizeof *t->required);
 		return;
 	}
@@ -464,9 +464,8 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	t->event = get_str(l, obj, "event", path, true);
 	wf_pathf(sub, sizeof sub, "%s.event", path);
 	if (t->event != NULL && !is_name(t->event)) {
-		wf_diag_add(l->d, l->file, sub, 0,
-			    "invalid event name '%s' (use lowercase letters, digits, '_')",
-			    t->event);
+		diags_add(l->d, l->file, sub, 0,
+			  "invalid event name '%s' (use lowercase letters, digits, '_')", t->event);
 		t->event = NULL;
 	}
 	get_str(l, obj, "description", path, false);
@@ -475,7 +474,7 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	json_t *to = json_object_get(obj, "to");
 	wf_pathf(sub, sizeof sub, "%s.to", path);
 	if (to == NULL)
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'to'");
+		diags_add(l->d, l->file, path, 0, "missing key 'to'");
 	else
 		t->to = state_ref(l, to, sub);
 	parse_roles(l, obj, t, path);
@@ -489,8 +488,7 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 		t->guard_name = guard;
 		if (json_object_get(obj, "when") == NULL) {
 			wf_pathf(sub, sizeof sub, "%s.guard", path);
-			wf_diag_add(l->d, l->file, sub, 0,
-				    "a guard name needs a 'when' expression");
+			diags_add(l->d, l->file, sub, 0, "a guard name needs a 'when' expression");
 		}
 	}
 	wf_pathf(sub, sizeof sub, "%s.required", path);
@@ -501,8 +499,8 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	for (size_t k = 0; k < t->n_from; k++)
 		if (l->wf->states[t->from[k]].final) {
 			wf_pathf(sub, sizeof sub, "%s.from", path);
-			wf_diag_add(l->d, l->file, sub, 0, "state '%s' is final",
-				    l->wf->states[t->from[k]].name);
+			diags_add(l->d, l->file, sub, 0, "state '%s' is final",
+				  l->wf->states[t->from[k]].name);
 		}
 }
 
@@ -511,11 +509,11 @@ static void parse_transitions(struct loader *l, json_t *arr)
 	struct wf *wf = l->wf;
 
 	if (arr == NULL) {
-		wf_diag_add(l->d, l->file, "", 0, "missing key 'transitions'");
+		diags_add(l->d, l->file, "", 0, "missing key 'transitions'");
 		return;
 	}
 	if (!json_is_array(arr)) {
-		wf_diag_add(l->d, l->file, "transitions", 0, "expected an array of transitions");
+		diags_add(l->d, l->file, "transitions", 0, "expected an array of transitions");
 		return;
 	}
 	wf->trans = xcalloc(l, json_array_size(arr), sizeof *wf->trans);
@@ -549,8 +547,8 @@ static void parse_selector(struct loader *l, json_t *sel)
 		return;
 	}
 	if (!json_is_object(sel)) {
-		wf_diag_add(l->d, l->file, "applies_to", 0,
-			    "expected an object of field values or an expression");
+		diags_add(l->d, l->file, "applies_to", 0,
+			  "expected an object of field values or an expression");
 		return;
 	}
 	wf->sel = WF_SEL_OBJECT;
@@ -558,13 +556,13 @@ static void parse_selector(struct loader *l, json_t *sel)
 	json_object_foreach(sel, key, v) {
 		wf_pathf(sub, sizeof sub, "applies_to.%s", key);
 		if (l->kind_ok && !wf_field_of_kind(wf->kind, key))
-			wf_diag_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
-				    wf_kind_name(wf->kind), key);
+			diags_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
+				  wf_kind_name(wf->kind), key);
 		bool ok = scalar(v) || (json_is_array(v) && json_array_size(v) > 0);
 		for (size_t i = 0; ok && json_is_array(v) && i < json_array_size(v); i++)
 			ok = scalar(json_array_get(v, i));
 		if (!ok)
-			wf_diag_add(
+			diags_add(
 				l->d, l->file, sub, 0,
 				"expected a string, number, boolean or a non-empty array of them");
 	}
@@ -656,16 +654,16 @@ static void check_reachability(struct loader *l)
 		}
 	}
 	if (!any_final)
-		wf_diag_add(l->d, l->file, "states", 0, "no final state");
+		diags_add(l->d, l->file, "states", 0, "no final state");
 	for (size_t s = 0; s < wf->n_states; s++) {
 		wf_pathf(path, sizeof path, "states.%s", wf->states[s].name);
 		if (!seen[s])
-			wf_diag_add(l->d, l->file, path, 0,
-				    "state '%s' is unreachable from initial state '%s'",
-				    wf->states[s].name, wf->states[wf->initial].name);
+			diags_add(l->d, l->file, path, 0,
+				  "state '%s' is unreachable from initial state '%s'",
+				  wf->states[s].name, wf->states[wf->initial].name);
 		if (!live[s] && any_final)
-			wf_diag_add(l->d, l->file, path, 0,
-				    "no path from state '%s' to a final state", wf->states[s].name);
+			diags_add(l->d, l->file, path, 0,
+				  "no path from state '%s' to a final state", wf->states[s].name);
 	}
 out:
 	free(seen);
@@ -694,21 +692,20 @@ static void check_pair(struct loader *l, const struct wf_transition *a,
 		if (!from_has(a, b->from[k]))
 			continue;
 		if (a->is_auto != b->is_auto)
-			wf_diag_add(l->d, l->file, path, 0,
-				    "ambiguous: event '%s' from state '%s' is auto in one of "
-				    "transitions[%zu] and this one",
-				    b->event, sn, a->index);
+			diags_add(l->d, l->file, path, 0,
+				  "ambiguous: event '%s' from state '%s' is auto in one of "
+				  "transitions[%zu] and this one",
+				  b->event, sn, a->index);
 		else if (a->when == NULL)
-			wf_diag_add(l->d, l->file, path, 0,
-				    "ambiguous: transitions[%zu] already takes %s%s%s from state "
-				    "'%s' without a guard",
-				    a->index, a->is_auto ? "an auto transition" : "event '",
-				    a->is_auto ? "" : a->event, a->is_auto ? "" : "'", sn);
+			diags_add(l->d, l->file, path, 0,
+				  "ambiguous: transitions[%zu] already takes %s%s%s from state "
+				  "'%s' without a guard",
+				  a->index, a->is_auto ? "an auto transition" : "event '",
+				  a->is_auto ? "" : a->event, a->is_auto ? "" : "'", sn);
 		else if (b->when != NULL && strcmp(expr_source(a->when), expr_source(b->when)) == 0)
-			wf_diag_add(
-				l->d, l->file, path, 0,
-				"ambiguous: transitions[%zu] has the same guard from state '%s'",
-				a->index, sn);
+			diags_add(l->d, l->file, path, 0,
+				  "ambiguous: transitions[%zu] has the same guard from state '%s'",
+				  a->index, sn);
 	}
 }
 
@@ -739,10 +736,10 @@ static void check_timers(struct loader *l)
 			}
 			wf_pathf(path, sizeof path, "states.%s.timers[%zu].event", st->name, k);
 			if (!ok)
-				wf_diag_add(l->d, l->file, path, 0,
-					    "no transition takes event '%s' from state '%s' "
-					    "for role 'system'",
-					    ev, st->name);
+				diags_add(l->d, l->file, path, 0,
+					  "no transition takes event '%s' from state '%s' "
+					  "for role 'system'",
+					  ev, st->name);
 		}
 	}
 }
@@ -772,10 +769,10 @@ static void check_auto_loops(struct loader *l)
 				/* every state walked is on the cycle: report it once */
 				if (min == s) {
 					wf_pathf(path, sizeof path, "transitions[%zu]", next[s]);
-					wf_diag_add(l->d, l->file, path, 0,
-						    "auto transitions loop from state '%s' back to "
-						    "it without a guard",
-						    wf->states[s].name);
+					diags_add(l->d, l->file, path, 0,
+						  "auto transitions loop from state '%s' back to "
+						  "it without a guard",
+						  wf->states[s].name);
 				}
 				break;
 			}
@@ -853,21 +850,21 @@ static void parse_root(struct loader *l, json_t *root)
 	struct wf *wf = l->wf;
 
 	if (!json_is_object(root)) {
-		wf_diag_add(l->d, l->file, "", 0, "expected a JSON object");
+		diags_add(l->d, l->file, "", 0, "expected a JSON object");
 		return;
 	}
 	check_keys(l, root, "", keys);
 	const char *name = get_str(l, root, "name", "", false);
 	if (name != NULL && strcmp(name, wf->name) != 0)
-		wf_diag_add(l->d, l->file, "name", 0, "name '%s' differs from the file's '%s'",
-			    name, wf->name);
+		diags_add(l->d, l->file, "name", 0, "name '%s' differs from the file's '%s'", name,
+			  wf->name);
 	get_str(l, root, "description", "", false);
 	const char *kind = get_str(l, root, "kind", "", true);
 	if (kind != NULL) {
 		int k = wf_kind_parse(kind);
 		if (k < 0)
-			wf_diag_add(l->d, l->file, "kind", 0,
-				    "unknown kind '%s' (change, incident or problem)", kind);
+			diags_add(l->d, l->file, "kind", 0,
+				  "unknown kind '%s' (change, incident or problem)", kind);
 		else
 			wf->kind = (enum wf_kind_id)k;
 		l->kind_ok = k >= 0;
@@ -879,7 +876,7 @@ static void parse_root(struct loader *l, json_t *root)
 	if (initial != NULL && wf->states != NULL) {
 		wf->initial = wf_state_find(wf, initial);
 		if (wf->initial == NONE)
-			wf_diag_add(l->d, l->file, "initial", 0, "unknown state '%s'", initial);
+			diags_add(l->d, l->file, "initial", 0, "unknown state '%s'", initial);
 	}
 	parse_transitions(l, json_object_get(root, "transitions"));
 	if (l->d->oom)
@@ -892,7 +889,7 @@ static void parse_root(struct loader *l, json_t *root)
 	set_version(l);
 }
 
-struct wf *wf_parse(const char *file, const char *text, size_t len, struct wf_diags *diags)
+struct wf *wf_parse(const char *file, const char *text, size_t len, struct diags *diags)
 {
 	struct loader l = {.file = file, .d = diags};
 	json_error_t jerr;
@@ -915,15 +912,15 @@ struct wf *wf_parse(const char *file, const char *text, size_t len, struct wf_di
 	if (l.wf->def == NULL) {
 		if (jerr.line > 0)
 			snprintf(where, sizeof where, "line %d", jerr.line);
-		wf_diag_add(diags, file, where, jerr.line > 0 ? jerr.column : 0, "invalid json: %s",
-			    jerr.text);
+		diags_add(diags, file, where, jerr.line > 0 ? jerr.column : 0, "invalid json: %s",
+			  jerr.text);
 		wf_free(l.wf);
 		return NULL;
 	}
 	if (!is_name_with(l.wf->name, '-'))
-		wf_diag_add(diags, file, "", 0,
-			    "file name must be a workflow name (lowercase letters, digits, "
-			    "'_', '-') ending in .json");
+		diags_add(diags, file, "", 0,
+			  "file name must be a workflow name (lowercase letters, digits, "
+			  "'_', '-') ending in .json");
 	parse_root(&l, l.wf->def);
 	if (diags->n != before || diags->oom) {
 		wf_free(l.wf);

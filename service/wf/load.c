@@ -85,7 +85,7 @@ static bool selectors_overlap(const struct wf *a, const struct wf *b)
 	return false;
 }
 
-struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags)
+struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct diags *diags)
 {
 	size_t before = diags->n;
 	struct wf_set *set = calloc(1, sizeof *set);
@@ -109,13 +109,12 @@ struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags)
 		for (size_t i = 0; i < j; i++) {
 			const struct wf *a = set->v[i];
 			if (strcmp(a->name, b->name) == 0)
-				wf_diag_add(diags, b->file, "", 0,
-					    "workflow '%s' is also defined in %s", b->name,
-					    a->file);
+				diags_add(diags, b->file, "", 0,
+					  "workflow '%s' is also defined in %s", b->name, a->file);
 			else if (a->kind == b->kind && selectors_overlap(a, b))
-				wf_diag_add(diags, b->file, "applies_to", 0,
-					    "overlaps with workflow '%s': a %s could match both",
-					    a->name, wf_kind_name(a->kind));
+				diags_add(diags, b->file, "applies_to", 0,
+					  "overlaps with workflow '%s': a %s could match both",
+					  a->name, wf_kind_name(a->kind));
 		}
 	}
 	if (diags->n != before || diags->oom) {
@@ -126,13 +125,13 @@ struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags)
 }
 
 /* Reads `path` whole; NULL with a diagnostic on failure.  *len receives the size. */
-static char *read_file(const char *path, size_t *len, struct wf_diags *diags)
+static char *read_file(const char *path, size_t *len, struct diags *diags)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 
 	if (f == NULL) {
-		wf_diag_add(diags, path, "", 0, "cannot open: %s", strerror(errno));
+		diags_add(diags, path, "", 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	buf = malloc(WF_FILE_MAX + 1);
@@ -143,11 +142,11 @@ static char *read_file(const char *path, size_t *len, struct wf_diags *diags)
 	}
 	*len = fread(buf, 1, WF_FILE_MAX + 1, f);
 	if (ferror(f)) {
-		wf_diag_add(diags, path, "", 0, "cannot read: %s", strerror(errno));
+		diags_add(diags, path, "", 0, "cannot read: %s", strerror(errno));
 		free(buf);
 		buf = NULL;
 	} else if (*len > WF_FILE_MAX) {
-		wf_diag_add(diags, path, "", 0, "file larger than %d bytes", WF_FILE_MAX);
+		diags_add(diags, path, "", 0, "file larger than %d bytes", WF_FILE_MAX);
 		free(buf);
 		buf = NULL;
 	}
@@ -161,7 +160,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Sorted names of the "*.json" files of `dir` (owned array and strings); NULL on error. */
-static char **list_json(const char *dir, size_t *n, struct wf_diags *diags)
+static char **list_json(const char *dir, size_t *n, struct diags *diags)
 {
 	DIR *d = opendir(dir);
 	char **names = NULL;
@@ -170,7 +169,7 @@ static char **list_json(const char *dir, size_t *n, struct wf_diags *diags)
 
 	*n = 0;
 	if (d == NULL) {
-		wf_diag_add(diags, dir, "", 0, "cannot open directory: %s", strerror(errno));
+		diags_add(diags, dir, "", 0, "cannot open directory: %s", strerror(errno));
 		return NULL;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -206,7 +205,7 @@ oom:
 	return NULL;
 }
 
-struct wf_set *wf_set_load_dir(const char *dir, struct wf_diags *diags)
+struct wf_set *wf_set_load_dir(const char *dir, struct diags *diags)
 {
 	size_t before = diags->n, n = 0, dlen = strlen(dir);
 	char **names = list_json(dir, &n, diags);

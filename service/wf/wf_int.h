@@ -118,7 +118,7 @@ int wf_env_eval(struct wf_env *env, const struct expr *e, json_t **out, struct e
 
 /* ---- diagnostics (diag.c) ---- */
 
-/* wf_diag_add() is declared in wf.h: other loaders (policies) report through it too. */
+/* diags_add() is declared in wf.h: other loaders (policies) report through it too. */
 
 /* ---- definitions (def.c) ---- */
 
@@ -135,7 +135,7 @@ int64_t wf_duration_parse(const char *s);
 
 /* Validates the parameters of one action object; appends diagnostics.  Returns the row. */
 const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, const char *file,
-					    const char *path, struct wf_diags *d);
+					    const char *path, struct diags *d);
 
 /* ---- small helpers (diag.c) ---- */
 

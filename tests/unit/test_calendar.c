@@ -21,14 +21,14 @@ static long long iso_ms(const char *s)
 
 static struct cal_set *parse(const char *text)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("t.ics", text, strlen(text), &d);
 	if (set == NULL) {
-		char *s = wf_diags_join(&d);
+		char *s = diags_join(&d);
 		fprintf(stderr, "  unexpected parse errors:\n%s", s ? s : "");
 		free(s);
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return set;
 }
 
@@ -407,10 +407,10 @@ static void test_parse_errors(void)
 		"Olympus:20260105T090000\r\nEND:VEVENT\r\n"
 		"BEGIN:VEVENT\r\nUID:e\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:a\r\n"
 		"X-TRANSOM-HARDNESS:medium\r\nDTSTART:2026XX05T090000Z\r\nEND:VEVENT\r\n" CAL_TAIL;
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("policies/freezes.ics", text, strlen(text), &d);
 	CHECK(set == NULL);
-	char *all = wf_diags_join(&d);
+	char *all = diags_join(&d);
 	CHECK(all != NULL);
 	static const char *const want[] = {
 		"policies/freezes.ics: VEVENT[1] (UID b): missing DTSTART\n",
@@ -425,7 +425,7 @@ static void test_parse_errors(void)
 		CHECKF(strstr(all, want[i]) != NULL, "missing \"%s\" in:\n%s", want[i], all);
 	CHECKF(all != NULL && strstr(all, "VEVENT[0]") == NULL, "VEVENT[0] is valid:\n%s", all);
 	free(all);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* the unknown TZID, reported once the properties are valid */
 	static const char tz[] = CAL_HEAD
@@ -437,7 +437,7 @@ static void test_parse_errors(void)
 		CHECK_STR(d.v[0].path, "VEVENT[0] (UID d)");
 		CHECK_STR(d.v[0].message, "DTSTART: unknown TZID");
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_garbage(void)
@@ -466,18 +466,18 @@ static void test_garbage(void)
 		"BEGIN:VCALENDAR\r\nUID:\xff\xfe\r\nEND:VCALENDAR\r\n",
 	};
 	for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		struct cal_set *set = cal_parse("g.ics", inputs[i], strlen(inputs[i]), &d);
 		CHECKF(set == NULL, "input %zu accepted", i);
 		CHECKF(d.n > 0, "input %zu: no diagnostic", i);
 		cal_free(set);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 	static const char nul[] = "BEGIN:VCALENDAR\0END:VCALENDAR\r\n";
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	CHECK(cal_parse("n.ics", nul, sizeof nul - 1, &d) == NULL);
 	CHECK_INT(d.n, 1);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	cal_free(NULL);
 }
 
@@ -516,7 +516,7 @@ static void test_empty_values(void)
 			 "DESCRIPTION:\r\nURL;VALUE=URI:\r\nX-APPLE-TRAVEL-ADVISORY-BEHAVIOR:\r\n"
 			 "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:\r\n"
 			 "END:VALARM\r\nEND:VEVENT\r\n" CAL_TAIL;
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("policies/freezes.ics", text, strlen(text), &d);
 	CHECK(set != NULL);
 	CHECK_INT(d.n, 0);
@@ -534,7 +534,7 @@ static void test_empty_values(void)
 	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T09:00:00Z 2026-01-05T10:00:00Z");
 	free(w);
 	cal_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* what places the event stays fatal */
 	static const char *const fatal[] = {"DTEND:\r\n",   "DTEND:soon\r\n",
@@ -552,7 +552,7 @@ static void test_empty_values(void)
 		CHECKF(d.n > 0 && strstr(d.v[0].message, "parse error") != NULL, "fatal %zu: %s", i,
 		       d.n ? d.v[0].message : "no diagnostic");
 		cal_free(set);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 }
 
@@ -576,10 +576,10 @@ static void test_fold_splits_utf8(void)
 	static const char bad[] = CAL_HEAD
 		"BEGIN:VEVENT\r\nUID:u\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
 		"SUMMARY:Gr\xc3\r\nX\xbc\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT\r\n" CAL_TAIL;
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	CHECK(cal_parse("b.ics", bad, strlen(bad), &d) == NULL);
 	CHECK(d.n == 1 && strstr(d.v[0].message, "not valid UTF-8") != NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* Issue 17.4: DTSTART is an instance even when its RRULE does not produce it. */
@@ -643,7 +643,7 @@ static void test_floating_zone(void)
 		"DTSTART:20260105T100000\r\nDTEND:20260105T120000\r\nEND:VEVENT\r\n"
 		"BEGIN:VEVENT\r\nUID:ad\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
 		"DTSTART;VALUE=DATE:20260710\r\nDTEND;VALUE=DATE:20260712\r\nEND:VEVENT\r\n";
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	/* X-WR-TIMEZONE (Google's exports) */
 	snprintf(text, sizeof text, CAL_HEAD "X-WR-TIMEZONE:Europe/Berlin\r\n%s" CAL_TAIL, body);
@@ -692,7 +692,7 @@ static void test_floating_zone(void)
 	struct cal_zones bad = {NULL, "Mars/Olympus"};
 	CHECK(cal_parse_in("t.ics", text, strlen(text), &bad, &d) == NULL);
 	CHECK(d.n >= 1 && strstr(d.v[0].message, "unknown time zone 'Mars/Olympus'") != NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	CHECK(cal_zone_known("Europe/Berlin"));
 	CHECK(!cal_zone_known("Mars/Olympus"));
 	CHECK(!cal_zone_known("../etc/passwd"));
