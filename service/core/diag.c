@@ -13,8 +13,8 @@ static char *str_dup_or_empty(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
-void diags_add(struct diags *d, const char *file, const char *path, int column,
-		 const char *fmt, ...)
+void diags_add(struct diags *d, const char *file, const char *path, int column, const char *fmt,
+	       ...)
 {
 	char msg[1024];
 	va_list ap;

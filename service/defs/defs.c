@@ -379,6 +379,8 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 	int wn = hash_dir(workflows_dir, acc, errors);
 	int pn = hash_dir(policies_dir, acc, errors);
 	d->workflows = wn >= 0 ? wf_set_load_dir(workflows_dir, &diags) : NULL;
+	if (d->workflows != NULL)
+		wf_set_bind_actions(d->workflows, policy_wf_actions);
 	char catalog_path[2048];
 	snprintf(catalog_path, sizeof catalog_path, "%s/services.json", policies_dir);
 	bool catalog_ok = pn < 0 || access(catalog_path, F_OK) != 0 ||

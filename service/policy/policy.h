@@ -27,8 +27,8 @@
 
 #include "policy/catalog.h"
 #include "wf/wf.h"
+#include "wf/wf_action.h"
 
-struct wf_act;
 struct policy_people;
 struct policy_risk;
 struct policy_approvals;
@@ -394,5 +394,11 @@ int policy_act_assess_risk(struct wf_act *act);
  * expires_after.  Same no-op and errors as policy_act_assess_risk().
  */
 int policy_act_request_approvals(struct wf_act *act);
+
+/*
+ * The workflow actions this module implements (the two above), for wf_set_bind_actions():
+ * the loader of the definitions binds them to the workflows.  Ended by a NULL name.
+ */
+extern const struct wf_action_impl policy_wf_actions[];
 
 #endif /* TRANSOM_POLICY_H */

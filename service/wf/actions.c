@@ -3,14 +3,13 @@
  *
  * Workflows name actions ({"action": "note", "text": "..."}); the loader checks the name
  * and parameters against this table, the engine calls the row's apply function.  The
- * generic actions live here.  `assess_risk`, `request_approvals` and `schedule` are
- * placeholders whose apply does nothing yet: the policy and scheduling modules provide
- * the real functions and replace these rows (see workflows/README.md).
+ * generic actions live here.  `assess_risk` and `request_approvals` are declared with a
+ * placeholder that does nothing: the policy module provides the real functions, bound to
+ * a loaded set with wf_set_bind_actions() (see wf_action.h).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/policy.h"
 #include "wf/wf_int.h"
 
 static int oom(struct wf_act *act)
@@ -139,6 +138,17 @@ static int act_schedule(struct wf_act *act)
 					    rw == NULL || json_is_true(rw)));
 }
 
+/*
+ * An action implemented by a higher module (assess_risk, request_approvals): nothing
+ * until wf_set_bind_actions() binds the module's function, as when that module has no
+ * definitions to apply.
+ */
+static int act_provided(struct wf_act *act)
+{
+	(void)act;
+	return 0;
+}
+
 /* ---- the table ---- */
 
 static const struct wf_param p_set_field[] = {
@@ -163,10 +173,10 @@ static const struct wf_action_def actions[] = {
 	 "requires a post-implementation review: review.required=true and the reason"},
 	{"route_to_team", p_route, act_route_to_team,
 	 "sets assignment_group to the team owning the record's service"},
-	/* the policy module's: they read policies/ through ctx->ext (a struct policy_ext) */
-	{"assess_risk", p_assess_risk, policy_act_assess_risk,
+	/* the policy module's (policy_wf_actions), bound by wf_set_bind_actions() */
+	{"assess_risk", p_assess_risk, act_provided,
 	 "scores the change with policies/risk.json and publishes risk.*"},
-	{"request_approvals", p_request_approvals, policy_act_request_approvals,
+	{"request_approvals", p_request_approvals, act_provided,
 	 "asks the groups policies/approvals.json requires and publishes approvals.*"},
 	{"schedule", p_schedule, act_schedule,
 	 "books the earliest conflict-free slot in the change's maintenance windows "

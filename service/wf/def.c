@@ -226,7 +226,7 @@ static void action_list(struct loader *l, json_t *arr, const char *path, struct 
 		const struct wf_action_def *def = wf_action_check(
 			obj, l->kind_ok ? l->wf->kind : WF_KIND_CHANGE, l->file, sub, l->d);
 		if (def != NULL)
-			out->v[out->n++] = (struct wf_action){def, obj};
+			out->v[out->n++] = (struct wf_action){def, obj, def->apply};
 	}
 }
 

@@ -41,6 +41,25 @@ const struct wf *wf_set_find(const struct wf_set *set, const char *name)
 	return NULL;
 }
 
+static void bind_list(struct wf_actions *list, const struct wf_action_impl *impls)
+{
+	for (size_t i = 0; i < list->n; i++)
+		for (const struct wf_action_impl *m = impls; m->name != NULL; m++)
+			if (strcmp(list->v[i].def->name, m->name) == 0)
+				list->v[i].apply = m->apply;
+}
+
+void wf_set_bind_actions(struct wf_set *set, const struct wf_action_impl *impls)
+{
+	for (size_t w = 0; w < set->n; w++) {
+		struct wf *wf = set->v[w];
+		for (size_t i = 0; i < wf->n_states; i++)
+			bind_list(&wf->states[i].on_enter, impls);
+		for (size_t i = 0; i < wf->n_trans; i++)
+			bind_list(&wf->trans[i].actions, impls);
+	}
+}
+
 static int cmp_wf(const void *a, const void *b)
 {
 	return strcmp((*(struct wf *const *)a)->name, (*(struct wf *const *)b)->name);

@@ -26,6 +26,7 @@
 
 struct wf;
 struct wf_set;
+struct wf_action_impl;
 
 /* ---- roles --------------------------------------------------------------------------- */
 
@@ -93,6 +94,14 @@ void wf_free(struct wf *wf);
  * found (all appended to `diags`), the directory cannot be read, or out of memory.
  */
 struct wf_set *wf_set_load_dir(const char *dir, struct diags *diags);
+
+/*
+ * Binds the implementations in `impls` (borrowed, must outlive the set; ended by a row
+ * whose name is NULL; see wf_action.h) to every action of the set's workflows of the same
+ * name, replacing the registry's placeholder.  Call once after loading, before the set is
+ * shared between threads.  Names no workflow uses are ignored.
+ */
+void wf_set_bind_actions(struct wf_set *set, const struct wf_action_impl *impls);
 
 /*
  * Builds a set from `n` workflows (stolen, also on failure; the array itself is

@@ -13,10 +13,12 @@
 
 enum wf_kind_id { WF_KIND_CHANGE, WF_KIND_INCIDENT, WF_KIND_PROBLEM, WF_KIND_COUNT_ };
 
-/* One configured action: the registry row and its JSON object (params). */
+/* One configured action: the registry row, its JSON object (params) and what applies it. */
 struct wf_action {
 	const struct wf_action_def *def;
 	json_t *params; /* borrowed from the definition */
+	wf_action_apply_fn
+		apply; /* def->apply, or the implementation wf_set_bind_actions() bound */
 };
 
 struct wf_actions {
