@@ -1453,27 +1453,44 @@ static int inst_cmp(const void *pa, const void *pb, void *cls)
 	return 0;
 }
 
-static json_t *inst_json(const struct cal_set *set, const struct inst *in)
+/* The properties of instance `in`: the override's, else its master's, with defaults. */
+struct inst_props {
+	const struct cal_event *m; /* the master */
+	const char *kind_name;
+	enum cal_inst_kind kind;
+	int hard;
+	long capacity;
+	json_t *services; /* borrowed; NULL: "*" */
+	json_t *envs;     /* borrowed; NULL: production */
+	const char *summary;
+	const char *tzid;
+};
+
+static void inst_props(const struct cal_set *set, const struct inst *in, struct inst_props *pr)
 {
 	const struct cal_event *e = &set->ev[in->ev];
 	const struct cal_event *m = e->is_override ? &set->ev[e->master] : e;
 	enum cal_kind kind = m->meta.kind;
 	int hard = e->meta.hard >= 0 ? e->meta.hard : m->meta.hard;
 	long capacity = e->meta.capacity > 0 ? e->meta.capacity : m->meta.capacity;
-	json_t *services = e->meta.services != NULL ? e->meta.services : m->meta.services;
-	json_t *envs = e->meta.envs != NULL ? e->meta.envs : m->meta.envs;
 	const char *summary = e->meta.summary != NULL ? e->meta.summary : m->meta.summary;
-	char sb[40], eb[40], rb[40];
 
-	const char *kind_name = "freeze";
-
+	pr->m = m;
+	pr->services = e->meta.services != NULL ? e->meta.services : m->meta.services;
+	pr->envs = e->meta.envs != NULL ? e->meta.envs : m->meta.envs;
+	pr->summary = summary != NULL ? summary : "";
+	pr->tzid = e->tzid ? e->tzid : m->tzid;
+	pr->kind_name = "freeze";
+	pr->kind = CAL_INST_FREEZE;
 	if (kind == CAL_WINDOW) {
-		kind_name = "window";
+		pr->kind_name = "window";
+		pr->kind = CAL_INST_WINDOW;
 		hard = 1;
 		if (capacity <= 0)
 			capacity = 1;
 	} else if (kind == CAL_MEETING) {
-		kind_name = "meeting";
+		pr->kind_name = "meeting";
+		pr->kind = CAL_INST_MEETING;
 		hard = 0;
 		capacity = 0;
 	} else {
@@ -1481,20 +1498,55 @@ static json_t *inst_json(const struct cal_set *set, const struct inst *in)
 			hard = 1;
 		capacity = 0;
 	}
+	pr->hard = hard;
+	pr->capacity = capacity;
+}
+
+static json_t *inst_json(const struct cal_set *set, const struct inst *in)
+{
+	struct inst_props pr;
+	char sb[40], eb[40], rb[40];
+
+	inst_props(set, in, &pr);
 	/* meetings without X-TRANSOM-SERVICES concern every service */
-	json_t *svc = services != NULL ? json_incref(services) : json_string("*");
+	json_t *svc = pr.services != NULL ? json_incref(pr.services) : json_string("*");
 	rfc3339(in->start, sb, sizeof sb);
 	rfc3339(in->end, eb, sizeof eb);
 	rfc3339(in->rid, rb, sizeof rb);
 	/* windows and freezes without X-TRANSOM-ENVIRONMENTS concern production only */
-	json_t *env = envs != NULL ? json_incref(envs) : json_pack("[s]", "production");
+	json_t *env = pr.envs != NULL ? json_incref(pr.envs) : json_pack("[s]", "production");
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:s?}",
-			 "uid", m->uid, "summary", summary != NULL ? summary : "", "kind",
-			 kind_name, "hard", hard, "services", svc, "environments", env, "capacity",
-			 (json_int_t)capacity, "start_ms", (json_int_t)in->start, "end_ms",
+			 "uid", pr.m->uid, "summary", pr.summary, "kind", pr.kind_name, "hard",
+			 pr.hard, "services", svc, "environments", env, "capacity",
+			 (json_int_t)pr.capacity, "start_ms", (json_int_t)in->start, "end_ms",
 			 (json_int_t)in->end, "start", sb, "end", eb, "recurrence_id",
-			 in->recurring ? json_string(rb) : json_null(), "tzid",
-			 e->tzid ? e->tzid : m->tzid);
+			 in->recurring ? json_string(rb) : json_null(), "tzid", pr.tzid);
+}
+
+/* Collects the instances of `set` in [from_ms, to_ms), sorted; false on out of memory. */
+static bool collect(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap,
+		    struct inst_vec *iv)
+{
+	if (set == NULL || to_ms <= from_ms)
+		return true;
+	if (cap == 0 || cap > CAL_CAP_DEFAULT)
+		cap = CAL_CAP_DEFAULT;
+	if (to_ms - from_ms > CAL_HORIZON_MS)
+		to_ms = from_ms + CAL_HORIZON_MS;
+
+	pthread_mutex_lock(&cal_lock);
+	for (size_t i = 0; i < set->n && !iv->oom; i++) {
+		const struct cal_event *e = &set->ev[i];
+		if (e->is_override)
+			expand_override(set, i, from_ms, to_ms, iv);
+		else if (!e->cancelled)
+			expand_master(set, i, from_ms, to_ms, cap, iv);
+	}
+	pthread_mutex_unlock(&cal_lock);
+
+	if (!iv->oom && iv->n > 1)
+		qsort_r(iv->v, iv->n, sizeof *iv->v, inst_cmp, (void *)set);
+	return !iv->oom;
 }
 
 json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap)
@@ -1504,25 +1556,7 @@ json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms
 
 	if (out == NULL)
 		return NULL;
-	if (set == NULL || to_ms <= from_ms)
-		return out;
-	if (cap == 0 || cap > CAL_CAP_DEFAULT)
-		cap = CAL_CAP_DEFAULT;
-	if (to_ms - from_ms > CAL_HORIZON_MS)
-		to_ms = from_ms + CAL_HORIZON_MS;
-
-	pthread_mutex_lock(&cal_lock);
-	for (size_t i = 0; i < set->n && !iv.oom; i++) {
-		const struct cal_event *e = &set->ev[i];
-		if (e->is_override)
-			expand_override(set, i, from_ms, to_ms, &iv);
-		else if (!e->cancelled)
-			expand_master(set, i, from_ms, to_ms, cap, &iv);
-	}
-	pthread_mutex_unlock(&cal_lock);
-
-	if (!iv.oom && iv.n > 1)
-		qsort_r(iv.v, iv.n, sizeof *iv.v, inst_cmp, (void *)set);
+	collect(set, from_ms, to_ms, cap, &iv);
 	for (size_t i = 0; i < iv.n && !iv.oom; i++) {
 		json_t *j = inst_json(set, &iv.v[i]);
 		if (j == NULL || json_array_append_new(out, j) != 0)
@@ -1534,4 +1568,107 @@ json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms
 		return NULL;
 	}
 	return out;
+}
+
+/*
+ * The names of `list` (a JSON array of strings, or NULL for the one name `dflt`) in one
+ * owned block at *names (NULL with *n 0 for a JSON string such as "*").  False on out of
+ * memory.
+ */
+static bool names_of(json_t *list, const char *dflt, const char ***names, size_t *n)
+{
+	size_t cap = list == NULL ? 1 : json_array_size(list);
+
+	*names = NULL;
+	*n = 0;
+	if (list != NULL && !json_is_array(list))
+		return true;
+	if (cap == 0)
+		cap = 1;
+	*names = malloc(cap * sizeof **names);
+	if (*names == NULL)
+		return false;
+	if (list == NULL) {
+		(*names)[(*n)++] = dflt;
+		return true;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+		if (json_is_string(v))
+			(*names)[(*n)++] = json_string_value(v);
+	return true;
+}
+
+static bool inst_struct(const struct cal_set *set, const struct inst *in, struct cal_instance *ci)
+{
+	struct inst_props pr;
+
+	inst_props(set, in, &pr);
+	*ci = (struct cal_instance){
+		.uid = pr.m->uid,
+		.summary = pr.summary,
+		.kind = pr.kind,
+		.hard = pr.hard != 0,
+		.capacity = pr.capacity,
+		.start_ms = in->start,
+		.end_ms = in->end,
+		.recurrence_ms = in->rid,
+		.recurring = in->recurring,
+		.tzid = pr.tzid,
+	};
+	/* no services: "*", every service; no environments: production only */
+	if ((pr.services != NULL && !names_of(pr.services, NULL, &ci->services, &ci->n_services)) ||
+	    !names_of(pr.envs, "production", &ci->environments, &ci->n_environments)) {
+		free(ci->services);
+		return false;
+	}
+	return true;
+}
+
+int cal_expand_list(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap,
+		    struct cal_instances *out)
+{
+	struct inst_vec iv = {0};
+	size_t before = out->n;
+
+	if (collect(set, from_ms, to_ms, cap, &iv) && out->n + iv.n > out->cap) {
+		size_t ncap = out->cap ? out->cap : 64;
+		while (ncap < out->n + iv.n)
+			ncap *= 2;
+		struct cal_instance *v = realloc(out->v, ncap * sizeof *v);
+		if (v == NULL)
+			iv.oom = true;
+		else {
+			out->v = v;
+			out->cap = ncap;
+		}
+	}
+	for (size_t i = 0; i < iv.n && !iv.oom; i++) {
+		if (!inst_struct(set, &iv.v[i], &out->v[out->n]))
+			iv.oom = true;
+		else
+			out->n++;
+	}
+	free(iv.v);
+	if (!iv.oom)
+		return 0;
+	for (size_t i = before; i < out->n; i++) {
+		free(out->v[i].services);
+		free(out->v[i].environments);
+	}
+	out->n = before;
+	return -1;
+}
+
+void cal_instances_clear(struct cal_instances *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].services);
+		free(l->v[i].environments);
+	}
+	free(l->v);
+	memset(l, 0, sizeof *l);
 }

@@ -59,6 +59,7 @@
 #define TRANSOM_CALENDAR_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/diag.h"
@@ -152,5 +153,50 @@ size_t cal_event_count(const struct cal_set *set);
  * are serialized inside the module, since libical mutates components and zones lazily).
  */
 json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap);
+
+/* What an instance is. */
+enum cal_inst_kind {
+	CAL_INST_WINDOW, /* a maintenance window */
+	CAL_INST_FREEZE, /* a change freeze, hard or soft */
+	CAL_INST_MEETING /* a CAB meeting */
+};
+
+/*
+ * One instance, as cal_expand_list() gives it: the members of a cal_expand() object.
+ * Strings are borrowed from the set (valid while it is); the name lists are owned by the
+ * instance and released by cal_instances_clear().
+ */
+struct cal_instance {
+	const char *uid;
+	const char *summary; /* "" when the event has none */
+	enum cal_inst_kind kind;
+	bool hard;     /* windows true, meetings false, freezes as declared (default true) */
+	long capacity; /* windows: at least 1; 0 otherwise */
+	const char **services; /* names; NULL when the services are "*" (every service) */
+	size_t n_services;
+	const char **environments; /* names; {"production"} when the event declares none */
+	size_t n_environments;
+	long long start_ms, end_ms;
+	long long recurrence_ms; /* the original start of a recurring instance */
+	bool recurring;          /* false for an event without RRULE/RDATE */
+	const char *tzid;        /* DTSTART's IANA zone, or NULL */
+};
+
+/* A list of instances.  Zero-initialise; release with cal_instances_clear(). */
+struct cal_instances {
+	struct cal_instance *v;
+	size_t n, cap;
+};
+
+/*
+ * cal_expand() as structs: appends the instances of `set` overlapping [from_ms, to_ms) to
+ * `out`, sorted by start (then uid, then end) among themselves.  Returns 0, or -1 on out
+ * of memory (`out` then keeps what it had).  Same range, cap and thread-safety rules.
+ */
+int cal_expand_list(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap,
+		    struct cal_instances *out);
+
+/* Releases every instance of `l` and resets it to empty; NULL is a no-op. */
+void cal_instances_clear(struct cal_instances *l);
 
 #endif /* TRANSOM_CALENDAR_H */

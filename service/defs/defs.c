@@ -318,6 +318,15 @@ json_t *defs_instances_stamped(const struct defs *d, long long from_ms, long lon
 	return instances(d, from_ms, to_ms, true);
 }
 
+int defs_instance_list(const struct defs *d, long long from_ms, long long to_ms,
+		       struct cal_instances *out)
+{
+	for (size_t i = 0; i < d->n_calendars; i++)
+		if (cal_expand_list(d->calendars[i].set, from_ms, to_ms, 0, out) < 0)
+			return -1;
+	return 0;
+}
+
 static void calendars_free(struct defs *d)
 {
 	for (size_t i = 0; i < d->n_calendars; i++) {
