@@ -156,4 +156,24 @@ void wf_pathf(char *dst, size_t size, const char *fmt, ...) __attribute__((forma
 /* FNV-1a 64 of `n` bytes. */
 uint64_t wf_fnv1a64(const char *s, size_t n);
 
+/* State of one load (def.c, graph.c). */
+struct loader {
+	const char *file;
+	struct diags *d;
+	struct wf *wf;
+	bool kind_ok;
+};
+
+/* ---- def.c ---- */
+
+void *xcalloc(struct loader *l, size_t n, size_t size);
+
+/* ---- graph.c ---- */
+
+bool from_has(const struct wf_transition *t, size_t s);
+void check_reachability(struct loader *l);
+void check_ambiguity(struct loader *l);
+void check_timers(struct loader *l);
+void check_auto_loops(struct loader *l);
+
 #endif /* TRANSOM_WF_INT_H */
