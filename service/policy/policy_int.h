@@ -217,4 +217,8 @@ bool policy_people_has(const struct policy_people *p, const char *group, const c
 void policy_err(struct policy_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* ---- approvals.c ---- */
+
+bool has_str(json_t *arr, const char *s);
+
 #endif /* TRANSOM_POLICY_INT_H */
