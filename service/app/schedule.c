@@ -60,12 +60,10 @@ static enum db_status planner_for(struct rec_ctx *c, const char *exclude, const 
 		store_bookings_list(c->st, c->now_ms, c->now_ms + horizon, NULL, &bookings);
 	if (s < 0)
 		return s;
-	json_t *all = defs_instances(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS);
-	json_t *inst = all != NULL ? planner_instances_for(all, environment) : NULL;
-	if (inst != NULL)
-		*out = planner_new(inst, bookings, d->catalog, exclude, horizon);
-	json_decref(inst);
-	json_decref(all);
+	struct cal_instances inst = {0};
+	if (defs_instance_list(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS, &inst) == 0)
+		*out = planner_new(&inst, environment, bookings, d->catalog, exclude, horizon);
+	cal_instances_clear(&inst);
 	json_decref(bookings);
 	return *out != NULL ? DB_ONE : DB_HARD;
 }

@@ -59,9 +59,10 @@
 #define TRANSOM_CALENDAR_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
-#include "wf/wf.h"
+#include "core/diag.h"
 
 /* Default and largest number of instances cal_expand() returns per event. */
 #define CAL_CAP_DEFAULT 10000
@@ -87,7 +88,7 @@ void cal_init(void);
  * Never aborts on bad input.  Thread-safe after cal_init() (serialized by the module lock,
  * since it may load libical builtin zones).
  */
-struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct wf_diags *diags);
+struct cal_set *cal_parse(const char *file, const char *text, size_t len, struct diags *diags);
 
 /* Zones for floating times and dates (see "Time rules"); either may be NULL or "". */
 struct cal_zones {
@@ -100,7 +101,7 @@ struct cal_zones {
  * the file declares X-WR-TIMEZONE).  A configured zone libical does not know is an error.
  */
 struct cal_set *cal_parse_in(const char *file, const char *text, size_t len,
-			     const struct cal_zones *zones, struct wf_diags *diags);
+			     const struct cal_zones *zones, struct diags *diags);
 
 /* Whether `tzid` names a zone libical knows (an IANA name such as "Europe/Berlin"). */
 bool cal_zone_known(const char *tzid);
@@ -128,7 +129,7 @@ enum cal_as {
  */
 struct cal_set *cal_parse_as(const char *file, const char *text, size_t len, enum cal_as as,
 			     bool hard, json_t *services, const struct cal_zones *zones,
-			     struct wf_diags *diags);
+			     struct diags *diags);
 
 /* Frees `set`; NULL is a no-op.  Not while another thread expands it. */
 void cal_free(struct cal_set *set);
@@ -152,5 +153,50 @@ size_t cal_event_count(const struct cal_set *set);
  * are serialized inside the module, since libical mutates components and zones lazily).
  */
 json_t *cal_expand(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap);
+
+/* What an instance is. */
+enum cal_inst_kind {
+	CAL_INST_WINDOW, /* a maintenance window */
+	CAL_INST_FREEZE, /* a change freeze, hard or soft */
+	CAL_INST_MEETING /* a CAB meeting */
+};
+
+/*
+ * One instance, as cal_expand_list() gives it: the members of a cal_expand() object.
+ * Strings are borrowed from the set (valid while it is); the name lists are owned by the
+ * instance and released by cal_instances_clear().
+ */
+struct cal_instance {
+	const char *uid;
+	const char *summary; /* "" when the event has none */
+	enum cal_inst_kind kind;
+	bool hard;     /* windows true, meetings false, freezes as declared (default true) */
+	long capacity; /* windows: at least 1; 0 otherwise */
+	const char **services; /* names; NULL when the services are "*" (every service) */
+	size_t n_services;
+	const char **environments; /* names; {"production"} when the event declares none */
+	size_t n_environments;
+	long long start_ms, end_ms;
+	long long recurrence_ms; /* the original start of a recurring instance */
+	bool recurring;          /* false for an event without RRULE/RDATE */
+	const char *tzid;        /* DTSTART's IANA zone, or NULL */
+};
+
+/* A list of instances.  Zero-initialise; release with cal_instances_clear(). */
+struct cal_instances {
+	struct cal_instance *v;
+	size_t n, cap;
+};
+
+/*
+ * cal_expand() as structs: appends the instances of `set` overlapping [from_ms, to_ms) to
+ * `out`, sorted by start (then uid, then end) among themselves.  Returns 0, or -1 on out
+ * of memory (`out` then keeps what it had).  Same range, cap and thread-safety rules.
+ */
+int cal_expand_list(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap,
+		    struct cal_instances *out);
+
+/* Releases every instance of `l` and resets it to empty; NULL is a no-op. */
+void cal_instances_clear(struct cal_instances *l);
 
 #endif /* TRANSOM_CALENDAR_H */

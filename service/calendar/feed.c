@@ -1,5 +1,7 @@
 /*
- * feed.c -- iCalendar output (subscription feeds, published free/busy) with libical.
+ * feed.c -- iCalendar output with libical: checking items and building subscription
+ * feeds (feed_pieces.c builds them in pieces, vtimezone.c their zones, freebusy.c the
+ * published free/busy; feed_int.h holds what they share).
  *
  * Items are checked and turned into libical components, then libical's serializer writes
  * the text (it escapes TEXT values and folds lines at 75 octets on UTF-8 boundaries).
@@ -18,31 +20,12 @@
 
 #include "calendar/cal_int.h"
 #include "calendar/feed.h"
-
-#define PRODID      "-//Transom//Transom 1.0//EN"
-#define MIN_SECS    (-2208988800LL) /* 1900-01-01T00:00:00Z */
-#define MAX_SECS    7258118400LL    /* 2200-01-01T00:00:00Z, excluded */
-#define DAY_SECS    86400LL
-#define MAX_UID     255
-#define MAX_TZID    64
-#define MAX_URI     2048
-#define MAX_REFRESH (366L * 86400)
-#define FIELD_LEN   160
+#include "calendar/feed_int.h"
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-/* One build: where errors go and what went wrong first. */
-struct build {
-	struct tr_error *err;
-	bool failed;
-	bool oom;
-};
-
-static void fail(struct build *b, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Records the first error: `field` is the path at fault ("items[3].tzid"). */
-static void fail(struct build *b, const char *field, const char *fmt, ...)
+void fail(struct build *b, const char *field, const char *fmt, ...)
 {
 	char msg[384];
 	va_list ap;
@@ -56,7 +39,7 @@ static void fail(struct build *b, const char *field, const char *fmt, ...)
 	tr_error_set(b->err, TR_E_UNPROCESSABLE, field, "%s: %s", field, msg);
 }
 
-static void fail_oom(struct build *b)
+void fail_oom(struct build *b)
 {
 	if (b->failed)
 		return;
@@ -66,7 +49,7 @@ static void fail_oom(struct build *b)
 }
 
 /* icalcomponent_add_property() ignores NULL, so an allocation failure would drop a line. */
-static void add_prop(struct build *b, icalcomponent *c, icalproperty *p)
+void add_prop(struct build *b, icalcomponent *c, icalproperty *p)
 {
 	if (p == NULL) {
 		fail_oom(b);
@@ -75,7 +58,7 @@ static void add_prop(struct build *b, icalcomponent *c, icalproperty *p)
 	icalcomponent_add_property(c, p);
 }
 
-static void add_param(struct build *b, icalproperty *p, icalparameter *q)
+void add_param(struct build *b, icalproperty *p, icalparameter *q)
 {
 	if (q == NULL) {
 		fail_oom(b);
@@ -89,19 +72,19 @@ static void add_param(struct build *b, icalproperty *p, icalparameter *q)
 
 /* ---- values ---------------------------------------------------------------------------- */
 
-static long long floor_div(long long a, long long d)
+long long floor_div(long long a, long long d)
 {
 	long long q = a / d;
 	return (a % d != 0 && (a < 0) != (d < 0)) ? q - 1 : q;
 }
 
-static long long ceil_div(long long a, long long d)
+long long ceil_div(long long a, long long d)
 {
 	return -floor_div(-a, d);
 }
 
 /* A libical time of `secs` (UTC clock fields); `utc` marks it UTC ("Z"), else floating. */
-static struct icaltimetype time_of(long long secs, bool is_date, bool utc)
+struct icaltimetype time_of(long long secs, bool is_date, bool utc)
 {
 	struct icaltimetype t = icaltime_null_time();
 	time_t tt = (time_t)secs;
@@ -147,7 +130,7 @@ static bool wall_is_first(icaltimezone *zone, long long wall, long long secs)
 }
 
 /* Whether s[0..n) has a control character (C0, NUL included, or DEL). */
-static bool has_ctl(const char *s, size_t n)
+bool has_ctl(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -186,7 +169,7 @@ static char *text_clean(const json_t *v)
 }
 
 /* A URI as far as a calendar line cares: a scheme, no spaces or control characters. */
-static bool uri_ok(const char *s, size_t n)
+bool uri_ok(const char *s, size_t n)
 {
 	const char *colon = memchr(s, ':', n);
 	if (n == 0 || n > MAX_URI || colon == NULL || colon == s)
@@ -228,19 +211,6 @@ static bool secs_of(struct build *b, const char *field, const json_t *v, long lo
 
 /* ---- members of an item ---------------------------------------------------------------- */
 
-enum ftype {
-	F_STR, /* string */
-	F_INT, /* integer */
-	F_BOOL,
-	F_ARR,
-	F_OBJ
-};
-
-struct field {
-	const char *name;
-	enum ftype type;
-};
-
 static const struct field item_fields[] = {
 	{"uid", F_STR},        {"summary", F_STR},    {"description", F_STR},
 	{"location", F_STR},   {"url", F_STR},        {"start_ms", F_INT},
@@ -248,12 +218,6 @@ static const struct field item_fields[] = {
 	{"sequence", F_INT},   {"dtstamp_ms", F_INT}, {"last_modified_ms", F_INT},
 	{"categories", F_ARR}, {"status", F_STR},     {"transp", F_STR},
 	{"x", F_OBJ},
-};
-
-static const struct field busy_fields[] = {
-	{"start_ms", F_INT},
-	{"end_ms", F_INT},
-	{"type", F_STR},
 };
 
 static const char *const type_names[] = {"a string", "an integer", "a boolean", "an array",
@@ -280,8 +244,8 @@ static bool type_ok(const json_t *v, enum ftype t)
  * Checks the members of `obj` (`what` = "items[3]") against `spec`: unknown members and
  * wrong types are errors, null members count as absent.
  */
-static bool members_ok(struct build *b, const char *what, const json_t *obj,
-		       const struct field *spec, size_t nspec)
+bool members_ok(struct build *b, const char *what, const json_t *obj, const struct field *spec,
+		size_t nspec)
 {
 	char field[FIELD_LEN];
 	const char *key;
@@ -309,7 +273,7 @@ static bool members_ok(struct build *b, const char *what, const json_t *obj,
 }
 
 /* Member `key` of `obj`, NULL when absent or null. */
-static const json_t *member(const json_t *obj, const char *key)
+const json_t *member(const json_t *obj, const char *key)
 {
 	const json_t *v = json_object_get(obj, key);
 	return json_is_null(v) ? NULL : v;
@@ -317,13 +281,7 @@ static const json_t *member(const json_t *obj, const char *key)
 
 /* ---- feeds ----------------------------------------------------------------------------- */
 
-/* The zones a feed uses, in first-use order. */
-struct zones {
-	icaltimezone **v;
-	size_t n, cap;
-};
-
-static void zones_add(struct build *b, struct zones *zs, icaltimezone *z)
+void zones_add(struct build *b, struct zones *zs, icaltimezone *z)
 {
 	for (size_t i = 0; i < zs->n; i++)
 		if (zs->v[i] == z)
@@ -475,8 +433,7 @@ static char *categories_of(struct build *b, const char *what, const json_t *arr)
 }
 
 /* Reads the start and end of item `it` into seconds; false with b->failed on error. */
-static bool item_range(struct build *b, const char *what, const json_t *it, long long *s,
-		       long long *e)
+bool item_range(struct build *b, const char *what, const json_t *it, long long *s, long long *e)
 {
 	char field[FIELD_LEN];
 	const json_t *sv = member(it, "start_ms"), *ev = member(it, "end_ms");
@@ -582,8 +539,8 @@ static void add_xs(struct build *b, icalcomponent *c, const char *what, const js
  * The VEVENT of item `it` (number `i`), owned, or NULL with b->failed.  Zones it
  * references are added to `zs`; `uids` (a JSON object used as a set) catches duplicates.
  */
-static icalcomponent *item_event(struct build *b, const struct cal_feed *f, size_t i,
-				 const json_t *it, struct zones *zs, json_t *uids)
+icalcomponent *item_event(struct build *b, const struct cal_feed *f, size_t i, const json_t *it,
+			  struct zones *zs, json_t *uids)
 {
 	char what[32], field[FIELD_LEN];
 	const json_t *v;
@@ -702,7 +659,7 @@ static icalcomponent *item_event(struct build *b, const struct cal_feed *f, size
 }
 
 /* The VCALENDAR with its calendar-level properties, owned; NULL with b->failed. */
-static icalcomponent *vcalendar_new(struct build *b, bool publish)
+icalcomponent *vcalendar_new(struct build *b, bool publish)
 {
 	icalcomponent *cal = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
 	if (cal == NULL) {
@@ -718,7 +675,7 @@ static icalcomponent *vcalendar_new(struct build *b, bool publish)
 }
 
 /* Serializes `cal` into an owned malloc() string. */
-static char *serialize(struct build *b, icalcomponent *cal, size_t *len_out)
+char *serialize(struct build *b, icalcomponent *cal, size_t *len_out)
 {
 	char *s = icalcomponent_as_ical_string_r(cal);
 	if (s == NULL) {
@@ -738,7 +695,7 @@ static char *serialize(struct build *b, icalcomponent *cal, size_t *len_out)
 }
 
 /* Adds the feed-level properties of `f` to `cal`. */
-static void add_feed_props(struct build *b, icalcomponent *cal, const struct cal_feed *f)
+void add_feed_props(struct build *b, icalcomponent *cal, const struct cal_feed *f)
 {
 	if (f->name != NULL) {
 		json_t *name = json_string(f->name);
@@ -767,159 +724,6 @@ static void add_feed_props(struct build *b, icalcomponent *cal, const struct cal
 		add_x_str(b, cal, "X-PUBLISHED-TTL", ds);
 		icalmemory_free_buffer(ds);
 	}
-}
-
-/* ---- VTIMEZONE trimming ---------------------------------------------------------------- */
-
-/* Observances needed from this instant on (2020-01-01T00:00:00Z), unless an event is older. */
-#define TZ_KEEP_FROM 1577836800LL
-/* Most onsets read from one observance's RRULE (a year each, typically). */
-#define TZ_MAX_ONSETS 1000
-
-/* Seconds since the epoch of the clock fields of `t` (read as UTC). */
-static long long fields_secs(struct icaltimetype t)
-{
-	long long y = t.year - (t.month <= 2), m = t.month;
-	long long era = floor_div(y, 400), yoe = y - era * 400;
-	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + t.day - 1;
-	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	long long days = era * 146097 + doe - 719468;
-	return days * DAY_SECS + t.hour * 3600LL + t.minute * 60LL + t.second;
-}
-
-/* The instant of onset `t` of an observance whose TZOFFSETFROM is `from` (seconds). */
-static long long onset_secs(struct icaltimetype t, int from)
-{
-	return icaltime_is_utc(t) ? fields_secs(t) : fields_secs(t) - from;
-}
-
-/*
- * Reads the onsets of observance `obs` (DTSTART, RDATEs, RRULE up to its end or the first
- * onset at or after `keep_from`): whether one is at or after `keep_from` (*after), and
- * the latest before it (*before, LLONG_MIN when none).
- */
-static void observance_onsets(icalcomponent *obs, long long keep_from, bool *after,
-			      long long *before)
-{
-	icalproperty *p = icalcomponent_get_first_property(obs, ICAL_TZOFFSETFROM_PROPERTY);
-	int from = p != NULL ? icalproperty_get_tzoffsetfrom(p) : 0;
-	struct icaltimetype start = icalcomponent_get_dtstart(obs);
-	*after = false;
-	*before = LLONG_MIN;
-#define ONSET(secs)                                                                                \
-	do {                                                                                       \
-		long long o_ = (secs);                                                             \
-		if (o_ >= keep_from)                                                               \
-			*after = true;                                                             \
-		else if (o_ > *before)                                                             \
-			*before = o_;                                                              \
-	} while (0)
-	if (icaltime_is_null_time(start)) {
-		*after = true; /* unreadable: keep it */
-		return;
-	}
-	ONSET(onset_secs(start, from));
-	for (p = icalcomponent_get_first_property(obs, ICAL_RDATE_PROPERTY); p != NULL;
-	     p = icalcomponent_get_next_property(obs, ICAL_RDATE_PROPERTY)) {
-		struct icaldatetimeperiodtype r = icalproperty_get_rdate(p);
-		struct icaltimetype t = icaltime_is_null_time(r.time) ? r.period.start : r.time;
-		if (!icaltime_is_null_time(t))
-			ONSET(onset_secs(t, from));
-	}
-	p = icalcomponent_get_first_property(obs, ICAL_RRULE_PROPERTY);
-	if (p != NULL && !*after) {
-		struct icalrecurrencetype rule = icalproperty_get_rrule(p);
-		if (!icaltime_is_null_time(rule.until) && icaltime_is_utc(rule.until)) {
-			/* the iterator compares UNTIL with the floating onsets field by field:
-			   give it the onset's wall time (UNTIL + TZOFFSETFROM) */
-			rule.until = time_of(fields_secs(rule.until) + from, false, false);
-		}
-		icalrecur_iterator *it = icalrecur_iterator_new(rule, start);
-		if (it == NULL) {
-			*after = true; /* cannot tell: keep it */
-			return;
-		}
-		struct icaltimetype t;
-		for (int n = 0; n < TZ_MAX_ONSETS && !*after &&
-				!icaltime_is_null_time(t = icalrecur_iterator_next(it));
-		     n++)
-			ONSET(onset_secs(t, from));
-		icalrecur_iterator_free(it);
-	}
-#undef ONSET
-}
-
-/*
- * Drops the observances of `vz` (STANDARD, DAYLIGHT) that no time from `keep_from` on
- * needs: kept are those with an onset at or after it, and the one in effect at it (the
- * latest onset before it).  A client reading a wall time at or after `keep_from` then
- * finds the same offset as with the whole history (RFC 5545 3.6.5: the observance with
- * the latest onset not after the time applies), and the text stays small -- libical's
- * builtin zones reach back to 1893, with LMT offsets in seconds some clients refuse.
- */
-static void vtimezone_trim(icalcomponent *vz, long long keep_from)
-{
-	icalcomponent *obs[256], *in_effect = NULL;
-	bool keep[256];
-	size_t n = 0;
-	long long latest = LLONG_MIN;
-	for (icalcomponent *c = icalcomponent_get_first_component(vz, ICAL_ANY_COMPONENT);
-	     c != NULL && n < 256; c = icalcomponent_get_next_component(vz, ICAL_ANY_COMPONENT)) {
-		icalcomponent_kind k = icalcomponent_isa(c);
-		if (k != ICAL_XSTANDARD_COMPONENT && k != ICAL_XDAYLIGHT_COMPONENT)
-			continue;
-		bool after;
-		long long before;
-		observance_onsets(c, keep_from, &after, &before);
-		if (before > latest) {
-			latest = before;
-			in_effect = c;
-		}
-		keep[n] = after;
-		obs[n++] = c;
-	}
-	if (n == 256)
-		return; /* more than any real zone: leave it whole */
-	for (size_t i = 0; i < n; i++)
-		if (!keep[i] && obs[i] != in_effect) {
-			icalcomponent_remove_component(vz, obs[i]);
-			icalcomponent_free(obs[i]);
-		}
-}
-
-/* The earliest start (seconds) of the items, or TZ_KEEP_FROM when none is earlier. */
-static long long keep_from_of(const json_t *items)
-{
-	long long keep = TZ_KEEP_FROM;
-	size_t i;
-	const json_t *it;
-	json_array_foreach(items, i, it) {
-		const json_t *v = json_object_get(it, "start_ms");
-		if (json_is_integer(v) && floor_div(json_integer_value(v), 1000) < keep)
-			keep = floor_div(json_integer_value(v), 1000);
-	}
-	return keep;
-}
-
-/*
- * The VTIMEZONE of `z`: a clone of libical's builtin definition whose TZID is the plain
- * IANA name (the one DTSTART;TZID= uses), with the observances needed from `keep_from`
- * (seconds) on.
- */
-static icalcomponent *vtimezone_of(struct build *b, icaltimezone *z, long long keep_from)
-{
-	icalcomponent *vz = icalcomponent_new_clone(icaltimezone_get_component(z));
-	if (vz == NULL) {
-		fail_oom(b);
-		return NULL;
-	}
-	vtimezone_trim(vz, keep_from);
-	icalproperty *tp = icalcomponent_get_first_property(vz, ICAL_TZID_PROPERTY);
-	if (tp != NULL)
-		icalproperty_set_tzid(tp, icaltimezone_get_location(z));
-	else
-		add_prop(b, vz, icalproperty_new_tzid(icaltimezone_get_location(z)));
-	return vz;
 }
 
 static char *feed_build_locked(struct build *b, const struct cal_feed *f, const json_t *items,
@@ -992,394 +796,4 @@ char *cal_feed_build(const struct cal_feed *f, const json_t *items, size_t *len_
 	char *out = feed_build_locked(&b, f, items, len_out);
 	cal_lock_leave();
 	return out;
-}
-
-/* ---- a feed in pieces ------------------------------------------------------------------ */
-
-/* Checks the feed-level members of `f` as cal_feed_build() does. */
-static bool feed_ok(struct build *b, const struct cal_feed *f)
-{
-	if (f->refresh_seconds < 0 || f->refresh_seconds > MAX_REFRESH) {
-		fail(b, "feed.refresh_seconds", "must be 0..%ld", MAX_REFRESH);
-		return false;
-	}
-	if (f->dtstamp_ms < MIN_SECS * 1000 || f->dtstamp_ms >= MAX_SECS * 1000) {
-		fail(b, "feed.dtstamp_ms", "out of range (years 1900..2199)");
-		return false;
-	}
-	return true;
-}
-
-char *cal_feed_head(const struct cal_feed *f, size_t *len_out, struct tr_error *err)
-{
-	static const struct cal_feed none = {0};
-	struct build b = {err, false, false};
-	const size_t tail = sizeof CAL_FEED_TAIL - 1;
-	char *out = NULL;
-	size_t len = 0;
-
-	if (f == NULL)
-		f = &none;
-	if (!feed_ok(&b, f))
-		return NULL;
-	cal_lock_enter();
-	icalcomponent *cal = vcalendar_new(&b, f->publish);
-	if (cal != NULL)
-		add_feed_props(&b, cal, f);
-	if (cal != NULL && !b.failed)
-		out = serialize(&b, cal, &len);
-	if (cal != NULL)
-		icalcomponent_free(cal);
-	cal_lock_leave();
-	if (out == NULL)
-		return NULL;
-	if (len < tail || memcmp(out + len - tail, CAL_FEED_TAIL, tail) != 0) {
-		free(out); /* not what libical writes: cannot happen with 3.x */
-		fail(&b, "feed", "unexpected serialization");
-		return NULL;
-	}
-	len -= tail;
-	out[len] = '\0';
-	if (len_out != NULL)
-		*len_out = len;
-	return out;
-}
-
-void cal_feed_pieces_free(struct cal_feed_pieces *p)
-{
-	if (p == NULL)
-		return;
-	for (size_t i = 0; p->events != NULL && i < p->n; i++)
-		free(p->events[i].text);
-	for (size_t i = 0; p->zones != NULL && i < p->nzones; i++)
-		free(p->zones[i]);
-	free(p->events);
-	free(p->zones);
-	free(p->zone_len);
-	memset(p, 0, sizeof *p);
-}
-
-/* The index of `z` in `zs`, added when new; -1 with b->failed when out of memory. */
-static int zone_index(struct build *b, struct zones *zs, icaltimezone *z)
-{
-	for (size_t i = 0; i < zs->n; i++)
-		if (zs->v[i] == z)
-			return (int)i;
-	zones_add(b, zs, z);
-	return b->failed ? -1 : (int)zs->n - 1;
-}
-
-static void pieces_locked(struct build *b, const struct cal_feed *f, const json_t *items,
-			  struct cal_feed_pieces *out)
-{
-	size_t n = json_array_size(items);
-	json_t *uids = json_object();
-	struct zones zs = {0};
-
-	out->events = calloc(n > 0 ? n : 1, sizeof *out->events);
-	if (out->events == NULL || uids == NULL) {
-		fail_oom(b);
-		goto done;
-	}
-	out->n = n;
-	for (size_t i = 0; i < n && !b->failed; i++) {
-		struct zones one = {0}; /* the zone this item uses, if any */
-		icalcomponent *ev = item_event(b, f, i, json_array_get(items, i), &one, uids);
-		out->events[i].zone = -1;
-		if (ev != NULL && one.n > 0)
-			out->events[i].zone = zone_index(b, &zs, one.v[0]);
-		free(one.v);
-		if (ev == NULL)
-			break;
-		if (!b->failed)
-			out->events[i].text = serialize(b, ev, &out->events[i].len);
-		icalcomponent_free(ev);
-	}
-	if (b->failed)
-		goto done;
-	out->zones = calloc(zs.n + 1, sizeof *out->zones);
-	out->zone_len = calloc(zs.n + 1, sizeof *out->zone_len);
-	if (out->zones == NULL || out->zone_len == NULL) {
-		fail_oom(b);
-		goto done;
-	}
-	for (size_t i = 0; i < zs.n && !b->failed; i++) {
-		icalcomponent *vz = vtimezone_of(b, zs.v[i], keep_from_of(items));
-		if (vz == NULL)
-			break;
-		out->zones[i] = serialize(b, vz, &out->zone_len[i]);
-		out->nzones = i + 1;
-		icalcomponent_free(vz);
-	}
-done:
-	json_decref(uids);
-	free(zs.v);
-}
-
-bool cal_feed_pieces_build(const struct cal_feed *f, const json_t *items,
-			   struct cal_feed_pieces *out, struct tr_error *err)
-{
-	static const struct cal_feed none = {0};
-	struct build b = {err, false, false};
-
-	memset(out, 0, sizeof *out);
-	if (f == NULL)
-		f = &none;
-	if (!json_is_array(items)) {
-		fail(&b, "items", "must be an array");
-		return false;
-	}
-	if (!feed_ok(&b, f))
-		return false;
-	cal_lock_enter();
-	pieces_locked(&b, f, items, out);
-	cal_lock_leave();
-	if (b.failed)
-		cal_feed_pieces_free(out);
-	return !b.failed;
-}
-
-/* ---- free/busy ------------------------------------------------------------------------- */
-
-/* A change of one busy type's count at a time. */
-struct fb_edge {
-	long long t; /* seconds */
-	int prio;    /* 1 BUSY-TENTATIVE, 2 BUSY, 3 BUSY-UNAVAILABLE */
-	int delta;   /* +1 opens, -1 closes */
-};
-
-static const struct {
-	const char *name;
-	icalparameter_fbtype type;
-} fb_types[4] = {
-	{NULL, ICAL_FBTYPE_NONE},
-	{"BUSY-TENTATIVE", ICAL_FBTYPE_BUSYTENTATIVE},
-	{"BUSY", ICAL_FBTYPE_BUSY},
-	{"BUSY-UNAVAILABLE", ICAL_FBTYPE_BUSYUNAVAILABLE},
-};
-
-static int edge_cmp(const void *pa, const void *pb)
-{
-	const struct fb_edge *a = pa, *b = pb;
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
-	return 0;
-}
-
-/*
- * Reads `busy` into edges (two per non-empty period, clipped to [from, to)); *n_out
- * edges in an owned array, NULL with b->failed on error (or when there are none).
- */
-static struct fb_edge *busy_edges(struct build *b, const json_t *busy, long long from, long long to,
-				  size_t *n_out)
-{
-	size_t n = json_array_size(busy), k = 0, i;
-	struct fb_edge *edges = calloc(2 * n + 1, sizeof *edges);
-	char what[32], field[FIELD_LEN];
-	json_t *it;
-
-	*n_out = 0;
-	if (edges == NULL) {
-		fail_oom(b);
-		return NULL;
-	}
-	json_array_foreach(busy, i, it) {
-		snprintf(what, sizeof what, "busy[%zu]", i);
-		if (!members_ok(b, what, it, busy_fields,
-				sizeof busy_fields / sizeof busy_fields[0]))
-			break;
-		int prio = 2;
-		const json_t *tv = member(it, "type");
-		if (tv != NULL) {
-			for (prio = 1; prio < 4; prio++)
-				if (strcmp(json_string_value(tv), fb_types[prio].name) == 0)
-					break;
-			if (prio == 4) {
-				snprintf(field, sizeof field, "%s.type", what);
-				fail(b, field, "must be BUSY, BUSY-UNAVAILABLE or BUSY-TENTATIVE");
-				break;
-			}
-		}
-		long long s, e;
-		if (!item_range(b, what, it, &s, &e))
-			break;
-		/* whole seconds, rounded outward: busy time is never shortened */
-		e = ceil_div((long long)json_integer_value(member(it, "end_ms")), 1000);
-		if (s < from)
-			s = from;
-		if (e > to)
-			e = to;
-		if (e <= s)
-			continue;
-		edges[k++] = (struct fb_edge){s, prio, +1};
-		edges[k++] = (struct fb_edge){e, prio, -1};
-	}
-	if (b->failed) {
-		free(edges);
-		return NULL;
-	}
-	qsort(edges, k, sizeof *edges, edge_cmp);
-	*n_out = k;
-	return edges;
-}
-
-/* Adds one FREEBUSY;FBTYPE=<prio> property for [s, e). */
-static void add_period(struct build *b, icalcomponent *c, long long s, long long e, int prio)
-{
-	struct icalperiodtype per = icalperiodtype_null_period();
-	per.start = time_of(s, false, true);
-	per.end = time_of(e, false, true);
-	icalproperty *p = icalproperty_new_freebusy(per);
-	add_param(b, p, icalparameter_new_fbtype(fb_types[prio].type));
-	add_prop(b, c, p);
-}
-
-/*
- * Sweeps the sorted edges: at every instant the strongest type with an open period wins;
- * a new property starts whenever that type changes.
- */
-static void add_periods(struct build *b, icalcomponent *c, const struct fb_edge *edges, size_t n)
-{
-	int open[4] = {0, 0, 0, 0}, cur = 0;
-	long long seg_start = 0;
-
-	for (size_t i = 0; i < n && !b->failed;) {
-		long long t = edges[i].t;
-		for (; i < n && edges[i].t == t; i++)
-			open[edges[i].prio] += edges[i].delta;
-		int top = 0;
-		for (int p = 3; p > 0 && top == 0; p--)
-			if (open[p] > 0)
-				top = p;
-		if (top == cur)
-			continue;
-		if (cur != 0)
-			add_period(b, c, seg_start, t, cur);
-		cur = top;
-		seg_start = t;
-	}
-}
-
-static char *freebusy_locked(struct build *b, const struct cal_freebusy *fb, long long from,
-			     long long to, const json_t *busy, size_t *len_out)
-{
-	size_t n = 0;
-	struct fb_edge *edges = busy_edges(b, busy, from, to, &n);
-	icalcomponent *cal = NULL, *vfb = NULL;
-	char *out = NULL, uid[96];
-
-	if (b->failed)
-		goto done;
-	cal = vcalendar_new(b, fb->organizer != NULL);
-	vfb = icalcomponent_new(ICAL_VFREEBUSY_COMPONENT);
-	if (cal == NULL || vfb == NULL) {
-		fail_oom(b);
-		goto done;
-	}
-	if (fb->uid == NULL)
-		snprintf(uid, sizeof uid, "freebusy-%lld-%lld@transom", fb->from_ms, fb->to_ms);
-	add_prop(b, vfb,
-		 icalproperty_new_dtstamp(time_of(floor_div(fb->dtstamp_ms, 1000), false, true)));
-	add_prop(b, vfb, icalproperty_new_uid(fb->uid != NULL ? fb->uid : uid));
-	add_prop(b, vfb, icalproperty_new_dtstart(time_of(from, false, true)));
-	add_prop(b, vfb, icalproperty_new_dtend(time_of(to, false, true)));
-	if (fb->organizer != NULL)
-		add_prop(b, vfb, icalproperty_new_organizer(fb->organizer));
-	add_periods(b, vfb, edges, n);
-	icalcomponent_add_component(cal, vfb); /* the calendar owns it from here */
-	vfb = NULL;
-	if (!b->failed)
-		out = serialize(b, cal, len_out);
-done:
-	if (vfb != NULL)
-		icalcomponent_free(vfb);
-	if (cal != NULL)
-		icalcomponent_free(cal);
-	free(edges);
-	return out;
-}
-
-char *cal_freebusy_build(const struct cal_freebusy *fb, const json_t *busy, size_t *len_out,
-			 struct tr_error *err)
-{
-	struct build b = {err, false, false};
-	const long long lo = MIN_SECS * 1000, hi = MAX_SECS * 1000;
-
-	if (fb == NULL) {
-		fail(&b, "freebusy", "missing");
-		return NULL;
-	}
-	if (!json_is_array(busy)) {
-		fail(&b, "busy", "must be an array");
-		return NULL;
-	}
-	if (fb->from_ms < lo || fb->from_ms >= hi)
-		fail(&b, "from_ms", "out of range (years 1900..2199)");
-	else if (fb->to_ms < fb->from_ms || fb->to_ms >= hi)
-		fail(&b, "to_ms", "before from_ms or out of range");
-	else if (fb->dtstamp_ms < lo || fb->dtstamp_ms >= hi)
-		fail(&b, "dtstamp_ms", "out of range (years 1900..2199)");
-	else if (fb->uid != NULL && (*fb->uid == '\0' || strlen(fb->uid) > MAX_UID ||
-				     has_ctl(fb->uid, strlen(fb->uid))))
-		fail(&b, "uid", "must be 1..%d octets without control characters", MAX_UID);
-	else if (fb->organizer != NULL && !uri_ok(fb->organizer, strlen(fb->organizer)))
-		fail(&b, "organizer", "not a URI");
-	if (b.failed)
-		return NULL;
-	long long from = floor_div(fb->from_ms, 1000), to = ceil_div(fb->to_ms, 1000);
-	cal_lock_enter();
-	char *out = freebusy_locked(&b, fb, from, to, busy, len_out);
-	cal_lock_leave();
-	return out;
-}
-
-/* ---- checking -------------------------------------------------------------------------- */
-
-/* Counts the X-LIC-ERROR properties of `c` and its children; the first goes to `err`. */
-static int count_errors(icalcomponent *c, char *err, size_t errsz, int found)
-{
-	int n = 0;
-	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY);
-	     p != NULL; p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
-		if (found + n == 0 && err != NULL && errsz > 0) {
-			const char *msg = icalproperty_get_xlicerror(p);
-			snprintf(err, errsz, "%s", msg != NULL ? msg : "parse error");
-		}
-		n++;
-	}
-	for (icalcomponent *k = icalcomponent_get_first_component(c, ICAL_ANY_COMPONENT); k != NULL;
-	     k = icalcomponent_get_next_component(c, ICAL_ANY_COMPONENT))
-		n += count_errors(k, err, errsz, found + n);
-	return n;
-}
-
-int cal_text_check(const char *text, size_t len, char *err, size_t errsz)
-{
-	if (err != NULL && errsz > 0)
-		err[0] = '\0';
-	if (text == NULL || memchr(text, '\0', len) != NULL) {
-		if (err != NULL && errsz > 0)
-			snprintf(err, errsz, "NUL byte in calendar text");
-		return -1;
-	}
-	char *buf = malloc(len + 1);
-	if (buf == NULL) {
-		if (err != NULL && errsz > 0)
-			snprintf(err, errsz, "out of memory");
-		return -1;
-	}
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-	cal_lock_enter();
-	icalcomponent *root = icalparser_parse_string(buf);
-	int n = -1;
-	if (root != NULL && icalcomponent_isa(root) == ICAL_VCALENDAR_COMPONENT)
-		n = count_errors(root, err, errsz, 0);
-	else if (err != NULL && errsz > 0)
-		snprintf(err, errsz, "not one VCALENDAR");
-	if (root != NULL)
-		icalcomponent_free(root);
-	cal_lock_leave();
-	free(buf);
-	return n;
 }

@@ -178,7 +178,7 @@ static int add_calendar(struct defs *d, const char *name, struct cal_set *set, c
 
 /* Reads calendars.json, every *.ics of the policies and the cached remote copies. */
 static void load_calendars(struct defs *d, const char *policies_dir, const char *cache_dir,
-			   struct wf_diags *diags)
+			   struct diags *diags)
 {
 	char path[2048];
 	size_t len = 0;
@@ -190,13 +190,13 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 	d->warnings = json_array();
 	const char *site = d->plan != NULL ? d->plan->timezone : NULL;
 	if (site != NULL && !cal_zone_known(site))
-		wf_diag_add(diags, path, "timezone", 0, "unknown time zone '%.64s'", site);
+		diags_add(diags, path, "timezone", 0, "unknown time zone '%.64s'", site);
 	for (size_t i = 0; d->plan != NULL && i < d->plan->n_remote; i++) {
 		const char *tz = d->plan->remote[i].timezone;
 		if (tz != NULL && !cal_zone_known(tz))
-			wf_diag_add(diags, path, "remote", 0,
-				    "remote '%s': unknown time zone '%.64s'",
-				    d->plan->remote[i].name, tz);
+			diags_add(diags, path, "remote", 0,
+				  "remote '%s': unknown time zone '%.64s'", d->plan->remote[i].name,
+				  tz);
 	}
 	struct cal_zones zones = {NULL, site};
 
@@ -211,8 +211,8 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 			struct cal_set *set =
 				text ? cal_parse_in(path, text, len, &zones, diags) : NULL;
 			if (text == NULL)
-				wf_diag_add(diags, path, "", 0, "cannot be read: %s",
-					    strerror(errno));
+				diags_add(diags, path, "", 0, "cannot be read: %s",
+					  strerror(errno));
 			else if (set != NULL)
 				add_calendar(d, path, set, path, text, len);
 			free(text);
@@ -248,7 +248,7 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
  * policies/github.json: which service a repository deploys, for GitHub deployment
  * protection rules: {"repositories": {"owner/repo": {"service", "duration", "template"?}}}.
  */
-static void load_github(struct defs *d, const char *policies_dir, struct wf_diags *diags)
+static void load_github(struct defs *d, const char *policies_dir, struct diags *diags)
 {
 	char path[2048];
 	size_t len = 0;
@@ -261,8 +261,8 @@ static void load_github(struct defs *d, const char *policies_dir, struct wf_diag
 	free(text);
 	json_t *repos = json_object_get(root, "repositories");
 	if (!json_is_object(repos)) {
-		wf_diag_add(diags, path, "repositories", 0,
-			    "must be an object: \"owner/repo\" -> {service, duration, template}");
+		diags_add(diags, path, "repositories", 0,
+			  "must be an object: \"owner/repo\" -> {service, duration, template}");
 		json_decref(root);
 		return;
 	}
@@ -275,14 +275,14 @@ static void load_github(struct defs *d, const char *policies_dir, struct wf_diag
 		const char *dur = json_string_value(json_object_get(r, "duration"));
 		long long secs;
 		if (svc == NULL || (d->catalog != NULL && catalog_find(d->catalog, svc) == NULL))
-			wf_diag_add(diags, path, where, 0,
-				    "'service' must name a service of the catalog");
+			diags_add(diags, path, where, 0,
+				  "'service' must name a service of the catalog");
 		if (dur == NULL || !time_parse_duration(dur, &secs) || secs <= 0)
-			wf_diag_add(diags, path, where, 0,
-				    "'duration' must be an ISO 8601 duration such as PT30M");
+			diags_add(diags, path, where, 0,
+				  "'duration' must be an ISO 8601 duration such as PT30M");
 		json_t *t = json_object_get(r, "template");
 		if (t != NULL && !json_is_string(t))
-			wf_diag_add(diags, path, where, 0, "'template' must be a template id");
+			diags_add(diags, path, where, 0, "'template' must be a template id");
 	}
 	d->github = root;
 }
@@ -316,6 +316,15 @@ json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms)
 json_t *defs_instances_stamped(const struct defs *d, long long from_ms, long long to_ms)
 {
 	return instances(d, from_ms, to_ms, true);
+}
+
+int defs_instance_list(const struct defs *d, long long from_ms, long long to_ms,
+		       struct cal_instances *out)
+{
+	for (size_t i = 0; i < d->n_calendars; i++)
+		if (cal_expand_list(d->calendars[i].set, from_ms, to_ms, 0, out) < 0)
+			return -1;
+	return 0;
 }
 
 static void calendars_free(struct defs *d)
@@ -367,7 +376,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 		       const char *now_rfc3339, char **errors)
 {
 	unsigned char acc[CRYPTO_SHA256_LEN] = {0};
-	struct wf_diags diags = {0};
+	struct diags diags = {0};
 	struct defs *d = calloc(1, sizeof *d);
 	*errors = NULL;
 	if (d == NULL) {
@@ -379,6 +388,8 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 	int wn = hash_dir(workflows_dir, acc, errors);
 	int pn = hash_dir(policies_dir, acc, errors);
 	d->workflows = wn >= 0 ? wf_set_load_dir(workflows_dir, &diags) : NULL;
+	if (d->workflows != NULL)
+		wf_set_bind_actions(d->workflows, policy_wf_actions);
 	char catalog_path[2048];
 	snprintf(catalog_path, sizeof catalog_path, "%s/services.json", policies_dir);
 	bool catalog_ok = pn < 0 || access(catalog_path, F_OK) != 0 ||
@@ -391,7 +402,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 		load_github(d, policies_dir, &diags);
 	}
 	if (diags.n > 0 || diags.oom || (wn >= 0 && d->workflows == NULL)) {
-		char *text = wf_diags_join(&diags);
+		char *text = diags_join(&diags);
 		errors_add(errors, "%s", text && *text ? text : "definitions cannot be loaded");
 		free(text);
 		/* errors_add ended the joined text with a second newline; trim it */
@@ -400,7 +411,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 			(*errors)[--len] = '\0';
 	}
 	bool bad = diags.n > 0 || diags.oom;
-	wf_diags_clear(&diags);
+	diags_clear(&diags);
 	if (bad || wn < 0 || pn < 0 || d->workflows == NULL || !catalog_ok || !policies_ok ||
 	    d->plan == NULL) {
 		defs_release(d);

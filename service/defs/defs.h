@@ -72,6 +72,15 @@ json_t *defs_instances(const struct defs *d, long long from_ms, long long to_ms)
 /* As defs_instances(), each instance with "changed_ms": its calendar's changed_ms. */
 json_t *defs_instances_stamped(const struct defs *d, long long from_ms, long long to_ms);
 
+/*
+ * defs_instances() as structs (cal_expand_list()), appended to `out`: what the planner
+ * reads.  Strings borrow from the snapshot, which must outlive them.  Returns 0, or -1 on
+ * out of memory.
+ */
+struct cal_instances;
+int defs_instance_list(const struct defs *d, long long from_ms, long long to_ms,
+		       struct cal_instances *out);
+
 /* Takes another reference to `d`. */
 struct defs *defs_ref(struct defs *d);
 

@@ -160,12 +160,12 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 		snprintf(error, error_size, "%s", res.error);
 	if (ok) {
 		/* Only a calendar that parses replaces the last good copy. */
-		struct wf_diags diags = {0};
+		struct diags diags = {0};
 		struct cal_zones zones = {r->timezone, site_zone};
 		struct cal_set *set = cal_parse_as(r->url, res.body, res.len, CAL_AS_FREEZE,
 						   r->hard, r->services, &zones, &diags);
 		if (set == NULL) {
-			char *text = wf_diags_join(&diags);
+			char *text = diags_join(&diags);
 			snprintf(error, error_size, "not a usable calendar: %.400s",
 				 text ? text : "out of memory");
 			for (char *p = error; *p; p++)
@@ -183,7 +183,7 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 			}
 		}
 		cal_free(set);
-		wf_diags_clear(&diags);
+		diags_clear(&diags);
 	}
 	bool cached = access(path, R_OK) == 0;
 	if (ok)

@@ -89,7 +89,7 @@ static int check_identity(const struct token_args *a, unsigned *mask)
 /* Prints to stderr what app_token_warnings says about `user`, against policies/people.json. */
 static void warn_about(const struct config *cfg, const char *user)
 {
-	struct wf_diags diags = {0};
+	struct diags diags = {0};
 	struct policy_set *ps = policy_dir_configured(cfg->policies_dir)
 					? policy_load_dir(cfg->policies_dir, NULL, &diags)
 					: NULL;
@@ -100,7 +100,7 @@ static void warn_about(const struct config *cfg, const char *user)
 		fprintf(stderr, "transomd token: warning: %s\n", json_string_value(v));
 	json_decref(w);
 	policy_free(ps);
-	wf_diags_clear(&diags);
+	diags_clear(&diags);
 }
 
 static int issue(struct store *st, const struct token_args *a, unsigned mask,

@@ -51,16 +51,15 @@ static char *remote_url(const char *url)
 
 /* Reads optional duration `key` of `o` into *secs; false (with a diagnostic) when bad. */
 static bool duration_of(json_t *o, const char *key, long long min_s, long long *secs,
-			const char *file, const char *path, struct wf_diags *d)
+			const char *file, const char *path, struct diags *d)
 {
 	json_t *v = json_object_get(o, key);
 	if (v == NULL)
 		return true;
 	long long s;
 	if (!json_is_string(v) || !time_parse_duration(json_string_value(v), &s) || s < min_s) {
-		wf_diag_add(d, file, path, 0,
-			    "'%s' must be an ISO 8601 duration of at least %lld seconds", key,
-			    min_s);
+		diags_add(d, file, path, 0,
+			  "'%s' must be an ISO 8601 duration of at least %lld seconds", key, min_s);
 		return false;
 	}
 	*secs = s;
@@ -68,12 +67,12 @@ static bool duration_of(json_t *o, const char *key, long long min_s, long long *
 }
 
 static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const char *file,
-			 struct wf_diags *d)
+			 struct diags *d)
 {
 	char path[64];
 	snprintf(path, sizeof path, "remote[%zu]", i);
 	if (!json_is_object(r)) {
-		wf_diag_add(d, file, path, 0, "must be an object");
+		diags_add(d, file, path, 0, "must be an object");
 		return;
 	}
 	const char *key;
@@ -86,7 +85,7 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
 			ok = ok || strcmp(known[k], key) == 0;
 		if (!ok)
-			wf_diag_add(d, file, path, 0, "unknown member '%s'", key);
+			diags_add(d, file, path, 0, "unknown member '%s'", key);
 	}
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *url = json_string_value(json_object_get(r, "url"));
@@ -95,22 +94,22 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 	long long refresh = 6 * 3600, timeout = 10;
 	bool good = true;
 	if (!name_ok(name)) {
-		wf_diag_add(d, file, path, 0, "'name' must match ^[a-z0-9][a-z0-9-]{0,62}$");
+		diags_add(d, file, path, 0, "'name' must match ^[a-z0-9][a-z0-9-]{0,62}$");
 		good = false;
 	}
 	for (size_t k = 0; good && k < i; k++)
 		if (strcmp(cfg->remote[k].name, name) == 0) {
-			wf_diag_add(d, file, path, 0, "duplicate name '%s'", name);
+			diags_add(d, file, path, 0, "duplicate name '%s'", name);
 			good = false;
 		}
 	char *fetch_url = remote_url(url);
 	if (fetch_url == NULL) {
-		wf_diag_add(d, file, path, 0,
-			    "'url' must be an http://, https:// or webcal:// URL with a host");
+		diags_add(d, file, path, 0,
+			  "'url' must be an http://, https:// or webcal:// URL with a host");
 		good = false;
 	}
 	if (hardness != NULL && strcmp(hardness, "hard") != 0 && strcmp(hardness, "soft") != 0) {
-		wf_diag_add(d, file, path, 0, "'hardness' must be \"hard\" or \"soft\"");
+		diags_add(d, file, path, 0, "'hardness' must be \"hard\" or \"soft\"");
 		good = false;
 	}
 	if (services == NULL)
@@ -120,7 +119,7 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 	else if (json_is_array(services) && json_array_size(services) > 0)
 		json_incref(services);
 	else {
-		wf_diag_add(d, file, path, 0, "'services' must be \"*\" or a non-empty array");
+		diags_add(d, file, path, 0, "'services' must be \"*\" or a non-empty array");
 		services = NULL;
 		good = false;
 	}
@@ -140,14 +139,13 @@ static void remote_parse(json_t *r, size_t i, struct planner_config *cfg, const 
 	pr->timeout_ms = (long)timeout * 1000;
 	json_t *tz = json_object_get(r, "timezone");
 	if (tz != NULL && (!json_is_string(tz) || json_string_length(tz) == 0))
-		wf_diag_add(d, file, path, 0,
-			    "'timezone' must be a zone name such as Europe/Berlin");
+		diags_add(d, file, path, 0, "'timezone' must be a zone name such as Europe/Berlin");
 	else if (tz != NULL)
 		pr->timezone = strdup(json_string_value(tz));
 }
 
 struct planner_config *planner_config_parse(const char *file, const char *text, size_t len,
-					    struct wf_diags *diags)
+					    struct diags *diags)
 {
 	struct planner_config *cfg = calloc(1, sizeof *cfg);
 	size_t before = diags->n;
@@ -162,8 +160,8 @@ struct planner_config *planner_config_parse(const char *file, const char *text, 
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(root)) {
-		wf_diag_add(diags, file, "", 0, root ? "must be a JSON object" : "invalid json: %s",
-			    je.text);
+		diags_add(diags, file, "", 0, root ? "must be a JSON object" : "invalid json: %s",
+			  je.text);
 		json_decref(root);
 		planner_config_free(cfg);
 		return NULL;
@@ -174,13 +172,13 @@ struct planner_config *planner_config_parse(const char *file, const char *text, 
 		if (strcmp(key, "horizon_days") != 0 && strcmp(key, "default_duration") != 0 &&
 		    strcmp(key, "remote") != 0 && strcmp(key, "description") != 0 &&
 		    strcmp(key, "timezone") != 0)
-			wf_diag_add(diags, file, key, 0, "unknown member");
+			diags_add(diags, file, key, 0, "unknown member");
 	}
 	v = json_object_get(root, "horizon_days");
 	if (v != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 400)
-			wf_diag_add(diags, file, "horizon_days", 0,
-				    "must be an integer from 1 to 400");
+			diags_add(diags, file, "horizon_days", 0,
+				  "must be an integer from 1 to 400");
 		else
 			cfg->horizon_ms = json_integer_value(v) * DAY_MS;
 	}
@@ -189,13 +187,13 @@ struct planner_config *planner_config_parse(const char *file, const char *text, 
 		cfg->default_duration_ms = secs * 1000;
 	v = json_object_get(root, "timezone");
 	if (v != NULL && (!json_is_string(v) || json_string_length(v) == 0))
-		wf_diag_add(diags, file, "timezone", 0,
-			    "must be a zone name such as Europe/Berlin (default UTC)");
+		diags_add(diags, file, "timezone", 0,
+			  "must be a zone name such as Europe/Berlin (default UTC)");
 	else if (v != NULL)
 		cfg->timezone = strdup(json_string_value(v));
 	json_t *remote = json_object_get(root, "remote");
 	if (remote != NULL && !json_is_array(remote))
-		wf_diag_add(diags, file, "remote", 0, "must be an array");
+		diags_add(diags, file, "remote", 0, "must be an array");
 	size_t n = json_array_size(remote);
 	cfg->remote = calloc(n + 1, sizeof *cfg->remote);
 	if (cfg->remote == NULL)

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar/calendar.h"
 #include "core/timeutil.h"
 #include "policy/catalog.h"
 
 #define MAX_COUNT 50
 
 struct planner {
-	json_t *instances, *bookings; /* referenced: the strings below point into them */
+	json_t *bookings; /* referenced: the booking strings below point into it */
 	const struct policy_catalog *catalog;
 	struct sched_window *windows;
 	size_t n_windows;
@@ -68,19 +69,15 @@ bool planner_applies(const struct policy_catalog *catalog, json_t *inst, const c
  * Appends the services instance `inst` applies to (names of the catalog's services for
  * calendar names) to p->names; *start receives where they begin, *n how many (0: all).
  */
-static int resolve_services(struct planner *p, json_t *inst, size_t *start, size_t *n)
+static int resolve_services(struct planner *p, const struct cal_instance *inst, size_t *start,
+			    size_t *n)
 {
-	json_t *svcs = json_object_get(inst, "services");
 	*start = p->n_names;
 	*n = 0;
-	if (!json_is_array(svcs))
+	if (inst->services == NULL)
 		return 0; /* "*" */
-	size_t i;
-	json_t *v;
-	json_array_foreach(svcs, i, v) {
-		const char *name = json_string_value(v);
-		if (name == NULL)
-			continue;
+	for (size_t i = 0; i < inst->n_services; i++) {
+		const char *name = inst->services[i];
 		if (strcmp(name, "*") == 0) {
 			p->n_names = *start;
 			return 0;
@@ -120,18 +117,14 @@ bool planner_env_applies(json_t *inst, const char *environment)
 	return false;
 }
 
-json_t *planner_instances_for(json_t *instances, const char *environment)
+/* planner_env_applies() for a struct instance. */
+static bool inst_env_applies(const struct cal_instance *inst, const char *environment)
 {
-	json_t *out = json_array();
-	size_t i;
-	json_t *v;
-	json_array_foreach(instances, i, v)
-		if (out != NULL && planner_env_applies(v, environment) &&
-		    json_array_append(out, v) != 0) {
-			json_decref(out);
-			return NULL;
-		}
-	return out;
+	const char *env = environment != NULL ? environment : PLANNER_DEFAULT_ENV;
+	for (size_t i = 0; i < inst->n_environments; i++)
+		if (strcmp(inst->environments[i], env) == 0)
+			return true;
+	return false;
 }
 
 static bool related(void *ctx, const char *a, const char *b)
@@ -145,17 +138,16 @@ static int64_t ms_of(json_t *o, const char *key)
 	return (int64_t)json_integer_value(json_object_get(o, key));
 }
 
-struct planner *planner_new(json_t *instances, json_t *bookings,
-			    const struct policy_catalog *catalog, const char *exclude,
-			    int64_t horizon_ms)
+struct planner *planner_new(const struct cal_instances *instances, const char *environment,
+			    json_t *bookings, const struct policy_catalog *catalog,
+			    const char *exclude, int64_t horizon_ms)
 {
 	struct planner *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return NULL;
-	p->instances = json_incref(instances);
 	p->bookings = json_incref(bookings);
 	p->catalog = catalog;
-	size_t ni = json_array_size(instances), nb = json_array_size(bookings);
+	size_t ni = instances->n, nb = json_array_size(bookings);
 	p->windows = calloc(ni + 1, sizeof *p->windows);
 	p->summaries = calloc(ni + 1, sizeof *p->summaries);
 	p->freezes = calloc(ni + 1, sizeof *p->freezes);
@@ -168,30 +160,32 @@ struct planner *planner_new(json_t *instances, json_t *bookings,
 	/* Names first, as offsets: p->names moves while it grows. */
 	size_t i;
 	json_t *v;
-	json_array_foreach(instances, i, v) {
-		const char *kind = json_string_value(json_object_get(v, "kind"));
+	for (i = 0; i < ni; i++) {
+		const struct cal_instance *ci = &instances->v[i];
 		size_t start, n;
-		if (kind == NULL || (strcmp(kind, "window") != 0 && strcmp(kind, "freeze") != 0))
+		if (ci->kind != CAL_INST_WINDOW && ci->kind != CAL_INST_FREEZE)
 			continue;
-		if (resolve_services(p, v, &start, &n) < 0)
+		if (!inst_env_applies(ci, environment))
+			continue;
+		if (resolve_services(p, ci, &start, &n) < 0)
 			goto oom;
-		const char *uid = json_string_value(json_object_get(v, "uid"));
-		const char *summary = json_string_value(json_object_get(v, "summary"));
-		if (strcmp(kind, "window") == 0) {
+		const char *uid = ci->uid;
+		const char *summary = ci->summary;
+		if (ci->kind == CAL_INST_WINDOW) {
 			struct sched_window *w = &p->windows[p->n_windows];
-			w->start_ms = ms_of(v, "start_ms");
-			w->end_ms = ms_of(v, "end_ms");
+			w->start_ms = ci->start_ms;
+			w->end_ms = ci->end_ms;
 			w->uid = uid ? uid : "";
 			w->n_services = n;
-			w->capacity = (int)json_integer_value(json_object_get(v, "capacity"));
+			w->capacity = (int)ci->capacity;
 			p->summaries[p->n_windows] = summary ? summary : w->uid;
 			w_off[p->n_windows++] = start;
 		} else {
 			struct sched_freeze *f = &p->freezes[p->n_freezes];
-			f->start_ms = ms_of(v, "start_ms");
-			f->end_ms = ms_of(v, "end_ms");
+			f->start_ms = ci->start_ms;
+			f->end_ms = ci->end_ms;
 			f->name = summary ? summary : uid ? uid : "";
-			f->hard = json_is_true(json_object_get(v, "hard"));
+			f->hard = ci->hard;
 			f->n_services = n;
 			f_off[p->n_freezes++] = start;
 		}
@@ -256,7 +250,6 @@ void planner_free(struct planner *p)
 	free(p->freezes);
 	free(p->bks);
 	free(p->names);
-	json_decref(p->instances);
 	json_decref(p->bookings);
 	free(p);
 }

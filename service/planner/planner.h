@@ -2,10 +2,10 @@
  * planner.h -- the scheduler core (sched/) applied to Transom's data: expanded calendar
  * instances, stored bookings, the service catalog and change records.
  *
- * The calendar module turns iCalendar into instances, the store lists bookings; this
- * module resolves which services each window applies to (a name in X-TRANSOM-SERVICES
- * may be a service or a maintenance calendar of the catalog, "*" all), builds the
- * scheduler's index and answers in JSON.  Pure: no I/O, no clock (`now_ms` is passed).
+ * The calendar module turns iCalendar into instances (struct cal_instance), the store
+ * lists bookings; this module resolves which services each window applies to (a name in
+ * X-TRANSOM-SERVICES may be a service or a maintenance calendar of the catalog, "*" all),
+ * builds the scheduler's index and answers in JSON.  Pure: no I/O, no clock (`now_ms` is passed).
  *
  * Thread-safety: a `struct planner` is used by one thread at a time.
  */
@@ -16,23 +16,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "calendar/calendar.h"
 #include "sched/sched.h"
 
 struct policy_catalog;
 struct planner;
 
 /*
- * Builds a planner.  `instances` (borrowed, kept referenced): cal_expand() objects of
- * kind "window" and "freeze" (others are ignored).  `bookings` (borrowed, kept
+ * Builds a planner.  `instances` (borrowed; cal_expand_list()): the windows and freezes
+ * that concern `environment` (NULL: production; see planner_env_applies()) are used,
+ * other instances ignored; the list may be cleared once this returns, but the calendar
+ * sets its strings point into must outlive the planner.  `bookings` (borrowed, kept
  * referenced): [{"change", "services": [..], "start_ms", "end_ms", "window_uid"}]; the
  * booking of change `exclude` (may be NULL) is left out, so that change can be placed
  * again.  `catalog` (may be NULL: only equal services conflict, calendar names are not
  * resolved) must outlive the planner.  `horizon_ms` 0 means the scheduler's default.
  * Returns an owned planner, or NULL when out of memory.
  */
-struct planner *planner_new(json_t *instances, json_t *bookings,
-			    const struct policy_catalog *catalog, const char *exclude,
-			    int64_t horizon_ms);
+struct planner *planner_new(const struct cal_instances *instances, const char *environment,
+			    json_t *bookings, const struct policy_catalog *catalog,
+			    const char *exclude, int64_t horizon_ms);
 
 /* Frees `p`; NULL is a no-op. */
 void planner_free(struct planner *p);
@@ -46,13 +49,6 @@ void planner_free(struct planner *p);
  * environment is production.
  */
 bool planner_env_applies(json_t *inst, const char *environment);
-
-/*
- * The instances of `instances` (borrowed) that concern `environment` (NULL: production),
- * as a new array (owned; the instances referenced); NULL when out of memory.  What a
- * planner for a change of that environment is built from.
- */
-json_t *planner_instances_for(json_t *instances, const char *environment);
 
 /* What a change asks of the scheduler. */
 struct planner_request {
@@ -121,9 +117,9 @@ struct planner_config {
  * Parses policies/calendars.json (`text` may be NULL: the defaults).  Returns an owned
  * config, or NULL with every error appended to `diags` as "file: json.path: message".
  */
-struct wf_diags;
+struct diags;
 struct planner_config *planner_config_parse(const char *file, const char *text, size_t len,
-					    struct wf_diags *diags);
+					    struct diags *diags);
 void planner_config_free(struct planner_config *cfg);
 
 /* Whether window or freeze instance `inst` (a cal_expand object) applies to `service`. */

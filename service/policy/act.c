@@ -181,3 +181,9 @@ nomem:
 	json_decref(errors);
 	return NULL;
 }
+
+const struct wf_action_impl policy_wf_actions[] = {
+	{"assess_risk", policy_act_assess_risk},
+	{"request_approvals", policy_act_request_approvals},
+	{NULL, NULL},
+};

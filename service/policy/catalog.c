@@ -72,14 +72,14 @@ static void utf8_trim(char *s, size_t len)
 }
 
 /*
- * Appends one diagnostic to `d` through wf_diag_add(), so every loader reports alike.  The
+ * Appends one diagnostic to `d` through diags_add(), so every loader reports alike.  The
  * message is cut at MESSAGE_MAX - 1 bytes, on a character boundary.
  */
-static void diag(struct wf_diags *d, const char *file, const char *path, int column,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void diag(struct diags *d, const char *file, const char *path, int column, const char *fmt,
+		 ...) __attribute__((format(printf, 5, 6)));
 
-static void diag(struct wf_diags *d, const char *file, const char *path, int column,
-		 const char *fmt, ...)
+static void diag(struct diags *d, const char *file, const char *path, int column, const char *fmt,
+		 ...)
 {
 	char msg[MESSAGE_MAX];
 	va_list ap;
@@ -91,7 +91,7 @@ static void diag(struct wf_diags *d, const char *file, const char *path, int col
 		msg[0] = '\0';
 	else if ((size_t)n >= sizeof msg)
 		utf8_trim(msg, sizeof msg - 1);
-	wf_diag_add(d, file, path, column, "%s", msg);
+	diags_add(d, file, path, column, "%s", msg);
 }
 
 /* ---- validation ----------------------------------------------------------------------- */
@@ -108,7 +108,7 @@ struct entry {
 
 struct parser {
 	const char *file;
-	struct wf_diags *d;
+	struct diags *d;
 	struct entry *e; /* one per services[] element */
 	size_t n;
 	json_t *index; /* name -> position of its first definition */
@@ -410,7 +410,7 @@ nomem:
 }
 
 struct policy_catalog *catalog_parse(const char *file, const char *text, size_t len,
-				     struct wf_diags *diags)
+				     struct diags *diags)
 {
 	struct parser p = {.file = file, .d = diags};
 	struct policy_catalog *cat = NULL;
@@ -489,7 +489,7 @@ out:
 	return cat;
 }
 
-struct policy_catalog *catalog_load_file(const char *path, struct wf_diags *diags)
+struct policy_catalog *catalog_load_file(const char *path, struct diags *diags)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;

@@ -3,7 +3,7 @@
  *
  * Each service has a name, a criticality, an owning team, the services it depends on and,
  * optionally, the maintenance calendar it uses.  This module parses and validates the
- * file (every error at once, each naming file and JSON path, in the `struct wf_diags`
+ * file (every error at once, each naming file and JSON path, in the `struct diags`
  * format of the workflow loader) and answers the questions the engine, the API and the
  * scheduler ask: who owns a service, which names are unknown, whether two services are
  * related through dependencies, the highest criticality among a set of services.
@@ -75,7 +75,7 @@ struct catalog_service {
  * Thread-safe (for distinct `diags`).
  */
 struct policy_catalog *catalog_parse(const char *file, const char *text, size_t len,
-				     struct wf_diags *diags);
+				     struct diags *diags);
 
 /*
  * Reads the file at `path` (at most CATALOG_FILE_MAX bytes) and parses it as
@@ -83,7 +83,7 @@ struct policy_catalog *catalog_parse(const char *file, const char *text, size_t 
  * NULL with the errors appended to `diags` (a file that cannot be read is one error with
  * an empty JSON path).  Thread-safe.
  */
-struct policy_catalog *catalog_load_file(const char *path, struct wf_diags *diags);
+struct policy_catalog *catalog_load_file(const char *path, struct diags *diags);
 
 /* Frees `cat`; NULL is a no-op.  Not while any thread uses it. */
 void catalog_free(struct policy_catalog *cat);

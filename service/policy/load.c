@@ -105,7 +105,7 @@ void pj_diag(struct pj *p, const char *path, int column, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	policy_utf8_fix(msg);
-	wf_diag_add(p->d, p->file, path, column, "%s", msg);
+	diags_add(p->d, p->file, path, column, "%s", msg);
 }
 
 bool pj_ok(const struct pj *p)
@@ -452,7 +452,7 @@ static void check_requirement(struct pj *p, const struct policy_people *people,
 
 /* The checks across files; diagnostics name the file holding the reference. */
 static void check_set(const struct policy_set *set, const struct policy_catalog *catalog,
-		      struct wf_diags *diags)
+		      struct diags *diags)
 {
 	struct pj pa = {.file = set->approvals->file, .d = diags};
 	const struct policy_approvals *a = set->approvals;
@@ -483,7 +483,7 @@ static void check_set(const struct policy_set *set, const struct policy_catalog 
 struct policy_set *policy_set_new(struct policy_people *people, struct policy_risk *risk,
 				  struct policy_approvals *approvals,
 				  struct policy_templates *templates,
-				  const struct policy_catalog *catalog, struct wf_diags *diags)
+				  const struct policy_catalog *catalog, struct diags *diags)
 {
 	struct policy_set *set = NULL;
 	size_t before = diags->n;
@@ -491,8 +491,8 @@ struct policy_set *policy_set_new(struct policy_people *people, struct policy_ri
 	if (people == NULL || risk == NULL || approvals == NULL) {
 		/* the parser already said why, or the loader reported the missing file */
 		if (diags->n == before && !diags->oom)
-			wf_diag_add(diags, "policies", "", 0,
-				    "people, risk and approvals are required");
+			diags_add(diags, "policies", "", 0,
+				  "people, risk and approvals are required");
 		goto fail;
 	}
 	set = calloc(1, sizeof *set);
@@ -560,7 +560,7 @@ bool policy_dir_configured(const char *dir)
  * Reads `path` into an owned buffer (*len bytes).  NULL with a diagnostic when it cannot
  * be read or is too large; NULL without one, *missing set, when it does not exist.
  */
-static char *read_file(const char *path, size_t *len, bool *missing, struct wf_diags *d)
+static char *read_file(const char *path, size_t *len, bool *missing, struct diags *d)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf;
@@ -570,7 +570,7 @@ static char *read_file(const char *path, size_t *len, bool *missing, struct wf_d
 		if (errno == ENOENT)
 			*missing = true;
 		else
-			wf_diag_add(d, path, "", 0, "cannot open: %s", strerror(errno));
+			diags_add(d, path, "", 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	buf = malloc(POLICY_FILE_MAX + 1);
@@ -581,14 +581,14 @@ static char *read_file(const char *path, size_t *len, bool *missing, struct wf_d
 	}
 	*len = fread(buf, 1, POLICY_FILE_MAX + 1, f);
 	if (ferror(f)) {
-		wf_diag_add(d, path, "", 0, "cannot read: %s", strerror(errno));
+		diags_add(d, path, "", 0, "cannot read: %s", strerror(errno));
 		fclose(f);
 		free(buf);
 		return NULL;
 	}
 	fclose(f);
 	if (*len > POLICY_FILE_MAX) {
-		wf_diag_add(d, path, "", 0, "file larger than %d bytes", POLICY_FILE_MAX);
+		diags_add(d, path, "", 0, "file larger than %d bytes", POLICY_FILE_MAX);
 		free(buf);
 		return NULL;
 	}
@@ -596,7 +596,7 @@ static char *read_file(const char *path, size_t *len, bool *missing, struct wf_d
 }
 
 struct policy_set *policy_load_dir(const char *dir, const struct policy_catalog *catalog,
-				   struct wf_diags *diags)
+				   struct diags *diags)
 {
 	void *parts[4] = {NULL, NULL, NULL, NULL};
 	size_t before = diags->n;
@@ -609,10 +609,9 @@ struct policy_set *policy_load_dir(const char *dir, const struct policy_catalog 
 		char *text = read_file(path, &len, &missing, diags);
 		if (text == NULL) {
 			if (missing && i < 3)
-				wf_diag_add(
-					diags, path, "", 0,
-					"missing: people.json, risk.json and approvals.json are "
-					"required once any policy file exists");
+				diags_add(diags, path, "", 0,
+					  "missing: people.json, risk.json and approvals.json are "
+					  "required once any policy file exists");
 			continue;
 		}
 		switch (i) {

@@ -200,7 +200,7 @@ static bool build_lists(struct policy_people *pp, json_t *users, json_t *groups,
 }
 
 struct policy_people *policy_parse_people(const char *file, const char *text, size_t len,
-					  struct wf_diags *diags)
+					  struct diags *diags)
 {
 	static const char *const keys[] = {"users", "groups", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};

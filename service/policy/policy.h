@@ -4,7 +4,7 @@
  * templates}.json (formats in policies/README.md; the service catalog is catalog.h).
  *
  * Each file is parsed and validated on its own (every error at once, each
- * `file: json.path: column N: message` in the `struct wf_diags` format of the workflow
+ * `file: json.path: column N: message` in the `struct diags` format of the workflow
  * loader), then the four are checked against each other and the catalog and become one
  * immutable `struct policy_set` with a version.  Conditions and points are expressions
  * (service/expr), compiled at load time against exactly the fields listed in
@@ -27,8 +27,8 @@
 
 #include "policy/catalog.h"
 #include "wf/wf.h"
+#include "wf/wf_action.h"
 
-struct wf_act;
 struct policy_people;
 struct policy_risk;
 struct policy_approvals;
@@ -67,13 +67,13 @@ struct policy_error {
  * Thread-safe (for distinct `diags`).
  */
 struct policy_people *policy_parse_people(const char *file, const char *text, size_t len,
-					  struct wf_diags *diags);
+					  struct diags *diags);
 struct policy_risk *policy_parse_risk(const char *file, const char *text, size_t len,
-				      struct wf_diags *diags);
+				      struct diags *diags);
 struct policy_approvals *policy_parse_approvals(const char *file, const char *text, size_t len,
-						struct wf_diags *diags);
+						struct diags *diags);
 struct policy_templates *policy_parse_templates(const char *file, const char *text, size_t len,
-						struct wf_diags *diags);
+						struct diags *diags);
 
 /* Free a part; NULL is a no-op. */
 void policy_people_free(struct policy_people *p);
@@ -93,7 +93,7 @@ void policy_templates_free(struct policy_templates *t);
 struct policy_set *policy_set_new(struct policy_people *people, struct policy_risk *risk,
 				  struct policy_approvals *approvals,
 				  struct policy_templates *templates,
-				  const struct policy_catalog *catalog, struct wf_diags *diags);
+				  const struct policy_catalog *catalog, struct diags *diags);
 
 /*
  * Whether directory `dir` holds any of people.json, risk.json, approvals.json and
@@ -111,7 +111,7 @@ bool policy_dir_configured(const char *dir);
  * owned set or NULL.  Thread-safe.
  */
 struct policy_set *policy_load_dir(const char *dir, const struct policy_catalog *catalog,
-				   struct wf_diags *diags);
+				   struct diags *diags);
 
 /* Frees `set` and its parts; NULL is a no-op.  Not while any thread uses it. */
 void policy_free(struct policy_set *set);
@@ -394,5 +394,11 @@ int policy_act_assess_risk(struct wf_act *act);
  * expires_after.  Same no-op and errors as policy_act_assess_risk().
  */
 int policy_act_request_approvals(struct wf_act *act);
+
+/*
+ * The workflow actions this module implements (the two above), for wf_set_bind_actions():
+ * the loader of the definitions binds them to the workflows.  Ended by a NULL name.
+ */
+extern const struct wf_action_impl policy_wf_actions[];
 
 #endif /* TRANSOM_POLICY_H */

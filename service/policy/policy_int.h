@@ -3,7 +3,7 @@
  *
  * Each part keeps its parsed file (`root`) and borrows every string from it, so names and
  * texts below live as long as the part.  The file-reading helpers (`pj_*`) report in the
- * wf_diags format, as the catalog does.
+ * diags format, as the catalog does.
  */
 #ifndef TRANSOM_POLICY_INT_H
 #define TRANSOM_POLICY_INT_H
@@ -113,7 +113,7 @@ struct policy_set {
 /* One file being parsed. */
 struct pj {
 	const char *file;
-	struct wf_diags *d;
+	struct diags *d;
 	size_t before; /* d->n when the parse started */
 };
 
@@ -216,5 +216,9 @@ bool policy_people_has(const struct policy_people *p, const char *group, const c
 /* Fills `err` (may be NULL) with a formatted message, cut on a character boundary. */
 void policy_err(struct policy_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* ---- approvals.c ---- */
+
+bool has_str(json_t *arr, const char *s);
 
 #endif /* TRANSOM_POLICY_INT_H */

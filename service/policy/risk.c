@@ -279,7 +279,7 @@ static void add_input(void *cls, const char *path)
 }
 
 struct policy_risk *policy_parse_risk(const char *file, const char *text, size_t len,
-				      struct wf_diags *diags)
+				      struct diags *diags)
 {
 	static const char *const keys[] = {"factors", "levels", "business_hours", "history", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};

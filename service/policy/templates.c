@@ -72,7 +72,7 @@ static void parse_template(struct pj *p, struct policy_templates *t, size_t i, j
 }
 
 struct policy_templates *policy_parse_templates(const char *file, const char *text, size_t len,
-						struct wf_diags *diags)
+						struct diags *diags)
 {
 	static const char *const keys[] = {"templates", NULL};
 	struct pj p = {.file = file, .d = diags, .before = diags->n};

@@ -3,14 +3,13 @@
  *
  * Workflows name actions ({"action": "note", "text": "..."}); the loader checks the name
  * and parameters against this table, the engine calls the row's apply function.  The
- * generic actions live here.  `assess_risk`, `request_approvals` and `schedule` are
- * placeholders whose apply does nothing yet: the policy and scheduling modules provide
- * the real functions and replace these rows (see workflows/README.md).
+ * generic actions live here.  `assess_risk` and `request_approvals` are declared with a
+ * placeholder that does nothing: the policy module provides the real functions, bound to
+ * a loaded set with wf_set_bind_actions() (see wf_action.h).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/policy.h"
 #include "wf/wf_int.h"
 
 static int oom(struct wf_act *act)
@@ -139,6 +138,17 @@ static int act_schedule(struct wf_act *act)
 					    rw == NULL || json_is_true(rw)));
 }
 
+/*
+ * An action implemented by a higher module (assess_risk, request_approvals): nothing
+ * until wf_set_bind_actions() binds the module's function, as when that module has no
+ * definitions to apply.
+ */
+static int act_provided(struct wf_act *act)
+{
+	(void)act;
+	return 0;
+}
+
 /* ---- the table ---- */
 
 static const struct wf_param p_set_field[] = {
@@ -163,10 +173,10 @@ static const struct wf_action_def actions[] = {
 	 "requires a post-implementation review: review.required=true and the reason"},
 	{"route_to_team", p_route, act_route_to_team,
 	 "sets assignment_group to the team owning the record's service"},
-	/* the policy module's: they read policies/ through ctx->ext (a struct policy_ext) */
-	{"assess_risk", p_assess_risk, policy_act_assess_risk,
+	/* the policy module's (policy_wf_actions), bound by wf_set_bind_actions() */
+	{"assess_risk", p_assess_risk, act_provided,
 	 "scores the change with policies/risk.json and publishes risk.*"},
-	{"request_approvals", p_request_approvals, policy_act_request_approvals,
+	{"request_approvals", p_request_approvals, act_provided,
 	 "asks the groups policies/approvals.json requires and publishes approvals.*"},
 	{"schedule", p_schedule, act_schedule,
 	 "books the earliest conflict-free slot in the change's maintenance windows "
@@ -213,7 +223,7 @@ static const char *type_word(enum wf_param_type t)
 }
 
 static void check_param(const struct wf_param *p, json_t *v, enum wf_kind_id kind, const char *file,
-			const char *path, const char *action, struct wf_diags *d)
+			const char *path, const char *action, struct diags *d)
 {
 	char sub[300];
 	bool ok = true;
@@ -234,42 +244,42 @@ static void check_param(const struct wf_param *p, json_t *v, enum wf_kind_id kin
 		break;
 	}
 	if (!ok) {
-		wf_diag_add(d, file, sub, 0, "expected %s", type_word(p->type));
+		diags_add(d, file, sub, 0, "expected %s", type_word(p->type));
 		return;
 	}
 	if (p->type != WF_PARAM_FIELD)
 		return;
 	const char *f = json_string_value(v);
 	if (!wf_field_of_kind(kind, f))
-		wf_diag_add(d, file, sub, 0, "unknown %s field '%s'", wf_kind_name(kind), f);
+		diags_add(d, file, sub, 0, "unknown %s field '%s'", wf_kind_name(kind), f);
 	else if (wf_field_protected(f) && strcmp(action, "set_field") == 0)
-		wf_diag_add(d, file, sub, 0, "field '%s' is set only by transom", f);
+		diags_add(d, file, sub, 0, "field '%s' is set only by transom", f);
 }
 
 const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, const char *file,
-					    const char *path, struct wf_diags *d)
+					    const char *path, struct diags *d)
 {
 	char sub[300];
 	const char *key;
 	json_t *v;
 
 	if (!json_is_object(obj)) {
-		wf_diag_add(d, file, path, 0, "expected an object");
+		diags_add(d, file, path, 0, "expected an object");
 		return NULL;
 	}
 	json_t *name = json_object_get(obj, "action");
 	wf_pathf(sub, sizeof sub, "%s.action", path);
 	if (name == NULL) {
-		wf_diag_add(d, file, path, 0, "missing key 'action'");
+		diags_add(d, file, path, 0, "missing key 'action'");
 		return NULL;
 	}
 	if (!json_is_string(name)) {
-		wf_diag_add(d, file, sub, 0, "expected a string");
+		diags_add(d, file, sub, 0, "expected a string");
 		return NULL;
 	}
 	const struct wf_action_def *def = wf_action_find(json_string_value(name));
 	if (def == NULL) {
-		wf_diag_add(d, file, sub, 0, "unknown action '%s'", json_string_value(name));
+		diags_add(d, file, sub, 0, "unknown action '%s'", json_string_value(name));
 		return NULL;
 	}
 	size_t before = d->n;
@@ -277,8 +287,8 @@ const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, c
 		v = json_object_get(obj, p->name);
 		if (v == NULL) {
 			if (p->required)
-				wf_diag_add(d, file, path, 0, "action '%s' needs parameter '%s'",
-					    def->name, p->name);
+				diags_add(d, file, path, 0, "action '%s' needs parameter '%s'",
+					  def->name, p->name);
 			continue;
 		}
 		check_param(p, v, kind, file, path, def->name, d);
@@ -288,8 +298,8 @@ const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, c
 		for (const struct wf_param *p = def->params; !found && p->name != NULL; p++)
 			found = strcmp(p->name, key) == 0;
 		if (!found)
-			wf_diag_add(d, file, path, 0, "action '%s' has no parameter '%s'",
-				    def->name, key);
+			diags_add(d, file, path, 0, "action '%s' has no parameter '%s'", def->name,
+				  key);
 	}
 	return d->n == before && !d->oom ? def : NULL;
 }

@@ -3,8 +3,9 @@
  *
  * Validation collects every error it finds (it does not stop at the first) and names the
  * file, the JSON path and, for expressions, the column.  Structural checks come first;
- * the graph checks (reachability, a path to a final state, ambiguity, timer events, auto
- * loops) run on whatever parts were valid.
+ * the graph checks (graph.c: reachability, a path to a final state, ambiguity, timer
+ * events, auto loops) run on whatever parts were valid.  What a loaded workflow answers
+ * about itself is in introspect.c.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -17,20 +18,12 @@
 #define NAME_MAX_LEN 64
 #define NONE         ((size_t)-1)
 
-/* State of one load. */
-struct loader {
-	const char *file;
-	struct wf_diags *d;
-	struct wf *wf;
-	bool kind_ok;
-};
-
 static void oom(struct loader *l)
 {
 	l->d->oom = true;
 }
 
-static void *xcalloc(struct loader *l, size_t n, size_t size)
+void *xcalloc(struct loader *l, size_t n, size_t size)
 {
 	void *p = calloc(n != 0 ? n : 1, size);
 	if (p == NULL)
@@ -69,7 +62,7 @@ static void check_keys(struct loader *l, json_t *obj, const char *path, const ch
 		for (size_t i = 0; !ok && allowed[i] != NULL; i++)
 			ok = strcmp(allowed[i], key) == 0;
 		if (!ok)
-			wf_diag_add(l->d, l->file, path, 0, "unknown key '%s'", key);
+			diags_add(l->d, l->file, path, 0, "unknown key '%s'", key);
 	}
 }
 
@@ -83,11 +76,11 @@ static const char *get_str(struct loader *l, json_t *obj, const char *key, const
 	wf_pathf(sub, sizeof sub, "%s%s%s", path, path[0] != '\0' ? "." : "", key);
 	if (v == NULL) {
 		if (required)
-			wf_diag_add(l->d, l->file, path, 0, "missing key '%s'", key);
+			diags_add(l->d, l->file, path, 0, "missing key '%s'", key);
 		return NULL;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected a non-empty string");
+		diags_add(l->d, l->file, sub, 0, "expected a non-empty string");
 		return NULL;
 	}
 	return json_string_value(v);
@@ -103,7 +96,7 @@ static bool get_bool(struct loader *l, json_t *obj, const char *key, const char 
 		return false;
 	if (!json_is_boolean(v)) {
 		wf_pathf(sub, sizeof sub, "%s.%s", path, key);
-		wf_diag_add(l->d, l->file, sub, 0, "expected a boolean");
+		diags_add(l->d, l->file, sub, 0, "expected a boolean");
 		return false;
 	}
 	return json_is_true(v);
@@ -120,8 +113,8 @@ static struct expr *compile(struct loader *l, const char *src, const char *path)
 	else
 		e = expr_compile(src, NULL, NULL, &err);
 	if (e == NULL)
-		wf_diag_add(l->d, l->file, path, err.column, "%s",
-			    err.message[0] != '\0' ? err.message : "invalid expression");
+		diags_add(l->d, l->file, path, err.column, "%s",
+			  err.message[0] != '\0' ? err.message : "invalid expression");
 	return e;
 }
 
@@ -176,7 +169,7 @@ static const char **field_list(struct loader *l, json_t *arr, const char *path)
 	if (arr == NULL)
 		return xcalloc(l, 1, sizeof *v);
 	if (!json_is_array(arr)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an array of field names");
+		diags_add(l->d, l->file, path, 0, "expected an array of field names");
 		return xcalloc(l, 1, sizeof *v);
 	}
 	v = xcalloc(l, json_array_size(arr) + 1, sizeof *v);
@@ -187,16 +180,16 @@ static const char **field_list(struct loader *l, json_t *arr, const char *path)
 		const char *f = json_string_value(json_array_get(arr, i));
 		wf_pathf(sub, sizeof sub, "%s[%zu]", path, i);
 		if (f == NULL) {
-			wf_diag_add(l->d, l->file, sub, 0, "expected a field name");
+			diags_add(l->d, l->file, sub, 0, "expected a field name");
 			continue;
 		}
 		if (l->kind_ok && !wf_field_of_kind(l->wf->kind, f)) {
-			wf_diag_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
-				    wf_kind_name(l->wf->kind), f);
+			diags_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
+				  wf_kind_name(l->wf->kind), f);
 			continue;
 		}
 		if (wf_field_protected(f)) {
-			wf_diag_add(l->d, l->file, sub, 0, "field '%s' is set only by transom", f);
+			diags_add(l->d, l->file, sub, 0, "field '%s' is set only by transom", f);
 			continue;
 		}
 		v[n++] = f;
@@ -214,7 +207,7 @@ static void action_list(struct loader *l, json_t *arr, const char *path, struct 
 	if (arr == NULL)
 		return;
 	if (!json_is_array(arr)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an array of actions");
+		diags_add(l->d, l->file, path, 0, "expected an array of actions");
 		return;
 	}
 	out->v = xcalloc(l, json_array_size(arr), sizeof *out->v);
@@ -226,7 +219,7 @@ static void action_list(struct loader *l, json_t *arr, const char *path, struct 
 		const struct wf_action_def *def = wf_action_check(
 			obj, l->kind_ok ? l->wf->kind : WF_KIND_CHANGE, l->file, sub, l->d);
 		if (def != NULL)
-			out->v[out->n++] = (struct wf_action){def, obj};
+			out->v[out->n++] = (struct wf_action){def, obj, def->apply};
 	}
 }
 
@@ -246,36 +239,36 @@ static void parse_timer(struct loader *l, json_t *obj, const char *path, struct 
 	char sub[300];
 
 	if (!json_is_object(obj)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an object");
+		diags_add(l->d, l->file, path, 0, "expected an object");
 		return;
 	}
 	check_keys(l, obj, path, keys);
 	t->event = get_str(l, obj, "event", path, true);
 	wf_pathf(sub, sizeof sub, "%s.event", path);
 	if (t->event != NULL && !is_name(t->event)) {
-		wf_diag_add(l->d, l->file, sub, 0, "invalid event name '%s'", t->event);
+		diags_add(l->d, l->file, sub, 0, "invalid event name '%s'", t->event);
 		t->event = NULL;
 	}
 	get_str(l, obj, "description", path, false);
 	json_t *after = json_object_get(obj, "after");
 	wf_pathf(sub, sizeof sub, "%s.after", path);
 	if (after == NULL) {
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'after'");
+		diags_add(l->d, l->file, path, 0, "missing key 'after'");
 	} else if (json_is_integer(after)) {
 		t->after = json_integer_value(after);
 		if (t->after <= 0)
-			wf_diag_add(l->d, l->file, sub, 0, "must be positive");
+			diags_add(l->d, l->file, sub, 0, "must be positive");
 	} else if (json_is_string(after)) {
 		int64_t s = wf_duration_parse(json_string_value(after));
 		if (s > 0)
 			t->after = s;
 		else if (s == 0)
-			wf_diag_add(l->d, l->file, sub, 0, "must be positive");
+			diags_add(l->d, l->file, sub, 0, "must be positive");
 		else
 			t->after_expr = compile(l, json_string_value(after), sub);
 	} else {
-		wf_diag_add(l->d, l->file, sub, 0,
-			    "expected seconds, a duration like \"72h\" or an expression");
+		diags_add(l->d, l->file, sub, 0,
+			  "expected seconds, a duration like \"72h\" or an expression");
 	}
 	const char *when = get_str(l, obj, "when", path, false);
 	wf_pathf(sub, sizeof sub, "%s.when", path);
@@ -291,7 +284,7 @@ static void parse_state(struct loader *l, json_t *obj, struct wf_state *st, cons
 
 	st->editable = NULL;
 	if (!json_is_object(obj)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an object");
+		diags_add(l->d, l->file, path, 0, "expected an object");
 		st->editable = xcalloc(l, 1, sizeof *st->editable);
 		return;
 	}
@@ -308,7 +301,7 @@ static void parse_state(struct loader *l, json_t *obj, struct wf_state *st, cons
 	if (timers == NULL)
 		return;
 	if (!json_is_array(timers)) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected an array of timers");
+		diags_add(l->d, l->file, sub, 0, "expected an array of timers");
 		return;
 	}
 	st->timers = xcalloc(l, json_array_size(timers), sizeof *st->timers);
@@ -330,11 +323,11 @@ static void parse_states(struct loader *l, json_t *states)
 	json_t *v;
 
 	if (states == NULL) {
-		wf_diag_add(l->d, l->file, "", 0, "missing key 'states'");
+		diags_add(l->d, l->file, "", 0, "missing key 'states'");
 		return;
 	}
 	if (!json_is_object(states) || json_object_size(states) == 0) {
-		wf_diag_add(l->d, l->file, "states", 0, "expected a non-empty object of states");
+		diags_add(l->d, l->file, "states", 0, "expected a non-empty object of states");
 		return;
 	}
 	wf->states = xcalloc(l, json_object_size(states), sizeof *wf->states);
@@ -344,8 +337,8 @@ static void parse_states(struct loader *l, json_t *states)
 	json_object_foreach(states, key, v) {
 		wf_pathf(path, sizeof path, "states.%s", key);
 		if (!is_name(key)) {
-			wf_diag_add(l->d, l->file, path, 0,
-				    "invalid state name (use lowercase letters, digits, '_')");
+			diags_add(l->d, l->file, path, 0,
+				  "invalid state name (use lowercase letters, digits, '_')");
 			continue;
 		}
 		wf->states[wf->n_states++].name = key;
@@ -362,12 +355,12 @@ static void parse_states(struct loader *l, json_t *states)
 static size_t state_ref(struct loader *l, json_t *v, const char *path)
 {
 	if (!json_is_string(v)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected a state name");
+		diags_add(l->d, l->file, path, 0, "expected a state name");
 		return NONE;
 	}
 	size_t s = wf_state_find(l->wf, json_string_value(v));
 	if (s == NONE)
-		wf_diag_add(l->d, l->file, path, 0, "unknown state '%s'", json_string_value(v));
+		diags_add(l->d, l->file, path, 0, "unknown state '%s'", json_string_value(v));
 	return s;
 }
 
@@ -378,7 +371,7 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 
 	wf_pathf(sub, sizeof sub, "%s.from", path);
 	if (from == NULL) {
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'from'");
+		diags_add(l->d, l->file, path, 0, "missing key 'from'");
 		return;
 	}
 	if (json_is_string(from)) {
@@ -389,7 +382,7 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 		return;
 	}
 	if (!json_is_array(from) || json_array_size(from) == 0) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected a state name or a non-empty array");
+		diags_add(l->d, l->file, sub, 0, "expected a state name or a non-empty array");
 		return;
 	}
 	t->from = xcalloc(l, json_array_size(from), sizeof *t->from);
@@ -403,8 +396,8 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 		for (size_t j = 0; j < t->n_from; j++)
 			dup = dup || t->from[j] == s;
 		if (dup)
-			wf_diag_add(l->d, l->file, ip, 0, "state '%s' listed twice",
-				    l->wf->states[s].name);
+			diags_add(l->d, l->file, ip, 0, "state '%s' listed twice",
+				  l->wf->states[s].name);
 		else if (s != NONE)
 			t->from[t->n_from++] = s;
 	}
@@ -418,16 +411,16 @@ static void parse_roles(struct loader *l, json_t *obj, struct wf_transition *t, 
 	wf_pathf(sub, sizeof sub, "%s.roles", path);
 	if (t->is_auto) {
 		if (roles != NULL)
-			wf_diag_add(l->d, l->file, sub, 0,
-				    "auto transitions are taken by 'system'; remove roles");
+			diags_add(l->d, l->file, sub, 0,
+				  "auto transitions are taken by 'system'; remove roles");
 		return;
 	}
 	if (roles == NULL) {
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'roles'");
+		diags_add(l->d, l->file, path, 0, "missing key 'roles'");
 		return;
 	}
 	if (!json_is_array(roles) || json_array_size(roles) == 0) {
-		wf_diag_add(l->d, l->file, sub, 0, "expected a non-empty array of roles");
+		diags_add(l->d, l->file, sub, 0, "expected a non-empty array of roles");
 		return;
 	}
 	for (size_t i = 0; i < json_array_size(roles); i++) {
@@ -436,9 +429,9 @@ static void parse_roles(struct loader *l, json_t *obj, struct wf_transition *t, 
 		unsigned bit = wf_role_parse(r);
 		wf_pathf(ip, sizeof ip, "%s[%zu]", sub, i);
 		if (r == NULL)
-			wf_diag_add(l->d, l->file, ip, 0, "expected a role name");
+			diags_add(l->d, l->file, ip, 0, "expected a role name");
 		else if (bit == 0)
-			wf_diag_add(l->d, l->file, ip, 0, "unknown role '%s'", r);
+			diags_add(l->d, l->file, ip, 0, "unknown role '%s'", r);
 		t->roles |= bit;
 	}
 }
@@ -456,7 +449,7 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	t->to = NONE;
 	t->guard_name = t->guard_buf;
 	if (!json_is_object(obj)) {
-		wf_diag_add(l->d, l->file, path, 0, "expected an object");
+		diags_add(l->d, l->file, path, 0, "expected an object");
 		t->required = xcalloc(l, 1, sizeof *t->required);
 		return;
 	}
@@ -464,9 +457,8 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	t->event = get_str(l, obj, "event", path, true);
 	wf_pathf(sub, sizeof sub, "%s.event", path);
 	if (t->event != NULL && !is_name(t->event)) {
-		wf_diag_add(l->d, l->file, sub, 0,
-			    "invalid event name '%s' (use lowercase letters, digits, '_')",
-			    t->event);
+		diags_add(l->d, l->file, sub, 0,
+			  "invalid event name '%s' (use lowercase letters, digits, '_')", t->event);
 		t->event = NULL;
 	}
 	get_str(l, obj, "description", path, false);
@@ -475,7 +467,7 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	json_t *to = json_object_get(obj, "to");
 	wf_pathf(sub, sizeof sub, "%s.to", path);
 	if (to == NULL)
-		wf_diag_add(l->d, l->file, path, 0, "missing key 'to'");
+		diags_add(l->d, l->file, path, 0, "missing key 'to'");
 	else
 		t->to = state_ref(l, to, sub);
 	parse_roles(l, obj, t, path);
@@ -489,8 +481,7 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 		t->guard_name = guard;
 		if (json_object_get(obj, "when") == NULL) {
 			wf_pathf(sub, sizeof sub, "%s.guard", path);
-			wf_diag_add(l->d, l->file, sub, 0,
-				    "a guard name needs a 'when' expression");
+			diags_add(l->d, l->file, sub, 0, "a guard name needs a 'when' expression");
 		}
 	}
 	wf_pathf(sub, sizeof sub, "%s.required", path);
@@ -501,8 +492,8 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	for (size_t k = 0; k < t->n_from; k++)
 		if (l->wf->states[t->from[k]].final) {
 			wf_pathf(sub, sizeof sub, "%s.from", path);
-			wf_diag_add(l->d, l->file, sub, 0, "state '%s' is final",
-				    l->wf->states[t->from[k]].name);
+			diags_add(l->d, l->file, sub, 0, "state '%s' is final",
+				  l->wf->states[t->from[k]].name);
 		}
 }
 
@@ -511,11 +502,11 @@ static void parse_transitions(struct loader *l, json_t *arr)
 	struct wf *wf = l->wf;
 
 	if (arr == NULL) {
-		wf_diag_add(l->d, l->file, "", 0, "missing key 'transitions'");
+		diags_add(l->d, l->file, "", 0, "missing key 'transitions'");
 		return;
 	}
 	if (!json_is_array(arr)) {
-		wf_diag_add(l->d, l->file, "transitions", 0, "expected an array of transitions");
+		diags_add(l->d, l->file, "transitions", 0, "expected an array of transitions");
 		return;
 	}
 	wf->trans = xcalloc(l, json_array_size(arr), sizeof *wf->trans);
@@ -549,8 +540,8 @@ static void parse_selector(struct loader *l, json_t *sel)
 		return;
 	}
 	if (!json_is_object(sel)) {
-		wf_diag_add(l->d, l->file, "applies_to", 0,
-			    "expected an object of field values or an expression");
+		diags_add(l->d, l->file, "applies_to", 0,
+			  "expected an object of field values or an expression");
 		return;
 	}
 	wf->sel = WF_SEL_OBJECT;
@@ -558,13 +549,13 @@ static void parse_selector(struct loader *l, json_t *sel)
 	json_object_foreach(sel, key, v) {
 		wf_pathf(sub, sizeof sub, "applies_to.%s", key);
 		if (l->kind_ok && !wf_field_of_kind(wf->kind, key))
-			wf_diag_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
-				    wf_kind_name(wf->kind), key);
+			diags_add(l->d, l->file, sub, 0, "unknown %s field '%s'",
+				  wf_kind_name(wf->kind), key);
 		bool ok = scalar(v) || (json_is_array(v) && json_array_size(v) > 0);
 		for (size_t i = 0; ok && json_is_array(v) && i < json_array_size(v); i++)
 			ok = scalar(json_array_get(v, i));
 		if (!ok)
-			wf_diag_add(
+			diags_add(
 				l->d, l->file, sub, 0,
 				"expected a string, number, boolean or a non-empty array of them");
 	}
@@ -604,185 +595,6 @@ int wf_selects(const struct wf *wf, json_t *record)
 	int rc = wf_env_eval_bool(&env, wf->sel_expr, &yes, &err);
 	json_decref(env.scratch);
 	return rc != 0 ? -1 : yes ? 1 : 0;
-}
-
-/* ---- graph checks ---- */
-
-static bool from_has(const struct wf_transition *t, size_t s)
-{
-	for (size_t k = 0; k < t->n_from; k++)
-		if (t->from[k] == s)
-			return true;
-	return false;
-}
-
-static void check_reachability(struct loader *l)
-{
-	struct wf *wf = l->wf;
-	char path[300];
-	bool *seen = xcalloc(l, wf->n_states, sizeof *seen);
-	bool *live = xcalloc(l, wf->n_states, sizeof *live);
-	bool any_final = false, changed = true;
-
-	if (seen == NULL || live == NULL)
-		goto out;
-	seen[wf->initial] = true;
-	while (changed) {
-		changed = false;
-		for (size_t i = 0; i < wf->n_trans; i++) {
-			const struct wf_transition *t = &wf->trans[i];
-			if (t->to == NONE || seen[t->to])
-				continue;
-			for (size_t k = 0; k < t->n_from; k++)
-				if (seen[t->from[k]]) {
-					seen[t->to] = changed = true;
-					break;
-				}
-		}
-	}
-	for (size_t s = 0; s < wf->n_states; s++) {
-		live[s] = wf->states[s].final;
-		any_final = any_final || live[s];
-	}
-	for (changed = true; changed;) {
-		changed = false;
-		for (size_t i = 0; i < wf->n_trans; i++) {
-			const struct wf_transition *t = &wf->trans[i];
-			if (t->to == NONE || !live[t->to])
-				continue;
-			for (size_t k = 0; k < t->n_from; k++)
-				if (!live[t->from[k]])
-					live[t->from[k]] = changed = true;
-		}
-	}
-	if (!any_final)
-		wf_diag_add(l->d, l->file, "states", 0, "no final state");
-	for (size_t s = 0; s < wf->n_states; s++) {
-		wf_pathf(path, sizeof path, "states.%s", wf->states[s].name);
-		if (!seen[s])
-			wf_diag_add(l->d, l->file, path, 0,
-				    "state '%s' is unreachable from initial state '%s'",
-				    wf->states[s].name, wf->states[wf->initial].name);
-		if (!live[s] && any_final)
-			wf_diag_add(l->d, l->file, path, 0,
-				    "no path from state '%s' to a final state", wf->states[s].name);
-	}
-out:
-	free(seen);
-	free(live);
-}
-
-/*
- * Two transitions taking the same event (or two auto transitions) from one state are
- * ambiguous unless the earlier one has a guard and their guards differ: they are tried
- * in file order, so an unguarded one must come last.  An event may not be both auto and
- * fired by hand from one state.
- */
-static void check_pair(struct loader *l, const struct wf_transition *a,
-		       const struct wf_transition *b)
-{
-	char path[64];
-
-	if (a->event == NULL || b->event == NULL)
-		return;
-	bool same_event = strcmp(a->event, b->event) == 0;
-	if (a->is_auto != b->is_auto ? !same_event : !a->is_auto && !same_event)
-		return;
-	wf_pathf(path, sizeof path, "transitions[%zu]", b->index);
-	for (size_t k = 0; k < b->n_from; k++) {
-		const char *sn = l->wf->states[b->from[k]].name;
-		if (!from_has(a, b->from[k]))
-			continue;
-		if (a->is_auto != b->is_auto)
-			wf_diag_add(l->d, l->file, path, 0,
-				    "ambiguous: event '%s' from state '%s' is auto in one of "
-				    "transitions[%zu] and this one",
-				    b->event, sn, a->index);
-		else if (a->when == NULL)
-			wf_diag_add(l->d, l->file, path, 0,
-				    "ambiguous: transitions[%zu] already takes %s%s%s from state "
-				    "'%s' without a guard",
-				    a->index, a->is_auto ? "an auto transition" : "event '",
-				    a->is_auto ? "" : a->event, a->is_auto ? "" : "'", sn);
-		else if (b->when != NULL && strcmp(expr_source(a->when), expr_source(b->when)) == 0)
-			wf_diag_add(
-				l->d, l->file, path, 0,
-				"ambiguous: transitions[%zu] has the same guard from state '%s'",
-				a->index, sn);
-	}
-}
-
-static void check_ambiguity(struct loader *l)
-{
-	for (size_t j = 0; j < l->wf->n_trans; j++)
-		for (size_t i = 0; i < j; i++)
-			check_pair(l, &l->wf->trans[i], &l->wf->trans[j]);
-}
-
-/* Every timer's event must be taken from its state by role system. */
-static void check_timers(struct loader *l)
-{
-	struct wf *wf = l->wf;
-	char path[300];
-
-	for (size_t s = 0; s < wf->n_states; s++) {
-		const struct wf_state *st = &wf->states[s];
-		for (size_t k = 0; k < st->n_timers; k++) {
-			const char *ev = st->timers[k].event;
-			bool ok = false;
-			if (ev == NULL)
-				continue;
-			for (size_t i = 0; !ok && i < wf->n_trans; i++) {
-				const struct wf_transition *t = &wf->trans[i];
-				ok = !t->is_auto && t->event != NULL && strcmp(t->event, ev) == 0 &&
-				     from_has(t, s) && (t->roles & WF_ROLE_SYSTEM) != 0;
-			}
-			wf_pathf(path, sizeof path, "states.%s.timers[%zu].event", st->name, k);
-			if (!ok)
-				wf_diag_add(l->d, l->file, path, 0,
-					    "no transition takes event '%s' from state '%s' "
-					    "for role 'system'",
-					    ev, st->name);
-		}
-	}
-}
-
-/* Unguarded auto transitions must not form a cycle: they would fire forever. */
-static void check_auto_loops(struct loader *l)
-{
-	struct wf *wf = l->wf;
-	char path[64];
-	size_t *next = xcalloc(l, wf->n_states, sizeof *next); /* first unguarded auto */
-
-	if (next == NULL)
-		return;
-	for (size_t s = 0; s < wf->n_states; s++) {
-		next[s] = NONE;
-		for (size_t i = 0; next[s] == NONE && i < wf->n_trans; i++) {
-			const struct wf_transition *t = &wf->trans[i];
-			if (t->is_auto && t->when == NULL && t->to != NONE && from_has(t, s))
-				next[s] = i;
-		}
-	}
-	for (size_t s = 0; s < wf->n_states; s++) {
-		size_t cur = s, min = s;
-		for (size_t step = 0; step < wf->n_states && next[cur] != NONE; step++) {
-			cur = wf->trans[next[cur]].to;
-			if (cur == s) {
-				/* every state walked is on the cycle: report it once */
-				if (min == s) {
-					wf_pathf(path, sizeof path, "transitions[%zu]", next[s]);
-					wf_diag_add(l->d, l->file, path, 0,
-						    "auto transitions loop from state '%s' back to "
-						    "it without a guard",
-						    wf->states[s].name);
-				}
-				break;
-			}
-			min = cur < min ? cur : min;
-		}
-	}
-	free(next);
 }
 
 /* ---- the whole definition ---- */
@@ -853,21 +665,21 @@ static void parse_root(struct loader *l, json_t *root)
 	struct wf *wf = l->wf;
 
 	if (!json_is_object(root)) {
-		wf_diag_add(l->d, l->file, "", 0, "expected a JSON object");
+		diags_add(l->d, l->file, "", 0, "expected a JSON object");
 		return;
 	}
 	check_keys(l, root, "", keys);
 	const char *name = get_str(l, root, "name", "", false);
 	if (name != NULL && strcmp(name, wf->name) != 0)
-		wf_diag_add(l->d, l->file, "name", 0, "name '%s' differs from the file's '%s'",
-			    name, wf->name);
+		diags_add(l->d, l->file, "name", 0, "name '%s' differs from the file's '%s'", name,
+			  wf->name);
 	get_str(l, root, "description", "", false);
 	const char *kind = get_str(l, root, "kind", "", true);
 	if (kind != NULL) {
 		int k = wf_kind_parse(kind);
 		if (k < 0)
-			wf_diag_add(l->d, l->file, "kind", 0,
-				    "unknown kind '%s' (change, incident or problem)", kind);
+			diags_add(l->d, l->file, "kind", 0,
+				  "unknown kind '%s' (change, incident or problem)", kind);
 		else
 			wf->kind = (enum wf_kind_id)k;
 		l->kind_ok = k >= 0;
@@ -879,7 +691,7 @@ static void parse_root(struct loader *l, json_t *root)
 	if (initial != NULL && wf->states != NULL) {
 		wf->initial = wf_state_find(wf, initial);
 		if (wf->initial == NONE)
-			wf_diag_add(l->d, l->file, "initial", 0, "unknown state '%s'", initial);
+			diags_add(l->d, l->file, "initial", 0, "unknown state '%s'", initial);
 	}
 	parse_transitions(l, json_object_get(root, "transitions"));
 	if (l->d->oom)
@@ -892,7 +704,7 @@ static void parse_root(struct loader *l, json_t *root)
 	set_version(l);
 }
 
-struct wf *wf_parse(const char *file, const char *text, size_t len, struct wf_diags *diags)
+struct wf *wf_parse(const char *file, const char *text, size_t len, struct diags *diags)
 {
 	struct loader l = {.file = file, .d = diags};
 	json_error_t jerr;
@@ -915,164 +727,19 @@ struct wf *wf_parse(const char *file, const char *text, size_t len, struct wf_di
 	if (l.wf->def == NULL) {
 		if (jerr.line > 0)
 			snprintf(where, sizeof where, "line %d", jerr.line);
-		wf_diag_add(diags, file, where, jerr.line > 0 ? jerr.column : 0, "invalid json: %s",
-			    jerr.text);
+		diags_add(diags, file, where, jerr.line > 0 ? jerr.column : 0, "invalid json: %s",
+			  jerr.text);
 		wf_free(l.wf);
 		return NULL;
 	}
 	if (!is_name_with(l.wf->name, '-'))
-		wf_diag_add(diags, file, "", 0,
-			    "file name must be a workflow name (lowercase letters, digits, "
-			    "'_', '-') ending in .json");
+		diags_add(diags, file, "", 0,
+			  "file name must be a workflow name (lowercase letters, digits, "
+			  "'_', '-') ending in .json");
 	parse_root(&l, l.wf->def);
 	if (diags->n != before || diags->oom) {
 		wf_free(l.wf);
 		return NULL;
 	}
 	return l.wf;
-}
-
-/* ---- introspection ---- */
-
-const char *wf_name(const struct wf *wf)
-{
-	return wf->name;
-}
-
-const char *wf_file(const struct wf *wf)
-{
-	return wf->file;
-}
-
-const char *wf_kind(const struct wf *wf)
-{
-	return wf_kind_name(wf->kind);
-}
-
-const char *wf_initial(const struct wf *wf)
-{
-	return wf->states[wf->initial].name;
-}
-
-uint64_t wf_version(const struct wf *wf)
-{
-	return wf->version;
-}
-
-const char *wf_version_hex(const struct wf *wf)
-{
-	return wf->version_hex;
-}
-
-json_t *wf_definition(const struct wf *wf)
-{
-	return wf->def;
-}
-
-size_t wf_state_count(const struct wf *wf)
-{
-	return wf->n_states;
-}
-
-const char *wf_state_name(const struct wf *wf, size_t i)
-{
-	return i < wf->n_states ? wf->states[i].name : NULL;
-}
-
-bool wf_state_exists(const struct wf *wf, const char *state)
-{
-	return wf_state_find(wf, state) != NONE;
-}
-
-bool wf_state_final(const struct wf *wf, const char *state)
-{
-	size_t s = wf_state_find(wf, state);
-	return s != NONE && wf->states[s].final;
-}
-
-const char *const *wf_state_editable(const struct wf *wf, const char *state)
-{
-	static const char *const none[] = {NULL};
-	size_t s = wf_state_find(wf, state);
-	return s != NONE ? wf->states[s].editable : none;
-}
-
-bool wf_field_editable(const struct wf *wf, const char *state, const char *field)
-{
-	const char *const *v = wf_state_editable(wf, state);
-	for (size_t i = 0; field != NULL && v[i] != NULL; i++)
-		if (strcmp(v[i], field) == 0)
-			return true;
-	return false;
-}
-
-static int cmp_json_str(const void *a, const void *b)
-{
-	return strcmp(json_string_value(*(json_t *const *)a),
-		      json_string_value(*(json_t *const *)b));
-}
-
-json_t *wf_events_allowed(const struct wf *wf, const char *state, unsigned roles)
-{
-	json_t *out = json_array();
-	size_t s = wf_state_find(wf, state);
-
-	if (out == NULL || s == NONE)
-		return out;
-	for (size_t i = 0; i < wf->n_trans; i++) {
-		const struct wf_transition *t = &wf->trans[i];
-		bool dup = false;
-		if (t->is_auto || (t->roles & roles) == 0 || !from_has(t, s))
-			continue;
-		for (size_t j = 0; !dup && j < json_array_size(out); j++)
-			dup = strcmp(json_string_value(json_array_get(out, j)), t->event) == 0;
-		if (!dup && json_array_append_new(out, json_string(t->event)) != 0) {
-			json_decref(out);
-			return NULL;
-		}
-	}
-	/* sort: rebuild from a sorted copy of the item pointers */
-	size_t n = json_array_size(out);
-	json_t **items = calloc(n != 0 ? n : 1, sizeof *items);
-	json_t *sorted = json_array();
-	if (items == NULL || sorted == NULL) {
-		free(items);
-		json_decref(sorted);
-		json_decref(out);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		items[i] = json_array_get(out, i);
-	qsort(items, n, sizeof *items, cmp_json_str);
-	for (size_t i = 0; i < n; i++)
-		if (json_array_append(sorted, items[i]) != 0) {
-			json_decref(sorted);
-			sorted = NULL;
-			break;
-		}
-	free(items);
-	json_decref(out);
-	return sorted;
-}
-
-static bool actions_name(const struct wf_actions *a, const struct wf_action_def *def)
-{
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].def == def)
-			return true;
-	return false;
-}
-
-bool wf_uses_action(const struct wf *wf, const char *name)
-{
-	const struct wf_action_def *def = wf_action_find(name);
-	if (def == NULL)
-		return false;
-	for (size_t i = 0; i < wf->n_states; i++)
-		if (actions_name(&wf->states[i].on_enter, def))
-			return true;
-	for (size_t i = 0; i < wf->n_trans; i++)
-		if (actions_name(&wf->trans[i].actions, def))
-			return true;
-	return false;
 }

@@ -146,7 +146,7 @@ static enum wf_status run_actions(struct run *r, const struct wf_actions *list, 
 			.actor = actor_name(r, is_auto),
 			.effects = r->effects,
 		};
-		if (list->v[i].def->apply(&act) != 0) {
+		if (list->v[i].apply(&act) != 0) {
 			if (strcmp(act.err, "out of memory") == 0)
 				return nomem(r);
 			return fail(r, WF_ERR_ACTION, "action '%s' failed: %s",

@@ -41,6 +41,25 @@ const struct wf *wf_set_find(const struct wf_set *set, const char *name)
 	return NULL;
 }
 
+static void bind_list(struct wf_actions *list, const struct wf_action_impl *impls)
+{
+	for (size_t i = 0; i < list->n; i++)
+		for (const struct wf_action_impl *m = impls; m->name != NULL; m++)
+			if (strcmp(list->v[i].def->name, m->name) == 0)
+				list->v[i].apply = m->apply;
+}
+
+void wf_set_bind_actions(struct wf_set *set, const struct wf_action_impl *impls)
+{
+	for (size_t w = 0; w < set->n; w++) {
+		struct wf *wf = set->v[w];
+		for (size_t i = 0; i < wf->n_states; i++)
+			bind_list(&wf->states[i].on_enter, impls);
+		for (size_t i = 0; i < wf->n_trans; i++)
+			bind_list(&wf->trans[i].actions, impls);
+	}
+}
+
 static int cmp_wf(const void *a, const void *b)
 {
 	return strcmp((*(struct wf *const *)a)->name, (*(struct wf *const *)b)->name);
@@ -85,7 +104,7 @@ static bool selectors_overlap(const struct wf *a, const struct wf *b)
 	return false;
 }
 
-struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags)
+struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct diags *diags)
 {
 	size_t before = diags->n;
 	struct wf_set *set = calloc(1, sizeof *set);
@@ -109,13 +128,12 @@ struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags)
 		for (size_t i = 0; i < j; i++) {
 			const struct wf *a = set->v[i];
 			if (strcmp(a->name, b->name) == 0)
-				wf_diag_add(diags, b->file, "", 0,
-					    "workflow '%s' is also defined in %s", b->name,
-					    a->file);
+				diags_add(diags, b->file, "", 0,
+					  "workflow '%s' is also defined in %s", b->name, a->file);
 			else if (a->kind == b->kind && selectors_overlap(a, b))
-				wf_diag_add(diags, b->file, "applies_to", 0,
-					    "overlaps with workflow '%s': a %s could match both",
-					    a->name, wf_kind_name(a->kind));
+				diags_add(diags, b->file, "applies_to", 0,
+					  "overlaps with workflow '%s': a %s could match both",
+					  a->name, wf_kind_name(a->kind));
 		}
 	}
 	if (diags->n != before || diags->oom) {
@@ -126,13 +144,13 @@ struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags)
 }
 
 /* Reads `path` whole; NULL with a diagnostic on failure.  *len receives the size. */
-static char *read_file(const char *path, size_t *len, struct wf_diags *diags)
+static char *read_file(const char *path, size_t *len, struct diags *diags)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 
 	if (f == NULL) {
-		wf_diag_add(diags, path, "", 0, "cannot open: %s", strerror(errno));
+		diags_add(diags, path, "", 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	buf = malloc(WF_FILE_MAX + 1);
@@ -143,11 +161,11 @@ static char *read_file(const char *path, size_t *len, struct wf_diags *diags)
 	}
 	*len = fread(buf, 1, WF_FILE_MAX + 1, f);
 	if (ferror(f)) {
-		wf_diag_add(diags, path, "", 0, "cannot read: %s", strerror(errno));
+		diags_add(diags, path, "", 0, "cannot read: %s", strerror(errno));
 		free(buf);
 		buf = NULL;
 	} else if (*len > WF_FILE_MAX) {
-		wf_diag_add(diags, path, "", 0, "file larger than %d bytes", WF_FILE_MAX);
+		diags_add(diags, path, "", 0, "file larger than %d bytes", WF_FILE_MAX);
 		free(buf);
 		buf = NULL;
 	}
@@ -161,7 +179,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Sorted names of the "*.json" files of `dir` (owned array and strings); NULL on error. */
-static char **list_json(const char *dir, size_t *n, struct wf_diags *diags)
+static char **list_json(const char *dir, size_t *n, struct diags *diags)
 {
 	DIR *d = opendir(dir);
 	char **names = NULL;
@@ -170,7 +188,7 @@ static char **list_json(const char *dir, size_t *n, struct wf_diags *diags)
 
 	*n = 0;
 	if (d == NULL) {
-		wf_diag_add(diags, dir, "", 0, "cannot open directory: %s", strerror(errno));
+		diags_add(diags, dir, "", 0, "cannot open directory: %s", strerror(errno));
 		return NULL;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -206,7 +224,7 @@ oom:
 	return NULL;
 }
 
-struct wf_set *wf_set_load_dir(const char *dir, struct wf_diags *diags)
+struct wf_set *wf_set_load_dir(const char *dir, struct diags *diags)
 {
 	size_t before = diags->n, n = 0, dlen = strlen(dir);
 	char **names = list_json(dir, &n, diags);

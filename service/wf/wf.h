@@ -22,8 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/diag.h"
+
 struct wf;
 struct wf_set;
+struct wf_action_impl;
 
 /* ---- roles --------------------------------------------------------------------------- */
 
@@ -71,44 +74,6 @@ bool wf_field_protected(const char *field);
  */
 bool wf_expr_field_known(void *cls, const char *path);
 
-/* ---- diagnostics ---------------------------------------------------------------------- */
-
-/* One validation error. */
-struct wf_diag {
-	char *file;    /* as given to the loader, e.g. "workflows/change-normal.json" */
-	char *path;    /* JSON path, e.g. "transitions[3].when"; "" for the whole file */
-	int column;    /* 1-based column in the expression (or JSON text); 0 when none */
-	char *message; /* short, lowercase, e.g. "unknown field 'risk.lvl'" */
-};
-
-/* A list of diagnostics.  Zero-initialise; release with wf_diags_clear(). */
-struct wf_diags {
-	struct wf_diag *v;
-	size_t n, cap;
-	bool oom; /* out of memory: at least one diagnostic could not be recorded */
-};
-
-/*
- * Appends one diagnostic (message printf-formatted, cut at 1023 bytes); out of memory sets
- * d->oom.  Used by every definition loader, so all report alike.
- */
-void wf_diag_add(struct wf_diags *d, const char *file, const char *path, int column,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Releases every diagnostic and resets `d` to empty; NULL is a no-op. */
-void wf_diags_clear(struct wf_diags *d);
-
-/*
- * Formats `d` as one line without newline,
- *   "workflows/change-normal.json: transitions[3].when: column 12: unknown field 'x'"
- * ("column N: " omitted when 0, "path: " omitted when empty).  snprintf semantics:
- * returns the length the full line needs; writes at most `size` bytes, NUL-terminated.
- */
-int wf_diag_format(const struct wf_diag *d, char *buf, size_t size);
-
-/* Every diagnostic of `d`, one formatted line each, '\n'-terminated.  Owned; NULL on OOM. */
-char *wf_diags_join(const struct wf_diags *d);
-
 /* ---- loading -------------------------------------------------------------------------- */
 
 /*
@@ -117,7 +82,7 @@ char *wf_diags_join(const struct wf_diags *d);
  * Returns an owned workflow, or NULL with every error appended to `diags` (which must not
  * be NULL; an out-of-memory condition sets diags->oom).  Never aborts on bad input.
  */
-struct wf *wf_parse(const char *file, const char *text, size_t len, struct wf_diags *diags);
+struct wf *wf_parse(const char *file, const char *text, size_t len, struct diags *diags);
 
 /* Frees `wf`; NULL is a no-op.  Not while any thread uses it. */
 void wf_free(struct wf *wf);
@@ -128,13 +93,21 @@ void wf_free(struct wf *wf);
  * named "<dir>/<file>" in diagnostics.  Returns an owned set, or NULL when any error was
  * found (all appended to `diags`), the directory cannot be read, or out of memory.
  */
-struct wf_set *wf_set_load_dir(const char *dir, struct wf_diags *diags);
+struct wf_set *wf_set_load_dir(const char *dir, struct diags *diags);
+
+/*
+ * Binds the implementations in `impls` (borrowed, must outlive the set; ended by a row
+ * whose name is NULL; see wf_action.h) to every action of the set's workflows of the same
+ * name, replacing the registry's placeholder.  Call once after loading, before the set is
+ * shared between threads.  Names no workflow uses are ignored.
+ */
+void wf_set_bind_actions(struct wf_set *set, const struct wf_action_impl *impls);
 
 /*
  * Builds a set from `n` workflows (stolen, also on failure; the array itself is
  * borrowed) and validates it as wf_set_load_dir() does.  Returns an owned set or NULL.
  */
-struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct wf_diags *diags);
+struct wf_set *wf_set_new(struct wf **wfs, size_t n, struct diags *diags);
 
 /* Frees `set` and its workflows; NULL is a no-op. */
 void wf_set_free(struct wf_set *set);

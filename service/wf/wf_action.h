@@ -3,9 +3,12 @@
  *
  * Actions are named built-ins listed in one static table in service/wf/actions.c.  A
  * row gives the name, the parameters it accepts (checked when a workflow is loaded) and
- * the function applying it.  A module adding an action (the policy module's
- * `assess_risk`, the scheduler's `schedule`, ...) declares its apply function in its
- * own header and replaces or adds the row in that table; nothing else changes.
+ * the function applying it.  The table is the workflow language: every action a
+ * definition may name is declared there.  Actions whose work belongs to a higher module
+ * (the policy module's `assess_risk` and `request_approvals`) are declared with a
+ * placeholder that does nothing; that module exports a table of struct wf_action_impl
+ * and whoever loads the definitions binds it to them (wf_set_bind_actions()), so the
+ * engine calls the module without including it and holds no global state.
  *
  * An apply function is pure: it may change the working record, publish a new risk or
  * approvals value through its slots and append effects, nothing else (no I/O, no
@@ -59,6 +62,15 @@ struct wf_action_def {
 	const struct wf_param *params; /* accepted parameters, terminated by {NULL} */
 	wf_action_apply_fn apply;
 	const char *doc; /* one line for `transomd check --actions` and the README */
+};
+
+/*
+ * An implementation of a declared action, provided by a higher module.  Tables of these
+ * end with a row whose name is NULL.
+ */
+struct wf_action_impl {
+	const char *name; /* a row of the registry, e.g. "assess_risk" */
+	wf_action_apply_fn apply;
 };
 
 /* The row named `name`, or NULL.  Thread-safe. */

@@ -13,10 +13,12 @@
 
 enum wf_kind_id { WF_KIND_CHANGE, WF_KIND_INCIDENT, WF_KIND_PROBLEM, WF_KIND_COUNT_ };
 
-/* One configured action: the registry row and its JSON object (params). */
+/* One configured action: the registry row, its JSON object (params) and what applies it. */
 struct wf_action {
 	const struct wf_action_def *def;
 	json_t *params; /* borrowed from the definition */
+	wf_action_apply_fn
+		apply; /* def->apply, or the implementation wf_set_bind_actions() bound */
 };
 
 struct wf_actions {
@@ -118,7 +120,7 @@ int wf_env_eval(struct wf_env *env, const struct expr *e, json_t **out, struct e
 
 /* ---- diagnostics (diag.c) ---- */
 
-/* wf_diag_add() is declared in wf.h: other loaders (policies) report through it too. */
+/* diags_add() is declared in wf.h: other loaders (policies) report through it too. */
 
 /* ---- definitions (def.c) ---- */
 
@@ -135,7 +137,7 @@ int64_t wf_duration_parse(const char *s);
 
 /* Validates the parameters of one action object; appends diagnostics.  Returns the row. */
 const struct wf_action_def *wf_action_check(json_t *obj, enum wf_kind_id kind, const char *file,
-					    const char *path, struct wf_diags *d);
+					    const char *path, struct diags *d);
 
 /* ---- small helpers (diag.c) ---- */
 
@@ -153,5 +155,25 @@ void wf_pathf(char *dst, size_t size, const char *fmt, ...) __attribute__((forma
 
 /* FNV-1a 64 of `n` bytes. */
 uint64_t wf_fnv1a64(const char *s, size_t n);
+
+/* State of one load (def.c, graph.c). */
+struct loader {
+	const char *file;
+	struct diags *d;
+	struct wf *wf;
+	bool kind_ok;
+};
+
+/* ---- def.c ---- */
+
+void *xcalloc(struct loader *l, size_t n, size_t size);
+
+/* ---- graph.c ---- */
+
+bool from_has(const struct wf_transition *t, size_t s);
+void check_reachability(struct loader *l);
+void check_ambiguity(struct loader *l);
+void check_timers(struct loader *l);
+void check_auto_loops(struct loader *l);
 
 #endif /* TRANSOM_WF_INT_H */

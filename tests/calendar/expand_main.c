@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	fclose(f);
 
 	cal_init();
-	struct wf_diags diags = {0};
+	struct diags diags = {0};
 	struct cal_zones zones = {NULL, argc > 5 ? argv[5] : NULL};
 	bool freeze = argc > 4 && strcmp(argv[4], "freeze") == 0;
 	json_t *all = json_string("*");
@@ -43,10 +43,10 @@ int main(int argc, char **argv)
 		freeze ? cal_parse_as(argv[1], buf, len, CAL_AS_FREEZE, true, all, &zones, &diags)
 		       : cal_parse_in(argv[1], buf, len, &zones, &diags);
 	if (set == NULL) {
-		char *s = wf_diags_join(&diags);
+		char *s = diags_join(&diags);
 		fputs(s != NULL ? s : "out of memory\n", stderr);
 		free(s);
-		wf_diags_clear(&diags);
+		diags_clear(&diags);
 		json_decref(all);
 		return 1;
 	}
@@ -66,6 +66,6 @@ int main(int argc, char **argv)
 	json_decref(arr);
 	cal_free(set);
 	json_decref(all);
-	wf_diags_clear(&diags);
+	diags_clear(&diags);
 	return 0;
 }

@@ -57,10 +57,10 @@ static void exercise(const struct policy_catalog *cat)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_catalog *cat =
 		catalog_parse("policies/services.json", (const char *)data, size, &d);
-	char *lines = wf_diags_join(&d);
+	char *lines = diags_join(&d);
 
 	if (cat != NULL && d.n != 0)
 		abort();
@@ -70,6 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cat != NULL)
 		exercise(cat);
 	catalog_free(cat);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return 0;
 }

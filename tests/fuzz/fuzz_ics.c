@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cal_init();
 		inited = 1;
 	}
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("fuzz.ics", (const char *)data, size, &d);
 	if (set == NULL && d.n == 0 && !d.oom)
 		__builtin_trap();
@@ -55,6 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(cal_expand(set, y2026 + 3650 * day, y2026 + 3700 * day, 50));
 	}
 	cal_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return 0;
 }

@@ -203,7 +203,7 @@ static char *approvals_for(const char *text, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *text = size > 0 ? (const char *)data + 1 : "";
 	size_t len = size > 0 ? size - 1 : 0;
 	int which = size == 0        ? 0
@@ -232,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzzed = tpl = policy_parse_templates("policies/templates.json", text, len, &d);
 		break;
 	}
-	char *lines = wf_diags_join(&d);
+	char *lines = diags_join(&d);
 	free(lines);
 	if (fuzzed != NULL && d.n != 0)
 		abort();
@@ -267,6 +267,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	policy_free(set);
 	catalog_free(cat);
 done:
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return 0;
 }

@@ -53,9 +53,9 @@ done:
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = wf_parse("workflows/fuzz.json", (const char *)data, size, &d);
-	char *lines = wf_diags_join(&d);
+	char *lines = diags_join(&d);
 
 	free(lines);
 	if (wf != NULL) {
@@ -68,6 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		exercise(wf);
 	}
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return 0;
 }

@@ -21,14 +21,14 @@ static long long iso_ms(const char *s)
 
 static struct cal_set *parse(const char *text)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("t.ics", text, strlen(text), &d);
 	if (set == NULL) {
-		char *s = wf_diags_join(&d);
+		char *s = diags_join(&d);
 		fprintf(stderr, "  unexpected parse errors:\n%s", s ? s : "");
 		free(s);
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return set;
 }
 
@@ -393,6 +393,100 @@ static void test_mapping(void)
 	cal_free(set);
 }
 
+/* Whether name list `v` (n names; NULL: "*") says what JSON `j` says. */
+static bool names_match(const char **v, size_t n, json_t *j)
+{
+	if (v == NULL)
+		return json_is_string(j) && strcmp(json_string_value(j), "*") == 0;
+	if (!json_is_array(j) || json_array_size(j) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], json_string_value(json_array_get(j, i))) != 0)
+			return false;
+	return true;
+}
+
+/* cal_expand_list() gives the instances cal_expand() gives, member by member. */
+static void expand_list_matches(const char *name, const char *text, const char *from,
+				const char *to, size_t cap)
+{
+	struct cal_set *set = parse(text);
+	json_t *arr = cal_expand(set, iso_ms(from), iso_ms(to), cap);
+	struct cal_instances l = {0};
+	static const char *const kinds[] = {"window", "freeze", "meeting"};
+
+	CHECKF(set != NULL && arr != NULL, "%s: parse failed", name);
+	CHECKF(cal_expand_list(set, iso_ms(from), iso_ms(to), cap, &l) == 0, "%s", name);
+	CHECKF(l.n == json_array_size(arr), "%s: %zu structs, %zu objects", name, l.n,
+	       json_array_size(arr));
+	for (size_t i = 0; i < l.n && i < json_array_size(arr); i++) {
+		const struct cal_instance *c = &l.v[i];
+		json_t *o = json_array_get(arr, i);
+		const char *tzid = json_string_value(json_object_get(o, "tzid"));
+		CHECKF(strcmp(c->uid, json_string_value(json_object_get(o, "uid"))) == 0 &&
+			       strcmp(c->summary,
+				      json_string_value(json_object_get(o, "summary"))) == 0 &&
+			       strcmp(kinds[c->kind],
+				      json_string_value(json_object_get(o, "kind"))) == 0 &&
+			       c->hard == json_is_true(json_object_get(o, "hard")) &&
+			       c->capacity == json_integer_value(json_object_get(o, "capacity")) &&
+			       c->start_ms == json_integer_value(json_object_get(o, "start_ms")) &&
+			       c->end_ms == json_integer_value(json_object_get(o, "end_ms")) &&
+			       c->recurring ==
+				       json_is_string(json_object_get(o, "recurrence_id")) &&
+			       (c->tzid == NULL ? tzid == NULL
+						: tzid != NULL && strcmp(c->tzid, tzid) == 0) &&
+			       names_match(c->services, c->n_services,
+					   json_object_get(o, "services")) &&
+			       c->environments != NULL &&
+			       names_match(c->environments, c->n_environments,
+					   json_object_get(o, "environments")),
+		       "%s[%zu]: struct and JSON differ", name, i);
+	}
+	/* appending: a second expansion adds the same instances after the first */
+	size_t n = l.n;
+	CHECKF(cal_expand_list(set, iso_ms(from), iso_ms(to), cap, &l) == 0 && l.n == 2 * n,
+	       "%s: append", name);
+	cal_instances_clear(&l);
+	CHECK(l.n == 0 && l.v == NULL);
+	json_decref(arr);
+	cal_free(set);
+}
+
+static void test_expand_list(void)
+{
+	static const char text[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:w1\r\nSUMMARY:DB window\r\n"
+			 "CATEGORIES:MAINTENANCE-WINDOW\r\nX-TRANSOM-SERVICES:payments, db\r\n"
+			 "X-TRANSOM-ENVIRONMENTS:staging\r\nDTSTART:20260105T090000Z\r\n"
+			 "DURATION:PT1H\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n"
+			 "BEGIN:VEVENT\r\nUID:f1\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
+			 "X-TRANSOM-HARDNESS:soft\r\nDTSTART:20260106T090000Z\r\nEND:VEVENT\r\n"
+			 "BEGIN:VEVENT\r\nUID:m1\r\nCATEGORIES:CAB-MEETING\r\n"
+			 "DTSTART;TZID=Europe/Berlin:20260107T090000\r\nEND:VEVENT\r\n" CAL_TAIL;
+
+	expand_list_matches("mapping", text, "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", 0);
+	struct cal_set *set = parse(text);
+	struct cal_instances l = {0};
+	CHECK(cal_expand_list(set, iso_ms("2026-01-01T00:00:00Z"), iso_ms("2026-02-01T00:00:00Z"),
+			      0, &l) == 0);
+	CHECK_INT(l.n, 5); /* three windows, a freeze, a meeting */
+	CHECK(l.n == 5 && l.v[0].kind == CAL_INST_WINDOW && l.v[0].n_services == 2 &&
+	      strcmp(l.v[0].environments[0], "staging") == 0 && l.v[0].capacity == 1 &&
+	      l.v[0].recurring);
+	CHECK(l.n == 5 && l.v[1].kind == CAL_INST_FREEZE && !l.v[1].hard &&
+	      l.v[1].services == NULL && strcmp(l.v[1].environments[0], "production") == 0);
+	cal_instances_clear(&l);
+	cal_free(set);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expand_list_matches(cases[i].name, cases[i].text, cases[i].from, cases[i].to,
+				    cases[i].cap);
+
+	CHECK(cal_expand_list(NULL, 0, 1, 0, &l) == 0 && l.n == 0);
+	cal_instances_clear(&l);
+	cal_instances_clear(NULL);
+}
+
 static void test_parse_errors(void)
 {
 	static const char text[] = CAL_HEAD
@@ -407,10 +501,10 @@ static void test_parse_errors(void)
 		"Olympus:20260105T090000\r\nEND:VEVENT\r\n"
 		"BEGIN:VEVENT\r\nUID:e\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:a\r\n"
 		"X-TRANSOM-HARDNESS:medium\r\nDTSTART:2026XX05T090000Z\r\nEND:VEVENT\r\n" CAL_TAIL;
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("policies/freezes.ics", text, strlen(text), &d);
 	CHECK(set == NULL);
-	char *all = wf_diags_join(&d);
+	char *all = diags_join(&d);
 	CHECK(all != NULL);
 	static const char *const want[] = {
 		"policies/freezes.ics: VEVENT[1] (UID b): missing DTSTART\n",
@@ -425,7 +519,7 @@ static void test_parse_errors(void)
 		CHECKF(strstr(all, want[i]) != NULL, "missing \"%s\" in:\n%s", want[i], all);
 	CHECKF(all != NULL && strstr(all, "VEVENT[0]") == NULL, "VEVENT[0] is valid:\n%s", all);
 	free(all);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* the unknown TZID, reported once the properties are valid */
 	static const char tz[] = CAL_HEAD
@@ -437,7 +531,7 @@ static void test_parse_errors(void)
 		CHECK_STR(d.v[0].path, "VEVENT[0] (UID d)");
 		CHECK_STR(d.v[0].message, "DTSTART: unknown TZID");
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_garbage(void)
@@ -466,18 +560,18 @@ static void test_garbage(void)
 		"BEGIN:VCALENDAR\r\nUID:\xff\xfe\r\nEND:VCALENDAR\r\n",
 	};
 	for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		struct cal_set *set = cal_parse("g.ics", inputs[i], strlen(inputs[i]), &d);
 		CHECKF(set == NULL, "input %zu accepted", i);
 		CHECKF(d.n > 0, "input %zu: no diagnostic", i);
 		cal_free(set);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 	static const char nul[] = "BEGIN:VCALENDAR\0END:VCALENDAR\r\n";
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	CHECK(cal_parse("n.ics", nul, sizeof nul - 1, &d) == NULL);
 	CHECK_INT(d.n, 1);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	cal_free(NULL);
 }
 
@@ -516,7 +610,7 @@ static void test_empty_values(void)
 			 "DESCRIPTION:\r\nURL;VALUE=URI:\r\nX-APPLE-TRAVEL-ADVISORY-BEHAVIOR:\r\n"
 			 "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:\r\n"
 			 "END:VALARM\r\nEND:VEVENT\r\n" CAL_TAIL;
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("policies/freezes.ics", text, strlen(text), &d);
 	CHECK(set != NULL);
 	CHECK_INT(d.n, 0);
@@ -534,7 +628,7 @@ static void test_empty_values(void)
 	CHECK_STR(nth(set, 0, buf, sizeof buf), "2026-01-05T09:00:00Z 2026-01-05T10:00:00Z");
 	free(w);
 	cal_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* what places the event stays fatal */
 	static const char *const fatal[] = {"DTEND:\r\n",   "DTEND:soon\r\n",
@@ -552,7 +646,7 @@ static void test_empty_values(void)
 		CHECKF(d.n > 0 && strstr(d.v[0].message, "parse error") != NULL, "fatal %zu: %s", i,
 		       d.n ? d.v[0].message : "no diagnostic");
 		cal_free(set);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 }
 
@@ -576,10 +670,10 @@ static void test_fold_splits_utf8(void)
 	static const char bad[] = CAL_HEAD
 		"BEGIN:VEVENT\r\nUID:u\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
 		"SUMMARY:Gr\xc3\r\nX\xbc\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT\r\n" CAL_TAIL;
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	CHECK(cal_parse("b.ics", bad, strlen(bad), &d) == NULL);
 	CHECK(d.n == 1 && strstr(d.v[0].message, "not valid UTF-8") != NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* Issue 17.4: DTSTART is an instance even when its RRULE does not produce it. */
@@ -643,7 +737,7 @@ static void test_floating_zone(void)
 		"DTSTART:20260105T100000\r\nDTEND:20260105T120000\r\nEND:VEVENT\r\n"
 		"BEGIN:VEVENT\r\nUID:ad\r\nCATEGORIES:FREEZE\r\nX-TRANSOM-SERVICES:*\r\n"
 		"DTSTART;VALUE=DATE:20260710\r\nDTEND;VALUE=DATE:20260712\r\nEND:VEVENT\r\n";
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	/* X-WR-TIMEZONE (Google's exports) */
 	snprintf(text, sizeof text, CAL_HEAD "X-WR-TIMEZONE:Europe/Berlin\r\n%s" CAL_TAIL, body);
@@ -692,7 +786,7 @@ static void test_floating_zone(void)
 	struct cal_zones bad = {NULL, "Mars/Olympus"};
 	CHECK(cal_parse_in("t.ics", text, strlen(text), &bad, &d) == NULL);
 	CHECK(d.n >= 1 && strstr(d.v[0].message, "unknown time zone 'Mars/Olympus'") != NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	CHECK(cal_zone_known("Europe/Berlin"));
 	CHECK(!cal_zone_known("Mars/Olympus"));
 	CHECK(!cal_zone_known("../etc/passwd"));
@@ -749,4 +843,4 @@ static void test_init(void)
 
 TESTS(test_init, test_expand_table, test_bounded, test_mapping, test_parse_errors, test_garbage,
       test_threads, test_empty_values, test_fold_splits_utf8, test_dtstart_off_rule,
-      test_floating_zone, test_weekly_interval)
+      test_floating_zone, test_weekly_interval, test_expand_list)

@@ -21,7 +21,7 @@
 #define DEP(name, deps) "{'name':'" name "','criticality':'low','team':'t','depends_on':[" deps "]}"
 
 /* Parses test JSON as FILE_NAME. */
-static struct policy_catalog *parse(const char *src, struct wf_diags *d)
+static struct policy_catalog *parse(const char *src, struct diags *d)
 {
 	char *text = tw_json(src);
 	struct policy_catalog *cat = catalog_parse(FILE_NAME, text, strlen(text), d);
@@ -33,7 +33,7 @@ static struct policy_catalog *parse(const char *src, struct wf_diags *d)
 /* The shipped catalog; aborts the test binary when it does not load (every test needs it). */
 static struct policy_catalog *shipped(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_catalog *cat = catalog_load_file(FILE_NAME, &d);
 
 	if (cat == NULL) {
@@ -41,7 +41,7 @@ static struct policy_catalog *shipped(void)
 		fprintf(stderr, "cannot load %s (run from the repository root)\n", FILE_NAME);
 		exit(1);
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return cat;
 }
 
@@ -60,12 +60,12 @@ static bool same_list(const char *const *got, const char *const *want)
 
 static void test_shipped_loads_clean(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_catalog *cat = catalog_load_file(FILE_NAME, &d);
 
 	CHECKF(cat != NULL && d.n == 0, "%zu diagnostics, first: %s", d.n, tw_diag(&d, 0));
 	if (cat == NULL) {
-		wf_diags_clear(&d);
+		diags_clear(&d);
 		return;
 	}
 	CHECK_INT(catalog_count(cat), 13);
@@ -107,7 +107,7 @@ static void test_shipped_loads_clean(void)
 	}
 	catalog_free(cat);
 	catalog_free(NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_criticality_names(void)
@@ -202,7 +202,7 @@ static void test_each_error_class(void)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		struct policy_catalog *cat = parse(cases[i].src, &d);
 		CHECKF(cat == NULL, "case %zu parsed", i);
 		CHECKF(d.n == 1 && strcmp(tw_diag(&d, 0), cases[i].want) == 0,
@@ -210,7 +210,7 @@ static void test_each_error_class(void)
 		       cases[i].want);
 		CHECK(!d.oom);
 		catalog_free(cat);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 }
 
@@ -227,7 +227,7 @@ static void test_invalid_json_names_line_and_column(void)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		struct policy_catalog *cat = parse(cases[i].src, &d);
 		CHECK(cat == NULL);
 		CHECKF(d.n == 1, "case %zu: %zu diagnostics", i, d.n);
@@ -239,7 +239,7 @@ static void test_invalid_json_names_line_and_column(void)
 			CHECK(strncmp(d.v[0].message, "invalid json: ", 14) == 0);
 		}
 		catalog_free(cat);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 }
 
@@ -266,7 +266,7 @@ static void test_many_errors_at_once(void)
 		"{'name':'a','criticality':'low','team':'t','owner':'o',"
 		"'depends_on':['zz','c']},"
 		"{'name':'Bad','criticality':'huge'}," DEP("c", "'a','a'") ",[]," SVC("a") "]}";
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_catalog *cat = parse(src, &d);
 	size_t n = sizeof want / sizeof want[0];
 
@@ -276,14 +276,14 @@ static void test_many_errors_at_once(void)
 		CHECK_STR(tw_diag(&d, i), want[i]);
 	if (d.n != n)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_too_many_services(void)
 {
 	size_t n = CATALOG_MAX_SERVICES + 1, cap = 96 * n + 64, len = 0;
 	char *src = malloc(cap);
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	if (src == NULL)
 		abort();
@@ -298,7 +298,7 @@ static void test_too_many_services(void)
 	CHECK(cat == NULL);
 	CHECK_INT(d.n, 1);
 	CHECK_STR(tw_diag(&d, 0), FILE_NAME ": services: too many services (4097, at most 4096)");
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* the largest catalog allowed loads, and its closure works: a chain s0 -> s1 -> ... */
 	len = (size_t)snprintf(src, cap, "{\"services\":[");
@@ -322,7 +322,7 @@ static void test_too_many_services(void)
 		CHECK(catalog_related(cat, "s4095", "s0"));
 	}
 	catalog_free(cat);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	free(src);
 }
 
@@ -371,7 +371,7 @@ static void test_cycles_named(void)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		struct policy_catalog *cat = parse(cases[i].src, &d);
 		size_t n = 0;
 		while (n < 3 && cases[i].want[n] != NULL)
@@ -382,7 +382,7 @@ static void test_cycles_named(void)
 			CHECKF(strcmp(tw_diag(&d, k), cases[i].want[k]) == 0, "%s: got %s",
 			       cases[i].what, tw_diag(&d, k));
 		catalog_free(cat);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 }
 
@@ -392,7 +392,7 @@ static void test_long_cycle_shortened(void)
 	enum { RING = 40 };
 	char src[8192], name[64];
 	size_t len = (size_t)snprintf(src, sizeof src, "{\"services\":[");
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	for (int i = 0; i < RING; i++)
 		len += (size_t)snprintf(
@@ -416,14 +416,14 @@ static void test_long_cycle_shortened(void)
 		CHECK(strcmp(m + strlen(m) - strlen(name), name) == 0);
 		CHECK(strlen(m) < 1024);
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_cycles_capped(void)
 {
 	char src[8192];
 	size_t len = (size_t)snprintf(src, sizeof src, "{\"services\":[");
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	for (int i = 0; i < 40; i++)
 		len += (size_t)snprintf(
@@ -439,7 +439,7 @@ static void test_cycles_capped(void)
 	CHECK_STR(tw_diag(&d, 31),
 		  FILE_NAME ": services[31].depends_on: dependency cycle: s31 -> s31");
 	CHECK_STR(tw_diag(&d, 32), FILE_NAME ": services: more dependency cycles not listed");
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* ---- queries -------------------------------------------------------------------------- */
@@ -484,7 +484,7 @@ static void test_related_transitive(void)
 
 static void test_diamond_closure(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_catalog *cat =
 		parse("{'services':[" DEP("a", "'b','c'") "," DEP("b", "'d'") "," DEP(
 			      "c", "'d'") "," SVC("d") "," SVC("e") "]}",
@@ -503,7 +503,7 @@ static void test_diamond_closure(void)
 		CHECK(catalog_related(cat, "d", "a"));
 	}
 	catalog_free(cat);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_teams(void)
@@ -520,7 +520,7 @@ static void test_teams(void)
 	CHECK(catalog_teams(cat) == teams);
 
 	/* exactly what route_to_team reads as ctx.teams */
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse_as("routed",
 				    "{'kind':'incident','initial':'a','states':{'a':{'on_enter':"
 				    "[{'action':'route_to_team'}]},'b':{'final':true}},"
@@ -540,7 +540,7 @@ static void test_teams(void)
 		json_decref(rec);
 	}
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	catalog_free(cat);
 }
 
@@ -609,7 +609,7 @@ static void test_max_criticality(void)
 
 static void test_load_file_errors(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	char path[] = "/tmp/test_catalog-XXXXXX";
 	int fd;
 
@@ -617,7 +617,7 @@ static void test_load_file_errors(void)
 	CHECK_INT(d.n, 1);
 	CHECK_STR(tw_diag(&d, 0),
 		  "policies/no-such-file.json: cannot open: No such file or directory");
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	fd = mkstemp(path);
 	CHECK(fd >= 0);
@@ -635,7 +635,7 @@ static void test_load_file_errors(void)
 	CHECK(d.n == 1 && strcmp(d.v[0].message, "file larger than 1048576 bytes") == 0 &&
 	      strcmp(d.v[0].file, path) == 0);
 	unlink(path);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* Text need not be NUL-terminated, and earlier diagnostics do not fail a good file. */
@@ -644,7 +644,7 @@ static void test_parse_bounds_and_appends(void)
 	const char *text =
 		"{\"services\":[{\"name\":\"a\",\"criticality\":\"low\",\"team\":\"t\"}]}"
 		"GARBAGE";
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_catalog *cat;
 
 	cat = parse("{'services':[]}", &d); /* an empty catalog is valid */
@@ -663,7 +663,7 @@ static void test_parse_bounds_and_appends(void)
 	CHECK(catalog_parse(FILE_NAME, text, strlen(text), &d) == NULL);
 	CHECK_INT(d.n, 2);
 	CHECK(d.n == 2 && strncmp(d.v[1].message, "invalid json: ", 14) == 0);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 TESTS(test_shipped_loads_clean, test_criticality_names, test_each_error_class,

@@ -157,14 +157,14 @@ static char *build(const struct cal_feed *f, const char *json, size_t *len)
 /* The expansion of calendar `text` (parsed by cal_parse) over 2026..2027. */
 static json_t *expand(const char *text, size_t len)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("feed.ics", text, len, &d);
 	if (set == NULL) {
-		char *s = wf_diags_join(&d);
+		char *s = diags_join(&d);
 		fprintf(stderr, "  cal_parse errors:\n%s", s ? s : "");
 		free(s);
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	json_t *arr =
 		cal_expand(set, iso_ms("2026-01-01T00:00:00Z"), iso_ms("2027-01-01T00:00:00Z"), 0);
 	cal_free(set);
@@ -865,15 +865,15 @@ static void test_meetings(void)
 		 "missing X-TRANSOM-SERVICES"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		struct cal_set *set = cal_parse("m.ics", bad[i].text, strlen(bad[i].text), &d);
 		CHECKF(set == NULL, "case %zu accepted", i);
-		char *all = wf_diags_join(&d);
+		char *all = diags_join(&d);
 		CHECKF(all != NULL && strstr(all, bad[i].want) != NULL, "case %zu: %s", i,
 		       all ? all : "(none)");
 		free(all);
 		cal_free(set);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 }
 
@@ -1011,10 +1011,10 @@ static void test_vtimezone_trimmed(void)
 	if (t == NULL)
 		return;
 	CHECK_NO(t, "DTSTART:18930401");
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct cal_set *set = cal_parse("old.ics", t, len, &d);
 	CHECK(set != NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	arr = cal_expand(set, iso_ms("1950-01-01T00:00:00Z"), iso_ms("1951-01-01T00:00:00Z"), 0);
 	cal_free(set);
 	CHECK_INT(json_array_size(arr), 1);

@@ -13,17 +13,17 @@ static bool parse_url(const char *url, char *out, size_t len)
 	snprintf(text, sizeof text,
 		 "{\"remote\": [{\"name\": \"holidays\", \"url\": \"%s\", \"refresh\": \"PT1H\"}]}",
 		 url);
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct planner_config *cfg = planner_config_parse("calendars.json", text, strlen(text), &d);
 	bool ok = cfg != NULL && cfg->n_remote == 1;
 	snprintf(out, len, "%s", ok ? cfg->remote[0].url : "");
 	if (!ok && d.n > 0) {
-		char *all = wf_diags_join(&d);
+		char *all = diags_join(&d);
 		snprintf(out, len, "refused: %s", all ? all : "");
 		free(all);
 	}
 	planner_config_free(cfg);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return ok;
 }
 

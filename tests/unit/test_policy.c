@@ -30,7 +30,7 @@ static void free_shipped(void)
 /* The shipped catalog and policies; exits when they do not load (every test needs them). */
 static void load_shipped(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	if (set_shipped != NULL)
 		return;
@@ -42,7 +42,7 @@ static void load_shipped(void)
 		fprintf(stderr, "cannot load policies/ (run from the repository root)\n");
 		exit(1);
 	}
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* Test JSON (' for ", ` for \") parsed; aborts on a typo in the test itself. */
@@ -76,13 +76,13 @@ static json_t *J(const char *src)
 
 static struct policy_catalog *small_catalog(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	char *text = tw_json(C0);
 	struct policy_catalog *cat =
 		catalog_parse("policies/services.json", text, strlen(text), &d);
 
 	free(text);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	if (cat == NULL)
 		abort();
 	return cat;
@@ -91,7 +91,7 @@ static struct policy_catalog *small_catalog(void)
 /* Builds a set from test JSON (NULL: the minimal file; templates NULL: none). */
 static struct policy_set *build(const char *people, const char *risk, const char *approvals,
 				const char *templates, const struct policy_catalog *cat,
-				struct wf_diags *d)
+				struct diags *d)
 {
 	char *p = tw_json(people != NULL ? people : P0), *r = tw_json(risk != NULL ? risk : R0);
 	char *a = tw_json(approvals != NULL ? approvals : A0);
@@ -154,7 +154,7 @@ static const char *factor_ids(json_t *risk)
 
 static void test_shipped_loads_clean(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_set *again;
 
 	load_shipped();
@@ -175,12 +175,12 @@ static void test_shipped_loads_clean(void)
 	CHECK(!policy_dir_configured("workflows"));
 	CHECK_INT(policy_history_window(set_shipped), 90 * 86400);
 	policy_free(again);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_version_canonical(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_set *a = build(NULL, NULL, NULL, NULL, NULL, &d);
 	struct policy_set *b =
 		build(NULL, "{ 'levels' : [ {'min':0, 'name':'low'} ],\n'factors':[] }", NULL, NULL,
@@ -196,13 +196,13 @@ static void test_version_canonical(void)
 	policy_free(a);
 	policy_free(b);
 	policy_free(c);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_missing_files(void)
 {
 	char dir[] = "/tmp/policy-test-XXXXXX", path[64];
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	CHECK(mkdtemp(dir) != NULL);
 	CHECK(!policy_dir_configured(dir));
@@ -224,7 +224,7 @@ static void test_missing_files(void)
 	CHECKF(tw_has_line(&d, want), "first: %s", tw_diag(&d, 0));
 	unlink(path);
 	rmdir(dir);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* ---- people --------------------------------------------------------------------------- */
@@ -419,7 +419,7 @@ static void test_risk_thresholds_and_rounding(void)
 	char risk[512], title[256];
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		snprintf(risk, sizeof risk,
 			 "{'factors':[{'id':'t','when':'true','points':'%s','reason':'title'}],"
 			 "'levels':[{'name':'low','min':0},{'name':'medium','min':30},"
@@ -440,11 +440,11 @@ static void test_risk_thresholds_and_rounding(void)
 		json_decref(r);
 		json_decref(change);
 		policy_free(set);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 
 	/* a score below the first level's min gets the first level */
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_set *set = build(NULL,
 				       "{'factors':[],'levels':[{'name':'minor','min':10},"
 				       "{'name':'major','min':20}]}",
@@ -455,7 +455,7 @@ static void test_risk_thresholds_and_rounding(void)
 	json_decref(r);
 	json_decref(change);
 	policy_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_risk_eval_errors(void)
@@ -475,7 +475,7 @@ static void test_risk_eval_errors(void)
 	char risk[512];
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		struct policy_error err = {{0}};
 		snprintf(risk, sizeof risk, "{'factors':[%s],'levels':[{'name':'low','min':0}]}",
 			 cases[i].factor);
@@ -493,7 +493,7 @@ static void test_risk_eval_errors(void)
 		json_decref(r);
 		json_decref(change);
 		policy_free(set);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 	load_shipped();
 	struct policy_error err = {{0}};
@@ -516,7 +516,7 @@ static void test_history_smoothing(void)
 	CHECK(policy_failure_rate(s, 5, 2) == 3.0 / 12.0); /* failures clamped to changes */
 	CHECK(policy_failure_rate(s, -4, -1) == 0.1);
 
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_set *set = build(NULL,
 				       "{'factors':[],'levels':[{'name':'low','min':0}],"
 				       "'history':{'window':'30d','prior':{'failures':0.5,"
@@ -529,7 +529,7 @@ static void test_history_smoothing(void)
 		CHECK_INT(policy_history_window(set), 30 * 86400);
 	}
 	policy_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* the summary: the worst service, its counts, template and team */
 	json_t *change = J("{'services':['payments','ledger','search'],'template':'x',"
@@ -739,7 +739,7 @@ static void test_approvals_required_details(void)
 
 static void test_approvals_merge_and_warnings(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_error err = {{0}};
 	struct policy_set *set = build(
 		"{'users':[{'name':'ann','display_name':'A','email':'a@x'},"
@@ -778,7 +778,7 @@ static void test_approvals_merge_and_warnings(void)
 	json_decref(change);
 out:
 	policy_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* ---- votes ---------------------------------------------------------------------------- */
@@ -839,7 +839,7 @@ static void test_vote_allowed(void)
 
 static void test_vote_sod_off(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_set *set =
 		build(NULL, NULL,
 		      "{'defaults':{'expires_after':'72h','expiry_event':'expire'},'rules':["
@@ -862,7 +862,7 @@ static void test_vote_sod_off(void)
 	json_decref(change);
 out:
 	policy_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* Issue 10: whoever edited a change cannot vote on it (by name or address); the setting
@@ -885,7 +885,7 @@ static void test_vote_editors_and_ownership(void)
 	CHECK(!policy_owner_team(set_shipped));
 	json_decref(req);
 
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_set *set =
 		build(NULL, NULL,
 		      "{'defaults':{'expires_after':'72h','expiry_event':'expire'},'rules':["
@@ -904,7 +904,7 @@ static void test_vote_editors_and_ownership(void)
 		json_decref(c2);
 	}
 	policy_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	json_decref(change);
 }
 
@@ -1431,7 +1431,7 @@ static void test_validation_errors(void)
 
 	for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
 		const struct bad_case *c = &bad_cases[i];
-		struct wf_diags d = {0};
+		struct diags d = {0};
 		char *text = tw_json(c->src);
 		void *part = NULL;
 		struct policy_set *set = NULL;
@@ -1466,7 +1466,7 @@ static void test_validation_errors(void)
 		       i, d.n, tw_diag(&d, 0));
 		policy_free(set);
 		free(text);
-		wf_diags_clear(&d);
+		diags_clear(&d);
 	}
 	catalog_free(cat);
 }
@@ -1474,7 +1474,7 @@ static void test_validation_errors(void)
 /* Every error of a file is reported, and the other files are still parsed. */
 static void test_all_errors_at_once(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	char *text = tw_json(PEOPLE("{'name':'a b','display_name':'A','email':'nope'}",
 				    "{'name':'cab','members':['zed']},{'name':'X'}"));
 	struct policy_people *p =
@@ -1488,7 +1488,7 @@ static void test_all_errors_at_once(void)
 	CHECK(tw_has(&d, "groups[1].name", "invalid group name"));
 	CHECK(tw_has(&d, "groups[1]", "missing key 'members'"));
 	free(text);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* the loader: each file's errors, from a directory */
 	char dir[] = "/tmp/policy-test-XXXXXX", path[96];
@@ -1513,7 +1513,7 @@ static void test_all_errors_at_once(void)
 		unlink(path);
 	}
 	rmdir(dir);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* ---- workflow actions and the dry run ------------------------------------------------- */
@@ -1576,7 +1576,7 @@ static void test_actions(void)
 
 	/* an evaluation error fails the action with a message */
 	json_object_set_new(change, "title", json_integer(5));
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct policy_set *bad =
 		build(NULL, RISK(FACTOR("t", "change.title > `a`")), NULL, NULL, NULL, &d);
 	ext.set = bad;
@@ -1584,7 +1584,7 @@ static void test_actions(void)
 	CHECK(bad != NULL && policy_act_assess_risk(&act) == -1);
 	CHECK_STR(act.err, "risk factor 't': when: column 14: cannot compare number with string");
 	policy_free(bad);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	json_decref(risk);
 	json_decref(appr);
@@ -1629,7 +1629,7 @@ static void test_simulate(void)
 
 static void test_free_null(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	policy_free(NULL); /* no-ops */
 	policy_people_free(NULL);
@@ -1643,7 +1643,7 @@ static void test_free_null(void)
 	CHECK(policy_set_new(NULL, r, NULL, NULL, NULL, &d) == NULL);
 	CHECK_STR(tw_diag(&d, 0), "policies: people, risk and approvals are required");
 	free(text);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 TESTS(test_shipped_loads_clean, test_version_canonical, test_missing_files, test_people_lookups,

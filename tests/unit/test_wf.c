@@ -21,7 +21,7 @@ static const char *const shipped[] = {"change-emergency", "change-normal", "chan
 
 static void test_shipped_load_clean(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf_set *set = wf_set_load_dir("workflows", &d);
 
 	CHECKF(set != NULL && d.n == 0, "%zu diagnostics, first: %s", d.n, tw_diag(&d, 0));
@@ -41,12 +41,12 @@ static void test_shipped_load_clean(void)
 		CHECK(wf_set_find(set, "nope") == NULL);
 	}
 	wf_set_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_shipped_each_has_final_and_initial(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf_set *set = wf_set_load_dir("workflows/", &d);
 
 	CHECK(set != NULL);
@@ -62,12 +62,12 @@ static void test_shipped_each_has_final_and_initial(void)
 		CHECK(strstr(wf_file(wf), "//") == NULL);
 	}
 	wf_set_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_version_canonical(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *a = "{'kind':'change','initial':'a'," STATES_AB ","
 			"'transitions':[{'event':'go','from':'a','to':'b','roles':['cab']}]}";
 	const char *b = "{ 'transitions' : [ {'to':'b','roles':['cab'],'event':'go','from':'a'} ],"
@@ -87,12 +87,12 @@ static void test_version_canonical(void)
 	wf_free(wa);
 	wf_free(wb);
 	wf_free(wc);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_format_exact(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	/* transitions[3].when has 'risk.lvl' at column 12 */
 	const char *src = "{'kind':'change','initial':'a'," STATES_AB ",'transitions':["
 			  "{'event':'e0','from':'a','to':'b','roles':['cab']},"
@@ -110,25 +110,25 @@ static void test_error_format_exact(void)
 	CHECK_STR(d.v[0].path, "transitions[3].when");
 
 	/* without a column, and without a path */
-	struct wf_diag g1 = {"f.json", "states.x", 0, "boom"}, g2 = {"f.json", "", 0, "whole"};
+	struct diag g1 = {"f.json", "states.x", 0, "boom"}, g2 = {"f.json", "", 0, "whole"};
 	char buf[64];
-	wf_diag_format(&g1, buf, sizeof buf);
+	diag_format(&g1, buf, sizeof buf);
 	CHECK_STR(buf, "f.json: states.x: boom");
-	wf_diag_format(&g2, buf, sizeof buf);
+	diag_format(&g2, buf, sizeof buf);
 	CHECK_STR(buf, "f.json: whole");
-	CHECK_INT(wf_diag_format(&g1, NULL, 0), (int)strlen("f.json: states.x: boom"));
+	CHECK_INT(diag_format(&g1, NULL, 0), (int)strlen("f.json: states.x: boom"));
 
-	char *all = wf_diags_join(&d);
+	char *all = diags_join(&d);
 	CHECK(all != NULL && strcmp(all, "workflows/change-normal.json: transitions[3].when: "
 					 "column 12: unknown field 'risk.lvl'\n") == 0);
 	free(all);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_unknown_state(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'kind':'change','initial':'z'," STATES_AB ",'transitions':["
 			  "{'event':'go','from':['a','q'],'to':'b','roles':['cab']},"
 			  "{'event':'go2','from':'a','to':'w','roles':['cab']}]}";
@@ -140,12 +140,12 @@ static void test_error_unknown_state(void)
 	CHECK(tw_has_line(&d, "workflows/t.json: transitions[1].to: unknown state 'w'"));
 	if (harness_failures_in_test != 0)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_unreachable_state(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'kind':'change','initial':'a',"
 			  "'states':{'a':{},'b':{'final':true},'island':{}},'transitions':["
 			  "{'event':'go','from':'a','to':'b','roles':['cab']},"
@@ -156,12 +156,12 @@ static void test_error_unreachable_state(void)
 	CHECK_INT(d.n, 1);
 	CHECK_STR(tw_diag(&d, 0), "workflows/t.json: states.island: state 'island' is "
 				  "unreachable from initial state 'a'");
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_no_path_to_final(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'kind':'change','initial':'a',"
 			  "'states':{'a':{},'b':{'final':true},'trap':{}},'transitions':["
 			  "{'event':'go','from':'a','to':'b','roles':['cab']},"
@@ -172,7 +172,7 @@ static void test_error_no_path_to_final(void)
 	CHECK_INT(d.n, 1);
 	CHECK_STR(tw_diag(&d, 0),
 		  "workflows/t.json: states.trap: no path from state 'trap' to a final state");
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* no final state at all */
 	wf = tw_parse("{'kind':'change','initial':'a','states':{'a':{},'b':{}},'transitions':["
@@ -180,12 +180,12 @@ static void test_error_no_path_to_final(void)
 		      &d);
 	CHECK(wf == NULL);
 	CHECK(tw_has_line(&d, "workflows/t.json: states: no final state"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_ambiguous(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	/* [0] and [1]: both unguarded; [2] after unguarded [0]; [3] vs [4]: same guard */
 	const char *src = "{'kind':'change','initial':'a',"
 			  "'states':{'a':{},'b':{'final':true},'c':{}},'transitions':["
@@ -205,7 +205,7 @@ static void test_error_ambiguous(void)
 	CHECK_INT(d.n, 4); /* [2] is also shadowed by... only [0]: [1] is from a too */
 	if (harness_failures_in_test != 0)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* guarded first, unguarded fallback last: fine */
 	wf = tw_parse("{'kind':'change','initial':'a'," STATES_AB ",'transitions':["
@@ -215,7 +215,7 @@ static void test_error_ambiguous(void)
 	CHECK(wf != NULL);
 	CHECK_INT(d.n, 0);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* two unguarded auto transitions, and an event both auto and by hand */
 	wf = tw_parse("{'kind':'change','initial':'a',"
@@ -227,12 +227,12 @@ static void test_error_ambiguous(void)
 	CHECK(wf == NULL);
 	CHECK(tw_has(&d, "transitions[1]", "already takes an auto transition from state 'a'"));
 	CHECK(tw_has(&d, "transitions[2]", "event 'x' from state 'a' is auto"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_roles(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'kind':'change','initial':'a',"
 			  "'states':{'a':{},'b':{},'c':{'final':true}},'transitions':["
 			  "{'event':'go','from':'a','to':'b','roles':['cab','wizard']},"
@@ -247,12 +247,12 @@ static void test_error_roles(void)
 	CHECK(tw_has_line(&d, "workflows/t.json: transitions[2]: missing key 'roles'"));
 	CHECK(tw_has(&d, "transitions[3].roles", "non-empty array of roles"));
 	CHECK_INT(d.n, 4);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_actions(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src =
 		"{'kind':'change','initial':'a',"
 		"'states':{'a':{'on_enter':[{'action':'launch_rockets'}]},'b':{'final':true,"
@@ -285,12 +285,12 @@ static void test_error_actions(void)
 	CHECK_INT(d.n, 9);
 	if (harness_failures_in_test != 0)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_expressions(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src =
 		"{'kind':'incident','initial':'a','applies_to':'incident.priority ==',"
 		"'states':{'a':{'timers':[{'after':'incident.bogus * 2','event':'t'}]},"
@@ -318,12 +318,12 @@ static void test_error_expressions(void)
 	CHECK_INT(d.n, 5);
 	if (harness_failures_in_test != 0)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_wrong_types(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src =
 		"{'kind':'change','initial':'a','description':5,'applies_to':7,"
 		"'states':{'a':{'final':'no','editable':'title','on_enter':{},"
@@ -354,23 +354,23 @@ static void test_error_wrong_types(void)
 	CHECK(tw_has_line(&d, "workflows/t.json: transitions[2]: expected an object"));
 	if (harness_failures_in_test != 0)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* top level: not an object; states and transitions of the wrong shape */
 	wf = tw_parse("['a']", &d);
 	CHECK(wf == NULL);
 	CHECK(tw_has_line(&d, "workflows/t.json: expected a JSON object"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	wf = tw_parse("{'kind':'change','initial':'a','states':{},'transitions':{}}", &d);
 	CHECK(wf == NULL);
 	CHECK(tw_has(&d, "states", "expected a non-empty object of states"));
 	CHECK(tw_has(&d, "transitions", "expected an array of transitions"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_missing_keys(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse("{'transitions':[{'roles':['cab']},"
 				 "{'event':'x','to':'b','roles':['cab']}]}",
 				 &d);
@@ -383,12 +383,12 @@ static void test_error_missing_keys(void)
 	CHECK(tw_has_line(&d, "workflows/t.json: transitions[0]: missing key 'from'"));
 	CHECK(tw_has_line(&d, "workflows/t.json: transitions[0]: missing key 'to'"));
 	CHECK(tw_has_line(&d, "workflows/t.json: transitions[1]: missing key 'from'"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	wf = tw_parse("{'kind':'change','initial':'a','states':{'a':{'final':true}}}", &d);
 	CHECK(wf == NULL);
 	CHECK(tw_has_line(&d, "workflows/t.json: missing key 'transitions'"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	wf = tw_parse("{'kind':'change','initial':'a','states':{'a':{'timers':[{}]},"
 		      "'b':{'final':true}},'transitions':["
@@ -397,12 +397,12 @@ static void test_error_missing_keys(void)
 	CHECK(wf == NULL);
 	CHECK(tw_has_line(&d, "workflows/t.json: states.a.timers[0]: missing key 'event'"));
 	CHECK(tw_has_line(&d, "workflows/t.json: states.a.timers[0]: missing key 'after'"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_names_and_keys(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'name':'other','kind':'widget','initial':'a','colour':'red',"
 			  "'states':{'a':{'size':1},'B b':{},'b':{'final':true}},"
 			  "'transitions':[{'event':'Go!','from':'a','to':'b','roles':['cab'],"
@@ -422,7 +422,7 @@ static void test_error_names_and_keys(void)
 	CHECK(tw_has(&d, "transitions[1].guard", "needs a 'when' expression"));
 	if (harness_failures_in_test != 0)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* duplicate keys are refused by the JSON parser, with line and column */
 	wf = tw_parse("{'kind':'change',\n'kind':'incident'}", &d);
@@ -430,12 +430,12 @@ static void test_error_names_and_keys(void)
 	CHECK_INT(d.n, 1);
 	CHECK(strstr(tw_diag(&d, 0), "workflows/t.json: line 2: column ") == tw_diag(&d, 0));
 	CHECK(strstr(tw_diag(&d, 0), "duplicate object key") != NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_invalid_json(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse("{\n  'kind': 'change',\n  'initial': }", &d);
 
 	CHECK(wf == NULL);
@@ -443,18 +443,18 @@ static void test_error_invalid_json(void)
 	CHECK_STR(d.v[0].path, "line 3");
 	CHECK(d.v[0].column > 0);
 	CHECK(strncmp(d.v[0].message, "invalid json: ", 14) == 0);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	wf = wf_parse("workflows/t.json", "", 0, &d);
 	CHECK(wf == NULL);
 	CHECK_INT(d.n, 1);
 	CHECK(strstr(d.v[0].message, "invalid json") != NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_fields(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'kind':'problem','initial':'a','applies_to':{'type':'normal'},"
 			  "'states':{'a':{'editable':['title','state','services']},"
 			  "'b':{'final':true}},'transitions':["
@@ -473,12 +473,12 @@ static void test_error_fields(void)
 	CHECK(tw_has_line(&d, "workflows/t.json: transitions[0].required[2]: "
 			      "unknown problem field 'priority'"));
 	CHECK_INT(d.n, 5);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_timers(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'kind':'change','initial':'a',"
 			  "'states':{'a':{'timers':[{'after':'1h','event':'ping'},"
 			  "{'after':60,'event':'nudge'}]},'b':{'final':true}},"
@@ -492,12 +492,12 @@ static void test_error_timers(void)
 	/* nudge exists but role system may not fire it */
 	CHECK(tw_has(&d, "states.a.timers[1].event", "event 'nudge'"));
 	CHECK_INT(d.n, 2);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_error_auto_loop_and_final(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src = "{'kind':'change','initial':'a',"
 			  "'states':{'a':{},'b':{},'c':{},'z':{'final':true}},'transitions':["
 			  "{'event':'ab','from':'a','to':'b','auto':true},"
@@ -514,12 +514,12 @@ static void test_error_auto_loop_and_final(void)
 	CHECK_INT(d.n, 2); /* the loop is reported once, not once per state */
 	if (harness_failures_in_test != 0)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_several_errors_at_once(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *src =
 		"{'kind':'change','initial':'a',"
 		"'states':{'a':{},'b':{'final':true},'lost':{'final':true}},"
@@ -536,13 +536,13 @@ static void test_several_errors_at_once(void)
 	CHECK(tw_has(&d, "transitions[1].actions[0].action", "unknown action 'teleport'"));
 	CHECK(tw_has(&d, "transitions[2].when", "unknown field 'change.nope'"));
 	CHECK(tw_has(&d, "states.lost", "unreachable"));
-	char *all = wf_diags_join(&d);
+	char *all = diags_join(&d);
 	size_t lines = 0;
 	for (const char *p = all; p != NULL && *p != '\0'; p++)
 		lines += *p == '\n';
 	CHECK_INT(lines, 4);
 	free(all);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* Writes `src` (test quoting) as dir/name. */
@@ -576,7 +576,7 @@ static void test_load_dir_reports_all_files(void)
 	char dir[] = "/tmp/test_wf_XXXXXX";
 	static const char *const names[] = {"b-bad.json", "a-bad.json", "notes.txt", "ok.json",
 					    NULL};
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	CHECK(mkdtemp(dir) != NULL);
 	write_file(dir, "b-bad.json", "{'kind':'change'}");
@@ -594,7 +594,7 @@ static void test_load_dir_reports_all_files(void)
 	for (size_t i = 0; i < d.n; i++)
 		CHECK(strstr(d.v[i].file, "notes.txt") == NULL &&
 		      strstr(d.v[i].file, "ok.json") == NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* the valid one alone loads */
 	char path[600];
@@ -611,12 +611,12 @@ static void test_load_dir_reports_all_files(void)
 	set = wf_set_load_dir("/nonexistent/workflows", &d);
 	CHECK(set == NULL);
 	CHECK(tw_has(&d, "", "cannot open directory"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_set_overlap(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	const char *body = "'initial':'a','states':{'a':{'final':true}},'transitions':[]}";
 	char src[512];
 	struct wf *w[4];
@@ -636,7 +636,7 @@ static void test_set_overlap(void)
 	CHECK_INT(d.n, 1);
 	CHECK_STR(tw_diag(&d, 0), "workflows/two.json: applies_to: overlaps with workflow 'one': "
 				  "a change could match both");
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* an applies-to-all workflow overlaps any other of its kind; disjoint ones do not */
 	snprintf(src, sizeof src, "{'kind':'change','applies_to':{'type':'normal'},%s", body);
@@ -651,7 +651,7 @@ static void test_set_overlap(void)
 	CHECK(set == NULL);
 	CHECK(tw_has(&d, "applies_to", "overlaps with workflow 'four'"));
 	CHECK_INT(d.n, 1);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* duplicate names */
 	snprintf(src, sizeof src, "{'kind':'problem',%s", body);
@@ -661,12 +661,12 @@ static void test_set_overlap(void)
 	set = wf_set_new(w, 2, &d);
 	CHECK(set == NULL);
 	CHECK(tw_has(&d, "", "workflow 'same' is also defined in workflows/same.json"));
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_set_select(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf_set *set = wf_set_load_dir("workflows", &d);
 	const struct wf *wf = NULL;
 	static const char *const types[] = {"normal", "standard", "emergency"};
@@ -715,12 +715,12 @@ static void test_set_select(void)
 		json_decref(rec);
 	}
 	wf_set_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_introspection(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf_set *set = wf_set_load_dir("workflows", &d);
 	const struct wf *wf = set != NULL ? wf_set_find(set, "change-normal") : NULL;
 
@@ -770,7 +770,7 @@ static void test_introspection(void)
 	json_t *def = wf_definition(wf);
 	CHECK_STR(json_string_value(json_object_get(def, "kind")), "change");
 	wf_set_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_expression_paths(void)
@@ -841,7 +841,7 @@ static void test_action_registry(void)
 
 static void test_dot(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf_set *set = wf_set_load_dir("workflows", &d);
 	const struct wf *wf = set != NULL ? wf_set_find(set, "change-normal") : NULL;
 	char *dot = wf != NULL ? wf_dot(wf) : NULL;
@@ -864,7 +864,7 @@ static void test_dot(void)
 	}
 	free(dot);
 	wf_set_free(set);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 
 	/* quotes in descriptions and guards are escaped */
 	struct wf *w =
@@ -878,20 +878,20 @@ static void test_dot(void)
 	CHECK(dot != NULL && strstr(dot, "[change.title == \\\"x\\\"]") != NULL);
 	free(dot);
 	wf_free(w);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_free_null(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 
 	wf_free(NULL);
 	wf_set_free(NULL);
-	wf_diags_clear(NULL);
+	diags_clear(NULL);
 	wf_outcome_clear(NULL);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	CHECK(d.n == 0 && d.v == NULL);
-	char *s = wf_diags_join(&d);
+	char *s = diags_join(&d);
 	CHECK(s != NULL && s[0] == '\0');
 	free(s);
 }

@@ -13,12 +13,12 @@
 
 static struct wf_set *shipped(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf_set *set = wf_set_load_dir("workflows", &d);
 
 	if (set == NULL)
 		tw_dump(&d);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 	return set;
 }
 
@@ -649,7 +649,7 @@ static const char *const guard_wf =
 
 static void test_err_guard(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse(guard_wf, &d);
 	struct rec x = {.r = json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "id", "CHG-2", "state", "a",
 				       "title", "t", "services", "a", "b", "c")};
@@ -678,12 +678,12 @@ static void test_err_guard(void)
 out:
 	rec_free(&x);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_candidates_in_order(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse(guard_wf, &d);
 	struct rec x = {.r = json_pack("{s:s, s:s}", "state", "a", "type", "x")};
 
@@ -706,12 +706,12 @@ static void test_candidates_in_order(void)
 out:
 	rec_free(&x);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_guard_reads_context(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse(guard_wf, &d);
 	struct rec x = {.r = json_pack("{s:s}", "state", "a")};
 
@@ -739,7 +739,7 @@ static void test_guard_reads_context(void)
 out:
 	rec_free(&x);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_err_bad_record(void)
@@ -770,7 +770,7 @@ out:
 
 static void test_auto_loop_detected(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf =
 		tw_parse("{'kind':'change','initial':'a',"
 			 "'states':{'a':{},'b':{},'c':{},'z':{'final':true}},'transitions':["
@@ -791,11 +791,11 @@ static void test_auto_loop_detected(void)
 out:
 	rec_free(&x);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 /* A chain s0 -> s1 -> ... -> s<n> (final) of guarded auto transitions. */
-static struct wf *chain(size_t n, struct wf_diags *d)
+static struct wf *chain(size_t n, struct diags *d)
 {
 	char *src = malloc(200 * (n + 2));
 	size_t len = 0;
@@ -821,7 +821,7 @@ static struct wf *chain(size_t n, struct wf_diags *d)
 
 static void test_auto_bound(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *ok = chain(WF_AUTO_MAX, &d), *too_long = chain(WF_AUTO_MAX + 1, &d);
 	struct rec x = {.r = json_object()};
 
@@ -841,12 +841,12 @@ out:
 	rec_free(&x);
 	wf_free(ok);
 	wf_free(too_long);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_timers_expressions(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse(
 		"{'kind':'change','initial':'a','states':{'a':{'timers':["
 		"{'after':'2h * 2','event':'t1'},"
@@ -889,7 +889,7 @@ static void test_timers_expressions(void)
 out:
 	rec_free(&x);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_settle_after_assessment(void)
@@ -919,7 +919,7 @@ out:
 
 static void test_actions_effects(void)
 {
-	struct wf_diags d = {0};
+	struct diags d = {0};
 	struct wf *wf = tw_parse(
 		"{'kind':'change','initial':'a','states':{'a':{},'b':{'final':true,'on_enter':["
 		"{'action':'route_to_team','from':'services'},"
@@ -970,7 +970,7 @@ static void test_actions_effects(void)
 out:
 	rec_free(&x);
 	wf_free(wf);
-	wf_diags_clear(&d);
+	diags_clear(&d);
 }
 
 static void test_status_names(void)

@@ -37,7 +37,7 @@ static inline char *tw_json(const char *src)
 }
 
 /* Parses test JSON as file "workflows/<name>.json"; diagnostics go to `d`. */
-static inline struct wf *tw_parse_as(const char *name, const char *src, struct wf_diags *d)
+static inline struct wf *tw_parse_as(const char *name, const char *src, struct diags *d)
 {
 	char file[128];
 	char *text = tw_json(src);
@@ -48,24 +48,24 @@ static inline struct wf *tw_parse_as(const char *name, const char *src, struct w
 	return wf;
 }
 
-static inline struct wf *tw_parse(const char *src, struct wf_diags *d)
+static inline struct wf *tw_parse(const char *src, struct diags *d)
 {
 	return tw_parse_as("t", src, d);
 }
 
 /* The i-th diagnostic, formatted (static buffer). */
-static inline const char *tw_diag(const struct wf_diags *d, size_t i)
+static inline const char *tw_diag(const struct diags *d, size_t i)
 {
 	static char line[1024];
 
 	if (i >= d->n)
 		return "(none)";
-	wf_diag_format(&d->v[i], line, sizeof line);
+	diag_format(&d->v[i], line, sizeof line);
 	return line;
 }
 
 /* Whether some diagnostic formats exactly to `want`. */
-static inline bool tw_has_line(const struct wf_diags *d, const char *want)
+static inline bool tw_has_line(const struct diags *d, const char *want)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (strcmp(tw_diag(d, i), want) == 0)
@@ -74,7 +74,7 @@ static inline bool tw_has_line(const struct wf_diags *d, const char *want)
 }
 
 /* Whether some diagnostic at JSON path `path` has `needle` in its message. */
-static inline bool tw_has(const struct wf_diags *d, const char *path, const char *needle)
+static inline bool tw_has(const struct diags *d, const char *path, const char *needle)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (strcmp(d->v[i].path, path) == 0 && strstr(d->v[i].message, needle) != NULL)
@@ -83,7 +83,7 @@ static inline bool tw_has(const struct wf_diags *d, const char *path, const char
 }
 
 /* Prints every diagnostic (to see why a check failed). */
-static inline void tw_dump(const struct wf_diags *d)
+static inline void tw_dump(const struct diags *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		fprintf(stderr, "    diag: %s\n", tw_diag(d, i));
