@@ -52,14 +52,47 @@ enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *
 	return store_error(st, s, NULL, err);
 }
 
-/* Runs `fn` as a transaction and turns its outcome into a tr_code. */
-enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, void *))
+/* Drops what an attempt of the job loaded from the database. */
+static void rec_job_forget(struct rec_job *j)
 {
-	j->code = TR_OK;
-	enum db_status s = store_tx(j->c->st, STORE_READ_COMMITTED, j->c->retries, fn, j);
 	json_decref(j->history);
 	json_decref(j->history_summary);
 	j->history = j->history_summary = NULL;
+	j->ext = (struct policy_ext){0};
+	j->subject = NULL;
+}
+
+/*
+ * One attempt of the job's transaction.  A serialization failure or deadlock runs it
+ * again: nothing the rolled-back attempt read (history, the proposed slot) may survive.
+ */
+static enum db_status rec_attempt(struct store *st, void *cls)
+{
+	struct rec_job *j = cls;
+	rec_job_forget(j);
+	j->code = TR_OK;
+	return j->body(st, j);
+}
+
+/* Runs `fn` as a transaction and turns its outcome into a tr_code. */
+enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, void *))
+{
+	json_t *expanded = NULL;
+	j->code = TR_OK;
+	j->body = fn;
+	if (j->instances == NULL && j->kind != NULL && strcmp(j->kind, "change") == 0) {
+		/* Calendars are expanded here, before any row is locked (rec_calendar). */
+		expanded = rec_calendar(j->c);
+		if (expanded == NULL)
+			return tr_error_set(j->err, TR_E_NOMEM, NULL, "out of memory");
+		j->instances = expanded;
+	}
+	enum db_status s = store_tx(j->c->st, STORE_READ_COMMITTED, j->c->retries, rec_attempt, j);
+	rec_job_forget(j);
+	if (expanded != NULL) {
+		json_decref(expanded);
+		j->instances = NULL;
+	}
 	if (j->code != TR_OK)
 		return j->code;
 	if (s < 0)
@@ -576,7 +609,8 @@ static enum db_status move_fixed_problems(struct rec_job *j, const struct store_
 				     .id = from,
 				     .comment = comment,
 				     .out = &out,
-				     .err = &err};
+				     .err = &err,
+				     .instances = j->instances};
 		struct store_record p = {0};
 		struct wf_outcome o = {0};
 		const struct wf *wf;
@@ -1378,6 +1412,13 @@ static enum db_status timer_tx(struct store *st, void *cls)
 		j->code = TR_OK;
 		return s == DB_DOWN || s == DB_SOFT ? s : DB_ONE;
 	}
+	if (j->instances == NULL && strcmp(j->kind, "change") == 0) {
+		/* The change may be planned: roll back, expand the calendars, claim again. */
+		store_record_clear(&r);
+		j->fired = false;
+		j->wants_calendar = true;
+		return rec_refuse(j, TR_E_CONFLICT);
+	}
 	if ((s = rec_load_policy_inputs(j, wf, r.data)) < 0) {
 		store_record_clear(&r);
 		return s;
@@ -1397,6 +1438,14 @@ enum tr_code records_fire_due_timer(struct rec_ctx *c, bool *fired, struct tr_er
 	struct rec_reply out = {0};
 	struct rec_job j = {.c = c, .out = &out, .err = err};
 	enum tr_code rc = rec_run(&j, timer_tx);
+	if (j.wants_calendar) {
+		json_t *all = rec_calendar(c);
+		struct rec_job again = {.c = c, .out = &out, .err = err, .instances = all};
+		rc = all != NULL ? rec_run(&again, timer_tx)
+				 : tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		j.fired = again.fired;
+		json_decref(all);
+	}
 	*fired = j.fired;
 	rec_reply_clear(&out);
 	return rc;

@@ -19,10 +19,15 @@ struct rec_job {
 	struct tr_error *err;
 	enum tr_code code;       /* TR_OK, or the refusal that rolled the transaction back */
 	bool fired;              /* timers: one was due */
+	bool wants_calendar;     /* timers: a change is due, run again with j->instances */
 	json_t *history;         /* raw history counts for the policy actions (owned), or NULL */
 	json_t *history_summary; /* what expressions read as history.* (owned), or NULL */
 	struct policy_ext ext;   /* handed to the policy actions through wf_ctx.ext */
 	json_t *subject;         /* the record the engine last ran on (borrowed), for errors */
+	/* The calendar instances the planner places changes among (rec_calendar; borrowed),
+	 * expanded before the transaction so that no row lock waits on libical; or NULL. */
+	json_t *instances;
+	enum db_status (*body)(struct store *, void *); /* the transaction body of rec_run */
 };
 
 /* Ends a transaction body with a refusal: rolled back, reported as `code`. */
@@ -31,7 +36,12 @@ enum db_status rec_refuse(struct rec_job *j, enum tr_code code);
 /* Maps a database failure to an error. */
 enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *st);
 
-/* Runs `fn` as a transaction and turns its outcome into a tr_code; frees the history. */
+/*
+ * Runs `fn` as a transaction and turns its outcome into a tr_code.  Each attempt starts
+ * afresh (no history, no policy inputs of a rolled-back attempt).  For a change (or a
+ * timer, whose kind is not known yet) the calendars are expanded first, into
+ * j->instances, unless the caller set them.
+ */
 enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, void *));
 
 /* Maps an engine refusal to a problem with its extra members. */
@@ -64,6 +74,14 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
  * booked (or was), or when its workflow does not both request approvals and schedule.
  */
 enum db_status rec_schedule_propose(struct rec_job *j, const struct wf *wf, json_t *record);
+
+/*
+ * The window, freeze and meeting instances a change may be planned among now (the
+ * horizon of policies/calendars.json, a day either side), expanded from the calendars of
+ * c->defs; owned, NULL on OOM.  Slow (libical, under its process-wide mutex): call it
+ * before a transaction locks anything and hand the result in through j->instances.
+ */
+json_t *rec_calendar(const struct rec_ctx *c);
 
 /* rec_schedule_propose for any change workflow that schedules, with or without approvals
  * (a standard change's template is judged at its proposed slot). */
