@@ -276,7 +276,6 @@ static enum db_status gate_tx(struct store *st, void *cls)
 	}
 	store_record_clear(&r);
 	json_decref(j->out->body); /* the started change's representation, if any */
-	j->out->status = 200;
 	j->out->body = body_of(d);
 	return j->out->body ? DB_ONE : DB_HARD;
 }
@@ -582,8 +581,9 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 	rc = records_deploy_get(c, dep_id, out, NULL, err);
 	if (rc == TR_OK) {
 		json_array_extend(json_object_get(out->body, "reasons"), reasons);
-		out->status = replay ? 200 : 201;
-		snprintf(out->location, sizeof out->location, "/v1/deployments/%s", dep_id);
+		out->outcome = replay ? REC_DONE : REC_CREATED;
+		snprintf(out->kind, sizeof out->kind, "deployment");
+		snprintf(out->id, sizeof out->id, "%s", dep_id);
 	}
 	json_decref(reasons);
 	return rc;
@@ -669,7 +669,6 @@ static enum db_status result_tx(struct store *st, void *cls)
 	if (s >= 0) {
 		json_object_set_new(d->dep, "outcome", json_string(d->outcome));
 		json_object_set_new(d->dep, "state", json_string(r.state));
-		j->out->status = 200;
 	}
 	store_record_clear(&r);
 	return s;
@@ -734,7 +733,6 @@ enum tr_code rec_deploy_result(struct rec_ctx *c, const char *id, json_t *input,
 			"change", json_object_get(d.dep, "change"), "state",
 			json_object_get(d.dep, "state"), "outcome", outcome, "details", details,
 			"incident", json_object_get(d.dep, "incident"));
-		out->status = 200;
 	}
 	dep_clear(&d);
 	return rc;

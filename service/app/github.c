@@ -26,7 +26,7 @@ static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *ap
 	json_t *repo = json_object_get(p, "repository");
 	const char *full = json_string_value(json_object_get(repo, "full_name"));
 	if (action == NULL || strcmp(action, "requested") != 0) {
-		out->status = 202;
+		out->outcome = REC_ACCEPTED;
 		out->body = json_pack("{s:s}", "ignored", "only action 'requested' is handled");
 		return TR_OK;
 	}
@@ -80,7 +80,7 @@ static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *ap
 				    (long long)json_integer_value(json_object_get(dep, "id")));
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
-	out->status = 202; /* GitHub hears the decision through the callback */
+	out->outcome = REC_ACCEPTED; /* GitHub hears the decision through the callback */
 	return TR_OK;
 }
 
@@ -100,7 +100,7 @@ static enum tr_code deployment_status(struct rec_ctx *c, json_t *p, struct rec_r
 				      ? "failure"
 				      : NULL;
 	if (s == DB_NONE || outcome == NULL) {
-		out->status = 202;
+		out->outcome = REC_ACCEPTED;
 		out->body =
 			json_pack("{s:s}", "ignored",
 				  s == DB_NONE ? "not a deployment Transom gated"
@@ -118,7 +118,6 @@ enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *
 				  const char *api_url, struct rec_reply *out, struct tr_error *err)
 {
 	if (event != NULL && strcmp(event, "ping") == 0) {
-		out->status = 200;
 		out->body = json_pack("{s:b}", "pong", 1);
 		return TR_OK;
 	}
@@ -126,7 +125,7 @@ enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *
 		return protection_rule(c, payload, api_url, out, err);
 	if (event != NULL && strcmp(event, "deployment_status") == 0)
 		return deployment_status(c, payload, out, err);
-	out->status = 202;
+	out->outcome = REC_ACCEPTED;
 	out->body = json_pack("{s:s}", "ignored", "event not handled");
 	return TR_OK;
 }

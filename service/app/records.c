@@ -134,11 +134,6 @@ static json_t *group_links(const char *id, json_t *rows)
 	return g;
 }
 
-static void set_etag(struct rec_reply *out, int version)
-{
-	snprintf(out->etag, sizeof out->etag, "\"%d\"", version);
-}
-
 /* The distinct problems a change's follow-up actions name (owned array). */
 static json_t *follow_up_problems(const char *kind, json_t *record)
 {
@@ -275,33 +270,18 @@ enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, st
 	json_decref(rows);
 	json_decref(out->body);
 	out->body = body;
-	set_etag(out, r->version);
+	out->version = r->version;
 	return body != NULL ? DB_ONE : DB_HARD;
 }
 
 /* ---- checks ----------------------------------------------------------------------------- */
 
-/*
- * Parses an If-Match value against `version`: true when it matches.  "*" matches any
- * existing record; weak validators never match (RFC 9110 strong comparison).
- */
-static bool etag_matches(const char *h, int version)
+bool rec_versions_match(const struct rec_versions *want, int version)
 {
-	char want[40];
-	snprintf(want, sizeof want, "\"%d\"", version);
-	while (h != NULL && *h) {
-		while (*h == ' ' || *h == ',')
-			h++;
-		if (*h == '*')
+	for (size_t i = 0; i < want->n; i++)
+		if (want->v[i] == version)
 			return true;
-		size_t n = strcspn(h, ",");
-		while (n > 0 && h[n - 1] == ' ')
-			n--;
-		if (n == strlen(want) && strncmp(h, want, n) == 0)
-			return true;
-		h += strcspn(h, ",");
-	}
-	return false;
+	return want->any;
 }
 
 /* The referenced records of the link fields in `input` must exist with the right kind. */
@@ -836,10 +816,11 @@ enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const 
 		tr_error_rule(j->err, "workflow");
 		return rec_refuse(j, TR_E_CONFLICT);
 	}
-	if (j->if_match != NULL && !etag_matches(j->if_match, r->version)) {
-		tr_error_set(j->err, TR_E_PRECONDITION_FAILED, "If-Match",
-			     "%s is at version \"%d\"; If-Match was %s", r->id, r->version,
-			     j->if_match);
+	if (j->expect != NULL && !rec_versions_match(j->expect, r->version)) {
+		tr_error_set(j->err, TR_E_PRECONDITION_FAILED, "version",
+			     "%s is at version %d, not the one expected", r->id, r->version);
+		j->out->version = r->version;
+		snprintf(j->out->id, sizeof j->out->id, "%s", r->id);
 		return rec_refuse(j, TR_E_PRECONDITION_FAILED);
 	}
 	return DB_ONE;
@@ -871,10 +852,16 @@ static enum db_status idem_claim(struct rec_job *j)
 		tr_error_rule(j->err, "idempotency_key");
 		return rec_refuse(j, TR_E_UNPROCESSABLE);
 	}
-	j->out->status = prev.status;
+	/* Stored as idem_finish writes them; keys of before that kept the HTTP reply (201,
+	 * "\"7\"", "/v1/changes/CHG-1") read the same. */
+	const char *name = strrchr(prev.location, '/');
+	j->out->outcome = prev.status == REC_CREATED || prev.status == 201 ? REC_CREATED : REC_DONE;
 	j->out->raw_body = prev.body;
-	snprintf(j->out->etag, sizeof j->out->etag, "%s", prev.etag);
-	snprintf(j->out->location, sizeof j->out->location, "%s", prev.location);
+	j->out->version = atoi(prev.etag + strspn(prev.etag, "\""));
+	if (prev.location[0] != '\0') {
+		snprintf(j->out->kind, sizeof j->out->kind, "%s", j->kind);
+		snprintf(j->out->id, sizeof j->out->id, "%.31s", name ? name + 1 : prev.location);
+	}
 	return DB_NONE;
 }
 
@@ -887,8 +874,10 @@ static enum db_status idem_finish(struct rec_job *j)
 	char *text = json_dumps(j->out->body, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (text == NULL)
 		return DB_HARD;
-	enum db_status s = store_idem_finish(c->st, c->actor, c->idem_key, j->out->status,
-					     j->out->location, j->out->etag, text);
+	char version[16];
+	snprintf(version, sizeof version, "%d", j->out->version);
+	enum db_status s = store_idem_finish(c->st, c->actor, c->idem_key, (int)j->out->outcome,
+					     j->out->id, version, text);
 	free(text);
 	return s;
 }
@@ -951,8 +940,9 @@ static enum db_status create_tx(struct store *st, void *cls)
 				  r.workflow_version, "fields", j->input));
 	wf_outcome_clear(&o);
 	if (s >= 0) {
-		j->out->status = 201;
-		snprintf(j->out->location, sizeof j->out->location, "/v1/%ss/%s", j->kind, r.id);
+		j->out->outcome = REC_CREATED;
+		snprintf(j->out->kind, sizeof j->out->kind, "%s", j->kind);
+		snprintf(j->out->id, sizeof j->out->id, "%s", r.id);
 		s = idem_finish(j);
 	}
 	store_record_clear(&r);
@@ -974,7 +964,8 @@ enum tr_code records_create(struct rec_ctx *c, const char *kind, json_t *input,
 /* ---- read ------------------------------------------------------------------------------- */
 
 enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
-			 const char *if_none_match, struct rec_reply *out, struct tr_error *err)
+			 const struct rec_versions *current, struct rec_reply *out,
+			 struct tr_error *err)
 {
 	struct store_record r = {0};
 	enum db_status s = store_record_get(c->st, id, false, &r);
@@ -984,9 +975,9 @@ enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 		store_record_clear(&r);
 		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no %s '%s'", kind, id);
 	}
-	if (if_none_match != NULL && etag_matches(if_none_match, r.version)) {
-		out->status = 304;
-		set_etag(out, r.version);
+	if (current != NULL && rec_versions_match(current, r.version)) {
+		out->outcome = REC_NOT_MODIFIED;
+		out->version = r.version;
 		store_record_clear(&r);
 		return TR_OK;
 	}
@@ -994,7 +985,6 @@ enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 	store_record_clear(&r);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
-	out->status = 200;
 	return TR_OK;
 }
 
@@ -1133,18 +1123,16 @@ static enum db_status patch_tx(struct store *st, void *cls)
 				  reassessed));
 	wf_outcome_clear(&o);
 	store_record_clear(&r);
-	if (s >= 0)
-		j->out->status = 200;
 	return s;
 }
 
 enum tr_code records_patch(struct rec_ctx *c, const char *kind, const char *id,
-			   const char *if_match, json_t *patch, struct rec_reply *out,
+			   const struct rec_versions *expect, json_t *patch, struct rec_reply *out,
 			   struct tr_error *err)
 {
-	if (if_match == NULL)
-		return tr_error_set(err, TR_E_PRECONDITION_REQUIRED, "If-Match",
-				    "send If-Match with the ETag of the version you edited");
+	if (expect == NULL)
+		return tr_error_set(err, TR_E_PRECONDITION_REQUIRED, "version",
+				    "an edit names the version it was made on");
 	enum tr_code rc = fields_check(kind, patch, false, err);
 	if (rc != TR_OK)
 		return rc;
@@ -1153,7 +1141,7 @@ enum tr_code records_patch(struct rec_ctx *c, const char *kind, const char *id,
 	struct rec_job j = {.c = c,
 			    .kind = kind,
 			    .id = id,
-			    .if_match = if_match,
+			    .expect = expect,
 			    .input = patch,
 			    .out = out,
 			    .err = err};
@@ -1224,23 +1212,22 @@ static enum db_status transition_tx(struct store *st, void *cls)
 	s = rec_persist(j, &r, &o, false, NULL, NULL);
 	wf_outcome_clear(&o);
 	store_record_clear(&r);
-	if (s >= 0) {
-		j->out->status = 200;
+	if (s >= 0)
 		s = idem_finish(j);
-	}
 	return s;
 }
 
 enum tr_code records_transition(struct rec_ctx *c, const char *kind, const char *id,
-				const char *event, const char *comment, const char *if_match,
-				struct rec_reply *out, struct tr_error *err)
+				const char *event, const char *comment,
+				const struct rec_versions *expect, struct rec_reply *out,
+				struct tr_error *err)
 {
 	struct rec_job j = {.c = c,
 			    .kind = kind,
 			    .id = id,
 			    .event = event,
 			    .comment = comment,
-			    .if_match = if_match,
+			    .expect = expect,
 			    .out = out,
 			    .err = err};
 	return rec_run(&j, transition_tx);
@@ -1264,7 +1251,6 @@ enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
 	out->body = json_pack("{s:s, s:o}", "id", id, "events", events);
-	out->status = 200;
 	return out->body ? TR_OK : TR_E_NOMEM;
 }
 
@@ -1364,7 +1350,6 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 			next, sizeof next);
 	json_decref(rows);
 	out->body = json_pack("{s:o, s:s?}", "items", items, "next", more ? next : NULL);
-	out->status = 200;
 	return out->body ? TR_OK : TR_E_NOMEM;
 }
 

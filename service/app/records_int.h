@@ -13,7 +13,8 @@
 /* One request's work inside a transaction. */
 struct rec_job {
 	struct rec_ctx *c;
-	const char *kind, *id, *event, *comment, *if_match;
+	const char *kind, *id, *event, *comment;
+	const struct rec_versions *expect; /* the versions the caller expects, or NULL */
 	json_t *input;
 	struct rec_reply *out;
 	struct tr_error *err;
@@ -47,7 +48,8 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 /* Maps an engine refusal to a problem with its extra members. */
 enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o);
 
-/* Loads and locks record j->id of kind j->kind, checking If-Match; refuses 404/409/412. */
+/* Loads and locks record j->id of kind j->kind at a version j->expect holds; refuses
+ * 404/409/412. */
 enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const struct wf **wf);
 
 /*

@@ -375,8 +375,6 @@ static enum db_status reschedule_tx(struct store *st, void *cls)
 	enum db_status s = rec_load_locked(&d->job, &r, &wf);
 	if (s >= 0)
 		s = replace(d, &r, wf, "rescheduled");
-	if (s >= 0)
-		d->job.out->status = 200;
 	store_record_clear(&r);
 	return s;
 }

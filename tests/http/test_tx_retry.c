@@ -24,7 +24,7 @@
 #include "../unit/harness.h"
 #include "lib_http.h"
 
-#define DAY_MS (86400LL * 1000)
+#define DAY_MS  (86400LL * 1000)
 #define HOUR_MS (3600LL * 1000)
 
 static struct server srv;
@@ -66,9 +66,10 @@ static bool run(PGconn *pg, const char *sql)
 /* Whether another backend of this database waits for a lock. */
 static bool someone_waits(PGconn *pg)
 {
-	PGresult *res = PQexec(pg, "SELECT count(*) FROM pg_locks l JOIN pg_database d"
-				   " ON d.oid = l.database WHERE NOT l.granted"
-				   " AND d.datname = current_database() AND l.pid <> pg_backend_pid()");
+	PGresult *res =
+		PQexec(pg, "SELECT count(*) FROM pg_locks l JOIN pg_database d"
+			   " ON d.oid = l.database WHERE NOT l.granted"
+			   " AND d.datname = current_database() AND l.pid <> pg_backend_pid()");
 	bool yes = PQresultStatus(res) == PGRES_TUPLES_OK && atol(PQgetvalue(res, 0, 0)) > 0;
 	PQclear(res);
 	return yes;
@@ -182,12 +183,11 @@ static void setup(void)
 		   "DTSTART:20260101T020000Z\r\nDURATION:PT2H\r\nRRULE:FREQ=DAILY\r\n"
 		   "SUMMARY:Search nightly\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
 		   "X-TRANSOM-SERVICES:search\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
-	write_file("freezes.ics",
-		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-		   "BEGIN:VEVENT\r\nUID:old@test\r\nDTSTAMP:20200101T000000Z\r\n"
-		   "DTSTART;VALUE=DATE:20200101\r\nDTEND;VALUE=DATE:20200102\r\n"
-		   "SUMMARY:Long gone\r\nCATEGORIES:FREEZE\r\n"
-		   "X-TRANSOM-SERVICES:search\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+	write_file("freezes.ics", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+				  "BEGIN:VEVENT\r\nUID:old@test\r\nDTSTAMP:20200101T000000Z\r\n"
+				  "DTSTART;VALUE=DATE:20200101\r\nDTEND;VALUE=DATE:20200102\r\n"
+				  "SUMMARY:Long gone\r\nCATEGORIES:FREEZE\r\n"
+				  "X-TRANSOM-SERVICES:search\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
 	snprintf(requester, sizeof requester, "%s", token_for("grossi", "requester"));
 	if (!requester[0] || !server_start(&srv, NULL, policies, NULL)) {
 		printf("0 passed, 1 failed\n");
