@@ -15,7 +15,6 @@
 #include "core/clock.h"
 #include "app/imip.h"
 #include "app/records.h"
-#include "store/imip.h"
 
 #define QUARANTINE_LIMIT_MAX 500
 
@@ -115,9 +114,10 @@ enum tr_code h_mail_quarantine(struct http_req *req, struct http_reply *rep)
 		return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "limit",
 				    "'limit' must be 1 to %d", QUARANTINE_LIMIT_MAX);
 	json_t *items = NULL;
-	enum db_status s = store_mail_quarantine(api_store(req), before, (unsigned)limit, &items);
-	if (s < 0)
-		return api_db_error(req, s);
+	struct rec_ctx c = {.st = api_store(req), .request_id = req->request_id};
+	enum tr_code rc = imip_quarantine(&c, before, (unsigned)limit, &items, &req->err);
+	if (rc != TR_OK)
+		return rc;
 	return http_reply_json(rep, 200, json_pack("{s:o}", "items", items));
 }
 

@@ -107,6 +107,13 @@ enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s,
 /* `s` with &, <, >, " and ' escaped for HTML text and attributes: owned, NULL on OOM. */
 char *imip_html_escape(const char *s);
 
+/*
+ * The replies kept in the quarantine, newest first (ids below `before` when > 0, at most
+ * `limit`), as store_mail_quarantine gives them: an owned array in *out.
+ */
+enum tr_code imip_quarantine(struct rec_ctx *c, long long before, unsigned limit, json_t **out,
+			     struct tr_error *err);
+
 /* A signed link as its page shows it. */
 struct imip_link_view {
 	int status;        /* 200 usable; 404 unknown; 410 used or expired; 409 superseded
