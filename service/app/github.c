@@ -129,3 +129,25 @@ enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *
 	out->body = json_pack("{s:s}", "ignored", "event not handled");
 	return TR_OK;
 }
+
+/* ---- reporting decisions back (jobs/github.c) ---------------------------------------------- */
+
+enum tr_code records_github_due(struct rec_ctx *c, json_t **out, struct tr_error *err)
+{
+	enum db_status s = store_github_pending(c->st, c->now_ms, out);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}
+
+enum tr_code records_github_reported(struct rec_ctx *c, const char *id, const char *state,
+				     struct tr_error *err)
+{
+	enum db_status s = store_github_reported(c->st, id, state);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}
+
+enum tr_code records_github_later(struct rec_ctx *c, const char *id, long long next_ms,
+				  const char *why, struct tr_error *err)
+{
+	enum db_status s = store_github_later(c->st, id, next_ms, why);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}

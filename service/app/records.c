@@ -29,6 +29,7 @@ _Static_assert((unsigned)ROLE_REQUESTER == (unsigned)WF_ROLE_REQUESTER &&
 		       (unsigned)ROLE_PIPELINE == (unsigned)WF_ROLE_PIPELINE &&
 		       (unsigned)ROLE_ADMIN == (unsigned)WF_ROLE_ADMIN,
 	       "API roles and workflow roles share their bits");
+_Static_assert(REC_ROLE_SYSTEM == (unsigned)WF_ROLE_SYSTEM, "the system role is the engine's");
 
 #define MAX_AUDIT 40 /* events one request may append: its steps, notes, the main one */
 

@@ -15,6 +15,9 @@
 #include "defs/defs.h"
 #include "store/store.h"
 
+/* The role of Transom itself (timers, the gate, re-planning): the engine's WF_ROLE_SYSTEM. */
+#define REC_ROLE_SYSTEM (1u << 5)
+
 /* Who is acting, when, and through which request.  All borrowed. */
 struct rec_ctx {
 	struct store *st;
@@ -223,6 +226,20 @@ enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *in
  */
 enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *payload,
 				  const char *api_url, struct rec_reply *out, struct tr_error *err);
+
+/*
+ * The GitHub deployments whose decision is due to be reported now: an owned array of
+ * {"id", "callback", "environment"} in *out, oldest first, at most 20.
+ */
+enum tr_code records_github_due(struct rec_ctx *c, json_t **out, struct tr_error *err);
+
+/* Records that GitHub was told deployment `id`'s decision `state` ("approved", "rejected"). */
+enum tr_code records_github_reported(struct rec_ctx *c, const char *id, const char *state,
+				     struct tr_error *err);
+
+/* Deployment `id` is to be reported again at `next_ms`; `why` (may be NULL) says what failed. */
+enum tr_code records_github_later(struct rec_ctx *c, const char *id, long long next_ms,
+				  const char *why, struct tr_error *err);
 
 /* Deployments whose lease ran out: fails (or cancels) their change.  *n counts them. */
 enum tr_code records_deploy_expire(struct rec_ctx *c, unsigned *n, struct tr_error *err);
