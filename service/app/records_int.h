@@ -141,6 +141,13 @@ enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, jso
 enum tr_code rec_deploy_result(struct rec_ctx *c, const char *id, json_t *input, bool trusted,
 			       struct rec_reply *out, struct tr_error *err);
 
+/* The distinct problems the follow-up actions of change `record` name (owned array; empty
+ * for other kinds). */
+json_t *rec_follow_up_problems(const char *kind, json_t *record);
+
+/* Whether `list` (a JSON array of strings) holds `s`. */
+bool rec_list_has(json_t *list, const char *s);
+
 /* The record as clients see it, into j->out / `out`. */
 enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,
 			     struct rec_reply *out);
