@@ -148,6 +148,9 @@ json_t *rec_follow_up_problems(const char *kind, json_t *record);
 /* Whether `list` (a JSON array of strings) holds `s`. */
 bool rec_list_has(json_t *list, const char *s);
 
+/* Appends the printf-style reason to the JSON array `reasons` (deployments). */
+void rec_add_reason(json_t *reasons, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The record as clients see it, into j->out / `out`. */
 enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,
 			     struct rec_reply *out);
