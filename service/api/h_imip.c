@@ -35,6 +35,24 @@ static enum tr_code link_context(struct http_req *req, struct rec_ctx *c)
 	return TR_OK;
 }
 
+/* The status of a link page. */
+static int status_of(enum imip_link_state state)
+{
+	switch (state) {
+	case IMIP_LINK_UNKNOWN:
+		return 404;
+	case IMIP_LINK_GONE:
+		return 410;
+	case IMIP_LINK_CONFLICT:
+		return 409;
+	case IMIP_LINK_REFUSED:
+		return 403;
+	case IMIP_LINK_OK:
+	default:
+		return 200;
+	}
+}
+
 /* The page for `v`; with a form when the link may still be used (GET only). */
 static enum tr_code page(struct http_req *req, struct http_reply *rep,
 			 const struct imip_link_view *v, bool form)
@@ -65,8 +83,8 @@ static enum tr_code page(struct http_req *req, struct http_reply *rep,
 	free(path);
 	if (n < 0)
 		return TR_E_NOMEM;
-	enum tr_code rc =
-		http_reply_text(rep, v->status, "text/html; charset=utf-8", body, (size_t)n);
+	enum tr_code rc = http_reply_text(rep, status_of(v->state), "text/html; charset=utf-8",
+					  body, (size_t)n);
 	free(body);
 	if (rc == TR_OK)
 		rc = http_reply_header(rep, "Content-Security-Policy", CSP);
@@ -86,7 +104,7 @@ enum tr_code h_vote_link_get(struct http_req *req, struct http_reply *rep)
 		rc = imip_link_view(&c, route_param(&req->match, "token"), &v, &req->err);
 	if (rc != TR_OK)
 		return rc;
-	return page(req, rep, &v, v.status == 200);
+	return page(req, rep, &v, v.state == IMIP_LINK_OK);
 }
 
 enum tr_code h_vote_link_post(struct http_req *req, struct http_reply *rep)

@@ -219,8 +219,9 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 
 	bool emergency = json_is_true(json_object_get(input, "emergency"));
 	if (!replay && emergency) {
-		rec_add_reason(reasons, "emergency: the emergency board (or a change manager breaking "
-				    "glass) must authorize it; wait for allow");
+		rec_add_reason(reasons,
+			       "emergency: the emergency board (or a change manager breaking "
+			       "glass) must authorize it; wait for allow");
 		if (json_object_get(change, "rollback_plan") == NULL)
 			json_object_set_new(change, "rollback_plan",
 					    json_string("none given by the pipeline"));
@@ -248,12 +249,13 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 			; /* an emergency change: its board decides */
 		else if (template == NULL)
 			rec_add_reason(reasons, "no standard-change template covers this service: "
-					    "the change goes to its approvers");
+						"the change goes to its approvers");
 		else if (!pre)
-			rec_add_reason(reasons,
-				   "template '%s' is not pre-approved now (%s): the change goes "
-				   "to its approvers",
-				   template, why ? why : "its condition does not hold");
+			rec_add_reason(
+				reasons,
+				"template '%s' is not pre-approved now (%s): the change goes "
+				"to its approvers",
+				template, why ? why : "its condition does not hold");
 		rec_reply_clear(&sim);
 		json_object_set_new(change, "type",
 				    json_string(emergency ? "emergency"
@@ -304,4 +306,3 @@ enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec
 	json_decref(reasons);
 	return rc;
 }
-

@@ -294,12 +294,12 @@ enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s,
 /* ---- signed links -----------------------------------------------------------------------------
  */
 
-static void say(struct imip_link_view *v, int status, const char *fmt, ...)
+static void say(struct imip_link_view *v, enum imip_link_state state, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void say(struct imip_link_view *v, int status, const char *fmt, ...)
+static void say(struct imip_link_view *v, enum imip_link_state state, const char *fmt, ...)
 {
 	va_list ap;
-	v->status = status;
+	v->state = state;
 	va_start(ap, fmt);
 	vsnprintf(v->message, sizeof v->message, fmt, ap);
 	va_end(ap);
@@ -315,14 +315,14 @@ static enum tr_code link_look(struct rec_ctx *c, const char *token, char hash[65
 	if (st < 0)
 		return rec_db_error(err, st, c->st);
 	if (st == DB_NONE) {
-		say(v, 404, "This link is not valid.");
+		say(v, IMIP_LINK_UNKNOWN, "This link is not valid.");
 		return TR_OK;
 	}
 	/* A disabled user's links die with their other credentials (checked at each use). */
 	if ((st = store_user_disabled(c->st, l.member)) < 0)
 		return rec_db_error(err, st, c->st);
 	if (st == DB_ONE) {
-		say(v, 404, "This link is not valid.");
+		say(v, IMIP_LINK_UNKNOWN, "This link is not valid.");
 		return TR_OK;
 	}
 	snprintf(v->change_id, sizeof v->change_id, "%s", l.change_id);
@@ -335,17 +335,17 @@ static enum tr_code link_look(struct rec_ctx *c, const char *token, char hash[65
 	snprintf(v->title, sizeof v->title, "%s", st == DB_ONE ? str(r.data, "title") ?: "" : "");
 	store_record_clear(&r);
 	if (l.used)
-		say(v, 410, "This link was used already.");
+		say(v, IMIP_LINK_GONE, "This link was used already.");
 	else if (l.expires_ms <= c->now_ms)
-		say(v, 410, "This link has expired.");
+		say(v, IMIP_LINK_GONE, "This link has expired.");
 	else if (l.sequence != l.event_sequence)
-		say(v, 409,
+		say(v, IMIP_LINK_CONFLICT,
 		    "This invitation was replaced by a newer one: use the links of the "
 		    "latest invitation.");
 	else if (strcmp(l.event_status, "active") != 0)
-		say(v, 409, "%s no longer awaits votes.", l.change_id);
+		say(v, IMIP_LINK_CONFLICT, "%s no longer awaits votes.", l.change_id);
 	else
-		say(v, 200, "Confirm your vote.");
+		say(v, IMIP_LINK_OK, "Confirm your vote.");
 	return TR_OK;
 }
 
@@ -361,13 +361,13 @@ enum tr_code imip_link_vote(struct rec_ctx *c, const char *token, struct imip_li
 {
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	enum tr_code rc = link_look(c, token, hash, out, err);
-	if (rc != TR_OK || out->status != 200)
+	if (rc != TR_OK || out->state != IMIP_LINK_OK)
 		return rc;
 	enum db_status st = store_imip_link_use(c->st, hash, c->now_ms);
 	if (st < 0)
 		return rec_db_error(err, st, c->st);
 	if (st == DB_NONE) {
-		say(out, 410, "This link was used already.");
+		say(out, IMIP_LINK_GONE, "This link was used already.");
 		return TR_OK;
 	}
 	struct rec_ctx vc = *c;
@@ -391,12 +391,12 @@ enum tr_code imip_link_vote(struct rec_ctx *c, const char *token, struct imip_li
 		}
 		if (rs < 0)
 			return rec_db_error(err, rs, c->st);
-		say(out, rc == TR_E_CONFLICT ? 409 : 403, "Your vote was not recorded: %.200s",
-		    verr.detail);
+		say(out, rc == TR_E_CONFLICT ? IMIP_LINK_CONFLICT : IMIP_LINK_REFUSED,
+		    "Your vote was not recorded: %.200s", verr.detail);
 		return TR_OK;
 	}
 	out->voted = true;
-	say(out, 200, "Your vote (%s) on %s was recorded.", out->decision, out->change_id);
+	say(out, IMIP_LINK_OK, "Your vote (%s) on %s was recorded.", out->decision, out->change_id);
 	return TR_OK;
 }
 
