@@ -1,6 +1,7 @@
 /*
- * records_int.h -- what the record use-case files share (internal to service/records/):
- * the transaction job, and the steps every write is made of.
+ * records_int.h -- what the record use-case files of app/ share (records.c, records_tx.c,
+ * records_view.c, approvals.c, decide.c, schedule.c, deployments.c, deploy_request.c,
+ * github.c, imip*.c, owner.c): the transaction job, and the steps every write is made of.
  */
 #ifndef TRANSOM_RECORDS_INT_H
 #define TRANSOM_RECORDS_INT_H

@@ -128,8 +128,8 @@ static void test_a_retried_submit_recomputes_history_and_schedule(void)
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, submit_thread, &s) == 0);
 	bool waits = false;
-	for (int i = 0; i < 500 && !(waits = someone_waits(other)); i++)
-		usleep(20 * 1000);
+	for (int i = 0; i < 2000 && !(waits = someone_waits(other)); i++)
+		usleep(5 * 1000); /* well within the 1 s before the submit checks for deadlock */
 	CHECKF(waits, "the submit never waited for the audit lock");
 
 	/* The cycle: PostgreSQL ends the submit's attempt (40P01) and this one gets the row. */
