@@ -177,6 +177,53 @@ static void waiter_close(void *cls)
 
 static const struct http_stream_ops waiter_ops = {waiter_pull, waiter_close};
 
+/*
+ * Parks GET /v1/deployments/{id}?wait: wakes on the change's events, at `deadline`, or
+ * answers at once (with `out`) when no waiter can be had.
+ */
+static enum tr_code park(struct http_req *req, struct http_reply *rep, struct rec_reply *out,
+			 const char *id, const char *change, long long deadline)
+{
+	struct api *api = req->app;
+	struct app *app = &api->app;
+	enum tr_code rc;
+	if ((rc = api_stream_take(req, rep)) != TR_OK) { /* the user's budget: 429 */
+		rec_reply_clear(out);
+		return rc;
+	}
+	struct waiter *w = calloc(1, sizeof *w);
+	struct events_filter f = {.kinds = EVENTS_KIND_CHANGE};
+	struct tr_error e = {0};
+	if (w == NULL || events_sub_new(app->events, &f, false, 0, &w->sub, &e) != TR_OK) {
+		free(w);
+		stream_quota_give(api->streams, req->user.name, req->user.roles);
+		return reply_decision(req, rep, out); /* too many waiters: answer now */
+	}
+	w->api = api;
+	snprintf(w->dep, sizeof w->dep, "%s", id);
+	snprintf(w->change, sizeof w->change, "%s", change);
+	snprintf(w->actor, sizeof w->actor, "%s", req->user.name);
+	w->roles = req->user.roles; /* request_id stays NULL: the request is gone by then */
+	pthread_mutex_init(&w->lock, NULL);
+	rec_reply_clear(out);
+	struct http_stream *stream =
+		http_reply_stream(rep, req, 200, "application/json", &waiter_ops, w);
+	if (stream == NULL) {
+		events_sub_free(w->sub);
+		stream_quota_give(api->streams, w->actor, w->roles);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return TR_E_NOMEM;
+	}
+	/* From here the stream owns `w`. */
+	w->stream = stream;
+	w->alarm = alarm_set(app->alarms, deadline, waiter_alarm, w);
+	if (w->alarm == 0)
+		w->due = true; /* no alarm to be had: answer at the first pull */
+	events_sub_start(w->sub, waiter_event, w);
+	return TR_OK;
+}
+
 enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 {
 	struct api *api = req->app;
@@ -206,44 +253,9 @@ enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep)
 	if (wait == 0 || strcmp(decision, "wait") != 0 || app->events == NULL ||
 	    app->alarms == NULL || change == NULL)
 		return reply_decision(req, rep, &out);
-
 	/* Park: wake on the change's events, at the window start, or at the deadline. */
-	if ((rc = api_stream_take(req, rep)) != TR_OK) { /* the user's budget: 429 */
-		rec_reply_clear(&out);
-		return rc;
-	}
-	struct waiter *w = calloc(1, sizeof *w);
-	struct events_filter f = {.kinds = EVENTS_KIND_CHANGE};
-	struct tr_error e = {0};
-	if (w == NULL || events_sub_new(app->events, &f, false, 0, &w->sub, &e) != TR_OK) {
-		free(w);
-		stream_quota_give(api->streams, req->user.name, req->user.roles);
-		return reply_decision(req, rep, &out); /* too many waiters: answer now */
-	}
-	w->api = api;
-	snprintf(w->dep, sizeof w->dep, "%s", id);
-	snprintf(w->change, sizeof w->change, "%s", change);
-	snprintf(w->actor, sizeof w->actor, "%s", req->user.name);
-	w->roles = req->user.roles; /* request_id stays NULL: the request is gone by then */
-	pthread_mutex_init(&w->lock, NULL);
-	rec_reply_clear(&out);
-	struct http_stream *stream =
-		http_reply_stream(rep, req, 200, "application/json", &waiter_ops, w);
-	if (stream == NULL) {
-		events_sub_free(w->sub);
-		stream_quota_give(api->streams, w->actor, w->roles);
-		pthread_mutex_destroy(&w->lock);
-		free(w);
-		return TR_E_NOMEM;
-	}
-	/* From here the stream owns `w`. */
-	w->stream = stream;
 	long long deadline = c.now_ms + wait * 1000;
 	if (wake_ms > 0 && wake_ms < deadline)
 		deadline = wake_ms;
-	w->alarm = alarm_set(app->alarms, deadline, waiter_alarm, w);
-	if (w->alarm == 0)
-		w->due = true; /* no alarm to be had: answer at the first pull */
-	events_sub_start(w->sub, waiter_event, w);
-	return TR_OK;
+	return park(req, rep, &out, id, change, deadline);
 }

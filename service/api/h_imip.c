@@ -15,7 +15,6 @@
 #include "core/clock.h"
 #include "app/imip.h"
 #include "app/records.h"
-#include "store/imip.h"
 
 #define QUARANTINE_LIMIT_MAX 500
 
@@ -34,6 +33,24 @@ static enum tr_code link_context(struct http_req *req, struct rec_ctx *c)
 	if (c->st == NULL || c->defs == NULL)
 		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "not ready");
 	return TR_OK;
+}
+
+/* The status of a link page. */
+static int status_of(enum imip_link_state state)
+{
+	switch (state) {
+	case IMIP_LINK_UNKNOWN:
+		return 404;
+	case IMIP_LINK_GONE:
+		return 410;
+	case IMIP_LINK_CONFLICT:
+		return 409;
+	case IMIP_LINK_REFUSED:
+		return 403;
+	case IMIP_LINK_OK:
+	default:
+		return 200;
+	}
 }
 
 /* The page for `v`; with a form when the link may still be used (GET only). */
@@ -66,8 +83,8 @@ static enum tr_code page(struct http_req *req, struct http_reply *rep,
 	free(path);
 	if (n < 0)
 		return TR_E_NOMEM;
-	enum tr_code rc =
-		http_reply_text(rep, v->status, "text/html; charset=utf-8", body, (size_t)n);
+	enum tr_code rc = http_reply_text(rep, status_of(v->state), "text/html; charset=utf-8",
+					  body, (size_t)n);
 	free(body);
 	if (rc == TR_OK)
 		rc = http_reply_header(rep, "Content-Security-Policy", CSP);
@@ -87,7 +104,7 @@ enum tr_code h_vote_link_get(struct http_req *req, struct http_reply *rep)
 		rc = imip_link_view(&c, route_param(&req->match, "token"), &v, &req->err);
 	if (rc != TR_OK)
 		return rc;
-	return page(req, rep, &v, v.status == 200);
+	return page(req, rep, &v, v.state == IMIP_LINK_OK);
 }
 
 enum tr_code h_vote_link_post(struct http_req *req, struct http_reply *rep)
@@ -115,9 +132,10 @@ enum tr_code h_mail_quarantine(struct http_req *req, struct http_reply *rep)
 		return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "limit",
 				    "'limit' must be 1 to %d", QUARANTINE_LIMIT_MAX);
 	json_t *items = NULL;
-	enum db_status s = store_mail_quarantine(api_store(req), before, (unsigned)limit, &items);
-	if (s < 0)
-		return api_db_error(req, s);
+	struct rec_ctx c = {.st = api_store(req), .request_id = req->request_id};
+	enum tr_code rc = imip_quarantine(&c, before, (unsigned)limit, &items, &req->err);
+	if (rc != TR_OK)
+		return rc;
 	return http_reply_json(rep, 200, json_pack("{s:o}", "items", items));
 }
 

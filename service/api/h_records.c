@@ -50,28 +50,90 @@ enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
 	return TR_OK;
 }
 
+/*
+ * Parses an If-Match or If-None-Match value into `out`: "*" is any existing version; a
+ * strong tag "7" is version 7; weak or other tags match nothing (RFC 9110 strong
+ * comparison).  Returns `out`, or NULL when the header is absent.
+ */
+static const struct rec_versions *versions_of(const char *h, struct rec_versions *out)
+{
+	memset(out, 0, sizeof *out);
+	if (h == NULL)
+		return NULL;
+	while (*h) {
+		while (*h == ' ' || *h == ',')
+			h++;
+		if (*h == '*')
+			out->any = true;
+		size_t n = strcspn(h, ",");
+		while (n > 0 && h[n - 1] == ' ')
+			n--;
+		/* "\"N\"": N decimal, no sign, no leading zero, as the ETag we send */
+		size_t digits = n >= 3 && h[0] == '"' && h[n - 1] == '"' ? n - 2 : 0;
+		bool tag = digits > 0 && digits < 10 && h[1] != '0' &&
+			   strspn(h + 1, "0123456789") == digits;
+		if (tag && out->n < REC_VERSIONS_MAX)
+			out->v[out->n++] = atoi(h + 1);
+		h += strcspn(h, ",");
+	}
+	return out;
+}
+
+/* The HTTP status of a use case's outcome. */
+static int status_of(enum rec_outcome o)
+{
+	switch (o) {
+	case REC_CREATED:
+		return 201;
+	case REC_ACCEPTED:
+		return 202;
+	case REC_NOT_MODIFIED:
+		return 304;
+	case REC_DONE:
+	default:
+		return 200;
+	}
+}
+
+/* A refusal as HTTP says it: a version mismatch names the If-Match the client sent. */
+static void refusal(struct http_req *req, enum tr_code rc, const struct rec_reply *out)
+{
+	const char *if_match = http_req_header(req, "If-Match");
+	if (rc == TR_E_PRECONDITION_FAILED && if_match != NULL && out->version > 0)
+		tr_error_set(&req->err, TR_E_PRECONDITION_FAILED, "If-Match",
+			     "%s is at version \"%d\"; If-Match was %s", out->id, out->version,
+			     if_match);
+}
+
 enum tr_code api_rec_reply(struct http_req *req, struct http_reply *rep, enum tr_code rc,
 			   struct rec_reply *out)
 {
 	if (rc != TR_OK) {
+		refusal(req, rc, out);
 		http_reply_problem(rep, req, &req->err, out->extra);
 		out->extra = NULL;
 		rec_reply_clear(out);
 		return TR_OK;
 	}
-	if (out->status == 304)
+	int status = status_of(out->outcome);
+	if (status == 304)
 		rc = http_reply_text(rep, 304, NULL, "", 0);
 	else if (out->raw_body != NULL)
-		rc = http_reply_text(rep, out->status, "application/json", out->raw_body,
+		rc = http_reply_text(rep, status, "application/json", out->raw_body,
 				     strlen(out->raw_body));
 	else {
-		rc = http_reply_json(rep, out->status, out->body);
+		rc = http_reply_json(rep, status, out->body);
 		out->body = NULL;
 	}
-	if (out->etag[0])
-		http_reply_header(rep, "ETag", out->etag);
-	if (out->location[0])
-		http_reply_header(rep, "Location", out->location);
+	char value[300];
+	if (out->version > 0) {
+		snprintf(value, sizeof value, "\"%d\"", out->version);
+		http_reply_header(rep, "ETag", value);
+	}
+	if (out->kind[0] && out->id[0]) {
+		snprintf(value, sizeof value, "/v1/%ss/%s", out->kind, out->id);
+		http_reply_header(rep, "Location", value);
+	}
 	rec_reply_clear(out);
 	return rc;
 }
@@ -109,10 +171,12 @@ enum tr_code h_records_get(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
+	struct rec_versions current;
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_get(&c, kind_of(req), route_param(&req->match, "id"),
-				 http_req_header(req, "If-None-Match"), &out, &req->err);
+				 versions_of(http_req_header(req, "If-None-Match"), &current), &out,
+				 &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 
@@ -121,10 +185,15 @@ enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep)
 	struct rec_ctx c;
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
+	struct rec_versions expect;
+	const struct rec_versions *e = versions_of(http_req_header(req, "If-Match"), &expect);
 	enum tr_code rc = api_rec_context(req, &c, hash);
+	if (rc == TR_OK && e == NULL)
+		rc = tr_error_set(&req->err, TR_E_PRECONDITION_REQUIRED, "If-Match",
+				  "send If-Match with the ETag of the version you edited");
 	if (rc == TR_OK)
-		rc = records_patch(&c, kind_of(req), route_param(&req->match, "id"),
-				   http_req_header(req, "If-Match"), req->json, &out, &req->err);
+		rc = records_patch(&c, kind_of(req), route_param(&req->match, "id"), e, req->json,
+				   &out, &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 
@@ -134,6 +203,7 @@ enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	const char *event = NULL, *comment = NULL;
+	struct rec_versions expect;
 	const struct jspec spec[] = {
 		{"event", JSPEC_STRING, true, &event},
 		{"comment", JSPEC_STRING, false, &comment},
@@ -149,8 +219,9 @@ enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
 	if (rc == TR_OK)
 		rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
-		rc = records_transition(&c, kind_of(req), route_param(&req->match, "id"), event,
-					comment, http_req_header(req, "If-Match"), &out, &req->err);
+		rc = records_transition(
+			&c, kind_of(req), route_param(&req->match, "id"), event, comment,
+			versions_of(http_req_header(req, "If-Match"), &expect), &out, &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 

@@ -42,7 +42,6 @@ enum tr_code records_risk(struct rec_ctx *c, const char *id, struct rec_reply *o
 		return TR_E_CONFLICT;
 	}
 	out->body = json_incref(risk);
-	out->status = 200;
 	store_record_clear(&r);
 	return TR_OK;
 }
@@ -76,8 +75,7 @@ enum tr_code records_approvals(struct rec_ctx *c, const char *id, struct rec_rep
 		return TR_E_CONFLICT;
 	}
 	out->body = status_of(&r);
-	out->status = 200;
-	snprintf(out->etag, sizeof out->etag, "\"%d\"", r.version);
+	out->version = r.version;
 	store_record_clear(&r);
 	return out->body ? TR_OK : TR_E_NOMEM;
 }
@@ -139,7 +137,6 @@ static enum db_status settle_and_persist(struct decision *d, struct store_record
 	if (s >= 0) {
 		json_decref(j->out->body);
 		j->out->body = status_of(r);
-		j->out->status = 200;
 	}
 	return s;
 }
@@ -313,7 +310,6 @@ enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr
 	}
 	json_decref(rows);
 	out->body = json_pack("{s:o}", "items", items);
-	out->status = 200;
 	return out->body ? TR_OK : TR_E_NOMEM;
 }
 
@@ -393,7 +389,6 @@ static enum db_status simulate_tx(struct store *st, void *cls)
 	wf_outcome_clear(&submit);
 	json_decref(draft);
 	j->out->body = result;
-	j->out->status = 200;
 	/* Nothing was written, and nothing is to be: end the transaction as a refusal. */
 	j->code = TR_OK;
 	return DB_ONE;

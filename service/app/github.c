@@ -26,7 +26,7 @@ static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *ap
 	json_t *repo = json_object_get(p, "repository");
 	const char *full = json_string_value(json_object_get(repo, "full_name"));
 	if (action == NULL || strcmp(action, "requested") != 0) {
-		out->status = 202;
+		out->outcome = REC_ACCEPTED;
 		out->body = json_pack("{s:s}", "ignored", "only action 'requested' is handled");
 		return TR_OK;
 	}
@@ -80,7 +80,7 @@ static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *ap
 				    (long long)json_integer_value(json_object_get(dep, "id")));
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
-	out->status = 202; /* GitHub hears the decision through the callback */
+	out->outcome = REC_ACCEPTED; /* GitHub hears the decision through the callback */
 	return TR_OK;
 }
 
@@ -100,7 +100,7 @@ static enum tr_code deployment_status(struct rec_ctx *c, json_t *p, struct rec_r
 				      ? "failure"
 				      : NULL;
 	if (s == DB_NONE || outcome == NULL) {
-		out->status = 202;
+		out->outcome = REC_ACCEPTED;
 		out->body =
 			json_pack("{s:s}", "ignored",
 				  s == DB_NONE ? "not a deployment Transom gated"
@@ -118,7 +118,6 @@ enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *
 				  const char *api_url, struct rec_reply *out, struct tr_error *err)
 {
 	if (event != NULL && strcmp(event, "ping") == 0) {
-		out->status = 200;
 		out->body = json_pack("{s:b}", "pong", 1);
 		return TR_OK;
 	}
@@ -126,7 +125,29 @@ enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *
 		return protection_rule(c, payload, api_url, out, err);
 	if (event != NULL && strcmp(event, "deployment_status") == 0)
 		return deployment_status(c, payload, out, err);
-	out->status = 202;
+	out->outcome = REC_ACCEPTED;
 	out->body = json_pack("{s:s}", "ignored", "event not handled");
 	return TR_OK;
+}
+
+/* ---- reporting decisions back (jobs/github.c) ---------------------------------------------- */
+
+enum tr_code records_github_due(struct rec_ctx *c, json_t **out, struct tr_error *err)
+{
+	enum db_status s = store_github_pending(c->st, c->now_ms, out);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}
+
+enum tr_code records_github_reported(struct rec_ctx *c, const char *id, const char *state,
+				     struct tr_error *err)
+{
+	enum db_status s = store_github_reported(c->st, id, state);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}
+
+enum tr_code records_github_later(struct rec_ctx *c, const char *id, long long next_ms,
+				  const char *why, struct tr_error *err)
+{
+	enum db_status s = store_github_later(c->st, id, next_ms, why);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
 }

@@ -107,10 +107,26 @@ enum tr_code imip_intake(struct rec_ctx *c, const struct imip_settings *s,
 /* `s` with &, <, >, " and ' escaped for HTML text and attributes: owned, NULL on OOM. */
 char *imip_html_escape(const char *s);
 
+/*
+ * The replies kept in the quarantine, newest first (ids below `before` when > 0, at most
+ * `limit`), as store_mail_quarantine gives them: an owned array in *out.
+ */
+enum tr_code imip_quarantine(struct rec_ctx *c, long long before, unsigned limit, json_t **out,
+			     struct tr_error *err);
+
+/* What became of a signed link. */
+enum imip_link_state {
+	IMIP_LINK_OK,       /* usable (imip_link_view) or the vote was recorded (imip_link_vote) */
+	IMIP_LINK_UNKNOWN,  /* no such link */
+	IMIP_LINK_GONE,     /* used already, or expired */
+	IMIP_LINK_CONFLICT, /* superseded, the change no longer awaits votes, or the vote
+			       conflicts with its state */
+	IMIP_LINK_REFUSED,  /* records_vote refused the member (membership, duties) */
+};
+
 /* A signed link as its page shows it. */
 struct imip_link_view {
-	int status;        /* 200 usable; 404 unknown; 410 used or expired; 409 superseded
-			      or the change no longer awaits votes */
+	enum imip_link_state state;
 	char message[256]; /* why not, or what happened */
 	char change_id[32];
 	char title[256];
@@ -120,12 +136,12 @@ struct imip_link_view {
 	bool voted; /* imip_link_vote: the vote was recorded */
 };
 
-/* Looks link `token` up without using it (the confirm page).  TR_OK with out->status. */
+/* Looks link `token` up without using it (the confirm page).  TR_OK with out->state. */
 enum tr_code imip_link_view(struct rec_ctx *c, const char *token, struct imip_link_view *out,
 			    struct tr_error *err);
 
 /*
- * Uses link `token` once and votes with it (channel "link").  TR_OK with out->status
+ * Uses link `token` once and votes with it (channel "link").  TR_OK with out->state
  * (200 and voted on success; 403 when records_vote refused, the link stays unused).
  */
 enum tr_code imip_link_vote(struct rec_ctx *c, const char *token, struct imip_link_view *out,

@@ -15,6 +15,9 @@
 #include "defs/defs.h"
 #include "store/store.h"
 
+/* The role of Transom itself (timers, the gate, re-planning): the engine's WF_ROLE_SYSTEM. */
+#define REC_ROLE_SYSTEM (1u << 5)
+
 /* Who is acting, when, and through which request.  All borrowed. */
 struct rec_ctx {
 	struct store *st;
@@ -28,34 +31,63 @@ struct rec_ctx {
 	const char *idem_key, *idem_method, *idem_path, *idem_body_hash;
 };
 
-/* A successful reply, or the extra members of a problem reply.  Release with rec_reply_clear. */
+/* What a use case did (the transport picks its status from it). */
+enum rec_outcome {
+	REC_DONE,         /* carried out, or read: `body` is the result */
+	REC_CREATED,      /* a new resource, named by `kind` and `id` */
+	REC_ACCEPTED,     /* taken in: the result is delivered elsewhere (a callback) */
+	REC_NOT_MODIFIED, /* the caller's version is the current one: no body */
+};
+
+/* A use case's result, or the extra members of a refusal.  Release with rec_reply_clear. */
 struct rec_reply {
-	int status;         /* 200, 201, or 304 */
-	json_t *body;       /* the representation (owned) */
-	char *raw_body;     /* a replayed reply body (owned), instead of `body` */
-	char etag[64];      /* "\"7\"" or "" */
-	char location[256]; /* for 201 */
-	json_t *extra;      /* on error: members to add to the problem (owned) */
+	enum rec_outcome outcome;
+	json_t *body;   /* the representation (owned) */
+	char *raw_body; /* a replayed result (owned), instead of `body` */
+	int version;    /* the record's version when the result is one record, else 0; on a
+			 * TR_E_PRECONDITION_FAILED refusal, the current version */
+	char kind[16];  /* the resource the result names (created or replayed), or "" */
+	char id[32];    /* ... its id; on TR_E_PRECONDITION_FAILED the record's */
+	json_t *extra;  /* on error: members to add to the problem (owned) */
 };
 
 void rec_reply_clear(struct rec_reply *r);
 
 /*
+ * The versions a caller expects a record to be at (parsed from If-Match or
+ * If-None-Match by the transport): any existing version, or one of `v`.  An empty set
+ * matches nothing.
+ */
+#define REC_VERSIONS_MAX 32
+struct rec_versions {
+	bool any;
+	size_t n;
+	int v[REC_VERSIONS_MAX];
+};
+
+/* Whether `version` is one `want` expects. */
+bool rec_versions_match(const struct rec_versions *want, int version);
+
+/*
  * Each returns TR_OK with `out` filled, or an error code with `err` set (404 unknown
- * record, 409 event not allowed or guard false, 403 role, 412/428 If-Match, 422 bad or
- * missing fields, 503 database) and maybe out->extra.  `if_match` is the If-Match
- * header or NULL.
+ * record, 409 event not allowed or guard false, 403 role, 412 not at an expected
+ * version, 428 an edit without one, 422 bad or missing fields, 503 database) and maybe
+ * out->extra.  `expect` (may be NULL: no condition) are the versions the caller
+ * expects the record to be at; records_get answers REC_NOT_MODIFIED when `current` (may
+ * be NULL) holds its version.
  */
 enum tr_code records_create(struct rec_ctx *c, const char *kind, json_t *input,
 			    struct rec_reply *out, struct tr_error *err);
 enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
-			 const char *if_none_match, struct rec_reply *out, struct tr_error *err);
+			 const struct rec_versions *current, struct rec_reply *out,
+			 struct tr_error *err);
 enum tr_code records_patch(struct rec_ctx *c, const char *kind, const char *id,
-			   const char *if_match, json_t *patch, struct rec_reply *out,
+			   const struct rec_versions *expect, json_t *patch, struct rec_reply *out,
 			   struct tr_error *err);
 enum tr_code records_transition(struct rec_ctx *c, const char *kind, const char *id,
-				const char *event, const char *comment, const char *if_match,
-				struct rec_reply *out, struct tr_error *err);
+				const char *event, const char *comment,
+				const struct rec_versions *expect, struct rec_reply *out,
+				struct tr_error *err);
 enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id,
 			     struct rec_reply *out, struct tr_error *err);
 
@@ -160,9 +192,9 @@ enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json
  * A pipeline asks to deploy: input {service, environment, duration, template?, pipeline?,
  * title?, description?, rollback_plan?, test_evidence?, not_before?, not_after?}.  Makes
  * and submits a change (standard when the template is pre-approved, normal otherwise) and
- * answers 201 {id, change, service, environment, decision: allow|wait|deny, reasons,
- * window, retry_after, lease, outcome, template}; with c->idem_key seen before, 200 with
- * the same deployment.  422 names a bad field.
+ * answers REC_CREATED {id, change, service, environment, decision: allow|wait|deny, reasons,
+ * window, retry_after, lease, outcome, template}; with c->idem_key seen before, REC_DONE
+ * with the same deployment.  422 names a bad field.
  */
 enum tr_code records_deploy_request(struct rec_ctx *c, json_t *input, struct rec_reply *out,
 				    struct tr_error *err);
@@ -189,11 +221,25 @@ enum tr_code records_deploy_result(struct rec_ctx *c, const char *id, json_t *in
 /*
  * A GitHub webhook (signature already checked): `ping`; `deployment_protection_rule`
  * (action requested) becomes a deployment request of the service policies/github.json
- * maps the repository to -- 202, the decision goes to deployment_callback_url, which must
- * start with `api_url`; `deployment_status` records the outcome.  Others: 202, ignored.
+ * maps the repository to -- REC_ACCEPTED, the decision goes to deployment_callback_url, which must
+ * start with `api_url`; `deployment_status` records the outcome.  Others: accepted, ignored.
  */
 enum tr_code records_github_event(struct rec_ctx *c, const char *event, json_t *payload,
 				  const char *api_url, struct rec_reply *out, struct tr_error *err);
+
+/*
+ * The GitHub deployments whose decision is due to be reported now: an owned array of
+ * {"id", "callback", "environment"} in *out, oldest first, at most 20.
+ */
+enum tr_code records_github_due(struct rec_ctx *c, json_t **out, struct tr_error *err);
+
+/* Records that GitHub was told deployment `id`'s decision `state` ("approved", "rejected"). */
+enum tr_code records_github_reported(struct rec_ctx *c, const char *id, const char *state,
+				     struct tr_error *err);
+
+/* Deployment `id` is to be reported again at `next_ms`; `why` (may be NULL) says what failed. */
+enum tr_code records_github_later(struct rec_ctx *c, const char *id, long long next_ms,
+				  const char *why, struct tr_error *err);
 
 /* Deployments whose lease ran out: fails (or cancels) their change.  *n counts them. */
 enum tr_code records_deploy_expire(struct rec_ctx *c, unsigned *n, struct tr_error *err);

@@ -1,10 +1,12 @@
 /*
- * records_int.h -- what the record use-case files share (internal to service/records/):
- * the transaction job, and the steps every write is made of.
+ * records_int.h -- what the record use-case files of app/ share (records.c, records_tx.c,
+ * records_view.c, approvals.c, decide.c, schedule.c, deployments.c, deploy_request.c,
+ * github.c, imip*.c, owner.c): the transaction job, and the steps every write is made of.
  */
 #ifndef TRANSOM_RECORDS_INT_H
 #define TRANSOM_RECORDS_INT_H
 
+#include "calendar/calendar.h"
 #include "policy/policy.h"
 #include "app/records.h"
 #include "store/records.h"
@@ -13,16 +15,22 @@
 /* One request's work inside a transaction. */
 struct rec_job {
 	struct rec_ctx *c;
-	const char *kind, *id, *event, *comment, *if_match;
+	const char *kind, *id, *event, *comment;
+	const struct rec_versions *expect; /* the versions the caller expects, or NULL */
 	json_t *input;
 	struct rec_reply *out;
 	struct tr_error *err;
 	enum tr_code code;       /* TR_OK, or the refusal that rolled the transaction back */
 	bool fired;              /* timers: one was due */
+	bool wants_calendar;     /* timers: a change is due, run again with j->instances */
 	json_t *history;         /* raw history counts for the policy actions (owned), or NULL */
 	json_t *history_summary; /* what expressions read as history.* (owned), or NULL */
 	struct policy_ext ext;   /* handed to the policy actions through wf_ctx.ext */
 	json_t *subject;         /* the record the engine last ran on (borrowed), for errors */
+	/* The calendar instances the planner places changes among (rec_calendar; borrowed),
+	 * expanded before the transaction so that no row lock waits on libical; or NULL. */
+	struct cal_instances *instances;
+	enum db_status (*body)(struct store *, void *); /* the transaction body of rec_run */
 };
 
 /* Ends a transaction body with a refusal: rolled back, reported as `code`. */
@@ -31,13 +39,19 @@ enum db_status rec_refuse(struct rec_job *j, enum tr_code code);
 /* Maps a database failure to an error. */
 enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *st);
 
-/* Runs `fn` as a transaction and turns its outcome into a tr_code; frees the history. */
+/*
+ * Runs `fn` as a transaction and turns its outcome into a tr_code.  Each attempt starts
+ * afresh (no history, no policy inputs of a rolled-back attempt).  For a change (or a
+ * timer, whose kind is not known yet) the calendars are expanded first, into
+ * j->instances, unless the caller set them.
+ */
 enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, void *));
 
 /* Maps an engine refusal to a problem with its extra members. */
 enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o);
 
-/* Loads and locks record j->id of kind j->kind, checking If-Match; refuses 404/409/412. */
+/* Loads and locks record j->id of kind j->kind at a version j->expect holds; refuses
+ * 404/409/412. */
 enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const struct wf **wf);
 
 /*
@@ -64,6 +78,16 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
  * booked (or was), or when its workflow does not both request approvals and schedule.
  */
 enum db_status rec_schedule_propose(struct rec_job *j, const struct wf *wf, json_t *record);
+
+/*
+ * The window, freeze and meeting instances a change may be planned among now (the
+ * horizon of policies/calendars.json, a day either side), expanded from the calendars of
+ * c->defs; owned (release with rec_calendar_free), NULL on OOM.  Slow (libical, under
+ * its process-wide mutex): call it before a transaction locks anything and hand the
+ * result in through j->instances.
+ */
+struct cal_instances *rec_calendar(const struct rec_ctx *c);
+void rec_calendar_free(struct cal_instances *l);
 
 /* rec_schedule_propose for any change workflow that schedules, with or without approvals
  * (a standard change's template is judged at its proposed slot). */
@@ -120,6 +144,16 @@ enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, jso
  */
 enum tr_code rec_deploy_result(struct rec_ctx *c, const char *id, json_t *input, bool trusted,
 			       struct rec_reply *out, struct tr_error *err);
+
+/* The distinct problems the follow-up actions of change `record` name (owned array; empty
+ * for other kinds). */
+json_t *rec_follow_up_problems(const char *kind, json_t *record);
+
+/* Whether `list` (a JSON array of strings) holds `s`. */
+bool rec_list_has(json_t *list, const char *s);
+
+/* Appends the printf-style reason to the JSON array `reasons` (deployments). */
+void rec_add_reason(json_t *reasons, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The record as clients see it, into j->out / `out`. */
 enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,

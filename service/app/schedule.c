@@ -45,25 +45,47 @@ static const char *env_of(json_t *record)
 	return json_string_value(json_object_get(record, "environment")) ?: PLANNER_DEFAULT_ENV;
 }
 
+struct cal_instances *rec_calendar(const struct rec_ctx *c)
+{
+	const struct defs *d = c->defs;
+	int64_t horizon = d->plan ? d->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
+	struct cal_instances *l = calloc(1, sizeof *l);
+	if (l != NULL &&
+	    defs_instance_list(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS, l) != 0) {
+		rec_calendar_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void rec_calendar_free(struct cal_instances *l)
+{
+	if (l == NULL)
+		return;
+	cal_instances_clear(l);
+	free(l);
+}
+
 /*
- * A planner over the windows and freezes that concern `environment` (X-TRANSOM-
- * ENVIRONMENTS; production by default) and every booking but `exclude`'s.
+ * A planner over the windows and freezes of `all` (from rec_calendar, borrowed) that
+ * concern `environment` (X-TRANSOM-ENVIRONMENTS; production by default) and every
+ * booking but `exclude`'s.  Expands nothing: it may run under a row lock.
  */
-static enum db_status planner_for(struct rec_ctx *c, const char *exclude, const char *environment,
+static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances *all,
+				  const char *exclude, const char *environment,
 				  struct planner **out)
 {
 	const struct defs *d = c->defs;
 	int64_t horizon = d->plan ? d->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
 	json_t *bookings = NULL;
 	*out = NULL;
+	if (all == NULL)
+		return DB_HARD;
 	enum db_status s =
 		store_bookings_list(c->st, c->now_ms, c->now_ms + horizon, NULL, &bookings);
 	if (s < 0)
 		return s;
-	struct cal_instances inst = {0};
-	if (defs_instance_list(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS, &inst) == 0)
-		*out = planner_new(&inst, environment, bookings, d->catalog, exclude, horizon);
-	cal_instances_clear(&inst);
+	*out = planner_new(all, environment, bookings, d->catalog, exclude, horizon);
 	json_decref(bookings);
 	return *out != NULL ? DB_ONE : DB_HARD;
 }
@@ -91,7 +113,7 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	*moved = false;
 	time_format_ms(c->now_ms, at);
 	if ((s = store_schedule_lock(c->st)) < 0 ||
-	    (s = planner_for(c, r->id, env_of(r->data), &p)) < 0)
+	    (s = planner_for(c, j->instances, r->id, env_of(r->data), &p)) < 0)
 		return s;
 	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
 	bool ok = planner_request_from(r->data, r->id, def, &rq, why, sizeof why);
@@ -221,7 +243,7 @@ enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, 
 		return DB_ONE; /* nothing to propose for a change without services yet */
 	const char *type = json_string_value(json_object_get(record, "type"));
 	rq.emergency = type != NULL && strcmp(type, "emergency") == 0;
-	enum db_status s = planner_for(c, j->id, env_of(record), &p);
+	enum db_status s = planner_for(c, j->instances, j->id, env_of(record), &p);
 	if (s < 0)
 		return s;
 	json_t *res = NULL;
@@ -365,8 +387,6 @@ static enum db_status reschedule_tx(struct store *st, void *cls)
 	enum db_status s = rec_load_locked(&d->job, &r, &wf);
 	if (s >= 0)
 		s = replace(d, &r, wf, "rescheduled");
-	if (s >= 0)
-		d->job.out->status = 200;
 	store_record_clear(&r);
 	return s;
 }
@@ -413,6 +433,11 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 	size_t i;
 	json_t *id;
 	enum tr_code rc = TR_OK;
+	struct cal_instances *all = rec_calendar(c); /* once: c->now_ms does not move */
+	if (all == NULL) {
+		json_decref(ids);
+		return tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+	}
 	json_array_foreach(ids, i, id) {
 		if (stop != NULL && stop(cls)) /* between changes: each is its own transaction */
 			break;
@@ -422,7 +447,8 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 					    .kind = "change",
 					    .id = json_string_value(id),
 					    .out = &out,
-					    .err = &e},
+					    .err = &e,
+					    .instances = all},
 				    .keep = true};
 		enum tr_code one = rec_run(&d.job, replan_one_tx);
 		rec_reply_clear(&out);
@@ -436,6 +462,7 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 		/* A change that moved on meanwhile (409) is simply no longer a candidate. */
 	}
 	*finished = rc == TR_OK && i == json_array_size(ids);
+	rec_calendar_free(all);
 	json_decref(ids);
 	return rc;
 }
@@ -501,7 +528,9 @@ enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json
 	json_decref(unknown);
 	rq.emergency = json_is_string(json_object_get(change, "type")) &&
 		       strcmp(json_string_value(json_object_get(change, "type")), "emergency") == 0;
-	enum db_status s = planner_for(c, NULL, env_of(change), &p);
+	struct cal_instances *all = rec_calendar(c);
+	enum db_status s = planner_for(c, all, NULL, env_of(change), &p);
+	rec_calendar_free(all);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
 	enum sched_status st = planner_slots(p, &rq, c->now_ms, count, out);

@@ -11,7 +11,6 @@
 #include "core/log.h"
 #include "net/net.h"
 #include "app/records.h"
-#include "store/deployments.h"
 
 #define WAIT_AGAIN_MS  5000
 #define RETRY_AFTER_MS 30000
@@ -37,12 +36,12 @@ static void report_one(struct app *app, struct rec_ctx *c, json_t *p)
 	struct rec_reply out = {0};
 	struct tr_error err = {0};
 	if (records_deploy_get(c, id, &out, NULL, &err) != TR_OK) {
-		store_github_later(c->st, id, c->now_ms + RETRY_AFTER_MS, err.detail);
+		records_github_later(c, id, c->now_ms + RETRY_AFTER_MS, err.detail, &err);
 		return;
 	}
 	const char *decision = json_string_value(json_object_get(out.body, "decision"));
 	if (strcmp(decision, "wait") == 0) {
-		store_github_later(c->st, id, c->now_ms + WAIT_AGAIN_MS, NULL);
+		records_github_later(c, id, c->now_ms + WAIT_AGAIN_MS, NULL, &err);
 		rec_reply_clear(&out);
 		return;
 	}
@@ -72,7 +71,7 @@ static void report_one(struct app *app, struct rec_ctx *c, json_t *p)
 	struct net_reply rp = {0};
 	int rc = text ? net_send(&rq, &rp) : -1;
 	if (rc == 0 && rp.status >= 200 && rp.status < 300) {
-		store_github_reported(c->st, id, state);
+		records_github_reported(c, id, state, &err);
 		LOG_INFO("event=github_reported deployment=%s state=%s", id, state);
 	} else {
 		char why[300];
@@ -80,7 +79,7 @@ static void report_one(struct app *app, struct rec_ctx *c, json_t *p)
 			snprintf(why, sizeof why, "GitHub answered HTTP %d", rp.status);
 		else
 			snprintf(why, sizeof why, "%s", text ? rp.error : "out of memory");
-		store_github_later(c->st, id, c->now_ms + RETRY_AFTER_MS, why);
+		records_github_later(c, id, c->now_ms + RETRY_AFTER_MS, why, &err);
 		LOG_WARN("event=github_report_failed deployment=%s error=\"%s\"", id, why);
 	}
 	net_reply_clear(&rp);
@@ -91,7 +90,8 @@ static void report_one(struct app *app, struct rec_ctx *c, json_t *p)
 void github_report(struct app *app, struct rec_ctx *c)
 {
 	json_t *pending = NULL;
-	if (store_github_pending(c->st, c->now_ms, &pending) < 0)
+	struct tr_error err = {0};
+	if (records_github_due(c, &pending, &err) != TR_OK)
 		return;
 	size_t i;
 	json_t *p;

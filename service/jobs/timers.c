@@ -11,7 +11,6 @@
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "app/records.h"
-#include "wf/wf.h"
 
 struct timer_worker {
 	struct app *app;
@@ -30,7 +29,7 @@ static unsigned fire_due(struct timer_worker *w)
 			.st = w->store,
 			.defs = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen),
 			.actor = "system",
-			.roles = WF_ROLE_SYSTEM,
+			.roles = REC_ROLE_SYSTEM,
 			.now_ms = clock_now_ms(),
 			.retries = w->app->cfg->db_retries,
 		};
@@ -64,7 +63,7 @@ static void gate(struct timer_worker *w)
 		.st = w->store,
 		.defs = d,
 		.actor = "system",
-		.roles = WF_ROLE_SYSTEM,
+		.roles = REC_ROLE_SYSTEM,
 		.now_ms = clock_now_ms(),
 		.retries = w->app->cfg->db_retries,
 	};

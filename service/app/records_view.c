@@ -1,0 +1,335 @@
+/*
+ * records_view.c -- the record use cases that only read (records.h): a record as clients
+ * see it (its links, the events its state offers the caller and why others are
+ * blocked), its history, and the filtered, paged lists.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/fields.h"
+#include "app/records_int.h"
+#include "auth/roles.h"
+#include "core/timeutil.h"
+#include "store/audit_log.h"
+#include "store/records.h"
+#include "wf/wf.h"
+
+/* ---- representation --------------------------------------------------------------------- */
+
+/* The inverse name of a link seen from its target. */
+static const char *inverse(const char *rel)
+{
+	return strcmp(rel, "caused_by") == 0   ? "caused_incidents"
+	       : strcmp(rel, "incident") == 0  ? "problems"
+	       : strcmp(rel, "fixed_by") == 0  ? "fixes_problems"
+	       : strcmp(rel, "follow_up") == 0 ? "follow_up_of"
+					       : rel;
+}
+
+/* {"caused_by": ["CHG-1"], "caused_incidents": [...], ...} from store_links_of rows. */
+static json_t *group_links(const char *id, json_t *rows)
+{
+	json_t *g = json_object();
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		const char *from = json_string_value(json_object_get(row, "from"));
+		const char *rel = json_string_value(json_object_get(row, "rel"));
+		bool outgoing = strcmp(from, id) == 0;
+		const char *name = outgoing ? rel : inverse(rel);
+		json_t *other = json_object_get(row, outgoing ? "to" : "from");
+		json_t *list = json_object_get(g, name);
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(g, name, list);
+		}
+		json_array_append(list, other);
+	}
+	return g;
+}
+
+json_t *rec_follow_up_problems(const char *kind, json_t *record)
+{
+	json_t *ids = json_array(), *a;
+	size_t i, k;
+	json_t *seen;
+	if (strcmp(kind, "change") != 0)
+		return ids;
+	json_array_foreach(json_object_get(record, "follow_up_actions"), i, a) {
+		json_t *p = json_object_get(a, "problem");
+		bool dup = false;
+		json_array_foreach(ids, k, seen)
+			dup = dup || json_equal(seen, p);
+		if (json_is_string(p) && !dup)
+			json_array_append(ids, p);
+	}
+	return ids;
+}
+
+/*
+ * The links of `r` now: those pointing at it, as read with it, and those its own link
+ * fields make (which this request may just have changed).
+ */
+static json_t *current_links(const struct store_record *r)
+{
+	json_t *rows = json_array();
+	size_t i, n;
+	json_t *row;
+	json_array_foreach(r->links, i, row)
+		if (strcmp(json_string_value(json_object_get(row, "to")) ?: "", r->id) == 0)
+			json_array_append(rows, row);
+	json_t *follow = rec_follow_up_problems(r->kind, r->data), *pid;
+	json_array_foreach(follow, i, pid)
+		json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id, "rel",
+						      "follow_up", "to", pid));
+	json_decref(follow);
+	const struct field_link *links = fields_links(r->kind, &n);
+	for (size_t k = 0; k < n; k++) {
+		json_t *v = json_object_get(r->data, links[k].field), *id;
+		size_t m;
+		if (json_is_string(v))
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:O}", "from", r->id,
+							      "rel", links[k].rel, "to", v));
+		else
+			json_array_foreach(v, m, id)
+				json_array_append_new(rows,
+						      json_pack("{s:s, s:s, s:O}", "from", r->id,
+								"rel", links[k].rel, "to", id));
+	}
+	return rows;
+}
+
+bool rec_list_has(json_t *list, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+		if (strcmp(json_string_value(v) ?: "", s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The events of r's state the caller may fire now (role, ownership, required fields,
+ * guard: each tried on a copy, the engine is pure and the policy actions are left out),
+ * into *avail; the others, each with the rule that blocks it, into *blocked.
+ */
+static void events_for(struct rec_ctx *c, const struct store_record *r, const struct wf *wf,
+		       json_t **avail, json_t **blocked)
+{
+	json_t *all = wf_events_allowed(wf, r->state, ROLE_ALL);
+	json_t *mine = wf_events_allowed(wf, r->state, c->roles), *e;
+	struct rec_reply none = {0};
+	struct tr_error err = {0};
+	struct rec_job j = {.c = c, .kind = r->kind, .id = r->id, .out = &none, .err = &err};
+	struct wf_ctx ctx;
+	size_t i;
+	*avail = json_array();
+	*blocked = json_array();
+	rec_engine_ctx(&j, r, &ctx);
+	json_t *rec = json_deep_copy(r->data);
+	json_object_set_new(rec, "state", json_string(r->state));
+	ctx.record = rec;
+	json_array_foreach(all, i, e) {
+		const char *ev = json_string_value(e);
+		json_t *why = NULL;
+		struct wf_outcome o = {0};
+		if (!rec_list_has(mine, ev)) {
+			why = json_pack("{s:s, s:s, s:s}", "event", ev, "rule", "role", "detail",
+					"none of your roles may fire it");
+		} else if ((strcmp(ev, "submit") == 0 || strcmp(ev, "cancel") == 0) &&
+			   !rec_may_manage(c, r->kind, r->data)) {
+			why = json_pack("{s:s, s:s, s:s}", "event", ev, "rule", "owner_only",
+					"detail",
+					"only its requester, a change manager or an admin may");
+		} else {
+			enum wf_status ws = wf_fire(wf, &ctx, ev, &o);
+			if (ws == WF_ERR_MISSING)
+				why = json_pack("{s:s, s:s, s:s, s:O?}", "event", ev, "rule",
+						"required", "detail", o.detail, "missing",
+						o.missing);
+			else if (ws == WF_ERR_GUARD)
+				why = json_pack("{s:s, s:s, s:s, s:s?}", "event", ev, "rule",
+						"guard", "detail", o.detail, "guard", o.guard_name);
+			else if (ws == WF_ERR_FORBIDDEN || ws == WF_ERR_NOT_ALLOWED)
+				why = json_pack("{s:s, s:s, s:s}", "event", ev, "rule", "role",
+						"detail", o.detail);
+			wf_outcome_clear(&o);
+		}
+		if (why != NULL)
+			json_array_append_new(*blocked, why);
+		else
+			json_array_append(*avail, e);
+	}
+	json_decref(rec);
+	json_decref(all);
+	json_decref(mine);
+}
+
+/* The record as clients see it: its data, version, links and the events of its state. */
+enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, struct rec_reply *out)
+{
+	json_t *rows = current_links(r);
+	json_t *body = json_deep_copy(r->data);
+	const struct wf *wf = wf_set_find(c->defs->workflows, r->workflow);
+	json_object_set_new(body, "version", json_integer(r->version));
+	json_object_set_new(body, "links", group_links(r->id, rows));
+	json_t *avail = NULL, *blocked = NULL;
+	if (wf != NULL)
+		events_for(c, r, wf, &avail, &blocked);
+	json_object_set_new(body, "available_events", avail ? avail : json_array());
+	json_object_set_new(body, "blocked_events", blocked ? blocked : json_array());
+	json_decref(rows);
+	json_decref(out->body);
+	out->body = body;
+	out->version = r->version;
+	return body != NULL ? DB_ONE : DB_HARD;
+}
+
+/* ---- read ------------------------------------------------------------------------------- */
+
+enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
+			 const struct rec_versions *current, struct rec_reply *out,
+			 struct tr_error *err)
+{
+	struct store_record r = {0};
+	enum db_status s = store_record_get(c->st, id, false, &r);
+	if (s < 0)
+		return rec_db_error(err, s, c->st);
+	if (s == DB_NONE || strcmp(r.kind, kind) != 0) {
+		store_record_clear(&r);
+		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no %s '%s'", kind, id);
+	}
+	if (current != NULL && rec_versions_match(current, r.version)) {
+		out->outcome = REC_NOT_MODIFIED;
+		out->version = r.version;
+		store_record_clear(&r);
+		return TR_OK;
+	}
+	s = rec_represent(c, &r, out);
+	store_record_clear(&r);
+	if (s < 0)
+		return rec_db_error(err, s, c->st);
+	return TR_OK;
+}
+
+/* ---- history and lists ------------------------------------------------------------------ */
+
+enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id,
+			     struct rec_reply *out, struct tr_error *err)
+{
+	struct store_record r = {0};
+	enum db_status s = store_record_get(c->st, id, false, &r);
+	bool found = s == DB_ONE && strcmp(r.kind, kind) == 0;
+	store_record_clear(&r);
+	if (s < 0)
+		return rec_db_error(err, s, c->st);
+	if (!found)
+		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no %s '%s'", kind, id);
+	json_t *events;
+	s = store_audit_of_record(c->st, id, &events);
+	if (s < 0)
+		return rec_db_error(err, s, c->st);
+	out->body = json_pack("{s:s, s:o}", "id", id, "events", events);
+	return out->body ? TR_OK : TR_E_NOMEM;
+}
+
+/* Cursors are "<updated_at>|<id>" in hex: opaque to clients, exact for the database. */
+static void cursor_encode(const char *ts, const char *id, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	char raw[160];
+	size_t n = (size_t)snprintf(raw, sizeof raw, "%s|%s", ts, id), k = 0;
+	for (size_t i = 0; i < n && k + 2 < outlen; i++) {
+		out[k++] = hex[(unsigned char)raw[i] >> 4];
+		out[k++] = hex[(unsigned char)raw[i] & 15];
+	}
+	out[k] = '\0';
+}
+
+static bool cursor_decode(const char *s, char *ts, size_t tslen, char *id, size_t idlen)
+{
+	char raw[160];
+	size_t n = strlen(s);
+	if (n == 0 || n % 2 != 0 || n / 2 >= sizeof raw)
+		return false;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		raw[i] = (char)v;
+	}
+	raw[n / 2] = '\0';
+	char *bar = strchr(raw, '|');
+	long long ms;
+	if (bar == NULL || strchr(raw, '\0') != raw + n / 2)
+		return false;
+	*bar = '\0';
+	if (!time_parse_rfc3339(raw, &ms) || fields_kind_of_id(bar + 1) == NULL)
+		return false;
+	snprintf(ts, tslen, "%s", raw);
+	snprintf(id, idlen, "%s", bar + 1);
+	return true;
+}
+
+static enum tr_code bad_param(struct tr_error *err, const char *name, const char *expected)
+{
+	return tr_error_set(err, TR_E_BAD_PARAMETER, name, "query parameter '%s' must be %s", name,
+			    expected);
+}
+
+enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
+			  struct rec_reply *out, struct tr_error *err)
+{
+	struct store_record_filter f = {.kind = kind,
+					.state = q->state,
+					.type = q->type,
+					.service = q->service,
+					.requester = q->requester,
+					.environment = q->environment,
+					.limit = 50};
+	char ts[64], id[32], next[400];
+	long long ms;
+
+	if (q->limit != NULL) {
+		char *end;
+		long v = strtol(q->limit, &end, 10);
+		if (*q->limit == '\0' || *end != '\0' || v < 1 || v > 200)
+			return bad_param(err, "limit", "a whole number from 1 to 200");
+		f.limit = (int)v;
+	}
+	if (q->updated_since != NULL) {
+		if (!time_parse_rfc3339(q->updated_since, &ms))
+			return bad_param(err, "updated_since", "an RFC 3339 date-time");
+		f.updated_since = q->updated_since;
+	}
+	if (q->next != NULL) {
+		if (!cursor_decode(q->next, ts, sizeof ts, id, sizeof id))
+			return bad_param(err, "next", "a cursor from a previous page");
+		f.after_ts = ts;
+		f.after_id = id;
+	}
+	json_t *rows;
+	enum db_status s = store_record_list(c->st, &f, &rows);
+	if (s < 0)
+		return rec_db_error(err, s, c->st);
+	json_t *items = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		json_t *rec = json_object_get(row, "record");
+		json_object_set(rec, "version", json_object_get(row, "version"));
+		json_array_append(items, rec);
+	}
+	json_t *last = json_array_get(rows, json_array_size(rows) - 1);
+	bool more = json_array_size(rows) == (size_t)f.limit;
+	if (more)
+		cursor_encode(
+			json_string_value(json_object_get(last, "cursor_ts")),
+			json_string_value(json_object_get(json_object_get(last, "record"), "id")),
+			next, sizeof next);
+	json_decref(rows);
+	out->body = json_pack("{s:o, s:s?}", "items", items, "next", more ? next : NULL);
+	return out->body ? TR_OK : TR_E_NOMEM;
+}
