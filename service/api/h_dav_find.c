@@ -57,19 +57,15 @@ static void href_xml(struct dav_buf *b, const char *a, const char *m, const char
 	dav_buf_add(b, "</D:href>");
 }
 
-/*
- * Writes property `ns` `name` of `r` into `b` and returns true, or returns false (writing
- * nothing) when `r` has no such property.
- */
-static bool prop_write(struct ctx *x, const struct res *r, const char *ns, const char *name,
-		       struct dav_buf *b)
+/* prop_write for the properties of resources and principals. */
+static bool prop_write_res(struct ctx *x, const struct res *r, const char *ns, const char *name,
+			   struct dav_buf *b)
 {
 	struct dav_buf v = {0};
 	bool dav = strcmp(ns, DAV_NS) == 0, cdav = strcmp(ns, CALDAV_NS) == 0;
 	bool cal = r->kind == RES_CAL, obj = r->kind == RES_OBJECT;
 	bool votes = r->cal != NULL && strcmp(r->cal, CALDAV_VOTES) == 0;
 	bool found = true;
-	char tok[96];
 
 	if (dav && strcmp(name, "resourcetype") == 0) {
 		if (obj)
@@ -113,8 +109,28 @@ static bool prop_write(struct ctx *x, const struct res *r, const char *ns, const
 		href_xml(&v, "/dav/calendars/", x->user, "/" CALDAV_INBOX "/");
 	} else if (cdav && strcmp(name, "schedule-outbox-URL") == 0 && r->kind == RES_PRINCIPAL) {
 		href_xml(&v, "/dav/calendars/", x->user, "/" CALDAV_OUTBOX "/");
-	} else if (cdav && strcmp(name, "supported-calendar-component-set") == 0 && cal &&
-		   caldav_cal_has_objects(r->cal)) {
+	} else {
+		found = false;
+	}
+	if (found && v.p != NULL)
+		dav_ms_prop_xml(b, ns, name, v.p);
+	free(v.p);
+	return found;
+}
+
+/* prop_write for the properties of calendars and objects. */
+static bool prop_write_cal(struct ctx *x, const struct res *r, const char *ns, const char *name,
+			   struct dav_buf *b)
+{
+	struct dav_buf v = {0};
+	bool dav = strcmp(ns, DAV_NS) == 0, cdav = strcmp(ns, CALDAV_NS) == 0;
+	bool cal = r->kind == RES_CAL, obj = r->kind == RES_OBJECT;
+	bool votes = r->cal != NULL && strcmp(r->cal, CALDAV_VOTES) == 0;
+	bool found = true;
+	char tok[96];
+
+	if (cdav && strcmp(name, "supported-calendar-component-set") == 0 && cal &&
+	    caldav_cal_has_objects(r->cal)) {
 		dav_buf_add(&v, "<C:comp name=\"VEVENT\"/>");
 	} else if (cdav && strcmp(name, "calendar-description") == 0 && cal &&
 		   caldav_cal_has_objects(r->cal)) {
@@ -176,6 +192,16 @@ static bool prop_write(struct ctx *x, const struct res *r, const char *ns, const
 	return found;
 }
 
+/*
+ * Writes property `ns` `name` of `r` into `b` and returns true, or returns false (writing
+ * nothing) when `r` has no such property.
+ */
+static bool prop_write(struct ctx *x, const struct res *r, const char *ns, const char *name,
+		       struct dav_buf *b)
+{
+	return prop_write_res(x, r, ns, name, b) || prop_write_cal(x, r, ns, name, b);
+}
+
 /* The properties allprop returns (RFC 4918 9.1: the live DAV properties and more). */
 static const struct dav_propname allprops[] = {
 	{DAV_NS, "resourcetype"},
@@ -235,6 +261,45 @@ static enum tr_code reply_ms(struct ctx *x, struct dav_buf *b)
 
 /* ---- PROPFIND, REPORT ----------------------------------------------------------------------- */
 
+/* The responses of the members of the resource `x` names (Depth: 1). */
+static enum tr_code propfind_members(struct ctx *x, const struct dav_body *body, struct dav_buf *b)
+{
+	enum tr_code rc = TR_OK;
+	if (x->kind == RES_ROOT) {
+		struct res p = {.kind = RES_PRINCIPALS};
+		href_of(x, &p);
+		response(x, &p, body, b);
+	} else if (x->kind == RES_PRINCIPALS) {
+		struct res p = {.kind = RES_PRINCIPAL};
+		href_of(x, &p);
+		response(x, &p, body, b);
+	} else if (x->kind == RES_HOME) {
+		static const char *const cals[] = {CALDAV_SCHEDULE, CALDAV_VOTES, CALDAV_INBOX,
+						   CALDAV_OUTBOX};
+		for (size_t i = 0; i < 4 && rc == TR_OK; i++) {
+			struct ctx sub = *x;
+			sub.cal = cals[i];
+			sub.kind = RES_CAL;
+			sub.loaded = false;
+			memset(&sub.coll, 0, sizeof sub.coll);
+			if (caldav_cal_has_objects(cals[i]))
+				rc = h_dav_coll_load(&sub);
+			struct res c = {.kind = RES_CAL, .cal = cals[i]};
+			href_of(&sub, &c);
+			if (rc == TR_OK)
+				response(&sub, &c, body, b);
+			caldav_coll_clear(&sub.coll);
+		}
+	} else if (x->kind == RES_CAL) {
+		for (size_t i = 0; i < x->coll.n; i++) {
+			struct res o = {.kind = RES_OBJECT, .cal = x->cal, .obj = &x->coll.objs[i]};
+			href_of(x, &o);
+			response(x, &o, body, b);
+		}
+	}
+	return rc;
+}
+
 enum tr_code h_dav_propfind(struct ctx *x)
 {
 	struct dav_body *body = NULL;
@@ -263,38 +328,8 @@ enum tr_code h_dav_propfind(struct ctx *x)
 	dav_ms_begin(&b);
 	href_of(x, &r);
 	response(x, &r, body, &b);
-	if (deep && x->kind == RES_ROOT) {
-		struct res p = {.kind = RES_PRINCIPALS};
-		href_of(x, &p);
-		response(x, &p, body, &b);
-	} else if (deep && x->kind == RES_PRINCIPALS) {
-		struct res p = {.kind = RES_PRINCIPAL};
-		href_of(x, &p);
-		response(x, &p, body, &b);
-	} else if (deep && x->kind == RES_HOME) {
-		static const char *const cals[] = {CALDAV_SCHEDULE, CALDAV_VOTES, CALDAV_INBOX,
-						   CALDAV_OUTBOX};
-		for (size_t i = 0; i < 4 && rc == TR_OK; i++) {
-			struct ctx sub = *x;
-			sub.cal = cals[i];
-			sub.kind = RES_CAL;
-			sub.loaded = false;
-			memset(&sub.coll, 0, sizeof sub.coll);
-			if (caldav_cal_has_objects(cals[i]))
-				rc = h_dav_coll_load(&sub);
-			struct res c = {.kind = RES_CAL, .cal = cals[i]};
-			href_of(&sub, &c);
-			if (rc == TR_OK)
-				response(&sub, &c, body, &b);
-			caldav_coll_clear(&sub.coll);
-		}
-	} else if (deep && x->kind == RES_CAL) {
-		for (size_t i = 0; i < x->coll.n; i++) {
-			struct res o = {.kind = RES_OBJECT, .cal = x->cal, .obj = &x->coll.objs[i]};
-			href_of(x, &o);
-			response(x, &o, body, &b);
-		}
-	}
+	if (deep)
+		rc = propfind_members(x, body, &b);
 	dav_ms_end(&b, NULL);
 	dav_body_free(body);
 	if (rc != TR_OK) {
@@ -349,6 +384,64 @@ static long long token_of(const char *t)
 	return *end == '\0' && v >= 0 ? v : -1;
 }
 
+/* calendar-multiget: the objects `q`'s hrefs name, 404 for the others. */
+static void report_multiget(struct ctx *x, const struct dav_body *q, struct dav_buf *b)
+{
+	char prefix[300];
+	snprintf(prefix, sizeof prefix, "/dav/calendars/%s/%s/", x->user, x->cal);
+	for (size_t i = 0; i < q->nhrefs; i++) {
+		char path[600];
+		href_path(q->hrefs[i], path, sizeof path);
+		size_t pl = strlen(prefix);
+		const struct caldav_obj *ob = strncmp(path, prefix, pl) == 0
+						      ? caldav_coll_find(&x->coll, path + pl)
+						      : NULL;
+		if (ob == NULL) {
+			dav_ms_response_status(b, q->hrefs[i], 404);
+			continue;
+		}
+		struct res o = {.kind = RES_OBJECT, .cal = x->cal, .obj = ob};
+		href_of(x, &o);
+		response(x, &o, q, b);
+	}
+}
+
+/* sync-collection: every object when `q` has no token, else what changed after `since`. */
+static enum tr_code report_sync(struct ctx *x, const struct dav_body *q, long long since,
+				struct dav_buf *b)
+{
+	if (q->sync_token[0] == '\0') {
+		for (size_t i = 0; i < x->coll.n; i++) {
+			struct res o = {.kind = RES_OBJECT, .cal = x->cal, .obj = &x->coll.objs[i]};
+			href_of(x, &o);
+			response(x, &o, q, b);
+		}
+		return TR_OK;
+	}
+	json_t *changes = NULL;
+	enum tr_code rc = caldav_changes(&x->rc, &x->m, x->cal, since, &changes, &x->req->err);
+	if (rc != TR_OK)
+		return rc;
+	size_t i;
+	json_t *ch;
+	json_array_foreach(changes, i, ch) {
+		const char *name = json_string_value(json_object_get(ch, "name"));
+		const struct caldav_obj *ob = caldav_coll_find(&x->coll, name);
+		if (ob == NULL) {
+			char href[512];
+			snprintf(href, sizeof href, "/dav/calendars/%s/%s/%s", x->user, x->cal,
+				 name);
+			dav_ms_response_status(b, href, 404);
+			continue;
+		}
+		struct res o = {.kind = RES_OBJECT, .cal = x->cal, .obj = ob};
+		href_of(x, &o);
+		response(x, &o, q, b);
+	}
+	json_decref(changes);
+	return TR_OK;
+}
+
 enum tr_code h_dav_report(struct ctx *x)
 {
 	struct dav_body *q = NULL;
@@ -369,6 +462,13 @@ enum tr_code h_dav_report(struct ctx *x)
 		dav_body_free(q);
 		return rc;
 	}
+	long long since = 0; /* sync-collection: the token asked after */
+	if (q->kind == DAV_REPORT_SYNC && q->sync_token[0])
+		since = token_of(q->sync_token);
+	if (q->kind == DAV_REPORT_SYNC && (since < 0 || since > x->coll.token)) {
+		dav_body_free(q);
+		return h_dav_reply_error(x, 403, DAV_NS, "valid-sync-token");
+	}
 	struct dav_buf b = {0};
 	char tok[96];
 	snprintf(tok, sizeof tok, SYNC_PREFIX "%lld", x->coll.token);
@@ -382,64 +482,11 @@ enum tr_code h_dav_report(struct ctx *x)
 			response(x, &o, q, &b);
 		}
 	} else if (q->kind == DAV_REPORT_MULTIGET) {
-		char prefix[300];
-		snprintf(prefix, sizeof prefix, "/dav/calendars/%s/%s/", x->user, x->cal);
-		for (size_t i = 0; i < q->nhrefs; i++) {
-			char path[600];
-			href_path(q->hrefs[i], path, sizeof path);
-			size_t pl = strlen(prefix);
-			const struct caldav_obj *ob =
-				strncmp(path, prefix, pl) == 0
-					? caldav_coll_find(&x->coll, path + pl)
-					: NULL;
-			if (ob == NULL) {
-				dav_ms_response_status(&b, q->hrefs[i], 404);
-				continue;
-			}
-			struct res o = {.kind = RES_OBJECT, .cal = x->cal, .obj = ob};
-			href_of(x, &o);
-			response(x, &o, q, &b);
-		}
-	} else { /* sync-collection */
-		long long since = q->sync_token[0] ? token_of(q->sync_token) : 0;
-		if (since < 0 || since > x->coll.token) {
-			free(b.p);
-			dav_body_free(q);
-			return h_dav_reply_error(x, 403, DAV_NS, "valid-sync-token");
-		}
-		if (q->sync_token[0] == '\0') {
-			for (size_t i = 0; i < x->coll.n; i++) {
-				struct res o = {
-					.kind = RES_OBJECT, .cal = x->cal, .obj = &x->coll.objs[i]};
-				href_of(x, &o);
-				response(x, &o, q, &b);
-			}
-		} else {
-			json_t *changes = NULL;
-			rc = caldav_changes(&x->rc, &x->m, x->cal, since, &changes, &x->req->err);
-			if (rc != TR_OK) {
-				free(b.p);
-				dav_body_free(q);
-				return rc;
-			}
-			size_t i;
-			json_t *ch;
-			json_array_foreach(changes, i, ch) {
-				const char *name = json_string_value(json_object_get(ch, "name"));
-				const struct caldav_obj *ob = caldav_coll_find(&x->coll, name);
-				if (ob == NULL) {
-					char href[512];
-					snprintf(href, sizeof href, "/dav/calendars/%s/%s/%s",
-						 x->user, x->cal, name);
-					dav_ms_response_status(&b, href, 404);
-					continue;
-				}
-				struct res o = {.kind = RES_OBJECT, .cal = x->cal, .obj = ob};
-				href_of(x, &o);
-				response(x, &o, q, &b);
-			}
-			json_decref(changes);
-		}
+		report_multiget(x, q, &b);
+	} else if ((rc = report_sync(x, q, since, &b)) != TR_OK) { /* sync-collection */
+		free(b.p);
+		dav_body_free(q);
+		return rc;
 	}
 	dav_ms_end(&b, q->kind == DAV_REPORT_SYNC ? tok : NULL);
 	dav_body_free(q);
