@@ -85,8 +85,8 @@ static enum tr_code load_schedule_fresh(struct app *app, struct rec_ctx *rx, str
 					long long from, long long to, struct tr_error *err)
 {
 	json_t *items = NULL;
-	enum tr_code rc = api_feed_items(rx, app->public_url, "schedule", NULL, from, to, &items,
-					 NULL, &c->stamp_ms, err);
+	enum tr_code rc = feed_items_list(rx, app->public_url, "schedule", NULL, from, to, &items,
+					  NULL, &c->stamp_ms, err);
 	if (rc != TR_OK)
 		return rc;
 	size_t n = json_array_size(items), i;

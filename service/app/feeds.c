@@ -16,7 +16,7 @@
 
 #define FEED_REFRESH_S 900
 
-/* Whether event `o` belongs to calendar `w` (api_feed_items' choice, see feed_items.c). */
+/* Whether event `o` belongs to calendar `w` (feed_items_list' choice, see feed_items.c). */
 static bool wanted(const struct defs *d, const struct feed_obj *o, const struct feeds_want *w)
 {
 	if (strcmp(w->what, "freezes") == 0)
@@ -79,7 +79,7 @@ static enum tr_code feed_fresh(struct app *app, struct rec_ctx *c, const struct 
 	json_t *items = NULL;
 	*out = NULL;
 	enum tr_code rc =
-		api_feed_items(c, base, w->what, w->service, from, to, &items, NULL, &stamp, err);
+		feed_items_list(c, base, w->what, w->service, from, to, &items, NULL, &stamp, err);
 	if (rc != TR_OK)
 		return rc;
 	struct cal_feed f = {
