@@ -7,12 +7,10 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "calendar/feed.h"
+#include "app/calendars.h"
+#include "app/records.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
-#include "planner/planner.h"
-#include "policy/catalog.h"
-#include "app/records.h"
 
 #define DAY_MS       (86400LL * 1000)
 #define RANGE_MAX_MS (400 * DAY_MS)
@@ -58,9 +56,7 @@ static enum tr_code range(struct http_req *req, long long now, long long default
 static enum tr_code service_arg(struct http_req *req, const struct defs *d, const char **out)
 {
 	*out = http_req_query(req, "service");
-	if (*out != NULL && d->catalog != NULL && catalog_find(d->catalog, *out) == NULL)
-		return tr_error_set(&req->err, TR_E_NOT_FOUND, "service", "no service '%s'", *out);
-	return TR_OK;
+	return calendars_service_check(d, *out, &req->err);
 }
 
 static enum tr_code instances(struct http_req *req, struct http_reply *rep, const char *kind,
@@ -122,27 +118,10 @@ enum tr_code h_schedule(struct http_req *req, struct http_reply *rep)
 					 service, "bookings", list));
 }
 
-enum tr_code h_slots(struct http_req *req, struct http_reply *rep)
+/* The hypothetical change of a slots query: the query arguments under their record names. */
+static json_t *slots_change(struct http_req *req, const char *services)
 {
-	struct rec_ctx c;
-	char hash[CRYPTO_SHA256_HEX_LEN];
-	const char *services = http_req_query(req, "services");
-	const char *count_s = http_req_query(req, "count");
 	const char *type = http_req_query(req, "type");
-	enum tr_code rc = api_rec_context(req, &c, hash);
-	if (rc != TR_OK)
-		return rc;
-	if (services == NULL || *services == '\0')
-		return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "services",
-				    "'services' lists the services, comma-separated");
-	long count = 5;
-	if (count_s != NULL) {
-		char *end;
-		count = strtol(count_s, &end, 10);
-		if (*end != '\0' || count < 1 || count > 50)
-			return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "count",
-					    "'count' must be a number from 1 to 50");
-	}
 	json_t *change = json_pack("{s:[]}", "services");
 	json_t *arr = json_object_get(change, "services");
 	for (const char *p = services; *p;) {
@@ -166,6 +145,30 @@ enum tr_code h_slots(struct http_req *req, struct http_reply *rep)
 	const char *env = http_req_query(req, "environment");
 	if (env != NULL)
 		json_object_set_new(change, "environment", json_string(env));
+	return change;
+}
+
+enum tr_code h_slots(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	const char *services = http_req_query(req, "services");
+	const char *count_s = http_req_query(req, "count");
+	enum tr_code rc = api_rec_context(req, &c, hash);
+	if (rc != TR_OK)
+		return rc;
+	if (services == NULL || *services == '\0')
+		return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "services",
+				    "'services' lists the services, comma-separated");
+	long count = 5;
+	if (count_s != NULL) {
+		char *end;
+		count = strtol(count_s, &end, 10);
+		if (*end != '\0' || count < 1 || count > 50)
+			return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "count",
+					    "'count' must be a number from 1 to 50");
+	}
+	json_t *change = slots_change(req, services);
 	json_t *out = NULL;
 	rc = records_slots(&c, change, (size_t)count, &out, &req->err);
 	json_decref(change);
@@ -186,7 +189,7 @@ enum tr_code h_freebusy(struct http_req *req, struct http_reply *rep)
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	long long from, to;
 	const char *service = NULL;
-	json_t *bookings = NULL, *freezes = NULL;
+	json_t *busy = NULL;
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = range(req, c.now_ms, 30 * DAY_MS, &from, &to);
@@ -196,70 +199,18 @@ enum tr_code h_freebusy(struct http_req *req, struct http_reply *rep)
 		rc = tr_error_set(&req->err, TR_E_BAD_PARAMETER, "service",
 				  "'service' names the service whose free/busy time is wanted");
 	if (rc == TR_OK)
-		rc = records_bookings(&c, from, to, NULL, &bookings, &req->err);
-	if (rc == TR_OK)
-		rc = records_calendar_instances(&c, "freeze", service, from, to, &freezes,
-						&req->err);
-	if (rc != TR_OK) {
-		json_decref(bookings);
+		rc = calendars_freebusy(&c, service, from, to, &busy, &req->err);
+	if (rc != TR_OK)
 		return rc;
-	}
-	/* Busy: bookings on the service or a related one (they block it), hard freezes. */
-	json_t *busy = json_array();
-	size_t i, k;
-	json_t *v, *s;
-	json_array_foreach(bookings, i, v) {
-		bool hit = false;
-		json_array_foreach(json_object_get(v, "services"), k, s) {
-			hit = hit || (c.defs->catalog ? catalog_related(c.defs->catalog, service,
-									json_string_value(s))
-						      : strcmp(service, json_string_value(s)) == 0);
-		}
-		if (hit)
-			json_array_append_new(
-				busy, json_pack("{s:O, s:O, s:O, s:O, s:s, s:O}", "start",
-						json_object_get(v, "start"), "end",
-						json_object_get(v, "end"), "start_ms",
-						json_object_get(v, "start_ms"), "end_ms",
-						json_object_get(v, "end_ms"), "type", "BUSY",
-						"change", json_object_get(v, "change")));
-	}
-	json_array_foreach(freezes, i, v) {
-		if (json_is_true(json_object_get(v, "hard")))
-			json_array_append_new(busy,
-					      json_pack("{s:O, s:O, s:O, s:O, s:s, s:O}", "start",
-							json_object_get(v, "start"), "end",
-							json_object_get(v, "end"), "start_ms",
-							json_object_get(v, "start_ms"), "end_ms",
-							json_object_get(v, "end_ms"), "type",
-							"BUSY-UNAVAILABLE", "freeze",
-							json_object_get(v, "summary")));
-	}
-	json_decref(bookings);
-	json_decref(freezes);
 	const char *accept = http_req_header(req, "Accept");
 	if (accept != NULL && strstr(accept, "text/calendar") != NULL) {
-		char uid[192];
-		struct tr_error e = {0};
-		size_t len;
-		snprintf(uid, sizeof uid, "freebusy-%s-%lld-%lld@transom", service, from, to);
-		struct cal_freebusy fb = {
-			.uid = uid, .from_ms = from, .to_ms = to, .dtstamp_ms = c.now_ms};
-		/* The calendar takes periods only: start_ms, end_ms, type. */
-		json_t *periods = json_array();
-		json_array_foreach(busy, i, v) {
-			json_array_append_new(periods,
-					      json_pack("{s:O, s:O, s:O}", "start_ms",
-							json_object_get(v, "start_ms"), "end_ms",
-							json_object_get(v, "end_ms"), "type",
-							json_object_get(v, "type")));
-		}
-		char *text = cal_freebusy_build(&fb, periods, &len, &e);
-		json_decref(periods);
+		char *text = NULL;
+		size_t len = 0;
+		rc = calendars_freebusy_ics(service, from, to, c.now_ms, busy, &text, &len,
+					    &req->err);
 		json_decref(busy);
-		if (text == NULL)
-			return tr_error_set(&req->err, TR_E_INTERNAL, NULL, "free/busy: %s",
-					    e.detail);
+		if (rc != TR_OK)
+			return rc;
 		rc = http_reply_text(rep, 200, "text/calendar; charset=utf-8", text, len);
 		free(text);
 		return rc;

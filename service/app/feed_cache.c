@@ -1,6 +1,6 @@
 /*
  * feed_cache.c -- the shared snapshot of the schedule calendar (feed_cache.h): built from
- * api_feed_items over a day-wide window, its events' texts cut by one libical pass
+ * feed_items_list over a day-wide window, its events' texts cut by one libical pass
  * (cal_feed_pieces_build), joined texts remembered per selection.
  */
 #include "app/feed_cache.h"
@@ -387,8 +387,8 @@ static enum tr_code layer_build(struct rec_ctx *c, const char *base, long long d
 	atomic_init(&l->refs, 1);
 	l->defs = defs_ref(c->defs);
 	l->day = day;
-	enum tr_code rc = api_feed_items(c, base, "instances", NULL, from, to, &l->items,
-					 &l->sources, &stamp, err);
+	enum tr_code rc = feed_items_list(c, base, "instances", NULL, from, to, &l->items,
+					  &l->sources, &stamp, err);
 	if (rc == TR_OK) {
 		l->n = json_array_size(l->items);
 		l->objs = calloc(l->n + 1, sizeof *l->objs);
@@ -543,8 +543,8 @@ static enum tr_code snap_build(struct rec_ctx *c, const char *base, long long se
 	s->seq = seq;
 	s->day = day;
 	snprintf(s->base, sizeof s->base, "%s", base);
-	enum tr_code rc = api_feed_items(c, base, "bookings", NULL, from, to, &items, &sources,
-					 &s->stamp_ms, err);
+	enum tr_code rc = feed_items_list(c, base, "bookings", NULL, from, to, &items, &sources,
+					  &s->stamp_ms, err);
 	if (rc == TR_OK && prev != NULL && prev->instances->defs == c->defs &&
 	    prev->instances->day == day) {
 		l = prev->instances;

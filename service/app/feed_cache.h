@@ -1,8 +1,8 @@
 /*
  * feed_cache.h -- the schedule calendar computed once and shared by every request: each
  * event of the schedule feed (bookings, windows, freezes) with its CalDAV name, ETag,
- * range and iCalendar text, for the ICS feeds (h_feeds.c) and the CalDAV schedule
- * collection (h_dav.c).
+ * range and iCalendar text, for the ICS feeds (app/feeds.c) and the CalDAV schedule
+ * collection (app/caldav.c).
  *
  * A snapshot is made for one definitions snapshot, one audit-log head (every write to a
  * change moves it: bookings, votes, reschedules) and one UTC day.  It holds the events
@@ -19,8 +19,8 @@
  * lock and never wait for each other; one thread at a time builds a new snapshot while
  * the others that need it wait for it.
  */
-#ifndef TRANSOM_API_FEED_CACHE_H
-#define TRANSOM_API_FEED_CACHE_H
+#ifndef TRANSOM_APP_FEED_CACHE_H
+#define TRANSOM_APP_FEED_CACHE_H
 
 #include <jansson.h>
 #include <pthread.h>
@@ -119,7 +119,7 @@ enum tr_code feed_cache_get(struct feed_cache *fc, struct rec_ctx *c, const char
 /* Drops a reference taken by feed_cache_get; NULL is a no-op. */
 void feed_snap_release(struct feed_snap *s);
 
-/* Whether `o` belongs to a calendar over [from_ms, to_ms) (api_feed_items' overlap rule). */
+/* Whether `o` belongs to a calendar over [from_ms, to_ms) (feed_items_list' overlap rule). */
 bool feed_obj_in(const struct feed_obj *o, long long from_ms, long long to_ms);
 
 /*
@@ -164,4 +164,4 @@ bool feed_etag_of_json(const json_t *v, char out[40]);
 /* A CalDAV object name for a UID: "<uid>.ics" when made of safe characters, else a hash. */
 void feed_object_name(const char *uid, char out[128]);
 
-#endif /* TRANSOM_API_FEED_CACHE_H */
+#endif /* TRANSOM_APP_FEED_CACHE_H */

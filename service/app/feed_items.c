@@ -244,9 +244,9 @@ static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, struct agend
 	return TR_OK;
 }
 
-enum tr_code api_feed_items(struct rec_ctx *c, const char *base, const char *what,
-			    const char *service, long long from, long long to, json_t **items_out,
-			    json_t **sources_out, long long *stamp_ms, struct tr_error *err)
+enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *what,
+			     const char *service, long long from, long long to, json_t **items_out,
+			     json_t **sources_out, long long *stamp_ms, struct tr_error *err)
 {
 	const struct defs *d = c->defs;
 	long long stamp = 0;

@@ -1,9 +1,9 @@
 /*
  * feed_items.h -- the events of Transom's calendars as cal_feed items (calendar/feed.h):
- * what the ICS feeds (h_feeds.c) and the CalDAV schedule collections (h_dav.c) serve.
+ * what the ICS feeds (app/feeds.c) and the CalDAV schedule collections (app/caldav.c) serve.
  */
-#ifndef TRANSOM_API_FEED_ITEMS_H
-#define TRANSOM_API_FEED_ITEMS_H
+#ifndef TRANSOM_APP_FEED_ITEMS_H
+#define TRANSOM_APP_FEED_ITEMS_H
 
 #include <jansson.h>
 
@@ -30,8 +30,9 @@
  * length when start < to_ms and end > from_ms, an instance of zero length when its start
  * is in the range (bookings are never empty).
  */
-enum tr_code api_feed_items(struct rec_ctx *c, const char *base, const char *what,
-			    const char *service, long long from_ms, long long to_ms, json_t **items,
-			    json_t **sources, long long *stamp_ms, struct tr_error *err);
+enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *what,
+			     const char *service, long long from_ms, long long to_ms,
+			     json_t **items, json_t **sources, long long *stamp_ms,
+			     struct tr_error *err);
 
-#endif /* TRANSOM_API_FEED_ITEMS_H */
+#endif /* TRANSOM_APP_FEED_ITEMS_H */

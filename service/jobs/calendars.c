@@ -18,15 +18,13 @@
 #include <unistd.h>
 
 #include "app/app.h"
-#include "calendar/calendar.h"
+#include "app/calendars.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "net/net.h"
-#include "planner/planner.h"
-#include "wf/wf.h"
 
 /* How often the thread looks whether a remote is due (each has its own refresh). */
 #define TICK_MS 1000
@@ -60,7 +58,7 @@ static struct remote_state *state_of(struct calendar_fetcher *f, const char *nam
 }
 
 /* Records the outcome of one remote in app->remote. */
-static void publish(struct app *app, const struct planner_remote *r, bool ok, bool cached,
+static void publish(struct app *app, const struct calendars_remote *r, bool ok, bool cached,
 		    const char *error, long long now, long long fetched_ms)
 {
 	char at[TIME_RFC3339_LEN];
@@ -122,19 +120,18 @@ static bool same_content(const char *path, const char *data, size_t len)
 
 /* How one fetch went, to publish once the definitions hold its result. */
 struct outcome {
-	const struct planner_remote *remote;
+	struct calendars_remote remote;
 	bool ok, cached;
 	char error[512];
 	long long fetched_ms;
 };
 
 /*
- * Fetches remote `r` into *out; returns true when its copy on disk changed (a reload is
- * due).  Floating times and dates are read in r->timezone, its X-WR-TIMEZONE or
- * `site_zone` (may be NULL: UTC).  Runs on the fetcher thread only.
+ * Fetches remote `r` of definitions `d` into *out; returns true when its copy on disk
+ * changed (a reload is due).  Runs on the fetcher thread only.
  */
-static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r,
-		      const char *site_zone, long long now, struct outcome *out)
+static bool fetch_one(struct calendar_fetcher *f, const struct defs *d,
+		      const struct calendars_remote *r, long long now, struct outcome *out)
 {
 	const struct config *cfg = f->app->cfg;
 	char http_cache[1100], dir[1100], path[1300];
@@ -160,18 +157,7 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 		snprintf(error, error_size, "%s", res.error);
 	if (ok) {
 		/* Only a calendar that parses replaces the last good copy. */
-		struct diags diags = {0};
-		struct cal_zones zones = {r->timezone, site_zone};
-		struct cal_set *set = cal_parse_as(r->url, res.body, res.len, CAL_AS_FREEZE,
-						   r->hard, r->services, &zones, &diags);
-		if (set == NULL) {
-			char *text = diags_join(&diags);
-			snprintf(error, error_size, "not a usable calendar: %.400s",
-				 text ? text : "out of memory");
-			for (char *p = error; *p; p++)
-				if (*p == '\n')
-					*p = ' ';
-			free(text);
+		if (!calendars_remote_usable(d, r, res.body, res.len, error, error_size)) {
 			ok = false;
 		} else if (!same_content(path, res.body, res.len)) {
 			if (write_atomic(path, res.body, res.len) != 0) {
@@ -182,8 +168,6 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 				changed = true;
 			}
 		}
-		cal_free(set);
-		diags_clear(&diags);
 	}
 	bool cached = access(path, R_OK) == 0;
 	if (ok)
@@ -192,7 +176,7 @@ static bool fetch_one(struct calendar_fetcher *f, const struct planner_remote *r
 	else
 		LOG_WARN("event=remote_calendar_failed name=%s kept_last_good=%d error=\"%s\"",
 			 r->name, cached, error);
-	out->remote = r;
+	out->remote = *r;
 	out->ok = ok;
 	out->cached = cached;
 	out->fetched_ms = res.fetched_ms ? res.fetched_ms : now;
@@ -212,15 +196,16 @@ static void sweep(struct calendar_fetcher *f)
 	long long now = clock_now_ms();
 
 	d = defs_holder_get(&f->app->defs, &d, &gen);
-	size_t n_remote = d != NULL && d->plan != NULL ? d->plan->n_remote : 0, n = 0;
+	size_t n_remote = calendars_remote_count(d), n = 0;
 	struct outcome *done = n_remote ? calloc(n_remote, sizeof *done) : NULL;
 	for (size_t i = 0; done != NULL && i < n_remote; i++) {
-		const struct planner_remote *r = &d->plan->remote[i];
-		struct remote_state *st = state_of(f, r->name);
+		struct calendars_remote r;
+		calendars_remote_at(d, i, &r);
+		struct remote_state *st = state_of(f, r.name);
 		if (st == NULL || st->next_ms > now)
 			continue;
-		changed = fetch_one(f, r, d->plan->timezone, now, &done[n++]) || changed;
-		st->next_ms = now + r->refresh_s * 1000LL;
+		changed = fetch_one(f, d, &r, now, &done[n++]) || changed;
+		st->next_ms = now + r.refresh_s * 1000LL;
 	}
 	if (changed) {
 		const struct config *cfg = f->app->cfg;
@@ -235,7 +220,7 @@ static void sweep(struct calendar_fetcher *f)
 			LOG_ERROR("event=definitions_reload_failed cause=remote_calendar kept=old");
 	}
 	for (size_t i = 0; i < n; i++)
-		publish(f->app, done[i].remote, done[i].ok, done[i].cached, done[i].error, now,
+		publish(f->app, &done[i].remote, done[i].ok, done[i].cached, done[i].error, now,
 			done[i].fetched_ms);
 	free(done);
 	defs_release(d);

@@ -7,12 +7,11 @@
 #include <stdlib.h>
 
 #include "app/app.h"
+#include "app/calendars.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
-#include "app/records.h"
-#include "wf/wf.h"
 
 struct replan_worker {
 	struct app *app;
@@ -28,7 +27,7 @@ struct replan_worker {
 /* Re-plans at least this often: missed slots move on, unscheduled changes retry. */
 #define REPLAN_EVERY_MS (60 * 1000)
 
-/* records_replan's stop question: has worker_stop() been called? */
+/* calendars_replan's stop question: has worker_stop() been called? */
 static bool stop_asked(void *cls)
 {
 	return worker_stopping(cls);
@@ -49,19 +48,12 @@ static bool sweep(struct worker *self, void *cls)
 	    (w->planned && w->planned_gen == w->defs_gen && now - w->planned_ms < REPLAN_EVERY_MS))
 		return false;
 	unsigned long gen = w->defs_gen;
-	struct rec_ctx c = {
-		.st = w->store,
-		.defs = d,
-		.actor = "system",
-		.roles = WF_ROLE_SYSTEM,
-		.now_ms = now,
-		.retries = w->app->cfg->db_retries,
-	};
 	struct tr_error err = {0};
 	unsigned moved = 0;
 	bool finished = false;
 	long long t0 = clock_mono_ms();
-	enum tr_code rc = records_replan(&c, stop_asked, self, &moved, &finished, &err);
+	enum tr_code rc = calendars_replan(w->store, d, now, w->app->cfg->db_retries, stop_asked,
+					   self, &moved, &finished, &err);
 	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE) /* an outage: the next sweep retries */
 		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc), err.detail);
 	if (moved > 0 || !finished)
