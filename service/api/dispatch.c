@@ -330,7 +330,7 @@ static enum tr_code authorize(struct http_req *req)
 		return TR_OK;
 	tr_error_set(&req->err, TR_E_FORBIDDEN, NULL, "%s %s requires one of the roles: %s",
 		     req->method_name, r->pattern, roles_format(r->roles, need, sizeof need));
-	tr_error_rule(&req->err, "role");
+	tr_error_rule(&req->err, TR_R_ROLE);
 	return TR_E_FORBIDDEN;
 }
 

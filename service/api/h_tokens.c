@@ -63,7 +63,7 @@ enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep)
 	if (s == DB_ONE) {
 		tr_error_set(&req->err, TR_E_CONFLICT, "user",
 			     "user '%s' is disabled (POST /v1/users/%s/enable first)", user, user);
-		tr_error_rule(&req->err, "user_disabled");
+		tr_error_rule(&req->err, TR_R_USER_DISABLED);
 		return TR_E_CONFLICT;
 	}
 	const struct defs *d = api_defs(req);

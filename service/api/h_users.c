@@ -42,7 +42,7 @@ enum tr_code h_user_disable(struct http_req *req, struct http_reply *rep)
 	if (strcmp(name, req->user.name) == 0) {
 		tr_error_set(&req->err, TR_E_UNPROCESSABLE, "name",
 			     "you cannot disable yourself (another admin can)");
-		tr_error_rule(&req->err, "self");
+		tr_error_rule(&req->err, TR_R_SELF);
 		return TR_E_UNPROCESSABLE;
 	}
 	struct store_revoked r;

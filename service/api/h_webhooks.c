@@ -164,7 +164,7 @@ enum tr_code h_webhooks_create(struct http_req *req, struct http_reply *rep)
 	char refused[256];
 	if (!net_guard_check_url(((struct app *)req->app)->guard, url, refused, sizeof refused)) {
 		rc = tr_error_set(&req->err, TR_E_UNPROCESSABLE, "url", "'url': %s", refused);
-		tr_error_rule(&req->err, "internal-address");
+		tr_error_rule(&req->err, TR_R_INTERNAL_ADDRESS);
 		return rc;
 	}
 	if ((rc = check_events(req, events)) != TR_OK)

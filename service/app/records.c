@@ -296,7 +296,7 @@ static enum db_status check_links(struct rec_job *j, json_t *input)
 			tr_error_set(j->err, TR_E_UNPROCESSABLE, links[i].field,
 				     "'%s' names no existing %s: %s", links[i].field,
 				     links[i].target, list);
-			tr_error_rule(j->err, "reference");
+			tr_error_rule(j->err, TR_R_REFERENCE);
 			return rec_refuse(j, TR_E_UNPROCESSABLE);
 		}
 		json_decref(missing);
@@ -333,7 +333,7 @@ static enum db_status check_follow_ups(struct rec_job *j, json_t *input)
 			tr_error_set(j->err, TR_E_UNPROCESSABLE, field,
 				     "'%s' names no existing problem: %s", field,
 				     json_string_value(m));
-			tr_error_rule(j->err, "reference");
+			tr_error_rule(j->err, TR_R_REFERENCE);
 			json_decref(missing);
 			return rec_refuse(j, TR_E_UNPROCESSABLE);
 		}
@@ -366,7 +366,7 @@ static enum db_status check_services(struct rec_job *j, json_t *input)
 			 json_string_value(u));
 	tr_error_set(j->err, TR_E_UNPROCESSABLE, field, "unknown service%s: %s",
 		     json_array_size(unknown) > 1 ? "s" : "", list);
-	tr_error_rule(j->err, "catalog");
+	tr_error_rule(j->err, TR_R_CATALOG);
 	j->out->extra = json_pack("{s:o}", "unknown_services", unknown);
 	return rec_refuse(j, TR_E_UNPROCESSABLE);
 }
@@ -435,7 +435,7 @@ static void explain_window(struct rec_job *j)
 			     id, status);
 		json_object_set_new(j->out->extra, "window", json_null());
 	}
-	tr_error_rule(j->err, "within_window");
+	tr_error_rule(j->err, TR_R_WITHIN_WINDOW);
 }
 
 /* Maps an engine refusal to a problem, with its extra members. */
@@ -446,23 +446,23 @@ enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 	switch (o->status) {
 	case WF_ERR_NOT_ALLOWED:
 		tr_error_set(err, TR_E_CONFLICT, "event", "%s", o->detail);
-		tr_error_rule(err, "state");
+		tr_error_rule(err, TR_R_STATE);
 		out->extra = json_pack("{s:O}", "allowed_events", o->allowed);
 		return TR_E_CONFLICT;
 	case WF_ERR_FORBIDDEN:
 		tr_error_set(err, TR_E_FORBIDDEN, "event", "%s", o->detail);
-		tr_error_rule(err, "role");
+		tr_error_rule(err, TR_R_ROLE);
 		return TR_E_FORBIDDEN;
 	case WF_ERR_MISSING: {
 		const char *first = json_string_value(json_array_get(o->missing, 0));
 		tr_error_set(err, TR_E_UNPROCESSABLE, first ? first : "", "%s", o->detail);
-		tr_error_rule(err, "required");
+		tr_error_rule(err, TR_R_REQUIRED);
 		out->extra = json_pack("{s:O}", "missing", o->missing);
 		return TR_E_UNPROCESSABLE;
 	}
 	case WF_ERR_GUARD:
 		tr_error_set(err, TR_E_CONFLICT, "event", "%s", o->detail);
-		tr_error_rule(err, o->guard_name ? o->guard_name : "guard");
+		tr_error_rule_as(err, TR_R_GUARD, o->guard_name);
 		out->extra =
 			json_pack("{s:s?, s:s?}", "guard", o->guard_name, "when", o->guard_text);
 		if (o->guard_name != NULL && strcmp(o->guard_name, "within_window") == 0)
@@ -799,7 +799,7 @@ enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const 
 		tr_error_set(j->err, TR_E_CONFLICT, NULL,
 			     "%s follows workflow '%s', which is no longer loaded", r->id,
 			     r->workflow);
-		tr_error_rule(j->err, "workflow");
+		tr_error_rule(j->err, TR_R_WORKFLOW);
 		return rec_refuse(j, TR_E_CONFLICT);
 	}
 	if (j->if_match != NULL && !etag_matches(j->if_match, r->version)) {
@@ -834,7 +834,7 @@ static enum db_status idem_claim(struct rec_job *j)
 			     "this Idempotency-Key was used within 24 h for %s %s with a different "
 			     "body",
 			     prev.method, prev.path);
-		tr_error_rule(j->err, "idempotency_key");
+		tr_error_rule(j->err, TR_R_IDEMPOTENCY_KEY);
 		return rec_refuse(j, TR_E_UNPROCESSABLE);
 	}
 	j->out->status = prev.status;
@@ -1036,7 +1036,7 @@ static enum db_status patch_tx(struct store *st, void *cls)
 		if (!wf_field_editable(wf, r.state, key)) {
 			tr_error_set(j->err, TR_E_CONFLICT, key,
 				     "'%s' cannot be edited in state '%s'", key, r.state);
-			tr_error_rule(j->err, "editable");
+			tr_error_rule(j->err, TR_R_EDITABLE);
 			json_t *editable = json_array();
 			const char *const *list = wf_state_editable(wf, r.state);
 			for (size_t i = 0; list[i] != NULL; i++)

@@ -140,7 +140,7 @@ static enum MHD_Result check_value(void *cls, enum MHD_ValueKind kind, const cha
 		     "the %s %s%s is not valid UTF-8 text (or holds control characters)",
 		     header ? "header" : "query parameter", key_ok ? key : "name",
 		     key_ok ? "" : "");
-	tr_error_rule(c->err, "utf8");
+	tr_error_rule(c->err, TR_R_UTF8);
 	c->ok = false;
 	return MHD_NO;
 }
@@ -151,7 +151,7 @@ bool http_req_text_ok(const struct http_req *req, struct tr_error *err)
 	if (!utf8_text_ok(req->path, strlen(req->path), false)) {
 		tr_error_set(err, TR_E_BAD_REQUEST, "path",
 			     "the path is not valid UTF-8 text (or holds control characters)");
-		tr_error_rule(err, "utf8");
+		tr_error_rule(err, TR_R_UTF8);
 		return false;
 	}
 	MHD_get_connection_values(req->transport->conn, MHD_GET_ARGUMENT_KIND, check_value, &c);
@@ -244,17 +244,30 @@ void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 {
 	static const char fallback[] =
 		"{\"type\":\"https://transom.dev/problems/out-of-memory\",\"title\":\"Out of "
-		"memory\",\"status\":500}";
-	char type[128];
+		"memory\",\"status\":500,\"code\":\"OUT_OF_MEMORY\"}";
+	char type[128], scrubbed[160];
 	int status = tr_code_http_status(err->code);
+	const char *detail = err->detail;
 	json_t *p;
 
+	if (status >= 500 && status != 503) {
+		/* The detail of an internal error may quote the server or the database: the log
+		 * has it, the client gets the request id to quote. */
+		snprintf(scrubbed, sizeof scrubbed,
+			 "%s; the log has the detail under this request id",
+			 tr_code_title(err->code));
+		if (strcmp(detail, scrubbed) != 0)
+			LOG_ERROR("event=request_failed request_id=%s code=%s detail=\"%s\"",
+				  req != NULL && req->request_id[0] ? req->request_id : "-",
+				  tr_code_slug(err->code), detail);
+		detail = scrubbed;
+	}
 	snprintf(type, sizeof type, "https://transom.dev/problems/%s", tr_code_slug(err->code));
-	p = json_pack("{s:s, s:s, s:i}", "type", type, "title", tr_code_title(err->code), "status",
-		      status);
+	p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", tr_code_title(err->code),
+		      "status", status, "code", tr_code_name(tr_error_public_code(err)));
 	if (p != NULL) {
-		if (err->detail[0])
-			json_object_set_new(p, "detail", json_string(err->detail));
+		if (detail[0])
+			json_object_set_new(p, "detail", json_string(detail));
 		if (err->field[0])
 			json_object_set_new(p, "field", json_string(err->field));
 		if (err->rule[0])
@@ -666,7 +679,7 @@ static enum MHD_Result answer_limit(struct http_transport *t, enum tr_code code)
 	bool body = code == TR_E_BODY_TOO_LARGE;
 	tr_error_set(&e, code, NULL, "the request %s is longer than %zu bytes",
 		     body ? "body" : "URI", body ? t->srv->opts.max_body : t->srv->opts.max_url);
-	tr_error_rule(&e, body ? "max_body" : "max_url");
+	tr_error_rule(&e, body ? TR_R_MAX_BODY : TR_R_MAX_URL);
 	http_reply_problem(&t->rep, &t->req, &e, NULL);
 	return queue_reply(t);
 }
