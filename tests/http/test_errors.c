@@ -4,10 +4,14 @@
  * else the HTTP class's), and each code is documented in docs/errors.md.  A database
  * error provoked through the API reaches the client as a code, never as server text.
  */
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../unit/harness.h"
 #include "lib_http.h"
@@ -113,6 +117,50 @@ static void test_record_refusals_carry_rule_codes(void)
 	       NULL);
 }
 
+/*
+ * Opens an event stream as `token` on a raw socket and waits (5 s at most) for its first
+ * bytes; returns the socket (close it to end the stream), or -1.
+ */
+static int stream_open(const char *token)
+{
+	const char *colon = strrchr(srv.base, ':');
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)atoi(colon ? colon + 1 : "0"))};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char head[512], buf[512];
+	int n = snprintf(head, sizeof head,
+			 "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+			 "%s\r\n\r\n",
+			 token);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    write(fd, head, (size_t)n) != n) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, 5000) != 1 || read(fd, buf, sizeof buf - 1) <= 0 ||
+	    strncmp(buf, "HTTP/1.1 200", 12) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* TRANSOM_STREAMS_PER_USER is 1 on this server: a second stream is a named rule's 429. */
+static void test_a_second_stream_is_429_with_its_rule_code(void)
+{
+	int fd = stream_open(alice);
+	CHECK(fd >= 0);
+	struct reply *r = request(&srv, "GET", "/v1/events", alice, NULL, NULL);
+	if (coded(r, 429, "STREAMS_PER_USER", "streams_per_user"))
+		CHECK(strstr(reply_str(r, "type"), "/too-many-requests") != NULL);
+	reply_free(r);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Runs `sql` as the database owner; returns whether it worked. */
 static bool db_run(const char *sql)
 {
@@ -189,7 +237,8 @@ static void setup(void)
 {
 	errors_md = read_doc();
 	snprintf(alice, sizeof alice, "%s", token_for("alice", "requester"));
-	if (errors_md == NULL || !alice[0] || !server_start(&srv, NULL, NULL, NULL)) {
+	const char *env[] = {"TRANSOM_STREAMS_PER_USER=1", NULL};
+	if (errors_md == NULL || !alice[0] || !server_start(&srv, NULL, NULL, env)) {
 		printf("setup failed (docs/errors.md %s)\n0 passed, 1 failed\n",
 		       errors_md ? "read" : "missing");
 		exit(1);
@@ -199,7 +248,8 @@ static void setup(void)
 int tests_main(void);
 #define main tests_main
 TESTS(test_routing_and_auth_refusals_carry_their_class_code, test_transport_refusals_carry_codes,
-      test_record_refusals_carry_rule_codes, test_database_errors_carry_a_code_and_no_server_text)
+      test_record_refusals_carry_rule_codes, test_a_second_stream_is_429_with_its_rule_code,
+      test_database_errors_carry_a_code_and_no_server_text)
 #undef main
 
 int main(void)
