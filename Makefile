@@ -9,6 +9,7 @@
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
 #   make fuzz-ci    the same, each target for a minute (CI), two at a time
 #   make format     clang-format every C file;  make format-check  verify it
+#   make errors-doc docs/errors.md from the error table (core/err.h); make test checks it
 #
 # Variables: CC (gcc or clang), SAN=address,undefined (sanitizers), O=optimisation level,
 # V=1 (show the commands).
@@ -42,6 +43,7 @@ HTTP_LIB  := $(sort $(wildcard tests/http/lib_*.c))
 FAULT_SRC := $(sort $(wildcard tests/faults/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 CAL_DRIVER := $(BUILD)/tests/calendar/expand_main
+ERRORS_DOC := $(BUILD)/tests/docs/errors_doc
 MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/openapi.o
@@ -57,8 +59,9 @@ CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TRANSOM_CLI := $(BUILD)/transom
 
-.PHONY: all run test faults ha unit property bench fuzz format format-check deps deps-test clean install
-all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(FAULT_BIN) $(CAL_DRIVER)
+.PHONY: all run test faults ha unit property bench fuzz format format-check deps deps-test clean install \
+        errors-doc
+all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(FAULT_BIN) $(CAL_DRIVER) $(ERRORS_DOC)
 
 # --- bootstrap -----------------------------------------------------------------------------
 # Missing libraries are installed (or named) before anything is compiled.
@@ -149,6 +152,12 @@ $(TRANSOM_CLI): $(CLI_OBJ) $(LIBA)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+
+# docs/errors.md is generated from the error table; tests/run.sh checks it is current.
+$(ERRORS_DOC): $(BUILD)/tests/docs/errors_doc.o $(LIBA)
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+errors-doc: $(ERRORS_DOC)
+	$(Q)$(ERRORS_DOC) > docs/errors.md.tmp && mv docs/errors.md.tmp docs/errors.md
 
 # The recurrence driver that tests/calendar/oracle.py compares with independent oracles.
 $(CAL_DRIVER): $(BUILD)/tests/calendar/expand_main.o $(LIBA)

@@ -28,6 +28,11 @@ for t in tests/structure/test_*.sh; do
 	run_suite "$t"
 done
 
+# docs/errors.md is what `make errors-doc` writes from the error table (core/err.h).
+if selected errors_doc; then
+	run_suite "$BUILD/tests/docs/errors_doc" --check docs/errors.md
+fi
+
 # Recurrence expansion against independent oracles (python3-dateutil and
 # python3-recurring-ical-events, Debian's, hence /usr/bin/python3).
 if [ -x "$BUILD/tests/calendar/expand_main" ] && selected oracle; then

@@ -267,7 +267,7 @@ static enum tr_code authorize(struct http_req *req)
 		return TR_OK;
 	tr_error_set(&req->err, TR_E_FORBIDDEN, NULL, "%s %s requires one of the roles: %s",
 		     req->method_name, r->pattern, roles_format(r->roles, need, sizeof need));
-	tr_error_rule(&req->err, "role");
+	tr_error_rule(&req->err, TR_R_ROLE);
 	return TR_E_FORBIDDEN;
 }
 
@@ -337,15 +337,8 @@ void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
 		rc = TR_E_INTERNAL;
 	if (req->err.code != rc) /* a handler returned a code without detail */
 		tr_error_set(&req->err, rc, NULL, "%s", tr_code_title(rc));
-	if (tr_code_http_status(rc) >= 500 && tr_code_http_status(rc) != 503) {
-		/* The detail of an internal error may quote the server or the data: the
-		 * log has it, the client gets the request id to quote. */
-		LOG_ERROR("event=request_failed request_id=%s code=%s detail=\"%s\"",
-			  req->request_id, tr_code_slug(rc), req->err.detail);
-		tr_error_set(&req->err, rc, NULL,
-			     "%s; the log has the detail under this request id", tr_code_title(rc));
-	}
-	/* Keep headers such as Allow and WWW-Authenticate; replace any body. */
+	/* Keep headers such as Allow and WWW-Authenticate; replace any body.  An internal
+	 * error's detail goes to the log, not the client (http_reply_problem). */
 	http_reply_problem(rep, req, &req->err, NULL);
 }
 

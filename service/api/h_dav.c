@@ -214,7 +214,7 @@ static enum tr_code resolve(struct ctx *x)
 		tr_error_set(&x->req->err, TR_E_FORBIDDEN, NULL,
 			     "%s may read only their own calendars (/dav/calendars/%s/)", x->user,
 			     x->user);
-		tr_error_rule(&x->req->err, "own-calendars");
+		tr_error_rule(&x->req->err, TR_R_OWN_CALENDARS);
 		return TR_E_FORBIDDEN;
 	}
 	if (strncmp(path, "/dav/principals/", 16) == 0) {

@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "api/stream_quota.h"
 #include "core/alarm.h"
+#include "core/log.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
 #include "metrics/metrics.h"
@@ -133,10 +134,19 @@ static void answer(struct waiter *w)
 		metrics_gate(w->api->app.metrics,
 			     json_string_value(json_object_get(out.body, "decision")),
 			     json_string_value(json_object_get(out.body, "reason_code")));
-	json_t *body = rc == TR_OK
-			       ? json_incref(out.body)
-			       : json_pack("{s:s, s:n, s:s, s:i}", "id", w->dep, "decision",
-					   "error", err.detail, "status", tr_code_http_status(rc));
+	int status = tr_code_http_status(rc);
+	const char *detail = err.detail;
+	if (rc != TR_OK && status >= 500 && status != 503) {
+		/* As in every problem reply: the log has an internal error's detail. */
+		LOG_ERROR("event=gate_wait_failed deployment=%s code=%s detail=\"%s\"", w->dep,
+			  tr_code_name(rc), err.detail);
+		detail = "internal error; the log has the detail";
+	}
+	json_t *body =
+		rc == TR_OK ? json_incref(out.body)
+			    : json_pack("{s:s, s:n, s:s, s:s, s:i}", "id", w->dep, "decision",
+					"error", detail, "code",
+					tr_code_name(tr_error_public_code(&err)), "status", status);
 	w->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	w->len = w->body ? strlen(w->body) : 0;
 	json_decref(body);

@@ -42,14 +42,14 @@ enum tr_code api_stream_take(struct http_req *req, struct http_reply *rep)
 			     req->user.name, limit,
 			     req->user.roles & (ROLE_ADMIN | ROLE_PIPELINE) ? "PRIVILEGED"
 									    : "USER");
-		tr_error_rule(&req->err, "streams_per_user");
+		tr_error_rule(&req->err, TR_R_STREAMS_PER_USER);
 	} else {
 		tr_error_set(&req->err, TR_E_TOO_MANY_REQUESTS, NULL,
 			     "users hold %u event streams and long-polls on this server, the most "
 			     "they may together (the rest are kept for admins and pipelines: "
 			     "TRANSOM_STREAMS_RESERVED)",
 			     limit);
-		tr_error_rule(&req->err, "streams_shared");
+		tr_error_rule(&req->err, TR_R_STREAMS_SHARED);
 	}
 	return TR_E_TOO_MANY_REQUESTS;
 }

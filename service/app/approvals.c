@@ -37,7 +37,7 @@ enum tr_code records_risk(struct rec_ctx *c, const char *id, struct rec_reply *o
 	if (!json_is_object(risk)) {
 		tr_error_set(err, TR_E_CONFLICT, "id", "%s has not been assessed (state '%s')", id,
 			     r.state);
-		tr_error_rule(err, "state");
+		tr_error_rule(err, TR_R_STATE);
 		store_record_clear(&r);
 		return TR_E_CONFLICT;
 	}
@@ -70,7 +70,7 @@ enum tr_code records_approvals(struct rec_ctx *c, const char *id, struct rec_rep
 	if (!json_is_object(json_object_get(r.data, "approvals"))) {
 		tr_error_set(err, TR_E_CONFLICT, "id", "%s has no approvals requested (state '%s')",
 			     id, r.state);
-		tr_error_rule(err, "state");
+		tr_error_rule(err, TR_R_STATE);
 		store_record_clear(&r);
 		return TR_E_CONFLICT;
 	}
@@ -101,12 +101,12 @@ static enum db_status load_awaiting(struct decision *d, struct store_record *r,
 		tr_error_set(j->err, TR_E_CONFLICT, "id",
 			     "%s is not waiting for approvals (state '%s'%s)", r->id, r->state,
 			     json_is_object(a) ? ", already decided" : "");
-		tr_error_rule(j->err, "state");
+		tr_error_rule(j->err, TR_R_STATE);
 		return rec_refuse(j, TR_E_CONFLICT);
 	}
 	if (j->c->defs->policies == NULL) {
 		tr_error_set(j->err, TR_E_CONFLICT, NULL, "no approval policies are loaded");
-		tr_error_rule(j->err, "policy");
+		tr_error_rule(j->err, TR_R_POLICY);
 		return rec_refuse(j, TR_E_CONFLICT);
 	}
 	return DB_ONE;
@@ -164,7 +164,7 @@ static enum db_status vote_tx(struct store *st, void *cls)
 				    &group, reason, sizeof reason);
 	if (chk != POLICY_VOTE_OK) {
 		tr_error_set(j->err, TR_E_FORBIDDEN, d->group ? "group" : NULL, "%s", reason);
-		tr_error_rule(j->err, policy_vote_rule(chk));
+		tr_error_rule(j->err, tr_code_of_rule(policy_vote_rule(chk)));
 		store_record_clear(&r);
 		return rec_refuse(j, TR_E_FORBIDDEN);
 	}
@@ -242,7 +242,7 @@ static enum db_status break_glass_tx(struct store *st, void *cls)
 									       : TR_E_FORBIDDEN;
 		tr_error_set(j->err, code, code == TR_E_UNPROCESSABLE ? "justification" : NULL,
 			     "%s", reason);
-		tr_error_rule(j->err, policy_vote_rule(chk));
+		tr_error_rule(j->err, tr_code_of_rule(policy_vote_rule(chk)));
 		store_record_clear(&r);
 		return rec_refuse(j, code);
 	}

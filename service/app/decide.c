@@ -87,7 +87,7 @@ bool rec_decision_allows_submit(struct rec_job *j, json_t *record, json_t *decis
 		"template '%s' does not pre-approve this change (%s): it is not a standard "
 		"change; file it as a normal change (\"type\": \"normal\") to go through the CAB",
 		id, why ? why : "its condition does not hold");
-	tr_error_rule(j->err, "template_not_preapproved");
+	tr_error_rule(j->err, TR_R_TEMPLATE_NOT_PREAPPROVED);
 	json_decref(j->out->extra);
 	j->out->extra = json_pack("{s:O}", "template", tpl);
 	return false;

@@ -327,7 +327,7 @@ static enum db_status result_tx(struct store *st, void *cls)
 	if (json_is_string(json_object_get(d->dep, "outcome"))) {
 		tr_error_set(j->err, TR_E_CONFLICT, "outcome", "%s already has the outcome '%s'",
 			     d->dep_id, json_string_value(json_object_get(d->dep, "outcome")));
-		tr_error_rule(j->err, "outcome_recorded");
+		tr_error_rule(j->err, TR_R_OUTCOME_RECORDED);
 		return rec_refuse(j, TR_E_CONFLICT);
 	}
 	if (d->lease != NULL) {
@@ -355,7 +355,7 @@ static enum db_status result_tx(struct store *st, void *cls)
 					     "only the pipeline that requested %s (%s) may report "
 					     "its result without its lease",
 					     d->dep_id, requester ? requester : "?");
-			tr_error_rule(j->err, "lease_required");
+			tr_error_rule(j->err, TR_R_LEASE_REQUIRED);
 			return rec_refuse(j, TR_E_FORBIDDEN);
 		}
 	}
@@ -372,7 +372,7 @@ static enum db_status result_tx(struct store *st, void *cls)
 		tr_error_set(j->err, TR_E_CONFLICT, "id",
 			     "%s has not started (state %s): deploy when the gate says allow",
 			     j->id, r.state);
-		tr_error_rule(j->err, "not_started");
+		tr_error_rule(j->err, TR_R_NOT_STARTED);
 		store_record_clear(&r);
 		return rec_refuse(j, TR_E_CONFLICT);
 	}

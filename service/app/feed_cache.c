@@ -600,8 +600,9 @@ enum tr_code feed_cache_get(struct feed_cache *fc, struct rec_ctx *c, const char
 	long long seq = 0, day = floor_div(c->now_ms, DAY_MS);
 	*out = NULL;
 	/* The head first: a write committed after it makes the next request build again. */
-	if (store_audit_head(c->st, &seq) < 0)
-		return tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL, "the database is unavailable");
+	enum db_status hs = store_audit_head(c->st, &seq);
+	if (hs < 0)
+		return store_error(c->st, hs, c->request_id, err);
 	if ((*out = cur_if_fits(fc, c, base, seq, day)) != NULL)
 		return TR_OK;
 	pthread_mutex_lock(&fc->build);

@@ -212,14 +212,15 @@ static void add_instances(json_t *items, json_t *sources, json_t *inst, long lon
  * decision now.  A change is on the agenda of one meeting only; past meetings do not
  * show today's list.
  */
-static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, struct agenda *a)
+static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, struct agenda *a,
+			       struct tr_error *err)
 {
 	json_t *list = NULL;
 	char *out = a->text;
 	size_t size = sizeof a->text;
 	enum db_status s = store_records_awaiting_approval(c->st, &list);
 	if (s < 0)
-		return TR_E_DB_UNAVAILABLE;
+		return store_error(c->st, s, c->request_id, err);
 	out[0] = '\0';
 	a->changed_ms = 0;
 	a->now_ms = c->now_ms;
@@ -269,9 +270,8 @@ enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *wh
 		agenda = calloc(1, sizeof *agenda);
 		if (agenda == NULL)
 			rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
-		else if (cab_agenda(c, base, agenda) != TR_OK)
-			rc = tr_error_set(err, TR_E_DB_UNAVAILABLE, NULL,
-					  "the database is unavailable");
+		else
+			rc = cab_agenda(c, base, agenda, err);
 	}
 	if (rc == TR_OK) {
 		json_t *all = only_bookings ? json_array() : defs_instances_stamped(d, from, to);

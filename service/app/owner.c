@@ -38,6 +38,6 @@ enum db_status rec_refuse_not_owner(struct rec_job *j, json_t *record, const cha
 		     j->id ? j->id : "this change", requester ? requester : "its requester",
 		     policy_owner_team(j->c->defs->policies) ? " (or the requester's team)" : "",
 		     what);
-	tr_error_rule(j->err, "owner_only");
+	tr_error_rule(j->err, TR_R_OWNER_ONLY);
 	return rec_refuse(j, TR_E_FORBIDDEN);
 }

@@ -76,7 +76,7 @@ static enum db_status check_links(struct rec_job *j, json_t *input)
 			tr_error_set(j->err, TR_E_UNPROCESSABLE, links[i].field,
 				     "'%s' names no existing %s: %s", links[i].field,
 				     links[i].target, list);
-			tr_error_rule(j->err, "reference");
+			tr_error_rule(j->err, TR_R_REFERENCE);
 			return rec_refuse(j, TR_E_UNPROCESSABLE);
 		}
 		json_decref(missing);
@@ -113,7 +113,7 @@ static enum db_status check_follow_ups(struct rec_job *j, json_t *input)
 			tr_error_set(j->err, TR_E_UNPROCESSABLE, field,
 				     "'%s' names no existing problem: %s", field,
 				     json_string_value(m));
-			tr_error_rule(j->err, "reference");
+			tr_error_rule(j->err, TR_R_REFERENCE);
 			json_decref(missing);
 			return rec_refuse(j, TR_E_UNPROCESSABLE);
 		}
@@ -146,7 +146,7 @@ static enum db_status check_services(struct rec_job *j, json_t *input)
 			 json_string_value(u));
 	tr_error_set(j->err, TR_E_UNPROCESSABLE, field, "unknown service%s: %s",
 		     json_array_size(unknown) > 1 ? "s" : "", list);
-	tr_error_rule(j->err, "catalog");
+	tr_error_rule(j->err, TR_R_CATALOG);
 	j->out->extra = json_pack("{s:o}", "unknown_services", unknown);
 	return rec_refuse(j, TR_E_UNPROCESSABLE);
 }
@@ -174,7 +174,7 @@ static enum db_status idem_claim(struct rec_job *j)
 			     "this Idempotency-Key was used within 24 h for %s %s with a different "
 			     "body",
 			     prev.method, prev.path);
-		tr_error_rule(j->err, "idempotency_key");
+		tr_error_rule(j->err, TR_R_IDEMPOTENCY_KEY);
 		return rec_refuse(j, TR_E_UNPROCESSABLE);
 	}
 	/* Stored as idem_finish writes them; keys of before that kept the HTTP reply (201,
@@ -358,7 +358,7 @@ static enum db_status patch_tx(struct store *st, void *cls)
 		if (!wf_field_editable(wf, r.state, key)) {
 			tr_error_set(j->err, TR_E_CONFLICT, key,
 				     "'%s' cannot be edited in state '%s'", key, r.state);
-			tr_error_rule(j->err, "editable");
+			tr_error_rule(j->err, TR_R_EDITABLE);
 			json_t *editable = json_array();
 			const char *const *list = wf_state_editable(wf, r.state);
 			for (size_t i = 0; list[i] != NULL; i++)

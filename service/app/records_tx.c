@@ -144,7 +144,7 @@ static void explain_window(struct rec_job *j)
 			     id, status);
 		json_object_set_new(j->out->extra, "window", json_null());
 	}
-	tr_error_rule(j->err, "within_window");
+	tr_error_rule(j->err, TR_R_WITHIN_WINDOW);
 }
 
 /* Maps an engine refusal to a problem, with its extra members. */
@@ -155,23 +155,23 @@ enum tr_code rec_engine_error(struct rec_job *j, struct wf_outcome *o)
 	switch (o->status) {
 	case WF_ERR_NOT_ALLOWED:
 		tr_error_set(err, TR_E_CONFLICT, "event", "%s", o->detail);
-		tr_error_rule(err, "state");
+		tr_error_rule(err, TR_R_STATE);
 		out->extra = json_pack("{s:O}", "allowed_events", o->allowed);
 		return TR_E_CONFLICT;
 	case WF_ERR_FORBIDDEN:
 		tr_error_set(err, TR_E_FORBIDDEN, "event", "%s", o->detail);
-		tr_error_rule(err, "role");
+		tr_error_rule(err, TR_R_ROLE);
 		return TR_E_FORBIDDEN;
 	case WF_ERR_MISSING: {
 		const char *first = json_string_value(json_array_get(o->missing, 0));
 		tr_error_set(err, TR_E_UNPROCESSABLE, first ? first : "", "%s", o->detail);
-		tr_error_rule(err, "required");
+		tr_error_rule(err, TR_R_REQUIRED);
 		out->extra = json_pack("{s:O}", "missing", o->missing);
 		return TR_E_UNPROCESSABLE;
 	}
 	case WF_ERR_GUARD:
 		tr_error_set(err, TR_E_CONFLICT, "event", "%s", o->detail);
-		tr_error_rule(err, o->guard_name ? o->guard_name : "guard");
+		tr_error_rule_as(err, TR_R_GUARD, o->guard_name);
 		out->extra =
 			json_pack("{s:s?, s:s?}", "guard", o->guard_name, "when", o->guard_text);
 		if (o->guard_name != NULL && strcmp(o->guard_name, "within_window") == 0)
@@ -509,7 +509,7 @@ enum db_status rec_load_locked(struct rec_job *j, struct store_record *r, const 
 		tr_error_set(j->err, TR_E_CONFLICT, NULL,
 			     "%s follows workflow '%s', which is no longer loaded", r->id,
 			     r->workflow);
-		tr_error_rule(j->err, "workflow");
+		tr_error_rule(j->err, TR_R_WORKFLOW);
 		return rec_refuse(j, TR_E_CONFLICT);
 	}
 	if (j->expect != NULL && !rec_versions_match(j->expect, r->version)) {

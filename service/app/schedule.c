@@ -319,7 +319,7 @@ static enum db_status replace(struct resched *d, struct store_record *r, const s
 	if (sched == NULL || state == NULL || strcmp(state, r->state) != 0) {
 		tr_error_set(j->err, TR_E_CONFLICT, "state",
 			     "%s is in state '%s', not waiting for its slot", r->id, r->state);
-		tr_error_rule(j->err, "state");
+		tr_error_rule(j->err, TR_R_STATE);
 		return rec_refuse(j, TR_E_CONFLICT);
 	}
 	if (d->not_before != NULL) {

@@ -109,7 +109,7 @@ enum tr_code app_token_create(struct app_session *s, const struct app_actor *who
 	if (st == DB_ONE) {
 		tr_error_set(err, TR_E_CONFLICT, "user",
 			     "user '%s' is disabled (POST /v1/users/%s/enable first)", user, user);
-		tr_error_rule(err, "user_disabled");
+		tr_error_rule(err, TR_R_USER_DISABLED);
 		return TR_E_CONFLICT;
 	}
 	const struct defs *d = app_session_defs(s);
@@ -156,7 +156,7 @@ enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who
 	if (strcmp(name, who->name) == 0) {
 		tr_error_set(err, TR_E_UNPROCESSABLE, "name",
 			     "you cannot disable yourself (another admin can)");
-		tr_error_rule(err, "self");
+		tr_error_rule(err, TR_R_SELF);
 		return TR_E_UNPROCESSABLE;
 	}
 	struct store_revoked r;

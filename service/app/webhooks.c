@@ -120,7 +120,7 @@ static enum tr_code check_request(struct app *app, const struct app_webhook_requ
 	char refused[256];
 	if (!net_guard_check_url(app->guard, rq->url, refused, sizeof refused)) {
 		rc = tr_error_set(err, TR_E_UNPROCESSABLE, "url", "'url': %s", refused);
-		tr_error_rule(err, "internal-address");
+		tr_error_rule(err, TR_R_INTERNAL_ADDRESS);
 		return rc;
 	}
 	if ((rc = check_events(err, rq->events)) != TR_OK)

@@ -1,9 +1,10 @@
 /*
  * err.h -- the one error table: every failure Transom reports has a code here.
  *
- * TR_ERRORS is an X-macro: each row gives the enum name, the HTTP status it maps to,
- * the problem type slug (the last part of the RFC 9457 `type` URI) and the title.
- * Control flow passes `enum tr_code`; the detail travels in `struct tr_error`.
+ * TR_ERRORS is an X-macro: each row registers one code a client can see, with the HTTP
+ * status it maps to, its slug, its stable code name, a title and its documented meaning
+ * (docs/errors.md is generated from it).  Control flow passes `enum tr_code`; the detail
+ * travels in `struct tr_error`.
  */
 #ifndef TRANSOM_ERR_H
 #define TRANSOM_ERR_H
@@ -11,36 +12,194 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
-/* name, http status, type slug, title */
+/*
+ * name, HTTP status, slug, code, title, meaning.
+ *
+ * Two kinds of row.  TR_E_* codes are classes of HTTP refusal: the slug is the last part
+ * of the problem `type` URI.  TR_R_* codes are the domain rules a refusal names: the slug
+ * is the rule id sent in the problem's `rule` member, and the status is the one the rule
+ * is refused with (the reply's `type`, `title` and `status` stay those of the TR_E_* code
+ * passed to tr_error_set, which has that same status).  `code` is the registered name a
+ * client branches on (problem member `code`): the slug in upper case, '-' as '_'.  It
+ * never changes once released; a new rule is a new row.  `meaning` is the paragraph of
+ * docs/errors.md (`make errors-doc` writes it from this table).
+ */
 #define TR_ERRORS(X)                                                                               \
-	X(TR_OK, 200, "ok", "OK")                                                                  \
-	X(TR_E_BAD_REQUEST, 400, "bad-request", "Bad request")                                     \
-	X(TR_E_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON")                            \
-	X(TR_E_BAD_PARAMETER, 400, "bad-parameter", "Bad query parameter")                         \
-	X(TR_E_UNAUTHENTICATED, 401, "unauthenticated", "Authentication required")                 \
-	X(TR_E_FORBIDDEN, 403, "forbidden", "Forbidden")                                           \
-	X(TR_E_NOT_FOUND, 404, "not-found", "Not found")                                           \
-	X(TR_E_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed")                \
-	X(TR_E_NOT_ACCEPTABLE, 406, "not-acceptable", "Not acceptable")                            \
-	X(TR_E_CONFLICT, 409, "conflict", "Conflict")                                              \
-	X(TR_E_PRECONDITION_FAILED, 412, "precondition-failed", "Precondition failed")             \
-	X(TR_E_BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                    \
-	X(TR_E_URI_TOO_LONG, 414, "uri-too-long", "Request URI too long")                          \
-	X(TR_E_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported media type")         \
-	X(TR_E_UNPROCESSABLE, 422, "unprocessable", "Unprocessable content")                       \
-	X(TR_E_PRECONDITION_REQUIRED, 428, "precondition-required", "Precondition required")       \
-	X(TR_E_DB_READ_ONLY, 503, "database-read-only", "Database is read-only")                   \
-	X(TR_E_DB_TIMEOUT, 503, "database-timeout", "Database timed out")                          \
-	X(TR_E_TOO_MANY_REQUESTS, 429, "too-many-requests", "Too many requests")                   \
-	X(TR_E_INTERNAL, 500, "internal", "Internal error")                                        \
-	X(TR_E_NOMEM, 500, "out-of-memory", "Out of memory")                                       \
-	X(TR_E_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")                \
-	X(TR_E_DB_CONFLICT, 503, "database-busy", "Database busy, retry")                          \
-	X(TR_E_NOT_READY, 503, "not-ready", "Service not ready")                                   \
-	X(TR_E_CONFIG, 500, "config", "Invalid configuration")
+	X(TR_OK, 200, "ok", "OK", "OK", "Success; never sent in a problem reply.")                 \
+	X(TR_E_BAD_REQUEST, 400, "bad-request", "BAD_REQUEST", "Bad request",                      \
+	  "The request is malformed: a required header, body or value is missing or not of the "   \
+	  "expected form. `detail` says what, `field` names it when there is one.")                \
+	X(TR_E_MALFORMED_JSON, 400, "malformed-json", "MALFORMED_JSON", "Malformed JSON",          \
+	  "The body is not valid JSON (or repeats a member); `detail` gives the line and column.") \
+	X(TR_E_BAD_PARAMETER, 400, "bad-parameter", "BAD_PARAMETER", "Bad query parameter",        \
+	  "A query parameter is missing, unknown or out of range; `field` names it.")              \
+	X(TR_E_UNAUTHENTICATED, 401, "unauthenticated", "UNAUTHENTICATED",                         \
+	  "Authentication required",                                                               \
+	  "No credentials, or credentials that are unknown, expired, revoked or of a disabled "    \
+	  "user. The `WWW-Authenticate` header says which scheme the path takes.")                 \
+	X(TR_E_FORBIDDEN, 403, "forbidden", "FORBIDDEN", "Forbidden",                              \
+	  "The caller is known but may not do this. A refusal by a named rule carries that "       \
+	  "rule's code instead.")                                                                  \
+	X(TR_E_NOT_FOUND, 404, "not-found", "NOT_FOUND", "Not found",                              \
+	  "No route matches the path, or the resource it names does not exist.")                   \
+	X(TR_E_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "METHOD_NOT_ALLOWED",                \
+	  "Method not allowed",                                                                    \
+	  "The path exists but not with this method; the `Allow` header lists the methods it "     \
+	  "takes.")                                                                                \
+	X(TR_E_NOT_ACCEPTABLE, 406, "not-acceptable", "NOT_ACCEPTABLE", "Not acceptable",          \
+	  "None of the media types in `Accept` can be produced for this resource.")                \
+	X(TR_E_CONFLICT, 409, "conflict", "CONFLICT", "Conflict",                                  \
+	  "The request conflicts with the current state of the resource (it exists already, or "   \
+	  "it moved on). A refusal by a named rule carries that rule's code instead.")             \
+	X(TR_E_PRECONDITION_FAILED, 412, "precondition-failed", "PRECONDITION_FAILED",             \
+	  "Precondition failed",                                                                   \
+	  "`If-Match` names a version that is no longer current: read the resource again and "     \
+	  "retry with its `ETag`.")                                                                \
+	X(TR_E_BODY_TOO_LARGE, 413, "body-too-large", "BODY_TOO_LARGE", "Request body too large",  \
+	  "The body is longer than the server accepts. Sent by the transport, with the rule "      \
+	  "`max_body` (code `MAX_BODY`).")                                                         \
+	X(TR_E_URI_TOO_LONG, 414, "uri-too-long", "URI_TOO_LONG", "Request URI too long",          \
+	  "The request URI is longer than the server accepts. Sent by the transport, with the "    \
+	  "rule `max_url` (code `MAX_URL`).")                                                      \
+	X(TR_E_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "UNSUPPORTED_MEDIA_TYPE",         \
+	  "Unsupported media type",                                                                \
+	  "The `Content-Type` of the body is not one this path takes (most take "                  \
+	  "`application/json`).")                                                                  \
+	X(TR_E_UNPROCESSABLE, 422, "unprocessable", "UNPROCESSABLE", "Unprocessable content",      \
+	  "The body is well-formed but a value in it is not valid; `field` names it. A refusal "   \
+	  "by a named rule carries that rule's code instead.")                                     \
+	X(TR_E_PRECONDITION_REQUIRED, 428, "precondition-required", "PRECONDITION_REQUIRED",       \
+	  "Precondition required",                                                                 \
+	  "This write needs an `If-Match` header with the version read last, so that concurrent "  \
+	  "edits are not lost.")                                                                   \
+	X(TR_E_DB_READ_ONLY, 503, "database-read-only", "DATABASE_READ_ONLY",                      \
+	  "Database is read-only",                                                                 \
+	  "The database accepts no writes now (a standby, or a failover in progress). Retry "      \
+	  "after `Retry-After`.")                                                                  \
+	X(TR_E_DB_TIMEOUT, 503, "database-timeout", "DATABASE_TIMEOUT", "Database timed out",      \
+	  "A statement ran into the statement or lock timeout. Retry after `Retry-After`.")        \
+	X(TR_E_TOO_MANY_REQUESTS, 429, "too-many-requests", "TOO_MANY_REQUESTS",                   \
+	  "Too many requests",                                                                     \
+	  "A limit on concurrent use was reached; `Retry-After` says when to try again.")          \
+	X(TR_E_INTERNAL, 500, "internal", "INTERNAL", "Internal error",                            \
+	  "The server failed. The reply carries no server or database text: quote its `instance` " \
+	  "(the request id) to an operator, whose log has the detail.")                            \
+	X(TR_E_NOMEM, 500, "out-of-memory", "OUT_OF_MEMORY", "Out of memory",                      \
+	  "The server ran out of memory while answering. Retrying later may succeed.")             \
+	X(TR_E_DB_UNAVAILABLE, 503, "database-unavailable", "DATABASE_UNAVAILABLE",                \
+	  "Database unavailable",                                                                  \
+	  "The database cannot be reached (down, restarting or refusing connections). Retry "      \
+	  "after `Retry-After`.")                                                                  \
+	X(TR_E_DB_CONFLICT, 503, "database-busy", "DATABASE_BUSY", "Database busy, retry",         \
+	  "Concurrent transactions kept conflicting (serialization failures or deadlocks) after "  \
+	  "every retry. Retry after `Retry-After`.")                                               \
+	X(TR_E_NOT_READY, 503, "not-ready", "NOT_READY", "Service not ready",                      \
+	  "The service is starting, draining or has no valid definitions loaded. Retry after "     \
+	  "`Retry-After`, or another replica.")                                                    \
+	X(TR_E_CONFIG, 500, "config", "CONFIG", "Invalid configuration",                           \
+	  "A setting is invalid; reported at start-up and by the CLI rather than to API clients.") \
+	X(TR_R_STATE, 409, "state", "STATE", "Wrong state",                                        \
+	  "The record is not in a state that allows this: the event is not allowed from its "      \
+	  "current state, it is not awaiting approvals or its slot, or it has not been assessed "  \
+	  "yet. `detail` names the state.")                                                        \
+	X(TR_R_ROLE, 403, "role", "ROLE", "Role required",                                         \
+	  "The caller has none of the roles the route or the workflow event requires; `detail` "   \
+	  "lists them.")                                                                           \
+	X(TR_R_REQUIRED, 422, "required", "REQUIRED", "Required fields missing",                   \
+	  "The workflow requires fields that the record lacks before this event; the `missing` "   \
+	  "member lists them.")                                                                    \
+	X(TR_R_GUARD, 409, "guard", "GUARD", "Guard refused",                                      \
+	  "A guard of the workflow refused the event. `rule` is the guard's name as the workflow " \
+	  "defines it (or `guard` when it has none); `detail` says why.")                          \
+	X(TR_R_WORKFLOW, 409, "workflow", "WORKFLOW", "Workflow not loaded",                       \
+	  "The record follows a workflow that is no longer loaded, so no event can be applied to " \
+	  "it.")                                                                                   \
+	X(TR_R_EDITABLE, 409, "editable", "EDITABLE", "Field not editable",                        \
+	  "A field may not be edited in the record's current state; `field` names it and the "     \
+	  "`editable` member lists those that may.")                                               \
+	X(TR_R_REFERENCE, 422, "reference", "REFERENCE", "Unknown reference",                      \
+	  "A link field names records that do not exist; `field` names it.")                       \
+	X(TR_R_CATALOG, 422, "catalog", "CATALOG", "Unknown service",                              \
+	  "The request names services that are not in the catalog; the `unknown_services` member " \
+	  "lists them.")                                                                           \
+	X(TR_R_IDEMPOTENCY_KEY, 422, "idempotency_key", "IDEMPOTENCY_KEY",                         \
+	  "Idempotency key reused",                                                                \
+	  "The `Idempotency-Key` was used within 24 hours for a different request (method, path "  \
+	  "or body).")                                                                             \
+	X(TR_R_TEMPLATE_NOT_PREAPPROVED, 422, "template_not_preapproved",                          \
+	  "TEMPLATE_NOT_PREAPPROVED", "Template does not pre-approve",                             \
+	  "A standard change names a template whose condition does not hold for it; file it as a " \
+	  "normal change to go through the CAB. The `template` member shows the template.")        \
+	X(TR_R_WITHIN_WINDOW, 409, "within_window", "WITHIN_WINDOW", "Outside the booked window",  \
+	  "The change may start only within its booked maintenance window; the `window` member "   \
+	  "gives it (or null when there is none). Only an emergency change or break glass may "    \
+	  "skip it.")                                                                              \
+	X(TR_R_POLICY, 409, "policy", "POLICY", "No approval policies",                            \
+	  "No approval policies are loaded, so no vote can be counted.")                           \
+	X(TR_R_REQUESTER_CANNOT_APPROVE, 403, "requester_cannot_approve",                          \
+	  "REQUESTER_CANNOT_APPROVE", "Requester cannot approve",                                  \
+	  "Segregation of duties: the requester of a change may not vote on it.")                  \
+	X(TR_R_EDITOR_CANNOT_APPROVE, 403, "editor_cannot_approve", "EDITOR_CANNOT_APPROVE",       \
+	  "Editor cannot approve",                                                                 \
+	  "Segregation of duties: someone who edited the change's content may not vote on it.")    \
+	X(TR_R_NOT_A_MEMBER, 403, "not_a_member", "NOT_A_MEMBER", "Not a member",                  \
+	  "The voter is not an eligible member of the group voted for (or of any required "        \
+	  "group).")                                                                               \
+	X(TR_R_NOT_REQUIRED, 403, "not_required", "NOT_REQUIRED", "Group not required",            \
+	  "The group named in the vote is not among the groups this change requires.")             \
+	X(TR_R_REQUESTER_CANNOT_BREAK_GLASS, 403, "requester_cannot_break_glass",                  \
+	  "REQUESTER_CANNOT_BREAK_GLASS", "Requester cannot break glass",                          \
+	  "Segregation of duties: the requester of a change may not break glass on it.")           \
+	X(TR_R_BREAK_GLASS_NOT_ALLOWED, 403, "break_glass_not_allowed", "BREAK_GLASS_NOT_ALLOWED", \
+	  "Break glass not allowed",                                                               \
+	  "The policy's `break_glass.when` does not hold for this change, or break glass is not "  \
+	  "configured.")                                                                           \
+	X(TR_R_JUSTIFICATION_TOO_SHORT, 422, "justification_too_short", "JUSTIFICATION_TOO_SHORT", \
+	  "Justification too short",                                                               \
+	  "A break-glass justification is shorter than the policy requires; `field` is "           \
+	  "`justification`.")                                                                      \
+	X(TR_R_OWNER_ONLY, 403, "owner_only", "OWNER_ONLY", "Owner only",                          \
+	  "Only the change's requester (or the requester's team, when the policy says so), a "     \
+	  "change manager or an admin may do this.")                                               \
+	X(TR_R_OUTCOME_RECORDED, 409, "outcome_recorded", "OUTCOME_RECORDED",                      \
+	  "Outcome already recorded",                                                              \
+	  "The deployment already has an outcome; it is recorded once.")                           \
+	X(TR_R_LEASE_REQUIRED, 403, "lease_required", "LEASE_REQUIRED", "Lease required",          \
+	  "Only the pipeline that requested the deployment may report its result without the "     \
+	  "lease the gate gave.")                                                                  \
+	X(TR_R_NOT_STARTED, 409, "not_started", "NOT_STARTED", "Change not started",               \
+	  "The change is not implementing: deploy when the gate says allow.")                      \
+	X(TR_R_USER_DISABLED, 409, "user_disabled", "USER_DISABLED", "User disabled",              \
+	  "The user is disabled; enable them before issuing a token.")                             \
+	X(TR_R_SELF, 422, "self", "SELF", "Cannot act on yourself",                                \
+	  "An admin cannot disable their own account (another admin can).")                        \
+	X(TR_R_OWN_CALENDARS, 403, "own-calendars", "OWN_CALENDARS", "Own calendars only",         \
+	  "A CalDAV user may read only their own calendars.")                                      \
+	X(TR_R_INTERNAL_ADDRESS, 422, "internal-address", "INTERNAL_ADDRESS", "Internal address",  \
+	  "A webhook URL points at an internal or otherwise refused address (SSRF guard).")        \
+	X(TR_R_STREAMS_PER_USER, 429, "streams_per_user", "STREAMS_PER_USER",                      \
+	  "Too many streams for this user",                                                        \
+	  "The user already holds the most event streams and long-polls one user may on this "     \
+	  "server; close one first.")                                                              \
+	X(TR_R_STREAMS_SHARED, 429, "streams_shared", "STREAMS_SHARED", "Too many streams",        \
+	  "Users hold the most event streams and long-polls this server shares among them; retry " \
+	  "later.")                                                                                \
+	X(TR_R_MAX_EVENT_STREAMS, 503, "max_event_streams", "MAX_EVENT_STREAMS", "Event hub full", \
+	  "This server already serves the most event streams it can; retry later or on another "   \
+	  "replica.")                                                                              \
+	X(TR_R_UTF8, 400, "utf8", "UTF8", "Not UTF-8 text",                                        \
+	  "The path, a query parameter or a header is not valid UTF-8 text or holds control "      \
+	  "characters; `field` names it.")                                                         \
+	X(TR_R_MAX_BODY, 413, "max_body", "MAX_BODY", "Body over the limit",                       \
+	  "The request body is longer than the server's limit.")                                   \
+	X(TR_R_MAX_URL, 414, "max_url", "MAX_URL", "URI over the limit",                           \
+	  "The request URI is longer than the server's limit.")                                    \
+	X(TR_R_DATA, 400, "data", "DATA", "Value rejected",                                        \
+	  "The database rejected a value of the request (malformed text, or a number or date out " \
+	  "of range). No database text is included.")
 
 enum tr_code {
-#define TR_ERR_ENUM(name, status, slug, title) name,
+#define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,
 	TR_ERRORS(TR_ERR_ENUM)
 #undef TR_ERR_ENUM
 		TR_CODE_COUNT_
@@ -48,13 +207,16 @@ enum tr_code {
 
 /*
  * Detail of one error.  `field` names the request field or setting at fault and `rule`
- * the rule that refused it; either may be empty.  Plain data: copy freely.
+ * the rule that refused it; either may be empty.  `rule_code` is the registered TR_R_*
+ * code of that rule (TR_OK when none): the code a client sees instead of `code`'s.
+ * Plain data: copy freely.
  */
 struct tr_error {
 	enum tr_code code;
 	char detail[512];
 	char field[128];
 	char rule[128];
+	enum tr_code rule_code;
 };
 
 /* HTTP status of `code` (500 for an out-of-range code). */
@@ -66,6 +228,24 @@ const char *tr_code_slug(enum tr_code code);
 /* Human title of `code`, e.g. "Not found".  Static storage. */
 const char *tr_code_title(enum tr_code code);
 
+/* Registered name of `code`, e.g. "NOT_FOUND", "REQUESTER_CANNOT_APPROVE".  Static. */
+const char *tr_code_name(enum tr_code code);
+
+/* The documented meaning of `code` (a paragraph of docs/errors.md).  Static storage. */
+const char *tr_code_meaning(enum tr_code code);
+
+/* Whether `code` is a domain rule (TR_R_*) rather than an HTTP class (TR_E_*). */
+bool tr_code_is_rule(enum tr_code code);
+
+/* The TR_R_* code whose rule id is `rule` (e.g. "state"), or TR_OK when none is. */
+enum tr_code tr_code_of_rule(const char *rule);
+
+/*
+ * The code a client sees for `err`: its rule's code when a rule refused, else the HTTP
+ * class code (`err->code`).
+ */
+enum tr_code tr_error_public_code(const struct tr_error *err);
+
 /*
  * Fills `err` (which may be NULL, then it only returns) with `code`, the field (may be
  * NULL) and a printf-style detail.  Returns `code`, so callers can write
@@ -74,7 +254,16 @@ const char *tr_code_title(enum tr_code code);
 enum tr_code tr_error_set(struct tr_error *err, enum tr_code code, const char *field,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Sets the rule name of `err` (NULL-safe). */
-void tr_error_rule(struct tr_error *err, const char *rule);
+/*
+ * Names the registered rule (a TR_R_* code) that refused, after tr_error_set: `rule`
+ * becomes err->rule_code and its rule id err->rule.  NULL-safe; TR_OK clears the rule.
+ */
+void tr_error_rule(struct tr_error *err, enum tr_code rule);
+
+/*
+ * As tr_error_rule, with `id` (may be NULL: the table's id) as the rule id sent to the
+ * client: for rules named by definitions, such as a workflow's guards (TR_R_GUARD).
+ */
+void tr_error_rule_as(struct tr_error *err, enum tr_code rule, const char *id);
 
 #endif /* TRANSOM_ERR_H */

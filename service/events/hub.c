@@ -455,7 +455,7 @@ enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *
 		tr_error_set(err, TR_E_NOT_READY, NULL,
 			     "this server already serves %zu event streams; retry later",
 			     hub->max_subs);
-		tr_error_rule(err, "max_event_streams");
+		tr_error_rule(err, TR_R_MAX_EVENT_STREAMS);
 		return TR_E_NOT_READY;
 	}
 	s->next_pos = hub->head;

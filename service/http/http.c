@@ -140,7 +140,7 @@ static enum MHD_Result check_value(void *cls, enum MHD_ValueKind kind, const cha
 		     "the %s %s%s is not valid UTF-8 text (or holds control characters)",
 		     header ? "header" : "query parameter", key_ok ? key : "name",
 		     key_ok ? "" : "");
-	tr_error_rule(c->err, "utf8");
+	tr_error_rule(c->err, TR_R_UTF8);
 	c->ok = false;
 	return MHD_NO;
 }
@@ -151,7 +151,7 @@ bool http_req_text_ok(const struct http_req *req, struct tr_error *err)
 	if (!utf8_text_ok(req->path, strlen(req->path), false)) {
 		tr_error_set(err, TR_E_BAD_REQUEST, "path",
 			     "the path is not valid UTF-8 text (or holds control characters)");
-		tr_error_rule(err, "utf8");
+		tr_error_rule(err, TR_R_UTF8);
 		return false;
 	}
 	MHD_get_connection_values(req->transport->conn, MHD_GET_ARGUMENT_KIND, check_value, &c);
@@ -237,45 +237,6 @@ enum tr_code http_reply_header(struct http_reply *rep, const char *name, const c
 	rep->headers[rep->nheaders].value = v;
 	rep->nheaders++;
 	return TR_OK;
-}
-
-void http_reply_problem(struct http_reply *rep, const struct http_req *req,
-			const struct tr_error *err, json_t *extra)
-{
-	static const char fallback[] =
-		"{\"type\":\"https://transom.dev/problems/out-of-memory\",\"title\":\"Out of "
-		"memory\",\"status\":500}";
-	char type[128];
-	int status = tr_code_http_status(err->code);
-	json_t *p;
-
-	snprintf(type, sizeof type, "https://transom.dev/problems/%s", tr_code_slug(err->code));
-	p = json_pack("{s:s, s:s, s:i}", "type", type, "title", tr_code_title(err->code), "status",
-		      status);
-	if (p != NULL) {
-		if (err->detail[0])
-			json_object_set_new(p, "detail", json_string(err->detail));
-		if (err->field[0])
-			json_object_set_new(p, "field", json_string(err->field));
-		if (err->rule[0])
-			json_object_set_new(p, "rule", json_string(err->rule));
-		if (req != NULL && req->request_id[0])
-			json_object_set_new(p, "instance", json_string(req->request_id));
-		if (extra != NULL)
-			json_object_update(p, extra);
-	}
-	json_decref(extra);
-	if (status == 503) { /* every 503 says when to come back */
-		bool has = false;
-		for (unsigned i = 0; i < rep->nheaders; i++)
-			has = has || strcasecmp(rep->headers[i].name, "Retry-After") == 0;
-		if (!has)
-			http_reply_header(rep, "Retry-After", HTTP_RETRY_AFTER);
-	}
-	if (p == NULL || http_reply_json(rep, status, p) != TR_OK)
-		http_reply_text(rep, 500, "application/problem+json", fallback,
-				sizeof fallback - 1);
-	rep->content_type = "application/problem+json";
 }
 
 /* ---- streaming replies ------------------------------------------------------------------ */
@@ -666,7 +627,7 @@ static enum MHD_Result answer_limit(struct http_transport *t, enum tr_code code)
 	bool body = code == TR_E_BODY_TOO_LARGE;
 	tr_error_set(&e, code, NULL, "the request %s is longer than %zu bytes",
 		     body ? "body" : "URI", body ? t->srv->opts.max_body : t->srv->opts.max_url);
-	tr_error_rule(&e, body ? "max_body" : "max_url");
+	tr_error_rule(&e, body ? TR_R_MAX_BODY : TR_R_MAX_URL);
 	http_reply_problem(&t->rep, &t->req, &e, NULL);
 	return queue_reply(t);
 }

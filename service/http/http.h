@@ -104,8 +104,11 @@ enum tr_code http_reply_text(struct http_reply *rep, int status, const char *con
 enum tr_code http_reply_header(struct http_reply *rep, const char *name, const char *value);
 
 /*
- * Fills `rep` with an RFC 9457 problem+json for `err`: type, title, status, detail,
- * plus `field` and `rule` when set, plus the request id as `instance`.  `extra` (may be
+ * Fills `rep` with an RFC 9457 problem+json for `err`: type, title, status, `code` (the
+ * registered name of tr_error_public_code(err), docs/errors.md), detail, plus `field` and
+ * `rule` when set, plus the request id as `instance`.  A 5xx other than 503 never carries
+ * err->detail (it may quote the server or the database): that is logged with the request
+ * id, and the detail says to quote it.  `extra` (may be
  * NULL, stolen) is merged into the object, for lists like the allowed events.  A 503
  * gets `Retry-After: HTTP_RETRY_AFTER` unless `rep` already has a Retry-After header.
  */

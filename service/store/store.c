@@ -199,7 +199,7 @@ enum tr_code store_error(const struct store *st, enum db_status s, const char *r
 		tr_error_set(err, TR_E_BAD_REQUEST, NULL,
 			     "a value in the request is not valid (malformed text, or a number "
 			     "or date out of range)");
-		tr_error_rule(err, "data");
+		tr_error_rule(err, TR_R_DATA);
 		return TR_E_BAD_REQUEST;
 	}
 	LOG_ERROR("event=db_error request_id=%s sqlstate=%s error=\"%s\"", rid, state,

@@ -25,12 +25,8 @@ main
 ONLY_api='app core http dav auth crypto metrics events config defs'
 ONLY_jobs='app core net crypto metrics config defs events audit'
 
-# Edges being removed by work in progress are listed, one message a line, in
-# layers-pending.txt beside this script: they are reported but not counted.  The file
-# goes away when the list is empty.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PENDING="$ROOT/tests/structure/layers-pending.txt"
 cd "$ROOT/service" || exit 1
 
 # rank MODULE: its layer number (1 = lowest), or nothing when it is in no layer.
@@ -65,10 +61,6 @@ for dir in */; do
 		elif [ "$t" -eq "$r" ]; then
 			echo "service/$file: includes $to/, a peer of $mod/ in the same layer"
 		else
-			continue
-		fi
-		if [ -f "$PENDING" ] && grep -qxF "service/$file $to" "$PENDING"; then
-			echo "  (pending: listed in layers-pending.txt)"
 			continue
 		fi
 		bad=1
