@@ -12,7 +12,6 @@
 #include "calendar/feed.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
-#include "wf/wf.h"
 
 /* ---- remote calendars ------------------------------------------------------------------- */
 
@@ -139,21 +138,4 @@ enum tr_code calendars_freebusy_ics(const char *service, long long from, long lo
 		return tr_error_set(err, TR_E_INTERNAL, NULL, "free/busy: %s", e.detail);
 	*out = text;
 	return TR_OK;
-}
-
-/* ---- re-planning ---------------------------------------------------------------------- */
-
-enum tr_code calendars_replan(struct store *st, struct defs *d, long long now_ms, unsigned retries,
-			      bool (*stop)(void *cls), void *cls, unsigned *moved, bool *finished,
-			      struct tr_error *err)
-{
-	struct rec_ctx c = {
-		.st = st,
-		.defs = d,
-		.actor = "system",
-		.roles = WF_ROLE_SYSTEM,
-		.now_ms = now_ms,
-		.retries = retries,
-	};
-	return records_replan(&c, stop, cls, moved, finished, err);
 }

@@ -70,15 +70,4 @@ enum tr_code calendars_freebusy_ics(const char *service, long long from_ms, long
 				    long long now_ms, json_t *busy, char **text, size_t *len,
 				    struct tr_error *err);
 
-/* ---- re-planning ---------------------------------------------------------------------- */
-
-/*
- * records_replan as Transom itself (actor "system") on connection `st` with definitions
- * `d` at `now_ms`, retrying serialization failures `retries` times.  `stop`, `cls`,
- * *moved and *finished as records_replan's.
- */
-enum tr_code calendars_replan(struct store *st, struct defs *d, long long now_ms, unsigned retries,
-			      bool (*stop)(void *cls), void *cls, unsigned *moved, bool *finished,
-			      struct tr_error *err);
-
 #endif /* TRANSOM_APP_CALENDARS_H */

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 
 #include "app/app.h"
-#include "app/calendars.h"
+#include "app/records.h"
+#include "app/session.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
@@ -16,18 +17,16 @@
 struct replan_worker {
 	struct app *app;
 	struct worker *thread;
-	struct store *store;
-	struct defs *defs;
-	unsigned long defs_gen;
-	unsigned long planned_gen; /* the definitions the last complete re-plan saw */
-	long long planned_ms;      /* when it started */
-	bool planned;              /* one complete re-plan has run */
+	struct app_session *session; /* its own connection and definitions */
+	unsigned long planned_gen;   /* the definitions the last complete re-plan saw */
+	long long planned_ms;        /* when it started */
+	bool planned;                /* one complete re-plan has run */
 };
 
 /* Re-plans at least this often: missed slots move on, unscheduled changes retry. */
 #define REPLAN_EVERY_MS (60 * 1000)
 
-/* calendars_replan's stop question: has worker_stop() been called? */
+/* records_replan's stop question: has worker_stop() been called? */
 static bool stop_asked(void *cls)
 {
 	return worker_stopping(cls);
@@ -42,23 +41,23 @@ static bool stop_asked(void *cls)
 static bool sweep(struct worker *self, void *cls)
 {
 	struct replan_worker *w = cls;
-	long long now = clock_now_ms();
-	struct defs *d = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
-	if (d == NULL ||
-	    (w->planned && w->planned_gen == w->defs_gen && now - w->planned_ms < REPLAN_EVERY_MS))
-		return false;
-	unsigned long gen = w->defs_gen;
+	struct rec_ctx c;
 	struct tr_error err = {0};
+	if (app_session_context(w->session, "system", REC_ROLE_SYSTEM, NULL, &c, &err) != TR_OK)
+		return false; /* no definitions loaded yet */
+	unsigned long gen = w->session->defs_gen;
+	long long now = c.now_ms;
+	if (w->planned && w->planned_gen == gen && now - w->planned_ms < REPLAN_EVERY_MS)
+		return false;
 	unsigned moved = 0;
 	bool finished = false;
 	long long t0 = clock_mono_ms();
-	enum tr_code rc = calendars_replan(w->store, d, now, w->app->cfg->db_retries, stop_asked,
-					   self, &moved, &finished, &err);
+	enum tr_code rc = records_replan(&c, stop_asked, self, &moved, &finished, &err);
 	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE) /* an outage: the next sweep retries */
 		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc), err.detail);
 	if (moved > 0 || !finished)
 		LOG_INFO("event=replanned moved=%u finished=%s ms=%lld definitions=%s", moved,
-			 finished ? "true" : "false", clock_mono_ms() - t0, d->version);
+			 finished ? "true" : "false", clock_mono_ms() - t0, c.defs->version);
 	if (finished) {
 		w->planned = true;
 		w->planned_gen = gen;
@@ -73,9 +72,9 @@ struct replan_worker *replan_worker_start(struct app *app, unsigned interval_ms)
 	if (w == NULL)
 		return NULL;
 	w->app = app;
-	w->store = store_new(app->cfg->database_url, NULL);
-	if (w->store == NULL || (w->thread = worker_start(interval_ms, sweep, w)) == NULL) {
-		store_free(w->store);
+	w->session = app_session_new(app, APP_SESSION_PLAIN);
+	if (w->session == NULL || (w->thread = worker_start(interval_ms, sweep, w)) == NULL) {
+		app_session_free(w->session);
 		free(w);
 		return NULL;
 	}
@@ -87,7 +86,6 @@ void replan_worker_stop(struct replan_worker *w)
 	if (w == NULL)
 		return;
 	worker_stop(w->thread);
-	store_free(w->store);
-	defs_release(w->defs);
+	app_session_free(w->session);
 	free(w);
 }

@@ -5,19 +5,17 @@
 #include <time.h>
 
 #include "app/app.h"
-#include "core/clock.h"
 #include "core/log.h"
 #include "jobs/github.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "app/records.h"
+#include "app/session.h"
 
 struct timer_worker {
 	struct app *app;
 	struct worker *thread;
-	struct store *store;
-	struct defs *defs;
-	unsigned long defs_gen;
+	struct app_session *session; /* its own connection and definitions */
 };
 
 /* Fires every due timer; returns how many fired. */
@@ -25,18 +23,12 @@ static unsigned fire_due(struct timer_worker *w)
 {
 	unsigned n = 0;
 	for (;;) {
-		struct rec_ctx c = {
-			.st = w->store,
-			.defs = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen),
-			.actor = "system",
-			.roles = REC_ROLE_SYSTEM,
-			.now_ms = clock_now_ms(),
-			.retries = w->app->cfg->db_retries,
-		};
+		struct rec_ctx c;
 		struct tr_error err = {0};
 		bool fired = false;
-		if (c.defs == NULL)
-			return n;
+		if (app_session_context(w->session, "system", REC_ROLE_SYSTEM, NULL, &c, &err) !=
+		    TR_OK)
+			return n; /* no definitions loaded yet */
 		enum tr_code rc = records_fire_due_timer(&c, &fired, &err);
 		if (rc != TR_OK) {
 			if (rc != TR_E_DB_UNAVAILABLE)
@@ -56,18 +48,10 @@ static unsigned fire_due(struct timer_worker *w)
  */
 static void gate(struct timer_worker *w)
 {
-	struct defs *d = defs_holder_get(&w->app->defs, &w->defs, &w->defs_gen);
-	if (d == NULL)
-		return;
-	struct rec_ctx c = {
-		.st = w->store,
-		.defs = d,
-		.actor = "system",
-		.roles = REC_ROLE_SYSTEM,
-		.now_ms = clock_now_ms(),
-		.retries = w->app->cfg->db_retries,
-	};
+	struct rec_ctx c;
 	struct tr_error err = {0};
+	if (app_session_context(w->session, "system", REC_ROLE_SYSTEM, NULL, &c, &err) != TR_OK)
+		return; /* no definitions loaded yet */
 	bool opened = false;
 	unsigned expired = 0;
 	enum tr_code rc = records_windows_open(&c, &opened, &err);
@@ -100,9 +84,9 @@ struct timer_worker *timer_worker_start(struct app *app, unsigned interval_ms)
 	if (w == NULL)
 		return NULL;
 	w->app = app;
-	w->store = store_new(app->cfg->database_url, NULL);
-	if (w->store == NULL || (w->thread = worker_start(interval_ms, sweep, w)) == NULL) {
-		store_free(w->store);
+	w->session = app_session_new(app, APP_SESSION_PLAIN);
+	if (w->session == NULL || (w->thread = worker_start(interval_ms, sweep, w)) == NULL) {
+		app_session_free(w->session);
 		free(w);
 		return NULL;
 	}
@@ -114,7 +98,6 @@ void timer_worker_stop(struct timer_worker *w)
 	if (w == NULL)
 		return;
 	worker_stop(w->thread);
-	store_free(w->store);
-	defs_release(w->defs);
+	app_session_free(w->session);
 	free(w);
 }
