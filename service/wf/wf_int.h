@@ -166,14 +166,14 @@ struct loader {
 
 /* ---- def.c ---- */
 
-void *xcalloc(struct loader *l, size_t n, size_t size);
+void *wf_xcalloc(struct loader *l, size_t n, size_t size);
 
 /* ---- graph.c ---- */
 
-bool from_has(const struct wf_transition *t, size_t s);
-void check_reachability(struct loader *l);
-void check_ambiguity(struct loader *l);
-void check_timers(struct loader *l);
-void check_auto_loops(struct loader *l);
+bool wf_from_has(const struct wf_transition *t, size_t s);
+void wf_check_reachability(struct loader *l);
+void wf_check_ambiguity(struct loader *l);
+void wf_check_timers(struct loader *l);
+void wf_check_auto_loops(struct loader *l);
 
 #endif /* TRANSOM_WF_INT_H */
