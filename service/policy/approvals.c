@@ -247,7 +247,7 @@ static int warn(json_t *warnings, const char *fmt, ...)
 }
 
 /* Whether JSON array `arr` holds the string `s`. */
-bool has_str(json_t *arr, const char *s)
+bool policy_has_str(json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *v;
@@ -318,7 +318,7 @@ static int add_group(struct routing *rt, const char *name, const struct policy_r
 		if (json_object_set_new(g, "service_owner_of", of) != 0)
 			return -1;
 	}
-	if (!has_str(of, service) && json_array_append_new(of, json_string(service)) != 0)
+	if (!policy_has_str(of, service) && json_array_append_new(of, json_string(service)) != 0)
 		return -1;
 	return 0;
 }

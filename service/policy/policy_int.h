@@ -219,6 +219,6 @@ void policy_err(struct policy_error *err, const char *fmt, ...)
 
 /* ---- approvals.c ---- */
 
-bool has_str(json_t *arr, const char *s);
+bool policy_has_str(json_t *arr, const char *s);
 
 #endif /* TRANSOM_POLICY_INT_H */
