@@ -61,7 +61,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* Scratch buffer k of ix, at least `size` bytes (its contents are not kept); NULL: OOM. */
-void *sched_scratch(struct sched_index *ix, int k, size_t size)
+static void *scratch(struct sched_index *ix, int k, size_t size)
 {
 	if (size > ix->scratch_size[k]) {
 		void *p = malloc(size);
@@ -103,7 +103,7 @@ static enum sched_status query_init(struct sched_index *ix, const struct sched_c
 	if (!valid_change(c))
 		return SCHED_ERR_INVALID;
 	size_t n = c->n_services;
-	char *p = sched_scratch(ix, 0, n * (sizeof *q->list_svc + sizeof *q->cursor + 8 + 8));
+	char *p = scratch(ix, 0, n * (sizeof *q->list_svc + sizeof *q->cursor + 8 + 8));
 	if (p == NULL)
 		return SCHED_ERR_OOM;
 	q->list_svc = carve(&p, n, sizeof *q->list_svc);
@@ -135,7 +135,7 @@ static enum sched_status query_init(struct sched_index *ix, const struct sched_c
 		}
 	}
 	const struct sched_input *in = &ix->input;
-	p = sched_scratch(ix, 1, total * (sizeof *q->rel_cursor + 8) + in->n_freezes * 4 + 8);
+	p = scratch(ix, 1, total * (sizeof *q->rel_cursor + 8) + in->n_freezes * 4 + 8);
 	if (p == NULL)
 		return SCHED_ERR_OOM;
 	q->rel_cursor = carve(&p, total, sizeof *q->rel_cursor);
@@ -533,7 +533,7 @@ enum sched_status sched_index_book(struct sched_index *ix, const struct sched_ch
 {
 	if (ix == NULL || slot == NULL || !valid_change(c) || slot->end_ms <= slot->start_ms)
 		return SCHED_ERR_INVALID;
-	char *p = sched_scratch(ix, 2, c->n_services * (sizeof(int64_t) + 8));
+	char *p = scratch(ix, 2, c->n_services * (sizeof(int64_t) + 8));
 	if (p == NULL)
 		return SCHED_ERR_OOM;
 	int64_t *wi = carve(&p, c->n_services, sizeof *wi);

@@ -174,8 +174,4 @@ int sched_inst_reserve(struct sched_inst *in, size_t need);
 int sched_use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int64_t start,
 			int64_t end);
 
-/* ---- sched.c ---- */
-
-void *sched_scratch(struct sched_index *ix, int k, size_t size);
-
 #endif /* TRANSOM_SCHED_INT_H */

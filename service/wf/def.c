@@ -119,7 +119,7 @@ static struct expr *compile(struct loader *l, const char *src, const char *path)
 }
 
 /* Parses "72h", "1d12h", "30m", "45s", "2w" into seconds; -1 when not such a literal. */
-int64_t wf_duration_parse(const char *s)
+static int64_t wf_duration_parse(const char *s)
 {
 	int64_t total = 0;
 
