@@ -71,7 +71,7 @@ void cal_init(void)
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-void meta_clear(struct cal_meta *m)
+void cal_meta_clear(struct cal_meta *m)
 {
 	json_decref(m->services);
 	json_decref(m->envs);
@@ -81,7 +81,7 @@ void meta_clear(struct cal_meta *m)
 	m->summary = NULL;
 }
 
-void loc_of(char *buf, size_t size, size_t index, const char *uid)
+void cal_loc_of(char *buf, size_t size, size_t index, const char *uid)
 {
 	if (uid != NULL)
 		snprintf(buf, size, "VEVENT[%zu] (UID %.200s)", index, uid);
@@ -90,7 +90,7 @@ void loc_of(char *buf, size_t size, size_t index, const char *uid)
 }
 
 /* The string value of an X- or TEXT property, borrowed; NULL when none. */
-const char *prop_text(icalproperty *p)
+const char *cal_prop_text(icalproperty *p)
 {
 	icalvalue *v = icalproperty_get_value(p);
 	if (v == NULL)
@@ -106,7 +106,7 @@ const char *prop_text(icalproperty *p)
 }
 
 /* Finds the X- property named `name` of `c` (first), or NULL. */
-icalproperty *x_prop(icalcomponent *c, const char *name, int *count)
+icalproperty *cal_x_prop(icalcomponent *c, const char *name, int *count)
 {
 	icalproperty *found = NULL;
 	*count = 0;
@@ -122,7 +122,7 @@ icalproperty *x_prop(icalcomponent *c, const char *name, int *count)
 	return found;
 }
 
-char *trim(char *s)
+char *cal_trim(char *s)
 {
 	while (isspace((unsigned char)*s))
 		s++;
@@ -132,7 +132,7 @@ char *trim(char *s)
 	return s;
 }
 
-bool service_name_ok(const char *s)
+bool cal_service_name_ok(const char *s)
 {
 	if (*s == '\0' || strlen(s) > 128)
 		return false;
@@ -143,7 +143,7 @@ bool service_name_ok(const char *s)
 }
 
 /* An environment name: 1..64 of lowercase letters, digits, '-' and '_'. */
-bool env_name_ok(const char *s)
+bool cal_env_name_ok(const char *s)
 {
 	if (*s == '\0' || strlen(s) > 64)
 		return false;
@@ -168,7 +168,7 @@ bool cal_tzid_safe(const char *s, size_t n)
 }
 
 /* The builtin zone `tzid` names, when its name is safe to look up (see cal_tzid_safe). */
-icaltimezone *builtin_zone(const char *tzid)
+icaltimezone *cal_builtin_zone(const char *tzid)
 {
 	return tzid != NULL && cal_tzid_safe(tzid, strlen(tzid))
 		       ? icaltimezone_get_builtin_timezone(tzid)
@@ -187,7 +187,7 @@ static bool prop_zone(icalcomponent *root, icalproperty *p, icaltimezone **zone)
 		return false;
 	*zone = icalcomponent_get_timezone(root, tzid);
 	if (*zone == NULL)
-		*zone = builtin_zone(tzid);
+		*zone = cal_builtin_zone(tzid);
 	return *zone != NULL;
 }
 
@@ -195,7 +195,7 @@ static bool prop_zone(icalcomponent *root, icalproperty *p, icaltimezone **zone)
  * Attaches the zone of `p` to `t` (UTC times keep UTC); a floating time or date (no
  * TZID) takes the calendar's zone, zc->floating (NULL: UTC).
  */
-bool fix_zone(const struct zctx *zc, icalproperty *p, struct icaltimetype *t)
+bool cal_fix_zone(const struct zctx *zc, icalproperty *p, struct icaltimetype *t)
 {
 	icaltimezone *z;
 	if (!prop_zone(zc->root, p, &z))
@@ -207,7 +207,7 @@ bool fix_zone(const struct zctx *zc, icalproperty *p, struct icaltimetype *t)
 }
 
 /* UTC offset of `zone` at `secs` since the epoch, in seconds. */
-int offset_at_utc(icaltimezone *zone, long long secs)
+int cal_offset_at_utc(icaltimezone *zone, long long secs)
 {
 	struct icaltimetype u = icaltime_from_timet_with_zone((time_t)secs, 0, NULL);
 	int dst = 0;
@@ -222,7 +222,7 @@ int offset_at_utc(icaltimezone *zone, long long secs)
  * own icaltimezone_get_utc_offset() picks the second occurrence in an overlap, so the
  * candidates are checked here against the offsets before and after.
  */
-long long time_ms(struct icaltimetype t)
+long long cal_time_ms(struct icaltimetype t)
 {
 	icaltimezone *z = (icaltimezone *)t.zone;
 	long long wall = time_days_from_civil(t.year, t.month, t.day) * 86400LL;
@@ -237,13 +237,13 @@ long long time_ms(struct icaltimetype t)
 	}
 	int dst = 0;
 	int off = icaltimezone_get_utc_offset(z, &lt, &dst);
-	int cand[3] = {offset_at_utc(z, wall - off - 86400), off,
-		       offset_at_utc(z, wall - off + 86400)};
+	int cand[3] = {cal_offset_at_utc(z, wall - off - 86400), off,
+		       cal_offset_at_utc(z, wall - off + 86400)};
 	long long best = 0;
 	bool found = false;
 	for (int i = 0; i < 3; i++) {
 		long long u = wall - cand[i];
-		if (offset_at_utc(z, u) == cand[i] && (!found || u < best)) {
+		if (cal_offset_at_utc(z, u) == cand[i] && (!found || u < best)) {
 			best = u;
 			found = true;
 		}
@@ -253,7 +253,7 @@ long long time_ms(struct icaltimetype t)
 	return best * 1000;
 }
 
-void rfc3339(long long ms, char *buf, size_t size)
+void cal_rfc3339(long long ms, char *buf, size_t size)
 {
 	time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
 	struct tm tm;
@@ -264,14 +264,14 @@ void rfc3339(long long ms, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void set_free_locked(struct cal_set *set)
+void cal_set_free_locked(struct cal_set *set)
 {
 	if (set == NULL)
 		return;
 	for (size_t i = 0; i < set->n; i++) {
 		free(set->ev[i].uid);
 		free(set->ev[i].tzid);
-		meta_clear(&set->ev[i].meta);
+		cal_meta_clear(&set->ev[i].meta);
 	}
 	free(set->ev);
 	json_decref(set->warnings);
@@ -285,7 +285,7 @@ void cal_free(struct cal_set *set)
 	if (set == NULL)
 		return;
 	pthread_mutex_lock(&cal_lock);
-	set_free_locked(set);
+	cal_set_free_locked(set);
 	pthread_mutex_unlock(&cal_lock);
 }
 
@@ -297,7 +297,7 @@ json_t *cal_warnings(const struct cal_set *set)
 bool cal_zone_known(const char *tzid)
 {
 	pthread_mutex_lock(&cal_lock);
-	bool known = builtin_zone(tzid) != NULL;
+	bool known = cal_builtin_zone(tzid) != NULL;
 	pthread_mutex_unlock(&cal_lock);
 	return known;
 }

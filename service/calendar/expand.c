@@ -67,12 +67,12 @@ static struct span event_span(const struct zctx *zc, icalcomponent *c, struct ic
 	icalproperty *du = icalcomponent_get_first_property(c, ICAL_DURATION_PROPERTY);
 	if (de != NULL) {
 		struct icaltimetype et = icalproperty_get_dtend(de);
-		(void)fix_zone(zc, de, &et);
+		(void)cal_fix_zone(zc, de, &et);
 		if (st.is_date)
 			sp.days = (int)(time_days_from_civil(et.year, et.month, et.day) -
 					time_days_from_civil(st.year, st.month, st.day));
 		else
-			sp.secs = (time_ms(et) - time_ms(st)) / 1000;
+			sp.secs = (cal_time_ms(et) - cal_time_ms(st)) / 1000;
 	} else if (du != NULL) {
 		struct icaldurationtype d = icalproperty_get_duration(du);
 		sp.days = (int)(d.weeks * 7 + d.days);
@@ -91,7 +91,7 @@ static long long end_of(struct icaltimetype t, struct span sp)
 {
 	if (sp.days > 0)
 		icaltime_adjust(&t, sp.days, 0, 0, 0);
-	return time_ms(t) + sp.secs * 1000;
+	return cal_time_ms(t) + sp.secs * 1000;
 }
 
 static bool overlaps(long long s, long long e, long long from, long long to)
@@ -107,11 +107,11 @@ static bool excluded(const struct zctx *zc, icalcomponent *c, struct icaltimetyp
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_EXDATE_PROPERTY); p != NULL;
 	     p = icalcomponent_get_next_property(c, ICAL_EXDATE_PROPERTY)) {
 		struct icaltimetype x = icalproperty_get_exdate(p);
-		(void)fix_zone(zc, p, &x);
+		(void)cal_fix_zone(zc, p, &x);
 		if (x.is_date && !t.is_date) {
 			if (x.year == t.year && x.month == t.month && x.day == t.day)
 				return true;
-		} else if (time_ms(x) == ms) {
+		} else if (cal_time_ms(x) == ms) {
 			return true;
 		}
 	}
@@ -128,8 +128,8 @@ static bool overridden(const struct cal_set *set, size_t mi, long long ms)
 		icalproperty *rp =
 			icalcomponent_get_first_property(o->comp, ICAL_RECURRENCEID_PROPERTY);
 		struct icaltimetype r = icalproperty_get_recurrenceid(rp);
-		(void)fix_zone(&set->zc, rp, &r);
-		if (time_ms(r) == ms)
+		(void)cal_fix_zone(&set->zc, rp, &r);
+		if (cal_time_ms(r) == ms)
 			return true;
 	}
 	return false;
@@ -141,7 +141,7 @@ static void add_master(const struct cal_set *set, size_t mi, struct icaltimetype
 		       bool recurring, struct inst_vec *iv, size_t *count)
 {
 	icalcomponent *c = set->ev[mi].comp;
-	long long s = time_ms(t);
+	long long s = cal_time_ms(t);
 	long long e = end_override >= 0 ? end_override : end_of(t, sp);
 	if (e < s)
 		e = s;
@@ -161,7 +161,7 @@ static struct icaltimetype wall_of(long long ms, icaltimezone *zone)
 {
 	long long secs = ms / 1000;
 	if (zone != NULL && zone != icaltimezone_get_utc_timezone())
-		secs += offset_at_utc(zone, secs);
+		secs += cal_offset_at_utc(zone, secs);
 	struct icaltimetype t = icaltime_from_timet_with_zone((time_t)secs, 0, NULL);
 	t.zone = NULL;
 	return t;
@@ -183,7 +183,7 @@ static icalrecur_iterator *rrule_iterator(struct icalrecurrencetype *r, struct i
 		    icaltime_is_utc(r->until)) {
 			struct icaltimetype u = r->until;
 			u.zone = icaltimezone_get_utc_timezone();
-			r->until = wall_of(time_ms(u), z);
+			r->until = wall_of(cal_time_ms(u), z);
 		}
 	}
 	return icalrecur_iterator_new(*r, *st);
@@ -198,7 +198,7 @@ static long long wall_secs(struct icaltimetype t)
 
 /*
  * Expands the FREQ=WEEKLY rule `r` of master `mi` (DTSTART `st`) with rrule_weekly.c,
- * which rw_from_ical() chose over libical's iterator (see rrule_weekly.h).  A UTC UNTIL is
+ * which cal_rw_from_ical() chose over libical's iterator (see rrule_weekly.h).  A UTC UNTIL is
  * converted to DTSTART's wall time; a DATE UNTIL of a DATE-TIME rule ends with its day.
  */
 static void expand_weekly(const struct cal_set *set, size_t mi, struct icaltimetype st,
@@ -211,18 +211,18 @@ static void expand_weekly(const struct cal_set *set, size_t mi, struct icaltimet
 		struct icaltimetype u = r.until;
 		if (!u.is_date && icaltime_is_utc(u)) {
 			u.zone = icaltimezone_get_utc_timezone();
-			u = wall_of(time_ms(u), z);
+			u = wall_of(cal_time_ms(u), z);
 		}
 		wr->has_until = true;
 		wr->until = wall_secs(u) + (u.is_date && !st.is_date ? 86399 : 0);
 	}
 	long long skip_to = from - span_ms - DAY_MS, skip = LLONG_MIN;
-	if (skip_to > time_ms(st))
+	if (skip_to > cal_time_ms(st))
 		skip = wall_secs(wall_of(skip_to, z));
 	struct rw_iter it;
-	rw_begin(&it, wr, wall_secs(st), skip);
+	cal_rw_begin(&it, wr, wall_secs(st), skip);
 	long long w;
-	for (long steps = 0; steps < MAX_STEPS && *count < cap && !iv->oom && rw_next(&it, &w);
+	for (long steps = 0; steps < MAX_STEPS && *count < cap && !iv->oom && cal_rw_next(&it, &w);
 	     steps++) {
 		struct icaltimetype t = st;
 		long long day = w >= 0 ? w / 86400 : (w - 86399) / 86400, sec = w - day * 86400;
@@ -236,7 +236,7 @@ static void expand_weekly(const struct cal_set *set, size_t mi, struct icaltimet
 			t.minute = (int)(sec / 60 % 60);
 			t.second = (int)(sec % 60);
 		}
-		if (t.year > 2200 || time_ms(t) >= to)
+		if (t.year > 2200 || cal_time_ms(t) >= to)
 			break;
 		add_master(set, mi, t, -1, sp, from, to, true, iv, count);
 	}
@@ -253,7 +253,7 @@ static bool expand_rrule(const struct cal_set *set, size_t mi, struct icaltimety
 {
 	/* RFC 5545 3.8.5.3: DTSTART counts as the first instance, within COUNT too, even
 	 * when the rule does not produce it; libical then yields COUNT others */
-	bool off_rule = !rule_starts_at(r, st);
+	bool off_rule = !cal_rule_starts_at(r, st);
 	bool only_dtstart = off_rule && r.count == 1;
 	if (off_rule && r.count > 1)
 		r.count--;
@@ -264,7 +264,7 @@ static bool expand_rrule(const struct cal_set *set, size_t mi, struct icaltimety
 			return false;
 		/* skip far ahead when the rule allows it (no COUNT) */
 		long long skip_to = from - span_ms - DAY_MS;
-		if (r.count == 0 && skip_to - time_ms(st) > 40 * DAY_MS) {
+		if (r.count == 0 && skip_to - cal_time_ms(st) > 40 * DAY_MS) {
 			struct icaltimetype s2 = wall_of(skip_to, (icaltimezone *)st.zone);
 			s2.zone = wst.zone;
 			s2.is_date = st.is_date;
@@ -277,7 +277,7 @@ static bool expand_rrule(const struct cal_set *set, size_t mi, struct icaltimety
 			t.zone = st.zone;
 			if (icaltime_is_utc(st))
 				t.zone = icaltimezone_get_utc_timezone();
-			if (t.year > 2200 || time_ms(t) >= to)
+			if (t.year > 2200 || cal_time_ms(t) >= to)
 				break;
 			add_master(set, mi, t, -1, sp, from, to, true, iv, count);
 		}
@@ -296,7 +296,7 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 	icalcomponent *c = set->ev[mi].comp;
 	icalproperty *ds = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY);
 	struct icaltimetype st = icalproperty_get_dtstart(ds);
-	(void)fix_zone(&set->zc, ds, &st);
+	(void)cal_fix_zone(&set->zc, ds, &st);
 	struct span sp = event_span(&set->zc, c, st);
 	long long span_ms = (sp.days * 86400LL + 3600 * 2 + sp.secs) * 1000; /* +2 h: DST slack */
 	icalproperty *rr = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY);
@@ -309,7 +309,7 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 	} else {
 		struct icalrecurrencetype r = icalproperty_get_rrule(rr);
 		struct rw_rule wr;
-		if (rw_from_ical(&r, &wr))
+		if (cal_rw_from_ical(&r, &wr))
 			expand_weekly(set, mi, st, &wr, r, sp, from, to, cap, span_ms, iv, &count);
 		else if (!expand_rrule(set, mi, st, r, sp, from, to, cap, span_ms, iv, &count))
 			return;
@@ -333,10 +333,10 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 		if (icaltime_is_null_time(t)) {
 			t = rd.period.start;
 			struct icaltimetype pe = rd.period.end;
-			(void)fix_zone(&set->zc, p, &t);
+			(void)cal_fix_zone(&set->zc, p, &t);
 			if (!icaltime_is_null_time(pe)) {
-				(void)fix_zone(&set->zc, p, &pe);
-				end = time_ms(pe);
+				(void)cal_fix_zone(&set->zc, p, &pe);
+				end = cal_time_ms(pe);
 			} else {
 				struct span ps = {0, 0};
 				ps.days = rd.period.duration.weeks * 7 + rd.period.duration.days;
@@ -346,7 +346,7 @@ static void expand_master(const struct cal_set *set, size_t mi, long long from, 
 				end = end_of(t, ps);
 			}
 		} else {
-			(void)fix_zone(&set->zc, p, &t);
+			(void)cal_fix_zone(&set->zc, p, &t);
 		}
 		add_master(set, mi, t, end, sp, from, to, true, iv, &count);
 	}
@@ -362,13 +362,13 @@ static void expand_override(const struct cal_set *set, size_t oi, long long from
 		return;
 	icalproperty *rp = icalcomponent_get_first_property(o->comp, ICAL_RECURRENCEID_PROPERTY);
 	struct icaltimetype rid = icalproperty_get_recurrenceid(rp);
-	(void)fix_zone(&set->zc, rp, &rid);
+	(void)cal_fix_zone(&set->zc, rp, &rid);
 	icalproperty *ds = icalcomponent_get_first_property(o->comp, ICAL_DTSTART_PROPERTY);
 	struct icaltimetype st = rid;
 	struct span sp;
 	if (ds != NULL) {
 		st = icalproperty_get_dtstart(ds);
-		(void)fix_zone(&set->zc, ds, &st);
+		(void)cal_fix_zone(&set->zc, ds, &st);
 	}
 	bool own_end = icalcomponent_get_first_property(o->comp, ICAL_DTEND_PROPERTY) != NULL ||
 		       icalcomponent_get_first_property(o->comp, ICAL_DURATION_PROPERTY) != NULL;
@@ -378,14 +378,14 @@ static void expand_override(const struct cal_set *set, size_t oi, long long from
 		icalproperty *mds =
 			icalcomponent_get_first_property(m->comp, ICAL_DTSTART_PROPERTY);
 		struct icaltimetype mst = icalproperty_get_dtstart(mds);
-		(void)fix_zone(&set->zc, mds, &mst);
+		(void)cal_fix_zone(&set->zc, mds, &mst);
 		sp = event_span(&set->zc, m->comp, mst);
 	}
-	long long s = time_ms(st), e = end_of(st, sp);
+	long long s = cal_time_ms(st), e = end_of(st, sp);
 	if (e < s)
 		e = s;
 	if (overlaps(s, e, from, to))
-		inst_push(iv, (struct inst){s, e, time_ms(rid), oi, true});
+		inst_push(iv, (struct inst){s, e, cal_time_ms(rid), oi, true});
 }
 
 static int inst_cmp(const void *pa, const void *pb, void *cls)
@@ -459,9 +459,9 @@ static json_t *inst_json(const struct cal_set *set, const struct inst *in)
 	inst_props(set, in, &pr);
 	/* meetings without X-TRANSOM-SERVICES concern every service */
 	json_t *svc = pr.services != NULL ? json_incref(pr.services) : json_string("*");
-	rfc3339(in->start, sb, sizeof sb);
-	rfc3339(in->end, eb, sizeof eb);
-	rfc3339(in->rid, rb, sizeof rb);
+	cal_rfc3339(in->start, sb, sizeof sb);
+	cal_rfc3339(in->end, eb, sizeof eb);
+	cal_rfc3339(in->rid, rb, sizeof rb);
 	/* windows and freezes without X-TRANSOM-ENVIRONMENTS concern production only */
 	json_t *env = pr.envs != NULL ? json_incref(pr.envs) : json_pack("[s]", "production");
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:s?}",

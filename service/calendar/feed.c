@@ -25,7 +25,7 @@
 /* ---- errors ---------------------------------------------------------------------------- */
 
 /* Records the first error: `field` is the path at fault ("items[3].tzid"). */
-void fail(struct build *b, const char *field, const char *fmt, ...)
+void cal_fail(struct build *b, const char *field, const char *fmt, ...)
 {
 	char msg[384];
 	va_list ap;
@@ -39,7 +39,7 @@ void fail(struct build *b, const char *field, const char *fmt, ...)
 	tr_error_set(b->err, TR_E_UNPROCESSABLE, field, "%s: %s", field, msg);
 }
 
-void fail_oom(struct build *b)
+void cal_fail_oom(struct build *b)
 {
 	if (b->failed)
 		return;
@@ -49,19 +49,19 @@ void fail_oom(struct build *b)
 }
 
 /* icalcomponent_add_property() ignores NULL, so an allocation failure would drop a line. */
-void add_prop(struct build *b, icalcomponent *c, icalproperty *p)
+void cal_add_prop(struct build *b, icalcomponent *c, icalproperty *p)
 {
 	if (p == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return;
 	}
 	icalcomponent_add_property(c, p);
 }
 
-void add_param(struct build *b, icalproperty *p, icalparameter *q)
+void cal_add_param(struct build *b, icalproperty *p, icalparameter *q)
 {
 	if (q == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return;
 	}
 	if (p != NULL)
@@ -72,19 +72,19 @@ void add_param(struct build *b, icalproperty *p, icalparameter *q)
 
 /* ---- values ---------------------------------------------------------------------------- */
 
-long long floor_div(long long a, long long d)
+long long cal_floor_div(long long a, long long d)
 {
 	long long q = a / d;
 	return (a % d != 0 && (a < 0) != (d < 0)) ? q - 1 : q;
 }
 
-long long ceil_div(long long a, long long d)
+long long cal_ceil_div(long long a, long long d)
 {
-	return -floor_div(-a, d);
+	return -cal_floor_div(-a, d);
 }
 
 /* A libical time of `secs` (UTC clock fields); `utc` marks it UTC ("Z"), else floating. */
-struct icaltimetype time_of(long long secs, bool is_date, bool utc)
+struct icaltimetype cal_time_of(long long secs, bool is_date, bool utc)
 {
 	struct icaltimetype t = icaltime_null_time();
 	time_t tt = (time_t)secs;
@@ -108,7 +108,7 @@ struct icaltimetype time_of(long long secs, bool is_date, bool utc)
 /* UTC offset of `zone` at `secs` since the epoch, in seconds. */
 static int offset_at(icaltimezone *zone, long long secs)
 {
-	struct icaltimetype u = time_of(secs, false, true);
+	struct icaltimetype u = cal_time_of(secs, false, true);
 	int dst = 0;
 	return icaltimezone_get_utc_offset_of_utc_time(zone, &u, &dst);
 }
@@ -130,7 +130,7 @@ static bool wall_is_first(icaltimezone *zone, long long wall, long long secs)
 }
 
 /* Whether s[0..n) has a control character (C0, NUL included, or DEL). */
-bool has_ctl(const char *s, size_t n)
+bool cal_has_ctl(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -169,7 +169,7 @@ static char *text_clean(const json_t *v)
 }
 
 /* A URI as far as a calendar line cares: a scheme, no spaces or control characters. */
-bool uri_ok(const char *s, size_t n)
+bool cal_uri_ok(const char *s, size_t n)
 {
 	const char *colon = memchr(s, ':', n);
 	if (n == 0 || n > MAX_URI || colon == NULL || colon == s)
@@ -202,10 +202,10 @@ static bool secs_of(struct build *b, const char *field, const json_t *v, long lo
 {
 	json_int_t ms = json_integer_value(v);
 	if (ms < MIN_SECS * 1000 || ms >= MAX_SECS * 1000) {
-		fail(b, field, "out of range (years 1900..2199)");
+		cal_fail(b, field, "out of range (years 1900..2199)");
 		return false;
 	}
-	*out = floor_div((long long)ms, 1000);
+	*out = cal_floor_div((long long)ms, 1000);
 	return true;
 }
 
@@ -244,15 +244,15 @@ static bool type_ok(const json_t *v, enum ftype t)
  * Checks the members of `obj` (`what` = "items[3]") against `spec`: unknown members and
  * wrong types are errors, null members count as absent.
  */
-bool members_ok(struct build *b, const char *what, const json_t *obj, const struct field *spec,
-		size_t nspec)
+bool cal_members_ok(struct build *b, const char *what, const json_t *obj, const struct field *spec,
+		    size_t nspec)
 {
 	char field[FIELD_LEN];
 	const char *key;
 	json_t *v;
 
 	if (!json_is_object(obj)) {
-		fail(b, what, "must be an object");
+		cal_fail(b, what, "must be an object");
 		return false;
 	}
 	json_object_foreach((json_t *)obj, key, v) {
@@ -261,11 +261,11 @@ bool members_ok(struct build *b, const char *what, const json_t *obj, const stru
 			i++;
 		snprintf(field, sizeof field, "%s.%.64s", what, key);
 		if (i == nspec) {
-			fail(b, field, "unknown member");
+			cal_fail(b, field, "unknown member");
 			return false;
 		}
 		if (!json_is_null(v) && !type_ok(v, spec[i].type)) {
-			fail(b, field, "must be %s", type_names[spec[i].type]);
+			cal_fail(b, field, "must be %s", type_names[spec[i].type]);
 			return false;
 		}
 	}
@@ -273,7 +273,7 @@ bool members_ok(struct build *b, const char *what, const json_t *obj, const stru
 }
 
 /* Member `key` of `obj`, NULL when absent or null. */
-const json_t *member(const json_t *obj, const char *key)
+const json_t *cal_member(const json_t *obj, const char *key)
 {
 	const json_t *v = json_object_get(obj, key);
 	return json_is_null(v) ? NULL : v;
@@ -281,7 +281,7 @@ const json_t *member(const json_t *obj, const char *key)
 
 /* ---- feeds ----------------------------------------------------------------------------- */
 
-void zones_add(struct build *b, struct zones *zs, icaltimezone *z)
+void cal_zones_add(struct build *b, struct zones *zs, icaltimezone *z)
 {
 	for (size_t i = 0; i < zs->n; i++)
 		if (zs->v[i] == z)
@@ -290,7 +290,7 @@ void zones_add(struct build *b, struct zones *zs, icaltimezone *z)
 		size_t cap = zs->cap ? zs->cap * 2 : 4;
 		icaltimezone **v = realloc(zs->v, cap * sizeof *v);
 		if (v == NULL) {
-			fail_oom(b);
+			cal_fail_oom(b);
 			return;
 		}
 		zs->v = v;
@@ -307,7 +307,7 @@ static icaltimezone *zone_of(struct build *b, const char *field, const json_t *v
 	icaltimezone *z;
 
 	if (!cal_tzid_safe(s, n)) {
-		fail(b, field, "not a time zone name");
+		cal_fail(b, field, "not a time zone name");
 		return NULL;
 	}
 	/* the syntax check first: libical would open /usr/share/zoneinfo/<name> as given */
@@ -315,11 +315,11 @@ static icaltimezone *zone_of(struct build *b, const char *field, const json_t *v
 	if (z != NULL && z == icaltimezone_get_utc_timezone())
 		return NULL;
 	if (z == NULL || icaltimezone_get_location(z) == NULL) {
-		fail(b, field, "unknown time zone '%s'", s);
+		cal_fail(b, field, "unknown time zone '%s'", s);
 		return NULL;
 	}
 	if (icaltimezone_get_component(z) == NULL) {
-		fail(b, field, "time zone '%s' has no definition", s);
+		cal_fail(b, field, "time zone '%s' has no definition", s);
 		return NULL;
 	}
 	return z;
@@ -340,17 +340,17 @@ static icalproperty *time_prop(struct build *b, icalproperty_kind kind, long lon
 	if (zone != NULL) {
 		long long wall = secs + offset_at(zone, secs);
 		if (wall_is_first(zone, wall, secs)) {
-			t = time_of(wall, false, false);
+			t = cal_time_of(wall, false, false);
 			local = true;
 		}
 	}
 	if (!local)
-		t = time_of(secs, false, true);
+		t = cal_time_of(secs, false, true);
 	p = kind == ICAL_DTSTART_PROPERTY ? icalproperty_new_dtstart(t) : icalproperty_new_dtend(t);
 	if (p == NULL)
 		return NULL;
 	if (local) {
-		add_param(b, p, icalparameter_new_tzid(icaltimezone_get_location(zone)));
+		cal_add_param(b, p, icalparameter_new_tzid(icaltimezone_get_location(zone)));
 		*used = true;
 	}
 	return p;
@@ -364,10 +364,10 @@ static void add_text(struct build *b, icalcomponent *c, icalproperty *(*mk)(cons
 		return;
 	char *s = text_clean(v);
 	if (s == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return;
 	}
-	add_prop(b, c, mk(s));
+	cal_add_prop(b, c, mk(s));
 	free(s);
 }
 
@@ -376,14 +376,14 @@ static void add_x(struct build *b, icalcomponent *c, const char *name, const jso
 {
 	char *s = text_clean(v);
 	if (s == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return;
 	}
 	icalproperty *p = icalproperty_new_x(s);
 	free(s);
 	if (p != NULL)
 		icalproperty_set_x_name(p, name);
-	add_prop(b, c, p);
+	cal_add_prop(b, c, p);
 }
 
 static void add_x_str(struct build *b, icalcomponent *c, const char *name, const char *s)
@@ -391,7 +391,7 @@ static void add_x_str(struct build *b, icalcomponent *c, const char *name, const
 	icalproperty *p = icalproperty_new_x(s);
 	if (p != NULL)
 		icalproperty_set_x_name(p, name);
-	add_prop(b, c, p);
+	cal_add_prop(b, c, p);
 }
 
 /* The categories of `arr` joined by commas, owned; NULL with b->failed on error. */
@@ -404,21 +404,22 @@ static char *categories_of(struct build *b, const char *what, const json_t *arr)
 	json_array_foreach(arr, i, v) {
 		snprintf(field, sizeof field, "%s.categories[%zu]", what, i);
 		if (!json_is_string(v)) {
-			fail(b, field, "must be a string");
+			cal_fail(b, field, "must be a string");
 			return NULL;
 		}
 		const char *s = json_string_value(v);
 		size_t n = json_string_length(v);
-		if (n == 0 || has_ctl(s, n) || memchr(s, ',', n) != NULL ||
+		if (n == 0 || cal_has_ctl(s, n) || memchr(s, ',', n) != NULL ||
 		    memchr(s, ';', n) != NULL) {
-			fail(b, field, "must be non-empty, without ',', ';' or control characters");
+			cal_fail(b, field,
+				 "must be non-empty, without ',', ';' or control characters");
 			return NULL;
 		}
 		len += n + 1;
 	}
 	char *out = malloc(len);
 	if (out == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return NULL;
 	}
 	size_t k = 0;
@@ -433,27 +434,27 @@ static char *categories_of(struct build *b, const char *what, const json_t *arr)
 }
 
 /* Reads the start and end of item `it` into seconds; false with b->failed on error. */
-bool item_range(struct build *b, const char *what, const json_t *it, long long *s, long long *e)
+bool cal_item_range(struct build *b, const char *what, const json_t *it, long long *s, long long *e)
 {
 	char field[FIELD_LEN];
-	const json_t *sv = member(it, "start_ms"), *ev = member(it, "end_ms");
+	const json_t *sv = cal_member(it, "start_ms"), *ev = cal_member(it, "end_ms");
 
 	snprintf(field, sizeof field, "%s.start_ms", what);
 	if (sv == NULL) {
-		fail(b, field, "missing");
+		cal_fail(b, field, "missing");
 		return false;
 	}
 	if (!secs_of(b, field, sv, s))
 		return false;
 	snprintf(field, sizeof field, "%s.end_ms", what);
 	if (ev == NULL) {
-		fail(b, field, "missing");
+		cal_fail(b, field, "missing");
 		return false;
 	}
 	if (!secs_of(b, field, ev, e))
 		return false;
 	if (json_integer_value(ev) < json_integer_value(sv)) {
-		fail(b, field, "before start_ms");
+		cal_fail(b, field, "before start_ms");
 		return false;
 	}
 	return true;
@@ -465,12 +466,12 @@ static void add_all_day(struct build *b, icalcomponent *c, long long s, long lon
 {
 	long long ws = s + (zone != NULL ? offset_at(zone, s) : 0);
 	long long we = e + (zone != NULL ? offset_at(zone, e) : 0);
-	long long ds = floor_div(ws, DAY_SECS), de = ceil_div(we, DAY_SECS);
+	long long ds = cal_floor_div(ws, DAY_SECS), de = cal_ceil_div(we, DAY_SECS);
 
 	if (de <= ds)
 		de = ds + 1;
-	add_prop(b, c, icalproperty_new_dtstart(time_of(ds * DAY_SECS, true, false)));
-	add_prop(b, c, icalproperty_new_dtend(time_of(de * DAY_SECS, true, false)));
+	cal_add_prop(b, c, icalproperty_new_dtstart(cal_time_of(ds * DAY_SECS, true, false)));
+	cal_add_prop(b, c, icalproperty_new_dtend(cal_time_of(de * DAY_SECS, true, false)));
 }
 
 /* Adds the enumerated STATUS and TRANSP of item `it`. */
@@ -479,7 +480,7 @@ static void add_status_transp(struct build *b, icalcomponent *c, const char *wha
 	char field[FIELD_LEN];
 	const json_t *v;
 
-	if ((v = member(it, "status")) != NULL) {
+	if ((v = cal_member(it, "status")) != NULL) {
 		const char *s = json_string_value(v);
 		enum icalproperty_status st;
 		if (strcmp(s, "CONFIRMED") == 0)
@@ -490,12 +491,12 @@ static void add_status_transp(struct build *b, icalcomponent *c, const char *wha
 			st = ICAL_STATUS_CANCELLED;
 		else {
 			snprintf(field, sizeof field, "%s.status", what);
-			fail(b, field, "must be CONFIRMED, TENTATIVE or CANCELLED");
+			cal_fail(b, field, "must be CONFIRMED, TENTATIVE or CANCELLED");
 			return;
 		}
-		add_prop(b, c, icalproperty_new_status(st));
+		cal_add_prop(b, c, icalproperty_new_status(st));
 	}
-	if ((v = member(it, "transp")) != NULL) {
+	if ((v = cal_member(it, "transp")) != NULL) {
 		const char *s = json_string_value(v);
 		enum icalproperty_transp tp;
 		if (strcmp(s, "OPAQUE") == 0)
@@ -504,10 +505,10 @@ static void add_status_transp(struct build *b, icalcomponent *c, const char *wha
 			tp = ICAL_TRANSP_TRANSPARENT;
 		else {
 			snprintf(field, sizeof field, "%s.transp", what);
-			fail(b, field, "must be OPAQUE or TRANSPARENT");
+			cal_fail(b, field, "must be OPAQUE or TRANSPARENT");
 			return;
 		}
-		add_prop(b, c, icalproperty_new_transp(tp));
+		cal_add_prop(b, c, icalproperty_new_transp(tp));
 	}
 }
 
@@ -515,7 +516,7 @@ static void add_status_transp(struct build *b, icalcomponent *c, const char *wha
 static void add_xs(struct build *b, icalcomponent *c, const char *what, const json_t *it)
 {
 	char field[FIELD_LEN];
-	const json_t *x = member(it, "x");
+	const json_t *x = cal_member(it, "x");
 	const char *key;
 	json_t *v;
 
@@ -524,11 +525,11 @@ static void add_xs(struct build *b, icalcomponent *c, const char *what, const js
 	json_object_foreach((json_t *)x, key, v) {
 		snprintf(field, sizeof field, "%s.x.%.64s", what, key);
 		if (!xname_ok(key)) {
-			fail(b, field, "not an X- property name");
+			cal_fail(b, field, "not an X- property name");
 			return;
 		}
 		if (!json_is_string(v)) {
-			fail(b, field, "must be a string");
+			cal_fail(b, field, "must be a string");
 			return;
 		}
 		add_x(b, c, key, v);
@@ -539,8 +540,8 @@ static void add_xs(struct build *b, icalcomponent *c, const char *what, const js
  * The VEVENT of item `it` (number `i`), owned, or NULL with b->failed.  Zones it
  * references are added to `zs`; `uids` (a JSON object used as a set) catches duplicates.
  */
-icalcomponent *item_event(struct build *b, const struct cal_feed *f, size_t i, const json_t *it,
-			  struct zones *zs, json_t *uids)
+icalcomponent *cal_item_event(struct build *b, const struct cal_feed *f, size_t i, const json_t *it,
+			      struct zones *zs, json_t *uids)
 {
 	char what[32], field[FIELD_LEN];
 	const json_t *v;
@@ -549,107 +550,108 @@ icalcomponent *item_event(struct build *b, const struct cal_feed *f, size_t i, c
 	bool used = false;
 
 	snprintf(what, sizeof what, "items[%zu]", i);
-	if (!members_ok(b, what, it, item_fields, sizeof item_fields / sizeof item_fields[0]))
+	if (!cal_members_ok(b, what, it, item_fields, sizeof item_fields / sizeof item_fields[0]))
 		return NULL;
 
 	/* identity */
 	snprintf(field, sizeof field, "%s.uid", what);
-	v = member(it, "uid");
+	v = cal_member(it, "uid");
 	if (v == NULL) {
-		fail(b, field, "missing");
+		cal_fail(b, field, "missing");
 		return NULL;
 	}
 	const char *uid = json_string_value(v);
 	size_t uid_len = json_string_length(v);
-	if (uid_len == 0 || uid_len > MAX_UID || has_ctl(uid, uid_len)) {
-		fail(b, field, "must be 1..%d octets without control characters", MAX_UID);
+	if (uid_len == 0 || uid_len > MAX_UID || cal_has_ctl(uid, uid_len)) {
+		cal_fail(b, field, "must be 1..%d octets without control characters", MAX_UID);
 		return NULL;
 	}
 	const json_t *prev = json_object_get(uids, uid);
 	if (prev != NULL) {
-		fail(b, field, "duplicate uid (also items[%lld])",
-		     (long long)json_integer_value(prev));
+		cal_fail(b, field, "duplicate uid (also items[%lld])",
+			 (long long)json_integer_value(prev));
 		return NULL;
 	}
 	if (json_object_set_new(uids, uid, json_integer((json_int_t)i)) != 0) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return NULL;
 	}
 
 	/* times */
-	if (!item_range(b, what, it, &s, &e))
+	if (!cal_item_range(b, what, it, &s, &e))
 		return NULL;
-	if ((v = member(it, "tzid")) != NULL) {
+	if ((v = cal_member(it, "tzid")) != NULL) {
 		snprintf(field, sizeof field, "%s.tzid", what);
 		zone = zone_of(b, field, v);
 		if (b->failed)
 			return NULL;
 	}
 	/* DTSTAMP: the item's, else its last modification, else the feed's (checked) */
-	long long stamp_s = floor_div(f->dtstamp_ms, 1000), modified_s = 0;
+	long long stamp_s = cal_floor_div(f->dtstamp_ms, 1000), modified_s = 0;
 	const char *stamp_key = "dtstamp_ms";
-	if (member(it, stamp_key) == NULL)
-		stamp_key = member(it, "last_modified_ms") != NULL ? "last_modified_ms" : NULL;
+	if (cal_member(it, stamp_key) == NULL)
+		stamp_key = cal_member(it, "last_modified_ms") != NULL ? "last_modified_ms" : NULL;
 	if (stamp_key != NULL) {
 		snprintf(field, sizeof field, "%s.%s", what, stamp_key);
-		if (!secs_of(b, field, member(it, stamp_key), &stamp_s))
+		if (!secs_of(b, field, cal_member(it, stamp_key), &stamp_s))
 			return NULL;
 	}
-	if ((v = member(it, "last_modified_ms")) != NULL) {
+	if ((v = cal_member(it, "last_modified_ms")) != NULL) {
 		snprintf(field, sizeof field, "%s.last_modified_ms", what);
 		if (!secs_of(b, field, v, &modified_s))
 			return NULL;
 	}
 	json_int_t seq = 0;
-	if ((v = member(it, "sequence")) != NULL) {
+	if ((v = cal_member(it, "sequence")) != NULL) {
 		seq = json_integer_value(v);
 		if (seq < 0 || seq > INT_MAX) {
 			snprintf(field, sizeof field, "%s.sequence", what);
-			fail(b, field, "must be 0..%d", INT_MAX);
+			cal_fail(b, field, "must be 0..%d", INT_MAX);
 			return NULL;
 		}
 	}
-	if ((v = member(it, "url")) != NULL &&
-	    (!uri_ok(json_string_value(v), json_string_length(v)) ||
+	if ((v = cal_member(it, "url")) != NULL &&
+	    (!cal_uri_ok(json_string_value(v), json_string_length(v)) ||
 	     strlen(json_string_value(v)) != json_string_length(v))) {
 		snprintf(field, sizeof field, "%s.url", what);
-		fail(b, field, "not an absolute URI");
+		cal_fail(b, field, "not an absolute URI");
 		return NULL;
 	}
 	char *cats = NULL;
-	if ((v = member(it, "categories")) != NULL && json_array_size(v) > 0 &&
+	if ((v = cal_member(it, "categories")) != NULL && json_array_size(v) > 0 &&
 	    (cats = categories_of(b, what, v)) == NULL)
 		return NULL;
 
 	icalcomponent *c = icalcomponent_new(ICAL_VEVENT_COMPONENT);
 	if (c == NULL) {
 		free(cats);
-		fail_oom(b);
+		cal_fail_oom(b);
 		return NULL;
 	}
-	add_prop(b, c, icalproperty_new_uid(uid));
-	add_prop(b, c, icalproperty_new_dtstamp(time_of(stamp_s, false, true)));
-	if (json_is_true(member(it, "all_day"))) {
+	cal_add_prop(b, c, icalproperty_new_uid(uid));
+	cal_add_prop(b, c, icalproperty_new_dtstamp(cal_time_of(stamp_s, false, true)));
+	if (json_is_true(cal_member(it, "all_day"))) {
 		add_all_day(b, c, s, e, zone);
 	} else {
-		add_prop(b, c, time_prop(b, ICAL_DTSTART_PROPERTY, s, zone, &used));
-		add_prop(b, c, time_prop(b, ICAL_DTEND_PROPERTY, e, zone, &used));
+		cal_add_prop(b, c, time_prop(b, ICAL_DTSTART_PROPERTY, s, zone, &used));
+		cal_add_prop(b, c, time_prop(b, ICAL_DTEND_PROPERTY, e, zone, &used));
 	}
 	if (used)
-		zones_add(b, zs, zone);
-	if (member(it, "sequence") != NULL)
-		add_prop(b, c, icalproperty_new_sequence((int)seq));
-	add_text(b, c, icalproperty_new_summary, member(it, "summary"));
-	add_text(b, c, icalproperty_new_description, member(it, "description"));
-	add_text(b, c, icalproperty_new_location, member(it, "location"));
-	if ((v = member(it, "url")) != NULL)
-		add_prop(b, c, icalproperty_new_url(json_string_value(v)));
+		cal_zones_add(b, zs, zone);
+	if (cal_member(it, "sequence") != NULL)
+		cal_add_prop(b, c, icalproperty_new_sequence((int)seq));
+	add_text(b, c, icalproperty_new_summary, cal_member(it, "summary"));
+	add_text(b, c, icalproperty_new_description, cal_member(it, "description"));
+	add_text(b, c, icalproperty_new_location, cal_member(it, "location"));
+	if ((v = cal_member(it, "url")) != NULL)
+		cal_add_prop(b, c, icalproperty_new_url(json_string_value(v)));
 	add_status_transp(b, c, what, it);
 	if (cats != NULL)
-		add_prop(b, c, icalproperty_new_categories(cats));
+		cal_add_prop(b, c, icalproperty_new_categories(cats));
 	free(cats);
-	if (member(it, "last_modified_ms") != NULL)
-		add_prop(b, c, icalproperty_new_lastmodified(time_of(modified_s, false, true)));
+	if (cal_member(it, "last_modified_ms") != NULL)
+		cal_add_prop(b, c,
+			     icalproperty_new_lastmodified(cal_time_of(modified_s, false, true)));
 	add_xs(b, c, what, it);
 	if (b->failed) {
 		icalcomponent_free(c);
@@ -659,27 +661,27 @@ icalcomponent *item_event(struct build *b, const struct cal_feed *f, size_t i, c
 }
 
 /* The VCALENDAR with its calendar-level properties, owned; NULL with b->failed. */
-icalcomponent *vcalendar_new(struct build *b, bool publish)
+icalcomponent *cal_vcalendar_new(struct build *b, bool publish)
 {
 	icalcomponent *cal = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
 	if (cal == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return NULL;
 	}
-	add_prop(b, cal, icalproperty_new_prodid(PRODID));
-	add_prop(b, cal, icalproperty_new_version("2.0"));
-	add_prop(b, cal, icalproperty_new_calscale("GREGORIAN"));
+	cal_add_prop(b, cal, icalproperty_new_prodid(PRODID));
+	cal_add_prop(b, cal, icalproperty_new_version("2.0"));
+	cal_add_prop(b, cal, icalproperty_new_calscale("GREGORIAN"));
 	if (publish)
-		add_prop(b, cal, icalproperty_new_method(ICAL_METHOD_PUBLISH));
+		cal_add_prop(b, cal, icalproperty_new_method(ICAL_METHOD_PUBLISH));
 	return cal;
 }
 
 /* Serializes `cal` into an owned malloc() string. */
-char *serialize(struct build *b, icalcomponent *cal, size_t *len_out)
+char *cal_serialize(struct build *b, icalcomponent *cal, size_t *len_out)
 {
 	char *s = icalcomponent_as_ical_string_r(cal);
 	if (s == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return NULL;
 	}
 	size_t n = strlen(s);
@@ -687,7 +689,7 @@ char *serialize(struct build *b, icalcomponent *cal, size_t *len_out)
 	if (out != NULL)
 		memcpy(out, s, n + 1);
 	else
-		fail_oom(b);
+		cal_fail_oom(b);
 	icalmemory_free_buffer(s);
 	if (out != NULL && len_out != NULL)
 		*len_out = n;
@@ -695,30 +697,30 @@ char *serialize(struct build *b, icalcomponent *cal, size_t *len_out)
 }
 
 /* Adds the feed-level properties of `f` to `cal`. */
-void add_feed_props(struct build *b, icalcomponent *cal, const struct cal_feed *f)
+void cal_add_feed_props(struct build *b, icalcomponent *cal, const struct cal_feed *f)
 {
 	if (f->name != NULL) {
 		json_t *name = json_string(f->name);
 		if (name == NULL) {
-			fail(b, "feed.name", "not valid UTF-8");
+			cal_fail(b, "feed.name", "not valid UTF-8");
 			return;
 		}
 		char *s = text_clean(name);
 		json_decref(name);
 		if (s == NULL) {
-			fail_oom(b);
+			cal_fail_oom(b);
 			return;
 		}
-		add_prop(b, cal, icalproperty_new_name(s));
+		cal_add_prop(b, cal, icalproperty_new_name(s));
 		add_x_str(b, cal, "X-WR-CALNAME", s);
 		free(s);
 	}
 	if (f->refresh_seconds > 0) {
 		struct icaldurationtype d = icaldurationtype_from_int((int)f->refresh_seconds);
-		add_prop(b, cal, icalproperty_new_refreshinterval(d));
+		cal_add_prop(b, cal, icalproperty_new_refreshinterval(d));
 		char *ds = icaldurationtype_as_ical_string_r(d);
 		if (ds == NULL) {
-			fail_oom(b);
+			cal_fail_oom(b);
 			return;
 		}
 		add_x_str(b, cal, "X-PUBLISHED-TTL", ds);
@@ -737,20 +739,20 @@ static char *feed_build_locked(struct build *b, const struct cal_feed *f, const 
 	char *out = NULL;
 
 	if (evs == NULL || uids == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		goto done;
 	}
 	for (size_t i = 0; i < n && !b->failed; i++)
-		evs[i] = item_event(b, f, i, json_array_get(items, i), &zs, uids);
+		evs[i] = cal_item_event(b, f, i, json_array_get(items, i), &zs, uids);
 	if (b->failed)
 		goto done;
-	cal = vcalendar_new(b, f->publish);
+	cal = cal_vcalendar_new(b, f->publish);
 	if (cal == NULL)
 		goto done;
-	add_feed_props(b, cal, f);
+	cal_add_feed_props(b, cal, f);
 	/* libical puts each VTIMEZONE added first: add them last-used first */
 	for (size_t i = zs.n; i-- > 0 && !b->failed;) {
-		icalcomponent *vz = vtimezone_of(b, zs.v[i], keep_from_of(items));
+		icalcomponent *vz = cal_vtimezone_of(b, zs.v[i], cal_keep_from_of(items));
 		if (vz != NULL)
 			icalcomponent_add_component(cal, vz);
 	}
@@ -759,7 +761,7 @@ static char *feed_build_locked(struct build *b, const struct cal_feed *f, const 
 		evs[i] = NULL;
 	}
 	if (!b->failed)
-		out = serialize(b, cal, len_out);
+		out = cal_serialize(b, cal, len_out);
 done:
 	for (size_t i = 0; evs != NULL && i < n; i++)
 		if (evs[i] != NULL)
@@ -781,15 +783,15 @@ char *cal_feed_build(const struct cal_feed *f, const json_t *items, size_t *len_
 	if (f == NULL)
 		f = &none;
 	if (!json_is_array(items)) {
-		fail(&b, "items", "must be an array");
+		cal_fail(&b, "items", "must be an array");
 		return NULL;
 	}
 	if (f->refresh_seconds < 0 || f->refresh_seconds > MAX_REFRESH) {
-		fail(&b, "feed.refresh_seconds", "must be 0..%ld", MAX_REFRESH);
+		cal_fail(&b, "feed.refresh_seconds", "must be 0..%ld", MAX_REFRESH);
 		return NULL;
 	}
 	if (f->dtstamp_ms < MIN_SECS * 1000 || f->dtstamp_ms >= MAX_SECS * 1000) {
-		fail(&b, "feed.dtstamp_ms", "out of range (years 1900..2199)");
+		cal_fail(&b, "feed.dtstamp_ms", "out of range (years 1900..2199)");
 		return NULL;
 	}
 	cal_lock_enter();

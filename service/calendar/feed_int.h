@@ -50,33 +50,34 @@ struct zones {
 };
 
 /* Records the first error: `field` is the path at fault ("items[3].tzid"). */
-void fail(struct build *b, const char *field, const char *fmt, ...)
+void cal_fail(struct build *b, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* ---- feed.c ---- */
 
-void fail_oom(struct build *b);
-void add_prop(struct build *b, icalcomponent *c, icalproperty *p);
-void add_param(struct build *b, icalproperty *p, icalparameter *q);
-long long floor_div(long long a, long long d);
-long long ceil_div(long long a, long long d);
-struct icaltimetype time_of(long long secs, bool is_date, bool utc);
-bool has_ctl(const char *s, size_t n);
-bool uri_ok(const char *s, size_t n);
-bool members_ok(struct build *b, const char *what, const json_t *obj, const struct field *spec,
-		size_t nspec);
-const json_t *member(const json_t *obj, const char *key);
-bool item_range(struct build *b, const char *what, const json_t *it, long long *s, long long *e);
-icalcomponent *vcalendar_new(struct build *b, bool publish);
-char *serialize(struct build *b, icalcomponent *cal, size_t *len_out);
-void zones_add(struct build *b, struct zones *zs, icaltimezone *z);
-icalcomponent *item_event(struct build *b, const struct cal_feed *f, size_t i, const json_t *it,
-			  struct zones *zs, json_t *uids);
-void add_feed_props(struct build *b, icalcomponent *cal, const struct cal_feed *f);
+void cal_fail_oom(struct build *b);
+void cal_add_prop(struct build *b, icalcomponent *c, icalproperty *p);
+void cal_add_param(struct build *b, icalproperty *p, icalparameter *q);
+long long cal_floor_div(long long a, long long d);
+long long cal_ceil_div(long long a, long long d);
+struct icaltimetype cal_time_of(long long secs, bool is_date, bool utc);
+bool cal_has_ctl(const char *s, size_t n);
+bool cal_uri_ok(const char *s, size_t n);
+bool cal_members_ok(struct build *b, const char *what, const json_t *obj, const struct field *spec,
+		    size_t nspec);
+const json_t *cal_member(const json_t *obj, const char *key);
+bool cal_item_range(struct build *b, const char *what, const json_t *it, long long *s,
+		    long long *e);
+icalcomponent *cal_vcalendar_new(struct build *b, bool publish);
+char *cal_serialize(struct build *b, icalcomponent *cal, size_t *len_out);
+void cal_zones_add(struct build *b, struct zones *zs, icaltimezone *z);
+icalcomponent *cal_item_event(struct build *b, const struct cal_feed *f, size_t i, const json_t *it,
+			      struct zones *zs, json_t *uids);
+void cal_add_feed_props(struct build *b, icalcomponent *cal, const struct cal_feed *f);
 
 /* ---- vtimezone.c ---- */
 
-long long keep_from_of(const json_t *items);
-icalcomponent *vtimezone_of(struct build *b, icaltimezone *z, long long keep_from);
+long long cal_keep_from_of(const json_t *items);
+icalcomponent *cal_vtimezone_of(struct build *b, icaltimezone *z, long long keep_from);
 
 #endif /* TRANSOM_CAL_FEED_INT_H */

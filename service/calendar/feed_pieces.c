@@ -22,11 +22,11 @@
 static bool feed_ok(struct build *b, const struct cal_feed *f)
 {
 	if (f->refresh_seconds < 0 || f->refresh_seconds > MAX_REFRESH) {
-		fail(b, "feed.refresh_seconds", "must be 0..%ld", MAX_REFRESH);
+		cal_fail(b, "feed.refresh_seconds", "must be 0..%ld", MAX_REFRESH);
 		return false;
 	}
 	if (f->dtstamp_ms < MIN_SECS * 1000 || f->dtstamp_ms >= MAX_SECS * 1000) {
-		fail(b, "feed.dtstamp_ms", "out of range (years 1900..2199)");
+		cal_fail(b, "feed.dtstamp_ms", "out of range (years 1900..2199)");
 		return false;
 	}
 	return true;
@@ -45,11 +45,11 @@ char *cal_feed_head(const struct cal_feed *f, size_t *len_out, struct tr_error *
 	if (!feed_ok(&b, f))
 		return NULL;
 	cal_lock_enter();
-	icalcomponent *cal = vcalendar_new(&b, f->publish);
+	icalcomponent *cal = cal_vcalendar_new(&b, f->publish);
 	if (cal != NULL)
-		add_feed_props(&b, cal, f);
+		cal_add_feed_props(&b, cal, f);
 	if (cal != NULL && !b.failed)
-		out = serialize(&b, cal, &len);
+		out = cal_serialize(&b, cal, &len);
 	if (cal != NULL)
 		icalcomponent_free(cal);
 	cal_lock_leave();
@@ -57,7 +57,7 @@ char *cal_feed_head(const struct cal_feed *f, size_t *len_out, struct tr_error *
 		return NULL;
 	if (len < tail || memcmp(out + len - tail, CAL_FEED_TAIL, tail) != 0) {
 		free(out); /* not what libical writes: cannot happen with 3.x */
-		fail(&b, "feed", "unexpected serialization");
+		cal_fail(&b, "feed", "unexpected serialization");
 		return NULL;
 	}
 	len -= tail;
@@ -87,7 +87,7 @@ static int zone_index(struct build *b, struct zones *zs, icaltimezone *z)
 	for (size_t i = 0; i < zs->n; i++)
 		if (zs->v[i] == z)
 			return (int)i;
-	zones_add(b, zs, z);
+	cal_zones_add(b, zs, z);
 	return b->failed ? -1 : (int)zs->n - 1;
 }
 
@@ -100,13 +100,13 @@ static void pieces_locked(struct build *b, const struct cal_feed *f, const json_
 
 	out->events = calloc(n > 0 ? n : 1, sizeof *out->events);
 	if (out->events == NULL || uids == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		goto done;
 	}
 	out->n = n;
 	for (size_t i = 0; i < n && !b->failed; i++) {
 		struct zones one = {0}; /* the zone this item uses, if any */
-		icalcomponent *ev = item_event(b, f, i, json_array_get(items, i), &one, uids);
+		icalcomponent *ev = cal_item_event(b, f, i, json_array_get(items, i), &one, uids);
 		out->events[i].zone = -1;
 		if (ev != NULL && one.n > 0)
 			out->events[i].zone = zone_index(b, &zs, one.v[0]);
@@ -114,7 +114,7 @@ static void pieces_locked(struct build *b, const struct cal_feed *f, const json_
 		if (ev == NULL)
 			break;
 		if (!b->failed)
-			out->events[i].text = serialize(b, ev, &out->events[i].len);
+			out->events[i].text = cal_serialize(b, ev, &out->events[i].len);
 		icalcomponent_free(ev);
 	}
 	if (b->failed)
@@ -122,14 +122,14 @@ static void pieces_locked(struct build *b, const struct cal_feed *f, const json_
 	out->zones = calloc(zs.n + 1, sizeof *out->zones);
 	out->zone_len = calloc(zs.n + 1, sizeof *out->zone_len);
 	if (out->zones == NULL || out->zone_len == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		goto done;
 	}
 	for (size_t i = 0; i < zs.n && !b->failed; i++) {
-		icalcomponent *vz = vtimezone_of(b, zs.v[i], keep_from_of(items));
+		icalcomponent *vz = cal_vtimezone_of(b, zs.v[i], cal_keep_from_of(items));
 		if (vz == NULL)
 			break;
-		out->zones[i] = serialize(b, vz, &out->zone_len[i]);
+		out->zones[i] = cal_serialize(b, vz, &out->zone_len[i]);
 		out->nzones = i + 1;
 		icalcomponent_free(vz);
 	}
@@ -148,7 +148,7 @@ bool cal_feed_pieces_build(const struct cal_feed *f, const json_t *items,
 	if (f == NULL)
 		f = &none;
 	if (!json_is_array(items)) {
-		fail(&b, "items", "must be an array");
+		cal_fail(&b, "items", "must be an array");
 		return false;
 	}
 	if (!feed_ok(&b, f))

@@ -63,31 +63,32 @@ static struct fb_edge *busy_edges(struct build *b, const json_t *busy, long long
 
 	*n_out = 0;
 	if (edges == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return NULL;
 	}
 	json_array_foreach(busy, i, it) {
 		snprintf(what, sizeof what, "busy[%zu]", i);
-		if (!members_ok(b, what, it, busy_fields,
-				sizeof busy_fields / sizeof busy_fields[0]))
+		if (!cal_members_ok(b, what, it, busy_fields,
+				    sizeof busy_fields / sizeof busy_fields[0]))
 			break;
 		int prio = 2;
-		const json_t *tv = member(it, "type");
+		const json_t *tv = cal_member(it, "type");
 		if (tv != NULL) {
 			for (prio = 1; prio < 4; prio++)
 				if (strcmp(json_string_value(tv), fb_types[prio].name) == 0)
 					break;
 			if (prio == 4) {
 				snprintf(field, sizeof field, "%s.type", what);
-				fail(b, field, "must be BUSY, BUSY-UNAVAILABLE or BUSY-TENTATIVE");
+				cal_fail(b, field,
+					 "must be BUSY, BUSY-UNAVAILABLE or BUSY-TENTATIVE");
 				break;
 			}
 		}
 		long long s, e;
-		if (!item_range(b, what, it, &s, &e))
+		if (!cal_item_range(b, what, it, &s, &e))
 			break;
 		/* whole seconds, rounded outward: busy time is never shortened */
-		e = ceil_div((long long)json_integer_value(member(it, "end_ms")), 1000);
+		e = cal_ceil_div((long long)json_integer_value(cal_member(it, "end_ms")), 1000);
 		if (s < from)
 			s = from;
 		if (e > to)
@@ -110,11 +111,11 @@ static struct fb_edge *busy_edges(struct build *b, const json_t *busy, long long
 static void add_period(struct build *b, icalcomponent *c, long long s, long long e, int prio)
 {
 	struct icalperiodtype per = icalperiodtype_null_period();
-	per.start = time_of(s, false, true);
-	per.end = time_of(e, false, true);
+	per.start = cal_time_of(s, false, true);
+	per.end = cal_time_of(e, false, true);
 	icalproperty *p = icalproperty_new_freebusy(per);
-	add_param(b, p, icalparameter_new_fbtype(fb_types[prio].type));
-	add_prop(b, c, p);
+	cal_add_param(b, p, icalparameter_new_fbtype(fb_types[prio].type));
+	cal_add_prop(b, c, p);
 }
 
 /*
@@ -153,26 +154,27 @@ static char *freebusy_locked(struct build *b, const struct cal_freebusy *fb, lon
 
 	if (b->failed)
 		goto done;
-	cal = vcalendar_new(b, fb->organizer != NULL);
+	cal = cal_vcalendar_new(b, fb->organizer != NULL);
 	vfb = icalcomponent_new(ICAL_VFREEBUSY_COMPONENT);
 	if (cal == NULL || vfb == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		goto done;
 	}
 	if (fb->uid == NULL)
 		snprintf(uid, sizeof uid, "freebusy-%lld-%lld@transom", fb->from_ms, fb->to_ms);
-	add_prop(b, vfb,
-		 icalproperty_new_dtstamp(time_of(floor_div(fb->dtstamp_ms, 1000), false, true)));
-	add_prop(b, vfb, icalproperty_new_uid(fb->uid != NULL ? fb->uid : uid));
-	add_prop(b, vfb, icalproperty_new_dtstart(time_of(from, false, true)));
-	add_prop(b, vfb, icalproperty_new_dtend(time_of(to, false, true)));
+	cal_add_prop(b, vfb,
+		     icalproperty_new_dtstamp(
+			     cal_time_of(cal_floor_div(fb->dtstamp_ms, 1000), false, true)));
+	cal_add_prop(b, vfb, icalproperty_new_uid(fb->uid != NULL ? fb->uid : uid));
+	cal_add_prop(b, vfb, icalproperty_new_dtstart(cal_time_of(from, false, true)));
+	cal_add_prop(b, vfb, icalproperty_new_dtend(cal_time_of(to, false, true)));
 	if (fb->organizer != NULL)
-		add_prop(b, vfb, icalproperty_new_organizer(fb->organizer));
+		cal_add_prop(b, vfb, icalproperty_new_organizer(fb->organizer));
 	add_periods(b, vfb, edges, n);
 	icalcomponent_add_component(cal, vfb); /* the calendar owns it from here */
 	vfb = NULL;
 	if (!b->failed)
-		out = serialize(b, cal, len_out);
+		out = cal_serialize(b, cal, len_out);
 done:
 	if (vfb != NULL)
 		icalcomponent_free(vfb);
@@ -189,27 +191,27 @@ char *cal_freebusy_build(const struct cal_freebusy *fb, const json_t *busy, size
 	const long long lo = MIN_SECS * 1000, hi = MAX_SECS * 1000;
 
 	if (fb == NULL) {
-		fail(&b, "freebusy", "missing");
+		cal_fail(&b, "freebusy", "missing");
 		return NULL;
 	}
 	if (!json_is_array(busy)) {
-		fail(&b, "busy", "must be an array");
+		cal_fail(&b, "busy", "must be an array");
 		return NULL;
 	}
 	if (fb->from_ms < lo || fb->from_ms >= hi)
-		fail(&b, "from_ms", "out of range (years 1900..2199)");
+		cal_fail(&b, "from_ms", "out of range (years 1900..2199)");
 	else if (fb->to_ms < fb->from_ms || fb->to_ms >= hi)
-		fail(&b, "to_ms", "before from_ms or out of range");
+		cal_fail(&b, "to_ms", "before from_ms or out of range");
 	else if (fb->dtstamp_ms < lo || fb->dtstamp_ms >= hi)
-		fail(&b, "dtstamp_ms", "out of range (years 1900..2199)");
+		cal_fail(&b, "dtstamp_ms", "out of range (years 1900..2199)");
 	else if (fb->uid != NULL && (*fb->uid == '\0' || strlen(fb->uid) > MAX_UID ||
-				     has_ctl(fb->uid, strlen(fb->uid))))
-		fail(&b, "uid", "must be 1..%d octets without control characters", MAX_UID);
-	else if (fb->organizer != NULL && !uri_ok(fb->organizer, strlen(fb->organizer)))
-		fail(&b, "organizer", "not a URI");
+				     cal_has_ctl(fb->uid, strlen(fb->uid))))
+		cal_fail(&b, "uid", "must be 1..%d octets without control characters", MAX_UID);
+	else if (fb->organizer != NULL && !cal_uri_ok(fb->organizer, strlen(fb->organizer)))
+		cal_fail(&b, "organizer", "not a URI");
 	if (b.failed)
 		return NULL;
-	long long from = floor_div(fb->from_ms, 1000), to = ceil_div(fb->to_ms, 1000);
+	long long from = cal_floor_div(fb->from_ms, 1000), to = cal_ceil_div(fb->to_ms, 1000);
 	cal_lock_enter();
 	char *out = freebusy_locked(&b, fb, from, to, busy, len_out);
 	cal_lock_leave();

@@ -111,7 +111,7 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 		}
 		for (char *t = strtok_r(copy, ",", &save); t != NULL;
 		     t = strtok_r(NULL, ",", &save)) {
-			t = trim(t);
+			t = cal_trim(t);
 			if (strcasecmp(t, "MAINTENANCE-WINDOW") == 0)
 				win = true;
 			else if (strcasecmp(t, "FREEZE") == 0)
@@ -128,11 +128,11 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 		     win ? "MAINTENANCE-WINDOW" : "FREEZE");
 	m->kind = win ? CAL_WINDOW : frz ? CAL_FREEZE : mtg ? CAL_MEETING : CAL_NONE;
 
-	icalproperty *p = x_prop(c, "X-TRANSOM-SERVICES", &count);
+	icalproperty *p = cal_x_prop(c, "X-TRANSOM-SERVICES", &count);
 	if (count > 1)
 		DIAG(pc, loc, "X-TRANSOM-SERVICES given %d times", count);
 	if (p != NULL) {
-		const char *v = prop_text(p);
+		const char *v = cal_prop_text(p);
 		char *copy = strdup(v != NULL ? v : ""), *save = NULL;
 		json_t *arr = json_array();
 		if (copy == NULL || arr == NULL) {
@@ -145,10 +145,10 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 		bool star = false, bad = false;
 		for (char *t = strtok_r(copy, ",", &save); t != NULL;
 		     t = strtok_r(NULL, ",", &save)) {
-			t = trim(t);
+			t = cal_trim(t);
 			if (strcmp(t, "*") == 0)
 				star = true;
-			else if (!service_name_ok(t))
+			else if (!cal_service_name_ok(t))
 				bad = true;
 			else
 				json_array_append_new(arr, json_string(t));
@@ -168,11 +168,11 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 		m->services = arr;
 	}
 
-	p = x_prop(c, "X-TRANSOM-ENVIRONMENTS", &count);
+	p = cal_x_prop(c, "X-TRANSOM-ENVIRONMENTS", &count);
 	if (count > 1)
 		DIAG(pc, loc, "X-TRANSOM-ENVIRONMENTS given %d times", count);
 	if (p != NULL) {
-		const char *v = prop_text(p);
+		const char *v = cal_prop_text(p);
 		char *copy = strdup(v != NULL ? v : ""), *save = NULL;
 		json_t *arr = json_array();
 		if (copy == NULL || arr == NULL) {
@@ -185,8 +185,8 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 		bool bad = false;
 		for (char *t = strtok_r(copy, ",", &save); t != NULL;
 		     t = strtok_r(NULL, ",", &save)) {
-			t = trim(t);
-			if (!env_name_ok(t))
+			t = cal_trim(t);
+			if (!cal_env_name_ok(t))
 				bad = true;
 			else
 				json_array_append_new(arr, json_string(t));
@@ -202,11 +202,11 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 		m->envs = arr;
 	}
 
-	p = x_prop(c, "X-TRANSOM-HARDNESS", &count);
+	p = cal_x_prop(c, "X-TRANSOM-HARDNESS", &count);
 	if (count > 1)
 		DIAG(pc, loc, "X-TRANSOM-HARDNESS given %d times", count);
 	if (p != NULL) {
-		const char *v = prop_text(p);
+		const char *v = cal_prop_text(p);
 		if (v != NULL && strcasecmp(v, "hard") == 0)
 			m->hard = 1;
 		else if (v != NULL && strcasecmp(v, "soft") == 0)
@@ -215,14 +215,14 @@ static void parse_meta(struct parse_ctx *pc, icalcomponent *c, const char *loc, 
 			DIAG(pc, loc, "X-TRANSOM-HARDNESS must be 'hard' or 'soft'");
 	}
 
-	p = x_prop(c, "X-TRANSOM-CAPACITY", &count);
+	p = cal_x_prop(c, "X-TRANSOM-CAPACITY", &count);
 	if (count > 1)
 		DIAG(pc, loc, "X-TRANSOM-CAPACITY given %d times", count);
 	if (p != NULL) {
-		const char *v = prop_text(p);
+		const char *v = cal_prop_text(p);
 		char *end = NULL;
 		long n = v != NULL ? strtol(v, &end, 10) : 0;
-		if (v == NULL || end == v || *trim(end) != '\0' || n <= 0 || n > 1000000)
+		if (v == NULL || end == v || *cal_trim(end) != '\0' || n <= 0 || n > 1000000)
 			DIAG(pc, loc, "X-TRANSOM-CAPACITY must be a positive integer");
 		else
 			m->capacity = n;
@@ -290,7 +290,7 @@ static void check_rule(struct parse_ctx *pc, const char *loc, struct icalrecurre
 }
 
 /* Whether the first instance rule `r` yields from `st` is `st` itself. */
-bool rule_starts_at(struct icalrecurrencetype r, struct icaltimetype st)
+bool cal_rule_starts_at(struct icalrecurrencetype r, struct icaltimetype st)
 {
 	st.zone = NULL;
 	icalrecur_iterator *it = icalrecur_iterator_new(r, st);
@@ -319,7 +319,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		st = icalproperty_get_dtstart(ds);
 		if (icaltime_is_null_time(st) || !icaltime_is_valid_time(st))
 			DIAG(pc, loc, "DTSTART: invalid time");
-		else if (!fix_zone(&pc->zc, ds, &st))
+		else if (!cal_fix_zone(&pc->zc, ds, &st))
 			DIAG(pc, loc, "DTSTART: unknown TZID");
 		else if (st.year < 1900 || st.year > 2200)
 			DIAG(pc, loc, "DTSTART: year out of range 1900..2200");
@@ -330,12 +330,12 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		struct icaltimetype et = icalproperty_get_dtend(de);
 		if (icaltime_is_null_time(et) || !icaltime_is_valid_time(et))
 			DIAG(pc, loc, "DTEND: invalid time");
-		else if (!fix_zone(&pc->zc, de, &et))
+		else if (!cal_fix_zone(&pc->zc, de, &et))
 			DIAG(pc, loc, "DTEND: unknown TZID");
 		else if (ds != NULL && !pc->bad) {
 			if (et.is_date != st.is_date)
 				DIAG(pc, loc, "DTEND and DTSTART differ in value type");
-			else if (et.year > 2200 || time_ms(et) < time_ms(st))
+			else if (et.year > 2200 || cal_time_ms(et) < cal_time_ms(st))
 				DIAG(pc, loc, "DTEND before DTSTART");
 		}
 	}
@@ -361,7 +361,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 			DIAG(pc, loc, "RRULE: FREQ=SECONDLY and MINUTELY are not supported");
 		} else if (!pc->bad) {
 			check_rule(pc, loc, r, st);
-			if (!pc->bad && !rule_starts_at(r, st))
+			if (!pc->bad && !cal_rule_starts_at(r, st))
 				warn(pc, loc,
 				     "DTSTART does not match its RRULE: it is counted as the first "
 				     "instance anyway (RFC 5545 3.8.5.3), as calendar programs "
@@ -376,7 +376,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t) || t.year < 1900 ||
 		    t.year > 2200)
 			DIAG(pc, loc, "RDATE: invalid value");
-		else if (!fix_zone(&pc->zc, p, &t))
+		else if (!cal_fix_zone(&pc->zc, p, &t))
 			DIAG(pc, loc, "RDATE: unknown TZID");
 	}
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_EXDATE_PROPERTY); p != NULL;
@@ -384,7 +384,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		struct icaltimetype t = icalproperty_get_exdate(p);
 		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t))
 			DIAG(pc, loc, "EXDATE: invalid value");
-		else if (!fix_zone(&pc->zc, p, &t))
+		else if (!cal_fix_zone(&pc->zc, p, &t))
 			DIAG(pc, loc, "EXDATE: unknown TZID");
 	}
 	icalproperty *rid = icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY);
@@ -394,7 +394,7 @@ static void check_times(struct parse_ctx *pc, icalcomponent *c, const char *loc,
 		if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t) || t.year < 1900 ||
 		    t.year > 2200)
 			DIAG(pc, loc, "RECURRENCE-ID: invalid value");
-		else if (!fix_zone(&pc->zc, rid, &t))
+		else if (!cal_fix_zone(&pc->zc, rid, &t))
 			DIAG(pc, loc, "RECURRENCE-ID: unknown TZID");
 		if (rg != NULL && icalparameter_get_range(rg) == ICAL_RANGE_THISANDFUTURE)
 			DIAG(pc, loc, "RECURRENCE-ID;RANGE=THISANDFUTURE is not supported");
@@ -526,17 +526,17 @@ static icaltimezone *floating_zone(struct parse_ctx *pc, const struct cal_zones 
 	const char *names[2] = {zones != NULL ? zones->calendar : NULL,
 				zones != NULL ? zones->site : NULL};
 	int count;
-	icalproperty *wr = x_prop(pc->root, "X-WR-TIMEZONE", &count);
-	const char *declared = wr != NULL ? prop_text(wr) : NULL;
+	icalproperty *wr = cal_x_prop(pc->root, "X-WR-TIMEZONE", &count);
+	const char *declared = wr != NULL ? cal_prop_text(wr) : NULL;
 	for (int i = 0; i < 2; i++) {
-		if (names[i] != NULL && *names[i] != '\0' && builtin_zone(names[i]) == NULL)
+		if (names[i] != NULL && *names[i] != '\0' && cal_builtin_zone(names[i]) == NULL)
 			DIAG(pc, "", "unknown time zone '%.64s' configured for this calendar",
 			     names[i]);
 	}
 	if (names[0] != NULL && *names[0] != '\0')
-		return builtin_zone(names[0]);
+		return cal_builtin_zone(names[0]);
 	if (declared != NULL && *declared != '\0') {
-		icaltimezone *z = builtin_zone(declared);
+		icaltimezone *z = cal_builtin_zone(declared);
 		if (z != NULL)
 			return z;
 		warn(pc, "VCALENDAR",
@@ -545,7 +545,7 @@ static icaltimezone *floating_zone(struct parse_ctx *pc, const struct cal_zones 
 		     declared, names[1] != NULL && *names[1] != '\0' ? names[1] : "UTC");
 	}
 	if (names[1] != NULL && *names[1] != '\0')
-		return builtin_zone(names[1]);
+		return cal_builtin_zone(names[1]);
 	return NULL;
 }
 
@@ -622,7 +622,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		const char *uid = icalcomponent_get_uid(c);
 		bool was_bad = pc.bad;
 		pc.bad = false;
-		loc_of(loc, sizeof loc, i, uid);
+		cal_loc_of(loc, sizeof loc, i, uid);
 		e->comp = c;
 		e->master = -1;
 		e->is_override =
@@ -638,7 +638,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 			dtstart ? icalproperty_get_first_parameter(dtstart, ICAL_TZID_PARAMETER)
 				: NULL;
 		const char *tzid = tzp ? icalparameter_get_tzid(tzp) : NULL;
-		if (builtin_zone(tzid) != NULL)
+		if (cal_builtin_zone(tzid) != NULL)
 			e->tzid = strdup(tzid);
 		else if (tzid == NULL && pc.zc.floating != NULL &&
 			 icaltimezone_get_location(pc.zc.floating) != NULL)
@@ -649,7 +649,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 			 * and X- properties mean nothing here. */
 			char *summary = e->meta.summary;
 			e->meta.summary = NULL;
-			meta_clear(&e->meta);
+			cal_meta_clear(&e->meta);
 			e->meta.summary = summary;
 			e->meta.capacity = 0;
 			e->meta.hard = e->is_override ? -1 : pc.as_hard;
@@ -678,7 +678,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 	/* masters: unique UIDs; overrides: a master of the same UID */
 	for (size_t a = 0; a < set->n && !pc.bad; a++) {
 		struct cal_event *e = &set->ev[a];
-		loc_of(loc, sizeof loc, a, e->uid);
+		cal_loc_of(loc, sizeof loc, a, e->uid);
 		for (size_t b = 0; b < set->n; b++) {
 			struct cal_event *f = &set->ev[b];
 			if (b == a || f->is_override || strcmp(f->uid, e->uid) != 0)
@@ -701,7 +701,7 @@ static struct cal_set *parse_locked(const char *file, const char *text, size_t l
 		}
 	}
 	if (pc.bad || diags->oom) {
-		set_free_locked(set);
+		cal_set_free_locked(set);
 		return NULL;
 	}
 	return set;

@@ -1,7 +1,7 @@
 /*
  * rrule_weekly.c -- RFC 5545 expansion of FREQ=WEEKLY rules with BYDAY (see rrule_weekly.h).
  *
- * rw_from_ical() reads libical's parsed rule (no libical state is touched: no lock needed);
+ * cal_rw_from_ical() reads libical's parsed rule (no libical state is touched: no lock needed);
  * everything else is plain date arithmetic.
  */
 #include <limits.h>
@@ -26,7 +26,8 @@ static int weekday(long long day)
 	return (int)(((day % 7) + 7 + 4) % 7);
 }
 
-void rw_begin(struct rw_iter *it, const struct rw_rule *rule, long long start, long long skip_to)
+void cal_rw_begin(struct rw_iter *it, const struct rw_rule *rule, long long start,
+		  long long skip_to)
 {
 	*it = (struct rw_iter){0};
 	it->rule = *rule;
@@ -92,7 +93,7 @@ static void fill_week(struct rw_iter *it)
 	it->week_day += 7LL * r->interval;
 }
 
-bool rw_next(struct rw_iter *it, long long *out)
+bool cal_rw_next(struct rw_iter *it, long long *out)
 {
 	static const long long end_day = 84006; /* 2200-01-01 */
 	if (it->done)
@@ -124,7 +125,7 @@ bool rw_next(struct rw_iter *it, long long *out)
 	return true;
 }
 
-bool rw_from_ical(const struct icalrecurrencetype *r, struct rw_rule *out)
+bool cal_rw_from_ical(const struct icalrecurrencetype *r, struct rw_rule *out)
 {
 	*out = (struct rw_rule){0};
 	if (r->freq != ICAL_WEEKLY_RECURRENCE || r->by_day[0] == ICAL_RECURRENCE_ARRAY_MAX)

@@ -5,7 +5,7 @@
  * a BYDAY day falls before DTSTART's weekday in the week defined by WKST (the issue-17
  * case: INTERVAL=2;BYDAY=SU from a Tuesday lands a week late), groups weeks across WKST
  * wrongly for BYSETPOS, and drops a DTSTART that does not match the rule.  calendar.c
- * hands weekly BYDAY rules to this iterator instead (see rw_from_ical(), the one function
+ * hands weekly BYDAY rules to this iterator instead (see cal_rw_from_ical(), the one function
  * here that reads a libical type).  The iterator is pure: no libical, no I/O, no clock.
  * All times are wall times of DTSTART's zone, in seconds since 1970-01-01T00:00 of that
  * wall clock ("wall seconds"); mapping them to UTC (DST gaps and overlaps) stays with
@@ -41,7 +41,7 @@ struct rw_rule {
 	long long until; /* UNTIL in wall seconds, inclusive */
 };
 
-/* The iterator.  Plain data: initialise with rw_begin(), no cleanup needed. */
+/* The iterator.  Plain data: initialise with cal_rw_begin(), no cleanup needed. */
 struct rw_iter {
 	struct rw_rule rule;
 	long long start;    /* DTSTART, wall seconds */
@@ -59,13 +59,14 @@ struct rw_iter {
  * ending before `skip_to` are skipped (DTSTART is still returned first); pass
  * LLONG_MIN to iterate from DTSTART.
  */
-void rw_begin(struct rw_iter *it, const struct rw_rule *rule, long long start, long long skip_to);
+void cal_rw_begin(struct rw_iter *it, const struct rw_rule *rule, long long start,
+		  long long skip_to);
 
 /*
  * The next instance in wall seconds into *out, ascending; false when the rule has ended
  * (COUNT, UNTIL, or beyond the year 2200).
  */
-bool rw_next(struct rw_iter *it, long long *out);
+bool cal_rw_next(struct rw_iter *it, long long *out);
 
 struct icalrecurrencetype;
 
@@ -78,6 +79,6 @@ struct icalrecurrencetype;
  * COUNT and DTSTART consistent.  Then *out holds the rule without UNTIL (has_until
  * false: its zone is the caller's business).
  */
-bool rw_from_ical(const struct icalrecurrencetype *r, struct rw_rule *out);
+bool cal_rw_from_ical(const struct icalrecurrencetype *r, struct rw_rule *out);
 
 #endif /* TRANSOM_RRULE_WEEKLY_H */

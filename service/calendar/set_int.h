@@ -56,22 +56,22 @@ struct cal_set {
 
 /* ---- calendar.c ---- */
 
-bool fix_zone(const struct zctx *zc, icalproperty *p, struct icaltimetype *t);
-int offset_at_utc(icaltimezone *zone, long long secs);
-long long time_ms(struct icaltimetype t);
-void rfc3339(long long ms, char *buf, size_t size);
-void meta_clear(struct cal_meta *m);
-void loc_of(char *buf, size_t size, size_t index, const char *uid);
-const char *prop_text(icalproperty *p);
-icalproperty *x_prop(icalcomponent *c, const char *name, int *count);
-char *trim(char *s);
-bool service_name_ok(const char *s);
-bool env_name_ok(const char *s);
-icaltimezone *builtin_zone(const char *tzid);
-void set_free_locked(struct cal_set *set);
+bool cal_fix_zone(const struct zctx *zc, icalproperty *p, struct icaltimetype *t);
+int cal_offset_at_utc(icaltimezone *zone, long long secs);
+long long cal_time_ms(struct icaltimetype t);
+void cal_rfc3339(long long ms, char *buf, size_t size);
+void cal_meta_clear(struct cal_meta *m);
+void cal_loc_of(char *buf, size_t size, size_t index, const char *uid);
+const char *cal_prop_text(icalproperty *p);
+icalproperty *cal_x_prop(icalcomponent *c, const char *name, int *count);
+char *cal_trim(char *s);
+bool cal_service_name_ok(const char *s);
+bool cal_env_name_ok(const char *s);
+icaltimezone *cal_builtin_zone(const char *tzid);
+void cal_set_free_locked(struct cal_set *set);
 
 /* ---- parse.c ---- */
 
-bool rule_starts_at(struct icalrecurrencetype r, struct icaltimetype st);
+bool cal_rule_starts_at(struct icalrecurrencetype r, struct icaltimetype st);
 
 #endif /* TRANSOM_CAL_SET_INT_H */

@@ -27,7 +27,7 @@
 static long long fields_secs(struct icaltimetype t)
 {
 	long long y = t.year - (t.month <= 2), m = t.month;
-	long long era = floor_div(y, 400), yoe = y - era * 400;
+	long long era = cal_floor_div(y, 400), yoe = y - era * 400;
 	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + t.day - 1;
 	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	long long days = era * 146097 + doe - 719468;
@@ -79,7 +79,7 @@ static void observance_onsets(icalcomponent *obs, long long keep_from, bool *aft
 		if (!icaltime_is_null_time(rule.until) && icaltime_is_utc(rule.until)) {
 			/* the iterator compares UNTIL with the floating onsets field by field:
 			   give it the onset's wall time (UNTIL + TZOFFSETFROM) */
-			rule.until = time_of(fields_secs(rule.until) + from, false, false);
+			rule.until = cal_time_of(fields_secs(rule.until) + from, false, false);
 		}
 		icalrecur_iterator *it = icalrecur_iterator_new(rule, start);
 		if (it == NULL) {
@@ -135,15 +135,15 @@ static void vtimezone_trim(icalcomponent *vz, long long keep_from)
 }
 
 /* The earliest start (seconds) of the items, or TZ_KEEP_FROM when none is earlier. */
-long long keep_from_of(const json_t *items)
+long long cal_keep_from_of(const json_t *items)
 {
 	long long keep = TZ_KEEP_FROM;
 	size_t i;
 	const json_t *it;
 	json_array_foreach(items, i, it) {
 		const json_t *v = json_object_get(it, "start_ms");
-		if (json_is_integer(v) && floor_div(json_integer_value(v), 1000) < keep)
-			keep = floor_div(json_integer_value(v), 1000);
+		if (json_is_integer(v) && cal_floor_div(json_integer_value(v), 1000) < keep)
+			keep = cal_floor_div(json_integer_value(v), 1000);
 	}
 	return keep;
 }
@@ -153,11 +153,11 @@ long long keep_from_of(const json_t *items)
  * IANA name (the one DTSTART;TZID= uses), with the observances needed from `keep_from`
  * (seconds) on.
  */
-icalcomponent *vtimezone_of(struct build *b, icaltimezone *z, long long keep_from)
+icalcomponent *cal_vtimezone_of(struct build *b, icaltimezone *z, long long keep_from)
 {
 	icalcomponent *vz = icalcomponent_new_clone(icaltimezone_get_component(z));
 	if (vz == NULL) {
-		fail_oom(b);
+		cal_fail_oom(b);
 		return NULL;
 	}
 	vtimezone_trim(vz, keep_from);
@@ -165,6 +165,6 @@ icalcomponent *vtimezone_of(struct build *b, icaltimezone *z, long long keep_fro
 	if (tp != NULL)
 		icalproperty_set_tzid(tp, icaltimezone_get_location(z));
 	else
-		add_prop(b, vz, icalproperty_new_tzid(icaltimezone_get_location(z)));
+		cal_add_prop(b, vz, icalproperty_new_tzid(icaltimezone_get_location(z)));
 	return vz;
 }

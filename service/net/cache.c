@@ -125,8 +125,8 @@ static bool meta_parse(char *text, const char *url, struct cache_meta *m)
  * Loads the cached copy of `url`.  True with *body (owned) and *m when there is a valid
  * one; false when there is none, with `err` set when one exists but could not be used.
  */
-bool cache_load(const char *dir, const char *url, size_t max, struct cache_meta *m, char **body,
-		size_t *len, char *err, size_t errlen)
+bool net_cache_load(const char *dir, const char *url, size_t max, struct cache_meta *m, char **body,
+		    size_t *len, char *err, size_t errlen)
 {
 	char base[BASE_MAX], path[PATH_MAX], hex[CRYPTO_SHA256_HEX_LEN], eb[128];
 	char *text = NULL;
@@ -144,7 +144,7 @@ bool cache_load(const char *dir, const char *url, size_t max, struct cache_meta 
 		return false;
 	if (rc < 0) {
 		snprintf(err, errlen, "cache %s.meta: cannot read: %s", hex,
-			 errstr(errno, eb, sizeof eb));
+			 net_errstr(errno, eb, sizeof eb));
 		return false;
 	}
 	bool ok = meta_parse(text, url, m);
@@ -158,7 +158,7 @@ bool cache_load(const char *dir, const char *url, size_t max, struct cache_meta 
 	if (rc != 0) {
 		if (rc < 0)
 			snprintf(err, errlen, "cache %s.body: cannot read: %s", hex,
-				 errstr(errno, eb, sizeof eb));
+				 net_errstr(errno, eb, sizeof eb));
 		else
 			snprintf(err, errlen, "cache %s.body: missing, meta ignored", hex);
 		return false;
@@ -185,7 +185,7 @@ static bool temp_write(const char *base, const char *suffix, const void *data, s
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "cache %s: cannot create a temporary file: %s", suffix,
-			 errstr(errno, eb, sizeof eb));
+			 net_errstr(errno, eb, sizeof eb));
 		tmp[0] = '\0';
 		return false;
 	}
@@ -207,7 +207,8 @@ static bool temp_write(const char *base, const char *suffix, const void *data, s
 	}
 	return true;
 fail:
-	snprintf(err, errlen, "cache %s: cannot write: %s", suffix, errstr(errno, eb, sizeof eb));
+	snprintf(err, errlen, "cache %s: cannot write: %s", suffix,
+		 net_errstr(errno, eb, sizeof eb));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
@@ -216,8 +217,8 @@ fail:
 }
 
 /* Replaces the cached copy of `url` with `body`.  False with `err` when it could not. */
-bool cache_store(const char *dir, const char *url, const struct validators *v, const char *body,
-		 size_t len, long long fetched_ms, char *err, size_t errlen)
+bool net_cache_store(const char *dir, const char *url, const struct validators *v, const char *body,
+		     size_t len, long long fetched_ms, char *err, size_t errlen)
 {
 	char base[BASE_MAX], hex[CRYPTO_SHA256_HEX_LEN], sum[CRYPTO_SHA256_HEX_LEN];
 	char tmp_body[PATH_MAX], tmp_meta[PATH_MAX], path[PATH_MAX], eb[128];
@@ -226,7 +227,7 @@ bool cache_store(const char *dir, const char *url, const struct validators *v, c
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cache: cannot create the directory: %s",
-			 errstr(errno, eb, sizeof eb));
+			 net_errstr(errno, eb, sizeof eb));
 		return false;
 	}
 	if (!cache_base(dir, url, base, hex)) {
@@ -251,14 +252,14 @@ bool cache_store(const char *dir, const char *url, const struct validators *v, c
 	snprintf(path, sizeof path, "%s.body", base);
 	if (rename(tmp_body, path) != 0) {
 		snprintf(err, errlen, "cache body: cannot rename: %s",
-			 errstr(errno, eb, sizeof eb));
+			 net_errstr(errno, eb, sizeof eb));
 		goto out;
 	}
 	tmp_body[0] = '\0';
 	snprintf(path, sizeof path, "%s.meta", base);
 	if (rename(tmp_meta, path) != 0) {
 		snprintf(err, errlen, "cache meta: cannot rename: %s",
-			 errstr(errno, eb, sizeof eb));
+			 net_errstr(errno, eb, sizeof eb));
 		goto out;
 	}
 	tmp_meta[0] = '\0';

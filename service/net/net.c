@@ -45,7 +45,7 @@ void net_cleanup(void)
 }
 
 /* strerror() is not thread-safe; the GNU strerror_r() returns the message. */
-const char *errstr(int e, char *buf, size_t n)
+const char *net_errstr(int e, char *buf, size_t n)
 {
 	return strerror_r(e, buf, n);
 }
@@ -381,8 +381,8 @@ int net_fetch(const struct net_fetch_opts *o, struct net_fetch_result *r)
 	b.max = o->max_bytes ? o->max_bytes : NET_MAX_BYTES_DEFAULT;
 
 	if (o->cache_dir != NULL)
-		have_cache = cache_load(o->cache_dir, o->url, b.max, &m, &cached, &clen,
-					r->cache_error, sizeof r->cache_error);
+		have_cache = net_cache_load(o->cache_dir, o->url, b.max, &m, &cached, &clen,
+					    r->cache_error, sizeof r->cache_error);
 	if (have_cache && m.etag[0])
 		ok &= slist_add(&hdrs, "If-None-Match", m.etag);
 	if (have_cache && m.last_modified[0])
@@ -430,8 +430,8 @@ int net_fetch(const struct net_fetch_opts *o, struct net_fetch_result *r)
 		b.p = NULL;
 		if (o->cache_dir != NULL) {
 			/* A failure replaces what loading said; success keeps it. */
-			cache_store(o->cache_dir, o->url, &v, r->body, r->len, r->fetched_ms,
-				    r->cache_error, sizeof r->cache_error);
+			net_cache_store(o->cache_dir, o->url, &v, r->body, r->len, r->fetched_ms,
+					r->cache_error, sizeof r->cache_error);
 		}
 		free(cached);
 		goto done;

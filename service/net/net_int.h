@@ -35,13 +35,13 @@ struct cache_meta {
 
 /* ---- net.c ---- */
 
-const char *errstr(int e, char *buf, size_t n);
+const char *net_errstr(int e, char *buf, size_t n);
 
 /* ---- cache.c ---- */
 
-bool cache_load(const char *dir, const char *url, size_t max, struct cache_meta *m, char **body,
-		size_t *len, char *err, size_t errlen);
-bool cache_store(const char *dir, const char *url, const struct validators *v, const char *body,
-		 size_t len, long long fetched_ms, char *err, size_t errlen);
+bool net_cache_load(const char *dir, const char *url, size_t max, struct cache_meta *m, char **body,
+		    size_t *len, char *err, size_t errlen);
+bool net_cache_store(const char *dir, const char *url, const struct validators *v, const char *body,
+		     size_t len, long long fetched_ms, char *err, size_t errlen);
 
 #endif /* TRANSOM_NET_INT_H */

@@ -23,19 +23,19 @@ static void parse_requirement(struct pj *p, struct policy_requirement *q, json_t
 
 	snprintf(q->path, sizeof q->path, "%s", path);
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	q->service_owners = pj_bool(p, obj, "service_owners", path, false);
+	policy_pj_keys(p, obj, path, keys);
+	q->service_owners = policy_pj_bool(p, obj, "service_owners", path, false);
 	bool has_group = json_object_get(obj, "group") != NULL;
 	if (q->service_owners && has_group)
-		pj_diag(p, path, 0, "give either 'group' or 'service_owners', not both");
+		policy_pj_diag(p, path, 0, "give either 'group' or 'service_owners', not both");
 	else if (!q->service_owners)
-		q->group = pj_str(p, obj, "group", path, true);
+		q->group = policy_pj_str(p, obj, "group", path, true);
 	q->quorum = 1;
-	pj_int(p, obj, "quorum", path, true, 1, QUORUM_MAX, &q->quorum);
-	q->one_rejection_rejects = pj_bool(p, obj, "one_rejection_rejects", path, false);
+	policy_pj_int(p, obj, "quorum", path, true, 1, QUORUM_MAX, &q->quorum);
+	q->one_rejection_rejects = policy_pj_bool(p, obj, "one_rejection_rejects", path, false);
 }
 
 static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, size_t i,
@@ -46,39 +46,40 @@ static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, 
 	struct policy_rule *r = &a->rules[i];
 	char path[48], sub[96];
 
-	pj_path(path, sizeof path, "rules[%zu]", i);
+	policy_pj_path(path, sizeof path, "rules[%zu]", i);
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	r->id = pj_str(p, obj, "id", path, true);
+	policy_pj_keys(p, obj, path, keys);
+	r->id = policy_pj_str(p, obj, "id", path, true);
 	if (r->id != NULL) {
-		pj_path(sub, sizeof sub, "%s.id", path);
-		long long first = pj_index_get(index, r->id);
-		if (!pj_id_valid(r->id))
-			pj_diag(p, sub, 0,
+		policy_pj_path(sub, sizeof sub, "%s.id", path);
+		long long first = policy_pj_index_get(index, r->id);
+		if (!policy_pj_id_valid(r->id))
+			policy_pj_diag(
+				p, sub, 0,
 				"invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
 				"first, at most 63 characters)",
 				r->id);
 		else if (first >= 0)
-			pj_diag(p, sub, 0, "rule '%.100s' is already defined at rules[%lld]", r->id,
-				first);
+			policy_pj_diag(p, sub, 0, "rule '%.100s' is already defined at rules[%lld]",
+				       r->id, first);
 		else if (json_object_set_new(index, r->id, json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
-	pj_str(p, obj, "description", path, false);
-	r->when = pj_expr(p, obj, "when", path, true, "approvals");
-	pj_duration(p, obj, "expires_after", path, false, &r->expires_after);
-	r->expiry_event = pj_str(p, obj, "expiry_event", path, false);
-	if (r->expiry_event != NULL && !pj_id_valid(r->expiry_event)) {
-		pj_path(sub, sizeof sub, "%s.expiry_event", path);
-		pj_diag(p, sub, 0, "invalid event name '%.100s'", r->expiry_event);
+	policy_pj_str(p, obj, "description", path, false);
+	r->when = policy_pj_expr(p, obj, "when", path, true, "approvals");
+	policy_pj_duration(p, obj, "expires_after", path, false, &r->expires_after);
+	r->expiry_event = policy_pj_str(p, obj, "expiry_event", path, false);
+	if (r->expiry_event != NULL && !policy_pj_id_valid(r->expiry_event)) {
+		policy_pj_path(sub, sizeof sub, "%s.expiry_event", path);
+		policy_pj_diag(p, sub, 0, "invalid event name '%.100s'", r->expiry_event);
 	}
-	json_t *req = pj_array(p, obj, "require", path, true, 64);
+	json_t *req = policy_pj_array(p, obj, "require", path, true, 64);
 	if (req != NULL && json_array_size(req) == 0) {
-		pj_path(sub, sizeof sub, "%s.require", path);
-		pj_diag(p, sub, 0, "at least one group is required");
+		policy_pj_path(sub, sizeof sub, "%s.require", path);
+		policy_pj_diag(p, sub, 0, "at least one group is required");
 	}
 	r->n_req = json_array_size(req);
 	r->req = calloc(r->n_req + 1, sizeof *r->req);
@@ -90,16 +91,18 @@ static void parse_rule(struct pj *p, struct policy_approvals *a, json_t *index, 
 	bool owners = false;
 	for (size_t j = 0; j < r->n_req; j++) {
 		struct policy_requirement *q = &r->req[j];
-		pj_path(sub, sizeof sub, "%s.require[%zu]", path, j);
+		policy_pj_path(sub, sizeof sub, "%s.require[%zu]", path, j);
 		parse_requirement(p, q, json_array_get(req, j), sub);
 		for (size_t k = 0; k < j; k++) {
 			if (q->group != NULL && r->req[k].group != NULL &&
 			    strcmp(q->group, r->req[k].group) == 0)
-				pj_diag(p, sub, 0, "group '%.100s' is already required at %s",
-					q->group, r->req[k].path);
+				policy_pj_diag(p, sub, 0,
+					       "group '%.100s' is already required at %s", q->group,
+					       r->req[k].path);
 		}
 		if (q->service_owners && owners)
-			pj_diag(p, sub, 0, "service owners are already required in this rule");
+			policy_pj_diag(p, sub, 0,
+				       "service owners are already required in this rule");
 		owners = owners || q->service_owners;
 	}
 }
@@ -112,14 +115,14 @@ static void parse_sod(struct pj *p, struct policy_approvals *a, json_t *obj)
 	const char *path = "segregation_of_duties";
 
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	a->requester_cannot_approve = pj_bool(p, obj, keys[0], path, true);
-	a->one_vote_per_person = pj_bool(p, obj, keys[1], path, true);
-	a->requester_cannot_break_glass = pj_bool(p, obj, keys[2], path, true);
-	a->editors_cannot_approve = pj_bool(p, obj, keys[3], path, true);
+	policy_pj_keys(p, obj, path, keys);
+	a->requester_cannot_approve = policy_pj_bool(p, obj, keys[0], path, true);
+	a->one_vote_per_person = policy_pj_bool(p, obj, keys[1], path, true);
+	a->requester_cannot_break_glass = policy_pj_bool(p, obj, keys[2], path, true);
+	a->editors_cannot_approve = policy_pj_bool(p, obj, keys[3], path, true);
 }
 
 static void parse_ownership(struct pj *p, struct policy_approvals *a, json_t *obj)
@@ -128,11 +131,11 @@ static void parse_ownership(struct pj *p, struct policy_approvals *a, json_t *ob
 	const char *path = "ownership";
 
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	a->owner_team = pj_bool(p, obj, keys[0], path, false);
+	policy_pj_keys(p, obj, path, keys);
+	a->owner_team = policy_pj_bool(p, obj, keys[0], path, false);
 }
 
 static void parse_break_glass(struct pj *p, struct policy_approvals *a, json_t *obj)
@@ -141,14 +144,14 @@ static void parse_break_glass(struct pj *p, struct policy_approvals *a, json_t *
 	const char *path = "break_glass";
 
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	a->bg_group = pj_str(p, obj, "group", path, true);
+	policy_pj_keys(p, obj, path, keys);
+	a->bg_group = policy_pj_str(p, obj, "group", path, true);
 	a->bg_min_justification = 20;
-	pj_int(p, obj, "min_justification", path, false, 1, 10000, &a->bg_min_justification);
-	a->bg_when = pj_expr(p, obj, "when", path, false, "break_glass");
+	policy_pj_int(p, obj, "min_justification", path, false, 1, 10000, &a->bg_min_justification);
+	a->bg_when = policy_pj_expr(p, obj, "when", path, false, "break_glass");
 }
 
 struct policy_approvals *policy_parse_approvals(const char *file, const char *text, size_t len,
@@ -168,24 +171,25 @@ struct policy_approvals *policy_parse_approvals(const char *file, const char *te
 	}
 	a->requester_cannot_approve = a->one_vote_per_person = true;
 	a->requester_cannot_break_glass = a->editors_cannot_approve = true;
-	a->root = pj_load(&p, text, len);
+	a->root = policy_pj_load(&p, text, len);
 	if (a->root == NULL)
 		goto fail;
-	pj_keys(&p, a->root, "", keys);
+	policy_pj_keys(&p, a->root, "", keys);
 	json_t *defaults = json_object_get(a->root, "defaults");
 	if (defaults == NULL) {
-		pj_diag(&p, "", 0, "missing key 'defaults'");
+		policy_pj_diag(&p, "", 0, "missing key 'defaults'");
 	} else if (!json_is_object(defaults)) {
-		pj_diag(&p, "defaults", 0, "expected an object");
+		policy_pj_diag(&p, "defaults", 0, "expected an object");
 	} else {
-		pj_keys(&p, defaults, "defaults", default_keys);
-		pj_duration(&p, defaults, "expires_after", "defaults", true, &a->expires_after);
-		a->expiry_event = pj_str(&p, defaults, "expiry_event", "defaults", true);
-		if (a->expiry_event != NULL && !pj_id_valid(a->expiry_event))
-			pj_diag(&p, "defaults.expiry_event", 0, "invalid event name '%.100s'",
-				a->expiry_event);
+		policy_pj_keys(&p, defaults, "defaults", default_keys);
+		policy_pj_duration(&p, defaults, "expires_after", "defaults", true,
+				   &a->expires_after);
+		a->expiry_event = policy_pj_str(&p, defaults, "expiry_event", "defaults", true);
+		if (a->expiry_event != NULL && !policy_pj_id_valid(a->expiry_event))
+			policy_pj_diag(&p, "defaults.expiry_event", 0,
+				       "invalid event name '%.100s'", a->expiry_event);
 	}
-	json_t *rules = pj_array(&p, a->root, "rules", "", true, POLICY_MAX_ITEMS);
+	json_t *rules = policy_pj_array(&p, a->root, "rules", "", true, POLICY_MAX_ITEMS);
 	a->n_rules = json_array_size(rules);
 	a->rules = calloc(a->n_rules + 1, sizeof *a->rules);
 	index = json_object();
@@ -204,7 +208,7 @@ struct policy_approvals *policy_parse_approvals(const char *file, const char *te
 	json_t *own = json_object_get(a->root, "ownership");
 	if (own != NULL)
 		parse_ownership(&p, a, own);
-	if (!pj_ok(&p))
+	if (!policy_pj_ok(&p))
 		goto fail;
 	json_decref(index);
 	return a;
@@ -247,7 +251,7 @@ static int warn(json_t *warnings, const char *fmt, ...)
 }
 
 /* Whether JSON array `arr` holds the string `s`. */
-bool has_str(json_t *arr, const char *s)
+bool policy_has_str(json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *v;
@@ -318,7 +322,7 @@ static int add_group(struct routing *rt, const char *name, const struct policy_r
 		if (json_object_set_new(g, "service_owner_of", of) != 0)
 			return -1;
 	}
-	if (!has_str(of, service) && json_array_append_new(of, json_string(service)) != 0)
+	if (!policy_has_str(of, service) && json_array_append_new(of, json_string(service)) != 0)
 		return -1;
 	return 0;
 }
@@ -372,7 +376,7 @@ static bool augment(struct matching *m, size_t g, unsigned depth)
 	if (depth > 4096)
 		return false;
 	json_array_foreach(json_object_get(json_array_get(m->groups, g), "eligible"), i, name) {
-		long long p = pj_index_get(m->people, json_string_value(name));
+		long long p = policy_pj_index_get(m->people, json_string_value(name));
 		if (p < 0 || m->seen[p])
 			continue;
 		m->seen[p] = 1;

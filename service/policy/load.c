@@ -96,7 +96,7 @@ void policy_duration_text(long long secs, char *buf, size_t size)
 
 /* ---- diagnostics and JSON helpers ----------------------------------------------------- */
 
-void pj_diag(struct pj *p, const char *path, int column, const char *fmt, ...)
+void policy_pj_diag(struct pj *p, const char *path, int column, const char *fmt, ...)
 {
 	char msg[MESSAGE_MAX];
 	va_list ap;
@@ -108,12 +108,12 @@ void pj_diag(struct pj *p, const char *path, int column, const char *fmt, ...)
 	diags_add(p->d, p->file, path, column, "%s", msg);
 }
 
-bool pj_ok(const struct pj *p)
+bool policy_pj_ok(const struct pj *p)
 {
 	return p->d->n == p->before && !p->d->oom;
 }
 
-void pj_path(char *dst, size_t size, const char *fmt, ...)
+void policy_pj_path(char *dst, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,7 +122,7 @@ void pj_path(char *dst, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-json_t *pj_load(struct pj *p, const char *text, size_t len)
+json_t *policy_pj_load(struct pj *p, const char *text, size_t len)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -136,18 +136,19 @@ json_t *pj_load(struct pj *p, const char *text, size_t len)
 		}
 		if (jerr.line > 0)
 			snprintf(where, sizeof where, "line %d", jerr.line);
-		pj_diag(p, where, jerr.line > 0 ? jerr.column : 0, "invalid json: %s", jerr.text);
+		policy_pj_diag(p, where, jerr.line > 0 ? jerr.column : 0, "invalid json: %s",
+			       jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		pj_diag(p, "", 0, "expected a JSON object");
+		policy_pj_diag(p, "", 0, "expected a JSON object");
 		json_decref(root);
 		return NULL;
 	}
 	return root;
 }
 
-void pj_keys(struct pj *p, json_t *obj, const char *path, const char *const *keys)
+void policy_pj_keys(struct pj *p, json_t *obj, const char *path, const char *const *keys)
 {
 	const char *key;
 	json_t *v;
@@ -157,7 +158,7 @@ void pj_keys(struct pj *p, json_t *obj, const char *path, const char *const *key
 		for (size_t k = 0; !ok && keys[k] != NULL; k++)
 			ok = strcmp(keys[k], key) == 0;
 		if (!ok)
-			pj_diag(p, path, 0, "unknown key '%.100s'", key);
+			policy_pj_diag(p, path, 0, "unknown key '%.100s'", key);
 	}
 }
 
@@ -165,53 +166,55 @@ void pj_keys(struct pj *p, json_t *obj, const char *path, const char *const *key
 static void sub_path(char *dst, size_t size, const char *path, const char *key)
 {
 	if (path[0] == '\0')
-		pj_path(dst, size, "%s", key);
+		policy_pj_path(dst, size, "%s", key);
 	else
-		pj_path(dst, size, "%s.%s", path, key);
+		policy_pj_path(dst, size, "%s.%s", path, key);
 }
 
-const char *pj_str(struct pj *p, json_t *obj, const char *key, const char *path, bool required)
+const char *policy_pj_str(struct pj *p, json_t *obj, const char *key, const char *path,
+			  bool required)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
 
 	if (v == NULL) {
 		if (required)
-			pj_diag(p, path, 0, "missing key '%s'", key);
+			policy_pj_diag(p, path, 0, "missing key '%s'", key);
 		return NULL;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0) {
 		sub_path(sub, sizeof sub, path, key);
-		pj_diag(p, sub, 0, "expected a non-empty string");
+		policy_pj_diag(p, sub, 0, "expected a non-empty string");
 		return NULL;
 	}
 	return json_string_value(v);
 }
 
-json_t *pj_array(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-		 size_t max)
+json_t *policy_pj_array(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
+			size_t max)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
 
 	if (v == NULL) {
 		if (required)
-			pj_diag(p, path, 0, "missing key '%s'", key);
+			policy_pj_diag(p, path, 0, "missing key '%s'", key);
 		return NULL;
 	}
 	sub_path(sub, sizeof sub, path, key);
 	if (!json_is_array(v)) {
-		pj_diag(p, sub, 0, "expected an array");
+		policy_pj_diag(p, sub, 0, "expected an array");
 		return NULL;
 	}
 	if (json_array_size(v) > max) {
-		pj_diag(p, sub, 0, "too many entries (%zu, at most %zu)", json_array_size(v), max);
+		policy_pj_diag(p, sub, 0, "too many entries (%zu, at most %zu)", json_array_size(v),
+			       max);
 		return NULL;
 	}
 	return v;
 }
 
-bool pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool dflt)
+bool policy_pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool dflt)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
@@ -220,31 +223,31 @@ bool pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool 
 		return dflt;
 	if (!json_is_boolean(v)) {
 		sub_path(sub, sizeof sub, path, key);
-		pj_diag(p, sub, 0, "expected a boolean");
+		policy_pj_diag(p, sub, 0, "expected a boolean");
 		return dflt;
 	}
 	return json_is_true(v);
 }
 
-bool pj_int(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-	    long long lo, long long hi, long long *out)
+bool policy_pj_int(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
+		   long long lo, long long hi, long long *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
 
 	if (v == NULL) {
 		if (required)
-			pj_diag(p, path, 0, "missing key '%s'", key);
+			policy_pj_diag(p, path, 0, "missing key '%s'", key);
 		return false;
 	}
 	sub_path(sub, sizeof sub, path, key);
 	if (!json_is_integer(v)) {
-		pj_diag(p, sub, 0, "expected an integer");
+		policy_pj_diag(p, sub, 0, "expected an integer");
 		return false;
 	}
 	long long n = json_integer_value(v);
 	if (n < lo || n > hi) {
-		pj_diag(p, sub, 0, "must be between %lld and %lld", lo, hi);
+		policy_pj_diag(p, sub, 0, "must be between %lld and %lld", lo, hi);
 		return false;
 	}
 	*out = n;
@@ -285,8 +288,8 @@ static bool duration_literal(const char *s, long long *out)
 	return true;
 }
 
-bool pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-		 long long *out)
+bool policy_pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
+			long long *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char sub[256];
@@ -294,33 +297,34 @@ bool pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, b
 
 	if (v == NULL) {
 		if (required)
-			pj_diag(p, path, 0, "missing key '%s'", key);
+			policy_pj_diag(p, path, 0, "missing key '%s'", key);
 		return false;
 	}
 	sub_path(sub, sizeof sub, path, key);
 	if (json_is_integer(v)) {
 		n = json_integer_value(v);
 	} else if (!json_is_string(v)) {
-		pj_diag(p, sub, 0, "expected seconds or a duration such as \"72h\"");
+		policy_pj_diag(p, sub, 0, "expected seconds or a duration such as \"72h\"");
 		return false;
 	} else if (!duration_literal(json_string_value(v), &n)) {
-		pj_diag(p, sub, 0,
+		policy_pj_diag(
+			p, sub, 0,
 			"invalid duration '%.100s' (e.g. \"30m\", \"4h\", \"3d\", \"1h30m\")",
 			json_string_value(v));
 		return false;
 	}
 	if (n <= 0 || n > DURATION_MAX) {
-		pj_diag(p, sub, 0, "must be positive and at most 366 days");
+		policy_pj_diag(p, sub, 0, "must be positive and at most 366 days");
 		return false;
 	}
 	*out = n;
 	return true;
 }
 
-struct expr *pj_expr(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-		     const char *ctx)
+struct expr *policy_pj_expr(struct pj *p, json_t *obj, const char *key, const char *path,
+			    bool required, const char *ctx)
 {
-	const char *src = pj_str(p, obj, key, path, required);
+	const char *src = policy_pj_str(p, obj, key, path, required);
 	struct expr_error err = {0};
 	char sub[256];
 
@@ -332,13 +336,13 @@ struct expr *pj_expr(struct pj *p, json_t *obj, const char *key, const char *pat
 		if (strcmp(err.message, "out of memory") == 0)
 			p->d->oom = true;
 		else
-			pj_diag(p, sub, err.column, "%s",
-				err.message[0] != '\0' ? err.message : "invalid expression");
+			policy_pj_diag(p, sub, err.column, "%s",
+				       err.message[0] != '\0' ? err.message : "invalid expression");
 	}
 	return e;
 }
 
-bool pj_id_valid(const char *s)
+bool policy_pj_id_valid(const char *s)
 {
 	size_t i = 0;
 
@@ -352,14 +356,14 @@ bool pj_id_valid(const char *s)
 	return i > 0;
 }
 
-long long pj_index_get(json_t *index, const char *name)
+long long policy_pj_index_get(json_t *index, const char *name)
 {
 	json_t *v = name != NULL ? json_object_get(index, name) : NULL;
 
 	return v != NULL ? json_integer_value(v) : -1;
 }
 
-const char **pj_list_fill(const char **block, json_t *arr)
+const char **policy_pj_list_fill(const char **block, json_t *arr)
 {
 	size_t i, k = 0;
 	json_t *v;
@@ -417,12 +421,13 @@ static void check_requirement(struct pj *p, const struct policy_people *people,
 	if (r->group != NULL) {
 		const struct policy_group *g = policy_people_group(people, r->group);
 		if (g == NULL) {
-			pj_path(sub, sizeof sub, "%s.group", r->path);
-			pj_diag(p, sub, 0, "unknown group '%.100s'", r->group);
+			policy_pj_path(sub, sizeof sub, "%s.group", r->path);
+			policy_pj_diag(p, sub, 0, "unknown group '%.100s'", r->group);
 		} else if ((long long)g->n_members < r->quorum) {
-			pj_path(sub, sizeof sub, "%s.quorum", r->path);
-			pj_diag(p, sub, 0, "quorum %lld exceeds the %zu members of group '%.100s'",
-				r->quorum, g->n_members, r->group);
+			policy_pj_path(sub, sizeof sub, "%s.quorum", r->path);
+			policy_pj_diag(p, sub, 0,
+				       "quorum %lld exceeds the %zu members of group '%.100s'",
+				       r->quorum, g->n_members, r->group);
 		}
 		return;
 	}
@@ -439,11 +444,12 @@ static void check_requirement(struct pj *p, const struct policy_people *people,
 			continue;
 		const struct policy_group *g = policy_people_group(people, s->team);
 		if (g == NULL)
-			pj_diag(p, r->path, 0,
-				"no group for team '%.100s', which owns service '%.100s'", s->team,
-				s->name);
+			policy_pj_diag(p, r->path, 0,
+				       "no group for team '%.100s', which owns service '%.100s'",
+				       s->team, s->name);
 		else if ((long long)g->n_members < r->quorum)
-			pj_diag(p, r->path, 0,
+			policy_pj_diag(
+				p, r->path, 0,
 				"quorum %lld exceeds the %zu members of group '%.100s' (owner of "
 				"'%.100s')",
 				r->quorum, g->n_members, s->team, s->name);
@@ -463,7 +469,7 @@ static void check_set(const struct policy_set *set, const struct policy_catalog 
 			check_requirement(&pa, set->people, &a->rules[i].req[j], catalog,
 					  &owners_checked);
 	if (a->bg_group != NULL && policy_people_group(set->people, a->bg_group) == NULL)
-		pj_diag(&pa, "break_glass.group", 0, "unknown group '%.100s'", a->bg_group);
+		policy_pj_diag(&pa, "break_glass.group", 0, "unknown group '%.100s'", a->bg_group);
 
 	if (set->templates == NULL || catalog == NULL)
 		return;
@@ -474,8 +480,8 @@ static void check_set(const struct policy_set *set, const struct policy_catalog 
 		for (size_t k = 0; k < t->n_services; k++) {
 			if (catalog_find(catalog, t->services[k]) != NULL)
 				continue;
-			pj_path(sub, sizeof sub, "templates[%zu].services[%zu]", i, k);
-			pj_diag(&pt, sub, 0, "unknown service '%.100s'", t->services[k]);
+			policy_pj_path(sub, sizeof sub, "templates[%zu].services[%zu]", i, k);
+			policy_pj_diag(&pt, sub, 0, "unknown service '%.100s'", t->services[k]);
 		}
 	}
 }

@@ -59,15 +59,16 @@ static void add_address(struct pj *p, json_t *index, const char *addr, size_t u,
 	char low[ADDRESS_MAX + 1];
 
 	if (!address_valid(addr)) {
-		pj_diag(p, path, 0, "invalid e-mail address '%.100s'", addr);
+		policy_pj_diag(p, path, 0, "invalid e-mail address '%.100s'", addr);
 		return;
 	}
 	lower_into(low, addr);
-	long long owner = pj_index_get(index, low);
+	long long owner = policy_pj_index_get(index, low);
 	if (owner == (long long)u)
-		pj_diag(p, path, 0, "address '%.100s' listed twice", addr);
+		policy_pj_diag(p, path, 0, "address '%.100s' listed twice", addr);
 	else if (owner >= 0)
-		pj_diag(p, path, 0, "address '%.100s' already belongs to users[%lld]", addr, owner);
+		policy_pj_diag(p, path, 0, "address '%.100s' already belongs to users[%lld]", addr,
+			       owner);
 	else if (json_object_set_new(index, low, json_integer((json_int_t)u)) != 0)
 		p->d->oom = true;
 }
@@ -80,46 +81,47 @@ static void parse_user(struct pj *p, struct policy_people *pp, size_t i, json_t 
 	struct policy_user *u = &pp->users[i];
 	char path[48], sub[80];
 
-	pj_path(path, sizeof path, "users[%zu]", i);
+	policy_pj_path(path, sizeof path, "users[%zu]", i);
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	u->name = pj_str(p, obj, "name", path, true);
+	policy_pj_keys(p, obj, path, keys);
+	u->name = policy_pj_str(p, obj, "name", path, true);
 	if (u->name != NULL) {
-		pj_path(sub, sizeof sub, "%s.name", path);
-		long long first = pj_index_get(pp->user_index, u->name);
+		policy_pj_path(sub, sizeof sub, "%s.name", path);
+		long long first = policy_pj_index_get(pp->user_index, u->name);
 		if (!user_name_valid(u->name))
-			pj_diag(p, sub, 0,
+			policy_pj_diag(
+				p, sub, 0,
 				"invalid user name '%.100s' (1-128 letters, digits and . _ @ + -)",
 				u->name);
 		else if (first >= 0)
-			pj_diag(p, sub, 0, "user '%.100s' is already defined at users[%lld]",
-				u->name, first);
+			policy_pj_diag(p, sub, 0, "user '%.100s' is already defined at users[%lld]",
+				       u->name, first);
 		else if (json_object_set_new(pp->user_index, u->name,
 					     json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
-	u->display_name = pj_str(p, obj, "display_name", path, true);
-	u->email = pj_str(p, obj, "email", path, true);
+	u->display_name = policy_pj_str(p, obj, "display_name", path, true);
+	u->email = policy_pj_str(p, obj, "email", path, true);
 	if (u->email != NULL) {
-		pj_path(sub, sizeof sub, "%s.email", path);
+		policy_pj_path(sub, sizeof sub, "%s.email", path);
 		add_address(p, pp->email_index, u->email, i, sub);
 	}
-	pj_path(sub, sizeof sub, "%s", path);
-	json_t *aliases = pj_array(p, obj, "aliases", sub, false, ALIASES_MAX);
+	policy_pj_path(sub, sizeof sub, "%s", path);
+	json_t *aliases = policy_pj_array(p, obj, "aliases", sub, false, ALIASES_MAX);
 	size_t k;
 	json_t *v;
 	json_array_foreach(aliases, k, v) {
-		pj_path(sub, sizeof sub, "%s.aliases[%zu]", path, k);
+		policy_pj_path(sub, sizeof sub, "%s.aliases[%zu]", path, k);
 		if (!json_is_string(v) || json_string_length(v) == 0)
-			pj_diag(p, sub, 0, "expected a non-empty string");
+			policy_pj_diag(p, sub, 0, "expected a non-empty string");
 		else
 			add_address(p, pp->email_index, json_string_value(v), i, sub);
 	}
 	*n_lists += json_array_size(aliases) + 1;
-	u->team = pj_str(p, obj, "team", path, false);
+	u->team = policy_pj_str(p, obj, "team", path, false);
 }
 
 static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t *obj,
@@ -130,31 +132,33 @@ static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t
 	struct policy_group *g = &pp->groups[i];
 	char path[48], sub[80];
 
-	pj_path(path, sizeof path, "groups[%zu]", i);
+	policy_pj_path(path, sizeof path, "groups[%zu]", i);
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	g->name = pj_str(p, obj, "name", path, true);
+	policy_pj_keys(p, obj, path, keys);
+	g->name = policy_pj_str(p, obj, "name", path, true);
 	if (g->name != NULL) {
-		pj_path(sub, sizeof sub, "%s.name", path);
-		long long first = pj_index_get(pp->group_index, g->name);
-		if (!pj_id_valid(g->name))
-			pj_diag(p, sub, 0,
+		policy_pj_path(sub, sizeof sub, "%s.name", path);
+		long long first = policy_pj_index_get(pp->group_index, g->name);
+		if (!policy_pj_id_valid(g->name))
+			policy_pj_diag(
+				p, sub, 0,
 				"invalid group name '%.100s' (lowercase letters, digits, '-' and "
 				"'_', not first, at most 63 characters)",
 				g->name);
 		else if (first >= 0)
-			pj_diag(p, sub, 0, "group '%.100s' is already defined at groups[%lld]",
-				g->name, first);
+			policy_pj_diag(p, sub, 0,
+				       "group '%.100s' is already defined at groups[%lld]", g->name,
+				       first);
 		else if (json_object_set_new(pp->group_index, g->name,
 					     json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
-	g->description = pj_str(p, obj, "description", path, false);
-	g->votes_by_calendar = pj_bool(p, obj, "votes_by_calendar", path, false);
-	json_t *members = pj_array(p, obj, "members", path, true, POLICY_MAX_ITEMS);
+	g->description = policy_pj_str(p, obj, "description", path, false);
+	g->votes_by_calendar = policy_pj_bool(p, obj, "votes_by_calendar", path, false);
+	json_t *members = policy_pj_array(p, obj, "members", path, true, POLICY_MAX_ITEMS);
 	pp->member_sets[i] = json_object();
 	if (pp->member_sets[i] == NULL) {
 		p->d->oom = true;
@@ -163,14 +167,14 @@ static void parse_group(struct pj *p, struct policy_people *pp, size_t i, json_t
 	size_t k;
 	json_t *v;
 	json_array_foreach(members, k, v) {
-		pj_path(sub, sizeof sub, "%s.members[%zu]", path, k);
+		policy_pj_path(sub, sizeof sub, "%s.members[%zu]", path, k);
 		const char *name = json_string_value(v);
 		if (name == NULL || name[0] == '\0')
-			pj_diag(p, sub, 0, "expected a user name");
-		else if (pj_index_get(pp->user_index, name) < 0)
-			pj_diag(p, sub, 0, "unknown user '%.100s'", name);
+			policy_pj_diag(p, sub, 0, "expected a user name");
+		else if (policy_pj_index_get(pp->user_index, name) < 0)
+			policy_pj_diag(p, sub, 0, "unknown user '%.100s'", name);
 		else if (json_object_get(pp->member_sets[i], name) != NULL)
-			pj_diag(p, sub, 0, "user '%.100s' listed twice", name);
+			policy_pj_diag(p, sub, 0, "user '%.100s' listed twice", name);
 		else if (json_object_set_new(pp->member_sets[i], name, json_true()) != 0)
 			p->d->oom = true;
 	}
@@ -187,13 +191,13 @@ static bool build_lists(struct policy_people *pp, json_t *users, json_t *groups,
 	const char **cur = pp->lists;
 	for (size_t i = 0; i < pp->n_users; i++) {
 		json_t *aliases = json_object_get(json_array_get(users, i), "aliases");
-		pp->users[i].aliases = pj_list_fill(cur, aliases);
+		pp->users[i].aliases = policy_pj_list_fill(cur, aliases);
 		pp->users[i].n_aliases = json_array_size(aliases);
 		cur += pp->users[i].n_aliases + 1;
 	}
 	for (size_t i = 0; i < pp->n_groups; i++) {
 		json_t *members = json_object_get(json_array_get(groups, i), "members");
-		pp->groups[i].members = pj_list_fill(cur, members);
+		pp->groups[i].members = policy_pj_list_fill(cur, members);
 		cur += pp->groups[i].n_members + 1;
 	}
 	return true;
@@ -211,12 +215,12 @@ struct policy_people *policy_parse_people(const char *file, const char *text, si
 		diags->oom = true;
 		return NULL;
 	}
-	pp->root = pj_load(&p, text, len);
+	pp->root = policy_pj_load(&p, text, len);
 	if (pp->root == NULL)
 		goto fail;
-	pj_keys(&p, pp->root, "", keys);
-	json_t *users = pj_array(&p, pp->root, "users", "", true, POLICY_MAX_ITEMS);
-	json_t *groups = pj_array(&p, pp->root, "groups", "", true, POLICY_MAX_ITEMS);
+	policy_pj_keys(&p, pp->root, "", keys);
+	json_t *users = policy_pj_array(&p, pp->root, "users", "", true, POLICY_MAX_ITEMS);
+	json_t *groups = policy_pj_array(&p, pp->root, "groups", "", true, POLICY_MAX_ITEMS);
 	pp->n_users = json_array_size(users);
 	pp->n_groups = json_array_size(groups);
 	pp->users = calloc(pp->n_users + 1, sizeof *pp->users);
@@ -238,12 +242,12 @@ struct policy_people *policy_parse_people(const char *file, const char *text, si
 	for (size_t i = 0; i < pp->n_users; i++) {
 		const char *team = pp->users[i].team;
 		char sub[48];
-		if (team != NULL && pj_index_get(pp->group_index, team) < 0) {
-			pj_path(sub, sizeof sub, "users[%zu].team", i);
-			pj_diag(&p, sub, 0, "unknown group '%.100s'", team);
+		if (team != NULL && policy_pj_index_get(pp->group_index, team) < 0) {
+			policy_pj_path(sub, sizeof sub, "users[%zu].team", i);
+			policy_pj_diag(&p, sub, 0, "unknown group '%.100s'", team);
 		}
 	}
-	if (!pj_ok(&p))
+	if (!policy_pj_ok(&p))
 		goto fail;
 	if (!build_lists(pp, users, groups, n_lists)) {
 		diags->oom = true;
@@ -276,7 +280,7 @@ void policy_people_free(struct policy_people *pp)
 
 const struct policy_user *policy_user_find(const struct policy_set *set, const char *name)
 {
-	long long i = pj_index_get(set->people->user_index, name);
+	long long i = policy_pj_index_get(set->people->user_index, name);
 
 	return i >= 0 ? &set->people->users[i] : NULL;
 }
@@ -288,7 +292,7 @@ const struct policy_user *policy_user_by_email(const struct policy_set *set, con
 	if (addr == NULL || strlen(addr) > ADDRESS_MAX)
 		return NULL;
 	lower_into(low, addr);
-	long long i = pj_index_get(set->people->email_index, low);
+	long long i = policy_pj_index_get(set->people->email_index, low);
 	return i >= 0 ? &set->people->users[i] : NULL;
 }
 
@@ -318,7 +322,7 @@ const struct policy_group *policy_group_at(const struct policy_set *set, size_t 
 
 const struct policy_group *policy_people_group(const struct policy_people *p, const char *name)
 {
-	long long i = pj_index_get(p->group_index, name);
+	long long i = policy_pj_index_get(p->group_index, name);
 
 	return i >= 0 ? &p->groups[i] : NULL;
 }
@@ -330,7 +334,7 @@ const struct policy_group *policy_group_find(const struct policy_set *set, const
 
 bool policy_people_has(const struct policy_people *p, const char *group, const char *user)
 {
-	long long i = pj_index_get(p->group_index, group);
+	long long i = policy_pj_index_get(p->group_index, group);
 
 	return i >= 0 && user != NULL && json_object_get(p->member_sets[i], user) != NULL;
 }

@@ -2,8 +2,8 @@
  * policy_int.h -- internals of the policy module shared by its files; not for other modules.
  *
  * Each part keeps its parsed file (`root`) and borrows every string from it, so names and
- * texts below live as long as the part.  The file-reading helpers (`pj_*`) report in the
- * diags format, as the catalog does.
+ * texts below live as long as the part.  The file-reading helpers (`policy_pj_*`) report in
+ * the diags format, as the catalog does.
  */
 #ifndef TRANSOM_POLICY_INT_H
 #define TRANSOM_POLICY_INT_H
@@ -118,57 +118,59 @@ struct pj {
 };
 
 /* Appends a diagnostic; the message is made valid UTF-8 after formatting. */
-void pj_diag(struct pj *p, const char *path, int column, const char *fmt, ...)
+void policy_pj_diag(struct pj *p, const char *path, int column, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Whether the parse has recorded no error (and no OOM) so far. */
-bool pj_ok(const struct pj *p);
+bool policy_pj_ok(const struct pj *p);
 
 /* Parses the file text; returns the root object or NULL (diagnostic recorded). */
-json_t *pj_load(struct pj *p, const char *text, size_t len);
+json_t *policy_pj_load(struct pj *p, const char *text, size_t len);
 
 /* Reports every key of `obj` not in the NULL-terminated `keys` as unknown. */
-void pj_keys(struct pj *p, json_t *obj, const char *path, const char *const *keys);
+void policy_pj_keys(struct pj *p, json_t *obj, const char *path, const char *const *keys);
 
 /* snprintf into `dst` of `size` bytes: a JSON path. */
-void pj_path(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void policy_pj_path(char *dst, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* obj[key] as a non-empty string, or NULL; reports a wrong type and, if required, absence. */
-const char *pj_str(struct pj *p, json_t *obj, const char *key, const char *path, bool required);
+const char *policy_pj_str(struct pj *p, json_t *obj, const char *key, const char *path,
+			  bool required);
 
 /* obj[key] as an array (NULL when absent or not an array, reported); at most max entries. */
-json_t *pj_array(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-		 size_t max);
+json_t *policy_pj_array(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
+			size_t max);
 
 /* obj[key] as a boolean; `dflt` when absent; reports a wrong type. */
-bool pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool dflt);
+bool policy_pj_bool(struct pj *p, json_t *obj, const char *key, const char *path, bool dflt);
 
 /*
  * obj[key] as an integer in [lo, hi]; false when absent (reported if required) or wrong.
  */
-bool pj_int(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-	    long long lo, long long hi, long long *out);
+bool policy_pj_int(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
+		   long long lo, long long hi, long long *out);
 
 /*
  * obj[key] as a positive duration: integer seconds or a literal such as "72h", "1h30m"
  * (units w d h m s, largest first, each once); false when absent (reported if required)
  * or wrong.
  */
-bool pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-		 long long *out);
+bool policy_pj_duration(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
+			long long *out);
 
 /* Compiles obj[key] (a string) in context `ctx` ("risk", ...); NULL when absent or bad. */
-struct expr *pj_expr(struct pj *p, json_t *obj, const char *key, const char *path, bool required,
-		     const char *ctx);
+struct expr *policy_pj_expr(struct pj *p, json_t *obj, const char *key, const char *path,
+			    bool required, const char *ctx);
 
 /* Whether `s` is an id: 1-63 of a-z 0-9 '-' '_', not starting with '-' or '_'. */
-bool pj_id_valid(const char *s);
+bool policy_pj_id_valid(const char *s);
 
 /* The position stored in `index` under `name`, or -1. */
-long long pj_index_get(json_t *index, const char *name);
+long long policy_pj_index_get(json_t *index, const char *name);
 
 /* A NULL-terminated list of the strings of `arr` (validated by the caller), from `block`. */
-const char **pj_list_fill(const char **block, json_t *arr);
+const char **policy_pj_list_fill(const char **block, json_t *arr);
 
 /* ---- strings (load.c) ---- */
 
@@ -219,6 +221,6 @@ void policy_err(struct policy_error *err, const char *fmt, ...)
 
 /* ---- approvals.c ---- */
 
-bool has_str(json_t *arr, const char *s);
+bool policy_has_str(json_t *arr, const char *s);
 
 #endif /* TRANSOM_POLICY_INT_H */

@@ -20,43 +20,45 @@ static void parse_factor(struct pj *p, struct policy_risk *r, json_t *index, siz
 	struct policy_factor *f = &r->factors[i];
 	char path[48], sub[64];
 
-	pj_path(path, sizeof path, "factors[%zu]", i);
+	policy_pj_path(path, sizeof path, "factors[%zu]", i);
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	f->id = pj_str(p, obj, "id", path, true);
+	policy_pj_keys(p, obj, path, keys);
+	f->id = policy_pj_str(p, obj, "id", path, true);
 	if (f->id != NULL) {
-		pj_path(sub, sizeof sub, "%s.id", path);
-		long long first = pj_index_get(index, f->id);
-		if (!pj_id_valid(f->id))
-			pj_diag(p, sub, 0,
+		policy_pj_path(sub, sizeof sub, "%s.id", path);
+		long long first = policy_pj_index_get(index, f->id);
+		if (!policy_pj_id_valid(f->id))
+			policy_pj_diag(
+				p, sub, 0,
 				"invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
 				"first, at most 63 characters)",
 				f->id);
 		else if (first >= 0)
-			pj_diag(p, sub, 0, "factor '%.100s' is already defined at factors[%lld]",
-				f->id, first);
+			policy_pj_diag(p, sub, 0,
+				       "factor '%.100s' is already defined at factors[%lld]", f->id,
+				       first);
 		else if (json_object_set_new(index, f->id, json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
-	pj_str(p, obj, "description", path, false);
-	f->when = pj_expr(p, obj, "when", path, true, "risk");
+	policy_pj_str(p, obj, "description", path, false);
+	f->when = policy_pj_expr(p, obj, "when", path, true, "risk");
 	json_t *points = json_object_get(obj, "points");
-	pj_path(sub, sizeof sub, "%s.points", path);
+	policy_pj_path(sub, sizeof sub, "%s.points", path);
 	if (points == NULL)
-		pj_diag(p, path, 0, "missing key 'points'");
+		policy_pj_diag(p, path, 0, "missing key 'points'");
 	else if (json_is_string(points))
-		f->points_expr = pj_expr(p, obj, "points", path, true, "risk");
+		f->points_expr = policy_pj_expr(p, obj, "points", path, true, "risk");
 	else if (!json_is_integer(points))
-		pj_diag(p, sub, 0, "expected an integer or an expression");
+		policy_pj_diag(p, sub, 0, "expected an integer or an expression");
 	else if (llabs(json_integer_value(points)) > POLICY_POINTS_MAX)
-		pj_diag(p, sub, 0, "must be between -%d and %d", POLICY_POINTS_MAX,
-			POLICY_POINTS_MAX);
+		policy_pj_diag(p, sub, 0, "must be between -%d and %d", POLICY_POINTS_MAX,
+			       POLICY_POINTS_MAX);
 	else
 		f->points = json_integer_value(points);
-	f->reason = pj_str(p, obj, "reason", path, true);
+	f->reason = policy_pj_str(p, obj, "reason", path, true);
 }
 
 static void parse_levels(struct pj *p, struct policy_risk *r, json_t *levels)
@@ -72,40 +74,42 @@ static void parse_levels(struct pj *p, struct policy_risk *r, json_t *levels)
 		return;
 	}
 	if (levels != NULL && json_array_size(levels) == 0)
-		pj_diag(p, "levels", 0, "at least one level is required");
+		policy_pj_diag(p, "levels", 0, "at least one level is required");
 	for (size_t i = 0; i < r->n_levels; i++) {
 		struct policy_level *l = &r->levels[i];
 		json_t *obj = json_array_get(levels, i);
-		pj_path(path, sizeof path, "levels[%zu]", i);
+		policy_pj_path(path, sizeof path, "levels[%zu]", i);
 		if (!json_is_object(obj)) {
-			pj_diag(p, path, 0, "expected an object");
+			policy_pj_diag(p, path, 0, "expected an object");
 			continue;
 		}
-		pj_keys(p, obj, path, keys);
-		l->name = pj_str(p, obj, "name", path, true);
+		policy_pj_keys(p, obj, path, keys);
+		l->name = policy_pj_str(p, obj, "name", path, true);
 		if (l->name != NULL) {
-			pj_path(sub, sizeof sub, "%s.name", path);
-			long long first = pj_index_get(index, l->name);
-			if (!pj_id_valid(l->name))
-				pj_diag(p, sub, 0,
+			policy_pj_path(sub, sizeof sub, "%s.name", path);
+			long long first = policy_pj_index_get(index, l->name);
+			if (!policy_pj_id_valid(l->name))
+				policy_pj_diag(
+					p, sub, 0,
 					"invalid level name '%.100s' (lowercase letters, digits, "
 					"'-' "
 					"and '_', not first, at most 63 characters)",
 					l->name);
 			else if (first >= 0)
-				pj_diag(p, sub, 0,
-					"level '%.100s' is already defined at levels[%lld]",
-					l->name, first);
+				policy_pj_diag(p, sub, 0,
+					       "level '%.100s' is already defined at levels[%lld]",
+					       l->name, first);
 			else if (json_object_set_new(index, l->name, json_integer((json_int_t)i)) !=
 				 0)
 				p->d->oom = true;
 		}
 		long long big = (long long)POLICY_POINTS_MAX * POLICY_MAX_ITEMS;
-		if (!pj_int(p, obj, "min", path, true, -big, big, &l->min))
+		if (!policy_pj_int(p, obj, "min", path, true, -big, big, &l->min))
 			continue;
 		if (prev_at >= 0 && l->min <= prev) {
-			pj_path(sub, sizeof sub, "%s.min", path);
-			pj_diag(p, sub, 0,
+			policy_pj_path(sub, sizeof sub, "%s.min", path);
+			policy_pj_diag(
+				p, sub, 0,
 				"levels must ascend: %lld is not above levels[%lld].min (%lld)",
 				l->min, prev_at, prev);
 		}
@@ -154,13 +158,14 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 	bool ok = true;
 
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	const char *off = pj_str(p, obj, "utc_offset", path, true);
+	policy_pj_keys(p, obj, path, keys);
+	const char *off = policy_pj_str(p, obj, "utc_offset", path, true);
 	if (off != NULL && !utc_offset(off, &r->utc_offset)) {
-		pj_diag(p, "business_hours.utc_offset", 0,
+		policy_pj_diag(
+			p, "business_hours.utc_offset", 0,
 			"invalid utc offset '%.100s' (e.g. \"+01:00\", \"-05:00\", \"Z\"; at most "
 			"14 "
 			"hours)",
@@ -168,9 +173,9 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 		ok = false;
 	}
 	ok = ok && off != NULL;
-	json_t *days = pj_array(p, obj, "days", path, true, 7);
+	json_t *days = policy_pj_array(p, obj, "days", path, true, 7);
 	if (days != NULL && json_array_size(days) == 0) {
-		pj_diag(p, "business_hours.days", 0, "at least one day is required");
+		policy_pj_diag(p, "business_hours.days", 0, "at least one day is required");
 		ok = false;
 	}
 	ok = ok && days != NULL;
@@ -182,20 +187,20 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 		for (unsigned k = 0; d != NULL && k < 7; k++)
 			if (strcmp(day_names[k], d) == 0)
 				bit = 1u << k;
-		pj_path(sub, sizeof sub, "business_hours.days[%zu]", i);
+		policy_pj_path(sub, sizeof sub, "business_hours.days[%zu]", i);
 		if (bit == 0) {
-			pj_diag(p, sub, 0,
-				"unknown day '%.100s' (mon, tue, wed, thu, fri, sat or sun)",
-				d != NULL ? d : "(not a string)");
+			policy_pj_diag(p, sub, 0,
+				       "unknown day '%.100s' (mon, tue, wed, thu, fri, sat or sun)",
+				       d != NULL ? d : "(not a string)");
 			ok = false;
 		} else if ((r->days & bit) != 0) {
-			pj_diag(p, sub, 0, "day '%s' listed twice", d);
+			policy_pj_diag(p, sub, 0, "day '%s' listed twice", d);
 			ok = false;
 		}
 		r->days |= bit;
 	}
-	const char *times[2] = {pj_str(p, obj, "start", path, true),
-				pj_str(p, obj, "end", path, true)};
+	const char *times[2] = {policy_pj_str(p, obj, "start", path, true),
+				policy_pj_str(p, obj, "end", path, true)};
 	int secs[2] = {-1, -1};
 	for (int k = 0; k < 2; k++) {
 		if (times[k] == NULL) {
@@ -204,14 +209,15 @@ static void parse_hours(struct pj *p, struct policy_risk *r, json_t *obj)
 		}
 		secs[k] = clock_time(times[k]);
 		if (secs[k] < 0) {
-			pj_path(sub, sizeof sub, "business_hours.%s", k == 0 ? "start" : "end");
-			pj_diag(p, sub, 0, "invalid time '%.100s' (HH:MM, 00:00 to 24:00)",
-				times[k]);
+			policy_pj_path(sub, sizeof sub, "business_hours.%s",
+				       k == 0 ? "start" : "end");
+			policy_pj_diag(p, sub, 0, "invalid time '%.100s' (HH:MM, 00:00 to 24:00)",
+				       times[k]);
 			ok = false;
 		}
 	}
 	if (secs[0] >= 0 && secs[1] >= 0 && secs[1] <= secs[0]) {
-		pj_diag(p, "business_hours.end", 0, "must be after start (%s)", times[0]);
+		policy_pj_diag(p, "business_hours.end", 0, "must be after start (%s)", times[0]);
 		ok = false;
 	}
 	r->start = secs[0];
@@ -226,38 +232,38 @@ static void parse_history(struct pj *p, struct policy_risk *r, json_t *obj)
 	const char *path = "history";
 
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	pj_duration(p, obj, "window", path, false, &r->window);
+	policy_pj_keys(p, obj, path, keys);
+	policy_pj_duration(p, obj, "window", path, false, &r->window);
 	json_t *prior = json_object_get(obj, "prior");
 	if (prior == NULL)
 		return;
 	if (!json_is_object(prior)) {
-		pj_diag(p, "history.prior", 0, "expected an object");
+		policy_pj_diag(p, "history.prior", 0, "expected an object");
 		return;
 	}
-	pj_keys(p, prior, "history.prior", prior_keys);
+	policy_pj_keys(p, prior, "history.prior", prior_keys);
 	double *dst[2] = {&r->prior_failures, &r->prior_successes};
 	bool ok = true;
 	for (int k = 0; k < 2; k++) {
 		json_t *v = json_object_get(prior, prior_keys[k]);
 		char sub[64];
-		pj_path(sub, sizeof sub, "history.prior.%s", prior_keys[k]);
+		policy_pj_path(sub, sizeof sub, "history.prior.%s", prior_keys[k]);
 		if (v == NULL) {
-			pj_diag(p, "history.prior", 0, "missing key '%s'", prior_keys[k]);
+			policy_pj_diag(p, "history.prior", 0, "missing key '%s'", prior_keys[k]);
 			ok = false;
 		} else if (!json_is_number(v) || json_number_value(v) < 0 ||
 			   json_number_value(v) > PRIOR_MAX) {
-			pj_diag(p, sub, 0, "expected a number from 0 to %.0f", PRIOR_MAX);
+			policy_pj_diag(p, sub, 0, "expected a number from 0 to %.0f", PRIOR_MAX);
 			ok = false;
 		} else {
 			*dst[k] = json_number_value(v);
 		}
 	}
 	if (ok && r->prior_failures + r->prior_successes <= 0)
-		pj_diag(p, "history.prior", 0, "failures + successes must be positive");
+		policy_pj_diag(p, "history.prior", 0, "failures + successes must be positive");
 }
 
 /* The distinct field paths the factors read, being collected. */
@@ -293,12 +299,12 @@ struct policy_risk *policy_parse_risk(const char *file, const char *text, size_t
 	r->window = 90LL * 86400;
 	r->prior_failures = 1;
 	r->prior_successes = 9;
-	r->root = pj_load(&p, text, len);
+	r->root = policy_pj_load(&p, text, len);
 	if (r->root == NULL)
 		goto fail;
-	pj_keys(&p, r->root, "", keys);
-	json_t *factors = pj_array(&p, r->root, "factors", "", true, POLICY_MAX_ITEMS);
-	json_t *levels = pj_array(&p, r->root, "levels", "", true, POLICY_MAX_ITEMS);
+	policy_pj_keys(&p, r->root, "", keys);
+	json_t *factors = policy_pj_array(&p, r->root, "factors", "", true, POLICY_MAX_ITEMS);
+	json_t *levels = policy_pj_array(&p, r->root, "levels", "", true, POLICY_MAX_ITEMS);
 	r->n_factors = json_array_size(factors);
 	r->n_levels = json_array_size(levels);
 	r->factors = calloc(r->n_factors + 1, sizeof *r->factors);
@@ -318,7 +324,7 @@ struct policy_risk *policy_parse_risk(const char *file, const char *text, size_t
 	json_t *history = json_object_get(r->root, "history");
 	if (history != NULL)
 		parse_history(&p, r, history);
-	if (!pj_ok(&p))
+	if (!policy_pj_ok(&p))
 		goto fail;
 	struct inputs in = {.paths = r->inputs};
 	for (size_t i = 0; i < r->n_factors; i++) {

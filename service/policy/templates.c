@@ -20,54 +20,55 @@ static void parse_template(struct pj *p, struct policy_templates *t, size_t i, j
 	struct policy_template *tp = &t->v[i];
 	char path[48], sub[80];
 
-	pj_path(path, sizeof path, "templates[%zu]", i);
+	policy_pj_path(path, sizeof path, "templates[%zu]", i);
 	if (!json_is_object(obj)) {
-		pj_diag(p, path, 0, "expected an object");
+		policy_pj_diag(p, path, 0, "expected an object");
 		return;
 	}
-	pj_keys(p, obj, path, keys);
-	tp->id = pj_str(p, obj, "id", path, true);
+	policy_pj_keys(p, obj, path, keys);
+	tp->id = policy_pj_str(p, obj, "id", path, true);
 	if (tp->id != NULL) {
-		pj_path(sub, sizeof sub, "%s.id", path);
-		long long first = pj_index_get(t->index, tp->id);
-		if (!pj_id_valid(tp->id))
-			pj_diag(p, sub, 0,
+		policy_pj_path(sub, sizeof sub, "%s.id", path);
+		long long first = policy_pj_index_get(t->index, tp->id);
+		if (!policy_pj_id_valid(tp->id))
+			policy_pj_diag(
+				p, sub, 0,
 				"invalid id '%.100s' (lowercase letters, digits, '-' and '_', not "
 				"first, at most 63 characters)",
 				tp->id);
 		else if (first >= 0)
-			pj_diag(p, sub, 0,
-				"template '%.100s' is already defined at templates[%lld]", tp->id,
-				first);
+			policy_pj_diag(p, sub, 0,
+				       "template '%.100s' is already defined at templates[%lld]",
+				       tp->id, first);
 		else if (json_object_set_new(t->index, tp->id, json_integer((json_int_t)i)) != 0)
 			p->d->oom = true;
 	}
-	tp->title = pj_str(p, obj, "title", path, true);
-	tp->description = pj_str(p, obj, "description", path, false);
-	json_t *services = pj_array(p, obj, "services", path, true, SERVICES_MAX);
+	tp->title = policy_pj_str(p, obj, "title", path, true);
+	tp->description = policy_pj_str(p, obj, "description", path, false);
+	json_t *services = policy_pj_array(p, obj, "services", path, true, SERVICES_MAX);
 	if (services != NULL && json_array_size(services) == 0) {
-		pj_path(sub, sizeof sub, "%s.services", path);
-		pj_diag(p, sub, 0, "at least one service is required");
+		policy_pj_path(sub, sizeof sub, "%s.services", path);
+		policy_pj_diag(p, sub, 0, "at least one service is required");
 	}
 	size_t k;
 	json_t *v;
 	json_array_foreach(services, k, v) {
-		pj_path(sub, sizeof sub, "%s.services[%zu]", path, k);
+		policy_pj_path(sub, sizeof sub, "%s.services[%zu]", path, k);
 		if (!json_is_string(v) || json_string_length(v) == 0) {
-			pj_diag(p, sub, 0, "expected a service name");
+			policy_pj_diag(p, sub, 0, "expected a service name");
 			continue;
 		}
 		for (size_t j = 0; j < k; j++)
 			if (json_equal(json_array_get(services, j), v)) {
-				pj_diag(p, sub, 0, "service '%.100s' listed twice",
-					json_string_value(v));
+				policy_pj_diag(p, sub, 0, "service '%.100s' listed twice",
+					       json_string_value(v));
 				break;
 			}
 	}
 	tp->n_services = json_array_size(services);
 	*n_lists += tp->n_services + 1;
-	pj_duration(p, obj, "max_duration", path, true, &tp->max_duration);
-	t->conditions[i] = pj_expr(p, obj, "preapproved_while", path, false, "templates");
+	policy_pj_duration(p, obj, "max_duration", path, true, &tp->max_duration);
+	t->conditions[i] = policy_pj_expr(p, obj, "preapproved_while", path, false, "templates");
 	tp->condition = t->conditions[i] != NULL ? expr_source(t->conditions[i]) : NULL;
 }
 
@@ -84,11 +85,11 @@ struct policy_templates *policy_parse_templates(const char *file, const char *te
 		free(t);
 		return NULL;
 	}
-	t->root = pj_load(&p, text, len);
+	t->root = policy_pj_load(&p, text, len);
 	if (t->root == NULL)
 		goto fail;
-	pj_keys(&p, t->root, "", keys);
-	json_t *list = pj_array(&p, t->root, "templates", "", true, POLICY_MAX_ITEMS);
+	policy_pj_keys(&p, t->root, "", keys);
+	json_t *list = policy_pj_array(&p, t->root, "templates", "", true, POLICY_MAX_ITEMS);
 	t->n = json_array_size(list);
 	t->v = calloc(t->n + 1, sizeof *t->v);
 	t->conditions = calloc(t->n + 1, sizeof *t->conditions);
@@ -99,7 +100,7 @@ struct policy_templates *policy_parse_templates(const char *file, const char *te
 	}
 	for (size_t i = 0; i < t->n; i++)
 		parse_template(&p, t, i, json_array_get(list, i), &n_lists);
-	if (!pj_ok(&p))
+	if (!policy_pj_ok(&p))
 		goto fail;
 	t->lists = malloc((n_lists != 0 ? n_lists : 1) * sizeof *t->lists);
 	if (t->lists == NULL) {
@@ -108,8 +109,8 @@ struct policy_templates *policy_parse_templates(const char *file, const char *te
 	}
 	const char **cur = t->lists;
 	for (size_t i = 0; i < t->n; i++) {
-		t->v[i].services =
-			pj_list_fill(cur, json_object_get(json_array_get(list, i), "services"));
+		t->v[i].services = policy_pj_list_fill(
+			cur, json_object_get(json_array_get(list, i), "services"));
 		cur += t->v[i].n_services + 1;
 	}
 	return t;
@@ -147,7 +148,7 @@ const struct policy_template *policy_template_at(const struct policy_set *set, s
 
 const struct policy_template *policy_template_find(const struct policy_set *set, const char *id)
 {
-	long long i = set->templates != NULL ? pj_index_get(set->templates->index, id) : -1;
+	long long i = set->templates != NULL ? policy_pj_index_get(set->templates->index, id) : -1;
 
 	return i >= 0 ? &set->templates->v[i] : NULL;
 }

@@ -81,7 +81,7 @@ static long long pick_group(const struct policy_set *set, json_t *groups, const 
 	json_array_foreach(groups, i, g) {
 		json_t *eligible = json_object_get(g, "eligible");
 		const char *name = json_string_value(json_object_get(g, "group"));
-		if (!has_str(eligible, user) ||
+		if (!policy_has_str(eligible, user) ||
 		    (set != NULL && !policy_people_has(set->people, name, user)))
 			continue;
 		long long slack = (long long)json_array_size(eligible) -
@@ -157,7 +157,7 @@ enum policy_vote_check policy_vote_allowed(const struct policy_set *set, json_t 
 				   group);
 			return POLICY_VOTE_NOT_A_MEMBER;
 		}
-		if (!has_str(json_object_get(g, "eligible"), who)) {
+		if (!policy_has_str(json_object_get(g, "eligible"), who)) {
 			policy_say(
 				reason, reason_size,
 				"not_a_member: %.100s was not an eligible member of '%.100s' when "
@@ -235,8 +235,9 @@ static bool vote_check(json_t *groups, json_t *v, struct vote *out, json_t *igno
 		if (pos < 0)
 			policy_say(why, sizeof why, "group '%.100s' is not required",
 				   json_string_value(gv));
-		else if (!has_str(json_object_get(json_array_get(groups, (size_t)pos), "eligible"),
-				  user)) {
+		else if (!policy_has_str(
+				 json_object_get(json_array_get(groups, (size_t)pos), "eligible"),
+				 user)) {
 			policy_say(why, sizeof why, "not eligible in group '%.100s'",
 				   json_string_value(gv));
 			pos = -1;

@@ -37,7 +37,7 @@ static size_t bks_after(const struct sched_svc *sv, int64_t t)
  * Only explanations need the bookings themselves, so they are kept in order of arrival
  * and sorted here when first needed.
  */
-const struct sched_bk *bks_overlap(struct sched_svc *sv, int64_t t, int64_t dur)
+const struct sched_bk *sched_bks_overlap(struct sched_svc *sv, int64_t t, int64_t dur)
 {
 	if (!sv->bks_sorted) {
 		qsort(sv->bks, sv->n_bks, sizeof *sv->bks, cmp_bk);
@@ -93,7 +93,8 @@ static size_t busy_after_from(const struct sched_svc *sv, size_t from, int64_t t
  * of the run of busy intervals less than dur apart that starts with one overlapping
  * [t, t + dur).  `c` is the cursor of an earlier t, updated.
  */
-int64_t busy_free_from(const struct sched_svc *sv, int64_t t, int64_t dur, struct busy_cursor *c)
+int64_t sched_busy_free_from(const struct sched_svc *sv, int64_t t, int64_t dur,
+			     struct busy_cursor *c)
 {
 	if (c->end <= t) {
 		c->i = busy_after_from(sv, c->i, t);
@@ -110,7 +111,7 @@ int64_t busy_free_from(const struct sched_svc *sv, int64_t t, int64_t dur, struc
 }
 
 /*
- * Merges [start, end) into sv's busy intervals (room reserved with svc_reserve).  Moves the
+ * Merges [start, end) into sv's busy intervals (room reserved with sched_svc_reserve()).  Moves the
  * intervals after it: O(n), a memmove of 16 bytes an interval.
  */
 static void busy_add(struct sched_svc *sv, int64_t start, int64_t end)
@@ -130,18 +131,18 @@ static void busy_add(struct sched_svc *sv, int64_t start, int64_t end)
 }
 
 /* Makes room for `more` bookings of sv. */
-int svc_reserve(const struct sched_index *ix, struct sched_svc *sv, size_t more)
+int sched_svc_reserve(const struct sched_index *ix, struct sched_svc *sv, size_t more)
 {
 	if ((ix->explains &&
-	     grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + more, sizeof *sv->bks) < 0) ||
-	    grow((void **)&sv->busy, &sv->cap_busy, sv->n_busy + more, sizeof *sv->busy) < 0)
+	     sched_grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + more, sizeof *sv->bks) < 0) ||
+	    sched_grow((void **)&sv->busy, &sv->cap_busy, sv->n_busy + more, sizeof *sv->busy) < 0)
 		return -1;
 	return 0;
 }
 
-/* Books [start, end) on sv (room reserved with svc_reserve). */
-void svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
-	      const char *id)
+/* Books [start, end) on sv (room reserved with sched_svc_reserve()). */
+void sched_svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
+		    const char *id)
 {
 	if (ix->explains) {
 		sv->bks_sorted =
@@ -155,7 +156,7 @@ void svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start,
 }
 
 /* Makes room for `need` uses in `in` (the rooms stay valid). */
-int inst_reserve(struct sched_inst *in, size_t need)
+int sched_inst_reserve(struct sched_inst *in, size_t need)
 {
 	if (need <= in->cap)
 		return 0;
@@ -168,9 +169,9 @@ int inst_reserve(struct sched_inst *in, size_t need)
 	if (buf == NULL)
 		return -1;
 	if (in->n > 0) {
-		memcpy(buf, inst_starts(in), in->n * sizeof *buf);
-		memcpy(buf + cap, inst_ends(in), in->n * sizeof *buf);
-		memcpy(buf + 2 * cap, inst_rooms(in), (in->n + 1) * sizeof *buf);
+		memcpy(buf, sched_inst_starts(in), in->n * sizeof *buf);
+		memcpy(buf + cap, sched_inst_ends(in), in->n * sizeof *buf);
+		memcpy(buf + 2 * cap, sched_inst_rooms(in), (in->n + 1) * sizeof *buf);
 	}
 	free(in->buf);
 	in->buf = buf;
@@ -181,7 +182,7 @@ int inst_reserve(struct sched_inst *in, size_t need)
 /* Inserts x into the n sorted values of v (room for n + 1). */
 static void insert_sorted(int64_t *v, size_t n, int64_t x)
 {
-	size_t at = count_upto(v, n, x);
+	size_t at = sched_count_upto(v, n, x);
 	memmove(&v[at + 1], &v[at], (n - at) * sizeof *v);
 	v[at] = x;
 }
@@ -189,10 +190,10 @@ static void insert_sorted(int64_t *v, size_t n, int64_t x)
 static int inst_use(struct sched_index *ix, uint32_t wi, int64_t start, int64_t end)
 {
 	struct sched_inst *in = &ix->insts[wi];
-	if (inst_reserve(in, in->n + 1) < 0)
+	if (sched_inst_reserve(in, in->n + 1) < 0)
 		return -1;
-	insert_sorted(inst_starts(in), in->n, start);
-	insert_sorted(inst_ends(in), in->n, end);
+	insert_sorted(sched_inst_starts(in), in->n, start);
+	insert_sorted(sched_inst_ends(in), in->n, end);
 	in->n++;
 	in->dirty = true;
 	return 0;
@@ -202,8 +203,8 @@ static int inst_use(struct sched_index *ix, uint32_t wi, int64_t start, int64_t 
 static int64_t find_uid_instance(const struct sched_index *ix, const struct sched_wins *l,
 				 const char *uid, int64_t start, int64_t end)
 {
-	for (size_t k = wins_upto(l, start); k-- > 0 && l->pmax[k] > start;) {
-		const struct sched_window *w = win_at(ix, l->ids[k]);
+	for (size_t k = sched_wins_upto(l, start); k-- > 0 && l->pmax[k] > start;) {
+		const struct sched_window *w = sched_win_at(ix, l->ids[k]);
 		if (w->end_ms >= end && w->uid != NULL && strcmp(w->uid, uid) == 0)
 			return l->ids[k];
 	}
@@ -211,7 +212,8 @@ static int64_t find_uid_instance(const struct sched_index *ix, const struct sche
 }
 
 /* Counts [start, end) against each distinct instance in `wi` (n entries, -1 skipped). */
-int use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int64_t start, int64_t end)
+int sched_use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int64_t start,
+			int64_t end)
 {
 	for (size_t i = 0; i < n; i++) {
 		bool seen = wi[i] < 0;
@@ -260,14 +262,14 @@ static int index_windows(struct sched_index *ix)
 			continue;
 		}
 		for (size_t s = 0; s < w->n_services; s++) {
-			int32_t id = svc_intern(ix, w->services[s]);
+			int32_t id = sched_svc_intern(ix, w->services[s]);
 			if (id < 0)
 				goto oom;
 			struct sched_svc *sv = &ix->svcs[id];
 			if (sv->n_spec > 0 && sv->spec[sv->n_spec - 1] == keys[k].i)
 				continue; /* the same service named twice */
-			if (grow((void **)&sv->spec, &sv->cap_spec, sv->n_spec + 1,
-				 sizeof *sv->spec) < 0)
+			if (sched_grow((void **)&sv->spec, &sv->cap_spec, sv->n_spec + 1,
+				       sizeof *sv->spec) < 0)
 				goto oom;
 			sv->spec[sv->n_spec++] = keys[k].i;
 		}
@@ -287,12 +289,12 @@ static int index_bookings(struct sched_index *ix)
 		if (b->end_ms <= b->start_ms)
 			continue;
 		for (size_t s = 0; s < b->n_services; s++) {
-			int32_t id = svc_intern(ix, b->services[s]);
+			int32_t id = sched_svc_intern(ix, b->services[s]);
 			if (id < 0)
 				return -1;
 			struct sched_svc *sv = &ix->svcs[id];
-			if (grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + 1, sizeof *sv->bks) <
-			    0)
+			if (sched_grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + 1,
+				       sizeof *sv->bks) < 0)
 				return -1;
 			sv->bks[sv->n_bks] =
 				(struct sched_bk){b->start_ms, b->end_ms, b->change_id, sv->n_bks};
@@ -307,7 +309,7 @@ static int index_bookings(struct sched_index *ix)
 			qsort(sv->bks, sv->n_bks, sizeof(struct sched_bk), cmp_bk);
 		sv->bks_sorted = true;
 		if (sv->n_bks > 0 &&
-		    grow((void **)&sv->busy, &sv->cap_busy, sv->n_bks, sizeof *sv->busy) < 0)
+		    sched_grow((void **)&sv->busy, &sv->cap_busy, sv->n_bks, sizeof *sv->busy) < 0)
 			return -1;
 		for (size_t b = 0; b < sv->n_bks; b++) { /* by start: merge into the last */
 			struct sched_busy *last = sv->n_busy ? &sv->busy[sv->n_busy - 1] : NULL;
@@ -329,15 +331,15 @@ static int index_bookings(struct sched_index *ix)
 		if (wi == NULL)
 			return -1;
 		for (size_t s = 0; s < b->n_services; s++) {
-			struct sched_svc *sv = &ix->svcs[svc_lookup(ix, b->services[s])];
-			if (svc_windows(ix, sv) < 0) {
+			struct sched_svc *sv = &ix->svcs[sched_svc_lookup(ix, b->services[s])];
+			if (sched_svc_windows(ix, sv) < 0) {
 				free(wi);
 				return -1;
 			}
 			wi[s] = find_uid_instance(ix, &ix->wins[sv->wins], b->window_uid,
 						  b->start_ms, b->end_ms);
 		}
-		int rc = use_instances(ix, wi, b->n_services, b->start_ms, b->end_ms);
+		int rc = sched_use_instances(ix, wi, b->n_services, b->start_ms, b->end_ms);
 		free(wi);
 		if (rc < 0)
 			return -1;
@@ -359,7 +361,7 @@ static int index_freezes(struct sched_index *ix)
 	for (size_t i = 0; i < in->n_freezes; i++) {
 		ix->fz_off[i] = k;
 		for (size_t s = 0; s < in->freezes[i].n_services; s++) {
-			int32_t id = svc_intern(ix, in->freezes[i].services[s]);
+			int32_t id = sched_svc_intern(ix, in->freezes[i].services[s]);
 			if (id < 0)
 				return -1;
 			ix->fz_ids[k++] = (uint32_t)id;
@@ -386,8 +388,8 @@ enum sched_status sched_index_new(const struct sched_input *in, struct sched_ind
 		ix->input.horizon_ms = SCHED_HORIZON_DEFAULT_MS;
 	ix->insts = calloc(in->n_windows ? in->n_windows : 1, sizeof *ix->insts);
 	ix->room = malloc((in->n_windows ? in->n_windows : 1) * sizeof *ix->room);
-	if (ix->insts == NULL || ix->room == NULL || table_rehash(ix, 64) < 0 ||
-	    wins_rehash(ix, 16) < 0 || index_windows(ix) < 0 || index_freezes(ix) < 0 ||
+	if (ix->insts == NULL || ix->room == NULL || sched_table_rehash(ix, 64) < 0 ||
+	    sched_wins_rehash(ix, 16) < 0 || index_windows(ix) < 0 || index_freezes(ix) < 0 ||
 	    index_bookings(ix) < 0) {
 		sched_index_free(ix);
 		return SCHED_ERR_OOM;
@@ -419,7 +421,7 @@ void sched_index_free(struct sched_index *ix)
 	free(ix->insts);
 	free(ix->room);
 	for (size_t i = 0; i < ix->n_wins; i++)
-		wins_free(&ix->wins[i]);
+		sched_wins_free(&ix->wins[i]);
 	free(ix->wins);
 	free(ix->wins_table);
 	free(ix->svcs);

@@ -47,7 +47,7 @@ static int svc_related(struct sched_index *ix, uint32_t id)
 			    ix->input.related(ix->input.related_ctx, sv->name, ix->svcs[r].name));
 		if (!rel)
 			continue;
-		if (grow((void **)&sv->rel, &sv->cap_rel, sv->n_rel + 1, sizeof *sv->rel) < 0)
+		if (sched_grow((void **)&sv->rel, &sv->cap_rel, sv->n_rel + 1, sizeof *sv->rel) < 0)
 			return -1;
 		sv->rel[sv->n_rel++] = r;
 	}
@@ -61,7 +61,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* Scratch buffer k of ix, at least `size` bytes (its contents are not kept); NULL: OOM. */
-void *scratch(struct sched_index *ix, int k, size_t size)
+static void *scratch(struct sched_index *ix, int k, size_t size)
 {
 	if (size > ix->scratch_size[k]) {
 		void *p = malloc(size);
@@ -111,14 +111,15 @@ static enum sched_status query_init(struct sched_index *ix, const struct sched_c
 	q->ids = carve(&p, n, sizeof *q->ids);
 	q->lists = carve(&p, n, sizeof *q->lists);
 	for (size_t i = 0; i < c->n_services; i++) {
-		int32_t id = svc_intern(ix, c->services[i]);
+		int32_t id = sched_svc_intern(ix, c->services[i]);
 		if (id < 0)
 			return SCHED_ERR_OOM;
 		q->ids[q->n_ids++] = (uint32_t)id;
 	}
 	size_t total = 0;
 	for (size_t i = 0; i < q->n_ids; i++) {
-		if (svc_related(ix, q->ids[i]) < 0 || svc_windows(ix, &ix->svcs[q->ids[i]]) < 0)
+		if (svc_related(ix, q->ids[i]) < 0 ||
+		    sched_svc_windows(ix, &ix->svcs[q->ids[i]]) < 0)
 			return SCHED_ERR_OOM;
 		total += ix->svcs[q->ids[i]].n_rel;
 	}
@@ -181,7 +182,7 @@ static int64_t windows_meet(const struct sched_index *ix, struct sched_query *q,
 			    int64_t dur)
 {
 	for (size_t i = 0, agree = 0; agree < q->n_lists; i = (i + 1) % q->n_lists) {
-		int64_t ti = wins_fit(ix, &ix->wins[q->lists[i]], &q->cursor[i], t, dur);
+		int64_t ti = sched_wins_fit(ix, &ix->wins[q->lists[i]], &q->cursor[i], t, dur);
 		if (ti == INT64_MAX)
 			return INT64_MAX;
 		agree = ti > t ? 1 : agree + 1;
@@ -218,7 +219,7 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 		q->rel_cursor[k] = (struct busy_cursor){0, INT64_MIN, INT64_MIN};
 	for (;;) {
 		if (t > hi - dur) {
-			why_note(why, WHY_BOUND, NULL, NULL, 0);
+			sched_why_note(why, WHY_BOUND, NULL, NULL, 0);
 			return 0;
 		}
 		int64_t nt = t;
@@ -234,8 +235,8 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 			for (size_t i = 0; i < q->n_lists && nt == t; i++) {
 				int64_t adv;
 				uint32_t chosen;
-				if (!find_instance(ix, &ix->wins[q->lists[i]], q->list_svc[i], t,
-						   dur, &q->cursor[i], &chosen, &adv, why))
+				if (!sched_find_instance(ix, &ix->wins[q->lists[i]], q->list_svc[i],
+							 t, dur, &q->cursor[i], &chosen, &adv, why))
 					nt = adv;
 				else if (i == 0)
 					q->chosen = chosen;
@@ -253,7 +254,7 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 				if (f->hard && f->start_ms < t + dur && f->end_ms > t &&
 				    f->end_ms > nt) {
 					nt = f->end_ms;
-					why_note(why, WHY_FREEZE, NULL, f->name, 0);
+					sched_why_note(why, WHY_FREEZE, NULL, f->name, 0);
 				}
 			}
 			if (nt > t) {
@@ -262,16 +263,17 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 			}
 		}
 		for (size_t k = 0; k < q->n_rel; k++) {
-			int64_t e = busy_free_from(&ix->svcs[q->rel[k]], t, dur, &q->rel_cursor[k]);
+			int64_t e = sched_busy_free_from(&ix->svcs[q->rel[k]], t, dur,
+							 &q->rel_cursor[k]);
 			if (e > nt)
 				nt = e;
 		}
 		for (size_t k = 0; k < q->n_rel && nt > t && why != NULL && why->kind == WHY_NONE;
 		     k++) {
 			struct sched_svc *sv = &ix->svcs[q->rel[k]];
-			const struct sched_bk *b = bks_overlap(sv, t, dur);
+			const struct sched_bk *b = sched_bks_overlap(sv, t, dur);
 			if (b != NULL)
-				why_note(why, WHY_BOOKED, sv->name, b->change_id, 0);
+				sched_why_note(why, WHY_BOOKED, sv->name, b->change_id, 0);
 		}
 		if (nt > t) {
 			t = nt;
@@ -281,7 +283,7 @@ static int sweep(struct sched_index *ix, struct sched_query *q, int64_t lo, int6
 	}
 	*out = (struct sched_slot){.start_ms = t, .end_ms = t + dur};
 	if (!is_emergency(q)) {
-		const struct sched_window *w = win_at(ix, q->chosen);
+		const struct sched_window *w = sched_win_at(ix, q->chosen);
 		out->window_uid = w->uid;
 		out->window_start_ms = w->start_ms;
 		out->window_end_ms = w->end_ms;
@@ -405,7 +407,7 @@ static void explain_until(struct sched_index *ix, struct sched_query *q,
 		struct sched_why w = {0};
 		struct sched_explanation *e = explain_add(why, NULL, q->lo, q->hi);
 		if (q->lo > q->hi - dur)
-			why_note(&w, WHY_BOUND, NULL, NULL, 0);
+			sched_why_note(&w, WHY_BOUND, NULL, NULL, 0);
 		else
 			sweep(ix, q, q->lo, q->hi, &unused, &w);
 		why_text(q, &w, e->reason, sizeof e->reason);
@@ -422,7 +424,7 @@ static void explain_until(struct sched_index *ix, struct sched_query *q,
 			hi = mid;
 	}
 	for (size_t k = lo; k < l->n && why->n < SCHED_EXPLAIN_MAX; k++) {
-		const struct sched_window *w = win_at(ix, l->ids[k]);
+		const struct sched_window *w = sched_win_at(ix, l->ids[k]);
 		if (w->end_ms <= q->lo)
 			continue;
 		if (before != NULL && w->start_ms >= before->window_start_ms)
@@ -538,22 +540,22 @@ enum sched_status sched_index_book(struct sched_index *ix, const struct sched_ch
 	uint32_t *ids = carve(&p, c->n_services, sizeof *ids);
 	/* Find every instance first so that an error leaves the index unchanged. */
 	for (size_t i = 0; i < c->n_services; i++) {
-		int32_t id = svc_intern(ix, c->services[i]);
-		if (id < 0 || svc_windows(ix, &ix->svcs[id]) < 0 ||
-		    svc_reserve(ix, &ix->svcs[id], c->n_services) < 0)
+		int32_t id = sched_svc_intern(ix, c->services[i]);
+		if (id < 0 || sched_svc_windows(ix, &ix->svcs[id]) < 0 ||
+		    sched_svc_reserve(ix, &ix->svcs[id], c->n_services) < 0)
 			return SCHED_ERR_OOM;
 		ids[i] = (uint32_t)id;
 		wi[i] = -1;
 		uint32_t chosen;
 		int64_t adv;
 		if (slot->window_uid != NULL &&
-		    find_instance(ix, &ix->wins[ix->svcs[id].wins], ix->svcs[id].name,
-				  slot->start_ms, slot->end_ms - slot->start_ms, NULL, &chosen,
-				  &adv, NULL))
+		    sched_find_instance(ix, &ix->wins[ix->svcs[id].wins], ix->svcs[id].name,
+					slot->start_ms, slot->end_ms - slot->start_ms, NULL,
+					&chosen, &adv, NULL))
 			wi[i] = chosen;
 	}
 	for (size_t i = 0; i < c->n_services; i++)
-		if (wi[i] >= 0 && inst_reserve(&ix->insts[wi[i]], ix->insts[wi[i]].n + 1) < 0)
+		if (wi[i] >= 0 && sched_inst_reserve(&ix->insts[wi[i]], ix->insts[wi[i]].n + 1) < 0)
 			return SCHED_ERR_OOM;
 	/* Room is reserved: nothing below fails. */
 	for (size_t i = 0; i < c->n_services; i++) {
@@ -561,9 +563,9 @@ enum sched_status sched_index_book(struct sched_index *ix, const struct sched_ch
 		for (size_t j = 0; j < i && !dup; j++)
 			dup = ids[j] == ids[i];
 		if (!dup)
-			svc_book(ix, &ix->svcs[ids[i]], slot->start_ms, slot->end_ms, c->id);
+			sched_svc_book(ix, &ix->svcs[ids[i]], slot->start_ms, slot->end_ms, c->id);
 	}
-	(void)use_instances(ix, wi, c->n_services, slot->start_ms, slot->end_ms);
+	(void)sched_use_instances(ix, wi, c->n_services, slot->start_ms, slot->end_ms);
 	return SCHED_OK;
 }
 
@@ -606,7 +608,7 @@ static int plan_gather(const struct sched_change *changes, const struct plan_key
 	size_t total = 0;
 	for (size_t k = 0; k < n; k++)
 		total += changes[keys[k].i].n_services;
-	if (grow((void **)names, cap, total, sizeof **names) < 0)
+	if (sched_grow((void **)names, cap, total, sizeof **names) < 0)
 		return -1;
 	for (size_t k = 0, off = 0; k < n; k++) {
 		const struct sched_change *c = &changes[keys[k].i];

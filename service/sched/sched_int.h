@@ -141,39 +141,37 @@ struct busy_cursor {
 
 /* ---- windows.c ---- */
 
-int grow(void **p, size_t *cap, size_t need, size_t size);
-size_t count_upto(const int64_t *v, size_t n, int64_t x);
-int32_t svc_lookup(const struct sched_index *ix, const char *name);
-int table_rehash(struct sched_index *ix, size_t size);
-int32_t svc_intern(struct sched_index *ix, const char *name);
-const struct sched_window *win_at(const struct sched_index *ix, uint32_t i);
-int wins_rehash(struct sched_index *ix, size_t size);
-void wins_free(struct sched_wins *l);
-int svc_windows(struct sched_index *ix, struct sched_svc *sv);
-size_t wins_upto(const struct sched_wins *l, int64_t t);
-int64_t *inst_starts(const struct sched_inst *in);
-int64_t *inst_ends(const struct sched_inst *in);
-int64_t *inst_rooms(const struct sched_inst *in);
-void why_note(struct sched_why *w, enum sched_why_kind kind, const char *svc, const char *name,
-	      int cap);
-int find_instance(struct sched_index *ix, const struct sched_wins *l, const char *svc, int64_t t,
-		  int64_t dur, size_t *cursor, uint32_t *chosen, int64_t *adv,
-		  struct sched_why *why);
-int64_t wins_fit(const struct sched_index *ix, const struct sched_wins *l, size_t *cursor,
-		 int64_t t, int64_t dur);
+int sched_grow(void **p, size_t *cap, size_t need, size_t size);
+size_t sched_count_upto(const int64_t *v, size_t n, int64_t x);
+int32_t sched_svc_lookup(const struct sched_index *ix, const char *name);
+int sched_table_rehash(struct sched_index *ix, size_t size);
+int32_t sched_svc_intern(struct sched_index *ix, const char *name);
+const struct sched_window *sched_win_at(const struct sched_index *ix, uint32_t i);
+int sched_wins_rehash(struct sched_index *ix, size_t size);
+void sched_wins_free(struct sched_wins *l);
+int sched_svc_windows(struct sched_index *ix, struct sched_svc *sv);
+size_t sched_wins_upto(const struct sched_wins *l, int64_t t);
+int64_t *sched_inst_starts(const struct sched_inst *in);
+int64_t *sched_inst_ends(const struct sched_inst *in);
+int64_t *sched_inst_rooms(const struct sched_inst *in);
+void sched_why_note(struct sched_why *w, enum sched_why_kind kind, const char *svc,
+		    const char *name, int cap);
+int sched_find_instance(struct sched_index *ix, const struct sched_wins *l, const char *svc,
+			int64_t t, int64_t dur, size_t *cursor, uint32_t *chosen, int64_t *adv,
+			struct sched_why *why);
+int64_t sched_wins_fit(const struct sched_index *ix, const struct sched_wins *l, size_t *cursor,
+		       int64_t t, int64_t dur);
 
 /* ---- index.c ---- */
 
-const struct sched_bk *bks_overlap(struct sched_svc *sv, int64_t t, int64_t dur);
-int64_t busy_free_from(const struct sched_svc *sv, int64_t t, int64_t dur, struct busy_cursor *c);
-int svc_reserve(const struct sched_index *ix, struct sched_svc *sv, size_t more);
-void svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
-	      const char *id);
-int inst_reserve(struct sched_inst *in, size_t need);
-int use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int64_t start, int64_t end);
-
-/* ---- sched.c ---- */
-
-void *scratch(struct sched_index *ix, int k, size_t size);
+const struct sched_bk *sched_bks_overlap(struct sched_svc *sv, int64_t t, int64_t dur);
+int64_t sched_busy_free_from(const struct sched_svc *sv, int64_t t, int64_t dur,
+			     struct busy_cursor *c);
+int sched_svc_reserve(const struct sched_index *ix, struct sched_svc *sv, size_t more);
+void sched_svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
+		    const char *id);
+int sched_inst_reserve(struct sched_inst *in, size_t need);
+int sched_use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int64_t start,
+			int64_t end);
 
 #endif /* TRANSOM_SCHED_INT_H */

@@ -10,7 +10,7 @@
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-int grow(void **p, size_t *cap, size_t need, size_t size)
+int sched_grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return 0;
@@ -38,7 +38,7 @@ static uint64_t hash_str(const char *s)
  * conditional move per step): the sweep's are unpredictable, and a mispredicted branch at
  * every step costs more than the search itself.
  */
-size_t count_upto(const int64_t *v, size_t n, int64_t x)
+size_t sched_count_upto(const int64_t *v, size_t n, int64_t x)
 {
 	if (n == 0)
 		return 0;
@@ -51,8 +51,8 @@ size_t count_upto(const int64_t *v, size_t n, int64_t x)
 	return (size_t)(b - v) + (*b <= x);
 }
 
-void why_note(struct sched_why *w, enum sched_why_kind kind, const char *svc, const char *name,
-	      int cap)
+void sched_why_note(struct sched_why *w, enum sched_why_kind kind, const char *svc,
+		    const char *name, int cap)
 {
 	if (w != NULL && w->kind == WHY_NONE)
 		*w = (struct sched_why){kind, svc, name, cap};
@@ -61,7 +61,7 @@ void why_note(struct sched_why *w, enum sched_why_kind kind, const char *svc, co
 /* ---- interning ----------------------------------------------------------------------- */
 
 /* Looks `name` up; -1 when unknown. */
-int32_t svc_lookup(const struct sched_index *ix, const char *name)
+int32_t sched_svc_lookup(const struct sched_index *ix, const char *name)
 {
 	size_t mask = ix->table_size - 1;
 	for (size_t i = hash_str(name) & mask;; i = (i + 1) & mask) {
@@ -71,7 +71,7 @@ int32_t svc_lookup(const struct sched_index *ix, const char *name)
 	}
 }
 
-int table_rehash(struct sched_index *ix, size_t size)
+int sched_table_rehash(struct sched_index *ix, size_t size)
 {
 	int32_t *t = malloc(size * sizeof *t);
 	if (t == NULL)
@@ -91,15 +91,15 @@ int table_rehash(struct sched_index *ix, size_t size)
 }
 
 /* The id of `name`, interning it; -1 on out of memory. */
-int32_t svc_intern(struct sched_index *ix, const char *name)
+int32_t sched_svc_intern(struct sched_index *ix, const char *name)
 {
-	int32_t id = svc_lookup(ix, name);
+	int32_t id = sched_svc_lookup(ix, name);
 	if (id >= 0)
 		return id;
-	if ((ix->n_svcs + 1) * 2 > ix->table_size && table_rehash(ix, ix->table_size * 2) < 0)
+	if ((ix->n_svcs + 1) * 2 > ix->table_size && sched_table_rehash(ix, ix->table_size * 2) < 0)
 		return -1;
 	if (ix->n_svcs >= INT32_MAX ||
-	    grow((void **)&ix->svcs, &ix->cap_svcs, ix->n_svcs + 1, sizeof *ix->svcs) < 0)
+	    sched_grow((void **)&ix->svcs, &ix->cap_svcs, ix->n_svcs + 1, sizeof *ix->svcs) < 0)
 		return -1;
 	char *copy = strdup(name);
 	if (copy == NULL)
@@ -115,7 +115,7 @@ int32_t svc_intern(struct sched_index *ix, const char *name)
 
 /* ---- windows ------------------------------------------------------------------------- */
 
-const struct sched_window *win_at(const struct sched_index *ix, uint32_t i)
+const struct sched_window *sched_win_at(const struct sched_index *ix, uint32_t i)
 {
 	return &ix->input.windows[i];
 }
@@ -135,7 +135,7 @@ static bool wins_is(const struct sched_wins *l, const uint32_t *spec, size_t n, 
 	       (n == 0 || memcmp(l->spec, spec, n * sizeof *spec) == 0);
 }
 
-int wins_rehash(struct sched_index *ix, size_t size)
+int sched_wins_rehash(struct sched_index *ix, size_t size)
 {
 	int32_t *t = malloc(size * sizeof *t);
 	if (t == NULL)
@@ -166,16 +166,16 @@ static int wins_build(struct sched_index *ix, struct sched_wins *l, const uint32
 	if (l->ids == NULL || l->start == NULL || l->end == NULL || l->pmax == NULL)
 		return -1;
 	while (a < n_spec || b < ix->n_all) {
-		bool take_spec =
-			b == ix->n_all ||
-			(a < n_spec &&
-			 (win_at(ix, spec[a])->start_ms < win_at(ix, ix->all[b])->start_ms ||
-			  (win_at(ix, spec[a])->start_ms == win_at(ix, ix->all[b])->start_ms &&
-			   spec[a] < ix->all[b])));
+		bool take_spec = b == ix->n_all ||
+				 (a < n_spec && (sched_win_at(ix, spec[a])->start_ms <
+							 sched_win_at(ix, ix->all[b])->start_ms ||
+						 (sched_win_at(ix, spec[a])->start_ms ==
+							  sched_win_at(ix, ix->all[b])->start_ms &&
+						  spec[a] < ix->all[b])));
 		uint32_t i = take_spec ? spec[a++] : ix->all[b++];
 		l->ids[k] = i;
-		l->start[k] = win_at(ix, i)->start_ms;
-		l->end[k] = win_at(ix, i)->end_ms;
+		l->start[k] = sched_win_at(ix, i)->start_ms;
+		l->end[k] = sched_win_at(ix, i)->end_ms;
 		l->pmax[k] = k > 0 && l->pmax[k - 1] > l->end[k] ? l->pmax[k - 1] : l->end[k];
 		k++;
 	}
@@ -183,7 +183,7 @@ static int wins_build(struct sched_index *ix, struct sched_wins *l, const uint32
 	return 0;
 }
 
-void wins_free(struct sched_wins *l)
+void sched_wins_free(struct sched_wins *l)
 {
 	free(l->ids);
 	free(l->start);
@@ -192,7 +192,7 @@ void wins_free(struct sched_wins *l)
 }
 
 /* Finds or builds sv's window list (spec + all, sorted), once. */
-int svc_windows(struct sched_index *ix, struct sched_svc *sv)
+int sched_svc_windows(struct sched_index *ix, struct sched_svc *sv)
 {
 	if (sv->wins >= 0)
 		return 0;
@@ -204,15 +204,15 @@ int svc_windows(struct sched_index *ix, struct sched_svc *sv)
 			return 0;
 		}
 	if ((ix->n_wins + 1) * 2 > ix->wins_table_size &&
-	    wins_rehash(ix, ix->wins_table_size * 2) < 0)
+	    sched_wins_rehash(ix, ix->wins_table_size * 2) < 0)
 		return -1;
 	if (ix->n_wins >= INT32_MAX ||
-	    grow((void **)&ix->wins, &ix->cap_wins, ix->n_wins + 1, sizeof *ix->wins) < 0)
+	    sched_grow((void **)&ix->wins, &ix->cap_wins, ix->n_wins + 1, sizeof *ix->wins) < 0)
 		return -1;
 	struct sched_wins *l = &ix->wins[ix->n_wins];
 	*l = (struct sched_wins){.spec = sv->spec, .n_spec = sv->n_spec, .hash = h};
 	if (wins_build(ix, l, sv->spec, sv->n_spec) < 0) {
-		wins_free(l);
+		sched_wins_free(l);
 		return -1;
 	}
 	mask = ix->wins_table_size - 1;
@@ -224,9 +224,9 @@ int svc_windows(struct sched_index *ix, struct sched_svc *sv)
 }
 
 /* Number of the windows of list `l` starting at or before t. */
-size_t wins_upto(const struct sched_wins *l, int64_t t)
+size_t sched_wins_upto(const struct sched_wins *l, int64_t t)
 {
-	return count_upto(l->start, l->n, t);
+	return sched_count_upto(l->start, l->n, t);
 }
 
 /*
@@ -243,20 +243,20 @@ static size_t wins_upto_from(const struct sched_wins *l, size_t from, int64_t t)
 		step *= 2;
 	}
 	size_t hi = lo + step < l->n ? lo + step : l->n; /* start[hi] > t, or the end */
-	return lo + 1 + count_upto(l->start + lo + 1, hi - lo - 1, t);
+	return lo + 1 + sched_count_upto(l->start + lo + 1, hi - lo - 1, t);
 }
 
-int64_t *inst_starts(const struct sched_inst *in)
+int64_t *sched_inst_starts(const struct sched_inst *in)
 {
 	return in->buf;
 }
 
-int64_t *inst_ends(const struct sched_inst *in)
+int64_t *sched_inst_ends(const struct sched_inst *in)
 {
 	return in->buf + in->cap;
 }
 
-int64_t *inst_rooms(const struct sched_inst *in)
+int64_t *sched_inst_rooms(const struct sched_inst *in)
 {
 	return in->buf + 2 * (size_t)in->cap;
 }
@@ -272,8 +272,8 @@ static int64_t inst_refresh(struct sched_inst *in, const struct sched_window *w)
 {
 	if (w->capacity <= 0 || in->n == 0)
 		return w->end_ms - w->start_ms; /* never full */
-	const int64_t *starts = inst_starts(in), *ends = inst_ends(in);
-	int64_t *rooms = inst_rooms(in), best = 0;
+	const int64_t *starts = sched_inst_starts(in), *ends = sched_inst_ends(in);
+	int64_t *rooms = sched_inst_rooms(in), best = 0;
 	size_t cap = (size_t)w->capacity, started = 0, ended = 0;
 	for (size_t i = 0; i <= in->n; i++) {
 		int64_t x = i == 0 ? w->start_ms : ends[i - 1], room = 0;
@@ -299,7 +299,7 @@ static const struct sched_inst *inst_ready(struct sched_index *ix, uint32_t wi)
 {
 	struct sched_inst *in = &ix->insts[wi];
 	if (in->dirty) {
-		ix->room[wi] = inst_refresh(in, win_at(ix, wi));
+		ix->room[wi] = inst_refresh(in, sched_win_at(ix, wi));
 		in->dirty = false;
 	}
 	return in;
@@ -314,10 +314,10 @@ static const struct sched_inst *inst_ready(struct sched_index *ix, uint32_t wi)
  */
 static bool inst_fits(const struct sched_inst *in, int64_t start, int64_t t, int64_t dur)
 {
-	const int64_t *ends = inst_ends(in);
-	size_t j = count_upto(ends, in->n, t);
+	const int64_t *ends = sched_inst_ends(in);
+	size_t j = sched_count_upto(ends, in->n, t);
 	int64_t x = j > 0 ? ends[j - 1] : start;
-	return t + dur - x <= inst_rooms(in)[j];
+	return t + dur - x <= sched_inst_rooms(in)[j];
 }
 
 /*
@@ -327,8 +327,8 @@ static bool inst_fits(const struct sched_inst *in, int64_t start, int64_t t, int
  */
 static int64_t inst_free_from(const struct sched_inst *in, int64_t t, int64_t dur)
 {
-	const int64_t *ends = inst_ends(in), *rooms = inst_rooms(in);
-	for (size_t i = count_upto(ends, in->n, t); i < in->n; i++)
+	const int64_t *ends = sched_inst_ends(in), *rooms = sched_inst_rooms(in);
+	for (size_t i = sched_count_upto(ends, in->n, t); i < in->n; i++)
 		if (rooms[i + 1] >= dur)
 			return ends[i];
 	return INT64_MAX;
@@ -341,11 +341,12 @@ static int64_t inst_free_from(const struct sched_inst *in, int64_t t, int64_t du
  * `cursor`, when not NULL, is the number of l's windows starting at or before an earlier
  * t, updated for this one.
  */
-int find_instance(struct sched_index *ix, const struct sched_wins *l, const char *svc, int64_t t,
-		  int64_t dur, size_t *cursor, uint32_t *chosen, int64_t *adv,
-		  struct sched_why *why)
+int sched_find_instance(struct sched_index *ix, const struct sched_wins *l, const char *svc,
+			int64_t t, int64_t dur, size_t *cursor, uint32_t *chosen, int64_t *adv,
+			struct sched_why *why)
 {
-	size_t pos = cursor != NULL ? (*cursor = wins_upto_from(l, *cursor, t)) : wins_upto(l, t);
+	size_t pos =
+		cursor != NULL ? (*cursor = wins_upto_from(l, *cursor, t)) : sched_wins_upto(l, t);
 	bool has_t = false, fits = false;
 	int64_t cap_adv = INT64_MAX;
 	int cap = 0;
@@ -375,18 +376,22 @@ int find_instance(struct sched_index *ix, const struct sched_wins *l, const char
 		pos++;
 	int64_t next = pos < l->n ? l->start[pos] : INT64_MAX;
 	*adv = next < cap_adv ? next : cap_adv;
-	why_note(why, fits ? WHY_CAPACITY : has_t ? WHY_SHORT : WHY_NO_WINDOW, svc, NULL, cap);
+	sched_why_note(why,
+		       fits    ? WHY_CAPACITY
+		       : has_t ? WHY_SHORT
+			       : WHY_NO_WINDOW,
+		       svc, NULL, cap);
 	return 0;
 }
 
 /*
  * The earliest t' >= t at which an instance of list `l` with room for dur holds
- * [t', t' + dur), or INT64_MAX; `cursor` as in find_instance.  An instance starting by t
+ * [t', t' + dur), or INT64_MAX; `cursor` as in sched_find_instance().  An instance starting by t
  * that holds [t', t' + dur) for some t' > t holds [t, t + dur) too: so the answer is t or
  * the start of the next instance with room.
  */
-int64_t wins_fit(const struct sched_index *ix, const struct sched_wins *l, size_t *cursor,
-		 int64_t t, int64_t dur)
+int64_t sched_wins_fit(const struct sched_index *ix, const struct sched_wins *l, size_t *cursor,
+		       int64_t t, int64_t dur)
 {
 	size_t pos = *cursor = wins_upto_from(l, *cursor, t);
 	for (size_t k = pos; k-- > 0 && l->pmax[k] > t;)

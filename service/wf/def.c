@@ -23,7 +23,7 @@ static void oom(struct loader *l)
 	l->d->oom = true;
 }
 
-void *xcalloc(struct loader *l, size_t n, size_t size)
+void *wf_xcalloc(struct loader *l, size_t n, size_t size)
 {
 	void *p = calloc(n != 0 ? n : 1, size);
 	if (p == NULL)
@@ -119,7 +119,7 @@ static struct expr *compile(struct loader *l, const char *src, const char *path)
 }
 
 /* Parses "72h", "1d12h", "30m", "45s", "2w" into seconds; -1 when not such a literal. */
-int64_t wf_duration_parse(const char *s)
+static int64_t wf_duration_parse(const char *s)
 {
 	int64_t total = 0;
 
@@ -167,12 +167,12 @@ static const char **field_list(struct loader *l, json_t *arr, const char *path)
 	const char **v;
 
 	if (arr == NULL)
-		return xcalloc(l, 1, sizeof *v);
+		return wf_xcalloc(l, 1, sizeof *v);
 	if (!json_is_array(arr)) {
 		diags_add(l->d, l->file, path, 0, "expected an array of field names");
-		return xcalloc(l, 1, sizeof *v);
+		return wf_xcalloc(l, 1, sizeof *v);
 	}
-	v = xcalloc(l, json_array_size(arr) + 1, sizeof *v);
+	v = wf_xcalloc(l, json_array_size(arr) + 1, sizeof *v);
 	if (v == NULL)
 		return NULL;
 	size_t n = 0;
@@ -210,7 +210,7 @@ static void action_list(struct loader *l, json_t *arr, const char *path, struct 
 		diags_add(l->d, l->file, path, 0, "expected an array of actions");
 		return;
 	}
-	out->v = xcalloc(l, json_array_size(arr), sizeof *out->v);
+	out->v = wf_xcalloc(l, json_array_size(arr), sizeof *out->v);
 	if (out->v == NULL)
 		return;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -285,7 +285,7 @@ static void parse_state(struct loader *l, json_t *obj, struct wf_state *st, cons
 	st->editable = NULL;
 	if (!json_is_object(obj)) {
 		diags_add(l->d, l->file, path, 0, "expected an object");
-		st->editable = xcalloc(l, 1, sizeof *st->editable);
+		st->editable = wf_xcalloc(l, 1, sizeof *st->editable);
 		return;
 	}
 	check_keys(l, obj, path, keys);
@@ -304,7 +304,7 @@ static void parse_state(struct loader *l, json_t *obj, struct wf_state *st, cons
 		diags_add(l->d, l->file, sub, 0, "expected an array of timers");
 		return;
 	}
-	st->timers = xcalloc(l, json_array_size(timers), sizeof *st->timers);
+	st->timers = wf_xcalloc(l, json_array_size(timers), sizeof *st->timers);
 	if (st->timers == NULL)
 		return;
 	st->n_timers = json_array_size(timers);
@@ -330,7 +330,7 @@ static void parse_states(struct loader *l, json_t *states)
 		diags_add(l->d, l->file, "states", 0, "expected a non-empty object of states");
 		return;
 	}
-	wf->states = xcalloc(l, json_object_size(states), sizeof *wf->states);
+	wf->states = wf_xcalloc(l, json_object_size(states), sizeof *wf->states);
 	if (wf->states == NULL)
 		return;
 	/* names first, so that every state can be referred to */
@@ -375,7 +375,7 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 		return;
 	}
 	if (json_is_string(from)) {
-		t->from = xcalloc(l, 1, sizeof *t->from);
+		t->from = wf_xcalloc(l, 1, sizeof *t->from);
 		size_t s = state_ref(l, from, sub);
 		if (t->from != NULL && s != NONE)
 			t->from[t->n_from++] = s;
@@ -385,7 +385,7 @@ static void parse_from(struct loader *l, json_t *obj, struct wf_transition *t, c
 		diags_add(l->d, l->file, sub, 0, "expected a state name or a non-empty array");
 		return;
 	}
-	t->from = xcalloc(l, json_array_size(from), sizeof *t->from);
+	t->from = wf_xcalloc(l, json_array_size(from), sizeof *t->from);
 	if (t->from == NULL)
 		return;
 	for (size_t i = 0; i < json_array_size(from); i++) {
@@ -450,7 +450,7 @@ static void parse_transition(struct loader *l, json_t *obj, struct wf_transition
 	t->guard_name = t->guard_buf;
 	if (!json_is_object(obj)) {
 		diags_add(l->d, l->file, path, 0, "expected an object");
-		t->required = xcalloc(l, 1, sizeof *t->required);
+		t->required = wf_xcalloc(l, 1, sizeof *t->required);
 		return;
 	}
 	check_keys(l, obj, path, keys);
@@ -509,7 +509,7 @@ static void parse_transitions(struct loader *l, json_t *arr)
 		diags_add(l->d, l->file, "transitions", 0, "expected an array of transitions");
 		return;
 	}
-	wf->trans = xcalloc(l, json_array_size(arr), sizeof *wf->trans);
+	wf->trans = wf_xcalloc(l, json_array_size(arr), sizeof *wf->trans);
 	if (wf->trans == NULL)
 		return;
 	wf->n_trans = json_array_size(arr);
@@ -697,10 +697,10 @@ static void parse_root(struct loader *l, json_t *root)
 	if (l->d->oom)
 		return;
 	if (wf->initial != NONE)
-		check_reachability(l);
-	check_ambiguity(l);
-	check_timers(l);
-	check_auto_loops(l);
+		wf_check_reachability(l);
+	wf_check_ambiguity(l);
+	wf_check_timers(l);
+	wf_check_auto_loops(l);
 	set_version(l);
 }
 

@@ -247,7 +247,8 @@ static json_t *window_get(struct wf_env *env, const char *what)
 	return keep(env, json_integer(strcmp(what, "start") == 0 ? s : e));
 }
 
-json_t *wf_env_get(void *cls, const char *path)
+/* expr_field_get_fn over a `struct wf_env`. */
+static json_t *wf_env_get(void *cls, const char *path)
 {
 	struct wf_env *env = cls;
 	const char *rest;

@@ -12,7 +12,7 @@
 
 /* ---- graph checks ---- */
 
-bool from_has(const struct wf_transition *t, size_t s)
+bool wf_from_has(const struct wf_transition *t, size_t s)
 {
 	for (size_t k = 0; k < t->n_from; k++)
 		if (t->from[k] == s)
@@ -20,12 +20,12 @@ bool from_has(const struct wf_transition *t, size_t s)
 	return false;
 }
 
-void check_reachability(struct loader *l)
+void wf_check_reachability(struct loader *l)
 {
 	struct wf *wf = l->wf;
 	char path[300];
-	bool *seen = xcalloc(l, wf->n_states, sizeof *seen);
-	bool *live = xcalloc(l, wf->n_states, sizeof *live);
+	bool *seen = wf_xcalloc(l, wf->n_states, sizeof *seen);
+	bool *live = wf_xcalloc(l, wf->n_states, sizeof *live);
 	bool any_final = false, changed = true;
 
 	if (seen == NULL || live == NULL)
@@ -95,7 +95,7 @@ static void check_pair(struct loader *l, const struct wf_transition *a,
 	wf_pathf(path, sizeof path, "transitions[%zu]", b->index);
 	for (size_t k = 0; k < b->n_from; k++) {
 		const char *sn = l->wf->states[b->from[k]].name;
-		if (!from_has(a, b->from[k]))
+		if (!wf_from_has(a, b->from[k]))
 			continue;
 		if (a->is_auto != b->is_auto)
 			diags_add(l->d, l->file, path, 0,
@@ -115,7 +115,7 @@ static void check_pair(struct loader *l, const struct wf_transition *a,
 	}
 }
 
-void check_ambiguity(struct loader *l)
+void wf_check_ambiguity(struct loader *l)
 {
 	for (size_t j = 0; j < l->wf->n_trans; j++)
 		for (size_t i = 0; i < j; i++)
@@ -123,7 +123,7 @@ void check_ambiguity(struct loader *l)
 }
 
 /* Every timer's event must be taken from its state by role system. */
-void check_timers(struct loader *l)
+void wf_check_timers(struct loader *l)
 {
 	struct wf *wf = l->wf;
 	char path[300];
@@ -138,7 +138,7 @@ void check_timers(struct loader *l)
 			for (size_t i = 0; !ok && i < wf->n_trans; i++) {
 				const struct wf_transition *t = &wf->trans[i];
 				ok = !t->is_auto && t->event != NULL && strcmp(t->event, ev) == 0 &&
-				     from_has(t, s) && (t->roles & WF_ROLE_SYSTEM) != 0;
+				     wf_from_has(t, s) && (t->roles & WF_ROLE_SYSTEM) != 0;
 			}
 			wf_pathf(path, sizeof path, "states.%s.timers[%zu].event", st->name, k);
 			if (!ok)
@@ -151,11 +151,11 @@ void check_timers(struct loader *l)
 }
 
 /* Unguarded auto transitions must not form a cycle: they would fire forever. */
-void check_auto_loops(struct loader *l)
+void wf_check_auto_loops(struct loader *l)
 {
 	struct wf *wf = l->wf;
 	char path[64];
-	size_t *next = xcalloc(l, wf->n_states, sizeof *next); /* first unguarded auto */
+	size_t *next = wf_xcalloc(l, wf->n_states, sizeof *next); /* first unguarded auto */
 
 	if (next == NULL)
 		return;
@@ -163,7 +163,7 @@ void check_auto_loops(struct loader *l)
 		next[s] = NONE;
 		for (size_t i = 0; next[s] == NONE && i < wf->n_trans; i++) {
 			const struct wf_transition *t = &wf->trans[i];
-			if (t->is_auto && t->when == NULL && t->to != NONE && from_has(t, s))
+			if (t->is_auto && t->when == NULL && t->to != NONE && wf_from_has(t, s))
 				next[s] = i;
 		}
 	}

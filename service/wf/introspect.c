@@ -100,7 +100,7 @@ json_t *wf_events_allowed(const struct wf *wf, const char *state, unsigned roles
 	for (size_t i = 0; i < wf->n_trans; i++) {
 		const struct wf_transition *t = &wf->trans[i];
 		bool dup = false;
-		if (t->is_auto || (t->roles & roles) == 0 || !from_has(t, s))
+		if (t->is_auto || (t->roles & roles) == 0 || !wf_from_has(t, s))
 			continue;
 		for (size_t j = 0; !dup && j < json_array_size(out); j++)
 			dup = strcmp(json_string_value(json_array_get(out, j)), t->event) == 0;

@@ -108,9 +108,6 @@ struct wf_env {
 	bool oom;        /* a temporary could not be made */
 };
 
-/* expr_field_get_fn over a `struct wf_env`. */
-json_t *wf_env_get(void *cls, const char *path);
-
 /*
  * Evaluates `e` as a condition / a value in `env`.  Returns 0, -1 on an evaluation error
  * (message in err), -2 on OOM.
@@ -129,9 +126,6 @@ size_t wf_state_find(const struct wf *wf, const char *name);
 
 /* Whether a record (borrowed) matches the workflow's applies_to.  -1 on eval error/OOM. */
 int wf_selects(const struct wf *wf, json_t *record);
-
-/* Parses "72h", "30m", "1d12h", "45s", "2w": seconds, or -1 when not a plain duration. */
-int64_t wf_duration_parse(const char *s);
 
 /* ---- actions (actions.c) ---- */
 
@@ -166,14 +160,14 @@ struct loader {
 
 /* ---- def.c ---- */
 
-void *xcalloc(struct loader *l, size_t n, size_t size);
+void *wf_xcalloc(struct loader *l, size_t n, size_t size);
 
 /* ---- graph.c ---- */
 
-bool from_has(const struct wf_transition *t, size_t s);
-void check_reachability(struct loader *l);
-void check_ambiguity(struct loader *l);
-void check_timers(struct loader *l);
-void check_auto_loops(struct loader *l);
+bool wf_from_has(const struct wf_transition *t, size_t s);
+void wf_check_reachability(struct loader *l);
+void wf_check_ambiguity(struct loader *l);
+void wf_check_timers(struct loader *l);
+void wf_check_auto_loops(struct loader *l);
 
 #endif /* TRANSOM_WF_INT_H */
