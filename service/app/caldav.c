@@ -164,15 +164,7 @@ static char *schedule_text(const struct caldav_coll *c, const struct caldav_obj 
 {
 	if (o->fo != NULL)
 		return feed_snap_object(c->snap, o->fo, len, err);
-	struct cal_feed f = {.dtstamp_ms = c->stamp_ms};
-	json_t *one = json_pack("[O]", o->item);
-	struct tr_error e = {0};
-	char *text = one ? cal_feed_build(&f, one, len, &e) : NULL;
-	json_decref(one);
-	if (text == NULL)
-		tr_error_set(err, TR_E_INTERNAL, NULL, "object %s: %s", o->name,
-			     e.detail[0] ? e.detail : "out of memory");
-	return text;
+	return feed_item_text(o->item, o->name, c->stamp_ms, len, err);
 }
 
 /* ---- the cab-votes calendar ---------------------------------------------------------------- */

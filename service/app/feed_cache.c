@@ -258,20 +258,25 @@ struct feed_text *feed_snap_calendar(struct feed_snap *s, const char *key, const
 	return t;
 }
 
+char *feed_item_text(json_t *item, const char *name, long long stamp_ms, size_t *len,
+		     struct tr_error *err)
+{
+	struct cal_feed f = {.dtstamp_ms = stamp_ms};
+	json_t *one = json_pack("[O]", item);
+	struct tr_error e = {0};
+	char *text = one ? cal_feed_build(&f, one, len, &e) : NULL;
+	json_decref(one);
+	if (text == NULL)
+		tr_error_set(err, TR_E_INTERNAL, NULL, "object %s: %s", name,
+			     e.detail[0] ? e.detail : "out of memory");
+	return text;
+}
+
 char *feed_snap_object(const struct feed_snap *s, const struct feed_obj *o, size_t *len,
 		       struct tr_error *err)
 {
-	if (!s->texts) {
-		struct cal_feed f = {.dtstamp_ms = s->stamp_ms};
-		json_t *one = json_pack("[O]", o->item);
-		struct tr_error e = {0};
-		char *text = one ? cal_feed_build(&f, one, len, &e) : NULL;
-		json_decref(one);
-		if (text == NULL)
-			tr_error_set(err, TR_E_INTERNAL, NULL, "object %s: %s", o->name,
-				     e.detail[0] ? e.detail : "out of memory");
-		return text;
-	}
+	if (!s->texts)
+		return feed_item_text(o->item, o->name, s->stamp_ms, len, err);
 	const struct cal_feed_event *ev = o->ev;
 	const size_t tail = sizeof CAL_FEED_TAIL - 1;
 	size_t zl = o->zone != NULL ? o->zone_len : 0;

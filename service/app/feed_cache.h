@@ -149,9 +149,15 @@ struct feed_text *feed_snap_calendar(struct feed_snap *s, const char *key, const
 				     const struct cal_feed *f, struct tr_error *err);
 
 /*
- * The text of one CalDAV object: cal_feed_build({.dtstamp_ms = s->stamp_ms}, [o->item]).
- * Owned (free()), length in *len; NULL with `err` filled.
+ * The text of one calendar object made of feed item `item` (borrowed) named `name`:
+ * cal_feed_build({.dtstamp_ms = stamp_ms}, [item]).  Owned (free()), length in *len;
+ * NULL with `err` filled (TR_E_INTERNAL naming the object).
  */
+char *feed_item_text(json_t *item, const char *name, long long stamp_ms, size_t *len,
+		     struct tr_error *err);
+
+/* feed_item_text of CalDAV object `o` of snapshot `s` (from the snapshot's texts when
+ * it keeps them). */
 char *feed_snap_object(const struct feed_snap *s, const struct feed_obj *o, size_t *len,
 		       struct tr_error *err);
 
