@@ -95,10 +95,6 @@ struct app_session *api_session(struct http_req *req);
 /* The caller of a use case: req->user and the request id (borrowed from `req`). */
 struct app_actor api_actor(const struct http_req *req);
 
-/* The request's database connection and definitions: those of api_session(req). */
-struct store *api_store(struct http_req *req);
-struct defs *api_defs(struct http_req *req);
-
 /*
  * For public routes that show more to an admin: whether `req` carries a valid bearer
  * token with the admin role (then req->user is filled).  Never fails the request: any
@@ -114,9 +110,6 @@ bool api_caller_is_admin(struct http_req *req, bool memo_only);
  * (a signature).  TR_OK, or 415/400 set on req->err.
  */
 enum tr_code api_json_body(struct http_req *req);
-
-/* Maps a failed database status (an enum db_status) to an error on `req` (503 when down). */
-enum tr_code api_db_error(struct http_req *req, int s);
 
 /*
  * Counts one more event stream or long-poll of the request's user against its budget

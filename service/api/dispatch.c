@@ -52,21 +52,6 @@ struct app_actor api_actor(const struct http_req *req)
 				  req->request_id};
 }
 
-struct store *api_store(struct http_req *req)
-{
-	return api_session(req)->store;
-}
-
-struct defs *api_defs(struct http_req *req)
-{
-	return app_session_defs(api_session(req));
-}
-
-enum tr_code api_db_error(struct http_req *req, int s)
-{
-	return app_session_error(api_session(req), s, req->request_id, &req->err);
-}
-
 int api_init(struct api *api, const struct config *cfg, struct defs *initial)
 {
 	memset(api, 0, sizeof *api);

@@ -82,7 +82,7 @@ enum tr_code h_feeds_create(struct http_req *req, struct http_reply *rep)
 	long long id = 0;
 	json_t *body = NULL;
 	enum tr_code rc =
-		feeds_token_create(api_store(req), req->request_id, req->user.name,
+		feeds_token_create(api_session(req), req->request_id, req->user.name,
 				   req->user.token_id, json_string_value(label),
 				   ((struct app *)req->app)->public_url, &body, &id, &req->err);
 	if (rc != TR_OK)
@@ -99,7 +99,7 @@ enum tr_code h_feeds_list(struct http_req *req, struct http_reply *rep)
 {
 	json_t *list = NULL;
 	bool admin = (req->user.roles & ROLE_ADMIN) != 0;
-	enum tr_code rc = feeds_token_list(api_store(req), req->request_id,
+	enum tr_code rc = feeds_token_list(api_session(req), req->request_id,
 					   admin ? NULL : req->user.name, &list, &req->err);
 	if (rc != TR_OK)
 		return rc;
@@ -114,7 +114,7 @@ enum tr_code h_feeds_revoke(struct http_req *req, struct http_reply *rep)
 	if (*end != '\0' || id <= 0)
 		return tr_error_set(&req->err, TR_E_NOT_FOUND, "id", "no feed '%s'", ids);
 	bool admin = (req->user.roles & ROLE_ADMIN) != 0;
-	enum tr_code rc = feeds_token_revoke(api_store(req), req->request_id, id,
+	enum tr_code rc = feeds_token_revoke(api_session(req), req->request_id, id,
 					     admin ? NULL : req->user.name, &req->err);
 	if (rc != TR_OK)
 		return rc;

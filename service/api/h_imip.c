@@ -12,9 +12,9 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "core/clock.h"
 #include "app/imip.h"
 #include "app/records.h"
+#include "app/session.h"
 
 #define QUARANTINE_LIMIT_MAX 500
 
@@ -22,17 +22,7 @@ static const char *const CSP = "default-src 'none'; style-src 'unsafe-inline'; f
 
 static enum tr_code link_context(struct http_req *req, struct rec_ctx *c)
 {
-	struct app *app = req->app;
-	memset(c, 0, sizeof *c);
-	c->st = api_store(req);
-	c->defs = api_defs(req);
-	c->actor = "link";
-	c->request_id = req->request_id;
-	c->now_ms = clock_now_ms();
-	c->retries = app->cfg->db_retries;
-	if (c->st == NULL || c->defs == NULL)
-		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "not ready");
-	return TR_OK;
+	return app_session_context(api_session(req), "link", 0, req->request_id, c, &req->err);
 }
 
 /* The status of a link page. */
@@ -132,8 +122,11 @@ enum tr_code h_mail_quarantine(struct http_req *req, struct http_reply *rep)
 		return tr_error_set(&req->err, TR_E_BAD_PARAMETER, "limit",
 				    "'limit' must be 1 to %d", QUARANTINE_LIMIT_MAX);
 	json_t *items = NULL;
-	struct rec_ctx c = {.st = api_store(req), .request_id = req->request_id};
-	enum tr_code rc = imip_quarantine(&c, before, (unsigned)limit, &items, &req->err);
+	struct rec_ctx c;
+	enum tr_code rc = app_session_context(api_session(req), req->user.name, req->user.roles,
+					      req->request_id, &c, &req->err);
+	if (rc == TR_OK)
+		rc = imip_quarantine(&c, before, (unsigned)limit, &items, &req->err);
 	if (rc != TR_OK)
 		return rc;
 	return http_reply_json(rep, 200, json_pack("{s:o}", "items", items));

@@ -8,9 +8,9 @@
 
 #include "api/api.h"
 #include "api/jspec.h"
-#include "core/clock.h"
 #include "crypto/crypto.h"
 #include "app/records.h"
+#include "app/session.h"
 
 /* "/v1/changes/..." -> "change" (the route table only routes the three kinds here). */
 static const char *kind_of(const struct http_req *req)
@@ -24,17 +24,10 @@ static const char *kind_of(const struct http_req *req)
 enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
 			     char hash[CRYPTO_SHA256_HEX_LEN])
 {
-	struct app *app = req->app;
-	memset(c, 0, sizeof *c);
-	c->st = api_store(req);
-	c->defs = api_defs(req);
-	c->actor = req->user.name;
-	c->roles = req->user.roles;
-	c->request_id = req->request_id;
-	c->now_ms = clock_now_ms();
-	c->retries = app->cfg->db_retries;
-	if (c->defs == NULL)
-		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "no definitions are loaded");
+	enum tr_code rc = app_session_context(api_session(req), req->user.name, req->user.roles,
+					      req->request_id, c, &req->err);
+	if (rc != TR_OK)
+		return rc;
 	const char *key = http_req_header(req, "Idempotency-Key");
 	if (key != NULL && req->method == HTTP_POST) {
 		size_t n = strlen(key);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app/feed_items.h"
+#include "app/session.h"
 #include "calendar/feed.h"
 #include "crypto/crypto.h"
 #include "planner/planner.h"
@@ -158,10 +159,11 @@ enum tr_code feeds_token_user(struct rec_ctx *c, const char *token, char user[12
 	return TR_OK;
 }
 
-enum tr_code feeds_token_create(struct store *st, const char *request_id, const char *user,
+enum tr_code feeds_token_create(struct app_session *ses, const char *request_id, const char *user,
 				long long token_id, const char *label, const char *base,
 				json_t **body, long long *id, struct tr_error *err)
 {
+	struct store *st = ses->store;
 	char token[64], hash[CRYPTO_SHA256_HEX_LEN];
 	if (!crypto_token("feed_", 24, token, sizeof token))
 		return tr_error_set(err, TR_E_INTERNAL, NULL, "no randomness");
@@ -180,16 +182,18 @@ enum tr_code feeds_token_create(struct store *st, const char *request_id, const 
 	return TR_OK;
 }
 
-enum tr_code feeds_token_list(struct store *st, const char *request_id, const char *user,
+enum tr_code feeds_token_list(struct app_session *ses, const char *request_id, const char *user,
 			      json_t **list, struct tr_error *err)
 {
+	struct store *st = ses->store;
 	enum db_status s = store_feed_tokens_list(st, user, list);
 	return s < 0 ? store_error(st, s, request_id, err) : TR_OK;
 }
 
-enum tr_code feeds_token_revoke(struct store *st, const char *request_id, long long id,
+enum tr_code feeds_token_revoke(struct app_session *ses, const char *request_id, long long id,
 				const char *user, struct tr_error *err)
 {
+	struct store *st = ses->store;
 	enum db_status s = store_feed_token_revoke(st, id, user);
 	if (s < 0)
 		return store_error(st, s, request_id, err);

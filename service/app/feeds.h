@@ -19,6 +19,8 @@
 #include "app/records.h"
 #include "core/err.h"
 
+struct app_session;
+
 /* Which calendar a request asks for.  Points into itself: do not copy. */
 struct feeds_want {
 	const char *what;    /* "schedule", "freezes", "cab" or "service" */
@@ -60,19 +62,19 @@ enum tr_code feeds_token_user(struct rec_ctx *c, const char *token, char user[12
  * owned reply {"id", "label"?, "token", "urls": {...}, "note"} with URLs under `base`,
  * *id the token's id.  TR_OK, or an error set on `err`.
  */
-enum tr_code feeds_token_create(struct store *st, const char *request_id, const char *user,
+enum tr_code feeds_token_create(struct app_session *ses, const char *request_id, const char *user,
 				long long token_id, const char *label, const char *base,
 				json_t **body, long long *id, struct tr_error *err);
 
 /* The feed tokens of `user` (every user's when NULL) into *list (owned array). */
-enum tr_code feeds_token_list(struct store *st, const char *request_id, const char *user,
+enum tr_code feeds_token_list(struct app_session *ses, const char *request_id, const char *user,
 			      json_t **list, struct tr_error *err);
 
 /*
  * Revokes feed token `id` of `user` (any user's when NULL).  TR_OK, or TR_E_NOT_FOUND
  * (field "id") when there is no such active token, or a database error.
  */
-enum tr_code feeds_token_revoke(struct store *st, const char *request_id, long long id,
+enum tr_code feeds_token_revoke(struct app_session *ses, const char *request_id, long long id,
 				const char *user, struct tr_error *err);
 
 #endif /* TRANSOM_APP_FEEDS_H */
