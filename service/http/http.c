@@ -1,6 +1,6 @@
 /*
- * http.c -- libmicrohttpd transport: limits, request ids, bodies, replies, streaming
- * replies (suspend/resume), shutdown.
+ * http.c -- libmicrohttpd transport: limits, request ids, bodies, replies, the request
+ * workers, the header deadline, shutdown.  Streaming replies are in stream.c.
  */
 #include "http/http.h"
 
@@ -21,93 +21,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "crypto/crypto.h"
-
-struct http_server {
-	struct MHD_Daemon *daemon;
-	struct http_server_opts opts;
-	http_dispatch_fn dispatch;
-	http_done_fn done;
-	void *cls;
-	unsigned port;
-	atomic_uint in_flight;
-	pthread_mutex_t streams_lock; /* guards `streams` and `stopping` */
-	struct http_stream *streams;  /* streaming replies not yet over */
-	bool stopping;                /* http_server_stop has begun: end streams at once */
-
-	/* Request workers: a request that may wait on the database is handed to one, its
-	 * connection suspended meanwhile, so the transport threads stay free to accept and
-	 * answer quick requests (liveness, metrics) whatever the database does. */
-	pthread_t *workers;
-	unsigned nworkers;
-	pthread_mutex_t queue_lock; /* guards the queue and `queue_stop` */
-	pthread_cond_t queue_cond;
-	struct http_transport *queue_head, *queue_tail;
-	bool queue_stop;
-
-	/* Connections still owing a request head, for the header deadline (watch_lock). */
-	pthread_mutex_t watch_lock;
-	struct conn_watch *watched;
-	pthread_t sweeper;
-	bool sweeper_started, sweeper_stop;
-	pthread_cond_t sweeper_cond;
-};
-
-/*
- * One open connection, from libmicrohttpd's connect notice to its close notice (which
- * comes before the socket is closed, so `fd` is never a reused descriptor under
- * watch_lock).  While no request is being handled the client must finish sending the
- * next request head by `deadline_ms`, or the socket is shut down.
- */
-struct conn_watch {
-	struct conn_watch *prev, *next;
-	int fd;
-	bool in_request; /* a request head has arrived and its reply is not over */
-	bool cut;        /* shut down by the sweeper */
-	long long deadline_ms;
-};
-
-/*
- * A streaming reply.  Referenced by the transport (until the request completes) and by
- * the MHD response (until libmicrohttpd frees it); freed when both let go.
- *
- * Parking: the content reader calls MHD_suspend_connection and sets `suspended` under
- * `lock`; a wake resumes only a connection it sees `suspended`, under the same lock, so
- * MHD_resume_connection never meets a connection that is not suspended, and a wake that
- * comes while the reader runs is not lost (`woken`).  Lock order: the caller's locks,
- * then srv->streams_lock, then `lock`, then libmicrohttpd's own.
- */
-struct http_stream {
-	pthread_mutex_t lock;
-	struct http_server *srv;
-	struct MHD_Connection *conn;
-	struct http_stream_ops ops;
-	void *cls;
-	struct http_stream *prev, *next; /* in srv->streams */
-	bool listed;
-	bool suspended; /* parked by the reader; only a wake resumes it */
-	bool woken;     /* a wake came since the reader last pulled */
-	bool ending;    /* the server is stopping: end the body */
-	bool closed;    /* ops.close has run */
-	atomic_uint refs;
-};
-
-/* Per-request transport state; owns the request and the reply. */
-struct http_transport {
-	struct http_req req;
-	struct http_reply rep;
-	struct http_server *srv;
-	struct MHD_Connection *conn;
-	struct http_stream *stream; /* a streaming reply being sent (owned reference) */
-	struct timespec start;
-	char *buf;
-	size_t len, cap;
-	struct http_transport *queue_next; /* in srv's worker queue */
-	bool handed;       /* given to a worker; the connection is suspended until it is done */
-	atomic_bool done;  /* the worker has filled the reply */
-	bool too_large;    /* the body passed max_body: discard the rest, answer 413 */
-	bool uri_too_long; /* answer 414 */
-	bool answered;     /* a response was queued */
-};
+#include "http/http_int.h"
 
 /* ---- request accessors ------------------------------------------------------------------ */
 
@@ -178,12 +92,10 @@ void http_req_peer(const struct http_req *req, char *out, size_t outlen)
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
-static void stream_finish(struct http_stream *s);
-
 void http_reply_clear(struct http_reply *rep)
 {
 	if (rep->stream != NULL)
-		stream_finish(rep->stream);
+		http_stream_finish(rep->stream);
 	free(rep->body);
 	for (unsigned i = 0; i < rep->nheaders; i++)
 		free(rep->headers[i].value);
@@ -199,7 +111,7 @@ enum tr_code http_reply_text(struct http_reply *rep, int status, const char *con
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	if (rep->stream != NULL)
-		stream_finish(rep->stream);
+		http_stream_finish(rep->stream);
 	rep->stream = NULL;
 	free(rep->body);
 	rep->body = copy;
@@ -216,7 +128,7 @@ enum tr_code http_reply_json(struct http_reply *rep, int status, json_t *body)
 	if (text == NULL)
 		return TR_E_NOMEM;
 	if (rep->stream != NULL)
-		stream_finish(rep->stream);
+		http_stream_finish(rep->stream);
 	rep->stream = NULL;
 	free(rep->body);
 	rep->body = text;
@@ -237,130 +149,6 @@ enum tr_code http_reply_header(struct http_reply *rep, const char *name, const c
 	rep->headers[rep->nheaders].value = v;
 	rep->nheaders++;
 	return TR_OK;
-}
-
-/* ---- streaming replies ------------------------------------------------------------------ */
-
-static void stream_unref(struct http_stream *s)
-{
-	if (atomic_fetch_sub(&s->refs, 1) != 1)
-		return;
-	pthread_mutex_destroy(&s->lock);
-	free(s);
-}
-
-/* The stream is over: unlist it, run `close`, drop the owner's reference. */
-static void stream_finish(struct http_stream *s)
-{
-	struct http_server *srv = s->srv;
-	pthread_mutex_lock(&srv->streams_lock);
-	if (s->listed) {
-		if (s->prev != NULL)
-			s->prev->next = s->next;
-		else
-			srv->streams = s->next;
-		if (s->next != NULL)
-			s->next->prev = s->prev;
-		s->listed = false;
-	}
-	pthread_mutex_unlock(&srv->streams_lock);
-	pthread_mutex_lock(&s->lock);
-	s->closed = true;
-	s->suspended = false;
-	pthread_mutex_unlock(&s->lock);
-	/* Not under our lock: `close` takes the caller's, which wakes take before ours. */
-	if (s->ops.close != NULL)
-		s->ops.close(s->cls);
-	stream_unref(s);
-}
-
-struct http_stream *http_reply_stream(struct http_reply *rep, const struct http_req *req,
-				      int status, const char *content_type,
-				      const struct http_stream_ops *ops, void *cls)
-{
-	struct http_transport *t = req->transport;
-	struct http_stream *s = calloc(1, sizeof *s);
-	if (s == NULL)
-		return NULL;
-	pthread_mutex_init(&s->lock, NULL);
-	atomic_init(&s->refs, 1);
-	s->srv = t->srv;
-	s->conn = t->conn;
-	s->ops = *ops;
-	s->cls = cls;
-	if (rep->stream != NULL)
-		stream_finish(rep->stream);
-	free(rep->body);
-	rep->body = NULL;
-	rep->body_len = 0;
-	rep->status = status;
-	rep->content_type = content_type;
-	rep->stream = s;
-
-	struct http_server *srv = t->srv;
-	pthread_mutex_lock(&srv->streams_lock);
-	s->ending = srv->stopping;
-	s->next = srv->streams;
-	if (srv->streams != NULL)
-		srv->streams->prev = s;
-	srv->streams = s;
-	s->listed = true;
-	pthread_mutex_unlock(&srv->streams_lock);
-	return s;
-}
-
-/* Resumes `s` if the reader parked it (s->lock held). */
-static void stream_resume_locked(struct http_stream *s)
-{
-	if (s->suspended && !s->closed) {
-		s->suspended = false;
-		MHD_resume_connection(s->conn);
-	}
-}
-
-void http_stream_wake(struct http_stream *s)
-{
-	pthread_mutex_lock(&s->lock);
-	s->woken = true;
-	stream_resume_locked(s);
-	pthread_mutex_unlock(&s->lock);
-}
-
-/*
- * The MHD content reader of a streaming reply.  Returning 0 without suspending would
- * make libmicrohttpd call again at once (a busy loop on a pool thread), so "nothing
- * yet" always parks the connection first; libmicrohttpd allows suspending from here.
- */
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct http_stream *s = cls;
-	(void)pos;
-	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		bool ending = s->ending;
-		s->woken = false;
-		pthread_mutex_unlock(&s->lock);
-		if (ending)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		long n = s->ops.pull(s->cls, buf, max);
-		if (n == HTTP_STREAM_END)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (n > 0)
-			return (ssize_t)((size_t)n > max ? max : (size_t)n);
-		pthread_mutex_lock(&s->lock);
-		if (!s->woken && !s->ending) {
-			MHD_suspend_connection(s->conn);
-			s->suspended = true;
-			pthread_mutex_unlock(&s->lock);
-			return 0;
-		}
-		pthread_mutex_unlock(&s->lock); /* woken while pulling: look again */
-	}
-}
-
-static void stream_response_free(void *cls)
-{
-	stream_unref(cls);
 }
 
 /* ---- connection watch: the request-head deadline ------------------------------------------ */
@@ -599,10 +387,10 @@ static enum MHD_Result queue_reply(struct http_transport *t)
 		t->stream = rep->stream;
 		rep->stream = NULL;
 		atomic_fetch_add(&t->stream->refs, 1);
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
-						      t->stream, stream_response_free);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, http_stream_read,
+						      t->stream, http_stream_response_free);
 		if (r == NULL)
-			stream_unref(t->stream);
+			http_stream_unref(t->stream);
 	} else {
 		r = MHD_create_response_from_buffer(
 			rep->body_len, rep->body ? rep->body : (char *)"", MHD_RESPMEM_MUST_COPY);
@@ -694,7 +482,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (t == NULL)
 		return;
 	if (t->stream != NULL) /* before the log line: the stream is over now */
-		stream_finish(t->stream);
+		http_stream_finish(t->stream);
 	watch_request(srv, conn, false);
 	struct timespec end;
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -817,7 +605,7 @@ unsigned http_server_stop(struct http_server *srv, unsigned grace_seconds)
 	for (struct http_stream *s = srv->streams; s != NULL; s = s->next) {
 		pthread_mutex_lock(&s->lock);
 		s->ending = true;
-		stream_resume_locked(s);
+		http_stream_resume_locked(s);
 		pthread_mutex_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&srv->streams_lock);
