@@ -8,7 +8,8 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libical-dev libjansson-dev
- libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libxml2-dev postgresql postgresql-contrib"
+ libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libxml2-dev libcjose-dev libcjose0 postgresql
+ postgresql-contrib"
 TEST_PKGS="clang clang-format curl python3 python3-dateutil python3-icalendar
  python3-recurring-ical-events python3-aiosmtpd dovecot-imapd python3-caldav vdirsyncer khal
  radicale prometheus python3-yaml systemd haproxy"
