@@ -33,6 +33,7 @@ enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
 	c->request_id = req->request_id;
 	c->now_ms = clock_now_ms();
 	c->retries = app->cfg->db_retries;
+	c->services = req->user.scoped ? req->user.services : NULL;
 	if (c->defs == NULL)
 		return tr_error_set(&req->err, TR_E_NOT_READY, NULL, "no definitions are loaded");
 	const char *key = http_req_header(req, "Idempotency-Key");

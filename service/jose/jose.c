@@ -66,7 +66,8 @@ static const char *key_alg(const json_t *k)
 		fit = "RS256";
 	else if (kty != NULL && strcmp(kty, "EC") == 0 && crv != NULL && strcmp(crv, "P-256") == 0)
 		fit = "ES256";
-	if (fit == NULL || (json_object_get(k, "use") != NULL && (use == NULL || strcmp(use, "sig") != 0)))
+	if (fit == NULL ||
+	    (json_object_get(k, "use") != NULL && (use == NULL || strcmp(use, "sig") != 0)))
 		return NULL;
 	if (json_object_get(k, "alg") != NULL && (alg == NULL || strcmp(alg, fit) != 0))
 		return NULL;
@@ -87,8 +88,9 @@ struct jose_jwks *jose_jwks_parse(const char *json, size_t len, size_t *skipped,
 		return NULL;
 	}
 	struct jose_jwks *set = calloc(1, sizeof *set);
-	if (set == NULL || (json_array_size(keys) > 0 &&
-			    (set->keys = calloc(json_array_size(keys), sizeof *set->keys)) == NULL)) {
+	if (set == NULL ||
+	    (json_array_size(keys) > 0 &&
+	     (set->keys = calloc(json_array_size(keys), sizeof *set->keys)) == NULL)) {
 		snprintf(err, errlen, "out of memory");
 		free(set);
 		json_decref(root);
@@ -107,7 +109,8 @@ struct jose_jwks *jose_jwks_parse(const char *json, size_t len, size_t *skipped,
 		cjose_err ce;
 		cjose_jwk_t *jwk = text ? cjose_jwk_import(text, strlen(text), &ce) : NULL;
 		free(text);
-		if (jwk != NULL && strcmp(alg, "RS256") == 0 && cjose_jwk_get_keysize(jwk, &ce) < 2048) {
+		if (jwk != NULL && strcmp(alg, "RS256") == 0 &&
+		    cjose_jwk_get_keysize(jwk, &ce) < 2048) {
 			cjose_jwk_release(jwk);
 			jwk = NULL;
 		}
@@ -240,8 +243,7 @@ static bool numeric(const json_t *claims, const char *name, long long *out)
 	return true;
 }
 
-enum jose_status jose_claims_check(const json_t *claims, const struct jose_expect *e,
-				   long long now)
+enum jose_status jose_claims_check(const json_t *claims, const struct jose_expect *e, long long now)
 {
 	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	if (iss == NULL || e->issuer == NULL || strcmp(iss, e->issuer) != 0)
@@ -253,7 +255,8 @@ enum jose_status jose_claims_check(const json_t *claims, const struct jose_expec
 	size_t i;
 	json_t *a;
 	json_array_foreach(json_is_array(aud) ? aud : NULL, i, a) {
-		aud_ok = aud_ok || (json_is_string(a) && strcmp(json_string_value(a), e->audience) == 0);
+		aud_ok = aud_ok ||
+			 (json_is_string(a) && strcmp(json_string_value(a), e->audience) == 0);
 	}
 	if (!aud_ok)
 		return JOSE_AUDIENCE;

@@ -22,17 +22,17 @@
 /* Why a token was refused; JOSE_OK = accepted. */
 enum jose_status {
 	JOSE_OK = 0,
-	JOSE_MALFORMED,      /* not three base64url segments of JSON */
-	JOSE_ALG,            /* alg is none, HMAC or not one of RS256, ES256 */
-	JOSE_UNKNOWN_KID,    /* no key of the set has the header's kid */
-	JOSE_KEY_UNFIT,      /* the key's kty, curve, size, use or alg does not fit alg */
-	JOSE_SIGNATURE,      /* the signature does not verify */
-	JOSE_ISSUER,         /* iss is not the configured issuer */
-	JOSE_AUDIENCE,       /* aud does not contain the configured audience */
-	JOSE_EXPIRED,        /* exp is missing or past (beyond the skew) */
-	JOSE_NOT_YET_VALID,  /* nbf or iat is in the future (beyond the skew) */
-	JOSE_SUBJECT,        /* sub is missing or empty */
-	JOSE_NOMEM,          /* out of memory */
+	JOSE_MALFORMED,     /* not three base64url segments of JSON */
+	JOSE_ALG,           /* alg is none, HMAC or not one of RS256, ES256 */
+	JOSE_UNKNOWN_KID,   /* no key of the set has the header's kid */
+	JOSE_KEY_UNFIT,     /* the key's kty, curve, size, use or alg does not fit alg */
+	JOSE_SIGNATURE,     /* the signature does not verify */
+	JOSE_ISSUER,        /* iss is not the configured issuer */
+	JOSE_AUDIENCE,      /* aud does not contain the configured audience */
+	JOSE_EXPIRED,       /* exp is missing or past (beyond the skew) */
+	JOSE_NOT_YET_VALID, /* nbf or iat is in the future (beyond the skew) */
+	JOSE_SUBJECT,       /* sub is missing or empty */
+	JOSE_NOMEM,         /* out of memory */
 };
 
 /* A short lowercase phrase for `s` ("signature does not verify"); static. */

@@ -88,15 +88,18 @@ static enum jose_status check(const char *json, long long now)
 
 static void test_claims(void)
 {
-	CHECK_INT(check("{" GOOD_ISS_AUD ",\"sub\":\"s\",\"exp\":1000,\"nbf\":900,\"iat\":900}", 950),
-		  JOSE_OK);
-	CHECK_INT(check("{\"iss\":\"https://op.test/\",\"aud\":\"transom\",\"sub\":\"s\",\"exp\":1000}",
+	CHECK_INT(
+		check("{" GOOD_ISS_AUD ",\"sub\":\"s\",\"exp\":1000,\"nbf\":900,\"iat\":900}", 950),
+		JOSE_OK);
+	CHECK_INT(check("{\"iss\":\"https://op.test/"
+			"\",\"aud\":\"transom\",\"sub\":\"s\",\"exp\":1000}",
 			950),
 		  JOSE_ISSUER);
 	CHECK_INT(check("{\"aud\":\"transom\",\"sub\":\"s\",\"exp\":1000}", 950), JOSE_ISSUER);
-	CHECK_INT(check("{\"iss\":\"https://op.test\",\"aud\":\"other\",\"sub\":\"s\",\"exp\":1000}",
-			950),
-		  JOSE_AUDIENCE);
+	CHECK_INT(
+		check("{\"iss\":\"https://op.test\",\"aud\":\"other\",\"sub\":\"s\",\"exp\":1000}",
+		      950),
+		JOSE_AUDIENCE);
 	CHECK_INT(check("{\"iss\":\"https://op.test\",\"aud\":[\"a\",\"transom\"],\"sub\":\"s\","
 			"\"exp\":1000}",
 			950),
@@ -109,7 +112,8 @@ static void test_claims(void)
 	CHECK_INT(check("{" GOOD_ISS_AUD ",\"sub\":\"s\",\"exp\":1000}", 1060), JOSE_EXPIRED);
 	CHECK_INT(check("{" GOOD_ISS_AUD ",\"sub\":\"s\"}", 1), JOSE_EXPIRED);
 	/* nbf and iat: up to 60 s ahead of now */
-	CHECK_INT(check("{" GOOD_ISS_AUD ",\"sub\":\"s\",\"exp\":2000,\"nbf\":1060}", 1000), JOSE_OK);
+	CHECK_INT(check("{" GOOD_ISS_AUD ",\"sub\":\"s\",\"exp\":2000,\"nbf\":1060}", 1000),
+		  JOSE_OK);
 	CHECK_INT(check("{" GOOD_ISS_AUD ",\"sub\":\"s\",\"exp\":2000,\"nbf\":1061}", 1000),
 		  JOSE_NOT_YET_VALID);
 	CHECK_INT(check("{" GOOD_ISS_AUD ",\"sub\":\"s\",\"exp\":2000,\"iat\":1061}", 1000),
