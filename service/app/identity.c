@@ -17,7 +17,7 @@
 #include "net/net.h"
 
 #define FETCH_TIMEOUT_MS 5000
-#define FETCH_MAX_BYTES (256 * 1024)
+#define FETCH_MAX_BYTES  (256 * 1024)
 
 /* A key set shared by the requests verifying with it. */
 struct keyset {
@@ -116,8 +116,11 @@ static int get(const char *url, const struct net_guard *guard, struct net_reply 
 	       size_t errlen)
 {
 	struct net_header accept = {"Accept", "application/json"};
-	struct net_request rq = {.url = url, .headers = &accept, .n_headers = 1,
-				 .timeout_ms = FETCH_TIMEOUT_MS, .max_reply = FETCH_MAX_BYTES,
+	struct net_request rq = {.url = url,
+				 .headers = &accept,
+				 .n_headers = 1,
+				 .timeout_ms = FETCH_TIMEOUT_MS,
+				 .max_reply = FETCH_MAX_BYTES,
 				 .guard = guard};
 	if (net_send(&rq, rp) != 0) {
 		snprintf(err, errlen, "%.120s: %.120s", url, rp->error);
@@ -165,8 +168,8 @@ static int discover(struct identity *id, char *uri, size_t urilen, char *err, si
 	const char *jwks = json_string_value(json_object_get(doc, "jwks_uri"));
 	int ret = -1;
 	if (doc_iss == NULL || strcmp(doc_iss, iss) != 0)
-		snprintf(err, errlen, "%.100s: issuer is '%.60s', not '%.60s'", url, doc_iss ? doc_iss : "",
-			 iss);
+		snprintf(err, errlen, "%.100s: issuer is '%.60s', not '%.60s'", url,
+			 doc_iss ? doc_iss : "", iss);
 	else if (jwks == NULL || strlen(jwks) >= urilen ||
 		 (strncmp(jwks, "https://", 8) != 0 && strncmp(jwks, "http://", 7) != 0))
 		snprintf(err, errlen, "%.120s: no http(s) jwks_uri", url);
@@ -189,8 +192,7 @@ static int fetch_keys(struct identity *id, char uri[1024], struct keyset **out, 
 	if (uri[0] == '\0' && discover(id, uri, 1024, err, errlen) != 0)
 		return -1;
 	struct net_reply rp;
-	const struct net_guard *guard =
-		same_origin(uri, cfg->oidc_issuer) ? NULL : id->app->guard;
+	const struct net_guard *guard = same_origin(uri, cfg->oidc_issuer) ? NULL : id->app->guard;
 	if (get(uri, guard, &rp, err, errlen) != 0) {
 		uri[0] = '\0'; /* discover again next time: the provider may have moved it */
 		return -1;
@@ -235,7 +237,8 @@ static struct keyset *keys_for(struct identity *id, const char *kid, long long n
 			      now >= id->last_fetch + (long long)cfg->oidc_jwks_min_refresh);
 		/* without keys, a failed fetch is retried at most once a second; an expired
 		 * set after a failure is kept JWKS_MIN_REFRESH longer (see below) */
-		bool may_fetch = id->keys != NULL || id->last_fetch == 0 || now >= id->last_fetch + 1;
+		bool may_fetch =
+			id->keys != NULL || id->last_fetch == 0 || now >= id->last_fetch + 1;
 		if (!stale || !may_fetch)
 			break;
 		if (id->fetching) { /* another request fetches: use what it gets */
@@ -276,7 +279,8 @@ static struct keyset *keys_for(struct identity *id, const char *kid, long long n
 		atomic_fetch_add(&k->refs, 1);
 	else
 		snprintf(err, errlen, "%s",
-			 id->last_error[0] ? id->last_error : "the provider's keys are not fetched yet");
+			 id->last_error[0] ? id->last_error
+					   : "the provider's keys are not fetched yet");
 	pthread_mutex_unlock(&id->lock);
 	return k;
 }
@@ -448,7 +452,8 @@ enum tr_code identity_authenticate(struct identity *id, const json_t *policy, co
 		return refuse(err, TR_R_TOKEN_SUBJECT, "no user name in the token (sub too long?)");
 	}
 	json_t *exp = json_object_get(claims, "exp");
-	out->exp = json_is_integer(exp) ? json_integer_value(exp) : (long long)json_number_value(exp);
+	out->exp =
+		json_is_integer(exp) ? json_integer_value(exp) : (long long)json_number_value(exp);
 	json_decref(claims);
 	return TR_OK;
 }

@@ -37,7 +37,8 @@ static void write_file(const char *dir, const char *name, const char *text)
 static void make_policies(void)
 {
 	char cmd[2048];
-	snprintf(policies, sizeof policies, "%s/oidc-policies", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(policies, sizeof policies, "%s/oidc-policies",
+		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
 	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
 		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
 	CHECK(system(cmd) == 0);
@@ -51,7 +52,8 @@ static void make_policies(void)
 static bool start_op(void)
 {
 	char port_file[512];
-	snprintf(port_file, sizeof port_file, "%s/oidc-op.port", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(port_file, sizeof port_file, "%s/oidc-op.port",
+		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
 	unlink(port_file);
 	op_pid = fork();
 	if (op_pid == 0) {
@@ -92,8 +94,8 @@ static const char *issued(const char *client)
 	}
 	snprintf(auth, sizeof auth, "Authorization: Basic %s", b64);
 	const char *h[] = {auth, "Content-Type: application/x-www-form-urlencoded", NULL};
-	struct reply *r =
-		request(&op, "POST", "/token", NULL, "grant_type=client_credentials&scope=deploy", h);
+	struct reply *r = request(&op, "POST", "/token", NULL,
+				  "grant_type=client_credentials&scope=deploy", h);
 	CHECKF(r->status == 200, "token endpoint: %ld %s", r->status, r->body ? r->body : "");
 	snprintf(tok, sizeof tok, "%s", reply_str(r, "access_token"));
 	reply_free(r);
@@ -131,8 +133,8 @@ static void test_pipeline_jwt_deploys_its_mapped_service_only(void)
 	CHECK_STR(reply_str(r, "user"), "ci-payments");
 	reply_free(r);
 	r = deploy(t, "payments");
-	CHECKF(r->status >= 200 && r->status < 300 && reply_str(r, "decision")[0] != '\0',
-	       "%ld %s", r->status, r->body);
+	CHECKF(r->status >= 200 && r->status < 300 && reply_str(r, "decision")[0] != '\0', "%ld %s",
+	       r->status, r->body);
 	reply_free(r);
 	r = deploy(t, "ledger");
 	CHECKF(r->status == 403, "%ld %s", r->status, r->body);
