@@ -35,9 +35,10 @@ static void test_claim_mapping(void)
 		0, NULL);
 	CHECK(policy != NULL);
 	struct identity_user u;
-	json_t *c = json_loads("{\"sub\": \"repo:acme/payments\", \"repository\": \"acme/payments\","
-			       " \"ref\": \"refs/tags/v1\"}",
-			       0, NULL);
+	json_t *c =
+		json_loads("{\"sub\": \"repo:acme/payments\", \"repository\": \"acme/payments\","
+			   " \"ref\": \"refs/tags/v1\"}",
+			   0, NULL);
 	CHECK(identity_map(policy, c, &u));
 	CHECK_STR(u.user.name, "ci-payments");
 	CHECK_INT(u.user.roles, ROLE_PIPELINE);
