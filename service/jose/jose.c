@@ -54,6 +54,46 @@ const char *jose_status_text(enum jose_status s)
 	return "unknown";
 }
 
+/*
+ * Whether `n` bytes at `s` are base64url that libcjose can decode.  Its decoder asserts
+ * (aborts the process) on a length of 4k+1, so every untrusted segment and key member is
+ * checked here before libcjose sees it.
+ */
+static bool b64url_ok(const char *s, size_t n)
+{
+	if (n % 4 == 1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Whether the members of JWK `k` that libcjose base64url-decodes are all decodable. */
+static bool key_members_ok(const json_t *k)
+{
+	static const char *const b64[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi", "x", "y", "k"};
+	for (size_t i = 0; i < sizeof b64 / sizeof b64[0]; i++) {
+		json_t *v = json_object_get(k, b64[i]);
+		if (v != NULL &&
+		    (!json_is_string(v) || !b64url_ok(json_string_value(v), json_string_length(v))))
+			return false;
+	}
+	return true;
+}
+
+/* Whether compact JWS `t` is three segments of decodable base64url. */
+static bool compact_ok(const char *t)
+{
+	const char *d1 = strchr(t, '.');
+	const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	return d2 != NULL && strchr(d2 + 1, '.') == NULL && b64url_ok(t, (size_t)(d1 - t)) &&
+	       b64url_ok(d1 + 1, (size_t)(d2 - d1 - 1)) && b64url_ok(d2 + 1, strlen(d2 + 1));
+}
+
 /* The algorithm a JWK may verify, or NULL when Transom will not use it. */
 static const char *key_alg(const json_t *k)
 {
@@ -101,7 +141,8 @@ struct jose_jwks *jose_jwks_parse(const char *json, size_t len, size_t *skipped,
 	json_array_foreach(keys, i, k) {
 		const char *kid = json_string_value(json_object_get(k, "kid"));
 		const char *alg = key_alg(k);
-		if (kid == NULL || kid[0] == '\0' || strlen(kid) >= KID_MAX || alg == NULL) {
+		if (kid == NULL || kid[0] == '\0' || strlen(kid) >= KID_MAX || alg == NULL ||
+		    !key_members_ok(k)) {
 			skip++;
 			continue;
 		}
@@ -161,7 +202,7 @@ bool jose_jwks_has(const struct jose_jwks *k, const char *kid)
 static json_t *header_of(const char *token)
 {
 	const char *dot = strchr(token, '.');
-	if (dot == NULL || dot == token || strchr(dot + 1, '.') == NULL)
+	if (dot == NULL || dot == token || !compact_ok(token))
 		return NULL;
 	uint8_t *raw = NULL;
 	size_t n = 0;

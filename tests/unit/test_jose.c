@@ -74,6 +74,43 @@ static void test_forgeries_refused(void)
 	jose_jwks_free(k);
 }
 
+/*
+ * libcjose's base64url decoder aborts the process (an assert) on some malformed input,
+ * such as "A=AA": a token segment or key member that is not plain base64url of a
+ * decodable length must be refused before it gets there (found by fuzz_jose).
+ */
+static void test_undecodable_base64url_refused_not_fatal(void)
+{
+	struct jose_jwks *k = keys();
+	json_t *c = NULL;
+	char kid[64];
+	CHECK_INT(jose_jws_verify(k, "A=AA.eyJz.c2ln", &c), JOSE_MALFORMED);
+	CHECK_INT(jose_token_kid("A=AA.eyJz.c2ln", kid, sizeof kid), JOSE_MALFORMED);
+	CHECK_INT(jose_jws_verify(k, "eyJhb.eyJz.c2ln", &c), JOSE_MALFORMED); /* 4k+1 */
+	/* a valid header, then a payload and a signature of 4k+1 characters */
+	char t[2048];
+	const char *dot = strchr(TOK_RS256, '.');
+	snprintf(t, sizeof t, "%.*s.A=AA.c2ln", (int)(dot - TOK_RS256), TOK_RS256);
+	CHECK_INT(jose_jws_verify(k, t, &c), JOSE_MALFORMED);
+	snprintf(t, sizeof t, "%.*s.eyJz.A=AA", (int)(dot - TOK_RS256), TOK_RS256);
+	CHECK_INT(jose_jws_verify(k, t, &c), JOSE_MALFORMED);
+	CHECK(c == NULL);
+	jose_jwks_free(k);
+	/* a JWKS whose modulus or coordinate is not decodable: that key is skipped */
+	static const char bad[] =
+		"{\"keys\": [{\"kty\": \"RSA\", \"kid\": \"r\", \"e\": \"AQAB\", \"n\": \"A=AA\"},"
+		" {\"kty\": \"EC\", \"crv\": \"P-256\", \"kid\": \"e\", \"x\": \"e=1m\","
+		" \"y\": \"AAAA\"}, {\"kty\": \"RSA\", \"kid\": \"s\", \"e\": 1, \"n\": "
+		"\"AAAA\"}]}";
+	char err[128];
+	size_t skipped = 0;
+	k = jose_jwks_parse(bad, strlen(bad), &skipped, err, sizeof err);
+	CHECK(k != NULL);
+	CHECK_INT(jose_jwks_count(k), 0);
+	CHECK_INT(skipped, 3);
+	jose_jwks_free(k);
+}
+
 static enum jose_status check(const char *json, long long now)
 {
 	struct jose_expect e = {"https://op.test", "transom", 60};
@@ -136,4 +173,5 @@ static void test_signed_token_claims_at_fixed_now(void)
 }
 
 TESTS(test_jwks_keeps_signing_keys_only, test_rs256_and_es256_verify, test_forgeries_refused,
-      test_claims, test_signed_token_claims_at_fixed_now)
+      test_claims, test_signed_token_claims_at_fixed_now,
+      test_undecodable_base64url_refused_not_fatal)
