@@ -18,7 +18,7 @@ CC       ?= cc
 O        ?= 2
 SAN      ?=
 BUILD    ?= build
-PKGS     := libmicrohttpd libpq libical jansson libcurl libcrypto gmime-3.0 libxml-2.0
+PKGS     := libmicrohttpd libpq libical jansson libcurl libcrypto gmime-3.0 libxml-2.0 cjose
 Q        := $(if $(V),,@)
 
 # -isystem: warnings in the libraries' own headers (glib's) are not ours to fix

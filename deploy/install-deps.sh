@@ -8,10 +8,15 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libical-dev libjansson-dev
- libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libxml2-dev postgresql postgresql-contrib"
+ libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libxml2-dev libcjose-dev libcjose0 postgresql
+ postgresql-contrib"
 TEST_PKGS="clang clang-format curl python3 python3-dateutil python3-icalendar
  python3-recurring-ical-events python3-aiosmtpd dovecot-imapd python3-caldav vdirsyncer khal
  radicale prometheus python3-yaml systemd haproxy"
+
+# Node.js and npm run the tests' OpenID Provider (tests/oidc, npm oidc-provider): the
+# machine's own when it has them, else Debian's.
+command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS nodejs npm"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -66,6 +66,13 @@ if [ "$MODE" = all ]; then
 	export TRANSOM_TEST_ROOT="$ROOT"
 	export TRANSOM_TEST_TMP="$TMP"
 	export TRANSOM_TEST_AUDIT_KEY="$TMP/audit.key"
+	# test_oidc's OpenID Provider: npm oidc-provider, pinned by tests/oidc/package-lock.json
+	# (from npm's cache when it has it, else from the registry).
+	if selected test_oidc && [ ! -d tests/oidc/node_modules ]; then
+		(cd tests/oidc && { npm ci --offline --no-audit --no-fund >/dev/null 2>&1 ||
+			npm ci --no-audit --no-fund >/dev/null; }) ||
+			echo "tests: npm ci in tests/oidc failed"
+	fi
 	for t in "$BUILD"/tests/http/test_*; do
 		[ -x "$t" ] || continue
 		case "$t" in *.o | *.d) continue ;; esac

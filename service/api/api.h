@@ -35,7 +35,8 @@ struct api {
 enum api_cred_kind {
 	API_CRED_NONE = 0, /* an empty memo slot */
 	API_CRED_BEARER,   /* an API token (Authorization: Bearer), API routes only */
-	API_CRED_BASIC     /* an app password (HTTP Basic), DAV routes only */
+	API_CRED_BASIC,    /* an app password (HTTP Basic), DAV routes only */
+	API_CRED_JWT       /* an OpenID Provider's JWT (Authorization: Bearer), until its exp */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "app/credentials.h"
+#include "app/identity.h"
 
 /* ---- workers ---------------------------------------------------------------------------- */
 
@@ -179,6 +180,53 @@ static enum tr_code authenticate_basic(struct http_req *req, struct http_reply *
 }
 
 /*
+ * JWT `token` (its SHA-256 hex `hash`) of the OpenID Provider into req->user: verified
+ * and mapped by app/identity.h, without a database lookup.  The answer is remembered per
+ * thread like an opaque token's (kind API_CRED_JWT), never past the token's exp.
+ */
+static enum tr_code jwt_lookup(struct http_req *req, const char *token, const char *hash,
+			       bool memo_only, bool *invalid)
+{
+	struct api_worker *w = req->worker;
+	struct app *app = w->app;
+	unsigned long gen = atomic_load(&app->token_gen);
+	long long mono = clock_mono_ms();
+	struct token_memo *m =
+		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
+	if (m->kind == API_CRED_JWT && m->gen == gen && mono < m->expires_ms &&
+	    strcmp(m->hash, hash) == 0) {
+		req->user = m->user;
+		return TR_OK;
+	}
+	if (memo_only)
+		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
+				    "JWT not checked yet");
+	struct defs *d = app_session_defs(api_session(req));
+	struct identity_user u;
+	long long now_ms = clock_now_ms();
+	enum tr_code rc = identity_authenticate(app->identity, d ? d->identity : NULL, token,
+						now_ms / 1000, &u, &req->err);
+	if (rc != TR_OK) {
+		memset(&req->user, 0, sizeof req->user);
+		*invalid = rc == TR_E_UNAUTHENTICATED;
+		return rc;
+	}
+	memset(&req->user, 0, sizeof req->user);
+	snprintf(req->user.name, sizeof req->user.name, "%s", u.user.name);
+	snprintf(req->user.email, sizeof req->user.email, "%s", u.user.email);
+	req->user.roles = u.user.roles;
+	req->user.scoped = u.scoped;
+	snprintf(req->user.services, sizeof req->user.services, "%s", u.services);
+	long long left_ms = u.exp * 1000 - now_ms;
+	m->kind = API_CRED_JWT;
+	memcpy(m->hash, hash, sizeof m->hash);
+	m->user = req->user;
+	m->gen = gen;
+	m->expires_ms = mono + (left_ms < TOKEN_MEMO_MS ? left_ms : TOKEN_MEMO_MS);
+	return TR_OK;
+}
+
+/*
  * A bearer token from header `h` (NULL: none) into req->user.  TR_OK, or
  * TR_E_UNAUTHENTICATED with the detail set (the caller adds the challenge), or a
  * database error.
@@ -195,6 +243,8 @@ static enum tr_code authenticate_bearer(struct http_req *req, const char *h, boo
 	while (*token == ' ')
 		token++;
 	crypto_sha256_hex(token, strlen(token), hash);
+	if (identity_is_jwt(token))
+		return jwt_lookup(req, token, hash, memo_only, invalid);
 	bool found;
 	enum tr_code rc = token_lookup(req, API_CRED_BEARER, hash, NULL, memo_only, &found);
 	if (rc != TR_OK)

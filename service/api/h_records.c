@@ -28,6 +28,7 @@ enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
 					      req->request_id, c, &req->err);
 	if (rc != TR_OK)
 		return rc;
+	c->services = req->user.scoped ? req->user.services : NULL;
 	const char *key = http_req_header(req, "Idempotency-Key");
 	if (key != NULL && req->method == HTTP_POST) {
 		size_t n = strlen(key);

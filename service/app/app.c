@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/feed_cache.h"
+#include "app/identity.h"
 #include "app/session.h"
 #include "app/system.h"
 #include "core/alarm.h"
@@ -19,11 +20,14 @@ int app_init(struct app *app, const struct config *cfg, struct defs *initial,
 	app->metrics = metrics_new(routes, nroutes);
 	app->feed_cache = feed_cache_new();
 	app->db_check = app_db_check_new(cfg);
-	if (app->metrics == NULL || app->feed_cache == NULL || app->db_check == NULL ||
+	bool id_oom = false;
+	app->identity = identity_new(app, &id_oom);
+	if (app->metrics == NULL || app->feed_cache == NULL || app->db_check == NULL || id_oom ||
 	    app_sessions_init(app) != 0) {
 		metrics_free(app->metrics);
 		feed_cache_free(app->feed_cache);
 		app_db_check_free(app->db_check);
+		identity_free(app->identity);
 		return -1;
 	}
 	atomic_init(&app->token_gen, 1); /* memos start at 0: all stale */
@@ -51,6 +55,8 @@ void app_destroy(struct app *app)
 	app->feed_cache = NULL;
 	app_db_check_free(app->db_check);
 	app->db_check = NULL;
+	identity_free(app->identity);
+	app->identity = NULL;
 }
 
 json_t *app_remote_status(struct app *app)

@@ -23,6 +23,7 @@ struct alarm_clock;
 struct net_guard;
 struct crypto_keyring;
 struct app_db_check;
+struct identity;
 
 /* Everything shared by all threads of the process. */
 struct app {
@@ -52,6 +53,8 @@ struct app {
 	pthread_key_t session_key;
 	/* /readyz's database check (app/system.h). */
 	struct app_db_check *db_check;
+	/* JWT bearer tokens of TRANSOM_OIDC_ISSUER (app/identity.h); NULL = none accepted. */
+	struct identity *identity;
 };
 
 /*

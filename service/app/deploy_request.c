@@ -21,6 +21,20 @@
 
 /* ---- the request ------------------------------------------------------------------------ */
 
+/* Whether `service` is a word of space-separated `list`. */
+static bool service_listed(const char *list, const char *service)
+{
+	size_t n = strlen(service);
+	for (const char *p = list; *p;) {
+		size_t w = strcspn(p, " ");
+		if (w == n && strncmp(p, service, n) == 0)
+			return true;
+		p += w;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
 /* Checks the request; fills the change to create. */
 static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change,
 				  const char **template, struct tr_error *err)
@@ -49,6 +63,14 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 	if (c->defs->catalog != NULL && catalog_find(c->defs->catalog, service) == NULL)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "service", "unknown service '%s'",
 				    service);
+	if (c->services != NULL && !service_listed(c->services, service)) {
+		tr_error_set(err, TR_E_FORBIDDEN, "service",
+			     "this pipeline's identity may not deploy '%s' (policies/identity.json "
+			     "maps it to: %s)",
+			     service, c->services[0] ? c->services : "no service");
+		tr_error_rule(err, TR_R_SERVICE_NOT_MAPPED);
+		return TR_E_FORBIDDEN;
+	}
 	if (env == NULL || !fields_environment_ok(env))
 		return tr_error_set(
 			err, TR_E_UNPROCESSABLE, "environment",

@@ -27,6 +27,8 @@ struct rec_ctx {
 	const char *request_id; /* may be NULL */
 	long long now_ms;       /* the time of the request */
 	unsigned retries;       /* serialization-failure retries */
+	/* The services a JWT pipeline may deploy, space-separated; NULL: any (app/identity.h) */
+	const char *services;
 	/* Idempotency-Key of a POST, with what identifies the request; key NULL if none. */
 	const char *idem_key, *idem_method, *idem_path, *idem_body_hash;
 };

@@ -129,6 +129,19 @@ static const struct setting settings[] = {
 	{"TRANSOM_SECRET_KEY_FILE", "var/secret.key", SET_STRING, FIELD(secret_key_file), 0, 0,
 	 "key file of secrets at rest (64 hex digits a line, mode 0600: the first line seals, "
 	 "the others still open); created with a new key when missing -- back it up"},
+	{"TRANSOM_OIDC_ISSUER", "", SET_STRING, FIELD(oidc_issuer), 0, 0,
+	 "OpenID Provider whose JWT access tokens the API accepts as bearer tokens, exactly as "
+	 "its tokens' iss says (https://...; empty: only Transom's own tokens)"},
+	{"TRANSOM_OIDC_AUDIENCE", "", SET_STRING, FIELD(oidc_audience), 0, 0,
+	 "the aud a JWT access token must contain (required with TRANSOM_OIDC_ISSUER)"},
+	{"TRANSOM_OIDC_SKEW", "60", SET_UINT, FIELD(oidc_skew), 0, 300,
+	 "seconds of clock difference tolerated on a JWT's exp, nbf and iat"},
+	{"TRANSOM_OIDC_JWKS_MAX_AGE", "3600", SET_UINT, FIELD(oidc_jwks_max_age), 60, 86400,
+	 "longest the provider's keys are kept (seconds; a shorter Cache-Control max-age wins, "
+	 "down to TRANSOM_OIDC_JWKS_MIN_REFRESH)"},
+	{"TRANSOM_OIDC_JWKS_MIN_REFRESH", "30", SET_UINT, FIELD(oidc_jwks_min_refresh), 1, 3600,
+	 "least seconds between two fetches of the provider's keys (an unknown kid refetches "
+	 "them at most this often)"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,
@@ -238,6 +251,14 @@ enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn fi
 	}
 	if (out->threads == 0)
 		out->threads = ncpu > 0 ? ncpu : 1;
+	if (out->oidc_issuer[0] != '\0' && strncmp(out->oidc_issuer, "https://", 8) != 0 &&
+	    strncmp(out->oidc_issuer, "http://", 7) != 0)
+		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_ISSUER",
+				    "TRANSOM_OIDC_ISSUER='%s': expected an https:// URL",
+				    out->oidc_issuer);
+	if (out->oidc_issuer[0] != '\0' && out->oidc_audience[0] == '\0')
+		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_AUDIENCE",
+				    "TRANSOM_OIDC_AUDIENCE is required with TRANSOM_OIDC_ISSUER");
 	return TR_OK;
 }
 

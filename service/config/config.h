@@ -72,6 +72,12 @@ struct config {
 	char allow_nets[1024];
 	/* TRANSOM_SECRET_KEY_FILE: the key file of secrets at rest (crypto/seal.h) */
 	char secret_key_file[1024];
+	/* JWT access tokens of an OpenID Provider (app/identity.h): "" oidc_issuer = off */
+	char oidc_issuer[512];          /* TRANSOM_OIDC_ISSUER, as the tokens' iss */
+	char oidc_audience[256];        /* TRANSOM_OIDC_AUDIENCE, required with the issuer */
+	unsigned oidc_skew;             /* TRANSOM_OIDC_SKEW, seconds */
+	unsigned oidc_jwks_max_age;     /* TRANSOM_OIDC_JWKS_MAX_AGE, seconds */
+	unsigned oidc_jwks_min_refresh; /* TRANSOM_OIDC_JWKS_MIN_REFRESH, seconds */
 };
 
 /*

@@ -105,6 +105,49 @@
 	X(TR_R_ROLE, 403, "role", "ROLE", "Role required",                                         \
 	  "The caller has none of the roles the route or the workflow event requires; `detail` "   \
 	  "lists them.")                                                                           \
+	X(TR_E_IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                              \
+	  "IDENTITY_PROVIDER_UNAVAILABLE", "Identity provider unavailable",                        \
+	  "A JWT bearer token could not be checked because the OpenID Provider's "                 \
+	  "discovery document or keys (JWKS) could not be fetched and none are cached. "           \
+	  "Retry after `Retry-After`.")                                                            \
+	X(TR_R_TOKEN_MALFORMED, 401, "token_malformed", "TOKEN_MALFORMED", "Malformed JWT",        \
+	  "The bearer token looks like a JWT (three base64url segments) but is not a "             \
+	  "compact JWS of JSON.")                                                                  \
+	X(TR_R_TOKEN_ALGORITHM, 401, "token_algorithm", "TOKEN_ALGORITHM",                         \
+	  "JWT algorithm refused",                                                                 \
+	  "The JWT's `alg` is not accepted: only RS256 and ES256 are; `none` and every "           \
+	  "HMAC algorithm (such as HS256 keyed with a public key) are refused.")                   \
+	X(TR_R_TOKEN_KEY, 401, "token_key", "TOKEN_KEY", "JWT key unknown",                        \
+	  "No signing key of the OpenID Provider has the JWT's `kid` (even after fetching"         \
+	  " the keys again), or that key is not of the type, use or algorithm the JWT "            \
+	  "says.")                                                                                 \
+	X(TR_R_TOKEN_SIGNATURE, 401, "token_signature", "TOKEN_SIGNATURE",                         \
+	  "JWT signature invalid",                                                                 \
+	  "The JWT's signature does not verify with the OpenID Provider's key: the token "         \
+	  "was altered or not made by the provider.")                                              \
+	X(TR_R_TOKEN_ISSUER, 401, "token_issuer", "TOKEN_ISSUER", "JWT issuer refused",            \
+	  "The JWT's `iss` is not the configured issuer (`TRANSOM_OIDC_ISSUER`).")                 \
+	X(TR_R_TOKEN_AUDIENCE, 401, "token_audience", "TOKEN_AUDIENCE", "JWT audience refused",    \
+	  "The JWT's `aud` does not contain the configured audience "                              \
+	  "(`TRANSOM_OIDC_AUDIENCE`).")                                                            \
+	X(TR_R_TOKEN_EXPIRED, 401, "token_expired", "TOKEN_EXPIRED", "JWT expired",                \
+	  "The JWT has no `exp`, or it is past (allowing `TRANSOM_OIDC_SKEW` seconds): "           \
+	  "get a new token.")                                                                      \
+	X(TR_R_TOKEN_NOT_YET_VALID, 401, "token_not_yet_valid", "TOKEN_NOT_YET_VALID",             \
+	  "JWT not yet valid",                                                                     \
+	  "The JWT's `nbf` or `iat` is in the future (beyond `TRANSOM_OIDC_SKEW` "                 \
+	  "seconds): check the clocks.")                                                           \
+	X(TR_R_TOKEN_SUBJECT, 401, "token_subject", "TOKEN_SUBJECT", "JWT without subject",        \
+	  "The JWT has no `sub` claim.")                                                           \
+	X(TR_R_TOKEN_NOT_ACCEPTED, 401, "token_not_accepted", "TOKEN_NOT_ACCEPTED",                \
+	  "JWT not accepted",                                                                      \
+	  "A JWT was sent but this service accepts none: `TRANSOM_OIDC_ISSUER` is not "            \
+	  "set.")                                                                                  \
+	X(TR_R_SERVICE_NOT_MAPPED, 403, "service_not_mapped", "SERVICE_NOT_MAPPED",                \
+	  "Service not mapped to this pipeline",                                                   \
+	  "A pipeline signed in with a JWT asked to deploy a service that "                        \
+	  "`policies/identity.json` does not map to its claims; `detail` names the "               \
+	  "service.")                                                                              \
 	X(TR_R_REQUIRED, 422, "required", "REQUIRED", "Required fields missing",                   \
 	  "The workflow requires fields that the record lacks before this event; the `missing` "   \
 	  "member lists them.")                                                                    \

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/roles.h"
 #include "calendar/calendar.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -287,6 +288,99 @@ static void load_github(struct defs *d, const char *policies_dir, struct diags *
 	d->github = root;
 }
 
+/*
+ * policies/identity.json: what a JWT access token of the OpenID Provider may do, by its
+ * claims: {"rules": [{"match": {"claim": "value" | ["any", "of"]}, "user"?, "roles": [...],
+ * "services"?: [...]}]}; the first rule that matches decides (app/identity.h).  A rule
+ * with the pipeline role must list the services it may deploy.
+ */
+static void load_identity(struct defs *d, const char *policies_dir, struct diags *diags)
+{
+	char path[2048];
+	size_t len = 0;
+	snprintf(path, sizeof path, "%s/identity.json", policies_dir);
+	char *text = read_file(path, &len);
+	if (text == NULL)
+		return;
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (root == NULL) {
+		diags_add(diags, path, NULL, je.column, "line %d: %s", je.line, je.text);
+		return;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "description") != 0 && strcmp(key, "rules") != 0)
+			diags_add(diags, path, key, 0, "unknown member (description, rules)");
+	}
+	json_t *rules = json_object_get(root, "rules");
+	if (!json_is_array(rules))
+		diags_add(diags, path, "rules", 0,
+			  "must be an array of {match, user?, roles, services?}");
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_is_array(rules) ? rules : NULL, i, r) {
+		char where[64];
+		snprintf(where, sizeof where, "rules[%zu]", i);
+		json_t *match = json_object_get(r, "match");
+		json_t *roles = json_object_get(r, "roles");
+		json_t *services = json_object_get(r, "services");
+		json_t *user = json_object_get(r, "user");
+		json_object_foreach(json_is_object(r) ? r : NULL, key, v) {
+			if (strcmp(key, "match") != 0 && strcmp(key, "roles") != 0 &&
+			    strcmp(key, "services") != 0 && strcmp(key, "user") != 0 &&
+			    strcmp(key, "description") != 0)
+				diags_add(diags, path, where, 0, "unknown member '%s'", key);
+		}
+		bool match_ok = json_is_object(match) && json_object_size(match) > 0;
+		json_object_foreach(match_ok ? match : NULL, key, v) {
+			size_t k;
+			json_t *w;
+			bool ok = json_is_string(v) || (json_is_array(v) && json_array_size(v) > 0);
+			json_array_foreach(json_is_array(v) ? v : NULL, k, w) {
+				ok = ok && json_is_string(w);
+			}
+			match_ok = match_ok && ok;
+		}
+		if (!match_ok)
+			diags_add(
+				diags, path, where, 0,
+				"'match' must be a non-empty object of claim -> string or array of "
+				"strings");
+		if (user != NULL && (!json_is_string(user) || json_string_length(user) == 0 ||
+				     json_string_length(user) > 127))
+			diags_add(diags, path, where, 0,
+				  "'user' must be a user name (1 to 127 bytes)");
+		unsigned mask = 0;
+		bool roles_ok = json_is_array(roles) && json_array_size(roles) > 0;
+		size_t k;
+		json_array_foreach(roles_ok ? roles : NULL, k, v) {
+			unsigned bit = json_is_string(v) ? role_from_name(json_string_value(v)) : 0;
+			roles_ok = roles_ok && bit != 0;
+			mask |= bit;
+		}
+		if (!roles_ok)
+			diags_add(diags, path, where, 0,
+				  "'roles' must be a non-empty array of roles (requester, cab, "
+				  "change_manager, pipeline, admin)");
+		if ((mask & ROLE_PIPELINE) && !json_is_array(services))
+			diags_add(diags, path, where, 0,
+				  "a pipeline rule must list the 'services' it may deploy");
+		if (services != NULL && !json_is_array(services))
+			diags_add(diags, path, where, 0, "'services' must be an array of services");
+		json_array_foreach(json_is_array(services) ? services : NULL, k, v) {
+			const char *svc = json_string_value(v);
+			if (svc == NULL || strchr(svc, ' ') != NULL ||
+			    (d->catalog != NULL && catalog_find(d->catalog, svc) == NULL))
+				diags_add(diags, path, where, 0,
+					  "'services' must name services of the catalog");
+		}
+	}
+	d->identity = root;
+}
+
 static json_t *instances(const struct defs *d, long long from_ms, long long to_ms, bool stamped)
 {
 	json_t *all = json_array();
@@ -338,6 +432,7 @@ static void calendars_free(struct defs *d)
 	json_decref(d->remote_status);
 	json_decref(d->warnings);
 	json_decref(d->github);
+	json_decref(d->identity);
 }
 
 /* d->changed_ms: the newest calendar change, else the load time. */
@@ -400,6 +495,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 	if (pn >= 0) {
 		load_calendars(d, policies_dir, cache_dir, &diags);
 		load_github(d, policies_dir, &diags);
+		load_identity(d, policies_dir, &diags);
 	}
 	if (diags.n > 0 || diags.oom || (wn >= 0 && d->workflows == NULL)) {
 		char *text = diags_join(&diags);

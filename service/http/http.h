@@ -41,6 +41,10 @@ struct http_user {
 	char display_name[256];
 	unsigned roles; /* enum role bits */
 	long long token_id;
+	/* A JWT's pipeline (app/identity.h): `services` (space-separated) is all it may
+	 * deploy when `scoped`; an opaque token is never scoped. */
+	bool scoped;
+	char services[256];
 };
 
 struct http_transport; /* private to http.c */

@@ -138,6 +138,18 @@ static size_t header_line(char *line, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* net_send's header callback: keeps the Cache-Control field of the last response. */
+static size_t header_cc(char *line, size_t size, size_t nmemb, void *userp)
+{
+	char *cc = userp;
+	size_t n = size * nmemb;
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
+		cc[0] = '\0';
+	else
+		header_take(line, n, "cache-control", cc, NET_CACHE_CONTROL_MAX);
+	return n;
+}
+
 /* --- checks and the shared easy-handle set-up ----------------------------------------- */
 
 /* An http(s) URL of printable ASCII without spaces, at most URL_MAX bytes. */
@@ -543,6 +555,8 @@ int net_send(const struct net_request *rq, struct net_reply *rp)
 	ok &= guard_install(h, &gx);
 	ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, NET_USER_AGENT_DEFAULT) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cc) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_HEADERDATA, rp->cache_control) == CURLE_OK;
 	if (with_body) {
 		/* libcurl's POST with the caller's bytes; CUSTOMREQUEST renames the method. */
 		ok &= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,

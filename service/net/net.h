@@ -150,8 +150,11 @@ struct net_request {
 	const struct net_guard *guard; /* addresses allowed; NULL: no check (tests only) */
 };
 
+#define NET_CACHE_CONTROL_MAX 256
+
 struct net_reply {
-	int status;      /* the HTTP status; 0 when no response arrived */
+	int status;                                /* the HTTP status; 0 when no response arrived */
+	char cache_control[NET_CACHE_CONTROL_MAX]; /* the reply's Cache-Control; "" if none */
 	char *body;      /* owned, NUL-terminated (not counted in len); NULL when empty */
 	size_t len;      /* bytes at body */
 	bool truncated;  /* the reply had more than max_reply bytes; the rest was not read */

@@ -203,7 +203,7 @@ struct reply *request(const struct server *s, const char *method, const char *pa
 {
 	struct reply *r = calloc(1, sizeof *r);
 	size_t hlen = 0;
-	char url[16384], auth[512];
+	char url[16384], auth[4096]; /* a JWT bearer token runs to about a kilobyte */
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
 	FILE *bm = open_memstream(&r->body, &r->len);

@@ -123,6 +123,31 @@ static void test_policy_cycle_is_named(void)
 	       "output: %s", out);
 }
 
+/* policies/identity.json (JWT claims -> roles, services) is checked like the others. */
+static void test_identity_mapping_errors_are_named(void)
+{
+	char dir[512], cmd[4096], args[1200];
+	snprintf(dir, sizeof dir, "%s/identity-policies", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf '%s' && cp -r '%s/policies' '%s' && printf '%%s' '{\"rules\": ["
+		 "{\"match\": {\"repository\": \"acme/payments\"}, \"roles\": "
+		 "[\"pipeline\"], \"services\": [\"payments\"]},"
+		 "{\"match\": {\"repository\": \"acme/x\"}, \"roles\": [\"pipeline\"]},"
+		 "{\"match\": {}, \"roles\": [\"wizard\"]},"
+		 "{\"match\": {\"groups\": \"ops\"}, \"roles\": [\"pipeline\"], "
+		 "\"services\": [\"nosuch\"]}]}' > '%s/identity.json'",
+		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir);
+	CHECK(system(cmd) == 0);
+	snprintf(args, sizeof args, "--policies '%s'", dir);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "identity.json: rules[1]") &&
+		       strstr(out, "must list the 'services' it may deploy") &&
+		       strstr(out, "identity.json: rules[2]") && strstr(out, "'match' must be") &&
+		       strstr(out, "'roles' must be") && strstr(out, "identity.json: rules[3]") &&
+		       strstr(out, "services of the catalog") && !strstr(out, "rules[0]"),
+	       "output: %s", out);
+}
+
 /* Calendar exports with empty values load with warnings; zones are checked (issue 17). */
 static void test_calendar_warnings_and_zones(void)
 {
@@ -178,6 +203,6 @@ static void test_calendar_warnings_and_zones(void)
 	       "output: %s", out);
 }
 
-TESTS(test_shipped_definitions_are_valid, test_policy_cycle_is_named,
-      test_calendar_warnings_and_zones, test_errors_name_file_path_and_column,
-      test_unreachable_state_and_bad_json)
+TESTS(test_shipped_definitions_are_valid, test_identity_mapping_errors_are_named,
+      test_policy_cycle_is_named, test_calendar_warnings_and_zones,
+      test_errors_name_file_path_and_column, test_unreachable_state_and_bad_json)

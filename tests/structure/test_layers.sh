@@ -7,7 +7,7 @@
 # never one another).  Lowest first:
 LAYERS='
 core
-crypto expr mail metrics sched config
+crypto jose expr mail metrics sched config
 net audit auth
 wf calendar
 policy

@@ -66,6 +66,9 @@ static void test_bad_values_name_the_key(void)
 		{"TRANSOM_MAX_BODY=0", "TRANSOM_MAX_BODY", "from 1"},
 		{"TRANSOM_WORKFLOWS_DIR=", "TRANSOM_WORKFLOWS_DIR", "directory"},
 		{"TRANSOM_CONN_TIMEOUT=0", "TRANSOM_CONN_TIMEOUT", "from 1 to 3600"},
+		{"TRANSOM_OIDC_ISSUER=op.example", "TRANSOM_OIDC_ISSUER", "https:// URL"},
+		{"TRANSOM_OIDC_ISSUER=https://op.example", "TRANSOM_OIDC_AUDIENCE", "required"},
+		{"TRANSOM_OIDC_SKEW=3600", "TRANSOM_OIDC_SKEW", "from 0 to 300"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *env[] = {cases[i].kv, NULL};

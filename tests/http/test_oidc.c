@@ -1,0 +1,246 @@
+/*
+ * test_oidc.c -- JWT access tokens of a real OpenID Provider on the API: oidc-provider
+ * (npm, tests/oidc/op.mjs) runs on a local port; transomd trusts it as
+ * TRANSOM_OIDC_ISSUER.  A pipeline's client-credentials JWT deploys the service
+ * policies/identity.json maps to its repository and is refused another; forged tokens
+ * (tampered, expired, not yet valid, wrong audience or issuer, alg none, HS256 keyed with
+ * the public key) get 401 with their registered code; after the provider rotates its
+ * key a token with the new kid is accepted; opaque Transom tokens keep working.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../unit/harness.h"
+#include "lib_http.h"
+
+static struct server srv;
+static struct server op; /* only base is used: request() against the provider */
+static char policies[512];
+static pid_t op_pid = -1;
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "w");
+	if (fp != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+/* The shipped policies, and a mapping: repository acme/payments deploys payments only. */
+static void make_policies(void)
+{
+	char cmd[2048];
+	snprintf(policies, sizeof policies, "%s/oidc-policies",
+		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
+		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
+	CHECK(system(cmd) == 0);
+	write_file(policies, "identity.json",
+		   "{\"rules\": [{\"match\": {\"repository\": \"acme/payments\"},"
+		   " \"user\": \"ci-payments\", \"roles\": [\"pipeline\"],"
+		   " \"services\": [\"payments\"]}]}\n");
+}
+
+/* Starts tests/oidc/op.mjs; fills op.base. */
+static bool start_op(void)
+{
+	char port_file[512];
+	snprintf(port_file, sizeof port_file, "%s/oidc-op.port",
+		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	unlink(port_file);
+	op_pid = fork();
+	if (op_pid == 0) {
+		execlp("node", "node", "tests/oidc/op.mjs", port_file, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300; i++) {
+		FILE *fp = fopen(port_file, "r");
+		int port = 0;
+		if (fp != NULL && fscanf(fp, "%d", &port) == 1 && port > 0) {
+			fclose(fp);
+			snprintf(op.base, sizeof op.base, "http://127.0.0.1:%d", port);
+			return true;
+		}
+		if (fp != NULL)
+			fclose(fp);
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+static char tok[4096];
+
+/* A client-credentials access token from the provider's token endpoint. */
+static const char *issued(const char *client)
+{
+	char auth[256], cred[128], b64[256];
+	snprintf(cred, sizeof cred, "%s:ci-secret", client);
+	FILE *p;
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "printf '%%s' '%s' | base64 -w0", cred);
+	p = popen(cmd, "r");
+	b64[0] = '\0';
+	if (p != NULL) {
+		if (fgets(b64, sizeof b64, p) == NULL)
+			b64[0] = '\0';
+		pclose(p);
+	}
+	snprintf(auth, sizeof auth, "Authorization: Basic %s", b64);
+	const char *h[] = {auth, "Content-Type: application/x-www-form-urlencoded", NULL};
+	struct reply *r = request(&op, "POST", "/token", NULL,
+				  "grant_type=client_credentials&scope=deploy", h);
+	CHECKF(r->status == 200, "token endpoint: %ld %s", r->status, r->body ? r->body : "");
+	snprintf(tok, sizeof tok, "%s", reply_str(r, "access_token"));
+	reply_free(r);
+	return tok;
+}
+
+/* A token the provider's test route signs wrongly in one way (op.mjs: forge). */
+static const char *forged(const char *kind)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/test/forge?kind=%s", kind);
+	struct reply *r = request(&op, "GET", path, NULL, NULL, NULL);
+	CHECKF(r->status == 200, "forge %s: %ld", kind, r->status);
+	snprintf(tok, sizeof tok, "%s", r->body ? r->body : "");
+	reply_free(r);
+	return tok;
+}
+
+static struct reply *deploy(const char *token, const char *service)
+{
+	char body[256];
+	snprintf(body, sizeof body,
+		 "{\"service\": \"%s\", \"environment\": \"production\", \"duration\": \"PT30M\"}",
+		 service);
+	const char *h[] = {"Content-Type: application/json", NULL};
+	return request(&srv, "POST", "/v1/deployments", token, body, h);
+}
+
+static void test_pipeline_jwt_deploys_its_mapped_service_only(void)
+{
+	const char *t = issued("ci-payments");
+	CHECK(strlen(t) > 100 && strchr(t, '.') != NULL);
+	struct reply *r = request(&srv, "GET", "/v1/me", t, NULL, NULL);
+	CHECKF(r->status == 200, "%ld %s", r->status, r->body);
+	CHECK_STR(reply_str(r, "user"), "ci-payments");
+	reply_free(r);
+	r = deploy(t, "payments");
+	CHECKF(r->status >= 200 && r->status < 300 && reply_str(r, "decision")[0] != '\0', "%ld %s",
+	       r->status, r->body);
+	reply_free(r);
+	r = deploy(t, "ledger");
+	CHECKF(r->status == 403, "%ld %s", r->status, r->body);
+	CHECK_STR(reply_str(r, "code"), "SERVICE_NOT_MAPPED");
+	CHECK(strstr(reply_str(r, "detail"), "'ledger'") != NULL);
+	reply_free(r);
+	/* a repository the policy does not map: a user without roles */
+	r = deploy(issued("ci-other"), "payments");
+	CHECKF(r->status == 403, "%ld %s", r->status, r->body);
+	CHECK_STR(reply_str(r, "code"), "ROLE");
+	reply_free(r);
+}
+
+static void refused(const char *kind, const char *code)
+{
+	struct reply *r = deploy(forged(kind), "payments");
+	CHECKF(r->status == 401, "%s: %ld %s", kind, r->status, r->body);
+	CHECKF(strcmp(reply_str(r, "code"), code) == 0, "%s: code %s, want %s", kind,
+	       reply_str(r, "code"), code);
+	const char *www = reply_header(r, "WWW-Authenticate");
+	CHECKF(www != NULL && strstr(www, "invalid_token") != NULL, "%s: %s", kind, www ?: "-");
+	reply_free(r);
+}
+
+static void test_forged_tokens_refused_with_their_code(void)
+{
+	/* the provider's own signature over the same claims passes: the forgeries fail only
+	 * for what is wrong with them */
+	struct reply *r = deploy(forged("valid"), "payments");
+	CHECKF(r->status >= 200 && r->status < 300, "%ld %s", r->status, r->body);
+	reply_free(r);
+	refused("tampered", "TOKEN_SIGNATURE");
+	refused("expired", "TOKEN_EXPIRED");
+	refused("notyet", "TOKEN_NOT_YET_VALID");
+	refused("wrongaud", "TOKEN_AUDIENCE");
+	refused("wrongiss", "TOKEN_ISSUER");
+	refused("none", "TOKEN_ALGORITHM");
+	refused("hs256", "TOKEN_ALGORITHM");
+}
+
+static void test_key_rotation_is_picked_up(void)
+{
+	struct reply *r = deploy(issued("ci-payments"), "payments"); /* keys of k1 cached */
+	CHECK(r->status >= 200 && r->status < 300);
+	reply_free(r);
+	r = request(&op, "POST", "/test/rotate", NULL, "", NULL);
+	CHECK(r->status == 200 && r->body && strcmp(r->body, "k2") == 0);
+	reply_free(r);
+	/* TRANSOM_OIDC_JWKS_MIN_REFRESH=1: let the one-second refresh floor pass (this waits for
+	 * a state, it asserts no duration) */
+	sleep(2);
+	/* {"alg":"RS256","typ":"at+jwt","kid":"k2"}: the provider signs with its new key */
+	const char *t = issued("ci-payments");
+	CHECK(strncmp(t, "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImsyIn0.", 55) == 0);
+	r = deploy(t, "payments");
+	CHECKF(r->status >= 200 && r->status < 300, "new kid: %ld %s", r->status, r->body);
+	reply_free(r);
+	r = deploy(forged("valid"), "payments"); /* op.mjs signs with the newest key */
+	CHECKF(r->status >= 200 && r->status < 300, "forged with k2: %ld %s", r->status, r->body);
+	reply_free(r);
+}
+
+static void test_opaque_tokens_still_work(void)
+{
+	const char *t = token_for("ci", "pipeline");
+	struct reply *r = deploy(t, "ledger"); /* an opaque token is not scoped by identity.json */
+	CHECKF(r->status >= 200 && r->status < 300, "%ld %s", r->status, r->body);
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/me", "trn_not.a.jwt", NULL, NULL);
+	CHECK(r->status == 401);
+	CHECK_STR(reply_str(r, "code"), "UNAUTHENTICATED");
+	reply_free(r);
+}
+
+static void setup(void)
+{
+	make_policies();
+	if (!start_op()) {
+		printf("the OpenID Provider (node tests/oidc/op.mjs) did not start: is "
+		       "tests/oidc/node_modules there (npm ci)?\n0 passed, 1 failed\n");
+		exit(1);
+	}
+	char env_iss[256];
+	snprintf(env_iss, sizeof env_iss, "TRANSOM_OIDC_ISSUER=%s", op.base);
+	const char *env[] = {env_iss, "TRANSOM_OIDC_AUDIENCE=transom-api",
+			     "TRANSOM_OIDC_JWKS_MIN_REFRESH=1", NULL};
+	if (!server_start(&srv, NULL, policies, env)) {
+		printf("0 passed, 1 failed\n");
+		exit(1);
+	}
+}
+
+int tests_main(void);
+#define main tests_main
+TESTS(test_pipeline_jwt_deploys_its_mapped_service_only, test_forged_tokens_refused_with_their_code,
+      test_key_rotation_is_picked_up, test_opaque_tokens_still_work)
+#undef main
+
+int main(void)
+{
+	setup();
+	int rc = tests_main();
+	CHECK_INT(server_stop(&srv, 10, NULL), 0);
+	if (op_pid > 0) {
+		kill(op_pid, SIGTERM);
+		waitpid(op_pid, NULL, 0);
+	}
+	return rc;
+}
