@@ -206,6 +206,8 @@ static enum tr_code jwt_lookup(struct http_req *req, const char *token, const ch
 	long long now_ms = clock_now_ms();
 	enum tr_code rc = identity_authenticate(app->identity, d ? d->identity : NULL, token,
 						now_ms / 1000, &u, &req->err);
+	if (rc == TR_OK) /* a disabled user's JWTs stop too (the memo forgets on disable) */
+		rc = app_user_active(api_session(req), u.user.name, req->request_id, &req->err);
 	if (rc != TR_OK) {
 		memset(&req->user, 0, sizeof req->user);
 		*invalid = rc == TR_E_UNAUTHENTICATED;

@@ -215,3 +215,15 @@ enum tr_code app_password_revoke(struct app_session *s, const struct app_actor *
 	app_credentials_changed(s->app); /* at once here; other replicas hear the NOTIFY */
 	return TR_OK;
 }
+
+enum tr_code app_user_active(struct app_session *s, const char *name, const char *request_id,
+			     struct tr_error *err)
+{
+	enum db_status st = store_user_disabled(s->store, name);
+	if (st < 0)
+		return app_session_error(s, st, request_id, err);
+	if (st == DB_ONE)
+		return tr_error_set(err, TR_E_UNAUTHENTICATED, "Authorization",
+				    "user '%s' is disabled", name);
+	return TR_OK;
+}

@@ -47,6 +47,14 @@ enum tr_code app_auth_basic(struct app_session *s, const char *credentials, cons
  */
 void app_credentials_changed(struct app *app);
 
+/*
+ * Whether user `name` may act: TR_OK unless the users table holds them disabled (a
+ * credential from elsewhere, such as an OpenID Provider's JWT, names a user Transom may
+ * have disabled); then TR_E_UNAUTHENTICATED, or a database error.
+ */
+enum tr_code app_user_active(struct app_session *s, const char *name, const char *request_id,
+			     struct tr_error *err);
+
 /* The password made by app_password_create: shown once. */
 #define APP_PASSWORD_MAX 64
 

@@ -209,6 +209,32 @@ static void test_opaque_tokens_still_work(void)
 	reply_free(r);
 }
 
+/* Disabling a user stops the JWTs the provider issues for them too; enabling restores. */
+static void test_disabled_user_jwt_refused(void)
+{
+	const char *admin = token_for("root", "admin");
+	char a[256];
+	snprintf(a, sizeof a, "%s", admin);
+	token_for("ci-payments", "pipeline"); /* the users table knows ci-payments now */
+	const char *t = issued("ci-payments");
+	struct reply *r = request(&srv, "GET", "/v1/me", t, NULL, NULL);
+	CHECKF(r->status == 200, "%ld %s", r->status, r->body);
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/users/ci-payments/disable", a, NULL, NULL);
+	CHECKF(r->status == 200, "%ld %s", r->status, r->body);
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/me", t, NULL, NULL);
+	CHECKF(r->status == 401, "%ld %s", r->status, r->body);
+	CHECK(strstr(reply_str(r, "detail"), "disabled") != NULL);
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/users/ci-payments/enable", a, NULL, NULL);
+	CHECKF(r->status == 200, "%ld %s", r->status, r->body);
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/me", t, NULL, NULL);
+	CHECKF(r->status == 200, "%ld %s", r->status, r->body);
+	reply_free(r);
+}
+
 static void setup(void)
 {
 	make_policies();
@@ -230,7 +256,7 @@ static void setup(void)
 int tests_main(void);
 #define main tests_main
 TESTS(test_pipeline_jwt_deploys_its_mapped_service_only, test_forged_tokens_refused_with_their_code,
-      test_key_rotation_is_picked_up, test_opaque_tokens_still_work)
+      test_key_rotation_is_picked_up, test_opaque_tokens_still_work, test_disabled_user_jwt_refused)
 #undef main
 
 int main(void)
