@@ -26,6 +26,9 @@
 #   BENCH_REPS         repetitions of each pair (default 3)
 #   BENCH_WARMUP       seconds before measuring each sample (default 2), BENCH_SECONDS
 #                      measured (default 5)
+#   BENCH_PGOPTIONS    PGOPTIONS of the pgbench sessions: default "-c jit=off", as
+#                      transomd's own sessions are set (service/store/store.c); "" for a
+#                      build whose sessions keep PostgreSQL's default
 #
 # A throwaway PostgreSQL cluster lives in a temporary directory, removed on exit.  For the
 # transitions, the service serves tests/bench/workflows: one change workflow toggling
@@ -64,6 +67,8 @@ HISTORY=${BENCH_HISTORY:-100000}
 REPS=${BENCH_REPS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 SECONDS_=${BENCH_SECONDS:-5}
+PGOPTIONS=${BENCH_PGOPTIONS--c jit=off}
+export PGOPTIONS
 
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r | head -n 1)
 for f in "$BIN" "$CLIENT" "$PGBIN/pgbench" "$PGBIN/psql"; do
