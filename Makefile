@@ -5,7 +5,7 @@
 #   make faults     the fault suite (tests/faults/): bad bytes, read-only or locked DB, floods
 #   make unit       only the pure unit tests (no database)
 #   make property   simulate = submit on many random drafts, a random seed (SEED=n, N=n)
-#   make bench      transitions/s through HTTP against pgbench running the same SQL (ratio)
+#   make bench      the write path through HTTP against pgbench on the same SQL (ratios)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
 #   make fuzz-ci    the same, each target for a minute (CI), two at a time
 #   make format     clang-format every C file;  make format-check  verify it

@@ -237,28 +237,40 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
 }
 
 /*
- * Past changes that were carried out (closed, failed, or in review) since $1, with
- * whether each failed: closed as failed, or named by an incident as caused_by.
+ * Past changes carried out (closed, failed or in review) since $1, reached along three
+ * paths, each served by a partial index of migration 0017 that holds carried-out changes
+ * only: by service (GIN on services: that service's of all time, then filtered by time),
+ * by template and by requester (btree with updated_at: only those in the window).  A row weighs as
+ * many times as its services array names the service (the count an unnest would give).  A change
+ * failed when it closed as failed or an incident names it as caused_by (n > 0: the same truth as
+ * EXISTS, NULL included, from one count).
  */
+#define CARRIED_OUT                                                                                \
+	" r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')"                         \
+	" AND r.updated_at >= to_timestamp($1::bigint / 1000.0)"
 #define HISTORY_CHANGES                                                                            \
-	"WITH c AS (SELECT r.services, r.data->>'template' AS template, r.requester,"              \
-	"  (r.data->>'result' = 'failed' OR EXISTS (SELECT 1 FROM record_links l"                  \
-	"    WHERE l.to_id = r.id AND l.rel = 'caused_by')) AS failed,"                            \
-	"  (SELECT count(*) FROM record_links l WHERE l.to_id = r.id AND l.rel = 'caused_by')"     \
-	"   AS incidents"                                                                          \
-	"  FROM records r WHERE r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')"   \
-	"  AND r.updated_at >= to_timestamp($1::bigint / 1000.0)) "
-#define COUNTS "count(*), count(*) FILTER (WHERE failed), coalesce(sum(incidents), 0)"
+	"WITH c AS (SELECT 'services' AS k, v.s AS key,"                                           \
+	"  (SELECT count(*) FROM unnest(r.services) u WHERE u = v.s) AS w, r.id,"                  \
+	"  r.data->>'result' AS result"                                                            \
+	"  FROM (SELECT DISTINCT s FROM jsonb_array_elements_text($2::jsonb) s) v"                 \
+	"  JOIN records r ON r.services @> ARRAY[v.s] WHERE" CARRIED_OUT                           \
+	" UNION ALL SELECT 'templates', $3::text, 1, r.id, r.data->>'result' FROM records r"       \
+	"  WHERE r.data->>'template' = $3::text AND" CARRIED_OUT                                   \
+	" UNION ALL SELECT 'teams', $4::text, 1, r.id, r.data->>'result' FROM records r"           \
+	"  WHERE $4::text IS NOT NULL AND r.requester = ANY (ARRAY("                               \
+	"   SELECT jsonb_array_elements_text($5::jsonb))) AND" CARRIED_OUT "),"                    \
+	" f AS (SELECT k, key, w, n AS incidents, (c.result = 'failed' OR n > 0) AS failed"        \
+	"  FROM c, LATERAL (SELECT count(*) AS n FROM record_links l"                              \
+	"   WHERE l.to_id = c.id AND l.rel = 'caused_by') l) "
+#define COUNTS "sum(w), coalesce(sum(w) FILTER (WHERE failed), 0), coalesce(sum(w * incidents), 0)"
 
+/* The teams row comes whatever the matches (no GROUP BY), as it always has. */
 static const struct store_stmt stmt_history = {
 	"record_history",
-	HISTORY_CHANGES "SELECT 'services', s, " COUNTS " FROM c, unnest(c.services) s"
-			" WHERE s IN (SELECT jsonb_array_elements_text($2::jsonb)) GROUP BY s"
-			" UNION ALL SELECT 'templates', template, " COUNTS " FROM c"
-			" WHERE template = $3::text GROUP BY template"
-			" UNION ALL SELECT 'teams', $4::text, " COUNTS " FROM c"
-			" WHERE $4::text IS NOT NULL"
-			" AND requester IN (SELECT jsonb_array_elements_text($5::jsonb))",
+	HISTORY_CHANGES
+	"SELECT k, key, " COUNTS " FROM f WHERE k <> 'teams' GROUP BY k, key"
+	" UNION ALL SELECT 'teams', $4::text, count(*), count(*) FILTER (WHERE failed),"
+	" coalesce(sum(incidents), 0) FROM f WHERE k = 'teams'",
 	5};
 
 enum db_status store_change_history(struct store *st, json_t *services, const char *template,

@@ -4,6 +4,9 @@
  *   bench_transitions URL TOKEN create N          create N changes (CHG-1..CHG-N)
  *   bench_transitions URL TOKEN fire ID EVENT     fire one event, print the status
  *   bench_transitions URL TOKEN run CLIENTS RECORDS WARMUP SECONDS
+ *   bench_transitions URL TOKEN post CLIENTS PATH BODY WARMUP SECONDS
+ *                                                 the same loop, each request a POST of
+ *                                                 BODY to PATH that must answer 201
  *   bench_transitions - - cpu PID                 CPU seconds of PID's process tree, and
  *                                                 the machine's busy CPU seconds
  *
@@ -40,8 +43,9 @@
 struct plan {
 	const char *base, *token;
 	unsigned clients, records;
-	double measure_at, end_at; /* CLOCK_MONOTONIC seconds */
-	sem_t loaded;              /* a client has connected and read its records */
+	const char *post_path, *post_body; /* `post`: the request each client repeats */
+	double measure_at, end_at;         /* CLOCK_MONOTONIC seconds */
+	sem_t loaded;                      /* a client has connected and read its records */
 	pthread_barrier_t go;
 };
 
@@ -152,13 +156,25 @@ static bool fire_next(struct client *c, unsigned i)
 	return false;
 }
 
+/* `post`: one POST of the plan's body; true when the reply was 201. */
+static bool post_once(struct client *c)
+{
+	long status = perform(c, "POST", c->plan->post_path, c->plan->post_body);
+	if (status == 201)
+		return true;
+	if (status != 0 && c->errors < SHOW_ERRORS)
+		fprintf(stderr, "client %u: POST %s: %ld %s\n", c->index, c->plan->post_path,
+			status, c->buf ? c->buf : "");
+	return false;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
 	struct plan *p = c->plan;
 	bool ok = true;
 
-	for (unsigned i = 0; i < c->nrec && ok; i++)
+	for (unsigned i = 0; i < c->nrec && ok && p->post_path == NULL; i++)
 		ok = load_state(c, i);
 	if (!ok) {
 		fprintf(stderr, "client %u: cannot read its records\n", c->index);
@@ -170,7 +186,7 @@ static void *client_main(void *arg)
 		double t0 = now_s();
 		if (t0 >= p->end_at)
 			break;
-		bool good = fire_next(c, i);
+		bool good = p->post_path ? post_once(c) : fire_next(c, i);
 		double t1 = now_s();
 		if (t1 < p->measure_at) {
 			c->warm++;
@@ -330,9 +346,14 @@ static double percentile(const unsigned long long *hist, unsigned long long n, d
 }
 
 static int cmd_run(const char *base, const char *token, unsigned clients, unsigned records,
-		   double warmup, double seconds)
+		   const char *post_path, const char *post_body, double warmup, double seconds)
 {
-	struct plan p = {.base = base, .token = token, .clients = clients, .records = records};
+	struct plan p = {.base = base,
+			 .token = token,
+			 .clients = clients,
+			 .records = records,
+			 .post_path = post_path,
+			 .post_body = post_body};
 	struct client *cs = calloc(clients, sizeof *cs);
 	unsigned long long *hist = calloc(HIST_BUCKETS, sizeof *hist);
 	const char *spid = getenv("BENCH_SERVER_PID"), *ppid = getenv("BENCH_PG_PID");
@@ -391,6 +412,7 @@ static int cmd_run(const char *base, const char *token, unsigned clients, unsign
 	printf("clients=%u records=%u warmup_s=%.0f measured_s=%.2f\n", clients, records, warmup,
 	       span);
 	printf("transitions=%llu errors=%llu warmup_transitions=%llu\n", done, errors, warm);
+	printf("requests=%llu\n", done);
 	printf("http_tps=%.1f\n", (double)done / seconds);
 	printf("latency_ms mean=%.2f p50=%.2f p99=%.2f max=%.2f\n", lat_sum / n * 1000,
 	       percentile(hist, done, 0.5), percentile(hist, done, 0.99), lat_max * 1000);
@@ -462,7 +484,8 @@ int main(int argc, char **argv)
 	if (argc < 4) {
 		fprintf(stderr,
 			"usage: %s URL TOKEN create N | fire ID EVENT |"
-			" run CLIENTS RECORDS WARMUP SECONDS | cpu PID\n",
+			" run CLIENTS RECORDS WARMUP SECONDS |"
+			" post CLIENTS PATH BODY WARMUP SECONDS | cpu PID\n",
 			argv[0]);
 		return 2;
 	}
@@ -475,8 +498,11 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[3], "cpu") == 0 && argc == 5)
 		rc = cmd_cpu(atol(argv[4]));
 	else if (strcmp(argv[3], "run") == 0 && argc == 8)
-		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), num(argv[6]),
+		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), NULL, NULL, num(argv[6]),
 			     num(argv[7]));
+	else if (strcmp(argv[3], "post") == 0 && argc == 9)
+		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[4]), argv[5], argv[6],
+			     num(argv[7]), num(argv[8]));
 	else
 		fprintf(stderr, "%s: unknown command or wrong arguments\n", argv[0]);
 	curl_global_cleanup();

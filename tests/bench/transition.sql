@@ -3,7 +3,7 @@
 -- its writes and COMMIT pipelined as the service sends them.  The service also pipelines
 -- BEGIN with the locking read; pgbench cannot (\gset is refused inside a pipeline), which
 -- costs the baseline one more round trip than the service.  Taken from
--- service/records/records.c (persist) and
+-- service/app/records_tx.c (persist) and
 -- service/store/{records,effects,audit_log}.c; tests/bench/run.sh prints the statements of
 -- a real request beside its figures.  Values the service computes in C (record JSON,
 -- audit content, payloads) are constants of the same shape, passed by run.sh with -D:
@@ -71,7 +71,17 @@ WITH head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
    head.hash, encode(sha256(convert_to(head.hash || :content, 'UTF8')), 'hex') FROM head
   RETURNING seq, hash)
  UPDATE audit_head SET seq = ins.seq, hash = ins.hash FROM ins WHERE audit_head.id = 1;
-SELECT pg_notify('transom_events', (:notify_payload::jsonb || jsonb_build_object('seq',
- (SELECT seq FROM audit_head WHERE id = 1)))::text);
+-- store_notify: the event gets the audit position, is kept in `events` for replay (every
+-- 64th prunes) and is NOTIFYed
+WITH p AS (SELECT (:notify_payload::jsonb || jsonb_build_object('seq',
+  (SELECT seq FROM audit_head WHERE id = 1)))::text AS payload),
+ kept AS (INSERT INTO events (seq, payload)
+  SELECT coalesce((payload::jsonb->>'seq')::bigint, 0), payload FROM p RETURNING id),
+ pruned AS (DELETE FROM events WHERE id <= (SELECT id FROM kept) - 10000
+  AND (SELECT id FROM kept) % 64 = 0)
+ SELECT pg_notify('transom_events', payload) FROM p;
+-- outbox_add again: the same event for webhooks (records_tx.c persist)
+INSERT INTO outbox (topic, record_id, payload)
+ VALUES ('record.transitioned', :r_id, :notify_payload::jsonb);
 COMMIT;
 \endpipeline
