@@ -246,20 +246,35 @@ static void load_calendars(struct defs *d, const char *policies_dir, const char 
 }
 
 /*
+ * The optional policy file `name` of `policies_dir` as JSON (owned), its path in `path`;
+ * NULL when the file is absent, or when it is not JSON (then the fault is in `diags`).
+ */
+static json_t *load_optional_json(const char *policies_dir, const char *name, char *path,
+				  size_t pathlen, struct diags *diags)
+{
+	size_t len = 0;
+	snprintf(path, pathlen, "%s/%s", policies_dir, name);
+	char *text = read_file(path, &len);
+	if (text == NULL)
+		return NULL;
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (root == NULL)
+		diags_add(diags, path, NULL, je.column, "line %d: %s", je.line, je.text);
+	return root;
+}
+
+/*
  * policies/github.json: which service a repository deploys, for GitHub deployment
  * protection rules: {"repositories": {"owner/repo": {"service", "duration", "template"?}}}.
  */
 static void load_github(struct defs *d, const char *policies_dir, struct diags *diags)
 {
 	char path[2048];
-	size_t len = 0;
-	snprintf(path, sizeof path, "%s/github.json", policies_dir);
-	char *text = read_file(path, &len);
-	if (text == NULL)
+	json_t *root = load_optional_json(policies_dir, "github.json", path, sizeof path, diags);
+	if (root == NULL)
 		return;
-	json_error_t je;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	free(text);
 	json_t *repos = json_object_get(root, "repositories");
 	if (!json_is_object(repos)) {
 		diags_add(diags, path, "repositories", 0,
@@ -297,18 +312,9 @@ static void load_github(struct defs *d, const char *policies_dir, struct diags *
 static void load_identity(struct defs *d, const char *policies_dir, struct diags *diags)
 {
 	char path[2048];
-	size_t len = 0;
-	snprintf(path, sizeof path, "%s/identity.json", policies_dir);
-	char *text = read_file(path, &len);
-	if (text == NULL)
+	json_t *root = load_optional_json(policies_dir, "identity.json", path, sizeof path, diags);
+	if (root == NULL)
 		return;
-	json_error_t je;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	free(text);
-	if (root == NULL) {
-		diags_add(diags, path, NULL, je.column, "line %d: %s", je.line, je.text);
-		return;
-	}
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
