@@ -227,6 +227,37 @@ json_t *policy_history_summary(const struct policy_set *set, json_t *change, jso
 json_t *policy_risk_assess(const struct policy_set *set, const struct policy_catalog *catalog,
 			   json_t *change, json_t *history, struct policy_error *err);
 
+/* ---- backtest (backtest.c) ------------------------------------------------------------ */
+
+/* One carried-out change as the backtest sees it (all borrowed). */
+struct policy_bt_change {
+	long long score;      /* the risk score recorded when it was assessed */
+	const char *level;    /* the risk level recorded then */
+	bool failed;          /* it closed as failed */
+	bool caused_incident; /* an incident names it as caused_by */
+};
+
+/*
+ * How well the recorded risk levels and scores foretold bad outcomes (a change is bad
+ * when it failed or caused an incident) over the `n` changes `c` (borrowed), as an owned
+ *   {"changes", "bad", "base_rate", "levels": [ROW + "level"], "bands": [ROW + "from",
+ *    "to"], "brier": {"base_rate", "per_level", "skill"}, "auc": {"score", "level"},
+ *    "predicted_probability": null, "explain": {figure: text}}
+ * with ROW = {"changes", "failures", "incidents_caused", "bad", "observed_rate"}.  Levels
+ * come in the order of risk.json's levels (`set` may be NULL), then any other recorded
+ * level in order of appearance; bands are `band_width` points wide (>= 1), lowest first,
+ * only those holding changes.  Undefined figures (no change, or no bad or no good change)
+ * are null.  Pure: no I/O, no clock.  NULL when out of memory.
+ */
+json_t *policy_backtest(const struct policy_set *set, const struct policy_bt_change *c, size_t n,
+			long long band_width);
+
+/*
+ * The report of policy_backtest (borrowed) as plain text for a change manager: every
+ * figure with what it means.  Owned string, NULL when out of memory.
+ */
+char *policy_backtest_text(json_t *report);
+
 /* ---- approvals ------------------------------------------------------------------------- */
 
 /*
