@@ -32,11 +32,10 @@ static void row_add(struct bt_row *r, const struct policy_bt_change *c)
 
 static json_t *row_json(const struct bt_row *r)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:o}", "changes", (json_int_t)r->changes,
-			 "failures", (json_int_t)r->failures, "incidents_caused",
-			 (json_int_t)r->incidents, "bad", (json_int_t)r->bad, "observed_rate",
-			 r->changes ? json_real((double)r->bad / (double)r->changes)
-				    : json_null());
+	return json_pack("{s:I, s:I, s:I, s:I, s:o}", "changes", (json_int_t)r->changes, "failures",
+			 (json_int_t)r->failures, "incidents_caused", (json_int_t)r->incidents,
+			 "bad", (json_int_t)r->bad, "observed_rate",
+			 r->changes ? json_real((double)r->bad / (double)r->changes) : json_null());
 }
 
 /* One change reduced to what the AUC needs: its rank key and whether it went bad. */
@@ -106,9 +105,46 @@ static const char *const explain[][2] = {
 		      "randomly chosen good one (ties count half). 0.5 is a coin toss, 1.0 "
 		      "perfect ranking, below 0.5 worse than chance; null without both bad and "
 		      "good changes."},
+	{"levels_rise", "Whether the observed rate never falls from one level to the next "
+			"(levels holding no change skipped; with a policy, its levels only): true "
+			"is what a policy that earns "
+			"its points shows; null with fewer than two levels in use."},
+	{"verdict", "The figures above in a sentence, with a warning when the period holds too "
+		    "few changes (under 30) to judge."},
 	{"auc.level", "The same for the level rank (risk.json's order): how much of the "
 		      "score's ranking survives cutting it into levels."},
 };
+
+/* The verdict: the figures in words (see explain["verdict"]). */
+static void verdict_text(char *out, size_t len, size_t n, long long bad, json_t *auc_score,
+			 double skill, int rise)
+{
+	if (n == 0) {
+		snprintf(out, len,
+			 "No assessed change was carried out in the period: nothing "
+			 "to judge.");
+		return;
+	}
+	if (bad == 0 || bad == (long long)n) {
+		snprintf(out, len,
+			 "Every change went the same way (%s): the risk levels cannot "
+			 "be judged on this period.",
+			 bad ? "all bad" : "none bad");
+		return;
+	}
+	double a = json_number_value(auc_score);
+	int k = snprintf(out, len,
+			 "The score ranks a bad change above a good one %.0f%% of the time (50%% "
+			 "is chance, AUC %.2f); the levels remove %.0f%% of the base-rate "
+			 "forecast's error (Brier skill %.2f)%s.",
+			 a * 100, a, skill * 100, skill,
+			 rise < 0 ? ""
+			 : rise   ? ", and their observed rates rise with the level"
+				  : ", but their observed rates do not rise with the level");
+	if (n < 30 && k > 0 && (size_t)k < len)
+		snprintf(out + k, len - (size_t)k,
+			 " Only %zu changes: too few to trust these figures.", n);
+}
 
 json_t *policy_backtest(const struct policy_set *set, const struct policy_bt_change *c, size_t n,
 			long long band_width)
@@ -158,6 +194,16 @@ json_t *policy_backtest(const struct policy_set *set, const struct policy_bt_cha
 		    json_array_append_new(levels, row) != 0)
 			goto done;
 	}
+	int rise = -1; /* -1: fewer than two levels hold changes */
+	double prev = -1;
+	for (size_t l = 0; l < (n_pol ? n_pol : n_names); l++) { /* risk.json's levels only */
+		if (lv[l].changes == 0)
+			continue;
+		double p = (double)lv[l].bad / (double)lv[l].changes;
+		if (prev >= 0)
+			rise = (rise != 0) && p >= prev;
+		prev = p;
+	}
 	double b_base = p0 * (1 - p0);
 	b_level = n ? b_level / (double)n : 0;
 	for (long long b = lo; n > 0 && b <= hi; b++) {
@@ -178,16 +224,21 @@ json_t *policy_backtest(const struct policy_set *set, const struct policy_bt_cha
 	for (size_t i = 0; i < sizeof explain / sizeof explain[0]; i++)
 		if (json_object_set_new(ex, explain[i][0], json_string(explain[i][1])) != 0)
 			goto done;
-	out = json_pack("{s:I, s:I, s:I, s:I, s:o, s:O, s:O, s:I, s:{s:o, s:o, s:o}, "
-			"s:{s:o, s:o}, s:n, s:O}",
-			"changes", (json_int_t)n, "failures", (json_int_t)all.failures,
-			"incidents_caused", (json_int_t)all.incidents, "bad", (json_int_t)all.bad,
-			"base_rate", n ? json_real(p0) : json_null(), "levels", levels, "bands",
-			bands, "band_width", (json_int_t)band_width, "brier", "base_rate",
-			n ? json_real(b_base) : json_null(), "per_level",
-			n ? json_real(b_level) : json_null(), "skill",
-			b_base > 0 ? json_real(1 - b_level / b_base) : json_null(), "auc", "score",
-			auc(ks, n), "level", auc(kl, n), "predicted_probability", "explain", ex);
+	double skill = b_base > 0 ? 1 - b_level / b_base : 0;
+	json_t *a_score = auc(ks, n);
+	char verdict[640];
+	verdict_text(verdict, sizeof verdict, n, all.bad, a_score, skill, rise);
+	out = json_pack(
+		"{s:I, s:I, s:I, s:I, s:o, s:O, s:O, s:I, s:{s:o, s:o, s:o}, "
+		"s:{s:o, s:o}, s:n, s:o, s:s, s:O}",
+		"changes", (json_int_t)n, "failures", (json_int_t)all.failures, "incidents_caused",
+		(json_int_t)all.incidents, "bad", (json_int_t)all.bad, "base_rate",
+		n ? json_real(p0) : json_null(), "levels", levels, "bands", bands, "band_width",
+		(json_int_t)band_width, "brier", "base_rate", n ? json_real(b_base) : json_null(),
+		"per_level", n ? json_real(b_level) : json_null(), "skill",
+		b_base > 0 ? json_real(skill) : json_null(), "auc", "score", a_score, "level",
+		auc(kl, n), "predicted_probability", "levels_rise",
+		rise < 0 ? json_null() : json_boolean(rise), "verdict", verdict, "explain", ex);
 done:
 	json_decref(levels);
 	json_decref(bands);
@@ -224,8 +275,8 @@ static void row_text(FILE *f, const char *label, json_t *row)
 
 static void explain_text(FILE *f, json_t *report, const char *key)
 {
-	fprintf(f, "    %s\n", json_string_value(json_object_get(
-				       json_object_get(report, "explain"), key)) ?: "");
+	fprintf(f, "    %s\n",
+		json_string_value(json_object_get(json_object_get(report, "explain"), key)) ?: "");
 }
 
 char *policy_backtest_text(json_t *report)
@@ -274,6 +325,7 @@ char *policy_backtest_text(json_t *report)
 	explain_text(f, report, "auc.score");
 	fig(f, "auc (level)", json_object_get(a, "level"));
 	explain_text(f, report, "auc.level");
+	fprintf(f, "\nVerdict: %s\n", json_string_value(json_object_get(report, "verdict")) ?: "");
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -242,7 +242,8 @@ struct policy_bt_change {
  * when it failed or caused an incident) over the `n` changes `c` (borrowed), as an owned
  *   {"changes", "bad", "base_rate", "levels": [ROW + "level"], "bands": [ROW + "from",
  *    "to"], "brier": {"base_rate", "per_level", "skill"}, "auc": {"score", "level"},
- *    "predicted_probability": null, "explain": {figure: text}}
+ *    "predicted_probability": null, "levels_rise": bool|null, "verdict": text,
+ *    "explain": {figure: text}}
  * with ROW = {"changes", "failures", "incidents_caused", "bad", "observed_rate"}.  Levels
  * come in the order of risk.json's levels (`set` may be NULL), then any other recorded
  * level in order of appearance; bands are `band_width` points wide (>= 1), lowest first,

@@ -52,8 +52,8 @@ static json_t *row_named(json_t *arr, const char *name)
  * {0,1,1,2} against good {0,0,1,2}: 1 + 2.5 + 2.5 + 3.5 = 9.5 of 16 = 0.59375.
  */
 static const struct policy_bt_change eight[] = {
-	{5, "low", false, false},     {5, "low", false, false},       {10, "low", true, false},
-	{20, "medium", false, false}, {20, "medium", false, true},    {30, "medium", true, true},
+	{5, "low", false, false},     {5, "low", false, false},    {10, "low", true, false},
+	{20, "medium", false, false}, {20, "medium", false, true}, {30, "medium", true, true},
 	{40, "high", false, false},   {45, "high", true, false},
 };
 
@@ -98,11 +98,17 @@ static void test_hand_computed(void)
 		CHECK_INT(json_integer_value(json_object_get(b, "bad")), bad[i]);
 	}
 	/* every figure is explained */
-	static const char *const keys[] = {"bad",		    "base_rate",
-					   "observed_rate",	    "predicted_probability",
-					   "brier.base_rate",	    "brier.per_level",
-					   "brier.skill",	    "auc.score",
-					   "auc.level"};
+	static const char *const keys[] = {"bad",
+					   "base_rate",
+					   "observed_rate",
+					   "predicted_probability",
+					   "brier.base_rate",
+					   "brier.per_level",
+					   "brier.skill",
+					   "auc.score",
+					   "auc.level",
+					   "levels_rise",
+					   "verdict"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		CHECKF(json_string_length(json_object_get(json_object_get(r, "explain"), keys[i])) >
 			       40,
@@ -112,11 +118,18 @@ static void test_hand_computed(void)
 	CHECK(text && strstr(text, "brier skill            0.0833") != NULL);
 	CHECK(text && strstr(text, "auc (score)            0.7188") != NULL);
 	CHECK(text && strstr(text, "base rate              0.5000") != NULL);
-	CHECK(text && strstr(text, "  medium              3        1         2      2  0.6667") !=
-			      NULL);
-	CHECK(text && strstr(text, "  20..29              2        0         1      1  0.5000") !=
-			      NULL);
+	CHECK(text &&
+	      strstr(text, "  medium              3        1         2      2  0.6667") != NULL);
+	CHECK(text &&
+	      strstr(text, "  20..29              2        0         1      1  0.5000") != NULL);
 	CHECK(text && strstr(text, "not probabilities") != NULL);
+	/* low 1/3, medium 2/3, high 1/2: the rate falls from medium to high */
+	CHECK(json_is_false(json_object_get(r, "levels_rise")));
+	CHECK(text && strstr(text, "Verdict: The score ranks a bad change above a good one 72% "
+				   "of the time (50% is chance, AUC 0.72); the levels remove 8% "
+				   "of the base-rate forecast's error (Brier skill 0.08), but "
+				   "their observed rates do not rise with the level. Only 8 "
+				   "changes: too few to trust these figures.") != NULL);
 	if (text && getenv("SHOW"))
 		fputs(text, stderr);
 	free(text);
@@ -148,8 +161,9 @@ static void test_bands_sparse_and_negative(void)
 	CHECK_INT(json_integer_value(json_object_get(json_array_get(bands, 0), "to")), -1);
 	CHECK_INT(json_integer_value(json_object_get(json_array_get(bands, 1), "from")), 0);
 	CHECK_INT(json_integer_value(json_object_get(json_array_get(bands, 2), "from")), 90);
-	/* the only bad change has the lowest score: AUC 0 */
+	/* the only bad change has the lowest score: AUC 0; low 1/2 then high 0 falls */
 	CHECK_NEAR(num(r, "auc", "score"), 0.0);
+	CHECK(json_is_false(json_object_get(r, "levels_rise")));
 	json_decref(r);
 }
 
@@ -179,6 +193,7 @@ static void test_level_order_of_policy(void)
 			  want[i]);
 	/* high (rank 2) is the only bad one: it outranks every good change */
 	CHECK_NEAR(num(r, "auc", "score"), 1.0);
+	CHECK(json_is_true(json_object_get(r, "levels_rise"))); /* 0, 0, 1; retired is no level */
 	json_decref(r);
 	policy_free(set);
 	catalog_free(cat);
@@ -197,6 +212,8 @@ static void test_undefined_is_null(void)
 	CHECK_INT(json_array_size(json_object_get(r, "bands")), 0);
 	char *text = policy_backtest_text(r);
 	CHECK(text && strstr(text, "brier skill            n/a") != NULL);
+	CHECK(text && strstr(text, "nothing to judge") != NULL);
+	CHECK(json_is_null(json_object_get(r, "levels_rise")));
 	free(text);
 	json_decref(r);
 	static const struct policy_bt_change good[] = {{5, "low", false, false},
@@ -205,6 +222,7 @@ static void test_undefined_is_null(void)
 	CHECK_NEAR(num(r, "base_rate", NULL), 0.0);
 	CHECK(json_is_null(json_object_get(json_object_get(r, "brier"), "skill")));
 	CHECK(json_is_null(json_object_get(json_object_get(r, "auc"), "level")));
+	CHECK(strstr(json_string_value(json_object_get(r, "verdict")) ?: "", "none bad") != NULL);
 	json_decref(r);
 }
 
