@@ -1,11 +1,13 @@
 /*
  * h_workflows.c -- the loaded workflow definitions and policies, and the audit chain
- * check, over HTTP (the use cases are in app/workflows.c).
+ * check, and the risk backtest over HTTP (the use cases are in app/workflows.c and
+ * app/backtest.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "app/backtest.h"
 #include "app/workflows.h"
 
 enum tr_code h_workflows_list(struct http_req *req, struct http_reply *rep)
@@ -44,6 +46,16 @@ enum tr_code h_audit_verify(struct http_req *req, struct http_reply *rep)
 	json_t *result;
 	struct app_actor who = api_actor(req);
 	enum tr_code rc = app_audit_verify(api_session(req), &who, &result, &req->err);
+	return rc == TR_OK ? http_reply_json(rep, 200, result) : rc;
+}
+
+enum tr_code h_risk_backtest(struct http_req *req, struct http_reply *rep)
+{
+	json_t *result;
+	struct app_actor who = api_actor(req);
+	enum tr_code rc = app_risk_backtest(api_session(req), &who, http_req_query(req, "from"),
+					    http_req_query(req, "to"), http_req_query(req, "band"),
+					    &result, &req->err);
 	return rc == TR_OK ? http_reply_json(rep, 200, result) : rc;
 }
 

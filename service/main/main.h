@@ -18,6 +18,8 @@ int cmd_db(const struct config *cfg, int argc, char **argv);
 int cmd_token(const struct config *cfg, int argc, char **argv);
 int cmd_user(const struct config *cfg, int argc, char **argv);
 int cmd_check(const struct config *cfg, int argc, char **argv);
+/* `transomd risk backtest [--from T] [--to T] [--band N] [--json]`; exit 0, 1 or 2. */
+int cmd_risk(const struct config *cfg, int argc, char **argv);
 
 /*
  * Brings the schema up to date, waiting up to `wait_seconds` for a database that is

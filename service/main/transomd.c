@@ -44,6 +44,9 @@ static void usage(FILE *out)
 		"  user list                   list users and their state (active, disabled)\n"
 		"  user disable NAME           disable a user: every credential stops working\n"
 		"  user enable NAME            enable a user again (they need a new token)\n"
+		"  risk backtest [--from TIME] [--to TIME] [--band N] [--json]\n"
+		"                              replay carried-out changes: how well the risk\n"
+		"                              levels and scores foretold failures and incidents\n"
 		"  check [--workflows DIR] [--policies DIR]\n"
 		"                              validate definitions; exit 0 when valid, 1 if not\n"
 		"\n"
@@ -119,7 +122,7 @@ int main(int argc, char **argv)
 	}
 	bool needs_db =
 		strcmp(cmd, "serve") == 0 || strcmp(cmd, "token") == 0 ||
-		strcmp(cmd, "user") == 0 ||
+		strcmp(cmd, "user") == 0 || strcmp(cmd, "risk") == 0 ||
 		(strcmp(cmd, "migrate") == 0 && migrate_url == NULL && cfg.migrate_url[0] == '\0');
 	if (needs_db && cfg.database_url[0] == '\0') {
 		fprintf(stderr, "transomd: invalid setting TRANSOM_DATABASE_URL='': expected a "
@@ -140,6 +143,8 @@ int main(int argc, char **argv)
 		return cmd_user(&cfg, sub_argc, sub_argv);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(&cfg, sub_argc, sub_argv);
+	if (strcmp(cmd, "risk") == 0)
+		return cmd_risk(&cfg, sub_argc, sub_argv);
 	fprintf(stderr, "transomd: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

@@ -309,6 +309,56 @@ enum db_status store_change_history(struct store *st, json_t *services, const ch
 	return h != NULL ? DB_ONE : DB_HARD;
 }
 
+/*
+ * Every assessed change carried out (closed, failed or in review) with updated_at in
+ * [$1, $2) ms, oldest first: its recorded risk score and level, whether it closed as
+ * failed and how many incidents name it as caused_by.  Changes never assessed (no
+ * data.risk object) come apart as a count.
+ */
+static const struct store_stmt stmt_outcomes = {
+	"record_outcomes",
+	"SELECT r.id, (r.data->'risk'->>'score')::bigint, r.data->'risk'->>'level',"
+	" (r.state = 'failed' OR coalesce(r.data->>'result' = 'failed', false)),"
+	" (SELECT count(*) FROM record_links l WHERE l.to_id = r.id AND l.rel = 'caused_by'),"
+	" jsonb_typeof(r.data->'risk') = 'object'"
+	"  AND jsonb_typeof(r.data->'risk'->'score') = 'number'"
+	" FROM records r WHERE r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')"
+	" AND r.updated_at >= to_timestamp($1::bigint / 1000.0)"
+	" AND r.updated_at < to_timestamp($2::bigint / 1000.0)"
+	" ORDER BY r.updated_at, r.id",
+	2};
+
+enum db_status store_change_outcomes(struct store *st, long long from_ms, long long to_ms,
+				     json_t **out, long long *unassessed)
+{
+	char from[32], to[32];
+	snprintf(from, sizeof from, "%lld", from_ms);
+	snprintf(to, sizeof to, "%lld", to_ms);
+	const char *p[] = {from, to};
+	PGresult *res;
+	*out = NULL;
+	*unassessed = 0;
+	enum db_status s = store_exec(st, &stmt_outcomes, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		if (strcmp(PQgetvalue(res, i, 5), "t") != 0) {
+			(*unassessed)++;
+			continue;
+		}
+		json_array_append_new(
+			arr, json_pack("{s:s, s:I, s:s, s:b, s:I}", "id", PQgetvalue(res, i, 0),
+				       "score", (json_int_t)atoll(PQgetvalue(res, i, 1)), "level",
+				       PQgetvalue(res, i, 2), "failed",
+				       strcmp(PQgetvalue(res, i, 3), "t") == 0, "incidents",
+				       (json_int_t)atoll(PQgetvalue(res, i, 4))));
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}
+
 static const struct store_stmt stmt_awaiting = {
 	"records_awaiting_approval",
 	"SELECT data::text, version FROM records WHERE kind = 'change'"
