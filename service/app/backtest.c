@@ -91,9 +91,8 @@ int app_backtest_compute(struct store *st, const struct policy_set *set,
 	return DB_ONE;
 }
 
-enum tr_code app_risk_backtest(struct app_session *s, const struct app_actor *who,
-			       const char *from, const char *to, const char *band, json_t **out,
-			       struct tr_error *err)
+enum tr_code app_risk_backtest(struct app_session *s, const struct app_actor *who, const char *from,
+			       const char *to, const char *band, json_t **out, struct tr_error *err)
 {
 	struct app_backtest_q q;
 	*out = NULL;

@@ -42,8 +42,8 @@ int app_backtest_compute(struct store *st, const struct policy_set *set,
  * GET /v1/risk/backtest: app_backtest_args then app_backtest_compute on session `s`
  * with its policies.  TR_E_BAD_PARAMETER as above; 503 when the database fails.
  */
-enum tr_code app_risk_backtest(struct app_session *s, const struct app_actor *who,
-			       const char *from, const char *to, const char *band, json_t **out,
+enum tr_code app_risk_backtest(struct app_session *s, const struct app_actor *who, const char *from,
+			       const char *to, const char *band, json_t **out,
 			       struct tr_error *err);
 
 #endif /* TRANSOM_APP_BACKTEST_H */

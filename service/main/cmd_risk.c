@@ -70,7 +70,8 @@ int cmd_risk(const struct config *cfg, int argc, char **argv)
 			if (!as_json)
 				printf("\n%lld changes carried out with no recorded risk were left "
 				       "out.\n",
-				       (long long)json_integer_value(json_object_get(rep, "unassessed")));
+				       (long long)json_integer_value(
+					       json_object_get(rep, "unassessed")));
 			rc = 0;
 		}
 		free(text);

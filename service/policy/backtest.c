@@ -73,6 +73,18 @@ static json_t *auc(struct bt_key *k, size_t n)
 	return bad > 0 && good > 0 ? json_real(wins / (bad * good)) : json_null();
 }
 
+/* A change by its score, for cutting the bands. */
+struct bt_ref {
+	long long score;
+	const struct policy_bt_change *c;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	long long x = ((const struct bt_ref *)a)->score, y = ((const struct bt_ref *)b)->score;
+	return (x > y) - (x < y);
+}
+
 /* Floor division, so that band edges hold for negative scores too. */
 static long long floor_div(long long a, long long b)
 {
@@ -155,15 +167,15 @@ json_t *policy_backtest(const struct policy_set *set, const struct policy_bt_cha
 	const char **names = calloc(n_pol + n + 1, sizeof *names);
 	struct bt_row *lv = calloc(n_pol + n + 1, sizeof *lv);
 	struct bt_key *ks = calloc(n + 1, sizeof *ks), *kl = calloc(n + 1, sizeof *kl);
+	struct bt_ref *byscore = calloc(n + 1, sizeof *byscore);
 	json_t *out = NULL, *levels = json_array(), *bands = json_array(), *ex = json_object();
-	if (names == NULL || lv == NULL || ks == NULL || kl == NULL || levels == NULL ||
-	    bands == NULL || ex == NULL)
+	if (names == NULL || lv == NULL || ks == NULL || kl == NULL || byscore == NULL ||
+	    levels == NULL || bands == NULL || ex == NULL)
 		goto done;
 	size_t n_names = n_pol;
 	for (size_t i = 0; i < n_pol; i++)
 		names[i] = set->risk->levels[i].name;
 	struct bt_row all = {0};
-	long long lo = 0, hi = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = c[i].level ? c[i].level : "";
 		size_t l = 0;
@@ -176,11 +188,6 @@ json_t *policy_backtest(const struct policy_set *set, const struct policy_bt_cha
 		bool bad = c[i].failed || c[i].caused_incident;
 		ks[i] = (struct bt_key){c[i].score, bad};
 		kl[i] = (struct bt_key){(long long)l, bad};
-		long long b = floor_div(c[i].score, band_width);
-		if (i == 0 || b < lo)
-			lo = b;
-		if (i == 0 || b > hi)
-			hi = b;
 	}
 	/* Brier scores: the base rate for all, or each level's own observed rate. */
 	double p0 = n ? (double)all.bad / (double)n : 0, b_level = 0;
@@ -206,13 +213,15 @@ json_t *policy_backtest(const struct policy_set *set, const struct policy_bt_cha
 	}
 	double b_base = p0 * (1 - p0);
 	b_level = n ? b_level / (double)n : 0;
-	for (long long b = lo; n > 0 && b <= hi; b++) {
+	/* bands, lowest first: the changes sorted by score, cut where the band changes */
+	for (size_t i = 0; i < n; i++)
+		byscore[i] = (struct bt_ref){c[i].score, &c[i]};
+	qsort(byscore, n, sizeof *byscore, ref_cmp);
+	for (size_t i = 0; i < n;) {
+		long long b = floor_div(byscore[i].score, band_width);
 		struct bt_row r = {0};
-		for (size_t i = 0; i < n; i++)
-			if (floor_div(c[i].score, band_width) == b)
-				row_add(&r, &c[i]);
-		if (r.changes == 0)
-			continue;
+		for (; i < n && floor_div(byscore[i].score, band_width) == b; i++)
+			row_add(&r, byscore[i].c);
 		json_t *row = row_json(&r);
 		if (row == NULL ||
 		    json_object_set_new(row, "from", json_integer(b * band_width)) != 0 ||
@@ -247,6 +256,7 @@ done:
 	free(lv);
 	free(ks);
 	free(kl);
+	free(byscore);
 	return out;
 }
 

@@ -116,8 +116,9 @@ static void test_june_figures(void)
 		CHECK_STR(json_string_value(json_object_get(l, "level")), names[i]);
 		CHECK_NEAR(num(l, "observed_rate", NULL), rates[i]);
 	}
-	CHECK_INT(json_integer_value(json_object_get(json_array_get(levels, 1), "incidents_caused")),
-		  2);
+	CHECK_INT(
+		json_integer_value(json_object_get(json_array_get(levels, 1), "incidents_caused")),
+		2);
 	CHECK_INT(json_array_size(json_object_get(j, "bands")), 5);
 	CHECK(json_string_length(json_object_get(json_object_get(j, "explain"), "brier.skill")) >
 	      40);
@@ -175,8 +176,8 @@ static void test_bad_arguments_are_refused(void)
 static void test_cli(void)
 {
 	int status = -1;
-	const char *const args[] = {"risk",	     "backtest", "--from", "2026-06-01",
-				    "--to",	     "2026-07-01", NULL};
+	const char *const args[] = {"risk", "backtest",   "--from", "2026-06-01",
+				    "--to", "2026-07-01", NULL};
 	char *out = transomd_run(&status, args);
 	CHECK_INT(status, 0);
 	CHECK(out && strstr(out, "Risk backtest: 8 changes, 3 failed, 2 caused incidents, 4 bad"));
