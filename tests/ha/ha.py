@@ -519,20 +519,27 @@ def run(tmp, procs, clusters):
     def q(sql):
         return sh(psql[0], "-X", "-h", s2, "-U", "transom", "-d", "transom", "-Atc", sql)
 
-    # Webhooks: every delivery of our subscription is delivered and reached the receiver.
+    # Webhooks: every event up to now has a delivery of our subscription, delivered, and
+    # it reached the receiver.  Timers keep making events meanwhile (abandoned drafts):
+    # the check covers the events up to `cut`, fanned out and delivered within a minute.
+    hook = int(hook_id or 0)
+    cut = int(q("SELECT coalesce(max(id), 0) FROM outbox") or 0)
     until = time.time() + 60
     while time.time() < until:
+        unfanned = int(q("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND id <= %d"
+                         % cut))
         pending = int(q("SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'"
-                        " AND webhook_id = %s" % int(hook_id or 0)))
-        if pending == 0:
+                        " AND webhook_id = %d AND outbox_id <= %d" % (hook, cut)))
+        if unfanned == 0 and pending == 0:
             break
         time.sleep(0.5)
-    rows = q("SELECT id FROM webhook_deliveries WHERE webhook_id = %d" % int(hook_id or 0))
+    rows = q("SELECT id FROM webhook_deliveries WHERE webhook_id = %d AND outbox_id <= %d"
+             % (hook, cut))
     ids = set(rows.split()) if rows else set()
     outbox = int(q("SELECT count(*) FROM outbox o WHERE o.id > (SELECT min(outbox_id) FROM "
-                   "webhook_deliveries WHERE webhook_id = %d) AND NOT EXISTS (SELECT 1 FROM "
-                   "webhook_deliveries d WHERE d.outbox_id = o.id AND d.webhook_id = %d)"
-                   % (int(hook_id or 0), int(hook_id or 0))) or 0)
+                   "webhook_deliveries WHERE webhook_id = %d) AND o.id <= %d AND NOT EXISTS "
+                   "(SELECT 1 FROM webhook_deliveries d WHERE d.outbox_id = o.id AND "
+                   "d.webhook_id = %d)" % (hook, cut, hook)) or 0)
     with recv.rlock:
         lost = ids - recv.deliveries
         rcount = recv.count
