@@ -10,7 +10,6 @@
 #include "app/records.h"
 #include "core/clock.h"
 #include "store/store.h"
-#include "wf/wf.h"
 
 static void on_db_error(void *cls)
 {
@@ -109,9 +108,4 @@ enum tr_code app_session_context(struct app_session *s, const char *actor, unsig
 	if (c->defs == NULL)
 		return tr_error_set(err, TR_E_NOT_READY, NULL, "no definitions are loaded");
 	return TR_OK;
-}
-
-unsigned app_system_roles(void)
-{
-	return WF_ROLE_SYSTEM;
 }

@@ -81,7 +81,4 @@ const char *app_session_last_error(const struct app_session *s);
 enum tr_code app_session_context(struct app_session *s, const char *actor, unsigned roles,
 				 const char *request_id, struct rec_ctx *c, struct tr_error *err);
 
-/* The roles of the "system" actor of jobs (WF_ROLE_SYSTEM). */
-unsigned app_system_roles(void);
-
 #endif /* TRANSOM_APP_SESSION_H */

@@ -27,6 +27,7 @@
 #include "net/net.h"
 #include "app/imip.h"
 #include "app/mail_queue.h"
+#include "app/records.h"
 
 #define SWEEP_MAX_MS    500
 #define SENDS_PER_SWEEP 50
@@ -54,8 +55,7 @@ static bool context(struct mail_worker *w, struct rec_ctx *c)
 {
 	struct tr_error err = {0};
 	w->settings.public_url = w->app->public_url;
-	return app_session_context(w->session, "system", app_system_roles(), NULL, c, &err) ==
-	       TR_OK;
+	return app_session_context(w->session, "system", REC_ROLE_SYSTEM, NULL, c, &err) == TR_OK;
 }
 
 static void send_one(struct mail_worker *w, const struct store_imip_job *job)
