@@ -46,7 +46,9 @@ CAL_DRIVER := $(BUILD)/tests/calendar/expand_main
 ERRORS_DOC := $(BUILD)/tests/docs/errors_doc
 MIGRATIONS := $(sort $(wildcard service/store/migrations/*.sql))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/openapi.o
+WEB_FILES := $(sort $(shell find web -type f ! -name '.*' ! -name '*.md'))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/openapi.o \
+             $(BUILD)/gen/webapp.o
 MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:%.c=$(BUILD)/%)
 HTTP_BIN  := $(HTTP_SRC:%.c=$(BUILD)/%)
@@ -137,6 +139,13 @@ $(BUILD)/gen/openapi.c: docs/openapi.json deploy/embed-text.sh
 $(BUILD)/gen/openapi.o: $(BUILD)/gen/openapi.c $(FLAGS_STAMP)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# And the web app (web/): every file, gzip'd too, under a version hash.
+$(BUILD)/gen/webapp.c: $(WEB_FILES) deploy/embed-assets.sh
+	@mkdir -p $(dir $@)
+	$(Q)deploy/embed-assets.sh web > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/webapp.o: $(BUILD)/gen/webapp.c $(FLAGS_STAMP)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
@@ -181,7 +190,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_RUN := $(FUZZ_SRC:tests/fuzz/%.c=fuzz-run-%)
 FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/gen/migrations.o \
-            build-fuzz/obj/gen/openapi.o
+            build-fuzz/obj/gen/openapi.o build-fuzz/obj/gen/webapp.o
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Iservice $(PKG_CFLAGS) -pthread $(FUZZ_SAN)
 FUZZ_SECONDS ?= 20

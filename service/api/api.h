@@ -36,7 +36,8 @@ enum api_cred_kind {
 	API_CRED_NONE = 0, /* an empty memo slot */
 	API_CRED_BEARER,   /* an API token (Authorization: Bearer), API routes only */
 	API_CRED_BASIC,    /* an app password (HTTP Basic), DAV routes only */
-	API_CRED_JWT       /* an OpenID Provider's JWT (Authorization: Bearer), until its exp */
+	API_CRED_JWT,      /* an OpenID Provider's JWT (Authorization: Bearer), until its exp */
+	API_CRED_SESSION   /* the web app's session cookie, API routes only */
 };
 
 /*
@@ -105,6 +106,15 @@ struct app_actor api_actor(const struct http_req *req);
  */
 bool api_caller_is_admin(struct http_req *req, bool memo_only);
 
+/* The roles in `mask` as a JSON array of names (owned). */
+json_t *api_roles_json(unsigned mask);
+
+/*
+ * The web app's session cookie (APP_SESSION_COOKIE) of `req` into `out` (`outlen`
+ * bytes): false when there is none or it is too long.
+ */
+bool api_session_cookie(const struct http_req *req, char *out, size_t outlen);
+
 /*
  * Parses the body of `req` as the dispatcher does for ROUTE_JSON_BODY routes, into
  * req->json (owned by the request): for handlers that must look at the raw bytes first
@@ -140,6 +150,13 @@ enum tr_code h_readyz(struct http_req *req, struct http_reply *rep);
 enum tr_code h_openapi(struct http_req *req, struct http_reply *rep);
 enum tr_code h_metrics(struct http_req *req, struct http_reply *rep);
 enum tr_code h_me(struct http_req *req, struct http_reply *rep);
+/* The web app's sign-in (h_session.c): POST signs in, GET says who, DELETE signs out. */
+enum tr_code h_session_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_session_get(struct http_req *req, struct http_reply *rep);
+enum tr_code h_session_delete(struct http_req *req, struct http_reply *rep);
+/* The web app (h_webapp.c): any page (index.html), and its versioned files. */
+enum tr_code h_webapp_page(struct http_req *req, struct http_reply *rep);
+enum tr_code h_webapp_asset(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep);
@@ -190,8 +207,6 @@ enum tr_code h_imip_intake(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_app_passwords_revoke(struct http_req *req, struct http_reply *rep);
-/* GET /: one line of text for a browser (DAV methods at "/" go to h_dav). */
-enum tr_code h_root_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_dav_well_known(struct http_req *req, struct http_reply *rep);
 enum tr_code h_dav(struct http_req *req, struct http_reply *rep);
 /* webhooks (h_webhooks.c) */

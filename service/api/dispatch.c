@@ -16,6 +16,7 @@
 #include "crypto/crypto.h"
 #include "app/credentials.h"
 #include "app/identity.h"
+#include "app/web_sessions.h"
 
 /* ---- workers ---------------------------------------------------------------------------- */
 
@@ -261,8 +262,90 @@ static enum tr_code authenticate_bearer(struct http_req *req, const char *h, boo
 }
 
 /*
+ * The web app's session cookie `secret` into req->user, remembered per thread like a
+ * token (kind API_CRED_SESSION, by the SHA-256 of the secret).  A request that may change
+ * something (any method but GET, HEAD and OPTIONS) must carry the session's CSRF token
+ * in X-CSRF-Token (app/web_sessions.h): 403 rule "csrf" otherwise.
+ */
+static enum tr_code authenticate_session(struct http_req *req, const char *secret)
+{
+	struct api_worker *w = req->worker;
+	struct app *app = w->app;
+	char hash[CRYPTO_SHA256_HEX_LEN], csrf[APP_SESSION_CSRF_LEN];
+	unsigned long gen = atomic_load(&app->token_gen);
+	long long now = clock_mono_ms();
+	crypto_sha256_hex(secret, strlen(secret), hash);
+	struct token_memo *m =
+		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
+	if (m->kind == API_CRED_SESSION && m->gen == gen && now < m->expires_ms &&
+	    strcmp(m->hash, hash) == 0) {
+		req->user = m->user;
+	} else {
+		struct app_user u = {0};
+		bool found = false;
+		enum tr_code rc = app_session_check(w->session, secret, req->request_id, &u, csrf,
+						    &found, &req->err);
+		if (rc != TR_OK)
+			return rc;
+		if (!found)
+			return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Cookie",
+					    "the session has ended or expired: sign in again");
+		memset(&req->user, 0, sizeof req->user);
+		snprintf(req->user.name, sizeof req->user.name, "%s", u.name);
+		snprintf(req->user.email, sizeof req->user.email, "%s", u.email);
+		snprintf(req->user.display_name, sizeof req->user.display_name, "%s",
+			 u.display_name);
+		req->user.roles = u.roles;
+		req->user.session_id = u.token_id;
+		m->kind = API_CRED_SESSION;
+		memcpy(m->hash, hash, sizeof m->hash);
+		m->user = req->user;
+		m->gen = gen;
+		m->expires_ms = now + TOKEN_MEMO_MS;
+	}
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD || req->method == HTTP_OPTIONS)
+		return TR_OK;
+	app_session_csrf(secret, csrf);
+	const char *sent = http_req_header(req, "X-CSRF-Token");
+	if (sent == NULL || !crypto_equal(sent, csrf)) {
+		memset(&req->user, 0, sizeof req->user);
+		tr_error_set(&req->err, TR_E_FORBIDDEN, "X-CSRF-Token",
+			     "a %s with the session cookie needs the session's CSRF token in "
+			     "X-CSRF-Token (GET /v1/session gives it)",
+			     req->method_name);
+		tr_error_rule(&req->err, TR_R_CSRF);
+		return TR_E_FORBIDDEN;
+	}
+	return TR_OK;
+}
+
+bool api_session_cookie(const struct http_req *req, char *out, size_t outlen)
+{
+	const char *c = http_req_header(req, "Cookie");
+	size_t nlen = strlen(APP_SESSION_COOKIE);
+	while (c != NULL && *c != '\0') {
+		while (*c == ' ' || *c == ';')
+			c++;
+		size_t len = strcspn(c, ";");
+		if (len > nlen && strncmp(c, APP_SESSION_COOKIE, nlen) == 0 && c[nlen] == '=') {
+			size_t vlen = len - nlen - 1;
+			while (vlen > 0 && c[nlen + 1 + vlen - 1] == ' ')
+				vlen--;
+			if (vlen == 0 || vlen >= outlen)
+				return false;
+			memcpy(out, c + nlen + 1, vlen);
+			out[vlen] = '\0';
+			return true;
+		}
+		c += len;
+	}
+	return false;
+}
+
+/*
  * The credential a route takes, and no other: DAV routes (ROUTE_BASIC_AUTH) an app
- * password over HTTP Basic; every other route a bearer token.
+ * password over HTTP Basic; every other route a bearer token or, without an
+ * Authorization header, the web app's session cookie.
  */
 static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 {
@@ -274,6 +357,12 @@ static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 		return basic_challenge(req, rep,
 				       "send HTTP Basic credentials: your user name and an app "
 				       "password (API tokens are not accepted here)");
+	}
+	char secret[APP_SESSION_SECRET_MAX];
+	if (h == NULL && api_session_cookie(req, secret, sizeof secret)) {
+		enum tr_code rc = authenticate_session(req, secret);
+		explicit_bzero(secret, sizeof secret);
+		return rc;
 	}
 	bool invalid;
 	enum tr_code rc = authenticate_bearer(req, h, false, &invalid);

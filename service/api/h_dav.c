@@ -279,14 +279,6 @@ enum tr_code h_dav(struct http_req *req, struct http_reply *rep)
 	return rc;
 }
 
-enum tr_code h_root_get(struct http_req *req, struct http_reply *rep)
-{
-	(void)req;
-	static const char page[] = "Transom: the API is described at /v1/openapi.json;"
-				   " calendar programs log in here or at /dav/.\n";
-	return http_reply_text(rep, 200, "text/plain; charset=utf-8", page, sizeof page - 1);
-}
-
 enum tr_code h_dav_well_known(struct http_req *req, struct http_reply *rep)
 {
 	enum tr_code rc = http_reply_text(rep, 301, NULL, "", 0);

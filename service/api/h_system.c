@@ -95,8 +95,7 @@ enum tr_code h_metrics(struct http_req *req, struct http_reply *rep)
 	return rc;
 }
 
-/* The roles in `mask` as a JSON array of names. */
-static json_t *roles_json(unsigned mask)
+json_t *api_roles_json(unsigned mask)
 {
 	json_t *a = json_array();
 	for (unsigned bit = 1; a != NULL && bit <= ROLE_ADMIN; bit <<= 1)
@@ -112,6 +111,6 @@ enum tr_code h_me(struct http_req *req, struct http_reply *rep)
 			       json_pack("{s:s, s:s?, s:s?, s:o, s:I}", "user", u->name, "email",
 					 u->email[0] ? u->email : NULL, "display_name",
 					 u->display_name[0] ? u->display_name : NULL, "roles",
-					 roles_json(u->roles), "token_id",
+					 api_roles_json(u->roles), "token_id",
 					 (json_int_t)u->token_id));
 }

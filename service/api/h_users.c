@@ -38,10 +38,11 @@ enum tr_code h_user_disable(struct http_req *req, struct http_reply *rep)
 	if (rc != TR_OK)
 		return rc;
 	return http_reply_json(rep, 200,
-			       json_pack("{s:s, s:s, s:{s:I, s:I, s:I}}", "user", name, "state",
-					 "disabled", "revoked", "tokens", (json_int_t)r.tokens,
-					 "app_passwords", (json_int_t)r.app_passwords, "feeds",
-					 (json_int_t)r.feeds));
+			       json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I}}", "user", name,
+					 "state", "disabled", "revoked", "tokens",
+					 (json_int_t)r.tokens, "app_passwords",
+					 (json_int_t)r.app_passwords, "feeds", (json_int_t)r.feeds,
+					 "sessions", (json_int_t)r.sessions));
 }
 
 enum tr_code h_user_enable(struct http_req *req, struct http_reply *rep)

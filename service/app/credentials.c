@@ -72,16 +72,6 @@ static int b64_decode(const char *in, char *out, size_t outlen)
 	return memchr(out, '\0', n) == NULL ? (int)n : -1;
 }
 
-/* Equal strings of equal length, in time that does not depend on where they differ. */
-static bool same_secret(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char d = la != lb;
-	for (size_t i = 0; i < la && i < lb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
 struct pw_check {
 	const char *password;
 };
@@ -92,21 +82,16 @@ static bool pw_matches(void *cls, const char *salt, const char *hash)
 	char mac[CRYPTO_SHA256_HEX_LEN];
 	if (!crypto_hmac_sha256_hex(salt, strlen(salt), c->password, strlen(c->password), mac))
 		return false;
-	return same_secret(mac, hash);
+	return crypto_equal(mac, hash);
 }
 
-/* The app password lookup: DB_ONE with `user` filled, DB_NONE, or a database error. */
-static enum db_status app_password_lookup(struct app_session *s, const char *credentials,
-					  struct store_user *user)
+/*
+ * The app password lookup of user `name` (or one of a person's e-mail addresses):
+ * DB_ONE with `user` filled, DB_NONE, or a database error.
+ */
+static enum db_status app_password_lookup(struct app_session *s, const char *name,
+					  const char *password, struct store_user *user)
 {
-	char plain[512];
-	if (strlen(credentials) > 640 || b64_decode(credentials, plain, sizeof plain) < 0)
-		return DB_NONE;
-	char *colon = strchr(plain, ':');
-	if (colon == NULL || colon == plain || colon[1] == '\0')
-		return DB_NONE;
-	*colon = '\0';
-	const char *name = plain;
 	/* DAVx5 and others name the account by e-mail: map an address to its person. */
 	const struct defs *d = app_session_defs(s);
 	if (strchr(name, '@') != NULL && d != NULL && d->policies != NULL) {
@@ -114,23 +99,41 @@ static enum db_status app_password_lookup(struct app_session *s, const char *cre
 		if (u != NULL)
 			name = u->name;
 	}
-	struct pw_check c = {colon + 1};
-	enum db_status st = store_app_password_find(s->store, name, pw_matches, &c, user);
-	explicit_bzero(plain, sizeof plain);
-	return st;
+	struct pw_check c = {password};
+	return store_app_password_find(s->store, name, pw_matches, &c, user);
 }
 
-enum tr_code app_auth_basic(struct app_session *s, const char *credentials, const char *request_id,
-			    struct app_user *user, bool *found, struct tr_error *err)
+enum tr_code app_auth_password(struct app_session *s, const char *name, const char *password,
+			       const char *request_id, struct app_user *user, bool *found,
+			       struct tr_error *err)
 {
 	struct store_user u = {0};
-	enum db_status st = app_password_lookup(s, credentials, &u);
+	enum db_status st = DB_NONE;
+	if (name[0] != '\0' && password[0] != '\0' && strlen(name) < 256 && strlen(password) < 256)
+		st = app_password_lookup(s, name, password, &u);
 	*found = st == DB_ONE;
 	if (st < 0)
 		return app_session_error(s, st, request_id, err);
 	if (*found)
 		user_from_store(user, &u);
 	return TR_OK;
+}
+
+enum tr_code app_auth_basic(struct app_session *s, const char *credentials, const char *request_id,
+			    struct app_user *user, bool *found, struct tr_error *err)
+{
+	char plain[512];
+	*found = false;
+	if (strlen(credentials) > 640 || b64_decode(credentials, plain, sizeof plain) < 0)
+		return TR_OK;
+	char *colon = strchr(plain, ':');
+	enum tr_code rc = TR_OK;
+	if (colon != NULL && colon != plain && colon[1] != '\0') {
+		*colon = '\0';
+		rc = app_auth_password(s, plain, colon + 1, request_id, user, found, err);
+	}
+	explicit_bzero(plain, sizeof plain);
+	return rc;
 }
 
 /*

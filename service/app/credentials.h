@@ -41,6 +41,15 @@ enum tr_code app_auth_basic(struct app_session *s, const char *credentials, cons
 			    struct app_user *user, bool *found, struct tr_error *err);
 
 /*
+ * User `name` (or one of the person's e-mail addresses) with one of their unrevoked app
+ * passwords, `password`: the web app's sign-in.  As app_auth_bearer; `user->token_id` is
+ * the app password's id.
+ */
+enum tr_code app_auth_password(struct app_session *s, const char *name, const char *password,
+			       const char *request_id, struct app_user *user, bool *found,
+			       struct tr_error *err);
+
+/*
  * Credentials may have changed (revoked here, or a NOTIFY from another replica or the
  * CLI): every remembered lookup of every thread is forgotten (app->token_gen), and the
  * event streams opened with a credential that is now dead are ended.  Any thread.

@@ -166,7 +166,7 @@ enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who
 	if (st == DB_NONE)
 		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
 	app_credentials_changed(s->app); /* at once here; other replicas hear the NOTIFY */
-	*out = (struct app_revoked){r.tokens, r.app_passwords, r.feeds};
+	*out = (struct app_revoked){r.tokens, r.app_passwords, r.feeds, r.sessions};
 	return TR_OK;
 }
 

@@ -72,7 +72,7 @@ enum tr_code app_token_revoke(struct app_session *s, const struct app_actor *who
 
 /* What disabling a user revoked. */
 struct app_revoked {
-	long long tokens, app_passwords, feeds;
+	long long tokens, app_passwords, feeds, sessions;
 };
 
 /* Every user as an owned JSON array in *out (see store_user_list). */

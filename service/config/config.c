@@ -142,6 +142,13 @@ static const struct setting settings[] = {
 	{"TRANSOM_OIDC_JWKS_MIN_REFRESH", "30", SET_UINT, FIELD(oidc_jwks_min_refresh), 1, 3600,
 	 "least seconds between two fetches of the provider's keys (an unknown kid refetches "
 	 "them at most this often)"},
+	{"TRANSOM_SESSION_TTL", "43200", SET_UINT, FIELD(session_ttl), 300, 2592000,
+	 "seconds a web app session lasts at most (signing in again makes a new one)"},
+	{"TRANSOM_SESSION_IDLE", "3600", SET_UINT, FIELD(session_idle), 120, 2592000,
+	 "seconds a web app session may go unused before it ends"},
+	{"TRANSOM_COOKIE_SECURE", "auto", SET_STRING, FIELD(cookie_secure), 0, 0,
+	 "mark the session cookie Secure: yes, no, or auto (when the request came over TLS "
+	 "or with X-Forwarded-Proto: https)"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,
@@ -251,6 +258,11 @@ enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn fi
 	}
 	if (out->threads == 0)
 		out->threads = ncpu > 0 ? ncpu : 1;
+	if (strcmp(out->cookie_secure, "yes") != 0 && strcmp(out->cookie_secure, "no") != 0 &&
+	    strcmp(out->cookie_secure, "auto") != 0)
+		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_COOKIE_SECURE",
+				    "TRANSOM_COOKIE_SECURE='%s': expected yes, no or auto",
+				    out->cookie_secure);
 	if (out->oidc_issuer[0] != '\0' && strncmp(out->oidc_issuer, "https://", 8) != 0 &&
 	    strncmp(out->oidc_issuer, "http://", 7) != 0)
 		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_ISSUER",

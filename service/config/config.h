@@ -78,6 +78,10 @@ struct config {
 	unsigned oidc_skew;             /* TRANSOM_OIDC_SKEW, seconds */
 	unsigned oidc_jwks_max_age;     /* TRANSOM_OIDC_JWKS_MAX_AGE, seconds */
 	unsigned oidc_jwks_min_refresh; /* TRANSOM_OIDC_JWKS_MIN_REFRESH, seconds */
+	/* The web app's sign-in (app/web_sessions.h) */
+	unsigned session_ttl;  /* TRANSOM_SESSION_TTL, seconds a session lasts at most */
+	unsigned session_idle; /* TRANSOM_SESSION_IDLE, seconds unused before it ends */
+	char cookie_secure[8]; /* TRANSOM_COOKIE_SECURE: yes, no or auto (Secure behind TLS) */
 };
 
 /*

@@ -239,7 +239,10 @@
 	  "The request URI is longer than the server's limit.")                                    \
 	X(TR_R_DATA, 400, "data", "DATA", "Value rejected",                                        \
 	  "The database rejected a value of the request (malformed text, or a number or date out " \
-	  "of range). No database text is included.")
+	  "of range). No database text is included.")                                              \
+	X(TR_R_CSRF, 403, "csrf", "CSRF", "CSRF token missing or wrong",                           \
+	  "A request that changes something was made with the web app's session cookie without "   \
+	  "the session's X-CSRF-Token header (or from another site's page).")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,

@@ -90,3 +90,11 @@ void crypto_cleanse(void *p, size_t len)
 	if (p != NULL && len > 0)
 		OPENSSL_cleanse(p, len);
 }
+
+bool crypto_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb)
+		return false;
+	return CRYPTO_memcmp(a, b, la) == 0;
+}

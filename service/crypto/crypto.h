@@ -31,6 +31,12 @@ void crypto_cleanse(void *p, size_t len);
 bool crypto_random(void *out, size_t len);
 
 /*
+ * Whether strings `a` and `b` are equal, in time that depends only on their lengths (for
+ * secrets: MACs, CSRF tokens).
+ */
+bool crypto_equal(const char *a, const char *b);
+
+/*
  * Writes `prefix` followed by `nbytes` random bytes in unpadded base64url into `out`
  * (`outlen` bytes, NUL-terminated).  Returns false when randomness fails or `out` is
  * too small.  Used for API tokens, feed tokens and request ids.

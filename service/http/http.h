@@ -39,8 +39,9 @@ struct http_user {
 	char name[128];
 	char email[256];
 	char display_name[256];
-	unsigned roles; /* enum role bits */
-	long long token_id;
+	unsigned roles;       /* enum role bits */
+	long long token_id;   /* the API token (0: the credential is not one) */
+	long long session_id; /* the web app's session (cookie), or 0 */
 	/* A JWT's pipeline (app/identity.h): `services` (space-separated) is all it may
 	 * deploy when `scoped`; an opaque token is never scoped. */
 	bool scoped;

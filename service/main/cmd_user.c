@@ -1,14 +1,17 @@
 /*
- * cmd_user.c -- `transomd user list|disable|enable`: the user lifecycle from the shell.
+ * cmd_user.c -- `transomd user list|disable|enable|login-link`: the user lifecycle from
+ * the shell.
  *
  * The same store calls as /v1/users (h_users.c): disabling revokes every token, app
  * password and feed URL of the user in one statement and tells running replicas to
  * forget cached lookups (NOTIFY); lookups refuse a disabled user's credentials anyway.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/tokens.h"
+#include "app/web_sessions.h"
 #include "main/main.h"
 #include "store/tokens.h"
 
@@ -49,12 +52,38 @@ static int user_set(struct store *st, const char *verb, const char *name)
 		return 1;
 	}
 	if (strcmp(verb, "disable") == 0)
-		printf("disabled %s: revoked %lld tokens, %lld app passwords, %lld feed URLs\n",
-		       name, r.tokens, r.app_passwords, r.feeds);
+		printf("disabled %s: revoked %lld tokens, %lld app passwords, %lld feed URLs, "
+		       "%lld web sessions\n",
+		       name, r.tokens, r.app_passwords, r.feeds, r.sessions);
 	else
 		printf("enabled %s (credentials revoked by the disable stay revoked: create a "
 		       "new token)\n",
 		       name);
+	return 0;
+}
+
+/* `user login-link NAME --role ROLES [--ttl SECONDS]`: prints a one-time sign-in URL. */
+static int user_login_link(struct store *st, const struct config *cfg, int argc, char **argv)
+{
+	const char *roles = NULL;
+	long long ttl = 900;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--role") == 0 || strcmp(argv[i], "--roles") == 0)
+			roles = argv[i + 1];
+		else if (strcmp(argv[i], "--ttl") == 0)
+			ttl = atoll(argv[i + 1]);
+	}
+	char token[APP_LOGIN_LINK_MAX];
+	struct tr_error err = {0};
+	if (app_login_link_create(st, argv[1], roles ? roles : "", ttl, token, &err) != TR_OK) {
+		fprintf(stderr, "transomd user login-link: %s%s%s\n", err.field,
+			err.field[0] ? ": " : "", err.detail);
+		return 1;
+	}
+	const char *base = cfg->public_url[0] ? cfg->public_url : "http://127.0.0.1:8080";
+	printf("%s/app/signin#link=%s\n", base, token);
+	fprintf(stderr, "one-time sign-in link for %s, valid %lld seconds\n", argv[1], ttl);
+	explicit_bzero(token, sizeof token);
 	return 0;
 }
 
@@ -63,11 +92,13 @@ int cmd_user(const struct config *cfg, int argc, char **argv)
 	const char *verb = argc >= 1 ? argv[0] : "";
 	bool list = strcmp(verb, "list") == 0 && argc == 1;
 	bool set = (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) && argc == 2;
-	if (!list && !set) {
-		fprintf(stderr, "usage: transomd user list | disable NAME | enable NAME\n");
+	bool link = strcmp(verb, "login-link") == 0 && argc >= 4 && argc % 2 == 0;
+	if (!list && !set && !link) {
+		fprintf(stderr, "usage: transomd user list | disable NAME | enable NAME | "
+				"login-link NAME --role ROLES [--ttl SECONDS]\n");
 		return 2;
 	}
-	if (set && !app_user_name_valid(argv[1])) {
+	if ((set || link) && !app_user_name_valid(argv[1])) {
 		fprintf(stderr, "transomd user: '%s' is not a user name\n", argv[1]);
 		return 2;
 	}
@@ -78,7 +109,9 @@ int cmd_user(const struct config *cfg, int argc, char **argv)
 	if (store_migrate(st) < 0)
 		fprintf(stderr, "transomd user: database: %s\n", store_last_error(st));
 	else
-		rc = list ? user_list(st) : user_set(st, verb, argv[1]);
+		rc = list   ? user_list(st)
+		     : link ? user_login_link(st, cfg, argc, argv)
+			    : user_set(st, verb, argv[1]);
 	store_free(st);
 	return rc;
 }

@@ -44,6 +44,8 @@ static void usage(FILE *out)
 		"  user list                   list users and their state (active, disabled)\n"
 		"  user disable NAME           disable a user: every credential stops working\n"
 		"  user enable NAME            enable a user again (they need a new token)\n"
+		"  user login-link NAME --role ROLE[,ROLE...] [--ttl SECONDS]\n"
+		"                              print a one-time web app sign-in URL (900 s)\n"
 		"  risk backtest [--from TIME] [--to TIME] [--band N] [--json]\n"
 		"                              replay carried-out changes: how well the risk\n"
 		"                              levels and scores foretold failures and incidents\n"

@@ -164,7 +164,7 @@ enum db_status store_schedule_candidates(struct store *st, json_t **out)
 static const struct store_stmt stmt_feed_insert = {
 	"feed_token_insert",
 	"INSERT INTO feed_tokens (user_name, token_hash, label, token_id)"
-	" VALUES ($1, $2, $3, $4::bigint) RETURNING id",
+	" VALUES ($1, $2, $3, nullif($4, '0')::bigint) RETURNING id",
 	4};
 static const struct store_stmt stmt_feed_user = {
 	"feed_token_user",

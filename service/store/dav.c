@@ -15,7 +15,8 @@
 static const struct store_stmt stmt_pw_insert = {
 	"dav_pw_insert",
 	"INSERT INTO app_passwords (user_name, roles, label, salt, hash, token_id)"
-	" VALUES ($1, string_to_array($2, ','), $3, $4, $5, $6::bigint) RETURNING id",
+	" VALUES ($1, string_to_array($2, ','), $3, $4, $5, nullif($6, '0')::bigint)"
+	" RETURNING id",
 	6};
 static const struct store_stmt stmt_pw_candidates = {
 	"dav_pw_candidates",

@@ -60,9 +60,14 @@ static const struct store_stmt stmt_user_disable = {
 	" p AS (UPDATE app_passwords SET revoked_at = now()"
 	"  WHERE user_name IN (SELECT name FROM u) AND revoked_at IS NULL RETURNING id),"
 	" f AS (UPDATE feed_tokens SET revoked_at = now()"
-	"  WHERE user_name IN (SELECT name FROM u) AND revoked_at IS NULL RETURNING id)"
+	"  WHERE user_name IN (SELECT name FROM u) AND revoked_at IS NULL RETURNING id),"
+	" s AS (UPDATE web_sessions SET ended_at = now()"
+	"  WHERE user_name IN (SELECT name FROM u) AND ended_at IS NULL RETURNING id),"
+	" l AS (UPDATE login_links SET used_at = now()"
+	"  WHERE user_name IN (SELECT name FROM u) AND used_at IS NULL)"
 	" SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM p), (SELECT count(*) FROM f),"
-	"  pg_notify('transom_events', '{\"type\":\"token.changed\"}') FROM u",
+	"  (SELECT count(*) FROM s), pg_notify('transom_events', '{\"type\":\"token.changed\"}') "
+	"FROM u",
 	1};
 static const struct store_stmt stmt_user_enable = {
 	"user_enable",
@@ -196,6 +201,7 @@ enum db_status store_user_disable(struct store *st, const char *name, struct sto
 	out->tokens = atoll(PQgetvalue(res, 0, 0));
 	out->app_passwords = atoll(PQgetvalue(res, 0, 1));
 	out->feeds = atoll(PQgetvalue(res, 0, 2));
+	out->sessions = atoll(PQgetvalue(res, 0, 3));
 	PQclear(res);
 	return DB_ONE;
 }

@@ -45,14 +45,14 @@ enum db_status store_token_revoke(struct store *st, long long id);
 
 /* What disabling a user revoked. */
 struct store_revoked {
-	long long tokens, app_passwords, feeds;
+	long long tokens, app_passwords, feeds, sessions;
 };
 
 /*
- * Disables user `name`: state 'disabled', and every token, app password and feed URL of
- * theirs revoked, in one statement; replicas are told to forget cached lookups (NOTIFY).
- * Fills *out with the counts.  DB_ONE (also when already disabled), DB_NONE when no such
- * user.
+ * Disables user `name`: state 'disabled', and every token, app password, feed URL, web
+ * session and unused login link of theirs revoked, in one statement; replicas are told
+ * to forget cached lookups (NOTIFY).  Fills *out with the counts.  DB_ONE (also when
+ * already disabled), DB_NONE when no such user.
  */
 enum db_status store_user_disable(struct store *st, const char *name, struct store_revoked *out);
 

@@ -1,0 +1,35 @@
+// events.js -- live record events from /v1/events (Server-Sent Events), shared by every
+// page: one EventSource, handlers added by pages and dropped when the page changes.
+// The event types of the stream (README: live events); `resync` means refetch.
+const TYPES = ['record.created', 'record.updated', 'record.transitioned', 'record.event',
+               'change.submitted', 'change.scheduled', 'change.rescheduled',
+               'change.schedule_flagged', 'change.window_opened', 'resync'];
+let source = null;
+const handlers = new Set();
+
+export function onRecordEvent(fn) {
+  handlers.add(fn);
+  if (!source) connect();
+  return () => handlers.delete(fn);
+}
+
+function connect() {
+  source = new EventSource('/v1/events', {withCredentials: true});
+  const deliver = (ev) => {
+    let data = null;
+    try { data = JSON.parse(ev.data); } catch (e) { return; }
+    for (const fn of [...handlers]) fn(data, ev.type);
+  };
+  source.onmessage = deliver;
+  for (const t of TYPES) source.addEventListener(t, deliver);
+  source.onerror = () => {
+    document.dispatchEvent(new CustomEvent('transom-live', {detail: source.readyState}));
+  };
+  source.onopen = () => document.dispatchEvent(new CustomEvent('transom-live', {detail: 1}));
+}
+
+export function closeEvents() {
+  if (source) source.close();
+  source = null;
+  handlers.clear();
+}
