@@ -12,9 +12,12 @@ BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libical-dev l
  postgresql-contrib"
 TEST_PKGS="clang clang-format curl python3 python3-dateutil python3-icalendar
  python3-recurring-ical-events python3-aiosmtpd dovecot-imapd python3-caldav vdirsyncer khal
- radicale prometheus python3-yaml systemd haproxy"
+ radicale prometheus python3-yaml systemd haproxy chromium chromium-driver python3-selenium"
 
-# Node.js and npm run the tests' OpenID Provider (tests/oidc, npm oidc-provider): the
+# The web app's tests drive Debian's headless Chromium through chromedriver
+# (python3-selenium; tests/web/).
+# Node.js and npm run the tests' OpenID Provider (tests/oidc, npm oidc-provider) and
+# install axe-core for the web tests (tests/web): the
 # machine's own when it has them, else Debian's.
 command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS nodejs npm"
 

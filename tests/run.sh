@@ -84,6 +84,24 @@ if [ "$MODE" = all ]; then
 			TRANSOM_TEST_SERVE_DATABASE_URL=$("$PG" url "$TMP/sock" "$db" transom_app) \
 			TRANSOM_TEST_CHECKPOINTS="$TMP/$db.checkpoints" run_suite "$t"
 	done
+	# The web app in Debian's headless Chromium (tests/web/, python3-selenium), each file
+	# with a database of its own; axe-core from npm, pinned by tests/web/package-lock.json.
+	if [ ! -d tests/web/node_modules ] && ls tests/web/test_*.py >/dev/null 2>&1; then
+		(cd tests/web && { npm ci --offline --no-audit --no-fund >/dev/null 2>&1 ||
+			npm ci --no-audit --no-fund >/dev/null; }) ||
+			echo "tests: npm ci in tests/web failed"
+	fi
+	for t in tests/web/test_*.py; do
+		[ -f "$t" ] || continue
+		db=$(basename "$t" .py)
+		selected "$db" || continue
+		"$PG" start --no-fsync "$TMP/pg" "$TMP/sock"
+		"$PG" createdb "$TMP/sock" "$db" >/dev/null
+		TRANSOM_TEST_DATABASE_URL=$("$PG" url "$TMP/sock" "$db") \
+			TRANSOM_TEST_SERVE_DATABASE_URL=$("$PG" url "$TMP/sock" "$db" transom_app) \
+			TRANSOM_TEST_CHECKPOINTS="$TMP/$db.checkpoints" \
+			TRANSOM_TEST_OUTPUT="$ROOT/$BUILD/test-output" run_suite "$t"
+	done
 	# Shell-driven security tests (deploy/run.sh, deploy/pg.sh): their own clusters; the
 	# packaging of deploy/ against the binary (tests/deploy/).
 	for t in tests/security/test_*.sh tests/deploy/test_*.sh; do
