@@ -14,9 +14,9 @@
 #include "api/webapp_assets.h"
 
 /* What the pages may load and talk to: this origin only; no framing. */
-#define WEBAPP_CSP                                                                           \
-	"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "    \
-	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; " \
+#define WEBAPP_CSP                                                                                 \
+	"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "          \
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "        \
 	"object-src 'none'"
 
 static const struct webapp_asset *asset_find(const char *path)
@@ -46,8 +46,7 @@ static enum tr_code send_asset(struct http_req *req, struct http_reply *rep,
 			       const struct webapp_asset *a, const char *cache)
 {
 	bool gz = a->gz != NULL && accepts_gzip(req);
-	enum tr_code rc = not_modified(req, a->etag)
-				  ? http_reply_text(rep, 304, NULL, "", 0)
+	enum tr_code rc = not_modified(req, a->etag) ? http_reply_text(rep, 304, NULL, "", 0)
 			  : gz ? http_reply_text(rep, 200, a->type, (const char *)a->gz, a->gz_len)
 			       : http_reply_text(rep, 200, a->type, (const char *)a->data, a->len);
 	if (rc == TR_OK)
@@ -89,5 +88,6 @@ enum tr_code h_webapp_asset(struct http_req *req, struct http_reply *rep)
 	/* Another version's name (a page loaded before an upgrade): this version's file,
 	 * not cached, rather than a broken page. */
 	bool current = strcmp(version, webapp_version) == 0;
-	return send_asset(req, rep, a, current ? "public, max-age=31536000, immutable" : "no-cache");
+	return send_asset(req, rep, a,
+			  current ? "public, max-age=31536000, immutable" : "no-cache");
 }

@@ -68,15 +68,17 @@ enum tr_code app_sign_in(struct app_session *s, const struct app_sign_in *in,
 		char hash[CRYPTO_SHA256_HEX_LEN];
 		struct store_user su;
 		if (strlen(in->link) >= APP_LOGIN_LINK_MAX)
-			return sign_in_refused(err, "link", "the login link is unknown, used or "
-							    "expired: ask for a new one");
+			return sign_in_refused(err, "link",
+					       "the login link is unknown, used or "
+					       "expired: ask for a new one");
 		crypto_sha256_hex(in->link, strlen(in->link), hash);
 		enum db_status st = store_login_link_use(s->store, hash, &su);
 		if (st < 0)
 			return app_session_error(s, st, request_id, err);
 		if (st == DB_NONE)
-			return sign_in_refused(err, "link", "the login link is unknown, used or "
-							    "expired: ask for a new one");
+			return sign_in_refused(err, "link",
+					       "the login link is unknown, used or "
+					       "expired: ask for a new one");
 		struct app_user u = {0};
 		snprintf(u.name, sizeof u.name, "%s", su.name);
 		snprintf(u.email, sizeof u.email, "%s", su.email);
@@ -100,8 +102,7 @@ enum tr_code app_sign_in(struct app_session *s, const struct app_sign_in *in,
 		return sign_in_refused(err, "password",
 				       "unknown user or app password (an admin's token makes app "
 				       "passwords: POST /v1/me/app-passwords)");
-	return session_open(s, &u, STORE_SESSION_PASSWORD, u.token_id, NULL, request_id, out,
-			    err);
+	return session_open(s, &u, STORE_SESSION_PASSWORD, u.token_id, NULL, request_id, out, err);
 }
 
 enum tr_code app_sign_in_oidc(struct app_session *s, const struct app_user *user, const char *sid,

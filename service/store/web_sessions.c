@@ -79,8 +79,8 @@ enum db_status store_session_create(struct store *st, const struct store_session
 	roles_format(n->roles, roles, sizeof roles);
 	snprintf(pw, sizeof pw, "%lld", n->app_password_id);
 	snprintf(ttl, sizeof ttl, "%lld", n->ttl_s);
-	const char *params[] = {n->user,	     n->secret_hash, roles, method_names[n->method],
-				pw,		     n->idp_sid,     ttl};
+	const char *params[] = {n->user, n->secret_hash, roles, method_names[n->method],
+				pw,      n->idp_sid,     ttl};
 	PGresult *res;
 	enum db_status s = store_exec(st, &stmt_create, params, &res);
 	if (s != DB_ONE) {

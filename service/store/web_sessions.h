@@ -21,8 +21,8 @@ enum store_session_method {
 
 /* What a new session is. */
 struct store_session_new {
-	const char *user;          /* must exist in users */
-	unsigned roles;            /* enum role bits, not 0 */
+	const char *user; /* must exist in users */
+	unsigned roles;   /* enum role bits, not 0 */
 	enum store_session_method method;
 	long long app_password_id; /* with STORE_SESSION_PASSWORD, else 0 */
 	const char *idp_sid;       /* the provider's sid claim, or NULL */

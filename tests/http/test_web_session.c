@@ -130,7 +130,8 @@ static void test_sign_in_refusals_name_the_field(void)
 		{"{\"password\": \"x\"}", 422, "user"},
 		{"{\"user\": \"grossi\"}", 422, "password"},
 		{"{\"user\": 7, \"password\": \"x\"}", 422, "user"},
-		{"{\"user\": \"grossi\", \"password\": \"x\", \"remember\": true}", 422, "remember"},
+		{"{\"user\": \"grossi\", \"password\": \"x\", \"remember\": true}", 422,
+		 "remember"},
 		{"{\"link\": \"tll_not-a-link\"}", 401, "link"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -196,8 +197,9 @@ static void test_sign_out_ends_the_session(void)
 	       "after sign out: %ld %s", r->status, body_of(r));
 	reply_free(r);
 	/* A made-up cookie is no session either. */
-	CHECK_INT(status_of(req2("GET", "/v1/me", NULL, "Cookie: transom_session=tws_forged", NULL)),
-		  401);
+	CHECK_INT(
+		status_of(req2("GET", "/v1/me", NULL, "Cookie: transom_session=tws_forged", NULL)),
+		401);
 }
 
 static void test_disable_and_revoke_end_sessions(void)
