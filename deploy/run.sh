@@ -76,7 +76,12 @@ listen=${TRANSOM_LISTEN:-127.0.0.1:8080}
 # The private cluster's URL holds no secret; one given by the caller may: not echoed.
 dburl='(the TRANSOM_DATABASE_URL you set)'
 [ $private = 1 ] && dburl="\"$TRANSOM_DATABASE_URL\""
+# A one-time sign-in link for the web app (an hour), as the admin who may also file and
+# run changes; `transomd user login-link NAME --role ...` makes more.
+LINK=$(TRANSOM_PUBLIC_URL=${TRANSOM_PUBLIC_URL:-http://$listen} "$BIN" user login-link admin \
+	--role admin,change_manager,requester --ttl 3600 2>/dev/null)
 cat <<MSG
+transom: the web app: open http://$listen/ -- sign in once with $LINK
 transom: admin token (also in $VAR/admin.token): $TOKEN
 transom: try   curl -H "Authorization: Bearer \$(cat $VAR/admin.token)" http://$listen/v1/me
 transom: audit checkpoints in $TRANSOM_AUDIT_CHECKPOINT_FILE, verify with key $("$BIN" audit key)
