@@ -147,7 +147,8 @@ enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 		return rc;
 	}
 	client->sub = sub;
-	events_sub_set_owner(sub, req->user.token_id); /* ended when the token dies */
+	/* Ended when the credential dies: a token (its id), or a web session (-id). */
+	events_sub_set_owner(sub, req->user.token_id ? req->user.token_id : -req->user.session_id);
 	if (has_last && events_sub_wants_history(sub))
 		app_stream_resume(api_session(req), sub, last);
 	struct http_stream *stream =

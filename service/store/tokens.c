@@ -74,11 +74,19 @@ static const struct store_stmt stmt_user_enable = {
 	"UPDATE users SET state = 'active', disabled_at = NULL WHERE name = $1 RETURNING name", 1};
 static const struct store_stmt stmt_user_disabled = {
 	"user_disabled", "SELECT 1 FROM users WHERE name = $1 AND state = 'disabled'", 1};
+/* A positive id is an API token; a negative one the web session -id (h_events.c). */
 static const struct store_stmt stmt_tokens_dead = {
 	"tokens_dead",
 	"SELECT x.id FROM unnest($1::bigint[]) AS x(id)"
-	" WHERE NOT EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.name = t.user_name"
-	"                    WHERE t.id = x.id AND t.revoked_at IS NULL AND u.state = 'active')",
+	" WHERE x.id > 0 AND NOT EXISTS (SELECT 1 FROM api_tokens t"
+	"        JOIN users u ON u.name = t.user_name"
+	"       WHERE t.id = x.id AND t.revoked_at IS NULL AND u.state = 'active')"
+	"    OR x.id < 0 AND NOT EXISTS (SELECT 1 FROM web_sessions s"
+	"        JOIN users u ON u.name = s.user_name"
+	"       WHERE s.id = -x.id AND s.ended_at IS NULL AND s.expires_at > now()"
+	"         AND u.state = 'active'"
+	"         AND (s.app_password_id IS NULL OR EXISTS (SELECT 1 FROM app_passwords p"
+	"              WHERE p.id = s.app_password_id AND p.revoked_at IS NULL)))",
 	1};
 static const struct store_stmt stmt_user_list = {
 	"user_list",

@@ -72,8 +72,9 @@ enum db_status store_user_disabled(struct store *st, const char *name);
 enum db_status store_user_list(struct store *st, json_t **out);
 
 /*
- * Of the API tokens `ids` (n of them), those no longer valid -- revoked, or their user
- * disabled or gone -- into `dead` (room for n) and *ndead.  DB_ONE when there are some,
+ * Of the credentials `ids` (n of them: API token ids, and web session ids negated), those
+ * no longer valid -- revoked, ended, expired, or their user disabled or gone -- into
+ * `dead` (room for n) and *ndead.  DB_ONE when there are some,
  * DB_NONE when all are alive, or an error.
  */
 enum db_status store_tokens_dead(struct store *st, const long long *ids, size_t n, long long *dead,

@@ -112,13 +112,14 @@ static bool sse_has(struct sse *s, const char *needle)
  * Opens a stream on `path` of `sv`; `last_id` may be NULL.  Returns once the `retry:`
  * preamble arrived (the subscription is in place), or false after 5 s.
  */
-static bool sse_open_as(struct sse *s, const struct server *sv, const char *path,
-			const char *last_id, const char *token)
+/* Opens a stream whose credential is the header line `auth` (e.g. a Cookie). */
+static bool sse_open_with(struct sse *s, const struct server *sv, const char *path,
+			  const char *last_id, const char *auth)
 {
 	memset(s, 0, sizeof *s);
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->url, sizeof s->url, "%s%s", sv->base, path);
-	snprintf(s->auth, sizeof s->auth, "Authorization: Bearer %s", token);
+	snprintf(s->auth, sizeof s->auth, "%s", auth);
 	if (last_id != NULL)
 		snprintf(s->last_id, sizeof s->last_id, "Last-Event-ID: %s", last_id);
 	pthread_create(&s->thread, NULL, sse_main, s);
@@ -128,6 +129,14 @@ static bool sse_open_as(struct sse *s, const struct server *sv, const char *path
 		usleep(5 * 1000);
 	}
 	return false;
+}
+
+static bool sse_open_as(struct sse *s, const struct server *sv, const char *path,
+			const char *last_id, const char *token)
+{
+	char auth[256];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	return sse_open_with(s, sv, path, last_id, auth);
 }
 
 static bool sse_open(struct sse *s, const struct server *sv, const char *path, const char *last_id)
@@ -515,6 +524,50 @@ static void test_streams_end_when_their_token_dies(void)
 	sse_close(&b);
 }
 
+/* Signs `user` in to the web app (a new app password): its Cookie and X-CSRF-Token lines. */
+static bool web_sign_in(const char *user, char cookie[200], char csrf[120])
+{
+	char tok[128], body[256];
+	snprintf(tok, sizeof tok, "%s", token_for(user, "requester"));
+	struct reply *r = request(&srv, "POST", "/v1/me/app-passwords", tok, "{}", NULL);
+	snprintf(body, sizeof body, "{\"user\": \"%s\", \"password\": \"%s\"}", user,
+		 reply_str(r, "password"));
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/session", NULL, body, NULL);
+	const char *sc = reply_header(r, "Set-Cookie");
+	bool ok = r->status == 201 && sc != NULL;
+	if (ok) {
+		snprintf(cookie, 200, "Cookie: %.*s", (int)strcspn(sc, ";"), sc);
+		snprintf(csrf, 120, "X-CSRF-Token: %s", reply_str(r, "csrf_token"));
+	}
+	CHECKF(ok, "sign in %s: %ld %s", user, r->status, r->body ? r->body : "");
+	reply_free(r);
+	return ok;
+}
+
+/* A stream opened with the web app's session cookie ends when the session does (sign
+ * out), and another session's stream stays open. */
+static void test_session_streams_end_at_sign_out(void)
+{
+	char c1[200], x1[120], c2[200], x2[120];
+	if (!web_sign_in("webleaver", c1, x1) || !web_sign_in("webstayer", c2, x2))
+		return;
+	struct sse a, b;
+	CHECK(sse_open_with(&a, &srv, "/v1/events", NULL, c1));
+	CHECK(sse_open_with(&b, &srv, "/v1/events", NULL, c2));
+	const char *hs[] = {c1, x1, NULL};
+	struct reply *r = request(&srv, "DELETE", "/v1/session", NULL, NULL, hs);
+	CHECKF(r->status == 204, "sign out: %ld %s", r->status, r->body ? r->body : "");
+	reply_free(r);
+	bool ended = false;
+	for (double until = now_s() + 5; now_s() < until && !ended; usleep(20 * 1000))
+		ended = atomic_load(&a.done);
+	CHECKF(ended, "the signed-out session's stream is still open");
+	CHECK(!atomic_load(&b.done));
+	sse_close(&a);
+	sse_close(&b);
+}
+
 static void test_streams_survive_a_database_restart(void)
 {
 	struct sse a, b;
@@ -708,7 +761,8 @@ TESTS(test_events_need_a_token, test_bad_filters_are_400_naming_the_parameter,
       test_one_notify_reaches_each_replica_once, test_kind_and_service_filters,
       test_last_event_id_resumes_or_resyncs, test_open_streams_hold_no_worker_thread,
       test_streams_are_capped_per_user, test_streams_end_when_their_token_dies,
-      test_record_writes_stream_across_replicas, test_streams_survive_a_database_restart,
+      test_session_streams_end_at_sign_out, test_record_writes_stream_across_replicas,
+      test_streams_survive_a_database_restart,
       test_events_missed_while_listen_was_down_are_replayed,
       test_last_event_id_resumes_from_the_events_table,
       test_sigterm_with_open_streams_exits_0_quickly)
