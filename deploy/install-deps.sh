@@ -12,7 +12,7 @@ BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libical-dev l
  postgresql-contrib"
 TEST_PKGS="clang clang-format curl python3 python3-dateutil python3-icalendar
  python3-recurring-ical-events python3-aiosmtpd dovecot-imapd python3-caldav vdirsyncer khal
- radicale prometheus python3-yaml systemd haproxy"
+ radicale prometheus prometheus-alertmanager python3-yaml systemd haproxy"
 
 # Node.js and npm run the tests' OpenID Provider (tests/oidc, npm oidc-provider): the
 # machine's own when it has them, else Debian's.

@@ -78,6 +78,9 @@ struct config {
 	unsigned oidc_skew;             /* TRANSOM_OIDC_SKEW, seconds */
 	unsigned oidc_jwks_max_age;     /* TRANSOM_OIDC_JWKS_MAX_AGE, seconds */
 	unsigned oidc_jwks_min_refresh; /* TRANSOM_OIDC_JWKS_MIN_REFRESH, seconds */
+	/* maintenance silences (jobs/silences.c): "" alertmanager_url = none */
+	char alertmanager_url[512]; /* TRANSOM_ALERTMANAGER_URL, base URL */
+	unsigned silence_backoff;   /* TRANSOM_SILENCE_BACKOFF_MS, ms to the first retry */
 };
 
 /*

@@ -239,7 +239,11 @@
 	  "The request URI is longer than the server's limit.")                                    \
 	X(TR_R_DATA, 400, "data", "DATA", "Value rejected",                                        \
 	  "The database rejected a value of the request (malformed text, or a number or date out " \
-	  "of range). No database text is included.")
+	  "of range). No database text is included.")                                              \
+	X(TR_R_ALERT_SERVICE, 422, "alert_service", "ALERT_SERVICE", "Alert names no service",     \
+	  "An Alertmanager alert group's labels name no service of the catalog (through "          \
+	  "`policies/alerts.json`), and the policy says to refuse such alerts; `field` names the " \
+	  "label looked at.")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,
