@@ -85,9 +85,9 @@ enum tr_code h_alertmanager(struct http_req *req, struct http_reply *rep)
 		c.idem_key = NULL; /* deduplication is by groupKey (app/alerts.h) */
 		rc = alerts_notify(&c, &n, &out, &req->err);
 	}
-	metrics_alert(app->metrics,
-		      rc == TR_OK ? json_string_value(json_object_get(out.body, "action"))
-				  : "refused");
+	metrics_alert(app->metrics, rc == TR_OK
+					    ? json_string_value(json_object_get(out.body, "action"))
+					    : "refused");
 	free(items);
 	return api_rec_reply(req, rep, rc, &out);
 }

@@ -14,9 +14,9 @@
 #include "app/records_int.h"
 #include "store/alerts.h"
 
-#define DEFAULT_REOPEN_S     3600
-#define DEFAULT_SILENCE_MS   (2LL * 3600 * 1000)
-#define TITLE_MAX_CHARS      200
+#define DEFAULT_REOPEN_S      3600
+#define DEFAULT_SILENCE_MS    (2LL * 3600 * 1000)
+#define TITLE_MAX_CHARS       200
 #define DESCRIPTION_MAX_BYTES 8000
 
 /* ---- the policy (policies/alerts.json, validated by defs/) ---------------------------- */
@@ -83,14 +83,19 @@ static enum tr_code service_of(const struct rec_ctx *c, const struct alert_notif
 		return TR_OK;
 	}
 	char field[160];
-	snprintf(field, sizeof field, "commonLabels.%.140s", seen ? seen : first ? first : "service");
+	snprintf(field, sizeof field, "commonLabels.%.140s",
+		 seen    ? seen
+		 : first ? first
+			 : "service");
 	json_decref(fallback);
 	tr_error_set(err, TR_E_UNPROCESSABLE, field,
 		     seen ? "label '%s' names no service of the catalog, and policies/alerts.json "
 			    "says to refuse such alerts"
 			  : "no label names the service ('%s'), and policies/alerts.json says to "
 			    "refuse such alerts",
-		     seen ? label_of(n, seen) : first ? first : "service");
+		     seen    ? label_of(n, seen)
+		     : first ? first
+			     : "service");
 	tr_error_rule(err, TR_R_ALERT_SERVICE);
 	return TR_E_UNPROCESSABLE;
 }
@@ -104,7 +109,7 @@ static const char *priority_of(const struct rec_ctx *c, const struct alert_notif
 	const char *p = sev && map ? json_string_value(json_object_get(map, sev)) : NULL;
 	if (p == NULL && sev != NULL && map == NULL) {
 		static const char *const defaults[][2] = {
-			{"critical", "P1"}, {"page", "P1"}, {"high", "P2"},  {"error", "P2"},
+			{"critical", "P1"}, {"page", "P1"}, {"high", "P2"}, {"error", "P2"},
 			{"warning", "P3"},  {"low", "P4"},  {"info", "P4"}, {"none", "P4"}};
 		for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 			if (strcmp(sev, defaults[i][0]) == 0)
@@ -188,8 +193,9 @@ static json_t *incident_input(const struct alert_notification *n, const char *se
 	snprintf(title, sizeof title, "%s%s%s", name[0] ? name : "Alert", summary[0] ? ": " : "",
 		 summary);
 	cut_chars(title, TITLE_MAX_CHARS);
-	int used = snprintf(desc, sizeof desc, "Opened from Alertmanager (receiver %s), group %s.\n",
-			    n->receiver ? n->receiver : "?", n->group_key);
+	int used =
+		snprintf(desc, sizeof desc, "Opened from Alertmanager (receiver %s), group %s.\n",
+			 n->receiver ? n->receiver : "?", n->group_key);
 	const char *d = str(n->common_annotations, "description");
 	if (d[0] != '\0' && used < (int)sizeof desc)
 		used += snprintf(desc + used, sizeof desc - (size_t)used, "%s\n", d);
@@ -257,8 +263,8 @@ static enum tr_code open_incident(struct rec_ctx *c, const struct alert_notifica
  * system role only).  *done is false when the incident had already moved (409): a
  * concurrent copy of the notification, or a person was quicker.
  */
-static enum tr_code fire(struct rec_ctx *c, const char *id, const char *event,
-			 const char *comment, bool *done, struct tr_error *err)
+static enum tr_code fire(struct rec_ctx *c, const char *id, const char *event, const char *comment,
+			 bool *done, struct tr_error *err)
 {
 	struct rec_ctx inner = *c;
 	inner.roles = REC_ROLE_SYSTEM;
@@ -318,8 +324,7 @@ enum tr_code alerts_notify(struct rec_ctx *c, const struct alert_notification *n
 	}
 	if (firing && json_array_size(under_way) > 0) {
 		/* A change to the service is under way: the alert is its business. */
-		snprintf(change, sizeof change, "%s",
-			 str(json_array_get(under_way, 0), "change"));
+		snprintf(change, sizeof change, "%s", str(json_array_get(under_way, 0), "change"));
 		s = store_alert_group_link(c->st, n->group_key, change, service, alertname,
 					   n->status, fps, c->now_ms);
 		if (s < 0)
@@ -372,12 +377,11 @@ enum tr_code alerts_notify(struct rec_ctx *c, const struct alert_notification *n
 	}
 	if (rc == TR_OK) {
 		out->outcome = REC_DONE;
-		out->body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I}", "group_key",
-				      n->group_key, "status", n->status, "action", action,
-				      "service", service, "priority", priority, "incident",
-				      incident[0] ? incident : NULL, "change",
-				      change[0] ? change : NULL, "notifications",
-				      (json_int_t)g.notifications);
+		out->body = json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I}", "group_key", n->group_key,
+			"status", n->status, "action", action, "service", service, "priority",
+			priority, "incident", incident[0] ? incident : NULL, "change",
+			change[0] ? change : NULL, "notifications", (json_int_t)g.notifications);
 	}
 done:
 	json_decref(under_way);
@@ -416,13 +420,13 @@ static json_t *matchers_of(const struct rec_ctx *c, const char *service)
 		size_t i;
 		json_t *one;
 		json_array_foreach(m, i, one) {
-			json_t *rx = json_object_get(one, "isRegex"), *eq = json_object_get(one, "isEqual");
-			json_array_append_new(
-				out, json_pack("{s:O, s:O, s:b, s:b}", "name",
-					       json_object_get(one, "name"), "value",
-					       json_object_get(one, "value"), "isRegex",
-					       rx ? json_is_true(rx) : 0, "isEqual",
-					       eq ? json_is_true(eq) : 1));
+			json_t *rx = json_object_get(one, "isRegex"),
+			       *eq = json_object_get(one, "isEqual");
+			json_array_append_new(out, json_pack("{s:O, s:O, s:b, s:b}", "name",
+							     json_object_get(one, "name"), "value",
+							     json_object_get(one, "value"),
+							     "isRegex", rx ? json_is_true(rx) : 0,
+							     "isEqual", eq ? json_is_true(eq) : 1));
 		}
 		return out;
 	}
@@ -446,8 +450,8 @@ enum tr_code alerts_silences_plan(struct rec_ctx *c, unsigned *planned, unsigned
 			continue;
 		json_array_foreach(json_object_get(ch, "services"), k, svc) {
 			json_t *m = matchers_of(c, json_string_value(svc));
-			s = m ? store_silence_plan(c->st, str(ch, "change"), json_string_value(svc), m,
-						   c->now_ms, end_ms)
+			s = m ? store_silence_plan(c->st, str(ch, "change"), json_string_value(svc),
+						   m, c->now_ms, end_ms)
 			      : DB_HARD;
 			json_decref(m);
 			if (s < 0)

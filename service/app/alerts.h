@@ -41,10 +41,10 @@ struct alert_item {
 
 /* A webhook notification (one alert group).  All borrowed from the decoded body. */
 struct alert_notification {
-	const char *version;   /* must be "4" */
-	const char *group_key; /* non-empty */
-	const char *status;    /* "firing" or "resolved" */
-	const char *receiver, *external_url;                      /* may be NULL */
+	const char *version;                                       /* must be "4" */
+	const char *group_key;                                     /* non-empty */
+	const char *status;                                        /* "firing" or "resolved" */
+	const char *receiver, *external_url;                       /* may be NULL */
 	json_t *group_labels, *common_labels, *common_annotations; /* objects or NULL */
 	const struct alert_item *alerts;
 	size_t n_alerts; /* at least 1 */

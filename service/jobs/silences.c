@@ -73,10 +73,8 @@ static int expire(struct app *app, const char *id, char *why, size_t whylen)
 {
 	char url[800];
 	snprintf(url, sizeof url, "%s/api/v2/silence/%s", app->cfg->alertmanager_url, id);
-	struct net_request rq = {.method = "DELETE",
-				 .url = url,
-				 .timeout_ms = CALL_TIMEOUT_MS,
-				 .guard = app->guard};
+	struct net_request rq = {
+		.method = "DELETE", .url = url, .timeout_ms = CALL_TIMEOUT_MS, .guard = app->guard};
 	struct net_reply rp = {0};
 	int rc = net_send(&rq, &rp);
 	if (rc != 0)

@@ -18,13 +18,13 @@
 
 /* An alert group as stored (all strings owned by the struct; store_alert_group_clear). */
 struct store_alert_group {
-	char *incident;       /* the group's incident, or NULL */
-	char *incident_state; /* that incident's state, or NULL */
-	char *change;         /* the change the group was linked to, or NULL */
-	int episode;          /* raised each time a new incident replaces a closed one */
-	long long resolved_ms; /* when its incident was resolved by the group, 0: not */
+	char *incident;          /* the group's incident, or NULL */
+	char *incident_state;    /* that incident's state, or NULL */
+	char *change;            /* the change the group was linked to, or NULL */
+	int episode;             /* raised each time a new incident replaces a closed one */
+	long long resolved_ms;   /* when its incident was resolved by the group, 0: not */
 	long long notifications; /* notifications received, this one included */
-	bool inserted;         /* this notification made the row */
+	bool inserted;           /* this notification made the row */
 };
 
 void store_alert_group_clear(struct store_alert_group *g);
@@ -36,9 +36,9 @@ void store_alert_group_clear(struct store_alert_group *g);
  * those seen) at `now_ms`.  Fills `g` with the row as it is now.  DB_ONE.
  */
 enum db_status store_alert_group_seen(struct store *st, const char *key, const char *receiver,
-				      const char *service, const char *priority,
-				      const char *status, const char *alertname, json_t *fps,
-				      long long now_ms, struct store_alert_group *g);
+				      const char *service, const char *priority, const char *status,
+				      const char *alertname, json_t *fps, long long now_ms,
+				      struct store_alert_group *g);
 
 /*
  * Sets the incident of episode `episode` of group `key` unless it has one.  DB_ONE when

@@ -27,6 +27,7 @@
 static struct server srv, am; /* am: only base is used, for request() */
 static char policies[512], token_am[256], token_ci[256], token_admin[256], token_req[256];
 static pid_t am_pid = -1;
+static int am_port;
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
 
@@ -128,8 +129,8 @@ static bool start_alertmanager(const char *tmp, int port)
 	if (am_pid == 0) {
 		FILE *out = freopen(log, "w", stderr);
 		(void)out;
-		execl(AM_BIN, AM_BIN, a_conf, a_data, a_listen, "--cluster.listen-address=",
-		      "--log.level=info", (char *)NULL);
+		execl(AM_BIN, AM_BIN, a_conf, a_data, a_listen,
+		      "--cluster.listen-address=", "--log.level=info", (char *)NULL);
 		_exit(127);
 	}
 	snprintf(am.base, sizeof am.base, "http://127.0.0.1:%d", port);
@@ -162,7 +163,7 @@ static bool setup(void)
 		return false;
 	}
 	make_policies(tmp);
-	int port = free_port();
+	int port = am_port = free_port();
 	char am_url[128];
 	snprintf(am_url, sizeof am_url, "TRANSOM_ALERTMANAGER_URL=http://127.0.0.1:%d/", port);
 	const char *env[] = {am_url, "TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.1/32",
@@ -270,14 +271,14 @@ static const char *at(long delta_s)
 
 /* Waits up to 20 s for the newest incident of `service` (other than `not`) in `state`
  * (NULL: any); its id into `id`. */
-static bool wait_incident(const char *service, const char *state, const char *not, char id[32])
+static bool wait_incident(const char *service, const char *state, const char * not, char id[32])
 {
 	for (int i = 0; i < 200; i++) {
 		json_t *items = incidents_of(service);
 		size_t k;
 		json_t *it;
 		json_array_foreach(items, k, it) {
-			if (not != NULL && strcmp(jstr(it, "id"), not) == 0)
+			if (not != NULL && strcmp(jstr(it, "id"), not ) == 0)
 				continue;
 			if (state == NULL || strcmp(jstr(it, "state"), state) == 0) {
 				snprintf(id, 32, "%s", jstr(it, "id"));
@@ -316,8 +317,8 @@ static json_t *wait_silence(const char *change, const char *state)
 
 static void test_a_credential_is_required(void)
 {
-	const char *body = payload("{}:{alertname=\"DiskFull\"}", "firing", "ledger", "warning",
-				   "f0");
+	const char *body =
+		payload("{}:{alertname=\"DiskFull\"}", "firing", "ledger", "warning", "f0");
 	struct reply *r = hook(NULL, body);
 	CHECK_INT(r->status, 401);
 	reply_free(r);
@@ -505,11 +506,10 @@ static void test_alertmanager_opens_updates_and_resolves_one_incident(void)
 static void test_a_change_under_way_gets_a_silence_and_its_alerts(void)
 {
 	/* A pipeline deploys search: pre-approved, booked now, its window open. */
-	struct reply *r =
-		request(&srv, "POST", "/v1/deployments", token_ci,
-			"{\"service\": \"search\", \"environment\": \"production\","
-			" \"duration\": \"PT30M\", \"template\": \"search-deploy\"}",
-			JSON_H);
+	struct reply *r = request(&srv, "POST", "/v1/deployments", token_ci,
+				  "{\"service\": \"search\", \"environment\": \"production\","
+				  " \"duration\": \"PT30M\", \"template\": \"search-deploy\"}",
+				  JSON_H);
 	CHECKF(r->status == 201, "deploy: %ld %s", r->status, r->body ? r->body : "");
 	CHECK_STR(reply_str(r, "decision"), "allow");
 	char dep[32], chg[32], lease[128];
@@ -553,9 +553,8 @@ static void test_a_change_under_way_gets_a_silence_and_its_alerts(void)
 
 	/* An alert on the service that reaches Transom meanwhile is the change's. */
 	json_t *before = incidents_of("search");
-	r = hook(token_am,
-		 payload("{}:{alertname=\"DiskFull\", service=\"search\"}", "firing", "search",
-			 "critical", "cc01"));
+	r = hook(token_am, payload("{}:{alertname=\"DiskFull\", service=\"search\"}", "firing",
+				   "search", "critical", "cc01"));
 	CHECK_INT(r->status, 200);
 	CHECK_STR(reply_str(r, "action"), "linked");
 	CHECK_STR(reply_str(r, "change"), chg);
@@ -595,6 +594,64 @@ static void test_a_change_under_way_gets_a_silence_and_its_alerts(void)
 	reply_free(r);
 }
 
+/* Deploys search now; the change's id into `chg`, the lease into `lease`; false if not allowed. */
+static bool deploy_search(char dep[32], char chg[32], char lease[128])
+{
+	struct reply *r = request(&srv, "POST", "/v1/deployments", token_ci,
+				  "{\"service\": \"search\", \"environment\": \"production\","
+				  " \"duration\": \"PT30M\", \"template\": \"search-deploy\"}",
+				  JSON_H);
+	bool ok = r->status == 201 && strcmp(reply_str(r, "decision"), "allow") == 0;
+	CHECKF(ok, "deploy: %ld %s", r->status, r->body ? r->body : "");
+	snprintf(dep, 32, "%s", reply_str(r, "id"));
+	snprintf(chg, 32, "%s", reply_str(r, "change"));
+	snprintf(lease, 128, "%s", jstr(json_object_get(r->json, "lease"), "token"));
+	reply_free(r);
+	return ok;
+}
+
+static void test_silences_survive_an_alertmanager_outage(void)
+{
+	stop_alertmanager();
+	char dep[32], chg[32], lease[128];
+	if (!deploy_search(dep, chg, lease))
+		return;
+	/* Alertmanager is down: the silence waits in the outbox, with the error. */
+	json_t *s0 = NULL, *rec = NULL;
+	for (int i = 0; i < 100; i++) {
+		rec = get_record("changes", chg);
+		s0 = json_array_get(json_object_get(rec, "silences"), 0);
+		if (json_integer_value(json_object_get(s0, "attempts")) >= 1)
+			break;
+		json_decref(rec);
+		rec = NULL;
+		usleep(100 * 1000);
+	}
+	CHECKF(rec != NULL, "no failed attempt recorded for %s's silence", chg);
+	CHECK_STR(jstr(s0, "state"), "pending");
+	CHECKF(jstr(s0, "last_error")[0] != '\0', "no last_error");
+	json_decref(rec);
+	struct reply *r = request(&srv, "GET", "/metrics", NULL, NULL, NULL);
+	CHECK(r->body && strstr(r->body, "transom_silences_total{event=\"failed\"} ") &&
+	      !strstr(r->body, "transom_silences_total{event=\"failed\"} 0\n"));
+	reply_free(r);
+
+	/* Back up: the retry creates it; the change done, it is expired. */
+	CHECK(start_alertmanager(getenv("TRANSOM_TEST_TMP") ?: "/tmp", am_port));
+	json_t *sil = wait_silence(chg, "active");
+	CHECKF(sil != NULL, "the silence of %s was not created after the outage", chg);
+	json_decref(sil);
+	char path[96], body[256];
+	snprintf(body, sizeof body, "{\"outcome\": \"success\", \"lease\": \"%s\"}", lease);
+	snprintf(path, sizeof path, "/v1/deployments/%s/result", dep);
+	r = request(&srv, "POST", path, token_ci, body, JSON_H);
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	sil = wait_silence(chg, "expired");
+	CHECKF(sil != NULL, "the silence of %s was not expired", chg);
+	json_decref(sil);
+}
+
 static void test_check_names_a_bad_alerts_policy(void)
 {
 	char bad[700], cmd[3000], out[800];
@@ -627,7 +684,8 @@ int tests_main(void);
 TESTS(test_a_credential_is_required, test_malformed_payloads_name_the_field,
       test_retries_are_deduplicated_and_the_incident_follows_the_group,
       test_alertmanager_opens_updates_and_resolves_one_incident,
-      test_a_change_under_way_gets_a_silence_and_its_alerts, test_check_names_a_bad_alerts_policy)
+      test_a_change_under_way_gets_a_silence_and_its_alerts,
+      test_silences_survive_an_alertmanager_outage, test_check_names_a_bad_alerts_policy)
 #undef main
 
 int main(void)
