@@ -27,6 +27,7 @@
 static struct server srv, am; /* am: only base is used, for request() */
 static char policies[512], token_am[256], token_ci[256], token_admin[256], token_req[256];
 static pid_t am_pid = -1;
+static char clock_file[600]; /* TRANSOM_CLOCK_OFFSET_FILE: ms added to transomd's clock */
 static int am_port;
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
@@ -166,8 +167,16 @@ static bool setup(void)
 	int port = am_port = free_port();
 	char am_url[128];
 	snprintf(am_url, sizeof am_url, "TRANSOM_ALERTMANAGER_URL=http://127.0.0.1:%d/", port);
-	const char *env[] = {am_url, "TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.1/32",
-			     "TRANSOM_TIMER_INTERVAL=200", "TRANSOM_SILENCE_BACKOFF_MS=200", NULL};
+	char clock_env[700];
+	snprintf(clock_file, sizeof clock_file, "%s/alertmanager-clock", tmp);
+	write_file(tmp, "alertmanager-clock", "0\n");
+	snprintf(clock_env, sizeof clock_env, "TRANSOM_CLOCK_OFFSET_FILE=%s", clock_file);
+	const char *env[] = {am_url,
+			     "TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.1/32",
+			     "TRANSOM_TIMER_INTERVAL=200",
+			     "TRANSOM_SILENCE_BACKOFF_MS=200",
+			     clock_env,
+			     NULL};
 	if (!server_start(&srv, NULL, policies, env))
 		return false;
 	snprintf(token_am, sizeof token_am, "%s", token_for("alertmanager", "pipeline"));
@@ -652,6 +661,54 @@ static void test_silences_survive_an_alertmanager_outage(void)
 	json_decref(sil);
 }
 
+/* Moves transomd's clock `minutes` ahead of the real one. */
+static void clock_ahead(long minutes)
+{
+	FILE *fp = fopen(clock_file, "w");
+	CHECK(fp != NULL);
+	if (fp != NULL) {
+		fprintf(fp, "%ld\n", minutes * 60 * 1000);
+		fclose(fp);
+	}
+}
+
+/* Last: it moves transomd's clock forward. */
+static void test_the_clock_ends_silences_and_the_reopen_window(void)
+{
+	/* A change whose window (its 30-minute booking) is over: its silence is expired,
+	 * whatever became of the change. */
+	char dep[32], chg[32], lease[128];
+	if (!deploy_search(dep, chg, lease))
+		return;
+	json_t *sil = wait_silence(chg, "active");
+	CHECKF(sil != NULL, "no silence for %s", chg);
+	json_decref(sil);
+	clock_ahead(31);
+	sil = wait_silence(chg, "expired");
+	CHECKF(sil != NULL, "the silence of %s outlived its window", chg);
+	json_decref(sil);
+
+	/* A group resolved longer ago than reopen_window (an hour) fires again: a new
+	 * incident, not the old one reopened. */
+	const char *key = "{}:{alertname=\"DiskFull\", service=\"reporting\"}";
+	struct reply *r = hook(token_am, payload(key, "firing", "reporting", "warning", "dd01"));
+	CHECK_STR(reply_str(r, "action"), "opened");
+	char inc[32];
+	snprintf(inc, sizeof inc, "%s", reply_str(r, "incident"));
+	reply_free(r);
+	r = hook(token_am, payload(key, "resolved", "reporting", "warning", "dd01"));
+	CHECK_STR(reply_str(r, "action"), "resolved");
+	reply_free(r);
+	clock_ahead(31 + 61);
+	r = hook(token_am, payload(key, "firing", "reporting", "warning", "dd01"));
+	CHECK_STR(reply_str(r, "action"), "opened");
+	CHECKF(strcmp(reply_str(r, "incident"), inc) != 0, "the old incident %s came back", inc);
+	reply_free(r);
+	json_t *rec = get_record("incidents", inc);
+	CHECK_STR(jstr(rec, "state"), "resolved");
+	json_decref(rec);
+}
+
 static void test_check_names_a_bad_alerts_policy(void)
 {
 	char bad[700], cmd[3000], out[800];
@@ -685,7 +742,8 @@ TESTS(test_a_credential_is_required, test_malformed_payloads_name_the_field,
       test_retries_are_deduplicated_and_the_incident_follows_the_group,
       test_alertmanager_opens_updates_and_resolves_one_incident,
       test_a_change_under_way_gets_a_silence_and_its_alerts,
-      test_silences_survive_an_alertmanager_outage, test_check_names_a_bad_alerts_policy)
+      test_silences_survive_an_alertmanager_outage, test_check_names_a_bad_alerts_policy,
+      test_the_clock_ends_silences_and_the_reopen_window)
 #undef main
 
 int main(void)
