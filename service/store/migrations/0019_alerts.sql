@@ -59,3 +59,8 @@ CREATE TABLE alert_silences (
 COMMENT ON TABLE alert_silences IS 'Maintenance silences in Alertmanager, one per change and service (matchers of one silence are ANDed): pending (to create), active, expire (to delete), expired.';
 COMMENT ON COLUMN alert_silences.next_at IS 'When the silence job next tries (backoff after a failure; a lease while one tries).';
 CREATE INDEX alert_silences_due ON alert_silences (next_at) WHERE state IN ('pending', 'expire');
+
+-- Changes implementing without a booking (emergency changes) are under way too: the
+-- silence job asks for them every sweep.
+CREATE INDEX records_changes_implementing ON records (id)
+    WHERE kind = 'change' AND state = 'implementing';
