@@ -736,6 +736,27 @@ static void test_check_names_a_bad_alerts_policy(void)
 	CHECKF(strstr(text, "alerts.json: unknown_service.service:"), "%s", text);
 }
 
+/* A reloaded policy that routes unknown services: the incident goes to its service. */
+static void test_a_reloaded_policy_routes_unknown_services(void)
+{
+	write_file(
+		policies, "alerts.json",
+		"{\"unknown_service\": {\"action\": \"route\", \"service\": \"message-bus\"}}\n");
+	server_signal(&srv, SIGHUP);
+	struct reply *r = NULL;
+	for (int i = 0; i < 100; i++) {
+		reply_free(r);
+		r = hook(token_am, payload("k-routed", "firing", "toaster", "critical", "ee01"));
+		if (r->status == 200)
+			break;
+		usleep(100 * 1000);
+	}
+	CHECK_INT(r->status, 200);
+	CHECK_STR(reply_str(r, "service"), "message-bus");
+	CHECK_STR(reply_str(r, "priority"), "P1"); /* the default severities, no priorities */
+	reply_free(r);
+}
+
 int tests_main(void);
 #define main tests_main
 TESTS(test_a_credential_is_required, test_malformed_payloads_name_the_field,
@@ -743,7 +764,8 @@ TESTS(test_a_credential_is_required, test_malformed_payloads_name_the_field,
       test_alertmanager_opens_updates_and_resolves_one_incident,
       test_a_change_under_way_gets_a_silence_and_its_alerts,
       test_silences_survive_an_alertmanager_outage, test_check_names_a_bad_alerts_policy,
-      test_the_clock_ends_silences_and_the_reopen_window)
+      test_the_clock_ends_silences_and_the_reopen_window,
+      test_a_reloaded_policy_routes_unknown_services)
 #undef main
 
 int main(void)
