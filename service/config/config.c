@@ -147,7 +147,7 @@ static const struct setting settings[] = {
 	 "changes under way (empty: no silences)"},
 	{"TRANSOM_SILENCE_BACKOFF_MS", "5000", SET_UINT, FIELD(silence_backoff), 10, 3600000,
 	 "milliseconds before a failed silence call to Alertmanager is retried; doubles per "
-	 "attempt (cap 10 min)"},
+	 "attempt (jittered, cap 1 h)"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,

@@ -1,29 +1,33 @@
 /*
- * silences.c -- maintenance silences in Alertmanager (silences.h).
+ * silences.c -- the silence worker: maintenance silences in Alertmanager for changes
+ * under way (see jobs.h and app/alerts.h).
  */
-#include "jobs/silences.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/alerts.h"
 #include "app/app.h"
+#include "app/session.h"
 #include "core/log.h"
+#include "jobs/jobs.h"
+#include "jobs/worker.h"
 #include "metrics/metrics.h"
 #include "net/net.h"
 
 #define CALL_TIMEOUT_MS 5000
 #define LEASE_MS        30000
-#define BACKOFF_CAP_MS  (10LL * 60 * 1000)
+
+struct silence_worker {
+	struct app *app;
+	struct app_session *session; /* owned: its own connection */
+	struct worker *thread;
+};
 
 static long long backoff_ms(const struct app *app, json_t *row)
 {
-	long long d = app->cfg->silence_backoff;
 	json_int_t attempts = json_integer_value(json_object_get(row, "attempts"));
-	for (json_int_t i = 0; i < attempts && d < BACKOFF_CAP_MS; i++)
-		d *= 2;
-	return d < BACKOFF_CAP_MS ? d : BACKOFF_CAP_MS;
+	return jobs_backoff_ms(app->cfg->silence_backoff, (int)attempts + 1);
 }
 
 static const char *str(json_t *o, const char *k)
@@ -122,21 +126,60 @@ static void call_one(struct app *app, struct rec_ctx *c, json_t *row)
 	}
 }
 
-void silences_sweep(struct app *app, struct rec_ctx *c)
+/* One sweep: plan, then the due calls (a stop is honoured between two). */
+static bool sweep(struct worker *self, void *cls)
 {
+	struct silence_worker *w = cls;
+	struct rec_ctx c;
 	struct tr_error err = {0};
+	if (app_session_context(w->session, "system", REC_ROLE_SYSTEM, NULL, &c, &err) != TR_OK)
+		return false; /* no definitions loaded yet */
 	unsigned planned = 0, closed = 0;
-	if (alerts_silences_plan(c, &planned, &closed, &err) != TR_OK) {
-		LOG_WARN("event=silence_plan_failed detail=\"%s\"", err.detail);
-		return;
+	enum tr_code rc = alerts_silences_plan(&c, &planned, &closed, &err);
+	if (rc != TR_OK) {
+		if (rc != TR_E_DB_UNAVAILABLE)
+			LOG_WARN("event=silence_plan_failed code=%s detail=\"%s\"",
+				 tr_code_slug(rc), err.detail);
+		return false;
 	}
 	json_t *due = NULL;
-	if (alerts_silences_due(c, LEASE_MS, &due, &err) != TR_OK)
-		return;
+	if (alerts_silences_due(&c, LEASE_MS, &due, &err) != TR_OK)
+		return false;
 	size_t i;
 	json_t *row;
 	json_array_foreach(due, i, row) {
-		call_one(app, c, row);
+		if (worker_stopping(self))
+			break; /* the rest is leased: another sweep (or replica) takes it later */
+		call_one(w->app, &c, row);
 	}
+	bool more = json_array_size(due) == 20 && !worker_stopping(self);
 	json_decref(due);
+	return more;
+}
+
+struct silence_worker *silence_worker_start(struct app *app)
+{
+	if (app->cfg->alertmanager_url[0] == '\0')
+		return NULL;
+	struct silence_worker *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return NULL;
+	w->app = app;
+	unsigned interval = app->cfg->timer_interval < 1000 ? app->cfg->timer_interval : 1000;
+	if ((w->session = app_session_new(app, APP_SESSION_TIMEOUTS)) == NULL ||
+	    (w->thread = worker_start(interval, sweep, w)) == NULL) {
+		app_session_free(w->session);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void silence_worker_stop(struct silence_worker *w)
+{
+	if (w == NULL)
+		return;
+	worker_stop(w->thread);
+	app_session_free(w->session);
+	free(w);
 }

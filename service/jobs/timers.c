@@ -8,7 +8,6 @@
 #include "core/log.h"
 #include "jobs/github.h"
 #include "jobs/jobs.h"
-#include "jobs/silences.h"
 #include "jobs/worker.h"
 #include "app/records.h"
 #include "app/session.h"
@@ -44,9 +43,8 @@ static unsigned fire_due(struct timer_worker *w)
 }
 
 /*
- * Announces windows that opened (change.window_opened: webhooks, waiting pipelines),
- * ends deployments whose lease ran out without a result, reports to GitHub and keeps the
- * maintenance silences in Alertmanager.
+ * Announces windows that opened (change.window_opened: webhooks, waiting pipelines) and
+ * ends deployments whose lease ran out without a result.
  */
 static void gate(struct timer_worker *w)
 {
@@ -66,8 +64,6 @@ static void gate(struct timer_worker *w)
 		LOG_INFO("event=leases_expired count=%u", expired);
 	if (rc == TR_OK)
 		github_report(w->app, &c);
-	if (rc == TR_OK && w->app->cfg->alertmanager_url[0] != '\0')
-		silences_sweep(w->app, &c);
 }
 
 /* One sweep: due timers, the gate.  (Re-planning has its own thread: replan.c.) */
