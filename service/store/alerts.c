@@ -18,13 +18,15 @@
  * implementing; or implementing without a booking (the partial index of 0019).  The two
  * parts never share a change.
  */
-#define UNDER_WAY(now)                                                                             \
-	"SELECT r.id, r.services FROM records r WHERE r.id IN (SELECT b.change_id FROM bookings b" \
-	"  WHERE b.during @> " TS(                                                                 \
-		now) ") AND r.state IN ('scheduled', 'implementing')"                              \
-		     " UNION ALL SELECT r.id, r.services FROM records r WHERE r.kind = 'change'"   \
-		     "  AND r.state = 'implementing'"                                              \
-		     "  AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.change_id = r.id)"
+/* clang-format off */
+#define UNDER_WAY(now)                                                                         \
+	"SELECT r.id, r.services FROM records r WHERE r.id IN (SELECT b.change_id"             \
+	"  FROM bookings b WHERE b.during @> " TS(now) ")"                                     \
+	" AND r.state IN ('scheduled', 'implementing')"                                        \
+	" UNION ALL SELECT r.id, r.services FROM records r WHERE r.kind = 'change'"            \
+	"  AND r.state = 'implementing'"                                                       \
+	"  AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.change_id = r.id)"
+/* clang-format on */
 
 void store_alert_group_clear(struct store_alert_group *g)
 {
@@ -36,26 +38,24 @@ void store_alert_group_clear(struct store_alert_group *g)
 	memset(g, 0, sizeof *g);
 }
 
+/* The incident's time in state resolved is when it was resolved, by the group or a person. */
 static const struct store_stmt stmt_seen = {
 	"alert_group_seen",
 	"WITH up AS (INSERT INTO alert_groups (group_key, receiver, service, priority, status,"
 	"  alertname, fingerprints, first_at, last_at)"
 	" VALUES ($1, $2, $3, $4, $5, $6, array(SELECT jsonb_array_elements_text($7::jsonb)),"
-	"  " TS("$8") ", " TS(
-		"$8") ")"
-		      " ON CONFLICT (group_key) DO UPDATE SET receiver = EXCLUDED.receiver,"
-		      "  status = EXCLUDED.status, last_at = EXCLUDED.last_at,"
-		      "  notifications = alert_groups.notifications + 1,"
-		      "  fingerprints = array(SELECT DISTINCT f FROM "
-		      "unnest(alert_groups.fingerprints"
-		      "   || EXCLUDED.fingerprints) f ORDER BY f)"
-		      " RETURNING group_key, incident, change_id, episode, resolved_at, "
-		      "notifications,"
-		      "  (xmax = 0) AS inserted)"
-		      " SELECT up.incident, r.state, up.change_id, up.episode,"
-		      "  coalesce(" MS("up.resolved_at") ", 0), up.notifications, up.inserted"
-							 " FROM up LEFT JOIN records r ON r.id = "
-							 "up.incident",
+	"  to_timestamp($8::bigint / 1000.0), to_timestamp($8::bigint / 1000.0))"
+	" ON CONFLICT (group_key) DO UPDATE SET receiver = EXCLUDED.receiver,"
+	"  status = EXCLUDED.status, last_at = EXCLUDED.last_at,"
+	"  notifications = alert_groups.notifications + 1,"
+	"  fingerprints = array(SELECT DISTINCT f FROM unnest(alert_groups.fingerprints"
+	"   || EXCLUDED.fingerprints) f ORDER BY f)"
+	" RETURNING group_key, incident, change_id, episode, notifications,"
+	"  (xmax = 0) AS inserted)"
+	" SELECT up.incident, r.state, up.change_id, up.episode,"
+	"  CASE WHEN r.state = 'resolved'"
+	"   THEN (extract(epoch FROM r.state_entered_at) * 1000)::bigint ELSE 0 END,"
+	"  up.notifications, up.inserted FROM up LEFT JOIN records r ON r.id = up.incident",
 	8};
 
 static char *dup_or_null(PGresult *res, int row, int col)
@@ -131,11 +131,13 @@ enum db_status store_alert_group_new_episode(struct store *st, const char *key, 
 	return s == DB_ONE ? DB_ONE : DB_HARD;
 }
 
+/* clang-format off */
 static const struct store_stmt stmt_mark = {
 	"alert_group_mark",
 	"UPDATE alert_groups SET resolved_at = CASE WHEN $2::bigint = 0 THEN NULL"
 	" ELSE " TS("$2") " END WHERE group_key = $1",
 	2};
+/* clang-format on */
 
 enum db_status store_alert_group_mark(struct store *st, const char *key, long long resolved_ms)
 {
@@ -145,20 +147,20 @@ enum db_status store_alert_group_mark(struct store *st, const char *key, long lo
 	return store_exec(st, &stmt_mark, p, NULL);
 }
 
+/* clang-format off */
 static const struct store_stmt stmt_link = {
 	"alert_group_link",
 	"WITH g AS (UPDATE alert_groups SET change_id = $2 WHERE group_key = $1 RETURNING 1)"
 	" INSERT INTO change_alerts (change_id, group_key, service, alertname, status,"
 	"  fingerprints, first_at, last_at)"
 	" VALUES ($2, $1, $3, $4, $5, array(SELECT jsonb_array_elements_text($6::jsonb)),"
-	"  " TS("$7") ", " TS(
-		"$7") ")"
-		      " ON CONFLICT (change_id, group_key) DO UPDATE SET status = EXCLUDED.status,"
-		      "  last_at = EXCLUDED.last_at,"
-		      "  fingerprints = array(SELECT DISTINCT f FROM "
-		      "unnest(change_alerts.fingerprints"
-		      "   || EXCLUDED.fingerprints) f ORDER BY f)",
+	"  " TS("$7") ", " TS("$7") ")"
+	" ON CONFLICT (change_id, group_key) DO UPDATE SET status = EXCLUDED.status,"
+	"  last_at = EXCLUDED.last_at,"
+	"  fingerprints = array(SELECT DISTINCT f FROM unnest(change_alerts.fingerprints"
+	"   || EXCLUDED.fingerprints) f ORDER BY f)",
 	7};
+/* clang-format on */
 
 enum db_status store_alert_group_link(struct store *st, const char *key, const char *change,
 				      const char *service, const char *alertname,
@@ -175,19 +177,18 @@ enum db_status store_alert_group_link(struct store *st, const char *key, const c
 	return s;
 }
 
+/* clang-format off */
 static const struct store_stmt stmt_under_way = {
 	"changes_under_way",
 	"SELECT json_build_object('change', u.id, 'services', to_json(u.services),"
-	"  'end_ms', (SELECT " MS(
-		"max(upper(b.during))") " FROM bookings b"
-					"   WHERE b.change_id = u.id))::text"
-					" FROM (" UNDER_WAY(
-						"$2") ") u WHERE ($1::text IS NULL OR u.services "
-						      "@> ARRAY[$1::text])"
-						      " ORDER BY (SELECT min(lower(b.during)) FROM "
-						      "bookings b WHERE b.change_id = u.id)"
-						      "  NULLS LAST, u.id",
+	"  'end_ms', (SELECT " MS("max(upper(b.during))") " FROM bookings b"
+	"   WHERE b.change_id = u.id))::text"
+	" FROM (" UNDER_WAY("$2") ") u"
+	" WHERE ($1::text IS NULL OR u.services @> ARRAY[$1::text])"
+	" ORDER BY (SELECT min(lower(b.during)) FROM bookings b WHERE b.change_id = u.id)"
+	"  NULLS LAST, u.id",
 	2};
+/* clang-format on */
 
 /* Rows of one JSON text column into an owned array. */
 static enum db_status json_rows(PGresult *res, json_t **out)
@@ -217,165 +218,27 @@ enum db_status store_changes_under_way(struct store *st, const char *service, lo
 	return s < 0 ? s : json_rows(res, out);
 }
 
+/* clang-format off */
 static const struct store_stmt stmt_of_change = {
 	"alerts_of_change",
 	"SELECT json_build_object("
 	" 'alerts', (SELECT coalesce(json_agg(json_build_object('group_key', a.group_key,"
 	"   'service', a.service, 'alertname', a.alertname, 'status', a.status,"
-	"   'fingerprints', to_json(a.fingerprints), 'first_at', " RFC(
-		"a.first_at") ","
-			      "   'last_at', " RFC(
-				      "a.last_at") ") ORDER BY a.first_at, a.group_key), "
-						   "'[]')"
-						   "  FROM change_alerts a WHERE "
-						   "a.change_id = $1),"
-						   " 'silences', (SELECT "
-						   "coalesce(json_agg(json_build_object('"
-						   "service', s.service,"
-						   "   'state', s.state, 'silence_id', "
-						   "s.silence_id, 'matchers', s.matchers,"
-						   "   'starts_at', " RFC(
-							   "s.starts_at") ", "
-									  "'ends_at',"
-									  " " RFC("s.ends_"
-										  "at") ","
-											" "
-											" "
-											" "
-											"'"
-											"a"
-											"t"
-											"t"
-											"e"
-											"m"
-											"p"
-											"t"
-											"s"
-											"'"
-											","
-											" "
-											"s"
-											"."
-											"a"
-											"t"
-											"t"
-											"e"
-											"m"
-											"p"
-											"t"
-											"s"
-											","
-											" "
-											"'"
-											"l"
-											"a"
-											"s"
-											"t"
-											"_"
-											"e"
-											"r"
-											"r"
-											"o"
-											"r"
-											"'"
-											","
-											" "
-											"s"
-											"."
-											"l"
-											"a"
-											"s"
-											"t"
-											"_"
-											"e"
-											"r"
-											"r"
-											"o"
-											"r"
-											")"
-											" "
-											"O"
-											"R"
-											"D"
-											"E"
-											"R"
-											" "
-											"B"
-											"Y"
-											" "
-											"s"
-											"."
-											"s"
-											"e"
-											"r"
-											"v"
-											"i"
-											"c"
-											"e"
-											")"
-											","
-											" "
-											"'"
-											"["
-											"]"
-											"'"
-											")"
-											" "
-											" "
-											"F"
-											"R"
-											"O"
-											"M"
-											" "
-											"a"
-											"l"
-											"e"
-											"r"
-											"t"
-											"_"
-											"s"
-											"i"
-											"l"
-											"e"
-											"n"
-											"c"
-											"e"
-											"s"
-											" "
-											"s"
-											" "
-											"W"
-											"H"
-											"E"
-											"R"
-											"E"
-											" "
-											"s"
-											"."
-											"c"
-											"h"
-											"a"
-											"n"
-											"g"
-											"e"
-											"_"
-											"i"
-											"d"
-											" "
-											"="
-											" "
-											"$"
-											"1"
-											")"
-											")"
-											":"
-											":"
-											"t"
-											"e"
-											"x"
-											"t",
+	"   'fingerprints', to_json(a.fingerprints),"
+	"   'first_at', " RFC("a.first_at") ","
+	"   'last_at', " RFC("a.last_at") ")"
+	"   ORDER BY a.first_at, a.group_key), '[]')"
+	"  FROM change_alerts a WHERE a.change_id = $1),"
+	" 'silences', (SELECT coalesce(json_agg(json_build_object('service', s.service,"
+	"   'state', s.state, 'silence_id', s.silence_id, 'matchers', s.matchers,"
+	"   'starts_at', " RFC("s.starts_at") ","
+	"   'ends_at', " RFC("s.ends_at") ","
+	"   'attempts', s.attempts, 'last_error', s.last_error) ORDER BY s.service), '[]')"
+	"  FROM alert_silences s WHERE s.change_id = $1))::text",
 	1};
+/* clang-format on */
 
+/* clang-format off */
 static const struct store_stmt stmt_of_incident = {
 	"alerts_of_incident",
 	"SELECT json_build_object('alert_group', (SELECT json_build_object("
@@ -384,10 +247,11 @@ static const struct store_stmt stmt_of_incident = {
 	"  'fingerprints', to_json(g.fingerprints), 'notifications', g.notifications,"
 	"  'episode', g.episode, 'previous_incidents', to_json(g.previous_incidents),"
 	"  'linked_change', g.change_id,"
-	"  'first_at', " RFC("g.first_at") ", 'last_at', " RFC(
-		"g.last_at") ")"
-			     " FROM alert_groups g WHERE g.incident = $1 LIMIT 1))::text",
+	"  'first_at', " RFC("g.first_at") ","
+	"  'last_at', " RFC("g.last_at") ")"
+	" FROM alert_groups g WHERE g.incident = $1 LIMIT 1))::text",
 	1};
+/* clang-format on */
 
 enum db_status store_alerts_of(struct store *st, const char *id, const char *kind, json_t **out)
 {
@@ -405,13 +269,14 @@ enum db_status store_alerts_of(struct store *st, const char *id, const char *kin
 
 /* ---- maintenance silences ------------------------------------------------------------- */
 
+/* clang-format off */
 static const struct store_stmt stmt_plan = {
 	"silence_plan",
 	"INSERT INTO alert_silences (change_id, service, matchers, starts_at, ends_at)"
-	" VALUES ($1, $2, $3::jsonb, " TS("$4") ", " TS(
-		"$5") ")"
-		      " ON CONFLICT (change_id, service) DO NOTHING",
+	" VALUES ($1, $2, $3::jsonb, " TS("$4") ", " TS("$5") ")"
+	" ON CONFLICT (change_id, service) DO NOTHING",
 	5};
+/* clang-format on */
 
 enum db_status store_silence_plan(struct store *st, const char *change, const char *service,
 				  json_t *matchers, long long start_ms, long long end_ms)
@@ -428,14 +293,16 @@ enum db_status store_silence_plan(struct store *st, const char *change, const ch
 	return s;
 }
 
+/* clang-format off */
 static const struct store_stmt stmt_close = {
 	"silences_close",
 	"UPDATE alert_silences SET state = CASE WHEN silence_id IS NULL THEN 'expired'"
 	"  ELSE 'expire' END, next_at = now(), updated_at = now()"
-	" WHERE state IN ('pending', 'active') AND (ends_at <= " TS(
-		"$1") " OR change_id NOT IN"
-		      "  (SELECT u.id FROM (" UNDER_WAY("$1") ") u))",
+	" WHERE state IN ('pending', 'active')"
+	" AND (ends_at <= " TS("$1")
+	"  OR change_id NOT IN (SELECT u.id FROM (" UNDER_WAY("$1") ") u))",
 	1};
+/* clang-format on */
 
 enum db_status store_silences_close(struct store *st, long long now_ms, unsigned *n)
 {
@@ -447,21 +314,21 @@ enum db_status store_silences_close(struct store *st, long long now_ms, unsigned
 	return s;
 }
 
+/* clang-format off */
 static const struct store_stmt stmt_claim = {
 	"silences_claim",
-	"UPDATE alert_silences s SET next_at = " TS(
-		"$1") " + $2::bigint * interval '1 millisecond'"
-		      " WHERE (s.change_id, s.service) IN (SELECT change_id, service FROM "
-		      "alert_silences"
-		      "  WHERE state IN ('pending', 'expire') AND next_at <= " TS(
-			      "$1") "  ORDER BY next_at LIMIT 20 FOR UPDATE SKIP LOCKED)"
-				    " RETURNING json_build_object('change', s.change_id, "
-				    "'service', s.service,"
-				    "  'state', s.state,"
-				    "  'silence_id', s.silence_id, 'matchers', s.matchers, "
-				    "'starts_at', " RFC("s.starts_at") ", 'ends_at', " RFC(
-					    "s.ends_at") ", 'attempts', s.attempts)::text",
+	"UPDATE alert_silences s"
+	" SET next_at = " TS("$1") " + $2::bigint * interval '1 millisecond'"
+	" WHERE (s.change_id, s.service) IN (SELECT change_id, service FROM alert_silences"
+	"  WHERE state IN ('pending', 'expire') AND next_at <= " TS("$1")
+	"  ORDER BY next_at LIMIT 20 FOR UPDATE SKIP LOCKED)"
+	" RETURNING json_build_object('change', s.change_id, 'service', s.service,"
+	"  'state', s.state, 'silence_id', s.silence_id, 'matchers', s.matchers,"
+	"  'starts_at', " RFC("s.starts_at") ","
+	"  'ends_at', " RFC("s.ends_at") ","
+	"  'attempts', s.attempts)::text",
 	2};
+/* clang-format on */
 
 enum db_status store_silences_claim(struct store *st, long long now_ms, long long lease_ms,
 				    json_t **out)
@@ -503,12 +370,14 @@ enum db_status store_silence_expired(struct store *st, const char *change, const
 	return store_exec(st, &stmt_expired, p, NULL);
 }
 
+/* clang-format off */
 static const struct store_stmt stmt_failed = {
 	"silence_failed",
-	"UPDATE alert_silences SET attempts = attempts + 1, next_at = " TS(
-		"$2") ","
-		      " last_error = $3, updated_at = now() WHERE change_id = $1 AND service = $4",
+	"UPDATE alert_silences SET attempts = attempts + 1,"
+	" next_at = " TS("$2") ","
+	" last_error = $3, updated_at = now() WHERE change_id = $1 AND service = $4",
 	4};
+/* clang-format on */
 
 enum db_status store_silence_failed(struct store *st, const char *change, const char *service,
 				    long long next_ms, const char *error)

@@ -22,7 +22,7 @@ struct store_alert_group {
 	char *incident_state;    /* that incident's state, or NULL */
 	char *change;            /* the change the group was linked to, or NULL */
 	int episode;             /* raised each time a new incident replaces a closed one */
-	long long resolved_ms;   /* when its incident was resolved by the group, 0: not */
+	long long resolved_ms;   /* when its incident (in state resolved) got there, else 0 */
 	long long notifications; /* notifications received, this one included */
 	bool inserted;           /* this notification made the row */
 };

@@ -468,6 +468,50 @@ static void test_retries_are_deduplicated_and_the_incident_follows_the_group(voi
 	json_decref(rec);
 }
 
+/* Fires `event` on incident `id` as the admin; with `resolution`, PATCHes it first. */
+static void admin_event(const char *id, const char *event, const char *resolution)
+{
+	char path[96], body[256], ifm[64];
+	if (resolution != NULL) {
+		json_t *rec = get_record("incidents", id);
+		snprintf(ifm, sizeof ifm, "If-Match: \"%lld\"",
+			 (long long)json_integer_value(json_object_get(rec, "version")));
+		json_decref(rec);
+		const char *h[] = {"Content-Type: application/json", ifm, NULL};
+		snprintf(path, sizeof path, "/v1/incidents/%s", id);
+		snprintf(body, sizeof body, "{\"resolution\": \"%s\"}", resolution);
+		struct reply *r = request(&srv, "PATCH", path, token_admin, body, h);
+		CHECKF(r->status == 200, "patch: %ld %s", r->status, r->body ? r->body : "");
+		reply_free(r);
+	}
+	snprintf(path, sizeof path, "/v1/incidents/%s/transitions", id);
+	snprintf(body, sizeof body, "{\"event\": \"%s\"}", event);
+	struct reply *r = request(&srv, "POST", path, token_admin, body, JSON_H);
+	CHECKF(r->status == 200, "%s: %ld %s", event, r->status, r->body ? r->body : "");
+	reply_free(r);
+}
+
+/* Someone resolved the incident while its alerts still fire: the next notification reopens
+ * it (within the window), rather than opening a second incident. */
+static void test_a_group_still_firing_reopens_an_incident_a_person_resolved(void)
+{
+	const char *key = "{}:{alertname=\"DiskFull\", service=\"payments-db\"}";
+	struct reply *r = hook(token_am, payload(key, "firing", "payments-db", "warning", "bb01"));
+	CHECK_STR(reply_str(r, "action"), "opened");
+	char inc[32];
+	snprintf(inc, sizeof inc, "%s", reply_str(r, "incident"));
+	reply_free(r);
+	admin_event(inc, "start", NULL);
+	admin_event(inc, "resolve", "restarted the vacuum");
+	r = hook(token_am, payload(key, "firing", "payments-db", "warning", "bb01"));
+	CHECK_STR(reply_str(r, "action"), "reopened");
+	CHECK_STR(reply_str(r, "incident"), inc);
+	reply_free(r);
+	json_t *items = incidents_of("payments-db");
+	CHECK_INT(json_array_size(items), 1);
+	json_decref(items);
+}
+
 static void test_alertmanager_opens_updates_and_resolves_one_incident(void)
 {
 	am_alert("HighLatency", "search-api", "web1", "critical", "");
@@ -761,6 +805,7 @@ int tests_main(void);
 #define main tests_main
 TESTS(test_a_credential_is_required, test_malformed_payloads_name_the_field,
       test_retries_are_deduplicated_and_the_incident_follows_the_group,
+      test_a_group_still_firing_reopens_an_incident_a_person_resolved,
       test_alertmanager_opens_updates_and_resolves_one_incident,
       test_a_change_under_way_gets_a_silence_and_its_alerts,
       test_silences_survive_an_alertmanager_outage, test_check_names_a_bad_alerts_policy,
