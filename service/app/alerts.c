@@ -14,6 +14,8 @@
 #include "app/records_int.h"
 #include "store/alerts.h"
 
+/* A primary key in a btree index: PostgreSQL refuses entries over about 2700 bytes. */
+#define GROUP_KEY_MAX         2000
 #define DEFAULT_REOPEN_S      3600
 #define DEFAULT_SILENCE_MS    (2LL * 3600 * 1000)
 #define TITLE_MAX_CHARS       200
@@ -143,9 +145,9 @@ static enum tr_code check(const struct alert_notification *n, struct tr_error *e
 				    n->version ? n->version : "");
 	if (n->group_key == NULL || n->group_key[0] == '\0')
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "groupKey", "must not be empty");
-	if (strlen(n->group_key) > 4096)
-		return tr_error_set(err, TR_E_UNPROCESSABLE, "groupKey",
-				    "must be at most 4096 bytes");
+	if (strlen(n->group_key) > GROUP_KEY_MAX)
+		return tr_error_set(err, TR_E_UNPROCESSABLE, "groupKey", "must be at most %d bytes",
+				    GROUP_KEY_MAX);
 	if (!firing_or_resolved(n->status))
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "status",
 				    "must be \"firing\" or \"resolved\"");

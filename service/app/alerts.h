@@ -54,8 +54,8 @@ struct alert_notification {
  * Takes notification `n` in (see the top of this file) as c->actor.  Answers REC_DONE
  * {"group_key", "status", "action": opened|deduped|resolved|reopened|linked, "service",
  * "priority", "incident": id|null, "change": id|null}.  Refusals: 422 naming the field
- * (version not "4", empty groupKey, a status other than firing/resolved, no alerts, an
- * alert's status), 422 rule alert_service when no label names a catalog service and the
+ * (version not "4", empty groupKey or one over 2000 bytes, a status other than firing/resolved, no
+ * alerts, an alert's status), 422 rule alert_service when no label names a catalog service and the
  * policy says refuse; 503 database.  Idempotent: a retried notification changes nothing
  * more than the group's counters.
  */

@@ -199,8 +199,8 @@ static struct reply *hook(const char *token, const char *body)
 static const char *payload(const char *key, const char *status, const char *service,
 			   const char *severity, const char *fingerprint)
 {
-	static char buf[2048];
-	char k[256];
+	static char buf[8192];
+	char k[4096];
 	size_t n = 0;
 	for (const char *p = key; *p != '\0' && n + 2 < sizeof k; p++) {
 		if (*p == '"' || *p == '\\')
@@ -381,6 +381,17 @@ static void test_malformed_payloads_name_the_field(void)
 	CHECK_INT(r->status, 422);
 	CHECK_STR(reply_str(r, "field"), "version");
 	reply_free(r);
+	/* A group key too long to index is refused, not a database error. */
+	char *big = malloc(8192), *key = malloc(3001);
+	memset(key, 'k', 3000);
+	key[3000] = '\0';
+	snprintf(big, 8192, "%s", payload(key, "firing", "ledger", "warning", "f3"));
+	r = hook(token_am, big);
+	CHECK_INT(r->status, 422);
+	CHECK_STR(reply_str(r, "field"), "groupKey");
+	reply_free(r);
+	free(big);
+	free(key);
 	/* A service the catalog does not know, under a policy that refuses those. */
 	r = hook(token_am, payload("k-unknown", "firing", "toaster", "critical", "f2"));
 	CHECK_INT(r->status, 422);
