@@ -12,7 +12,8 @@ BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libical-dev l
  postgresql-contrib"
 TEST_PKGS="clang clang-format curl python3 python3-dateutil python3-icalendar
  python3-recurring-ical-events python3-aiosmtpd dovecot-imapd python3-caldav vdirsyncer khal
- radicale prometheus python3-yaml systemd haproxy chromium chromium-driver python3-selenium"
+ radicale prometheus prometheus-alertmanager python3-yaml systemd haproxy chromium
+ chromium-driver python3-selenium"
 
 # The web app's tests drive Debian's headless Chromium through chromedriver
 # (python3-selenium; tests/web/).

@@ -198,6 +198,8 @@ enum tr_code h_deployments_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployment_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_deployment_result(struct http_req *req, struct http_reply *rep);
 enum tr_code h_github(struct http_req *req, struct http_reply *rep);
+/* POST /integrations/alertmanager (h_alerts.c) */
+enum tr_code h_alertmanager(struct http_req *req, struct http_reply *rep);
 /* imip: invitations, signed vote links, replies (h_imip.c) */
 enum tr_code h_vote_link_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_vote_link_post(struct http_req *req, struct http_reply *rep);

@@ -100,6 +100,10 @@ const struct http_route api_routes[] = {
 	 ROUTE_JSON_BODY, "success or failure: closes the change"},
 	{HTTP_POST, "/integrations/github", h_github, 0, ROUTE_PUBLIC,
 	 "GitHub deployment protection rules (HMAC-signed webhooks; signature checked first)"},
+	{HTTP_POST, "/integrations/alertmanager", h_alertmanager, ROLE_PIPELINE | ROLE_ADMIN,
+	 ROUTE_JSON_BODY,
+	 "Alertmanager webhook (payload v4): an incident per alert group, resolved and reopened "
+	 "with it, or linked to a change under way"},
 	/* imip: invitations, signed vote links, replies (h_imip.c) */
 	{HTTP_GET, "/v/{token}", h_vote_link_get, 0, ROUTE_PUBLIC,
 	 "a signed vote link from an invitation: the confirm page (HTML)"},

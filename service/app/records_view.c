@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/alerts.h"
 #include "app/fields.h"
 #include "app/records_int.h"
 #include "auth/roles.h"
@@ -208,10 +209,13 @@ enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 		return TR_OK;
 	}
 	s = rec_represent(c, &r, out);
-	store_record_clear(&r);
-	if (s < 0)
+	if (s < 0) {
+		store_record_clear(&r);
 		return rec_db_error(err, s, c->st);
-	return TR_OK;
+	}
+	enum tr_code rc = alerts_annotate(c, r.kind, r.id, out->body, err);
+	store_record_clear(&r);
+	return rc;
 }
 
 /* ---- history and lists ------------------------------------------------------------------ */

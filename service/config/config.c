@@ -149,6 +149,12 @@ static const struct setting settings[] = {
 	{"TRANSOM_COOKIE_SECURE", "auto", SET_STRING, FIELD(cookie_secure), 0, 0,
 	 "mark the session cookie Secure: yes, no, or auto (when the request came over TLS "
 	 "or with X-Forwarded-Proto: https)"},
+	{"TRANSOM_ALERTMANAGER_URL", "", SET_STRING, FIELD(alertmanager_url), 0, 0,
+	 "Alertmanager base URL (http://host:9093) where maintenance silences are created for "
+	 "changes under way (empty: no silences)"},
+	{"TRANSOM_SILENCE_BACKOFF_MS", "5000", SET_UINT, FIELD(silence_backoff), 10, 3600000,
+	 "milliseconds before a failed silence call to Alertmanager is retried; doubles per "
+	 "attempt (jittered, cap 1 h)"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,
@@ -271,6 +277,17 @@ enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn fi
 	if (out->oidc_issuer[0] != '\0' && out->oidc_audience[0] == '\0')
 		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_AUDIENCE",
 				    "TRANSOM_OIDC_AUDIENCE is required with TRANSOM_OIDC_ISSUER");
+	/* Trailing slashes go: paths are appended to it. */
+	for (size_t n = strlen(out->alertmanager_url); n > 0 && out->alertmanager_url[n - 1] == '/';
+	     n--)
+		out->alertmanager_url[n - 1] = '\0';
+	if (out->alertmanager_url[0] != '\0' &&
+	    strncmp(out->alertmanager_url, "https://", 8) != 0 &&
+	    strncmp(out->alertmanager_url, "http://", 7) != 0)
+		return tr_error_set(
+			err, TR_E_CONFIG, "TRANSOM_ALERTMANAGER_URL",
+			"TRANSOM_ALERTMANAGER_URL='%s': expected an http:// or https:// URL",
+			out->alertmanager_url);
 	return TR_OK;
 }
 

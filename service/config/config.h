@@ -82,6 +82,9 @@ struct config {
 	unsigned session_ttl;  /* TRANSOM_SESSION_TTL, seconds a session lasts at most */
 	unsigned session_idle; /* TRANSOM_SESSION_IDLE, seconds unused before it ends */
 	char cookie_secure[8]; /* TRANSOM_COOKIE_SECURE: yes, no or auto (Secure behind TLS) */
+	/* maintenance silences (jobs/silences.c): "" alertmanager_url = none */
+	char alertmanager_url[512]; /* TRANSOM_ALERTMANAGER_URL, base URL */
+	unsigned silence_backoff;   /* TRANSOM_SILENCE_BACKOFF_MS, ms to the first retry */
 };
 
 /*

@@ -242,7 +242,11 @@
 	  "of range). No database text is included.")                                              \
 	X(TR_R_CSRF, 403, "csrf", "CSRF", "CSRF token missing or wrong",                           \
 	  "A request that changes something was made with the web app's session cookie without "   \
-	  "the session's X-CSRF-Token header (or from another site's page).")
+	  "the session's X-CSRF-Token header (or from another site's page).")                      \
+	X(TR_R_ALERT_SERVICE, 422, "alert_service", "ALERT_SERVICE", "Alert names no service",     \
+	  "An Alertmanager alert group's labels name no service of the catalog (through "          \
+	  "`policies/alerts.json`), and the policy says to refuse such alerts; `field` names the " \
+	  "label looked at.")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,

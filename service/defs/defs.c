@@ -387,6 +387,156 @@ static void load_identity(struct defs *d, const char *policies_dir, struct diags
 	d->identity = root;
 }
 
+/* Whether `s` is a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
+static bool label_name_ok(const char *s)
+{
+	if (s == NULL || s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+static bool priority_ok(json_t *v)
+{
+	static const char *const ok[] = {"P1", "P2", "P3", "P4"};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		if (json_is_string(v) && strcmp(json_string_value(v), ok[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Whether `svc` names a service of the catalog (any name when there is no catalog). */
+static bool catalog_has(const struct defs *d, json_t *svc)
+{
+	return json_is_string(svc) && json_string_length(svc) > 0 &&
+	       (d->catalog == NULL || catalog_find(d->catalog, json_string_value(svc)) != NULL);
+}
+
+/*
+ * policies/alerts.json: how Alertmanager alerts become incidents and which matchers the
+ * maintenance silences use (app/alerts.h; documented in policies/README.md):
+ *   {"service_labels": ["service"], "services": {"label value": "catalog service"},
+ *    "unknown_service": {"action": "refuse"} | {"action": "route", "service": "..."},
+ *    "severity_label": "severity", "priorities": {"critical": "P1", ...},
+ *    "default_priority": "P3", "reopen_window": "PT1H",
+ *    "silence_matchers": {"service": [{"name", "value", "isRegex"?, "isEqual"?}]}}
+ * Every member is optional.
+ */
+static void load_alerts(struct defs *d, const char *policies_dir, struct diags *diags)
+{
+	char path[2048];
+	json_t *root = load_optional_json(policies_dir, "alerts.json", path, sizeof path, diags);
+	if (root == NULL)
+		return;
+	if (!json_is_object(root)) {
+		diags_add(diags, path, NULL, 0, "must be a JSON object");
+		json_decref(root);
+		return;
+	}
+	static const char *const members[] = {
+		"description",      "service_labels", "services",
+		"unknown_service",  "severity_label", "priorities",
+		"default_priority", "reopen_window",  "silence_matchers"};
+	const char *key;
+	json_t *v;
+	json_object_foreach(root, key, v) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+			known = known || strcmp(key, members[i]) == 0;
+		if (!known)
+			diags_add(diags, path, key, 0,
+				  "unknown member (service_labels, services, unknown_service, "
+				  "severity_label, priorities, default_priority, reopen_window, "
+				  "silence_matchers, description)");
+	}
+	json_t *labels = json_object_get(root, "service_labels");
+	bool labels_ok = labels == NULL || (json_is_array(labels) && json_array_size(labels) > 0);
+	size_t i;
+	json_array_foreach(json_is_array(labels) ? labels : NULL, i, v) {
+		labels_ok = labels_ok && label_name_ok(json_string_value(v));
+	}
+	if (!labels_ok)
+		diags_add(diags, path, "service_labels", 0,
+			  "must be a non-empty array of label names");
+	json_t *services = json_object_get(root, "services");
+	if (services != NULL && !json_is_object(services))
+		diags_add(diags, path, "services", 0,
+			  "must be an object: label value -> service of the catalog");
+	json_object_foreach(json_is_object(services) ? services : NULL, key, v) {
+		if (!catalog_has(d, v)) {
+			char where[300];
+			snprintf(where, sizeof where, "services.%.250s", key);
+			diags_add(diags, path, where, 0, "must name a service of the catalog");
+		}
+	}
+	json_t *unknown = json_object_get(root, "unknown_service");
+	if (unknown != NULL) {
+		const char *action = json_string_value(json_object_get(unknown, "action"));
+		if (action == NULL ||
+		    (strcmp(action, "refuse") != 0 && strcmp(action, "route") != 0))
+			diags_add(diags, path, "unknown_service.action", 0,
+				  "must be \"refuse\" (422) or \"route\" (to 'service')");
+		else if (strcmp(action, "route") == 0 &&
+			 !catalog_has(d, json_object_get(unknown, "service")))
+			diags_add(diags, path, "unknown_service.service", 0,
+				  "a route must name a service of the catalog");
+	}
+	json_t *sev = json_object_get(root, "severity_label");
+	if (sev != NULL && !label_name_ok(json_string_value(sev)))
+		diags_add(diags, path, "severity_label", 0, "must be a label name");
+	json_t *prios = json_object_get(root, "priorities");
+	if (prios != NULL && !json_is_object(prios))
+		diags_add(diags, path, "priorities", 0, "must be an object: severity -> P1..P4");
+	json_object_foreach(json_is_object(prios) ? prios : NULL, key, v) {
+		if (!priority_ok(v)) {
+			char where[300];
+			snprintf(where, sizeof where, "priorities.%.250s", key);
+			diags_add(diags, path, where, 0, "must be P1, P2, P3 or P4");
+		}
+	}
+	json_t *dp = json_object_get(root, "default_priority");
+	if (dp != NULL && !priority_ok(dp))
+		diags_add(diags, path, "default_priority", 0, "must be P1, P2, P3 or P4");
+	json_t *rw = json_object_get(root, "reopen_window");
+	long long secs;
+	if (rw != NULL &&
+	    (!json_is_string(rw) || !time_parse_duration(json_string_value(rw), &secs) || secs < 0))
+		diags_add(diags, path, "reopen_window", 0,
+			  "must be an ISO 8601 duration such as PT1H (PT0S: never reopen)");
+	json_t *sm = json_object_get(root, "silence_matchers");
+	if (sm != NULL && !json_is_object(sm))
+		diags_add(diags, path, "silence_matchers", 0,
+			  "must be an object: service -> [{name, value, isRegex?, isEqual?}]");
+	json_object_foreach(json_is_object(sm) ? sm : NULL, key, v) {
+		char where[300];
+		snprintf(where, sizeof where, "silence_matchers.%.250s", key);
+		json_t *svc = json_string(key);
+		if (!catalog_has(d, svc))
+			diags_add(diags, path, where, 0, "'%s' is not a service of the catalog",
+				  key);
+		json_decref(svc);
+		bool ok = json_is_array(v) && json_array_size(v) > 0;
+		size_t k;
+		json_t *m;
+		json_array_foreach(json_is_array(v) ? v : NULL, k, m) {
+			json_t *rx = json_object_get(m, "isRegex"),
+			       *eq = json_object_get(m, "isEqual");
+			ok = ok && label_name_ok(json_string_value(json_object_get(m, "name"))) &&
+			     json_is_string(json_object_get(m, "value")) &&
+			     (rx == NULL || json_is_boolean(rx)) &&
+			     (eq == NULL || json_is_boolean(eq));
+		}
+		if (!ok)
+			diags_add(diags, path, where, 0,
+				  "must be a non-empty array of {name (a label name), value, "
+				  "isRegex?, isEqual?}");
+	}
+	d->alerts = root;
+}
+
 static json_t *instances(const struct defs *d, long long from_ms, long long to_ms, bool stamped)
 {
 	json_t *all = json_array();
@@ -439,6 +589,7 @@ static void calendars_free(struct defs *d)
 	json_decref(d->warnings);
 	json_decref(d->github);
 	json_decref(d->identity);
+	json_decref(d->alerts);
 }
 
 /* d->changed_ms: the newest calendar change, else the load time. */
@@ -502,6 +653,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 		load_calendars(d, policies_dir, cache_dir, &diags);
 		load_github(d, policies_dir, &diags);
 		load_identity(d, policies_dir, &diags);
+		load_alerts(d, policies_dir, &diags);
 	}
 	if (diags.n > 0 || diags.oom || (wn >= 0 && d->workflows == NULL)) {
 		char *text = diags_join(&diags);

@@ -48,6 +48,7 @@ struct defs {
 	json_t *warnings;      /* owned: strings, what the calendars read but left out */
 	json_t *github;        /* owned: policies/github.json {"repositories": {...}}, or NULL */
 	json_t *identity;      /* owned: policies/identity.json {"rules": [...]}, or NULL */
+	json_t *alerts;        /* owned: policies/alerts.json (validated), or NULL: defaults */
 	char version[17];      /* hex hash of every file loaded: changes when any does */
 	char loaded_at[32];    /* RFC 3339, UTC */
 	long long changed_ms;  /* the newest calendars[].changed_ms; the load time if none */

@@ -108,4 +108,23 @@ struct metrics_job *metrics_job_start(struct app *app);
 /* Stops the thread (after a read under way) and frees `j`; NULL is a no-op. */
 void metrics_job_stop(struct metrics_job *j);
 
+struct silence_worker;
+
+/*
+ * Starts the silence worker (silences.c) when TRANSOM_ALERTMANAGER_URL is set: every
+ * TRANSOM_TIMER_INTERVAL ms (at most a second) it plans a silence for each service of
+ * each change under way and marks those of changes no longer under way for expiry
+ * (app/alerts.h), then makes the due calls to Alertmanager: POST /api/v2/silences for a
+ * planned one, DELETE /api/v2/silence/{id} for one to expire (a 404 counts as expired),
+ * each bounded by 5 s.  A failed call is retried with jobs_backoff_ms from
+ * TRANSOM_SILENCE_BACKOFF_MS.  The rows are an outbox in PostgreSQL, claimed with a lease
+ * (FOR UPDATE SKIP LOCKED), so replicas share the work and nothing is lost on a restart.
+ * Own thread and database connection.  NULL when off or the thread cannot be created.
+ */
+struct silence_worker *silence_worker_start(struct app *app);
+
+/* Stops the thread (after the call under way, bounded by its timeout) and frees `w`; NULL
+ * is a no-op. */
+void silence_worker_stop(struct silence_worker *w);
+
 #endif /* TRANSOM_JOBS_H */

@@ -326,6 +326,9 @@ int cmd_serve(const struct config *cfg)
 	if (audit_key != NULL && (checkpoints = checkpoint_worker_start(app, audit_key)) == NULL)
 		LOG_ERROR("event=checkpoint_worker_failed detail=\"cannot start the "
 			  "thread\"");
+	struct silence_worker *silences = silence_worker_start(app); /* NULL: no Alertmanager */
+	if (silences == NULL && cfg->alertmanager_url[0] != '\0')
+		LOG_ERROR("event=silence_worker_failed detail=\"cannot start the thread\"");
 	struct metrics_job *metrics_job = metrics_job_start(app);
 	if (metrics_job == NULL)
 		LOG_ERROR("event=metrics_job_failed detail=\"cannot start the thread\"");
@@ -389,6 +392,7 @@ int cmd_serve(const struct config *cfg)
 	replan_worker_stop(replanner); /* first: it stops between two changes */
 	checkpoint_worker_stop(checkpoints);
 	metrics_job_stop(metrics_job);
+	silence_worker_stop(silences);
 	mail_worker_stop(mailer);
 	webhook_worker_stop(webhooks);
 	calendar_fetcher_stop(fetcher);

@@ -27,6 +27,11 @@ static const char *const gate_reasons[] = {
 	"refused",       "preparing",         "rejected",      "cancelled",   "over",
 	"implementing",  "emergency",         "unschedulable", "window_open", "booked",
 	"window_passed", "awaiting_approval", "state",         "other"};
+static const char *const alert_outcomes[] = {"opened",   "updated", "deduped", "resolved",
+					     "reopened", "linked",  "refused", "other"};
+static const char *const silence_events[] = {"created", "expired", "failed", "other"};
+#define NALERT_OUTCOMES (sizeof alert_outcomes / sizeof alert_outcomes[0])
+#define NSILENCE_EVENTS (sizeof silence_events / sizeof silence_events[0])
 #define NGATE_DECISIONS (sizeof gate_decisions / sizeof gate_decisions[0])
 #define NGATE_REASONS   (sizeof gate_reasons / sizeof gate_reasons[0])
 
@@ -42,6 +47,9 @@ struct metrics {
 	struct route_series *routes; /* nroutes + 1 */
 	atomic_uint_fast64_t db_errors, db_reconnects, reloads_ok, reloads_failed;
 	atomic_uint_fast64_t gate[NGATE_DECISIONS][NGATE_REASONS];
+	atomic_uint_fast64_t alerts_received; /* Alertmanager notifications taken in */
+	atomic_uint_fast64_t alerts[NALERT_OUTCOMES];
+	atomic_uint_fast64_t silences[NSILENCE_EVENTS];
 	atomic_uint_fast64_t checkpoint_ms;  /* wall clock of the last checkpoint, 0: none */
 	atomic_uint_fast64_t collect_failed; /* failed collections of the metrics job */
 	pthread_mutex_t db_lock;             /* guards db_text: held only to swap or copy */
@@ -115,6 +123,20 @@ void metrics_gate(struct metrics *m, const char *decision, const char *reason)
 	atomic_fetch_add(&m->gate[index_of(gate_decisions, NGATE_DECISIONS, decision)]
 				 [index_of(gate_reasons, NGATE_REASONS, reason)],
 			 1);
+}
+
+void metrics_alert(struct metrics *m, const char *outcome)
+{
+	if (outcome == NULL) {
+		atomic_fetch_add(&m->alerts_received, 1);
+		return;
+	}
+	atomic_fetch_add(&m->alerts[index_of(alert_outcomes, NALERT_OUTCOMES, outcome)], 1);
+}
+
+void metrics_silence(struct metrics *m, const char *event)
+{
+	atomic_fetch_add(&m->silences[index_of(silence_events, NSILENCE_EVENTS, event)], 1);
 }
 
 void metrics_checkpoint(struct metrics *m, double unix_seconds)
@@ -437,6 +459,24 @@ char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remot
 				     "%llu\n",
 				     gate_decisions[d], gate_reasons[g], (unsigned long long)n);
 		}
+	emit(&o,
+	     "# HELP transom_alerts_received_total Alertmanager notifications (alert groups) "
+	     "taken in.\n"
+	     "# TYPE transom_alerts_received_total counter\n"
+	     "transom_alerts_received_total %llu\n"
+	     "# HELP transom_alerts_total What Alertmanager notifications did: opened, updated, "
+	     "deduped, resolved or reopened an incident, linked to a change, refused.\n"
+	     "# TYPE transom_alerts_total counter\n",
+	     (unsigned long long)atomic_load(&m->alerts_received));
+	for (size_t k = 0; k < NALERT_OUTCOMES; k++)
+		emit(&o, "transom_alerts_total{outcome=\"%s\"} %llu\n", alert_outcomes[k],
+		     (unsigned long long)atomic_load(&m->alerts[k]));
+	emit(&o, "# HELP transom_silences_total Maintenance silences in Alertmanager: created, "
+		 "expired, and failed calls (retried).\n"
+		 "# TYPE transom_silences_total counter\n");
+	for (size_t k = 0; k < NSILENCE_EVENTS; k++)
+		emit(&o, "transom_silences_total{event=\"%s\"} %llu\n", silence_events[k],
+		     (unsigned long long)atomic_load(&m->silences[k]));
 	emit(&o,
 	     "# HELP transom_audit_checkpoint_last_timestamp_seconds When this replica last "
 	     "wrote a signed audit checkpoint (0: none yet).\n"

@@ -39,6 +39,16 @@ void metrics_reload(struct metrics *m, bool ok);
 void metrics_gate(struct metrics *m, const char *decision, const char *reason);
 
 /*
+ * An Alertmanager notification was taken in (`outcome` NULL: transom_alerts_received_total)
+ * or did `outcome` (opened, updated, deduped, resolved, reopened, linked, refused:
+ * transom_alerts_total{outcome}).  Unknown words count as "other".
+ */
+void metrics_alert(struct metrics *m, const char *outcome);
+
+/* A maintenance silence was created, expired, or a call failed: transom_silences_total{event}. */
+void metrics_silence(struct metrics *m, const char *event);
+
+/*
  * The audit checkpoint job wrote a checkpoint at `unix_seconds` (wall clock): exported as
  * transom_audit_checkpoint_last_timestamp_seconds.
  */

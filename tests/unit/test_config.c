@@ -36,6 +36,18 @@ static void test_defaults(void)
 	CHECK_INT(c.max_body, 1024 * 1024);
 	CHECK_STR(c.workflows_dir, "workflows");
 	CHECK_INT(c.log_level, LOG_LEVEL_INFO);
+	CHECK_STR(c.alertmanager_url, ""); /* no silences */
+	CHECK_INT(c.silence_backoff, 5000);
+}
+
+/* Paths are appended to the Alertmanager URL: its trailing slashes go. */
+static void test_alertmanager_url_loses_its_trailing_slash(void)
+{
+	const char *env[] = {"TRANSOM_ALERTMANAGER_URL=http://am.example:9093//", NULL};
+	struct config c;
+	struct tr_error e = {0};
+	CHECK_INT(parse(env, NULL, &c, &e), TR_OK);
+	CHECK_STR(c.alertmanager_url, "http://am.example:9093");
 }
 
 static void test_environment_beats_file_beats_default(void)
@@ -69,6 +81,9 @@ static void test_bad_values_name_the_key(void)
 		{"TRANSOM_OIDC_ISSUER=op.example", "TRANSOM_OIDC_ISSUER", "https:// URL"},
 		{"TRANSOM_OIDC_ISSUER=https://op.example", "TRANSOM_OIDC_AUDIENCE", "required"},
 		{"TRANSOM_OIDC_SKEW=3600", "TRANSOM_OIDC_SKEW", "from 0 to 300"},
+		{"TRANSOM_ALERTMANAGER_URL=alertmanager:9093", "TRANSOM_ALERTMANAGER_URL",
+		 "http:// or https:// URL"},
+		{"TRANSOM_SILENCE_BACKOFF_MS=1", "TRANSOM_SILENCE_BACKOFF_MS", "from 10"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *env[] = {cases[i].kv, NULL};
@@ -120,4 +135,4 @@ static void test_config_file(void)
 }
 
 TESTS(test_defaults, test_environment_beats_file_beats_default, test_bad_values_name_the_key,
-      test_sizes_take_suffixes, test_config_file)
+      test_sizes_take_suffixes, test_config_file, test_alertmanager_url_loses_its_trailing_slash)
