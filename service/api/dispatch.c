@@ -99,6 +99,42 @@ void api_tokens_changed(void *cls)
 	app_credentials_changed(&api->app);
 }
 
+/* The memo slot of credential hash `hash` in this thread. */
+static struct token_memo *memo_slot(struct api_worker *w, const char *hash)
+{
+	return &w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
+}
+
+/* Whether `m` still answers for credential `hash` of kind `kind`. */
+static bool memo_hit(const struct token_memo *m, enum api_cred_kind kind, unsigned long gen,
+		     long long now_mono, const char *hash)
+{
+	return m->kind == kind && m->gen == gen && now_mono < m->expires_ms &&
+	       strcmp(m->hash, hash) == 0;
+}
+
+/* Remembers `user` for credential `hash` of kind `kind`: `gen` is the generation read
+ * before the lookup, so a bump during it wins. */
+static void memo_keep(struct token_memo *m, enum api_cred_kind kind, const char *hash,
+		      const struct http_user *user, unsigned long gen, long long expires_mono)
+{
+	m->kind = kind;
+	memcpy(m->hash, hash, sizeof m->hash);
+	m->user = *user;
+	m->gen = gen;
+	m->expires_ms = expires_mono;
+}
+
+/* req->user from a credential lookup's user. */
+static void user_from_app(struct http_req *req, const struct app_user *u)
+{
+	memset(&req->user, 0, sizeof req->user);
+	snprintf(req->user.name, sizeof req->user.name, "%s", u->name);
+	snprintf(req->user.email, sizeof req->user.email, "%s", u->email);
+	snprintf(req->user.display_name, sizeof req->user.display_name, "%s", u->display_name);
+	req->user.roles = u->roles;
+}
+
 /*
  * Looks credential `hash` of kind `kind` up (a bearer token; or the Basic `basic`
  * credentials, base64) into req->user and *found, remembering the answer per thread.  A remembered
@@ -117,9 +153,8 @@ static enum tr_code token_lookup(struct http_req *req, enum api_cred_kind kind, 
 	unsigned long gen = atomic_load(&app->token_gen);
 	*found = false;
 	long long now = clock_mono_ms();
-	struct token_memo *m =
-		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
-	if (m->kind == kind && m->gen == gen && now < m->expires_ms && strcmp(m->hash, hash) == 0) {
+	struct token_memo *m = memo_slot(w, hash);
+	if (memo_hit(m, kind, gen, now, hash)) {
 		req->user = m->user;
 		*found = true;
 		return TR_OK;
@@ -132,17 +167,9 @@ static enum tr_code token_lookup(struct http_req *req, enum api_cred_kind kind, 
 			? app_auth_basic(w->session, basic, req->request_id, &u, found, &req->err)
 			: app_auth_bearer(w->session, hash, req->request_id, &u, found, &req->err);
 	if (rc == TR_OK && *found) {
-		snprintf(req->user.name, sizeof req->user.name, "%s", u.name);
-		snprintf(req->user.email, sizeof req->user.email, "%s", u.email);
-		snprintf(req->user.display_name, sizeof req->user.display_name, "%s",
-			 u.display_name);
-		req->user.roles = u.roles;
+		user_from_app(req, &u);
 		req->user.token_id = u.token_id;
-		m->kind = kind;
-		memcpy(m->hash, hash, sizeof m->hash);
-		m->user = req->user;
-		m->gen = gen; /* the generation read before the lookup: a later bump wins */
-		m->expires_ms = now + TOKEN_MEMO_MS;
+		memo_keep(m, kind, hash, &req->user, gen, now + TOKEN_MEMO_MS);
 	}
 	return rc;
 }
@@ -192,10 +219,8 @@ static enum tr_code jwt_lookup(struct http_req *req, const char *token, const ch
 	struct app *app = w->app;
 	unsigned long gen = atomic_load(&app->token_gen);
 	long long mono = clock_mono_ms();
-	struct token_memo *m =
-		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
-	if (m->kind == API_CRED_JWT && m->gen == gen && mono < m->expires_ms &&
-	    strcmp(m->hash, hash) == 0) {
+	struct token_memo *m = memo_slot(w, hash);
+	if (memo_hit(m, API_CRED_JWT, gen, mono, hash)) {
 		req->user = m->user;
 		return TR_OK;
 	}
@@ -214,18 +239,12 @@ static enum tr_code jwt_lookup(struct http_req *req, const char *token, const ch
 		*invalid = rc == TR_E_UNAUTHENTICATED;
 		return rc;
 	}
-	memset(&req->user, 0, sizeof req->user);
-	snprintf(req->user.name, sizeof req->user.name, "%s", u.user.name);
-	snprintf(req->user.email, sizeof req->user.email, "%s", u.user.email);
-	req->user.roles = u.user.roles;
+	user_from_app(req, &u.user);
 	req->user.scoped = u.scoped;
 	snprintf(req->user.services, sizeof req->user.services, "%s", u.services);
 	long long left_ms = u.exp * 1000 - now_ms;
-	m->kind = API_CRED_JWT;
-	memcpy(m->hash, hash, sizeof m->hash);
-	m->user = req->user;
-	m->gen = gen;
-	m->expires_ms = mono + (left_ms < TOKEN_MEMO_MS ? left_ms : TOKEN_MEMO_MS);
+	memo_keep(m, API_CRED_JWT, hash, &req->user, gen,
+		  mono + (left_ms < TOKEN_MEMO_MS ? left_ms : TOKEN_MEMO_MS));
 	return TR_OK;
 }
 
@@ -275,10 +294,8 @@ static enum tr_code authenticate_session(struct http_req *req, const char *secre
 	unsigned long gen = atomic_load(&app->token_gen);
 	long long now = clock_mono_ms();
 	crypto_sha256_hex(secret, strlen(secret), hash);
-	struct token_memo *m =
-		&w->tokens[strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % TOKEN_MEMO_SLOTS];
-	if (m->kind == API_CRED_SESSION && m->gen == gen && now < m->expires_ms &&
-	    strcmp(m->hash, hash) == 0) {
+	struct token_memo *m = memo_slot(w, hash);
+	if (memo_hit(m, API_CRED_SESSION, gen, now, hash)) {
 		req->user = m->user;
 	} else {
 		struct app_user u = {0};
@@ -290,18 +307,9 @@ static enum tr_code authenticate_session(struct http_req *req, const char *secre
 		if (!found)
 			return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Cookie",
 					    "the session has ended or expired: sign in again");
-		memset(&req->user, 0, sizeof req->user);
-		snprintf(req->user.name, sizeof req->user.name, "%s", u.name);
-		snprintf(req->user.email, sizeof req->user.email, "%s", u.email);
-		snprintf(req->user.display_name, sizeof req->user.display_name, "%s",
-			 u.display_name);
-		req->user.roles = u.roles;
+		user_from_app(req, &u);
 		req->user.session_id = u.token_id;
-		m->kind = API_CRED_SESSION;
-		memcpy(m->hash, hash, sizeof m->hash);
-		m->user = req->user;
-		m->gen = gen;
-		m->expires_ms = now + TOKEN_MEMO_MS;
+		memo_keep(m, API_CRED_SESSION, hash, &req->user, gen, now + TOKEN_MEMO_MS);
 	}
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD || req->method == HTTP_OPTIONS)
 		return TR_OK;
