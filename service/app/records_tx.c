@@ -371,6 +371,10 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 		json_object_set(r->data, "approvals", o->approvals);
 	snprintf(r->state, sizeof r->state, "%s", o->state);
 	r->updated_ms = c->now_ms;
+	/* When a change began: what suspect ranking (suspects.c) measures from. */
+	if (strcmp(r->kind, "change") == 0 && strcmp(r->state, "implementing") == 0 &&
+	    strcmp(prev_state, "implementing") != 0)
+		json_object_set_new(r->data, "started_at", json_string(at));
 	json_t *scheduled = NULL;
 	if ((s = rec_schedule_apply(j, r, o->effects, &scheduled)) < 0)
 		return s;
