@@ -28,8 +28,8 @@ static const char *outcome_of(json_t *row)
 	if (strcmp(state, "implementing") == 0)
 		return "in_progress";
 	if ((result && strcmp(result, "successful") == 0) ||
-	    (review && (strcmp(review, "successful") == 0 ||
-			strcmp(review, "partially_successful") == 0)))
+	    (review &&
+	     (strcmp(review, "successful") == 0 || strcmp(review, "partially_successful") == 0)))
 		return "succeeded";
 	return "unknown";
 }
@@ -78,9 +78,9 @@ enum tr_code records_suspects(struct rec_ctx *c, const char *id, struct rec_repl
 		json_object_set_new(item, "confirmed",
 				    json_boolean(caused_by && cid && strcmp(caused_by, cid) == 0));
 	}
-	out->body = ranked ? json_pack("{s:s, s:s?, s:s, s:{s:s, s:s}, s:s?, s:o}", "incident",
-				       id, "service", service, "at", at, "window", "from", from,
-				       "to", at, "caused_by", caused_by, "suspects", ranked)
+	out->body = ranked ? json_pack("{s:s, s:s?, s:s, s:{s:s, s:s}, s:s?, s:o}", "incident", id,
+				       "service", service, "at", at, "window", "from", from, "to",
+				       at, "caused_by", caused_by, "suspects", ranked)
 			   : NULL;
 	store_record_clear(&r);
 	return out->body ? TR_OK : TR_E_NOMEM;

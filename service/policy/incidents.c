@@ -167,9 +167,9 @@ static json_t *section(struct parse *ps, json_t *root, const char *key)
 
 static void parse_suspects(struct parse *ps, json_t *s, struct policy_incidents *p)
 {
-	static const char *const known[] = {"window", "half_life", "max_distance", "limit",
-					    "weights", "relation",  "risk",         "outcome",
-					    NULL};
+	static const char *const known[] = {"window", "half_life", "max_distance",
+					    "limit",  "weights",   "relation",
+					    "risk",   "outcome",   NULL};
 	only(ps, s, "suspects", known);
 	duration(ps, s, "suspects", "window", &p->window_ms);
 	duration(ps, s, "suspects", "half_life", &p->half_life_ms);
@@ -190,9 +190,11 @@ static void parse_suspects(struct parse *ps, json_t *s, struct policy_incidents 
 	}
 	json_t *r = json_object_get(s, "relation");
 	if (r != NULL && !json_is_object(r))
-		bad(ps, "suspects.relation", "must be an object {same, dependency, dependent, per_hop}");
+		bad(ps, "suspects.relation",
+		    "must be an object {same, dependency, dependent, per_hop}");
 	else if (r != NULL) {
-		static const char *const rk[] = {"same", "dependency", "dependent", "per_hop", NULL};
+		static const char *const rk[] = {"same", "dependency", "dependent", "per_hop",
+						 NULL};
 		only(ps, r, "suspects.relation", rk);
 		number(ps, r, "suspects.relation", "same", 0, 1, &p->f_same);
 		number(ps, r, "suspects.relation", "dependency", 0, 1, &p->f_dependency);
@@ -201,10 +203,11 @@ static void parse_suspects(struct parse *ps, json_t *s, struct policy_incidents 
 	}
 	json_t *k = json_object_get(s, "risk");
 	if (k != NULL && !json_is_object(k))
-		bad(ps, "suspects.risk", "must be an object {low, medium, high, critical, unassessed}");
+		bad(ps, "suspects.risk",
+		    "must be an object {low, medium, high, critical, unassessed}");
 	else if (k != NULL) {
-		static const char *const kk[] = {"low", "medium", "high", "critical", "unassessed",
-						 NULL};
+		static const char *const kk[] = {"low",      "medium",     "high",
+						 "critical", "unassessed", NULL};
 		only(ps, k, "suspects.risk", kk);
 		number(ps, k, "suspects.risk", "low", 0, 1, &p->f_low);
 		number(ps, k, "suspects.risk", "medium", 0, 1, &p->f_medium);
@@ -230,8 +233,8 @@ static void parse_suspects(struct parse *ps, json_t *s, struct policy_incidents 
 
 static void parse_freeze(struct parse *ps, json_t *s, struct policy_incidents *p)
 {
-	static const char *const known[] = {"enabled", "priorities", "dependents", "hold",
-					    "emergency", NULL};
+	static const char *const known[] = {"enabled", "priorities", "dependents",
+					    "hold",    "emergency",  NULL};
 	only(ps, s, "freeze", known);
 	boolean(ps, s, "freeze", "enabled", &p->freeze_enabled);
 	boolean(ps, s, "freeze", "dependents", &p->freeze_dependents);
@@ -249,7 +252,8 @@ static void parse_freeze(struct parse *ps, json_t *s, struct policy_incidents *p
 				bits |= 1u << b;
 		}
 		if (!ok)
-			bad(ps, "freeze.priorities", "must be an array of priorities \"P1\" to \"P4\"");
+			bad(ps, "freeze.priorities",
+			    "must be an array of priorities \"P1\" to \"P4\"");
 		else
 			p->freeze_prio = bits;
 	}
@@ -262,7 +266,8 @@ static void parse_freeze(struct parse *ps, json_t *s, struct policy_incidents *p
 			p->freeze_all_emergencies = true;
 		else
 			bad(ps, "freeze.emergency",
-			    "must be \"linked\" (emergency changes fixing the incident are exempt) or "
+			    "must be \"linked\" (emergency changes fixing the incident are exempt) "
+			    "or "
 			    "\"all\" (every emergency change is)");
 	}
 }
@@ -374,7 +379,8 @@ static bool distances(const struct policy_catalog *cat, const char *from, int ma
 					continue;
 				if (u[i] == h && u[dep] < 0) /* i depends on dep: up */
 					u[dep] = h + 1;
-				if (d[dep] == h && d[i] < 0) /* i depends on dep: i is down of dep */
+				if (d[dep] == h &&
+				    d[i] < 0) /* i depends on dep: i is down of dep */
 					d[i] = h + 1;
 			}
 		}
@@ -418,8 +424,8 @@ enum suspect_relation policy_suspect_relation(const struct policy_catalog *cat, 
 	return r;
 }
 
-json_t *policy_suspect_services(const struct policy_incidents *p,
-				const struct policy_catalog *cat, const char *service)
+json_t *policy_suspect_services(const struct policy_incidents *p, const struct policy_catalog *cat,
+				const char *service)
 {
 	json_t *out = json_array();
 	if (out == NULL || service == NULL)
@@ -557,7 +563,7 @@ json_t *policy_suspects_rank(const struct policy_incidents *p, const struct poli
 			int hops;
 			enum suspect_relation rel =
 				relation_at(cat, service, up, down, json_string_value(s), &hops);
-			double f = rel == SUSPECT_SAME	       ? p->f_same
+			double f = rel == SUSPECT_SAME         ? p->f_same
 				   : rel == SUSPECT_DEPENDENCY ? p->f_dependency
 				   : rel == SUSPECT_DEPENDENT  ? p->f_dependent
 							       : -1;
@@ -593,8 +599,8 @@ json_t *policy_suspects_rank(const struct policy_incidents *p, const struct poli
 			"service", best_svc, "relation", relation_names[best], "distance",
 			best_hops, "started_at", at, "minutes_before", (json_int_t)(dt / 60000),
 			"risk", level, "outcome", outcome ? outcome : "unknown", "factors", "time",
-			round(ft * 1000) / 1000, "distance", round(best_f * 1000) / 1000, "risk", fr,
-			"outcome", fo, "reason", reason);
+			round(ft * 1000) / 1000, "distance", round(best_f * 1000) / 1000, "risk",
+			fr, "outcome", fo, "reason", reason);
 		if (item == NULL)
 			continue;
 		v[m++] = (struct scored){item, score, started, id};

@@ -38,8 +38,8 @@ struct policy_incidents {
 	int64_t half_life_ms; /* "half_life", default PT2H: the time factor halves each */
 	int max_distance;     /* "max_distance", default 2 (1..10): catalog hops considered */
 	int limit;            /* "limit", default 10 (1..100): suspects listed */
-	double w_time, w_distance, w_risk, w_outcome;    /* "weights", normalized */
-	double f_same, f_dependency, f_dependent, f_hop; /* "relation" factors */
+	double w_time, w_distance, w_risk, w_outcome;             /* "weights", normalized */
+	double f_same, f_dependency, f_dependent, f_hop;          /* "relation" factors */
 	double f_low, f_medium, f_high, f_critical, f_unassessed; /* "risk" factors */
 	double f_failed, f_rolled_back, f_in_progress, f_succeeded, f_unknown; /* "outcome" */
 	/* "freeze" */
@@ -77,8 +77,8 @@ enum suspect_relation policy_suspect_relation(const struct policy_catalog *cat, 
  * The services whose changes are suspects for an incident on `service`: it, and those
  * related within p->max_distance (owned array of names; NULL on OOM).
  */
-json_t *policy_suspect_services(const struct policy_incidents *p,
-				const struct policy_catalog *cat, const char *service);
+json_t *policy_suspect_services(const struct policy_incidents *p, const struct policy_catalog *cat,
+				const char *service);
 
 /*
  * Ranks the candidate changes of an incident on `service` that began at `incident_ms`.

@@ -53,26 +53,27 @@ static bool write_history(void)
 	char a40[32], a20[32], a10[32], a6000[32], a180[32], a5[32];
 	ago(40, a40), ago(20, a20), ago(10, a10), ago(6000, a6000), ago(180, a180), ago(5, a5);
 	char q[4096];
-	snprintf(
-		q, sizeof q,
-		"INSERT INTO records (id, kind, workflow, workflow_version, state, data, services,"
-		" type, requester, created_at, updated_at, state_entered_at)"
-		" SELECT id, 'change', 'change-normal', '1', state, data::jsonb, services::text[],"
-		"  'normal', 'u', now() - interval '5 days', now(), now() FROM (VALUES"
-		" ('CHG-901', 'failed', '{\"title\": \"Payments retry tuning\", \"started_at\": "
-		"\"%s\", \"risk\": {\"level\": \"high\", \"score\": 40}}', '{payments}'),"
-		" ('CHG-902', 'closed', '{\"title\": \"Ledger index\", \"started_at\": \"%s\","
-		" \"result\": \"successful\", \"risk\": {\"level\": \"low\"}}', '{ledger}'),"
-		" ('CHG-903', 'failed', '{\"started_at\": \"%s\", \"risk\": {\"level\": \"high\"}}',"
-		"  '{search}'),"
-		" ('CHG-904', 'failed', '{\"started_at\": \"%s\", \"risk\": {\"level\": \"high\"}}',"
-		"  '{payments}'),"
-		" ('CHG-905', 'implementing', '{\"schedule\": {\"status\": \"booked\", \"start\":"
-		" \"%s\"}}', '{api-gateway}'),"
-		" ('CHG-906', 'scheduled', '{\"schedule\": {\"status\": \"booked\", \"start\":"
-		" \"%s\"}}', '{payments}')"
-		" ) v(id, state, data, services)",
-		a40, a20, a10, a6000, a180, a5);
+	snprintf(q, sizeof q,
+		 "INSERT INTO records (id, kind, workflow, workflow_version, state, data, services,"
+		 " type, requester, created_at, updated_at, state_entered_at)"
+		 " SELECT id, 'change', 'change-normal', '1', state, data::jsonb, services::text[],"
+		 "  'normal', 'u', now() - interval '5 days', now(), now() FROM (VALUES"
+		 " ('CHG-901', 'failed', '{\"title\": \"Payments retry tuning\", \"started_at\": "
+		 "\"%s\", \"risk\": {\"level\": \"high\", \"score\": 40}}', '{payments}'),"
+		 " ('CHG-902', 'closed', '{\"title\": \"Ledger index\", \"started_at\": \"%s\","
+		 " \"result\": \"successful\", \"risk\": {\"level\": \"low\"}}', '{ledger}'),"
+		 " ('CHG-903', 'failed', '{\"started_at\": \"%s\", \"risk\": {\"level\": "
+		 "\"high\"}}',"
+		 "  '{search}'),"
+		 " ('CHG-904', 'failed', '{\"started_at\": \"%s\", \"risk\": {\"level\": "
+		 "\"high\"}}',"
+		 "  '{payments}'),"
+		 " ('CHG-905', 'implementing', '{\"schedule\": {\"status\": \"booked\", \"start\":"
+		 " \"%s\"}}', '{api-gateway}'),"
+		 " ('CHG-906', 'scheduled', '{\"schedule\": {\"status\": \"booked\", \"start\":"
+		 " \"%s\"}}', '{payments}')"
+		 " ) v(id, state, data, services)",
+		 a40, a20, a10, a6000, a180, a5);
 	return sql(q);
 }
 
@@ -155,8 +156,8 @@ static void test_confirm_sets_caused_by_and_history_counts_it(void)
 	snprintf(path, sizeof path, "/v1/incidents/%s/suspects", incident);
 	r = request(&srv, "GET", path, requester, NULL, NULL);
 	CHECK_STR(reply_str(r, "caused_by"), "CHG-901");
-	CHECK(json_is_true(json_object_get(
-		json_array_get(json_object_get(r->json, "suspects"), 0), "confirmed")));
+	CHECK(json_is_true(json_object_get(json_array_get(json_object_get(r->json, "suspects"), 0),
+					   "confirmed")));
 	reply_free(r);
 	r = request(&srv, "GET", "/v1/changes/CHG-901", requester, NULL, NULL);
 	json_t *caused = json_object_get(json_object_get(r->json, "links"), "caused_incidents");
@@ -175,8 +176,8 @@ static void test_confirm_sets_caused_by_and_history_counts_it(void)
 
 static void test_refusals(void)
 {
-	struct reply *r = request(&srv, "GET", "/v1/incidents/INC-999/suspects", requester, NULL,
-				  NULL);
+	struct reply *r =
+		request(&srv, "GET", "/v1/incidents/INC-999/suspects", requester, NULL, NULL);
 	CHECK_INT(r->status, 404);
 	reply_free(r);
 	r = request(&srv, "GET", "/v1/incidents/CHG-901/suspects", requester, NULL, NULL);

@@ -34,7 +34,7 @@
 #include "test_wf_util.h"
 
 #define HOUR (3600LL * 1000)
-#define MIN (60LL * 1000)
+#define MIN  (60LL * 1000)
 
 /* The file at `path` (owned, NUL-terminated), or NULL. */
 static char *read_text(const char *path)
@@ -141,8 +141,8 @@ static void test_relations_over_the_catalog(void)
 		gateway = gateway || strcmp(json_string_value(v), "api-gateway") == 0;
 		ledger = ledger || strcmp(json_string_value(v), "ledger") == 0;
 	}
-	CHECK(gateway);  /* depends on payments: frozen too */
-	CHECK(!ledger);  /* payments depends on it: not frozen */
+	CHECK(gateway); /* depends on payments: frozen too */
+	CHECK(!ledger); /* payments depends on it: not frozen */
 	json_decref(frozen);
 	catalog_free(cat);
 }
@@ -215,14 +215,14 @@ static double normal(void)
 	return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif());
 }
 
-#define NSVC 16
+#define NSVC  16
 #define MAXCH 4096
 
 struct sim_change {
 	char id[16];
 	int svc;
 	long long start, dur;
-	int level; /* 0..3 */
+	int level;  /* 0..3 */
 	int failed; /* 0 ok, 1 failed, 2 rolled back */
 };
 
@@ -323,13 +323,13 @@ static void sim_trial(const struct policy_incidents *p, const struct policy_cata
 		if (ch[i].start > incident || incident - ch[i].start > 72 * HOUR)
 			continue;
 		const char *outcome = incident < ch[i].start + ch[i].dur ? "in_progress"
-				      : ch[i].failed == 1		 ? "failed"
-				      : ch[i].failed == 2		 ? "rolled_back"
+				      : ch[i].failed == 1                ? "failed"
+				      : ch[i].failed == 2                ? "rolled_back"
 									 : "succeeded";
 		char sname[16];
 		snprintf(sname, sizeof sname, "s%d", ch[i].svc);
-		json_array_append_new(cands, cand(ch[i].id, sname, ch[i].start,
-						  levels[ch[i].level], outcome));
+		json_array_append_new(
+			cands, cand(ch[i].id, sname, ch[i].start, levels[ch[i].level], outcome));
 	}
 	struct policy_incidents wide = *p;
 	wide.limit = 100;
