@@ -162,6 +162,11 @@ enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep);
 enum tr_code h_records_history(struct http_req *req, struct http_reply *rep);
 enum tr_code h_incident_suspects(struct http_req *req, struct http_reply *rep);
 enum tr_code h_incident_suspect_confirm(struct http_req *req, struct http_reply *rep);
+enum tr_code h_observations_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_observations_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_observation_get(struct http_req *req, struct http_reply *rep);
+/* A new observation in `out` (201) counts in transom_observed_deployments_total. */
+void api_count_observation(struct http_req *req, const struct rec_reply *out);
 enum tr_code h_workflows_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_workflow_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_audit_verify(struct http_req *req, struct http_reply *rep);

@@ -54,7 +54,8 @@ void rec_add_reason(json_t *reasons, const char *fmt, ...)
  * The gate's answer for a deployment whose change is `change` (NULL: not made yet) at
  * `now_ms`, given the deployment row `dep` (a refusal at request time is kept there):
  * {"decision", "reason_code", "reasons", "window", "retry_after", "window_start_ms"};
- * reason_code is one word of a fixed set (refused, preparing, rejected, cancelled, over,
+ * reason_code is one word of a fixed set (refused, incident_freeze, preparing, rejected,
+ * cancelled, over,
  * implementing, emergency, unschedulable, window_open, booked, window_passed,
  * awaiting_approval, state), for metrics and scripts.  Pure.
  */
@@ -79,7 +80,8 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 
 	if (outcome != NULL && strcmp(outcome, "denied") == 0) {
 		decision = "deny";
-		code = "refused";
+		/* a refusal naming its rule (incident_freeze) says so in reason_code */
+		code = json_string_value(json_object_get(dep, "rule")) ?: "refused";
 		rec_add_reason(reasons, "%s",
 			       json_string_value(json_object_get(dep, "details")) ?: "refused");
 	} else if (change == NULL) {
@@ -202,6 +204,9 @@ static json_t *body_of(struct dep_job *d)
 			      json_object_get(d->decision, "reasons"), "window",
 			      json_object_get(d->decision, "window"));
 	json_object_set(b, "reason_code", json_object_get(d->decision, "reason_code"));
+	/* the registered rule of a refusal at request time (core/err.h), else absent */
+	if (json_is_string(json_object_get(d->dep, "rule")))
+		json_object_set(b, "rule", json_object_get(d->dep, "rule"));
 	json_object_set(b, "retry_after", json_object_get(d->decision, "retry_after"));
 	json_int_t exp = json_integer_value(json_object_get(d->dep, "lease_expires_ms"));
 	if (exp > 0) {

@@ -90,6 +90,11 @@ static enum db_status sync_links(struct rec_job *j, const char *id, json_t *reco
 	const struct field_link *links = fields_links(j->kind, &n);
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(record, links[i].field);
+		/* A change that never named the incident it fixes has no link to rewrite: most
+		 * changes, so their writes send nothing more. */
+		if (v == NULL && strcmp(j->kind, "change") == 0 &&
+		    json_object_get(j->input, links[i].field) == NULL)
+			continue;
 		json_t *ids = v == NULL || json_is_null(v) ? json_array()
 			      : links[i].many              ? json_incref(v)
 							   : json_pack("[O]", v);

@@ -239,7 +239,14 @@
 	  "The request URI is longer than the server's limit.")                                    \
 	X(TR_R_DATA, 400, "data", "DATA", "Value rejected",                                        \
 	  "The database rejected a value of the request (malformed text, or a number or date out " \
-	  "of range). No database text is included.")
+	  "of range). No database text is included.")                                              \
+	X(TR_R_INCIDENT_FREEZE, 409, "incident_freeze", "INCIDENT_FREEZE",                         \
+	  "Frozen by an incident",                                                                 \
+	  "An open incident of a freezing priority (policies/incidents.json: P1 and P2 by "        \
+	  "default) holds its service and the services depending on it: the deployment gate "      \
+	  "denies (`rule` of the gate's reply, the incident named in its reasons) and the "        \
+	  "scheduler places nothing there until the incident is resolved. An emergency change "    \
+	  "naming the incident in `fixes_incident` is exempt.")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,

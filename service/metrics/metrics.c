@@ -24,9 +24,9 @@ static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 
 static const char *const gate_decisions[] = {"allow", "wait", "deny", "other"};
 static const char *const gate_reasons[] = {
-	"refused",       "preparing",         "rejected",      "cancelled",   "over",
-	"implementing",  "emergency",         "unschedulable", "window_open", "booked",
-	"window_passed", "awaiting_approval", "state",         "other"};
+	"refused",       "preparing",         "rejected",      "cancelled",       "over",
+	"implementing",  "emergency",         "unschedulable", "window_open",     "booked",
+	"window_passed", "awaiting_approval", "state",         "incident_freeze", "other"};
 #define NGATE_DECISIONS (sizeof gate_decisions / sizeof gate_decisions[0])
 #define NGATE_REASONS   (sizeof gate_reasons / sizeof gate_reasons[0])
 
@@ -42,6 +42,7 @@ struct metrics {
 	struct route_series *routes; /* nroutes + 1 */
 	atomic_uint_fast64_t db_errors, db_reconnects, reloads_ok, reloads_failed;
 	atomic_uint_fast64_t gate[NGATE_DECISIONS][NGATE_REASONS];
+	atomic_uint_fast64_t observed[2];    /* deployments observed outside: [authorized] */
 	atomic_uint_fast64_t checkpoint_ms;  /* wall clock of the last checkpoint, 0: none */
 	atomic_uint_fast64_t collect_failed; /* failed collections of the metrics job */
 	pthread_mutex_t db_lock;             /* guards db_text: held only to swap or copy */
@@ -115,6 +116,11 @@ void metrics_gate(struct metrics *m, const char *decision, const char *reason)
 	atomic_fetch_add(&m->gate[index_of(gate_decisions, NGATE_DECISIONS, decision)]
 				 [index_of(gate_reasons, NGATE_REASONS, reason)],
 			 1);
+}
+
+void metrics_observation(struct metrics *m, bool authorized)
+{
+	atomic_fetch_add(&m->observed[authorized ? 1 : 0], 1);
 }
 
 void metrics_checkpoint(struct metrics *m, double unix_seconds)
@@ -437,6 +443,15 @@ char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remot
 				     "%llu\n",
 				     gate_decisions[d], gate_reasons[g], (unsigned long long)n);
 		}
+	emit(&o,
+	     "# HELP transom_observed_deployments_total Deployments observed outside Transom "
+	     "(GitHub deployment_status, POST /v1/observations) that this replica judged, by "
+	     "whether a change authorized them.\n"
+	     "# TYPE transom_observed_deployments_total counter\n"
+	     "transom_observed_deployments_total{authorized=\"true\"} %llu\n"
+	     "transom_observed_deployments_total{authorized=\"false\"} %llu\n",
+	     (unsigned long long)atomic_load(&m->observed[1]),
+	     (unsigned long long)atomic_load(&m->observed[0]));
 	emit(&o,
 	     "# HELP transom_audit_checkpoint_last_timestamp_seconds When this replica last "
 	     "wrote a signed audit checkpoint (0: none yet).\n"

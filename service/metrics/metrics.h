@@ -39,6 +39,12 @@ void metrics_reload(struct metrics *m, bool ok);
 void metrics_gate(struct metrics *m, const char *decision, const char *reason);
 
 /*
+ * A deployment observed outside Transom was judged: authorized by a change, or not
+ * (transom_observed_deployments_total{authorized}).
+ */
+void metrics_observation(struct metrics *m, bool authorized);
+
+/*
  * The audit checkpoint job wrote a checkpoint at `unix_seconds` (wall clock): exported as
  * transom_audit_checkpoint_last_timestamp_seconds.
  */

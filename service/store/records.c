@@ -462,3 +462,34 @@ enum db_status store_change_suspects(struct store *st, json_t *services, long lo
 	*out = arr;
 	return arr != NULL ? DB_ONE : DB_HARD;
 }
+
+/* Incidents not resolved yet that name a service and a priority, oldest first. */
+static const struct store_stmt stmt_open_incidents = {
+	"records_open_incidents",
+	"SELECT id, data->>'title', data->>'service', data->>'priority',"
+	" (extract(epoch FROM created_at) * 1000)::bigint FROM records"
+	" WHERE kind = 'incident' AND state NOT IN ('resolved', 'closed')"
+	" AND data->>'service' IS NOT NULL AND data->>'priority' IS NOT NULL"
+	" ORDER BY created_at, id LIMIT 1000",
+	0};
+
+enum db_status store_open_incidents(struct store *st, json_t **out)
+{
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_open_incidents, NULL, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s?, s:s, s:s, s:I}", "id", PQgetvalue(res, i, 0),
+				  "title", PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
+				  "service", PQgetvalue(res, i, 2), "priority",
+				  PQgetvalue(res, i, 3), "created_ms",
+				  (json_int_t)atoll(PQgetvalue(res, i, 4))));
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}

@@ -114,4 +114,10 @@ enum db_status store_records_awaiting_approval(struct store *st, json_t **out);
 enum db_status store_change_suspects(struct store *st, json_t *services, long long from_ms,
 				     long long to_ms, json_t **out);
 
+/*
+ * Incidents not yet resolved (nor closed) naming a service and a priority, oldest first,
+ * at most 1000: an owned array of {"id", "title", "service", "priority", "created_ms"}.
+ */
+enum db_status store_open_incidents(struct store *st, json_t **out);
+
 #endif /* TRANSOM_STORE_RECORDS_H */
