@@ -97,6 +97,16 @@ const struct http_route api_routes[] = {
 	 "the gate: the current decision (?wait=N long-polls)"},
 	{HTTP_POST, "/v1/deployments/{id}/result", h_deployment_result, ROLE_PIPELINE | ROLE_ADMIN,
 	 ROUTE_JSON_BODY, "success or failure: closes the change"},
+	/* deployments observed outside Transom (h_observations.c) */
+	{HTTP_POST, "/v1/observations", h_observations_create, ROLE_PIPELINE | ROLE_ADMIN,
+	 ROUTE_JSON_BODY,
+	 "report a deployment seen outside Transom: flagged when no change "
+	 "authorized it"},
+	{HTTP_GET, "/v1/observations", h_observations_list,
+	 ROLE_CHANGE_MANAGER | ROLE_PIPELINE | ROLE_ADMIN, 0,
+	 "observed deployments, newest first (?unauthorized=true, since, limit)"},
+	{HTTP_GET, "/v1/observations/{id}", h_observation_get,
+	 ROLE_CHANGE_MANAGER | ROLE_PIPELINE | ROLE_ADMIN, 0, "one observed deployment"},
 	{HTTP_POST, "/integrations/github", h_github, 0, ROUTE_PUBLIC,
 	 "GitHub deployment protection rules (HMAC-signed webhooks; signature checked first)"},
 	/* imip: invitations, signed vote links, replies (h_imip.c) */
