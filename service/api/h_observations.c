@@ -15,7 +15,8 @@
 /* A new observation (201) counts in transom_observed_deployments_total. */
 void api_count_observation(struct http_req *req, const struct rec_reply *out)
 {
-	if (out->outcome == REC_CREATED && json_is_boolean(json_object_get(out->body, "authorized")))
+	if (out->outcome == REC_CREATED &&
+	    json_is_boolean(json_object_get(out->body, "authorized")))
 		metrics_observation(((struct app *)req->app)->metrics,
 				    json_is_true(json_object_get(out->body, "authorized")));
 }
@@ -26,16 +27,15 @@ enum tr_code h_observations_create(struct http_req *req, struct http_reply *rep)
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	struct observation_req in = {0};
-	const struct jspec spec[] = {
-		{"source", JSPEC_STRING, true, &in.source},
-		{"external_id", JSPEC_STRING, false, &in.external_id},
-		{"service", JSPEC_STRING, true, &in.service},
-		{"environment", JSPEC_STRING, false, &in.environment},
-		{"ref", JSPEC_STRING, false, &in.ref},
-		{"version", JSPEC_STRING, false, &in.ref},
-		{"url", JSPEC_STRING, false, &in.url},
-		{"observed_at", JSPEC_STRING, false, &in.observed_at},
-		JSPEC_END};
+	const struct jspec spec[] = {{"source", JSPEC_STRING, true, &in.source},
+				     {"external_id", JSPEC_STRING, false, &in.external_id},
+				     {"service", JSPEC_STRING, true, &in.service},
+				     {"environment", JSPEC_STRING, false, &in.environment},
+				     {"ref", JSPEC_STRING, false, &in.ref},
+				     {"version", JSPEC_STRING, false, &in.ref},
+				     {"url", JSPEC_STRING, false, &in.url},
+				     {"observed_at", JSPEC_STRING, false, &in.observed_at},
+				     JSPEC_END};
 	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
 	if (rc == TR_OK && json_object_get(req->json, "ref") != NULL &&
 	    json_object_get(req->json, "version") != NULL)
@@ -64,8 +64,8 @@ enum tr_code h_observations_list(struct http_req *req, struct http_reply *rep)
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_observations(&c, u != NULL && strcmp(u, "true") == 0,
-					  http_req_query(req, "since"), http_req_query(req, "limit"),
-					  &out, &req->err);
+					  http_req_query(req, "since"),
+					  http_req_query(req, "limit"), &out, &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 

@@ -64,7 +64,8 @@ static enum tr_code check(struct rec_ctx *c, const struct observation_req *in, s
 	if (at > c->now_ms + FUTURE_SLACK_MS)
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "observed_at",
 				    "'observed_at' is in the future");
-	if (in->external_id != NULL && (in->external_id[0] == '\0' || strlen(in->external_id) > 200))
+	if (in->external_id != NULL &&
+	    (in->external_id[0] == '\0' || strlen(in->external_id) > 200))
 		return tr_error_set(err, TR_E_UNPROCESSABLE, "external_id",
 				    "'external_id' must have 1 to 200 bytes");
 	if (in->ref != NULL && strlen(in->ref) > 200)
@@ -81,9 +82,8 @@ static enum tr_code check(struct rec_ctx *c, const struct observation_req *in, s
 	else
 		snprintf(j->external_id, sizeof j->external_id, "%.64s@%.64s:%.150s@%s",
 			 in->service, env, in->ref ? in->ref : "", when);
-	j->o = (struct store_observation){in->source, j->external_id, in->service, env,
-					  in->ref,    in->url,	      c->actor,	   at,
-					  NULL,	      j->reason};
+	j->o = (struct store_observation){in->source, j->external_id, in->service, env,  in->ref,
+					  in->url,    c->actor,       at,          NULL, j->reason};
 	return TR_OK;
 }
 
@@ -114,12 +114,12 @@ static enum db_status observe_tx(struct store *st, void *cls)
 	/* Flagged: live events and webhooks hear of it with the record, or not at all. */
 	char at[TIME_RFC3339_LEN];
 	time_format_ms(j->c->now_ms, at);
-	json_t *ev = json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s}",
-			       "type", "change.unauthorized", "kind", "change", "id", j->id,
-			       "services", j->o.service, "environment", j->o.environment, "source",
-			       j->o.source, "ref", j->o.ref, "url", j->o.url, "observed_at", when,
-			       "reason", j->reason, "actor", j->c->actor ? j->c->actor : "?", "at",
-			       at);
+	json_t *ev =
+		json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s}",
+			  "type", "change.unauthorized", "kind", "change", "id", j->id, "services",
+			  j->o.service, "environment", j->o.environment, "source", j->o.source,
+			  "ref", j->o.ref, "url", j->o.url, "observed_at", when, "reason",
+			  j->reason, "actor", j->c->actor ? j->c->actor : "?", "at", at);
 	if (ev == NULL)
 		return DB_HARD;
 	s = store_outbox_add(st, "change.unauthorized", NULL, ev);
@@ -138,8 +138,8 @@ static enum tr_code open_incident(struct rec_ctx *c, struct obs_job *j, struct t
 		 j->o.environment);
 	snprintf(desc, sizeof desc,
 		 "%s observed a deployment%s%s at %s that no change authorized (%s): %s.%s%s",
-		 j->o.source, j->o.ref ? " of " : "", j->o.ref ? j->o.ref : "",
-		 j->o.service, j->id, j->reason, j->o.url ? " See " : "", j->o.url ? j->o.url : "");
+		 j->o.source, j->o.ref ? " of " : "", j->o.ref ? j->o.ref : "", j->o.service, j->id,
+		 j->reason, j->o.url ? " See " : "", j->o.url ? j->o.url : "");
 	json_t *input = json_pack("{s:s, s:s, s:s, s:s}", "title", title, "description", desc,
 				  "service", j->o.service, "priority", p->unauth_priority);
 	struct rec_reply made = {0};

@@ -16,9 +16,15 @@ static const struct store_stmt stmt_authorizer = {
 	"  state = 'implementing' OR ("
 	"   state IN ('scheduled', 'implementing', 'review', 'closed', 'failed')"
 	"   AND data->'schedule'->>'status' = 'booked'"
-	"   AND (data->'schedule'->>'start')::timestamptz <= " TS("$3")
-	"   AND (data->'schedule'->>'end')::timestamptz > " TS("$3") "))"
-	" ORDER BY (state = 'implementing') DESC, updated_at DESC, id LIMIT 1",
+	"   AND (data->'schedule'->>'start')::timestamptz <= " TS(
+		"$3") "   AND (data->'schedule'->>'end')::timestamptz > " TS("$3") "))"
+										   " ORDER BY "
+										   "(state = "
+										   "'implementing')"
+										   " DESC, "
+										   "updated_at "
+										   "DESC, id LIMIT "
+										   "1",
 	3};
 
 enum db_status store_observation_authorizer(struct store *st, const char *service,
@@ -42,9 +48,9 @@ static const struct store_stmt stmt_insert = {
 	"observation_insert",
 	"INSERT INTO observations (id, source, external_id, service, environment, ref, url,"
 	" observed_at, reporter, authorized, change_id, reason)"
-	" VALUES ('OBS-' || nextval('observation_number_seq'), $1, $2, $3, $4, $5, $6, " TS("$7")
-	", $8, $9::text IS NOT NULL, $9, $10)"
-	" ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
+	" VALUES ('OBS-' || nextval('observation_number_seq'), $1, $2, $3, $4, $5, $6, " TS(
+		"$7") ", $8, $9::text IS NOT NULL, $9, $10)"
+		      " ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
 	10};
 static const struct store_stmt stmt_by_key = {
 	"observation_by_key", "SELECT id FROM observations WHERE source = $1 AND external_id = $2",
@@ -55,8 +61,8 @@ enum db_status store_observation_insert(struct store *st, const struct store_obs
 {
 	char at[32];
 	snprintf(at, sizeof at, "%lld", o->observed_ms);
-	const char *p[] = {o->source, o->external_id, o->service, o->environment, o->ref,
-			   o->url,    at,		o->reporter, o->change,	     o->reason};
+	const char *p[] = {o->source, o->external_id, o->service, o->environment, o->ref, o->url,
+			   at,        o->reporter,    o->change,  o->reason};
 	PGresult *res;
 	*created = false;
 	id[0] = '\0';
@@ -110,8 +116,8 @@ static json_t *row(PGresult *res, int i)
 			 "id", PQgetvalue(res, i, 0), "source", PQgetvalue(res, i, 1),
 			 "external_id", PQgetvalue(res, i, 2), "service", PQgetvalue(res, i, 3),
 			 "environment", PQgetvalue(res, i, 4), "ref", OPT(5), "url", OPT(6),
-			 "observed_at", PQgetvalue(res, i, 7), "received_at",
-			 PQgetvalue(res, i, 8), "reporter", PQgetvalue(res, i, 9), "authorized",
+			 "observed_at", PQgetvalue(res, i, 7), "received_at", PQgetvalue(res, i, 8),
+			 "reporter", PQgetvalue(res, i, 9), "authorized",
 			 strcmp(PQgetvalue(res, i, 10), "t") == 0, "change", OPT(11), "incident",
 			 OPT(12), "reason", PQgetvalue(res, i, 13));
 #undef OPT

@@ -27,8 +27,9 @@ static const char windows_ics[] =
 	"DTSTART:20260101T000000Z\r\nDURATION:PT24H\r\nRRULE:FREQ=DAILY\r\n"
 	"SUMMARY:open all day\r\nCATEGORIES:MAINTENANCE-WINDOW\r\nX-TRANSOM-SERVICES:*\r\n"
 	"END:VEVENT\r\nEND:VCALENDAR\r\n";
-static const char freezes_ics[] = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//test//EN\r\n"
-				  "END:VCALENDAR\r\n";
+static const char freezes_ics[] =
+	"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//test//EN\r\n"
+	"END:VCALENDAR\r\n";
 
 static bool write_file(const char *dir, const char *name, const char *text)
 {
@@ -45,9 +46,10 @@ static bool write_file(const char *dir, const char *name, const char *text)
 static struct reply *deploy(const char *service, const char *extra)
 {
 	char body[1024];
-	snprintf(body, sizeof body,
-		 "{\"service\": \"%s\", \"environment\": \"production\", \"duration\": \"PT30M\"%s}",
-		 service, extra ? extra : "");
+	snprintf(
+		body, sizeof body,
+		"{\"service\": \"%s\", \"environment\": \"production\", \"duration\": \"PT30M\"%s}",
+		service, extra ? extra : "");
 	return request(&srv, "POST", "/v1/deployments", pipeline, body, NULL);
 }
 
@@ -64,7 +66,8 @@ static bool reasons_have(const struct reply *r, const char *needle)
 
 static bool freezes_list_incident(const char *id)
 {
-	struct reply *r = request(&srv, "GET", "/v1/freezes?service=payments", requester, NULL, NULL);
+	struct reply *r =
+		request(&srv, "GET", "/v1/freezes?service=payments", requester, NULL, NULL);
 	bool found = false;
 	size_t i;
 	json_t *f;
@@ -144,14 +147,14 @@ static void test_scheduler_places_nothing_in_it(void)
 	CHECK(slot != NULL);
 	/* the freeze is planned to last the policy's hold (4 h) beyond now */
 	long long start = json_integer_value(json_object_get(slot, "start_ms"));
-	CHECKF(start >= (long long)time(NULL) * 1000 + 4LL * 3600 * 1000 - 120 * 1000,
-	       "slot at %s", json_string_value(json_object_get(slot, "start")));
+	CHECKF(start >= (long long)time(NULL) * 1000 + 4LL * 3600 * 1000 - 120 * 1000, "slot at %s",
+	       json_string_value(json_object_get(slot, "start")));
 	/* why: the incident's freeze holds the service */
 	json_t *held = json_array_get(json_object_get(r->json, "incident_freezes"), 0);
-	bool why = held != NULL &&
-		   strcmp(json_string_value(json_object_get(held, "incident")) ?: "", incident) ==
-			   0 &&
-		   json_integer_value(json_object_get(held, "end_ms")) <= start;
+	bool why =
+		held != NULL &&
+		strcmp(json_string_value(json_object_get(held, "incident")) ?: "", incident) == 0 &&
+		json_integer_value(json_object_get(held, "end_ms")) <= start;
 	CHECKF(why, "slots: %s", r->body);
 	reply_free(r);
 }

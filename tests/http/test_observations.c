@@ -84,7 +84,8 @@ static void test_unauthorized_is_flagged(void)
 	snprintf(body, sizeof body,
 		 "{\"source\": \"argocd\", \"external_id\": \"payments-r42\", \"service\": "
 		 "\"payments\", \"environment\": \"production\", \"ref\": \"v1.4.2\", "
-		 "\"observed_at\": \"%s\", \"url\": \"https://argocd.example/applications/payments\"}",
+		 "\"observed_at\": \"%s\", \"url\": "
+		 "\"https://argocd.example/applications/payments\"}",
 		 now);
 	struct reply *r = observe(body, pipeline);
 	CHECK_INT(r->status, 201);
@@ -197,9 +198,8 @@ static char *status_payload(const char *repo, long deployment, const char *state
 static void test_github_deployment_status(void)
 {
 	/* web-frontend: nothing authorizes it */
-	struct reply *r =
-		hook("deployment_status", status_payload("acme/web-frontend", 9001, "success"),
-		     SECRET);
+	struct reply *r = hook("deployment_status",
+			       status_payload("acme/web-frontend", 9001, "success"), SECRET);
 	CHECK_INT(r->status, 201);
 	CHECK_STR(reply_str(r, "source"), "github");
 	CHECK_STR(reply_str(r, "external_id"), "9001");
@@ -219,8 +219,7 @@ static void test_github_deployment_status(void)
 	CHECK_STR(reply_str(r, "change"), "CHG-801");
 	reply_free(r);
 	/* a failed deployment changed nothing; an unmapped repository is not ours */
-	r = hook("deployment_status", status_payload("acme/web-frontend", 9003, "failure"),
-		 SECRET);
+	r = hook("deployment_status", status_payload("acme/web-frontend", 9003, "failure"), SECRET);
 	CHECK_INT(r->status, 202);
 	reply_free(r);
 	r = hook("deployment_status", status_payload("acme/unknown", 9004, "success"), SECRET);
@@ -290,8 +289,8 @@ static void test_bad_input_names_the_field(void)
 
 int tests_main(void);
 #define main tests_main
-TESTS(test_unauthorized_is_flagged, test_authorized_is_not_flagged,
-      test_github_deployment_status, test_bad_input_names_the_field)
+TESTS(test_unauthorized_is_flagged, test_authorized_is_not_flagged, test_github_deployment_status,
+      test_bad_input_names_the_field)
 #undef main
 
 int main(void)
@@ -307,8 +306,8 @@ int main(void)
 	snprintf(manager, sizeof manager, "%s", token_for("amartin", "change_manager"));
 	snprintf(requester, sizeof requester, "%s", token_for("grossi", "requester"));
 	const char *env[] = {"TRANSOM_GITHUB_WEBHOOK_SECRET=" SECRET, NULL};
-	if (system(cmd) != 0 || !pipeline[0] || !manager[0] || !requester[0] ||
-	    !write_changes() || !server_start(&srv, NULL, dir, env)) {
+	if (system(cmd) != 0 || !pipeline[0] || !manager[0] || !requester[0] || !write_changes() ||
+	    !server_start(&srv, NULL, dir, env)) {
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
