@@ -15,6 +15,8 @@
 #include "policy/incidents.h"
 #include "store/records.h"
 
+#define HOUR_MS (3600LL * 1000)
+
 enum db_status incident_freezes_list(const struct rec_ctx *c, json_t **out)
 {
 	const struct policy_incidents *p = defs_incidents(c->defs);
@@ -28,7 +30,9 @@ enum db_status incident_freezes_list(const struct rec_ctx *c, json_t **out)
 	if (s < 0)
 		return s;
 	json_t *list = json_array();
-	long long end_ms = c->now_ms + p->freeze_hold_ms;
+	/* Up to a whole hour: the once-a-minute re-plan moves the changes booked just after
+	 * the freeze once an hour while the incident stays open, not every minute. */
+	long long end_ms = (c->now_ms + p->freeze_hold_ms + HOUR_MS - 1) / HOUR_MS * HOUR_MS;
 	char end[TIME_RFC3339_LEN];
 	time_format_ms(end_ms, end);
 	size_t i;

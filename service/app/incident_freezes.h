@@ -6,9 +6,10 @@
  * emergency change naming the incident in fixes_incident is exempt (it is the fix).
  *
  * To the planner an incident freeze is one more hard-freeze calendar instance, from the
- * incident's opening to `hold` beyond now (the policy's guess of how long it lasts; each
- * planning decision sees it pushed on while the incident stays open).  It concerns
- * production only (incidents name no environment).
+ * incident's opening to `hold` beyond now, rounded up to a whole hour (the policy's guess
+ * of how long it lasts; each planning decision sees it pushed on while the incident stays
+ * open, so the re-plan moves the changes booked just after it at most once an hour).  It
+ * concerns production only (incidents name no environment).
  */
 #ifndef TRANSOM_APP_INCIDENT_FREEZES_H
 #define TRANSOM_APP_INCIDENT_FREEZES_H
@@ -28,7 +29,7 @@
  *    ["production"], "start", "end", "start_ms", "end_ms", "incident", "priority",
  *    "service", "title"}
  * -- the shape of a calendar freeze instance (cal_expand), plus the incident.  `end` is
- * now + the policy's hold.  A database error is returned as is.
+ * now + the policy's hold, up to a whole hour.  A database error is returned as is.
  */
 enum db_status incident_freezes_list(const struct rec_ctx *c, json_t **out);
 
