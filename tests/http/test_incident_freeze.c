@@ -20,6 +20,19 @@
 static struct server srv;
 static char pipeline[128], manager[128], requester[128];
 static char incident[32];
+static char clock_file[600]; /* TRANSOM_CLOCK_OFFSET_FILE */
+
+/* Moves the server's clock `ms` ahead of the real one. */
+static bool clock_ahead(long long ms)
+{
+	char tmp[700];
+	snprintf(tmp, sizeof tmp, "%s.tmp", clock_file);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return false;
+	bool ok = fprintf(f, "%lld\n", ms) > 0;
+	return fclose(f) == 0 && ok && rename(tmp, clock_file) == 0;
+}
 
 static const char windows_ics[] =
 	"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//test//EN\r\n"
@@ -95,6 +108,62 @@ static void test_p3_freezes_nothing(void)
 	       reply_str(r, "decision"), r->body);
 	reply_free(r);
 	CHECK(!freezes_list_incident(p3));
+}
+
+static void incident_event_on(const char *id, const char *event, const char *patch);
+
+/*
+ * A deployment whose window opened before the incident, not yet started: the re-plan
+ * leaves an under-way booking where it is, so the gate itself holds it (wait, rule
+ * incident_freeze) until the incident is resolved.  web-frontend's certificate template
+ * is pre-approved; the server's clock is moved two minutes on past not_before.
+ */
+static void test_open_window_is_held(void)
+{
+	char at[32], extra[96];
+	time_t t = time(NULL) + 60;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(extra, sizeof extra, ", \"not_before\": \"%s\"", at);
+	struct reply *r = deploy("web-frontend", extra);
+	CHECK_INT(r->status, 201);
+	CHECKF(strcmp(reply_str(r, "reason_code"), "booked") == 0, "deploy: %s", r->body);
+	char path[96];
+	snprintf(path, sizeof path, "/v1/deployments/%s", reply_str(r, "id"));
+	reply_free(r);
+	CHECK(clock_ahead(120 * 1000));
+	r = request(&srv, "POST", "/v1/incidents", requester,
+		    "{\"title\": \"Gateway errors\", \"service\": \"payments\", "
+		    "\"priority\": \"P2\"}",
+		    NULL);
+	CHECK_INT(r->status, 201);
+	char p2[32];
+	snprintf(p2, sizeof p2, "%s", reply_str(r, "id"));
+	reply_free(r);
+	r = request(&srv, "GET", path, pipeline, NULL, NULL);
+	CHECK_STR(reply_str(r, "decision"), "wait");
+	CHECK_STR(reply_str(r, "reason_code"), "incident_freeze");
+	CHECK_STR(reply_str(r, "rule"), "incident_freeze");
+	CHECKF(reasons_have(r, p2), "reasons: %s", r->body);
+	CHECK(json_is_null(json_object_get(r->json, "lease")));
+	reply_free(r);
+	incident_event_on(p2, "start", NULL);
+	incident_event_on(p2, "resolve", "{\"resolution\": \"restarted\"}");
+	r = request(&srv, "GET", path, pipeline, NULL, NULL);
+	CHECKF(strcmp(reply_str(r, "decision"), "allow") == 0, "after resolve: %s", r->body);
+	const char *lease =
+		json_string_value(json_object_get(json_object_get(r->json, "lease"), "token"));
+	CHECK(lease != NULL);
+	/* done: its booking no longer holds payments' dependents */
+	char body[256], result[128];
+	snprintf(body, sizeof body, "{\"outcome\": \"success\", \"lease\": \"%s\"}",
+		 lease ? lease : "");
+	snprintf(result, sizeof result, "%s/result", path);
+	reply_free(r);
+	r = request(&srv, "POST", result, pipeline, body, NULL);
+	CHECKF(r->status == 200, "result: %s", r->body);
+	reply_free(r);
 }
 
 static void test_p1_denies_the_service_and_its_dependents(void)
@@ -245,18 +314,18 @@ static void test_emergency_fixing_it_is_exempt(void)
 	reply_free(r);
 }
 
-/* Fires `event` on the incident (after setting `patch` when not NULL). */
-static void incident_event(const char *event, const char *patch)
+/* Fires `event` on incident `id` (after setting `patch` when not NULL). */
+static void incident_event_on(const char *id, const char *event, const char *patch)
 {
 	char path[96], body[256];
-	snprintf(path, sizeof path, "/v1/incidents/%s", incident);
+	snprintf(path, sizeof path, "/v1/incidents/%s", id);
 	if (patch != NULL) {
 		const char *const any[] = {"If-Match: *", NULL};
 		struct reply *r = request(&srv, "PATCH", path, manager, patch, any);
 		CHECKF(r->status == 200, "patch: %s", r->body);
 		reply_free(r);
 	}
-	snprintf(path, sizeof path, "/v1/incidents/%s/transitions", incident);
+	snprintf(path, sizeof path, "/v1/incidents/%s/transitions", id);
 	snprintf(body, sizeof body, "{\"event\": \"%s\"}", event);
 	struct reply *r = request(&srv, "POST", path, manager, body, NULL);
 	CHECKF(r->status == 200, "%s: %s", event, r->body);
@@ -265,8 +334,8 @@ static void incident_event(const char *event, const char *patch)
 
 static void test_resolving_lifts_it(void)
 {
-	incident_event("start", NULL);
-	incident_event("resolve", "{\"resolution\": \"rolled back\"}");
+	incident_event_on(incident, "start", NULL);
+	incident_event_on(incident, "resolve", "{\"resolution\": \"rolled back\"}");
 	CHECK(!freezes_list_incident(incident));
 	struct reply *r = deploy("payments", NULL);
 	CHECK_INT(r->status, 201);
@@ -282,9 +351,9 @@ static void test_resolving_lifts_it(void)
 
 int tests_main(void);
 #define main tests_main
-TESTS(test_p3_freezes_nothing, test_p1_denies_the_service_and_its_dependents,
-      test_scheduler_places_nothing_in_it, test_emergency_fixing_it_is_exempt,
-      test_resolving_lifts_it)
+TESTS(test_p3_freezes_nothing, test_open_window_is_held,
+      test_p1_denies_the_service_and_its_dependents, test_scheduler_places_nothing_in_it,
+      test_emergency_fixing_it_is_exempt, test_resolving_lifts_it)
 #undef main
 
 int main(void)
@@ -296,9 +365,14 @@ int main(void)
 	snprintf(pipeline, sizeof pipeline, "%s", token_for("ci", "pipeline"));
 	snprintf(manager, sizeof manager, "%s", token_for("amartin", "change_manager"));
 	snprintf(requester, sizeof requester, "%s", token_for("grossi", "requester"));
-	if (system(cmd) != 0 || !write_file(dir, "windows.ics", windows_ics) ||
+	snprintf(clock_file, sizeof clock_file, "%s/freeze-clock",
+		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	char clock_env[700];
+	snprintf(clock_env, sizeof clock_env, "TRANSOM_CLOCK_OFFSET_FILE=%s", clock_file);
+	const char *env[] = {clock_env, NULL};
+	if (!clock_ahead(0) || system(cmd) != 0 || !write_file(dir, "windows.ics", windows_ics) ||
 	    !write_file(dir, "freezes.ics", freezes_ics) || !pipeline[0] || !manager[0] ||
-	    !requester[0] || !server_start(&srv, NULL, dir, NULL)) {
+	    !requester[0] || !server_start(&srv, NULL, dir, env)) {
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
