@@ -238,6 +238,10 @@ static long long simulated_start(const char *extra)
 		 extra);
 	struct reply *r = request(&srv, "POST", "/v1/simulate", requester, body, NULL);
 	CHECK_INT(r->status, 200);
+	/* simulate says why: the incident freezes holding the draft (none when exempt) */
+	size_t held = json_array_size(json_object_get(r->json, "incident_freezes"));
+	CHECKF(held == (strstr(extra, "fixes_incident") ? 0u : 1u), "incident_freezes: %s",
+	       r->body);
 	json_t *sched = json_object_get(r->json, "schedule");
 	const char *start = json_string_value(json_object_get(sched, "start"));
 	long long ms = 0;
