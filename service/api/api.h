@@ -132,6 +132,7 @@ enum tr_code api_stream_take(struct http_req *req, struct http_reply *rep);
 
 struct rec_ctx;
 struct rec_reply;
+struct rec_versions;
 /*
  * The use-case context of `req` (store, definitions, actor, now, Idempotency-Key);
  * `hash` (CRYPTO_SHA256_HEX_LEN bytes) receives the body's SHA-256 for replays.
@@ -140,6 +141,11 @@ struct rec_reply;
 enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c, char hash[65]);
 
 /* Turns a use case's result into the reply: `out`, or a problem with its extras. */
+/*
+ * Parses an If-Match or If-None-Match value `h` into `out` ("*": any version; a strong tag
+ * "7": version 7; weak or other tags match nothing).  Returns `out`, or NULL when `h` is NULL.
+ */
+const struct rec_versions *api_rec_versions(const char *h, struct rec_versions *out);
 enum tr_code api_rec_reply(struct http_req *req, struct http_reply *rep, enum tr_code rc,
 			   struct rec_reply *out);
 
@@ -171,6 +177,13 @@ enum tr_code h_records_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep);
 enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep);
 enum tr_code h_records_history(struct http_req *req, struct http_reply *rep);
+enum tr_code h_incident_suspects(struct http_req *req, struct http_reply *rep);
+enum tr_code h_incident_suspect_confirm(struct http_req *req, struct http_reply *rep);
+enum tr_code h_observations_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_observations_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_observation_get(struct http_req *req, struct http_reply *rep);
+/* A new observation in `out` (201) counts in transom_observed_deployments_total. */
+void api_count_observation(struct http_req *req, const struct rec_reply *out);
 enum tr_code h_workflows_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_workflow_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_audit_verify(struct http_req *req, struct http_reply *rep);

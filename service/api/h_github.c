@@ -52,5 +52,7 @@ enum tr_code h_github(struct http_req *req, struct http_reply *rep)
 	c.idem_key = NULL;
 	rc = records_github_event(&c, http_req_header(req, "X-GitHub-Event"), req->json,
 				  app->cfg->github_api_url, &out, &req->err);
+	if (rc == TR_OK && strcmp(out.kind, "observation") == 0)
+		api_count_observation(req, &out); /* a deployment_status Transom did not gate */
 	return api_rec_reply(req, rep, rc, &out);
 }

@@ -49,7 +49,7 @@ enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
  * strong tag "7" is version 7; weak or other tags match nothing (RFC 9110 strong
  * comparison).  Returns `out`, or NULL when the header is absent.
  */
-static const struct rec_versions *versions_of(const char *h, struct rec_versions *out)
+const struct rec_versions *api_rec_versions(const char *h, struct rec_versions *out)
 {
 	memset(out, 0, sizeof *out);
 	if (h == NULL)
@@ -169,8 +169,8 @@ enum tr_code h_records_get(struct http_req *req, struct http_reply *rep)
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = records_get(&c, kind_of(req), route_param(&req->match, "id"),
-				 versions_of(http_req_header(req, "If-None-Match"), &current), &out,
-				 &req->err);
+				 api_rec_versions(http_req_header(req, "If-None-Match"), &current),
+				 &out, &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 
@@ -180,7 +180,7 @@ enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep)
 	struct rec_reply out = {0};
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	struct rec_versions expect;
-	const struct rec_versions *e = versions_of(http_req_header(req, "If-Match"), &expect);
+	const struct rec_versions *e = api_rec_versions(http_req_header(req, "If-Match"), &expect);
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK && e == NULL)
 		rc = tr_error_set(&req->err, TR_E_PRECONDITION_REQUIRED, "If-Match",
@@ -213,9 +213,10 @@ enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
 	if (rc == TR_OK)
 		rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
-		rc = records_transition(
-			&c, kind_of(req), route_param(&req->match, "id"), event, comment,
-			versions_of(http_req_header(req, "If-Match"), &expect), &out, &req->err);
+		rc = records_transition(&c, kind_of(req), route_param(&req->match, "id"), event,
+					comment,
+					api_rec_versions(http_req_header(req, "If-Match"), &expect),
+					&out, &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 

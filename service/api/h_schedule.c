@@ -133,8 +133,10 @@ static json_t *slots_change(struct http_req *req, const char *services)
 		}
 		p += n + (p[n] == ',');
 	}
-	static const char *const pass[][2] = {
-		{"duration", "duration"}, {"after", "not_before"}, {"before", "not_after"}};
+	static const char *const pass[][2] = {{"duration", "duration"},
+					      {"after", "not_before"},
+					      {"before", "not_after"},
+					      {"fixes_incident", "fixes_incident"}};
 	for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++) {
 		const char *v = http_req_query(req, pass[i][0]);
 		if (v != NULL)

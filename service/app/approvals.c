@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "core/timeutil.h"
 #include "app/fields.h"
+#include "app/incident_freezes.h"
 #include "app/records_int.h"
 
 /* Reads change `id` without locking; 404 when there is none. */
@@ -387,7 +388,15 @@ static enum db_status simulate_tx(struct store *st, void *cls)
 	json_object_set_new(result, "workflow", workflow);
 	wf_outcome_clear(&start);
 	wf_outcome_clear(&submit);
+	/* Why the proposed slot is no earlier when an open incident holds the services. */
+	json_t *held = NULL;
+	s = incident_freezes_holding(c, draft, &held);
 	json_decref(draft);
+	if (s < 0) {
+		json_decref(result);
+		return s;
+	}
+	json_object_set_new(result, "incident_freezes", held);
 	j->out->body = result;
 	/* Nothing was written, and nothing is to be: end the transaction as a refusal. */
 	j->code = TR_OK;

@@ -42,7 +42,7 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 	static const char *const known[] = {
 		"service",   "environment", "duration",      "template",      "pipeline",
 		"title",     "description", "rollback_plan", "test_evidence", "not_before",
-		"not_after", "emergency",   "justification"};
+		"not_after", "emergency",   "justification", "fixes_incident"};
 	const char *key;
 	json_t *v;
 	json_object_foreach(in, key, v) {
@@ -124,7 +124,8 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 			    desc, "services", service, "environment", env, "duration", duration,
 			    "implementation_plan", plan, "template", *template);
 	static const char *const pass[] = {"title",         "description", "rollback_plan",
-					   "test_evidence", "not_before",  "not_after"};
+					   "test_evidence", "not_before",  "not_after",
+					   "fixes_incident"};
 	for (size_t i = 0; *change != NULL && i < sizeof pass / sizeof pass[0]; i++)
 		if (json_is_string(json_object_get(in, pass[i])))
 			json_object_set(*change, pass[i], json_object_get(in, pass[i]));
@@ -145,7 +146,8 @@ static enum tr_code check_request(struct rec_ctx *c, json_t *in, json_t **change
 
 /*
  * "May I deploy now?" -- not while the service is inside a hard freeze: the change is
- * withdrawn and the deployment denied, naming the freeze and when it ends.
+ * withdrawn and the deployment denied, naming the freeze and when it ends.  An open
+ * incident freezing the service (incident_freezes.h) is named first, with its rule.
  */
 static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, const char *change,
 				     const char *service, const char *env, struct tr_error *err)
@@ -158,8 +160,9 @@ static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, cons
 	json_t *f;
 	json_array_foreach(freezes, i, f) {
 		/* a freeze concerns the environments it names (production when none) */
-		if (hard == NULL && json_is_true(json_object_get(f, "hard")) &&
-		    planner_env_applies(f, env))
+		if (json_is_true(json_object_get(f, "hard")) && planner_env_applies(f, env) &&
+		    (hard == NULL || (json_object_get(hard, "incident") == NULL &&
+				      json_object_get(f, "incident") != NULL)))
 			hard = f;
 	}
 	if (rc != TR_OK || hard == NULL) {
@@ -167,16 +170,27 @@ static enum tr_code refuse_if_frozen(struct rec_ctx *c, const char *dep_id, cons
 		return rc;
 	}
 	char reason[512];
-	snprintf(reason, sizeof reason, "%s (%s) is inside hard freeze '%s' until %s", service, env,
-		 json_string_value(json_object_get(hard, "summary")) ?: "?",
-		 json_string_value(json_object_get(hard, "end")) ?: "?");
+	const char *incident = json_string_value(json_object_get(hard, "incident"));
+	if (incident != NULL)
+		snprintf(reason, sizeof reason,
+			 "%s (%s) is frozen by incident %s (%s) on %s, open since %s: deployments "
+			 "wait until it is resolved (an emergency change fixing it is exempt)",
+			 service, env, incident,
+			 json_string_value(json_object_get(hard, "priority")) ?: "?",
+			 json_string_value(json_object_get(hard, "service")) ?: "?",
+			 json_string_value(json_object_get(hard, "start")) ?: "?");
+	else
+		snprintf(reason, sizeof reason, "%s (%s) is inside hard freeze '%s' until %s",
+			 service, env, json_string_value(json_object_get(hard, "summary")) ?: "?",
+			 json_string_value(json_object_get(hard, "end")) ?: "?");
 	json_decref(freezes);
 	struct rec_reply out = {0};
 	rc = records_transition(c, "change", change, "cancel", reason, NULL, &out, err);
 	rec_reply_clear(&out);
 	if (rc != TR_OK)
 		return rc;
-	enum db_status s = store_deployment_outcome(c->st, dep_id, "denied", reason);
+	enum db_status s = store_deployment_deny(
+		c->st, dep_id, reason, incident ? tr_code_slug(TR_R_INCIDENT_FREEZE) : NULL);
 	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
 }
 

@@ -25,6 +25,7 @@
 #include "planner/planner.h"
 #include "policy/catalog.h"
 #include "app/fields.h"
+#include "app/incident_freezes.h"
 #include "app/records_int.h"
 #include "store/deployments.h"
 
@@ -54,7 +55,8 @@ void rec_add_reason(json_t *reasons, const char *fmt, ...)
  * The gate's answer for a deployment whose change is `change` (NULL: not made yet) at
  * `now_ms`, given the deployment row `dep` (a refusal at request time is kept there):
  * {"decision", "reason_code", "reasons", "window", "retry_after", "window_start_ms"};
- * reason_code is one word of a fixed set (refused, preparing, rejected, cancelled, over,
+ * reason_code is one word of a fixed set (refused, incident_freeze, preparing, rejected,
+ * cancelled, over,
  * implementing, emergency, unschedulable, window_open, booked, window_passed,
  * awaiting_approval, state), for metrics and scripts.  Pure.
  */
@@ -79,7 +81,8 @@ static json_t *decide(json_t *dep, json_t *change, long long now_ms)
 
 	if (outcome != NULL && strcmp(outcome, "denied") == 0) {
 		decision = "deny";
-		code = "refused";
+		/* a refusal naming its rule (incident_freeze) says so in reason_code */
+		code = json_string_value(json_object_get(dep, "rule")) ?: "refused";
 		rec_add_reason(reasons, "%s",
 			       json_string_value(json_object_get(dep, "details")) ?: "refused");
 	} else if (change == NULL) {
@@ -202,6 +205,11 @@ static json_t *body_of(struct dep_job *d)
 			      json_object_get(d->decision, "reasons"), "window",
 			      json_object_get(d->decision, "window"));
 	json_object_set(b, "reason_code", json_object_get(d->decision, "reason_code"));
+	/* the registered rule of a refusal or a hold (core/err.h), else absent */
+	if (json_is_string(json_object_get(d->dep, "rule")))
+		json_object_set(b, "rule", json_object_get(d->dep, "rule"));
+	else if (json_is_string(json_object_get(d->decision, "rule")))
+		json_object_set(b, "rule", json_object_get(d->decision, "rule"));
 	json_object_set(b, "retry_after", json_object_get(d->decision, "retry_after"));
 	json_int_t exp = json_integer_value(json_object_get(d->dep, "lease_expires_ms"));
 	if (exp > 0) {
@@ -217,6 +225,50 @@ static json_t *body_of(struct dep_job *d)
 	json_object_set(b, "outcome", json_object_get(d->dep, "outcome"));
 	json_object_set(b, "template", json_object_get(d->dep, "template"));
 	return b;
+}
+
+/*
+ * An open window is no go while an incident freezes the service (incident_freezes.h) and
+ * the change has not started: the gate says wait (reason_code and rule incident_freeze,
+ * the incident named), and asks again in a minute -- the incident may be resolved within
+ * the window.  A started change, an emergency and other environments are not held.
+ */
+static enum db_status hold_for_incident(struct rec_job *j, struct dep_job *d, json_t *change)
+{
+	const char *code = json_string_value(json_object_get(d->decision, "reason_code"));
+	const char *env = json_string_value(json_object_get(d->dep, "environment"));
+	if (code == NULL || strcmp(code, "window_open") != 0 || env == NULL ||
+	    strcmp(env, PLANNER_DEFAULT_ENV) != 0 ||
+	    json_integer_value(json_object_get(d->dep, "lease_expires_ms")) != 0 ||
+	    strcmp(json_string_value(json_object_get(change, "state")) ?: "", "implementing") == 0)
+		return DB_NONE;
+	json_t *freezes = NULL;
+	enum db_status s = incident_freezes_list(j->c, &freezes);
+	if (s < 0)
+		return s;
+	json_t *f = incident_freeze_of(freezes,
+				       json_string_value(json_object_get(d->dep, "service")) ?: "");
+	if (f != NULL &&
+	    !incident_freeze_exempt(j->c, json_string_value(json_object_get(f, "uid")), change)) {
+		json_t *reasons = json_array();
+		rec_add_reason(reasons,
+			       "%s is frozen by incident %s (%s) on %s, open since %s: the window "
+			       "is open, but the deployment waits until it is resolved",
+			       json_string_value(json_object_get(d->dep, "service")),
+			       json_string_value(json_object_get(f, "incident")),
+			       json_string_value(json_object_get(f, "priority")),
+			       json_string_value(json_object_get(f, "service")),
+			       json_string_value(json_object_get(f, "start")));
+		json_object_set_new(d->decision, "decision", json_string("wait"));
+		json_object_set_new(d->decision, "reason_code",
+				    json_string(tr_code_slug(TR_R_INCIDENT_FREEZE)));
+		json_object_set_new(d->decision, "rule",
+				    json_string(tr_code_slug(TR_R_INCIDENT_FREEZE)));
+		json_object_set_new(d->decision, "reasons", reasons);
+		json_object_set_new(d->decision, "retry_after", json_integer(60));
+	}
+	json_decref(freezes);
+	return DB_ONE;
 }
 
 /* Reads (and locks) the deployment and its change; decides; starts the change if due. */
@@ -245,6 +297,10 @@ static enum db_status gate_tx(struct store *st, void *cls)
 		return s;
 	}
 	d->decision = decide(d->dep, j->id ? r.data : NULL, j->c->now_ms);
+	if ((s = hold_for_incident(j, d, j->id ? r.data : NULL)) < 0) {
+		store_record_clear(&r);
+		return s;
+	}
 	const char *decision = json_string_value(json_object_get(d->decision, "decision"));
 	/* Only the pipeline that asked (or Transom itself, for GitHub) starts the change and
 	 * receives the lease; anyone else reading the gate just learns the decision. */

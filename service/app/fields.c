@@ -55,6 +55,8 @@ static const struct field fields[] = {
 	{"change", "review_outcome", F_ENUM, review_outcomes, NULL, false},
 	{"change", "review_findings", F_TEXT, NULL, NULL, false},
 	{"change", "follow_up_actions", F_ACTIONS, NULL, "problem", false},
+	/* the incident an (emergency) change fixes: exempt from that incident's freeze */
+	{"change", "fixes_incident", F_REF, NULL, "incident", false},
 	{"incident", "title", F_TITLE, NULL, NULL, true},
 	{"incident", "description", F_TEXT, NULL, NULL, false},
 	{"incident", "service", F_NAME, NULL, NULL, false},
@@ -71,6 +73,7 @@ static const struct field fields[] = {
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
+static const struct field_link links_change[] = {{"fixes_incident", "fixes", "incident", false}};
 static const struct field_link links_incident[] = {{"caused_by", "caused_by", "change", false}};
 static const struct field_link links_problem[] = {{"incidents", "incident", "incident", true},
 						  {"fix_change", "fixed_by", "change", false}};
@@ -109,6 +112,10 @@ const struct field_link *fields_links(const char *kind, size_t *n)
 	if (strcmp(kind, "incident") == 0) {
 		*n = 1;
 		return links_incident;
+	}
+	if (strcmp(kind, "change") == 0) {
+		*n = 1;
+		return links_change;
 	}
 	if (strcmp(kind, "problem") == 0) {
 		*n = 2;

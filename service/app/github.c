@@ -14,8 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/observations.h"
 #include "app/records_int.h"
 #include "store/deployments.h"
+
+/* GitHub's environment names are free text ("Production"); Transom's are lowercase. */
+static void env_name(const char *env, char out[65])
+{
+	size_t k = 0;
+	for (const char *e = env; *e != '\0' && k < 64; e++)
+		out[k++] = isalnum((unsigned char)*e) ? (char)tolower((unsigned char)*e)
+			   : *e == '_'                ? '_'
+						      : '-';
+	out[k] = '\0';
+}
 
 static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *api_url,
 				    struct rec_reply *out, struct tr_error *err)
@@ -49,14 +61,8 @@ static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *ap
 	char url[1024];
 	snprintf(url, sizeof url, "%s/actions",
 		 json_string_value(json_object_get(repo, "html_url")) ?: full);
-	/* GitHub's environment names are free text ("Production"); Transom's are lowercase. */
 	char envn[65];
-	size_t k = 0;
-	for (const char *e = env; *e != '\0' && k < sizeof envn - 1; e++)
-		envn[k++] = isalnum((unsigned char)*e) ? (char)tolower((unsigned char)*e)
-			    : *e == '_'                ? '_'
-						       : '-';
-	envn[k] = '\0';
+	env_name(env, envn);
 	json_t *input = json_pack(
 		"{s:O, s:s, s:O, s:{s:s, s:s?, s:s?}}", "service", json_object_get(map, "service"),
 		"environment", envn, "duration", json_object_get(map, "duration"), "pipeline",
@@ -84,6 +90,59 @@ static enum tr_code protection_rule(struct rec_ctx *c, json_t *p, const char *ap
 	return TR_OK;
 }
 
+/*
+ * A deployment_status of a deployment Transom did not gate: a deployment observed from
+ * outside (observations.h), when it is under way or done ("in_progress", "success") and
+ * policies/github.json maps its repository to a service.  One observation per GitHub
+ * deployment (source "github", external id the deployment's id).
+ */
+static enum tr_code observed(struct rec_ctx *c, json_t *p, const char *state, struct rec_reply *out,
+			     struct tr_error *err)
+{
+	json_t *dep = json_object_get(p, "deployment");
+	json_t *st = json_object_get(p, "deployment_status");
+	const char *full =
+		json_string_value(json_object_get(json_object_get(p, "repository"), "full_name"));
+	json_t *map = full ? json_object_get(json_object_get(c->defs->github, "repositories"), full)
+			   : NULL;
+	json_int_t gh = json_integer_value(json_object_get(dep, "id"));
+	const char *why = NULL;
+	if (state == NULL || (strcmp(state, "success") != 0 && strcmp(state, "in_progress") != 0))
+		why = "not a deployment Transom gated; only in_progress and success are observed";
+	else if (map == NULL)
+		why = "not a deployment Transom gated; its repository is not in "
+		      "policies/github.json";
+	else if (gh <= 0)
+		why = "a deployment_status needs deployment.id";
+	if (why != NULL) {
+		out->outcome = REC_ACCEPTED;
+		out->body = json_pack("{s:s}", "ignored", why);
+		return TR_OK;
+	}
+	char ext[32], envn[65];
+	snprintf(ext, sizeof ext, "%lld", (long long)gh);
+	env_name(json_string_value(json_object_get(dep, "environment"))
+			 ?: json_string_value(json_object_get(st, "environment"))
+			 ?: "production",
+		 envn);
+	const char *url = json_string_value(json_object_get(st, "target_url"));
+	if (url == NULL || url[0] == '\0')
+		url = json_string_value(json_object_get(st, "log_url"));
+	if (url != NULL && url[0] == '\0')
+		url = NULL;
+	struct observation_req in = {
+		.source = "github",
+		.external_id = ext,
+		.service = json_string_value(json_object_get(map, "service")),
+		.environment = envn,
+		.ref = json_string_value(json_object_get(dep, "sha"))
+			       ?: json_string_value(json_object_get(dep, "ref")),
+		.url = url,
+		.observed_at = json_string_value(json_object_get(st, "created_at")),
+	};
+	return records_observe(c, &in, out, err);
+}
+
 static enum tr_code deployment_status(struct rec_ctx *c, json_t *p, struct rec_reply *out,
 				      struct tr_error *err)
 {
@@ -99,7 +158,9 @@ static enum tr_code deployment_status(struct rec_ctx *c, json_t *p, struct rec_r
 			      : strcmp(state, "failure") == 0 || strcmp(state, "error") == 0
 				      ? "failure"
 				      : NULL;
-	if (s == DB_NONE || outcome == NULL) {
+	if (s == DB_NONE)
+		return observed(c, p, state, out, err);
+	if (outcome == NULL) {
 		out->outcome = REC_ACCEPTED;
 		out->body =
 			json_pack("{s:s}", "ignored",

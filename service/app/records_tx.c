@@ -90,6 +90,11 @@ static enum db_status sync_links(struct rec_job *j, const char *id, json_t *reco
 	const struct field_link *links = fields_links(j->kind, &n);
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(record, links[i].field);
+		/* A change that never named the incident it fixes has no link to rewrite: most
+		 * changes, so their writes send nothing more. */
+		if (v == NULL && strcmp(j->kind, "change") == 0 &&
+		    json_object_get(j->input, links[i].field) == NULL)
+			continue;
 		json_t *ids = v == NULL || json_is_null(v) ? json_array()
 			      : links[i].many              ? json_incref(v)
 							   : json_pack("[O]", v);
@@ -371,6 +376,10 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 		json_object_set(r->data, "approvals", o->approvals);
 	snprintf(r->state, sizeof r->state, "%s", o->state);
 	r->updated_ms = c->now_ms;
+	/* When a change began: what suspect ranking (suspects.c) measures from. */
+	if (strcmp(r->kind, "change") == 0 && strcmp(r->state, "implementing") == 0 &&
+	    strcmp(prev_state, "implementing") != 0)
+		json_object_set_new(r->data, "started_at", json_string(at));
 	json_t *scheduled = NULL;
 	if ((s = rec_schedule_apply(j, r, o->effects, &scheduled)) < 0)
 		return s;

@@ -25,6 +25,7 @@ static const char *inverse(const char *rel)
 	       : strcmp(rel, "incident") == 0  ? "problems"
 	       : strcmp(rel, "fixed_by") == 0  ? "fixes_problems"
 	       : strcmp(rel, "follow_up") == 0 ? "follow_up_of"
+	       : strcmp(rel, "fixes") == 0     ? "fixed_by_changes"
 					       : rel;
 }
 

@@ -20,6 +20,7 @@
 #include "planner/planner.h"
 #include "policy/catalog.h"
 #include "app/fields.h"
+#include "app/incident_freezes.h"
 #include "app/records_int.h"
 #include "store/bookings.h"
 
@@ -45,25 +46,41 @@ static const char *env_of(json_t *record)
 	return json_string_value(json_object_get(record, "environment")) ?: PLANNER_DEFAULT_ENV;
 }
 
+/* rec_calendar's list with the incident freezes its instances borrow their strings from. */
+struct rec_cal {
+	struct cal_instances l; /* first: rec_calendar returns &rc->l */
+	json_t *incident_freezes;
+};
+
 struct cal_instances *rec_calendar(const struct rec_ctx *c)
 {
 	const struct defs *d = c->defs;
 	int64_t horizon = d->plan ? d->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
-	struct cal_instances *l = calloc(1, sizeof *l);
-	if (l != NULL &&
-	    defs_instance_list(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS, l) != 0) {
-		rec_calendar_free(l);
+	struct rec_cal *rc = calloc(1, sizeof *rc);
+	if (rc == NULL)
+		return NULL;
+	if (defs_instance_list(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS, &rc->l) != 0) {
+		rec_calendar_free(&rc->l);
 		return NULL;
 	}
-	return l;
+	/* Open P1/P2 incidents freeze their services (incident_freezes.h).  A database that
+	 * cannot say leaves them out: the write that follows fails on it anyway. */
+	if (c->st != NULL && incident_freezes_list(c, &rc->incident_freezes) >= 0 &&
+	    incident_freezes_append(rc->incident_freezes, &rc->l) != 0) {
+		rec_calendar_free(&rc->l);
+		return NULL;
+	}
+	return &rc->l;
 }
 
 void rec_calendar_free(struct cal_instances *l)
 {
 	if (l == NULL)
 		return;
-	cal_instances_clear(l);
-	free(l);
+	struct rec_cal *rc = (struct rec_cal *)l;
+	cal_instances_clear(&rc->l);
+	json_decref(rc->incident_freezes);
+	free(rc);
 }
 
 /*
@@ -72,7 +89,7 @@ void rec_calendar_free(struct cal_instances *l)
  * booking but `exclude`'s.  Expands nothing: it may run under a row lock.
  */
 static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances *all,
-				  const char *exclude, const char *environment,
+				  const char *exclude, const char *environment, json_t *record,
 				  struct planner **out)
 {
 	const struct defs *d = c->defs;
@@ -81,13 +98,32 @@ static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances 
 	*out = NULL;
 	if (all == NULL)
 		return DB_HARD;
+	/* An emergency change fixing an incident is not held by that incident's freeze: the
+	 * planner gets the instances without it (a shallow copy; the planner keeps nothing of
+	 * the list itself). */
+	struct cal_instances mine = {0};
+	bool exempt = false;
+	for (size_t i = 0; record != NULL && i < all->n && !exempt; i++)
+		exempt = incident_freeze_exempt(c, all->v[i].uid, record);
+	if (exempt) {
+		mine.v = malloc(all->n * sizeof *mine.v);
+		if (mine.v == NULL)
+			return DB_HARD;
+		for (size_t i = 0; i < all->n; i++)
+			if (!incident_freeze_exempt(c, all->v[i].uid, record))
+				mine.v[mine.n++] = all->v[i];
+		mine.cap = all->n;
+		all = &mine;
+	}
 	enum db_status s =
 		store_bookings_list(c->st, c->now_ms, c->now_ms + horizon, NULL, &bookings);
-	if (s < 0)
-		return s;
-	*out = planner_new(all, environment, bookings, d->catalog, exclude, horizon);
+	if (s >= 0) {
+		*out = planner_new(all, environment, bookings, d->catalog, exclude, horizon);
+		s = *out != NULL ? DB_ONE : DB_HARD;
+	}
+	free(mine.v); /* not cal_instances_clear: the name lists are `all`'s */
 	json_decref(bookings);
-	return *out != NULL ? DB_ONE : DB_HARD;
+	return s;
 }
 
 /*
@@ -113,7 +149,7 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	*moved = false;
 	time_format_ms(c->now_ms, at);
 	if ((s = store_schedule_lock(c->st)) < 0 ||
-	    (s = planner_for(c, j->instances, r->id, env_of(r->data), &p)) < 0)
+	    (s = planner_for(c, j->instances, r->id, env_of(r->data), r->data, &p)) < 0)
 		return s;
 	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
 	bool ok = planner_request_from(r->data, r->id, def, &rq, why, sizeof why);
@@ -243,7 +279,7 @@ enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, 
 		return DB_ONE; /* nothing to propose for a change without services yet */
 	const char *type = json_string_value(json_object_get(record, "type"));
 	rq.emergency = type != NULL && strcmp(type, "emergency") == 0;
-	enum db_status s = planner_for(c, j->instances, j->id, env_of(record), &p);
+	enum db_status s = planner_for(c, j->instances, j->id, env_of(record), record, &p);
 	if (s < 0)
 		return s;
 	json_t *res = NULL;
@@ -489,6 +525,20 @@ enum tr_code records_calendar_instances(struct rec_ctx *c, const char *kind, con
 		json_array_append(keep, v);
 	}
 	json_decref(all);
+	/* and the incident freezes in force, when they overlap */
+	json_t *inc = NULL;
+	enum db_status s = strcmp(kind, "freeze") == 0 ? incident_freezes_list(c, &inc) : DB_NONE;
+	if (s < 0) {
+		json_decref(keep);
+		return rec_db_error(err, s, c->st);
+	}
+	json_array_foreach(inc, i, v) {
+		if (json_integer_value(json_object_get(v, "start_ms")) < to_ms &&
+		    json_integer_value(json_object_get(v, "end_ms")) > from_ms &&
+		    (service == NULL || planner_applies(c->defs->catalog, v, service)))
+			json_array_append(keep, v);
+	}
+	json_decref(inc);
 	*out = keep;
 	return TR_OK;
 }
@@ -529,7 +579,7 @@ enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json
 	rq.emergency = json_is_string(json_object_get(change, "type")) &&
 		       strcmp(json_string_value(json_object_get(change, "type")), "emergency") == 0;
 	struct cal_instances *all = rec_calendar(c);
-	enum db_status s = planner_for(c, all, NULL, env_of(change), &p);
+	enum db_status s = planner_for(c, all, NULL, env_of(change), change, &p);
 	rec_calendar_free(all);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
@@ -537,5 +587,13 @@ enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json
 	planner_free(p);
 	if (st < 0)
 		return tr_error_set(err, TR_E_INTERNAL, NULL, "the scheduler failed");
+	/* Why no slot comes earlier when an open incident holds the services: its freeze. */
+	json_t *held = NULL;
+	if ((s = incident_freezes_holding(c, change, &held)) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		return rec_db_error(err, s, c->st);
+	}
+	json_object_set_new(*out, "incident_freezes", held);
 	return TR_OK;
 }

@@ -246,7 +246,14 @@
 	X(TR_R_ALERT_SERVICE, 422, "alert_service", "ALERT_SERVICE", "Alert names no service",     \
 	  "An Alertmanager alert group's labels name no service of the catalog (through "          \
 	  "`policies/alerts.json`), and the policy says to refuse such alerts; `field` names the " \
-	  "label looked at.")
+	  "label looked at.")                                                                      \
+	X(TR_R_INCIDENT_FREEZE, 409, "incident_freeze", "INCIDENT_FREEZE",                         \
+	  "Frozen by an incident",                                                                 \
+	  "An open incident of a freezing priority (policies/incidents.json: P1 and P2 by "        \
+	  "default) holds its service and the services depending on it: the deployment gate "      \
+	  "denies (`rule` of the gate's reply, the incident named in its reasons) and the "        \
+	  "scheduler places nothing there until the incident is resolved. An emergency change "    \
+	  "naming the incident in `fixes_incident` is exempt.")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,

@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
+#include "policy/incidents.h"
 #include "policy/policy.h"
 #include "wf/wf.h"
 
@@ -301,6 +302,44 @@ static void load_github(struct defs *d, const char *policies_dir, struct diags *
 			diags_add(diags, path, where, 0, "'template' must be a template id");
 	}
 	d->github = root;
+}
+
+/*
+ * policies/incidents.json: suspect scoring, incident freezes, unauthorized changes
+ * (policy/incidents.h); the defaults when the file is absent.
+ */
+static void load_incidents(struct defs *d, const char *policies_dir, struct diags *diags)
+{
+	char path[2048];
+	size_t len = 0;
+	snprintf(path, sizeof path, "%s/incidents.json", policies_dir);
+	char *text = read_file(path, &len);
+	if (text != NULL) {
+		d->incidents = policy_incidents_parse(path, text, len, diags);
+		free(text);
+		return;
+	}
+	d->incidents = malloc(sizeof *d->incidents);
+	if (d->incidents == NULL)
+		diags->oom = true;
+	else
+		policy_incidents_defaults(d->incidents);
+}
+
+static struct policy_incidents default_incidents;
+static pthread_once_t default_incidents_once = PTHREAD_ONCE_INIT;
+
+static void default_incidents_init(void)
+{
+	policy_incidents_defaults(&default_incidents);
+}
+
+const struct policy_incidents *defs_incidents(const struct defs *d)
+{
+	if (d != NULL && d->incidents != NULL)
+		return d->incidents;
+	pthread_once(&default_incidents_once, default_incidents_init);
+	return &default_incidents;
 }
 
 /*
@@ -590,6 +629,7 @@ static void calendars_free(struct defs *d)
 	json_decref(d->github);
 	json_decref(d->identity);
 	json_decref(d->alerts);
+	policy_incidents_free(d->incidents);
 }
 
 /* d->changed_ms: the newest calendar change, else the load time. */
@@ -654,6 +694,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 		load_github(d, policies_dir, &diags);
 		load_identity(d, policies_dir, &diags);
 		load_alerts(d, policies_dir, &diags);
+		load_incidents(d, policies_dir, &diags);
 	}
 	if (diags.n > 0 || diags.oom || (wn >= 0 && d->workflows == NULL)) {
 		char *text = diags_join(&diags);

@@ -23,6 +23,7 @@ struct policy_catalog;
 struct policy_set;
 struct cal_set;
 struct planner_config;
+struct policy_incidents;
 
 /* One iCalendar source of windows, freezes and CAB meetings. */
 struct defs_calendar {
@@ -49,11 +50,17 @@ struct defs {
 	json_t *github;        /* owned: policies/github.json {"repositories": {...}}, or NULL */
 	json_t *identity;      /* owned: policies/identity.json {"rules": [...]}, or NULL */
 	json_t *alerts;        /* owned: policies/alerts.json (validated), or NULL: defaults */
-	char version[17];      /* hex hash of every file loaded: changes when any does */
-	char loaded_at[32];    /* RFC 3339, UTC */
-	long long changed_ms;  /* the newest calendars[].changed_ms; the load time if none */
-	unsigned files;        /* number of definition files read */
+	/* owned: policies/incidents.json (suspects, incident freezes, unauthorized changes),
+	 * the defaults when absent; read it through defs_incidents() */
+	struct policy_incidents *incidents;
+	char version[17];     /* hex hash of every file loaded: changes when any does */
+	char loaded_at[32];   /* RFC 3339, UTC */
+	long long changed_ms; /* the newest calendars[].changed_ms; the load time if none */
+	unsigned files;       /* number of definition files read */
 };
+
+/* d->incidents, or the defaults when `d` has none (never NULL). */
+const struct policy_incidents *defs_incidents(const struct defs *d);
 
 /*
  * Loads and validates both directories.  `cache_dir` (may be NULL) holds the last good

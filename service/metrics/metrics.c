@@ -24,9 +24,9 @@ static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 
 static const char *const gate_decisions[] = {"allow", "wait", "deny", "other"};
 static const char *const gate_reasons[] = {
-	"refused",       "preparing",         "rejected",      "cancelled",   "over",
-	"implementing",  "emergency",         "unschedulable", "window_open", "booked",
-	"window_passed", "awaiting_approval", "state",         "other"};
+	"refused",       "preparing",         "rejected",      "cancelled",       "over",
+	"implementing",  "emergency",         "unschedulable", "window_open",     "booked",
+	"window_passed", "awaiting_approval", "state",         "incident_freeze", "other"};
 static const char *const alert_outcomes[] = {"opened",   "updated", "deduped", "resolved",
 					     "reopened", "linked",  "refused", "other"};
 static const char *const silence_events[] = {"created", "expired", "failed", "other"};
@@ -50,6 +50,7 @@ struct metrics {
 	atomic_uint_fast64_t alerts_received; /* Alertmanager notifications taken in */
 	atomic_uint_fast64_t alerts[NALERT_OUTCOMES];
 	atomic_uint_fast64_t silences[NSILENCE_EVENTS];
+	atomic_uint_fast64_t observed[2];    /* deployments observed outside: [authorized] */
 	atomic_uint_fast64_t checkpoint_ms;  /* wall clock of the last checkpoint, 0: none */
 	atomic_uint_fast64_t collect_failed; /* failed collections of the metrics job */
 	pthread_mutex_t db_lock;             /* guards db_text: held only to swap or copy */
@@ -137,6 +138,11 @@ void metrics_alert(struct metrics *m, const char *outcome)
 void metrics_silence(struct metrics *m, const char *event)
 {
 	atomic_fetch_add(&m->silences[index_of(silence_events, NSILENCE_EVENTS, event)], 1);
+}
+
+void metrics_observation(struct metrics *m, bool authorized)
+{
+	atomic_fetch_add(&m->observed[authorized ? 1 : 0], 1);
 }
 
 void metrics_checkpoint(struct metrics *m, double unix_seconds)
@@ -477,6 +483,15 @@ char *metrics_render(const struct metrics *m, bool definitions_ok, json_t *remot
 	for (size_t k = 0; k < NSILENCE_EVENTS; k++)
 		emit(&o, "transom_silences_total{event=\"%s\"} %llu\n", silence_events[k],
 		     (unsigned long long)atomic_load(&m->silences[k]));
+	emit(&o,
+	     "# HELP transom_observed_deployments_total Deployments observed outside Transom "
+	     "(GitHub deployment_status, POST /v1/observations) that this replica judged, by "
+	     "whether a change authorized them.\n"
+	     "# TYPE transom_observed_deployments_total counter\n"
+	     "transom_observed_deployments_total{authorized=\"true\"} %llu\n"
+	     "transom_observed_deployments_total{authorized=\"false\"} %llu\n",
+	     (unsigned long long)atomic_load(&m->observed[1]),
+	     (unsigned long long)atomic_load(&m->observed[0]));
 	emit(&o,
 	     "# HELP transom_audit_checkpoint_last_timestamp_seconds When this replica last "
 	     "wrote a signed audit checkpoint (0: none yet).\n"

@@ -49,6 +49,12 @@ void metrics_alert(struct metrics *m, const char *outcome);
 void metrics_silence(struct metrics *m, const char *event);
 
 /*
+ * A deployment observed outside Transom was judged: authorized by a change, or not
+ * (transom_observed_deployments_total{authorized}).
+ */
+void metrics_observation(struct metrics *m, bool authorized);
+
+/*
  * The audit checkpoint job wrote a checkpoint at `unix_seconds` (wall clock): exported as
  * transom_audit_checkpoint_last_timestamp_seconds.
  */

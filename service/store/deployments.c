@@ -24,7 +24,7 @@ static const struct store_stmt stmt_by_key = {
 	"SELECT id, requester, change_id, service, environment, template, pipeline::text,"         \
 	" coalesce(" MS("lease_expires") ", 0), outcome, details,"                                 \
 					 " to_char(created_at AT TIME ZONE 'UTC', "                \
-					 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"                       \
+					 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), rule"                 \
 					 " FROM deployments WHERE id = $1"
 static const struct store_stmt stmt_get = {"deployment_get", GET_COLS, 1};
 static const struct store_stmt stmt_get_lock = {"deployment_get_lock", GET_COLS " FOR UPDATE", 1};
@@ -49,6 +49,11 @@ static const struct store_stmt stmt_lease_check = {
 static const struct store_stmt stmt_outcome = {
 	"deployment_outcome",
 	"UPDATE deployments SET outcome = $2, details = $3, updated_at = now()"
+	" WHERE id = $1 AND outcome IS NULL RETURNING 1",
+	3};
+static const struct store_stmt stmt_deny = {
+	"deployment_deny",
+	"UPDATE deployments SET outcome = 'denied', details = $2, rule = $3, updated_at = now()"
 	" WHERE id = $1 AND outcome IS NULL RETURNING 1",
 	3};
 static const struct store_stmt stmt_expired = {
@@ -116,6 +121,9 @@ enum db_status store_deployment_get(struct store *st, const char *id, bool lock,
 			 pipeline ? pipeline : json_object(), "lease_expires_ms",
 			 (json_int_t)atoll(PQgetvalue(res, 0, 7)), "outcome", opt(res, 8),
 			 "details", opt(res, 9), "created_at", PQgetvalue(res, 0, 10));
+	if (*out != NULL)
+		json_object_set_new(*out, "rule",
+				    opt(res, 11) ? json_string(opt(res, 11)) : json_null());
 	PQclear(res);
 	return *out != NULL ? DB_ONE : DB_HARD;
 }
@@ -154,6 +162,13 @@ enum db_status store_deployment_outcome(struct store *st, const char *id, const 
 {
 	const char *p[] = {id, outcome, details};
 	return store_exec(st, &stmt_outcome, p, NULL);
+}
+
+enum db_status store_deployment_deny(struct store *st, const char *id, const char *reason,
+				     const char *rule)
+{
+	const char *p[] = {id, reason, rule};
+	return store_exec(st, &stmt_deny, p, NULL);
 }
 
 enum db_status store_deployments_expired(struct store *st, long long now_ms, json_t **out)

@@ -21,8 +21,9 @@ enum db_status store_deployment_insert(struct store *st, const char *requester,
 /*
  * Deployment `id` as an owned object in *out: {"id", "requester", "change" (or null),
  * "service", "environment", "template", "pipeline", "lease_expires_ms" (0: no lease),
- * "outcome" (or null), "details", "created_at"}.  DB_ONE, or DB_NONE when there is none.
- * With `lock` the row stays locked until the transaction ends.
+ * "outcome" (or null), "details", "created_at", "rule" (a refusal's rule, or null)}.
+ * DB_ONE, or DB_NONE when there is none.  With `lock` the row stays locked until the
+ * transaction ends.
  */
 enum db_status store_deployment_get(struct store *st, const char *id, bool lock, json_t **out);
 
@@ -42,6 +43,14 @@ enum db_status store_deployment_lease(struct store *st, const char *id, const ch
 
 /* Whether `hash_hex` is the lease of deployment `id`.  DB_ONE or DB_NONE. */
 enum db_status store_deployment_lease_check(struct store *st, const char *id, const char *hash_hex);
+
+/*
+ * Records that the gate refused deployment `id` at request time (outcome "denied"), with
+ * `reason` and the registered rule `rule` that refused (may be NULL), unless an outcome is
+ * recorded.  DB_ONE or DB_NONE.
+ */
+enum db_status store_deployment_deny(struct store *st, const char *id, const char *reason,
+				     const char *rule);
 
 /* Records the outcome ("success", "failure", "expired") unless one is recorded.  DB_ONE or DB_NONE.
  */

@@ -387,3 +387,109 @@ enum db_status store_records_awaiting_approval(struct store *st, json_t **out)
 	*out = arr;
 	return arr != NULL ? s : DB_HARD;
 }
+
+/*
+ * Changes begun (data.started_at, else the booked schedule.start) in [$2, $3] ms on any of
+ * the services of the JSON array $1, latest first, at most 500.  A change begun in the
+ * window was updated at or after its start, so the (kind, updated_at) index bounds the
+ * scan by time.
+ */
+static const struct store_stmt stmt_suspects = {
+	"record_suspects",
+	"SELECT id, title, services::text[]::text, state, result, review_outcome, level,"
+	" (extract(epoch FROM started) * 1000)::bigint, type FROM ("
+	"  SELECT r.id, r.data->>'title' AS title, r.services, r.state,"
+	"   r.data->>'result' AS result, r.data->>'review_outcome' AS review_outcome,"
+	"   r.data->'risk'->>'level' AS level, r.type,"
+	"   coalesce(r.data->>'started_at', r.data->'schedule'->>'start')::timestamptz AS started"
+	"  FROM records r WHERE r.kind = 'change'"
+	"   AND r.updated_at >= to_timestamp($2::bigint / 1000.0)"
+	"   AND r.services && ARRAY(SELECT jsonb_array_elements_text($1::jsonb))"
+	"   AND r.state IN ('implementing', 'review', 'closed', 'failed')) c"
+	" WHERE started >= to_timestamp($2::bigint / 1000.0)"
+	"  AND started <= to_timestamp($3::bigint / 1000.0)"
+	" ORDER BY started DESC, id LIMIT 500",
+	3};
+
+/* "{a,b}" (a text[] as text, names never quoted: ^[a-z0-9-]+$) as a JSON array. */
+static json_t *pg_names(const char *s)
+{
+	json_t *arr = json_array();
+	if (*s == '{')
+		s++;
+	while (arr != NULL && *s && *s != '}') {
+		size_t n = strcspn(s, ",}");
+		json_array_append_new(arr, json_stringn(s, n));
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return arr;
+}
+
+enum db_status store_change_suspects(struct store *st, json_t *services, long long from_ms,
+				     long long to_ms, json_t **out)
+{
+	char from[32], to[32];
+	char *names = json_dumps(services, JSON_COMPACT);
+	snprintf(from, sizeof from, "%lld", from_ms);
+	snprintf(to, sizeof to, "%lld", to_ms);
+	const char *p[] = {names, from, to};
+	PGresult *res;
+	*out = NULL;
+	if (names == NULL)
+		return DB_HARD;
+	enum db_status s = store_exec(st, &stmt_suspects, p, &res);
+	free(names);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_t *row = json_pack(
+			"{s:s, s:s?, s:o, s:s, s:s?, s:s?, s:s?, s:I, s:s?}", "id",
+			PQgetvalue(res, i, 0), "title",
+			PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1), "services",
+			pg_names(PQgetvalue(res, i, 2)), "state", PQgetvalue(res, i, 3), "result",
+			PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4), "review_outcome",
+			PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5), "risk_level",
+			PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6), "started_ms",
+			(json_int_t)atoll(PQgetvalue(res, i, 7)), "type",
+			PQgetisnull(res, i, 8) ? NULL : PQgetvalue(res, i, 8));
+		if (row != NULL)
+			json_array_append_new(arr, row);
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}
+
+/* Incidents not resolved yet that name a service and a priority, oldest first. */
+static const struct store_stmt stmt_open_incidents = {
+	"records_open_incidents",
+	"SELECT id, data->>'title', data->>'service', data->>'priority',"
+	" (extract(epoch FROM created_at) * 1000)::bigint FROM records"
+	" WHERE kind = 'incident' AND state NOT IN ('resolved', 'closed')"
+	" AND data->>'service' IS NOT NULL AND data->>'priority' IS NOT NULL"
+	" ORDER BY created_at, id LIMIT 1000",
+	0};
+
+enum db_status store_open_incidents(struct store *st, json_t **out)
+{
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_open_incidents, NULL, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s?, s:s, s:s, s:I}", "id", PQgetvalue(res, i, 0),
+				  "title", PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
+				  "service", PQgetvalue(res, i, 2), "priority",
+				  PQgetvalue(res, i, 3), "created_ms",
+				  (json_int_t)atoll(PQgetvalue(res, i, 4))));
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}

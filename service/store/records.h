@@ -104,4 +104,20 @@ enum db_status store_change_outcomes(struct store *st, long long from_ms, long l
  */
 enum db_status store_records_awaiting_approval(struct store *st, json_t **out);
 
+/*
+ * The changes that may have caused an incident: those begun (data.started_at, else their
+ * booked schedule.start) in [from_ms, to_ms] and since carried out or still implementing,
+ * on any of `services` (a JSON array of names), latest first, at most 500, as an owned
+ * array of {"id", "title", "services", "state", "result", "review_outcome", "risk_level",
+ * "started_ms", "type"} (absent members are null).
+ */
+enum db_status store_change_suspects(struct store *st, json_t *services, long long from_ms,
+				     long long to_ms, json_t **out);
+
+/*
+ * Incidents not yet resolved (nor closed) naming a service and a priority, oldest first,
+ * at most 1000: an owned array of {"id", "title", "service", "priority", "created_ms"}.
+ */
+enum db_status store_open_incidents(struct store *st, json_t **out);
+
 #endif /* TRANSOM_STORE_RECORDS_H */

@@ -69,6 +69,8 @@ static const char *const change_fields[] = {COMMON_FIELDS,
 					    "review_findings",
 					    "follow_up_actions",
 					    "environment",
+					    "started_at",
+					    "fixes_incident",
 					    NULL};
 
 static const char *const incident_fields[] = {

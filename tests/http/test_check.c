@@ -123,6 +123,25 @@ static void test_policy_cycle_is_named(void)
 	       "output: %s", out);
 }
 
+/* policies/incidents.json (suspects, incident freezes, unauthorized changes) too. */
+static void test_incidents_policy_errors_are_named(void)
+{
+	char dir[512], cmd[4096], args[1200];
+	snprintf(dir, sizeof dir, "%s/incidents-policies", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf '%s' && cp -r '%s/policies' '%s' && printf '%%s' '{\"suspects\": "
+		 "{\"window\": \"3 days\", \"weights\": {\"time\": \"a lot\"}},"
+		 " \"freeze\": {\"priorities\": [\"P7\"]}}' > '%s/incidents.json'",
+		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir);
+	CHECK(system(cmd) == 0);
+	snprintf(args, sizeof args, "--policies '%s'", dir);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "incidents.json: suspects.window: must be an ISO 8601 duration") &&
+		       strstr(out, "incidents.json: suspects.weights.time: must be a number") &&
+		       strstr(out, "incidents.json: freeze.priorities: must be an array"),
+	       "output: %s", out);
+}
+
 /* policies/identity.json (JWT claims -> roles, services) is checked like the others. */
 static void test_identity_mapping_errors_are_named(void)
 {
@@ -204,5 +223,6 @@ static void test_calendar_warnings_and_zones(void)
 }
 
 TESTS(test_shipped_definitions_are_valid, test_identity_mapping_errors_are_named,
-      test_policy_cycle_is_named, test_calendar_warnings_and_zones,
-      test_errors_name_file_path_and_column, test_unreachable_state_and_bad_json)
+      test_incidents_policy_errors_are_named, test_policy_cycle_is_named,
+      test_calendar_warnings_and_zones, test_errors_name_file_path_and_column,
+      test_unreachable_state_and_bad_json)
