@@ -19,11 +19,11 @@
 #include "store/oidc_logins.h"
 #include "store/web_sessions.h"
 
-#define LOGIN_TTL_S        600 /* a sign-in must come back within ten minutes */
-#define TOKEN_TIMEOUT_MS   10000
-#define TOKEN_MAX_BYTES    (64 * 1024)
-#define BACKCHANNEL_EVENT  "http://schemas.openid.net/event/backchannel-logout"
-#define DEFAULT_LAND       "/app/"
+#define LOGIN_TTL_S       600 /* a sign-in must come back within ten minutes */
+#define TOKEN_TIMEOUT_MS  10000
+#define TOKEN_MAX_BYTES   (64 * 1024)
+#define BACKCHANNEL_EVENT "http://schemas.openid.net/event/backchannel-logout"
+#define DEFAULT_LAND      "/app/"
 
 bool app_oidc_enabled(const struct app *app)
 {
@@ -154,8 +154,7 @@ enum tr_code app_oidc_begin(struct app_session *s, const char *return_path, long
 		 strstr(cfg->oidc_scopes, "openid") != NULL ? "" : "openid ", cfg->oidc_scopes);
 	size_t u = 0;
 	bool ok = put(out->url, sizeof out->url, &u, ep.authorization) &&
-		  put(out->url, sizeof out->url, &u,
-		      strchr(ep.authorization, '?') ? "&" : "?") &&
+		  put(out->url, sizeof out->url, &u, strchr(ep.authorization, '?') ? "&" : "?") &&
 		  put(out->url, sizeof out->url, &u, "response_type=code&client_id=") &&
 		  put_enc(out->url, sizeof out->url, &u, cfg->oidc_client_id) &&
 		  put(out->url, sizeof out->url, &u, "&redirect_uri=") &&
@@ -258,7 +257,9 @@ static enum tr_code exchange(struct app *app, const struct identity_endpoints *e
 		snprintf(why, sizeof why,
 			 "the OpenID Provider refused the authorization code (%.60s): sign in "
 			 "again",
-			 e ? e : tok == NULL && status == 200 ? "no id_token" : "error");
+			 e                              ? e
+			 : tok == NULL && status == 200 ? "no id_token"
+							: "error");
 		out = code_refused(err, why);
 	} else if ((*id_token = strdup(tok)) == NULL) {
 		out = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
@@ -327,6 +328,54 @@ bool app_oidc_map(const json_t *policy, const json_t *claims, struct app_user *o
 	return true;
 }
 
+void app_oidc_groups(const json_t *policy, const json_t *claims, char *out, size_t outlen)
+{
+	size_t used = 0, i;
+	json_t *r;
+	out[0] = '\0';
+	json_array_foreach(json_object_get(json_object_get(policy, "sign_in"), "groups"), i, r) {
+		const char *g = json_string_value(json_object_get(r, "group"));
+		if (g == NULL || !identity_rule_matches(json_object_get(r, "match"), claims))
+			continue;
+		size_t n = strlen(g);
+		if (used + n + 2 > outlen)
+			break;
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? "," : "", g);
+	}
+}
+
+/* Whether comma-separated `list` holds `item`. */
+static bool list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, item, n) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+enum db_status app_oidc_group_held(struct store *st, const json_t *policy, const char *user,
+				   const char *group, bool *held)
+{
+	*held = true;
+	const char *src = json_string_value(
+		json_object_get(json_object_get(policy, "sign_in"), "group_source"));
+	if (src == NULL || strcmp(src, "claims") != 0 || group == NULL || user == NULL)
+		return DB_ONE;
+	char groups[2048];
+	enum db_status s = store_claim_groups_get(st, user, groups, sizeof groups);
+	if (s < 0)
+		return s;
+	if (s == DB_ONE)
+		*held = list_has(groups, group);
+	return DB_ONE;
+}
+
 enum tr_code app_oidc_finish(struct app_session *s, const struct app_oidc_callback *cb,
 			     long long now, const char *request_id, struct app_oidc_done *out,
 			     struct tr_error *err)
@@ -365,8 +414,7 @@ enum tr_code app_oidc_finish(struct app_session *s, const struct app_oidc_callba
 		return rc;
 	json_t *claims = NULL;
 	struct tr_error why = {0};
-	rc = identity_verify(app->identity, id_token, app->cfg->oidc_client_id, now, &claims,
-			     &why);
+	rc = identity_verify(app->identity, id_token, app->cfg->oidc_client_id, now, &claims, &why);
 	if (rc == TR_E_UNAUTHENTICATED) {
 		free(id_token);
 		/* "JWT refused: signature does not verify" -> the part after the colon */
@@ -383,6 +431,9 @@ enum tr_code app_oidc_finish(struct app_session *s, const struct app_oidc_callba
 	const struct defs *d = app_session_defs(s);
 	if (bad == NULL && !app_oidc_map(d ? d->identity : NULL, claims, &u))
 		bad = "no usable user name in its claims";
+	char groups[2048] = "";
+	if (bad == NULL)
+		app_oidc_groups(d ? d->identity : NULL, claims, groups, sizeof groups);
 	char sid[256] = "";
 	const char *sid_claim = claim_str(claims, "sid", sizeof sid);
 	if (sid_claim != NULL)
@@ -401,6 +452,8 @@ enum tr_code app_oidc_finish(struct app_session *s, const struct app_oidc_callba
 		tr_error_rule(err, TR_R_USER_DISABLED);
 		return TR_E_FORBIDDEN;
 	}
+	if (st >= 0)
+		st = store_claim_groups_set(s->store, u.name, groups);
 	if (st < 0) {
 		free(id_token);
 		return app_session_error(s, st, request_id, err);
@@ -474,9 +527,8 @@ enum tr_code app_oidc_backchannel(struct app_session *s, const char *logout_toke
 		return logout_refused(err, "missing");
 	json_t *claims = NULL;
 	struct tr_error why = {0};
-	enum tr_code rc =
-		identity_verify(app->identity, logout_token, app->cfg->oidc_client_id, now,
-				&claims, &why);
+	enum tr_code rc = identity_verify(app->identity, logout_token, app->cfg->oidc_client_id,
+					  now, &claims, &why);
 	if (rc == TR_E_UNAUTHENTICATED) {
 		const char *d = strstr(why.detail, ": ");
 		return logout_refused(err, d ? d + 2 : why.detail);

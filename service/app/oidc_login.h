@@ -103,4 +103,22 @@ enum tr_code app_oidc_backchannel(struct app_session *s, const char *logout_toke
  */
 bool app_oidc_map(const json_t *policy, const json_t *claims, struct app_user *out);
 
+/*
+ * The policy groups (people.json's cab, ecab, teams) `claims` give by `policy`'s
+ * sign_in.groups ([{"match": {...}, "group": "cab"}]; every entry that matches), as a
+ * comma-separated list into `out` (outlen bytes; "" when none).  Pure.
+ */
+void app_oidc_groups(const json_t *policy, const json_t *claims, char *out, size_t outlen);
+
+/*
+ * Whether `user` may still vote for policy group `group` as far as the identity provider
+ * is concerned: always when `policy` (identity.json) leaves groups to people.json
+ * (sign_in.group_source absent or "people") or the user never signed in through the
+ * provider; with "claims", only when their last sign-in's claims gave that group.  Reads
+ * through `st` (in the caller's transaction).  DB_ONE with *held, or an error.
+ */
+struct store;
+enum db_status app_oidc_group_held(struct store *st, const json_t *policy, const char *user,
+				   const char *group, bool *held);
+
 #endif /* TRANSOM_APP_OIDC_LOGIN_H */

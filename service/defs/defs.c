@@ -358,11 +358,42 @@ static void load_identity_sign_in(const json_t *si, const char *path, struct dia
 	json_t *v;
 	json_object_foreach((json_t *)si, key, v) {
 		if (strcmp(key, "user_claim") != 0 && strcmp(key, "default_roles") != 0 &&
-		    strcmp(key, "rules") != 0 && strcmp(key, "description") != 0)
+		    strcmp(key, "rules") != 0 && strcmp(key, "description") != 0 &&
+		    strcmp(key, "groups") != 0 && strcmp(key, "group_source") != 0)
 			diags_add(diags, path, "sign_in", 0,
 				  "unknown member '%s' (description, user_claim, default_roles, "
-				  "rules)",
+				  "rules, groups, group_source)",
 				  key);
+	}
+	json_t *src = json_object_get(si, "group_source");
+	if (src != NULL &&
+	    (!json_is_string(src) || (strcmp(json_string_value(src), "people") != 0 &&
+				      strcmp(json_string_value(src), "claims") != 0)))
+		diags_add(diags, path, "sign_in", 0,
+			  "'group_source' must be \"people\" (people.json decides) or \"claims\" "
+			  "(the provider's groups decide for whoever signs in through it)");
+	json_t *groups = json_object_get(si, "groups");
+	if (groups != NULL && !json_is_array(groups))
+		diags_add(diags, path, "sign_in", 0, "'groups' must be an array of {match, group}");
+	size_t gi;
+	json_t *g;
+	json_array_foreach(json_is_array(groups) ? groups : NULL, gi, g) {
+		char where[64];
+		snprintf(where, sizeof where, "sign_in.groups[%zu]", gi);
+		json_object_foreach(json_is_object(g) ? g : NULL, key, v) {
+			if (strcmp(key, "match") != 0 && strcmp(key, "group") != 0 &&
+			    strcmp(key, "description") != 0)
+				diags_add(diags, path, where, 0, "unknown member '%s'", key);
+		}
+		if (!match_ok(json_object_get(g, "match")))
+			diags_add(diags, path, where, 0,
+				  "'match' must be a non-empty object of claim -> string or array "
+				  "of strings");
+		json_t *name = json_object_get(g, "group");
+		if (!json_is_string(name) || json_string_length(name) == 0 ||
+		    strchr(json_string_value(name), ',') != NULL)
+			diags_add(diags, path, where, 0,
+				  "'group' must name a group of people.json (cab, ecab, a team)");
 	}
 	json_t *uc = json_object_get(si, "user_claim");
 	if (uc != NULL && (!json_is_string(uc) || json_string_length(uc) == 0))

@@ -30,6 +30,15 @@ static const struct store_stmt stmt_provision = {
 	"  display_name = coalesce(EXCLUDED.display_name, users.display_name)"
 	" RETURNING state = 'active'",
 	3};
+static const struct store_stmt stmt_groups_set = {
+	"claim_groups_set",
+	"INSERT INTO user_claim_groups (user_name, groups)"
+	" VALUES ($1, coalesce(string_to_array(nullif($2, ''), ','), '{}'))"
+	" ON CONFLICT (user_name) DO UPDATE SET groups = EXCLUDED.groups, updated_at = now()",
+	2};
+static const struct store_stmt stmt_groups_get = {
+	"claim_groups_get",
+	"SELECT array_to_string(groups, ',') FROM user_claim_groups WHERE user_name = $1", 1};
 static const struct store_stmt stmt_id_token = {
 	"session_id_token", "SELECT id_token FROM web_sessions WHERE secret_hash = $1", 1};
 
@@ -108,6 +117,29 @@ enum db_status store_oidc_user_provision(struct store *st, const char *name, con
 		return s >= 0 ? DB_HARD : s;
 	}
 	*active = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return DB_ONE;
+}
+
+enum db_status store_claim_groups_set(struct store *st, const char *user, const char *groups)
+{
+	const char *params[] = {user, groups};
+	enum db_status s = store_exec(st, &stmt_groups_set, params, NULL);
+	return s < 0 ? s : DB_ONE;
+}
+
+enum db_status store_claim_groups_get(struct store *st, const char *user, char *out, size_t outlen)
+{
+	const char *params[] = {user};
+	PGresult *res;
+	out[0] = '\0';
+	enum db_status s = store_exec(st, &stmt_groups_get, params, &res);
+	if (s != DB_ONE) {
+		if (s > DB_ONE)
+			PQclear(res);
+		return s > DB_ONE ? DB_HARD : s;
+	}
+	snprintf(out, outlen, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return DB_ONE;
 }

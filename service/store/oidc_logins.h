@@ -8,6 +8,8 @@
 #ifndef TRANSOM_STORE_OIDC_LOGINS_H
 #define TRANSOM_STORE_OIDC_LOGINS_H
 
+#include <stddef.h>
+
 #include "store/store.h"
 
 #define STORE_OIDC_NONCE_MAX    129
@@ -16,8 +18,8 @@
 
 /* A login under way. */
 struct store_oidc_login {
-	char nonce[STORE_OIDC_NONCE_MAX];       /* the ID token's nonce must equal it */
-	char verifier[STORE_OIDC_VERIFIER_MAX]; /* the PKCE code_verifier */
+	char nonce[STORE_OIDC_NONCE_MAX];        /* the ID token's nonce must equal it */
+	char verifier[STORE_OIDC_VERIFIER_MAX];  /* the PKCE code_verifier */
 	char return_path[STORE_OIDC_RETURN_MAX]; /* a local path ("/app/...") */
 };
 
@@ -52,5 +54,18 @@ enum db_status store_session_id_token(struct store *st, const char *hash, char *
  */
 enum db_status store_oidc_user_provision(struct store *st, const char *name, const char *email,
 					 const char *display_name, bool *active);
+
+/*
+ * Records the policy groups `groups` (comma-separated, may be "") the provider's claims
+ * gave `user` at this sign-in, replacing earlier ones.  DB_ONE, or an error.
+ */
+enum db_status store_claim_groups_set(struct store *st, const char *user, const char *groups);
+
+/*
+ * The policy groups the claims gave `user` at their last sign-in, comma-separated, into
+ * `out` (outlen bytes).  DB_ONE, DB_NONE (never signed in through the provider), or an
+ * error.
+ */
+enum db_status store_claim_groups_get(struct store *st, const char *user, char *out, size_t outlen);
 
 #endif /* TRANSOM_STORE_OIDC_LOGINS_H */

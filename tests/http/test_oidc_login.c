@@ -28,6 +28,7 @@
 #include "lib_http.h"
 
 static struct server srv;
+#include "record_steps.h"
 static struct server op; /* only base is used */
 static char policies[512];
 static pid_t op_pid = -1;
@@ -52,12 +53,15 @@ static void make_policies(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
 		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
 	CHECK(system(cmd) == 0);
-	write_file(policies, "identity.json",
-		   "{\"rules\": [],\n"
-		   " \"sign_in\": {\"user_claim\": \"preferred_username\","
-		   " \"default_roles\": [\"requester\"],\n"
-		   "  \"rules\": [{\"match\": {\"groups\": \"transom-cab\"}, \"roles\": [\"cab\"]},\n"
-		   "   {\"match\": {\"groups\": \"transom-admins\"}, \"roles\": [\"admin\"]}]}}\n");
+	write_file(
+		policies, "identity.json",
+		"{\"rules\": [],\n"
+		" \"sign_in\": {\"user_claim\": \"preferred_username\","
+		" \"default_roles\": [\"requester\"],\n"
+		"  \"rules\": [{\"match\": {\"groups\": \"transom-cab\"}, \"roles\": [\"cab\"]},\n"
+		"   {\"match\": {\"groups\": \"transom-admins\"}, \"roles\": [\"admin\"]}],\n"
+		"  \"groups\": [{\"match\": {\"groups\": \"transom-cab\"}, \"group\": \"cab\"}],\n"
+		"  \"group_source\": \"claims\"}}\n");
 }
 
 static bool start_op(void)
@@ -94,7 +98,7 @@ struct browser {
 
 struct page {
 	long status;
-	char location[4096]; /* absolute */
+	char location[4096];   /* absolute */
 	char set_cookie[2048]; /* every Set-Cookie line, joined by '\n' */
 	char *body;
 	size_t len;
@@ -201,8 +205,8 @@ static bool to_callback(struct browser *b, const char *user, const char *ret, ch
 	struct page pg;
 	snprintf(url, sizeof url, "%s/oidc/login?return=%s", srv.base, ret);
 	go(b, url, NULL, NULL, &pg);
-	CHECKF(pg.status == 302 && strstr(pg.set_cookie, "transom_oidc=") != NULL,
-	       "login: %ld %s", pg.status, pg.body ? pg.body : "");
+	CHECKF(pg.status == 302 && strstr(pg.set_cookie, "transom_oidc=") != NULL, "login: %ld %s",
+	       pg.status, pg.body ? pg.body : "");
 	CHECK(strstr(pg.set_cookie, "SameSite=Lax") != NULL &&
 	      strstr(pg.set_cookie, "HttpOnly") != NULL);
 	CHECK(strstr(pg.location, "code_challenge_method=S256") != NULL &&
@@ -545,6 +549,81 @@ static void test_rp_initiated_logout(void)
 	browser_close(&b);
 }
 
+/* A vote on `path` with the browser's session (and its CSRF token). */
+static void vote_as(struct browser *b, const char *path, struct page *pg)
+{
+	long st;
+	json_t *who = whoami(b, &st);
+	char csrf[160], url[512];
+	snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", jstr(who, "csrf_token"));
+	json_decref(who);
+	snprintf(url, sizeof url, "%s%s/approvals", srv.base, path);
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	h = curl_slist_append(h, csrf);
+	curl_easy_setopt(b->c, CURLOPT_HTTPHEADER, h);
+	memset(pg, 0, sizeof *pg);
+	curl_easy_setopt(b->c, CURLOPT_URL, url);
+	curl_easy_setopt(b->c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(b->c, CURLOPT_WRITEDATA, pg);
+	curl_easy_setopt(b->c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(b->c, CURLOPT_HEADERDATA, pg);
+	curl_easy_setopt(b->c, CURLOPT_POSTFIELDS, "{\"decision\": \"approve\"}");
+	CHECK(curl_easy_perform(b->c) == CURLE_OK);
+	curl_easy_getinfo(b->c, CURLINFO_RESPONSE_CODE, &pg->status);
+	curl_easy_setopt(b->c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+}
+
+/*
+ * identity.json says group_source "claims": cnguyen, a CAB member of people.json, signs in
+ * through the provider; once the provider drops them from transom-cab, their next
+ * sign-in's vote is refused 403 NOT_A_MEMBER; back in the group, it counts.
+ */
+static void test_cab_group_removed_at_provider_refuses_the_vote(void)
+{
+	static const char *low_web =
+		"{\"title\": \"Fix a typo on the checkout page\", \"type\": \"normal\","
+		" \"services\": [\"web-frontend\"], \"duration\": \"PT1H\","
+		" \"description\": \"typo\", \"implementation_plan\": \"deploy\","
+		" \"rollback_plan\": \"switch the load balancer back to the blue pool\","
+		" \"test_evidence\": \"visual diff reviewed\"}";
+	char hsato[128], path[64];
+	snprintf(hsato, sizeof hsato, "%s", token_for("hsato", "requester"));
+	CHECK(create("/v1/changes", hsato, low_web, path, sizeof path));
+	CHECK(step(path, hsato, "submit", "authorize"));
+
+	struct browser b;
+	struct page pg;
+	op_post("/test/groups?user=cnguyen&groups=transom-cab");
+	browser_open(&b);
+	sign_in(&b, "cnguyen", &pg);
+	CHECKF(pg.status == 302, "cnguyen: %ld", pg.status);
+	page_free(&pg);
+	browser_close(&b);
+
+	op_post("/test/groups?user=cnguyen&groups=");
+	browser_open(&b);
+	sign_in(&b, "cnguyen", &pg);
+	CHECKF(pg.status == 302, "cnguyen again: %ld", pg.status);
+	page_free(&pg);
+	vote_as(&b, path, &pg);
+	CHECKF(pg.status == 403 && pg.body && strstr(pg.body, "\"NOT_A_MEMBER\"") &&
+		       strstr(pg.body, "identity provider"),
+	       "vote after removal: %ld %s", pg.status, pg.body ? pg.body : "");
+	page_free(&pg);
+	browser_close(&b);
+
+	op_post("/test/groups?user=cnguyen&groups=transom-cab");
+	browser_open(&b);
+	sign_in(&b, "cnguyen", &pg);
+	page_free(&pg);
+	vote_as(&b, path, &pg);
+	CHECKF(pg.status == 200 || pg.status == 201, "vote in the group: %ld %s", pg.status,
+	       pg.body ? pg.body : "");
+	page_free(&pg);
+	browser_close(&b);
+}
+
 static void setup(void)
 {
 	make_policies();
@@ -579,7 +658,8 @@ int tests_main(void);
 TESTS(test_providers_offered, test_sign_in_lands_with_roles_from_groups,
       test_wrong_or_missing_state_refused, test_replayed_code_refused, test_bad_id_tokens_refused,
       test_group_changes_apply_at_next_sign_in, test_disabled_user_loses_the_session_at_once,
-      test_backchannel_logout, test_rp_initiated_logout)
+      test_backchannel_logout, test_rp_initiated_logout,
+      test_cab_group_removed_at_provider_refuses_the_vote)
 #undef main
 
 int main(void)

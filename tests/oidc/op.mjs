@@ -37,6 +37,7 @@ const USERS = {
 	alice: { name: 'Alice Martin', email: 'alice@example.org', groups: ['transom-cab'] },
 	bob: { name: 'Bob Stone', email: 'bob@example.org', groups: [] },
 	carol: { name: 'Carol Admin', email: 'carol@example.org', groups: ['transom-admins'] },
+	cnguyen: { name: 'Chi Nguyen', email: 'chi.nguyen@example.com', groups: ['transom-cab'] },
 };
 let webBase = '';
 let spoil = '';      // the next ID token's defect (POST /test/id-token)

@@ -19,3 +19,14 @@ CREATE INDEX oidc_logins_expires ON oidc_logins (expires_at);
 ALTER TABLE web_sessions ADD COLUMN id_token text;
 COMMENT ON COLUMN web_sessions.id_token IS
     'The ID token of a session made by the OpenID Provider: id_token_hint of the RP-initiated logout.';
+
+-- The policy groups (cab, ecab, teams) a person's claims gave at their last sign-in
+-- through the provider (policies/identity.json sign_in.groups).  With sign_in.group_source
+-- "claims", a vote for a group these do not hold is refused, whatever people.json says.
+CREATE TABLE user_claim_groups (
+    user_name   text PRIMARY KEY REFERENCES users (name),
+    groups      text[] NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE user_claim_groups IS
+    'Policy groups from the OpenID Provider''s claims at the user''s last sign-in (votes check them).';
