@@ -258,7 +258,11 @@
 	  "TRANSOM_OIDC_CLIENT_ID and a client secret.")                                           \
 	X(TR_R_LOGOUT_TOKEN, 400, "logout_token", "LOGOUT_TOKEN", "Logout token refused",          \
 	  "A back-channel logout token does not verify or lacks what it must carry (the "          \
-	  "back-channel logout event, sid or sub, no nonce).")
+	  "back-channel logout event, sid or sub, no nonce).")                                     \
+	X(TR_R_UNKNOWN_USER, 422, "unknown_user", "UNKNOWN_USER", "Unknown user",                  \
+	  "POST /v1/tokens for a user that neither policies/people.json nor the identity "         \
+	  "provider (a sign-in through it) knows, while policies/identity.json says "              \
+	  "tokens.unknown_user \"refuse\".")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,

@@ -437,10 +437,21 @@ static void load_identity(struct defs *d, const char *policies_dir, struct diags
 	json_t *v;
 	json_object_foreach(root, key, v) {
 		if (strcmp(key, "description") != 0 && strcmp(key, "rules") != 0 &&
-		    strcmp(key, "sign_in") != 0)
+		    strcmp(key, "sign_in") != 0 && strcmp(key, "tokens") != 0)
 			diags_add(diags, path, key, 0,
-				  "unknown member (description, rules, sign_in)");
+				  "unknown member (description, rules, sign_in, tokens)");
 	}
+	json_t *tokens = json_object_get(root, "tokens");
+	json_t *unknown = json_object_get(tokens, "unknown_user");
+	if (tokens != NULL &&
+	    (!json_is_object(tokens) || json_object_size(tokens) != (unknown ? 1u : 0u) ||
+	     (unknown != NULL &&
+	      (!json_is_string(unknown) || (strcmp(json_string_value(unknown), "warn") != 0 &&
+					    strcmp(json_string_value(unknown), "refuse") != 0)))))
+		diags_add(
+			diags, path, "tokens", 0,
+			"must be {\"unknown_user\": \"warn\" or \"refuse\"} (POST /v1/tokens for a "
+			"user neither people.json nor the identity provider knows)");
 	load_identity_sign_in(json_object_get(root, "sign_in"), path, diags);
 	json_t *rules = json_object_get(root, "rules");
 	if (!json_is_array(rules))

@@ -14,7 +14,11 @@
  *   - back-channel logout tokens are checked (events, nonce, aud) and end the session;
  *   - GET /oidc/logout ends the session and sends the browser to the provider's
  *     end_session_endpoint with id_token_hint;
- *   - GET /v1/session/providers offers the provider.
+ *   - GET /v1/session/providers offers the provider;
+ *   - with identity.json's sign_in.group_source "claims", a CAB member removed from the
+ *     provider's cab group has their next vote refused (403 NOT_A_MEMBER);
+ *   - tokens.unknown_user "refuse": POST /v1/tokens for a user nobody knows is 422;
+ *   - after the provider rotates its key, sign-in still works (new kid).
  */
 #include <curl/curl.h>
 #include <signal.h>
@@ -61,7 +65,8 @@ static void make_policies(void)
 		"  \"rules\": [{\"match\": {\"groups\": \"transom-cab\"}, \"roles\": [\"cab\"]},\n"
 		"   {\"match\": {\"groups\": \"transom-admins\"}, \"roles\": [\"admin\"]}],\n"
 		"  \"groups\": [{\"match\": {\"groups\": \"transom-cab\"}, \"group\": \"cab\"}],\n"
-		"  \"group_source\": \"claims\"}}\n");
+		"  \"group_source\": \"claims\"},\n"
+		" \"tokens\": {\"unknown_user\": \"refuse\"}}\n");
 }
 
 static bool start_op(void)
@@ -624,6 +629,50 @@ static void test_cab_group_removed_at_provider_refuses_the_vote(void)
 	browser_close(&b);
 }
 
+/* tokens.unknown_user "refuse": POST /v1/tokens only for people.json's people and those
+ * who signed in through the provider. */
+static void test_token_for_unknown_user_refused(void)
+{
+	char admin[128];
+	snprintf(admin, sizeof admin, "%s", token_for("root", "admin"));
+	const char *h[] = {"Content-Type: application/json", NULL};
+	struct reply *r = request(&srv, "POST", "/v1/tokens", admin,
+				  "{\"user\": \"nobody-knows\", \"roles\": [\"requester\"]}", h);
+	CHECKF(r->status == 422, "unknown: %ld %s", r->status, r->body);
+	CHECK_STR(reply_str(r, "code"), "UNKNOWN_USER");
+	CHECK_STR(reply_str(r, "field"), "user");
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/tokens", admin,
+		    "{\"user\": \"grossi\", \"roles\": [\"requester\"]}", h);
+	CHECKF(r->status == 201, "people.json: %ld %s", r->status, r->body);
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/tokens", admin,
+		    "{\"user\": \"bob\", \"roles\": [\"requester\"]}", h); /* signed in before */
+	CHECKF(r->status == 201, "known to the provider: %ld %s", r->status, r->body);
+	CHECK(json_array_size(json_object_get(r->json, "warnings")) == 1);
+	reply_free(r);
+}
+
+/* The provider rotates its signing key: the next ID token (new kid) still verifies. */
+static void test_key_rotation(void)
+{
+	struct browser b;
+	struct page pg;
+	browser_open(&b);
+	sign_in(&b, "alice", &pg); /* the keys of k1 are cached */
+	CHECKF(pg.status == 302, "before: %ld", pg.status);
+	page_free(&pg);
+	struct reply *r = request(&op, "POST", "/test/rotate", NULL, "", NULL);
+	CHECK(r->status == 200 && r->body && strcmp(r->body, "k2") == 0);
+	reply_free(r);
+	/* TRANSOM_OIDC_JWKS_MIN_REFRESH=1: let the refresh floor pass (a state, not a duration) */
+	sleep(2);
+	sign_in(&b, "alice", &pg);
+	CHECKF(pg.status == 302, "after the rotation: %ld %s", pg.status, pg.body ? pg.body : "");
+	page_free(&pg);
+	browser_close(&b);
+}
+
 static void setup(void)
 {
 	make_policies();
@@ -640,6 +689,7 @@ static void setup(void)
 			     "TRANSOM_OIDC_SCOPES=openid email profile groups",
 			     "TRANSOM_OIDC_PROVIDER_NAME=Test IdP",
 			     "TRANSOM_THREADS=1",
+			     "TRANSOM_OIDC_JWKS_MIN_REFRESH=1",
 			     NULL};
 	if (!server_start(&srv, NULL, policies, env)) {
 		printf("0 passed, 1 failed\n");
@@ -659,7 +709,8 @@ TESTS(test_providers_offered, test_sign_in_lands_with_roles_from_groups,
       test_wrong_or_missing_state_refused, test_replayed_code_refused, test_bad_id_tokens_refused,
       test_group_changes_apply_at_next_sign_in, test_disabled_user_loses_the_session_at_once,
       test_backchannel_logout, test_rp_initiated_logout,
-      test_cab_group_removed_at_provider_refuses_the_vote)
+      test_cab_group_removed_at_provider_refuses_the_vote, test_token_for_unknown_user_refused,
+      test_key_rotation)
 #undef main
 
 int main(void)
