@@ -378,6 +378,27 @@ static void test_wrong_or_missing_state_refused(void)
 	browser_close(&b);
 }
 
+/* The provider said no (the person cancelled): 401 OIDC_CODE, and the state is spent. */
+static void test_provider_error_refused(void)
+{
+	struct browser b;
+	struct page pg;
+	char cb[4096], state[128], url[512];
+	browser_open(&b);
+	CHECK(to_callback(&b, "alice", "/app/", cb, sizeof cb));
+	param(cb, "state", state, sizeof state);
+	snprintf(url, sizeof url, "%s/oidc/callback?state=%s&error=access_denied", srv.base, state);
+	go(&b, url, NULL, NULL, &pg);
+	CHECKF(pg.status == 401 && pg.body && strstr(pg.body, "\"OIDC_CODE\"") &&
+		       strstr(pg.body, "access_denied"),
+	       "error: %ld %s", pg.status, pg.body ? pg.body : "");
+	page_free(&pg);
+	go(&b, cb, NULL, NULL, &pg); /* the real code, too late: the state was taken */
+	CHECKF(pg.status == 400, "after the error: %ld", pg.status);
+	page_free(&pg);
+	browser_close(&b);
+}
+
 static void test_replayed_code_refused(void)
 {
 	struct browser b;
@@ -706,11 +727,11 @@ static void setup(void)
 int tests_main(void);
 #define main tests_main
 TESTS(test_providers_offered, test_sign_in_lands_with_roles_from_groups,
-      test_wrong_or_missing_state_refused, test_replayed_code_refused, test_bad_id_tokens_refused,
-      test_group_changes_apply_at_next_sign_in, test_disabled_user_loses_the_session_at_once,
-      test_backchannel_logout, test_rp_initiated_logout,
-      test_cab_group_removed_at_provider_refuses_the_vote, test_token_for_unknown_user_refused,
-      test_key_rotation)
+      test_wrong_or_missing_state_refused, test_provider_error_refused, test_replayed_code_refused,
+      test_bad_id_tokens_refused, test_group_changes_apply_at_next_sign_in,
+      test_disabled_user_loses_the_session_at_once, test_backchannel_logout,
+      test_rp_initiated_logout, test_cab_group_removed_at_provider_refuses_the_vote,
+      test_token_for_unknown_user_refused, test_key_rotation)
 #undef main
 
 int main(void)
