@@ -10,6 +10,7 @@
 
 #include "app/app.h"
 #include "app/identity.h"
+#include "app/tokens.h"
 #include "auth/roles.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -304,7 +305,8 @@ bool app_oidc_map(const json_t *policy, const json_t *claims, struct app_user *o
 	const char *name = claim_str(claims, uc ? uc : "preferred_username", sizeof out->name);
 	if (name == NULL && uc == NULL)
 		name = claim_str(claims, "sub", sizeof out->name);
-	if (name == NULL || strpbrk(name, " ,/\t\r\n") != NULL)
+	/* a user name as tokens take them; never "system", Transom's own actor */
+	if (name == NULL || !app_user_name_valid(name) || strcmp(name, "system") == 0)
 		return false;
 	snprintf(out->name, sizeof out->name, "%s", name);
 	const char *email = claim_str(claims, "email", sizeof out->email);

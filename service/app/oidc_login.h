@@ -99,7 +99,8 @@ enum tr_code app_oidc_backchannel(struct app_session *s, const char *logout_toke
  * member) into `out`: the user name from sign_in.user_claim (default
  * preferred_username, then sub), e-mail and display name (claims email and name), and
  * the union of the roles of every sign_in.rules entry whose match holds, plus
- * sign_in.default_roles.  false when there is no usable user name.  Pure.
+ * sign_in.default_roles.  false when there is no usable user name (1 to 128 of A-Z a-z
+ * 0-9 . _ @ + -, and not "system").  Pure.
  */
 bool app_oidc_map(const json_t *policy, const json_t *claims, struct app_user *out);
 

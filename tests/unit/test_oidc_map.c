@@ -68,6 +68,15 @@ static void test_user_name_claim(void)
 	c = json_loads("{\"sub\": \"s\", \"email\": \"a,b@example.org\"}", 0, NULL);
 	CHECK(!app_oidc_map(p, c, &u));
 	json_decref(c);
+	c = json_loads("{\"sub\": \"s\", \"email\": \"a/b@example.org\"}", 0, NULL);
+	CHECK(!app_oidc_map(p, c, &u));
+	json_decref(c);
+	json_decref(p);
+	/* Transom's own actor is not a name the provider may give */
+	c = json_loads("{\"sub\": \"s\", \"preferred_username\": \"system\"}", 0, NULL);
+	CHECK(!app_oidc_map(NULL, c, &u));
+	json_decref(c);
+	p = json_loads("{\"sign_in\": {\"user_claim\": \"email\"}}", 0, NULL);
 	c = json_loads("{\"sub\": \"s\", \"email\": \"carol@example.org\"}", 0, NULL);
 	CHECK(app_oidc_map(p, c, &u));
 	CHECK_STR(u.name, "carol@example.org");
