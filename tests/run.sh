@@ -66,9 +66,11 @@ if [ "$MODE" = all ]; then
 	export TRANSOM_TEST_ROOT="$ROOT"
 	export TRANSOM_TEST_TMP="$TMP"
 	export TRANSOM_TEST_AUDIT_KEY="$TMP/audit.key"
-	# test_oidc's OpenID Provider: npm oidc-provider, pinned by tests/oidc/package-lock.json
-	# (from npm's cache when it has it, else from the registry).
-	if selected test_oidc && [ ! -d tests/oidc/node_modules ]; then
+	# test_oidc's (and test_oidc_login's, test_web_sso's) OpenID Provider: npm
+	# oidc-provider, pinned by tests/oidc/package-lock.json (from npm's cache when it has
+	# it, else from the registry).
+	if { selected test_oidc || selected test_oidc_login || selected test_web_sso; } &&
+		[ ! -d tests/oidc/node_modules ]; then
 		(cd tests/oidc && { npm ci --offline --no-audit --no-fund >/dev/null 2>&1 ||
 			npm ci --no-audit --no-fund >/dev/null; }) ||
 			echo "tests: npm ci in tests/oidc failed"

@@ -160,6 +160,12 @@ enum tr_code h_me(struct http_req *req, struct http_reply *rep);
 enum tr_code h_session_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_session_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_session_delete(struct http_req *req, struct http_reply *rep);
+/* Signing in through the OpenID Provider (h_oidc.c); GET /v1/session/providers. */
+enum tr_code h_oidc_login(struct http_req *req, struct http_reply *rep);
+enum tr_code h_oidc_callback(struct http_req *req, struct http_reply *rep);
+enum tr_code h_oidc_logout(struct http_req *req, struct http_reply *rep);
+enum tr_code h_oidc_backchannel(struct http_req *req, struct http_reply *rep);
+enum tr_code h_session_providers(struct http_req *req, struct http_reply *rep);
 /* The web app (h_webapp.c): any page (index.html), and its versioned files. */
 enum tr_code h_webapp_page(struct http_req *req, struct http_reply *rep);
 enum tr_code h_webapp_asset(struct http_req *req, struct http_reply *rep);

@@ -11,6 +11,7 @@
 #include "core/timeutil.h"
 #include "app/fields.h"
 #include "app/incident_freezes.h"
+#include "app/oidc_login.h"
 #include "app/records_int.h"
 
 /* Reads change `id` without locking; 404 when there is none. */
@@ -166,6 +167,23 @@ static enum db_status vote_tx(struct store *st, void *cls)
 	if (chk != POLICY_VOTE_OK) {
 		tr_error_set(j->err, TR_E_FORBIDDEN, d->group ? "group" : NULL, "%s", reason);
 		tr_error_rule(j->err, tr_code_of_rule(policy_vote_rule(chk)));
+		store_record_clear(&r);
+		return rec_refuse(j, TR_E_FORBIDDEN);
+	}
+	/* the identity provider's word on the group, when the policy defers to it */
+	bool held = true;
+	s = app_oidc_group_held(st, j->c->defs ? j->c->defs->identity : NULL, j->c->actor, group,
+				&held);
+	if (s < 0) {
+		store_record_clear(&r);
+		return s;
+	}
+	if (!held) {
+		tr_error_set(j->err, TR_E_FORBIDDEN, d->group ? "group" : NULL,
+			     "not_a_member: %.100s is no longer in group '%.100s' at the identity "
+			     "provider (the claims of their last sign-in)",
+			     j->c->actor, group ? group : "");
+		tr_error_rule(j->err, TR_R_NOT_A_MEMBER);
 		store_record_clear(&r);
 		return rec_refuse(j, TR_E_FORBIDDEN);
 	}

@@ -36,6 +36,8 @@ struct identity {
 	long long last_fetch; /* seconds: the last attempt, good or not */
 	char jwks_uri[1024];  /* from discovery; "" = discover first */
 	char last_error[256];
+	struct identity_endpoints ep; /* from discovery; ep.authorization "" = not yet */
+	long long ep_tried;           /* seconds: the last discovery for ep, good or not */
 };
 
 static void keyset_release(struct keyset *k)
@@ -151,7 +153,8 @@ static long long max_age(const char *cc)
  * The discovery document's jwks_uri into `uri` (the document's issuer must be the
  * configured one); 0 or -1 with `err`.  No lock held.
  */
-static int discover(struct identity *id, char *uri, size_t urilen, char *err, size_t errlen)
+static int discover(struct identity *id, char *uri, size_t urilen, struct identity_endpoints *ep,
+		    char *err, size_t errlen)
 {
 	const char *iss = id->app->cfg->oidc_issuer;
 	char url[1200];
@@ -177,8 +180,64 @@ static int discover(struct identity *id, char *uri, size_t urilen, char *err, si
 		snprintf(uri, urilen, "%s", jwks);
 		ret = 0;
 	}
+	if (ret == 0 && ep != NULL) {
+		static const char *const names[] = {"authorization_endpoint", "token_endpoint",
+						    "end_session_endpoint"};
+		char *dst[] = {ep->authorization, ep->token, ep->end_session};
+		for (size_t i = 0; i < 3; i++) {
+			const char *v = json_string_value(json_object_get(doc, names[i]));
+			if (v != NULL && strlen(v) < sizeof ep->token &&
+			    (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0))
+				snprintf(dst[i], sizeof ep->token, "%s", v);
+		}
+		ep->backchannel_logout =
+			json_is_true(json_object_get(doc, "backchannel_logout_supported"));
+		if (ep->authorization[0] == '\0' || ep->token[0] == '\0') {
+			snprintf(err, errlen, "%.120s: no authorization_endpoint or token_endpoint",
+				 url);
+			ret = -1;
+		}
+	}
 	json_decref(doc);
 	return ret;
+}
+
+enum tr_code identity_endpoints(struct identity *id, long long now, struct identity_endpoints *out,
+				struct tr_error *err)
+{
+	memset(out, 0, sizeof *out);
+	if (id == NULL)
+		return tr_error_set(err, TR_E_IDP_UNAVAILABLE, NULL, "no OpenID Provider is set");
+	pthread_mutex_lock(&id->lock);
+	bool have = id->ep.authorization[0] != '\0';
+	bool try = !have && now >= id->ep_tried + 1;
+	if (have)
+		*out = id->ep;
+	if (try)
+		id->ep_tried = now;
+	pthread_mutex_unlock(&id->lock);
+	if (have)
+		return TR_OK;
+	if (!try)
+		return tr_error_set(err, TR_E_IDP_UNAVAILABLE, NULL,
+				    "the OpenID Provider's discovery document cannot be fetched");
+	char uri[1024] = "", why[256] = "";
+	struct identity_endpoints ep = {0};
+	if (discover(id, uri, sizeof uri, &ep, why, sizeof why) != 0) {
+		LOG_WARN("event=oidc_discovery_failed error=\"%s\"", why);
+		return tr_error_set(err, TR_E_IDP_UNAVAILABLE, NULL,
+				    "the OpenID Provider's discovery document cannot be fetched");
+	}
+	pthread_mutex_lock(&id->lock);
+	id->ep = ep;
+	pthread_mutex_unlock(&id->lock);
+	*out = ep;
+	return TR_OK;
+}
+
+const struct net_guard *identity_guard_for(const struct identity *id, const char *url)
+{
+	return same_origin(url, id->app->cfg->oidc_issuer) ? NULL : id->app->guard;
 }
 
 /*
@@ -189,7 +248,7 @@ static int fetch_keys(struct identity *id, char uri[1024], struct keyset **out, 
 		      char *err, size_t errlen)
 {
 	const struct config *cfg = id->app->cfg;
-	if (uri[0] == '\0' && discover(id, uri, 1024, err, errlen) != 0)
+	if (uri[0] == '\0' && discover(id, uri, 1024, NULL, err, errlen) != 0)
 		return -1;
 	struct net_reply rp;
 	const struct net_guard *guard = same_origin(uri, cfg->oidc_issuer) ? NULL : id->app->guard;
@@ -375,8 +434,7 @@ static bool claim_has(const json_t *have, const char *want)
 	return false;
 }
 
-/* Whether every member of `match` holds in `claims` (an array value: any of them). */
-static bool rule_matches(const json_t *match, const json_t *claims)
+bool identity_rule_matches(const json_t *match, const json_t *claims)
 {
 	const char *name;
 	json_t *want;
@@ -406,7 +464,7 @@ bool identity_map(const json_t *policy, const json_t *claims, struct identity_us
 	size_t i;
 	json_t *r;
 	json_array_foreach(json_object_get(policy, "rules"), i, r) {
-		if (rule_matches(json_object_get(r, "match"), claims)) {
+		if (identity_rule_matches(json_object_get(r, "match"), claims)) {
 			rule = r;
 			break;
 		}
@@ -443,6 +501,10 @@ enum tr_code identity_authenticate(struct identity *id, const json_t *policy, co
 {
 	json_t *claims = NULL;
 	memset(out, 0, sizeof *out);
+	if (id != NULL && id->app->cfg->oidc_audience[0] == '\0')
+		return refuse(err, TR_R_TOKEN_NOT_ACCEPTED,
+			      "this service accepts no JWT access token (TRANSOM_OIDC_AUDIENCE is "
+			      "not set)");
 	enum tr_code rc = identity_verify(id, token, id ? id->app->cfg->oidc_audience : "", now,
 					  &claims, err);
 	if (rc != TR_OK)

@@ -52,6 +52,29 @@ bool identity_is_jwt(const char *token);
 enum tr_code identity_verify(struct identity *id, const char *token, const char *audience,
 			     long long now, json_t **claims, struct tr_error *err);
 
+/* The provider's endpoints, from its discovery document. */
+struct identity_endpoints {
+	char authorization[1024]; /* authorization_endpoint */
+	char token[1024];         /* token_endpoint */
+	char end_session[1024];   /* end_session_endpoint, or "" */
+	bool backchannel_logout;  /* backchannel_logout_supported */
+};
+
+/*
+ * The endpoints of the configured provider into `out` (discovered once, then kept; a
+ * failed discovery is retried at most once a second): TR_OK, or TR_E_IDP_UNAVAILABLE.
+ * Thread-safe; may block on the provider.
+ */
+enum tr_code identity_endpoints(struct identity *id, long long now, struct identity_endpoints *out,
+				struct tr_error *err);
+
+/*
+ * The address guard for a request to `url`: none for the issuer's own origin (it is
+ * configured), else the outbound guard (TRANSOM_WEBHOOK_ALLOW_NETS), as for the JWKS.
+ */
+struct net_guard;
+const struct net_guard *identity_guard_for(const struct identity *id, const char *url);
+
 /* A JWT's user as identity_authenticate gives it. */
 struct identity_user {
 	struct app_user user; /* name, roles, token_id 0 */
@@ -74,5 +97,12 @@ enum tr_code identity_authenticate(struct identity *id, const json_t *policy, co
  * exported for the tests.  false when the claims give no usable user name.
  */
 bool identity_map(const json_t *policy, const json_t *claims, struct identity_user *out);
+
+/*
+ * Whether every member of `match` (claim -> string or array of strings) holds in
+ * `claims`: a string claim equal to the value, or an array claim containing it (an array
+ * value: any of them).  An empty or missing match never holds.  Pure.
+ */
+bool identity_rule_matches(const json_t *match, const json_t *claims);
 
 #endif /* TRANSOM_APP_IDENTITY_H */

@@ -11,6 +11,7 @@
 #include "auth/roles.h"
 #include "crypto/crypto.h"
 #include "policy/policy.h"
+#include "store/oidc_logins.h"
 #include "store/tokens.h"
 
 json_t *app_token_warnings(const struct policy_set *policies, const char *user)
@@ -116,6 +117,29 @@ enum tr_code app_token_create(struct app_session *s, const struct app_actor *who
 	json_t *warnings = app_token_warnings(d ? d->policies : NULL, user);
 	if (warnings == NULL)
 		return TR_E_NOMEM;
+	/* identity.json tokens.unknown_user: "warn" (the default) or "refuse" a user neither
+	 * people.json nor the identity provider (a sign-in through it) knows */
+	const char *policy = json_string_value(
+		json_object_get(json_object_get(d ? d->identity : NULL, "tokens"), "unknown_user"));
+	if (json_array_size(warnings) > 0 && policy != NULL && strcmp(policy, "refuse") == 0) {
+		char groups[1024];
+		st = store_claim_groups_get(s->store, user, groups, sizeof groups);
+		if (st < 0) {
+			json_decref(warnings);
+			return app_session_error(s, st, who->request_id, err);
+		}
+		if (st == DB_NONE) {
+			json_decref(warnings);
+			tr_error_set(
+				err, TR_E_UNPROCESSABLE, "user",
+				"user '%s' is not in policies/people.json and has never signed "
+				"in through the identity provider (policies/identity.json: "
+				"tokens.unknown_user is \"refuse\")",
+				user);
+			tr_error_rule(err, TR_R_UNKNOWN_USER);
+			return TR_E_UNPROCESSABLE;
+		}
+	}
 	st = app_token_issue(s->store, user, rq->email, rq->display_name, mask, out->token,
 			     &out->id);
 	if (st < 0) {

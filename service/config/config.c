@@ -155,6 +155,19 @@ static const struct setting settings[] = {
 	{"TRANSOM_SILENCE_BACKOFF_MS", "5000", SET_UINT, FIELD(silence_backoff), 10, 3600000,
 	 "milliseconds before a failed silence call to Alertmanager is retried; doubles per "
 	 "attempt (jittered, cap 1 h)"},
+	{"TRANSOM_OIDC_CLIENT_ID", "", SET_STRING, FIELD(oidc_client_id), 0, 0,
+	 "client id of Transom at the OpenID Provider (TRANSOM_OIDC_ISSUER): with a secret, the "
+	 "web app offers to sign in through the provider; ID tokens must name it in aud"},
+	{"TRANSOM_OIDC_CLIENT_SECRET", "", SET_STRING, FIELD(oidc_client_secret), 0, 0,
+	 "the client's secret (or TRANSOM_OIDC_CLIENT_SECRET_FILE)"},
+	{"TRANSOM_OIDC_CLIENT_SECRET_FILE", "", SET_STRING, FIELD(oidc_client_secret_file), 0, 0,
+	 "a file whose first line is the client's secret (mode 0600; instead of "
+	 "TRANSOM_OIDC_CLIENT_SECRET)"},
+	{"TRANSOM_OIDC_SCOPES", "openid email profile", SET_STRING, FIELD(oidc_scopes), 0, 0,
+	 "scopes asked for at sign-in (openid is always asked; add groups when the provider "
+	 "has such a scope)"},
+	{"TRANSOM_OIDC_PROVIDER_NAME", "your organization", SET_STRING, FIELD(oidc_provider_name),
+	 0, 0, "the provider's name on the sign-in button (\"Sign in with ...\")"},
 };
 
 static enum tr_code bad(struct tr_error *err, const struct setting *s, const char *value,
@@ -274,9 +287,11 @@ enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn fi
 		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_ISSUER",
 				    "TRANSOM_OIDC_ISSUER='%s': expected an https:// URL",
 				    out->oidc_issuer);
-	if (out->oidc_issuer[0] != '\0' && out->oidc_audience[0] == '\0')
+	if (out->oidc_issuer[0] != '\0' && out->oidc_audience[0] == '\0' &&
+	    out->oidc_client_id[0] == '\0')
 		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_AUDIENCE",
-				    "TRANSOM_OIDC_AUDIENCE is required with TRANSOM_OIDC_ISSUER");
+				    "TRANSOM_OIDC_AUDIENCE or TRANSOM_OIDC_CLIENT_ID is required "
+				    "with TRANSOM_OIDC_ISSUER");
 	/* Trailing slashes go: paths are appended to it. */
 	for (size_t n = strlen(out->alertmanager_url); n > 0 && out->alertmanager_url[n - 1] == '/';
 	     n--)
@@ -288,6 +303,24 @@ enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn fi
 			err, TR_E_CONFIG, "TRANSOM_ALERTMANAGER_URL",
 			"TRANSOM_ALERTMANAGER_URL='%s': expected an http:// or https:// URL",
 			out->alertmanager_url);
+	if (out->oidc_client_secret_file[0] != '\0' && out->oidc_client_secret[0] == '\0') {
+		FILE *fp = fopen(out->oidc_client_secret_file, "r");
+		if (fp == NULL ||
+		    fgets(out->oidc_client_secret, sizeof out->oidc_client_secret, fp) == NULL) {
+			if (fp != NULL)
+				fclose(fp);
+			return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_CLIENT_SECRET_FILE",
+					    "TRANSOM_OIDC_CLIENT_SECRET_FILE='%s': cannot be read",
+					    out->oidc_client_secret_file);
+		}
+		fclose(fp);
+		out->oidc_client_secret[strcspn(out->oidc_client_secret, "\r\n")] = '\0';
+	}
+	if (out->oidc_client_id[0] != '\0' &&
+	    (out->oidc_issuer[0] == '\0' || out->oidc_client_secret[0] == '\0'))
+		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_OIDC_CLIENT_ID",
+				    "TRANSOM_OIDC_CLIENT_ID needs TRANSOM_OIDC_ISSUER and "
+				    "TRANSOM_OIDC_CLIENT_SECRET (or _FILE)");
 	return TR_OK;
 }
 

@@ -74,7 +74,7 @@ struct config {
 	char secret_key_file[1024];
 	/* JWT access tokens of an OpenID Provider (app/identity.h): "" oidc_issuer = off */
 	char oidc_issuer[512];          /* TRANSOM_OIDC_ISSUER, as the tokens' iss */
-	char oidc_audience[256];        /* TRANSOM_OIDC_AUDIENCE, required with the issuer */
+	char oidc_audience[256];        /* TRANSOM_OIDC_AUDIENCE (JWT access tokens) */
 	unsigned oidc_skew;             /* TRANSOM_OIDC_SKEW, seconds */
 	unsigned oidc_jwks_max_age;     /* TRANSOM_OIDC_JWKS_MAX_AGE, seconds */
 	unsigned oidc_jwks_min_refresh; /* TRANSOM_OIDC_JWKS_MIN_REFRESH, seconds */
@@ -85,6 +85,13 @@ struct config {
 	/* maintenance silences (jobs/silences.c): "" alertmanager_url = none */
 	char alertmanager_url[512]; /* TRANSOM_ALERTMANAGER_URL, base URL */
 	unsigned silence_backoff;   /* TRANSOM_SILENCE_BACKOFF_MS, ms to the first retry */
+	/* Sign-in to the web app through the OpenID Provider (app/oidc_login.h): on when the
+	 * issuer, the client id and a secret are set */
+	char oidc_client_id[256];           /* TRANSOM_OIDC_CLIENT_ID; the ID tokens' aud */
+	char oidc_client_secret[512];       /* TRANSOM_OIDC_CLIENT_SECRET, or read from: */
+	char oidc_client_secret_file[1024]; /* TRANSOM_OIDC_CLIENT_SECRET_FILE (first line) */
+	char oidc_scopes[256];              /* TRANSOM_OIDC_SCOPES asked for */
+	char oidc_provider_name[128];       /* TRANSOM_OIDC_PROVIDER_NAME, the button's label */
 };
 
 /*

@@ -253,7 +253,27 @@
 	  "default) holds its service and the services depending on it: the deployment gate "      \
 	  "denies (`rule` of the gate's reply, the incident named in its reasons) and the "        \
 	  "scheduler places nothing there until the incident is resolved. An emergency change "    \
-	  "naming the incident in `fixes_incident` is exempt.")
+	  "naming the incident in `fixes_incident` is exempt.")                                    \
+	X(TR_R_OIDC_STATE, 400, "oidc_state", "OIDC_STATE", "Sign-in state refused",               \
+	  "The OpenID Provider's redirect back (GET /oidc/callback) came with a `state` that is "  \
+	  "missing, not the one of this browser's sign-in cookie, already used or expired: start " \
+	  "the sign-in again.")                                                                    \
+	X(TR_R_OIDC_CODE, 401, "oidc_code", "OIDC_CODE", "Authorization code refused",             \
+	  "The OpenID Provider refused to exchange the authorization code (used already, "         \
+	  "expired, or the PKCE verifier does not match), or its reply carried no ID token.")      \
+	X(TR_R_OIDC_ID_TOKEN, 401, "oidc_id_token", "OIDC_ID_TOKEN", "ID token refused",           \
+	  "The ID token from the OpenID Provider does not verify: signature, issuer, audience "    \
+	  "(the client id), azp, expiry or nonce; `detail` says which.")                           \
+	X(TR_R_OIDC_OFF, 404, "oidc_off", "OIDC_OFF", "Single sign-on not configured",             \
+	  "Sign-in through the OpenID Provider needs TRANSOM_OIDC_ISSUER, "                        \
+	  "TRANSOM_OIDC_CLIENT_ID and a client secret.")                                           \
+	X(TR_R_LOGOUT_TOKEN, 400, "logout_token", "LOGOUT_TOKEN", "Logout token refused",          \
+	  "A back-channel logout token does not verify or lacks what it must carry (the "          \
+	  "back-channel logout event, sid or sub, no nonce).")                                     \
+	X(TR_R_UNKNOWN_USER, 422, "unknown_user", "UNKNOWN_USER", "Unknown user",                  \
+	  "POST /v1/tokens for a user that neither policies/people.json nor the identity "         \
+	  "provider (a sign-in through it) knows, while policies/identity.json says "              \
+	  "tokens.unknown_user \"refuse\".")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,

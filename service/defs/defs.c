@@ -348,6 +348,124 @@ const struct policy_incidents *defs_incidents(const struct defs *d)
  * "services"?: [...]}]}; the first rule that matches decides (app/identity.h).  A rule
  * with the pipeline role must list the services it may deploy.
  */
+/* Whether `roles` is a non-empty array of role names (`empty_ok`: or empty). */
+static bool role_list_ok(const json_t *roles, bool empty_ok)
+{
+	bool ok = json_is_array(roles) && (empty_ok || json_array_size(roles) > 0);
+	size_t k;
+	json_t *v;
+	json_array_foreach(ok ? roles : NULL, k, v) {
+		ok = ok && json_is_string(v) && role_from_name(json_string_value(v)) != 0 &&
+		     role_from_name(json_string_value(v)) != ROLE_PIPELINE;
+	}
+	return ok;
+}
+
+/* Whether `match` is a non-empty object of claim -> string or non-empty string array. */
+static bool match_ok(const json_t *match)
+{
+	bool ok = json_is_object(match) && json_object_size(match) > 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(ok ? (json_t *)match : NULL, key, v) {
+		size_t k;
+		json_t *w;
+		bool one = json_is_string(v) || (json_is_array(v) && json_array_size(v) > 0);
+		json_array_foreach(json_is_array(v) ? v : NULL, k, w) {
+			one = one && json_is_string(w);
+		}
+		ok = ok && one;
+	}
+	return ok;
+}
+
+/*
+ * identity.json's "sign_in" (signing in to the web app through the provider,
+ * app/oidc_login.h): {"user_claim"?: "preferred_username", "default_roles"?: [...],
+ * "rules"?: [{"match": {...}, "roles": [...]}]}; every rule that matches adds its roles.
+ */
+static void load_identity_sign_in(const json_t *si, const char *path, struct diags *diags)
+{
+	if (si == NULL)
+		return;
+	if (!json_is_object(si)) {
+		diags_add(diags, path, "sign_in", 0,
+			  "must be an object {user_claim?, default_roles?, rules?}");
+		return;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)si, key, v) {
+		if (strcmp(key, "user_claim") != 0 && strcmp(key, "default_roles") != 0 &&
+		    strcmp(key, "rules") != 0 && strcmp(key, "description") != 0 &&
+		    strcmp(key, "groups") != 0 && strcmp(key, "group_source") != 0)
+			diags_add(diags, path, "sign_in", 0,
+				  "unknown member '%s' (description, user_claim, default_roles, "
+				  "rules, groups, group_source)",
+				  key);
+	}
+	json_t *src = json_object_get(si, "group_source");
+	if (src != NULL &&
+	    (!json_is_string(src) || (strcmp(json_string_value(src), "people") != 0 &&
+				      strcmp(json_string_value(src), "claims") != 0)))
+		diags_add(diags, path, "sign_in", 0,
+			  "'group_source' must be \"people\" (people.json decides) or \"claims\" "
+			  "(the provider's groups decide for whoever signs in through it)");
+	json_t *groups = json_object_get(si, "groups");
+	if (groups != NULL && !json_is_array(groups))
+		diags_add(diags, path, "sign_in", 0, "'groups' must be an array of {match, group}");
+	size_t gi;
+	json_t *g;
+	json_array_foreach(json_is_array(groups) ? groups : NULL, gi, g) {
+		char where[64];
+		snprintf(where, sizeof where, "sign_in.groups[%zu]", gi);
+		json_object_foreach(json_is_object(g) ? g : NULL, key, v) {
+			if (strcmp(key, "match") != 0 && strcmp(key, "group") != 0 &&
+			    strcmp(key, "description") != 0)
+				diags_add(diags, path, where, 0, "unknown member '%s'", key);
+		}
+		if (!match_ok(json_object_get(g, "match")))
+			diags_add(diags, path, where, 0,
+				  "'match' must be a non-empty object of claim -> string or array "
+				  "of strings");
+		json_t *name = json_object_get(g, "group");
+		if (!json_is_string(name) || json_string_length(name) == 0 ||
+		    strchr(json_string_value(name), ',') != NULL)
+			diags_add(diags, path, where, 0,
+				  "'group' must name a group of people.json (cab, ecab, a team)");
+	}
+	json_t *uc = json_object_get(si, "user_claim");
+	if (uc != NULL && (!json_is_string(uc) || json_string_length(uc) == 0))
+		diags_add(diags, path, "sign_in", 0, "'user_claim' must name a claim");
+	json_t *dr = json_object_get(si, "default_roles");
+	if (dr != NULL && !role_list_ok(dr, true))
+		diags_add(diags, path, "sign_in", 0,
+			  "'default_roles' must be an array of roles (requester, cab, "
+			  "change_manager, admin)");
+	json_t *rules = json_object_get(si, "rules");
+	if (rules != NULL && !json_is_array(rules))
+		diags_add(diags, path, "sign_in", 0, "'rules' must be an array of {match, roles}");
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_is_array(rules) ? rules : NULL, i, r) {
+		char where[64];
+		snprintf(where, sizeof where, "sign_in.rules[%zu]", i);
+		json_object_foreach(json_is_object(r) ? r : NULL, key, v) {
+			if (strcmp(key, "match") != 0 && strcmp(key, "roles") != 0 &&
+			    strcmp(key, "description") != 0)
+				diags_add(diags, path, where, 0, "unknown member '%s'", key);
+		}
+		if (!match_ok(json_object_get(r, "match")))
+			diags_add(diags, path, where, 0,
+				  "'match' must be a non-empty object of claim -> string or array "
+				  "of strings");
+		if (!role_list_ok(json_object_get(r, "roles"), false))
+			diags_add(diags, path, where, 0,
+				  "'roles' must be a non-empty array of roles (requester, cab, "
+				  "change_manager, admin; a person never signs in as a pipeline)");
+	}
+}
+
 static void load_identity(struct defs *d, const char *policies_dir, struct diags *diags)
 {
 	char path[2048];
@@ -357,9 +475,23 @@ static void load_identity(struct defs *d, const char *policies_dir, struct diags
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "description") != 0 && strcmp(key, "rules") != 0)
-			diags_add(diags, path, key, 0, "unknown member (description, rules)");
+		if (strcmp(key, "description") != 0 && strcmp(key, "rules") != 0 &&
+		    strcmp(key, "sign_in") != 0 && strcmp(key, "tokens") != 0)
+			diags_add(diags, path, key, 0,
+				  "unknown member (description, rules, sign_in, tokens)");
 	}
+	json_t *tokens = json_object_get(root, "tokens");
+	json_t *unknown = json_object_get(tokens, "unknown_user");
+	if (tokens != NULL &&
+	    (!json_is_object(tokens) || json_object_size(tokens) != (unknown ? 1u : 0u) ||
+	     (unknown != NULL &&
+	      (!json_is_string(unknown) || (strcmp(json_string_value(unknown), "warn") != 0 &&
+					    strcmp(json_string_value(unknown), "refuse") != 0)))))
+		diags_add(
+			diags, path, "tokens", 0,
+			"must be {\"unknown_user\": \"warn\" or \"refuse\"} (POST /v1/tokens for a "
+			"user neither people.json nor the identity provider knows)");
+	load_identity_sign_in(json_object_get(root, "sign_in"), path, diags);
 	json_t *rules = json_object_get(root, "rules");
 	if (!json_is_array(rules))
 		diags_add(diags, path, "rules", 0,

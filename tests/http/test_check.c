@@ -167,6 +167,32 @@ static void test_identity_mapping_errors_are_named(void)
 	       "output: %s", out);
 }
 
+/* identity.json's sign_in (web sign-in: claims -> roles, groups) and tokens are checked. */
+static void test_identity_sign_in_errors_are_named(void)
+{
+	char dir[512], cmd[4096], args[1200];
+	snprintf(dir, sizeof dir, "%s/identity-sign-in", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf '%s' && cp -r '%s/policies' '%s' && printf '%%s' '{\"rules\": [],"
+		 " \"sign_in\": {\"user_claim\": \"\", \"default_roles\": [\"wizard\"],"
+		 " \"rules\": [{\"match\": {\"groups\": \"a\"}, \"roles\": [\"cab\"]},"
+		 " {\"match\": {\"groups\": \"b\"}, \"roles\": [\"pipeline\"]}],"
+		 " \"groups\": [{\"match\": {}, \"group\": \"cab\"}],"
+		 " \"group_source\": \"both\"},"
+		 " \"tokens\": {\"unknown_user\": \"ignore\"}}' > '%s/identity.json'",
+		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir);
+	CHECK(system(cmd) == 0);
+	snprintf(args, sizeof args, "--policies '%s'", dir);
+	CHECK_INT(check(args), 1);
+	CHECKF(strstr(out, "'user_claim' must name a claim") &&
+		       strstr(out, "'default_roles' must be") && strstr(out, "sign_in.rules[1]") &&
+		       !strstr(out, "sign_in.rules[0]") &&
+		       strstr(out, "never signs in as a pipeline") &&
+		       strstr(out, "sign_in.groups[0]") && strstr(out, "'group_source' must be") &&
+		       strstr(out, "identity.json: tokens"),
+	       "output: %s", out);
+}
+
 /* Calendar exports with empty values load with warnings; zones are checked (issue 17). */
 static void test_calendar_warnings_and_zones(void)
 {
@@ -223,6 +249,6 @@ static void test_calendar_warnings_and_zones(void)
 }
 
 TESTS(test_shipped_definitions_are_valid, test_identity_mapping_errors_are_named,
-      test_incidents_policy_errors_are_named, test_policy_cycle_is_named,
-      test_calendar_warnings_and_zones, test_errors_name_file_path_and_column,
-      test_unreachable_state_and_bad_json)
+      test_incidents_policy_errors_are_named, test_identity_sign_in_errors_are_named,
+      test_policy_cycle_is_named, test_calendar_warnings_and_zones,
+      test_errors_name_file_path_and_column, test_unreachable_state_and_bad_json)

@@ -235,6 +235,23 @@ static void test_disabled_user_jwt_refused(void)
 	reply_free(r);
 }
 
+/* Without a client id the web sign-in is off: no provider offered, its routes 404. */
+static void test_web_sign_in_off_without_a_client(void)
+{
+	struct reply *r = request(&srv, "GET", "/v1/session/providers", NULL, NULL, NULL);
+	CHECKF(r->status == 200, "%ld", r->status);
+	CHECK(json_is_null(json_object_get(r->json, "oidc")));
+	reply_free(r);
+	r = request(&srv, "GET", "/oidc/login", NULL, NULL, NULL);
+	CHECKF(r->status == 404, "%ld %s", r->status, r->body);
+	CHECK_STR(reply_str(r, "code"), "OIDC_OFF");
+	reply_free(r);
+	r = request(&srv, "GET", "/oidc/callback?state=x&code=y", NULL, NULL, NULL);
+	CHECK(r->status == 404);
+	CHECK_STR(reply_str(r, "code"), "OIDC_OFF");
+	reply_free(r);
+}
+
 static void setup(void)
 {
 	make_policies();
@@ -256,7 +273,8 @@ static void setup(void)
 int tests_main(void);
 #define main tests_main
 TESTS(test_pipeline_jwt_deploys_its_mapped_service_only, test_forged_tokens_refused_with_their_code,
-      test_key_rotation_is_picked_up, test_opaque_tokens_still_work, test_disabled_user_jwt_refused)
+      test_key_rotation_is_picked_up, test_opaque_tokens_still_work, test_disabled_user_jwt_refused,
+      test_web_sign_in_off_without_a_client)
 #undef main
 
 int main(void)

@@ -96,6 +96,39 @@ static void test_bad_values_name_the_key(void)
 	}
 }
 
+/* The web sign-in's client: id needs the issuer and a secret; the secret from a file. */
+static void test_oidc_client_settings(void)
+{
+	struct config c;
+	struct tr_error e = {0};
+	const char *no_secret[] = {"TRANSOM_OIDC_ISSUER=https://op.example",
+				   "TRANSOM_OIDC_CLIENT_ID=transom", NULL};
+	CHECK_INT(parse(no_secret, NULL, &c, &e), TR_E_CONFIG);
+	CHECK_STR(e.field, "TRANSOM_OIDC_CLIENT_ID");
+	const char *no_issuer[] = {"TRANSOM_OIDC_CLIENT_ID=transom", "TRANSOM_OIDC_CLIENT_SECRET=s",
+				   NULL};
+	CHECK_INT(parse(no_issuer, NULL, &c, &e), TR_E_CONFIG);
+	CHECK_STR(e.field, "TRANSOM_OIDC_CLIENT_ID");
+	const char *bad_file[] = {"TRANSOM_OIDC_ISSUER=https://op.example",
+				  "TRANSOM_OIDC_CLIENT_ID=transom",
+				  "TRANSOM_OIDC_CLIENT_SECRET_FILE=/nonexistent/secret", NULL};
+	CHECK_INT(parse(bad_file, NULL, &c, &e), TR_E_CONFIG);
+	CHECK_STR(e.field, "TRANSOM_OIDC_CLIENT_SECRET_FILE");
+	/* the secret's first line; no audience needed for the sign-in alone */
+	char path[] = "/tmp/transom-oidc-secretXXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, "s3cret\nignored\n", 15) == 15);
+	close(fd);
+	char kv[128];
+	snprintf(kv, sizeof kv, "TRANSOM_OIDC_CLIENT_SECRET_FILE=%s", path);
+	const char *ok[] = {"TRANSOM_OIDC_ISSUER=https://op.example",
+			    "TRANSOM_OIDC_CLIENT_ID=transom", kv, NULL};
+	CHECKF(parse(ok, NULL, &c, &e) == TR_OK, "%s", e.detail);
+	CHECK_STR(c.oidc_client_secret, "s3cret");
+	CHECK_STR(c.oidc_scopes, "openid email profile");
+	unlink(path);
+}
+
 static void test_sizes_take_suffixes(void)
 {
 	const char *env[] = {"TRANSOM_MAX_BODY=64k", "TRANSOM_MAX_URL=2k", NULL};
@@ -134,5 +167,6 @@ static void test_config_file(void)
 	CHECK(config_file_load("/nonexistent/transom.conf", &e) == NULL);
 }
 
-TESTS(test_defaults, test_environment_beats_file_beats_default, test_bad_values_name_the_key,
-      test_sizes_take_suffixes, test_config_file, test_alertmanager_url_loses_its_trailing_slash)
+TESTS(test_defaults, test_oidc_client_settings, test_environment_beats_file_beats_default,
+      test_bad_values_name_the_key, test_sizes_take_suffixes, test_config_file,
+      test_alertmanager_url_loses_its_trailing_slash)

@@ -1,6 +1,7 @@
 // signin.js -- /app/signin: user name and app password, or a one-time login link
-// (/app/signin#link=TOKEN, made by `transomd user login-link`).
-import {post, ApiError} from '../lib/api.js';
+// (/app/signin#link=TOKEN, made by `transomd user login-link`), or the organization's
+// OpenID Provider when one is configured (GET /v1/session/providers).
+import {get, post, ApiError} from '../lib/api.js';
 import {h, mount, field, showProblem} from '../lib/dom.js';
 
 export async function render(main, ctx) {
@@ -40,8 +41,25 @@ export async function render(main, ctx) {
       button.disabled = false;
     }
   });
-  mount(main, h('h1', 'Sign in to Transom'), form);
-  user.focus();
+  const sso = await providerButton(next);
+  mount(main, h('h1', 'Sign in to Transom'), ...sso, form);
+  (sso.length ? sso[0].querySelector('a') : user).focus();
+}
+
+// "Sign in with <provider>" when the service offers one; [] otherwise (or on error).
+async function providerButton(next) {
+  let p;
+  try {
+    p = await get('/v1/session/providers');
+  } catch (e) {
+    return [];
+  }
+  if (!p || !p.oidc || !p.oidc.login_url) return [];
+  const href = p.oidc.login_url + '?return=' + encodeURIComponent(next);
+  return [
+    h('p.sso', h('a.button.primary', {href, id: 'sso'}, 'Sign in with ' + p.oidc.name)),
+    h('p.sso-or', 'or with an app password:'),
+  ];
 }
 
 // Only a path inside the app: never another site (an open redirect).
