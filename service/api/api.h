@@ -184,6 +184,8 @@ enum tr_code h_simulate(struct http_req *req, struct http_reply *rep);
 enum tr_code h_policies(struct http_req *req, struct http_reply *rep);
 enum tr_code h_windows(struct http_req *req, struct http_reply *rep);
 enum tr_code h_freezes(struct http_req *req, struct http_reply *rep);
+/* GET /v1/cab/meetings: CAB meeting instances (policies/cab.ics) in [from, to). */
+enum tr_code h_cab_meetings(struct http_req *req, struct http_reply *rep);
 enum tr_code h_schedule(struct http_req *req, struct http_reply *rep);
 enum tr_code h_slots(struct http_req *req, struct http_reply *rep);
 enum tr_code h_freebusy(struct http_req *req, struct http_reply *rep);

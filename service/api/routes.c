@@ -73,6 +73,7 @@ const struct http_route api_routes[] = {
 	{HTTP_GET, "/v1/policies", h_policies, ROLE_ALL, 0, "loaded policies and their version"},
 	{HTTP_GET, "/v1/windows", h_windows, ROLE_ALL, 0, "maintenance window instances"},
 	{HTTP_GET, "/v1/freezes", h_freezes, ROLE_ALL, 0, "change freeze instances"},
+	{HTTP_GET, "/v1/cab/meetings", h_cab_meetings, ROLE_ALL, 0, "CAB meeting instances"},
 	{HTTP_GET, "/v1/schedule", h_schedule, ROLE_ALL, 0, "bookings with their changes"},
 	{HTTP_GET, "/v1/slots", h_slots, ROLE_ALL, 0, "next free slots for a hypothetical change"},
 	{HTTP_GET, "/v1/freebusy", h_freebusy, ROLE_ALL, 0,
