@@ -178,6 +178,9 @@ enum tr_code h_risk_backtest(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_risk(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_approvals(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep);
+/* GET / POST /v1/changes/{id}/comments: a change's comments; add one ({"text"}). */
+enum tr_code h_change_comments_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_change_comment_add(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_break_glass(struct http_req *req, struct http_reply *rep);
 enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep);
 enum tr_code h_simulate(struct http_req *req, struct http_reply *rep);
