@@ -137,6 +137,29 @@ def test_change_page_updates_live(t):
         print('  console:', e)
 
 
+def test_comments(t):
+    tok = t.sign_in('lnovak', 'requester')
+    rec = new_change(t, tok, 'Search stop words', ['search'])
+    cid = rec['id']
+    t.open(f'/app/changes/{cid}', wait_for='form.comment textarea')
+    # A blank comment: the API's refusal at the field.
+    t.css('form.comment textarea')[0].send_keys('   ')
+    t.css('form.comment button[type=submit]')[0].click()
+    t.wait_text('.field[data-field=text] .error', 'empty')
+    t.css('form.comment textarea')[0].clear()
+    t.css('form.comment textarea')[0].send_keys('the stop words list is in the ticket')
+    t.css('form.comment button[type=submit]')[0].click()
+    t.wait_text('ol.comments', 'the stop words list is in the ticket')
+    # Another person's comment arrives live.
+    status, body = t.api('POST', f'/v1/changes/{cid}/comments', W.token_for('cnguyen', 'cab'),
+                         {'text': 'please attach the list'})
+    t.check(status == 201, f'a comment through the API: {status} {body}')
+    t.wait_text('ol.comments', 'please attach the list', timeout=15)
+    t.check('commented' in t.text('ol.history') or 'comment' in t.text('ol.history'), 'comments are in the history')
+    t.axe('the change page with comments')
+    t.screenshot('change-comments')
+
+
 def test_phone_sized(t):
     t.set_size(390, 844)
     try:
@@ -151,4 +174,4 @@ def test_phone_sized(t):
 
 
 W.main([test_list_filters_and_pages, test_preview_follows_the_services, test_field_error_and_submit,
-        test_change_page_updates_live, test_phone_sized])
+        test_change_page_updates_live, test_comments, test_phone_sized])

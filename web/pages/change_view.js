@@ -3,7 +3,7 @@
 // the approvals with quorum progress, the schedule, links and the audit history.  It
 // redraws itself when a live event names the change.
 import {get, post, ApiError} from '../lib/api.js';
-import {h, mount} from '../lib/dom.js';
+import {h, mount, showProblem} from '../lib/dom.js';
 import {when, label} from '../lib/format.js';
 import {workflowGraph} from '../lib/graph.js';
 import {riskBadge} from './changes_list.js';
@@ -16,9 +16,9 @@ export async function renderView(main, ctx, id) {
   let voteSlot = () => null;
 
   async function draw(announce) {
-    const [c, risk, appr, hist] = await Promise.all([
+    const [c, risk, appr, hist, comments] = await Promise.all([
       get(path), get(`${path}/risk`).catch(() => null), get(`${path}/approvals`).catch(() => null),
-      get(`${path}/history`).catch(() => null)]);
+      get(`${path}/history`).catch(() => null), get(`${path}/comments`).catch(() => null)]);
     if (!wfCache[c.workflow]) wfCache[c.workflow] = await get(`/v1/workflows/${encodeURIComponent(c.workflow)}`).catch(() => null);
     const wf = wfCache[c.workflow];
     ctx.title(`${c.id} ${c.title || ''}`);
@@ -40,6 +40,7 @@ export async function renderView(main, ctx, id) {
         section('Plans', 'h-plans', ['description', 'implementation_plan', 'rollback_plan', 'test_evidence'].map((k) =>
           h('div', h('h3', label(k)), h('p.pre', c[k] || '—')))),
         section('Links', 'h-links', linksView(c.links || {}))),
+      section('Comments', 'h-comments', commentsView(comments), commentForm()),
       section('History', 'h-hist', historyView(hist)));
     if (announce) mount(live, `Updated: ${c.id} is ${label(c.state)}.`);
   }
@@ -88,6 +89,30 @@ export async function renderView(main, ctx, id) {
           {type: 'button', dataset: {vote: d}, onclick: () => vote(d)}, d[0].toUpperCase() + d.slice(1)))));
   }
   voteSlot = voteBox;
+
+  // Keeps what is being typed across live redraws.
+  let draftComment = '';
+  function commentForm() {
+    const text = h('textarea', {name: 'text', id: 'comment-text', rows: 3, maxlength: 4000, value: draftComment,
+                                oninput: (ev) => { draftComment = ev.target.value; }});
+    const err = h('p.error', {id: 'comment-text-error', 'aria-live': 'polite'});
+    text.setAttribute('aria-describedby', err.id);
+    const form = h('form.comment', {novalidate: true},
+      h('div.field', {dataset: {field: 'text'}}, h('label', {for: text.id}, 'Add a comment'), text, err),
+      h('button.primary', {type: 'submit'}, 'Comment'));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await post(`${path}/comments`, {text: text.value});
+        draftComment = '';
+        await draw(true);
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        showProblem(form, e, notice);
+      }
+    });
+    return form;
+  }
 
   await draw(false);
   let timer = null;
@@ -166,6 +191,7 @@ function describe(e) {
   if (e.action === 'updated') return `edited ${(d.changed || []).map(label).join(', ')}`;
   if (e.action === 'note') return d.text || 'note';
   if (e.action === 'created') return 'created the change';
+  if (e.action === 'commented') return `commented: ${d.text || ''}`;
   return `${label(e.action)}${d.decision ? `: ${d.decision}` : ''}${d.comment ? ` (${d.comment})` : ''}`;
 }
 
@@ -174,4 +200,12 @@ export function windowName(w) {
   if (!w) return '';
   if (typeof w === 'string') return w.replace(/@.*$/, '');
   return w.summary || (w.uid || '').replace(/@.*$/, '') || '';
+}
+
+function commentsView(data) {
+  const items = (data && data.items) || [];
+  if (!items.length) return h('p.muted', 'No comment yet.');
+  return h('ol.plain.comments', items.map((c) => h('li',
+    h('p.comment-meta', h('strong', c.user), ' · ', h('time', {datetime: c.at}, when(c.at))),
+    h('p.pre', c.text))));
 }
