@@ -661,10 +661,76 @@ static void test_list_filters_and_pages(void)
 	r = request(&srv, "GET", "/v1/changes?requester=nobody", cab, NULL, NULL);
 	CHECK_INT(json_array_size(json_object_get(r->json, "items")), 0);
 	reply_free(r);
-	static const char *bad[] = {"/v1/changes?limit=500", "/v1/changes?limit=x",
-				    "/v1/changes?next=zz", "/v1/changes?updated_since=yesterday"};
-	static const char *field[] = {"limit", "limit", "next", "updated_since"};
-	for (size_t k = 0; k < 4; k++) {
+
+	/* By risk level: one assessed change of each of two levels among unassessed drafts. */
+	char low[64], medium[64], url[160];
+	struct reply *s1 = NULL;
+	if (create("/v1/changes", alice, low_risk_change, low, sizeof low))
+		reply_free(fire(low, alice, "submit"));
+	else
+		snprintf(low, sizeof low, "/none");
+	if (create("/v1/changes", alice, normal_change, medium, sizeof medium))
+		s1 = fire(medium, alice, "submit");
+	const char *medium_level = json_string_value(
+		json_object_get(json_object_get(s1 ? s1->json : NULL, "risk"), "level"));
+	char level[32];
+	snprintf(level, sizeof level, "%s", medium_level ? medium_level : "?");
+	if (s1 != NULL)
+		reply_free(s1);
+	CHECKF(strcmp(level, "low") != 0, "two levels: %s", level);
+	r = request(&srv, "GET", "/v1/changes?risk=low&limit=200", cab, NULL, NULL);
+	bool found = false;
+	json_array_foreach(json_object_get(r->json, "items"), i, it) {
+		CHECK_STR(json_string_value(json_object_get(json_object_get(it, "risk"), "level")),
+			  "low");
+		found = found || strcmp(json_string_value(json_object_get(it, "id")) ?: "",
+					strrchr(low, '/') + 1) == 0;
+	}
+	CHECKF(found, "the low-risk change listed: %s", body_of(r));
+	reply_free(r);
+	snprintf(url, sizeof url, "/v1/changes?risk=%s&limit=200", level);
+	r = request(&srv, "GET", url, cab, NULL, NULL);
+	CHECK(json_array_size(json_object_get(r->json, "items")) >= 1);
+	json_array_foreach(json_object_get(r->json, "items"), i, it)
+		CHECK_STR(json_string_value(json_object_get(json_object_get(it, "risk"), "level")),
+			  level);
+	reply_free(r);
+
+	/* Newest first: the reverse of the default order, page by page. */
+	r = request(&srv, "GET", "/v1/changes?service=ledger&limit=3&sort=-updated", cab, NULL,
+		    NULL);
+	CHECK_INT(r->status, 200);
+	json_t *items = json_object_get(r->json, "items");
+	CHECK_INT(json_array_size(items), 3);
+	for (size_t k = 1; k < json_array_size(items); k++)
+		CHECK(strcmp(json_string_value(
+				     json_object_get(json_array_get(items, k - 1), "updated_at"))
+				     ?: "",
+			     json_string_value(
+				     json_object_get(json_array_get(items, k), "updated_at"))
+				     ?: "") >= 0);
+	char first_desc[32];
+	snprintf(first_desc, sizeof first_desc, "%s",
+		 json_string_value(json_object_get(json_array_get(items, 0), "id")) ?: "");
+	snprintf(url, sizeof url, "/v1/changes?service=ledger&limit=3&sort=-updated&next=%s",
+		 reply_str(r, "next"));
+	reply_free(r);
+	r = request(&srv, "GET", url, cab, NULL, NULL);
+	CHECKF(r->status == 200 && json_array_size(json_object_get(r->json, "items")) == 2,
+	       "the second page newest first: %s", body_of(r));
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/changes?service=ledger&limit=200", cab, NULL, NULL);
+	items = json_object_get(r->json, "items");
+	CHECK_STR(json_string_value(
+			  json_object_get(json_array_get(items, json_array_size(items) - 1), "id")),
+		  first_desc);
+	reply_free(r);
+
+	static const char *bad[] = {"/v1/changes?limit=500",  "/v1/changes?limit=x",
+				    "/v1/changes?next=zz",    "/v1/changes?updated_since=yesterday",
+				    "/v1/changes?sort=title", "/v1/changes?risk=High%20Risk"};
+	static const char *field[] = {"limit", "limit", "next", "updated_since", "sort", "risk"};
+	for (size_t k = 0; k < 6; k++) {
 		r = request(&srv, "GET", bad[k], cab, NULL, NULL);
 		CHECKF(problem_is(r, 400, field[k]), "%s: %ld", bad[k], r->status);
 		reply_free(r);
