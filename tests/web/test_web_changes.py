@@ -46,9 +46,21 @@ def test_list_filters_and_pages(t):
     t.check('gateway' in t.text('table.changes tbody tr'), 'the standard change listed')
     t.css('select[name=mine]')[0].send_keys('Only mine')
     t.wait_text('main', 'No change matches these filters.')
-    # The filtered view is a bookmark.
+    # The filtered view is a bookmark; newest first unless asked otherwise.
     t.open('/app/changes?type=normal&service=search&limit=50', wait_for='table.changes tbody tr')
-    t.check(len(t.css('table.changes tbody tr')) == 27, 'a bookmarked filter with 50 a page')
+    rows = t.css('table.changes tbody tr')
+    t.check(len(rows) == 27, 'a bookmarked filter with 50 a page')
+    t.check('Reindex shard 26' in rows[0].text, f'newest first: {rows[0].text}')
+    t.css('select[name=sort]')[0].send_keys('Oldest')
+    t.wait(lambda d: 'Reindex shard 0' in t.css('table.changes tbody tr')[0].text, what='oldest first')
+    # By risk level (server-side): one submitted change is assessed, the drafts are not.
+    rec = new_change(t, tok, 'Assessed search change', ['search'], submit=True,
+                     description='d', implementation_plan='i', rollback_plan='r', test_evidence='t')
+    status, full = t.api('GET', f'/v1/changes/{rec["id"]}', tok)
+    level = full['risk']['level']
+    t.open(f'/app/changes?risk={level}', wait_for='table.changes tbody tr')
+    rows = t.css('table.changes tbody tr')
+    t.check(len(rows) == 1 and rec['id'] in rows[0].text, f'only the {level} change: {[r.text for r in rows]}')
 
 
 def test_preview_follows_the_services(t):

@@ -9,6 +9,7 @@ const STATES = ['draft', 'assess', 'authorize', 'approved', 'scheduled', 'implem
                 'closed', 'rejected', 'cancelled'];
 const TYPES = ['normal', 'standard', 'emergency'];
 const LIMITS = ['25', '50', '100'];
+const RISKS = ['low', 'medium', 'high', 'critical'];
 
 function select(name, options, value, any = 'Any') {
   return h('select', {name},
@@ -25,8 +26,12 @@ export async function renderList(main, ctx) {
     field('State', select('state', STATES.map((s) => [s, label(s)]), q.get('state'))),
     field('Type', select('type', TYPES.map((t) => [t, t]), q.get('type'))),
     field('Service', select('service', services, q.get('service'))),
+    field('Risk', select('risk', RISKS.map((r) => [r, r]), q.get('risk'))),
     field('Environment', select('environment', [['production', 'production'], ['staging', 'staging']], q.get('environment'))),
     field('Requester', select('mine', [['1', 'Only mine']], q.get('mine'), 'Anyone')),
+    field('Order', h('select', {name: 'sort'},
+      h('option', {value: '-updated', selected: q.get('sort') !== 'updated' ? true : null}, 'Newest update first'),
+      h('option', {value: 'updated', selected: q.get('sort') === 'updated' ? true : null}, 'Oldest update first'))),
     field('Per page', h('select', {name: 'limit'}, LIMITS.map((l) =>
       h('option', {value: l, selected: l === (q.get('limit') || '25') ? true : null}, l)))));
   const count = h('p.muted#changes-count', {'aria-live': 'polite'});
@@ -53,12 +58,13 @@ export async function renderList(main, ctx) {
   async function load(cursor) {
     const f = Object.fromEntries([...form.elements].filter((e) => e.name).map((e) => [e.name, e.value]));
     const params = {state: f.state, type: f.type, service: f.service, environment: f.environment,
+                    risk: f.risk, sort: f.sort || '-updated',
                     requester: f.mine ? ctx.session.user : '', limit: f.limit || '25', next: cursor};
     const page = await get(`/v1/changes${qs(params)}`);
     current = cursor;
     const rows = page.items || [];
     mount(count, rows.length ? `${rows.length} change${rows.length === 1 ? '' : 's'} on this page` : '');
-    mount(tableBox, rows.length ? table(rows) : h('p.muted', 'No change matches these filters.'));
+    mount(tableBox, rows.length ? table(rows, params.sort) : h('p.muted', 'No change matches these filters.'));
     mount(pager,
           cursors.length ? h('button', {type: 'button', onclick: () => load(cursors.pop())}, 'Previous page') : null,
           page.next ? h('button', {type: 'button', onclick: () => { cursors.push(current); load(page.next); }},
@@ -78,9 +84,9 @@ export function riskBadge(risk) {
   return h(`span.badge.risk-${risk.level}`, `${risk.level}${risk.score !== undefined ? ` ${risk.score}` : ''}`);
 }
 
-function table(rows) {
+function table(rows, sort) {
   return h('table.changes',
-    h('caption.sr-only', 'Changes, most recently updated first'),
+    h('caption.sr-only', `Changes, ${sort === 'updated' ? 'oldest' : 'newest'} update first`),
     h('thead', h('tr', ['Change', 'State', 'Type', 'Risk', 'Services', 'Slot', 'Updated'].map((c) => h('th', {scope: 'col'}, c)))),
     h('tbody', rows.map((c) => h('tr', {dataset: {id: c.id}},
       h('td', h('a', {href: `/app/changes/${encodeURIComponent(c.id)}`}, c.id), ' ', c.title || ''),
