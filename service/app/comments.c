@@ -42,8 +42,9 @@ static enum db_status comment_tx(struct store *st, void *cls)
 		return s;
 	}
 	time_format_ms(j->c->now_ms, at);
-	struct audit_event ev = {at, j->c->actor, j->id, "commented", j->c->request_id,
-				 json_pack("{s:s}", "text", j->text)};
+	struct audit_event ev = {
+		at,          j->c->actor,      j->id,
+		"commented", j->c->request_id, json_pack("{s:s}", "text", j->text)};
 	s = ev.detail ? store_audit_append(st, &ev, 1) : DB_HARD;
 	json_decref(ev.detail);
 	if (s >= 0) {
@@ -92,13 +93,14 @@ enum tr_code records_comments_list(struct rec_ctx *c, const char *kind, const ch
 	json_t *items = json_array(), *ev;
 	size_t i;
 	json_array_foreach(json_object_get(out->body, "events"), i, ev) {
-		if (strcmp(json_string_value(json_object_get(ev, "action")) ?: "", "commented") != 0)
+		if (strcmp(json_string_value(json_object_get(ev, "action")) ?: "", "commented") !=
+		    0)
 			continue;
 		json_array_append_new(
 			items, json_pack("{s:O, s:O, s:O?, s:O}", "seq", json_object_get(ev, "seq"),
 					 "user", json_object_get(ev, "actor"), "text",
-					 json_object_get(json_object_get(ev, "detail"), "text"), "at",
-					 json_object_get(ev, "at")));
+					 json_object_get(json_object_get(ev, "detail"), "text"),
+					 "at", json_object_get(ev, "at")));
 	}
 	json_decref(out->body);
 	out->body = json_pack("{s:s, s:o}", "id", id, "items", items);
