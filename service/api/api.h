@@ -197,12 +197,17 @@ enum tr_code h_risk_backtest(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_risk(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_approvals(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep);
+/* GET / POST /v1/changes/{id}/comments: a change's comments; add one ({"text"}). */
+enum tr_code h_change_comments_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_change_comment_add(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_break_glass(struct http_req *req, struct http_reply *rep);
 enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep);
 enum tr_code h_simulate(struct http_req *req, struct http_reply *rep);
 enum tr_code h_policies(struct http_req *req, struct http_reply *rep);
 enum tr_code h_windows(struct http_req *req, struct http_reply *rep);
 enum tr_code h_freezes(struct http_req *req, struct http_reply *rep);
+/* GET /v1/cab/meetings: CAB meeting instances (policies/cab.ics) in [from, to). */
+enum tr_code h_cab_meetings(struct http_req *req, struct http_reply *rep);
 enum tr_code h_schedule(struct http_req *req, struct http_reply *rep);
 enum tr_code h_slots(struct http_req *req, struct http_reply *rep);
 enum tr_code h_freebusy(struct http_req *req, struct http_reply *rep);

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/jspec.h"
 #include "crypto/crypto.h"
+#include "app/comments.h"
 #include "app/records.h"
 #include "app/session.h"
 
@@ -153,6 +154,7 @@ enum tr_code h_records_list(struct http_req *req, struct http_reply *rep)
 		http_req_query(req, "service"),       http_req_query(req, "requester"),
 		http_req_query(req, "updated_since"), http_req_query(req, "next"),
 		http_req_query(req, "limit"),         http_req_query(req, "environment"),
+		http_req_query(req, "risk"),          http_req_query(req, "sort"),
 	};
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
@@ -274,6 +276,37 @@ enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep)
 	if (rc == TR_OK)
 		rc = records_vote(&c, route_param(&req->match, "id"), decision, group, comment,
 				  "api", &out, &req->err);
+	return api_rec_reply(req, rep, rc, &out);
+}
+
+enum tr_code h_change_comments_list(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	enum tr_code rc = api_rec_context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_comments_list(&c, "change", route_param(&req->match, "id"), &out,
+					   &req->err);
+	return api_rec_reply(req, rep, rc, &out);
+}
+
+enum tr_code h_change_comment_add(struct http_req *req, struct http_reply *rep)
+{
+	struct rec_ctx c;
+	struct rec_reply out = {0};
+	char hash[CRYPTO_SHA256_HEX_LEN];
+	const char *text = NULL;
+	const struct jspec spec[] = {
+		{"text", JSPEC_STRING, true, &text},
+		JSPEC_END,
+	};
+	enum tr_code rc = jspec_parse(req->json, spec, true, &req->err);
+	if (rc == TR_OK)
+		rc = api_rec_context(req, &c, hash);
+	if (rc == TR_OK)
+		rc = records_comment_add(&c, "change", route_param(&req->match, "id"), text, &out,
+					 &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 

@@ -94,6 +94,11 @@ enum tr_code h_freezes(struct http_req *req, struct http_reply *rep)
 	return instances(req, rep, "freeze", "freezes", true);
 }
 
+enum tr_code h_cab_meetings(struct http_req *req, struct http_reply *rep)
+{
+	return instances(req, rep, "meeting", "meetings", false);
+}
+
 enum tr_code h_schedule(struct http_req *req, struct http_reply *rep)
 {
 	struct rec_ctx c;

@@ -98,6 +98,8 @@ struct rec_query {
 	const char *state, *type, *service, *requester, *updated_since, *next;
 	const char *limit;
 	const char *environment; /* changes only */
+	const char *risk;        /* changes only: the assessed risk level ("low", ...) */
+	const char *sort;        /* "updated" (oldest update first, the default) or "-updated" */
 };
 enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
 			  struct rec_reply *out, struct tr_error *err);

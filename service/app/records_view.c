@@ -293,6 +293,7 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 					.service = q->service,
 					.requester = q->requester,
 					.environment = q->environment,
+					.risk = q->risk,
 					.limit = 50};
 	char ts[64], id[32], next[400];
 	long long ms;
@@ -303,6 +304,14 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 		if (*q->limit == '\0' || *end != '\0' || v < 1 || v > 200)
 			return bad_param(err, "limit", "a whole number from 1 to 200");
 		f.limit = (int)v;
+	}
+	if (q->risk != NULL && (*q->risk == '\0' || strlen(q->risk) > 32 ||
+				strspn(q->risk, "abcdefghijklmnopqrstuvwxyz_-") != strlen(q->risk)))
+		return bad_param(err, "risk", "a risk level such as low, medium, high or critical");
+	if (q->sort != NULL && strcmp(q->sort, "updated") != 0) {
+		if (strcmp(q->sort, "-updated") != 0)
+			return bad_param(err, "sort", "updated or -updated");
+		f.newest_first = true;
 	}
 	if (q->updated_since != NULL) {
 		if (!time_parse_rfc3339(q->updated_since, &ms))

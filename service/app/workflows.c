@@ -67,6 +67,52 @@ enum tr_code app_workflow_get(struct app_session *s, const char *name, bool dot,
 	return TR_OK;
 }
 
+/* The service catalog as the RFC form shows it: [{name, description, criticality, team,
+ * depends_on}] in file order (empty without a catalog).  Owned; NULL on out of memory. */
+static json_t *catalog_json(const struct policy_catalog *cat)
+{
+	json_t *arr = json_array();
+	size_t n = cat ? catalog_count(cat) : 0;
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		const struct catalog_service *sv = catalog_at(cat, i);
+		json_t *deps = json_array();
+		for (size_t k = 0; deps != NULL && k < sv->n_depends_on; k++)
+			json_array_append_new(deps, json_string(sv->depends_on[k]));
+		if (json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:s, s:o}", "name",
+							 sv->name, "description", sv->description,
+							 "criticality", sv->criticality_name,
+							 "team", sv->team, "depends_on", deps)) !=
+		    0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* The standard-change templates: [{id, title, description, services, max_duration
+ * (seconds)}] in file order (empty without policies).  Owned; NULL on out of memory. */
+static json_t *templates_json(const struct policy_set *set)
+{
+	json_t *arr = json_array();
+	size_t n = set ? policy_template_count(set) : 0;
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		const struct policy_template *t = policy_template_at(set, i);
+		json_t *svcs = json_array();
+		for (size_t k = 0; svcs != NULL && k < t->n_services; k++)
+			json_array_append_new(svcs, json_string(t->services[k]));
+		if (json_array_append_new(
+			    arr, json_pack("{s:s, s:s, s:s?, s:o, s:I}", "id", t->id, "title",
+					   t->title, "description", t->description, "services",
+					   svcs, "max_duration", (json_int_t)t->max_duration)) !=
+		    0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 enum tr_code app_policies_show(struct app_session *s, json_t **out, struct tr_error *err)
 {
 	struct app *app = s->app;
@@ -83,11 +129,13 @@ enum tr_code app_policies_show(struct app_session *s, json_t **out, struct tr_er
 		if (access(path, F_OK) == 0)
 			json_array_append_new(files, json_string(names[i]));
 	}
-	*out = json_pack("{s:s?, s:b, s:s, s:o, s:I}", "version",
+	*out = json_pack("{s:s?, s:b, s:s, s:o, s:I, s:o, s:o}", "version",
 			 d->policies ? policy_version(d->policies) : NULL, "configured",
 			 d->policies != NULL, "definitions_version", d->version, "files", files,
-			 "services", (json_int_t)(d->catalog ? catalog_count(d->catalog) : 0));
-	return TR_OK;
+			 "services", (json_int_t)(d->catalog ? catalog_count(d->catalog) : 0),
+			 "catalog", catalog_json(d->catalog), "templates",
+			 templates_json(d->policies));
+	return *out != NULL ? TR_OK : TR_E_NOMEM;
 }
 
 enum tr_code app_audit_verify(struct app_session *s, const struct app_actor *who, json_t **out,

@@ -28,8 +28,10 @@ enum tr_code app_workflow_get(struct app_session *s, const char *name, bool dot,
 
 /*
  * The loaded policies, *out owned: {"version", "configured", "definitions_version",
- * "files" (those present in the policies folder), "services"}.  503 when no definitions
- * are loaded.
+ * "files" (those present in the policies folder), "services" (how many), "catalog" (each
+ * service: name, description, criticality, team, depends_on), "templates" (each standard-change
+ * template: id, title, description, services, max_duration in seconds)}.  503 when no
+ * definitions are loaded.
  */
 enum tr_code app_policies_show(struct app_session *s, json_t **out, struct tr_error *err);
 

@@ -63,20 +63,23 @@ static const struct store_stmt stmt_update = {
 	"       FROM records WHERE id = $1) s"
 	" WHERE id = $1 AND version = $6::int",
 	6};
-static const struct store_stmt stmt_list = {
-	"record_list",
-	"SELECT data::text, version,"
-	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-	" FROM records WHERE kind = $1"
-	" AND ($2::text IS NULL OR state = $2)"
-	" AND ($3::text IS NULL OR type = $3)"
-	" AND ($4::text IS NULL OR $4 = ANY (services))"
-	" AND ($5::text IS NULL OR requester = $5)"
-	" AND ($6::timestamptz IS NULL OR updated_at >= $6::timestamptz)"
-	" AND ($7::timestamptz IS NULL OR (updated_at, id) > ($7::timestamptz, $8::text))"
-	" AND ($10::text IS NULL OR environment = $10)"
-	" ORDER BY updated_at, id LIMIT $9::int",
-	10};
+/* The list, oldest update first (ASC) or newest first (DESC); the cursor is the last row. */
+#define RECORD_LIST_SQL(CMP, DIR)                                                                  \
+	"SELECT data::text, version,"                                                              \
+	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"             \
+	" FROM records WHERE kind = $1"                                                            \
+	" AND ($2::text IS NULL OR state = $2)"                                                    \
+	" AND ($3::text IS NULL OR type = $3)"                                                     \
+	" AND ($4::text IS NULL OR $4 = ANY (services))"                                           \
+	" AND ($5::text IS NULL OR requester = $5)"                                                \
+	" AND ($6::timestamptz IS NULL OR updated_at >= $6::timestamptz)"                          \
+	" AND ($7::timestamptz IS NULL OR (updated_at, id) " CMP " ($7::timestamptz, $8::text))"   \
+	" AND ($10::text IS NULL OR environment = $10)"                                            \
+	" AND ($11::text IS NULL OR data->'risk'->>'level' = $11)"                                 \
+	" ORDER BY updated_at " DIR ", id " DIR " LIMIT $9::int"
+static const struct store_stmt stmt_list = {"record_list", RECORD_LIST_SQL(">", "ASC"), 11};
+static const struct store_stmt stmt_list_desc = {"record_list_desc", RECORD_LIST_SQL("<", "DESC"),
+						 11};
 static const struct store_stmt stmt_missing = {
 	"records_missing",
 	"SELECT t.v FROM jsonb_array_elements_text($1::jsonb) t(v)"
@@ -170,11 +173,12 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 {
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", f->limit);
-	const char *p[] = {f->kind,          f->state,    f->type,     f->service, f->requester,
-			   f->updated_since, f->after_ts, f->after_id, limit,      f->environment};
+	const char *p[] = {f->kind,      f->state,         f->type,     f->service,
+			   f->requester, f->updated_since, f->after_ts, f->after_id,
+			   limit,        f->environment,   f->risk};
 	PGresult *res;
 	*out = NULL;
-	enum db_status s = store_exec(st, &stmt_list, p, &res);
+	enum db_status s = store_exec(st, f->newest_first ? &stmt_list_desc : &stmt_list, p, &res);
 	if (s < 0)
 		return s;
 	json_t *arr = json_array();

@@ -53,6 +53,8 @@ struct store_record_filter {
 	const char *kind;
 	const char *state, *type, *service, *requester;
 	const char *environment;   /* changes deployed to it (production: also those naming none) */
+	const char *risk;          /* changes whose assessed risk level (data.risk.level) is this */
+	bool newest_first;         /* (updated_at, id) descending; the cursor follows the order */
 	const char *updated_since; /* RFC 3339 */
 	const char *after_ts;      /* cursor: (updated_at, id) strictly after these */
 	const char *after_id;
@@ -61,7 +63,8 @@ struct store_record_filter {
 
 /*
  * Lists records as an owned JSON array of {"record": data, "version": n,
- * "updated_at_cursor": "<timestamp text>"} in (updated_at, id) order.
+ * "updated_at_cursor": "<timestamp text>"} in (updated_at, id) order (descending when
+ * f->newest_first).
  */
 enum db_status store_record_list(struct store *st, const struct store_record_filter *f,
 				 json_t **out);

@@ -1024,6 +1024,28 @@ static void test_policies_endpoint(void)
 	CHECKF(r->status == 200, "GET /v1/policies: %ld %s", r->status, body_of(r));
 	CHECKF(is_hex16(reply_str(r, "version")), "version '%s'", reply_str(r, "version"));
 	CHECK(json_is_array(json_object_get(r->json, "files")));
+	/* The catalog and the templates, for the RFC form: every service with its team,
+	 * criticality and dependencies; every template with its services. */
+	json_t *cat = json_object_get(r->json, "catalog");
+	CHECKF(json_is_array(cat) && json_array_size(cat) > 0 &&
+		       (json_int_t)json_array_size(cat) ==
+			       json_integer_value(json_object_get(r->json, "services")),
+	       "catalog: %s", body_of(r));
+	size_t i;
+	json_t *sv;
+	json_array_foreach(cat, i, sv) {
+		CHECK(json_is_string(json_object_get(sv, "name")));
+		CHECK(json_is_string(json_object_get(sv, "team")));
+		CHECK(json_is_string(json_object_get(sv, "criticality")));
+		CHECK(json_is_array(json_object_get(sv, "depends_on")));
+	}
+	json_t *tpl = json_object_get(r->json, "templates");
+	CHECKF(json_array_size(tpl) > 0, "templates: %s", body_of(r));
+	json_array_foreach(tpl, i, sv) {
+		CHECK(json_is_string(json_object_get(sv, "id")));
+		CHECK(json_is_array(json_object_get(sv, "services")));
+		CHECK(json_integer_value(json_object_get(sv, "max_duration")) > 0);
+	}
 	reply_free(r);
 	r = get("/v1/policies", NULL);
 	CHECK(problem_is(r, 401, NULL));

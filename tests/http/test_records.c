@@ -556,6 +556,74 @@ static void test_history_lists_every_event_in_order(void)
 	reply_free(r);
 }
 
+/* Comments on a change: anyone signed in adds one; it lands in the audit trail (action
+ * "commented") without touching the change's version; empty, blank or over-long texts are
+ * 422 naming "text"; an unknown change is 404. */
+static void test_comments_are_audited_and_checked(void)
+{
+	char path[64], url[96];
+	if (!create("/v1/changes", alice, normal_change, path, sizeof path))
+		return;
+	struct reply *g = request(&srv, "GET", path, alice, NULL, NULL);
+	char etag[32];
+	snprintf(etag, sizeof etag, "%s", reply_header(g, "ETag") ?: "");
+	reply_free(g);
+	snprintf(url, sizeof url, "%s/comments", path);
+	struct reply *r = post(url, cab, "{\"text\": \"why on a Friday?\"}");
+	CHECKF(r->status == 201, "POST comments: %ld %s", r->status, body_of(r));
+	CHECK_STR(reply_str(r, "user"), "carol");
+	CHECK_STR(reply_str(r, "text"), "why on a Friday?");
+	reply_free(r);
+	r = post(url, alice, "{\"text\": \"the vendor only ships then\"}");
+	CHECK_INT(r->status, 201);
+	reply_free(r);
+
+	static char long_text[4100];
+	memset(long_text, 0, sizeof long_text);
+	snprintf(long_text, sizeof long_text, "{\"text\": \"");
+	memset(long_text + strlen(long_text), 'x', 4001);
+	strcat(long_text, "\"}");
+	const char *bad[] = {"{\"text\": \"\"}", "{\"text\": \"  \\n \"}", long_text};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = post(url, alice, bad[i]);
+		CHECKF(problem_is(r, 422, "text"), "bad text %zu: %ld %s", i, r->status,
+		       body_of(r));
+		reply_free(r);
+	}
+	r = post(url, alice, "{}");
+	CHECKF(r->status >= 400 && r->status < 500 && strcmp(reply_str(r, "field"), "text") == 0,
+	       "no text: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = post("/v1/changes/CHG-999999/comments", alice, "{\"text\": \"hello\"}");
+	CHECK(problem_is(r, 404, NULL));
+	reply_free(r);
+	r = request(&srv, "GET", url, NULL, NULL, NULL);
+	CHECK(problem_is(r, 401, NULL));
+	reply_free(r);
+
+	r = request(&srv, "GET", url, dschmidt, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	json_t *items = json_object_get(r->json, "items");
+	CHECKF(json_array_size(items) == 2, "two comments: %s", body_of(r));
+	CHECK_STR(json_string_value(json_object_get(json_array_get(items, 0), "user")), "carol");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(items, 1), "text")),
+		  "the vendor only ships then");
+	reply_free(r);
+	snprintf(url, sizeof url, "%s/history", path);
+	r = request(&srv, "GET", url, alice, NULL, NULL);
+	size_t i, n = 0;
+	json_t *e;
+	json_array_foreach(json_object_get(r->json, "events"), i, e)
+		n += strcmp(json_string_value(json_object_get(e, "action")) ?: "", "commented") ==
+		     0;
+	CHECK_INT(n, 2);
+	reply_free(r);
+	g = request(&srv, "GET", path, alice, NULL, NULL);
+	CHECKF(strcmp(reply_header(g, "ETag") ?: "", etag) == 0, "a comment leaves the version: %s",
+	       reply_header(g, "ETag"));
+	reply_free(g);
+}
+
 static void test_list_filters_and_pages(void)
 {
 	char path[64];
@@ -593,10 +661,76 @@ static void test_list_filters_and_pages(void)
 	r = request(&srv, "GET", "/v1/changes?requester=nobody", cab, NULL, NULL);
 	CHECK_INT(json_array_size(json_object_get(r->json, "items")), 0);
 	reply_free(r);
-	static const char *bad[] = {"/v1/changes?limit=500", "/v1/changes?limit=x",
-				    "/v1/changes?next=zz", "/v1/changes?updated_since=yesterday"};
-	static const char *field[] = {"limit", "limit", "next", "updated_since"};
-	for (size_t k = 0; k < 4; k++) {
+
+	/* By risk level: one assessed change of each of two levels among unassessed drafts. */
+	char low[64], medium[64], url[160];
+	struct reply *s1 = NULL;
+	if (create("/v1/changes", alice, low_risk_change, low, sizeof low))
+		reply_free(fire(low, alice, "submit"));
+	else
+		snprintf(low, sizeof low, "/none");
+	if (create("/v1/changes", alice, normal_change, medium, sizeof medium))
+		s1 = fire(medium, alice, "submit");
+	const char *medium_level = json_string_value(
+		json_object_get(json_object_get(s1 ? s1->json : NULL, "risk"), "level"));
+	char level[32];
+	snprintf(level, sizeof level, "%s", medium_level ? medium_level : "?");
+	if (s1 != NULL)
+		reply_free(s1);
+	CHECKF(strcmp(level, "low") != 0, "two levels: %s", level);
+	r = request(&srv, "GET", "/v1/changes?risk=low&limit=200", cab, NULL, NULL);
+	bool found = false;
+	json_array_foreach(json_object_get(r->json, "items"), i, it) {
+		CHECK_STR(json_string_value(json_object_get(json_object_get(it, "risk"), "level")),
+			  "low");
+		found = found || strcmp(json_string_value(json_object_get(it, "id")) ?: "",
+					strrchr(low, '/') + 1) == 0;
+	}
+	CHECKF(found, "the low-risk change listed: %s", body_of(r));
+	reply_free(r);
+	snprintf(url, sizeof url, "/v1/changes?risk=%s&limit=200", level);
+	r = request(&srv, "GET", url, cab, NULL, NULL);
+	CHECK(json_array_size(json_object_get(r->json, "items")) >= 1);
+	json_array_foreach(json_object_get(r->json, "items"), i, it)
+		CHECK_STR(json_string_value(json_object_get(json_object_get(it, "risk"), "level")),
+			  level);
+	reply_free(r);
+
+	/* Newest first: the reverse of the default order, page by page. */
+	r = request(&srv, "GET", "/v1/changes?service=ledger&limit=3&sort=-updated", cab, NULL,
+		    NULL);
+	CHECK_INT(r->status, 200);
+	json_t *items = json_object_get(r->json, "items");
+	CHECK_INT(json_array_size(items), 3);
+	for (size_t k = 1; k < json_array_size(items); k++)
+		CHECK(strcmp(json_string_value(
+				     json_object_get(json_array_get(items, k - 1), "updated_at"))
+				     ?: "",
+			     json_string_value(
+				     json_object_get(json_array_get(items, k), "updated_at"))
+				     ?: "") >= 0);
+	char first_desc[32];
+	snprintf(first_desc, sizeof first_desc, "%s",
+		 json_string_value(json_object_get(json_array_get(items, 0), "id")) ?: "");
+	snprintf(url, sizeof url, "/v1/changes?service=ledger&limit=3&sort=-updated&next=%s",
+		 reply_str(r, "next"));
+	reply_free(r);
+	r = request(&srv, "GET", url, cab, NULL, NULL);
+	CHECKF(r->status == 200 && json_array_size(json_object_get(r->json, "items")) == 2,
+	       "the second page newest first: %s", body_of(r));
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/changes?service=ledger&limit=200", cab, NULL, NULL);
+	items = json_object_get(r->json, "items");
+	CHECK_STR(json_string_value(
+			  json_object_get(json_array_get(items, json_array_size(items) - 1), "id")),
+		  first_desc);
+	reply_free(r);
+
+	static const char *bad[] = {"/v1/changes?limit=500",  "/v1/changes?limit=x",
+				    "/v1/changes?next=zz",    "/v1/changes?updated_since=yesterday",
+				    "/v1/changes?sort=title", "/v1/changes?risk=High%20Risk"};
+	static const char *field[] = {"limit", "limit", "next", "updated_since", "sort", "risk"};
+	for (size_t k = 0; k < 6; k++) {
 		r = request(&srv, "GET", bad[k], cab, NULL, NULL);
 		CHECKF(problem_is(r, 400, field[k]), "%s: %ld", bad[k], r->status);
 		reply_free(r);
@@ -886,10 +1020,10 @@ TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_n
       test_get_etag_304_and_404, test_patch_needs_if_match_and_editable_fields,
       test_transition_errors, test_walk_change_normal, test_walk_change_standard_and_emergency,
       test_walk_incident_and_problem_with_links, test_problem_follows_its_fix_change,
-      test_history_lists_every_event_in_order, test_list_filters_and_pages,
-      test_workflows_endpoints, test_idempotency_key_replays_and_refuses_other_bodies,
-      test_racing_writers_one_wins, test_audit_verifies_and_detects_tampering,
-      test_timers_fire_and_guards_name_themselves)
+      test_history_lists_every_event_in_order, test_comments_are_audited_and_checked,
+      test_list_filters_and_pages, test_workflows_endpoints,
+      test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
+      test_audit_verifies_and_detects_tampering, test_timers_fire_and_guards_name_themselves)
 #undef main
 
 int main(void)

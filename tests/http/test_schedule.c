@@ -2440,6 +2440,33 @@ static void test_emergency_ignores_windows_and_breaks_freeze_with_glass(void)
 	reply_free(r);
 }
 
+/* GET /v1/cab/meetings: the instances of cab.ics in [from, to) (Wednesdays 14:00 Berlin,
+ * 13:00 UTC in winter), one hour each; range errors name the argument. */
+static void test_cab_meetings_list_the_instances(void)
+{
+	struct reply *r = get("/v1/cab/meetings?from=2026-12-01&to=2026-12-29", grossi);
+	CHECKF(r->status == 200, "GET /v1/cab/meetings: %ld %s", r->status, body_of(r));
+	json_t *m = json_object_get(r->json, "meetings");
+	CHECKF(json_array_size(m) == 4, "four Wednesdays in the range: %s", body_of(r));
+	long long first = 0;
+	CHECK(time_parse_rfc3339("2026-12-02T13:00:00Z", &first));
+	size_t i;
+	json_t *v;
+	json_array_foreach(m, i, v) {
+		CHECKF(ms_of(v, "start") == first + (long long)i * 7 * DAY_MS &&
+			       ms_of(v, "end") == ms_of(v, "start") + HOUR_MS,
+		       "meeting %zu: %s", i, body_of(r));
+		CHECK(strcmp(json_string_value(json_object_get(v, "kind")) ?: "", "meeting") == 0);
+	}
+	reply_free(r);
+	r = get("/v1/cab/meetings?from=2026-01-01&to=2027-03-01", grossi);
+	CHECKF(problem_is(r, 400, "to"), "a range too long: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = get("/v1/cab/meetings", NULL);
+	CHECK(problem_is(r, 401, NULL));
+	reply_free(r);
+}
+
 /* ---- setup ------------------------------------------------------------------------------- */
 
 static void setup(void)
@@ -2481,7 +2508,8 @@ TESTS(test_standard_change_books_earliest_window,
       test_reload_replans_a_booking_outside_new_windows,
       test_replan_keeps_a_legal_booking_and_flags_a_new_soft_freeze,
       test_check_names_bad_calendar_events,
-      test_emergency_ignores_windows_and_breaks_freeze_with_glass)
+      test_emergency_ignores_windows_and_breaks_freeze_with_glass,
+      test_cab_meetings_list_the_instances)
 #undef main
 
 int main(void)

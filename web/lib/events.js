@@ -3,7 +3,7 @@
 // The event types of the stream (README: live events); `resync` means refetch.
 const TYPES = ['record.created', 'record.updated', 'record.transitioned', 'record.event',
                'change.submitted', 'change.scheduled', 'change.rescheduled',
-               'change.schedule_flagged', 'change.window_opened', 'resync'];
+               'change.schedule_flagged', 'change.window_opened', 'record.commented', 'resync'];
 let source = null;
 const handlers = new Set();
 
