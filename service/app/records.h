@@ -97,7 +97,9 @@ enum tr_code records_history(struct rec_ctx *c, const char *kind, const char *id
 struct rec_query {
 	const char *state, *type, *service, *requester, *updated_since, *next;
 	const char *limit;
-	const char *environment; /* changes only */
+	const char *environment;      /* changes only */
+	const char *priority;         /* fields.priority (incidents, problems) */
+	const char *assignment_group; /* the team it is assigned to */
 };
 enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
 			  struct rec_reply *out, struct tr_error *err);
