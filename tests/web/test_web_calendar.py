@@ -121,12 +121,6 @@ def test_phone_sized(t):
         t.set_size(1280, 900)
 
 
-# Each page load opens the live-event stream; a stream whose page is gone holds one of
-# transomd's worker threads until its next keep-alive finds the client gone (about a
-# minute), so with the harness's 4 threads the fourth page in a row waited ~55 s for its
-# API calls.  16 threads keep these tests about the pages (reported to the lead).
-THREADS = {'TRANSOM_THREADS': '16'}
-
 if __name__ == '__main__':
     W.main([test_booking_on_the_calendar_opens_the_change, test_filter_by_service,
-            test_change_manager_reschedules_and_sees_a_refusal, test_phone_sized], THREADS)
+            test_change_manager_reschedules_and_sees_a_refusal, test_phone_sized])
