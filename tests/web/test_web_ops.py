@@ -2,8 +2,8 @@
 """test_web_ops.py -- incidents, problems and admin in real Chromium: the incidents list
 filtered by priority and team with SLA clocks counting down, an incident's page with the
 change that caused it and its timeline, a team's queue updated live, problems, and an admin
-making a token (the secret shown once) and revoking it; axe-core and a screenshot on
-every page."""
+making a token (the secret shown once) and revoking it, the reports drawn with a CSV of
+the same figures; axe-core and a screenshot on every page."""
 import time
 
 import webtest as W
@@ -83,6 +83,39 @@ def test_problems(t):
     t.screenshot('problem')
 
 
+def test_reports_render_and_the_csv_has_the_same_figures(t):
+    req = W.token_for('grossi', 'requester')
+    s, chg = t.api('POST', '/v1/changes', req, {'title': 'Cache flush', 'type': 'normal',
+                                               'services': ['payments']})
+    incident(t, 'Stale prices', 'payments', 'P3', caused_by=chg['id'])
+    incident(t, 'Unrelated blip', 'payments', 'P4')
+    t.sign_in('dschmidt', 'change_manager')
+    t.open('/app/reports', wait_for='.rep-card svg')
+    t.wait(lambda d: len(t.css('.rep-card')) == 4, what='four reports')
+    t.check(len(t.css('.rep-card svg.chart')) == 4, 'each report is drawn')
+    card = t.css('.rep-card[data-report=change-incidents]')[0]
+    t.check(card.find_elements(W.By.CSS_SELECTOR, 'svg rect'), 'the incidents chart has bars')
+    t.axe('the reports')
+    t.screenshot('reports')
+    rows = t.driver.execute_script(
+        'return [...arguments[0].querySelectorAll("tbody tr")].map((r) =>'
+        ' [...r.children].map((c) => c.textContent).join(","))', card)
+    href = card.find_element(W.By.CSS_SELECTOR, 'a.rep-csv').get_attribute('href')
+    t.check('format=csv' in href, f'the CSV link: {href}')
+    csv = t.driver.execute_async_script(
+        'const done = arguments[arguments.length - 1];'
+        'fetch(arguments[0]).then((r) => r.text().then((b) => done([r.status, r.headers.get("Content-Type"), b])));', href)
+    t.check(csv[0] == 200 and 'text/csv' in csv[1], f'the CSV downloads: {csv[:2]}')
+    lines = csv[2].strip().split('\r\n')
+    t.check(lines[0] == 'bucket,incidents,change_caused', f'its header: {lines[0]}')
+    t.check(lines[1:] == [r.replace('—', '') for r in rows], f'the same figures: {lines[1:]} vs {rows}')
+    caused = [int(r.split(',')[2]) for r in rows]
+    t.check(sum(caused) >= 1, f'a change-caused incident is counted: {rows}')
+    # A requester has no Reports link and the API refuses them.
+    t.sign_in('grossi', 'requester')
+    t.check(not [a for a in t.css('#nav a') if a.text == 'Reports'], 'no Reports link for a requester')
+
+
 def test_admin_creates_and_revokes_a_token(t):
     t.sign_in('root', 'admin')
     t.open('/app/admin', wait_for='#h-newtok')
@@ -140,5 +173,6 @@ def test_phone_sized(t):
 
 
 W.main([test_incidents_filter_and_sla_countdown, test_incident_page_shows_cause_and_timeline,
-        test_problems, test_admin_creates_and_revokes_a_token, test_admin_needs_the_admin_role,
+        test_problems, test_reports_render_and_the_csv_has_the_same_figures,
+        test_admin_creates_and_revokes_a_token, test_admin_needs_the_admin_role,
         test_phone_sized])
