@@ -81,7 +81,7 @@ SELECT 'PRB-' || g, 'problem', 'problem', '1', 'investigating',
        jsonb_build_object('id', 'PRB-' || g, 'kind', 'problem', 'title', 'Seeded problem ' || g),
        '{}', NULL, 'grossi', now() - g * interval '1 day', now() - g * interval '1 day', now() - g * interval '1 day'
 FROM generate_series(1, 60) g;
-SELECT setval('change_number_seq', 10000), setval('incident_number_seq', 600), setval('problem_number_seq', 60);
+SELECT setval('change_number_seq', 10000), setval('incident_number_seq', 600), setval('problem_number_seq', 60) \g /dev/null
 ANALYZE;
 SQL
 
