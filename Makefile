@@ -6,6 +6,7 @@
 #   make unit       only the pure unit tests (no database)
 #   make property   simulate = submit on many random drafts, a random seed (SEED=n, N=n)
 #   make bench      the write path through HTTP against pgbench on the same SQL (ratios)
+#   make bench-web  Lighthouse scores and first-load bytes of the web app's pages (tests/bench/lighthouse.sh)
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly on its corpus
 #   make fuzz-ci    the same, each target for a minute (CI), two at a time
 #   make format     clang-format every C file;  make format-check  verify it
@@ -61,7 +62,7 @@ CLI_SRC   := $(sort $(wildcard service/main/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TRANSOM_CLI := $(BUILD)/transom
 
-.PHONY: all run test faults ha unit property bench fuzz format format-check deps deps-test clean install \
+.PHONY: all run test faults ha unit property bench bench-web fuzz format format-check deps deps-test clean install \
         errors-doc
 all: $(TRANSOMD) $(TRANSOM_CLI) $(UNIT_BIN) $(HTTP_BIN) $(FAULT_BIN) $(CAL_DRIVER) $(ERRORS_DOC)
 
@@ -113,6 +114,11 @@ install: $(TRANSOMD) $(TRANSOM_CLI)
 bench: deps
 	@$(MAKE) --no-print-directory $(TRANSOMD) $(BENCH_BIN)
 	@tests/bench/run.sh $(BUILD)
+
+# Lighthouse on the web app's main pages (npm lighthouse, pinned by tests/bench/web/): scores
+# and the compressed JS+CSS of each first load.  Not in `make test`.
+bench-web: $(TRANSOMD)
+	@tests/bench/lighthouse.sh $(BUILD)
 
 # --- compilation ---------------------------------------------------------------------------
 # A stamp of the flags: changing CC, SAN or O rebuilds everything.

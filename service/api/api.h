@@ -194,6 +194,7 @@ enum tr_code h_workflows_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_workflow_get(struct http_req *req, struct http_reply *rep);
 enum tr_code h_audit_verify(struct http_req *req, struct http_reply *rep);
 enum tr_code h_risk_backtest(struct http_req *req, struct http_reply *rep);
+enum tr_code h_report(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_risk(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_approvals(struct http_req *req, struct http_reply *rep);
 enum tr_code h_change_vote(struct http_req *req, struct http_reply *rep);

@@ -155,6 +155,7 @@ enum tr_code h_records_list(struct http_req *req, struct http_reply *rep)
 		http_req_query(req, "updated_since"), http_req_query(req, "next"),
 		http_req_query(req, "limit"),         http_req_query(req, "environment"),
 		http_req_query(req, "risk"),          http_req_query(req, "sort"),
+		http_req_query(req, "priority"),      http_req_query(req, "assignment_group"),
 	};
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)

@@ -73,6 +73,9 @@ const struct http_route api_routes[] = {
 	{HTTP_GET, "/v1/audit/verify", h_audit_verify, ROLE_ADMIN, 0, "recompute the audit chain"},
 	{HTTP_GET, "/v1/risk/backtest", h_risk_backtest, ROLE_CHANGE_MANAGER | ROLE_ADMIN, 0,
 	 "how well the recorded risk levels foretold failures and incidents"},
+	{HTTP_GET, "/v1/reports/{name}", h_report, ROLE_CHANGE_MANAGER | ROLE_ADMIN, 0,
+	 "change success, lead time, risk levels, change-caused incidents per bucket (JSON or "
+	 "CSV)"},
 	{HTTP_GET, "/v1/changes/{id}/risk", h_change_risk, ROLE_ALL, 0, "the risk explanation"},
 	{HTTP_GET, "/v1/changes/{id}/approvals", h_change_approvals, ROLE_ALL, 0,
 	 "approvals required, votes, who may still vote"},

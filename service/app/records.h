@@ -100,6 +100,8 @@ struct rec_query {
 	const char *environment; /* changes only */
 	const char *risk;        /* changes only: the assessed risk level ("low", ...) */
 	const char *sort;        /* "updated" (oldest update first, the default) or "-updated" */
+	const char *priority;    /* fields.priority (incidents, problems) */
+	const char *assignment_group; /* the team it is assigned to */
 };
 enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
 			  struct rec_reply *out, struct tr_error *err);

@@ -182,7 +182,14 @@ enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, st
 		events_for(c, r, wf, &avail, &blocked);
 	json_object_set_new(body, "available_events", avail ? avail : json_array());
 	json_object_set_new(body, "blocked_events", blocked ? blocked : json_array());
+	json_t *timers = NULL;
+	enum db_status ts = store_record_timers(c->st, r->id, &timers);
+	json_object_set_new(body, "timers", timers ? timers : json_array());
 	json_decref(rows);
+	if (ts < 0) {
+		json_decref(body);
+		return ts;
+	}
 	json_decref(out->body);
 	out->body = body;
 	out->version = r->version;
@@ -294,6 +301,8 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 					.requester = q->requester,
 					.environment = q->environment,
 					.risk = q->risk,
+					.priority = q->priority,
+					.assignment_group = q->assignment_group,
 					.limit = 50};
 	char ts[64], id[32], next[400];
 	long long ms;
@@ -334,6 +343,7 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 	json_array_foreach(rows, i, row) {
 		json_t *rec = json_object_get(row, "record");
 		json_object_set(rec, "version", json_object_get(row, "version"));
+		json_object_set(rec, "timers", json_object_get(row, "timers"));
 		json_array_append(items, rec);
 	}
 	json_t *last = json_array_get(rows, json_array_size(rows) - 1);

@@ -63,23 +63,37 @@ static const struct store_stmt stmt_update = {
 	"       FROM records WHERE id = $1) s"
 	" WHERE id = $1 AND version = $6::int",
 	6};
+/*
+ * The timers armed in a record's current state (its SLA clocks) as a JSON text array of
+ * {"event", "due_at"} (RFC 3339 UTC), soonest first.
+ */
+#define TIMERS_OF(rec)                                                                             \
+	"(SELECT coalesce(json_agg(json_build_object('event', t.event, 'due_at',"                  \
+	" to_char(t.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"                 \
+	" ORDER BY t.due_at, t.event), '[]') FROM timers t"                                        \
+	" WHERE t.record_id = " rec ".id AND t.state = " rec ".state)::text"
 /* The list, oldest update first (ASC) or newest first (DESC); the cursor is the last row. */
 #define RECORD_LIST_SQL(CMP, DIR)                                                                  \
 	"SELECT data::text, version,"                                                              \
-	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"             \
-	" FROM records WHERE kind = $1"                                                            \
-	" AND ($2::text IS NULL OR state = $2)"                                                    \
-	" AND ($3::text IS NULL OR type = $3)"                                                     \
-	" AND ($4::text IS NULL OR $4 = ANY (services))"                                           \
-	" AND ($5::text IS NULL OR requester = $5)"                                                \
-	" AND ($6::timestamptz IS NULL OR updated_at >= $6::timestamptz)"                          \
-	" AND ($7::timestamptz IS NULL OR (updated_at, id) " CMP " ($7::timestamptz, $8::text))"   \
-	" AND ($10::text IS NULL OR environment = $10)"                                            \
-	" AND ($11::text IS NULL OR data->'risk'->>'level' = $11)"                                 \
-	" ORDER BY updated_at " DIR ", id " DIR " LIMIT $9::int"
-static const struct store_stmt stmt_list = {"record_list", RECORD_LIST_SQL(">", "ASC"), 11};
+	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"            \
+	" " TIMERS_OF("records") " FROM records WHERE kind = $1"                                   \
+				 " AND ($2::text IS NULL OR state = $2)"                           \
+				 " AND ($3::text IS NULL OR type = $3)"                            \
+				 " AND ($4::text IS NULL OR $4 = ANY (services))"                  \
+				 " AND ($5::text IS NULL OR requester = $5)"                       \
+				 " AND ($6::timestamptz IS NULL OR updated_at >= $6::timestamptz)" \
+				 " AND ($7::timestamptz IS NULL OR (updated_at, id) " CMP          \
+				 " ($7::timestamptz, $8::text))"                                   \
+				 " AND ($10::text IS NULL OR environment = $10)"                   \
+				 " AND ($11::text IS NULL OR data->'risk'->>'level' = $11)"        \
+				 " AND ($12::text IS NULL OR data->>'priority' = $12)"             \
+				 " AND ($13::text IS NULL OR data->>'assignment_group' = $13)"     \
+				 " ORDER BY updated_at " DIR ", id " DIR " LIMIT $9::int"
+static const struct store_stmt stmt_list = {"record_list", RECORD_LIST_SQL(">", "ASC"), 13};
 static const struct store_stmt stmt_list_desc = {"record_list_desc", RECORD_LIST_SQL("<", "DESC"),
-						 11};
+						 13};
+static const struct store_stmt stmt_timers = {
+	"record_timers", "SELECT " TIMERS_OF("r") " FROM records r WHERE r.id = $1", 1};
 static const struct store_stmt stmt_missing = {
 	"records_missing",
 	"SELECT t.v FROM jsonb_array_elements_text($1::jsonb) t(v)"
@@ -173,9 +187,19 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 {
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", f->limit);
-	const char *p[] = {f->kind,      f->state,         f->type,     f->service,
-			   f->requester, f->updated_since, f->after_ts, f->after_id,
-			   limit,        f->environment,   f->risk};
+	const char *p[] = {f->kind,
+			   f->state,
+			   f->type,
+			   f->service,
+			   f->requester,
+			   f->updated_since,
+			   f->after_ts,
+			   f->after_id,
+			   limit,
+			   f->environment,
+			   f->risk,
+			   f->priority,
+			   f->assignment_group};
 	PGresult *res;
 	*out = NULL;
 	enum db_status s = store_exec(st, f->newest_first ? &stmt_list_desc : &stmt_list, p, &res);
@@ -183,9 +207,11 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 		return s;
 	json_t *arr = json_array();
 	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
-		json_t *row = json_pack(
-			"{s:o, s:i, s:s}", "record", json_loads(PQgetvalue(res, i, 0), 0, NULL),
-			"version", atoi(PQgetvalue(res, i, 1)), "cursor_ts", PQgetvalue(res, i, 2));
+		json_t *row =
+			json_pack("{s:o, s:i, s:s, s:o}", "record",
+				  json_loads(PQgetvalue(res, i, 0), 0, NULL), "version",
+				  atoi(PQgetvalue(res, i, 1)), "cursor_ts", PQgetvalue(res, i, 2),
+				  "timers", json_loads(PQgetvalue(res, i, 3), 0, NULL));
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
 			json_decref(arr);
 			arr = NULL;
@@ -194,6 +220,22 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 	PQclear(res);
 	*out = arr;
 	return arr != NULL ? s : DB_HARD;
+}
+
+enum db_status store_record_timers(struct store *st, const char *id, json_t **out)
+{
+	const char *p[] = {id};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_timers, p, &res);
+	if (s < 0)
+		return s;
+	if (s == DB_ONE)
+		*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	if (s == DB_ONE && *out == NULL)
+		return DB_HARD;
+	return s;
 }
 
 /* Runs a statement returning one text column into an owned JSON array of strings. */

@@ -52,8 +52,10 @@ enum db_status store_record_update(struct store *st, struct store_record *r, boo
 struct store_record_filter {
 	const char *kind;
 	const char *state, *type, *service, *requester;
-	const char *environment;   /* changes deployed to it (production: also those naming none) */
-	const char *risk;          /* changes whose assessed risk level (data.risk.level) is this */
+	const char *environment; /* changes deployed to it (production: also those naming none) */
+	const char *risk;        /* changes whose assessed risk level (data.risk.level) is this */
+	const char *priority;    /* fields.priority equal to it (incidents, problems) */
+	const char *assignment_group; /* the team it is assigned to */
 	bool newest_first;         /* (updated_at, id) descending; the cursor follows the order */
 	const char *updated_since; /* RFC 3339 */
 	const char *after_ts;      /* cursor: (updated_at, id) strictly after these */
@@ -63,11 +65,18 @@ struct store_record_filter {
 
 /*
  * Lists records as an owned JSON array of {"record": data, "version": n,
- * "updated_at_cursor": "<timestamp text>"} in (updated_at, id) order (descending when
- * f->newest_first).
+ * "cursor_ts": "<timestamp text>", "timers": [{"event", "due_at"}]} in (updated_at, id)
+ * order (descending when f->newest_first); timers are those armed in the record's
+ * current state.
  */
 enum db_status store_record_list(struct store *st, const struct store_record_filter *f,
 				 json_t **out);
+
+/*
+ * The timers armed in record `id`'s current state, as an owned JSON array of {"event",
+ * "due_at"} (RFC 3339 UTC), soonest first: DB_ONE, or DB_NONE when there is no such record.
+ */
+enum db_status store_record_timers(struct store *st, const char *id, json_t **out);
 
 /*
  * Returns in *missing (owned array) those ids of the JSON array `ids` that are not

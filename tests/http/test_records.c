@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
+#include "core/timeutil.h"
 #include "lib_http.h"
 
 static struct server srv;
@@ -737,6 +739,61 @@ static void test_list_filters_and_pages(void)
 	}
 }
 
+/* Incidents filter by priority and team, and carry their SLA clocks (armed timers). */
+static void test_incident_filters_and_sla_timers(void)
+{
+	char p1[64], p3[64];
+	if (!create("/v1/incidents", alice,
+		    "{\"title\": \"Ledger down\", \"service\": \"ledger\", \"priority\": \"P1\"}",
+		    p1, sizeof p1) ||
+	    !create("/v1/incidents", alice,
+		    "{\"title\": \"Ledger slow\", \"service\": \"ledger\", \"priority\": \"P3\"}",
+		    p3, sizeof p3))
+		return;
+	struct reply *r = request(&srv, "GET", p1, alice, NULL, NULL);
+	json_t *timers = json_object_get(r->json, "timers");
+	CHECKF(json_array_size(timers) == 1, "one SLA clock on a new P1: %s", r->body);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(timers, 0), "event")),
+		  "response_overdue");
+	const char *due = json_string_value(json_object_get(json_array_get(timers, 0), "due_at"));
+	long long due_ms = 0, now_ms = (long long)time(NULL) * 1000;
+	CHECKF(due && time_parse_rfc3339(due, &due_ms), "due_at is RFC 3339: %s", due ?: "");
+	/* P1: respond within 15 minutes (workflows/incident.json). */
+	CHECKF(due_ms > now_ms + 13 * 60000LL && due_ms <= now_ms + 16 * 60000LL,
+	       "due in about 15 min: %s", due ?: "");
+	char team[64], url[256];
+	snprintf(team, sizeof team, "%s", reply_str(r, "assignment_group") ?: "");
+	snprintf(url, sizeof url, "/v1/incidents?priority=P1&assignment_group=%s", team);
+	reply_free(r);
+	r = request(&srv, "GET", url, alice, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	json_t *items = json_object_get(r->json, "items");
+	bool found = false;
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		CHECK_STR(json_string_value(json_object_get(it, "priority")), "P1");
+		CHECK_STR(json_string_value(json_object_get(it, "assignment_group")), team);
+		CHECK(json_array_size(json_object_get(it, "timers")) == 1);
+		found |= strcmp(json_string_value(json_object_get(it, "id")) ?: "",
+				strrchr(p1, '/') + 1) == 0;
+	}
+	CHECKF(found, "the P1 incident is listed: %s", r->body);
+	reply_free(r);
+	r = request(&srv, "GET", "/v1/incidents?priority=P3&assignment_group=nobody-team", alice,
+		    NULL, NULL);
+	CHECK_INT(json_array_size(json_object_get(r->json, "items")), 0);
+	reply_free(r);
+	/* Being worked on, the response clock stops and the resolution clock runs. */
+	CHECK(step(p1, manager, "start", "in_progress"));
+	r = request(&srv, "GET", p1, alice, NULL, NULL);
+	timers = json_object_get(r->json, "timers");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(timers, 0), "event")),
+		  "resolution_overdue");
+	CHECK_INT(json_array_size(timers), 1);
+	reply_free(r);
+}
+
 static void test_workflows_endpoints(void)
 {
 	struct reply *r = request(&srv, "GET", "/v1/workflows", cab, NULL, NULL);
@@ -1019,9 +1076,9 @@ int tests_main(void);
 TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_name,
       test_get_etag_304_and_404, test_patch_needs_if_match_and_editable_fields,
       test_transition_errors, test_walk_change_normal, test_walk_change_standard_and_emergency,
-      test_walk_incident_and_problem_with_links, test_problem_follows_its_fix_change,
-      test_history_lists_every_event_in_order, test_comments_are_audited_and_checked,
-      test_list_filters_and_pages, test_workflows_endpoints,
+      test_walk_incident_and_problem_with_links, test_incident_filters_and_sla_timers,
+      test_problem_follows_its_fix_change, test_history_lists_every_event_in_order,
+      test_comments_are_audited_and_checked, test_list_filters_and_pages, test_workflows_endpoints,
       test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
       test_audit_verifies_and_detects_tampering, test_timers_fire_and_guards_name_themselves)
 #undef main

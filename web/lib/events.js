@@ -33,3 +33,14 @@ export function closeEvents() {
   source = null;
   handlers.clear();
 }
+
+// A page left for another keeps its stream open in the back/forward cache, and Chrome
+// gives a site six connections: a few pages back, the next page's API calls waited for a
+// cached page's stream to time out.  Close it when the page is hidden, reopen on return.
+window.addEventListener('pagehide', () => {
+  if (source) source.close();
+  source = null;
+});
+window.addEventListener('pageshow', (ev) => {
+  if (ev.persisted && handlers.size && !source) connect();
+});
