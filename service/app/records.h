@@ -159,16 +159,24 @@ enum tr_code records_simulate(struct rec_ctx *c, json_t *input, struct rec_reply
 enum tr_code records_reschedule(struct rec_ctx *c, const char *id, json_t *input,
 				struct rec_reply *out, struct tr_error *err);
 
+/* What one re-plan pass did. */
+struct rec_replan_stats {
+	size_t candidates; /* changes holding or awaiting a slot */
+	size_t examined;   /* of them, re-planned before the pass ended */
+	unsigned moved;    /* of them, moved (or made unscheduled) */
+	bool finished;     /* every candidate was seen */
+};
+
 /*
  * Re-plans every change holding or awaiting a slot, in order of approval, after the
  * calendars changed: a booking still legal stays; the others move to their earliest legal
- * slot (or become unscheduled, with reasons), raising their sequence.  *moved counts them.
- * Each change is re-planned in its own transaction; before each, `stop(cls)` (may be NULL)
- * is asked and a true answer ends the run there (TR_OK, *finished false), so a long
- * re-plan never holds up a shutdown.  *finished is true when every candidate was seen.
+ * slot (or become unscheduled, with reasons), raising their sequence.  `stats` receives
+ * the counts.  Each change is re-planned in its own transaction; before each, `stop(cls)`
+ * (may be NULL) is asked and a true answer ends the run there (TR_OK, finished false), so
+ * a long re-plan never holds up a shutdown.
  */
-enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls, unsigned *moved,
-			    bool *finished, struct tr_error *err);
+enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls,
+			    struct rec_replan_stats *stats, struct tr_error *err);
 
 /* Window or freeze instances (`kind` "window", "freeze", "meeting") in [from, to), of one service
  * or all. */

@@ -421,18 +421,18 @@ static enum db_status replan_one_tx(struct store *st, void *cls)
 	return s;
 }
 
-enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls, unsigned *moved,
-			    bool *finished, struct tr_error *err)
+enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls,
+			    struct rec_replan_stats *stats, struct tr_error *err)
 {
 	json_t *ids = NULL;
-	*moved = 0;
-	*finished = false;
+	*stats = (struct rec_replan_stats){0};
 	enum db_status s = store_schedule_candidates(c->st, &ids);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
 	size_t i;
 	json_t *id;
 	enum tr_code rc = TR_OK;
+	stats->candidates = json_array_size(ids);
 	struct cal_instances *all = rec_calendar(c); /* once: c->now_ms does not move */
 	if (all == NULL) {
 		json_decref(ids);
@@ -452,8 +452,9 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 				    .keep = true};
 		enum tr_code one = rec_run(&d.job, replan_one_tx);
 		rec_reply_clear(&out);
+		stats->examined++;
 		if (one == TR_OK && d.moved)
-			(*moved)++;
+			stats->moved++;
 		else if (one == TR_E_DB_UNAVAILABLE) {
 			*err = e;
 			rc = one;
@@ -461,7 +462,7 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 		}
 		/* A change that moved on meanwhile (409) is simply no longer a candidate. */
 	}
-	*finished = rc == TR_OK && i == json_array_size(ids);
+	stats->finished = rc == TR_OK && i == json_array_size(ids);
 	rec_calendar_free(all);
 	json_decref(ids);
 	return rc;

@@ -49,15 +49,16 @@ static bool sweep(struct worker *self, void *cls)
 	long long now = c.now_ms;
 	if (w->planned && w->planned_gen == gen && now - w->planned_ms < REPLAN_EVERY_MS)
 		return false;
-	unsigned moved = 0;
-	bool finished = false;
+	struct rec_replan_stats st;
 	long long t0 = clock_mono_ms();
-	enum tr_code rc = records_replan(&c, stop_asked, self, &moved, &finished, &err);
+	enum tr_code rc = records_replan(&c, stop_asked, self, &st, &err);
 	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE) /* an outage: the next sweep retries */
 		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc), err.detail);
-	if (moved > 0 || !finished)
-		LOG_INFO("event=replanned moved=%u finished=%s ms=%lld definitions=%s", moved,
-			 finished ? "true" : "false", clock_mono_ms() - t0, c.defs->version);
+	LOG_INFO("event=replanned candidates=%zu examined=%zu moved=%u finished=%s ms=%lld "
+		 "definitions=%s",
+		 st.candidates, st.examined, st.moved, st.finished ? "true" : "false",
+		 clock_mono_ms() - t0, c.defs->version);
+	bool finished = st.finished;
 	if (finished) {
 		w->planned = true;
 		w->planned_gen = gen;
