@@ -53,6 +53,7 @@ SERVER=""
 cleanup() {
 	[ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
 	"$PG" stop "$TMP/pg" >/dev/null 2>&1
+	[ -n "${BENCH_KEEP:-}" ] && { echo "kept $TMP"; return; }
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -129,13 +130,15 @@ serve() {
 	[ -n "$URL" ] || die "transomd did not start"
 }
 
-# Sends SIGTERM and prints the seconds until the process exited.
+# Sends SIGTERM; DOWN receives the seconds until the process exited.
 unserve() {
 	t0=$(date +%s.%N)
 	kill -TERM "$SERVER" 2>/dev/null
 	wait "$SERVER" 2>/dev/null
+	rc=$?
 	SERVER=""
-	echo "$(date +%s.%N) $t0" | awk '{ printf "%.3f\n", $1 - $2 }'
+	[ $rc -eq 0 ] || echo "bench: transomd exited with status $rc" >&2
+	DOWN=$(echo "$(date +%s.%N) $t0" | awk '{ printf "%.3f\n", $1 - $2 }')
 }
 
 # The number of `event=replanned` lines logged so far.
@@ -191,7 +194,7 @@ curl -sf -H "$H" -H "$J" -X POST "$URL/v1/changes/$ORIG/transitions" -d '{"event
 	>"$TMP/submitted.json" || die "cannot submit $ORIG"
 [ "$(jq -r .state "$TMP/submitted.json")" = scheduled ] ||
 	die "$ORIG is $(jq -r .state "$TMP/submitted.json"), not scheduled"
-unserve >/dev/null
+unserve
 
 # make_changes N: copies $ORIG until there are N copies (CHG-900001 on), each booked on
 # web-frontend at tomorrow 00:00 UTC + (k - 1) * 15 min.
@@ -250,10 +253,12 @@ pass_round() {
 			wait_pass 2
 		fi
 		if [ "$(passes)" -ge "$k" ] && [ "$(field "$k" finished)" = true ]; then
-			unserve >/dev/null
+			unserve
 		else
-			echo "$(unserve)" >>"$TMP/down"
+			unserve
+			echo "$DOWN" >>"$TMP/down"
 			k=$(passes)
+			[ "$k" -gt 0 ] || { tail -n 20 "$TMP/serve.err"; die "no re-plan was logged"; }
 		fi
 		set -- "$1" "$2" "${3:-}" $(pass_time "$k")
 		echo "$4" >>"$TMP/p_s"
@@ -306,7 +311,7 @@ for rep in $(seq 1 "$REPS"); do
 	echo "$t0 $t1 $HZ $IDLE" | awk '{ printf "%.3f\n", ($2 - $1) / $3 / $4 }' >>"$TMP/i_t"
 	echo "$p0 $p1 $HZ $IDLE" | awk '{ printf "%.3f\n", ($2 - $1) / $3 / $4 }' >>"$TMP/i_p"
 	echo "  repetition $rep: $(passes) passes logged in the first $((IDLE + 1))+ s"
-	unserve >/dev/null
+	unserve
 done
 echo
 printf "  %-44s %10s %10s %10s\n" "idle, $IDLE_SIZE changes, cores over $IDLE s" min median max
@@ -318,7 +323,8 @@ make_changes "$last"
 for rep in $(seq 1 "$REPS"); do
 	serve
 	wait_pass 1 && [ "$(field 1 finished)" = true ] && { kill -HUP "$SERVER"; sleep 0.2; }
-	echo "$(unserve)" >>"$TMP/down"
+	unserve
+	echo "$DOWN" >>"$TMP/down"
 	echo "  repetition $rep: last pass examined $(field "$(passes)" examined) of" \
 		"$(field "$(passes)" candidates), finished $(field "$(passes)" finished)"
 done
