@@ -165,6 +165,11 @@ struct rec_replan_stats {
 	size_t examined;   /* of them, re-planned before the pass ended */
 	unsigned moved;    /* of them, moved (or made unscheduled) */
 	bool finished;     /* every candidate was seen */
+	/* What the pass depended on, when it finished: nothing needs re-planning while the
+	 * definitions stay the same, records_replan_version() answers `version` and the clock
+	 * is before `next_edge_ms`. */
+	long long version;      /* of the bookings the pass left; -1: another pass is due */
+	long long next_edge_ms; /* the next instant time alone may move a change (0: none) */
 };
 
 /*
@@ -177,6 +182,13 @@ struct rec_replan_stats {
  */
 enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls,
 			    struct rec_replan_stats *stats, struct tr_error *err);
+
+/*
+ * The version of the bookings (store_schedule_version): raised whenever a change is
+ * booked, moved or released, by any replica.  One small read: the re-planner's "nothing
+ * changed" check.
+ */
+enum tr_code records_replan_version(struct rec_ctx *c, long long *version, struct tr_error *err);
 
 /* Window or freeze instances (`kind` "window", "freeze", "meeting") in [from, to), of one service
  * or all. */

@@ -66,9 +66,23 @@ static const struct store_stmt stmt_insert = {
 		      " " TS("$6") ", " TS("$7") " FROM jsonb_array_elements_text($2::jsonb) s",
 	7};
 
+static const struct store_stmt stmt_version = {"schedule_version",
+					       "SELECT version FROM schedule_version", 0};
+
+static const struct store_stmt stmt_next_end = {
+	"bookings_next_end",
+	"SELECT coalesce(" MS("min(upper(during))") ", 0) FROM bookings"
+						    " WHERE upper(during) > " TS("$1"),
+	1};
+
 static const struct store_stmt stmt_candidates = {
 	"schedule_candidates",
-	"SELECT id FROM records WHERE kind = 'change' AND data ? 'schedule'"
+	"SELECT id, workflow, state, jsonb_strip_nulls(jsonb_build_object('schedule',"
+	" data->'schedule', 'services', data->'services', 'duration', data->'duration',"
+	" 'not_before', data->'not_before', 'not_after', data->'not_after', 'environment',"
+	" data->'environment', 'approvals', jsonb_build_object('break_glass',"
+	" data->'approvals'->'break_glass')))::text"
+	" FROM records WHERE kind = 'change' AND data ? 'schedule'"
 	" AND state = data->'schedule'->>'state'"
 	" ORDER BY data->'schedule'->>'approved_at', id",
 	0};
@@ -144,6 +158,33 @@ enum db_status store_booking_drop(struct store *st, const char *change)
 	return store_queue(st, &stmt_drop, p);
 }
 
+enum db_status store_schedule_version(struct store *st, long long *version)
+{
+	PGresult *res;
+	*version = 0;
+	enum db_status s = store_exec(st, &stmt_version, NULL, &res);
+	if (s == DB_ONE)
+		*version = atoll(PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+enum db_status store_bookings_next_end(struct store *st, long long after_ms, long long *end_ms)
+{
+	char after[32];
+	snprintf(after, sizeof after, "%lld", after_ms);
+	const char *p[] = {after};
+	PGresult *res;
+	*end_ms = 0;
+	enum db_status s = store_exec(st, &stmt_next_end, p, &res);
+	if (s == DB_ONE)
+		*end_ms = atoll(PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
 enum db_status store_schedule_candidates(struct store *st, json_t **out)
 {
 	PGresult *res;
@@ -152,8 +193,16 @@ enum db_status store_schedule_candidates(struct store *st, json_t **out)
 	if (s < 0)
 		return s;
 	json_t *arr = json_array();
-	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
-		json_array_append_new(arr, json_string(PQgetvalue(res, i, 0)));
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_t *o =
+			json_pack("{s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0), "workflow",
+				  PQgetvalue(res, i, 1), "state", PQgetvalue(res, i, 2), "data",
+				  json_loads(PQgetvalue(res, i, 3), 0, NULL) ?: json_object());
+		if (o == NULL || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
 	PQclear(res);
 	*out = arr;
 	return arr != NULL ? DB_ONE : DB_HARD;
