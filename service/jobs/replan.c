@@ -20,11 +20,13 @@ struct replan_worker {
 	struct app_session *session; /* its own connection and definitions */
 	unsigned long planned_gen;   /* the definitions the last complete re-plan saw */
 	long long planned_ms;        /* when it started */
+	long long planned_version;   /* the bookings it left (-1: another pass is due) */
+	long long planned_edge_ms;   /* when time alone may move a change (0: never) */
 	bool planned;                /* one complete re-plan has run */
 };
 
-/* Re-plans at least this often: missed slots move on, unscheduled changes retry. */
-#define REPLAN_EVERY_MS (60 * 1000)
+/* Re-plans at least this often, whatever else: a safety net, not the trigger. */
+#define REPLAN_EVERY_MS (60 * 60 * 1000)
 
 /* records_replan's stop question: has worker_stop() been called? */
 static bool stop_asked(void *cls)
@@ -33,8 +35,30 @@ static bool stop_asked(void *cls)
 }
 
 /*
- * Re-plans scheduled changes when the definitions changed (a reload, a remote calendar
- * fetched), at start-up and once a minute.  Replicas may do it at once: each change is
+ * Whether the last complete re-plan still holds: the same definitions, the clock before
+ * the next instant that moves a change by itself (a booking's end, a window coming into
+ * the horizon), less than REPLAN_EVERY_MS ago, and no change booked, moved or released
+ * since, by any replica (one read of the bookings' version).
+ */
+static bool still_planned(struct replan_worker *w, struct rec_ctx *c, unsigned long gen)
+{
+	long long now = c->now_ms, version;
+	struct tr_error err = {0};
+	if (!w->planned || w->planned_gen != gen || w->planned_version < 0 ||
+	    (w->planned_edge_ms != 0 && now >= w->planned_edge_ms) ||
+	    now - w->planned_ms >= REPLAN_EVERY_MS)
+		return false;
+	if (records_replan_version(c, &version, &err) != TR_OK)
+		return true; /* the database is away: try again at the next sweep */
+	return version == w->planned_version;
+}
+
+/*
+ * Re-plans scheduled changes at start-up and when something a placement depends on
+ * changed: the definitions (a reload, a remote calendar fetched), the bookings (a change
+ * booked, moved or released here or on another replica), or the clock passing an instant
+ * that moves a change by itself; at the latest hourly.  An idle service only reads the
+ * bookings' version once a sweep.  Replicas may re-plan at once: each change is
  * re-planned in its own transaction under the scheduling lock, and a legal booking stays
  * put.  A run cut short by a stop or a database outage counts as not done.
  */
@@ -47,7 +71,7 @@ static bool sweep(struct worker *self, void *cls)
 		return false; /* no definitions loaded yet */
 	unsigned long gen = w->session->defs_gen;
 	long long now = c.now_ms;
-	if (w->planned && w->planned_gen == gen && now - w->planned_ms < REPLAN_EVERY_MS)
+	if (still_planned(w, &c, gen))
 		return false;
 	struct rec_replan_stats st;
 	long long t0 = clock_mono_ms();
@@ -55,14 +79,15 @@ static bool sweep(struct worker *self, void *cls)
 	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE) /* an outage: the next sweep retries */
 		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc), err.detail);
 	LOG_INFO("event=replanned candidates=%zu examined=%zu moved=%u finished=%s ms=%lld "
-		 "definitions=%s",
+		 "version=%lld next_edge_ms=%lld definitions=%s",
 		 st.candidates, st.examined, st.moved, st.finished ? "true" : "false",
-		 clock_mono_ms() - t0, c.defs->version);
-	bool finished = st.finished;
-	if (finished) {
+		 clock_mono_ms() - t0, st.version, st.next_edge_ms, c.defs->version);
+	if (st.finished) {
 		w->planned = true;
 		w->planned_gen = gen;
 		w->planned_ms = now;
+		w->planned_version = st.version;
+		w->planned_edge_ms = st.next_edge_ms;
 	}
 	return false;
 }
