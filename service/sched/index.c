@@ -150,9 +150,17 @@ void sched_svc_book(struct sched_index *ix, struct sched_svc *sv, int64_t start,
 		    const char *id)
 {
 	if (ix->explains) {
-		sv->bks_sorted =
-			sv->n_bks == 0 || (sv->bks_sorted && sv->bks[sv->n_bks - 1].start < start);
-		sv->bks[sv->n_bks] = (struct sched_bk){start, end, id, ix->next_seq++};
+		struct sched_bk bk = {start, end, id, ix->next_seq++};
+		size_t at = sv->n_bks;
+		if (sv->bks_sorted) {
+			/* In its place, so that the bookings stay sorted: a re-plan pass takes
+			 * a change out and puts it back in the middle, once per change. */
+			at = bks_after(sv, start - 1);
+			while (at < sv->n_bks && cmp_bk(&sv->bks[at], &bk) < 0)
+				at++;
+			memmove(&sv->bks[at + 1], &sv->bks[at], (sv->n_bks - at) * sizeof *sv->bks);
+		}
+		sv->bks[at] = bk;
 		sv->n_bks++;
 		if (end - start > sv->max_dur)
 			sv->max_dur = end - start;
@@ -316,6 +324,38 @@ static int held_add(struct sched_index *ix, const struct sched_booking *b, const
 	return 0;
 }
 
+/*
+ * The busy intervals replacing one after a booking [.., end) left it: `run` (when `have`)
+ * is the run of the bookings before bks[first], which go on from bks[first] until a run
+ * reaches `end` (it then lasts to `be`, the interval's end) or the interval ends.  Writes
+ * them to `out` (may be NULL) and returns how many.
+ */
+static size_t unbook_pieces(const struct sched_svc *sv, size_t first, bool have,
+			    struct sched_busy run, int64_t end, int64_t be, struct sched_busy *out)
+{
+	size_t n = 0;
+	for (size_t k = first; k < sv->n_bks && sv->bks[k].start < be && !(have && run.end >= end);
+	     k++) {
+		if (have && sv->bks[k].start <= run.end) {
+			if (sv->bks[k].end > run.end)
+				run.end = sv->bks[k].end;
+			continue;
+		}
+		if (have && out != NULL)
+			out[n] = run;
+		n += have;
+		run = (struct sched_busy){sv->bks[k].start, sv->bks[k].end};
+		have = true;
+	}
+	if (!have)
+		return n;
+	if (run.end >= end)
+		run.end = be;
+	if (out != NULL)
+		out[n] = run;
+	return n + 1;
+}
+
 /* Takes [start, end) of change `id` off service sv: its booking, and its busy time. */
 static int svc_unbook(struct sched_index *ix, struct sched_svc *sv, const char *id, int64_t start,
 		      int64_t end)
@@ -333,30 +373,35 @@ static int svc_unbook(struct sched_index *ix, struct sched_svc *sv, const char *
 		return 0; /* not there (cannot happen) */
 	memmove(&sv->bks[b], &sv->bks[b + 1], (sv->n_bks - b - 1) * sizeof *sv->bks);
 	sv->n_bks--;
-	/* The busy interval that held it, merged again from the bookings left in it. */
+	/*
+	 * The busy interval B that held it changes only where [start, end) alone covered
+	 * it.  The bookings that start before `start` still cover one run from B's start
+	 * (B was one run, and none of them moved) to the latest of their ends, found walking
+	 * back until no earlier booking can end later (max_dur); and B's time from `end` on
+	 * is all still covered.  So B is merged again only from `start` on, over the
+	 * bookings starting there, until a run reaches `end`: that run lasts to B's end.
+	 */
 	size_t i = busy_after(sv, start);
 	if (i >= sv->n_busy)
 		return 0;
 	int64_t bs = sv->busy[i].start, be = sv->busy[i].end;
-	size_t first = bks_after(sv, bs - 1), m = 0;
-	for (size_t k = first; k < sv->n_bks && sv->bks[k].start < be; k++)
-		m++;
-	if (sched_grow((void **)&sv->busy, &sv->cap_busy, sv->n_busy + m, sizeof *sv->busy) < 0)
-		return -1;
-	/* At most m intervals replace busy[i]: move the tail out of the way first. */
-	memmove(&sv->busy[i + m], &sv->busy[i + 1], (sv->n_busy - i - 1) * sizeof *sv->busy);
-	size_t n = 0;
-	for (size_t k = first; k < first + m; k++) {
-		struct sched_busy *last = n ? &sv->busy[i + n - 1] : NULL;
-		if (last != NULL && sv->bks[k].start <= last->end) {
-			if (sv->bks[k].end > last->end)
-				last->end = sv->bks[k].end;
-		} else {
-			sv->busy[i + n++] = (struct sched_busy){sv->bks[k].start, sv->bks[k].end};
-		}
+	size_t first = bks_after(sv, start - 1); /* the first starting at or after start */
+	bool have = false;
+	struct sched_busy run = {0, 0};
+	for (size_t k = first; k-- > 0 && sv->bks[k].start >= bs;) {
+		if (!have || sv->bks[k].end > run.end)
+			run = (struct sched_busy){bs, sv->bks[k].end};
+		have = true;
+		if (sv->bks[k].start + sv->max_dur <= run.end)
+			break; /* nothing earlier ends later */
 	}
-	memmove(&sv->busy[i + n], &sv->busy[i + m], (sv->n_busy - i - 1) * sizeof *sv->busy);
-	sv->n_busy = sv->n_busy - 1 + n;
+	size_t m = unbook_pieces(sv, first, have, run, end, be, NULL);
+	if (m > 1 &&
+	    sched_grow((void **)&sv->busy, &sv->cap_busy, sv->n_busy + m - 1, sizeof *sv->busy) < 0)
+		return -1;
+	memmove(&sv->busy[i + m], &sv->busy[i + 1], (sv->n_busy - i - 1) * sizeof *sv->busy);
+	(void)unbook_pieces(sv, first, have, run, end, be, &sv->busy[i]);
+	sv->n_busy = sv->n_busy - 1 + m;
 	return 0;
 }
 

@@ -31,9 +31,9 @@
 #define DAYS  30
 #define HORIZ (DAYS * DAY)
 
-static const char *const SVCS[] = {"web-frontend", "mobile-api",  "api-gateway",   "payments",
-				   "payments-db",  "ledger",      "ledger-db",     "identity",
-				   "notifications", "search",     "reporting",     "data-warehouse",
+static const char *const SVCS[] = {"web-frontend",  "mobile-api", "api-gateway", "payments",
+				   "payments-db",   "ledger",     "ledger-db",   "identity",
+				   "notifications", "search",     "reporting",   "data-warehouse",
 				   "message-bus"};
 #define N_SVCS (sizeof SVCS / sizeof SVCS[0])
 static const char *const CALS[] = {"web-window", "platform-window", "payments-window",
@@ -60,14 +60,13 @@ struct gen {
 	const char *names[64][3]; /* service lists of the events */
 	char uids[64][16], sums[64][32];
 	size_t n_events;
-	json_t *changes; /* [{"id", "services", "duration_ms", "not_before_ms", "not_after_ms",
-			    "emergency"}] */
+	json_t *changes;  /* [{"id", "services", "duration_ms", "not_before_ms", "not_after_ms",
+			     "emergency"}] */
 	json_t *bookings; /* planner_new's shape */
 };
 
 static void add_instance(struct gen *g, size_t ev, enum cal_inst_kind kind, bool hard,
-			 long capacity, size_t n_services, bool staging, int64_t start,
-			 int64_t end)
+			 long capacity, size_t n_services, bool staging, int64_t start, int64_t end)
 {
 	if (g->inst.n == g->inst.cap) {
 		g->inst.cap = g->inst.cap ? 2 * g->inst.cap : 256;
@@ -119,7 +118,8 @@ static void gen_calendar(struct gen *g)
 		for (int64_t d = -1; d < DAYS + 2; d += every)
 			if (pick(12) != 0) /* some instances missing */
 				add_instance(g, ev, CAL_INST_WINDOW, true, cap, ns, staging,
-					     T0 + d * DAY + hour * HOUR, T0 + d * DAY + hour * HOUR + len);
+					     T0 + d * DAY + hour * HOUR,
+					     T0 + d * DAY + hour * HOUR + len);
 	}
 	for (size_t f = 0; f < freezes; f++) {
 		size_t ev = g->n_events++;
@@ -326,8 +326,8 @@ static int one_case(uint64_t seed, const struct policy_catalog *cat, size_t n_ch
 			if (was != NULL)
 				CHECK(planner_booking_add(inc, id, was) == 0);
 		} else if (json_integer_value(json_object_get(a, "status")) == SCHED_OK) {
-			next_booking = booking_of(
-				id, services, json_array_get(json_object_get(a, "slots"), 0));
+			next_booking = booking_of(id, services,
+						  json_array_get(json_object_get(a, "slots"), 0));
 			CHECK(planner_booking_add(inc, id, next_booking) == 0);
 			(*moved)++;
 		} else if (start_of(old_bookings, id) != 0) {
@@ -362,7 +362,8 @@ static struct policy_catalog *shipped(void)
 	struct policy_catalog *cat = catalog_load_file("policies/services.json", &d);
 	diags_clear(&d);
 	if (cat == NULL) {
-		fprintf(stderr, "cannot load policies/services.json (run from the repository root)\n");
+		fprintf(stderr,
+			"cannot load policies/services.json (run from the repository root)\n");
 		exit(1);
 	}
 	return cat;
@@ -394,8 +395,8 @@ static int64_t first_start(struct planner *p, const char *id, const char *servic
 	struct planner_request rq = {.id = id, .services = svcs, .duration_ms = HOUR};
 	int64_t at = -1;
 	if (planner_slots(p, &rq, T0, 1, &res) == SCHED_OK)
-		at = json_integer_value(
-			json_object_get(json_array_get(json_object_get(res, "slots"), 0), "start_ms"));
+		at = json_integer_value(json_object_get(
+			json_array_get(json_object_get(res, "slots"), 0), "start_ms"));
 	json_decref(res);
 	json_decref(svcs);
 	return at;
@@ -439,5 +440,76 @@ static void test_remove_and_add_free_and_block_a_slot(void)
 	json_decref(bookings);
 }
 
+/*
+ * The scheduler index itself, where bookings overlap and touch (as they may after a
+ * calendar change): one service, 60 bookings of random lengths packed so that many merge
+ * into long busy runs; taken out in random order (and some put back), the index must
+ * answer every probe -- the earliest slot of changes of several lengths from several
+ * instants -- as an index built from the bookings left.
+ */
+static void test_index_remove_splits_busy_runs_exactly(void)
+{
+	static const char *const svc[] = {"s"};
+	enum { NB = 60 };
+	int diffs = 0;
+	for (uint64_t seed = 1; seed <= 30; seed++) {
+		rng = seed * 7919 + 3;
+		struct sched_booking bk[NB];
+		char ids[NB][16];
+		bool live[NB];
+		for (int i = 0; i < NB; i++) {
+			snprintf(ids[i], sizeof ids[i], "CHG-%d", i);
+			int64_t st = T0 + pick(48) * HOUR / 2;
+			bk[i] = (struct sched_booking){
+				ids[i], svc, 1, st, st + (1 + pick(6)) * HOUR / 2, NULL};
+			live[i] = true;
+		}
+		struct sched_input in = {.bookings = bk, .n_bookings = NB, .horizon_ms = HORIZ};
+		struct sched_index *inc;
+		CHECK(sched_index_new(&in, &inc) == SCHED_OK);
+		for (int step = 0; step < NB; step++) {
+			int i = (int)pick(NB);
+			if (live[i]) {
+				CHECK(sched_index_remove(inc, ids[i], NULL) == SCHED_OK);
+				live[i] = false;
+			} else {
+				CHECK(sched_index_add(inc, &bk[i]) == SCHED_OK);
+				live[i] = true;
+			}
+			struct sched_booking left[NB];
+			size_t n = 0;
+			for (int k = 0; k < NB; k++)
+				if (live[k])
+					left[n++] = bk[k];
+			struct sched_input fin = {
+				.bookings = left, .n_bookings = n, .horizon_ms = HORIZ};
+			struct sched_index *fresh;
+			CHECK(sched_index_new(&fin, &fresh) == SCHED_OK);
+			for (int64_t from = 0; from < 30; from += 3)
+				for (int64_t len = 1; len <= 4; len++) {
+					struct sched_change c = {.id = "probe",
+								 .services = svc,
+								 .n_services = 1,
+								 .duration_ms = len * HOUR / 2,
+								 .not_before_ms = T0 + from * HOUR,
+								 .type = SCHED_EMERGENCY};
+					struct sched_slot a, b;
+					enum sched_status x = sched_find(fresh, &c, T0, &a, NULL);
+					enum sched_status y = sched_find(inc, &c, T0, &b, NULL);
+					if (x != y || (x == SCHED_OK && a.start_ms != b.start_ms)) {
+						fprintf(stderr,
+							"  seed %" PRIu64 " step %d: fresh %" PRId64
+							", incremental %" PRId64 "\n",
+							seed, step, a.start_ms, b.start_ms);
+						diffs++;
+					}
+				}
+			sched_index_free(fresh);
+		}
+		sched_index_free(inc);
+	}
+	CHECK_INT(diffs, 0);
+}
+
 TESTS(test_incremental_pass_places_as_a_planner_per_change,
-      test_remove_and_add_free_and_block_a_slot)
+      test_remove_and_add_free_and_block_a_slot, test_index_remove_splits_busy_runs_exactly)
