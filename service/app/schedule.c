@@ -744,6 +744,10 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 	json_t *cand;
 	enum tr_code rc = TR_OK;
 	stats->candidates = json_array_size(cands);
+	if (stop != NULL && stop(cls)) { /* between the steps of a long pass, too */
+		json_decref(cands);
+		return TR_OK;
+	}
 	struct cal_instances *all = rec_calendar(c); /* once: c->now_ms does not move */
 	if (all == NULL) {
 		json_decref(cands);

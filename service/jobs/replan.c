@@ -40,16 +40,22 @@ static bool stop_asked(void *cls)
  * the horizon), less than REPLAN_EVERY_MS ago, and no change booked, moved or released
  * since, by any replica (one read of the bookings' version).
  */
-static bool still_planned(struct replan_worker *w, struct rec_ctx *c, unsigned long gen)
+static bool still_planned(struct replan_worker *w, struct rec_ctx *c, unsigned long gen,
+			  const char **why)
 {
 	long long now = c->now_ms, version;
 	struct tr_error err = {0};
-	if (!w->planned || w->planned_gen != gen || w->planned_version < 0 ||
-	    (w->planned_edge_ms != 0 && now >= w->planned_edge_ms) ||
-	    now - w->planned_ms >= REPLAN_EVERY_MS)
+	*why = !w->planned                                            ? "start"
+	       : w->planned_gen != gen                                ? "definitions"
+	       : w->planned_version < 0                               ? "others_wrote"
+	       : w->planned_edge_ms != 0 && now >= w->planned_edge_ms ? "edge"
+	       : now - w->planned_ms >= REPLAN_EVERY_MS               ? "hourly"
+								      : NULL;
+	if (*why != NULL)
 		return false;
 	if (records_replan_version(c, &version, &err) != TR_OK)
 		return true; /* the database is away: try again at the next sweep */
+	*why = "bookings";
 	return version == w->planned_version;
 }
 
@@ -71,16 +77,18 @@ static bool sweep(struct worker *self, void *cls)
 		return false; /* no definitions loaded yet */
 	unsigned long gen = w->session->defs_gen;
 	long long now = c.now_ms;
-	if (still_planned(w, &c, gen))
+	const char *why;
+	if (still_planned(w, &c, gen, &why))
 		return false;
 	struct rec_replan_stats st;
 	long long t0 = clock_mono_ms();
+	LOG_INFO("event=replan_started why=%s definitions=%s", why, c.defs->version);
 	enum tr_code rc = records_replan(&c, stop_asked, self, &st, &err);
 	if (rc != TR_OK && rc != TR_E_DB_UNAVAILABLE) /* an outage: the next sweep retries */
 		LOG_WARN("event=replan_failed code=%s detail=\"%s\"", tr_code_slug(rc), err.detail);
-	LOG_INFO("event=replanned candidates=%zu examined=%zu moved=%u finished=%s ms=%lld "
+	LOG_INFO("event=replanned why=%s candidates=%zu examined=%zu moved=%u finished=%s ms=%lld "
 		 "version=%lld next_edge_ms=%lld definitions=%s",
-		 st.candidates, st.examined, st.moved, st.finished ? "true" : "false",
+		 why, st.candidates, st.examined, st.moved, st.finished ? "true" : "false",
 		 clock_mono_ms() - t0, st.version, st.next_edge_ms, c.defs->version);
 	if (st.finished) {
 		w->planned = true;

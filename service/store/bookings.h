@@ -43,8 +43,8 @@ enum db_status store_booking_set(struct store *st, const char *change, json_t *s
 enum db_status store_booking_drop(struct store *st, const char *change);
 
 /*
- * The version of the bookings (migration 0021): raised by every statement that writes
- * to them, in the writer's transaction.  Read under the scheduling lock, it says whether
+ * The version of the bookings (migration 0021): raised by every booking row inserted,
+ * deleted or moved, in the writer's transaction.  Read under the scheduling lock, it says whether
  * anything was booked, moved or released since an earlier read; read after a
  * transaction's own writes, it is the version they made.  DB_ONE and *version, or an
  * error.

@@ -21,7 +21,8 @@
 #   idle CPU            transomd's and PostgreSQL's CPU (utime + stime of /proc/PID/stat,
 #                       PostgreSQL: every child of the postmaster) over BENCH_IDLE seconds
 #                       (default 30) once the start-up pass is over, in cores;
-#   shutdown            SIGTERM -> exit, sent 0.2 s after a SIGHUP started a pass.
+#   shutdown            SIGTERM -> exit, sent as soon as a SIGHUP's pass has begun
+#                       (`event=replan_started`; before that line existed, 0.2 s after it).
 # A pass that does not end within BENCH_REPLAN_LIMIT seconds (default 45) is stopped with
 # SIGTERM: its time is then extrapolated from the changes it examined (marked "extrap.")
 # and the SIGTERM's wait counts as a shutdown sample.
@@ -117,6 +118,7 @@ printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//bench//EN\r\nEND:VC
 # --- the service -----------------------------------------------------------------------------
 serve() {
 	: >"$TMP/serve.err"
+	: >"$TMP/serve.out"
 	TRANSOM_LISTEN=127.0.0.1:0 TRANSOM_SHUTDOWN_GRACE=120 "$BIN" serve \
 		>"$TMP/serve.out" 2>"$TMP/serve.err" &
 	SERVER=$!
@@ -310,7 +312,9 @@ for rep in $(seq 1 "$REPS"); do
 	p1=$(cpu_ticks $(pg_pids))
 	echo "$t0 $t1 $HZ $IDLE" | awk '{ printf "%.3f\n", ($2 - $1) / $3 / $4 }' >>"$TMP/i_t"
 	echo "$p0 $p1 $HZ $IDLE" | awk '{ printf "%.3f\n", ($2 - $1) / $3 / $4 }' >>"$TMP/i_p"
-	echo "  repetition $rep: $(passes) passes logged in the first $((IDLE + 1))+ s"
+	echo "  repetition $rep: $(passes) passes logged by the end of the sample" \
+		"(start-up pass finished: $(field 1 finished)); why:" \
+		$(grep 'event=replanned' "$TMP/serve.err" | sed -n 's/.* why=\([^ ]*\).*/\1/p')
 	unserve
 done
 echo
@@ -322,7 +326,16 @@ row "PostgreSQL" "$TMP/i_p" "%10.3f"
 make_changes "$last"
 for rep in $(seq 1 "$REPS"); do
 	serve
-	wait_pass 1 && [ "$(field 1 finished)" = true ] && { kill -HUP "$SERVER"; sleep 0.2; }
+	# After the start-up pass, a reload starts another: SIGTERM as soon as it has begun.
+	if wait_pass 1 && [ "$(field 1 finished)" = true ]; then
+		kill -HUP "$SERVER"
+		i=0
+		while [ "$(grep -c 'event=replan_started' "$TMP/serve.err")" -lt 2 ] &&
+			[ $i -lt 100 ]; do
+			sleep 0.02
+			i=$((i + 1))
+		done
+	fi
 	unserve
 	echo "$DOWN" >>"$TMP/down"
 	echo "  repetition $rep: last pass examined $(field "$(passes)" examined) of" \
