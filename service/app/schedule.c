@@ -81,8 +81,7 @@ static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances 
 	*out = NULL;
 	if (all == NULL)
 		return DB_HARD;
-	enum db_status s =
-		store_bookings_list(c->st, c->now_ms, c->now_ms + horizon, NULL, &bookings);
+	enum db_status s = store_bookings_placed(c->st, c->now_ms, c->now_ms + horizon, &bookings);
 	if (s < 0)
 		return s;
 	*out = planner_new(all, environment, bookings, d->catalog, exclude, horizon);

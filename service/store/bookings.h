@@ -52,6 +52,14 @@ enum db_status store_booking_drop(struct store *st, const char *change);
 enum db_status store_schedule_version(struct store *st, long long *version);
 
 /*
+ * The bookings overlapping [from_ms, to_ms) as a planner reads them (planner_new):
+ * owned array of {"change", "services" (sorted), "start_ms", "end_ms", "window_uid"},
+ * the same bookings in the same order as store_bookings_list without a service filter.
+ */
+enum db_status store_bookings_placed(struct store *st, long long from_ms, long long to_ms,
+				     json_t **out);
+
+/*
  * The earliest end of a booking after `after_ms` (*end_ms; 0 when none): when a change
  * still waiting at the end of its slot has missed it.  DB_ONE, or an error.
  */
@@ -60,8 +68,10 @@ enum db_status store_bookings_next_end(struct store *st, long long after_ms, lon
 /*
  * The changes that hold a slot or wait for one (data.schedule set, still in the state
  * that scheduled them), in planning order (approval time, then id): an owned array of
- * {"id", "workflow", "state", "data"}, data holding only what placing them reads
- * (schedule, services, duration, not_before, not_after, environment, approvals.break_glass).
+ * {"id", "workflow", "state", "data"}, data holding only what placing them reads:
+ * schedule.{status, start, end, soft_freeze, respect_window (only when false)},
+ * services, and duration, not_before, not_after, environment when strings, and
+ * approvals.break_glass (true) when the approvals have that key.
  */
 enum db_status store_schedule_candidates(struct store *st, json_t **out);
 
