@@ -163,16 +163,40 @@ enum tr_code records_simulate(struct rec_ctx *c, json_t *input, struct rec_reply
 enum tr_code records_reschedule(struct rec_ctx *c, const char *id, json_t *input,
 				struct rec_reply *out, struct tr_error *err);
 
+/* What one re-plan pass did. */
+struct rec_replan_stats {
+	size_t candidates; /* changes holding or awaiting a slot */
+	size_t examined;   /* of them, re-planned before the pass ended */
+	unsigned moved;    /* of them, moved (or made unscheduled) */
+	bool finished;     /* every candidate was seen */
+	/* What the pass depended on, when it finished: nothing needs re-planning while the
+	 * definitions stay the same, records_replan_version() answers `version` and
+	 * `freezes` and the clock is before `next_edge_ms`. */
+	long long version;          /* of the bookings the pass left; -1: another pass is due */
+	unsigned long long freezes; /* print of the incident freezes the pass planned around */
+	long long next_edge_ms;     /* the next instant time alone may move a change (0: none) */
+};
+
 /*
  * Re-plans every change holding or awaiting a slot, in order of approval, after the
  * calendars changed: a booking still legal stays; the others move to their earliest legal
- * slot (or become unscheduled, with reasons), raising their sequence.  *moved counts them.
- * Each change is re-planned in its own transaction; before each, `stop(cls)` (may be NULL)
- * is asked and a true answer ends the run there (TR_OK, *finished false), so a long
- * re-plan never holds up a shutdown.  *finished is true when every candidate was seen.
+ * slot (or become unscheduled, with reasons), raising their sequence.  `stats` receives
+ * the counts.  Each change is re-planned in its own transaction; before each, `stop(cls)`
+ * (may be NULL) is asked and a true answer ends the run there (TR_OK, finished false), so
+ * a long re-plan never holds up a shutdown.
  */
-enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls, unsigned *moved,
-			    bool *finished, struct tr_error *err);
+enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls,
+			    struct rec_replan_stats *stats, struct tr_error *err);
+
+/*
+ * The version of the bookings (store_schedule_version): raised whenever a change is
+ * booked, moved or released, by any replica; and a print of the incident freezes (an
+ * open P1/P2 incident freezes its services, app/incident_freezes.h), which move
+ * placements without a booking written.  Two small reads: the re-planner's "nothing
+ * changed" check.
+ */
+enum tr_code records_replan_version(struct rec_ctx *c, long long *version,
+				    unsigned long long *freezes, struct tr_error *err);
 
 /* Window or freeze instances (`kind` "window", "freeze", "meeting") in [from, to), of one service
  * or all. */

@@ -30,6 +30,9 @@ struct rec_job {
 	/* The calendar instances the planner places changes among (rec_calendar; borrowed),
 	 * expanded before the transaction so that no row lock waits on libical; or NULL. */
 	struct cal_instances *instances;
+	/* A re-plan pass's planners, kept across its changes (schedule.c; borrowed), or NULL:
+	 * each placement then builds its own. */
+	struct rec_plan_cache *plan;
 	enum db_status (*body)(struct store *, void *); /* the transaction body of rec_run */
 };
 

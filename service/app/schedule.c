@@ -39,7 +39,6 @@ static json_t *schedule_effect(json_t *effects)
 	return NULL;
 }
 
-/* A planner over the calendars and every booking of the horizon but `exclude`'s. */
 /* The environment change `record` is deployed to (production when it names none). */
 static const char *env_of(json_t *record)
 {
@@ -83,10 +82,21 @@ void rec_calendar_free(struct cal_instances *l)
 	free(rc);
 }
 
+/* Whether `record` is exempt from the freeze of some incident among `all`. */
+static bool freeze_exempt_any(const struct rec_ctx *c, const struct cal_instances *all,
+			      json_t *record)
+{
+	for (size_t i = 0; all != NULL && record != NULL && i < all->n; i++)
+		if (incident_freeze_exempt(c, all->v[i].uid, record))
+			return true;
+	return false;
+}
+
 /*
  * A planner over the windows and freezes of `all` (from rec_calendar, borrowed) that
  * concern `environment` (X-TRANSOM-ENVIRONMENTS; production by default) and every
- * booking but `exclude`'s.  Expands nothing: it may run under a row lock.
+ * booking but `exclude`'s, without the incident freezes `record` (NULL: none) is exempt
+ * from.  Expands nothing: it may run under a row lock.
  */
 static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances *all,
 				  const char *exclude, const char *environment, json_t *record,
@@ -102,10 +112,7 @@ static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances 
 	 * planner gets the instances without it (a shallow copy; the planner keeps nothing of
 	 * the list itself). */
 	struct cal_instances mine = {0};
-	bool exempt = false;
-	for (size_t i = 0; record != NULL && i < all->n && !exempt; i++)
-		exempt = incident_freeze_exempt(c, all->v[i].uid, record);
-	if (exempt) {
+	if (freeze_exempt_any(c, all, record)) {
 		mine.v = malloc(all->n * sizeof *mine.v);
 		if (mine.v == NULL)
 			return DB_HARD;
@@ -115,8 +122,7 @@ static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances 
 		mine.cap = all->n;
 		all = &mine;
 	}
-	enum db_status s =
-		store_bookings_list(c->st, c->now_ms, c->now_ms + horizon, NULL, &bookings);
+	enum db_status s = store_bookings_placed(c->st, c->now_ms, c->now_ms + horizon, &bookings);
 	if (s >= 0) {
 		*out = planner_new(all, environment, bookings, d->catalog, exclude, horizon);
 		s = *out != NULL ? DB_ONE : DB_HARD;
@@ -124,6 +130,161 @@ static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances 
 	free(mine.v); /* not cal_instances_clear: the name lists are `all`'s */
 	json_decref(bookings);
 	return s;
+}
+
+/*
+ * The planners of one re-plan pass, one per environment, each holding every booking of
+ * the horizon: a change is taken out of them, placed, and put back where it now is, so a
+ * pass costs one planner, not one per change (issue 19).  They hold what the bookings
+ * table held at `version` (store_schedule_version, read under the scheduling lock); when
+ * the table moved on without them (another request or replica booked, a change was
+ * released), or a transaction that changed them did not commit, they are made again.
+ */
+#define PLAN_ENVS 16
+
+struct rec_plan_cache {
+	struct {
+		char *env;
+		struct planner *p;
+	} v[PLAN_ENVS];
+	size_t n;
+	long long version; /* of the bookings the planners hold; -1: unknown */
+	long long pending; /* the version once the running transaction commits; -1: unknown */
+	bool touched;      /* the running transaction changed the planners */
+	unsigned foreign;  /* times the bookings moved on without the pass (others wrote) */
+};
+
+static void plan_cache_drop(struct rec_plan_cache *pc)
+{
+	for (size_t i = 0; i < pc->n; i++) {
+		free(pc->v[i].env);
+		planner_free(pc->v[i].p);
+	}
+	pc->n = 0;
+	pc->version = -1;
+}
+
+/* After the transaction of one change: committed (`ok`) or not. */
+static void plan_cache_settle(struct rec_plan_cache *pc, bool ok)
+{
+	if (ok && pc->pending >= 0)
+		pc->version = pc->pending;
+	else if (pc->touched)
+		plan_cache_drop(pc);
+	pc->touched = false;
+	pc->pending = -1;
+}
+
+/*
+ * The index of the cached planner for `environment`, made when missing from the bookings
+ * as they are now (in the caller's transaction, or outside any: then the version is read
+ * first when unknown, so that a write in between only makes the next placement start
+ * again); *k receives it.  DB_NONE when there are too many environments to cache.
+ */
+static enum db_status plan_cache_find(struct rec_ctx *c, struct rec_plan_cache *pc,
+				      const struct cal_instances *all, const char *environment,
+				      size_t *k)
+{
+	enum db_status s;
+	for (*k = 0; *k < pc->n; (*k)++)
+		if (strcmp(pc->v[*k].env, environment) == 0)
+			return DB_ONE;
+	if (pc->n == PLAN_ENVS)
+		return DB_NONE; /* too many environments: this one plans alone */
+	if (pc->n == 0 && pc->version < 0 && (s = store_schedule_version(c->st, &pc->version)) < 0)
+		return s;
+	struct planner *p;
+	char *env = strdup(environment);
+	if (env == NULL)
+		return DB_HARD;
+	if ((s = planner_for(c, all, NULL, environment, NULL, &p)) < 0) {
+		free(env);
+		return s;
+	}
+	pc->v[pc->n].env = env;
+	pc->v[pc->n++].p = p;
+	return DB_ONE;
+}
+
+/* Takes `change` out of every cached planner; *was (may be NULL) gets planner k's booking. */
+static enum db_status plan_cache_take(struct rec_plan_cache *pc, const char *change, size_t k,
+				      json_t **was)
+{
+	for (size_t i = 0; i < pc->n; i++)
+		if (planner_booking_remove(pc->v[i].p, change, i == k ? was : NULL) < 0)
+			return DB_HARD;
+	return DB_ONE;
+}
+
+/*
+ * The cached planner for `environment` with change `exclude` taken out of every cached
+ * planner (*was receives its booking, owned, or NULL), after the scheduling lock.
+ * *version receives the bookings' version read now.
+ */
+static enum db_status plan_cache_get(struct rec_job *j, const char *exclude,
+				     const char *environment, struct planner **out, json_t **was,
+				     long long *version)
+{
+	struct rec_plan_cache *pc = j->plan;
+	*out = NULL;
+	*was = NULL;
+	enum db_status s = store_schedule_version(j->c->st, version);
+	if (s < 0)
+		return s;
+	if (pc->touched || *version != pc->version) {
+		if (!pc->touched && pc->version >= 0)
+			pc->foreign++;
+		plan_cache_drop(pc);
+		pc->touched = false;
+	}
+	pc->version = *version;
+	pc->pending = -1;
+	size_t k;
+	if ((s = plan_cache_find(j->c, pc, j->instances, environment, &k)) != DB_ONE)
+		return s;
+	pc->touched = true;
+	if ((s = plan_cache_take(pc, exclude, k, was)) < 0)
+		return s;
+	*out = pc->v[k].p;
+	return DB_ONE;
+}
+
+/* Puts `booking` (borrowed; NULL: none) of `change` back into every cached planner. */
+static enum db_status plan_cache_put_all(struct rec_plan_cache *pc, const char *change,
+					 json_t *booking)
+{
+	for (size_t i = 0; booking != NULL && i < pc->n; i++)
+		if (planner_booking_add(pc->v[i].p, change, booking) < 0)
+			return DB_HARD;
+	return DB_ONE;
+}
+
+static enum db_status plan_cache_put(struct rec_job *j, const char *change, json_t *booking)
+{
+	return plan_cache_put_all(j->plan, change, booking);
+}
+
+/* A booking as store_bookings_list lists it: services sorted and distinct. */
+static json_t *booking_json(json_t *services, long long start_ms, long long end_ms,
+			    const char *window_uid)
+{
+	json_t *names = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(services, i, v) {
+		const char *n = json_string_value(v);
+		size_t at = 0;
+		while (n != NULL && at < json_array_size(names) &&
+		       strcmp(json_string_value(json_array_get(names, at)), n) < 0)
+			at++;
+		if (n == NULL || (at < json_array_size(names) &&
+				  strcmp(json_string_value(json_array_get(names, at)), n) == 0))
+			continue;
+		json_array_insert_new(names, at, json_string(n));
+	}
+	return json_pack("{s:o, s:I, s:I, s:s?}", "services", names, "start_ms",
+			 (json_int_t)start_ms, "end_ms", (json_int_t)end_ms, "window_uid",
+			 window_uid);
 }
 
 /*
@@ -145,11 +306,24 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	json_t *res = NULL;
 	enum db_status s;
 
+	json_t *held = NULL; /* with j->plan: r's booking, taken out of the cached planners */
+	long long version = 0;
+	bool cached = false;
+
 	*detail = NULL;
 	*moved = false;
 	time_format_ms(c->now_ms, at);
-	if ((s = store_schedule_lock(c->st)) < 0 ||
-	    (s = planner_for(c, j->instances, r->id, env_of(r->data), r->data, &p)) < 0)
+	if ((s = store_schedule_lock(c->st)) < 0)
+		return s;
+	/* A change exempt from an incident's freeze needs a planner without it: the pass's
+	 * shared planners hold every freeze. */
+	if (j->plan != NULL && !freeze_exempt_any(c, j->instances, r->data)) {
+		s = plan_cache_get(j, r->id, env_of(r->data), &p, &held, &version);
+		if (s < 0)
+			return s;
+		cached = s == DB_ONE;
+	}
+	if (!cached && (s = planner_for(c, j->instances, r->id, env_of(r->data), r->data, &p)) < 0)
 		return s;
 	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
 	bool ok = planner_request_from(r->data, r->id, def, &rq, why, sizeof why);
@@ -180,12 +354,23 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 						    soft ? json_string(soft) : json_null());
 				json_object_set_new(r->data, "schedule", sched);
 			}
-			planner_free(p);
+			if (cached) {
+				/* Unmoved: its booking goes back as it was. */
+				s = plan_cache_put(j, r->id, held);
+				json_decref(held);
+				if (s < 0)
+					return s;
+				j->plan->pending = version;
+			} else {
+				planner_free(p);
+			}
 			return same ? DB_NONE : DB_ONE;
 		}
 	}
 	enum sched_status st = ok ? planner_slots(p, &rq, c->now_ms, 1, &res) : SCHED_NO_SLOT;
-	planner_free(p);
+	json_decref(held);
+	if (!cached)
+		planner_free(p);
 	if (st < 0) {
 		json_decref(res);
 		tr_error_set(j->err, TR_E_UNPROCESSABLE, "services",
@@ -216,18 +401,25 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 					    : json_null());
 		json_object_set(sched, "soft_freeze", json_object_get(slot, "soft_freeze"));
 		json_object_set(sched, "broken_freeze", json_object_get(slot, "broken_freeze"));
-		s = store_booking_set(c->st, r->id, rq.services,
-				      json_integer_value(json_object_get(slot, "start_ms")),
-				      json_integer_value(json_object_get(slot, "end_ms")),
-				      json_string_value(json_object_get(w, "uid")),
+		long long start_ms = json_integer_value(json_object_get(slot, "start_ms"));
+		long long end_ms = json_integer_value(json_object_get(slot, "end_ms"));
+		const char *uid = json_string_value(json_object_get(w, "uid"));
+		s = store_booking_set(c->st, r->id, rq.services, start_ms, end_ms, uid,
 				      json_integer_value(json_object_get(w, "start_ms")),
 				      json_integer_value(json_object_get(w, "end_ms")));
+		if (s >= 0 && cached) {
+			json_t *b = booking_json(rq.services, start_ms, end_ms, uid);
+			s = b != NULL ? plan_cache_put(j, r->id, b) : DB_HARD;
+			json_decref(b);
+		}
 	} else {
 		if (keep && old_status != NULL && strcmp(old_status, "unscheduled") == 0) {
 			/* Still no slot: nothing to write (the reasons are those of the last
 			 * attempt that changed something). */
 			json_decref(sched);
 			json_decref(res);
+			if (cached)
+				j->plan->pending = version;
 			return DB_NONE;
 		}
 		*moved = old_start != NULL;
@@ -240,6 +432,8 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 		s = store_booking_drop(c->st, r->id);
 	}
 	json_decref(res);
+	if (s >= 0 && cached) /* the version these writes made (nobody else writes: the lock) */
+		s = store_schedule_version(c->st, &j->plan->pending);
 	if (s < 0) {
 		json_decref(sched);
 		return s;
@@ -333,7 +527,10 @@ enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, jso
 	json_object_set_new(sched, "released_at", json_string(at));
 	json_object_set_new(r->data, "schedule", sched);
 	*audit_detail = json_pack("{s:s, s:s}", "status", "released", "state", r->state);
-	return store_booking_drop(j->c->st, r->id);
+	if (j->plan != NULL)
+		j->plan->pending = -1; /* the cached planners do not know of this */
+	enum db_status s = store_schedule_lock(j->c->st); /* every writer of bookings takes it */
+	return s < 0 ? s : store_booking_drop(j->c->st, r->id);
 }
 
 /* ---- reschedule and re-plan ------------------------------------------------------------- */
@@ -343,6 +540,7 @@ struct resched {
 	const char *not_before; /* reschedule: the new earliest start, or NULL */
 	bool keep;              /* re-plan: leave legal bookings alone */
 	bool moved;
+	bool unscheduled; /* re-plan: the change waits for a slot (none was found) */
 };
 
 /* Writes the new placement of a loaded, locked change through the usual persistence. */
@@ -450,46 +648,214 @@ static enum db_status replan_one_tx(struct store *st, void *cls)
 	(void)st;
 	rec_reply_clear(d->job.out);
 	d->moved = false;
+	if (d->job.plan != NULL) /* an earlier attempt's placement did not commit */
+		plan_cache_settle(d->job.plan, false);
 	enum db_status s = rec_load_locked(&d->job, &r, &wf);
 	if (s >= 0)
 		s = replace(d, &r, wf, "replanned");
+	const char *status =
+		json_string_value(json_object_get(json_object_get(r.data, "schedule"), "status"));
+	d->unscheduled = status != NULL && strcmp(status, "unscheduled") == 0;
 	store_record_clear(&r);
 	return s;
 }
 
-enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls, unsigned *moved,
-			    bool *finished, struct tr_error *err)
+/*
+ * Whether candidate `cand` ({"id", "workflow", "state", "data"} of
+ * store_schedule_candidates) keeps its placement as it is -- the decision place() makes
+ * with `keep` -- decided on the pass's planners without a transaction: a booking still
+ * legal with the same soft freeze, or still no slot for a change waiting for one.  Then
+ * nothing would be written, and the change costs no transaction.  Safe without the
+ * scheduling lock: whoever booked meanwhile planned around this change's booking, and
+ * what others freed meanwhile makes the pass end with another one due (records_replan).
+ * A workflow with an automatic transition out of the change's state always takes the
+ * transaction (wf_settle may fire it).  1: it holds; 0: it needs its transaction.
+ */
+static int replan_holds(struct rec_ctx *c, struct rec_plan_cache *pc,
+			const struct cal_instances *all, json_t *cand)
 {
-	json_t *ids = NULL;
-	*moved = 0;
-	*finished = false;
-	enum db_status s = store_schedule_candidates(c->st, &ids);
+	const char *id = json_string_value(json_object_get(cand, "id"));
+	const char *state = json_string_value(json_object_get(cand, "state"));
+	const struct wf *wf = wf_set_find(c->defs->workflows,
+					  json_string_value(json_object_get(cand, "workflow")));
+	json_t *data = json_object_get(cand, "data"), *old = json_object_get(data, "schedule");
+	const char *status = json_string_value(json_object_get(old, "status"));
+	bool booked = status != NULL && strcmp(status, "booked") == 0;
+	if (id == NULL || state == NULL || wf == NULL || wf_state_has_auto(wf, state) ||
+	    (!booked && (status == NULL || strcmp(status, "unscheduled") != 0)))
+		return 0;
+	size_t k;
+	json_t *held = NULL;
+	enum db_status s = plan_cache_find(c, pc, all, env_of(data), &k);
+	if (s != DB_ONE)
+		return 0; /* too many environments, or the database failed: the transaction
+			   * will tell */
+	if (plan_cache_take(pc, id, k, &held) < 0) {
+		plan_cache_drop(pc);
+		return 0;
+	}
+	struct planner *p = pc->v[k].p;
+	struct planner_request rq;
+	char why[256];
+	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
+	bool respect_window = !json_is_false(json_object_get(old, "respect_window"));
+	bool ok = planner_request_from(data, id, def, &rq, why, sizeof why);
+	rq.emergency = !respect_window;
+	rq.break_glass = !respect_window &&
+			 json_object_get(json_object_get(data, "approvals"), "break_glass") != NULL;
+	int holds = 0;
+	if (booked) {
+		const char *start = json_string_value(json_object_get(old, "start"));
+		const char *end = json_string_value(json_object_get(old, "end"));
+		long long start_ms, end_ms;
+		const char *soft = NULL;
+		if (ok && start != NULL && end != NULL && time_parse_rfc3339(start, &start_ms) &&
+		    time_parse_rfc3339(end, &end_ms)) {
+			if (start_ms <= c->now_ms && c->now_ms < end_ms) {
+				holds = 1; /* under way */
+			} else if (start_ms > c->now_ms &&
+				   planner_slot_still_legal(p, &rq, start_ms, c->now_ms, &soft)) {
+				const char *was =
+					json_string_value(json_object_get(old, "soft_freeze"));
+				holds = was == NULL ? soft == NULL
+						    : soft != NULL && strcmp(was, soft) == 0;
+			}
+		}
+	} else {
+		json_t *res = NULL;
+		holds = (ok ? planner_slots(p, &rq, c->now_ms, 1, &res) : SCHED_NO_SLOT) ==
+			SCHED_NO_SLOT;
+		json_decref(res);
+	}
+	/* Put back as it was, whatever the answer: a change that moves does so in its
+	 * transaction, which takes it out again. */
+	if (plan_cache_put_all(pc, id, held) < 0) {
+		plan_cache_drop(pc);
+		holds = 0;
+	}
+	json_decref(held);
+	return holds;
+}
+
+/*
+ * A print of the incident freezes as incident_freezes_list makes them (FNV-1a over their
+ * compact text; 0 for none), so that the re-planner notices one opened, lifted or held
+ * into the next hour.
+ */
+static unsigned long long freezes_print(json_t *freezes)
+{
+	unsigned long long h = 0;
+	char *text = json_array_size(freezes) > 0 ? json_dumps(freezes, JSON_COMPACT) : NULL;
+	if (text != NULL) {
+		h = 14695981039346656037ULL;
+		for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		free(text);
+	}
+	return h;
+}
+
+enum tr_code records_replan_version(struct rec_ctx *c, long long *version,
+				    unsigned long long *freezes, struct tr_error *err)
+{
+	json_t *list = NULL;
+	enum db_status s = store_schedule_version(c->st, version);
+	if (s >= 0)
+		s = incident_freezes_list(c, &list);
+	*freezes = freezes_print(list);
+	json_decref(list);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}
+
+/*
+ * The next instant time alone may change what a pass decides, after a pass at c->now_ms
+ * that found `unscheduled` changes without a slot: a booking's end (a change still
+ * waiting then has missed its slot and moves on), and, while changes wait for a slot, a
+ * window instance coming into the horizon (at the latest a day on: the calendar is
+ * expanded a day beyond the horizon).  0 when none.
+ */
+static enum db_status next_edge(struct rec_ctx *c, const struct cal_instances *all,
+				bool unscheduled, long long *edge)
+{
+	long long end_ms;
+	enum db_status s = store_bookings_next_end(c->st, c->now_ms, &end_ms);
+	if (s < 0)
+		return s;
+	*edge = end_ms;
+	if (unscheduled) {
+		int64_t horizon =
+			c->defs->plan ? c->defs->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
+		long long in = c->now_ms + DAY_MS;
+		for (size_t i = 0; i < all->n; i++)
+			if (all->v[i].kind == CAL_INST_WINDOW &&
+			    all->v[i].start_ms - horizon > c->now_ms &&
+			    all->v[i].start_ms - horizon < in)
+				in = all->v[i].start_ms - horizon;
+		if (*edge == 0 || in < *edge)
+			*edge = in;
+	}
+	return DB_ONE;
+}
+
+enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cls,
+			    struct rec_replan_stats *stats, struct tr_error *err)
+{
+	json_t *cands = NULL;
+	*stats = (struct rec_replan_stats){.version = -1};
+	long long version_at_start, version_now;
+	enum db_status s = store_schedule_version(c->st, &version_at_start);
+	if (s >= 0)
+		s = store_schedule_candidates(c->st, &cands);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
 	size_t i;
-	json_t *id;
+	json_t *cand;
 	enum tr_code rc = TR_OK;
+	stats->candidates = json_array_size(cands);
+	if (stop != NULL && stop(cls)) { /* between the steps of a long pass, too */
+		json_decref(cands);
+		return TR_OK;
+	}
 	struct cal_instances *all = rec_calendar(c); /* once: c->now_ms does not move */
 	if (all == NULL) {
-		json_decref(ids);
+		json_decref(cands);
 		return tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
 	}
-	json_array_foreach(ids, i, id) {
+	stats->freezes = freezes_print(((struct rec_cal *)all)->incident_freezes);
+	struct rec_plan_cache plan = {.version = -1, .pending = -1};
+	bool unscheduled = false;
+	json_array_foreach(cands, i, cand) {
 		if (stop != NULL && stop(cls)) /* between changes: each is its own transaction */
 			break;
+		const char *id = json_string_value(json_object_get(cand, "id"));
+		if (replan_holds(c, &plan, all, cand) > 0) {
+			/* Nothing to write: no transaction. */
+			stats->examined++;
+			unscheduled = unscheduled ||
+				      strcmp(json_string_value(json_object_get(
+						     json_object_get(json_object_get(cand, "data"),
+								     "schedule"),
+						     "status")),
+					     "unscheduled") == 0;
+			continue;
+		}
 		struct rec_reply out = {0};
 		struct tr_error e = {0};
 		struct resched d = {.job = {.c = c,
 					    .kind = "change",
-					    .id = json_string_value(id),
+					    .id = id,
 					    .out = &out,
 					    .err = &e,
-					    .instances = all},
+					    .instances = all,
+					    .plan = &plan},
 				    .keep = true};
 		enum tr_code one = rec_run(&d.job, replan_one_tx);
+		plan_cache_settle(&plan, one == TR_OK);
 		rec_reply_clear(&out);
+		stats->examined++;
+		unscheduled = unscheduled || (one == TR_OK && d.unscheduled);
 		if (one == TR_OK && d.moved)
-			(*moved)++;
+			stats->moved++;
 		else if (one == TR_E_DB_UNAVAILABLE) {
 			*err = e;
 			rc = one;
@@ -497,9 +863,20 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 		}
 		/* A change that moved on meanwhile (409) is simply no longer a candidate. */
 	}
-	*finished = rc == TR_OK && i == json_array_size(ids);
+	stats->finished = rc == TR_OK && i == json_array_size(cands);
+	if (stats->finished) {
+		/* The bookings as the pass left them.  When others booked, moved or released
+		 * meanwhile, changes placed before that may have missed what they freed:
+		 * then another pass is due at once (version -1). */
+		long long expect = plan.version >= 0 ? plan.version : version_at_start;
+		if (store_schedule_version(c->st, &version_now) >= 0 && plan.foreign == 0 &&
+		    version_now == expect &&
+		    next_edge(c, all, unscheduled, &stats->next_edge_ms) >= 0)
+			stats->version = version_now;
+	}
+	plan_cache_drop(&plan);
 	rec_calendar_free(all);
-	json_decref(ids);
+	json_decref(cands);
 	return rc;
 }
 

@@ -26,6 +26,7 @@ struct planner {
 	const char **summaries; /* summaries[i]: SUMMARY of windows[i] */
 	struct sched_input in;
 	struct sched_index *ix; /* built on first use */
+	json_t *current;        /* change id -> its booking now (planner_booking_add, _remove) */
 };
 
 /* Appends `name` to p->names unless the list begun at `from` has it already. */
@@ -154,7 +155,9 @@ struct planner *planner_new(const struct cal_instances *instances, const char *e
 	p->bks = calloc(nb + 1, sizeof *p->bks);
 	size_t *w_off = calloc(ni + 1, sizeof *w_off), *f_off = calloc(ni + 1, sizeof *f_off);
 	size_t *b_off = calloc(nb + 1, sizeof *b_off);
-	if (!p->windows || !p->summaries || !p->freezes || !p->bks || !w_off || !f_off || !b_off)
+	p->current = json_object();
+	if (!p->windows || !p->summaries || !p->freezes || !p->bks || !w_off || !f_off || !b_off ||
+	    !p->current)
 		goto oom;
 
 	/* Names first, as offsets: p->names moves while it grows. */
@@ -210,6 +213,8 @@ struct planner *planner_new(const struct cal_instances *instances, const char *e
 		b->n_services = p->n_names - b_off[p->n_bks];
 		if (b->n_services > 0)
 			p->n_bks++;
+		if (json_object_set(p->current, change, v) < 0)
+			goto oom;
 	}
 	for (i = 0; i < p->n_windows; i++)
 		p->windows[i].services = p->names + w_off[i];
@@ -250,6 +255,7 @@ void planner_free(struct planner *p)
 	free(p->freezes);
 	free(p->bks);
 	free(p->names);
+	json_decref(p->current);
 	json_decref(p->bookings);
 	free(p);
 }
@@ -348,6 +354,55 @@ static json_t *slot_json(const struct planner *p, const struct sched_slot *s)
 static enum sched_status ensure_index(struct planner *p)
 {
 	return p->ix != NULL ? SCHED_OK : sched_index_new(&p->in, &p->ix);
+}
+
+int planner_booking_remove(struct planner *p, const char *change, json_t **was)
+{
+	if (was != NULL)
+		*was = NULL;
+	json_t *b = json_object_get(p->current, change);
+	if (b == NULL)
+		return 0;
+	if (ensure_index(p) != SCHED_OK || sched_index_remove(p->ix, change, NULL) != SCHED_OK)
+		return -1;
+	if (was != NULL)
+		*was = json_incref(b);
+	/* The index no longer points at the key: the booking and its id may go. */
+	json_object_del(p->current, change);
+	return 0;
+}
+
+int planner_booking_add(struct planner *p, const char *change, json_t *booking)
+{
+	const char *names[64];
+	size_t n = 0, i;
+	json_t *v;
+	if (json_object_get(p->current, change) != NULL &&
+	    planner_booking_remove(p, change, NULL) < 0)
+		return -1;
+	json_array_foreach(json_object_get(booking, "services"), i, v) {
+		if (json_is_string(v) && n < sizeof names / sizeof names[0])
+			names[n++] = json_string_value(v);
+	}
+	if (n == 0)
+		return 0; /* as planner_new: a booking on no service is left out */
+	if (ensure_index(p) != SCHED_OK || json_object_set(p->current, change, booking) < 0)
+		return -1;
+	/* The id the index borrows: the key, which lives as long as the entry. */
+	const char *id = json_object_iter_key(json_object_iter_at(p->current, change));
+	struct sched_booking b = {
+		.change_id = id,
+		.services = names,
+		.n_services = n,
+		.start_ms = ms_of(booking, "start_ms"),
+		.end_ms = ms_of(booking, "end_ms"),
+		.window_uid = json_string_value(json_object_get(booking, "window_uid")),
+	};
+	if (sched_index_add(p->ix, &b) != SCHED_OK) {
+		json_object_del(p->current, change);
+		return -1;
+	}
+	return 0;
 }
 
 enum sched_status planner_slots(struct planner *p, const struct planner_request *rq, int64_t now_ms,

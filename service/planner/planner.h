@@ -40,6 +40,23 @@ struct planner *planner_new(const struct cal_instances *instances, const char *e
 /* Frees `p`; NULL is a no-op. */
 void planner_free(struct planner *p);
 
+/*
+ * Takes change `change`'s booking out of `p`: afterwards `p` answers as a planner made
+ * with `exclude` = change would.  *was (may be NULL) receives that booking (owned; NULL
+ * when it had none) in the shape of planner_new()'s `bookings`.  Returns 0, or -1 when
+ * out of memory (then free `p`).  O(bookings of its services + uses of its instances).
+ */
+int planner_booking_remove(struct planner *p, const char *change, json_t **was);
+
+/*
+ * Puts booking `booking` ({"services", "start_ms", "end_ms", "window_uid"}, borrowed, kept
+ * referenced) of change `change` into `p` (replacing the one it had), as if planner_new()
+ * had read it from its `bookings`: so a re-plan pass keeps one planner and moves each
+ * change in it rather than making a planner per change.  Returns 0, or -1 when out of
+ * memory (then free `p`).
+ */
+int planner_booking_add(struct planner *p, const char *change, json_t *booking);
+
 /* The environment of a change that names none, and of windows and freezes that name none. */
 #define PLANNER_DEFAULT_ENV "production"
 

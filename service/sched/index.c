@@ -9,11 +9,16 @@
 
 /* ---- bookings ------------------------------------------------------------------------ */
 
+/* By start, then change id (an explanation names the same booking whatever order the
+ * index learnt them in), then arrival. */
 static int cmp_bk(const void *a, const void *b)
 {
 	const struct sched_bk *x = a, *y = b;
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
+	int r = strcmp(x->change_id ? x->change_id : "", y->change_id ? y->change_id : "");
+	if (r != 0)
+		return r;
 	return x->seq < y->seq ? -1 : x->seq > y->seq ? 1 : 0;
 }
 
@@ -141,13 +146,21 @@ int sched_svc_reserve(const struct sched_index *ix, struct sched_svc *sv, size_t
 }
 
 /* Books [start, end) on sv (room reserved with sched_svc_reserve()). */
-void sched_svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
+void sched_svc_book(struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
 		    const char *id)
 {
 	if (ix->explains) {
-		sv->bks_sorted =
-			sv->n_bks == 0 || (sv->bks_sorted && sv->bks[sv->n_bks - 1].start <= start);
-		sv->bks[sv->n_bks] = (struct sched_bk){start, end, id, sv->n_bks};
+		struct sched_bk bk = {start, end, id, ix->next_seq++};
+		size_t at = sv->n_bks;
+		if (sv->bks_sorted) {
+			/* In its place, so that the bookings stay sorted: a re-plan pass takes
+			 * a change out and puts it back in the middle, once per change. */
+			at = bks_after(sv, start - 1);
+			while (at < sv->n_bks && cmp_bk(&sv->bks[at], &bk) < 0)
+				at++;
+			memmove(&sv->bks[at + 1], &sv->bks[at], (sv->n_bks - at) * sizeof *sv->bks);
+		}
+		sv->bks[at] = bk;
 		sv->n_bks++;
 		if (end - start > sv->max_dur)
 			sv->max_dur = end - start;
@@ -225,6 +238,261 @@ int sched_use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int
 	return 0;
 }
 
+/* ---- bookings by change: sched_index_add, sched_index_remove ------------------------------ */
+
+static uint64_t held_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void held_place(struct sched_index *ix, int32_t at)
+{
+	size_t mask = ix->held_table_size - 1;
+	size_t k = held_hash(ix->held[at].change_id) & mask;
+	while (ix->held_table[k] >= 0)
+		k = (k + 1) & mask;
+	ix->held_table[k] = at;
+}
+
+/* Rebuilds the table with room for `size` (a power of two) slots, live bookings only. */
+static int held_rehash(struct sched_index *ix, size_t size)
+{
+	int32_t *t = malloc(size * sizeof *t);
+	if (t == NULL)
+		return -1;
+	for (size_t k = 0; k < size; k++)
+		t[k] = -1;
+	free(ix->held_table);
+	ix->held_table = t;
+	ix->held_table_size = size;
+	ix->held_table_used = 0;
+	for (size_t i = 0; i < ix->n_held; i++)
+		if (ix->held[i].live) {
+			held_place(ix, (int32_t)i);
+			ix->held_table_used++;
+		}
+	return 0;
+}
+
+/*
+ * Records booking `b` as held: its distinct service ids (interned already) and the
+ * distinct instances among wi[0..b->n_services) (-1: none).
+ */
+static int held_add(struct sched_index *ix, const struct sched_booking *b, const int64_t *wi)
+{
+	if (ix->n_held >= INT32_MAX ||
+	    sched_grow((void **)&ix->held, &ix->cap_held, ix->n_held + 1, sizeof *ix->held) < 0)
+		return -1;
+	if ((ix->held_table_used + 1) * 2 > ix->held_table_size) {
+		size_t live = 0;
+		for (size_t i = 0; i < ix->n_held; i++)
+			live += ix->held[i].live;
+		size_t size = 64;
+		while ((live + 1) * 4 > size)
+			size *= 2;
+		if (held_rehash(ix, size) < 0)
+			return -1;
+	}
+	struct sched_held h = {.change_id = b->change_id, .start = b->start_ms, .end = b->end_ms};
+	h.svc = malloc(b->n_services * sizeof *h.svc);
+	h.inst = malloc(b->n_services * sizeof *h.inst);
+	if (h.svc == NULL || h.inst == NULL) {
+		free(h.svc);
+		free(h.inst);
+		return -1;
+	}
+	for (size_t s = 0; s < b->n_services; s++) {
+		uint32_t id = (uint32_t)sched_svc_lookup(ix, b->services[s]);
+		bool seen = false;
+		for (size_t k = 0; k < h.n_svc && !seen; k++)
+			seen = h.svc[k] == id;
+		if (!seen)
+			h.svc[h.n_svc++] = id;
+		seen = wi[s] < 0;
+		for (size_t k = 0; k < h.n_inst && !seen; k++)
+			seen = h.inst[k] == wi[s];
+		if (!seen)
+			h.inst[h.n_inst++] = wi[s];
+	}
+	h.live = true;
+	ix->held[ix->n_held] = h;
+	held_place(ix, (int32_t)ix->n_held++);
+	ix->held_table_used++;
+	return 0;
+}
+
+/*
+ * The busy intervals replacing one after a booking [.., end) left it: `run` (when `have`)
+ * is the run of the bookings before bks[first], which go on from bks[first] until a run
+ * reaches `end` (it then lasts to `be`, the interval's end) or the interval ends.  Writes
+ * them to `out` (may be NULL) and returns how many.
+ */
+static size_t unbook_pieces(const struct sched_svc *sv, size_t first, bool have,
+			    struct sched_busy run, int64_t end, int64_t be, struct sched_busy *out)
+{
+	size_t n = 0;
+	for (size_t k = first; k < sv->n_bks && sv->bks[k].start < be && !(have && run.end >= end);
+	     k++) {
+		if (have && sv->bks[k].start <= run.end) {
+			if (sv->bks[k].end > run.end)
+				run.end = sv->bks[k].end;
+			continue;
+		}
+		if (have && out != NULL)
+			out[n] = run;
+		n += have;
+		run = (struct sched_busy){sv->bks[k].start, sv->bks[k].end};
+		have = true;
+	}
+	if (!have)
+		return n;
+	if (run.end >= end)
+		run.end = be;
+	if (out != NULL)
+		out[n] = run;
+	return n + 1;
+}
+
+/* Takes [start, end) of change `id` off service sv: its booking, and its busy time. */
+static int svc_unbook(struct sched_index *ix, struct sched_svc *sv, const char *id, int64_t start,
+		      int64_t end)
+{
+	(void)ix;
+	if (!sv->bks_sorted) {
+		qsort(sv->bks, sv->n_bks, sizeof *sv->bks, cmp_bk);
+		sv->bks_sorted = true;
+	}
+	size_t b = bks_after(sv, start - 1);
+	while (b < sv->n_bks && sv->bks[b].start == start &&
+	       !(sv->bks[b].end == end && strcmp(sv->bks[b].change_id, id) == 0))
+		b++;
+	if (b >= sv->n_bks || sv->bks[b].start != start)
+		return 0; /* not there (cannot happen) */
+	memmove(&sv->bks[b], &sv->bks[b + 1], (sv->n_bks - b - 1) * sizeof *sv->bks);
+	sv->n_bks--;
+	/*
+	 * The busy interval B that held it changes only where [start, end) alone covered
+	 * it.  The bookings that start before `start` still cover one run from B's start
+	 * (B was one run, and none of them moved) to the latest of their ends, found walking
+	 * back until no earlier booking can end later (max_dur); and B's time from `end` on
+	 * is all still covered.  So B is merged again only from `start` on, over the
+	 * bookings starting there, until a run reaches `end`: that run lasts to B's end.
+	 */
+	size_t i = busy_after(sv, start);
+	if (i >= sv->n_busy)
+		return 0;
+	int64_t bs = sv->busy[i].start, be = sv->busy[i].end;
+	size_t first = bks_after(sv, start - 1); /* the first starting at or after start */
+	bool have = false;
+	struct sched_busy run = {0, 0};
+	for (size_t k = first; k-- > 0 && sv->bks[k].start >= bs;) {
+		if (!have || sv->bks[k].end > run.end)
+			run = (struct sched_busy){bs, sv->bks[k].end};
+		have = true;
+		if (sv->bks[k].start + sv->max_dur <= run.end)
+			break; /* nothing earlier ends later */
+	}
+	size_t m = unbook_pieces(sv, first, have, run, end, be, NULL);
+	if (m > 1 &&
+	    sched_grow((void **)&sv->busy, &sv->cap_busy, sv->n_busy + m - 1, sizeof *sv->busy) < 0)
+		return -1;
+	memmove(&sv->busy[i + m], &sv->busy[i + 1], (sv->n_busy - i - 1) * sizeof *sv->busy);
+	(void)unbook_pieces(sv, first, have, run, end, be, &sv->busy[i]);
+	sv->n_busy = sv->n_busy - 1 + m;
+	return 0;
+}
+
+/* Removes one use [start, end) from instance wi, and brings its rooms up to date. */
+static void inst_unuse(struct sched_index *ix, uint32_t wi, int64_t start, int64_t end)
+{
+	struct sched_inst *in = &ix->insts[wi];
+	int64_t *v[2] = {sched_inst_starts(in), sched_inst_ends(in)};
+	int64_t x[2] = {start, end};
+	for (int k = 0; k < 2; k++) {
+		size_t at = sched_count_upto(v[k], in->n, x[k] - 1);
+		if (at >= in->n || v[k][at] != x[k])
+			return; /* not there (cannot happen) */
+	}
+	for (int k = 0; k < 2; k++) {
+		size_t at = sched_count_upto(v[k], in->n, x[k] - 1);
+		memmove(&v[k][at], &v[k][at + 1], (in->n - at - 1) * sizeof *v[k]);
+	}
+	in->n--;
+	sched_inst_refresh(ix, wi);
+}
+
+enum sched_status sched_index_add(struct sched_index *ix, const struct sched_booking *b)
+{
+	if (ix == NULL || b == NULL || b->change_id == NULL ||
+	    (b->n_services > 0 && b->services == NULL))
+		return SCHED_ERR_INVALID;
+	if (b->end_ms <= b->start_ms || b->n_services == 0)
+		return SCHED_OK; /* as sched_index_new: such a booking holds nothing */
+	int64_t *wi = malloc(b->n_services * sizeof *wi);
+	if (wi == NULL)
+		return SCHED_ERR_OOM;
+	for (size_t s = 0; s < b->n_services; s++) {
+		int32_t id = sched_svc_intern(ix, b->services[s]);
+		if (id < 0 || sched_svc_reserve(ix, &ix->svcs[id], 1) < 0 ||
+		    sched_svc_windows(ix, &ix->svcs[id]) < 0)
+			goto oom;
+		wi[s] = b->window_uid == NULL
+				? -1
+				: find_uid_instance(ix, &ix->wins[ix->svcs[id].wins], b->window_uid,
+						    b->start_ms, b->end_ms);
+	}
+	for (size_t s = 0; s < b->n_services; s++)
+		if (wi[s] >= 0 && sched_inst_reserve(&ix->insts[wi[s]], ix->insts[wi[s]].n + 1) < 0)
+			goto oom;
+	if (held_add(ix, b, wi) < 0)
+		goto oom;
+	/* Room is reserved: nothing below fails. */
+	const struct sched_held *h = &ix->held[ix->n_held - 1];
+	for (size_t k = 0; k < h->n_svc; k++) {
+		struct sched_svc *sv = &ix->svcs[h->svc[k]];
+		sched_svc_book(ix, sv, b->start_ms, b->end_ms, b->change_id);
+	}
+	(void)sched_use_instances(ix, h->inst, h->n_inst, b->start_ms, b->end_ms);
+	free(wi);
+	return SCHED_OK;
+oom:
+	free(wi);
+	return SCHED_ERR_OOM;
+}
+
+enum sched_status sched_index_remove(struct sched_index *ix, const char *change_id, size_t *removed)
+{
+	if (removed != NULL)
+		*removed = 0;
+	if (ix == NULL || change_id == NULL || !ix->explains)
+		return SCHED_ERR_INVALID;
+	if (ix->held_table_size == 0)
+		return SCHED_OK;
+	size_t mask = ix->held_table_size - 1;
+	for (size_t k = held_hash(change_id) & mask; ix->held_table[k] >= 0; k = (k + 1) & mask) {
+		struct sched_held *h = &ix->held[ix->held_table[k]];
+		if (!h->live || strcmp(h->change_id, change_id) != 0)
+			continue;
+		for (size_t s = 0; s < h->n_svc; s++)
+			if (svc_unbook(ix, &ix->svcs[h->svc[s]], h->change_id, h->start, h->end) <
+			    0)
+				return SCHED_ERR_OOM;
+		for (size_t i = 0; i < h->n_inst; i++)
+			inst_unuse(ix, (uint32_t)h->inst[i], h->start, h->end);
+		h->live = false;
+		free(h->svc);
+		free(h->inst);
+		h->svc = NULL;
+		h->inst = NULL;
+		if (removed != NULL)
+			(*removed)++;
+	}
+	return SCHED_OK;
+}
+
 /* ---- the index ----------------------------------------------------------------------- */
 
 /* A window's sort key: start, then position in the input (stable, deterministic). */
@@ -296,8 +564,8 @@ static int index_bookings(struct sched_index *ix)
 			if (sched_grow((void **)&sv->bks, &sv->cap_bks, sv->n_bks + 1,
 				       sizeof *sv->bks) < 0)
 				return -1;
-			sv->bks[sv->n_bks] =
-				(struct sched_bk){b->start_ms, b->end_ms, b->change_id, sv->n_bks};
+			sv->bks[sv->n_bks] = (struct sched_bk){b->start_ms, b->end_ms, b->change_id,
+							       ix->next_seq++};
 			sv->n_bks++;
 			if (b->end_ms - b->start_ms > sv->max_dur)
 				sv->max_dur = b->end_ms - b->start_ms;
@@ -347,6 +615,32 @@ static int index_bookings(struct sched_index *ix)
 	return 0;
 }
 
+/* Records every booking of the input as held, for sched_index_remove(). */
+static int index_held(struct sched_index *ix)
+{
+	const struct sched_input *in = &ix->input;
+	for (size_t i = 0; i < in->n_bookings; i++) {
+		const struct sched_booking *b = &in->bookings[i];
+		if (b->end_ms <= b->start_ms || b->n_services == 0)
+			continue;
+		int64_t *wi = malloc(b->n_services * sizeof *wi);
+		if (wi == NULL)
+			return -1;
+		for (size_t s = 0; s < b->n_services; s++) {
+			struct sched_svc *sv = &ix->svcs[sched_svc_lookup(ix, b->services[s])];
+			wi[s] = b->window_uid == NULL
+					? -1
+					: find_uid_instance(ix, &ix->wins[sv->wins], b->window_uid,
+							    b->start_ms, b->end_ms);
+		}
+		int rc = held_add(ix, b, wi);
+		free(wi);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int index_freezes(struct sched_index *ix)
 {
 	const struct sched_input *in = &ix->input;
@@ -389,8 +683,8 @@ enum sched_status sched_index_new(const struct sched_input *in, struct sched_ind
 	ix->insts = calloc(in->n_windows ? in->n_windows : 1, sizeof *ix->insts);
 	ix->room = malloc((in->n_windows ? in->n_windows : 1) * sizeof *ix->room);
 	if (ix->insts == NULL || ix->room == NULL || sched_table_rehash(ix, 64) < 0 ||
-	    sched_wins_rehash(ix, 16) < 0 || index_windows(ix) < 0 || index_freezes(ix) < 0 ||
-	    index_bookings(ix) < 0) {
+	    sched_wins_rehash(ix, 16) < 0 || held_rehash(ix, 64) < 0 || index_windows(ix) < 0 ||
+	    index_freezes(ix) < 0 || index_bookings(ix) < 0 || index_held(ix) < 0) {
 		sched_index_free(ix);
 		return SCHED_ERR_OOM;
 	}
@@ -429,6 +723,12 @@ void sched_index_free(struct sched_index *ix)
 	free(ix->all);
 	free(ix->fz_ids);
 	free(ix->fz_off);
+	for (size_t i = 0; i < ix->n_held; i++) {
+		free(ix->held[i].svc);
+		free(ix->held[i].inst);
+	}
+	free(ix->held);
+	free(ix->held_table);
 	for (int k = 0; k < 3; k++)
 		free(ix->scratch[k]);
 	free(ix);

@@ -36,6 +36,13 @@
 
 /* ---- queries ------------------------------------------------------------------------- */
 
+/* Orders service ids by name (qsort_r; ctx is the index). */
+static int cmp_svc_name(const void *a, const void *b, void *ctx)
+{
+	const struct sched_index *ix = ctx;
+	return strcmp(ix->svcs[*(const uint32_t *)a].name, ix->svcs[*(const uint32_t *)b].name);
+}
+
 /* Extends sv's related list to every interned service. */
 static int svc_related(struct sched_index *ix, uint32_t id)
 {
@@ -153,6 +160,9 @@ static enum sched_status query_init(struct sched_index *ix, const struct sched_c
 		if (u == 0 || q->rel[u - 1] != q->rel[k])
 			q->rel[u++] = q->rel[k];
 	q->n_rel = u;
+	/* By name: an explanation names the first of them with a booking in the way, the
+	 * same whatever order the index learnt the services in. */
+	qsort_r(q->rel, q->n_rel, sizeof *q->rel, cmp_svc_name, ix);
 	for (size_t f = 0; f < in->n_freezes; f++) {
 		bool applies = in->freezes[f].n_services == 0;
 		for (size_t k = ix->fz_off[f]; k < ix->fz_off[f + 1] && !applies; k++)

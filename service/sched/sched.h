@@ -192,6 +192,27 @@ enum sched_status sched_index_book(struct sched_index *ix, const struct sched_ch
 				   const struct sched_slot *slot);
 
 /*
+ * Adds booking `b` to the index exactly as sched_index_new() counts a booking of its
+ * input: on each of its services, and once in each instance of its window (b->window_uid)
+ * holding it, on each service.  Borrows b->change_id (it must outlive the index); the
+ * other strings are read now.  A booking with no service or an empty interval holds
+ * nothing (SCHED_OK).  Returns SCHED_OK, SCHED_ERR_INVALID or SCHED_ERR_OOM (the index
+ * is then unchanged but for service names it learnt).  O(B_s + U_w) for the bookings of
+ * its services and the uses of its instances.
+ */
+enum sched_status sched_index_add(struct sched_index *ix, const struct sched_booking *b);
+
+/*
+ * Takes back every booking of change `change_id` that came from the input or from
+ * sched_index_add() (not those of sched_index_book()): afterwards the index answers as
+ * one built without them would.  *removed (may be NULL) receives how many were taken
+ * back.  Only for indexes of sched_index_new() (not those inside sched_plan).  Returns
+ * SCHED_OK, SCHED_ERR_INVALID or SCHED_ERR_OOM (the index must then be freed).
+ */
+enum sched_status sched_index_remove(struct sched_index *ix, const char *change_id,
+				     size_t *removed);
+
+/*
  * Plans `n` changes: orders them by (priority, approved_ms, id), finds each one's earliest
  * slot as sched_find does and books it, so each booking is visible to the next.  The
  * result is deterministic.  `out` (room for n) receives one entry per change, in the

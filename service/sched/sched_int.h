@@ -71,6 +71,20 @@ struct sched_svc {
 	size_t n_rel, cap_rel, rel_checked;
 };
 
+/*
+ * A booking as added (the input's, or sched_index_add()), so that sched_index_remove()
+ * takes back exactly what it counted: the services it is on and the instances it uses.
+ */
+struct sched_held {
+	const char *change_id; /* borrowed */
+	int64_t start, end;
+	uint32_t *svc; /* distinct service ids */
+	size_t n_svc;
+	int64_t *inst; /* distinct instances it counts against */
+	size_t n_inst;
+	bool live; /* false once removed */
+};
+
 struct sched_index {
 	struct sched_input input; /* copy of *in (the arrays stay borrowed) */
 	bool explains; /* keeps every booking, to name it in explanations (not sched_plan's) */
@@ -88,8 +102,13 @@ struct sched_index {
 	size_t wins_table_size;
 	void *scratch[3]; /* arrays of a search (0, 1) or a booking (2), reused */
 	size_t scratch_size[3];
-	uint32_t *fz_ids; /* service ids of the freezes, flattened */
-	size_t *fz_off;   /* freeze i: fz_ids[fz_off[i] .. fz_off[i + 1]) */
+	uint32_t *fz_ids;        /* service ids of the freezes, flattened */
+	size_t *fz_off;          /* freeze i: fz_ids[fz_off[i] .. fz_off[i + 1]) */
+	size_t next_seq;         /* the next booking's arrival number (struct sched_bk) */
+	struct sched_held *held; /* bookings by change, for sched_index_remove() */
+	size_t n_held, cap_held;
+	int32_t *held_table; /* open addressing on change ids: held index or -1 */
+	size_t held_table_size, held_table_used;
 };
 
 /* Why the sweep moved on, for explanations. */
@@ -161,6 +180,7 @@ int sched_find_instance(struct sched_index *ix, const struct sched_wins *l, cons
 			struct sched_why *why);
 int64_t sched_wins_fit(const struct sched_index *ix, const struct sched_wins *l, size_t *cursor,
 		       int64_t t, int64_t dur);
+void sched_inst_refresh(struct sched_index *ix, uint32_t wi);
 
 /* ---- index.c ---- */
 
@@ -168,7 +188,7 @@ const struct sched_bk *sched_bks_overlap(struct sched_svc *sv, int64_t t, int64_
 int64_t sched_busy_free_from(const struct sched_svc *sv, int64_t t, int64_t dur,
 			     struct busy_cursor *c);
 int sched_svc_reserve(const struct sched_index *ix, struct sched_svc *sv, size_t more);
-void sched_svc_book(const struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
+void sched_svc_book(struct sched_index *ix, struct sched_svc *sv, int64_t start, int64_t end,
 		    const char *id);
 int sched_inst_reserve(struct sched_inst *in, size_t need);
 int sched_use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int64_t start,

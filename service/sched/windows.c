@@ -305,6 +305,13 @@ static const struct sched_inst *inst_ready(struct sched_index *ix, uint32_t wi)
 	return in;
 }
 
+/* Recomputes instance wi's rooms and ix->room[wi] now (after a use was taken back). */
+void sched_inst_refresh(struct sched_index *ix, uint32_t wi)
+{
+	ix->insts[wi].dirty = true;
+	(void)inst_ready(ix, wi);
+}
+
 /*
  * Whether [t, t + dur), inside instance `in` (which starts at `start`), overlaps fewer uses
  * than its capacity.  With x the last instant up to t where a use ends (or the start), no

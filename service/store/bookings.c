@@ -66,12 +66,55 @@ static const struct store_stmt stmt_insert = {
 		      " " TS("$6") ", " TS("$7") " FROM jsonb_array_elements_text($2::jsonb) s",
 	7};
 
+static const struct store_stmt stmt_version = {"schedule_version",
+					       "SELECT version FROM schedule_version", 0};
+
+static const struct store_stmt stmt_next_end = {
+	"bookings_next_end",
+	"SELECT coalesce(" MS("min(upper(during))") ", 0) FROM bookings"
+						    " WHERE upper(during) > " TS("$1"),
+	1};
+
+/*
+ * Only what placing them reads, as text (a string field only when it is a string): no
+ * jsonb built, no whole schedule parsed.
+ */
 static const struct store_stmt stmt_candidates = {
 	"schedule_candidates",
-	"SELECT id FROM records WHERE kind = 'change' AND data ? 'schedule'"
+	"SELECT id, workflow, state,"
+	" CASE WHEN jsonb_typeof(data->'schedule'->'status') = 'string' THEN "
+	"data->'schedule'->'status' #>> '{}' END,"
+	" CASE WHEN jsonb_typeof(data->'schedule'->'start') = 'string' THEN "
+	"data->'schedule'->'start' #>> '{}' END,"
+	" CASE WHEN jsonb_typeof(data->'schedule'->'end') = 'string' THEN data->'schedule'->'end' "
+	"#>> '{}' END,"
+	" CASE WHEN jsonb_typeof(data->'schedule'->'soft_freeze') = 'string' THEN "
+	"data->'schedule'->'soft_freeze' #>> '{}' END,"
+	" coalesce(data->'schedule'->'respect_window' = 'false'::jsonb, false),"
+	" (data->'services')::text,"
+	" CASE WHEN jsonb_typeof(data->'duration') = 'string' THEN data->'duration' #>> '{}' END,"
+	" CASE WHEN jsonb_typeof(data->'not_before') = 'string' THEN data->'not_before' #>> '{}' "
+	"END,"
+	" CASE WHEN jsonb_typeof(data->'not_after') = 'string' THEN data->'not_after' #>> '{}' END,"
+	" CASE WHEN jsonb_typeof(data->'environment') = 'string' THEN data->'environment' #>> '{}' "
+	"END,"
+	" coalesce(jsonb_typeof(data->'approvals') = 'object' AND data->'approvals' ? "
+	"'break_glass', false)"
+	" FROM records WHERE kind = 'change' AND data ? 'schedule'"
 	" AND state = data->'schedule'->>'state'"
 	" ORDER BY data->'schedule'->>'approved_at', id",
 	0};
+
+/* store_bookings_list without what only the views show: what a planner reads. */
+static const struct store_stmt stmt_placed = {
+	"bookings_placed",
+	"SELECT change_id, json_agg(service ORDER BY service)::text,"
+	" (extract(epoch FROM lower(during)) * 1000)::bigint,"
+	" (extract(epoch FROM upper(during)) * 1000)::bigint, min(window_uid)"
+	" FROM bookings WHERE during && tstzrange(to_timestamp($1::bigint / 1000.0),"
+	" to_timestamp($2::bigint / 1000.0))"
+	" GROUP BY change_id, during ORDER BY lower(during), change_id",
+	2};
 
 enum db_status store_schedule_lock(struct store *st)
 {
@@ -144,6 +187,40 @@ enum db_status store_booking_drop(struct store *st, const char *change)
 	return store_queue(st, &stmt_drop, p);
 }
 
+enum db_status store_schedule_version(struct store *st, long long *version)
+{
+	PGresult *res;
+	*version = 0;
+	enum db_status s = store_exec(st, &stmt_version, NULL, &res);
+	if (s == DB_ONE)
+		*version = atoll(PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+enum db_status store_bookings_next_end(struct store *st, long long after_ms, long long *end_ms)
+{
+	char after[32];
+	snprintf(after, sizeof after, "%lld", after_ms);
+	const char *p[] = {after};
+	PGresult *res;
+	*end_ms = 0;
+	enum db_status s = store_exec(st, &stmt_next_end, p, &res);
+	if (s == DB_ONE)
+		*end_ms = atoll(PQgetvalue(res, 0, 0));
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
+/* Sets `key` of `o` to the text of column `col` of row `i` unless it is NULL. */
+static void set_text(json_t *o, const char *key, PGresult *res, int i, int col)
+{
+	if (!PQgetisnull(res, i, col))
+		json_object_set_new(o, key, json_string(PQgetvalue(res, i, col)));
+}
+
 enum db_status store_schedule_candidates(struct store *st, json_t **out)
 {
 	PGresult *res;
@@ -152,8 +229,64 @@ enum db_status store_schedule_candidates(struct store *st, json_t **out)
 	if (s < 0)
 		return s;
 	json_t *arr = json_array();
-	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
-		json_array_append_new(arr, json_string(PQgetvalue(res, i, 0)));
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_t *sched = json_object(), *data = json_object();
+		set_text(sched, "status", res, i, 3);
+		set_text(sched, "start", res, i, 4);
+		set_text(sched, "end", res, i, 5);
+		set_text(sched, "soft_freeze", res, i, 6);
+		if (strcmp(PQgetvalue(res, i, 7), "t") == 0)
+			json_object_set_new(sched, "respect_window", json_false());
+		json_object_set_new(data, "schedule", sched);
+		if (!PQgetisnull(res, i, 8))
+			json_object_set_new(data, "services",
+					    json_loads(PQgetvalue(res, i, 8), JSON_DECODE_ANY, NULL)
+						    ?: json_null());
+		set_text(data, "duration", res, i, 9);
+		set_text(data, "not_before", res, i, 10);
+		set_text(data, "not_after", res, i, 11);
+		set_text(data, "environment", res, i, 12);
+		if (strcmp(PQgetvalue(res, i, 13), "t") == 0)
+			json_object_set_new(data, "approvals",
+					    json_pack("{s:b}", "break_glass", 1));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0),
+				      "workflow", PQgetvalue(res, i, 1), "state",
+				      PQgetvalue(res, i, 2), "data", data);
+		if (o == NULL || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
+}
+
+enum db_status store_bookings_placed(struct store *st, long long from_ms, long long to_ms,
+				     json_t **out)
+{
+	char from[32], to[32];
+	snprintf(from, sizeof from, "%lld", from_ms);
+	snprintf(to, sizeof to, "%lld", to_ms);
+	const char *p[] = {from, to};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_placed, p, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_t *o = json_pack(
+			"{s:s, s:o, s:I, s:I, s:s?}", "change", PQgetvalue(res, i, 0), "services",
+			json_loads(PQgetvalue(res, i, 1), 0, NULL) ?: json_array(), "start_ms",
+			(json_int_t)atoll(PQgetvalue(res, i, 2)), "end_ms",
+			(json_int_t)atoll(PQgetvalue(res, i, 3)), "window_uid",
+			PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4));
+		if (o == NULL || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
 	PQclear(res);
 	*out = arr;
 	return arr != NULL ? DB_ONE : DB_HARD;

@@ -14,7 +14,8 @@
 
 /*
  * Takes the scheduling lock until the end of the transaction: the next scheduler of any
- * replica waits, then sees these bookings.  DB_ONE on success.
+ * replica waits, then sees these bookings.  Every writer of bookings takes it first (see
+ * store_schedule_version).  DB_ONE on success.
  */
 enum db_status store_schedule_lock(struct store *st);
 
@@ -42,8 +43,35 @@ enum db_status store_booking_set(struct store *st, const char *change, json_t *s
 enum db_status store_booking_drop(struct store *st, const char *change);
 
 /*
+ * The version of the bookings (migration 0021): raised by every booking row inserted,
+ * deleted or moved, in the writer's transaction.  Read under the scheduling lock, it says whether
+ * anything was booked, moved or released since an earlier read; read after a
+ * transaction's own writes, it is the version they made.  DB_ONE and *version, or an
+ * error.
+ */
+enum db_status store_schedule_version(struct store *st, long long *version);
+
+/*
+ * The bookings overlapping [from_ms, to_ms) as a planner reads them (planner_new):
+ * owned array of {"change", "services" (sorted), "start_ms", "end_ms", "window_uid"},
+ * the same bookings in the same order as store_bookings_list without a service filter.
+ */
+enum db_status store_bookings_placed(struct store *st, long long from_ms, long long to_ms,
+				     json_t **out);
+
+/*
+ * The earliest end of a booking after `after_ms` (*end_ms; 0 when none): when a change
+ * still waiting at the end of its slot has missed it.  DB_ONE, or an error.
+ */
+enum db_status store_bookings_next_end(struct store *st, long long after_ms, long long *end_ms);
+
+/*
  * The changes that hold a slot or wait for one (data.schedule set, still in the state
- * that scheduled them), in planning order (approval time, then id): owned array of ids.
+ * that scheduled them), in planning order (approval time, then id): an owned array of
+ * {"id", "workflow", "state", "data"}, data holding only what placing them reads:
+ * schedule.{status, start, end, soft_freeze, respect_window (only when false)},
+ * services, and duration, not_before, not_after, environment when strings, and
+ * approvals.break_glass (true) when the approvals have that key.
  */
 enum db_status store_schedule_candidates(struct store *st, json_t **out);
 

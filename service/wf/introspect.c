@@ -62,6 +62,18 @@ bool wf_state_exists(const struct wf *wf, const char *state)
 	return wf_state_find(wf, state) != NONE;
 }
 
+bool wf_state_has_auto(const struct wf *wf, const char *state)
+{
+	size_t s = wf_state_find(wf, state);
+	if (s == NONE)
+		return false;
+	for (size_t t = 0; t < wf->n_trans; t++)
+		for (size_t k = 0; wf->trans[t].is_auto && k < wf->trans[t].n_from; k++)
+			if (wf->trans[t].from[k] == s)
+				return true;
+	return false;
+}
+
 bool wf_state_final(const struct wf *wf, const char *state)
 {
 	size_t s = wf_state_find(wf, state);

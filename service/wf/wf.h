@@ -144,6 +144,8 @@ const char *wf_state_name(const struct wf *wf, size_t i);
 /* Whether `state` exists in `wf`, and whether it is final (false when unknown). */
 bool wf_state_exists(const struct wf *wf, const char *state);
 bool wf_state_final(const struct wf *wf, const char *state);
+/* Whether an automatic transition leaves `state` (false for an unknown state). */
+bool wf_state_has_auto(const struct wf *wf, const char *state);
 
 /*
  * Fields editable (by PATCH) in `state`: a NULL-terminated array, borrowed; empty when

@@ -5,6 +5,7 @@
 #   tests/bench/run.sh [BUILD]
 #
 # Rows: the scheduler core (bench_sched.c); CalDAV against Radicale (dav_bench.py);
+# re-planning: pass cost, idle CPU and shutdown with scheduled changes (replan.sh);
 # transitions (POST /v1/changes/{id}/transitions) against pgbench running the same SQL;
 # POST /v1/changes of a normal change against a standard change and against pgbench
 # running the normal create's SQL, on a table without history and again after 100,000
@@ -13,7 +14,8 @@
 # of the rates and of the ratios of each repetition.
 #
 # Environment (all optional):
-#   BENCH_ONLY         the rows to run, among "sched dav transitions create" (default all)
+#   BENCH_ONLY         the rows to run, among "sched dav replan transitions create" (default
+#                      all)
 #   BENCH_CONCURRENCY  N: transomd threads (so N database connections) and pgbench clients;
 #                      default one per core (transomd's own default), at least 2, at most 8
 #   BENCH_CONNECTIONS  HTTP keep-alive connections; default 4N.  More than N, because
@@ -43,7 +45,7 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-ONLY=${BENCH_ONLY:-sched dav transitions create}
+ONLY=${BENCH_ONLY:-sched dav replan transitions create}
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # The scheduler core first: 10,000 and 20,000 changes over 200 services, and their ratio.
@@ -54,6 +56,10 @@ fi
 if want dav; then
 	echo "== CalDAV: 10,000 events, Transom against Radicale (tests/bench/dav_bench.py)"
 	/usr/bin/python3 "$ROOT/tests/bench/dav_bench.py" "$BUILD" || exit 1
+fi
+if want replan; then
+	echo
+	"$ROOT/tests/bench/replan.sh" "$BUILD" || exit 1
 fi
 want transitions || want create || exit 0
 PG=$ROOT/deploy/pg.sh

@@ -4,7 +4,8 @@
  * a service depending on it (rule incident_freeze, the incident named), not to a service
  * it depends on; GET /v1/freezes lists it; the scheduler places nothing in it and says
  * why (slots, simulate); an emergency change naming the incident in fixes_incident is
- * exempt and the gate allows it once authorized; a P3 freezes nothing; resolving lifts it.
+ * exempt and the gate allows it once authorized; a P3 freezes nothing; resolving lifts it;
+ * the re-planner moves a change booked before the incident out of its freeze.
  *
  * The server's policies are a copy of policies/ with one window open all day on every
  * service and no calendar freeze, so only the incident freezes anything.
@@ -353,11 +354,77 @@ static void test_resolving_lifts_it(void)
 	reply_free(r);
 }
 
+/* The start of change `id`'s booked slot (ms), or 0. */
+static long long booked_start(const char *id)
+{
+	char path[96];
+	snprintf(path, sizeof path, "/v1/changes/%s", id);
+	struct reply *r = request(&srv, "GET", path, manager, NULL, NULL);
+	const char *start = json_string_value(json_object_get(
+		json_object_get(json_object_get(r->json, "record"), "schedule"), "start"));
+	if (start == NULL) /* GET may answer the record itself */
+		start = json_string_value(
+			json_object_get(json_object_get(r->json, "schedule"), "start"));
+	long long ms = 0;
+	struct tm tm = {0};
+	if (start != NULL && strptime(start, "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
+		ms = (long long)timegm(&tm) * 1000;
+	reply_free(r);
+	return ms;
+}
+
+/*
+ * A change booked before the incident, inside what becomes its freeze, is moved out of
+ * it by the re-planner without anything else happening: the freeze itself is what
+ * changed (no booking was written, no definition reloaded).
+ */
+static void test_replan_moves_a_booked_change_out_of_a_new_freeze(void)
+{
+	char at[32], extra[96], change[32] = "";
+	long long now = (long long)time(NULL) * 1000 + 120 * 1000; /* the server's clock */
+	time_t t = (time_t)(now / 1000) + 2 * 3600;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(extra, sizeof extra, ", \"not_before\": \"%s\"", at);
+	struct reply *r = deploy("web-frontend", extra);
+	CHECK_INT(r->status, 201);
+	CHECKF(strcmp(reply_str(r, "reason_code") ?: "", "booked") == 0, "deploy: %s", r->body);
+	snprintf(change, sizeof change, "%s", reply_str(r, "change") ?: "");
+	reply_free(r);
+	long long before = booked_start(change);
+	CHECKF(before != 0 && before < now + 3 * 3600 * 1000LL, "booked at %lld (now %lld)", before,
+	       now);
+	/* the booking is a write the re-planner notices: let that pass be over first */
+	struct timespec settle = {2, 500 * 1000 * 1000};
+	nanosleep(&settle, NULL);
+	r = request(&srv, "POST", "/v1/incidents", requester,
+		    "{\"title\": \"Card declines\", \"service\": \"payments\", "
+		    "\"priority\": \"P1\"}",
+		    NULL);
+	CHECK_INT(r->status, 201);
+	char p1[32];
+	snprintf(p1, sizeof p1, "%s", reply_str(r, "id") ?: "");
+	reply_free(r);
+	/* the freeze holds 4 h from now: the re-planner (a sweep a second) moves it beyond */
+	long long after = before;
+	for (int i = 0; i < 100 && after < now + 4 * 3600 * 1000LL - 120 * 1000; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		after = booked_start(change);
+	}
+	CHECKF(after >= now + 4 * 3600 * 1000LL - 120 * 1000,
+	       "%s still starts at %lld, inside %s's freeze (now %lld)", change, after, p1, now);
+	incident_event_on(p1, "start", NULL);
+	incident_event_on(p1, "resolve", "{\"resolution\": \"failed over\"}");
+}
+
 int tests_main(void);
 #define main tests_main
 TESTS(test_p3_freezes_nothing, test_open_window_is_held,
       test_p1_denies_the_service_and_its_dependents, test_scheduler_places_nothing_in_it,
-      test_emergency_fixing_it_is_exempt, test_resolving_lifts_it)
+      test_emergency_fixing_it_is_exempt, test_resolving_lifts_it,
+      test_replan_moves_a_booked_change_out_of_a_new_freeze)
 #undef main
 
 int main(void)
