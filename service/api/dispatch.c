@@ -242,6 +242,7 @@ static enum tr_code jwt_lookup(struct http_req *req, const char *token, const ch
 	user_from_app(req, &u.user);
 	req->user.scoped = u.scoped;
 	snprintf(req->user.services, sizeof req->user.services, "%s", u.services);
+	req->user.expires_ms = u.exp * 1000;
 	long long left_ms = u.exp * 1000 - now_ms;
 	memo_keep(m, API_CRED_JWT, hash, &req->user, gen,
 		  mono + (left_ms < TOKEN_MEMO_MS ? left_ms : TOKEN_MEMO_MS));

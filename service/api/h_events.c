@@ -18,6 +18,7 @@
 #include "api/stream_quota.h"
 #include "app/streams.h"
 #include "auth/roles.h"
+#include "core/clock.h"
 #include "events/events.h"
 
 /* Seconds a client refused for too many streams is asked to wait (Retry-After). */
@@ -147,8 +148,15 @@ enum tr_code h_events(struct http_req *req, struct http_reply *rep)
 		return rc;
 	}
 	client->sub = sub;
-	/* Ended when the credential dies: a token (its id), or a web session (-id). */
-	events_sub_set_owner(sub, req->user.token_id ? req->user.token_id : -req->user.session_id);
+	/* Ended when the credential dies: a token (its id) or a web session (-id) revoked or
+	 * ended, its user disabled, or a JWT's exp passed. */
+	long long ends_mono = 0;
+	if (req->user.expires_ms != 0) {
+		long long left = req->user.expires_ms - clock_now_ms();
+		ends_mono = clock_mono_ms() + (left > 0 ? left : 0) + 1;
+	}
+	events_sub_set_owner(sub, req->user.token_id ? req->user.token_id : -req->user.session_id,
+			     req->user.name, ends_mono);
 	if (has_last && events_sub_wants_history(sub))
 		app_stream_resume(api_session(req), sub, last);
 	struct http_stream *stream =

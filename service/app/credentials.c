@@ -137,31 +137,52 @@ enum tr_code app_auth_basic(struct app_session *s, const char *credentials, cons
 }
 
 /*
- * Ends the event streams opened with a token that is now revoked or whose user is now
- * disabled: a stream is checked once, when it opens, so a revocation must reach the
- * streams already open.  Skipped while the hub's LISTEN connection is down (the database
- * is unlikely to answer then; the reconnect calls here again).
+ * Ends the event streams opened with a token or web session that is now revoked, ended
+ * or expired, and every stream of a user now disabled (whatever the credential: a JWT
+ * has no id of ours): a stream is checked once, when it opens, so a revocation must reach
+ * the streams already open.  Skipped while the hub's LISTEN connection is down (the
+ * database is unlikely to answer then; the reconnect calls here again).
  */
 static void streams_recheck(struct app *app)
 {
 	enum { MAX = 512 };
 	long long ids[MAX], dead[MAX];
-	size_t n, ndead = 0;
-	if (app->events == NULL || !events_hub_listening(app->events) ||
-	    (n = events_hub_owners(app->events, ids, MAX)) == 0)
+	const char *names[MAX];
+	bool disabled[MAX];
+	size_t n, nusers, ndead = 0, nusers_dead = 0;
+	if (app->events == NULL || !events_hub_listening(app->events))
 		return;
-	struct app_session *w = app_worker_get(app);
-	enum db_status s = w ? store_tokens_dead(w->store, ids, n, dead, &ndead) : DB_HARD;
+	char(*users)[EVENTS_USER_MAX] = malloc(MAX * sizeof *users);
+	if (users == NULL)
+		return;
+	n = events_hub_owners(app->events, ids, MAX);
+	nusers = events_hub_users(app->events, users, MAX);
+	struct app_session *w = n + nusers > 0 ? app_worker_get(app) : NULL;
+	enum db_status s = n + nusers == 0 ? DB_NONE : w == NULL ? DB_HARD : DB_NONE;
+	if (s >= 0 && n > 0)
+		s = store_tokens_dead(w->store, ids, n, dead, &ndead);
+	for (size_t i = 0; i < nusers; i++)
+		names[i] = users[i];
+	if (s >= 0 && nusers > 0)
+		s = store_users_disabled(w->store, names, nusers, disabled);
 	if (s < 0) {
 		LOG_WARN("event=streams_recheck_failed error=\"%s\"",
 			 w ? store_last_error(w->store) : "out of memory");
+		free(users);
 		return;
 	}
 	for (size_t i = 0; i < ndead; i++)
 		events_hub_end_owner(app->events, dead[i]);
-	if (ndead > 0)
-		LOG_INFO("event=streams_ended tokens=%zu reason=\"revoked or user disabled\"",
-			 ndead);
+	for (size_t i = 0; i < nusers; i++)
+		if (disabled[i]) {
+			events_hub_end_user(app->events, users[i]);
+			nusers_dead++;
+		}
+	free(users);
+	if (ndead + nusers_dead > 0)
+		LOG_INFO("event=streams_ended credentials=%zu users=%zu reason=\"revoked, ended or "
+			 "user disabled\"",
+			 ndead, nusers_dead);
 }
 
 void app_credentials_changed(struct app *app)

@@ -37,6 +37,7 @@
 #define EVENTS_SERVICE_MAX         64   /* longest service name + 1 */
 #define EVENTS_TYPE_MAX            64   /* longest event type + 1 */
 #define EVENTS_PAYLOAD_MAX         8000 /* NOTIFY's own limit is a little under 8000 */
+#define EVENTS_USER_MAX            128  /* longest user name + 1 (http_user's) */
 
 /* Record kinds, as bits of a filter. */
 enum events_kind {
@@ -195,10 +196,15 @@ long events_sub_read(struct events_sub *s, char *buf, size_t max);
 void events_sub_free(struct events_sub *s);
 
 /*
- * Tags `s` with the credential it was opened with (an API token id; 0 = none), so that
- * events_hub_end_owner() can end the stream when that credential dies.  Thread-safe.
+ * Tags `s` with the credential it was opened with: `owner` (an API token id, a web
+ * session's id negated; 0 = none), so that events_hub_end_owner() can end the stream when
+ * that credential dies; `user`, whose it is, so that events_hub_end_user() can end it
+ * when the user is disabled (whatever the credential: a JWT has no id of ours); and
+ * `ends_mono` (clock_mono_ms; 0 = never), when the credential expires by itself (a JWT's
+ * exp): the hub ends the stream when that time comes.  Thread-safe.
  */
-void events_sub_set_owner(struct events_sub *s, long long owner);
+void events_sub_set_owner(struct events_sub *s, long long owner, const char *user,
+			  long long ends_mono);
 
 /*
  * The distinct nonzero owners of the open subscribers of `hub`, at most `max` of them into
@@ -208,6 +214,15 @@ size_t events_hub_owners(struct events_hub *hub, long long *out, size_t max);
 
 /* Ends every stream of `owner` once what it holds is read.  Thread-safe. */
 void events_hub_end_owner(struct events_hub *hub, long long owner);
+
+/*
+ * The distinct users of the open subscribers of `hub` (those tagged with one), at most
+ * `max` into `out`; returns how many.  Thread-safe.
+ */
+size_t events_hub_users(struct events_hub *hub, char (*out)[EVENTS_USER_MAX], size_t max);
+
+/* Ends every stream of `user` once what it holds is read.  Thread-safe. */
+void events_hub_end_user(struct events_hub *hub, const char *user);
 
 /* Whether the hub's LISTEN connection is up (the database answered lately). */
 bool events_hub_listening(struct events_hub *hub);

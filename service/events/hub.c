@@ -52,6 +52,8 @@ struct events_sub {
 	bool keepalive_due;
 	bool over;       /* end the stream once `out` is drained */
 	long long owner; /* the credential it was opened with (events_sub_set_owner); 0 = none */
+	char user[EVENTS_USER_MAX]; /* whose credential; "" = none */
+	long long ends_mono;        /* when that credential ends (clock_mono_ms); 0 = never */
 	void (*wake)(void *cls);
 	void *wake_cls;
 	char *out; /* bytes gathered but not yet read */
@@ -270,6 +272,28 @@ static void keepalive_all(struct events_hub *hub)
 	pthread_mutex_unlock(&hub->lock);
 }
 
+/*
+ * Ends the streams whose credential has expired by `now` (a JWT's exp); returns the next
+ * such end still to come, or 0 when none.
+ */
+static long long end_expired(struct events_hub *hub, long long now)
+{
+	long long next = 0;
+	pthread_mutex_lock(&hub->lock);
+	for (struct events_sub *s = hub->subs; s != NULL; s = s->next) {
+		if (s->ends_mono == 0 || s->over)
+			continue;
+		if (now >= s->ends_mono) {
+			s->over = true;
+			sub_wake(s);
+		} else if (next == 0 || s->ends_mono < next) {
+			next = s->ends_mono;
+		}
+	}
+	pthread_mutex_unlock(&hub->lock);
+	return next;
+}
+
 static void *hub_main(void *arg)
 {
 	struct events_hub *hub = arg;
@@ -290,6 +314,7 @@ static void *hub_main(void *arg)
 			keepalive_all(hub);
 			next_keepalive = now + hub->keepalive_ms;
 		}
+		long long next_end = end_expired(hub, now);
 		pthread_mutex_lock(&hub->lock);
 		bool stopping = hub->stopping;
 		pthread_mutex_unlock(&hub->lock);
@@ -297,6 +322,8 @@ static void *hub_main(void *arg)
 			break;
 
 		long long timeout = next_keepalive - now;
+		if (next_end != 0 && next_end - now < timeout)
+			timeout = next_end - now;
 		struct pollfd fds[2] = {{hub->wake_fd, POLLIN, 0}, {-1, 0, 0}};
 		nfds_t nfds = 1;
 		if (hub->listener != NULL) {
@@ -545,11 +572,44 @@ void events_sub_free(struct events_sub *s)
 	free(s);
 }
 
-void events_sub_set_owner(struct events_sub *s, long long owner)
+void events_sub_set_owner(struct events_sub *s, long long owner, const char *user,
+			  long long ends_mono)
 {
+	uint64_t one = 1;
 	pthread_mutex_lock(&s->hub->lock);
 	s->owner = owner;
+	snprintf(s->user, sizeof s->user, "%s", user ? user : "");
+	s->ends_mono = ends_mono;
 	pthread_mutex_unlock(&s->hub->lock);
+	/* the hub's thread sleeps until what it knew to be next: tell it of this end */
+	if (ends_mono != 0 && write(s->hub->wake_fd, &one, sizeof one) < 0)
+		LOG_DEBUG("event=events_wake_write_failed errno=%d", errno);
+}
+
+size_t events_hub_users(struct events_hub *hub, char (*out)[EVENTS_USER_MAX], size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&hub->lock);
+	for (struct events_sub *s = hub->subs; s != NULL && n < max; s = s->next) {
+		size_t i = 0;
+		while (i < n && strcmp(out[i], s->user) != 0)
+			i++;
+		if (s->user[0] != '\0' && i == n)
+			memcpy(out[n++], s->user, EVENTS_USER_MAX);
+	}
+	pthread_mutex_unlock(&hub->lock);
+	return n;
+}
+
+void events_hub_end_user(struct events_hub *hub, const char *user)
+{
+	pthread_mutex_lock(&hub->lock);
+	for (struct events_sub *s = hub->subs; s != NULL; s = s->next)
+		if (user[0] != '\0' && strcmp(s->user, user) == 0) {
+			s->over = true;
+			sub_wake(s);
+		}
+	pthread_mutex_unlock(&hub->lock);
 }
 
 size_t events_hub_owners(struct events_hub *hub, long long *out, size_t max)

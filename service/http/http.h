@@ -42,6 +42,8 @@ struct http_user {
 	unsigned roles;       /* enum role bits */
 	long long token_id;   /* the API token (0: the credential is not one) */
 	long long session_id; /* the web app's session (cookie), or 0 */
+	long long expires_ms; /* when the credential expires by itself (a JWT's exp, ms since
+			       * the epoch); 0: not known here (revocation ends the others) */
 	/* A JWT's pipeline (app/identity.h): `services` (space-separated) is all it may
 	 * deploy when `scoped`; an opaque token is never scoped. */
 	bool scoped;

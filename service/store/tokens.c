@@ -256,6 +256,43 @@ enum db_status store_user_list(struct store *st, json_t **out)
 	return arr != NULL ? DB_ONE : DB_HARD;
 }
 
+static const struct store_stmt stmt_users_disabled = {
+	"users_disabled",
+	"SELECT x.i - 1 FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS x(name, i)"
+	" WHERE EXISTS (SELECT 1 FROM users u WHERE u.name = x.name AND u.state <> 'active')",
+	1};
+
+enum db_status store_users_disabled(struct store *st, const char *const *names, size_t n,
+				    bool *inactive)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		inactive[i] = false;
+		if (arr != NULL && json_array_append_new(arr, json_string(names[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
+	json_decref(arr);
+	if (text == NULL)
+		return DB_HARD;
+	const char *params[] = {text};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_users_disabled, params, &res);
+	free(text);
+	if (s < 0)
+		return s;
+	bool some = false;
+	for (int i = 0; i < PQntuples(res); i++) {
+		long k = strtol(PQgetvalue(res, i, 0), NULL, 10);
+		if (k >= 0 && (size_t)k < n)
+			inactive[k] = some = true;
+	}
+	PQclear(res);
+	return some ? DB_ONE : DB_NONE;
+}
+
 enum db_status store_tokens_dead(struct store *st, const long long *ids, size_t n, long long *dead,
 				 size_t *ndead)
 {

@@ -72,6 +72,14 @@ enum db_status store_user_disabled(struct store *st, const char *name);
 enum db_status store_user_list(struct store *st, json_t **out);
 
 /*
+ * Of the users `names` (n of them), those disabled: inactive[i] is set for names[i].  A
+ * name no users row has (a pipeline's JWT subject) is not disabled.  DB_ONE when some
+ * are, DB_NONE when none is, or an error.
+ */
+enum db_status store_users_disabled(struct store *st, const char *const *names, size_t n,
+				    bool *inactive);
+
+/*
  * Of the credentials `ids` (n of them: API token ids, and web session ids negated), those
  * no longer valid -- revoked, ended, expired, or their user disabled or gone -- into
  * `dead` (room for n) and *ndead.  DB_ONE when there are some,

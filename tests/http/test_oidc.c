@@ -5,7 +5,8 @@
  * policies/identity.json maps to its repository and is refused another; forged tokens
  * (tampered, expired, not yet valid, wrong audience or issuer, alg none, HS256 keyed with
  * the public key) get 401 with their registered code; after the provider rotates its
- * key a token with the new kid is accepted; opaque Transom tokens keep working.
+ * key a token with the new kid is accepted; opaque Transom tokens keep working; an event
+ * stream opened with a JWT ends at the token's exp, and when its user is disabled.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -235,6 +236,83 @@ static void test_disabled_user_jwt_refused(void)
 	reply_free(r);
 }
 
+/*
+ * GET /v1/events with `token`, in a curl child (its output thrown away, at most 30 s);
+ * returns the child's pid, or -1.
+ */
+static pid_t stream_open(const char *token)
+{
+	char url[256], auth[4200];
+	snprintf(url, sizeof url, "%s/v1/events", srv.base);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("curl", "curl", "-sN", "-o", "/dev/null", "--max-time", "30", "-H", auth,
+		       url, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Whether the stream of curl child `pid` was ended by the server within `ms` (curl
+ * exits by itself, not at its --max-time, which is exit status 28).  Reaps the child
+ * either way.
+ */
+static bool stream_ended_within(pid_t pid, int ms)
+{
+	int status = 0;
+	for (int waited = 0; waited < ms; waited += 20) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) != 28 &&
+			       WEXITSTATUS(status) != 127;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+static void stream_kill(pid_t pid)
+{
+	if (pid > 0 && waitpid(pid, NULL, WNOHANG) == 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* A stream opened with a JWT ends when the token's exp passes, not when the client goes. */
+static void test_jwt_stream_ends_at_its_exp(void)
+{
+	char t[4096];
+	snprintf(t, sizeof t, "%s", forged("short")); /* exp in three seconds */
+	pid_t a = stream_open(t);
+	pid_t b = stream_open(issued("ci-payments")); /* five minutes: stays */
+	CHECK(a > 0 && b > 0);
+	CHECKF(!stream_ended_within(a, 500), "the stream ended before the token expired");
+	CHECKF(stream_ended_within(a, 8000), "the stream outlived its JWT's exp");
+	CHECKF(!stream_ended_within(b, 200), "a stream with a live JWT ended too");
+	stream_kill(a);
+	stream_kill(b);
+}
+
+/* Disabling a user ends the streams opened with their JWTs at once. */
+static void test_jwt_stream_ends_when_the_user_is_disabled(void)
+{
+	char a[256];
+	snprintf(a, sizeof a, "%s", token_for("root", "admin"));
+	token_for("ci-payments", "pipeline"); /* the users table knows ci-payments */
+	pid_t s = stream_open(issued("ci-payments"));
+	CHECK(s > 0);
+	CHECKF(!stream_ended_within(s, 700), "the stream ended by itself");
+	struct reply *r = request(&srv, "POST", "/v1/users/ci-payments/disable", a, NULL, NULL);
+	CHECKF(r->status == 200, "%ld %s", r->status, r->body);
+	reply_free(r);
+	CHECKF(stream_ended_within(s, 5000), "a disabled user's JWT stream is still open");
+	stream_kill(s);
+	r = request(&srv, "POST", "/v1/users/ci-payments/enable", a, NULL, NULL);
+	CHECKF(r->status == 200, "%ld %s", r->status, r->body);
+	reply_free(r);
+}
+
 /* Without a client id the web sign-in is off: no provider offered, its routes 404. */
 static void test_web_sign_in_off_without_a_client(void)
 {
@@ -274,7 +352,8 @@ int tests_main(void);
 #define main tests_main
 TESTS(test_pipeline_jwt_deploys_its_mapped_service_only, test_forged_tokens_refused_with_their_code,
       test_key_rotation_is_picked_up, test_opaque_tokens_still_work, test_disabled_user_jwt_refused,
-      test_web_sign_in_off_without_a_client)
+      test_web_sign_in_off_without_a_client, test_jwt_stream_ends_at_its_exp,
+      test_jwt_stream_ends_when_the_user_is_disabled)
 #undef main
 
 int main(void)

@@ -12,7 +12,8 @@
 //   GET  /test/forge?kind=K  a token signed with the provider's own current key (through
 //                            oidc-provider's jose) but wrong in one way: expired, notyet,
 //                            wrongaud, wrongiss, none (alg none), hs256 (HMAC keyed with
-//                            the public key), tampered (payload changed after signing)
+//                            the public key), tampered (payload changed after signing);
+//                            or valid: valid (five minutes), short (three seconds)
 //   POST /test/rotate        switches to a new signing key (new kid); the JWKS then lists
 //                            the new key first and the old one after it
 //   POST /test/web-client    body: transomd's base URL: the web client's redirect_uri is
@@ -170,6 +171,7 @@ async function forge(kind) {
 	const claims = { iss: issuer, aud: AUDIENCE, sub: 'ci-payments', client_id: 'ci-payments',
 		repository: 'acme/payments', iat: now, nbf: now, exp: now + 300 };
 	if (kind === 'expired') Object.assign(claims, { iat: now - 900, nbf: now - 900, exp: now - 600 });
+	if (kind === 'short') claims.exp = now + 3; /* valid, for three seconds */
 	if (kind === 'notyet') Object.assign(claims, { nbf: now + 600, iat: now + 600, exp: now + 900 });
 	if (kind === 'wrongaud') claims.aud = 'someone-else';
 	if (kind === 'wrongiss') claims.iss = 'https://evil.example';
