@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "app/credentials.h"
 #include "core/log.h"
 #include "crypto/sign.h"
 #include "crypto/crypto.h"
@@ -349,6 +350,9 @@ int cmd_serve(const struct config *cfg)
 					     cfg->cache_dir, now);
 		metrics_reload(app->metrics, ok);
 		if (ok) {
+			/* What a JWT may do comes from identity.json: the lookups remembered
+			 * with the old mapping are forgotten now, not when they time out. */
+			app_credentials_changed(app);
 			LOG_INFO("event=definitions_reloaded");
 		} else {
 			bool loaded, last_ok;

@@ -313,6 +313,55 @@ static void test_jwt_stream_ends_when_the_user_is_disabled(void)
 	reply_free(r);
 }
 
+/* Writes identity.json mapping acme/payments to `service`, reloads, and waits until a
+ * fresh token (never remembered) may deploy `service`. */
+static bool map_payments_repo_to(const char *service)
+{
+	char text[512];
+	snprintf(text, sizeof text,
+		 "{\"rules\": [{\"match\": {\"repository\": \"acme/payments\"},"
+		 " \"user\": \"ci-payments\", \"roles\": [\"pipeline\"],"
+		 " \"services\": [\"%s\"]}]}\n",
+		 service);
+	write_file(policies, "identity.json", text);
+	server_signal(&srv, SIGHUP);
+	for (int i = 0; i < 100; i++) {
+		struct reply *r = deploy(issued("ci-payments"), service);
+		bool ok = r->status >= 200 && r->status < 300;
+		reply_free(r);
+		if (ok)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/*
+ * A reload of identity.json reaches a JWT already remembered at once, not 30 s later.
+ * Lookups are remembered per server thread: the token is used often enough, before and
+ * after, to meet every thread.
+ */
+static void test_identity_reload_reaches_remembered_jwts(void)
+{
+	char t[4096];
+	snprintf(t, sizeof t, "%s", issued("ci-payments"));
+	for (int i = 0; i < 16; i++) { /* remembered with the old mapping */
+		struct reply *r = deploy(t, "payments");
+		CHECKF(r->status >= 200 && r->status < 300, "%ld %s", r->status, r->body);
+		reply_free(r);
+	}
+	CHECK(map_payments_repo_to("ledger"));
+	int deployed = 0;
+	for (int i = 0; i < 16; i++) {
+		struct reply *r = deploy(t, "payments");
+		deployed += r->status >= 200 && r->status < 300;
+		reply_free(r);
+	}
+	CHECKF(deployed == 0, "after the reload the JWT still deployed payments %d times of 16",
+	       deployed);
+	CHECK(map_payments_repo_to("payments"));
+}
+
 /* Without a client id the web sign-in is off: no provider offered, its routes 404. */
 static void test_web_sign_in_off_without_a_client(void)
 {
@@ -353,7 +402,7 @@ int tests_main(void);
 TESTS(test_pipeline_jwt_deploys_its_mapped_service_only, test_forged_tokens_refused_with_their_code,
       test_key_rotation_is_picked_up, test_opaque_tokens_still_work, test_disabled_user_jwt_refused,
       test_web_sign_in_off_without_a_client, test_jwt_stream_ends_at_its_exp,
-      test_jwt_stream_ends_when_the_user_is_disabled)
+      test_identity_reload_reaches_remembered_jwts, test_jwt_stream_ends_when_the_user_is_disabled)
 #undef main
 
 int main(void)
