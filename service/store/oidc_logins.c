@@ -59,7 +59,7 @@ enum db_status store_oidc_login_take(struct store *st, const char *state_hash,
 	PGresult *res;
 	enum db_status s = store_exec(st, &stmt_take, params, &res);
 	if (s != DB_ONE) {
-		if (s > DB_ONE)
+		if (s >= 0) /* none, or too many: the result is ours all the same */
 			PQclear(res);
 		return s > DB_ONE ? DB_HARD : s;
 	}
@@ -89,7 +89,7 @@ enum db_status store_session_id_token(struct store *st, const char *hash, char *
 	*id_token = NULL;
 	enum db_status s = store_exec(st, &stmt_id_token, params, &res);
 	if (s != DB_ONE) {
-		if (s > DB_ONE)
+		if (s >= 0) /* none, or too many: the result is ours all the same */
 			PQclear(res);
 		return s > DB_ONE ? DB_HARD : s;
 	}
@@ -112,7 +112,7 @@ enum db_status store_oidc_user_provision(struct store *st, const char *name, con
 	*active = false;
 	enum db_status s = store_exec(st, &stmt_provision, params, &res);
 	if (s != DB_ONE) {
-		if (s > DB_ONE)
+		if (s >= 0) /* none, or too many: the result is ours all the same */
 			PQclear(res);
 		return s >= 0 ? DB_HARD : s;
 	}
@@ -135,7 +135,7 @@ enum db_status store_claim_groups_get(struct store *st, const char *user, char *
 	out[0] = '\0';
 	enum db_status s = store_exec(st, &stmt_groups_get, params, &res);
 	if (s != DB_ONE) {
-		if (s > DB_ONE)
+		if (s >= 0) /* none, or too many: the result is ours all the same */
 			PQclear(res);
 		return s > DB_ONE ? DB_HARD : s;
 	}

@@ -113,7 +113,7 @@ enum db_status store_session_lookup(struct store *st, const char *hash, long lon
 	PGresult *res;
 	enum db_status s = store_exec(st, &stmt_lookup, params, &res);
 	if (s != DB_ONE) {
-		if (s > DB_ONE)
+		if (s >= 0) /* none, or too many: the result is ours all the same */
 			PQclear(res);
 		return s > DB_ONE ? DB_HARD : s;
 	}
@@ -139,7 +139,7 @@ enum db_status store_session_end_sid(struct store *st, const char *sid, long lon
 	*n = 0;
 	enum db_status s = store_exec(st, &stmt_end_sid, params, &res);
 	if (s != DB_ONE) {
-		if (s > DB_ONE)
+		if (s >= 0) /* none, or too many: the result is ours all the same */
 			PQclear(res);
 		return s > DB_ONE ? DB_HARD : s;
 	}
@@ -180,7 +180,7 @@ enum db_status store_login_link_use(struct store *st, const char *hash, struct s
 	PGresult *res;
 	enum db_status s = store_exec(st, &stmt_link_use, params, &res);
 	if (s != DB_ONE) {
-		if (s > DB_ONE)
+		if (s >= 0) /* none, or too many: the result is ours all the same */
 			PQclear(res);
 		return s > DB_ONE ? DB_HARD : s;
 	}
