@@ -92,6 +92,31 @@ static void test_parse_errors_name_the_member(void)
 	CHECK(diag_has(&d, "x", "unknown member"));
 	diags_clear(&d);
 
+	/* the time factor's shape and the combination */
+	p = parse("{'suspects': {'time': 'exponential', 'delay': {'median': '1h', 'spread': 0,"
+		  " 'mode': 1}, 'combine': 'max'}}",
+		  &d);
+	CHECK(p == NULL);
+	CHECK(diag_has(&d, "suspects.time", "\"delay\""));
+	CHECK(diag_has(&d, "suspects.delay.median", "ISO 8601"));
+	CHECK(diag_has(&d, "suspects.delay.spread", "from 0.1 to 5"));
+	CHECK(diag_has(&d, "suspects.delay.mode", "unknown member"));
+	CHECK(diag_has(&d, "suspects.combine", "\"product\""));
+	diags_clear(&d);
+	p = parse("{'suspects': {'delay': []}}", &d);
+	CHECK(p == NULL && diag_has(&d, "suspects.delay", "{median, spread}"));
+	diags_clear(&d);
+	p = parse("{'suspects': {'time': 'half_life', 'delay': {'median': 'PT20M', 'spread': 2},"
+		  " 'combine': 'sum'}}",
+		  &d);
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK(p->time_half_life && p->combine_sum);
+		CHECK(p->delay_median_ms == 20 * MIN && fabs(p->delay_spread - 2) < 1e-9);
+	}
+	policy_incidents_free(p);
+	diags_clear(&d);
+
 	p = parse("{'suspects': {'window': 'PT24H', 'weights': {'time': 2, 'distance': 1,"
 		  " 'risk': 1, 'outcome': 0}}, 'freeze': {'priorities': ['P1'], 'hold': 'PT1H'}}",
 		  &d);
@@ -509,8 +534,8 @@ static void test_synthetic_accuracy(void)
 	       trials, (double)decoys / trials, 100 * a1, 100 * a3, 100 * o1,
 	       100 * expected1 / trials, 100 * o3);
 	/* floors well under the measured figures: a regression in the scorer trips them */
-	CHECKF(a1 >= 0.55, "top-1 %.3f", a1);
-	CHECKF(a3 >= 0.80, "top-3 %.3f", a3);
+	CHECKF(a1 >= 0.70, "top-1 %.3f", a1);
+	CHECKF(a3 >= 0.90, "top-3 %.3f", a3);
 	/* the oracle is Bayes-optimal: no scorer beats it but by the luck of the draw */
 	CHECKF(o1 + 0.01 >= a1 && o3 + 0.01 >= a3, "oracle %.3f / %.3f below the scorer", o1, o3);
 	/* and calibrated when its model is the generator's: it is right as often as its
