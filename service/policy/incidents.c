@@ -18,16 +18,20 @@ void policy_incidents_defaults(struct policy_incidents *p)
 {
 	*p = (struct policy_incidents){
 		.window_ms = 72 * HOUR_MS,
+		.time_half_life = false,
+		.delay_median_ms = HOUR_MS,
+		.delay_spread = 1.5,
 		.half_life_ms = 2 * HOUR_MS,
+		.combine_sum = false,
 		.max_distance = 2,
 		.limit = 10,
-		.w_time = 0.45,
+		.w_time = 0.25,
 		.w_distance = 0.25,
-		.w_risk = 0.15,
-		.w_outcome = 0.15,
+		.w_risk = 0.25,
+		.w_outcome = 0.25,
 		.f_same = 1.0,
-		.f_dependency = 0.7,
-		.f_dependent = 0.35,
+		.f_dependency = 0.3,
+		.f_dependent = 0.1,
 		.f_hop = 0.5,
 		.f_low = 0.25,
 		.f_medium = 0.5,
@@ -165,14 +169,49 @@ static json_t *section(struct parse *ps, json_t *root, const char *key)
 	return s;
 }
 
+/* Member `key` of `obj`, one of two words: *out = false for `no`, true for `yes`. */
+static void either(struct parse *ps, json_t *obj, const char *where, const char *key,
+		   const char *no, const char *yes, const char *msg, bool *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return;
+	char path[256];
+	snprintf(path, sizeof path, "%s.%s", where, key);
+	const char *w = json_string_value(v);
+	if (w != NULL && strcmp(w, no) == 0)
+		*out = false;
+	else if (w != NULL && strcmp(w, yes) == 0)
+		*out = true;
+	else
+		bad(ps, path, msg);
+}
+
 static void parse_suspects(struct parse *ps, json_t *s, struct policy_incidents *p)
 {
-	static const char *const known[] = {"window", "half_life", "max_distance",
-					    "limit",  "weights",   "relation",
-					    "risk",   "outcome",   NULL};
+	static const char *const known[] = {"window",       "time",  "delay",   "half_life",
+					    "max_distance", "limit", "combine", "weights",
+					    "relation",     "risk",  "outcome", NULL};
 	only(ps, s, "suspects", known);
 	duration(ps, s, "suspects", "window", &p->window_ms);
+	either(ps, s, "suspects", "time", "delay", "half_life",
+	       "must be \"delay\" (a log-normal delay, see delay) or \"half_life\" (halving each "
+	       "half_life)",
+	       &p->time_half_life);
+	json_t *dl = json_object_get(s, "delay");
+	if (dl != NULL && !json_is_object(dl))
+		bad(ps, "suspects.delay", "must be an object {median, spread}");
+	else if (dl != NULL) {
+		static const char *const dk[] = {"median", "spread", NULL};
+		only(ps, dl, "suspects.delay", dk);
+		duration(ps, dl, "suspects.delay", "median", &p->delay_median_ms);
+		number(ps, dl, "suspects.delay", "spread", 0.1, 5, &p->delay_spread);
+	}
 	duration(ps, s, "suspects", "half_life", &p->half_life_ms);
+	either(ps, s, "suspects", "combine", "product", "sum",
+	       "must be \"product\" (a weighted geometric mean of the factors) or \"sum\" (a "
+	       "weighted sum)",
+	       &p->combine_sum);
 	integer(ps, s, "suspects", "max_distance", 1, 10, &p->max_distance);
 	integer(ps, s, "suspects", "limit", 1, 100, &p->limit);
 	json_t *w = json_object_get(s, "weights");
@@ -513,6 +552,37 @@ static const char *outcome_text(const char *outcome)
 	return outcome; /* failed, succeeded */
 }
 
+/*
+ * The time factor of a change started `dt` ms before the incident, in [0, 1].  "delay":
+ * the log-normal density of the delay (median m, sigma s of ln) at dt over its value at
+ * the mode m e^(-s^2); in logs, g(x) = -ln x - (ln x - ln m)^2 / (2 s^2).  A change started
+ * at the incident's very instant counts as one second before.
+ */
+static double time_factor(const struct policy_incidents *p, long long dt)
+{
+	if (p->time_half_life)
+		return pow(0.5, (double)dt / (double)p->half_life_ms);
+	double m = (double)p->delay_median_ms, s2 = 2 * p->delay_spread * p->delay_spread;
+	double x = dt < 1000 ? 1000.0 : (double)dt;
+	double mode = m * exp(-p->delay_spread * p->delay_spread);
+	double gx = -log(x) - (log(x / m) * log(x / m)) / s2;
+	double gmode = -log(mode) - (log(mode / m) * log(mode / m)) / s2;
+	double f = exp(gx - gmode);
+	return f < 1 ? f : 1;
+}
+
+/* The score of the four factors (each in [0, 1]) under p->combine_sum, in [0, 1]. */
+static double combine(const struct policy_incidents *p, double ft, double fd, double fr, double fo)
+{
+	double score;
+	if (p->combine_sum)
+		score = p->w_time * ft + p->w_distance * fd + p->w_risk * fr + p->w_outcome * fo;
+	else
+		score = pow(ft, p->w_time) * pow(fd, p->w_distance) * pow(fr, p->w_risk) *
+			pow(fo, p->w_outcome);
+	return score < 1 ? score : 1;
+}
+
 struct scored {
 	json_t *item;
 	double score;
@@ -579,11 +649,9 @@ json_t *policy_suspects_rank(const struct policy_incidents *p, const struct poli
 		const char *level = json_string_value(json_object_get(c, "risk_level"));
 		const char *outcome = json_string_value(json_object_get(c, "outcome"));
 		long long dt = incident_ms - started;
-		double ft = pow(0.5, (double)dt / (double)p->half_life_ms);
+		double ft = time_factor(p, dt);
 		double fr = risk_factor(p, level), fo = outcome_factor(p, outcome);
-		double score = p->w_time * ft + p->w_distance * best_f + p->w_risk * fr +
-			       p->w_outcome * fo;
-		score = round(score * 1000) / 1000;
+		double score = combine(p, ft, best_f, fr, fo);
 		char span[64], rel[160], reason[512], at[TIME_RFC3339_LEN];
 		span_text(dt, span, sizeof span);
 		relation_text(best, best_hops, service, rel, sizeof rel);
@@ -595,12 +663,13 @@ json_t *policy_suspects_rank(const struct policy_incidents *p, const struct poli
 		json_t *item = json_pack(
 			"{s:s, s:O?, s:f, s:s, s:s, s:i, s:s, s:I, s:s?, s:s, s:{s:f, s:f, s:f, "
 			"s:f}, s:s}",
-			"change", id, "title", json_object_get(c, "title"), "score", score,
-			"service", best_svc, "relation", relation_names[best], "distance",
-			best_hops, "started_at", at, "minutes_before", (json_int_t)(dt / 60000),
-			"risk", level, "outcome", outcome ? outcome : "unknown", "factors", "time",
-			round(ft * 1000) / 1000, "distance", round(best_f * 1000) / 1000, "risk",
-			fr, "outcome", fo, "reason", reason);
+			"change", id, "title", json_object_get(c, "title"), "score",
+			round(score * 1000) / 1000, "service", best_svc, "relation",
+			relation_names[best], "distance", best_hops, "started_at", at,
+			"minutes_before", (json_int_t)(dt / 60000), "risk", level, "outcome",
+			outcome ? outcome : "unknown", "factors", "time", round(ft * 1000) / 1000,
+			"distance", round(best_f * 1000) / 1000, "risk", fr, "outcome", fo,
+			"reason", reason);
 		if (item == NULL)
 			continue;
 		v[m++] = (struct scored){item, score, started, id};

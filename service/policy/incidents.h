@@ -6,10 +6,19 @@
  *
  * Suspect scoring: every candidate change started in the `window` before the incident on
  * the incident's service, on a service it depends on or on one depending on it (within
- * `max_distance` hops of the catalog) gets
- *   score = w.time * 0.5^(dt / half_life) + w.distance * relation factor (per_hop^(hops-1))
- *         + w.risk * risk factor + w.outcome * outcome factor
- * (weights normalized to sum 1, so the score is in [0, 1]), and a sentence saying why:
+ * `max_distance` hops of the catalog) gets four factors in [0, 1]:
+ *   time      the delay dt since it started: with `time` "delay" (the default) the density
+ *             of a log-normal delay of `delay.median` and `delay.spread` at dt, divided
+ *             by its value at the mode (a heavy tail: an incident often surfaces hours
+ *             after its change); with "half_life", 0.5^(dt / half_life);
+ *   distance  the relation factor (same, dependency, dependent) x per_hop^(hops - 1);
+ *   risk      the factor of its recorded risk level;   outcome  the factor of its outcome;
+ * combined, weights normalized to sum 1, by `combine`:
+ *   "product" (default)  time^w.time x distance^w.distance x risk^w.risk x outcome^w.outcome
+ *                        (a weighted geometric mean: with equal weights it ranks as the
+ *                        product of the factors, the naive-Bayes odds of each change);
+ *   "sum"                w.time x time + w.distance x distance + w.risk x risk + ...;
+ * so the score is in [0, 1]; and a sentence saying why:
  *   "deployed 40 min before on payments (same service); risk high; failed".
  *
  * Thread-safety: a parsed `struct policy_incidents` is immutable.
@@ -34,8 +43,12 @@ enum suspect_relation {
 
 struct policy_incidents {
 	/* "suspects" */
-	int64_t window_ms;    /* "window", default PT72H: how far back changes are suspects */
-	int64_t half_life_ms; /* "half_life", default PT2H: the time factor halves each */
+	int64_t window_ms;       /* "window", default PT72H: how far back changes are suspects */
+	bool time_half_life;     /* "time": "delay" (default, false) or "half_life" (true) */
+	int64_t delay_median_ms; /* "delay.median", default PT1H: half the incidents sooner */
+	double delay_spread;     /* "delay.spread", default 1.5 (0.1..5): sigma of ln(delay) */
+	int64_t half_life_ms; /* "half_life", default PT2H: with "time": "half_life", it halves */
+	bool combine_sum;     /* "combine": "product" (default, false) or "sum" (true) */
 	int max_distance;     /* "max_distance", default 2 (1..10): catalog hops considered */
 	int limit;            /* "limit", default 10 (1..100): suspects listed */
 	double w_time, w_distance, w_risk, w_outcome;             /* "weights", normalized */
@@ -88,7 +101,8 @@ json_t *policy_suspect_services(const struct policy_incidents *p, const struct p
  * on no related service is left out.  Returns an owned array, best first, at most p->limit:
  *   [{"rank", "change", "title", "score", "service", "relation", "distance",
  *     "started_at", "minutes_before", "risk", "outcome", "factors": {...}, "reason"}]
- * Ties break by the later start, then the id.  NULL on OOM.
+ * Ranked by the unrounded score ("score" shows it to 3 decimals); ties break by the
+ * later start, then the id.  NULL on OOM.
  */
 json_t *policy_suspects_rank(const struct policy_incidents *p, const struct policy_catalog *cat,
 			     const char *service, long long incident_ms, json_t *candidates);

@@ -130,7 +130,8 @@ static void test_incidents_policy_errors_are_named(void)
 	snprintf(dir, sizeof dir, "%s/incidents-policies", getenv("TRANSOM_TEST_TMP") ?: "/tmp");
 	snprintf(cmd, sizeof cmd,
 		 "rm -rf '%s' && cp -r '%s/policies' '%s' && printf '%%s' '{\"suspects\": "
-		 "{\"window\": \"3 days\", \"weights\": {\"time\": \"a lot\"}},"
+		 "{\"window\": \"3 days\", \"weights\": {\"time\": \"a lot\"},"
+		 " \"delay\": {\"spread\": 9}},"
 		 " \"freeze\": {\"priorities\": [\"P7\"]}}' > '%s/incidents.json'",
 		 dir, getenv("TRANSOM_TEST_ROOT") ?: ".", dir, dir);
 	CHECK(system(cmd) == 0);
@@ -138,6 +139,7 @@ static void test_incidents_policy_errors_are_named(void)
 	CHECK_INT(check(args), 1);
 	CHECKF(strstr(out, "incidents.json: suspects.window: must be an ISO 8601 duration") &&
 		       strstr(out, "incidents.json: suspects.weights.time: must be a number") &&
+		       strstr(out, "incidents.json: suspects.delay.spread: must be a number") &&
 		       strstr(out, "incidents.json: freeze.priorities: must be an array"),
 	       "output: %s", out);
 }

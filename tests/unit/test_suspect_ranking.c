@@ -21,6 +21,12 @@
  *  - after a delay drawn log-normal with median 25 minutes and sigma 1.3 (a tenth of the
  *    culprits surface after 2.5 hours, a few after a day).
  * Every other change of the 72 hours before on a related service is a decoy.
+ *
+ * Beside the scorer runs an oracle that knows the generator's model and ranks each
+ * incident's changes by their exact posterior probability of being the culprit, given
+ * what the scorer is given (oracle_weight()).  It is Bayes-optimal: its figures are what
+ * any ranker can reach on these histories, so an aim above them cannot be met by tuning
+ * the scorer.  TRANSOM_SUSPECTS_SEED=n draws another set of histories.
  */
 #include <math.h>
 #include <stdint.h>
@@ -84,6 +90,31 @@ static void test_parse_errors_name_the_member(void)
 	CHECK(diag_has(&d, "unauthorized.open_incident", "true or false"));
 	CHECK(diag_has(&d, "unauthorized.priority", "P1"));
 	CHECK(diag_has(&d, "x", "unknown member"));
+	diags_clear(&d);
+
+	/* the time factor's shape and the combination */
+	p = parse("{'suspects': {'time': 'exponential', 'delay': {'median': '1h', 'spread': 0,"
+		  " 'mode': 1}, 'combine': 'max'}}",
+		  &d);
+	CHECK(p == NULL);
+	CHECK(diag_has(&d, "suspects.time", "\"delay\""));
+	CHECK(diag_has(&d, "suspects.delay.median", "ISO 8601"));
+	CHECK(diag_has(&d, "suspects.delay.spread", "from 0.1 to 5"));
+	CHECK(diag_has(&d, "suspects.delay.mode", "unknown member"));
+	CHECK(diag_has(&d, "suspects.combine", "\"product\""));
+	diags_clear(&d);
+	p = parse("{'suspects': {'delay': []}}", &d);
+	CHECK(p == NULL && diag_has(&d, "suspects.delay", "{median, spread}"));
+	diags_clear(&d);
+	p = parse("{'suspects': {'time': 'half_life', 'delay': {'median': 'PT20M', 'spread': 2},"
+		  " 'combine': 'sum'}}",
+		  &d);
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK(p->time_half_life && p->combine_sum);
+		CHECK(p->delay_median_ms == 20 * MIN && fabs(p->delay_spread - 2) < 1e-9);
+	}
+	policy_incidents_free(p);
 	diags_clear(&d);
 
 	p = parse("{'suspects': {'window': 'PT24H', 'weights': {'time': 2, 'distance': 1,"
@@ -227,6 +258,8 @@ struct sim_change {
 };
 
 static const char *const levels[] = {"low", "medium", "high", "critical"};
+static const double sim_pfail[] = {0.03, 0.06, 0.12, 0.20}; /* by level */
+static const double sim_odds[] = {1, 2, 4, 6};              /* of being the culprit, by level */
 
 /* A random layered catalog as JSON text; deps[i][j] true when i depends on j. */
 static struct policy_catalog *sim_catalog(bool deps[NSVC][NSVC])
@@ -263,10 +296,18 @@ static struct policy_catalog *sim_catalog(bool deps[NSVC][NSVC])
 	return cat;
 }
 
-/* One trial: *rank1 / *in3 whether the culprit came first / in the top 3. */
-static void sim_trial(const struct policy_incidents *p, const struct policy_catalog *cat,
-		      bool deps[NSVC][NSVC], struct sim_change *ch, bool *rank1, bool *in3,
-		      int *decoys)
+/* One synthetic incident: the changes, where and when it surfaced, the culprit. */
+struct sim_incident {
+	size_t n;          /* changes in ch[] */
+	size_t culprit;    /* its index in ch[] */
+	int svc;           /* the service it surfaced on */
+	long long at;      /* when */
+	json_t *cands;     /* every change of the 72 hours before, as the scorer is given them */
+	const char **seen; /* the outcome each change showed at `at` (as in cands) */
+};
+
+/* Draws one incident over catalog `deps` into *in (in->cands owned: json_decref). */
+static void sim_draw(bool deps[NSVC][NSVC], struct sim_change *ch, struct sim_incident *in)
 {
 	long long span = 10 * 24 * HOUR;
 	size_t n = 0;
@@ -281,22 +322,20 @@ static void sim_trial(const struct policy_incidents *p, const struct policy_cata
 			c->dur = (20 + (long long)(unif() * 100)) * MIN;
 			double u = unif();
 			c->level = u < 0.55 ? 0 : u < 0.85 ? 1 : u < 0.97 ? 2 : 3;
-			static const double pfail[] = {0.03, 0.06, 0.12, 0.20};
-			c->failed = unif() < pfail[c->level] ? (unif() < 0.25 ? 2 : 1) : 0;
+			c->failed = unif() < sim_pfail[c->level] ? (unif() < 0.25 ? 2 : 1) : 0;
 			n++;
 		}
 	}
 	/* the culprit: among changes of days 4 to 9, odds by level and failure */
-	static const double odds[] = {1, 2, 4, 6};
 	double total = 0;
 	for (size_t i = 0; i < n; i++)
 		if (ch[i].start > 4 * 24 * HOUR && ch[i].start < 9 * 24 * HOUR)
-			total += odds[ch[i].level] * (ch[i].failed ? 3 : 1);
+			total += sim_odds[ch[i].level] * (ch[i].failed ? 3 : 1);
 	double pick = unif() * total;
 	size_t culprit = 0;
 	for (size_t i = 0; i < n; i++)
 		if (ch[i].start > 4 * 24 * HOUR && ch[i].start < 9 * 24 * HOUR) {
-			pick -= odds[ch[i].level] * (ch[i].failed ? 3 : 1);
+			pick -= sim_odds[ch[i].level] * (ch[i].failed ? 3 : 1);
 			culprit = i;
 			if (pick <= 0)
 				break;
@@ -316,35 +355,133 @@ static void sim_trial(const struct policy_incidents *p, const struct policy_cata
 	}
 	long long delay = (long long)(25 * MIN * exp(1.3 * normal()));
 	long long incident = ch[culprit].start + delay;
-	char name[16];
-	snprintf(name, sizeof name, "s%d", svc);
-	json_t *cands = json_array();
+	*in = (struct sim_incident){n, culprit, svc, incident, json_array(), NULL};
+	static const char *seen[MAXCH];
+	in->seen = seen;
 	for (size_t i = 0; i < n; i++) {
+		seen[i] = NULL;
 		if (ch[i].start > incident || incident - ch[i].start > 72 * HOUR)
 			continue;
-		const char *outcome = incident < ch[i].start + ch[i].dur ? "in_progress"
-				      : ch[i].failed == 1                ? "failed"
-				      : ch[i].failed == 2                ? "rolled_back"
-									 : "succeeded";
+		seen[i] = incident < ch[i].start + ch[i].dur ? "in_progress"
+			  : ch[i].failed == 1                ? "failed"
+			  : ch[i].failed == 2                ? "rolled_back"
+							     : "succeeded";
 		char sname[16];
 		snprintf(sname, sizeof sname, "s%d", ch[i].svc);
-		json_array_append_new(
-			cands, cand(ch[i].id, sname, ch[i].start, levels[ch[i].level], outcome));
+		json_array_append_new(in->cands, cand(ch[i].id, sname, ch[i].start,
+						      levels[ch[i].level], seen[i]));
 	}
+}
+
+/* The culprit's rank (1 = first) under the scorer with policy `p`, 0 when not listed;
+ * *listed: how many suspects it listed. */
+static int scorer_rank(const struct policy_incidents *p, const struct policy_catalog *cat,
+		       const struct sim_change *ch, const struct sim_incident *in, int *listed)
+{
 	struct policy_incidents wide = *p;
 	wide.limit = 100;
-	json_t *r = policy_suspects_rank(&wide, cat, name, incident, cands);
-	*rank1 = *in3 = false;
-	*decoys = (int)json_array_size(r) - 1;
-	for (size_t i = 0; i < json_array_size(r) && i < 3; i++) {
+	char name[16];
+	snprintf(name, sizeof name, "s%d", in->svc);
+	json_t *r = policy_suspects_rank(&wide, cat, name, in->at, in->cands);
+	int rank = 0;
+	*listed = (int)json_array_size(r);
+	for (size_t i = 0; i < json_array_size(r) && rank == 0; i++) {
 		const char *id = json_string_value(json_object_get(json_array_get(r, i), "change"));
-		if (id != NULL && strcmp(id, ch[culprit].id) == 0) {
-			*in3 = true;
-			*rank1 = i == 0;
-		}
+		if (id != NULL && strcmp(id, ch[in->culprit].id) == 0)
+			rank = (int)i + 1;
 	}
 	json_decref(r);
-	json_decref(cands);
+	return rank;
+}
+
+/*
+ * The oracle: P(the incident surfaces on service `at` | the culprit changed `svc`) under
+ * the generator's hops (60 % there, 30 % one hop up, 10 % two, each hop to a caller drawn
+ * uniformly, staying put where there is none).
+ */
+static double oracle_surface(bool deps[NSVC][NSVC], int svc, int at)
+{
+	int c1[NSVC], n1 = 0;
+	for (int i = 0; i < NSVC; i++)
+		if (deps[i][svc])
+			c1[n1++] = i;
+	if (n1 == 0)
+		return at == svc ? 1.0 : 0.0;
+	double p = at == svc ? 0.6 : 0.0;
+	for (int k = 0; k < n1; k++) {
+		int c2[NSVC], n2 = 0;
+		for (int i = 0; i < NSVC; i++)
+			if (deps[i][c1[k]])
+				c2[n2++] = i;
+		p += (c1[k] == at ? 0.3 : 0.0) / n1;
+		if (n2 == 0)
+			p += (c1[k] == at ? 0.1 : 0.0) / n1;
+		for (int j = 0; j < n2; j++)
+			p += (c2[j] == at ? 0.1 : 0.0) / n1 / n2;
+	}
+	return p;
+}
+
+/*
+ * The oracle's weight of change i as the culprit: proportional to its exact posterior
+ * probability given what the scorer is given (the changes of the 72 hours before, with
+ * the outcome they showed at the incident, the catalog, where and when it surfaced).
+ * Under the generator, P(culprit = i | data) is proportional to
+ *   odds(level) x E[3 if failed else 1 | the outcome it showed]   (the culprit draw)
+ *   x P(surfacing on in->svc | its service)                       (the hops)
+ *   x lognormal density of the delay (median 25 min, sigma 1.3)    (the delay)
+ * and 0 for a change outside days 4 to 9 (never drawn).  A change still in progress hides
+ * whether it failed: the expectation over its level's failure probability.  (The total
+ * odds of all changes, the normalizer of the culprit draw, is common to every candidate
+ * but for that hidden failure, which moves it by well under 1 %: left out.)
+ */
+static double oracle_weight(bool deps[NSVC][NSVC], const struct sim_change *c,
+			    const struct sim_incident *in, const char *seen)
+{
+	if (seen == NULL || !(c->start > 4 * 24 * HOUR && c->start < 9 * 24 * HOUR))
+		return 0;
+	double fail_odds = strcmp(seen, "succeeded") == 0     ? 1.0
+			   : strcmp(seen, "in_progress") == 0 ? 1.0 + 2.0 * sim_pfail[c->level]
+							      : 3.0;
+	double d = (double)(in->at - c->start) + 0.5; /* ms, never 0 */
+	double z = log(d / (25.0 * MIN)) / 1.3;
+	double density = exp(-0.5 * z * z) / d;
+	return sim_odds[c->level] * fail_odds * oracle_surface(deps, c->svc, in->svc) * density;
+}
+
+/*
+ * The culprit's rank under the oracle (ties broken as the scorer does: the later start);
+ * *top: the posterior probability of the oracle's first choice (its expected top-1).
+ */
+static int oracle_rank(bool deps[NSVC][NSVC], const struct sim_change *ch,
+		       const struct sim_incident *in, double *top)
+{
+	const struct sim_change *k = &ch[in->culprit];
+	double wk = oracle_weight(deps, k, in, in->seen[in->culprit]);
+	double sum = wk, best = wk;
+	int rank = 1;
+	for (size_t i = 0; i < in->n; i++) {
+		if (i == in->culprit || in->seen[i] == NULL)
+			continue;
+		double wi = oracle_weight(deps, &ch[i], in, in->seen[i]);
+		sum += wi;
+		best = wi > best ? wi : best;
+		if (wi > wk || (wi == wk && ch[i].start > k->start))
+			rank++;
+	}
+	*top = sum > 0 ? best / sum : 0;
+	return wk > 0 ? rank : 0;
+}
+
+/* Top-1 and top-3 counts of one ranker over the trials. */
+struct tally {
+	int top1, top3;
+};
+
+static void tally_add(struct tally *t, int rank)
+{
+	t->top1 += rank == 1;
+	t->top3 += rank >= 1 && rank <= 3;
 }
 
 static void test_synthetic_accuracy(void)
@@ -366,31 +503,45 @@ static void test_synthetic_accuracy(void)
 	const char *env = getenv("TRANSOM_SUSPECTS_SEED");
 	rng = env ? strtoull(env, NULL, 10) * 2654435761ULL + 1 : 0x9E3779B97F4A7C15ULL;
 	struct sim_change *ch = calloc(MAXCH, sizeof *ch);
-	int trials = 0, top1 = 0, top3 = 0;
+	int trials = 0;
+	struct tally scorer = {0}, oracle = {0};
 	long decoys = 0;
+	double expected1 = 0; /* the sum of the oracle's posteriors of its first choices */
 	for (int cat_i = 0; cat_i < 20; cat_i++) {
 		bool deps[NSVC][NSVC];
 		struct policy_catalog *cat = sim_catalog(deps);
 		CHECK(cat != NULL);
 		for (int k = 0; cat != NULL && k < 100; k++) {
-			bool r1, r3;
-			int dc;
-			sim_trial(&p, cat, deps, ch, &r1, &r3, &dc);
+			struct sim_incident in;
+			sim_draw(deps, ch, &in);
+			int listed;
+			tally_add(&scorer, scorer_rank(&p, cat, ch, &in, &listed));
+			double top;
+			tally_add(&oracle, oracle_rank(deps, ch, &in, &top));
+			expected1 += top;
 			trials++;
-			top1 += r1;
-			top3 += r3;
-			decoys += dc;
+			decoys += listed - 1;
+			json_decref(in.cands);
 		}
 		catalog_free(cat);
 	}
 	free(ch);
-	double a1 = (double)top1 / trials, a3 = (double)top3 / trials;
+	double a1 = (double)scorer.top1 / trials, a3 = (double)scorer.top3 / trials;
+	double o1 = (double)oracle.top1 / trials, o3 = (double)oracle.top3 / trials;
 	printf("suspects: %d synthetic incidents, %.1f decoys each on average: top-1 %.1f%%, "
-	       "top-3 %.1f%% (goal 80%% / 95%%)\n",
-	       trials, (double)decoys / trials, 100 * a1, 100 * a3);
+	       "top-3 %.1f%% (goal 80%% / 95%%); the oracle (exact posterior under the "
+	       "generator): top-1 %.1f%% (its posteriors expect %.1f%%), top-3 %.1f%%\n",
+	       trials, (double)decoys / trials, 100 * a1, 100 * a3, 100 * o1,
+	       100 * expected1 / trials, 100 * o3);
 	/* floors well under the measured figures: a regression in the scorer trips them */
-	CHECKF(a1 >= 0.55, "top-1 %.3f", a1);
-	CHECKF(a3 >= 0.80, "top-3 %.3f", a3);
+	CHECKF(a1 >= 0.70, "top-1 %.3f", a1);
+	CHECKF(a3 >= 0.90, "top-3 %.3f", a3);
+	/* the oracle is Bayes-optimal: no scorer beats it but by the luck of the draw */
+	CHECKF(o1 + 0.01 >= a1 && o3 + 0.01 >= a3, "oracle %.3f / %.3f below the scorer", o1, o3);
+	/* and calibrated when its model is the generator's: it is right as often as its
+	 * posteriors say (the standard error of a top-1 over 2,000 trials is about 0.01) */
+	CHECKF(fabs(expected1 / trials - o1) < 0.03, "oracle expects top-1 %.3f, got %.3f",
+	       expected1 / trials, o1);
 }
 
 TESTS(test_parse_errors_name_the_member, test_relations_over_the_catalog,
