@@ -46,10 +46,26 @@ static const struct report_def reports[] = {
 	 STORE_REPORT_CHANGE_INCIDENTS,
 	 {{"incidents", "Incidents", "incidents"},
 	  {"change_caused", "Caused by a change", "incidents"}}},
+	{"approval-latency",
+	 "Approval latency (authorize to approved)",
+	 STORE_REPORT_APPROVAL_LATENCY,
+	 {{"approved", "Approved", "changes"},
+	  {"mean_hours", "Mean", "hours"},
+	  {"median_hours", "Median", "hours"}}},
+	{"gate-decisions",
+	 "Deployment gate decisions",
+	 STORE_REPORT_GATE_DECISIONS,
+	 {{"requested", "Asked for", "deployments"},
+	  {"denied", "Denied", "deployments"},
+	  {"succeeded", "Succeeded", "deployments"},
+	  {"failed", "Failed", "deployments"},
+	  {"expired", "Lease expired", "deployments"},
+	  {"open", "Open", "deployments"}}},
 };
 
-const char *const app_report_names[] = {"change-success", "lead-time", "risk-levels",
-					"change-incidents", NULL};
+const char *const app_report_names[] = {
+	"change-success",   "lead-time",      "risk-levels", "change-incidents",
+	"approval-latency", "gate-decisions", NULL};
 
 /* Parses time argument `name` (RFC 3339 or a date) into *ms when given. */
 static bool time_arg(const char *name, const char *v, long long *ms, struct tr_error *err)
@@ -80,8 +96,8 @@ enum tr_code app_report(struct app_session *s, const struct app_actor *who, cons
 			r = &reports[i];
 	if (r == NULL)
 		return tr_error_set(err, TR_E_NOT_FOUND, "name",
-				    "no report '%s': change-success, lead-time, risk-levels or "
-				    "change-incidents",
+				    "no report '%s': change-success, lead-time, risk-levels, "
+				    "change-incidents, approval-latency or gate-decisions",
 				    name ? name : "");
 	if (bucket == NULL)
 		bucket = "week";

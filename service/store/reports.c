@@ -85,6 +85,56 @@ static const struct store_stmt stmts[STORE_REPORT_COUNT] = {
 								 " FROM b LEFT JOIN r ON r.k = b.s "
 								 "GROUP BY b.s ORDER BY b.s",
 		 3},
+	[STORE_REPORT_APPROVAL_LATENCY] =
+		{"report_approval_latency",
+		 BUCKETS
+		 ", t AS (SELECT record_id, at, content::jsonb->'detail' AS d"
+		 " FROM audit_events WHERE action = 'transitioned'"
+		 " AND at < " TS("$2") " AND at >= " TS(
+			 "$1") " - interval '180 days'),"
+			       " ok AS (SELECT x.record_id, x.at AS done,"
+			       " (SELECT max(y.at) FROM t y WHERE y.record_id = x.record_id"
+			       " AND y.d->>'to' = 'authorize' AND y.d->>'from' <> 'authorize'"
+			       " AND y.at <= x.at) AS began"
+			       " FROM t x WHERE x.d->>'from' = 'authorize'"
+			       " AND x.d->>'to' NOT IN ('authorize', 'rejected', "
+			       "'cancelled')" IN_PERIOD(
+				       "x.at") "),"
+					       " r AS (SELECT record_id, " KEY(
+						       "done") ","
+							       " extract(epoch FROM done - began) "
+							       "/ 3600.0 AS hours FROM ok"
+							       " WHERE began IS NOT NULL)"
+							       " SELECT to_char(b.s, "
+							       "'YYYY-MM-DD'), count(r.record_id),"
+							       " round(avg(r.hours)::numeric, 2),"
+							       " round((percentile_cont(0.5) "
+							       "WITHIN GROUP (ORDER BY "
+							       "r.hours))::numeric, 2)"
+							       " FROM b LEFT JOIN r ON r.k = b.s "
+							       "GROUP BY b.s ORDER BY b.s",
+		 3},
+	[STORE_REPORT_GATE_DECISIONS] =
+		{"report_gate_decisions",
+		 BUCKETS ", r AS (SELECT id, " KEY(
+			 "created_at") ", outcome"
+				       " FROM deployments WHERE true" IN_PERIOD(
+					       "created_at") ")"
+							     " SELECT to_char(b.s, 'YYYY-MM-DD'), "
+							     "count(r.id),"
+							     " count(r.id) FILTER (WHERE r.outcome "
+							     "= 'denied'),"
+							     " count(r.id) FILTER (WHERE r.outcome "
+							     "= 'success'),"
+							     " count(r.id) FILTER (WHERE r.outcome "
+							     "= 'failure'),"
+							     " count(r.id) FILTER (WHERE r.outcome "
+							     "= 'expired'),"
+							     " count(r.id) FILTER (WHERE r.outcome "
+							     "IS NULL)"
+							     " FROM b LEFT JOIN r ON r.k = b.s "
+							     "GROUP BY b.s ORDER BY b.s",
+		 3},
 };
 
 enum db_status store_report(struct store *st, enum store_report_kind which, const char *bucket,

@@ -15,6 +15,8 @@ enum store_report_kind {
 	STORE_REPORT_LEAD_TIME,        /* created -> carried out: mean and median hours */
 	STORE_REPORT_RISK_LEVELS,      /* changes created, by recorded risk level */
 	STORE_REPORT_CHANGE_INCIDENTS, /* incidents opened, and those a change caused */
+	STORE_REPORT_APPROVAL_LATENCY, /* entering authorize -> approved: mean, median hours */
+	STORE_REPORT_GATE_DECISIONS,   /* deployments asked for, by what became of them */
 	STORE_REPORT_COUNT
 };
 
@@ -24,8 +26,13 @@ enum store_report_kind {
  * (owned) is an array of arrays: the bucket's first day ("2026-12-07") then the report's
  * figures (integers, or reals for hours; null for a mean of nothing).  A carried-out
  * change is one closed, failed or in review, counted in the bucket of its last update; it
- * failed when it closed as failed (state or result).  Returns a db_status (DB_HARD when
- * out of memory).
+ * failed when it closed as failed (state or result).  An approval is a change leaving
+ * `authorize` for a state other than rejected or cancelled (the audit trail's
+ * transitions; a timer's step from `authorize` to itself is neither), counted in the
+ * bucket it happened in, its latency measured from when the change last entered
+ * `authorize` (within 180 days before the period).  A deployment counts in the bucket it was asked
+ * for in: denied at the gate, succeeded, failed, expired or still open.  Returns a db_status
+ * (DB_HARD when out of memory).
  */
 enum db_status store_report(struct store *st, enum store_report_kind which, const char *bucket,
 			    long long from_ms, long long to_ms, json_t **rows);

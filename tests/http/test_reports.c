@@ -1,6 +1,7 @@
 /*
  * test_reports.c -- GET /v1/reports/{name} against the real server and PostgreSQL, on a
- * history written in SQL whose figures are worked out below: each report's rows by week
+ * history (records, audit trail, deployments) written in SQL whose figures are worked out
+ * below: each report's rows by week
  * and by day, empty weeks as zeros, the CSV (by ?format=csv and by Accept) with the same
  * figures, and the refusals: an unknown report (404), a bad bucket, period or format (400
  * naming the field) and a requester (403).
@@ -24,6 +25,12 @@ static char manager[128], admin[128], requester[128];
  * never assessed, 6 h; CHG-5 low, scheduled (not carried out).  Week of 15 June: nothing.
  * Incidents: INC-1 (2 June) caused by CHG-2, INC-2 (10 June) by nothing, INC-3 (11 June)
  * by CHG-4.
+ * Approvals (audit trail): CHG-1 entered authorize on 1 June 12:00, a timer's step from
+ * authorize to itself at 12:30 (no new entry), approved at 18:00 (6 h); CHG-2 entered it
+ * on 2 June and was rejected (no approval); CHG-3 entered it on 30 May 12:00 and was
+ * authorized on 2 June 12:00 (72 h); CHG-4 entered it on 8 June 10:00, approved at 14:00
+ * (4 h).  Deployments: week of 1 June one succeeded, one denied, one failed; week of 8
+ * June one lease expired, one open, one succeeded.
  */
 static const char *const history =
 	"INSERT INTO records (id, kind, workflow, workflow_version, state, data, services,"
@@ -45,7 +52,29 @@ static const char *const history =
 	" ('INC-3', 'incident', 'new', '{}', '2026-06-11T12:00:00Z', '2026-06-11T12:00:00Z')"
 	" ) v(id, kind, state, data, c, u);"
 	" INSERT INTO record_links (from_id, rel, to_id) VALUES ('INC-1', 'caused_by', 'CHG-2'),"
-	" ('INC-3', 'caused_by', 'CHG-4')";
+	" ('INC-3', 'caused_by', 'CHG-4');"
+	" INSERT INTO audit_events (seq, at, actor, record_id, action, content, prev_hash, hash)"
+	" SELECT seq, at::timestamptz, 'u', id, 'transitioned',"
+	"  json_build_object('detail', json_build_object('event', e, 'from', f, 'to', t))::text,"
+	"  repeat('0', 64), repeat('0', 64) FROM (VALUES"
+	" (900001, '2026-06-01T12:00:00Z', 'CHG-1', 'submit', 'assess', 'authorize'),"
+	" (900002, '2026-06-01T12:30:00Z', 'CHG-1', 'authorization_overdue', 'authorize',"
+	"  'authorize'),"
+	" (900003, '2026-06-01T18:00:00Z', 'CHG-1', 'approve', 'authorize', 'scheduled'),"
+	" (900004, '2026-06-02T00:00:00Z', 'CHG-2', 'submit', 'assess', 'authorize'),"
+	" (900005, '2026-06-02T05:00:00Z', 'CHG-2', 'reject', 'authorize', 'rejected'),"
+	" (900006, '2026-05-30T12:00:00Z', 'CHG-3', 'submit', 'assess', 'authorize'),"
+	" (900007, '2026-06-02T12:00:00Z', 'CHG-3', 'authorized', 'authorize', 'scheduled'),"
+	" (900008, '2026-06-08T10:00:00Z', 'CHG-4', 'submit', 'assess', 'authorize'),"
+	" (900009, '2026-06-08T14:00:00Z', 'CHG-4', 'approve', 'authorize', 'scheduled')"
+	" ) v(seq, at, id, e, f, t);"
+	" INSERT INTO deployments (id, requester, service, environment, outcome, created_at)"
+	" VALUES ('DEP-1', 'ci', 'payments', 'production', 'success', '2026-06-01T09:00:00Z'),"
+	" ('DEP-2', 'ci', 'payments', 'production', 'denied', '2026-06-02T09:00:00Z'),"
+	" ('DEP-3', 'ci', 'search', 'production', 'failure', '2026-06-03T09:00:00Z'),"
+	" ('DEP-4', 'ci', 'search', 'production', 'expired', '2026-06-09T09:00:00Z'),"
+	" ('DEP-5', 'ci', 'search', 'production', NULL, '2026-06-10T09:00:00Z'),"
+	" ('DEP-6', 'ci', 'ledger', 'production', 'success', '2026-06-10T10:00:00Z')";
 
 static bool write_history(void)
 {
@@ -83,6 +112,12 @@ static void test_weekly_figures(void)
 		   "[\"2026-06-15\",0,0,0,0,0]]");
 	check_rows("/v1/reports/change-incidents?from=2026-06-01&to=2026-06-22",
 		   "[[\"2026-06-01\",1,1],[\"2026-06-08\",2,1],[\"2026-06-15\",0,0]]");
+	check_rows("/v1/reports/approval-latency?from=2026-06-01&to=2026-06-22",
+		   "[[\"2026-06-01\",2,39.0,39.0],[\"2026-06-08\",1,4.0,4.0],"
+		   "[\"2026-06-15\",0,null,null]]");
+	check_rows("/v1/reports/gate-decisions?from=2026-06-01&to=2026-06-22",
+		   "[[\"2026-06-01\",3,1,1,1,0,0],[\"2026-06-08\",3,0,1,0,1,1],"
+		   "[\"2026-06-15\",0,0,0,0,0,0]]");
 	/* By day; `to` is exclusive, and a week starting mid-week starts on its Monday. */
 	check_rows("/v1/reports/change-success?from=2026-06-02&to=2026-06-04&bucket=day",
 		   "[[\"2026-06-02\",1,0,1],[\"2026-06-03\",1,1,0]]");

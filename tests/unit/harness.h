@@ -61,7 +61,8 @@ struct harness_test {
 static void harness_after_tests(void)
 {
 	if (harness_failures_in_test != 0) {
-		fprintf(stderr, "FAIL: %d check(s) after the tests failed\n", harness_failures_in_test);
+		fprintf(stderr, "FAIL: %d check(s) after the tests failed\n",
+			harness_failures_in_test);
 		fflush(NULL);
 		_exit(1);
 	}

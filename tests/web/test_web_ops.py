@@ -91,8 +91,11 @@ def test_reports_render_and_the_csv_has_the_same_figures(t):
     incident(t, 'Unrelated blip', 'payments', 'P4')
     t.sign_in('dschmidt', 'change_manager')
     t.open('/app/reports', wait_for='.rep-card svg')
-    t.wait(lambda d: len(t.css('.rep-card')) == 4, what='four reports')
-    t.check(len(t.css('.rep-card svg.chart')) == 4, 'each report is drawn')
+    t.wait(lambda d: len(t.css('.rep-card')) == 6, what='six reports')
+    t.check(len(t.css('.rep-card svg.chart')) == 6, 'each report is drawn')
+    t.check(len(t.css('.rep-card[data-report=approval-latency]')) == 1 and
+            len(t.css('.rep-card[data-report=gate-decisions]')) == 1,
+            'approval latency and gate decisions are among them')
     card = t.css('.rep-card[data-report=change-incidents]')[0]
     t.check(card.find_elements(W.By.CSS_SELECTOR, 'svg rect'), 'the incidents chart has bars')
     t.axe('the reports')

@@ -1,5 +1,5 @@
-// reports.js -- /app/reports: change success, lead time, risk levels and change-caused
-// incidents over time (GET /v1/reports/{name}), each drawn as an SVG chart (lib/chart.js)
+// reports.js -- /app/reports: change success, lead time, risk levels, change-caused
+// incidents, approval latency and the deployment gate's decisions over time (GET /v1/reports/{name}), each drawn as an SVG chart (lib/chart.js)
 // with its figures in a table and a CSV download of the same figures.
 import {get, qs} from '../lib/api.js';
 import {h, mount, field} from '../lib/dom.js';
@@ -10,6 +10,8 @@ const CHARTS = [
   {name: 'lead-time', draw: line, unit: 'hours', series: {mean_hours: 's-a', median_hours: 's-b'}},
   {name: 'risk-levels', draw: bars, series: {low: 's-low', medium: 's-medium', high: 's-high', critical: 's-critical', unassessed: 's-none'}},
   {name: 'change-incidents', draw: bars, series: {change_caused: 's-bad', other: 's-none'}},
+  {name: 'approval-latency', draw: line, unit: 'hours', series: {mean_hours: 's-a', median_hours: 's-b'}},
+  {name: 'gate-decisions', draw: bars, series: {succeeded: 's-ok', failed: 's-bad', denied: 's-critical', expired: 's-medium', open: 's-none'}},
 ];
 
 const isoDay = (d) => d.toISOString().slice(0, 10);
