@@ -337,7 +337,7 @@ enum tr_code h_approvals_pending(struct http_req *req, struct http_reply *rep)
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
-		rc = records_pending(&c, &out, &req->err);
+		rc = records_pending(&c, http_req_query(req, "limit"), &out, &req->err);
 	return api_rec_reply(req, rep, rc, &out);
 }
 

@@ -298,10 +298,20 @@ enum tr_code records_break_glass(struct rec_ctx *c, const char *id, const char *
 
 /* ---- the caller's queue ----------------------------------------------------------------- */
 
-enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr_error *err)
+enum tr_code records_pending(struct rec_ctx *c, const char *limit, struct rec_reply *out,
+			     struct tr_error *err)
 {
 	json_t *rows, *rec;
-	size_t i;
+	size_t i, total = 0, cap = (size_t)-1;
+	if (limit != NULL) {
+		char *end;
+		long v = strtol(limit, &end, 10);
+		if (*limit == '\0' || *end != '\0' || v < 1 || v > 500)
+			return tr_error_set(err, TR_E_BAD_PARAMETER, "limit",
+					    "query parameter 'limit' must be a whole number from 1 "
+					    "to 500");
+		cap = (size_t)v;
+	}
 	enum db_status s = store_records_awaiting_approval(c->st, &rows);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
@@ -318,6 +328,8 @@ enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr
 		    policy_vote_allowed(c->defs->policies, json_object_get(a, "required"), rec,
 					c->actor, NULL, &group, NULL, 0) != POLICY_VOTE_OK)
 			continue;
+		if (total++ >= cap)
+			continue;
 		json_array_append_new(items,
 				      json_pack("{s:O, s:O, s:O, s:O?, s:O, s:s, s:O?}", "id",
 						json_object_get(rec, "id"), "title",
@@ -328,7 +340,7 @@ enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr
 						"expires_at", json_object_get(a, "expires_at")));
 	}
 	json_decref(rows);
-	out->body = json_pack("{s:o}", "items", items);
+	out->body = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
 	return out->body ? TR_OK : TR_E_NOMEM;
 }
 

@@ -142,8 +142,12 @@ enum tr_code records_vote(struct rec_ctx *c, const char *id, const char *decisio
 enum tr_code records_break_glass(struct rec_ctx *c, const char *id, const char *justification,
 				 struct rec_reply *out, struct tr_error *err);
 
-/* The changes waiting for the caller's vote. */
-enum tr_code records_pending(struct rec_ctx *c, struct rec_reply *out, struct tr_error *err);
+/*
+ * The changes waiting for the caller's vote, oldest first: {"items": [...], "total": n};
+ * `limit` (NULL: all; else 1 to 500) caps the items, not the total.
+ */
+enum tr_code records_pending(struct rec_ctx *c, const char *limit, struct rec_reply *out,
+			     struct tr_error *err);
 
 /*
  * A dry run for a draft change `input`: risk, approvals, template, and the workflow path

@@ -129,5 +129,9 @@ fails = [a['title'] for k, a in r['audits'].items() if a.get('score') is not Non
          and a.get('scoreDisplayMode') == 'binary']
 for t in fails[:6]:
     print(f"{'':<16}   - {t}")
+if score('performance') < 90:  # which metrics cost the points
+    m = {k: r['audits'][k] for k in ('first-contentful-paint', 'largest-contentful-paint',
+                                      'total-blocking-time', 'cumulative-layout-shift', 'speed-index')}
+    print(f"{'':<16}   " + ', '.join(f"{a['title']} {a['displayValue']}" for a in m.values()))
 PY
 done

@@ -732,6 +732,41 @@ static void test_pending_list_follows_votes(void)
 	json_decref(it);
 }
 
+/* GET /v1/approvals/pending?limit=N: at most N items, `total` counts them all. */
+static void test_pending_list_pages(void)
+{
+	char path[64];
+	for (int i = 0; i < 3; i++) {
+		if (!create("/v1/changes", amartin, medium_web, path, sizeof path))
+			return;
+		struct reply *s = fire(path, amartin, "submit");
+		CHECK_INT(s->status, 200);
+		reply_free(s);
+	}
+	struct reply *all = get("/v1/approvals/pending", cnguyen);
+	struct reply *two = get("/v1/approvals/pending?limit=2", cnguyen);
+	CHECK_INT(two->status, 200);
+	size_t n = json_array_size(json_object_get(all->json, "items"));
+	CHECKF(n >= 3, "pending for cnguyen: %s", body_of(all));
+	CHECK_INT(json_integer_value(json_object_get(all->json, "total")), n);
+	CHECK_INT(json_array_size(json_object_get(two->json, "items")), 2);
+	CHECK_INT(json_integer_value(json_object_get(two->json, "total")), n);
+	/* the oldest first, as in the whole list */
+	CHECK(json_equal(json_array_get(json_object_get(two->json, "items"), 0),
+			 json_array_get(json_object_get(all->json, "items"), 0)));
+	reply_free(all);
+	reply_free(two);
+	const char *bad[] = {"0", "501", "ten", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "/v1/approvals/pending?limit=%s", bad[i]);
+		struct reply *r = get(p, cnguyen);
+		CHECKF(problem_is(r, 400, "limit"), "limit=%s: %ld %s", bad[i], r->status,
+		       body_of(r));
+		reply_free(r);
+	}
+}
+
 /* ---- emergency -------------------------------------------------------------------------- */
 
 static void test_emergency_board_two_of_three(void)
@@ -1148,9 +1183,9 @@ TESTS(test_risk_exact_score_and_factors, test_risk_endpoint_explains_the_change,
       test_quorum_reached_moves_on_by_itself, test_requester_cannot_approve,
       test_alias_of_requester_cannot_approve, test_non_member_cannot_vote, test_vote_errors,
       test_second_vote_replaces_first, test_one_rejection_rejects, test_pending_list_follows_votes,
-      test_emergency_board_two_of_three, test_break_glass, test_simulate_writes_nothing,
-      test_failures_raise_risk, test_policies_endpoint, test_editing_reassesses,
-      test_unanswered_requests_expire)
+      test_pending_list_pages, test_emergency_board_two_of_three, test_break_glass,
+      test_simulate_writes_nothing, test_failures_raise_risk, test_policies_endpoint,
+      test_editing_reassesses, test_unanswered_requests_expire)
 #undef main
 
 int main(void)

@@ -16,32 +16,49 @@ export async function render(main, ctx) {
   const mineBox = h('section.card#cab-mine', {'aria-labelledby': 'h-cab-mine'});
   const agendaBox = h('section.card#cab-agenda', {'aria-labelledby': 'h-cab-agenda'});
   const decidedBox = h('section.card#cab-decided', {'aria-labelledby': 'h-cab-decided'});
+  // Shown once filled: empty cards growing under the reader's eyes push each other down
+  // (Lighthouse measured a layout shift of 0.83 with 10,000 changes).
+  for (const box of [mineBox, agendaBox, decidedBox]) box.hidden = true;
   mount(main, h('h1', 'CAB board'), live, mineBox, agendaBox, decidedBox);
   const errors = {}; // change id -> last vote error, kept across redraws
 
+  // The board and my queue come a page at a time: a busy CAB (or a test database of
+  // 10,000 changes) must not make one big request or one huge page.
+  const PAGE = 50;
+  let shown = PAGE;
   async function load(announce) {
     const now = Date.now();
-    const [meetings, pending, board] = await Promise.all([
+    const [meetings, pending, first] = await Promise.all([
       get(`/v1/cab/meetings${qs({from: new Date(now - 21 * DAY).toISOString(), to: new Date(now + 35 * DAY).toISOString()})}`)
         .catch(() => ({meetings: []})),
-      get('/v1/approvals/pending'),
-      get(`/v1/changes${qs({state: 'authorize', limit: 200})}`)]);
+      get(`/v1/approvals/pending${qs({limit: PAGE})}`),
+      get(`/v1/changes${qs({state: 'authorize', limit: PAGE})}`)]);
+    const board = {items: first.items || [], next: first.next};
+    while (board.next && board.items.length < shown) { // pages the user asked for already
+      const more = await get(`/v1/changes${qs({state: 'authorize', limit: PAGE, next: board.next})}`);
+      board.items.push(...(more.items || []));
+      board.next = more.next;
+    }
     const list = meetings.meetings || [];
     const next = list.find((m) => new Date(m.end).getTime() > now);
     const last = [...list].reverse().find((m) => new Date(m.end).getTime() <= now);
     const mine = new Map((pending.items || []).map((p) => [p.id, p]));
-    const items = board.items || [];
+    const items = board.items;
+    const total = pending.total ?? mine.size;
 
     const waiting = items.filter((c) => mine.has(c.id));
     for (const p of mine.values()) if (!items.some((c) => c.id === p.id)) waiting.push(p);
     mount(mineBox, h('h2#h-cab-mine', 'Waiting for your vote'),
+          total > mine.size ? h('p.agenda-count', `${total} changes wait for your vote; the ${mine.size} oldest are shown.`) : null,
           waiting.length ? h('ul.plain.cab-items', waiting.map((c) => item(c, mine.get(c.id), true)))
             : h('p.muted', 'Nothing waits for your vote.'));
     mount(agendaBox, h('h2#h-cab-agenda', next ? `Next CAB meeting: ${when(next.start)}` : 'Next CAB meeting'),
           next && next.summary ? h('p.muted', next.summary) : null,
           !next ? h('p.muted', 'No CAB meeting in the next five weeks (policies/cab.ics).') : null,
-          h('p.agenda-count', `On the agenda: ${items.length} change${items.length === 1 ? '' : 's'} awaiting a decision`),
-          items.length ? h('ul.plain.cab-items', items.map((c) => item(c, mine.get(c.id), false))) : h('p.muted', 'The agenda is empty.'));
+          h('p.agenda-count', `On the agenda: ${items.length}${board.next ? '+' : ''} change${items.length === 1 ? '' : 's'} awaiting a decision`),
+          items.length ? h('ul.plain.cab-items', items.map((c) => item(c, mine.get(c.id), false))) : h('p.muted', 'The agenda is empty.'),
+          board.next ? h('button', {type: 'button', onclick: () => { shown += PAGE; load(false); }}, `Show ${PAGE} more`) : null);
+    mineBox.hidden = agendaBox.hidden = false;
 
     let decided = [];
     if (last) {
@@ -55,6 +72,7 @@ export async function render(main, ctx) {
             h(c.approvals.rejected ? 'strong.bad' : 'strong.ok', c.approvals.rejected ? 'rejected' : 'approved'),
             ` · now ${label(c.state)}`)))
             : h('p.muted', 'Nothing decided since then.'));
+    decidedBox.hidden = false;
     if (announce) mount(live, 'The board was updated.');
   }
 
