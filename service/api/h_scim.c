@@ -17,11 +17,11 @@
 #include "api/jspec.h"
 #include "app/scim.h"
 
-#define SCIM_USER       "urn:ietf:params:scim:schemas:core:2.0:User"
-#define SCIM_GROUP      "urn:ietf:params:scim:schemas:core:2.0:Group"
-#define SCIM_LIST       "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-#define SCIM_PATCH      "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-#define SCIM_CT         "application/scim+json"
+#define SCIM_USER         "urn:ietf:params:scim:schemas:core:2.0:User"
+#define SCIM_GROUP        "urn:ietf:params:scim:schemas:core:2.0:Group"
+#define SCIM_LIST         "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+#define SCIM_PATCH        "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+#define SCIM_CT           "application/scim+json"
 #define SCIM_PAGE_DEFAULT 100
 
 /* ---- errors ----------------------------------------------------------------------------- */
@@ -32,9 +32,12 @@ void h_scim_error(struct http_req *req, struct http_reply *rep)
 		enum tr_code rule;
 		const char *type;
 	} types[] = {
-		{TR_R_SCIM_INVALID_FILTER, "invalidFilter"}, {TR_R_SCIM_INVALID_VALUE, "invalidValue"},
-		{TR_R_SCIM_INVALID_SYNTAX, "invalidSyntax"}, {TR_R_SCIM_INVALID_PATH, "invalidPath"},
-		{TR_R_SCIM_NO_TARGET, "noTarget"},           {TR_R_SCIM_MUTABILITY, "mutability"},
+		{TR_R_SCIM_INVALID_FILTER, "invalidFilter"},
+		{TR_R_SCIM_INVALID_VALUE, "invalidValue"},
+		{TR_R_SCIM_INVALID_SYNTAX, "invalidSyntax"},
+		{TR_R_SCIM_INVALID_PATH, "invalidPath"},
+		{TR_R_SCIM_NO_TARGET, "noTarget"},
+		{TR_R_SCIM_MUTABILITY, "mutability"},
 		{TR_R_SCIM_UNIQUENESS, "uniqueness"},
 	};
 	const char *type = NULL;
@@ -91,8 +94,9 @@ static json_t *user_json(const struct http_req *req, const struct app_scim_user 
 		json_object_set_new(o, "name", json_pack("{s:s}", "formatted", u->display_name));
 	}
 	if (o != NULL && u->email[0])
-		json_object_set_new(o, "emails", json_pack("[{s:s, s:b, s:s}]", "value", u->email,
-							   "primary", 1, "type", "work"));
+		json_object_set_new(o, "emails",
+				    json_pack("[{s:s, s:b, s:s}]", "value", u->email, "primary", 1,
+					      "type", "work"));
 	return o;
 }
 
@@ -185,7 +189,8 @@ static enum tr_code decode_active(struct http_req *req, json_t *v, bool *out)
 	else if (t != NULL && strcasecmp(t, "false") == 0)
 		*out = false;
 	else
-		return refuse(req, TR_R_SCIM_INVALID_VALUE, "active", "active must be true or false");
+		return refuse(req, TR_R_SCIM_INVALID_VALUE, "active",
+			      "active must be true or false");
 	return TR_OK;
 }
 
@@ -212,6 +217,7 @@ static enum tr_code decode_emails(struct http_req *req, json_t *emails, const ch
 /* Room for a display name composed of givenName and familyName. */
 struct name_buf {
 	char text[600];
+	bool display_given; /* displayName was set: a name object does not override it */
 };
 
 /* The display name `name` (a SCIM name object) gives: formatted, else given + family. */
@@ -262,7 +268,8 @@ static enum tr_code decode_user(struct http_req *req, bool replace, struct app_s
 	w->user_name = user_name;
 	w->set_display_name = replace || display != NULL || name != NULL;
 	w->display_name = display;
-	if (display == NULL && name != NULL && decode_name(req, name, buf, &w->display_name) != TR_OK)
+	if (display == NULL && name != NULL &&
+	    decode_name(req, name, buf, &w->display_name) != TR_OK)
 		return TR_E_BAD_REQUEST;
 	w->set_email = replace || emails != NULL;
 	if (emails != NULL && !json_is_null(emails) &&
@@ -292,9 +299,15 @@ static enum tr_code patch_attr(struct http_req *req, const char *id, const char 
 			return refuse(req, TR_R_SCIM_INVALID_VALUE, path, "expected a string");
 		w->set_display_name = true;
 		w->display_name = t;
+		buf->display_given = strcasecmp(path, "displayName") == 0;
 		return TR_OK;
 	}
 	if (strcasecmp(path, "name") == 0) {
+		if (buf->display_given) /* displayName says it; name is the same person's */
+			return rm || json_is_object(value)
+				       ? TR_OK
+				       : refuse(req, TR_R_SCIM_INVALID_VALUE, "name",
+						"name must be an object");
 		w->set_display_name = true;
 		w->display_name = NULL;
 		return rm ? TR_OK : decode_name(req, value, buf, &w->display_name);
@@ -341,7 +354,11 @@ static enum tr_code decode_patch(struct http_req *req, const char *id,
 	size_t i, k;
 	bool patch_op = false;
 	memset(w, 0, sizeof *w);
-	json_array_foreach(schemas, k, s) patch_op = patch_op || strcmp(json_string_value(s) ? json_string_value(s) : "", SCIM_PATCH) == 0;
+	buf->display_given = false;
+	json_array_foreach(schemas, k, s) {
+		const char *urn = json_string_value(s);
+		patch_op = patch_op || (urn != NULL && strcmp(urn, SCIM_PATCH) == 0);
+	}
 	if (!patch_op)
 		return refuse(req, TR_R_SCIM_INVALID_SYNTAX, "schemas",
 			      "a PATCH body is a PatchOp: schemas must hold " SCIM_PATCH);
@@ -398,7 +415,8 @@ enum tr_code h_scim_users_list(struct http_req *req, struct http_reply *rep)
 	const char *filter = http_req_query(req, "filter");
 	long start = 1, count = SCIM_PAGE_DEFAULT;
 	enum tr_code rc;
-	if (filter != NULL && (rc = parse_filter(req, filter, "userName", name, sizeof name)) != TR_OK)
+	if (filter != NULL &&
+	    (rc = parse_filter(req, filter, "userName", name, sizeof name)) != TR_OK)
 		return rc;
 	if ((rc = query_long(req, "startIndex", &start)) != TR_OK ||
 	    (rc = query_long(req, "count", &count)) != TR_OK)
@@ -547,37 +565,108 @@ static const char resource_types[] =
 	"[{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:ResourceType\"], \"id\": \"User\","
 	"  \"name\": \"User\", \"endpoint\": \"/Users\", \"description\": \"A Transom user\","
 	"  \"schema\": \"" SCIM_USER "\", \"meta\": {\"resourceType\": \"ResourceType\"}},"
-	" {\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:ResourceType\"], \"id\": \"Group\","
+	" {\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:ResourceType\"], \"id\": "
+	"\"Group\","
 	"  \"name\": \"Group\", \"endpoint\": \"/Groups\","
 	"  \"description\": \"A policy group of policies/people.json (read-only)\","
 	"  \"schema\": \"" SCIM_GROUP "\", \"meta\": {\"resourceType\": \"ResourceType\"}}]";
 
-#define ATTR(name, type, mut, uniq, req_, extra)                                                    \
-	"{\"name\": \"" name "\", \"type\": \"" type "\", \"multiValued\": false,"                \
-	" \"required\": " req_ ", \"caseExact\": true, \"mutability\": \"" mut "\","              \
+#define ATTR(name, type, mut, uniq, req_, extra)                                                   \
+	"{\"name\": \"" name "\", \"type\": \"" type "\", \"multiValued\": false,"                 \
+	" \"required\": " req_ ", \"caseExact\": true, \"mutability\": \"" mut "\","               \
 	" \"returned\": \"default\", \"uniqueness\": \"" uniq "\"" extra "}"
 
 static const char schemas[] =
-	"[{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:Schema\"], \"id\": \"" SCIM_USER "\","
-	"  \"name\": \"User\", \"description\": \"A Transom user\", \"attributes\": ["
-	ATTR("userName", "string", "immutable", "server", "true", "") ","
-	ATTR("displayName", "string", "readWrite", "none", "false", "") ","
-	ATTR("name", "complex", "readWrite", "none", "false",
-	     ", \"subAttributes\": [" ATTR("formatted", "string", "readWrite", "none", "false", "")
-	     "]") ","
-	"{\"name\": \"emails\", \"type\": \"complex\", \"multiValued\": true, \"required\": false,"
-	" \"mutability\": \"readWrite\", \"returned\": \"default\", \"uniqueness\": \"none\","
-	" \"subAttributes\": [" ATTR("value", "string", "readWrite", "none", "false", "") ","
-	ATTR("primary", "boolean", "readWrite", "none", "false", "") "]},"
-	ATTR("active", "boolean", "readWrite", "none", "false", "")
-	"], \"meta\": {\"resourceType\": \"Schema\"}},"
-	" {\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:Schema\"], \"id\": \"" SCIM_GROUP "\","
-	"  \"name\": \"Group\", \"description\": \"A policy group (read-only)\", \"attributes\": ["
-	ATTR("displayName", "string", "readOnly", "server", "true", "") ","
-	"{\"name\": \"members\", \"type\": \"complex\", \"multiValued\": true, \"required\": false,"
-	" \"mutability\": \"readOnly\", \"returned\": \"default\", \"uniqueness\": \"none\","
-	" \"subAttributes\": [" ATTR("value", "string", "readOnly", "none", "false", "") "]}"
-	"], \"meta\": {\"resourceType\": \"Schema\"}}]";
+	"[{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:Schema\"], \"id\": "
+	"\"" SCIM_USER "\","
+	"  \"name\": \"User\", \"description\": \"A Transom user\", \"attributes\": "
+	"[" ATTR("userName", "string", "immutable", "server", "true", "") "," ATTR(
+		"displayName", "string", "readWrite", "none", "false",
+		"") "," ATTR("name", "complex", "readWrite", "none", "false",
+			     ", \"subAttributes\": [" ATTR(
+				     "formatted", "string", "readWrite", "none", "false",
+				     "") "]") ","
+					      "{\"name\": \"emails\", \"type\": "
+					      "\"complex\", \"multiValued\": true, "
+					      "\"required\": false,"
+					      " \"mutability\": \"readWrite\", "
+					      "\"returned\": \"default\", "
+					      "\"uniqueness\": \"none\","
+					      " \"subAttributes\": [" ATTR("value", "string", "readWrite", "none", "false", "") "," ATTR(
+						      "primary",
+						      "boolean", "readWrite", "none",
+						      "false",
+						      "") "]}," ATTR("active", "boolean",
+								     "readWrite",
+								     "none", "false",
+								     "") "], \"meta\": "
+									 "{\"resourceTy"
+									 "pe\": "
+									 "\"Schema\"}},"
+									 " {"
+									 "\"schemas\": "
+									 "[\"urn:ietf:"
+									 "params:scim:"
+									 "schemas:core:"
+									 "2.0:Schema\"]"
+									 ", \"id\": "
+									 "\"" SCIM_GROUP "\","
+									 "  \"name\": "
+									 "\"Group\", "
+									 "\"description"
+									 "\": \"A "
+									 "policy group "
+									 "(read-only)"
+									 "\", "
+									 "\"attributes"
+									 "\": [" ATTR(
+										 "displ"
+										 "ayNam"
+										 "e",
+										 "strin"
+										 "g",
+										 "readO"
+										 "nly",
+										 "serve"
+										 "r",
+										 "true",
+										 "") ","
+										     "{"
+										     "\"name\": "
+										     "\"members\", "
+										     "\"type\": "
+										     "\"complex\", "
+										     "\"multiValued"
+										     "\": true, "
+										     "\"required\":"
+										     " false,"
+										     " "
+										     "\"mutability"
+										     "\": "
+										     "\"readOnly\","
+										     " \"returned\""
+										     ": "
+										     "\"default\", "
+										     "\"uniqueness"
+										     "\": \"none\","
+										     " "
+										     "\"subAttribut"
+										     "es\": [" ATTR(
+											     "valu"
+											     "e",
+											     "strin"
+											     "g",
+											     "readO"
+											     "nly",
+											     "none",
+											     "fals"
+											     "e",
+											     "") "]"
+												 "}"
+												 "]"
+												 ","
+												 " "
+												 "\"meta\": {\"resourceType\": \"Schema\"}}]";
 
 /* A static document `text`, its meta.location set (a list: each item's, by its id). */
 static enum tr_code static_doc(struct http_req *req, struct http_reply *rep, const char *text,
@@ -594,8 +683,9 @@ static enum tr_code static_doc(struct http_req *req, struct http_reply *rep, con
 	size_t i;
 	json_t *item;
 	json_array_foreach(doc, i, item) {
-		json_object_set_new(json_object_get(item, "meta"), "location",
-				    location(req, what, json_string_value(json_object_get(item, "id"))));
+		json_object_set_new(
+			json_object_get(item, "meta"), "location",
+			location(req, what, json_string_value(json_object_get(item, "id"))));
 	}
 	return reply_scim(rep, 200, list_json((long)json_array_size(doc), 1, doc));
 }

@@ -71,12 +71,14 @@ static bool scim_error(const struct reply *r, long status, const char *type)
 static bool provision(const char *name)
 {
 	char body[512];
-	snprintf(body, sizeof body,
-		 "{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
-		 " \"userName\": \"%s\", \"name\": {\"givenName\": \"Pat\", \"familyName\": \"%s\"},"
-		 " \"emails\": [{\"value\": \"%s@example.com\", \"type\": \"work\", \"primary\": true}],"
-		 " \"active\": true, \"externalId\": \"ext-%s\"}",
-		 name, name, name, name);
+	snprintf(
+		body, sizeof body,
+		"{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
+		" \"userName\": \"%s\", \"name\": {\"givenName\": \"Pat\", \"familyName\": \"%s\"},"
+		" \"emails\": [{\"value\": \"%s@example.com\", \"type\": \"work\", \"primary\": "
+		"true}],"
+		" \"active\": true, \"externalId\": \"ext-%s\"}",
+		name, name, name, name);
 	struct reply *r = scim("POST", "/scim/v2/Users", body);
 	bool ok = r->status == 201;
 	CHECKF(ok, "provision %s: %ld %s", name, r->status, body_of(r));
@@ -224,7 +226,8 @@ static void sql_value(const char *sql, const char *arg, char *out, size_t outlen
 	PGconn *c = PQconnectdb(getenv("TRANSOM_TEST_DATABASE_URL"));
 	if (PQstatus(c) == CONNECTION_OK) {
 		const char *p[] = {arg};
-		PGresult *r = PQexecParams(c, sql, arg ? 1 : 0, NULL, arg ? p : NULL, NULL, NULL, 0);
+		PGresult *r =
+			PQexecParams(c, sql, arg ? 1 : 0, NULL, arg ? p : NULL, NULL, NULL, 0);
 		if ((PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0))
 			snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
 		else if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -258,13 +261,15 @@ static void test_discovery_documents(void)
 		json_object_get(json_object_get(r->json, "changePassword"), "supported")));
 	reply_free(r);
 	r = scim("GET", "/scim/v2/ResourceTypes", NULL);
-	CHECKF(r->status == 200 && json_integer_value(json_object_get(r->json, "totalResults")) == 2,
+	CHECKF(r->status == 200 &&
+		       json_integer_value(json_object_get(r->json, "totalResults")) == 2,
 	       "%ld %s", r->status, body_of(r));
 	reply_free(r);
 	r = scim("GET", "/scim/v2/Schemas", NULL);
 	json_t *res = json_object_get(r->json, "Resources");
 	CHECKF(r->status == 200 && json_array_size(res) == 2 &&
-		       strcmp(json_string_value(json_object_get(json_array_get(res, 0), "id")) ?: "",
+		       strcmp(json_string_value(json_object_get(json_array_get(res, 0), "id"))
+				      ?: "",
 			      "urn:ietf:params:scim:schemas:core:2.0:User") == 0,
 	       "%ld %s", r->status, body_of(r));
 	reply_free(r);
@@ -280,7 +285,8 @@ static void test_only_admin_bearer_tokens(void)
 	const char *paths[] = {"/scim/v2/ServiceProviderConfig", "/scim/v2/Users",
 			       "/scim/v2/Users/admin", "/scim/v2/Groups"};
 	char tok[128];
-	snprintf(tok, sizeof tok, "%s", token_for("scim-requester", "requester,cab,change_manager"));
+	snprintf(tok, sizeof tok, "%s",
+		 token_for("scim-requester", "requester,cab,change_manager"));
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
 		r = request(&srv, "GET", paths[i], tok, NULL, NULL);
 		CHECKF(scim_error(r, 403, NULL) && strcmp(reply_str(r, "code"), "ROLE") == 0,
@@ -371,11 +377,14 @@ static void test_filter_and_paging(void)
 	provision("scim-page1");
 	provision("scim-page2");
 	provision("scim-page3");
-	struct reply *r = scim("GET", "/scim/v2/Users?filter=userName%20eq%20%22scim-page2%22", NULL);
+	struct reply *r =
+		scim("GET", "/scim/v2/Users?filter=userName%20eq%20%22scim-page2%22", NULL);
 	json_t *res = json_object_get(r->json, "Resources");
-	CHECKF(r->status == 200 && json_integer_value(json_object_get(r->json, "totalResults")) == 1 &&
+	CHECKF(r->status == 200 &&
+		       json_integer_value(json_object_get(r->json, "totalResults")) == 1 &&
 		       json_array_size(res) == 1 &&
-		       strcmp(json_string_value(json_object_get(json_array_get(res, 0), "id")) ?: "",
+		       strcmp(json_string_value(json_object_get(json_array_get(res, 0), "id"))
+				      ?: "",
 			      "scim-page2") == 0,
 	       "filter: %ld %s", r->status, body_of(r));
 	CHECK_STR(json_string_value(json_array_get(json_object_get(r->json, "schemas"), 0)),
@@ -386,11 +395,13 @@ static void test_filter_and_paging(void)
 		 "/scim/v2/Users?filter=urn:ietf:params:scim:schemas:core:2.0:User:userName+EQ+"
 		 "%22scim-page3%22",
 		 NULL);
-	CHECKF(r->status == 200 && json_integer_value(json_object_get(r->json, "totalResults")) == 1,
+	CHECKF(r->status == 200 &&
+		       json_integer_value(json_object_get(r->json, "totalResults")) == 1,
 	       "qualified filter: %ld %s", r->status, body_of(r));
 	reply_free(r);
 	r = scim("GET", "/scim/v2/Users?filter=userName%20eq%20%22scim-nobody%22", NULL);
-	CHECKF(r->status == 200 && json_integer_value(json_object_get(r->json, "totalResults")) == 0 &&
+	CHECKF(r->status == 200 &&
+		       json_integer_value(json_object_get(r->json, "totalResults")) == 0 &&
 		       json_array_size(json_object_get(r->json, "Resources")) == 0,
 	       "no match: %ld %s", r->status, body_of(r));
 	reply_free(r);
@@ -402,7 +413,8 @@ static void test_filter_and_paging(void)
 	reply_free(r);
 	r = scim("GET", "/scim/v2/Users?startIndex=2&count=2", NULL);
 	res = json_object_get(r->json, "Resources");
-	CHECKF(r->status == 200 && json_integer_value(json_object_get(r->json, "totalResults")) == total &&
+	CHECKF(r->status == 200 &&
+		       json_integer_value(json_object_get(r->json, "totalResults")) == total &&
 		       json_integer_value(json_object_get(r->json, "itemsPerPage")) == 2 &&
 		       json_integer_value(json_object_get(r->json, "startIndex")) == 2 &&
 		       json_array_size(res) == 2 &&
@@ -478,6 +490,22 @@ static void test_put_and_patch_attributes(void)
 	reply_free(r);
 	audit_actions("scim-bob", actions, sizeof actions);
 	CHECK_STR(actions, "user.created,user.updated,user.updated,user.updated");
+	/* A name object gives the display name, unless displayName says it (either order). */
+	r = scim("PATCH", "/scim/v2/Users/scim-bob",
+		 "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+		 " \"Operations\": [{\"op\": \"replace\", \"value\": {\"name\": {\"givenName\": "
+		 "\"Rob\","
+		 " \"familyName\": \"Brown\"}}}]}");
+	CHECKF(r->status == 200 && strcmp(reply_str(r, "displayName"), "Rob Brown") == 0,
+	       "name: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	r = scim("PATCH", "/scim/v2/Users/scim-bob",
+		 "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+		 " \"Operations\": [{\"op\": \"replace\", \"value\": {\"displayName\": \"Bobby\","
+		 " \"name\": {\"givenName\": \"Rob\", \"familyName\": \"Brown\"}}}]}");
+	CHECKF(r->status == 200 && strcmp(reply_str(r, "displayName"), "Bobby") == 0,
+	       "displayName and name: %ld %s", r->status, body_of(r));
+	reply_free(r);
 }
 
 static void test_patch_active_false_value_form(void)
@@ -485,10 +513,11 @@ static void test_patch_active_false_value_form(void)
 	struct person p;
 	if (!person_new(&p, "scim-carol"))
 		return;
-	check_disabled_by(&p, "PATCH",
-			  "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
-			  " \"Operations\": [{\"op\": \"replace\", \"value\": {\"active\": false}}]}",
-			  200);
+	check_disabled_by(
+		&p, "PATCH",
+		"{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+		" \"Operations\": [{\"op\": \"replace\", \"value\": {\"active\": false}}]}",
+		200);
 	char actions[256];
 	audit_actions("scim-carol", actions, sizeof actions);
 	CHECK_STR(actions, "user.created,user.disabled");
@@ -517,10 +546,10 @@ static void test_patch_active_false_entra_string(void)
 			  " \"value\": \"False\"}]}",
 			  200);
 	/* Enabled again: active, but the old token stays refused; a new one works. */
-	struct reply *r =
-		scim("PATCH", "/scim/v2/Users/scim-erin",
-		     "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
-		     " \"Operations\": [{\"op\": \"Replace\", \"path\": \"active\", \"value\": \"True\"}]}");
+	struct reply *r = scim("PATCH", "/scim/v2/Users/scim-erin",
+			       "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+			       " \"Operations\": [{\"op\": \"Replace\", \"path\": \"active\", "
+			       "\"value\": \"True\"}]}");
 	CHECKF(r->status == 200 && json_is_true(json_object_get(r->json, "active")),
 	       "enable: %ld %s", r->status, body_of(r));
 	reply_free(r);
@@ -619,7 +648,8 @@ static void test_refusals_carry_scim_types(void)
 		{"PUT", "/scim/v2/Users/scim-henry", "{\"userName\": \"scim-other\"}", 400,
 		 "mutability"},
 		{"PATCH", "/scim/v2/Users/scim-henry",
-		 "{\"Operations\": [{\"op\": \"replace\", \"path\": \"active\", \"value\": false}]}",
+		 "{\"Operations\": [{\"op\": \"replace\", \"path\": \"active\", \"value\": "
+		 "false}]}",
 		 400, "invalidSyntax"},
 		{"PATCH", "/scim/v2/Users/scim-henry", NULL, 400, "invalidPath"},
 		{"PATCH", "/scim/v2/Users/scim-henry", NULL, 400, "invalidPath"},
@@ -690,10 +720,11 @@ static void test_groups_read_only(void)
 	struct reply *r = scim("GET", "/scim/v2/Groups", NULL);
 	json_t *res = json_object_get(r->json, "Resources"), *g, *cab = NULL;
 	size_t i;
-	json_array_foreach(res, i, g) if (strcmp(json_string_value(json_object_get(g, "id")) ?: "",
-						 "cab") == 0) cab = g;
-	CHECKF(r->status == 200 && cab != NULL && json_array_size(res) >= 2,
-	       "groups: %ld %s", r->status, body_of(r));
+	json_array_foreach(res, i, g)
+		if (strcmp(json_string_value(json_object_get(g, "id")) ?: "", "cab") == 0)
+			cab = g;
+	CHECKF(r->status == 200 && cab != NULL && json_array_size(res) >= 2, "groups: %ld %s",
+	       r->status, body_of(r));
 	char members[512];
 	members_of(cab, members, sizeof members);
 	CHECK_STR(members, "amartin,bokafor,cnguyen,dschmidt,mpetrov,scim-ivy");
@@ -701,14 +732,15 @@ static void test_groups_read_only(void)
 	r = scim("GET", "/scim/v2/Groups/cab", NULL);
 	CHECKF(r->status == 200, "%ld %s", r->status, body_of(r));
 	CHECK_STR(reply_str(r, "displayName"), "cab");
-	CHECK_STR(json_string_value(json_object_get(json_object_get(r->json, "meta"),
-						    "resourceType")),
+	CHECK_STR(json_string_value(
+			  json_object_get(json_object_get(r->json, "meta"), "resourceType")),
 		  "Group");
 	members_of(r->json, members, sizeof members);
 	CHECK_STR(members, "amartin,bokafor,cnguyen,dschmidt,mpetrov,scim-ivy");
 	reply_free(r);
 	r = scim("GET", "/scim/v2/Groups?filter=displayName%20eq%20%22cab%22", NULL);
-	CHECKF(r->status == 200 && json_integer_value(json_object_get(r->json, "totalResults")) == 1,
+	CHECKF(r->status == 200 &&
+		       json_integer_value(json_object_get(r->json, "totalResults")) == 1,
 	       "%ld %s", r->status, body_of(r));
 	reply_free(r);
 	r = scim("GET", "/scim/v2/Groups/nope", NULL);
@@ -743,8 +775,7 @@ TESTS(test_discovery_documents, test_only_admin_bearer_tokens, test_create_get_a
       test_filter_and_paging, test_put_and_patch_attributes, test_patch_active_false_value_form,
       test_patch_active_false_path_form, test_patch_active_false_entra_string,
       test_put_active_false_disables, test_delete_disables, test_v1_disable_and_enable_are_audited,
-      test_cannot_disable_yourself,
-      test_refusals_carry_scim_types, test_groups_read_only)
+      test_cannot_disable_yourself, test_refusals_carry_scim_types, test_groups_read_only)
 #undef main
 
 int main(void)
