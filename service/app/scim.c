@@ -47,8 +47,8 @@ enum tr_code app_scim_users_list(struct app_session *s, const struct app_actor *
 	struct store_user_row *rows = NULL;
 	size_t n = 0;
 	long total = 0;
-	enum db_status st = store_users_page(s->store, user_name_eq, start - 1, count, &total,
-					     &rows, &n);
+	enum db_status st =
+		store_users_page(s->store, user_name_eq, start - 1, count, &total, &rows, &n);
 	if (st < 0)
 		return app_session_error(s, st, who->request_id, err);
 	out->items = calloc(n > 0 ? n : 1, sizeof *out->items);
@@ -150,10 +150,11 @@ enum tr_code app_scim_user_create(struct app_session *s, const struct app_actor 
 	if (name == NULL || name[0] == '\0')
 		return invalid_value(err, "userName", "userName is required");
 	if (!app_user_name_valid(name) || strcmp(name, "system") == 0) {
-		tr_error_set(err, TR_E_BAD_REQUEST, "userName",
-			     "userName '%.128s' is not a Transom user name (1-128 of A-Z a-z 0-9 . _ "
-			     "@ + -, and not \"system\")",
-			     name);
+		tr_error_set(
+			err, TR_E_BAD_REQUEST, "userName",
+			"userName '%.128s' is not a Transom user name (1-128 of A-Z a-z 0-9 . _ "
+			"@ + -, and not \"system\")",
+			name);
 		tr_error_rule(err, TR_R_SCIM_INVALID_VALUE);
 		return TR_E_BAD_REQUEST;
 	}
@@ -199,10 +200,11 @@ enum tr_code app_scim_user_update(struct app_session *s, const struct app_actor 
 	if (!app_user_name_valid(id))
 		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no user '%s'", id);
 	if (w->user_name != NULL && strcmp(w->user_name, id) != 0) {
-		tr_error_set(err, TR_E_BAD_REQUEST, "userName",
-			     "userName cannot change (it is the id, '%s', and the audit trail's name "
-			     "for the user)",
-			     id);
+		tr_error_set(
+			err, TR_E_BAD_REQUEST, "userName",
+			"userName cannot change (it is the id, '%s', and the audit trail's name "
+			"for the user)",
+			id);
 		tr_error_rule(err, TR_R_SCIM_MUTABILITY);
 		return TR_E_BAD_REQUEST;
 	}
@@ -263,7 +265,8 @@ void app_scim_groups_free(struct app_scim_groups *g)
 
 static int by_string(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
 }
 
 /* `group`'s members: people.json's and the claims', sorted, each once (owned), or NULL. */

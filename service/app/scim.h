@@ -32,9 +32,9 @@ struct app_scim_user {
 
 /* One page of users. */
 struct app_scim_page {
-	long total;                 /* users matching, in all */
-	long start;                 /* 1-based index of items[0] */
-	size_t n;                   /* items on this page */
+	long total;                  /* users matching, in all */
+	long start;                  /* 1-based index of items[0] */
+	size_t n;                    /* items on this page */
 	struct app_scim_user *items; /* owned (app_scim_page_free) */
 };
 
