@@ -5,9 +5,8 @@
  * static discovery documents.  Admin bearer tokens only (routes.c, ROUTE_SCIM).
  *
  * The handlers decode SCIM (api/scim_decode.h) into struct app_scim_user_write, call
- * app/scim.h and encode
- * SCIM resources; refusals carry the registered TR_R_SCIM_* rules, which h_scim_error
- * turns into SCIM's error shape with its scimType.
+ * app/scim.h and encode SCIM resources; refusals carry the registered TR_R_SCIM_* rules,
+ * which h_scim_error turns into SCIM's error shape with its scimType.
  */
 #include <stdio.h>
 #include <stdlib.h>
