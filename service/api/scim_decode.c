@@ -16,7 +16,7 @@
 #define SCIM_PATCH "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 enum tr_code scim_refuse(struct tr_error *err, enum tr_code rule, const char *field,
-			  const char *detail)
+			 const char *detail)
 {
 	enum tr_code cls = rule == TR_R_SCIM_UNIQUENESS ? TR_E_CONFLICT : TR_E_BAD_REQUEST;
 	tr_error_set(err, cls, field, "%s", detail);
@@ -78,7 +78,7 @@ static enum tr_code decode_active(struct tr_error *err, json_t *v, bool *out)
 		*out = false;
 	else
 		return scim_refuse(err, TR_R_SCIM_INVALID_VALUE, "active",
-			      "active must be true or false");
+				   "active must be true or false");
 	return TR_OK;
 }
 
@@ -89,11 +89,11 @@ static enum tr_code decode_emails(struct tr_error *err, json_t *emails, const ch
 	size_t i;
 	if (!json_is_array(emails))
 		return scim_refuse(err, TR_R_SCIM_INVALID_VALUE, "emails",
-			      "emails must be an array of {\"value\": ...}");
+				   "emails must be an array of {\"value\": ...}");
 	json_array_foreach(emails, i, e) {
 		if (!json_is_object(e) || !json_is_string(json_object_get(e, "value")))
 			return scim_refuse(err, TR_R_SCIM_INVALID_VALUE, "emails",
-				      "each of emails must be an object with a string value");
+					   "each of emails must be an object with a string value");
 		if (pick == NULL || json_is_true(json_object_get(e, "primary")))
 			if (pick == NULL || !json_is_true(json_object_get(pick, "primary")))
 				pick = e;
@@ -101,7 +101,6 @@ static enum tr_code decode_emails(struct tr_error *err, json_t *emails, const ch
 	*out = pick ? json_string_value(json_object_get(pick, "value")) : NULL;
 	return TR_OK;
 }
-
 
 /* The display name `name` (a SCIM name object) gives: formatted, else given + family. */
 static enum tr_code decode_name(struct tr_error *err, json_t *name, struct scim_name_buf *buf,
@@ -166,14 +165,15 @@ enum tr_code scim_user_decode(json_t *body, bool replace, struct app_scim_user_w
 
 /* One attribute of a PATCH (`path`, core URN prefix removed) set to `value` (NULL: removed). */
 static enum tr_code patch_attr(struct tr_error *err, const char *id, const char *path,
-			       json_t *value, struct app_scim_user_write *w, struct scim_name_buf *buf)
+			       json_t *value, struct app_scim_user_write *w,
+			       struct scim_name_buf *buf)
 {
 	bool rm = value == NULL;
 	const char *t = json_string_value(value);
 	if (strcasecmp(path, "active") == 0) {
 		if (rm)
 			return scim_refuse(err, TR_R_SCIM_INVALID_VALUE, "active",
-				      "active cannot be removed: set it true or false");
+					   "active cannot be removed: set it true or false");
 		w->set_active = true;
 		return decode_active(err, value, &w->active);
 	}
@@ -190,7 +190,7 @@ static enum tr_code patch_attr(struct tr_error *err, const char *id, const char 
 			return rm || json_is_object(value)
 				       ? TR_OK
 				       : scim_refuse(err, TR_R_SCIM_INVALID_VALUE, "name",
-						"name must be an object");
+						     "name must be an object");
 		w->set_display_name = true;
 		w->display_name = NULL;
 		return rm ? TR_OK : decode_name(err, value, buf, &w->display_name);
@@ -212,9 +212,10 @@ static enum tr_code patch_attr(struct tr_error *err, const char *id, const char 
 	}
 	if (strcasecmp(path, "userName") == 0) {
 		if (rm || t == NULL || strcmp(t, id) != 0)
-			return scim_refuse(err, TR_R_SCIM_MUTABILITY, "userName",
-				      "userName cannot change: it is the id and the audit trail's "
-				      "name for the user");
+			return scim_refuse(
+				err, TR_R_SCIM_MUTABILITY, "userName",
+				"userName cannot change: it is the id and the audit trail's "
+				"name for the user");
 		return TR_OK;
 	}
 	/* Sent by default by the providers, not kept by Transom: accepted, ignored. */
@@ -244,11 +245,11 @@ enum tr_code scim_patch_decode(json_t *body, const char *id, struct app_scim_use
 	}
 	if (!patch_op)
 		return scim_refuse(err, TR_R_SCIM_INVALID_SYNTAX, "schemas",
-			      "a PATCH body is a PatchOp: schemas must hold " SCIM_PATCH);
+				   "a PATCH body is a PatchOp: schemas must hold " SCIM_PATCH);
 	ops = json_object_get(body, "Operations");
 	if (!json_is_array(ops) || json_array_size(ops) == 0)
 		return scim_refuse(err, TR_R_SCIM_INVALID_SYNTAX, "Operations",
-			      "Operations must be a non-empty array");
+				   "Operations must be a non-empty array");
 	json_array_foreach(ops, i, op) {
 		const char *verb = json_string_value(json_object_get(op, "op"));
 		json_t *path = json_object_get(op, "path"), *value = json_object_get(op, "value");
@@ -256,19 +257,20 @@ enum tr_code scim_patch_decode(json_t *body, const char *id, struct app_scim_use
 		if (verb == NULL ||
 		    (!rm && strcasecmp(verb, "add") != 0 && strcasecmp(verb, "replace") != 0))
 			return scim_refuse(err, TR_R_SCIM_INVALID_SYNTAX, "op",
-				      "op must be add, replace or remove");
+					   "op must be add, replace or remove");
 		if (path != NULL && !json_is_string(path))
-			return scim_refuse(err, TR_R_SCIM_INVALID_PATH, "path", "path must be a string");
+			return scim_refuse(err, TR_R_SCIM_INVALID_PATH, "path",
+					   "path must be a string");
 		enum tr_code rc = TR_OK;
 		if (path != NULL) {
 			rc = patch_attr(err, id, attr_name(json_string_value(path)),
 					rm ? NULL : value, w, buf);
 		} else if (rm) {
 			rc = scim_refuse(err, TR_R_SCIM_NO_TARGET, "path",
-				    "a remove operation needs a path");
+					 "a remove operation needs a path");
 		} else if (!json_is_object(value)) {
 			rc = scim_refuse(err, TR_R_SCIM_INVALID_VALUE, "value",
-				    "without a path, value must be an object of attributes");
+					 "without a path, value must be an object of attributes");
 		} else {
 			const char *key;
 			json_t *v;
