@@ -172,6 +172,23 @@ enum tr_code h_webapp_asset(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_create(struct http_req *req, struct http_reply *rep);
 enum tr_code h_tokens_revoke(struct http_req *req, struct http_reply *rep);
+/* SCIM 2.0 provisioning (h_scim.c) */
+enum tr_code h_scim_config(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_resource_types(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_schemas(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_users_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_user_get(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_user_create(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_user_replace(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_user_patch(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_user_delete(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_groups_list(struct http_req *req, struct http_reply *rep);
+enum tr_code h_scim_group_get(struct http_req *req, struct http_reply *rep);
+/*
+ * Fills `rep` with req->err in SCIM's error shape (application/scim+json), its scimType
+ * from the registered TR_R_SCIM_* rule: the dispatcher's error reply for /scim/ paths.
+ */
+void h_scim_error(struct http_req *req, struct http_reply *rep);
 /* users (h_users.c) */
 enum tr_code h_users_list(struct http_req *req, struct http_reply *rep);
 enum tr_code h_user_disable(struct http_req *req, struct http_reply *rep);

@@ -353,8 +353,8 @@ bool api_session_cookie(const struct http_req *req, char *out, size_t outlen)
 
 /*
  * The credential a route takes, and no other: DAV routes (ROUTE_BASIC_AUTH) an app
- * password over HTTP Basic; every other route a bearer token or, without an
- * Authorization header, the web app's session cookie.
+ * password over HTTP Basic; SCIM routes (ROUTE_SCIM) a bearer token; every other route a
+ * bearer token or, without an Authorization header, the web app's session cookie.
  */
 static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 {
@@ -368,7 +368,10 @@ static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 				       "password (API tokens are not accepted here)");
 	}
 	char secret[APP_SESSION_SECRET_MAX];
-	if (h == NULL && api_session_cookie(req, secret, sizeof secret)) {
+	/* A provisioning client (ROUTE_SCIM) sends a bearer token; a browser's cookie is not
+	 * a credential there. */
+	if (h == NULL && !(req->match.route->flags & ROUTE_SCIM) &&
+	    api_session_cookie(req, secret, sizeof secret)) {
 		enum tr_code rc = authenticate_session(req, secret);
 		explicit_bzero(secret, sizeof secret);
 		return rc;
@@ -473,8 +476,12 @@ void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
 	if (req->err.code != rc) /* a handler returned a code without detail */
 		tr_error_set(&req->err, rc, NULL, "%s", tr_code_title(rc));
 	/* Keep headers such as Allow and WWW-Authenticate; replace any body.  An internal
-	 * error's detail goes to the log, not the client (http_reply_problem). */
-	http_reply_problem(rep, req, &req->err, NULL);
+	 * error's detail goes to the log, not the client (http_reply_problem).  Under /scim/
+	 * every error is in SCIM's shape, even when no route matched. */
+	if (strncmp(req->path, "/scim/", 6) == 0)
+		h_scim_error(req, rep);
+	else
+		http_reply_problem(rep, req, &req->err, NULL);
 }
 
 bool api_is_quick(void *cls, const struct http_req *req)

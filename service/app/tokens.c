@@ -8,9 +8,14 @@
 #include <string.h>
 
 #include "app/credentials.h"
+#include "audit/audit.h"
 #include "auth/roles.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "policy/policy.h"
+#include "store/audit_log.h"
 #include "store/oidc_logins.h"
 #include "store/tokens.h"
 
@@ -172,8 +177,52 @@ enum tr_code app_users_list(struct app_session *s, const struct app_actor *who, 
 	return TR_OK;
 }
 
-enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who, const char *name,
-			      struct app_revoked *out, struct tr_error *err)
+enum db_status app_user_audit(struct store *st, const struct app_actor *who, const char *action,
+			      json_t *detail)
+{
+	char at[TIME_RFC3339_LEN];
+	time_format_ms(clock_now_ms(), at);
+	struct audit_event ev = {at, who->name, NULL, action, who->request_id, detail};
+	enum db_status s = detail != NULL ? store_audit_append(st, &ev, 1) : DB_HARD;
+	json_decref(detail);
+	return s;
+}
+
+/* Disabling in one transaction: the disable statement and its audit event. */
+struct user_job {
+	const struct app_actor *who;
+	const char *name, *via;
+	struct store_revoked r;
+};
+
+static enum db_status disable_tx(struct store *st, void *cls)
+{
+	struct user_job *j = cls;
+	enum db_status s = store_user_disable(st, j->name, &j->r);
+	if (s != DB_ONE)
+		return s;
+	json_t *d = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I}}", "user", j->name, "via", j->via,
+			      "revoked", "tokens", (json_int_t)j->r.tokens, "app_passwords",
+			      (json_int_t)j->r.app_passwords, "feeds", (json_int_t)j->r.feeds,
+			      "sessions", (json_int_t)j->r.sessions);
+	s = app_user_audit(st, j->who, "user.disabled", d);
+	return s < 0 ? s : DB_ONE;
+}
+
+static enum db_status enable_tx(struct store *st, void *cls)
+{
+	struct user_job *j = cls;
+	enum db_status s = store_user_enable(st, j->name);
+	if (s != DB_ONE)
+		return s;
+	s = app_user_audit(st, j->who, "user.enabled",
+			   json_pack("{s:s, s:s}", "user", j->name, "via", j->via));
+	return s < 0 ? s : DB_ONE;
+}
+
+enum tr_code app_user_disable_via(struct app_session *s, const struct app_actor *who,
+				  const char *name, const char *via, struct app_revoked *out,
+				  struct tr_error *err)
 {
 	if (!app_user_name_valid(name))
 		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
@@ -183,26 +232,41 @@ enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who
 		tr_error_rule(err, TR_R_SELF);
 		return TR_E_UNPROCESSABLE;
 	}
-	struct store_revoked r;
-	enum db_status st = store_user_disable(s->store, name, &r);
+	struct user_job j = {who, name, via, {0}};
+	enum db_status st =
+		store_tx(s->store, STORE_READ_COMMITTED, s->app->cfg->db_retries, disable_tx, &j);
 	if (st < 0)
 		return app_session_error(s, st, who->request_id, err);
 	if (st == DB_NONE)
 		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
 	app_credentials_changed(s->app); /* at once here; other replicas hear the NOTIFY */
-	*out = (struct app_revoked){r.tokens, r.app_passwords, r.feeds, r.sessions};
+	*out = (struct app_revoked){j.r.tokens, j.r.app_passwords, j.r.feeds, j.r.sessions};
+	return TR_OK;
+}
+
+enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who, const char *name,
+			      struct app_revoked *out, struct tr_error *err)
+{
+	return app_user_disable_via(s, who, name, "api", out, err);
+}
+
+enum tr_code app_user_enable_via(struct app_session *s, const struct app_actor *who,
+				 const char *name, const char *via, struct tr_error *err)
+{
+	if (!app_user_name_valid(name))
+		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
+	struct user_job j = {who, name, via, {0}};
+	enum db_status st =
+		store_tx(s->store, STORE_READ_COMMITTED, s->app->cfg->db_retries, enable_tx, &j);
+	if (st < 0)
+		return app_session_error(s, st, who->request_id, err);
+	if (st == DB_NONE)
+		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
 	return TR_OK;
 }
 
 enum tr_code app_user_enable(struct app_session *s, const struct app_actor *who, const char *name,
 			     struct tr_error *err)
 {
-	if (!app_user_name_valid(name))
-		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
-	enum db_status st = store_user_enable(s->store, name);
-	if (st < 0)
-		return app_session_error(s, st, who->request_id, err);
-	if (st == DB_NONE)
-		return tr_error_set(err, TR_E_NOT_FOUND, "name", "no user '%s'", name);
-	return TR_OK;
+	return app_user_enable_via(s, who, name, "api", err);
 }

@@ -90,4 +90,23 @@ enum tr_code app_user_disable(struct app_session *s, const struct app_actor *who
 enum tr_code app_user_enable(struct app_session *s, const struct app_actor *who, const char *name,
 			     struct tr_error *err);
 
+/*
+ * As app_user_disable and app_user_enable, `via` ("api", "scim") saying in the audit
+ * event which interface asked.  Each writes the state change and one audit event
+ * ("user.disabled", "user.enabled"; no record) in one transaction.
+ */
+enum tr_code app_user_disable_via(struct app_session *s, const struct app_actor *who,
+				  const char *name, const char *via, struct app_revoked *out,
+				  struct tr_error *err);
+enum tr_code app_user_enable_via(struct app_session *s, const struct app_actor *who,
+				 const char *name, const char *via, struct tr_error *err);
+
+/*
+ * Appends (queues) one audit event about users, of no record, by `who` with `action` and
+ * `detail` (stolen; NULL: out of memory, DB_HARD), inside the caller's transaction on
+ * `st`.  DB_ONE or an error.
+ */
+enum db_status app_user_audit(struct store *st, const struct app_actor *who, const char *action,
+			      json_t *detail);
+
 #endif /* TRANSOM_APP_TOKENS_H */

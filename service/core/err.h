@@ -273,7 +273,38 @@
 	X(TR_R_UNKNOWN_USER, 422, "unknown_user", "UNKNOWN_USER", "Unknown user",                  \
 	  "POST /v1/tokens for a user that neither policies/people.json nor the identity "         \
 	  "provider (a sign-in through it) knows, while policies/identity.json says "              \
-	  "tokens.unknown_user \"refuse\".")
+	  "tokens.unknown_user \"refuse\".")                                                       \
+	X(TR_R_SCIM_INVALID_FILTER, 400, "scim_invalid_filter", "SCIM_INVALID_FILTER",             \
+	  "SCIM filter not supported",                                                             \
+	  "A SCIM `filter` is malformed or asks for what Transom does not filter on: only "        \
+	  "`userName eq \"...\"` is supported (SCIM `scimType` `invalidFilter`).")                 \
+	X(TR_R_SCIM_INVALID_VALUE, 400, "scim_invalid_value", "SCIM_INVALID_VALUE",                \
+	  "SCIM value invalid",                                                                    \
+	  "A SCIM attribute or query parameter has a value Transom cannot take: a user name "      \
+	  "outside A-Z a-z 0-9 . _ @ + - (or \"system\"), a value of the wrong type, a string "    \
+	  "too "                                                                                   \
+	  "long, a count that is not a number; `field` names it (SCIM `scimType` "                 \
+	  "`invalidValue`).")                                                                      \
+	X(TR_R_SCIM_INVALID_SYNTAX, 400, "scim_invalid_syntax", "SCIM_INVALID_SYNTAX",             \
+	  "SCIM request malformed",                                                                \
+	  "The SCIM request body is not JSON, or lacks the schema or members the message needs "   \
+	  "(a PatchOp without `Operations`); SCIM `scimType` `invalidSyntax`.")                    \
+	X(TR_R_SCIM_INVALID_PATH, 400, "scim_invalid_path", "SCIM_INVALID_PATH",                   \
+	  "SCIM attribute not supported",                                                          \
+	  "A SCIM PATCH operation names an attribute Transom does not keep, or an operation "      \
+	  "other than add, replace and remove; `field` names it (SCIM `scimType` "                 \
+	  "`invalidPath`).")                                                                       \
+	X(TR_R_SCIM_NO_TARGET, 400, "scim_no_target", "SCIM_NO_TARGET",                            \
+	  "SCIM PATCH without target",                                                             \
+	  "A SCIM PATCH `remove` operation names no `path`: say which attribute to remove (SCIM "  \
+	  "`scimType` `noTarget`).")                                                               \
+	X(TR_R_SCIM_MUTABILITY, 400, "scim_mutability", "SCIM_MUTABILITY",                         \
+	  "SCIM attribute immutable",                                                              \
+	  "A SCIM write tries to change a user's `userName` (or `id`): Transom keeps user names "  \
+	  "for good, they are its audit trail's actors (SCIM `scimType` `mutability`).")           \
+	X(TR_R_SCIM_UNIQUENESS, 409, "scim_uniqueness", "SCIM_UNIQUENESS", "SCIM user exists",     \
+	  "A SCIM POST /scim/v2/Users names a `userName` Transom already has (active or "          \
+	  "disabled); find it with `filter=userName eq \"...\"` (SCIM `scimType` `uniqueness`).")
 
 enum tr_code {
 #define TR_ERR_ENUM(name, status, slug, code, title, meaning) name,

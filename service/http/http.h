@@ -122,6 +122,15 @@ enum tr_code http_reply_header(struct http_reply *rep, const char *name, const c
 void http_reply_problem(struct http_reply *rep, const struct http_req *req,
 			const struct tr_error *err, json_t *extra);
 
+/*
+ * As http_reply_problem, in SCIM's error shape (RFC 7644, section 3.12) and content type
+ * (application/scim+json): schemas, status (a string), `scim_type` as scimType (when not
+ * NULL), detail, plus the registered `code` and the request id as `instance`.  The same
+ * scrubbing of 5xx details and Retry-After on a 503.
+ */
+void http_reply_scim_error(struct http_reply *rep, const struct http_req *req,
+			   const struct tr_error *err, const char *scim_type);
+
 /* Frees what `rep` owns and empties it (a stream not yet started is closed). */
 void http_reply_clear(struct http_reply *rep);
 

@@ -36,6 +36,8 @@ enum route_flag {
 	ROUTE_QUICK = 1u << 3,      /* answered on the transport thread, never queued behind
 				       requests waiting on the database (liveness, readiness with
 				       its own bounded check, metrics) */
+	ROUTE_SCIM = 1u << 4,       /* a SCIM 2.0 route (RFC 7644): a bearer token only (no
+				       session cookie), errors in SCIM's shape */
 };
 
 struct http_req;

@@ -39,6 +39,9 @@ static const struct store_stmt stmt_groups_set = {
 static const struct store_stmt stmt_groups_get = {
 	"claim_groups_get",
 	"SELECT array_to_string(groups, ',') FROM user_claim_groups WHERE user_name = $1", 1};
+static const struct store_stmt stmt_group_members = {
+	"claim_group_members",
+	"SELECT user_name FROM user_claim_groups WHERE $1 = ANY (groups) ORDER BY user_name", 1};
 static const struct store_stmt stmt_id_token = {
 	"session_id_token", "SELECT id_token FROM web_sessions WHERE secret_hash = $1", 1};
 
@@ -142,4 +145,23 @@ enum db_status store_claim_groups_get(struct store *st, const char *user, char *
 	snprintf(out, outlen, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return DB_ONE;
+}
+
+enum db_status store_claim_group_members(struct store *st, const char *group, json_t **out)
+{
+	const char *params[] = {group};
+	PGresult *res;
+	*out = NULL;
+	enum db_status s = store_exec(st, &stmt_group_members, params, &res);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
+		if (json_array_append_new(arr, json_string(PQgetvalue(res, i, 0))) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	PQclear(res);
+	*out = arr;
+	return arr != NULL ? DB_ONE : DB_HARD;
 }

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 #define STORE_OIDC_NONCE_MAX    129
@@ -67,5 +69,11 @@ enum db_status store_claim_groups_set(struct store *st, const char *user, const 
  * error.
  */
 enum db_status store_claim_groups_get(struct store *st, const char *user, char *out, size_t outlen);
+
+/*
+ * The users whose claims gave them policy group `group` at their last sign-in, ordered by
+ * name, as an owned JSON array of strings in *out.  DB_ONE, or an error (*out NULL).
+ */
+enum db_status store_claim_group_members(struct store *st, const char *group, json_t **out);
 
 #endif /* TRANSOM_STORE_OIDC_LOGINS_H */

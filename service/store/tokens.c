@@ -256,6 +256,112 @@ enum db_status store_user_list(struct store *st, json_t **out)
 	return arr != NULL ? DB_ONE : DB_HARD;
 }
 
+/* ---- users as SCIM provisioning sees them ------------------------------------------------ */
+
+#define USER_ROW_COLS                                                                              \
+	"name, coalesce(email, ''), coalesce(display_name, ''), state = 'active',"                 \
+	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+static const struct store_stmt stmt_user_get = {
+	"user_get", "SELECT " USER_ROW_COLS " FROM users WHERE name = $1", 1};
+static const struct store_stmt stmt_users_page = {
+	"users_page",
+	"SELECT " USER_ROW_COLS ", count(*) OVER () FROM users"
+	" WHERE $1::text IS NULL OR name = $1 ORDER BY name OFFSET $2::bigint LIMIT $3::bigint",
+	3};
+static const struct store_stmt stmt_users_count = {
+	"users_count", "SELECT count(*) FROM users WHERE $1::text IS NULL OR name = $1", 1};
+static const struct store_stmt stmt_user_insert = {
+	"user_insert",
+	"INSERT INTO users (name, email, display_name) VALUES ($1, $2, $3)"
+	" ON CONFLICT (name) DO NOTHING RETURNING name",
+	3};
+static const struct store_stmt stmt_user_update = {
+	"user_update",
+	"UPDATE users SET email = CASE WHEN $2::boolean THEN $3 ELSE email END,"
+	" display_name = CASE WHEN $4::boolean THEN $5 ELSE display_name END"
+	" WHERE name = $1 RETURNING name",
+	5};
+
+static void user_row_from(struct store_user_row *u, PGresult *res, int i)
+{
+	snprintf(u->name, sizeof u->name, "%s", PQgetvalue(res, i, 0));
+	snprintf(u->email, sizeof u->email, "%s", PQgetvalue(res, i, 1));
+	snprintf(u->display_name, sizeof u->display_name, "%s", PQgetvalue(res, i, 2));
+	u->active = PQgetvalue(res, i, 3)[0] == 't';
+	snprintf(u->created_at, sizeof u->created_at, "%s", PQgetvalue(res, i, 4));
+}
+
+enum db_status store_user_get(struct store *st, const char *name, struct store_user_row *out)
+{
+	const char *params[] = {name};
+	PGresult *res;
+	memset(out, 0, sizeof *out);
+	enum db_status s = store_exec(st, &stmt_user_get, params, &res);
+	if (s < 0)
+		return s;
+	if (s == DB_ONE)
+		user_row_from(out, res, 0);
+	PQclear(res);
+	return s > DB_ONE ? DB_HARD : s;
+}
+
+enum db_status store_users_page(struct store *st, const char *name_eq, long offset, long limit,
+				long *total, struct store_user_row **rows, size_t *n)
+{
+	char off[32], lim[32];
+	snprintf(off, sizeof off, "%ld", offset);
+	snprintf(lim, sizeof lim, "%ld", limit);
+	const char *params[] = {name_eq, off, lim};
+	PGresult *res;
+	*rows = NULL;
+	*n = 0;
+	*total = 0;
+	enum db_status s = store_exec(st, &stmt_users_page, params, &res);
+	if (s < 0)
+		return s;
+	int k = PQntuples(res);
+	*rows = calloc(k > 0 ? (size_t)k : 1, sizeof **rows);
+	if (*rows == NULL) {
+		PQclear(res);
+		return DB_HARD;
+	}
+	for (int i = 0; i < k; i++)
+		user_row_from(&(*rows)[i], res, i);
+	*n = (size_t)k;
+	if (k > 0)
+		*total = atol(PQgetvalue(res, 0, 5));
+	PQclear(res);
+	if (k == 0) { /* past the end: the total still counts */
+		const char *cp[] = {name_eq};
+		s = store_exec(st, &stmt_users_count, cp, &res);
+		if (s < 0) {
+			free(*rows);
+			*rows = NULL;
+			return s;
+		}
+		*total = atol(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	return k > 0 ? DB_ONE : DB_NONE;
+}
+
+enum db_status store_user_insert(struct store *st, const char *name, const char *email,
+				 const char *display_name)
+{
+	const char *params[] = {name, email, display_name};
+	enum db_status s = store_exec(st, &stmt_user_insert, params, NULL);
+	return s > DB_ONE ? DB_HARD : s;
+}
+
+enum db_status store_user_update(struct store *st, const char *name, bool set_email,
+				 const char *email, bool set_display, const char *display_name)
+{
+	const char *params[] = {name, set_email ? "t" : "f", email, set_display ? "t" : "f",
+				display_name};
+	enum db_status s = store_exec(st, &stmt_user_update, params, NULL);
+	return s > DB_ONE ? DB_HARD : s;
+}
+
 static const struct store_stmt stmt_users_disabled = {
 	"users_disabled",
 	"SELECT x.i - 1 FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS x(name, i)"

@@ -6,6 +6,8 @@
 #define TRANSOM_STORE_TOKENS_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "store/store.h"
 
@@ -70,6 +72,40 @@ enum db_status store_user_disabled(struct store *st, const char *name);
  * "display_name", "created_at", "disabled_at", "active_tokens"}].
  */
 enum db_status store_user_list(struct store *st, json_t **out);
+
+/* One row of the users table, as SCIM provisioning reads it. */
+struct store_user_row {
+	char name[128];
+	char email[256];        /* "" when none */
+	char display_name[256]; /* "" when none */
+	bool active;            /* state 'active' */
+	char created_at[32];    /* RFC 3339 UTC, seconds */
+};
+
+/* User `name` into `out`: DB_ONE, DB_NONE when there is none, or an error. */
+enum db_status store_user_get(struct store *st, const char *name, struct store_user_row *out);
+
+/*
+ * The users (only `name_eq` when not NULL) ordered by name: *total of them in all, and
+ * up to `limit` from the `offset`-th (0-based) into the owned array *rows (*n of them;
+ * free()).  DB_ONE or DB_NONE (as *n), or an error (then *rows is NULL).
+ */
+enum db_status store_users_page(struct store *st, const char *name_eq, long offset, long limit,
+				long *total, struct store_user_row **rows, size_t *n);
+
+/*
+ * Creates user `name` (active) with `email` and `display_name` (either may be NULL).
+ * DB_ONE when made, DB_NONE when a user of that name exists already (nothing changed).
+ */
+enum db_status store_user_insert(struct store *st, const char *name, const char *email,
+				 const char *display_name);
+
+/*
+ * Sets the e-mail (when `set_email`; NULL clears it) and the display name (when
+ * `set_display`; NULL clears it) of user `name`.  DB_ONE, DB_NONE when no such user.
+ */
+enum db_status store_user_update(struct store *st, const char *name, bool set_email,
+				 const char *email, bool set_display, const char *display_name);
 
 /*
  * Of the users `names` (n of them), those disabled: inactive[i] is set for names[i].  A
