@@ -220,6 +220,19 @@ static enum db_status enable_tx(struct store *st, void *cls)
 	return s < 0 ? s : DB_ONE;
 }
 
+enum db_status app_user_state_cli(struct store *st, const char *actor, const char *name,
+				  bool disable, int retries, struct app_revoked *out)
+{
+	struct app_actor who = {actor, 0, 0, NULL};
+	struct user_job j = {&who, name, "cli", {0}};
+	enum db_status s = app_user_name_valid(name)
+				   ? store_tx(st, STORE_READ_COMMITTED, retries,
+					      disable ? disable_tx : enable_tx, &j)
+				   : DB_NONE;
+	*out = (struct app_revoked){j.r.tokens, j.r.app_passwords, j.r.feeds, j.r.sessions};
+	return s;
+}
+
 enum tr_code app_user_disable_via(struct app_session *s, const struct app_actor *who,
 				  const char *name, const char *via, struct app_revoked *out,
 				  struct tr_error *err)

@@ -102,6 +102,15 @@ enum tr_code app_user_enable_via(struct app_session *s, const struct app_actor *
 				 const char *name, const char *via, struct tr_error *err);
 
 /*
+ * The command line's disable (`disable`) or enable of user `name` on store `st`, by
+ * `actor`: the same transaction as app_user_disable_via / app_user_enable_via (state,
+ * revocations, one audit event with via "cli"), for a process that has no app.  DB_ONE,
+ * DB_NONE when there is no such user, or an error; *out the credentials revoked.
+ */
+enum db_status app_user_state_cli(struct store *st, const char *actor, const char *name,
+				  bool disable, int retries, struct app_revoked *out);
+
+/*
  * Appends (queues) one audit event about users, of no record, by `who` with `action` and
  * `detail` (stolen; NULL: out of memory, DB_HARD), inside the caller's transaction on
  * `st`.  DB_ONE or an error.

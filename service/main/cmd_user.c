@@ -2,9 +2,10 @@
  * cmd_user.c -- `transomd user list|disable|enable|login-link`: the user lifecycle from
  * the shell.
  *
- * The same store calls as /v1/users (h_users.c): disabling revokes every token, app
- * password and feed URL of the user in one statement and tells running replicas to
- * forget cached lookups (NOTIFY); lookups refuse a disabled user's credentials anyway.
+ * The same transaction as /v1/users (h_users.c) and SCIM: disabling revokes every token,
+ * app password, feed URL and web session of the user in one statement, writes its audit
+ * event (actor "cli:<login>") and tells running replicas to forget cached lookups
+ * (NOTIFY); lookups refuse a disabled user's credentials anyway.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,12 @@ static int user_list(struct store *st)
 
 static int user_set(struct store *st, const char *verb, const char *name)
 {
-	struct store_revoked r = {0};
-	enum db_status s = strcmp(verb, "disable") == 0 ? store_user_disable(st, name, &r)
-							: store_user_enable(st, name);
+	struct app_revoked r = {0};
+	/* audited as the account running the command, like any other actor */
+	char actor[160];
+	const char *login = getenv("SUDO_USER") ?: getenv("USER") ?: getenv("LOGNAME");
+	snprintf(actor, sizeof actor, "cli:%s", login && *login ? login : "unknown");
+	enum db_status s = app_user_state_cli(st, actor, name, strcmp(verb, "disable") == 0, 3, &r);
 	if (s < 0) {
 		fprintf(stderr, "transomd user: %s\n", store_last_error(st));
 		return 1;

@@ -151,6 +151,21 @@ static bool sql(const char *q, const char *a, const char *b, const char *c)
 	return ok;
 }
 
+/* The first column of the first row of `q` (one parameter `a`) into `out`; "" when none. */
+static void sql_text(const char *q, const char *a, char *out, size_t len)
+{
+	PGconn *db = PQconnectdb(getenv("TRANSOM_TEST_DATABASE_URL"));
+	out[0] = '\0';
+	if (PQstatus(db) == CONNECTION_OK) {
+		const char *params[] = {a};
+		PGresult *r = PQexecParams(db, q, 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+			snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	PQfinish(db);
+}
+
 /*
  * A signed vote link of `member` on a fresh change, written straight into the tables the
  * mailer fills (the link is a secret whose SHA-256 is kept): its path into `path`.
@@ -355,6 +370,14 @@ static void test_cli_disable(void)
 		d = dav_status("dschmidt", pw);
 	}
 	CHECKF(a == 401 && d == 401, "after the CLI disable: api %ld dav %ld", a, d);
+	/* audited like the API's and SCIM's disable, by the account that ran the command */
+	char ev[256];
+	sql_text("SELECT action || ' ' || actor || ' ' || (content::jsonb #>> '{detail,via}')"
+		 " FROM audit_events WHERE record_id IS NULL"
+		 " AND content::jsonb #>> '{detail,user}' = $1 ORDER BY seq DESC LIMIT 1",
+		 "dschmidt", ev, sizeof ev);
+	CHECKF(strncmp(ev, "user.disabled cli:", 18) == 0 && strstr(ev, " cli") != NULL,
+	       "the CLI's disable in the audit trail: '%s'", ev);
 	const char *list[] = {"user", "list", NULL};
 	out = transomd_run(&status, list);
 	CHECKF(status == 0 && out && strstr(out, "dschmidt") && strstr(out, "disabled"),
