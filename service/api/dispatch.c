@@ -353,8 +353,9 @@ bool api_session_cookie(const struct http_req *req, char *out, size_t outlen)
 
 /*
  * The credential a route takes, and no other: DAV routes (ROUTE_BASIC_AUTH) an app
- * password over HTTP Basic; SCIM routes (ROUTE_SCIM) a bearer token; every other route a
- * bearer token or, without an Authorization header, the web app's session cookie.
+ * password over HTTP Basic; SCIM routes (ROUTE_SCIM) a bearer token; webhooks of machines
+ * (ROUTE_BASIC_TOO) a bearer token or an app password over HTTP Basic; every other route
+ * a bearer token or, without an Authorization header, the web app's session cookie.
  */
 static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 {
@@ -367,10 +368,13 @@ static enum tr_code authenticate(struct http_req *req, struct http_reply *rep)
 				       "send HTTP Basic credentials: your user name and an app "
 				       "password (API tokens are not accepted here)");
 	}
+	if ((req->match.route->flags & ROUTE_BASIC_TOO) && h != NULL &&
+	    strncasecmp(h, "Basic ", 6) == 0)
+		return authenticate_basic(req, rep, h);
 	char secret[APP_SESSION_SECRET_MAX];
-	/* A provisioning client (ROUTE_SCIM) sends a bearer token; a browser's cookie is not
-	 * a credential there. */
-	if (h == NULL && !(req->match.route->flags & ROUTE_SCIM) &&
+	/* A provisioning client (ROUTE_SCIM) or a machine's webhook (ROUTE_BASIC_TOO) sends
+	 * its own credential; a browser's cookie is not one there. */
+	if (h == NULL && !(req->match.route->flags & (ROUTE_SCIM | ROUTE_BASIC_TOO)) &&
 	    api_session_cookie(req, secret, sizeof secret)) {
 		enum tr_code rc = authenticate_session(req, secret);
 		explicit_bzero(secret, sizeof secret);

@@ -157,7 +157,7 @@ const struct http_route api_routes[] = {
 	{HTTP_POST, "/integrations/github", h_github, 0, ROUTE_PUBLIC,
 	 "GitHub deployment protection rules (HMAC-signed webhooks; signature checked first)"},
 	{HTTP_POST, "/integrations/alertmanager", h_alertmanager, ROLE_PIPELINE | ROLE_ADMIN,
-	 ROUTE_JSON_BODY,
+	 ROUTE_JSON_BODY | ROUTE_BASIC_TOO,
 	 "Alertmanager webhook (payload v4): an incident per alert group, resolved and reopened "
 	 "with it, or linked to a change under way"},
 	/* imip: invitations, signed vote links, replies (h_imip.c) */

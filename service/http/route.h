@@ -38,6 +38,9 @@ enum route_flag {
 				       its own bounded check, metrics) */
 	ROUTE_SCIM = 1u << 4,       /* a SCIM 2.0 route (RFC 7644): a bearer token only (no
 				       session cookie), errors in SCIM's shape */
+	ROUTE_BASIC_TOO = 1u << 5,  /* a machine's webhook: a bearer token, or HTTP Basic with
+				       an app password (what the sender's config can hold); no
+				       session cookie */
 };
 
 struct http_req;

@@ -293,3 +293,29 @@ int pg_ctl_test(const char *verb)
 		 env_or("TRANSOM_TEST_PGSOCK", ""));
 	return system(cmd);
 }
+
+void b64_encode(const char *in, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)in[i + 2];
+		out[o++] = a[(v >> 18) & 63];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+void basic_auth_header(const char *user, const char *pw, char *out, size_t len)
+{
+	char cred[256], enc[400];
+	snprintf(cred, sizeof cred, "%s:%s", user, pw);
+	b64_encode(cred, enc);
+	snprintf(out, len, "Authorization: Basic %s", enc);
+}

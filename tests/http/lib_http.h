@@ -52,6 +52,12 @@ struct reply {
 	json_t *json;  /* parsed body when it is JSON, else NULL */
 };
 
+/* The base64 of NUL-terminated `in` into `out` (room for 4 * ceil(strlen(in) / 3) + 1). */
+void b64_encode(const char *in, char *out);
+
+/* "Authorization: Basic <base64 of user:pw>" into `out` (`len` bytes, 480 is plenty). */
+void basic_auth_header(const char *user, const char *pw, char *out, size_t len);
+
 /*
  * Makes a request.  `token` may be NULL; `body` may be NULL; `headers` is a
  * NULL-terminated list of extra "Name: value" lines (may be NULL).

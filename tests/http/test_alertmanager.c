@@ -26,6 +26,8 @@
 
 static struct server srv, am; /* am: only base is used, for request() */
 static char policies[512], token_am[256], token_ci[256], token_admin[256], token_req[256];
+static char am_password[64]; /* the app password Alertmanager's receiver sends (Basic) */
+static const char *const JSON_H[] = {"Content-Type: application/json", NULL};
 static pid_t am_pid = -1;
 static char clock_file[600]; /* TRANSOM_CLOCK_OFFSET_FILE: ms added to transomd's clock */
 static int am_port;
@@ -87,7 +89,10 @@ static int free_port(void)
 	return ntohs(a.sin_port);
 }
 
-/* Starts Alertmanager on `port` with a receiver posting to transomd with token_am. */
+/*
+ * Starts Alertmanager on `port` with a receiver posting to transomd with HTTP Basic: user
+ * "alertmanager" and its app password (the tests' own posts use its bearer token).
+ */
 static bool start_alertmanager(const char *tmp, int port)
 {
 	char dir[600], conf[700], data[700], listen[64];
@@ -115,10 +120,10 @@ static bool start_alertmanager(const char *tmp, int port)
 		"      - url: %s/integrations/alertmanager\n"
 		"        send_resolved: true\n"
 		"        http_config:\n"
-		"          authorization:\n"
-		"            type: Bearer\n"
-		"            credentials: %s\n",
-		srv.base, token_am);
+		"          basic_auth:\n"
+		"            username: alertmanager\n"
+		"            password: %s\n",
+		srv.base, am_password);
 	fclose(fp);
 	char a_conf[800], a_data[800], a_listen[128];
 	snprintf(a_conf, sizeof a_conf, "--config.file=%s", conf);
@@ -183,12 +188,15 @@ static bool setup(void)
 	snprintf(token_ci, sizeof token_ci, "%s", token_for("ci", "pipeline"));
 	snprintf(token_admin, sizeof token_admin, "%s", token_for("admin", "admin"));
 	snprintf(token_req, sizeof token_req, "%s", token_for("grossi", "requester"));
-	return start_alertmanager(tmp, port);
+	struct reply *r = request(&srv, "POST", "/v1/me/app-passwords", token_am,
+				  "{\"label\": \"alertmanager receiver\"}", JSON_H);
+	snprintf(am_password, sizeof am_password, "%s",
+		 r->status == 201 ? reply_str(r, "password") : "");
+	reply_free(r);
+	return am_password[0] != '\0' && start_alertmanager(tmp, port);
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static const char *const JSON_H[] = {"Content-Type: application/json", NULL};
 
 static struct reply *hook(const char *token, const char *body)
 {
@@ -335,6 +343,24 @@ static void test_a_credential_is_required(void)
 	CHECK_INT(r->status, 401);
 	reply_free(r);
 	r = hook(token_req, body); /* a requester is not an integration */
+	CHECK_INT(r->status, 403);
+	reply_free(r);
+	/* HTTP Basic (what Alertmanager's basic_auth sends): a wrong app password is 401 with a
+	 * Basic challenge, a requester's right one 403 */
+	char auth[480];
+	basic_auth_header("alertmanager", "not-the-password", auth, sizeof auth);
+	const char *wrong[] = {auth, "Content-Type: application/json", NULL};
+	r = request(&srv, "POST", "/integrations/alertmanager", NULL, body, wrong);
+	CHECK_INT(r->status, 401);
+	CHECK(strncmp(reply_header(r, "WWW-Authenticate") ?: "", "Basic", 5) == 0);
+	reply_free(r);
+	r = request(&srv, "POST", "/v1/me/app-passwords", token_req, "{\"label\": \"x\"}", JSON_H);
+	char req_pw[64];
+	snprintf(req_pw, sizeof req_pw, "%s", reply_str(r, "password"));
+	reply_free(r);
+	basic_auth_header("grossi", req_pw, auth, sizeof auth);
+	const char *requester_basic[] = {auth, "Content-Type: application/json", NULL};
+	r = request(&srv, "POST", "/integrations/alertmanager", NULL, body, requester_basic);
 	CHECK_INT(r->status, 403);
 	reply_free(r);
 	json_t *items = incidents_of("ledger");

@@ -42,26 +42,6 @@ static char grossi[128], amartin[128], bokafor[128], cnguyen[128], dschmidt[128]
 	" \"description\": \"new layout\", \"implementation_plan\": \"blue/green deploy\","        \
 	" \"rollback_plan\": \"switch the load balancer back to the blue pool\"}"
 
-/* ---- helpers ------------------------------------------------------------------------------- */
-
-static void b64(const char *in, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(in), o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)in[i + 2];
-		out[o++] = a[(v >> 18) & 63];
-		out[o++] = a[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? a[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 /* An app password of `token`'s user into `pw` (64 bytes); its id into *id. */
 static bool app_password(const char *token, char *pw, long long *id)
 {
@@ -84,7 +64,7 @@ static struct reply *dav(const char *method, const char *path, const char *user,
 	size_t n = 0;
 	if (user != NULL) {
 		snprintf(cred, sizeof cred, "%s:%s", user, pw);
-		b64(cred, enc);
+		b64_encode(cred, enc);
 		snprintf(auth, sizeof auth, "Authorization: Basic %s", enc);
 		h[n++] = auth;
 	}

@@ -47,30 +47,12 @@ static struct reply *with_auth(const char *method, const char *path, const char 
 	return request(&srv, method, path, NULL, NULL, hs);
 }
 
-static void b64(const char *in, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(in), o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)in[i + 2];
-		out[o++] = a[(v >> 18) & 63];
-		out[o++] = a[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? a[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 /* "user:pw" in base64 into `out` (400 bytes). */
 static void basic_of(const char *user, const char *pw, char *out)
 {
 	char cred[256];
 	snprintf(cred, sizeof cred, "%s:%s", user, pw);
-	b64(cred, out);
+	b64_encode(cred, out);
 }
 
 /* The status of a PROPFIND /dav/ with HTTP Basic user:pw. */

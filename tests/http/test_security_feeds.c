@@ -27,30 +27,12 @@ static char ids[3][24];
 	" \"rollback_plan\": \"switch the load balancer back to the blue pool\","                  \
 	" \"test_evidence\": \"visual diff reviewed\"}"
 
-static void b64(const char *in, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(in), o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)in[i + 2];
-		out[o++] = a[(v >> 18) & 63];
-		out[o++] = a[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? a[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 /* A calendar-query REPORT (every VEVENT) on `path` as `user`:`pw`. */
 static struct reply *report(const char *path, const char *user, const char *pw)
 {
 	char cred[256], enc[400], auth[480];
 	snprintf(cred, sizeof cred, "%s:%s", user, pw);
-	b64(cred, enc);
+	b64_encode(cred, enc);
 	snprintf(auth, sizeof auth, "Authorization: Basic %s", enc);
 	const char *h[] = {auth, "Depth: 1", "Content-Type: application/xml; charset=utf-8", NULL};
 	return request(&srv, "REPORT", path, NULL,
