@@ -110,10 +110,26 @@ bool api_caller_is_admin(struct http_req *req, bool memo_only);
 json_t *api_roles_json(unsigned mask);
 
 /*
- * The web app's session cookie (APP_SESSION_COOKIE) of `req` into `out` (`outlen`
- * bytes): false when there is none or it is too long.
+ * Cookie `name` of `req` into `out` (`outlen` bytes): false when there is none, it is
+ * empty or it is too long.
  */
+bool api_cookie(const struct http_req *req, const char *name, char *out, size_t outlen);
+
+/* The web app's session cookie (APP_SESSION_COOKIE) of `req`, as api_cookie. */
 bool api_session_cookie(const struct http_req *req, char *out, size_t outlen);
+
+/*
+ * Whether the cookies Transom sets are marked Secure: TRANSOM_COOKIE_SECURE yes or no,
+ * or auto: when the proxy in front says the request came over TLS (X-Forwarded-Proto).
+ */
+bool api_cookie_secure(const struct http_req *req);
+
+/*
+ * Sets the web app's session cookie to `value` for `max_age` seconds (0 and "": ends it):
+ * Path=/, HttpOnly, SameSite=Strict, Secure as api_cookie_secure says.
+ */
+enum tr_code api_set_session_cookie(struct http_reply *rep, const struct http_req *req,
+				    const char *value, long long max_age);
 
 /*
  * Parses the body of `req` as the dispatcher does for ROUTE_JSON_BODY routes, into

@@ -328,27 +328,19 @@ static enum tr_code authenticate_session(struct http_req *req, const char *secre
 	return TR_OK;
 }
 
+bool api_cookie(const struct http_req *req, const char *name, char *out, size_t outlen)
+{
+	const char *v = http_req_cookie(req, name);
+	size_t n = v != NULL ? strlen(v) : 0;
+	if (n == 0 || n >= outlen)
+		return false;
+	memcpy(out, v, n + 1);
+	return true;
+}
+
 bool api_session_cookie(const struct http_req *req, char *out, size_t outlen)
 {
-	const char *c = http_req_header(req, "Cookie");
-	size_t nlen = strlen(APP_SESSION_COOKIE);
-	while (c != NULL && *c != '\0') {
-		while (*c == ' ' || *c == ';')
-			c++;
-		size_t len = strcspn(c, ";");
-		if (len > nlen && strncmp(c, APP_SESSION_COOKIE, nlen) == 0 && c[nlen] == '=') {
-			size_t vlen = len - nlen - 1;
-			while (vlen > 0 && c[nlen + 1 + vlen - 1] == ' ')
-				vlen--;
-			if (vlen == 0 || vlen >= outlen)
-				return false;
-			memcpy(out, c + nlen + 1, vlen);
-			out[vlen] = '\0';
-			return true;
-		}
-		c += len;
-	}
-	return false;
+	return api_cookie(req, APP_SESSION_COOKIE, out, outlen);
 }
 
 /*

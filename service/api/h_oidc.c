@@ -19,54 +19,12 @@
 #include "config/config.h"
 #include "core/clock.h"
 
-static bool secure(const struct http_req *req)
-{
-	const char *mode = ((struct app *)req->app)->cfg->cookie_secure;
-	if (strcmp(mode, "auto") != 0)
-		return strcmp(mode, "yes") == 0;
-	const char *proto = http_req_header(req, "X-Forwarded-Proto");
-	return proto != NULL && strcasecmp(proto, "https") == 0;
-}
-
-/* Cookie `name` of the request into `out`; false when absent or too long. */
-static bool cookie(const struct http_req *req, const char *name, char *out, size_t outlen)
-{
-	const char *c = http_req_header(req, "Cookie");
-	size_t nlen = strlen(name);
-	while (c != NULL && *c != '\0') {
-		while (*c == ' ' || *c == ';')
-			c++;
-		size_t len = strcspn(c, ";");
-		if (len > nlen && strncmp(c, name, nlen) == 0 && c[nlen] == '=') {
-			size_t vlen = len - nlen - 1;
-			while (vlen > 0 && c[nlen + 1 + vlen - 1] == ' ')
-				vlen--;
-			if (vlen == 0 || vlen >= outlen)
-				return false;
-			memcpy(out, c + nlen + 1, vlen);
-			out[vlen] = '\0';
-			return true;
-		}
-		c += len;
-	}
-	return false;
-}
-
 static enum tr_code login_cookie(struct http_reply *rep, const struct http_req *req,
 				 const char *state, int max_age)
 {
 	char c[256];
 	snprintf(c, sizeof c, "%s=%s; Path=/oidc; Max-Age=%d; HttpOnly; SameSite=Lax%s",
-		 APP_OIDC_COOKIE, state, max_age, secure(req) ? "; Secure" : "");
-	return http_reply_header(rep, "Set-Cookie", c);
-}
-
-static enum tr_code session_cookie(struct http_reply *rep, const struct http_req *req,
-				   const char *value, long long max_age)
-{
-	char c[256];
-	snprintf(c, sizeof c, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
-		 APP_SESSION_COOKIE, value, max_age, secure(req) ? "; Secure" : "");
+		 APP_OIDC_COOKIE, state, max_age, api_cookie_secure(req) ? "; Secure" : "");
 	return http_reply_header(rep, "Set-Cookie", c);
 }
 
@@ -104,7 +62,8 @@ enum tr_code h_oidc_callback(struct http_req *req, struct http_reply *rep)
 		.state = http_req_query(req, "state"),
 		.code = http_req_query(req, "code"),
 		.error = http_req_query(req, "error"),
-		.cookie_state = cookie(req, APP_OIDC_COOKIE, state, sizeof state) ? state : NULL,
+		.cookie_state =
+			api_cookie(req, APP_OIDC_COOKIE, state, sizeof state) ? state : NULL,
 	};
 	/* the login cookie has served, whatever the outcome */
 	enum tr_code rc = login_cookie(rep, req, "", 0);
@@ -115,7 +74,7 @@ enum tr_code h_oidc_callback(struct http_req *req, struct http_reply *rep)
 	if (rc != TR_OK)
 		return rc;
 	snprintf(req->user.name, sizeof req->user.name, "%s", done.ws.user.name); /* access log */
-	rc = session_cookie(rep, req, done.ws.secret, done.ws.max_age);
+	rc = api_set_session_cookie(rep, req, done.ws.secret, done.ws.max_age);
 	explicit_bzero(done.ws.secret, sizeof done.ws.secret);
 	if (rc == TR_OK)
 		rc = redirect(rep, done.return_path);
@@ -130,7 +89,7 @@ enum tr_code h_oidc_logout(struct http_req *req, struct http_reply *rep)
 					  req->request_id, url, &req->err);
 	explicit_bzero(secret, sizeof secret);
 	if (rc == TR_OK)
-		rc = session_cookie(rep, req, "", 0);
+		rc = api_set_session_cookie(rep, req, "", 0);
 	if (rc == TR_OK)
 		rc = redirect(rep, url);
 	return rc;

@@ -15,8 +15,7 @@
 #include "app/web_sessions.h"
 #include "config/config.h"
 
-/* Whether the cookie is marked Secure: TRANSOM_COOKIE_SECURE, or auto: behind TLS. */
-static bool cookie_secure(const struct http_req *req)
+bool api_cookie_secure(const struct http_req *req)
 {
 	const char *mode = ((struct app *)req->app)->cfg->cookie_secure;
 	if (strcmp(mode, "auto") != 0)
@@ -25,12 +24,12 @@ static bool cookie_secure(const struct http_req *req)
 	return proto != NULL && strcasecmp(proto, "https") == 0;
 }
 
-static enum tr_code set_cookie(struct http_reply *rep, const struct http_req *req,
-			       const char *value, long long max_age)
+enum tr_code api_set_session_cookie(struct http_reply *rep, const struct http_req *req,
+				    const char *value, long long max_age)
 {
 	char c[256];
 	snprintf(c, sizeof c, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
-		 APP_SESSION_COOKIE, value, max_age, cookie_secure(req) ? "; Secure" : "");
+		 APP_SESSION_COOKIE, value, max_age, api_cookie_secure(req) ? "; Secure" : "");
 	return http_reply_header(rep, "Set-Cookie", c);
 }
 
@@ -91,7 +90,7 @@ enum tr_code h_session_create(struct http_req *req, struct http_reply *rep)
 	snprintf(u.display_name, sizeof u.display_name, "%s", ws.user.display_name);
 	u.roles = ws.user.roles;
 	req->user = u; /* for the access log */
-	rc = set_cookie(rep, req, ws.secret, ws.max_age);
+	rc = api_set_session_cookie(rep, req, ws.secret, ws.max_age);
 	explicit_bzero(ws.secret, sizeof ws.secret);
 	if (rc == TR_OK)
 		rc = http_reply_header(rep, "Cache-Control", "no-store");
@@ -125,7 +124,7 @@ enum tr_code h_session_delete(struct http_req *req, struct http_reply *rep)
 	enum tr_code rc = app_sign_out(api_session(req), secret, req->request_id, &req->err);
 	explicit_bzero(secret, sizeof secret);
 	if (rc == TR_OK)
-		rc = set_cookie(rep, req, "", 0);
+		rc = api_set_session_cookie(rep, req, "", 0);
 	if (rc == TR_OK)
 		rc = http_reply_text(rep, 204, NULL, "", 0);
 	return rc;

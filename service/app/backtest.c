@@ -15,29 +15,12 @@
 
 #define OPEN_END_MS 253402300800000LL /* 10000-01-01T00:00:00Z */
 
-/* Parses time argument `name` (RFC 3339 or a date) into *ms when given. */
-static bool time_arg(const char *name, const char *v, long long *ms, struct tr_error *err)
-{
-	char buf[40];
-	if (v == NULL)
-		return true;
-	if (strlen(v) == 10) {
-		snprintf(buf, sizeof buf, "%sT00:00:00Z", v);
-		v = buf;
-	}
-	if (!time_parse_rfc3339(v, ms)) {
-		tr_error_set(err, TR_E_BAD_PARAMETER, name,
-			     "'%s' must be an RFC 3339 time or a date (2026-12-05)", name);
-		return false;
-	}
-	return true;
-}
-
 enum tr_code app_backtest_args(const char *from, const char *to, const char *band,
 			       struct app_backtest_q *q, struct tr_error *err)
 {
 	*q = (struct app_backtest_q){0, OPEN_END_MS, 10};
-	if (!time_arg("from", from, &q->from_ms, err) || !time_arg("to", to, &q->to_ms, err))
+	if (!app_time_arg("from", from, &q->from_ms, err) ||
+	    !app_time_arg("to", to, &q->to_ms, err))
 		return err->code;
 	if (q->to_ms <= q->from_ms)
 		return tr_error_set(err, TR_E_BAD_PARAMETER, "to",

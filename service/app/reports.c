@@ -67,24 +67,6 @@ const char *const app_report_names[] = {
 	"change-success",   "lead-time",      "risk-levels", "change-incidents",
 	"approval-latency", "gate-decisions", NULL};
 
-/* Parses time argument `name` (RFC 3339 or a date) into *ms when given. */
-static bool time_arg(const char *name, const char *v, long long *ms, struct tr_error *err)
-{
-	char buf[40];
-	if (v == NULL)
-		return true;
-	if (strlen(v) == 10) {
-		snprintf(buf, sizeof buf, "%sT00:00:00Z", v);
-		v = buf;
-	}
-	if (!time_parse_rfc3339(v, ms)) {
-		tr_error_set(err, TR_E_BAD_PARAMETER, name,
-			     "'%s' must be an RFC 3339 time or a date (2026-12-05)", name);
-		return false;
-	}
-	return true;
-}
-
 enum tr_code app_report(struct app_session *s, const struct app_actor *who, const char *name,
 			const char *from, const char *to, const char *bucket, json_t **out,
 			struct tr_error *err)
@@ -109,10 +91,10 @@ enum tr_code app_report(struct app_session *s, const struct app_actor *who, cons
 		return tr_error_set(err, TR_E_BAD_PARAMETER, "bucket",
 				    "'bucket' must be day, week or month");
 	long long to_ms = clock_now_ms(), from_ms;
-	if (!time_arg("to", to, &to_ms, err))
+	if (!app_time_arg("to", to, &to_ms, err))
 		return err->code;
 	from_ms = to_ms - 84 * DAY_MS;
-	if (!time_arg("from", from, &from_ms, err))
+	if (!app_time_arg("from", from, &from_ms, err))
 		return err->code;
 	if (to_ms <= from_ms)
 		return tr_error_set(err, TR_E_BAD_PARAMETER, "to",

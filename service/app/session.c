@@ -4,11 +4,13 @@
  */
 #include "app/session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/records.h"
 #include "core/clock.h"
+#include "core/timeutil.h"
 #include "store/store.h"
 
 static void on_db_error(void *cls)
@@ -108,4 +110,21 @@ enum tr_code app_session_context(struct app_session *s, const char *actor, unsig
 	if (c->defs == NULL)
 		return tr_error_set(err, TR_E_NOT_READY, NULL, "no definitions are loaded");
 	return TR_OK;
+}
+
+bool app_time_arg(const char *name, const char *v, long long *ms, struct tr_error *err)
+{
+	char buf[40];
+	if (v == NULL)
+		return true;
+	if (strlen(v) == 10) {
+		snprintf(buf, sizeof buf, "%sT00:00:00Z", v);
+		v = buf;
+	}
+	if (!time_parse_rfc3339(v, ms)) {
+		tr_error_set(err, TR_E_BAD_PARAMETER, name,
+			     "'%s' must be an RFC 3339 time or a date (2026-12-05)", name);
+		return false;
+	}
+	return true;
 }

@@ -64,6 +64,12 @@ struct app_session *app_worker_get(struct app *app);
 struct defs *app_session_defs(struct app_session *s);
 
 /*
+ * Query argument `name`, a time (RFC 3339) or a date (2026-12-05: its midnight UTC), into
+ * *ms when given (`v` NULL leaves *ms); false with a 400 naming it otherwise.
+ */
+bool app_time_arg(const char *name, const char *v, long long *ms, struct tr_error *err);
+
+/*
  * Maps `status`, a failed enum db_status of this session's connection, to an error in
  * `err` (503 when the database is down or timed out; no SQL text) and returns its code.
  */

@@ -30,6 +30,11 @@ const char *http_req_header(const struct http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->transport->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_req_cookie(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->transport->conn, MHD_COOKIE_KIND, name);
+}
+
 const char *http_req_query(const struct http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->transport->conn, MHD_GET_ARGUMENT_KIND, name);

@@ -86,6 +86,10 @@ struct http_reply {
 /* Value of request header `name` (case-insensitive), borrowed, or NULL. */
 const char *http_req_header(const struct http_req *req, const char *name);
 
+/* Value of cookie `name` (from the Cookie header, as libmicrohttpd parses it), borrowed,
+ * or NULL. */
+const char *http_req_cookie(const struct http_req *req, const char *name);
+
 /* Value of query argument `name`, borrowed, or NULL. */
 const char *http_req_query(const struct http_req *req, const char *name);
 
