@@ -319,3 +319,46 @@ void basic_auth_header(const char *user, const char *pw, char *out, size_t len)
 	b64_encode(cred, enc);
 	snprintf(out, len, "Authorization: Basic %s", enc);
 }
+
+bool write_file_in(const char *dir, const char *name, const char *text)
+{
+	char path[1024], tmp[1100];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *fp = fopen(tmp, "w");
+	if (fp == NULL)
+		return false;
+	bool ok = fputs(text, fp) >= 0;
+	ok = fclose(fp) == 0 && ok;
+	return ok && rename(tmp, path) == 0;
+}
+
+pid_t oidc_provider_start(struct server *op)
+{
+	char port_file[512];
+	snprintf(port_file, sizeof port_file, "%s/oidc-op.%d.port",
+		 getenv("TRANSOM_TEST_TMP") ?: "/tmp", (int)getpid());
+	unlink(port_file);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("node", "node", "tests/oidc/op.mjs", port_file, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 300; i++) {
+		FILE *fp = fopen(port_file, "r");
+		int port = 0;
+		if (fp != NULL && fscanf(fp, "%d", &port) == 1 && port > 0) {
+			fclose(fp);
+			snprintf(op->base, sizeof op->base, "http://127.0.0.1:%d", port);
+			return pid;
+		}
+		if (fp != NULL)
+			fclose(fp);
+		usleep(50 * 1000);
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}

@@ -52,6 +52,18 @@ struct reply {
 	json_t *json;  /* parsed body when it is JSON, else NULL */
 };
 
+/*
+ * Writes `text` to file `name` in folder `dir`, whole or not at all (a temporary file
+ * renamed over it, so a server reloading meanwhile never reads half of it).
+ */
+bool write_file_in(const char *dir, const char *name, const char *text);
+
+/*
+ * Starts the test OpenID Provider (node tests/oidc/op.mjs, oidc-provider from npm) on a
+ * free port; its URL into op->base.  Returns its pid, or -1 when it did not come up.
+ */
+pid_t oidc_provider_start(struct server *op);
+
 /* The base64 of NUL-terminated `in` into `out` (room for 4 * ceil(strlen(in) / 3) + 1). */
 void b64_encode(const char *in, char *out);
 

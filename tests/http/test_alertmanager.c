@@ -34,17 +34,6 @@ static int am_port;
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-	if (fp != NULL) {
-		fputs(text, fp);
-		fclose(fp);
-	}
-}
-
 /* The shipped policies, with search in a window all day, every day, a template that
  * pre-approves a search deploy, and an alerts policy that refuses unknown services. */
 static void make_policies(const char *tmp)
@@ -54,24 +43,24 @@ static void make_policies(const char *tmp)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
 		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
 	CHECK(system(cmd) == 0);
-	write_file(policies, "windows.ics",
-		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-		   "BEGIN:VEVENT\r\nUID:search-always@test\r\nDTSTAMP:20260101T000000Z\r\n"
-		   "DTSTART:20260101T000000Z\r\nDURATION:PT24H\r\nRRULE:FREQ=DAILY\r\n"
-		   "SUMMARY:Search all day\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
-		   "X-TRANSOM-SERVICES:search\r\nX-TRANSOM-CAPACITY:10\r\nEND:VEVENT\r\n"
-		   "END:VCALENDAR\r\n");
-	write_file(policies, "freezes.ics",
-		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n");
-	write_file(policies, "templates.json",
-		   "{\"templates\": [{\"id\": \"search-deploy\", \"title\": \"Deploy search\","
-		   " \"services\": [\"search\"], \"max_duration\": \"2h\"}]}\n");
-	write_file(policies, "alerts.json",
-		   "{\"service_labels\": [\"service\"],"
-		   " \"services\": {\"search-api\": \"search\"},"
-		   " \"unknown_service\": {\"action\": \"refuse\"},"
-		   " \"priorities\": {\"critical\": \"P1\", \"warning\": \"P3\"},"
-		   " \"default_priority\": \"P4\", \"reopen_window\": \"PT1H\"}\n");
+	write_file_in(policies, "windows.ics",
+		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+		      "BEGIN:VEVENT\r\nUID:search-always@test\r\nDTSTAMP:20260101T000000Z\r\n"
+		      "DTSTART:20260101T000000Z\r\nDURATION:PT24H\r\nRRULE:FREQ=DAILY\r\n"
+		      "SUMMARY:Search all day\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
+		      "X-TRANSOM-SERVICES:search\r\nX-TRANSOM-CAPACITY:10\r\nEND:VEVENT\r\n"
+		      "END:VCALENDAR\r\n");
+	write_file_in(policies, "freezes.ics",
+		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n");
+	write_file_in(policies, "templates.json",
+		      "{\"templates\": [{\"id\": \"search-deploy\", \"title\": \"Deploy search\","
+		      " \"services\": [\"search\"], \"max_duration\": \"2h\"}]}\n");
+	write_file_in(policies, "alerts.json",
+		      "{\"service_labels\": [\"service\"],"
+		      " \"services\": {\"search-api\": \"search\"},"
+		      " \"unknown_service\": {\"action\": \"refuse\"},"
+		      " \"priorities\": {\"critical\": \"P1\", \"warning\": \"P3\"},"
+		      " \"default_priority\": \"P4\", \"reopen_window\": \"PT1H\"}\n");
 }
 
 static int free_port(void)
@@ -174,7 +163,7 @@ static bool setup(void)
 	snprintf(am_url, sizeof am_url, "TRANSOM_ALERTMANAGER_URL=http://127.0.0.1:%d/", port);
 	char clock_env[700];
 	snprintf(clock_file, sizeof clock_file, "%s/alertmanager-clock", tmp);
-	write_file(tmp, "alertmanager-clock", "0\n");
+	write_file_in(tmp, "alertmanager-clock", "0\n");
 	snprintf(clock_env, sizeof clock_env, "TRANSOM_CLOCK_OFFSET_FILE=%s", clock_file);
 	const char *env[] = {am_url,
 			     "TRANSOM_WEBHOOK_ALLOW_NETS=127.0.0.1/32",
@@ -797,9 +786,9 @@ static void test_check_names_a_bad_alerts_policy(void)
 	snprintf(out, sizeof out, "%s.out", bad);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", bad, policies, bad);
 	CHECK(system(cmd) == 0);
-	write_file(bad, "alerts.json",
-		   "{\"services\": {\"x\": \"no-such-service\"}, \"priorities\": {\"critical\": "
-		   "\"P0\"}, \"unknown_service\": {\"action\": \"route\"}}\n");
+	write_file_in(bad, "alerts.json",
+		      "{\"services\": {\"x\": \"no-such-service\"}, \"priorities\": {\"critical\": "
+		      "\"P0\"}, \"unknown_service\": {\"action\": \"route\"}}\n");
 	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' check --policies '%s' >'%s' 2>&1",
 		 getenv("TRANSOM_TEST_ROOT") ?: ".", getenv("TRANSOM_TEST_BIN") ?: "build/transomd",
 		 bad, out);
@@ -820,7 +809,7 @@ static void test_check_names_a_bad_alerts_policy(void)
 /* A reloaded policy that routes unknown services: the incident goes to its service. */
 static void test_a_reloaded_policy_routes_unknown_services(void)
 {
-	write_file(
+	write_file_in(
 		policies, "alerts.json",
 		"{\"unknown_service\": {\"action\": \"route\", \"service\": \"message-bus\"}}\n");
 	server_signal(&srv, SIGHUP);

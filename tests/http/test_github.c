@@ -24,17 +24,6 @@ static pid_t stub = -1;
 
 /* ---- fixtures --------------------------------------------------------------------------- */
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-	if (fp != NULL) {
-		fputs(text, fp);
-		fclose(fp);
-	}
-}
-
 /*
  * The shipped policies, but: search has a window open all day, every day; reporting's
  * windows all lie in a hard freeze; a template for search that stays pre-approved.
@@ -47,35 +36,35 @@ static void make_policies(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
 		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
 	CHECK(system(cmd) == 0);
-	write_file(policies, "windows.ics",
-		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-		   "BEGIN:VEVENT\r\nUID:search-always@test\r\nDTSTAMP:20260101T000000Z\r\n"
-		   "DTSTART:20260101T000000Z\r\nDURATION:PT24H\r\nRRULE:FREQ=DAILY\r\n"
-		   "SUMMARY:Search all day\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
-		   "X-TRANSOM-SERVICES:search\r\nX-TRANSOM-CAPACITY:10\r\nEND:VEVENT\r\n"
-		   "BEGIN:VEVENT\r\nUID:reporting-nightly@test\r\nDTSTAMP:20260101T000000Z\r\n"
-		   "DTSTART:20260101T010000Z\r\nDURATION:PT2H\r\nRRULE:FREQ=DAILY\r\n"
-		   "SUMMARY:Reporting nightly\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
-		   "X-TRANSOM-SERVICES:reporting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
-	write_file(policies, "freezes.ics",
-		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-		   "BEGIN:VEVENT\r\nUID:reporting-frozen@test\r\nDTSTAMP:20260101T000000Z\r\n"
-		   "DTSTART;VALUE=DATE:20200101\r\nDTEND;VALUE=DATE:20400101\r\n"
-		   "SUMMARY:Reporting rewrite freeze\r\nCATEGORIES:FREEZE\r\n"
-		   "X-TRANSOM-SERVICES:reporting\r\nX-TRANSOM-HARDNESS:hard\r\nEND:VEVENT\r\n"
-		   "END:VCALENDAR\r\n");
-	write_file(policies, "templates.json",
-		   "{\"templates\": [{\"id\": \"search-deploy\", \"title\": \"Deploy search\","
-		   " \"services\": [\"search\"], \"max_duration\": \"2h\","
-		   " \"preapproved_while\": \"history.template.failure_rate < 0.5\"},"
-		   " {\"id\": \"reporting-deploy\", \"title\": \"Deploy reporting\","
-		   " \"services\": [\"reporting\"], \"max_duration\": \"1h\"}]}\n");
-	write_file(policies, "github.json",
-		   "{\"repositories\": {"
-		   "\"acme/search\": {\"service\": \"search\", \"duration\": \"PT30M\","
-		   " \"template\": \"search-deploy\"},"
-		   "\"acme/reporting\": {\"service\": \"reporting\", \"duration\": \"PT30M\","
-		   " \"template\": \"reporting-deploy\"}}}\n");
+	write_file_in(policies, "windows.ics",
+		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+		      "BEGIN:VEVENT\r\nUID:search-always@test\r\nDTSTAMP:20260101T000000Z\r\n"
+		      "DTSTART:20260101T000000Z\r\nDURATION:PT24H\r\nRRULE:FREQ=DAILY\r\n"
+		      "SUMMARY:Search all day\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
+		      "X-TRANSOM-SERVICES:search\r\nX-TRANSOM-CAPACITY:10\r\nEND:VEVENT\r\n"
+		      "BEGIN:VEVENT\r\nUID:reporting-nightly@test\r\nDTSTAMP:20260101T000000Z\r\n"
+		      "DTSTART:20260101T010000Z\r\nDURATION:PT2H\r\nRRULE:FREQ=DAILY\r\n"
+		      "SUMMARY:Reporting nightly\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
+		      "X-TRANSOM-SERVICES:reporting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+	write_file_in(policies, "freezes.ics",
+		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+		      "BEGIN:VEVENT\r\nUID:reporting-frozen@test\r\nDTSTAMP:20260101T000000Z\r\n"
+		      "DTSTART;VALUE=DATE:20200101\r\nDTEND;VALUE=DATE:20400101\r\n"
+		      "SUMMARY:Reporting rewrite freeze\r\nCATEGORIES:FREEZE\r\n"
+		      "X-TRANSOM-SERVICES:reporting\r\nX-TRANSOM-HARDNESS:hard\r\nEND:VEVENT\r\n"
+		      "END:VCALENDAR\r\n");
+	write_file_in(policies, "templates.json",
+		      "{\"templates\": [{\"id\": \"search-deploy\", \"title\": \"Deploy search\","
+		      " \"services\": [\"search\"], \"max_duration\": \"2h\","
+		      " \"preapproved_while\": \"history.template.failure_rate < 0.5\"},"
+		      " {\"id\": \"reporting-deploy\", \"title\": \"Deploy reporting\","
+		      " \"services\": [\"reporting\"], \"max_duration\": \"1h\"}]}\n");
+	write_file_in(policies, "github.json",
+		      "{\"repositories\": {"
+		      "\"acme/search\": {\"service\": \"search\", \"duration\": \"PT30M\","
+		      " \"template\": \"search-deploy\"},"
+		      "\"acme/reporting\": {\"service\": \"reporting\", \"duration\": \"PT30M\","
+		      " \"template\": \"reporting-deploy\"}}}\n");
 }
 
 /* Starts the stand-in for GitHub's API; fills api_url. */

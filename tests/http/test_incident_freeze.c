@@ -45,17 +45,6 @@ static const char freezes_ics[] =
 	"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//test//EN\r\n"
 	"END:VCALENDAR\r\n";
 
-static bool write_file(const char *dir, const char *name, const char *text)
-{
-	char path[1200];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
-		return false;
-	fputs(text, f);
-	return fclose(f) == 0;
-}
-
 /* POST /v1/deployments for `service`; the reply (caller frees). */
 static struct reply *deploy(const char *service, const char *extra)
 {
@@ -441,8 +430,9 @@ int main(void)
 	char clock_env[700];
 	snprintf(clock_env, sizeof clock_env, "TRANSOM_CLOCK_OFFSET_FILE=%s", clock_file);
 	const char *env[] = {clock_env, NULL};
-	if (!clock_ahead(0) || system(cmd) != 0 || !write_file(dir, "windows.ics", windows_ics) ||
-	    !write_file(dir, "freezes.ics", freezes_ics) || !pipeline[0] || !manager[0] ||
+	if (!clock_ahead(0) || system(cmd) != 0 ||
+	    !write_file_in(dir, "windows.ics", windows_ics) ||
+	    !write_file_in(dir, "freezes.ics", freezes_ics) || !pipeline[0] || !manager[0] ||
 	    !requester[0] || !server_start(&srv, NULL, dir, env)) {
 		printf("0 passed, 1 failed\n");
 		return 1;

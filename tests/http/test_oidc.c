@@ -23,17 +23,6 @@ static struct server op; /* only base is used: request() against the provider */
 static char policies[512];
 static pid_t op_pid = -1;
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-	if (fp != NULL) {
-		fputs(text, fp);
-		fclose(fp);
-	}
-}
-
 /* The shipped policies, and a mapping: repository acme/payments deploys payments only. */
 static void make_policies(void)
 {
@@ -43,37 +32,10 @@ static void make_policies(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
 		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
 	CHECK(system(cmd) == 0);
-	write_file(policies, "identity.json",
-		   "{\"rules\": [{\"match\": {\"repository\": \"acme/payments\"},"
-		   " \"user\": \"ci-payments\", \"roles\": [\"pipeline\"],"
-		   " \"services\": [\"payments\"]}]}\n");
-}
-
-/* Starts tests/oidc/op.mjs; fills op.base. */
-static bool start_op(void)
-{
-	char port_file[512];
-	snprintf(port_file, sizeof port_file, "%s/oidc-op.port",
-		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
-	unlink(port_file);
-	op_pid = fork();
-	if (op_pid == 0) {
-		execlp("node", "node", "tests/oidc/op.mjs", port_file, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 300; i++) {
-		FILE *fp = fopen(port_file, "r");
-		int port = 0;
-		if (fp != NULL && fscanf(fp, "%d", &port) == 1 && port > 0) {
-			fclose(fp);
-			snprintf(op.base, sizeof op.base, "http://127.0.0.1:%d", port);
-			return true;
-		}
-		if (fp != NULL)
-			fclose(fp);
-		usleep(50 * 1000);
-	}
-	return false;
+	write_file_in(policies, "identity.json",
+		      "{\"rules\": [{\"match\": {\"repository\": \"acme/payments\"},"
+		      " \"user\": \"ci-payments\", \"roles\": [\"pipeline\"],"
+		      " \"services\": [\"payments\"]}]}\n");
 }
 
 static char tok[4096];
@@ -323,7 +285,7 @@ static bool map_payments_repo_to(const char *service)
 		 " \"user\": \"ci-payments\", \"roles\": [\"pipeline\"],"
 		 " \"services\": [\"%s\"]}]}\n",
 		 service);
-	write_file(policies, "identity.json", text);
+	write_file_in(policies, "identity.json", text);
 	server_signal(&srv, SIGHUP);
 	for (int i = 0; i < 100; i++) {
 		struct reply *r = deploy(issued("ci-payments"), service);
@@ -382,7 +344,7 @@ static void test_web_sign_in_off_without_a_client(void)
 static void setup(void)
 {
 	make_policies();
-	if (!start_op()) {
+	if ((op_pid = oidc_provider_start(&op)) < 0) {
 		printf("the OpenID Provider (node tests/oidc/op.mjs) did not start: is "
 		       "tests/oidc/node_modules there (npm ci)?\n0 passed, 1 failed\n");
 		exit(1);

@@ -25,19 +25,6 @@ static pid_t stub = -1;
 static long long day0;      /* midnight UTC, ten days from now: the day that gets frozen */
 static long long offset_ms; /* how far the service's clock is moved */
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[1024], tmp[1100];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *fp = fopen(tmp, "w");
-	if (fp != NULL) {
-		fputs(text, fp);
-		fclose(fp);
-		rename(tmp, path);
-	}
-}
-
 /* Moves the service's clock `ms` further ahead. */
 static void clock_forward(long long ms)
 {
@@ -47,7 +34,7 @@ static void clock_forward(long long ms)
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s", clock_file);
 	*strrchr(dir, '/') = '\0';
-	write_file(dir, strrchr(clock_file, '/') + 1, text);
+	write_file_in(dir, strrchr(clock_file, '/') + 1, text);
 }
 
 static void date_of(long long ms, char *out, size_t size)
@@ -81,7 +68,7 @@ static void publish(const char *name1, long long d1, const char *name2, long lon
 			      b, b1, name2);
 	}
 	snprintf(text + n, sizeof text - (size_t)n, "END:VCALENDAR\r\n");
-	write_file(serve_dir, "holidays.ics", text);
+	write_file_in(serve_dir, "holidays.ics", text);
 }
 
 /* The remote calendar's entry of /readyz (owned), or NULL; the checks are shown to admins. */
@@ -261,7 +248,7 @@ static void test_fetched_freeze_replans_and_failures_keep_the_last_copy(void)
 	CHECKF(all >= 2 && conditional >= 1, "%d requests, %d conditional", all, conditional);
 
 	/* 4. The server fails: the last good copy stays in force, the status says why. */
-	write_file(serve_dir, "FAIL", "on purpose\n");
+	write_file_in(serve_dir, "FAIL", "on purpose\n");
 	clock_forward(2 * 60 * 1000);
 	s = wait_status(false, "500");
 	CHECK(json_is_true(json_object_get(s, "cached")));
@@ -276,7 +263,7 @@ static void test_fetched_freeze_replans_and_failures_keep_the_last_copy(void)
 	char fail[600];
 	snprintf(fail, sizeof fail, "%s/FAIL", serve_dir);
 	unlink(fail);
-	write_file(serve_dir, "holidays.ics", "<html>maintenance page</html>\n");
+	write_file_in(serve_dir, "holidays.ics", "<html>maintenance page</html>\n");
 	clock_forward(2 * 60 * 1000);
 	s = wait_status(false, "not a usable calendar");
 	json_decref(s);
@@ -311,23 +298,23 @@ static void setup(void)
 		printf("calendar server did not start\n0 passed, 1 failed\n");
 		exit(1);
 	}
-	write_file(policies, "windows.ics",
-		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-		   "BEGIN:VEVENT\r\nUID:search-nightly@test\r\nDTSTAMP:20260101T000000Z\r\n"
-		   "DTSTART:20260101T020000Z\r\nDURATION:PT2H\r\nRRULE:FREQ=DAILY\r\n"
-		   "SUMMARY:Search nightly\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
-		   "X-TRANSOM-SERVICES:search\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
-	write_file(policies, "freezes.ics",
-		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n");
-	write_file(policies, "templates.json",
-		   "{\"templates\": [{\"id\": \"search-deploy\", \"title\": \"Deploy search\","
-		   " \"services\": [\"search\"], \"max_duration\": \"2h\"}]}\n");
+	write_file_in(policies, "windows.ics",
+		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+		      "BEGIN:VEVENT\r\nUID:search-nightly@test\r\nDTSTAMP:20260101T000000Z\r\n"
+		      "DTSTART:20260101T020000Z\r\nDURATION:PT2H\r\nRRULE:FREQ=DAILY\r\n"
+		      "SUMMARY:Search nightly\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n"
+		      "X-TRANSOM-SERVICES:search\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+	write_file_in(policies, "freezes.ics",
+		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n");
+	write_file_in(policies, "templates.json",
+		      "{\"templates\": [{\"id\": \"search-deploy\", \"title\": \"Deploy search\","
+		      " \"services\": [\"search\"], \"max_duration\": \"2h\"}]}\n");
 	snprintf(cmd, sizeof cmd,
 		 "{\"horizon_days\": 60, \"remote\": [{\"name\": \"holidays\", \"url\":"
 		 " \"%s/holidays.ics\", \"hardness\": \"hard\", \"services\": \"*\","
 		 " \"refresh\": \"PT1M\", \"timeout\": \"PT5S\"}]}\n",
 		 base);
-	write_file(policies, "calendars.json", cmd);
+	write_file_in(policies, "calendars.json", cmd);
 	char env_cache[600], env_clock[600];
 	snprintf(env_cache, sizeof env_cache, "TRANSOM_CACHE_DIR=%s/cache", root_dir);
 	snprintf(env_clock, sizeof env_clock, "TRANSOM_CLOCK_OFFSET_FILE=%s", clock_file);
