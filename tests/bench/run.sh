@@ -31,6 +31,7 @@
 #   BENCH_PGOPTIONS    PGOPTIONS of the pgbench sessions: default "-c jit=off", as
 #                      transomd's own sessions are set (service/store/store.c); "" for a
 #                      build whose sessions keep PostgreSQL's default
+#   BENCH_KEEP         set: keep the temporary directory (logs, generated pgbench scripts)
 #
 # A throwaway PostgreSQL cluster lives in a temporary directory, removed on exit.  For the
 # transitions, the service serves tests/bench/workflows: one change workflow toggling
@@ -90,6 +91,7 @@ SERVER=""
 cleanup() {
 	[ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
 	"$PG" stop "$TMP/pg" >/dev/null 2>&1
+	[ -n "${BENCH_KEEP:-}" ] && { echo "kept $TMP"; return; }
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
