@@ -45,6 +45,22 @@ def parse(path, pid):
     return stmts[begin:end + 1] if end is not None else None
 
 
+LITERAL = re.compile(r"'(?:[^']|'')*'")
+COLON_NAME = re.compile(r":(?=[A-Za-z_])")
+
+
+def pgbench_safe(sql):
+    """pgbench takes every ':name' of a script's SQL for a variable, even inside a string
+    literal ('HH24:MI:SS' of a to_char format): such a literal is sent as the same string
+    made with chr(58), which no variable can match."""
+    def fix(m):
+        lit = m.group(0)
+        if not COLON_NAME.search(lit):
+            return lit
+        return "(" + COLON_NAME.sub("' || chr(58) || '", lit) + ")"
+    return LITERAL.sub(fix, sql)
+
+
 def main():
     if len(sys.argv) != 5:
         sys.exit("usage: pgbench_from_log.py LOG PID SCRIPT DEFS")
@@ -80,7 +96,7 @@ def main():
             vname = "p%d_%d" % (i, n)
             defs_[vname] = params[n]
             return ":" + vname
-        text = re.sub(r"\$(\d+)", var, sql)
+        text = re.sub(r"\$(\d+)", var, pgbench_safe(sql))
         out.append("-- " + (name or sql.split()[0]))
         out.append(text + ";")
         print(name or sql)

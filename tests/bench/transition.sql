@@ -83,5 +83,11 @@ WITH p AS (SELECT (:notify_payload::jsonb || jsonb_build_object('seq',
 -- outbox_add again: the same event for webhooks (records_tx.c persist)
 INSERT INTO outbox (topic, record_id, payload)
  VALUES ('record.transitioned', :r_id, :notify_payload::jsonb);
+-- record_timers: the reply carries the record's SLA clocks (store_record_timers; the
+-- to_char format's colons as chr(58): pgbench would take ':MI' for a variable)
+SELECT (SELECT coalesce(json_agg(json_build_object('event', t.event, 'due_at',
+  to_char(t.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24' || chr(58) || 'MI' || chr(58)
+  || 'SS"Z"')) ORDER BY t.due_at, t.event), '[]') FROM timers t
+  WHERE t.record_id = r.id AND t.state = r.state)::text FROM records r WHERE r.id = :r_id;
 COMMIT;
 \endpipeline
