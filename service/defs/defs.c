@@ -380,6 +380,26 @@ static bool match_ok(const json_t *match)
 }
 
 /*
+ * One {match, <what>, description} entry of a sign_in mapping list at `where`: no other
+ * member, and a well-formed match (the caller checks `what`'s value).
+ */
+static void mapping_entry_check(struct diags *diags, const char *path, const char *where,
+				const json_t *entry, const char *what)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)(json_is_object(entry) ? entry : NULL), key, v) {
+		if (strcmp(key, "match") != 0 && strcmp(key, what) != 0 &&
+		    strcmp(key, "description") != 0)
+			diags_add(diags, path, where, 0, "unknown member '%s'", key);
+	}
+	if (!match_ok(json_object_get(entry, "match")))
+		diags_add(diags, path, where, 0,
+			  "'match' must be a non-empty object of claim -> string or array of "
+			  "strings");
+}
+
+/*
  * identity.json's "sign_in" (signing in to the web app through the provider,
  * app/oidc_login.h): {"user_claim"?: "preferred_username", "default_roles"?: [...],
  * "rules"?: [{"match": {...}, "roles": [...]}]}; every rule that matches adds its roles.
@@ -419,15 +439,7 @@ static void load_identity_sign_in(const json_t *si, const char *path, struct dia
 	json_array_foreach(json_is_array(groups) ? groups : NULL, gi, g) {
 		char where[64];
 		snprintf(where, sizeof where, "sign_in.groups[%zu]", gi);
-		json_object_foreach(json_is_object(g) ? g : NULL, key, v) {
-			if (strcmp(key, "match") != 0 && strcmp(key, "group") != 0 &&
-			    strcmp(key, "description") != 0)
-				diags_add(diags, path, where, 0, "unknown member '%s'", key);
-		}
-		if (!match_ok(json_object_get(g, "match")))
-			diags_add(diags, path, where, 0,
-				  "'match' must be a non-empty object of claim -> string or array "
-				  "of strings");
+		mapping_entry_check(diags, path, where, g, "group");
 		json_t *name = json_object_get(g, "group");
 		if (!json_is_string(name) || json_string_length(name) == 0 ||
 		    strchr(json_string_value(name), ',') != NULL)
@@ -450,15 +462,7 @@ static void load_identity_sign_in(const json_t *si, const char *path, struct dia
 	json_array_foreach(json_is_array(rules) ? rules : NULL, i, r) {
 		char where[64];
 		snprintf(where, sizeof where, "sign_in.rules[%zu]", i);
-		json_object_foreach(json_is_object(r) ? r : NULL, key, v) {
-			if (strcmp(key, "match") != 0 && strcmp(key, "roles") != 0 &&
-			    strcmp(key, "description") != 0)
-				diags_add(diags, path, where, 0, "unknown member '%s'", key);
-		}
-		if (!match_ok(json_object_get(r, "match")))
-			diags_add(diags, path, where, 0,
-				  "'match' must be a non-empty object of claim -> string or array "
-				  "of strings");
+		mapping_entry_check(diags, path, where, r, "roles");
 		if (!role_list_ok(json_object_get(r, "roles"), false))
 			diags_add(diags, path, where, 0,
 				  "'roles' must be a non-empty array of roles (requester, cab, "

@@ -362,3 +362,12 @@ pid_t oidc_provider_start(struct server *op)
 	}
 	return -1;
 }
+
+bool policies_copy(const char *name, char *dir, size_t len)
+{
+	char cmd[2600];
+	snprintf(dir, len, "%s/%s", getenv("TRANSOM_TEST_TMP") ?: "/tmp", name);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", dir,
+		 getenv("TRANSOM_TEST_ROOT") ?: ".", dir);
+	return system(cmd) == 0;
+}

@@ -59,6 +59,12 @@ struct reply {
 bool write_file_in(const char *dir, const char *name, const char *text);
 
 /*
+ * A fresh copy of the shipped policies/ in $TRANSOM_TEST_TMP/`name`, its path into `dir`
+ * (`len` bytes): the suite then edits what it needs.  False when the copy failed.
+ */
+bool policies_copy(const char *name, char *dir, size_t len);
+
+/*
  * Starts the test OpenID Provider (node tests/oidc/op.mjs, oidc-provider from npm) on a
  * free port; its URL into op->base.  Returns its pid, or -1 when it did not come up.
  */

@@ -36,13 +36,9 @@ static int am_port;
 
 /* The shipped policies, with search in a window all day, every day, a template that
  * pre-approves a search deploy, and an alerts policy that refuses unknown services. */
-static void make_policies(const char *tmp)
+static void make_policies(void)
 {
-	char cmd[2048];
-	snprintf(policies, sizeof policies, "%s/alertmanager-policies", tmp);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
-		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
-	CHECK(system(cmd) == 0);
+	CHECK(policies_copy("alertmanager-policies", policies, sizeof policies));
 	write_file_in(policies, "windows.ics",
 		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
 		      "BEGIN:VEVENT\r\nUID:search-always@test\r\nDTSTAMP:20260101T000000Z\r\n"
@@ -157,7 +153,7 @@ static bool setup(void)
 		fprintf(stderr, "%s is missing (deploy/install-deps.sh installs it)\n", AM_BIN);
 		return false;
 	}
-	make_policies(tmp);
+	make_policies();
 	int port = am_port = free_port();
 	char am_url[128];
 	snprintf(am_url, sizeof am_url, "TRANSOM_ALERTMANAGER_URL=http://127.0.0.1:%d/", port);

@@ -30,12 +30,7 @@ static pid_t stub = -1;
  */
 static void make_policies(void)
 {
-	char cmd[2048];
-	snprintf(policies, sizeof policies, "%s/github-policies",
-		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
-		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
-	CHECK(system(cmd) == 0);
+	CHECK(policies_copy("github-policies", policies, sizeof policies));
 	write_file_in(policies, "windows.ics",
 		      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
 		      "BEGIN:VEVENT\r\nUID:search-always@test\r\nDTSTAMP:20260101T000000Z\r\n"

@@ -26,12 +26,7 @@ static pid_t op_pid = -1;
 /* The shipped policies, and a mapping: repository acme/payments deploys payments only. */
 static void make_policies(void)
 {
-	char cmd[2048];
-	snprintf(policies, sizeof policies, "%s/oidc-policies",
-		 getenv("TRANSOM_TEST_TMP") ?: "/tmp");
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/policies' '%s'", policies,
-		 getenv("TRANSOM_TEST_ROOT") ?: ".", policies);
-	CHECK(system(cmd) == 0);
+	CHECK(policies_copy("oidc-policies", policies, sizeof policies));
 	write_file_in(policies, "identity.json",
 		      "{\"rules\": [{\"match\": {\"repository\": \"acme/payments\"},"
 		      " \"user\": \"ci-payments\", \"roles\": [\"pipeline\"],"
