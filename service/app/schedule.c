@@ -45,20 +45,45 @@ static const char *env_of(json_t *record)
 	return json_string_value(json_object_get(record, "environment")) ?: PLANNER_DEFAULT_ENV;
 }
 
-/* rec_calendar's list with the incident freezes its instances borrow their strings from. */
+/*
+ * rec_calendar's list: first `borrowed` instances of the snapshot's shared span (shallow
+ * copies: their arrays stay the span's), then the incident freezes, whose strings borrow
+ * from `incident_freezes`.
+ */
 struct rec_cal {
-	struct cal_instances l; /* first: rec_calendar returns &rc->l */
+	struct cal_instances l;       /* first: rec_calendar returns &rc->l */
+	const struct defs_span *span; /* a reference, or NULL when `l` was expanded here */
+	size_t borrowed;
 	json_t *incident_freezes;
 };
+
+/* The instances of `sp` overlapping [from_ms, to_ms) into rc->l.  -1 on out of memory. */
+static int borrow_span(struct rec_cal *rc, const struct defs_span *sp, long long from_ms,
+		       long long to_ms)
+{
+	rc->span = sp;
+	rc->l.cap = sp->l.n ? sp->l.n : 1;
+	rc->l.v = malloc(rc->l.cap * sizeof *rc->l.v);
+	if (rc->l.v == NULL)
+		return -1;
+	for (size_t i = 0; i < sp->l.n; i++)
+		if (cal_overlaps(sp->l.v[i].start_ms, sp->l.v[i].end_ms, from_ms, to_ms))
+			rc->l.v[rc->l.n++] = sp->l.v[i];
+	rc->borrowed = rc->l.n;
+	return 0;
+}
 
 struct cal_instances *rec_calendar(const struct rec_ctx *c)
 {
 	const struct defs *d = c->defs;
 	int64_t horizon = d->plan ? d->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
+	long long from = c->now_ms - DAY_MS, to = c->now_ms + horizon + DAY_MS;
 	struct rec_cal *rc = calloc(1, sizeof *rc);
 	if (rc == NULL)
 		return NULL;
-	if (defs_instance_list(d, c->now_ms - DAY_MS, c->now_ms + horizon + DAY_MS, &rc->l) != 0) {
+	const struct defs_span *sp = defs_span_get(d, from, to);
+	if (sp != NULL ? borrow_span(rc, sp, from, to) != 0
+		       : defs_instance_list(d, from, to, &rc->l) != 0) {
 		rec_calendar_free(&rc->l);
 		return NULL;
 	}
@@ -77,7 +102,12 @@ void rec_calendar_free(struct cal_instances *l)
 	if (l == NULL)
 		return;
 	struct rec_cal *rc = (struct rec_cal *)l;
-	cal_instances_clear(&rc->l);
+	for (size_t i = rc->borrowed; i < rc->l.n; i++) {
+		free(rc->l.v[i].services);
+		free(rc->l.v[i].environments);
+	}
+	free(rc->l.v);
+	defs_span_release(rc->span);
 	json_decref(rc->incident_freezes);
 	free(rc);
 }

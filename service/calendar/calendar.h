@@ -196,6 +196,12 @@ struct cal_instances {
 int cal_expand_list(const struct cal_set *set, long long from_ms, long long to_ms, size_t cap,
 		    struct cal_instances *out);
 
+/*
+ * Whether an instance [s, e) overlaps [from, to): the rule of every expansion above.  An
+ * empty instance (e == s) overlaps when it starts inside.
+ */
+bool cal_overlaps(long long s, long long e, long long from, long long to);
+
 /* Releases every instance of `l` and resets it to empty; NULL is a no-op. */
 void cal_instances_clear(struct cal_instances *l);
 

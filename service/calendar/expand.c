@@ -94,7 +94,7 @@ static long long end_of(struct icaltimetype t, struct span sp)
 	return cal_time_ms(t) + sp.secs * 1000;
 }
 
-static bool overlaps(long long s, long long e, long long from, long long to)
+bool cal_overlaps(long long s, long long e, long long from, long long to)
 {
 	if (e == s)
 		return s >= from && s < to;
@@ -145,7 +145,7 @@ static void add_master(const struct cal_set *set, size_t mi, struct icaltimetype
 	long long e = end_override >= 0 ? end_override : end_of(t, sp);
 	if (e < s)
 		e = s;
-	if (!overlaps(s, e, from, to))
+	if (!cal_overlaps(s, e, from, to))
 		return;
 	for (size_t i = 0; i < iv->n; i++) /* RDATE equal to an RRULE instance: once */
 		if (iv->v[i].ev == mi && iv->v[i].rid == s)
@@ -384,7 +384,7 @@ static void expand_override(const struct cal_set *set, size_t oi, long long from
 	long long s = cal_time_ms(st), e = end_of(st, sp);
 	if (e < s)
 		e = s;
-	if (overlaps(s, e, from, to))
+	if (cal_overlaps(s, e, from, to))
 		inst_push(iv, (struct inst){s, e, cal_time_ms(rid), oi, true});
 }
 

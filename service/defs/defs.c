@@ -812,6 +812,7 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 		return NULL;
 	}
 	atomic_init(&d->refs, 1);
+	d->memo = defs_memo_new(); /* NULL: every request expands for itself */
 
 	int wn = hash_dir(workflows_dir, acc, errors);
 	int pn = hash_dir(policies_dir, acc, errors);
@@ -870,6 +871,7 @@ void defs_release(struct defs *d)
 	wf_set_free(d->workflows);
 	policy_free(d->policies);
 	catalog_free(d->catalog);
+	defs_memo_free(d->memo); /* before the calendars its span borrows from */
 	calendars_free(d);
 	free(d);
 }

@@ -18,6 +18,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "calendar/calendar.h"
+
 struct wf_set;
 struct policy_catalog;
 struct policy_set;
@@ -53,10 +55,11 @@ struct defs {
 	/* owned: policies/incidents.json (suspects, incident freezes, unauthorized changes),
 	 * the defaults when absent; read it through defs_incidents() */
 	struct policy_incidents *incidents;
-	char version[17];     /* hex hash of every file loaded: changes when any does */
-	char loaded_at[32];   /* RFC 3339, UTC */
-	long long changed_ms; /* the newest calendars[].changed_ms; the load time if none */
-	unsigned files;       /* number of definition files read */
+	char version[17];       /* hex hash of every file loaded: changes when any does */
+	char loaded_at[32];     /* RFC 3339, UTC */
+	long long changed_ms;   /* the newest calendars[].changed_ms; the load time if none */
+	unsigned files;         /* number of definition files read */
+	struct defs_memo *memo; /* owned: the shared instance span (defs_span_get) */
 };
 
 /* d->incidents, or the defaults when `d` has none (never NULL). */
@@ -86,9 +89,36 @@ json_t *defs_instances_stamped(const struct defs *d, long long from_ms, long lon
  * reads.  Strings borrow from the snapshot, which must outlive them.  Returns 0, or -1 on
  * out of memory.
  */
-struct cal_instances;
 int defs_instance_list(const struct defs *d, long long from_ms, long long to_ms,
 		       struct cal_instances *out);
+
+/*
+ * The instances of every calendar of a snapshot over [from_ms, to_ms) and a little past
+ * it (span.c), expanded once and shared by the requests of the next hours.  Read-only;
+ * `l`'s strings borrow from the snapshot, which must outlive the reference.
+ */
+struct defs_span {
+	atomic_uint refs;
+	long long from_ms, to_ms; /* what `l` covers: every instance overlapping it */
+	struct cal_instances l;
+};
+
+/*
+ * A reference to the shared span of `d` covering [from_ms, to_ms) (expanding it when
+ * there is none, or `now` has moved past it); release it with defs_span_release().  Its
+ * instances overlapping [from_ms, to_ms) are exactly what defs_instance_list() would
+ * append.  NULL when it cannot be shared (out of memory, a span wider than the
+ * calendars' horizon, a calendar near the per-event cap): expand with
+ * defs_instance_list() then.
+ */
+const struct defs_span *defs_span_get(const struct defs *d, long long from_ms, long long to_ms);
+
+/* Drops a reference taken by defs_span_get(); NULL is a no-op. */
+void defs_span_release(const struct defs_span *sp);
+
+/* span.c's memo, created and freed with each snapshot. */
+struct defs_memo *defs_memo_new(void);
+void defs_memo_free(struct defs_memo *m);
 
 /* Takes another reference to `d`. */
 struct defs *defs_ref(struct defs *d);
