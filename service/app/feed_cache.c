@@ -16,6 +16,7 @@
 #include "defs/defs.h"
 #include "planner/planner.h"
 #include "store/audit_log.h"
+#include "store/bookings.h"
 
 #define DAY_MS  (86400LL * 1000)
 #define BACK_MS (30 * DAY_MS)
@@ -545,11 +546,15 @@ static enum tr_code snap_build(struct rec_ctx *c, const char *base, long long se
 	atomic_init(&s->refs, 1);
 	pthread_mutex_init(&s->memo_lock, NULL);
 	s->defs = defs_ref(c->defs);
-	s->seq = seq;
+	atomic_init(&s->seq, seq);
 	s->day = day;
 	snprintf(s->base, sizeof s->base, "%s", base);
-	enum tr_code rc = feed_items_list(c, base, "bookings", NULL, from, to, &items, &sources,
-					  &s->stamp_ms, err);
+	/* The fingerprint first: a booking written between the two reads makes the next
+	 * check differ (a needless rebuild), never match a list that lacks it. */
+	enum db_status fs = store_bookings_fingerprint(c->st, from, to, s->bookings_fp);
+	enum tr_code rc = fs < 0 ? store_error(c->st, fs, c->request_id, err)
+				 : feed_items_list(c, base, "bookings", NULL, from, to, &items,
+						   &sources, &s->stamp_ms, err);
 	if (rc == TR_OK && prev != NULL && prev->instances->defs == c->defs &&
 	    prev->instances->day == day) {
 		l = prev->instances;
@@ -581,8 +586,32 @@ static enum tr_code snap_build(struct rec_ctx *c, const char *base, long long se
 static bool snap_fits(const struct feed_snap *s, const struct rec_ctx *c, const char *base,
 		      long long seq, long long day)
 {
-	return s != NULL && s->defs == c->defs && s->day == day && s->seq >= seq &&
+	return s != NULL && s->defs == c->defs && s->day == day && atomic_load(&s->seq) >= seq &&
 	       strcmp(s->base, base) == 0;
+}
+
+/*
+ * Whether `s`, made at an older audit head, is still exact at `seq`: made for the same
+ * definitions, day and base, and its bookings' fingerprint is today's.  Most writes
+ * (comments, incidents, changes not booked) move the head but leave the schedule as it
+ * was; the fingerprint costs one read of the bookings in the database, a full rebuild
+ * costs that read, its transfer and every event's text.  Then `s` is marked exact at
+ * `seq`.  False when it is not, or when the database cannot say.
+ */
+static bool snap_still_exact(struct feed_snap *s, struct rec_ctx *c, const char *base,
+			     long long seq, long long day)
+{
+	char fp[33];
+	if (s == NULL || s->defs != c->defs || s->day != day || strcmp(s->base, base) != 0)
+		return false;
+	long long from = day * DAY_MS - BACK_MS, to = (day + 1) * DAY_MS + horizon_of(c->defs);
+	if (store_bookings_fingerprint(c->st, from, to, fp) != DB_ONE ||
+	    strcmp(fp, s->bookings_fp) != 0)
+		return false;
+	long long known = atomic_load(&s->seq);
+	while (known < seq && !atomic_compare_exchange_weak(&s->seq, &known, seq))
+		;
+	return true;
 }
 
 /* The current snapshot when it fits, as a reference; else NULL. */
@@ -618,6 +647,11 @@ enum tr_code feed_cache_get(struct feed_cache *fc, struct rec_ctx *c, const char
 		if ((prev = fc->cur) != NULL)
 			atomic_fetch_add(&prev->refs, 1);
 		pthread_mutex_unlock(&fc->lock);
+		if (snap_still_exact(prev, c, base, seq, day)) {
+			*out = prev; /* the caller takes prev's reference */
+			pthread_mutex_unlock(&fc->build);
+			return TR_OK;
+		}
 		rc = snap_build(c, base, seq, day, prev, &s, err);
 		feed_snap_release(prev);
 		if (rc == TR_OK) {

@@ -69,16 +69,19 @@ struct feed_text {
 /* One snapshot.  Everything but the memo is immutable once published. */
 struct feed_snap {
 	atomic_uint refs;
-	struct defs *defs;  /* the definitions it was made from (a reference) */
-	long long seq;      /* the audit-log head it was made at */
-	long long day;      /* UTC day number (ms / 86400000) of the requests it serves */
-	long long stamp_ms; /* DTSTAMP of instances: the definitions' load time */
-	char base[1024];    /* public URL used in links */
-	bool exact;         /* false: a request's window could hold events the wider window does not
-			       show alike (very dense recurrences, a horizon near 400 days); callers
-			       then compute their calendar afresh */
-	bool texts;         /* the events' texts below are valid (else callers use cal_feed_build on
-			       the items, which reports what is wrong with them) */
+	struct defs *defs; /* the definitions it was made from (a reference) */
+	/* the audit-log head it is known to be exact at: the head it was made at, moved on
+	 * when a later head finds the same bookings (bookings_fp) */
+	atomic_llong seq;
+	char bookings_fp[33]; /* store_bookings_fingerprint of its bookings, read before them */
+	long long day;        /* UTC day number (ms / 86400000) of the requests it serves */
+	long long stamp_ms;   /* DTSTAMP of instances: the definitions' load time */
+	char base[1024];      /* public URL used in links */
+	bool exact; /* false: a request's window could hold events the wider window does not
+		       show alike (very dense recurrences, a horizon near 400 days); callers
+		       then compute their calendar afresh */
+	bool texts; /* the events' texts below are valid (else callers use cal_feed_build on
+		       the items, which reports what is wrong with them) */
 	bool any_dup_name;
 	size_t n;
 	struct feed_obj *objs;           /* in feed order: bookings, then instances by start */

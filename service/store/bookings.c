@@ -13,46 +13,62 @@
 static const struct store_stmt stmt_lock = {"schedule_lock",
 					    "SELECT pg_advisory_xact_lock(7526466366535166309)", 0};
 
-static const struct store_stmt stmt_list = {
-	"bookings_list",
-	"SELECT b.change_id, json_agg(b.service ORDER BY b.service)::text,"
-	" " MS("lower(b.during)") ", " MS(
-		"upper(b.during)") ","
-				   " min(b.window_uid), " MS("min(b.window_start)") ", " MS(
-					   "min(b.window_end)") ","
-								" min(r.state), "
-								"min(r.data->>'title'), "
-								"min(r.type),"
-								" coalesce(min((r.data->'schedule'-"
-								">>'sequence')::int), 0),"
-								" " MS("max(r.updated_at)") ""
-											    " FROM "
-											    "bookin"
-											    "gs b "
-											    "JOIN "
-											    "record"
-											    "s r "
-											    "ON "
-											    "r.id "
-											    "= "
-											    "b."
-											    "change"
-											    "_id"
-											    " WHERE"
-											    " ($1::"
-											    "bigint"
-											    " = 0 "
-											    "OR "
-											    "b."
-											    "during"
-											    " && "
-											    "tstzra"
-											    "nge"
-											    "(" TS("$1") ", " TS(
-												    "$2") "))"
-													  " AND ($3::jsonb IS NULL OR b.change_id IN (SELECT change_id FROM bookings"
-													  "  WHERE service IN (SELECT jsonb_array_elements_text($3::jsonb))))"
-													  " GROUP BY b.change_id, b.during ORDER BY lower(b.during), b.change_id",
+/* store_bookings_list's rows; its fingerprint (stmt_fingerprint) reads the same. */
+#define BOOKINGS_LIST_SQL                                                                                                                                                             \
+	"SELECT b.change_id, json_agg(b.service ORDER BY b.service)::text,"                                                                                                           \
+	" " MS("lower(b.during)") ", " MS(                                                                                                                                            \
+		"upper(b.during)") ","                                                                                                                                                \
+				   " min(b.window_uid), " MS("min(b.window_start)") ", " MS(                                                                                          \
+					   "min(b.window_end)") ","                                                                                                                   \
+								" min(r.state), "                                                                                                     \
+								"min(r.data->>'title'), "                                                                                             \
+								"min(r.type),"                                                                                                        \
+								" coalesce(min((r.data->'"                                                                                            \
+								"schedule'->>'sequence')::int), "                                                                                     \
+								"0),"                                                                                                                 \
+								" " MS("max(r.updated_at)") " FRO"                                                                                    \
+											    "M "                                                                                      \
+											    "book"                                                                                    \
+											    "ings"                                                                                    \
+											    " b "                                                                                     \
+											    "JOIN"                                                                                    \
+											    " rec"                                                                                    \
+											    "ords"                                                                                    \
+											    " r "                                                                                     \
+											    "ON "                                                                                     \
+											    "r."                                                                                      \
+											    "id "                                                                                     \
+											    "= "                                                                                      \
+											    "b."                                                                                      \
+											    "chan"                                                                                    \
+											    "ge_"                                                                                     \
+											    "id"                                                                                      \
+											    " WHE"                                                                                    \
+											    "RE "                                                                                     \
+											    "($1:"                                                                                    \
+											    ":big"                                                                                    \
+											    "int "                                                                                    \
+											    "= 0 "                                                                                    \
+											    "OR "                                                                                     \
+											    "b."                                                                                      \
+											    "duri"                                                                                    \
+											    "ng "                                                                                     \
+											    "&& "                                                                                     \
+											    "tstz"                                                                                    \
+											    "rang"                                                                                    \
+											    "e"                                                                                       \
+											    "(" TS("$1") ", " TS(                                                                     \
+												    "$2") "))"                                                                        \
+													  " AND ($3::jsonb IS NULL OR b.change_id IN (SELECT change_id FROM bookings" \
+													  "  WHERE service IN (SELECT jsonb_array_elements_text($3::jsonb))))"        \
+													  " GROUP BY b.change_id, b.during ORDER BY lower(b.during), b.change_id"
+
+static const struct store_stmt stmt_list = {"bookings_list", BOOKINGS_LIST_SQL, 3};
+
+static const struct store_stmt stmt_fingerprint = {
+	"bookings_fingerprint",
+	"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+	" FROM (" BOOKINGS_LIST_SQL ") t",
 	3};
 
 static const struct store_stmt stmt_drop = {"booking_drop",
@@ -185,6 +201,24 @@ enum db_status store_booking_drop(struct store *st, const char *change)
 {
 	const char *p[] = {change};
 	return store_queue(st, &stmt_drop, p);
+}
+
+enum db_status store_bookings_fingerprint(struct store *st, long long from_ms, long long to_ms,
+					  char out[33])
+{
+	char from[32], to[32];
+	snprintf(from, sizeof from, "%lld", from_ms);
+	snprintf(to, sizeof to, "%lld", to_ms);
+	const char *p[] = {from, to, NULL};
+	PGresult *res;
+	out[0] = '\0';
+	enum db_status s = store_exec(st, &stmt_fingerprint, p, &res);
+	if (s < 0)
+		return s;
+	if (s == DB_ONE)
+		snprintf(out, 33, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return s == DB_ONE ? DB_ONE : DB_HARD;
 }
 
 enum db_status store_schedule_version(struct store *st, long long *version)

@@ -43,6 +43,14 @@ enum db_status store_booking_set(struct store *st, const char *change, json_t *s
 enum db_status store_booking_drop(struct store *st, const char *change);
 
 /*
+ * A fingerprint (32 hex digits) of what store_bookings_list(from_ms, to_ms, NULL) would
+ * answer now: equal fingerprints, equal lists.  Computed in the database from the same
+ * rows, so it costs a read of them but no transfer.  DB_ONE, or an error.
+ */
+enum db_status store_bookings_fingerprint(struct store *st, long long from_ms, long long to_ms,
+					  char out[33]);
+
+/*
  * The version of the bookings (migration 0021): raised by every booking row inserted,
  * deleted or moved, in the writer's transaction.  Read under the scheduling lock, it says whether
  * anything was booked, moved or released since an earlier read; read after a

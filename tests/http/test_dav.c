@@ -806,12 +806,89 @@ static void setup(void)
 	}
 }
 
+/* Runs one SQL statement as the database owner (a test's poke past the API). */
+static bool poke(const char *sql, const char *param)
+{
+	PGconn *c = PQconnectdb(getenv("TRANSOM_TEST_DATABASE_URL"));
+	const char *params[] = {param};
+	PGresult *r = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+	CHECKF(ok, "poke: %s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok;
+}
+
+/*
+ * The schedule collection stays exact through writes that move the audit head: one
+ * elsewhere leaves it as it was (feed_cache.c then keeps its snapshot, the bookings'
+ * fingerprint being the same), one that changes what a booked change shows appears at
+ * the next read, even when it did not touch the bookings table.
+ */
+static void test_dav_schedule_follows_booked_changes(void)
+{
+	char pw[64], booked[64], draft[64], url[96];
+	const char *cal = "/dav/calendars/grossi/schedule/";
+	if (!app_password(grossi, pw, NULL) ||
+	    !create("/v1/changes", grossi,
+		    "{\"title\": \"Renew the edge certificate\", \"type\": \"standard\","
+		    " \"services\": [\"web-frontend\"], \"duration\": \"PT15M\","
+		    " \"template\": \"tls-certificate-renewal\"}",
+		    booked, sizeof booked) ||
+	    !step(booked, grossi, "submit", "scheduled") ||
+	    !create("/v1/changes", grossi, "{\"title\": \"A draft\", \"type\": \"normal\"}", draft,
+		    sizeof draft))
+		return;
+	const char *id = strrchr(booked, '/') + 1;
+	char summary[128];
+	snprintf(summary, sizeof summary, "SUMMARY:%s: Renew the edge certificate", id);
+
+	struct reply *before = dav("GET", cal, "grossi", pw, NULL, NULL, NULL);
+	CHECKF(before->status == 200 && contains(before, summary), "first GET: %ld %s",
+	       before->status, body_of(before));
+
+	/* A comment on the draft: the head moves, the schedule does not. */
+	snprintf(url, sizeof url, "%s/comments", draft);
+	struct reply *w = post(url, grossi, "{\"text\": \"elsewhere\"}");
+	CHECKF(w->status == 201, "comment: %ld %s", w->status, body_of(w));
+	reply_free(w);
+	struct reply *after = dav("GET", cal, "grossi", pw, NULL, NULL, NULL);
+	CHECKF(after->status == 200 && after->len == before->len &&
+		       memcmp(after->body, before->body, before->len) == 0,
+	       "GET after a write elsewhere differs: %s", body_of(after));
+	reply_free(after);
+	reply_free(before);
+
+	/* The booked change renamed past the API, then any audited write: the next read
+	 * shows the new title (its fingerprint changed), not the kept snapshot. */
+	if (!poke("UPDATE records SET data = jsonb_set(data, '{title}', "
+		  "'\"Renamed in the database\"') WHERE id = $1",
+		  id))
+		return;
+	w = post(url, grossi, "{\"text\": \"elsewhere again\"}");
+	reply_free(w);
+	snprintf(summary, sizeof summary, "SUMMARY:%s: Renamed in the database", id);
+	after = dav("GET", cal, "grossi", pw, NULL, NULL, NULL);
+	CHECKF(after->status == 200 && contains(after, summary), "GET after the rename: %s",
+	       body_of(after));
+	reply_free(after);
+
+	/* Cancelled: released from the schedule, gone from the collection. */
+	CHECK(step(booked, grossi, "cancel", "cancelled"));
+	w = post(url, grossi, "{\"text\": \"and again\"}");
+	reply_free(w);
+	after = dav("GET", cal, "grossi", pw, NULL, NULL, NULL);
+	CHECKF(after->status == 200 && !contains(after, summary), "GET after cancel: %s",
+	       body_of(after));
+	reply_free(after);
+}
+
 int tests_main(void);
 #define main tests_main
 TESTS(test_dav_basic_auth_and_app_passwords, test_dav_discovery_and_propfind,
       test_dav_reports_and_sync, test_dav_calendar_query_time_range, test_dav_vote_by_partstat,
       test_dav_editor_cannot_vote, test_dav_python_caldav, test_dav_bare_url,
-      test_dav_vdirsyncer_and_khal)
+      test_dav_vdirsyncer_and_khal, test_dav_schedule_follows_booked_changes)
 #undef main
 
 int main(void)
