@@ -549,9 +549,9 @@ static enum tr_code snap_build(struct rec_ctx *c, const char *base, long long se
 	atomic_init(&s->seq, seq);
 	s->day = day;
 	snprintf(s->base, sizeof s->base, "%s", base);
-	/* The fingerprint first: a booking written between the two reads makes the next
-	 * check differ (a needless rebuild), never match a list that lacks it. */
-	enum db_status fs = store_bookings_fingerprint(c->st, from, to, s->bookings_fp);
+	/* The versions first: a booking written between the two reads makes the next check
+	 * differ (a needless rebuild), never match a list that lacks it. */
+	enum db_status fs = store_feed_version(c->st, &s->versions[0], &s->versions[1]);
 	enum tr_code rc = fs < 0 ? store_error(c->st, fs, c->request_id, err)
 				 : feed_items_list(c, base, "bookings", NULL, from, to, &items,
 						   &sources, &s->stamp_ms, err);
@@ -592,21 +592,20 @@ static bool snap_fits(const struct feed_snap *s, const struct rec_ctx *c, const 
 
 /*
  * Whether `s`, made at an older audit head, is still exact at `seq`: made for the same
- * definitions, day and base, and its bookings' fingerprint is today's.  Most writes
- * (comments, incidents, changes not booked) move the head but leave the schedule as it
- * was; the fingerprint costs one read of the bookings in the database, a full rebuild
- * costs that read, its transfer and every event's text.  Then `s` is marked exact at
- * `seq`.  False when it is not, or when the database cannot say.
+ * definitions, day and base, and the bookings' versions are those it was made at.  Most
+ * writes (comments, incidents, changes not booked) move the head but leave the schedule
+ * as it was; the versions are one row each, a rebuild reads every booking and writes
+ * every event's text.  Then `s` is marked exact at `seq`.  False when it is not, or when
+ * the database cannot say.
  */
 static bool snap_still_exact(struct feed_snap *s, struct rec_ctx *c, const char *base,
 			     long long seq, long long day)
 {
-	char fp[33];
+	long long v[2];
 	if (s == NULL || s->defs != c->defs || s->day != day || strcmp(s->base, base) != 0)
 		return false;
-	long long from = day * DAY_MS - BACK_MS, to = (day + 1) * DAY_MS + horizon_of(c->defs);
-	if (store_bookings_fingerprint(c->st, from, to, fp) != DB_ONE ||
-	    strcmp(fp, s->bookings_fp) != 0)
+	if (store_feed_version(c->st, &v[0], &v[1]) != DB_ONE || v[0] != s->versions[0] ||
+	    v[1] != s->versions[1])
 		return false;
 	long long known = atomic_load(&s->seq);
 	while (known < seq && !atomic_compare_exchange_weak(&s->seq, &known, seq))

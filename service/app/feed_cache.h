@@ -71,12 +71,12 @@ struct feed_snap {
 	atomic_uint refs;
 	struct defs *defs; /* the definitions it was made from (a reference) */
 	/* the audit-log head it is known to be exact at: the head it was made at, moved on
-	 * when a later head finds the same bookings (bookings_fp) */
+	 * when a later head finds the same versions */
 	atomic_llong seq;
-	char bookings_fp[33]; /* store_bookings_fingerprint of its bookings, read before them */
-	long long day;        /* UTC day number (ms / 86400000) of the requests it serves */
-	long long stamp_ms;   /* DTSTAMP of instances: the definitions' load time */
-	char base[1024];      /* public URL used in links */
+	long long versions[2]; /* store_feed_version, read before its bookings */
+	long long day;         /* UTC day number (ms / 86400000) of the requests it serves */
+	long long stamp_ms;    /* DTSTAMP of instances: the definitions' load time */
+	char base[1024];       /* public URL used in links */
 	bool exact; /* false: a request's window could hold events the wider window does not
 		       show alike (very dense recurrences, a horizon near 400 days); callers
 		       then compute their calendar afresh */

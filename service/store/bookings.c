@@ -13,7 +13,6 @@
 static const struct store_stmt stmt_lock = {"schedule_lock",
 					    "SELECT pg_advisory_xact_lock(7526466366535166309)", 0};
 
-/* store_bookings_list's rows; its fingerprint (stmt_fingerprint) reads the same. */
 #define BOOKINGS_LIST_SQL                                                                                                                                                             \
 	"SELECT b.change_id, json_agg(b.service ORDER BY b.service)::text,"                                                                                                           \
 	" " MS("lower(b.during)") ", " MS(                                                                                                                                            \
@@ -65,11 +64,8 @@ static const struct store_stmt stmt_lock = {"schedule_lock",
 
 static const struct store_stmt stmt_list = {"bookings_list", BOOKINGS_LIST_SQL, 3};
 
-static const struct store_stmt stmt_fingerprint = {
-	"bookings_fingerprint",
-	"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
-	" FROM (" BOOKINGS_LIST_SQL ") t",
-	3};
+static const struct store_stmt stmt_feed_version = {
+	"feed_version", "SELECT s.version, f.version FROM schedule_version s, feed_version f", 0};
 
 static const struct store_stmt stmt_drop = {"booking_drop",
 					    "DELETE FROM bookings WHERE change_id = $1", 1};
@@ -203,20 +199,17 @@ enum db_status store_booking_drop(struct store *st, const char *change)
 	return store_queue(st, &stmt_drop, p);
 }
 
-enum db_status store_bookings_fingerprint(struct store *st, long long from_ms, long long to_ms,
-					  char out[33])
+enum db_status store_feed_version(struct store *st, long long *bookings, long long *records)
 {
-	char from[32], to[32];
-	snprintf(from, sizeof from, "%lld", from_ms);
-	snprintf(to, sizeof to, "%lld", to_ms);
-	const char *p[] = {from, to, NULL};
 	PGresult *res;
-	out[0] = '\0';
-	enum db_status s = store_exec(st, &stmt_fingerprint, p, &res);
+	*bookings = *records = 0;
+	enum db_status s = store_exec(st, &stmt_feed_version, NULL, &res);
 	if (s < 0)
 		return s;
-	if (s == DB_ONE)
-		snprintf(out, 33, "%s", PQgetvalue(res, 0, 0));
+	if (s == DB_ONE) {
+		*bookings = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		*records = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
 	PQclear(res);
 	return s == DB_ONE ? DB_ONE : DB_HARD;
 }

@@ -43,12 +43,12 @@ enum db_status store_booking_set(struct store *st, const char *change, json_t *s
 enum db_status store_booking_drop(struct store *st, const char *change);
 
 /*
- * A fingerprint (32 hex digits) of what store_bookings_list(from_ms, to_ms, NULL) would
- * answer now: equal fingerprints, equal lists.  Computed in the database from the same
- * rows, so it costs a read of them but no transfer.  DB_ONE, or an error.
+ * The two versions that move whenever store_bookings_list would answer otherwise: the
+ * bookings' (schedule_version, migration 0021) and that of what the list reads of the
+ * booked changes (feed_version, migration 0024).  Both raised in the writers'
+ * transactions, so equal pairs read at two times mean equal lists.  DB_ONE, or an error.
  */
-enum db_status store_bookings_fingerprint(struct store *st, long long from_ms, long long to_ms,
-					  char out[33]);
+enum db_status store_feed_version(struct store *st, long long *bookings, long long *records);
 
 /*
  * The version of the bookings (migration 0021): raised by every booking row inserted,
