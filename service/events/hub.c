@@ -480,7 +480,8 @@ enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *
 		if (stopping)
 			return tr_error_set(err, TR_E_NOT_READY, NULL, "the server is stopping");
 		tr_error_set(err, TR_E_NOT_READY, NULL,
-			     "this server already serves %zu event streams; retry later",
+			     "this server already serves %zu event streams and long-polls, the "
+			     "most it may (TRANSOM_MAX_STREAMS); retry later",
 			     hub->max_subs);
 		tr_error_rule(err, TR_R_MAX_EVENT_STREAMS);
 		return TR_E_NOT_READY;

@@ -284,6 +284,7 @@ int cmd_serve(const struct config *cfg)
 	raise_file_limit(cfg->max_conns + cfg->threads + 64);
 	struct tr_error err = {0};
 	struct events_hub_opts events_opts = {.conninfo = cfg->database_url,
+					      .max_subscribers = cfg->max_streams,
 					      .on_tokens_changed = api_tokens_changed,
 					      .cls = &api};
 	app->events = events_hub_start(&events_opts, &err); /* LISTENs before we serve */
