@@ -19,6 +19,7 @@
 
 #include "api/api.h"
 #include "app/credentials.h"
+#include "core/memory.h"
 #include "core/log.h"
 #include "crypto/sign.h"
 #include "crypto/crypto.h"
@@ -217,6 +218,7 @@ int cmd_serve(const struct config *cfg)
 	sigset_t sigs;
 	int sig;
 
+	mem_tune(0); /* before any thread: malloc gives memory back (core/memory.h) */
 	/* Signals are taken by sigwait() below; block them before any thread starts. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
