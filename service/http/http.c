@@ -409,9 +409,15 @@ static enum MHD_Result queue_reply(struct http_transport *t)
 						      http_stream_response_free);
 		if (r == NULL)
 			http_stream_unref(t->stream);
+	} else if (rep->body != NULL) {
+		/* libmicrohttpd takes the body (and frees it once sent): a big reply waiting
+		 * for a slow client is held once, not twice. */
+		r = MHD_create_response_from_buffer(rep->body_len, rep->body,
+						    MHD_RESPMEM_MUST_FREE);
+		if (r != NULL)
+			rep->body = NULL;
 	} else {
-		r = MHD_create_response_from_buffer(
-			rep->body_len, rep->body ? rep->body : (char *)"", MHD_RESPMEM_MUST_COPY);
+		r = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
 	}
 	if (r == NULL)
 		return MHD_NO;
