@@ -6,7 +6,7 @@
         writes them to OUT, one "role token" a line.
     streams.py streams URL TOKENS PID SSE POLLS DEPLOYMENT EVENTS HOLD
         opens SSE event streams (GET /v1/events) and POLLS long-polls
-        (GET /v1/deployments/DEPLOYMENT?wait=...) at once, spread over the tokens so that
+        (GET /v1/deployments/DEPLOYMENT?wait=30) at once, spread over the tokens so that
         no one user holds more than the per-user quota; waits until every stream has
         answered its status line; holds them HOLD seconds; creates EVENTS changes
         (POST /v1/changes) and waits until every SSE client has received all of them.
@@ -27,6 +27,9 @@ import sys
 import threading
 import time
 import urllib.parse
+
+
+POLL_WAIT = 30  # seconds a long-poll waits: over by the time streams.sh measures "closed"
 
 
 def status_kb(pid):
@@ -144,7 +147,7 @@ async def streams(url, tokens_file, pid, n_sse, n_polls, deployment, events, hol
             toks[role].append(tok)
     ss = [Stream("/v1/events", toks["requester"][i % len(toks["requester"])])
           for i in range(n_sse)]
-    ps = [Stream(f"/v1/deployments/{deployment}?wait=300",
+    ps = [Stream(f"/v1/deployments/{deployment}?wait={POLL_WAIT}",
                  toks["pipeline"][i % len(toks["pipeline"])]) for i in range(n_polls)]
     opened = asyncio.Semaphore(0)
     tasks = []

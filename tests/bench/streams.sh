@@ -10,12 +10,14 @@
 # and measures:
 #   idle          VmRSS of transomd 3 s after it listens (the baseline of the ratios);
 #   streams       BENCH_SSE (default 1,000) SSE clients (GET /v1/events) and BENCH_POLLS
-#                 (default 1,000) deployment long-polls (GET /v1/deployments/{id}?wait=300
+#                 (default 1,000) deployment long-polls (GET /v1/deployments/{id}?wait=30
 #                 of a deployment waiting for its window) opened at once; every one must
 #                 answer 200 and stay open (a long-poll answered now has not waited); then
 #                 BENCH_EVENTS (default 5) changes are made through the API and every SSE
 #                 client must receive each of them; VmRSS with all of them open;
-#   closed        VmRSS 3 s after every stream was closed;
+#   closed        VmRSS 32 s after every client closed its stream (a parked stream
+#                 notices at its next write: the SSE keep-alive, every 15 s, or the
+#                 long-poll's end);
 #   read load     BENCH_LOAD_SECONDS (default 20) of reads on BENCH_LOAD_CONNECTIONS
 #                 (default 64) keep-alive connections
 #                 (GET /v1/changes/{id} of the 10,000, and every 8th request a list of
@@ -226,7 +228,9 @@ for rep in $(seq 1 "$REPS"); do
 		"$EVENTS" 3 >"$TMP/streams.out" 2>"$TMP/streams.err" ||
 		{ cat "$TMP/streams.out" "$TMP/streams.err" >&2; die "the stream run failed"; }
 	sed 's/^/    /' "$TMP/streams.out"
-	sleep 3
+	# A parked stream whose client left is noticed at its next write: an SSE stream's
+	# at the next keep-alive (15 s), a long-poll's at its end (wait=30).
+	sleep 32
 	closed=$(vm VmRSS)
 	"$PY" "$CLIENT" load "$URL" "$REQ" "$SERVER" "$LOAD" "$LOAD_CONNS" "$TMP/ids" >"$TMP/load.out" ||
 		die "the read load failed"

@@ -23,7 +23,7 @@ static long rss_kb(void)
 }
 
 #define BLOCKS 1024
-#define BLOCK (32 * 1024) /* below the mmap threshold: from the heap */
+#define BLOCK  (32 * 1024) /* below the mmap threshold: from the heap */
 
 /*
  * 32 MB in small blocks, each followed by a small one that stays: freeing the 32 MB
