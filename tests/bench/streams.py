@@ -203,7 +203,7 @@ async def streams(url, tokens_file, pid, n_sse, n_polls, deployment, events, hol
         await asyncio.sleep(0.2)
     print(f"events={events} delivered_to_all={got} of={len(live)}"
           f" seconds={time.monotonic() - t1:.2f}")
-    await asyncio.sleep(1)
+    await asyncio.sleep(3)  # past a timer sweep, which gives back what was freed
     rss, hwm = status_kb(pid)
     print(f"rss_streams_kb={rss} hwm_streams_kb={hwm}")
     print(f"polls_waiting_after_events={sum(1 for s in ps if s.status == 200 and not s.body)}")
