@@ -15,7 +15,9 @@
 #define MEM_TRIM_THRESHOLD (1024 * 1024)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static size_t free_after_trim; /* heap bytes still free after the last trim (lock) */
+/* Since the last trim (lock): the least free heap bytes seen (the free bytes count pages
+ * already given back too), and the most bytes seen in use. */
+static size_t least_free, most_used;
 
 void mem_tune(unsigned arenas)
 {
@@ -37,14 +39,19 @@ size_t mem_trim_if_due(size_t threshold)
 {
 #if defined(__GLIBC__)
 	pthread_mutex_lock(&lock);
-	size_t before = mallinfo2().fordblks, trimmed = 0;
-	if (before > free_after_trim + threshold) {
+	struct mallinfo2 mi = mallinfo2();
+	size_t trimmed = 0;
+	if (mi.fordblks < least_free)
+		least_free = mi.fordblks;
+	if (mi.uordblks > most_used)
+		most_used = mi.uordblks;
+	/* Trimmed when the free memory grew, or what was in use shrank, by `threshold`. */
+	if (mi.fordblks > least_free + threshold || mi.uordblks + threshold < most_used) {
 		malloc_trim(0);
-		/* What stays free is scattered between live blocks: not worth trying again. */
-		free_after_trim = mallinfo2().fordblks;
-		trimmed = before;
-	} else if (before < free_after_trim) {
-		free_after_trim = before; /* reused since: count the growth from here */
+		trimmed = mi.fordblks;
+		mi = mallinfo2();
+		least_free = mi.fordblks;
+		most_used = mi.uordblks;
 	}
 	pthread_mutex_unlock(&lock);
 	return trimmed;

@@ -7,8 +7,8 @@
  * that once re-planned 10,000 changes, answered big reads or held many streams then
  * keeps that memory for good (36 MB of 59 after the start-up re-plan pass alone).
  * mem_tune caps the arenas and fixes the thresholds at start; mem_trim_if_due, called
- * from a background thread, hands the free pages back (malloc_trim) once the free
- * memory in the heap grew past a threshold.  Thread-safe; no-ops elsewhere than glibc.
+ * from a background thread, hands the free pages back (malloc_trim) once enough was
+ * freed.  Thread-safe; no-ops elsewhere than glibc.
  */
 #ifndef TRANSOM_CORE_MEMORY_H
 #define TRANSOM_CORE_MEMORY_H
@@ -24,9 +24,10 @@
 void mem_tune(unsigned arenas);
 
 /*
- * Gives the heap's free pages back to the system when the heap's free memory grew by
- * more than `threshold` bytes since the last trim (or the start).  Returns the bytes
- * free in the heap before a trim, or 0 when it did not trim.  Takes malloc's locks for
+ * Gives the heap's free pages back to the system when, since the last trim (or the
+ * start) and as far as the calls saw, the heap's free memory grew or the memory in use
+ * shrank by more than `threshold` bytes.  Returns the bytes free in the heap before a
+ * trim, or 0 when it did not trim.  Takes malloc's locks for
  * a few milliseconds: call it from a thread that holds none of ours.
  */
 size_t mem_trim_if_due(size_t threshold);
