@@ -62,9 +62,9 @@ int api_init(struct api *api, const struct config *cfg, struct defs *initial)
 		return -1;
 	for (size_t i = 0; i < api_routes_count; i++)
 		api->route_names[i] = api_routes[i].pattern;
-	/* 256: the event hub's subscribers (events_hub_opts.max_subscribers left 0) */
-	api->streams = stream_quota_new(cfg->streams_per_user, cfg->streams_per_privileged, 256,
-					cfg->streams_reserved);
+	/* max_streams: also the event hub's subscribers (serve.c) */
+	api->streams = stream_quota_new(cfg->streams_per_user, cfg->streams_per_privileged,
+					cfg->max_streams, cfg->streams_reserved);
 	if (api->streams == NULL || pthread_key_create(&api->worker_key, worker_free) != 0) {
 		stream_quota_free(api->streams);
 		free(api->route_names);

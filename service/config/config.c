@@ -84,12 +84,16 @@ static const struct setting settings[] = {
 	 0, "GitHub API base URL; callback URLs must start with it (GitHub Enterprise: yours)"},
 	{"TRANSOM_TIMER_INTERVAL", "1000", SET_UINT, FIELD(timer_interval), 10, 3600000,
 	 "milliseconds between sweeps for due workflow timers (SLA, expiry)"},
-	{"TRANSOM_STREAMS_PER_USER", "8", SET_UINT, FIELD(streams_per_user), 1, 256,
+	{"TRANSOM_MAX_STREAMS", "0", SET_UINT, FIELD(max_streams), 0, 1000000,
+	 "event streams and deployment long-polls a replica holds open in all (0 = 7/8 of "
+	 "TRANSOM_MAX_CONNECTIONS: the rest stay for ordinary requests); more are 503"},
+	{"TRANSOM_STREAMS_PER_USER", "8", SET_UINT, FIELD(streams_per_user), 1, 1000000,
 	 "event streams and deployment long-polls one user may hold open on a replica"},
-	{"TRANSOM_STREAMS_PER_PRIVILEGED", "32", SET_UINT, FIELD(streams_per_privileged), 1, 256,
-	 "the same for one admin or pipeline user (their own budget)"},
-	{"TRANSOM_STREAMS_RESERVED", "32", SET_UINT, FIELD(streams_reserved), 0, 255,
-	 "of a replica's 256 streams, how many only admins and pipelines may take"},
+	{"TRANSOM_STREAMS_PER_PRIVILEGED", "32", SET_UINT, FIELD(streams_per_privileged), 1,
+	 1000000, "the same for one admin or pipeline user (their own budget)"},
+	{"TRANSOM_STREAMS_RESERVED", "32", SET_UINT, FIELD(streams_reserved), 0, 1000000,
+	 "of a replica's streams (TRANSOM_MAX_STREAMS), how many only admins and pipelines may "
+	 "take"},
 	{"TRANSOM_WEBHOOK_MAX_ATTEMPTS", "12", SET_UINT, FIELD(webhook_tries), 1, 100,
 	 "webhook delivery attempts before a delivery is marked dead (replay revives it)"},
 	{"TRANSOM_WEBHOOK_BACKOFF_MS", "1000", SET_UINT, FIELD(webhook_backoff), 10, 3600000,
@@ -277,6 +281,19 @@ enum tr_code config_parse(config_get_fn env_get, void *env_cls, config_get_fn fi
 	}
 	if (out->threads == 0)
 		out->threads = ncpu > 0 ? ncpu : 1;
+	if (out->max_streams == 0)
+		out->max_streams = out->max_conns - out->max_conns / 8;
+	if (out->max_streams > out->max_conns)
+		return tr_error_set(
+			err, TR_E_CONFIG, "TRANSOM_MAX_STREAMS",
+			"TRANSOM_MAX_STREAMS=%u: expected at most TRANSOM_MAX_CONNECTIONS "
+			"(%u): each stream holds a connection",
+			out->max_streams, out->max_conns);
+	if (out->streams_reserved >= out->max_streams)
+		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_STREAMS_RESERVED",
+				    "TRANSOM_STREAMS_RESERVED=%u: expected fewer than the streams "
+				    "(%u, TRANSOM_MAX_STREAMS), or ordinary users get none",
+				    out->streams_reserved, out->max_streams);
 	if (strcmp(out->cookie_secure, "yes") != 0 && strcmp(out->cookie_secure, "no") != 0 &&
 	    strcmp(out->cookie_secure, "auto") != 0)
 		return tr_error_set(err, TR_E_CONFIG, "TRANSOM_COOKIE_SECURE",

@@ -39,6 +39,7 @@ struct config {
 	unsigned drain_seconds;    /* TRANSOM_DRAIN_SECONDS, unready before the listener closes */
 	unsigned db_retries;       /* TRANSOM_DB_RETRIES, serialization-failure retries */
 	unsigned timer_interval;   /* TRANSOM_TIMER_INTERVAL, ms between timer sweeps */
+	unsigned max_streams;      /* TRANSOM_MAX_STREAMS; 0 at parse time = 7/8 of max_conns */
 	unsigned streams_per_user; /* TRANSOM_STREAMS_PER_USER */
 	unsigned streams_per_privileged; /* TRANSOM_STREAMS_PER_PRIVILEGED (admin, pipeline) */
 	unsigned streams_reserved;       /* TRANSOM_STREAMS_RESERVED for admins and pipelines */

@@ -56,7 +56,7 @@ struct events_sub {
 	long long ends_mono;        /* when that credential ends (clock_mono_ms); 0 = never */
 	void (*wake)(void *cls);
 	void *wake_cls;
-	char *out; /* bytes gathered but not yet read */
+	char *out; /* bytes gathered but not yet read; freed once read */
 	size_t out_len, out_off, out_cap;
 };
 
@@ -480,7 +480,8 @@ enum tr_code events_sub_new(struct events_hub *hub, const struct events_filter *
 		if (stopping)
 			return tr_error_set(err, TR_E_NOT_READY, NULL, "the server is stopping");
 		tr_error_set(err, TR_E_NOT_READY, NULL,
-			     "this server already serves %zu event streams; retry later",
+			     "this server already serves %zu event streams and long-polls, the "
+			     "most it may (TRANSOM_MAX_STREAMS); retry later",
 			     hub->max_subs);
 		tr_error_rule(err, TR_R_MAX_EVENT_STREAMS);
 		return TR_E_NOT_READY;
@@ -706,6 +707,11 @@ long events_sub_read(struct events_sub *s, char *buf, size_t max)
 		s->out_off += avail;
 	}
 	n = avail == 0 && s->over ? EVENTS_SUB_END : (long)avail;
+	if (s->out_off == s->out_len) { /* drained: an idle stream keeps no buffer */
+		free(s->out);
+		s->out = NULL;
+		s->out_len = s->out_off = s->out_cap = 0;
+	}
 	pthread_mutex_unlock(&hub->lock);
 	return n;
 }

@@ -23,6 +23,18 @@
 #include "crypto/crypto.h"
 #include "http/http_int.h"
 
+/*
+ * libmicrohttpd's memory pool of a connection holds the request line, the headers and
+ * the reply's head (and a streamed body's next chunk); it is allocated whole for each
+ * connection, and zeroed whole between the requests of a keep-alive connection, so its
+ * size is what every open connection and stream costs.  TRANSOM_MAX_URL plus this room
+ * for the headers; a head that does not fit is refused by libmicrohttpd (431 or 414).
+ */
+#define HTTP_HEAD_ROOM (16 * 1024)
+/* The buffer of a streamed reply for HTTP/1.0 clients (HTTP/1.1 chunks use the pool):
+ * events are small, and each stream has one. */
+#define HTTP_STREAM_BLOCK 2048
+
 /* ---- request accessors ------------------------------------------------------------------ */
 
 const char *http_req_header(const struct http_req *req, const char *name)
@@ -392,13 +404,20 @@ static enum MHD_Result queue_reply(struct http_transport *t)
 		t->stream = rep->stream;
 		rep->stream = NULL;
 		atomic_fetch_add(&t->stream->refs, 1);
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, http_stream_read,
-						      t->stream, http_stream_response_free);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK,
+						      http_stream_read, t->stream,
+						      http_stream_response_free);
 		if (r == NULL)
 			http_stream_unref(t->stream);
+	} else if (rep->body != NULL) {
+		/* libmicrohttpd takes the body (and frees it once sent): a big reply waiting
+		 * for a slow client is held once, not twice. */
+		r = MHD_create_response_from_buffer(rep->body_len, rep->body,
+						    MHD_RESPMEM_MUST_FREE);
+		if (r != NULL)
+			rep->body = NULL;
 	} else {
-		r = MHD_create_response_from_buffer(
-			rep->body_len, rep->body ? rep->body : (char *)"", MHD_RESPMEM_MUST_COPY);
+		r = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
 	}
 	if (r == NULL)
 		return MHD_NO;
@@ -568,7 +587,7 @@ struct http_server *http_server_start(const struct http_server_opts *opts,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_conns,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opts->max_conns_per_ip,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_url * 2 + 65536),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_url + HTTP_HEAD_ROOM),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_log, NULL, MHD_OPTION_END);
 	freeaddrinfo(ai);

@@ -6,11 +6,15 @@
 
 #include "app/app.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "jobs/github.h"
 #include "jobs/jobs.h"
 #include "jobs/worker.h"
 #include "app/records.h"
 #include "app/session.h"
+
+/* Growth of the heap's free memory after which a sweep trims it. */
+#define TIMERS_TRIM_AFTER (8 * 1024 * 1024)
 
 struct timer_worker {
 	struct app *app;
@@ -75,6 +79,10 @@ static bool sweep(struct worker *self, void *cls)
 	if (n > 0)
 		LOG_INFO("event=timers_fired count=%u", n);
 	gate(w);
+	/* After big replies or streams, hand the pages malloc keeps back (core/memory.h). */
+	size_t was_free = mem_trim_if_due(TIMERS_TRIM_AFTER);
+	if (was_free > 0)
+		LOG_DEBUG("event=memory_trimmed heap_free_before=%zu", was_free);
 	return false;
 }
 

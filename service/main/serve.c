@@ -19,6 +19,7 @@
 
 #include "api/api.h"
 #include "app/credentials.h"
+#include "core/memory.h"
 #include "core/log.h"
 #include "crypto/sign.h"
 #include "crypto/crypto.h"
@@ -217,6 +218,7 @@ int cmd_serve(const struct config *cfg)
 	sigset_t sigs;
 	int sig;
 
+	mem_tune(0); /* before any thread: malloc gives memory back (core/memory.h) */
 	/* Signals are taken by sigwait() below; block them before any thread starts. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -284,6 +286,7 @@ int cmd_serve(const struct config *cfg)
 	raise_file_limit(cfg->max_conns + cfg->threads + 64);
 	struct tr_error err = {0};
 	struct events_hub_opts events_opts = {.conninfo = cfg->database_url,
+					      .max_subscribers = cfg->max_streams,
 					      .on_tokens_changed = api_tokens_changed,
 					      .cls = &api};
 	app->events = events_hub_start(&events_opts, &err); /* LISTENs before we serve */

@@ -449,7 +449,8 @@ static void test_open_streams_hold_no_worker_thread(void)
  */
 static void test_streams_are_capped_per_user(void)
 {
-	const char *env[] = {"TRANSOM_STREAMS_PER_USER=3", "TRANSOM_STREAMS_RESERVED=250", NULL};
+	const char *env[] = {"TRANSOM_STREAMS_PER_USER=3", "TRANSOM_MAX_STREAMS=256",
+			     "TRANSOM_STREAMS_RESERVED=250", NULL};
 	char u1[128], u2[128], u3[128];
 	snprintf(u1, sizeof u1, "%s", token_for("hog", "requester"));
 	snprintf(u2, sizeof u2, "%s", token_for("hog2", "cab"));
@@ -498,6 +499,41 @@ static void test_streams_are_capped_per_user(void)
 	for (int i = 1; i < open; i++)
 		sse_close(&s[i]);
 	CHECK_INT(server_stop(&capped, 10, NULL), 0);
+}
+
+/*
+ * Issue 19: a replica held 256 streams whatever TRANSOM_MAX_CONNECTIONS said.  Now the
+ * streams follow it: with 16 connections, 14 streams (7/8) and no reserve, an admin's
+ * 14 streams fill the replica and the 15th is 503 MAX_EVENT_STREAMS naming the setting,
+ * with Retry-After; the other connections still serve ordinary requests.
+ */
+static void test_stream_limit_follows_the_connections(void)
+{
+	const char *env[] = {"TRANSOM_MAX_CONNECTIONS=16", "TRANSOM_STREAMS_RESERVED=0", NULL};
+	struct server small;
+	if (!server_start(&small, NULL, NULL, env)) {
+		CHECK(!"server did not start");
+		return;
+	}
+	struct sse s[14];
+	int open = 0;
+	while (open < 14 && sse_open(&s[open], &small, "/v1/events", NULL))
+		open++;
+	CHECK_INT(open, 14);
+	struct reply *r = request(&small, "GET", "/v1/events", admin, NULL, NULL);
+	CHECKF(is_problem(r, 503), "15th stream: %ld %s", r->status, r->body ? r->body : "");
+	CHECK_STR(reply_str(r, "code"), "MAX_EVENT_STREAMS");
+	CHECK_STR(reply_str(r, "rule"), "max_event_streams");
+	CHECK(strstr(reply_str(r, "detail"), "14") != NULL &&
+	      strstr(reply_str(r, "detail"), "TRANSOM_MAX_STREAMS") != NULL);
+	CHECK(reply_header(r, "Retry-After") != NULL);
+	reply_free(r);
+	r = request(&small, "GET", "/v1/me", admin, NULL, NULL);
+	CHECK_INT(r->status, 200);
+	reply_free(r);
+	for (int i = 0; i < open; i++)
+		sse_close(&s[i]);
+	CHECK_INT(server_stop(&small, 10, NULL), 0);
 }
 
 /*
@@ -760,9 +796,9 @@ int tests_main(void);
 TESTS(test_events_need_a_token, test_bad_filters_are_400_naming_the_parameter,
       test_one_notify_reaches_each_replica_once, test_kind_and_service_filters,
       test_last_event_id_resumes_or_resyncs, test_open_streams_hold_no_worker_thread,
-      test_streams_are_capped_per_user, test_streams_end_when_their_token_dies,
-      test_session_streams_end_at_sign_out, test_record_writes_stream_across_replicas,
-      test_streams_survive_a_database_restart,
+      test_streams_are_capped_per_user, test_stream_limit_follows_the_connections,
+      test_streams_end_when_their_token_dies, test_session_streams_end_at_sign_out,
+      test_record_writes_stream_across_replicas, test_streams_survive_a_database_restart,
       test_events_missed_while_listen_was_down_are_replayed,
       test_last_event_id_resumes_from_the_events_table,
       test_sigterm_with_open_streams_exits_0_quickly)

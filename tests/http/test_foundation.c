@@ -164,6 +164,29 @@ static void test_uri_too_long_is_414(void)
 	reply_free(r);
 }
 
+/*
+ * Issue 19: libmicrohttpd's pool of a connection is what each connection and stream
+ * costs, so it is now TRANSOM_MAX_URL plus 16 KiB for the headers (it was twice the URL
+ * plus 64 KiB).  A head that uses both -- a URL just under the limit and 6 KB of headers
+ * (a large cookie or token) -- still reaches the service (a problem+json 404, not
+ * libmicrohttpd's bare 431 or 414).
+ */
+static void test_long_url_and_headers_still_fit(void)
+{
+	char path[8000], cookie[6100];
+	memcpy(path, "/v1/", 4);
+	memset(path + 4, 'a', sizeof path - 5);
+	path[sizeof path - 1] = '\0';
+	snprintf(cookie, sizeof cookie, "Cookie: big=");
+	size_t n = strlen(cookie);
+	memset(cookie + n, 'c', sizeof cookie - n - 1);
+	cookie[sizeof cookie - 1] = '\0';
+	const char *hs[] = {cookie, NULL};
+	struct reply *r = request(&srv, "GET", path, admin, NULL, hs);
+	CHECKF(is_problem(r, 404), "GET of a long URL with long headers: %ld", r->status);
+	reply_free(r);
+}
+
 static void test_malformed_json_is_400_with_position(void)
 {
 	struct reply *r =
@@ -597,10 +620,11 @@ int tests_main(void);
 TESTS(test_health_needs_no_token, test_head_is_served_for_get, test_me_requires_a_token,
       test_me_lists_the_admin_role, test_token_create_takes_every_role, test_wrong_role_is_403,
       test_unknown_path_is_404_and_wrong_method_405, test_body_too_large_is_413,
-      test_uri_too_long_is_414, test_malformed_json_is_400_with_position,
-      test_wrong_shape_names_the_field, test_tokens_over_http,
-      test_revocation_by_the_cli_takes_hold_at_once, test_request_id_is_echoed_or_generated,
-      test_metrics_count_requests, test_slow_clients_are_disconnected,
+      test_uri_too_long_is_414, test_long_url_and_headers_still_fit,
+      test_malformed_json_is_400_with_position, test_wrong_shape_names_the_field,
+      test_tokens_over_http, test_revocation_by_the_cli_takes_hold_at_once,
+      test_request_id_is_echoed_or_generated, test_metrics_count_requests,
+      test_slow_clients_are_disconnected,
       test_sighup_keeps_old_definitions_when_new_ones_are_broken,
       test_database_outage_is_503_then_recovers, test_database_crash_is_unavailable_not_internal,
       test_bad_setting_exits_2_naming_the_key, test_sigterm_drains_before_closing,

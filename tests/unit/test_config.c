@@ -167,6 +167,36 @@ static void test_config_file(void)
 	CHECK(config_file_load("/nonexistent/transom.conf", &e) == NULL);
 }
 
-TESTS(test_defaults, test_oidc_client_settings, test_environment_beats_file_beats_default,
-      test_bad_values_name_the_key, test_sizes_take_suffixes, test_config_file,
-      test_alertmanager_url_loses_its_trailing_slash)
+/*
+ * Issue 19: a replica held 256 streams whatever its connections.  The streams now follow
+ * TRANSOM_MAX_CONNECTIONS (7/8 of them; the rest stay for ordinary requests) unless
+ * TRANSOM_MAX_STREAMS says; more streams than connections, or a reserve that leaves
+ * ordinary users none, is refused naming the key.
+ */
+static void test_streams_follow_the_connections(void)
+{
+	struct config c;
+	struct tr_error e = {0};
+	CHECK_INT(parse(NULL, NULL, &c, &e), TR_OK);
+	CHECK_INT(c.max_streams, 896); /* of the default 1024 connections */
+	CHECK_INT(c.streams_reserved, 32);
+	const char *more[] = {"TRANSOM_MAX_CONNECTIONS=4096", NULL};
+	CHECK_INT(parse(more, NULL, &c, &e), TR_OK);
+	CHECK_INT(c.max_streams, 3584);
+	const char *given[] = {"TRANSOM_MAX_CONNECTIONS=4096", "TRANSOM_MAX_STREAMS=4000", NULL};
+	CHECK_INT(parse(given, NULL, &c, &e), TR_OK);
+	CHECK_INT(c.max_streams, 4000);
+	const char *over[] = {"TRANSOM_MAX_CONNECTIONS=100", "TRANSOM_MAX_STREAMS=101", NULL};
+	CHECK_INT(parse(over, NULL, &c, &e), TR_E_CONFIG);
+	CHECK_STR(e.field, "TRANSOM_MAX_STREAMS");
+	const char *reserved[] = {"TRANSOM_MAX_CONNECTIONS=32", "TRANSOM_STREAMS_RESERVED=28",
+				  NULL};
+	CHECK_INT(parse(reserved, NULL, &c, &e), TR_E_CONFIG); /* 28 of 28 streams */
+	CHECK_STR(e.field, "TRANSOM_STREAMS_RESERVED");
+	reserved[1] = "TRANSOM_STREAMS_RESERVED=27";
+	CHECK_INT(parse(reserved, NULL, &c, &e), TR_OK);
+}
+
+TESTS(test_defaults, test_streams_follow_the_connections, test_oidc_client_settings,
+      test_environment_beats_file_beats_default, test_bad_values_name_the_key,
+      test_sizes_take_suffixes, test_config_file, test_alertmanager_url_loses_its_trailing_slash)
