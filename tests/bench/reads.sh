@@ -256,7 +256,7 @@ for size in $SIZES; do
 	echo
 	echo "-- $size changes ($(psql_q -c "SELECT count(*) FROM bookings WHERE during &&
 		tstzrange(now(), now() + interval '30 days')") booked in /v1/schedule's default 30 days)"
-	script get "/v1/changes/CHG-$((size / 2))" record_get
+	script get "/v1/changes/CHG-$((size / 2))" "record_[gv][ei][te]w*"
 	script list "/v1/changes?limit=50" record_list
 	script schedule "/v1/schedule" bookings_list
 	pair "GET /v1/changes/{id}" get "/v1/changes/CHG-%u" "$size" 0.7
