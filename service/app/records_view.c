@@ -225,31 +225,33 @@ static enum db_status represent_view(struct rec_ctx *c, const struct store_recor
 {
 	json_t *timers = json_loads(t->timers, 0, NULL);
 	json_t *alerts = json_loads(t->alerts, 0, NULL);
-	json_t *tail = timers && alerts ? represent_tail(c, r, timers) : NULL;
-	enum db_status s = DB_HARD;
-	if (tail == NULL) {
+	if (timers == NULL || alerts == NULL) {
 		json_decref(timers);
-	} else if (alerts_annotate(tail, alerts), t->shadows) {
-		json_t *body = json_deep_copy(r->data);
-		if (body != NULL && json_object_update(body, tail) == 0) {
-			out->body = body;
-			s = DB_ONE;
-		} else {
-			json_decref(body);
-		}
-	} else {
-		char *tt = json_dumps(tail, JSON_COMPACT | JSON_ENSURE_ASCII);
-		struct jtext b = {0};
-		if (tt != NULL && jtext_put_object_with(&b, t->data, strlen(t->data), tt))
-			out->raw_body = jtext_take(&b);
-		jtext_clear(&b);
-		free(tt);
-		s = out->raw_body != NULL ? DB_ONE : DB_HARD;
+		json_decref(alerts);
+		return DB_HARD;
 	}
+	json_t *tail = represent_tail(c, r, timers);
+	alerts_annotate(tail, alerts);
 	json_decref(alerts);
-	json_decref(tail);
 	out->version = r->version;
-	return s;
+	if (t->shadows) {
+		json_t *body = json_deep_copy(r->data);
+		if (body == NULL || json_object_update(body, tail) != 0) {
+			json_decref(body);
+			body = NULL;
+		}
+		json_decref(tail);
+		out->body = body;
+		return body != NULL ? DB_ONE : DB_HARD;
+	}
+	char *tt = json_dumps(tail, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(tail);
+	struct jtext b = {0};
+	if (tt != NULL && jtext_put_object_with(&b, t->data, strlen(t->data), tt))
+		out->raw_body = jtext_take(&b);
+	jtext_clear(&b);
+	free(tt);
+	return out->raw_body != NULL ? DB_ONE : DB_HARD;
 }
 
 enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,

@@ -145,7 +145,7 @@ void jtext_put_string(struct jtext *b, const char *s)
 				 : u[i] == '\n' ? 'n'
 				 : u[i] == '\f' ? 'f'
 				 : u[i] == '\r' ? 'r'
-						 : 0;
+						: 0;
 			if (e != 0) {
 				char esc[2] = {'\\', e};
 				jtext_put(b, esc, 2);

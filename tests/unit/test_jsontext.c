@@ -35,7 +35,7 @@ static void test_compact_matches_jansson(void)
 	same_as_jansson("[{\"event\" : \"sla\", \"due_at\" : \"2026-12-07T10:00:00Z\"}]");
 	same_as_jansson("{\"t\": \"quote \\\" back \\\\ nl \\n tab \\t\"}");
 	same_as_jansson("{\"t\": \"caf\xc3\xa9 \xe2\x82\xac\"}");          /* é, € */
-	same_as_jansson("{\"t\": \"\xf0\x9f\x98\x80 smile\"}");             /* U+1F600 */
+	same_as_jansson("{\"t\": \"\xf0\x9f\x98\x80 smile\"}");            /* U+1F600 */
 	same_as_jansson("{\"caf\xc3\xa9\": \"key\", \"s\": \"a: b, c\"}"); /* blanks in strings */
 	same_as_jansson("{\"k\": \"with spaces   inside\",\n \"l\": \"\"}");
 }
@@ -118,4 +118,5 @@ static void test_put_and_take(void)
 	CHECK(b.p == NULL);
 }
 
-TESTS(test_compact_matches_jansson, test_string_matches_jansson, test_object_with_tail, test_put_and_take)
+TESTS(test_compact_matches_jansson, test_string_matches_jansson, test_object_with_tail,
+      test_put_and_take)
