@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "app/calendars.h"
 #include "app/records.h"
+#include "core/jsontext.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
@@ -105,22 +106,33 @@ enum tr_code h_schedule(struct http_req *req, struct http_reply *rep)
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	long long from, to;
 	const char *service = NULL;
-	json_t *list = NULL;
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
 		rc = range(req, c.now_ms, 30 * DAY_MS, &from, &to);
 	if (rc == TR_OK)
 		rc = service_arg(req, c.defs, &service);
-	if (rc == TR_OK)
-		rc = records_bookings(&c, from, to, service, &list, &req->err);
 	if (rc != TR_OK)
 		return rc;
+	/* {"from", "to", "service", "bookings"} written as text: a schedule holds hundreds */
 	char f[TIME_RFC3339_LEN], t[TIME_RFC3339_LEN];
+	struct jtext b = {0};
 	time_format_ms(from, f);
 	time_format_ms(to, t);
-	return http_reply_json(rep, 200,
-			       json_pack("{s:s, s:s, s:s?, s:o}", "from", f, "to", t, "service",
-					 service, "bookings", list));
+	jtext_puts(&b, "{\"from\":");
+	jtext_put_string(&b, f);
+	jtext_puts(&b, ",\"to\":");
+	jtext_put_string(&b, t);
+	jtext_puts(&b, ",\"service\":");
+	jtext_put_string(&b, service);
+	jtext_puts(&b, ",\"bookings\":");
+	rc = records_bookings_text(&c, from, to, service, &b, &req->err);
+	jtext_puts(&b, "}");
+	if (rc == TR_OK && b.failed)
+		rc = TR_E_NOMEM;
+	if (rc == TR_OK)
+		rc = http_reply_text(rep, 200, "application/json", b.p, b.len);
+	jtext_clear(&b);
+	return rc;
 }
 
 /* The hypothetical change of a slots query: the query arguments under their record names. */

@@ -392,23 +392,14 @@ done:
 	return rc;
 }
 
-enum tr_code alerts_annotate(struct rec_ctx *c, const char *kind, const char *id, json_t *body,
-			     struct tr_error *err)
+void alerts_annotate(json_t *body, json_t *extra)
 {
-	if (strcmp(kind, "change") != 0 && strcmp(kind, "incident") != 0)
-		return TR_OK;
-	json_t *extra = NULL;
-	enum db_status s = store_alerts_of(c->st, id, kind, &extra);
-	if (s < 0)
-		return rec_db_error(err, s, c->st);
 	const char *k;
 	json_t *v;
 	json_object_foreach(extra, k, v) {
 		if (!json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0))
 			json_object_set(body, k, v);
 	}
-	json_decref(extra);
-	return TR_OK;
 }
 
 /* ---- maintenance silences ------------------------------------------------------------- */

@@ -63,11 +63,12 @@ enum tr_code alerts_notify(struct rec_ctx *c, const struct alert_notification *n
 			   struct rec_reply *out, struct tr_error *err);
 
 /*
- * Adds what the alert tables say of record `kind`/`id` to `body` (its representation):
- * a change's "alerts" and "silences" when it has any, an incident's "alert_group".
+ * Adds to `body` (a record's representation) the members of `extra` (borrowed), what the
+ * alert tables say of the record as store_record_view reads it, that say something: a
+ * change's "alerts" and "silences" when it has any, an incident's "alert_group" when it
+ * has one.
  */
-enum tr_code alerts_annotate(struct rec_ctx *c, const char *kind, const char *id, json_t *body,
-			     struct tr_error *err);
+void alerts_annotate(json_t *body, json_t *extra);
 
 /* ---- maintenance silences (jobs/silences.c) --------------------------------------------- */
 

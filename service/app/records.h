@@ -213,6 +213,15 @@ enum tr_code records_bookings(struct rec_ctx *c, long long from_ms, long long to
 			      const char *service, json_t **out, struct tr_error *err);
 
 /*
+ * The same bookings appended to `out` as the JSON array text jansson would write of
+ * records_bookings' array (JSON_COMPACT | JSON_ENSURE_ASCII), without building it: what
+ * GET /v1/schedule sends.  TR_OK, TR_E_NOMEM, or 503 database with `err` set.
+ */
+struct jtext;
+enum tr_code records_bookings_text(struct rec_ctx *c, long long from_ms, long long to_ms,
+				   const char *service, struct jtext *out, struct tr_error *err);
+
+/*
  * The next `count` free slots for a hypothetical change `change` ({"services",
  * "duration", "not_before", "not_after", "type"}): {"slots": [...]} or, when none,
  * {"slots": [], "reasons": [...]}.  Writes nothing.  422 names a bad field.

@@ -11,6 +11,7 @@
 #include "app/fields.h"
 #include "app/records_int.h"
 #include "auth/roles.h"
+#include "core/jsontext.h"
 #include "core/timeutil.h"
 #include "store/audit_log.h"
 #include "store/records.h"
@@ -130,7 +131,8 @@ static void events_for(struct rec_ctx *c, const struct store_record *r, const st
 	*avail = json_array();
 	*blocked = json_array();
 	rec_engine_ctx(&j, r, &ctx);
-	json_t *rec = json_deep_copy(r->data);
+	/* a shallow copy with the state: wf_fire does not modify ctx.record */
+	json_t *rec = json_copy(r->data);
 	json_object_set_new(rec, "state", json_string(r->state));
 	ctx.record = rec;
 	json_array_foreach(all, i, e) {
@@ -169,61 +171,112 @@ static void events_for(struct rec_ctx *c, const struct store_record *r, const st
 	json_decref(mine);
 }
 
-/* The record as clients see it: its data, version, links and the events of its state. */
-enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, struct rec_reply *out)
+/*
+ * The members the representation adds to r's data: its version, links, the events of its
+ * state and the timers armed in it (`timers`, stolen; NULL: none).
+ */
+static json_t *represent_tail(struct rec_ctx *c, const struct store_record *r, json_t *timers)
 {
 	json_t *rows = current_links(r);
-	json_t *body = json_deep_copy(r->data);
+	json_t *tail = json_object();
 	const struct wf *wf = wf_set_find(c->defs->workflows, r->workflow);
-	json_object_set_new(body, "version", json_integer(r->version));
-	json_object_set_new(body, "links", group_links(r->id, rows));
+	json_object_set_new(tail, "version", json_integer(r->version));
+	json_object_set_new(tail, "links", group_links(r->id, rows));
 	json_t *avail = NULL, *blocked = NULL;
 	if (wf != NULL)
 		events_for(c, r, wf, &avail, &blocked);
-	json_object_set_new(body, "available_events", avail ? avail : json_array());
-	json_object_set_new(body, "blocked_events", blocked ? blocked : json_array());
+	json_object_set_new(tail, "available_events", avail ? avail : json_array());
+	json_object_set_new(tail, "blocked_events", blocked ? blocked : json_array());
+	json_object_set_new(tail, "timers", timers ? timers : json_array());
+	json_decref(rows);
+	return tail;
+}
+
+/* The record as clients see it: its data, version, links and the events of its state. */
+enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, struct rec_reply *out)
+{
 	json_t *timers = NULL;
 	enum db_status ts = store_record_timers(c->st, r->id, &timers);
-	json_object_set_new(body, "timers", timers ? timers : json_array());
-	json_decref(rows);
-	if (ts < 0) {
-		json_decref(body);
+	if (ts < 0)
 		return ts;
+	json_t *body = json_deep_copy(r->data), *tail = represent_tail(c, r, timers);
+	if (body == NULL || tail == NULL || json_object_update(body, tail) != 0) {
+		json_decref(body);
+		json_decref(tail);
+		return DB_HARD;
 	}
+	json_decref(tail);
 	json_decref(out->body);
 	out->body = body;
 	out->version = r->version;
-	return body != NULL ? DB_ONE : DB_HARD;
+	return DB_ONE;
 }
 
 /* ---- read ------------------------------------------------------------------------------- */
+
+/*
+ * r's representation into `out`, from the texts read with it: the stored data as stored,
+ * followed by the members the service adds (as rec_represent and alerts_annotate make
+ * them), so that the document is neither parsed again nor copied.  When the data holds a
+ * member of those (t->shadows), they replace it in place, in a copy, as rec_represent does.
+ */
+static enum db_status represent_view(struct rec_ctx *c, const struct store_record *r,
+				     const struct store_record_text *t, struct rec_reply *out)
+{
+	json_t *timers = json_loads(t->timers, 0, NULL);
+	json_t *alerts = json_loads(t->alerts, 0, NULL);
+	if (timers == NULL || alerts == NULL) {
+		json_decref(timers);
+		json_decref(alerts);
+		return DB_HARD;
+	}
+	json_t *tail = represent_tail(c, r, timers);
+	alerts_annotate(tail, alerts);
+	json_decref(alerts);
+	out->version = r->version;
+	if (t->shadows) {
+		json_t *body = json_deep_copy(r->data);
+		if (body == NULL || json_object_update(body, tail) != 0) {
+			json_decref(body);
+			body = NULL;
+		}
+		json_decref(tail);
+		out->body = body;
+		return body != NULL ? DB_ONE : DB_HARD;
+	}
+	char *tt = json_dumps(tail, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(tail);
+	struct jtext b = {0};
+	if (tt != NULL && jtext_put_object_with(&b, t->data, strlen(t->data), tt))
+		out->raw_body = jtext_take(&b);
+	jtext_clear(&b);
+	free(tt);
+	return out->raw_body != NULL ? DB_ONE : DB_HARD;
+}
 
 enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 			 const struct rec_versions *current, struct rec_reply *out,
 			 struct tr_error *err)
 {
 	struct store_record r = {0};
-	enum db_status s = store_record_get(c->st, id, false, &r);
+	struct store_record_text t = {0};
+	enum db_status s = store_record_view(c->st, id, &r, &t);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
 	if (s == DB_NONE || strcmp(r.kind, kind) != 0) {
 		store_record_clear(&r);
+		store_record_text_clear(&t);
 		return tr_error_set(err, TR_E_NOT_FOUND, "id", "no %s '%s'", kind, id);
 	}
 	if (current != NULL && rec_versions_match(current, r.version)) {
 		out->outcome = REC_NOT_MODIFIED;
 		out->version = r.version;
-		store_record_clear(&r);
-		return TR_OK;
+	} else {
+		s = represent_view(c, &r, &t, out);
 	}
-	s = rec_represent(c, &r, out);
-	if (s < 0) {
-		store_record_clear(&r);
-		return rec_db_error(err, s, c->st);
-	}
-	enum tr_code rc = alerts_annotate(c, r.kind, r.id, out->body, err);
 	store_record_clear(&r);
-	return rc;
+	store_record_text_clear(&t);
+	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
 }
 
 /* ---- history and lists ------------------------------------------------------------------ */
@@ -291,6 +344,39 @@ static enum tr_code bad_param(struct tr_error *err, const char *name, const char
 			    expected);
 }
 
+/*
+ * Appends one record of a list: its data as stored, then its version and timers.  When
+ * the data holds either member (row->shadows) they replace it in place, in a parsed copy.
+ */
+static void list_item(struct jtext *b, const struct store_record_row *row)
+{
+	if (row->shadows) {
+		json_t *rec = json_loads(row->data, 0, NULL);
+		json_t *timers = json_loads(row->timers, 0, NULL);
+		json_object_set_new(rec, "version", json_integer(row->version));
+		json_object_set_new(rec, "timers", timers);
+		char *text =
+			rec && timers ? json_dumps(rec, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(rec);
+		if (text == NULL)
+			b->failed = true;
+		else
+			jtext_puts(b, text);
+		free(text);
+		return;
+	}
+	char version[48];
+	struct jtext tail = {0};
+	snprintf(version, sizeof version, "{\"version\":%d,\"timers\":", row->version);
+	jtext_puts(&tail, version);
+	jtext_put_compact(&tail, row->timers, strlen(row->timers));
+	jtext_puts(&tail, "}");
+	char *t = jtext_take(&tail);
+	if (t == NULL || !jtext_put_object_with(b, row->data, strlen(row->data), t))
+		b->failed = true;
+	free(t);
+}
+
 enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_query *q,
 			  struct rec_reply *out, struct tr_error *err)
 {
@@ -333,27 +419,28 @@ enum tr_code records_list(struct rec_ctx *c, const char *kind, const struct rec_
 		f.after_ts = ts;
 		f.after_id = id;
 	}
-	json_t *rows;
+	struct store_record_rows rows;
 	enum db_status s = store_record_list(c->st, &f, &rows);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);
-	json_t *items = json_array();
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) {
-		json_t *rec = json_object_get(row, "record");
-		json_object_set(rec, "version", json_object_get(row, "version"));
-		json_object_set(rec, "timers", json_object_get(row, "timers"));
-		json_array_append(items, rec);
+	struct jtext b = {0};
+	jtext_puts(&b, "{\"items\":[");
+	for (size_t i = 0; i < rows.n; i++) {
+		if (i > 0)
+			jtext_puts(&b, ",");
+		list_item(&b, &rows.v[i]);
 	}
-	json_t *last = json_array_get(rows, json_array_size(rows) - 1);
-	bool more = json_array_size(rows) == (size_t)f.limit;
-	if (more)
-		cursor_encode(
-			json_string_value(json_object_get(last, "cursor_ts")),
-			json_string_value(json_object_get(json_object_get(last, "record"), "id")),
-			next, sizeof next);
-	json_decref(rows);
-	out->body = json_pack("{s:o, s:s?}", "items", items, "next", more ? next : NULL);
-	return out->body ? TR_OK : TR_E_NOMEM;
+	jtext_puts(&b, "],\"next\":");
+	if (rows.n == (size_t)f.limit) {
+		const struct store_record_row *last = &rows.v[rows.n - 1];
+		cursor_encode(last->cursor_ts, last->id, next, sizeof next);
+		jtext_puts(&b, "\"");
+		jtext_puts(&b, next); /* hex digits */
+		jtext_puts(&b, "\"}");
+	} else {
+		jtext_puts(&b, "null}");
+	}
+	store_record_rows_clear(&rows);
+	out->raw_body = jtext_take(&b);
+	return out->raw_body ? TR_OK : TR_E_NOMEM;
 }

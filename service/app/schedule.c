@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsontext.h"
 #include "core/timeutil.h"
 #include "planner/planner.h"
 #include "policy/catalog.h"
@@ -953,10 +954,58 @@ enum tr_code records_calendar_instances(struct rec_ctx *c, const char *kind, con
 enum tr_code records_bookings(struct rec_ctx *c, long long from_ms, long long to_ms,
 			      const char *service, json_t **out, struct tr_error *err)
 {
-	json_t *svc = service ? json_pack("[s]", service) : NULL;
-	enum db_status s = store_bookings_list(c->st, from_ms, to_ms, svc, out);
-	json_decref(svc);
+	enum db_status s = store_bookings_list(c->st, from_ms, to_ms, service, out);
 	return s < 0 ? rec_db_error(err, s, c->st) : TR_OK;
+}
+
+/* Appends "name":value, value a JSON integer. */
+static void put_int(struct jtext *b, const char *name, long long v)
+{
+	char num[48];
+	snprintf(num, sizeof num, ",\"%s\":%lld", name, v);
+	jtext_puts(b, num);
+}
+
+enum tr_code records_bookings_text(struct rec_ctx *c, long long from_ms, long long to_ms,
+				   const char *service, struct jtext *out, struct tr_error *err)
+{
+	struct store_booking_rows rows;
+	enum db_status s = store_booking_rows(c->st, from_ms, to_ms, service, &rows);
+	if (s < 0)
+		return rec_db_error(err, s, c->st);
+	jtext_puts(out, "[");
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct store_booking_row *b = &rows.v[i];
+		char t[TIME_RFC3339_LEN];
+		jtext_puts(out, i > 0 ? ",{\"change\":" : "{\"change\":");
+		jtext_put_string(out, b->change);
+		jtext_puts(out, ",\"services\":");
+		jtext_put_compact(out, b->services, strlen(b->services));
+		put_int(out, "start_ms", b->start_ms);
+		put_int(out, "end_ms", b->end_ms);
+		jtext_puts(out, ",\"start\":");
+		time_format_ms(b->start_ms, t);
+		jtext_put_string(out, t);
+		jtext_puts(out, ",\"end\":");
+		time_format_ms(b->end_ms, t);
+		jtext_put_string(out, t);
+		jtext_puts(out, ",\"window_uid\":");
+		jtext_put_string(out, b->window_uid);
+		put_int(out, "window_start_ms", b->window_start_ms);
+		put_int(out, "window_end_ms", b->window_end_ms);
+		jtext_puts(out, ",\"state\":");
+		jtext_put_string(out, b->state);
+		jtext_puts(out, ",\"title\":");
+		jtext_put_string(out, b->title);
+		jtext_puts(out, ",\"type\":");
+		jtext_put_string(out, b->type);
+		put_int(out, "sequence", b->sequence);
+		put_int(out, "updated_ms", b->updated_ms);
+		jtext_puts(out, "}");
+	}
+	jtext_puts(out, "]");
+	store_booking_rows_clear(&rows);
+	return out->failed ? TR_E_NOMEM : TR_OK;
 }
 
 enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json_t **out,

@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/alerts_sql.h"
 #include "store/store_int.h"
-
-/* RFC 3339 UTC text with milliseconds of timestamptz `col`. */
-#define RFC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /*
  * The ids (and services) of the changes under way at the bigint-milliseconds parameter
@@ -216,55 +214,6 @@ enum db_status store_changes_under_way(struct store *st, const char *service, lo
 	*out = NULL;
 	enum db_status s = store_exec(st, &stmt_under_way, p, &res);
 	return s < 0 ? s : json_rows(res, out);
-}
-
-/* clang-format off */
-static const struct store_stmt stmt_of_change = {
-	"alerts_of_change",
-	"SELECT json_build_object("
-	" 'alerts', (SELECT coalesce(json_agg(json_build_object('group_key', a.group_key,"
-	"   'service', a.service, 'alertname', a.alertname, 'status', a.status,"
-	"   'fingerprints', to_json(a.fingerprints),"
-	"   'first_at', " RFC("a.first_at") ","
-	"   'last_at', " RFC("a.last_at") ")"
-	"   ORDER BY a.first_at, a.group_key), '[]')"
-	"  FROM change_alerts a WHERE a.change_id = $1),"
-	" 'silences', (SELECT coalesce(json_agg(json_build_object('service', s.service,"
-	"   'state', s.state, 'silence_id', s.silence_id, 'matchers', s.matchers,"
-	"   'starts_at', " RFC("s.starts_at") ","
-	"   'ends_at', " RFC("s.ends_at") ","
-	"   'attempts', s.attempts, 'last_error', s.last_error) ORDER BY s.service), '[]')"
-	"  FROM alert_silences s WHERE s.change_id = $1))::text",
-	1};
-/* clang-format on */
-
-/* clang-format off */
-static const struct store_stmt stmt_of_incident = {
-	"alerts_of_incident",
-	"SELECT json_build_object('alert_group', (SELECT json_build_object("
-	"  'group_key', g.group_key, 'receiver', g.receiver, 'service', g.service,"
-	"  'priority', g.priority, 'status', g.status, 'alertname', g.alertname,"
-	"  'fingerprints', to_json(g.fingerprints), 'notifications', g.notifications,"
-	"  'episode', g.episode, 'previous_incidents', to_json(g.previous_incidents),"
-	"  'linked_change', g.change_id,"
-	"  'first_at', " RFC("g.first_at") ","
-	"  'last_at', " RFC("g.last_at") ")"
-	" FROM alert_groups g WHERE g.incident = $1 LIMIT 1))::text",
-	1};
-/* clang-format on */
-
-enum db_status store_alerts_of(struct store *st, const char *id, const char *kind, json_t **out)
-{
-	const char *p[] = {id};
-	PGresult *res;
-	*out = NULL;
-	bool change = strcmp(kind, "change") == 0;
-	enum db_status s = store_exec(st, change ? &stmt_of_change : &stmt_of_incident, p, &res);
-	if (s < 0)
-		return s;
-	*out = s == DB_ONE ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
-	PQclear(res);
-	return *out != NULL ? DB_ONE : DB_HARD;
 }
 
 /* ---- maintenance silences ------------------------------------------------------------- */

@@ -74,16 +74,6 @@ enum db_status store_alert_group_link(struct store *st, const char *key, const c
 enum db_status store_changes_under_way(struct store *st, const char *service, long long now_ms,
 				       json_t **out);
 
-/*
- * What the alert tables say about record `id`: for a change {"alerts": [{group_key,
- * service, alertname, status, fingerprints, first_at, last_at}], "silences": [{service,
- * state, silence_id, matchers, starts_at, ends_at, attempts, last_error}]}; for an
- * incident {"alert_group": {group_key, receiver, service, priority, status, alertname,
- * fingerprints, notifications, episode, previous_incidents, first_at, last_at} | null}.
- * Owned object in *out.
- */
-enum db_status store_alerts_of(struct store *st, const char *id, const char *kind, json_t **out);
-
 /* ---- maintenance silences ------------------------------------------------------------- */
 
 /*

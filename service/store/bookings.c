@@ -13,56 +13,35 @@
 static const struct store_stmt stmt_lock = {"schedule_lock",
 					    "SELECT pg_advisory_xact_lock(7526466366535166309)", 0};
 
-#define BOOKINGS_LIST_SQL                                                                                                                                                             \
-	"SELECT b.change_id, json_agg(b.service ORDER BY b.service)::text,"                                                                                                           \
-	" " MS("lower(b.during)") ", " MS(                                                                                                                                            \
-		"upper(b.during)") ","                                                                                                                                                \
-				   " min(b.window_uid), " MS("min(b.window_start)") ", " MS(                                                                                          \
-					   "min(b.window_end)") ","                                                                                                                   \
-								" min(r.state), "                                                                                                     \
-								"min(r.data->>'title'), "                                                                                             \
-								"min(r.type),"                                                                                                        \
-								" coalesce(min((r.data->'"                                                                                            \
-								"schedule'->>'sequence')::int), "                                                                                     \
-								"0),"                                                                                                                 \
-								" " MS("max(r.updated_at)") " FRO"                                                                                    \
-											    "M "                                                                                      \
-											    "book"                                                                                    \
-											    "ings"                                                                                    \
-											    " b "                                                                                     \
-											    "JOIN"                                                                                    \
-											    " rec"                                                                                    \
-											    "ords"                                                                                    \
-											    " r "                                                                                     \
-											    "ON "                                                                                     \
-											    "r."                                                                                      \
-											    "id "                                                                                     \
-											    "= "                                                                                      \
-											    "b."                                                                                      \
-											    "chan"                                                                                    \
-											    "ge_"                                                                                     \
-											    "id"                                                                                      \
-											    " WHE"                                                                                    \
-											    "RE "                                                                                     \
-											    "($1:"                                                                                    \
-											    ":big"                                                                                    \
-											    "int "                                                                                    \
-											    "= 0 "                                                                                    \
-											    "OR "                                                                                     \
-											    "b."                                                                                      \
-											    "duri"                                                                                    \
-											    "ng "                                                                                     \
-											    "&& "                                                                                     \
-											    "tstz"                                                                                    \
-											    "rang"                                                                                    \
-											    "e"                                                                                       \
-											    "(" TS("$1") ", " TS(                                                                     \
-												    "$2") "))"                                                                        \
-													  " AND ($3::jsonb IS NULL OR b.change_id IN (SELECT change_id FROM bookings" \
-													  "  WHERE service IN (SELECT jsonb_array_elements_text($3::jsonb))))"        \
-													  " GROUP BY b.change_id, b.during ORDER BY lower(b.during), b.change_id"
-
-static const struct store_stmt stmt_list = {"bookings_list", BOOKINGS_LIST_SQL, 3};
+/* clang-format off */
+/*
+ * The range is one expression of the parameters (unbounded for 0, 0), so that the gist
+ * index on during serves it in a generic plan too ("$1 = 0 OR during && ..." made every
+ * plan after the fifth scan every booking).  The bookings are grouped first, then each
+ * group reads its change by primary key (OFFSET 0 keeps that lookup a nested loop):
+ * joining first carried every change's data through the sort and grouping, and the hash
+ * join read every record.
+ */
+static const struct store_stmt stmt_list = {
+	"bookings_list",
+	"SELECT b.change_id, b.services, " MS("lower(b.during)") ", " MS("upper(b.during)") ","
+	" b.window_uid, " MS("b.window_start") ", " MS("b.window_end") ","
+	" r.state, r.title, r.type, r.sequence, " MS("r.updated_at")
+	" FROM (SELECT change_id, during, json_agg(service ORDER BY service)::text AS services,"
+	"   min(window_uid) AS window_uid, min(window_start) AS window_start,"
+	"   min(window_end) AS window_end"
+	"  FROM bookings"
+	"  WHERE during && CASE WHEN $1::bigint = 0 THEN tstzrange(NULL, NULL)"
+	"   ELSE tstzrange(" TS("$1") ", " TS("$2") ") END"
+	"  AND ($3::jsonb IS NULL OR change_id IN (SELECT change_id FROM bookings"
+	"   WHERE service IN (SELECT jsonb_array_elements_text($3::jsonb))))"
+	"  GROUP BY change_id, during) b"
+	" CROSS JOIN LATERAL (SELECT state, data->>'title' AS title, type,"
+	"   coalesce((data->'schedule'->>'sequence')::int, 0) AS sequence, updated_at"
+	"  FROM records WHERE id = b.change_id OFFSET 0) r"
+	" ORDER BY lower(b.during), b.change_id",
+	3};
+/* clang-format on */
 
 static const struct store_stmt stmt_feed_version = {
 	"feed_version", "SELECT s.version, f.version FROM schedule_version s, feed_version f", 0};
@@ -133,41 +112,100 @@ enum db_status store_schedule_lock(struct store *st)
 	return store_exec(st, &stmt_lock, NULL, NULL);
 }
 
-enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
-				   json_t *services, json_t **out)
+void store_booking_rows_clear(struct store_booking_rows *rows)
+{
+	for (size_t i = 0; i < rows->n; i++) {
+		free(rows->v[i].services);
+		free(rows->v[i].window_uid);
+		free(rows->v[i].title);
+		free(rows->v[i].type);
+	}
+	free(rows->v);
+	memset(rows, 0, sizeof *rows);
+}
+
+/* strdup of row i's column `col`, NULL for SQL NULL; sets *bad when out of memory. */
+static char *dup_or_null(PGresult *res, int i, int col, bool *bad)
+{
+	if (PQgetisnull(res, i, col))
+		return NULL;
+	char *s = strdup(PQgetvalue(res, i, col));
+	*bad = *bad || s == NULL;
+	return s;
+}
+
+enum db_status store_booking_rows(struct store *st, long long from_ms, long long to_ms,
+				  const char *service, struct store_booking_rows *out)
 {
 	char from[32], to[32];
-	char *svc = services ? json_dumps(services, JSON_COMPACT) : NULL;
 	snprintf(from, sizeof from, "%lld", from_ms);
 	snprintf(to, sizeof to, "%lld", to_ms);
+	json_t *one = service ? json_pack("[s]", service) : NULL;
+	char *svc = one ? json_dumps(one, JSON_COMPACT) : NULL;
+	json_decref(one);
+	memset(out, 0, sizeof *out);
+	if (service != NULL && svc == NULL)
+		return DB_HARD;
 	const char *p[] = {from, to, svc};
 	PGresult *res;
-	*out = NULL;
 	enum db_status s = store_exec(st, &stmt_list, p, &res);
 	free(svc);
 	if (s < 0)
 		return s;
-	json_t *arr = json_array();
-	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
-		long long start = atoll(PQgetvalue(res, i, 2)), end = atoll(PQgetvalue(res, i, 3));
-		char st_[TIME_RFC3339_LEN], en[TIME_RFC3339_LEN];
-		time_format_ms(start, st_);
-		time_format_ms(end, en);
-		json_t *o = json_pack(
-			"{s:s, s:o, s:I, s:I, s:s, s:s, s:s?, s:I, s:I, s:s, s:s, s:s?, s:i}",
-			"change", PQgetvalue(res, i, 0), "services",
-			json_loads(PQgetvalue(res, i, 1), 0, NULL) ?: json_array(), "start_ms",
-			(json_int_t)start, "end_ms", (json_int_t)end, "start", st_, "end", en,
-			"window_uid", PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
-			"window_start_ms", (json_int_t)atoll(PQgetvalue(res, i, 5)),
-			"window_end_ms", (json_int_t)atoll(PQgetvalue(res, i, 6)), "state",
-			PQgetvalue(res, i, 7), "title", PQgetvalue(res, i, 8), "type",
-			PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9), "sequence",
-			atoi(PQgetvalue(res, i, 10)));
-		json_object_set_new(o, "updated_ms", json_integer(atoll(PQgetvalue(res, i, 11))));
-		json_array_append_new(arr, o);
+	int n = PQntuples(res);
+	bool bad = false;
+	out->v = calloc(n > 0 ? (size_t)n : 1, sizeof *out->v);
+	for (int i = 0; out->v != NULL && !bad && i < n; i++, out->n++) {
+		struct store_booking_row *b = &out->v[i];
+		snprintf(b->change, sizeof b->change, "%s", PQgetvalue(res, i, 0));
+		b->services = dup_or_null(res, i, 1, &bad);
+		b->start_ms = atoll(PQgetvalue(res, i, 2));
+		b->end_ms = atoll(PQgetvalue(res, i, 3));
+		b->window_uid = dup_or_null(res, i, 4, &bad);
+		b->window_start_ms = atoll(PQgetvalue(res, i, 5));
+		b->window_end_ms = atoll(PQgetvalue(res, i, 6));
+		snprintf(b->state, sizeof b->state, "%s", PQgetvalue(res, i, 7));
+		b->title = strdup(PQgetvalue(res, i, 8));
+		b->type = dup_or_null(res, i, 9, &bad);
+		b->sequence = atoi(PQgetvalue(res, i, 10));
+		b->updated_ms = atoll(PQgetvalue(res, i, 11));
+		bad = bad || b->services == NULL || b->title == NULL;
 	}
 	PQclear(res);
+	if (out->v == NULL || bad) {
+		store_booking_rows_clear(out);
+		return DB_HARD;
+	}
+	return DB_ONE;
+}
+
+enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
+				   const char *service, json_t **out)
+{
+	struct store_booking_rows rows;
+	*out = NULL;
+	enum db_status s = store_booking_rows(st, from_ms, to_ms, service, &rows);
+	if (s < 0)
+		return s;
+	json_t *arr = json_array();
+	for (size_t i = 0; arr != NULL && i < rows.n; i++) {
+		const struct store_booking_row *b = &rows.v[i];
+		char st_[TIME_RFC3339_LEN], en[TIME_RFC3339_LEN];
+		time_format_ms(b->start_ms, st_);
+		time_format_ms(b->end_ms, en);
+		json_t *o = json_pack(
+			"{s:s, s:o, s:I, s:I, s:s, s:s, s:s?, s:I, s:I, s:s, s:s, s:s?, s:i}",
+			"change", b->change, "services",
+			json_loads(b->services, 0, NULL) ?: json_array(), "start_ms",
+			(json_int_t)b->start_ms, "end_ms", (json_int_t)b->end_ms, "start", st_,
+			"end", en, "window_uid", b->window_uid, "window_start_ms",
+			(json_int_t)b->window_start_ms, "window_end_ms",
+			(json_int_t)b->window_end_ms, "state", b->state, "title", b->title, "type",
+			b->type, "sequence", b->sequence);
+		json_object_set_new(o, "updated_ms", json_integer(b->updated_ms));
+		json_array_append_new(arr, o);
+	}
+	store_booking_rows_clear(&rows);
 	*out = arr;
 	return arr != NULL ? DB_ONE : DB_HARD;
 }

@@ -19,15 +19,43 @@
  */
 enum db_status store_schedule_lock(struct store *st);
 
+/* One booking of a change (its rows over the same span, one per service). */
+struct store_booking_row {
+	char change[32];
+	char *services; /* JSON array text, sorted (owned) */
+	long long start_ms, end_ms;
+	char *window_uid;                         /* or NULL (owned) */
+	long long window_start_ms, window_end_ms; /* 0 without a window */
+	char state[128];                          /* the change's */
+	char *title;                              /* the change's (owned) */
+	char *type;                               /* the change's, or NULL (owned) */
+	int sequence;                             /* its schedule's iTIP sequence, 0 without */
+	long long updated_ms;                     /* its last write */
+};
+
+struct store_booking_rows {
+	size_t n;
+	struct store_booking_row *v; /* (owned) */
+};
+
+/* Releases the rows of `rows`. */
+void store_booking_rows_clear(struct store_booking_rows *rows);
+
 /*
- * Bookings overlapping [from_ms, to_ms) (0, 0: all), optionally only those touching one
- * of `services` (a JSON array, or NULL), earliest first, as an owned array in *out of
+ * Bookings overlapping [from_ms, to_ms) (0, 0: all), optionally only those of changes
+ * booked on `service` (NULL: all), earliest first, into `out`.  DB_ONE or an error.
+ */
+enum db_status store_booking_rows(struct store *st, long long from_ms, long long to_ms,
+				  const char *service, struct store_booking_rows *out);
+
+/*
+ * store_booking_rows as an owned array in *out of
  *   {"change", "services": [..], "start_ms", "end_ms", "start", "end", "window_uid",
  *    "window_start_ms", "window_end_ms", "state", "title", "type", "sequence",
  *    "updated_ms" (the change's last write)}
  */
 enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
-				   json_t *services, json_t **out);
+				   const char *service, json_t **out);
 
 /*
  * Replaces the booking of `change` by one row per service of `services` (a JSON array)

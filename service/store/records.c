@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/alerts_sql.h"
 #include "store/store_int.h"
 
 /* The columns derived from the record's JSON for filtering, from `d`. */
@@ -15,26 +16,16 @@
 	" ELSE ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(d->'services')"       \
 	" = 'array' THEN d->'services' ELSE '[]' END)) END"
 
-#define SELECT_RECORD                                                                              \
-	"SELECT id, kind, workflow, workflow_version, state, version, data::text, " MS(            \
-		"created_at") ", " MS("updated_at") ", " MS("state_entered_at") ","                \
-										" (SELECT "        \
-										"coalesce(json_"   \
-										"agg(json_build_"  \
-										"object('from', "  \
-										"from_id, 'rel', " \
-										"rel, 'to', "      \
-										"to_id)"           \
-										"  ORDER BY "      \
-										"created_at, "     \
-										"from_id, rel, "   \
-										"to_id), '[]') "   \
-										"FROM "            \
-										"record_links"     \
-										"  WHERE from_id " \
-										"= r.id OR to_id " \
-										"= r.id)::text "   \
-										"FROM records r"
+/* clang-format off */
+/* A record's columns, and every link touching it ([{"from","rel","to"}]), of `r`. */
+#define SELECT_RECORD_COLUMNS                                                                     \
+	"SELECT id, kind, workflow, workflow_version, state, version, data::text, "                \
+	MS("created_at") ", " MS("updated_at") ", " MS("state_entered_at") ","                    \
+	" (SELECT coalesce(json_agg(json_build_object('from', from_id, 'rel', rel, 'to', to_id)"  \
+	"  ORDER BY created_at, from_id, rel, to_id), '[]') FROM record_links"                     \
+	"  WHERE from_id = r.id OR to_id = r.id)::text"
+/* clang-format on */
+#define SELECT_RECORD SELECT_RECORD_COLUMNS " FROM records r"
 
 static const struct store_stmt stmt_next[3] = {
 	{"record_next_change", "SELECT 'CHG-' || nextval('change_number_seq')", 0},
@@ -76,7 +67,8 @@ static const struct store_stmt stmt_update = {
 #define RECORD_LIST_SQL(CMP, DIR)                                                                  \
 	"SELECT data::text, version,"                                                              \
 	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"            \
-	" " TIMERS_OF("records") " FROM records WHERE kind = $1"                                   \
+	" " TIMERS_OF("records") ", id, data ?| '{version,timers}'::text[]"                        \
+				 " FROM records WHERE kind = $1"                                   \
 				 " AND ($2::text IS NULL OR state = $2)"                           \
 				 " AND ($3::text IS NULL OR type = $3)"                            \
 				 " AND ($4::text IS NULL OR $4 = ANY (services))"                  \
@@ -94,6 +86,29 @@ static const struct store_stmt stmt_list_desc = {"record_list_desc", RECORD_LIST
 						 13};
 static const struct store_stmt stmt_timers = {
 	"record_timers", "SELECT " TIMERS_OF("r") " FROM records r WHERE r.id = $1", 1};
+/* The members a record's representation adds to its data (rec_represent). */
+#define SHADOWED                                                                                   \
+	"'{version,links,available_events,blocked_events,timers,alerts,silences,alert_group}'"
+static const struct store_stmt stmt_view = {
+	"record_view",
+	SELECT_RECORD_COLUMNS ", " TIMERS_OF(
+		"r") ","
+		     " (CASE r.kind WHEN 'change' THEN " ALERTS_OF_CHANGE(
+			     "r.id") " WHEN 'incident' THEN " ALERTS_OF_INCIDENT("r.id") " ELSE "
+											 "'{}'::"
+											 "json "
+											 "END)::"
+											 "text,"
+											 " r.data "
+											 "?|"
+											 " " SHADOWED
+											 "::text[] "
+											 "FROM "
+											 "records "
+											 "r WHERE "
+											 "r.id = "
+											 "$1",
+	1};
 static const struct store_stmt stmt_missing = {
 	"records_missing",
 	"SELECT t.v FROM jsonb_array_elements_text($1::jsonb) t(v)"
@@ -139,6 +154,32 @@ enum db_status store_record_insert(struct store *st, const struct store_record *
 	return s;
 }
 
+/* Fills `r` from the first row of `res` (SELECT_RECORD's columns); false when its JSON
+ * does not parse. */
+static bool record_read(PGresult *res, struct store_record *r)
+{
+	snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, 0));
+	snprintf(r->kind, sizeof r->kind, "%s", PQgetvalue(res, 0, 1));
+	snprintf(r->workflow, sizeof r->workflow, "%s", PQgetvalue(res, 0, 2));
+	snprintf(r->workflow_version, sizeof r->workflow_version, "%s", PQgetvalue(res, 0, 3));
+	snprintf(r->state, sizeof r->state, "%s", PQgetvalue(res, 0, 4));
+	r->version = atoi(PQgetvalue(res, 0, 5));
+	r->data = json_loads(PQgetvalue(res, 0, 6), 0, NULL);
+	r->created_ms = atoll(PQgetvalue(res, 0, 7));
+	r->updated_ms = atoll(PQgetvalue(res, 0, 8));
+	r->entered_ms = atoll(PQgetvalue(res, 0, 9));
+	r->links = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
+	return r->data != NULL && r->links != NULL;
+}
+
+void store_record_text_clear(struct store_record_text *t)
+{
+	free(t->data);
+	free(t->timers);
+	free(t->alerts);
+	memset(t, 0, sizeof *t);
+}
+
 enum db_status store_record_get(struct store *st, const char *id, bool lock, struct store_record *r)
 {
 	const char *p[] = {id};
@@ -146,21 +187,32 @@ enum db_status store_record_get(struct store *st, const char *id, bool lock, str
 	enum db_status s = store_exec(st, lock ? &stmt_get_lock : &stmt_get, p, &res);
 	if (s < 0)
 		return s;
+	if (s == DB_ONE && !record_read(res, r))
+		s = DB_HARD;
+	PQclear(res);
+	return s;
+}
+
+enum db_status store_record_view(struct store *st, const char *id, struct store_record *r,
+				 struct store_record_text *t)
+{
+	const char *p[] = {id};
+	PGresult *res;
+	memset(t, 0, sizeof *t);
+	enum db_status s = store_exec(st, &stmt_view, p, &res);
+	if (s < 0)
+		return s;
 	if (s == DB_ONE) {
-		snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, 0));
-		snprintf(r->kind, sizeof r->kind, "%s", PQgetvalue(res, 0, 1));
-		snprintf(r->workflow, sizeof r->workflow, "%s", PQgetvalue(res, 0, 2));
-		snprintf(r->workflow_version, sizeof r->workflow_version, "%s",
-			 PQgetvalue(res, 0, 3));
-		snprintf(r->state, sizeof r->state, "%s", PQgetvalue(res, 0, 4));
-		r->version = atoi(PQgetvalue(res, 0, 5));
-		r->data = json_loads(PQgetvalue(res, 0, 6), 0, NULL);
-		r->created_ms = atoll(PQgetvalue(res, 0, 7));
-		r->updated_ms = atoll(PQgetvalue(res, 0, 8));
-		r->entered_ms = atoll(PQgetvalue(res, 0, 9));
-		r->links = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
-		if (r->data == NULL || r->links == NULL)
+		t->data = strdup(PQgetvalue(res, 0, 6));
+		t->timers = strdup(PQgetvalue(res, 0, 11));
+		t->alerts = strdup(PQgetvalue(res, 0, 12));
+		t->shadows = strcmp(PQgetvalue(res, 0, 13), "t") == 0;
+		if (!record_read(res, r) || t->data == NULL || t->timers == NULL ||
+		    t->alerts == NULL) {
+			store_record_clear(r);
+			store_record_text_clear(t);
 			s = DB_HARD;
+		}
 	}
 	PQclear(res);
 	return s;
@@ -183,7 +235,7 @@ enum db_status store_record_update(struct store *st, struct store_record *r, boo
 }
 
 enum db_status store_record_list(struct store *st, const struct store_record_filter *f,
-				 json_t **out)
+				 struct store_record_rows *out)
 {
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", f->limit);
@@ -201,25 +253,42 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
 			   f->priority,
 			   f->assignment_group};
 	PGresult *res;
-	*out = NULL;
+	memset(out, 0, sizeof *out);
 	enum db_status s = store_exec(st, f->newest_first ? &stmt_list_desc : &stmt_list, p, &res);
 	if (s < 0)
 		return s;
-	json_t *arr = json_array();
-	for (int i = 0; arr != NULL && i < PQntuples(res); i++) {
-		json_t *row =
-			json_pack("{s:o, s:i, s:s, s:o}", "record",
-				  json_loads(PQgetvalue(res, i, 0), 0, NULL), "version",
-				  atoi(PQgetvalue(res, i, 1)), "cursor_ts", PQgetvalue(res, i, 2),
-				  "timers", json_loads(PQgetvalue(res, i, 3), 0, NULL));
-		if (row == NULL || json_array_append_new(arr, row) != 0) {
-			json_decref(arr);
-			arr = NULL;
+	size_t n = (size_t)PQntuples(res);
+	out->v = calloc(n ? n : 1, sizeof *out->v);
+	for (size_t i = 0; out->v != NULL && i < n; i++, out->n++) {
+		struct store_record_row *row = &out->v[i];
+		row->data = strdup(PQgetvalue(res, (int)i, 0));
+		row->version = atoi(PQgetvalue(res, (int)i, 1));
+		snprintf(row->cursor_ts, sizeof row->cursor_ts, "%s", PQgetvalue(res, (int)i, 2));
+		row->timers = strdup(PQgetvalue(res, (int)i, 3));
+		snprintf(row->id, sizeof row->id, "%s", PQgetvalue(res, (int)i, 4));
+		row->shadows = strcmp(PQgetvalue(res, (int)i, 5), "t") == 0;
+		if (row->data == NULL || row->timers == NULL) {
+			out->n++;
+			s = DB_HARD;
+			break;
 		}
 	}
 	PQclear(res);
-	*out = arr;
-	return arr != NULL ? s : DB_HARD;
+	if (out->v == NULL)
+		s = DB_HARD;
+	if (s < 0)
+		store_record_rows_clear(out);
+	return s;
+}
+
+void store_record_rows_clear(struct store_record_rows *rows)
+{
+	for (size_t i = 0; i < rows->n; i++) {
+		free(rows->v[i].data);
+		free(rows->v[i].timers);
+	}
+	free(rows->v);
+	memset(rows, 0, sizeof *rows);
 }
 
 enum db_status store_record_timers(struct store *st, const char *id, json_t **out)

@@ -24,6 +24,36 @@ struct store_record {
 /* Releases r->data. */
 void store_record_clear(struct store_record *r);
 
+/*
+ * What a read of one record shows beside the record, as the database wrote it (JSON
+ * texts, owned): the stored data, whose members the caller adds to; the timers armed in
+ * its state, [{"event", "due_at"}]; the alert tables' members (store_record_view);
+ * whether the data holds a member the representation adds itself.
+ */
+struct store_record_text {
+	char *data;   /* {...}, jsonb's output */
+	char *timers; /* [...] */
+	char *alerts; /* a change's {"alerts", "silences"}, an incident's {"alert_group"},
+		       * else {} */
+	bool shadows; /* data has version, links, available_events, blocked_events, timers,
+		       * alerts, silences or alert_group */
+};
+
+/* Releases the texts of `t`. */
+void store_record_text_clear(struct store_record_text *t);
+
+/*
+ * One record for a read, in one round trip: `r` as store_record_get fills it (unlocked)
+ * and `t` the texts above.  For a change {"alerts": [{group_key, service, alertname,
+ * status, fingerprints, first_at, last_at}], "silences": [{service, state, silence_id,
+ * matchers, starts_at, ends_at, attempts, last_error}]}; for an incident {"alert_group":
+ * {group_key, receiver, service, priority, status, alertname, fingerprints,
+ * notifications, episode, previous_incidents, first_at, last_at} | null}.  DB_ONE,
+ * DB_NONE (no such record) or an error.
+ */
+enum db_status store_record_view(struct store *st, const char *id, struct store_record *r,
+				 struct store_record_text *t);
+
 /* Draws the next id of `kind` ("CHG-12") into `id` (32 bytes).  DB_ONE on success. */
 enum db_status store_record_next_id(struct store *st, const char *kind, char id[32]);
 
@@ -63,14 +93,31 @@ struct store_record_filter {
 	int limit;
 };
 
+/* One record of a list, as the database wrote it. */
+struct store_record_row {
+	char *data;   /* the stored data, {...}, jsonb's output (owned) */
+	char *timers; /* the timers armed in its state, [{"event", "due_at"}] (owned) */
+	int version;
+	bool shadows; /* data has a "version" or "timers" member */
+	char id[32];
+	char cursor_ts[40]; /* updated_at, exact, for the next page's filter */
+};
+
+/* A page of records. */
+struct store_record_rows {
+	size_t n;
+	struct store_record_row *v; /* (owned) */
+};
+
+/* Releases the rows of `rows`. */
+void store_record_rows_clear(struct store_record_rows *rows);
+
 /*
- * Lists records as an owned JSON array of {"record": data, "version": n,
- * "cursor_ts": "<timestamp text>", "timers": [{"event", "due_at"}]} in (updated_at, id)
- * order (descending when f->newest_first); timers are those armed in the record's
- * current state.
+ * Lists records into `out` in (updated_at, id) order (descending when f->newest_first).
+ * DB_ONE or DB_NONE (nothing matched, out->n == 0), or an error (out empty).
  */
 enum db_status store_record_list(struct store *st, const struct store_record_filter *f,
-				 json_t **out);
+				 struct store_record_rows *out);
 
 /*
  * The timers armed in record `id`'s current state, as an owned JSON array of {"event",

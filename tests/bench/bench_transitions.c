@@ -7,6 +7,11 @@
  *   bench_transitions URL TOKEN post CLIENTS PATH BODY WARMUP SECONDS
  *                                                 the same loop, each request a POST of
  *                                                 BODY to PATH that must answer 201
+ *   bench_transitions URL TOKEN get CLIENTS RECORDS PATH WARMUP SECONDS
+ *                                                 the same loop, each request a GET of
+ *                                                 PATH that must answer 200; a "%u" in
+ *                                                 PATH becomes the client's next record
+ *                                                 number (its slice of 1..RECORDS)
  *   bench_transitions - - cpu PID                 CPU seconds of PID's process tree, and
  *                                                 the machine's busy CPU seconds
  *
@@ -44,6 +49,7 @@ struct plan {
 	const char *base, *token;
 	unsigned clients, records;
 	const char *post_path, *post_body; /* `post`: the request each client repeats */
+	const char *get_path;              /* `get`: the path each client reads, "%u" = id */
 	double measure_at, end_at;         /* CLOCK_MONOTONIC seconds */
 	sem_t loaded;                      /* a client has connected and read its records */
 	pthread_barrier_t go;
@@ -168,13 +174,31 @@ static bool post_once(struct client *c)
 	return false;
 }
 
+/* `get`: one GET of the plan's path for record `i`; true when the reply was 200. */
+static bool get_once(struct client *c, unsigned i)
+{
+	char path[512];
+	const char *p = c->plan->get_path, *u = strstr(p, "%u");
+	if (u != NULL)
+		snprintf(path, sizeof path, "%.*s%u%s", (int)(u - p), p, c->ids[i], u + 2);
+	else
+		snprintf(path, sizeof path, "%s", p);
+	long status = perform(c, "GET", path, NULL);
+	if (status == 200)
+		return true;
+	if (status != 0 && c->errors < SHOW_ERRORS)
+		fprintf(stderr, "client %u: GET %s: %ld %s\n", c->index, path, status,
+			c->buf ? c->buf : "");
+	return false;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
 	struct plan *p = c->plan;
 	bool ok = true;
 
-	for (unsigned i = 0; i < c->nrec && ok && p->post_path == NULL; i++)
+	for (unsigned i = 0; i < c->nrec && ok && p->post_path == NULL && p->get_path == NULL; i++)
 		ok = load_state(c, i);
 	if (!ok) {
 		fprintf(stderr, "client %u: cannot read its records\n", c->index);
@@ -186,7 +210,9 @@ static void *client_main(void *arg)
 		double t0 = now_s();
 		if (t0 >= p->end_at)
 			break;
-		bool good = p->post_path ? post_once(c) : fire_next(c, i);
+		bool good = p->post_path  ? post_once(c)
+			    : p->get_path ? get_once(c, i)
+					  : fire_next(c, i);
 		double t1 = now_s();
 		if (t1 < p->measure_at) {
 			c->warm++;
@@ -346,14 +372,16 @@ static double percentile(const unsigned long long *hist, unsigned long long n, d
 }
 
 static int cmd_run(const char *base, const char *token, unsigned clients, unsigned records,
-		   const char *post_path, const char *post_body, double warmup, double seconds)
+		   const char *post_path, const char *post_body, const char *get_path,
+		   double warmup, double seconds)
 {
 	struct plan p = {.base = base,
 			 .token = token,
 			 .clients = clients,
 			 .records = records,
 			 .post_path = post_path,
-			 .post_body = post_body};
+			 .post_body = post_body,
+			 .get_path = get_path};
 	struct client *cs = calloc(clients, sizeof *cs);
 	unsigned long long *hist = calloc(HIST_BUCKETS, sizeof *hist);
 	const char *spid = getenv("BENCH_SERVER_PID"), *ppid = getenv("BENCH_PG_PID");
@@ -485,7 +513,8 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: %s URL TOKEN create N | fire ID EVENT |"
 			" run CLIENTS RECORDS WARMUP SECONDS |"
-			" post CLIENTS PATH BODY WARMUP SECONDS | cpu PID\n",
+			" post CLIENTS PATH BODY WARMUP SECONDS |"
+			" get CLIENTS RECORDS PATH WARMUP SECONDS | cpu PID\n",
 			argv[0]);
 		return 2;
 	}
@@ -498,10 +527,13 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[3], "cpu") == 0 && argc == 5)
 		rc = cmd_cpu(atol(argv[4]));
 	else if (strcmp(argv[3], "run") == 0 && argc == 8)
-		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), NULL, NULL, num(argv[6]),
-			     num(argv[7]));
+		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), NULL, NULL, NULL,
+			     num(argv[6]), num(argv[7]));
 	else if (strcmp(argv[3], "post") == 0 && argc == 9)
-		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[4]), argv[5], argv[6],
+		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[4]), argv[5], argv[6], NULL,
+			     num(argv[7]), num(argv[8]));
+	else if (strcmp(argv[3], "get") == 0 && argc == 9)
+		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), NULL, NULL, argv[6],
 			     num(argv[7]), num(argv[8]));
 	else
 		fprintf(stderr, "%s: unknown command or wrong arguments\n", argv[0]);

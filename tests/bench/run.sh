@@ -6,6 +6,8 @@
 #
 # Rows: the scheduler core (bench_sched.c); CalDAV against Radicale (dav_bench.py);
 # re-planning: pass cost, idle CPU and shutdown with scheduled changes (replan.sh);
+# reads: GET of a change, of a page of changes and of the schedule against pgbench running
+# the same SQL, with 1,000 and 10,000 changes (reads.sh);
 # transitions (POST /v1/changes/{id}/transitions) against pgbench running the same SQL;
 # POST /v1/changes of a normal change against a standard change and against pgbench
 # running the normal create's SQL, on a table without history and again after 100,000
@@ -14,7 +16,8 @@
 # of the rates and of the ratios of each repetition.
 #
 # Environment (all optional):
-#   BENCH_ONLY         the rows to run, among "sched dav replan streams transitions create"
+#   BENCH_ONLY         the rows to run, among "sched dav replan streams reads transitions
+#                      create"
 #                      (default all)
 #   BENCH_CONCURRENCY  N: transomd threads (so N database connections) and pgbench clients;
 #                      default one per core (transomd's own default), at least 2, at most 8
@@ -46,7 +49,7 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-ONLY=${BENCH_ONLY:-sched dav replan streams transitions create}
+ONLY=${BENCH_ONLY:-sched dav replan streams reads transitions create}
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # The scheduler core first: 10,000 and 20,000 changes over 200 services, and their ratio.
@@ -65,6 +68,10 @@ fi
 if want streams; then # 1,000 SSE clients, 1,000 long-polls, RSS (tests/bench/streams.sh)
 	echo
 	"$ROOT/tests/bench/streams.sh" "$BUILD" || exit 1
+fi
+if want reads; then
+	echo
+	"$ROOT/tests/bench/reads.sh" "$BUILD" || exit 1
 fi
 want transitions || want create || exit 0
 PG=$ROOT/deploy/pg.sh

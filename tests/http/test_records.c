@@ -981,6 +981,91 @@ static void test_audit_verifies_and_detects_tampering(void)
 	PQfinish(c);
 }
 
+/* ---- reads: the stored record as stored ------------------------------------------------- */
+
+/* The item of list `r` whose id is `id`, or NULL. */
+static json_t *list_item(struct reply *r, const char *id)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(r->json, "items"), i, it)
+		if (strcmp(json_string_value(json_object_get(it, "id")) ?: "", id) == 0)
+			return it;
+	return NULL;
+}
+
+/*
+ * A GET and a list splice the stored JSON text into the reply (app/records_view.c) instead
+ * of parsing and re-serialising it: the GET must be the write path's representation (the
+ * same members and values), compact, with every character above U+007F escaped as
+ * \uXXXX; and a member the service adds (version, links, timers, ...) must replace one the
+ * stored data holds, in the GET and in a list.
+ */
+static void test_reads_serve_stored_json_as_the_representation(void)
+{
+	char path[64];
+	const char *body = "{\"title\": \"Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80: a, b\","
+			   " \"type\": \"normal\", \"services\": [\"reporting\"],"
+			   " \"duration\": \"PT1H\", \"description\": \"x\"}";
+	if (!create("/v1/changes", alice, body, path, sizeof path))
+		return;
+	const char *id = strrchr(path, '/') + 1;
+	struct reply *p =
+		patch(path, alice, "{\"description\": \"one : two ,  \\\"three\\\" \\\\\"}");
+	CHECK_INT(p->status, 200);
+	struct reply *g = request(&srv, "GET", path, alice, NULL, NULL);
+	CHECK_INT(g->status, 200);
+	CHECK_STR(reply_header(g, "ETag"), "\"2\"");
+	CHECKF(json_equal(g->json, p->json), "GET %s\nPATCH %s", g->body ?: "", p->body ?: "");
+	CHECK_STR(reply_str(g, "title"), "Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80: a, b");
+	CHECK_STR(reply_str(g, "description"), "one : two ,  \"three\" \\");
+	CHECK(g->body != NULL && strstr(g->body, "Caf\\u00E9 \\u20AC \\uD83D\\uDE00") != NULL);
+	bool ascii = g->body != NULL;
+	for (const char *c = g->body; c != NULL && *c; c++)
+		ascii = ascii && (unsigned char)*c < 0x80;
+	CHECK(ascii);
+	CHECK(g->body != NULL && strstr(g->body, "\"version\":2") != NULL &&
+	      strstr(g->body, "\"type\":\"normal\"") != NULL);
+	reply_free(g);
+	reply_free(p);
+
+	struct reply *l =
+		request(&srv, "GET", "/v1/changes?sort=-updated&limit=200", alice, NULL, NULL);
+	CHECK_INT(l->status, 200);
+	json_t *it = list_item(l, id);
+	CHECK(it != NULL);
+	CHECK_STR(json_string_value(json_object_get(it, "title")),
+		  "Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80: a, b");
+	CHECK_INT(json_integer_value(json_object_get(it, "version")), 2);
+	CHECK(json_is_array(json_object_get(it, "timers")));
+	reply_free(l);
+
+	/* Stored data holding members the representation adds: the service's values win. */
+	PGconn *c = superuser();
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "UPDATE records SET data = data || '{\"version\": \"x\", \"links\": 1,"
+		 " \"timers\": 2, \"available_events\": 3}' WHERE id = '%s'",
+		 id);
+	CHECK(sql_ok(c, sql));
+	PQfinish(c);
+	g = request(&srv, "GET", path, alice, NULL, NULL);
+	CHECK_INT(g->status, 200);
+	CHECK_INT(json_integer_value(json_object_get(g->json, "version")), 2);
+	CHECK(json_is_object(json_object_get(g->json, "links")));
+	CHECK(json_is_array(json_object_get(g->json, "timers")));
+	CHECK(json_is_array(json_object_get(g->json, "available_events")));
+	CHECK_STR(reply_str(g, "description"), "one : two ,  \"three\" \\");
+	reply_free(g);
+	l = request(&srv, "GET", "/v1/changes?sort=-updated&limit=200", alice, NULL, NULL);
+	it = list_item(l, id);
+	CHECK(it != NULL);
+	CHECK_INT(json_integer_value(json_object_get(it, "version")), 2);
+	CHECK(json_is_array(json_object_get(it, "timers")));
+	CHECK_INT(json_integer_value(json_object_get(it, "links")), 1); /* not a list member */
+	reply_free(l);
+}
+
 /* ---- timers (a workflow of the test's own, with a one-second timer) --------------------- */
 
 static void test_timers_fire_and_guards_name_themselves(void)
@@ -1080,7 +1165,8 @@ TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_n
       test_problem_follows_its_fix_change, test_history_lists_every_event_in_order,
       test_comments_are_audited_and_checked, test_list_filters_and_pages, test_workflows_endpoints,
       test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
-      test_audit_verifies_and_detects_tampering, test_timers_fire_and_guards_name_themselves)
+      test_audit_verifies_and_detects_tampering, test_reads_serve_stored_json_as_the_representation,
+      test_timers_fire_and_guards_name_themselves)
 #undef main
 
 int main(void)
