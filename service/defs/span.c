@@ -30,7 +30,7 @@
 struct defs_memo {
 	pthread_mutex_t lock;
 	struct defs_span *span; /* owned reference, or NULL */
-	bool unshareable;	/* a calendar came near the per-event cap */
+	bool unshareable;       /* a calendar came near the per-event cap */
 };
 
 struct defs_memo *defs_memo_new(void)
@@ -93,8 +93,8 @@ const struct defs_span *defs_span_get(const struct defs *d, long long from_ms, l
 	if (m == NULL || to_ms <= from_ms || to_ms + DEFS_SPAN_SLACK_MS - from_ms > CAL_HORIZON_MS)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
-	if (!m->unshareable && (m->span == NULL || from_ms < m->span->from_ms ||
-				to_ms > m->span->to_ms)) {
+	if (!m->unshareable &&
+	    (m->span == NULL || from_ms < m->span->from_ms || to_ms > m->span->to_ms)) {
 		bool unshareable = false;
 		struct defs_span *fresh =
 			span_expand(d, from_ms, to_ms + DEFS_SPAN_SLACK_MS, &unshareable);

@@ -150,7 +150,8 @@ static void test_shared_then_replaced(void)
 	if (d == NULL)
 		return;
 	const struct defs_span *a = defs_span_get(d, T0_MS, T0_MS + 180 * DAY_MS);
-	const struct defs_span *b = defs_span_get(d, T0_MS + HOUR_MS, T0_MS + 180 * DAY_MS + HOUR_MS);
+	const struct defs_span *b =
+		defs_span_get(d, T0_MS + HOUR_MS, T0_MS + 180 * DAY_MS + HOUR_MS);
 	const struct defs_span *c = defs_span_get(d, T0_MS + DAY_MS, T0_MS + 181 * DAY_MS);
 	CHECK(a != NULL && b != NULL && c != NULL);
 	CHECK(a == b); /* an hour later: the same expansion */
