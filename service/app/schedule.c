@@ -488,7 +488,8 @@ void rec_schedule_committed(struct rec_job *j, bool committed)
 			planner_booking_remove(p, b->id, NULL) < 0 ||
 			(b->booking != NULL && planner_booking_add(p, b->id, b->booking) < 0);
 		long long end = json_integer_value(json_object_get(b->booking, "end_ms"));
-		defs_planner_rekey(j->c->defs, p, b->after, b->booking != NULL ? end : 0);
+		defs_planner_rekey(j->c->defs, p, b->after, j->c->now_ms,
+				   b->booking != NULL ? end : 0);
 		defs_planner_give_back(j->c->defs, p, spoiled);
 	}
 	json_decref(b->booking);

@@ -155,11 +155,12 @@ struct planner *defs_planner_keep(const struct defs *d, const char *environment,
 
 /*
  * While lending `p`: it now holds the bookings of version `version` (the lender changed
- * them as a committed write did), and one of them ends at `end_ms` (0: none new), so it
- * stays valid no longer than that.
+ * them as a committed write planned at `made_ms` did: a caller planning at an earlier
+ * now would not have read them all), and one of them ends at `end_ms` (0: none new), so
+ * it stays valid no longer than that.
  */
 void defs_planner_rekey(const struct defs *d, struct planner *p, long long version,
-			long long end_ms);
+			long long made_ms, long long end_ms);
 
 /*
  * Ends the loan of `p` by defs_planner_lend() or defs_planner_keep().  `spoiled`: the

@@ -116,12 +116,14 @@ struct planner *defs_planner_keep(const struct defs *d, const char *environment,
 }
 
 void defs_planner_rekey(const struct defs *d, struct planner *p, long long version,
-			long long end_ms)
+			long long made_ms, long long end_ms)
 {
 	struct defs_plan_memo *m = d->plans;
 	for (size_t i = 0; i < m->n; i++)
 		if (m->v[i].p == p) {
 			m->v[i].key.version = version;
+			if (made_ms > m->v[i].key.made_ms)
+				m->v[i].key.made_ms = made_ms;
 			if (end_ms > 0 && end_ms < m->v[i].key.until_ms)
 				m->v[i].key.until_ms = end_ms;
 		}

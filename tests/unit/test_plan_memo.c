@@ -57,8 +57,8 @@ static void test_lent_only_for_the_same_inputs(void)
 	}
 	CHECK(lends(d, sp, 5, T0_MS, NULL)); /* an empty memo lends nothing */
 	struct planner *p = make(sp);
-	struct defs_plan_key k = {.version = 5, .span = sp, .made_ms = T0_MS,
-				  .until_ms = T0_MS + 1000};
+	struct defs_plan_key k = {
+		.version = 5, .span = sp, .made_ms = T0_MS, .until_ms = T0_MS + 1000};
 	CHECK(defs_planner_keep(d, "production", &k, p) == p);
 	defs_planner_give_back(d, p, false);
 	CHECK(lends(d, sp, 5, T0_MS, p));
@@ -72,30 +72,32 @@ static void test_lent_only_for_the_same_inputs(void)
 	CHECK(defs_planner_lend(d, "staging", &other) == NULL); /* another environment */
 
 	/* An older planner does not replace a newer one. */
-	struct defs_plan_key older = {.version = 4, .span = sp, .made_ms = T0_MS + 10,
-				      .until_ms = T0_MS + 5000};
+	struct defs_plan_key older = {
+		.version = 4, .span = sp, .made_ms = T0_MS + 10, .until_ms = T0_MS + 5000};
 	CHECK(defs_planner_keep(d, "production", &older, make(sp)) == NULL);
 	CHECK(lends(d, sp, 5, T0_MS + 10, p));
 
 	/* A committed placement: version 9 now, its booking ending at T0 + 500. */
 	struct defs_plan_key now = {.version = 5, .span = sp, .made_ms = T0_MS + 10};
 	CHECK(defs_planner_lend(d, "production", &now) == p);
-	defs_planner_rekey(d, p, 9, T0_MS + 500);
+	defs_planner_rekey(d, p, 9, T0_MS + 50, T0_MS + 500);
 	defs_planner_give_back(d, p, false);
-	CHECK(lends(d, sp, 5, T0_MS + 10, NULL));
+	CHECK(lends(d, sp, 5, T0_MS + 60, NULL));
 	CHECK(lends(d, sp, 9, T0_MS + 499, p));
 	CHECK(lends(d, sp, 9, T0_MS + 500, NULL));
+	CHECK(lends(d, sp, 9, T0_MS + 49, NULL)); /* planned before that write was */
 
 	/* A spoiled planner is dropped. */
 	now.version = 9;
+	now.made_ms = T0_MS + 60;
 	CHECK(defs_planner_lend(d, "production", &now) == p);
 	defs_planner_give_back(d, p, true);
-	CHECK(lends(d, sp, 9, T0_MS + 10, NULL));
+	CHECK(lends(d, sp, 9, T0_MS + 60, NULL));
 
 	/* A newer one takes its place. */
 	struct planner *q = make(sp);
-	struct defs_plan_key newer = {.version = 12, .span = sp, .made_ms = T0_MS + 20,
-				      .until_ms = T0_MS + 900};
+	struct defs_plan_key newer = {
+		.version = 12, .span = sp, .made_ms = T0_MS + 20, .until_ms = T0_MS + 900};
 	CHECK(defs_planner_keep(d, "production", &newer, q) == q);
 	defs_planner_give_back(d, q, false);
 	CHECK(lends(d, sp, 12, T0_MS + 30, q));
