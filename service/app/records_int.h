@@ -33,6 +33,9 @@ struct rec_job {
 	/* A re-plan pass's planners, kept across its changes (schedule.c; borrowed), or NULL:
 	 * each placement then builds its own. */
 	struct rec_plan_cache *plan;
+	/* A placement to show the shared planner once the transaction commits (schedule.c:
+	 * rec_schedule_committed; owned), or NULL. */
+	struct rec_booked *booked;
 	enum db_status (*body)(struct store *, void *); /* the transaction body of rec_run */
 };
 
@@ -137,6 +140,12 @@ enum db_status rec_refuse_not_owner(struct rec_job *j, json_t *record, const cha
  * request, frees the booking when `r` reached a final state.  Updates r->data.schedule;
  * *audit_detail receives what to audit as "scheduled" (owned), or NULL.
  */
+/*
+ * After a transaction of `j` ended (`committed` or rolled back): the placement it noted
+ * updates the snapshot's shared planner when committed, and is forgotten either way.
+ */
+void rec_schedule_committed(struct rec_job *j, bool committed);
+
 enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, json_t *effects,
 				  json_t **audit_detail);
 

@@ -50,6 +50,7 @@ static enum db_status rec_attempt(struct store *st, void *cls)
 {
 	struct rec_job *j = cls;
 	rec_job_forget(j);
+	rec_schedule_committed(j, false); /* a rolled-back attempt's placement */
 	j->code = TR_OK;
 	return j->body(st, j);
 }
@@ -68,6 +69,7 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 		j->instances = expanded;
 	}
 	enum db_status s = store_tx(j->c->st, STORE_READ_COMMITTED, j->c->retries, rec_attempt, j);
+	rec_schedule_committed(j, s >= 0 && j->code == TR_OK);
 	rec_job_forget(j);
 	if (expanded != NULL) {
 		rec_calendar_free(expanded);

@@ -164,6 +164,125 @@ static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances 
 }
 
 /*
+ * The first instant after c->now_ms at which a planner made now over `rc`'s instances and
+ * `bookings` (read over [now, now + horizon)) would no longer be the one made later from
+ * the same bookings' version: a booking read ends (a later read leaves it out), an
+ * instance taken ends a day behind the caller's span (rec_calendar), or one of the shared
+ * span not taken comes within it.  Bookings starting past the horizon are not read, but
+ * none are made while the horizon stays (a placement lies within the horizon of its own
+ * now, and a later booking raises the version); a reload brings new definitions, hence
+ * a new memo.
+ */
+static long long plan_until(const struct rec_cal *rc, json_t *bookings, long long now,
+			    int64_t horizon)
+{
+	long long until = now + 60 * 1000; /* a bound, not a rule: planners are cheap to make */
+	size_t i;
+	json_t *b;
+	json_array_foreach(bookings, i, b) {
+		long long end = json_integer_value(json_object_get(b, "end_ms"));
+		if (end > now && end < until)
+			until = end;
+	}
+	long long from = now - DAY_MS, to = now + horizon + DAY_MS;
+	for (size_t k = 0; k < rc->span->l.n; k++) {
+		const struct cal_instance *in = &rc->span->l.v[k];
+		long long next;
+		if (cal_overlaps(in->start_ms, in->end_ms, from, to))
+			next = in->end_ms + DAY_MS; /* leaves [now - 1 day, ...) then */
+		else if (in->start_ms >= to)
+			next = in->start_ms - horizon - DAY_MS; /* comes within it after this */
+		else
+			continue; /* over before the span: never taken again */
+		if (next < until)
+			until = next; /* at or before now: this planner is for this caller alone */
+	}
+	return until;
+}
+
+/*
+ * The shared planner of the definitions snapshot (defs/plan_memo.c) for `environment`
+ * over `all` (from rec_calendar) and every booking, as planner_for() would make it with
+ * no booking excluded: lent (*out; give it back with defs_planner_give_back), made and
+ * kept when the memo has none made from the same inputs.  DB_NONE (*out NULL) when this
+ * placement must make its own: incident freezes (per request, and exemptions), calendars
+ * not shared, or bookings this transaction wrote itself (they may yet roll back).
+ */
+static enum db_status planner_shared(struct rec_ctx *c, const struct cal_instances *all,
+				     const char *environment, struct planner **out,
+				     long long *key_version)
+{
+	const struct rec_cal *rc = (const struct rec_cal *)all;
+	const struct defs *d = c->defs;
+	int64_t horizon = d->plan ? d->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
+	long long version;
+	bool mine;
+	json_t *bookings = NULL;
+	*out = NULL;
+	if (all == NULL || rc->span == NULL || rc->incident_freezes == NULL ||
+	    json_array_size(rc->incident_freezes) > 0 || rc->l.n != rc->borrowed)
+		return DB_NONE;
+	enum db_status s = store_schedule_version_mine(c->st, &version, &mine);
+	if (s < 0 || mine)
+		return s < 0 ? s : DB_NONE;
+	struct defs_plan_key k = {.version = version, .span = rc->span, .made_ms = c->now_ms};
+	*key_version = version;
+	if ((*out = defs_planner_lend(d, environment, &k)) != NULL)
+		return DB_ONE;
+	/* The version first, then the bookings: a write between them makes this planner
+	 * newer than its key, never older, and the next read of the version tells. */
+	if ((s = store_bookings_placed(c->st, c->now_ms, c->now_ms + horizon, &bookings)) < 0)
+		return s;
+	struct planner *p = planner_new(all, environment, bookings, d->catalog, NULL, horizon);
+	k.until_ms = plan_until(rc, bookings, c->now_ms, horizon);
+	json_decref(bookings);
+	if (p == NULL)
+		return DB_HARD;
+	*out = defs_planner_keep(d, environment, &k, p);
+	return *out != NULL ? DB_ONE : DB_NONE;
+}
+
+/*
+ * A planner without change `id`'s booking: the shared one (*shared set, the booking taken
+ * out into *held, *version the bookings' version it holds) or, when there is none to
+ * share, one made for this placement.
+ */
+static enum db_status planner_lend_or_make(struct rec_ctx *c, const struct cal_instances *all,
+					   const char *id, const char *environment, json_t *record,
+					   struct planner **out, bool *shared, json_t **held,
+					   long long *version)
+{
+	*held = NULL;
+	*shared = false;
+	enum db_status s = planner_shared(c, all, environment, out, version);
+	if (s < 0)
+		return s;
+	if (*out == NULL)
+		return planner_for(c, all, id, environment, record, out);
+	*shared = true;
+	if (id != NULL && planner_booking_remove(*out, id, held) < 0) {
+		defs_planner_give_back(c->defs, *out, true);
+		*out = NULL;
+		*shared = false;
+		return DB_HARD;
+	}
+	return DB_ONE;
+}
+
+/* Ends planner_lend_or_make's planner: the shared one gets `held` (stolen) back. */
+static void planner_done(struct rec_ctx *c, struct planner *p, bool shared, const char *id,
+			 json_t *held)
+{
+	if (!shared) {
+		planner_free(p);
+		return;
+	}
+	bool spoiled = held != NULL && planner_booking_add(p, id, held) < 0;
+	json_decref(held);
+	defs_planner_give_back(c->defs, p, spoiled);
+}
+
+/*
  * The planners of one re-plan pass, one per environment, each holding every booking of
  * the horizon: a change is taken out of them, placed, and put back where it now is, so a
  * pass costs one planner, not one per change (issue 19).  They hold what the bookings
@@ -318,6 +437,66 @@ static json_t *booking_json(json_t *services, long long start_ms, long long end_
 			 window_uid);
 }
 
+/* A placement's bookings for the shared planner, applied once its transaction commits. */
+struct rec_booked {
+	char env[64];
+	char id[32];
+	long long before, after; /* the bookings' version it planned on, and the one it made */
+	json_t *booking;         /* its new booking (owned), or NULL: it holds none now */
+};
+
+/*
+ * Notes that change `id` now holds `booking` (stolen; NULL: none) in `env`'s shared
+ * planner, planned on bookings' version `before`: once the transaction commits
+ * (rec_schedule_committed), the shared planner of `before` becomes that of the version
+ * these writes made, read now (nobody else writes bookings meanwhile: the scheduling
+ * lock).  A placement too long to note is simply not shared.
+ */
+static enum db_status note_booked(struct rec_job *j, const char *env, long long before,
+				  const char *id, json_t *booking)
+{
+	long long after;
+	rec_schedule_committed(j, false); /* one placement per transaction is noted */
+	enum db_status s = store_schedule_version(j->c->st, &after);
+	struct rec_booked *b = s >= 0 ? calloc(1, sizeof *b) : NULL;
+	if (b == NULL || strlen(env) >= sizeof b->env || strlen(id) >= sizeof b->id) {
+		free(b);
+		json_decref(booking);
+		return s < 0 ? s : DB_ONE;
+	}
+	strcpy(b->env, env);
+	strcpy(b->id, id);
+	b->before = before;
+	b->after = after;
+	b->booking = booking;
+	j->booked = b;
+	return DB_ONE;
+}
+
+void rec_schedule_committed(struct rec_job *j, bool committed)
+{
+	struct rec_booked *b = j->booked;
+	j->booked = NULL;
+	if (b == NULL)
+		return;
+	struct defs_plan_key k = {.version = b->before, .made_ms = j->c->now_ms};
+	const struct rec_cal *rc = (const struct rec_cal *)j->instances;
+	k.span = rc != NULL ? rc->span : NULL;
+	struct planner *p =
+		committed && k.span != NULL ? defs_planner_lend(j->c->defs, b->env, &k) : NULL;
+	if (p != NULL) {
+		bool spoiled =
+			planner_booking_remove(p, b->id, NULL) < 0 ||
+			(b->booking != NULL && planner_booking_add(p, b->id, b->booking) < 0);
+		long long end = json_integer_value(json_object_get(b->booking, "end_ms"));
+		defs_planner_rekey(j->c->defs, p, b->after, j->c->now_ms,
+				   b->booking != NULL ? end : 0);
+		defs_planner_give_back(j->c->defs, p, spoiled);
+	}
+	json_decref(b->booking);
+	free(b);
+}
+
 /*
  * Places change `r` (its booking replaced or dropped) and writes the outcome into
  * r->data.schedule.  With `keep`, a booking still legal stays where it is.  *detail
@@ -354,7 +533,14 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 			return s;
 		cached = s == DB_ONE;
 	}
-	if (!cached && (s = planner_for(c, j->instances, r->id, env_of(r->data), r->data, &p)) < 0)
+	bool shared = false;
+	json_t *lent = NULL; /* shared: r's booking, taken out of the shared planner */
+	if (!cached && j->plan == NULL)
+		s = planner_lend_or_make(c, j->instances, r->id, env_of(r->data), r->data, &p,
+					 &shared, &lent, &version);
+	else if (!cached)
+		s = planner_for(c, j->instances, r->id, env_of(r->data), r->data, &p);
+	if (s < 0)
 		return s;
 	int64_t def = c->defs->plan ? c->defs->plan->default_duration_ms : 3600 * 1000;
 	bool ok = planner_request_from(r->data, r->id, def, &rq, why, sizeof why);
@@ -393,7 +579,7 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 					return s;
 				j->plan->pending = version;
 			} else {
-				planner_free(p);
+				planner_done(c, p, shared, r->id, lent);
 			}
 			return same ? DB_NONE : DB_ONE;
 		}
@@ -401,7 +587,7 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	enum sched_status st = ok ? planner_slots(p, &rq, c->now_ms, 1, &res) : SCHED_NO_SLOT;
 	json_decref(held);
 	if (!cached)
-		planner_free(p);
+		planner_done(c, p, shared, r->id, lent);
 	if (st < 0) {
 		json_decref(res);
 		tr_error_set(j->err, TR_E_UNPROCESSABLE, "services",
@@ -442,6 +628,10 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 			json_t *b = booking_json(rq.services, start_ms, end_ms, uid);
 			s = b != NULL ? plan_cache_put(j, r->id, b) : DB_HARD;
 			json_decref(b);
+		} else if (s >= 0 && shared) {
+			json_t *b = booking_json(rq.services, start_ms, end_ms, uid);
+			s = b != NULL ? note_booked(j, env_of(r->data), version, r->id, b)
+				      : DB_HARD;
 		}
 	} else {
 		if (keep && old_status != NULL && strcmp(old_status, "unscheduled") == 0) {
@@ -461,6 +651,8 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 				    ok ? json_incref(json_object_get(res, "reasons"))
 				       : json_pack("[{s:n, s:s}]", "window", "reason", why));
 		s = store_booking_drop(c->st, r->id);
+		if (s >= 0 && shared)
+			s = note_booked(j, env_of(r->data), version, r->id, NULL);
 	}
 	json_decref(res);
 	if (s >= 0 && cached) /* the version these writes made (nobody else writes: the lock) */
@@ -504,12 +696,18 @@ enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, 
 		return DB_ONE; /* nothing to propose for a change without services yet */
 	const char *type = json_string_value(json_object_get(record, "type"));
 	rq.emergency = type != NULL && strcmp(type, "emergency") == 0;
-	enum db_status s = planner_for(c, j->instances, j->id, env_of(record), record, &p);
+	bool shared = false;
+	json_t *lent = NULL;
+	long long version;
+	enum db_status s =
+		j->plan == NULL ? planner_lend_or_make(c, j->instances, j->id, env_of(record),
+						       record, &p, &shared, &lent, &version)
+				: planner_for(c, j->instances, j->id, env_of(record), record, &p);
 	if (s < 0)
 		return s;
 	json_t *res = NULL;
 	enum sched_status st = planner_slots(p, &rq, c->now_ms, 1, &res);
-	planner_free(p);
+	planner_done(c, p, shared, j->id, lent);
 	json_t *slot = st == SCHED_OK ? json_array_get(json_object_get(res, "slots"), 0) : NULL;
 	json_t *w = json_object_get(slot, "window");
 	json_t *proposal =

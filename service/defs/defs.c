@@ -812,7 +812,8 @@ struct defs *defs_load(const char *workflows_dir, const char *policies_dir, cons
 		return NULL;
 	}
 	atomic_init(&d->refs, 1);
-	d->memo = defs_memo_new(); /* NULL: every request expands for itself */
+	d->memo = defs_memo_new();       /* NULL: every request expands for itself */
+	d->plans = defs_plan_memo_new(); /* NULL: every write plans for itself */
 
 	int wn = hash_dir(workflows_dir, acc, errors);
 	int pn = hash_dir(policies_dir, acc, errors);
@@ -871,7 +872,8 @@ void defs_release(struct defs *d)
 	wf_set_free(d->workflows);
 	policy_free(d->policies);
 	catalog_free(d->catalog);
-	defs_memo_free(d->memo); /* before the calendars its span borrows from */
+	defs_plan_memo_free(d->plans); /* its planners borrow the span's strings */
+	defs_memo_free(d->memo);       /* before the calendars its span borrows from */
 	calendars_free(d);
 	free(d);
 }

@@ -55,11 +55,12 @@ struct defs {
 	/* owned: policies/incidents.json (suspects, incident freezes, unauthorized changes),
 	 * the defaults when absent; read it through defs_incidents() */
 	struct policy_incidents *incidents;
-	char version[17];       /* hex hash of every file loaded: changes when any does */
-	char loaded_at[32];     /* RFC 3339, UTC */
-	long long changed_ms;   /* the newest calendars[].changed_ms; the load time if none */
-	unsigned files;         /* number of definition files read */
-	struct defs_memo *memo; /* owned: the shared instance span (defs_span_get) */
+	char version[17];             /* hex hash of every file loaded: changes when any does */
+	char loaded_at[32];           /* RFC 3339, UTC */
+	long long changed_ms;         /* the newest calendars[].changed_ms; the load time if none */
+	unsigned files;               /* number of definition files read */
+	struct defs_memo *memo;       /* owned: the shared instance span (defs_span_get) */
+	struct defs_plan_memo *plans; /* owned: the shared planners (defs_planner_lend) */
 };
 
 /* d->incidents, or the defaults when `d` has none (never NULL). */
@@ -119,6 +120,57 @@ void defs_span_release(const struct defs_span *sp);
 /* span.c's memo, created and freed with each snapshot. */
 struct defs_memo *defs_memo_new(void);
 void defs_memo_free(struct defs_memo *m);
+
+/*
+ * What a shared planner was made from (plan_memo.c), beyond the snapshot itself: the
+ * bookings' version it read, the shared span its instances came from (the planner
+ * borrows its strings), and the instants
+ * between which a planner made now from the same inputs would be the same one (app/
+ * schedule.c computes them).  A caller looks up with made_ms = its `now`.
+ */
+struct defs_plan_key {
+	long long version;            /* store_schedule_version, read before the bookings */
+	const struct defs_span *span; /* its instances' (the memo keeps a reference) */
+	long long made_ms, until_ms;  /* valid for made_ms <= now < until_ms */
+};
+
+struct planner;
+
+/*
+ * The planner of `d` for `environment` made from the inputs `k` names (k->made_ms: the
+ * caller's now), or NULL when there is none.  A planner returned is lent under the memo's
+ * lock: use it briefly (no I/O), leave it as it was (a booking taken out is put back),
+ * then call defs_planner_give_back().
+ */
+struct planner *defs_planner_lend(const struct defs *d, const char *environment,
+				  const struct defs_plan_key *k);
+
+/*
+ * Keeps planner `p` (stolen) made from `k` as `environment`'s, replacing an older one,
+ * and lends it as defs_planner_lend() does.  NULL (`p` freed) when it cannot be kept:
+ * no memo, or a planner of newer bookings is already there; then make another.
+ */
+struct planner *defs_planner_keep(const struct defs *d, const char *environment,
+				  const struct defs_plan_key *k, struct planner *p);
+
+/*
+ * While lending `p`: it now holds the bookings of version `version` (the lender changed
+ * them as a committed write planned at `made_ms` did: a caller planning at an earlier
+ * now would not have read them all), and one of them ends at `end_ms` (0: none new), so
+ * it stays valid no longer than that.
+ */
+void defs_planner_rekey(const struct defs *d, struct planner *p, long long version,
+			long long made_ms, long long end_ms);
+
+/*
+ * Ends the loan of `p` by defs_planner_lend() or defs_planner_keep().  `spoiled`: the
+ * caller could not leave it as it was (out of memory): it is dropped.
+ */
+void defs_planner_give_back(const struct defs *d, struct planner *p, bool spoiled);
+
+/* plan_memo.c's memo, created and freed with each snapshot. */
+struct defs_plan_memo *defs_plan_memo_new(void);
+void defs_plan_memo_free(struct defs_plan_memo *m);
 
 /* Takes another reference to `d`. */
 struct defs *defs_ref(struct defs *d);

@@ -252,6 +252,28 @@ enum db_status store_feed_version(struct store *st, long long *bookings, long lo
 	return s == DB_ONE ? DB_ONE : DB_HARD;
 }
 
+/* The version, and whether this transaction wrote it (xmin is the writer's xid). */
+static const struct store_stmt stmt_version_mine = {
+	"schedule_version_mine",
+	"SELECT version, coalesce(xmin::text::bigint = txid_current_if_assigned() % 4294967296,"
+	" false) FROM schedule_version",
+	0};
+
+enum db_status store_schedule_version_mine(struct store *st, long long *version, bool *mine)
+{
+	PGresult *res;
+	*version = 0;
+	*mine = true; /* when unknown, as if: nothing is shared on it */
+	enum db_status s = store_exec(st, &stmt_version_mine, NULL, &res);
+	if (s == DB_ONE) {
+		*version = atoll(PQgetvalue(res, 0, 0));
+		*mine = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	}
+	if (s >= 0)
+		PQclear(res);
+	return s;
+}
+
 enum db_status store_schedule_version(struct store *st, long long *version)
 {
 	PGresult *res;

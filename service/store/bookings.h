@@ -88,6 +88,13 @@ enum db_status store_feed_version(struct store *st, long long *bookings, long lo
 enum db_status store_schedule_version(struct store *st, long long *version);
 
 /*
+ * store_schedule_version, and *mine: whether the running transaction has itself written
+ * bookings (so the version and the bookings it reads include writes that may yet roll
+ * back).  DB_ONE, or an error.
+ */
+enum db_status store_schedule_version_mine(struct store *st, long long *version, bool *mine);
+
+/*
  * The bookings overlapping [from_ms, to_ms) as a planner reads them (planner_new):
  * owned array of {"change", "services" (sorted), "start_ms", "end_ms", "window_uid"},
  * the same bookings in the same order as store_bookings_list without a service filter.

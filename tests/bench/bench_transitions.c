@@ -12,6 +12,11 @@
  *                                                 PATH that must answer 200; a "%u" in
  *                                                 PATH becomes the client's next record
  *                                                 number (its slice of 1..RECORDS)
+ *   bench_transitions URL - lifecycle CLIENTS USERS WARMUP SECONDS
+ *                                                 the same loop, each iteration a normal
+ *                                                 change's whole way (lifecycle_once) as
+ *                                                 the users of USERS ("NAME TOKEN 0|1"
+ *                                                 lines, 1 = may request)
  *   bench_transitions - - cpu PID                 CPU seconds of PID's process tree, and
  *                                                 the machine's busy CPU seconds
  *
@@ -40,9 +45,9 @@
 
 #include "../http/lib_http.h"
 
-#define HIST_STEP_US 10    /* latency histogram: 10 µs buckets ... */
-#define HIST_BUCKETS 20000 /* ... up to 200 ms; slower replies land in the last one */
-#define SHOW_ERRORS  5     /* error replies printed in full, per client */
+#define SHOW_ERRORS 5 /* error replies printed in full, per client */
+#define MAX_USERS   64
+#define MAX_VOTES   16 /* votes one lifecycle may need, at most */
 
 /* What all clients share: read-only once the `go` barrier has been passed. */
 struct plan {
@@ -50,8 +55,13 @@ struct plan {
 	unsigned clients, records;
 	const char *post_path, *post_body; /* `post`: the request each client repeats */
 	const char *get_path;              /* `get`: the path each client reads, "%u" = id */
-	double measure_at, end_at;         /* CLOCK_MONOTONIC seconds */
-	sem_t loaded;                      /* a client has connected and read its records */
+	bool lifecycle;                    /* `lifecycle`: the normal change's whole way */
+	unsigned nusers, nrequesters;
+	const char *user[MAX_USERS];            /* people.json's users with a token ... */
+	struct curl_slist *user_hdr[MAX_USERS]; /* ... their request headers */
+	unsigned requester[MAX_USERS];          /* users who may request (in no board) */
+	double measure_at, end_at;              /* CLOCK_MONOTONIC seconds */
+	sem_t loaded;                           /* a client has connected and read its records */
 	pthread_barrier_t go;
 };
 
@@ -68,7 +78,10 @@ struct client {
 	bool *in_b;    /* their states: false = a, true = b */
 	unsigned long long done, errors, warm;
 	double lat_sum, lat_max;
-	unsigned long long *hist;
+	float *lat; /* every measured latency, seconds */
+	size_t nlat, caplat;
+	unsigned long long iter; /* `lifecycle`: iterations begun */
+	unsigned long long requests, measured_requests;
 };
 
 static double now_s(void)
@@ -105,15 +118,21 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *cls)
 	return n;
 }
 
-/* One request on the client's kept-alive handle; returns the HTTP status, 0 on failure. */
-static long perform(struct client *c, const char *method, const char *path, const char *body)
+/*
+ * One request on the client's kept-alive handle with request headers `hdr` (borrowed);
+ * returns the HTTP status, 0 on failure.
+ */
+static long perform_as(struct client *c, struct curl_slist *hdr, const char *method,
+		       const char *path, const char *body)
 {
 	char url[512];
 	long status = 0;
 	snprintf(url, sizeof url, "%s%s", c->plan->base, path);
 	c->len = 0;
+	c->requests++;
 	if (c->buf != NULL)
 		c->buf[0] = '\0';
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	if (body != NULL) {
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
@@ -129,6 +148,12 @@ static long perform(struct client *c, const char *method, const char *path, cons
 		fprintf(stderr, "client %u: %s %s: %s\n", c->index, method, path,
 			curl_easy_strerror(rc));
 	return status;
+}
+
+/* One request with the client's own token (the `run` and `post` loops). */
+static long perform(struct client *c, const char *method, const char *path, const char *body)
+{
+	return perform_as(c, c->headers, method, path, body);
 }
 
 /* Reads the state of record `i` of this client; false when the GET failed. */
@@ -174,6 +199,185 @@ static bool post_once(struct client *c)
 	return false;
 }
 
+/* The index of user `name` among the plan's users, or -1. */
+static int user_index(const struct plan *p, const char *name)
+{
+	for (unsigned i = 0; i < p->nusers; i++)
+		if (strcmp(p->user[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Prints a failed step of a lifecycle (the first few per client). */
+static void lc_fail(struct client *c, const char *step, long status)
+{
+	if (c->errors < SHOW_ERRORS)
+		fprintf(stderr, "client %u: lifecycle %s: %ld %s\n", c->index, step, status,
+			c->buf ? c->buf : "");
+}
+
+/* The reply body as JSON (owned), or NULL. */
+static json_t *lc_json(const struct client *c)
+{
+	return c->buf != NULL ? json_loads(c->buf, 0, NULL) : NULL;
+}
+
+/*
+ * Casts the votes the approvals `ap` (a submit's "approvals" or a vote's reply) still
+ * lack: for each group not yet satisfied, its pending members approve, one vote each,
+ * never the requester or an editor (segregation of duties; `used` holds who has voted
+ * in this lifecycle).  Returns the state the last vote left the change in ("" when no
+ * vote was needed), or NULL when a vote failed.
+ */
+static const char *lc_vote(struct client *c, json_t *ap, const char *path, int requester,
+			   bool *used, char *state, size_t len)
+{
+	char url[128];
+	snprintf(url, sizeof url, "%s/approvals", path);
+	snprintf(state, len, "%s", "");
+	json_incref(ap);
+	for (int guard = 0; guard < MAX_VOTES && !json_is_true(json_object_get(ap, "satisfied"));
+	     guard++) {
+		size_t i;
+		json_t *g, *who;
+		int voter = -1;
+		const char *group = NULL;
+		json_array_foreach(json_object_get(ap, "groups"), i, g) {
+			if (json_is_true(json_object_get(g, "satisfied")))
+				continue;
+			size_t k;
+			json_array_foreach(json_object_get(g, "pending"), k, who) {
+				int u = user_index(c->plan, json_string_value(who) ?: "");
+				if (u >= 0 && u != requester && !used[u]) {
+					voter = u;
+					break;
+				}
+			}
+			group = json_string_value(json_object_get(g, "group"));
+			if (voter >= 0)
+				break;
+		}
+		json_decref(ap);
+		if (voter < 0 || group == NULL) {
+			lc_fail(c, "nobody left to vote", 0);
+			return NULL;
+		}
+		used[voter] = true;
+		json_t *b = json_pack("{s:s, s:s, s:s}", "decision", "approve", "comment",
+				      "bench: fine", "group", group);
+		char *text = json_dumps(b, JSON_COMPACT);
+		json_decref(b);
+		long st = perform_as(c, c->plan->user_hdr[voter], "POST", url, text);
+		free(text);
+		ap = st == 200 ? lc_json(c) : NULL;
+		if (ap == NULL) {
+			lc_fail(c, "vote", st);
+			return NULL;
+		}
+		snprintf(state, len, "%s",
+			 json_string_value(json_object_get(json_object_get(ap, "change"), "state"))
+				 ?: "");
+	}
+	bool ok = json_is_true(json_object_get(ap, "satisfied"));
+	json_decref(ap);
+	if (!ok)
+		lc_fail(c, "votes never satisfied the approvals", 0);
+	return ok ? state : NULL;
+}
+
+/*
+ * `lifecycle`: one normal change all the way, each step as the user who would take it:
+ * a requester creates it, PATCHes it (so becomes its editor) and submits it; the members
+ * the approvals name vote until they are satisfied; the change must then be `scheduled`
+ * with its slot booked (a GET).  True when every step answered as it should.
+ */
+static bool lifecycle_once(struct client *c)
+{
+	static const char *const services[] = {"web-frontend",  "mobile-api",     "search",
+					       "notifications", "data-warehouse", "reporting"};
+	const struct plan *p = c->plan;
+	unsigned long long k = c->iter++;
+	int req = (int)p->requester[(c->index + k) % p->nrequesters];
+	const char *svc = services[(c->index * 7 + k) % (sizeof services / sizeof *services)];
+	char body[768], path[96], tpath[128], state[32];
+	bool used[MAX_USERS] = {false};
+
+	snprintf(body, sizeof body,
+		 "{\"title\": \"bench lifecycle %u.%llu\", \"type\": \"normal\", "
+		 "\"services\": [\"%s\"], \"duration\": \"PT15M\", \"description\": "
+		 "\"a routine release\", \"implementation_plan\": \"deploy the new build\", "
+		 "\"rollback_plan\": \"switch the load balancer back to the blue pool\", "
+		 "\"test_evidence\": \"staging run green\"}",
+		 c->index, k, svc);
+	long st = perform_as(c, p->user_hdr[req], "POST", "/v1/changes", body);
+	json_t *j = st == 201 ? lc_json(c) : NULL;
+	const char *id = json_string_value(json_object_get(j, "id"));
+	if (id == NULL) {
+		lc_fail(c, "create", st);
+		json_decref(j);
+		return false;
+	}
+	snprintf(path, sizeof path, "/v1/changes/%s", id);
+	json_decref(j);
+
+	/* The PATCH names the version it read, as a client that edits does. */
+	struct curl_slist *hdr = NULL;
+	for (struct curl_slist *h = p->user_hdr[req]; h != NULL; h = h->next)
+		hdr = curl_slist_append(hdr, h->data);
+	hdr = curl_slist_append(hdr, "If-Match: \"1\"");
+	st = perform_as(c, hdr, "PATCH", path,
+			"{\"description\": \"a routine release, reviewed by the team\"}");
+	curl_slist_free_all(hdr);
+	if (st != 200) {
+		lc_fail(c, "patch", st);
+		return false;
+	}
+
+	snprintf(tpath, sizeof tpath, "%s/transitions", path);
+	st = perform_as(c, p->user_hdr[req], "POST", tpath, "{\"event\": \"submit\"}");
+	j = st == 200 ? lc_json(c) : NULL;
+	const char *s = json_string_value(json_object_get(j, "state"));
+	if (s == NULL || strcmp(s, "authorize") != 0) {
+		lc_fail(c, "submit", st);
+		json_decref(j);
+		return false;
+	}
+	const char *after =
+		lc_vote(c, json_object_get(j, "approvals"), path, req, used, state, sizeof state);
+	json_decref(j);
+	if (after == NULL)
+		return false;
+	if (strcmp(after, "scheduled") != 0) {
+		lc_fail(c, "state after the votes", 200);
+		return false;
+	}
+
+	st = perform_as(c, p->user_hdr[req], "GET", path, NULL);
+	j = st == 200 ? lc_json(c) : NULL;
+	const char *booked =
+		json_string_value(json_object_get(json_object_get(j, "schedule"), "status"));
+	bool ok = booked != NULL && strcmp(booked, "booked") == 0 &&
+		  strcmp(json_string_value(json_object_get(j, "state")) ?: "", "scheduled") == 0;
+	if (!ok)
+		lc_fail(c, "not booked", st);
+	json_decref(j);
+	return ok;
+}
+
+/* Keeps latency `s` (seconds) of a measured operation. */
+static void keep_latency(struct client *c, double s)
+{
+	if (c->nlat == c->caplat) {
+		size_t cap = c->caplat ? c->caplat * 2 : 4096;
+		float *v = realloc(c->lat, cap * sizeof *v);
+		if (v == NULL)
+			return;
+		c->lat = v;
+		c->caplat = cap;
+	}
+	c->lat[c->nlat++] = (float)s;
+}
+
 /* `get`: one GET of the plan's path for record `i`; true when the reply was 200. */
 static bool get_once(struct client *c, unsigned i)
 {
@@ -198,7 +402,8 @@ static void *client_main(void *arg)
 	struct plan *p = c->plan;
 	bool ok = true;
 
-	for (unsigned i = 0; i < c->nrec && ok && p->post_path == NULL && p->get_path == NULL; i++)
+	for (unsigned i = 0;
+	     i < c->nrec && ok && p->post_path == NULL && p->get_path == NULL && !p->lifecycle; i++)
 		ok = load_state(c, i);
 	if (!ok) {
 		fprintf(stderr, "client %u: cannot read its records\n", c->index);
@@ -208,11 +413,13 @@ static void *client_main(void *arg)
 	pthread_barrier_wait(&p->go);
 	for (unsigned i = 0; ok; i = (i + 1) % c->nrec) {
 		double t0 = now_s();
+		unsigned long long r0 = c->requests;
 		if (t0 >= p->end_at)
 			break;
-		bool good = p->post_path  ? post_once(c)
-			    : p->get_path ? get_once(c, i)
-					  : fire_next(c, i);
+		bool good = p->lifecycle   ? lifecycle_once(c)
+			    : p->post_path ? post_once(c)
+			    : p->get_path  ? get_once(c, i)
+					   : fire_next(c, i);
 		double t1 = now_s();
 		if (t1 < p->measure_at) {
 			c->warm++;
@@ -224,9 +431,8 @@ static void *client_main(void *arg)
 			c->errors++;
 			continue;
 		}
-		double us = (t1 - t0) * 1e6;
-		size_t b = (size_t)(us / HIST_STEP_US);
-		c->hist[b < HIST_BUCKETS ? b : HIST_BUCKETS - 1]++;
+		keep_latency(c, t1 - t0);
+		c->measured_requests += c->requests - r0;
 		c->done++;
 		c->lat_sum += t1 - t0;
 		if (t1 - t0 > c->lat_max)
@@ -245,9 +451,8 @@ static bool client_init(struct client *c, struct plan *p, unsigned index)
 		c->nrec++;
 	c->ids = calloc(c->nrec ? c->nrec : 1, sizeof *c->ids);
 	c->in_b = calloc(c->nrec ? c->nrec : 1, sizeof *c->in_b);
-	c->hist = calloc(HIST_BUCKETS, sizeof *c->hist);
 	c->curl = curl_easy_init();
-	if (c->ids == NULL || c->in_b == NULL || c->hist == NULL || c->curl == NULL)
+	if (c->ids == NULL || c->in_b == NULL || c->curl == NULL)
 		return false;
 	for (unsigned id = index + 1, i = 0; id <= p->records; id += p->clients)
 		c->ids[i++] = id;
@@ -271,7 +476,7 @@ static void client_free(struct client *c)
 	free(c->buf);
 	free(c->ids);
 	free(c->in_b);
-	free(c->hist);
+	free(c->lat);
 }
 
 /* CPU seconds of this process (all threads). */
@@ -360,39 +565,35 @@ static void machine_cpu(double *busy, double *total)
 	*busy = (sum - (double)v[3] - (double)v[4]) / hz; /* less idle and iowait */
 }
 
-static double percentile(const unsigned long long *hist, unsigned long long n, double q)
+static int cmp_float(const void *a, const void *b)
 {
-	unsigned long long want = (unsigned long long)((double)n * q), seen = 0;
-	for (size_t b = 0; b < HIST_BUCKETS; b++) {
-		seen += hist[b];
-		if (seen > want)
-			return (double)(b + 1) * HIST_STEP_US / 1000.0;
-	}
-	return (double)HIST_BUCKETS * HIST_STEP_US / 1000.0;
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
 }
 
-static int cmd_run(const char *base, const char *token, unsigned clients, unsigned records,
-		   const char *post_path, const char *post_body, const char *get_path,
-		   double warmup, double seconds)
+/* The q-quantile of the n sorted latencies `v` (seconds), in ms; 0 when there are none. */
+static double percentile(const float *v, size_t n, double q)
 {
-	struct plan p = {.base = base,
-			 .token = token,
-			 .clients = clients,
-			 .records = records,
-			 .post_path = post_path,
-			 .post_body = post_body,
-			 .get_path = get_path};
+	if (n == 0)
+		return 0;
+	size_t i = (size_t)((double)n * q);
+	return (double)v[i < n ? i : n - 1] * 1000.0;
+}
+
+static int cmd_run(struct plan *pp, double warmup, double seconds)
+{
+	struct plan p = *pp;
+	unsigned clients = p.clients, records = p.records;
 	struct client *cs = calloc(clients, sizeof *cs);
-	unsigned long long *hist = calloc(HIST_BUCKETS, sizeof *hist);
+	size_t nlat = 0;
 	const char *spid = getenv("BENCH_SERVER_PID"), *ppid = getenv("BENCH_PG_PID");
 	long server = spid ? atol(spid) : 0, pg = ppid ? atol(ppid) : 0;
 	unsigned started = 0;
 	int rc = 0;
 
-	if (cs == NULL || hist == NULL || clients == 0 || records < clients) {
+	if (cs == NULL || clients == 0 || records < clients) {
 		fprintf(stderr, "bench: need 1 <= CLIENTS <= RECORDS\n");
 		free(cs);
-		free(hist);
 		return 2;
 	}
 	/*
@@ -423,27 +624,35 @@ static int cmd_run(const char *base, const char *token, unsigned clients, unsign
 	double cpu1 = self_cpu(), srv1 = pid_cpu(server), pg1 = tree_cpu(pg), t1 = now_s();
 	machine_cpu(&busy1, &total1);
 
-	unsigned long long done = 0, errors = 0, warm = 0;
+	unsigned long long done = 0, errors = 0, warm = 0, requests = 0;
 	double lat_sum = 0, lat_max = 0;
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(cs[i].thread, NULL);
+		nlat += cs[i].nlat;
+	}
+	float *lat = calloc(nlat ? nlat : 1, sizeof *lat);
+	nlat = 0;
+	for (unsigned i = 0; i < started; i++) {
 		done += cs[i].done;
 		errors += cs[i].errors;
 		warm += cs[i].warm;
+		requests += cs[i].measured_requests;
 		lat_sum += cs[i].lat_sum;
 		lat_max = cs[i].lat_max > lat_max ? cs[i].lat_max : lat_max;
-		for (size_t b = 0; b < HIST_BUCKETS; b++)
-			hist[b] += cs[i].hist[b];
+		if (lat != NULL && cs[i].nlat > 0)
+			memcpy(lat + nlat, cs[i].lat, cs[i].nlat * sizeof *lat);
+		nlat += lat != NULL ? cs[i].nlat : 0;
 		client_free(&cs[i]);
 	}
+	qsort(lat, nlat, sizeof *lat, cmp_float);
 	double span = t1 - t0, n = done ? (double)done : 1;
 	printf("clients=%u records=%u warmup_s=%.0f measured_s=%.2f\n", clients, records, warmup,
 	       span);
 	printf("transitions=%llu errors=%llu warmup_transitions=%llu\n", done, errors, warm);
-	printf("requests=%llu\n", done);
+	printf("requests=%llu requests_per_op=%.2f\n", requests, (double)requests / n);
 	printf("http_tps=%.1f\n", (double)done / seconds);
 	printf("latency_ms mean=%.2f p50=%.2f p99=%.2f max=%.2f\n", lat_sum / n * 1000,
-	       percentile(hist, done, 0.5), percentile(hist, done, 0.99), lat_max * 1000);
+	       percentile(lat, nlat, 0.5), percentile(lat, nlat, 0.99), lat_max * 1000);
 	/* CPU per transition, in µs; "other" is the rest of the machine's busy time. */
 	double machine = busy1 - busy0, client = cpu1 - cpu0, srv = srv1 - srv0, db = pg1 - pg0;
 	printf("cpu_us_per_op client=%.0f server=%.0f postgres=%.0f other=%.0f busy_pct=%.0f\n",
@@ -457,7 +666,7 @@ static int cmd_run(const char *base, const char *token, unsigned clients, unsign
 	sem_destroy(&p.loaded);
 	pthread_barrier_destroy(&p.go);
 	free(cs);
-	free(hist);
+	free(lat);
 	return rc;
 }
 
@@ -498,6 +707,42 @@ static int cmd_cpu(long pid)
 	return 0;
 }
 
+/*
+ * `lifecycle`: reads USERS, one "NAME TOKEN REQUESTER" line per user (REQUESTER 1: the
+ * user may be the requester), into the plan's users and their headers.  False when the
+ * file cannot be read, is too long, or names no requester.
+ */
+static bool load_users(struct plan *p, const char *path)
+{
+	char name[128], token[256], auth[300];
+	int requester;
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		perror(path);
+		return false;
+	}
+	while (fscanf(f, "%127s %255s %d", name, token, &requester) == 3) {
+		if (p->nusers == MAX_USERS) {
+			fprintf(stderr, "bench: more than %d users in %s\n", MAX_USERS, path);
+			fclose(f);
+			return false;
+		}
+		unsigned u = p->nusers++;
+		p->user[u] = strdup(name);
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+		p->user_hdr[u] = curl_slist_append(NULL, auth);
+		p->user_hdr[u] =
+			curl_slist_append(p->user_hdr[u], "Content-Type: application/json");
+		p->user_hdr[u] = curl_slist_append(p->user_hdr[u], "Expect:");
+		if (requester)
+			p->requester[p->nrequesters++] = u;
+	}
+	fclose(f);
+	if (p->nrequesters == 0)
+		fprintf(stderr, "bench: no requester in %s\n", path);
+	return p->nrequesters > 0;
+}
+
 static unsigned num(const char *s)
 {
 	char *end;
@@ -514,7 +759,8 @@ int main(int argc, char **argv)
 			"usage: %s URL TOKEN create N | fire ID EVENT |"
 			" run CLIENTS RECORDS WARMUP SECONDS |"
 			" post CLIENTS PATH BODY WARMUP SECONDS |"
-			" get CLIENTS RECORDS PATH WARMUP SECONDS | cpu PID\n",
+			" get CLIENTS RECORDS PATH WARMUP SECONDS |"
+			" lifecycle CLIENTS USERS WARMUP SECONDS | cpu PID\n",
 			argv[0]);
 		return 2;
 	}
@@ -526,16 +772,39 @@ int main(int argc, char **argv)
 		rc = cmd_fire(&s, argv[2], argv[4], argv[5]);
 	else if (strcmp(argv[3], "cpu") == 0 && argc == 5)
 		rc = cmd_cpu(atol(argv[4]));
-	else if (strcmp(argv[3], "run") == 0 && argc == 8)
-		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), NULL, NULL, NULL,
-			     num(argv[6]), num(argv[7]));
-	else if (strcmp(argv[3], "post") == 0 && argc == 9)
-		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[4]), argv[5], argv[6], NULL,
-			     num(argv[7]), num(argv[8]));
-	else if (strcmp(argv[3], "get") == 0 && argc == 9)
-		rc = cmd_run(argv[1], argv[2], num(argv[4]), num(argv[5]), NULL, NULL, argv[6],
-			     num(argv[7]), num(argv[8]));
-	else
+	else if (strcmp(argv[3], "run") == 0 && argc == 8) {
+		struct plan p = {.base = argv[1],
+				 .token = argv[2],
+				 .clients = num(argv[4]),
+				 .records = num(argv[5])};
+		rc = cmd_run(&p, num(argv[6]), num(argv[7]));
+	} else if (strcmp(argv[3], "post") == 0 && argc == 9) {
+		struct plan p = {.base = argv[1],
+				 .token = argv[2],
+				 .clients = num(argv[4]),
+				 .records = num(argv[4]),
+				 .post_path = argv[5],
+				 .post_body = argv[6]};
+		rc = cmd_run(&p, num(argv[7]), num(argv[8]));
+	} else if (strcmp(argv[3], "get") == 0 && argc == 9) {
+		struct plan p = {.base = argv[1],
+				 .token = argv[2],
+				 .clients = num(argv[4]),
+				 .records = num(argv[5]),
+				 .get_path = argv[6]};
+		rc = cmd_run(&p, num(argv[7]), num(argv[8]));
+	} else if (strcmp(argv[3], "lifecycle") == 0 && argc == 8) {
+		struct plan p = {.base = argv[1],
+				 .token = argv[2],
+				 .clients = num(argv[4]),
+				 .records = num(argv[4]),
+				 .lifecycle = true};
+		rc = load_users(&p, argv[5]) ? cmd_run(&p, num(argv[6]), num(argv[7])) : 2;
+		for (unsigned i = 0; i < p.nusers; i++) {
+			free((char *)p.user[i]);
+			curl_slist_free_all(p.user_hdr[i]);
+		}
+	} else
 		fprintf(stderr, "%s: unknown command or wrong arguments\n", argv[0]);
 	curl_global_cleanup();
 	return rc;

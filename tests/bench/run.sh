@@ -17,8 +17,8 @@
 #
 # Environment (all optional):
 #   BENCH_ONLY         the rows to run, among "sched dav replan streams reads transitions
-#                      create"
-#                      (default all)
+#                      create lifecycle concurrency" (default all; the last two:
+#                      tests/bench/lifecycle.sh)
 #   BENCH_CONCURRENCY  N: transomd threads (so N database connections) and pgbench clients;
 #                      default one per core (transomd's own default), at least 2, at most 8
 #   BENCH_CONNECTIONS  HTTP keep-alive connections; default 4N.  More than N, because
@@ -49,7 +49,7 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-ONLY=${BENCH_ONLY:-sched dav replan streams reads transitions create}
+ONLY=${BENCH_ONLY:-sched dav replan streams reads transitions create lifecycle concurrency}
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # The scheduler core first: 10,000 and 20,000 changes over 200 services, and their ratio.
@@ -72,6 +72,12 @@ fi
 if want reads; then
 	echo
 	"$ROOT/tests/bench/reads.sh" "$BUILD" || exit 1
+fi
+LC_ROWS=""
+for r in lifecycle concurrency; do want $r && LC_ROWS="$LC_ROWS $r"; done
+if [ -n "$LC_ROWS" ]; then
+	echo
+	"$ROOT/tests/bench/lifecycle.sh" "$BUILD" "$LC_ROWS" || exit 1
 fi
 want transitions || want create || exit 0
 PG=$ROOT/deploy/pg.sh
