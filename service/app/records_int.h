@@ -28,7 +28,9 @@ struct rec_job {
 	struct policy_ext ext;   /* handed to the policy actions through wf_ctx.ext */
 	json_t *subject;         /* the record the engine last ran on (borrowed), for errors */
 	/* The calendar instances the planner places changes among (rec_calendar; borrowed),
-	 * expanded before the transaction so that no row lock waits on libical; or NULL. */
+	 * taken before the transaction so that no row lock waits on libical; or NULL.  The
+	 * incident freezes join them in the transaction, when a placement first needs them
+	 * (schedule.c, calendar_freezes). */
 	struct cal_instances *instances;
 	/* A re-plan pass's planners, kept across its changes (schedule.c; borrowed), or NULL:
 	 * each placement then builds its own. */

@@ -48,14 +48,15 @@ static const char *env_of(json_t *record)
 
 /*
  * rec_calendar's list: first `borrowed` instances of the snapshot's shared span (shallow
- * copies: their arrays stay the span's), then the incident freezes, whose strings borrow
- * from `incident_freezes`.
+ * copies: their arrays stay the span's), then, once calendar_freezes() has read them,
+ * the incident freezes, whose strings borrow from `incident_freezes`.
  */
 struct rec_cal {
 	struct cal_instances l;       /* first: rec_calendar returns &rc->l */
 	const struct defs_span *span; /* a reference, or NULL when `l` was expanded here */
 	size_t borrowed;
-	json_t *incident_freezes;
+	bool freezes_read;        /* calendar_freezes() ran: planners may be made from `l` */
+	json_t *incident_freezes; /* NULL when the database could not say */
 };
 
 /* The instances of `sp` overlapping [from_ms, to_ms) into rc->l.  -1 on out of memory. */
@@ -88,14 +89,30 @@ struct cal_instances *rec_calendar(const struct rec_ctx *c)
 		rec_calendar_free(&rc->l);
 		return NULL;
 	}
-	/* Open P1/P2 incidents freeze their services (incident_freezes.h).  A database that
-	 * cannot say leaves them out: the write that follows fails on it anyway. */
-	if (c->st != NULL && incident_freezes_list(c, &rc->incident_freezes) >= 0 &&
-	    incident_freezes_append(rc->incident_freezes, &rc->l) != 0) {
-		rec_calendar_free(&rc->l);
-		return NULL;
-	}
 	return &rc->l;
+}
+
+/*
+ * Adds the incident freezes to rec_calendar's list `all`, once: open P1/P2 incidents
+ * freeze their services (incident_freezes.h).  Read only by the writes that place a
+ * change (most writes do not: they need no query for it), in their transaction, before
+ * any planner is made from `all`: planner_for and planner_shared refuse a list without
+ * them.  A database that cannot say leaves them out and returns its error: the write
+ * fails on it.
+ */
+static enum db_status calendar_freezes(const struct rec_ctx *c, const struct cal_instances *all)
+{
+	struct rec_cal *rc = (struct rec_cal *)all; /* the job's own list, made mutable here */
+	if (rc == NULL)
+		return DB_HARD;
+	if (rc->freezes_read)
+		return DB_NONE;
+	rc->freezes_read = true;
+	enum db_status s =
+		c->st != NULL ? incident_freezes_list(c, &rc->incident_freezes) : DB_NONE;
+	if (s < 0)
+		return s;
+	return incident_freezes_append(rc->incident_freezes, &rc->l) == 0 ? DB_NONE : DB_HARD;
 }
 
 void rec_calendar_free(struct cal_instances *l)
@@ -137,8 +154,8 @@ static enum db_status planner_for(struct rec_ctx *c, const struct cal_instances 
 	int64_t horizon = d->plan ? d->plan->horizon_ms : SCHED_HORIZON_DEFAULT_MS;
 	json_t *bookings = NULL;
 	*out = NULL;
-	if (all == NULL)
-		return DB_HARD;
+	if (all == NULL || !((const struct rec_cal *)all)->freezes_read)
+		return DB_HARD; /* never a planner without the incident freezes */
 	/* An emergency change fixing an incident is not held by that incident's freeze: the
 	 * planner gets the instances without it (a shallow copy; the planner keeps nothing of
 	 * the list itself). */
@@ -219,7 +236,9 @@ static enum db_status planner_shared(struct rec_ctx *c, const struct cal_instanc
 	bool mine;
 	json_t *bookings = NULL;
 	*out = NULL;
-	if (all == NULL || rc->span == NULL || rc->incident_freezes == NULL ||
+	if (all == NULL || !rc->freezes_read)
+		return DB_HARD; /* never a planner without the incident freezes */
+	if (rc->span == NULL || rc->incident_freezes == NULL ||
 	    json_array_size(rc->incident_freezes) > 0 || rc->l.n != rc->borrowed)
 		return DB_NONE;
 	enum db_status s = store_schedule_version_mine(c->st, &version, &mine);
@@ -523,7 +542,7 @@ static enum db_status place(struct rec_job *j, struct store_record *r, bool resp
 	*detail = NULL;
 	*moved = false;
 	time_format_ms(c->now_ms, at);
-	if ((s = store_schedule_lock(c->st)) < 0)
+	if ((s = store_schedule_lock(c->st)) < 0 || (s = calendar_freezes(c, j->instances)) < 0)
 		return s;
 	/* A change exempt from an incident's freeze needs a planner without it: the pass's
 	 * shared planners hold every freeze. */
@@ -699,10 +718,12 @@ enum db_status rec_schedule_propose_any(struct rec_job *j, const struct wf *wf, 
 	bool shared = false;
 	json_t *lent = NULL;
 	long long version;
-	enum db_status s =
-		j->plan == NULL ? planner_lend_or_make(c, j->instances, j->id, env_of(record),
-						       record, &p, &shared, &lent, &version)
-				: planner_for(c, j->instances, j->id, env_of(record), record, &p);
+	enum db_status s = calendar_freezes(c, j->instances);
+	if (s < 0)
+		return s;
+	s = j->plan == NULL ? planner_lend_or_make(c, j->instances, j->id, env_of(record), record,
+						   &p, &shared, &lent, &version)
+			    : planner_for(c, j->instances, j->id, env_of(record), record, &p);
 	if (s < 0)
 		return s;
 	json_t *res = NULL;
@@ -1050,6 +1071,9 @@ enum tr_code records_replan(struct rec_ctx *c, bool (*stop)(void *cls), void *cl
 		json_decref(cands);
 		return tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
 	}
+	/* As every planner here needs them: read now, outside any transaction.  A database
+	 * that cannot say leaves them out; the pass's next statement fails on it anyway. */
+	(void)calendar_freezes(c, all);
 	stats->freezes = freezes_print(((struct rec_cal *)all)->incident_freezes);
 	struct rec_plan_cache plan = {.version = -1, .pending = -1};
 	bool unscheduled = false;
@@ -1233,7 +1257,9 @@ enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json
 	rq.emergency = json_is_string(json_object_get(change, "type")) &&
 		       strcmp(json_string_value(json_object_get(change, "type")), "emergency") == 0;
 	struct cal_instances *all = rec_calendar(c);
-	enum db_status s = planner_for(c, all, NULL, env_of(change), change, &p);
+	enum db_status s = all != NULL ? calendar_freezes(c, all) : DB_HARD;
+	if (s >= 0)
+		s = planner_for(c, all, NULL, env_of(change), change, &p);
 	rec_calendar_free(all);
 	if (s < 0)
 		return rec_db_error(err, s, c->st);

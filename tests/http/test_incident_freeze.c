@@ -218,6 +218,39 @@ static void test_scheduler_places_nothing_in_it(void)
 	reply_free(r);
 }
 
+/*
+ * A change submitted while the incident is open is booked after its freeze, not in it:
+ * the placement of a write (not only slots, simulate and the re-planner) reads the
+ * incident freezes.  web-frontend depends on payments through api-gateway.
+ */
+static long long booked_start(const char *id);
+
+static void test_a_booking_lands_after_it(void)
+{
+	long long now = (long long)time(NULL) * 1000;
+	struct reply *r =
+		request(&srv, "POST", "/v1/changes", requester,
+			"{\"title\": \"Renew the edge certificate\", \"type\": \"standard\","
+			" \"services\": [\"web-frontend\"], \"duration\": \"PT15M\","
+			" \"template\": \"tls-certificate-renewal\"}",
+			NULL);
+	CHECKF(r->status == 201, "create: %ld %s", r->status, r->body);
+	char id[32], path[96];
+	snprintf(id, sizeof id, "%s", reply_str(r, "id") ?: "");
+	reply_free(r);
+	snprintf(path, sizeof path, "/v1/changes/%s/transitions", id);
+	r = request(&srv, "POST", path, requester, "{\"event\": \"submit\"}", NULL);
+	CHECKF(r->status == 200 && strcmp(reply_str(r, "state") ?: "", "scheduled") == 0,
+	       "submit: %ld %s", r->status, r->body);
+	reply_free(r);
+	long long start = booked_start(id);
+	CHECKF(start >= now + 4LL * 3600 * 1000 - 120 * 1000,
+	       "%s booked at %lld, inside %s's freeze (now %lld)", id, start, incident, now);
+	snprintf(path, sizeof path, "/v1/changes/%s/transitions", id);
+	r = request(&srv, "POST", path, requester, "{\"event\": \"cancel\"}", NULL);
+	reply_free(r);
+}
+
 /* The start of the proposed schedule of a simulated emergency change (ms), or 0. */
 static long long simulated_start(const char *extra)
 {
@@ -412,7 +445,7 @@ int tests_main(void);
 #define main tests_main
 TESTS(test_p3_freezes_nothing, test_open_window_is_held,
       test_p1_denies_the_service_and_its_dependents, test_scheduler_places_nothing_in_it,
-      test_emergency_fixing_it_is_exempt, test_resolving_lifts_it,
+      test_a_booking_lands_after_it, test_emergency_fixing_it_is_exempt, test_resolving_lifts_it,
       test_replan_moves_a_booked_change_out_of_a_new_freeze)
 #undef main
 
