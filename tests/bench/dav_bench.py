@@ -151,6 +151,21 @@ def api(port, token, method, path, body):
     return r.status, reply
 
 
+def book_standard(port, token):
+    """A standard change created and submitted through the API: booked; its reply."""
+    st, ch = api(port, token, "POST", "/v1/changes", {
+        "title": "Renew the edge certificate", "type": "standard",
+        "services": ["web-frontend"], "duration": "PT15M",
+        "template": "tls-certificate-renewal"})
+    if st != 201:
+        die("create: %d %s" % (st, ch))
+    st, sub = api(port, token, "POST", "/v1/changes/%s/transitions" % ch["id"],
+                  {"event": "submit"})
+    if st != 200 or sub.get("state") != "scheduled":
+        die("submit: %d %s" % (st, sub))
+    return sub
+
+
 def wait_port(port, proc, what):
     for _ in range(300):
         if proc.poll() is not None:
@@ -245,16 +260,7 @@ def main():
         tcal = "/dav/calendars/bench/schedule/"
 
         # One standard change scheduled through the API, copied in SQL nbook times.
-        st, ch = api(tport, requester, "POST", "/v1/changes", {
-            "title": "Renew the edge certificate", "type": "standard",
-            "services": ["web-frontend"], "duration": "PT15M",
-            "template": "tls-certificate-renewal"})
-        if st != 201:
-            die("create: %d %s" % (st, ch))
-        st, sub = api(tport, requester, "POST", "/v1/changes/%s/transitions" % ch["id"],
-                      {"event": "submit"})
-        if st != 200 or sub.get("state") != "scheduled":
-            die("submit: %d %s" % (st, sub))
+        ch = sub = book_standard(tport, requester)
         # after the original's own booking, so that no copy overlaps it
         book_first = datetime.datetime.fromisoformat(
             sub["schedule"]["end"].replace("Z", "+00:00")) + datetime.timedelta(hours=1)
@@ -303,16 +309,7 @@ def main():
                 die("comment: %d" % st)
 
         def transom_book(i):
-            st, c = api(tport, requester, "POST", "/v1/changes", {
-                "title": "Renew the edge certificate", "type": "standard",
-                "services": ["web-frontend"], "duration": "PT15M",
-                "template": "tls-certificate-renewal"})
-            if st != 201:
-                die("create: %d %s" % (st, c))
-            st, c = api(tport, requester, "POST", "/v1/changes/%s/transitions" % c["id"],
-                        {"event": "submit"})
-            if st != 200 or c.get("state") != "scheduled":
-                die("submit: %d %s" % (st, c))
+            book_standard(tport, requester)
 
         def radicale_write(i):
             i += 1000 * len(rows)  # a new UID in each row
