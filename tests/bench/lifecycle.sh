@@ -35,7 +35,6 @@ BUILD=${1:-build}
 ROWS=${2:-lifecycle concurrency}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-PG=$ROOT/deploy/pg.sh
 BIN=$ROOT/$BUILD/transomd
 CLIENT=$ROOT/$BUILD/tests/bench/bench_transitions
 CORES=$(nproc)
@@ -46,73 +45,23 @@ REPS=${BENCH_REPS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 SECONDS_=${BENCH_SECONDS:-5}
 want() { case " $ROWS " in *" $1 "*) return 0 ;; esac; return 1; }
+. "$ROOT/tests/bench/lib.sh"
+SERVE_ENV="TRANSOM_THREADS=$N TRANSOM_MAX_CONNECTIONS_PER_IP=0"
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r | head -n 1)
-for f in "$BIN" "$CLIENT" "$PGBIN/psql"; do
-	[ -x "$f" ] || { echo "bench: $f is missing (make bench builds it)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/transom-lifecycle.XXXXXX)
-chmod 755 "$TMP"
-SERVER=""
-cleanup() {
-	[ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
-	"$PG" stop "$TMP/pg" >/dev/null 2>&1
-	[ -n "${BENCH_KEEP:-}" ] && { echo "kept $TMP"; return; }
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-	echo "bench: $*" >&2
-	[ -f "$TMP/serve.err" ] && tail -n 5 "$TMP/serve.err" >&2
-	exit 1
-}
-
-psql_q() {
-	"$PGBIN/psql" -h "$TMP/sock" -U transom -d bench -qAtX -v ON_ERROR_STOP=1 "$@"
-}
-
-# min / median / max of the numbers on stdin, as "min med max".
-mmm() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "- - -"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%s %s %s\n", v[1], m, v[NR] }'
-}
-
-# row LABEL FILE [FORMAT]
-row() {
-	set -- "$1" "$2" "${3:-%10.1f}" "$(mmm <"$2")"
-	echo "$4" | awk -v l="$1" -v f="$3" '{ printf "  %-44s " f " " f " " f "\n", l, $1, $2, $3 }'
-}
+need "$BIN" "$CLIENT" "$PGBIN/psql"
+bench_tmp lifecycle
 
 # --- the database, the definitions, the service --------------------------------------------
-{ "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
-	"$PG" createdb "$TMP/sock" bench >/dev/null; } || die "cannot start PostgreSQL"
-PM=$(head -n 1 "$TMP/pg/postmaster.pid")
-psql_q -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null ||
-	die "cannot configure PostgreSQL"
-TRANSOM_DATABASE_URL=$("$PG" url "$TMP/sock" bench)
+pg_cluster no-autovacuum
 TRANSOM_LOG_LEVEL=warn
 TRANSOM_POLICIES_DIR=$TMP/policies
-export TRANSOM_DATABASE_URL TRANSOM_LOG_LEVEL TRANSOM_POLICIES_DIR
+export TRANSOM_LOG_LEVEL TRANSOM_POLICIES_DIR
 "$BIN" migrate >/dev/null 2>&1 || die "cannot migrate"
 
 mkdir -p "$TMP/policies"
 cp policies/*.json policies/cab.ics "$TMP/policies/" || die "cannot copy policies/"
-{
-	printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//bench//EN\r\n'
-	printf 'BEGIN:VEVENT\r\nUID:bench-open@transom.example\r\n'
-	printf 'DTSTAMP:20260101T000000Z\r\nDTSTART:20260101T000000Z\r\n'
-	printf 'DURATION:PT24H\r\nRRULE:FREQ=DAILY\r\n'
-	printf 'SUMMARY:Bench window (all day)\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n'
-	printf 'X-TRANSOM-SERVICES:*\r\nX-TRANSOM-CAPACITY:100000\r\n'
-	printf 'END:VEVENT\r\nEND:VCALENDAR\r\n'
-} >"$TMP/policies/windows.ics"
-printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//bench//EN\r\nEND:VCALENDAR\r\n' \
-	>"$TMP/policies/freezes.ics"
+all_day_windows # as replan.sh (lib.sh)
+no_freezes
 
 # A token for every user of people.json: "NAME TOKEN 1" for those in no board (they
 # request), "NAME TOKEN 0" for board members (they vote).
@@ -130,17 +79,7 @@ EOF
 	die "cannot create the tokens"
 REQUESTER=$(awk '$3 == 1 { print $2; exit }' "$TMP/users")
 
-env TRANSOM_THREADS="$N" TRANSOM_LISTEN=127.0.0.1:0 TRANSOM_MAX_CONNECTIONS_PER_IP=0 \
-	"$BIN" serve >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SERVER=$!
-URL=""
-for _ in $(seq 1 100); do
-	URL=$(sed -n 's/^transomd: listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.out")
-	[ -n "$URL" ] && break
-	kill -0 "$SERVER" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$URL" ] || die "transomd did not start"
+serve
 
 settle() {
 	psql_q -c "VACUUM ANALYZE records, outbox, audit_events, audit_head, events, timers,
@@ -211,7 +150,7 @@ if want concurrency; then
 		row "$c connections, p99 ms" "$TMP/c${c}_p99"
 	done
 	if [ -s "$TMP/c8" ] && [ -s "$TMP/c256" ]; then
-		paste "$TMP/c256" "$TMP/c8" | awk '{ printf "%.3f\n", $1 / $2 }' >"$TMP/c_flat"
+		ratios "$TMP/c256" "$TMP/c8" "$TMP/c_flat"
 		row "ratio 256 / 8 connections (goal 0.8 - 1.2)" "$TMP/c_flat" "%10.2f"
 	fi
 	echo "  CPU µs per create in the last sample: $(sed -n 's/^cpu_us_per_op //p' "$TMP/out")"

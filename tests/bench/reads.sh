@@ -28,7 +28,6 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-PG=$ROOT/deploy/pg.sh
 BIN=$ROOT/$BUILD/transomd
 CLIENT=$ROOT/$BUILD/tests/bench/bench_transitions
 SIZES=${BENCH_READS_SIZES:-1000 10000}
@@ -40,80 +39,17 @@ WARMUP=${BENCH_WARMUP:-2}
 SECONDS_=${BENCH_SECONDS:-5}
 PGOPTIONS=${BENCH_PGOPTIONS--c jit=off}
 export PGOPTIONS
+. "$ROOT/tests/bench/lib.sh"
+SERVE_ENV="TRANSOM_THREADS=$N"
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r | head -n 1)
-for f in "$BIN" "$CLIENT" "$PGBIN/pgbench" "$PGBIN/psql"; do
-	[ -x "$f" ] || { echo "bench: $f is missing (make bench builds it)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/transom-reads.XXXXXX)
-chmod 755 "$TMP"
-SERVER=""
-cleanup() {
-	[ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
-	"$PG" stop "$TMP/pg" >/dev/null 2>&1
-	[ -n "${BENCH_KEEP:-}" ] && { echo "kept $TMP"; return; }
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-	echo "bench: $*" >&2
-	[ -f "$TMP/serve.err" ] && tail -n 5 "$TMP/serve.err" >&2
-	exit 1
-}
-
-psql_q() {
-	"$PGBIN/psql" -h "$TMP/sock" -U transom -d bench -qAtX -v ON_ERROR_STOP=1 "$@"
-}
-
-# min / median / max of the numbers on stdin, as "min med max".
-mmm() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "- - -"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%s %s %s\n", v[1], m, v[NR] }'
-}
-
-# row LABEL FILE [FORMAT]: the min / median / max of FILE's numbers, one line.
-row() {
-	set -- "$1" "$2" "${3:-%10.1f}" "$(mmm <"$2")"
-	echo "$4" | awk -v l="$1" -v f="$3" '{ printf "  %-44s " f " " f " " f "\n", l, $1, $2, $3 }'
-}
+need "$BIN" "$CLIENT" "$PGBIN/pgbench" "$PGBIN/psql"
+bench_tmp reads
 
 # --- the database and the service -------------------------------------------------------------
-{ "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
-	"$PG" createdb "$TMP/sock" bench >/dev/null; } || die "cannot start PostgreSQL"
-PM=$(head -n 1 "$TMP/pg/postmaster.pid")
-psql_q -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null ||
-	die "cannot configure PostgreSQL"
-TRANSOM_DATABASE_URL=$("$PG" url "$TMP/sock" bench)
+pg_cluster no-autovacuum
 TRANSOM_LOG_LEVEL=warn
-export TRANSOM_DATABASE_URL TRANSOM_LOG_LEVEL
+export TRANSOM_LOG_LEVEL
 "$BIN" migrate >/dev/null || die "cannot migrate"
-
-serve() {
-	: >"$TMP/serve.err"
-	: >"$TMP/serve.out"
-	TRANSOM_THREADS="$N" TRANSOM_LISTEN=127.0.0.1:0 "$BIN" serve \
-		>"$TMP/serve.out" 2>"$TMP/serve.err" &
-	SERVER=$!
-	URL=""
-	for _ in $(seq 1 100); do
-		URL=$(sed -n 's/^transomd: listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.out")
-		[ -n "$URL" ] && break
-		kill -0 "$SERVER" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -n "$URL" ] || die "transomd did not start"
-}
-
-unserve() {
-	kill "$SERVER" 2>/dev/null
-	wait "$SERVER" 2>/dev/null
-	SERVER=""
-}
 
 TOKEN=$("$BIN" token create --user grossi --role requester | tail -n 1) ||
 	die "cannot create a token"
@@ -236,7 +172,7 @@ pair() {
 			echo "    repetition $rep: $side $v/s"
 		done
 	done
-	paste "$TMP/r_http" "$TMP/r_pg" | awk '{ printf "%.3f\n", $1 / $2 }' >"$TMP/r_ratio"
+	ratios "$TMP/r_http" "$TMP/r_pg" "$TMP/r_ratio"
 	printf "  %-44s %10s %10s %10s\n" "$1, per second" min median max
 	row "HTTP (transomd)" "$TMP/r_http"
 	row "pgbench, same SQL (baseline)" "$TMP/r_pg"

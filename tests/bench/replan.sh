@@ -34,8 +34,11 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-PG=$ROOT/deploy/pg.sh
 BIN=$ROOT/$BUILD/transomd
+. "$ROOT/tests/bench/lib.sh"
+SERVE_WAIT=30 # seconds serve() (lib.sh) waits for transomd to listen
+SERVE_ENV="TRANSOM_SHUTDOWN_GRACE=120"
+ROW_NOTES=1 # every row ends with " NOTE", NOTE possibly empty
 SIZES=${BENCH_REPLAN_SIZES:-1000 10000}
 IDLE_SIZE=${BENCH_IDLE_SIZE:-1400}
 REPS=${BENCH_REPS:-3}
@@ -43,96 +46,25 @@ IDLE=${BENCH_IDLE:-30}
 LIMIT=${BENCH_REPLAN_LIMIT:-45}
 HZ=$(getconf CLK_TCK)
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r | head -n 1)
-for f in "$BIN" "$PGBIN/psql"; do
-	[ -x "$f" ] || { echo "bench: $f is missing (make bench builds it)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/transom-replan.XXXXXX)
-chmod 755 "$TMP"
-SERVER=""
-cleanup() {
-	[ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
-	"$PG" stop "$TMP/pg" >/dev/null 2>&1
-	[ -n "${BENCH_KEEP:-}" ] && { echo "kept $TMP"; return; }
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-	echo "bench: $*" >&2
-	[ -f "$TMP/serve.err" ] && tail -n 5 "$TMP/serve.err" >&2
-	exit 1
-}
-
-psql_q() {
-	"$PGBIN/psql" -h "$TMP/sock" -U transom -d bench -qAtX -v ON_ERROR_STOP=1 "$@"
-}
-
-# min / median / max of the numbers on stdin, as "min med max".
-mmm() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "- - -"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%s %s %s\n", v[1], m, v[NR] }'
-}
-
-# row LABEL FILE [FORMAT] [NOTE]
-row() {
-	set -- "$1" "$2" "${3:-%10.1f}" "${4:-}" "$(mmm <"$2")"
-	echo "$5" | awk -v l="$1" -v f="$3" -v n="$4" \
-		'{ printf "  %-44s " f " " f " " f " %s\n", l, $1, $2, $3, n }'
-}
+need "$BIN" "$PGBIN/psql"
+bench_tmp replan
 
 # --- the database and the definitions -------------------------------------------------------
-{ "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
-	"$PG" createdb "$TMP/sock" bench >/dev/null; } || die "cannot start PostgreSQL"
-PM=$(head -n 1 "$TMP/pg/postmaster.pid")
-TRANSOM_DATABASE_URL=$("$PG" url "$TMP/sock" bench)
+pg_cluster
 TRANSOM_LOG_LEVEL=info
 TRANSOM_POLICIES_DIR=$TMP/policies
-export TRANSOM_DATABASE_URL TRANSOM_LOG_LEVEL TRANSOM_POLICIES_DIR
+export TRANSOM_LOG_LEVEL TRANSOM_POLICIES_DIR
 "$BIN" migrate >/dev/null 2>&1 || die "cannot migrate"
 
 mkdir -p "$TMP/policies"
 cp policies/*.json policies/cab.ics "$TMP/policies/" || die "cannot copy policies/"
-EXDATES=""
-write_windows() {
-	{
-		printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//bench//EN\r\n'
-		printf 'BEGIN:VEVENT\r\nUID:bench-open@transom.example\r\n'
-		printf 'DTSTAMP:20260101T000000Z\r\nDTSTART:20260101T000000Z\r\n'
-		printf 'DURATION:PT24H\r\nRRULE:FREQ=DAILY\r\n'
-		for d in $EXDATES; do printf 'EXDATE:%sT000000Z\r\n' "$d"; done
-		printf 'SUMMARY:Bench window (all day)\r\nCATEGORIES:MAINTENANCE-WINDOW\r\n'
-		printf 'X-TRANSOM-SERVICES:*\r\nX-TRANSOM-CAPACITY:100000\r\n'
-		printf 'END:VEVENT\r\nEND:VCALENDAR\r\n'
-	} >"$TMP/policies/windows.ics.new" && mv "$TMP/policies/windows.ics.new" \
-		"$TMP/policies/windows.ics"
-}
-write_windows
-printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//bench//EN\r\nEND:VCALENDAR\r\n' \
-	>"$TMP/policies/freezes.ics"
+EXDATES="" # read by all_day_windows (lib.sh)
+all_day_windows
+no_freezes
 
 # --- the service -----------------------------------------------------------------------------
-serve() {
-	: >"$TMP/serve.err"
-	: >"$TMP/serve.out"
-	TRANSOM_LISTEN=127.0.0.1:0 TRANSOM_SHUTDOWN_GRACE=120 "$BIN" serve \
-		>"$TMP/serve.out" 2>"$TMP/serve.err" &
-	SERVER=$!
-	URL=""
-	for _ in $(seq 1 300); do
-		URL=$(sed -n 's/^transomd: listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.out")
-		[ -n "$URL" ] && break
-		kill -0 "$SERVER" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -n "$URL" ] || die "transomd did not start"
-}
-
-# Sends SIGTERM; DOWN receives the seconds until the process exited.
+# serve: lib.sh's, with TRANSOM_SHUTDOWN_GRACE=120 (SERVE_ENV) and 30 s to start.
+# unserve: replaces lib.sh's.  Sends SIGTERM; DOWN receives the seconds until the process exited.
 unserve() {
 	t0=$(date +%s.%N)
 	kill -TERM "$SERVER" 2>/dev/null
@@ -186,48 +118,15 @@ pass_time() {
 TOKEN=$("$BIN" token create --user grossi --role requester | tail -n 1) ||
 	die "cannot create a token"
 serve
-H="Authorization: Bearer $TOKEN"
-J='Content-Type: application/json'
-curl -sf -H "$H" -H "$J" -X POST "$URL/v1/changes" -d '{"title": "Renew the edge certificate",
-  "type": "standard", "services": ["web-frontend"], "duration": "PT15M",
-  "template": "tls-certificate-renewal"}' >"$TMP/created.json" || die "cannot create a change"
-ORIG=$(jq -r .id "$TMP/created.json")
-curl -sf -H "$H" -H "$J" -X POST "$URL/v1/changes/$ORIG/transitions" -d '{"event": "submit"}' \
-	>"$TMP/submitted.json" || die "cannot submit $ORIG"
-[ "$(jq -r .state "$TMP/submitted.json")" = scheduled ] ||
-	die "$ORIG is $(jq -r .state "$TMP/submitted.json"), not scheduled"
+scheduled_change "$TOKEN"
 unserve
 
 # make_changes N: copies $ORIG until there are N copies (CHG-900001 on), each booked on
-# web-frontend at tomorrow 00:00 UTC + (k - 1) * 15 min.
+# web-frontend at tomorrow 00:00 UTC + (k - 1) * 15 min (copy_changes, lib.sh).
 HAVE=0
 make_changes() {
 	[ "$1" -le "$HAVE" ] && return 0
-	psql_q -v orig="$ORIG" -v from=$((HAVE + 1)) -v to="$1" <<'SQL' || die "cannot copy changes"
-CREATE TEMP TABLE slots AS
-SELECT g, 'CHG-' || (900000 + g) AS id,
-       date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
-         + (g - 1) * interval '15 minutes' AS s
-  FROM generate_series(:from, :to) g;
-INSERT INTO records (id, kind, workflow, workflow_version, state, version, data, services,
-  type, requester, created_at, updated_at, state_entered_at)
-SELECT sl.id, r.kind, r.workflow, r.workflow_version, r.state, r.version,
-  jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set(r.data, '{id}', to_jsonb(sl.id)),
-    '{schedule,start}', to_jsonb(to_char(sl.s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-    '{schedule,end}', to_jsonb(to_char((sl.s + interval '15 minutes') AT TIME ZONE 'UTC',
-      'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-    '{schedule,window,start}', to_jsonb(to_char(date_trunc('day', sl.s AT TIME ZONE 'UTC'),
-      'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-    '{schedule,window,end}', to_jsonb(to_char(date_trunc('day', sl.s AT TIME ZONE 'UTC')
-      + interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-  r.services, r.type, r.requester, r.created_at, r.updated_at, r.state_entered_at
-  FROM records r, slots sl WHERE r.id = :'orig';
-INSERT INTO bookings (change_id, service, during, window_uid, window_start, window_end)
-SELECT id, 'web-frontend', tstzrange(s, s + interval '15 minutes', '[)'),
-  'bench-open@transom.example', date_trunc('day', s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-  date_trunc('day', s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
-  FROM slots;
-SQL
+	copy_changes $((HAVE + 1)) "$1" || die "cannot copy changes"
 	HAVE=$1
 	psql_q -c "VACUUM ANALYZE records, bookings" || die "cannot vacuum"
 }
@@ -248,7 +147,7 @@ pass_round() {
 		if wait_pass 1 && [ "$(field 1 finished)" = true ]; then
 			if [ "${3:-}" = window ]; then
 				EXDATES="$EXDATES $(date -u -d "+$((rep + 2)) days" +%Y%m%d)"
-				write_windows
+				all_day_windows
 			fi
 			kill -HUP "$SERVER"
 			k=2
@@ -286,7 +185,7 @@ done
 last=$(echo "$SIZES" | awk '{ print $NF }')
 pass_round "$last" "one-window change, $last changes" window
 EXDATES=""
-write_windows
+all_day_windows
 
 # --- idle CPU --------------------------------------------------------------------------------
 # cpu_ticks PID...: utime + stime of the processes, in clock ticks.

@@ -40,7 +40,6 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-PG=$ROOT/deploy/pg.sh
 case $BUILD in
 /*) BIN=$BUILD/transomd ;; # another build's binary (a before/after comparison)
 *) BIN=$ROOT/$BUILD/transomd ;;
@@ -55,48 +54,13 @@ LOAD=${BENCH_LOAD_SECONDS:-20}
 LOAD_CONNS=${BENCH_LOAD_CONNECTIONS:-64}
 CONNS=${BENCH_STREAM_CONNECTIONS:-2560}
 CHANGES=10000
+. "$ROOT/tests/bench/lib.sh"
+SERVE_WAIT=30 # seconds serve() (lib.sh) waits for transomd to listen
+SERVE_ENV="TRANSOM_MAX_CONNECTIONS=$CONNS TRANSOM_MAX_CONNECTIONS_PER_IP=0"
+ROW_NOTES=1 # every row ends with " NOTE", NOTE possibly empty
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r | head -n 1)
-for f in "$BIN" "$PGBIN/psql" "$PY"; do
-	[ -x "$f" ] || { echo "bench: $f is missing (make bench builds it)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/transom-streams.XXXXXX)
-chmod 755 "$TMP"
-SERVER=""
-cleanup() {
-	[ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
-	"$PG" stop "$TMP/pg" >/dev/null 2>&1
-	[ -n "${BENCH_KEEP:-}" ] && { echo "kept $TMP"; return; }
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-	echo "bench: $*" >&2
-	[ -f "$TMP/serve.err" ] && tail -n 5 "$TMP/serve.err" >&2
-	exit 1
-}
-
-psql_q() {
-	"$PGBIN/psql" -h "$TMP/sock" -U transom -d bench -qAtX -v ON_ERROR_STOP=1 "$@"
-}
-
-# min / median / max of the numbers on stdin, as "min med max".
-mmm() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "- - -"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%s %s %s\n", v[1], m, v[NR] }'
-}
-
-# row LABEL FILE [FORMAT] [NOTE]
-row() {
-	set -- "$1" "$2" "${3:-%10.1f}" "${4:-}" "$(mmm <"$2")"
-	echo "$5" | awk -v l="$1" -v f="$3" -v n="$4" \
-		'{ printf "  %-44s " f " " f " " f " %s\n", l, $1, $2, $3, n }'
-}
+need "$BIN" "$PGBIN/psql" "$PY"
+bench_tmp streams
 
 # VmRSS or VmHWM (FIELD) of the server, in kB.
 vm() {
@@ -104,12 +68,10 @@ vm() {
 }
 
 # --- the database and the definitions -------------------------------------------------------
-{ "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
-	"$PG" createdb "$TMP/sock" bench >/dev/null; } || die "cannot start PostgreSQL"
-TRANSOM_DATABASE_URL=$("$PG" url "$TMP/sock" bench)
+pg_cluster
 TRANSOM_LOG_LEVEL=warn
 TRANSOM_POLICIES_DIR=$TMP/policies
-export TRANSOM_DATABASE_URL TRANSOM_LOG_LEVEL TRANSOM_POLICIES_DIR
+export TRANSOM_LOG_LEVEL TRANSOM_POLICIES_DIR
 "$BIN" migrate >/dev/null 2>&1 || die "cannot migrate"
 mkdir -p "$TMP/policies"
 cp policies/*.json policies/*.ics "$TMP/policies/" || die "cannot copy policies/"
@@ -129,30 +91,7 @@ at=$(date -u -d '+12 hours' +%H%M)
 	printf 'X-TRANSOM-SERVICES:web-frontend\r\nX-TRANSOM-CAPACITY:100000\r\n'
 	printf 'END:VEVENT\r\nEND:VCALENDAR\r\n'
 } >"$TMP/policies/windows.ics"
-printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Transom//bench//EN\r\nEND:VCALENDAR\r\n' \
-	>"$TMP/policies/freezes.ics"
-
-serve() {
-	: >"$TMP/serve.err"
-	: >"$TMP/serve.out"
-	TRANSOM_LISTEN=127.0.0.1:0 TRANSOM_MAX_CONNECTIONS=$CONNS \
-		TRANSOM_MAX_CONNECTIONS_PER_IP=0 "$BIN" serve >"$TMP/serve.out" 2>"$TMP/serve.err" &
-	SERVER=$!
-	URL=""
-	for _ in $(seq 1 300); do
-		URL=$(sed -n 's/^transomd: listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.out")
-		[ -n "$URL" ] && break
-		kill -0 "$SERVER" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -n "$URL" ] || die "transomd did not start"
-}
-
-unserve() {
-	kill -TERM "$SERVER" 2>/dev/null
-	wait "$SERVER" 2>/dev/null
-	SERVER=""
-}
+no_freezes
 
 # --- the data: tokens, a waiting deployment, 10,000 changes ---------------------------------
 ADMIN=$("$BIN" token create --user bench-admin --role admin | tail -n 1) ||
@@ -170,45 +109,12 @@ curl -sf -H "Authorization: Bearer $PIPE" -H 'Content-Type: application/json' \
 DEP=$(jq -r .id "$TMP/dep.json")
 [ "$(jq -r .decision "$TMP/dep.json")" = wait ] ||
 	die "the deployment does not wait: $(cat "$TMP/dep.json")"
-H="Authorization: Bearer $REQ"
-J='Content-Type: application/json'
-curl -sf -H "$H" -H "$J" -X POST "$URL/v1/changes" -d '{"title": "Renew the edge certificate",
-  "type": "standard", "services": ["web-frontend"], "duration": "PT15M",
-  "template": "tls-certificate-renewal"}' >"$TMP/chg.json" || die "cannot create a change"
-ORIG=$(jq -r .id "$TMP/chg.json")
-curl -sf -H "$H" -H "$J" -X POST "$URL/v1/changes/$ORIG/transitions" -d '{"event": "submit"}' \
-	>"$TMP/submitted.json" || die "cannot submit $ORIG"
-[ "$(jq -r .state "$TMP/submitted.json")" = scheduled ] ||
-	die "$ORIG is $(jq -r .state "$TMP/submitted.json"), not scheduled"
+scheduled_change "$REQ"
 unserve
 # As tests/bench/replan.sh: copies of $ORIG, each booked on web-frontend in its own
 # 15-minute slot from tomorrow 00:00 UTC on (96 a day).
-psql_q -v orig="$ORIG" -v n="$CHANGES" <<'SQL' || die "cannot copy the changes"
-CREATE TEMP TABLE slots AS
-SELECT g, 'CHG-' || (900000 + g) AS id,
-       date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
-         + (g - 1) * interval '15 minutes' AS s
-  FROM generate_series(1, :n) g;
-INSERT INTO records (id, kind, workflow, workflow_version, state, version, data, services,
-  type, requester, created_at, updated_at, state_entered_at)
-SELECT sl.id, r.kind, r.workflow, r.workflow_version, r.state, r.version,
-  jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set(r.data, '{id}', to_jsonb(sl.id)),
-    '{schedule,start}', to_jsonb(to_char(sl.s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-    '{schedule,end}', to_jsonb(to_char((sl.s + interval '15 minutes') AT TIME ZONE 'UTC',
-      'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-    '{schedule,window,start}', to_jsonb(to_char(date_trunc('day', sl.s AT TIME ZONE 'UTC'),
-      'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-    '{schedule,window,end}', to_jsonb(to_char(date_trunc('day', sl.s AT TIME ZONE 'UTC')
-      + interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
-  r.services, r.type, r.requester, r.created_at, r.updated_at, r.state_entered_at
-  FROM records r, slots sl WHERE r.id = :'orig';
-INSERT INTO bookings (change_id, service, during, window_uid, window_start, window_end)
-SELECT id, 'web-frontend', tstzrange(s, s + interval '15 minutes', '[)'),
-  'bench-open@transom.example', date_trunc('day', s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-  date_trunc('day', s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
-  FROM slots;
-VACUUM ANALYZE records, bookings;
-SQL
+{ copy_changes 1 "$CHANGES" && psql_q -c "VACUUM ANALYZE records, bookings"; } ||
+	die "cannot copy the changes"
 seq 900001 $((900000 + CHANGES)) | sed 's/^/CHG-/' >"$TMP/ids"
 
 echo "== streams and memory: $SSE SSE clients and $POLLS long-polls, then reads of" \
