@@ -289,7 +289,9 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
  * day, read from records by carried_out_at (one day of changes, any service).  A change
  * counts from the moment it was carried out (records.carried_out_at, which later writes
  * do not move), weighing as many times as its services array names the service; it
- * failed when it closed as failed or an incident names it as caused_by.  The sum is
+ * failed when it closed as failed or an incident names it as caused_by.  Each key's
+ * buckets are summed in a subquery of their own, so that PostgreSQL reads them along the
+ * primary key whatever it guesses of the keys' number (a join read the whole table).  The sum is
  * exactly what the per-change query over carried_out_at >= $1 gave, for any $1.
  */
 #define HISTORY_CHANGES                                                                            \
@@ -314,9 +316,10 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
 	"    WHERE e.requester IN (SELECT key FROM keys WHERE k = 'requester')) x,"                \
 	"  LATERAL (SELECT count(*) AS n FROM record_links l"                                      \
 	"   WHERE l.to_id = x.id AND l.rel = 'caused_by') l),"                                     \
-	" f AS (SELECT h.kind AS k, h.key, h.n, h.failed, h.incidents FROM keys"                   \
-	"  JOIN change_history h ON h.kind = keys.k AND h.key = keys.key"                          \
-	"  AND h.day >= (SELECT day1 FROM t)"                                                      \
+	" f AS (SELECT keys.k, keys.key, b.n, b.failed, b.incidents FROM keys,"                    \
+	"  LATERAL (SELECT sum(h.n) AS n, sum(h.failed) AS failed,"                                \
+	"   sum(h.incidents) AS incidents FROM change_history h WHERE h.kind = keys.k"             \
+	"   AND h.key = keys.key AND h.day >= (SELECT day1 FROM t)) b WHERE b.n IS NOT NULL"       \
 	"  UNION ALL SELECT k, key, w, CASE WHEN failed THEN w ELSE 0 END, w * n FROM e) "
 #define COUNTS "sum(n), sum(failed), sum(incidents)"
 

@@ -21,12 +21,12 @@
 #include "store/records.h"
 #include "store/store_int.h"
 
-#define DAY_MS 86400000LL
-#define N_CHANGES 48
+#define DAY_MS      86400000LL
+#define N_CHANGES   48
 #define N_INCIDENTS 24
-#define STEPS 1500
+#define STEPS       1500
 #define CHECK_EVERY 60
-#define WINDOWS 24
+#define WINDOWS     24
 
 /*
  * The oracle: store_change_history's statement on main before 0023, verbatim but for the
@@ -53,13 +53,14 @@
 #define COUNTS "sum(w), coalesce(sum(w) FILTER (WHERE failed), 0), coalesce(sum(w * incidents), 0)"
 static const struct store_stmt oracle = {
 	"test_history_oracle",
-	HISTORY_CHANGES "SELECT k, key, " COUNTS " FROM f WHERE k <> 'teams' GROUP BY k, key"
-			" UNION ALL SELECT 'teams', $4::text, count(*), count(*) FILTER (WHERE failed),"
-			" coalesce(sum(incidents), 0) FROM f WHERE k = 'teams'",
+	HISTORY_CHANGES
+	"SELECT k, key, " COUNTS " FROM f WHERE k <> 'teams' GROUP BY k, key"
+	" UNION ALL SELECT 'teams', $4::text, count(*), count(*) FILTER (WHERE failed),"
+	" coalesce(sum(incidents), 0) FROM f WHERE k = 'teams'",
 	5};
 
-static const char *const states[] = {"draft",   "scheduled", "implementing", "cancelled",
-				     "closed",  "failed",    "review"};
+static const char *const states[] = {"draft",  "scheduled", "implementing", "cancelled",
+				     "closed", "failed",    "review"};
 static const char *const services[] = {"s0", "s1", "s2", "s3", "s4", "s5"};
 static const char *const templates[] = {"t0", "t1", "t2"};
 static const char *const people[] = {"u0", "u1", "u2", "u3", "u4"};
@@ -99,7 +100,8 @@ static json_t *random_data(const char *kind)
 	if (pick(4) != 0)
 		json_object_set_new(d, "template", json_string(templates[pick(N_OF(templates))]));
 	if (pick(3) != 0)
-		json_object_set_new(d, "result", json_string(pick(3) == 0 ? "failed" : "successful"));
+		json_object_set_new(d, "result",
+				    json_string(pick(3) == 0 ? "failed" : "successful"));
 	return d;
 }
 
@@ -199,8 +201,9 @@ static void ask(struct store *st, long long since_ms, int *asked)
 {
 	json_t *svc = json_array(), *members = json_array();
 	for (unsigned i = 0, n = pick(5); i < n; i++)
-		json_array_append_new(svc, json_string(pick(8) == 0 ? "nowhere"
-								    : services[pick(N_OF(services))]));
+		json_array_append_new(
+			svc,
+			json_string(pick(8) == 0 ? "nowhere" : services[pick(N_OF(services))]));
 	for (unsigned i = 0, n = pick(4); i < n; i++)
 		json_array_append_new(members, json_string(people[pick(N_OF(people))]));
 	const char *tpl = pick(4) == 0 ? NULL : templates[pick(N_OF(templates))];
@@ -215,8 +218,9 @@ static void ask(struct store *st, long long since_ms, int *asked)
 	if (got != NULL && want != NULL && !json_equal(got, want)) {
 		char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
 		char *w = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
-		CHECKF(false, "since %lld services %s template %s team %s members %s:\n  got  %s\n"
-			      "  want %s",
+		CHECKF(false,
+		       "since %lld services %s template %s team %s members %s:\n  got  %s\n"
+		       "  want %s",
 		       since_ms, s, tpl ? tpl : "-", team ? team : "-", m, g, w);
 		free(g);
 		free(w);
@@ -257,8 +261,9 @@ static void check_model(PGconn *pg)
 static void check_windows(struct store *st, long long start_ms, int *asked)
 {
 	for (int w = 0; w < WINDOWS; w++) {
-		long long since = start_ms - 3 * DAY_MS +
-				  (long long)pick(1u << 30) * ((clock_ms - start_ms + 5 * DAY_MS) >> 30);
+		long long since =
+			start_ms - 3 * DAY_MS +
+			(long long)pick(1u << 30) * ((clock_ms - start_ms + 5 * DAY_MS) >> 30);
 		switch (w % 4) {
 		case 1:
 			since = since / DAY_MS * DAY_MS + (long long)pick(3) - 1;
@@ -349,7 +354,8 @@ static void test_the_counters_answer_as_the_old_query(void)
 				continue;
 			snprintf(q, sizeof q,
 				 "UPDATE record_links l SET to_id = 'CHG-%d' WHERE to_id = 'CHG-%d'"
-				 " AND rel = 'caused_by' AND NOT EXISTS (SELECT 1 FROM record_links x"
+				 " AND rel = 'caused_by' AND NOT EXISTS (SELECT 1 FROM "
+				 "record_links x"
 				 " WHERE x.from_id = l.from_id AND x.rel = l.rel"
 				 " AND x.to_id = 'CHG-%d')",
 				 to, o.i, to);
@@ -396,8 +402,8 @@ static void test_the_counters_answer_as_the_old_query(void)
 			 " (SELECT count(*) FROM change_history WHERE n > 0)");
 	CHECKF(atoll(PQgetvalue(res, 0, 0)) > 10 && atoll(PQgetvalue(res, 0, 1)) > 5 &&
 		       atoll(PQgetvalue(res, 0, 2)) > 30,
-	       "carried out %s, links %s, buckets %s", PQgetvalue(res, 0, 0),
-	       PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	       "carried out %s, links %s, buckets %s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	       PQgetvalue(res, 0, 2));
 	PQclear(res);
 	CHECKF(asked >= STEPS / CHECK_EVERY * WINDOWS, "asked %d", asked);
 	/* a TRUNCATE (no row triggers) leaves the counters right */
