@@ -129,10 +129,25 @@ $$;
 COMMENT ON FUNCTION change_history_rebuild() IS 'Recomputes change_history from records.';
 SELECT change_history_rebuild();
 
+-- A change's buckets depend on its row and on the caused_by links naming it, written by
+-- different transactions: under READ COMMITTED each trigger below would count the other
+-- table as last committed and miss a write in flight (a change closing while an incident
+-- names it), and the miscount would stay.  So both take this lock on the change first,
+-- held to the end of their transaction: the second waits for the first to commit, and
+-- its next statement (a new snapshot) sees what the first wrote.  Two-key advisory locks
+-- (class 7201 here) never meet the one-key scheduling lock of store/bookings.c.
+CREATE FUNCTION change_history_lock(change_id text) RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock(7201, hashtext(change_id))
+$$;
+COMMENT ON FUNCTION change_history_lock(text) IS
+    'Serialises the writers of one change''s history buckets (its row, its caused_by links).';
+
 -- OLD is NULL on INSERT and NEW on DELETE: they count for nothing.
 CREATE FUNCTION records_change_history() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM change_history_lock(coalesce(NEW.id, OLD.id));
     PERFORM change_history_move(OLD, change_history_links(OLD.id),
                                 NEW, change_history_links(NEW.id));
     RETURN NULL;
@@ -182,6 +197,10 @@ BEGIN
         FROM (SELECT to_id, 1 AS k FROM new_links WHERE rel = 'caused_by'
               UNION ALL SELECT to_id, -1 FROM old_links WHERE rel = 'caused_by') m;
     END IF;
+    -- the lock on each change named, in id order, before reading its row and links
+    PERFORM change_history_lock(j.id)
+    FROM (SELECT DISTINCT id FROM jsonb_to_recordset(coalesce(moved, '[]')) AS x(id text)
+          ORDER BY id) j;
     FOR c IN SELECT r, change_history_links(r.id) AS after, m.k
              FROM (SELECT id, sum(k)::bigint AS k FROM jsonb_to_recordset(coalesce(moved, '[]'))
                        AS j(id text, k bigint) GROUP BY id HAVING sum(k) <> 0) m
