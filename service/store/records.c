@@ -352,40 +352,54 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
 }
 
 /*
- * Past changes carried out (closed, failed or in review) since $1, reached along three
- * paths, each served by a partial index of migration 0017 that holds carried-out changes
- * only: by service (GIN on services: that service's of all time, then filtered by time),
- * by template and by requester (btree with updated_at: only those in the window).  A row weighs as
- * many times as its services array names the service (the count an unnest would give).  A change
- * failed when it closed as failed or an incident names it as caused_by (n > 0: the same truth as
- * EXISTS, NULL included, from one count).
+ * Past changes carried out (closed, failed or in review) since $1: the per-day buckets
+ * of change_history (migration 0023, kept by triggers) for every whole UTC day from the
+ * day after the one $1 falls in, plus the changes carried out in the rest of that first
+ * day, read from records by carried_out_at (one day of changes, any service).  A change
+ * counts from the moment it was carried out (records.carried_out_at, which later writes
+ * do not move), weighing as many times as its services array names the service; it
+ * failed when it closed as failed or an incident names it as caused_by.  Each key's
+ * buckets are summed in a subquery of their own, so that PostgreSQL reads them along the
+ * primary key whatever it guesses of the keys' number (a join read the whole table).  The sum is
+ * exactly what the per-change query over carried_out_at >= $1 gave, for any $1.
  */
-#define CARRIED_OUT                                                                                \
-	" r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')"                         \
-	" AND r.updated_at >= to_timestamp($1::bigint / 1000.0)"
 #define HISTORY_CHANGES                                                                            \
-	"WITH c AS (SELECT 'services' AS k, v.s AS key,"                                           \
-	"  (SELECT count(*) FROM unnest(r.services) u WHERE u = v.s) AS w, r.id,"                  \
-	"  r.data->>'result' AS result"                                                            \
-	"  FROM (SELECT DISTINCT s FROM jsonb_array_elements_text($2::jsonb) s) v"                 \
-	"  JOIN records r ON r.services @> ARRAY[v.s] WHERE" CARRIED_OUT                           \
-	" UNION ALL SELECT 'templates', $3::text, 1, r.id, r.data->>'result' FROM records r"       \
-	"  WHERE r.data->>'template' = $3::text AND" CARRIED_OUT                                   \
-	" UNION ALL SELECT 'teams', $4::text, 1, r.id, r.data->>'result' FROM records r"           \
-	"  WHERE $4::text IS NOT NULL AND r.requester = ANY (ARRAY("                               \
-	"   SELECT jsonb_array_elements_text($5::jsonb))) AND" CARRIED_OUT "),"                    \
-	" f AS (SELECT k, key, w, n AS incidents, (c.result = 'failed' OR n > 0) AS failed"        \
-	"  FROM c, LATERAL (SELECT count(*) AS n FROM record_links l"                              \
-	"   WHERE l.to_id = c.id AND l.rel = 'caused_by') l) "
-#define COUNTS "sum(w), coalesce(sum(w) FILTER (WHERE failed), 0), coalesce(sum(w * incidents), 0)"
+	"WITH t AS (SELECT to_timestamp($1::bigint / 1000.0) AS since,"                            \
+	"  (to_timestamp($1::bigint / 1000.0) AT TIME ZONE 'UTC')::date + 1 AS day1),"             \
+	" keys AS (SELECT DISTINCT 'services' AS k, s AS key"                                      \
+	"  FROM jsonb_array_elements_text($2::jsonb) s"                                            \
+	"  UNION ALL SELECT 'templates', $3::text WHERE $3::text IS NOT NULL"                      \
+	"  UNION ALL SELECT DISTINCT 'requester', m FROM jsonb_array_elements_text($5::jsonb) m"   \
+	"   WHERE $4::text IS NOT NULL),"                                                          \
+	" edge AS MATERIALIZED (SELECT r.id, r.services, r.data->>'template' AS template,"         \
+	"  r.requester, r.data->>'result' = 'failed' AS result_failed FROM records r, t"           \
+	"  WHERE r.carried_out_at IS NOT NULL AND r.carried_out_at >= t.since"                     \
+	"  AND r.carried_out_at < (t.day1::timestamp AT TIME ZONE 'UTC')),"                        \
+	" e AS (SELECT x.k, x.key, x.w, l.n, (x.result_failed OR l.n > 0) AS failed FROM"          \
+	"  (SELECT 'services' AS k, u AS key, count(*) AS w, e.id, e.result_failed"                \
+	"   FROM edge e, unnest(e.services) u WHERE u IN (SELECT key FROM keys"                    \
+	"    WHERE k = 'services') GROUP BY e.id, e.result_failed, u"                              \
+	"   UNION ALL SELECT 'templates', e.template, 1, e.id, e.result_failed FROM edge e"        \
+	"    WHERE e.template = $3::text"                                                          \
+	"   UNION ALL SELECT 'requester', e.requester, 1, e.id, e.result_failed FROM edge e"       \
+	"    WHERE e.requester IN (SELECT key FROM keys WHERE k = 'requester')) x,"                \
+	"  LATERAL (SELECT count(*) AS n FROM record_links l"                                      \
+	"   WHERE l.to_id = x.id AND l.rel = 'caused_by') l),"                                     \
+	" f AS (SELECT keys.k, keys.key, b.n, b.failed, b.incidents FROM keys,"                    \
+	"  LATERAL (SELECT sum(h.n) AS n, sum(h.failed) AS failed,"                                \
+	"   sum(h.incidents) AS incidents FROM change_history h WHERE h.kind = keys.k"             \
+	"   AND h.key = keys.key AND h.day >= (SELECT day1 FROM t)) b WHERE b.n IS NOT NULL"       \
+	"  UNION ALL SELECT k, key, w, CASE WHEN failed THEN w ELSE 0 END, w * n FROM e) "
+#define COUNTS "sum(n), sum(failed), sum(incidents)"
 
 /* The teams row comes whatever the matches (no GROUP BY), as it always has. */
 static const struct store_stmt stmt_history = {
 	"record_history",
 	HISTORY_CHANGES
-	"SELECT k, key, " COUNTS " FROM f WHERE k <> 'teams' GROUP BY k, key"
-	" UNION ALL SELECT 'teams', $4::text, count(*), count(*) FILTER (WHERE failed),"
-	" coalesce(sum(incidents), 0) FROM f WHERE k = 'teams'",
+	"SELECT k, key, " COUNTS " FROM f WHERE k <> 'requester' GROUP BY k, key"
+	" HAVING sum(n) > 0"
+	" UNION ALL SELECT 'teams', $4::text, coalesce(sum(n), 0), coalesce(sum(failed), 0),"
+	" coalesce(sum(incidents), 0) FROM f WHERE k = 'requester'",
 	5};
 
 enum db_status store_change_history(struct store *st, json_t *services, const char *template,

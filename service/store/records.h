@@ -141,7 +141,11 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
  * "failures", "incidents_caused"}: changes carried out (closed, failed or in review)
  * since `since_ms` on each of `services` (a JSON array of names), with `template` (may be
  * NULL), and requested by `team_members` (names, counted under `team`; NULL team = none).
- * A change failed when it closed as failed or an incident names it as caused_by.
+ * A change failed when it closed as failed or an incident names it as caused_by.  A change
+ * counts from when it was carried out (records.carried_out_at: the write that brought it
+ * into those states from another; not moved by later writes).  Reads the counters of
+ * migration 0023, kept by triggers, and the changes carried out in the window's partial
+ * first day: the cost follows the window's days, not the size of the history.
  */
 enum db_status store_change_history(struct store *st, json_t *services, const char *template,
 				    const char *team, json_t *team_members, long long since_ms,
