@@ -135,10 +135,14 @@ SELECT change_history_rebuild();
 -- names it), and the miscount would stay.  So both take this lock on the change first,
 -- held to the end of their transaction: the second waits for the first to commit, and
 -- its next statement (a new snapshot) sees what the first wrote.  Two-key advisory locks
--- (class 7201 here) never meet the one-key scheduling lock of store/bookings.c.
+-- (class 7201 here) never meet the one-key scheduling lock of store/bookings.c.  The
+-- change ids fall into 256 locks, so that a transaction writing many changes (a bulk
+-- UPDATE) holds 256 at most: two changes may share one, and wait for each other's
+-- commit.  A record being inserted needs none: no other transaction can link to it
+-- before it commits (record_links.to_id references records).
 CREATE FUNCTION change_history_lock(change_id text) RETURNS void
 LANGUAGE sql AS $$
-    SELECT pg_advisory_xact_lock(7201, hashtext(change_id))
+    SELECT pg_advisory_xact_lock(7201, hashtext(change_id) & 255)
 $$;
 COMMENT ON FUNCTION change_history_lock(text) IS
     'Serialises the writers of one change''s history buckets (its row, its caused_by links).';
@@ -147,7 +151,9 @@ COMMENT ON FUNCTION change_history_lock(text) IS
 CREATE FUNCTION records_change_history() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM change_history_lock(coalesce(NEW.id, OLD.id));
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM change_history_lock(OLD.id);
+    END IF;
     PERFORM change_history_move(OLD, change_history_links(OLD.id),
                                 NEW, change_history_links(NEW.id));
     RETURN NULL;
@@ -199,8 +205,9 @@ BEGIN
     END IF;
     -- the lock on each change named, in id order, before reading its row and links
     PERFORM change_history_lock(j.id)
-    FROM (SELECT DISTINCT id FROM jsonb_to_recordset(coalesce(moved, '[]')) AS x(id text)
-          ORDER BY id) j;
+    FROM (SELECT DISTINCT ON (hashtext(id) & 255) id
+          FROM jsonb_to_recordset(coalesce(moved, '[]')) AS x(id text)
+          ORDER BY hashtext(id) & 255) j;
     FOR c IN SELECT r, change_history_links(r.id) AS after, m.k
              FROM (SELECT id, sum(k)::bigint AS k FROM jsonb_to_recordset(coalesce(moved, '[]'))
                        AS j(id text, k bigint) GROUP BY id HAVING sum(k) <> 0) m
