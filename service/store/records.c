@@ -439,10 +439,10 @@ enum db_status store_change_history(struct store *st, json_t *services, const ch
 }
 
 /*
- * Every assessed change carried out (closed, failed or in review) with updated_at in
- * [$1, $2) ms, oldest first: its recorded risk score and level, whether it closed as
- * failed and how many incidents name it as caused_by.  Changes never assessed (no
- * data.risk object) come apart as a count.
+ * Every assessed change carried out (closed, failed or in review) in [$1, $2) ms (its
+ * carried_out_at, kept by migration 0023: a later comment does not move it), oldest first: its
+ * recorded risk score and level, whether it closed as failed and how many incidents name it as
+ * caused_by.  Changes never assessed (no data.risk object) come apart as a count.
  */
 static const struct store_stmt stmt_outcomes = {
 	"record_outcomes",
@@ -451,10 +451,9 @@ static const struct store_stmt stmt_outcomes = {
 	" (SELECT count(*) FROM record_links l WHERE l.to_id = r.id AND l.rel = 'caused_by'),"
 	" jsonb_typeof(r.data->'risk') = 'object'"
 	"  AND jsonb_typeof(r.data->'risk'->'score') = 'number'"
-	" FROM records r WHERE r.kind = 'change' AND r.state IN ('closed', 'failed', 'review')"
-	" AND r.updated_at >= to_timestamp($1::bigint / 1000.0)"
-	" AND r.updated_at < to_timestamp($2::bigint / 1000.0)"
-	" ORDER BY r.updated_at, r.id",
+	" FROM records r WHERE r.carried_out_at >= to_timestamp($1::bigint / 1000.0)"
+	" AND r.carried_out_at < to_timestamp($2::bigint / 1000.0)"
+	" ORDER BY r.carried_out_at, r.id",
 	2};
 
 enum db_status store_change_outcomes(struct store *st, long long from_ms, long long to_ms,

@@ -153,10 +153,11 @@ enum db_status store_change_history(struct store *st, json_t *services, const ch
 
 /*
  * What the risk backtest replays: every change carried out (closed, failed or in review)
- * last updated in [from_ms, to_ms), oldest first, as an owned array of {"id", "score",
- * "level", "failed": bool (closed as failed), "incidents": n (incidents naming it as
- * caused_by)} with the risk recorded on the change when it was assessed.  Changes with
- * no recorded risk are only counted, in *unassessed.
+ * in [from_ms, to_ms) (when it entered those states, not its last write), oldest first,
+ * as an owned array of {"id", "score", "level", "failed": bool (closed as failed),
+ * "incidents": n (incidents naming it as caused_by)} with the risk recorded on the
+ * change when it was assessed.  Changes with no recorded risk are only counted, in
+ * *unassessed.
  */
 enum db_status store_change_outcomes(struct store *st, long long from_ms, long long to_ms,
 				     json_t **out, long long *unassessed);

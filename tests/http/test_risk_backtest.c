@@ -24,7 +24,9 @@ static char manager[128], admin[128], requester[128];
  * failed+incident | 40 high, 45 high failed (result 'failed' or state 'failed').  Left out
  * of June: a scheduled change (not carried out) and a closed one never assessed.  In
  * 2020, one more assessed change (80 high, closed fine).  Two incidents name CHG-5 and
- * CHG-6 as caused_by; a third names CHG-6 too (still one bad change).
+ * CHG-6 as caused_by; a third names CHG-6 too (still one bad change).  CHG-11 is
+ * edited in June 2026 (a comment): a change belongs to the period it was carried out in,
+ * not to the one of its last write.
  */
 static const char *const history =
 	"INSERT INTO records (id, kind, workflow, workflow_version, state, data, services,"
@@ -57,7 +59,9 @@ static const char *const history =
 	" ('INC-3', 'incident', 'open', '{}', '2026-06-22T10:00:00Z')"
 	" ) v(id, kind, state, data, at);"
 	" INSERT INTO record_links (from_id, rel, to_id) VALUES ('INC-1', 'caused_by', 'CHG-5'),"
-	" ('INC-2', 'caused_by', 'CHG-6'), ('INC-3', 'caused_by', 'CHG-6')";
+	" ('INC-2', 'caused_by', 'CHG-6'), ('INC-3', 'caused_by', 'CHG-6');"
+	" UPDATE records SET updated_at = '2026-06-15T10:00:00Z',"
+	"  data = data || '{\"comment\": \"looked again\"}' WHERE id = 'CHG-11'";
 
 static bool write_history(void)
 {
