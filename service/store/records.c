@@ -423,19 +423,26 @@ enum db_status store_change_history(struct store *st, json_t *services, const ch
 	free(members);
 	if (s < 0)
 		return s;
+	*out = store_history_answer(res);
+	PQclear(res);
+	return *out != NULL ? DB_ONE : DB_HARD;
+}
+
+json_t *store_history_answer(const PGresult *res)
+{
 	json_t *h = json_pack("{s:{}, s:{}, s:{}}", "services", "templates", "teams");
 	for (int i = 0; h != NULL && i < PQntuples(res); i++) {
-		json_t *bucket = json_object_get(h, PQgetvalue(res, i, 0));
-		json_object_set_new(bucket, PQgetvalue(res, i, 1),
-				    json_pack("{s:I, s:I, s:I}", "changes",
-					      (json_int_t)atoll(PQgetvalue(res, i, 2)), "failures",
-					      (json_int_t)atoll(PQgetvalue(res, i, 3)),
-					      "incidents_caused",
-					      (json_int_t)atoll(PQgetvalue(res, i, 4))));
+		json_t *counts = json_pack(
+			"{s:I, s:I, s:I}", "changes", (json_int_t)atoll(PQgetvalue(res, i, 2)),
+			"failures", (json_int_t)atoll(PQgetvalue(res, i, 3)), "incidents_caused",
+			(json_int_t)atoll(PQgetvalue(res, i, 4)));
+		if (counts == NULL || json_object_set_new(json_object_get(h, PQgetvalue(res, i, 0)),
+							  PQgetvalue(res, i, 1), counts) != 0) {
+			json_decref(h);
+			h = NULL;
+		}
 	}
-	PQclear(res);
-	*out = h;
-	return h != NULL ? DB_ONE : DB_HARD;
+	return h;
 }
 
 /*

@@ -185,14 +185,7 @@ static json_t *oracle_answer(struct store *st, const char *const *p)
 	PGresult *res;
 	if (store_exec(st, &oracle, p, &res) < 0)
 		return NULL;
-	json_t *h = json_pack("{s:{}, s:{}, s:{}}", "services", "templates", "teams");
-	for (int i = 0; h != NULL && i < PQntuples(res); i++)
-		json_object_set_new(
-			json_object_get(h, PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1),
-			json_pack("{s:I, s:I, s:I}", "changes",
-				  (json_int_t)atoll(PQgetvalue(res, i, 2)), "failures",
-				  (json_int_t)atoll(PQgetvalue(res, i, 3)), "incidents_caused",
-				  (json_int_t)atoll(PQgetvalue(res, i, 4))));
+	json_t *h = store_history_answer(res);
 	PQclear(res);
 	return h;
 }
