@@ -360,21 +360,25 @@ enum db_status store_links_set(struct store *st, const char *from, const char *r
  * do not move), weighing as many times as its services array names the service; it
  * failed when it closed as failed or an incident names it as caused_by.  Each key's
  * buckets are summed in a subquery of their own, so that PostgreSQL reads them along the
- * primary key whatever it guesses of the keys' number (a join read the whole table).  The sum is
- * exactly what the per-change query over carried_out_at >= $1 gave, for any $1.
+ * primary key whatever it guesses of the keys' number (a join read the whole table).  The
+ * first day's bounds are written out in edge's WHERE, not read from t: as a join with t
+ * they were no index condition, and PostgreSQL could read every carried-out change and
+ * filter (13.7 ms against 1.3 ms with 11,000 of them; the create bench's slow runs).  The
+ * sum is exactly what the per-change query over carried_out_at >= $1 gave, for any $1.
  */
 #define HISTORY_CHANGES                                                                            \
-	"WITH t AS (SELECT to_timestamp($1::bigint / 1000.0) AS since,"                            \
-	"  (to_timestamp($1::bigint / 1000.0) AT TIME ZONE 'UTC')::date + 1 AS day1),"             \
+	"WITH t AS (SELECT (to_timestamp($1::bigint / 1000.0) AT TIME ZONE 'UTC')::date + 1 AS "   \
+	"day1),"                                                                                   \
 	" keys AS (SELECT DISTINCT 'services' AS k, s AS key"                                      \
 	"  FROM jsonb_array_elements_text($2::jsonb) s"                                            \
 	"  UNION ALL SELECT 'templates', $3::text WHERE $3::text IS NOT NULL"                      \
 	"  UNION ALL SELECT DISTINCT 'requester', m FROM jsonb_array_elements_text($5::jsonb) m"   \
 	"   WHERE $4::text IS NOT NULL),"                                                          \
 	" edge AS MATERIALIZED (SELECT r.id, r.services, r.data->>'template' AS template,"         \
-	"  r.requester, r.data->>'result' = 'failed' AS result_failed FROM records r, t"           \
-	"  WHERE r.carried_out_at IS NOT NULL AND r.carried_out_at >= t.since"                     \
-	"  AND r.carried_out_at < (t.day1::timestamp AT TIME ZONE 'UTC')),"                        \
+	"  r.requester, r.data->>'result' = 'failed' AS result_failed FROM records r"              \
+	"  WHERE r.carried_out_at >= to_timestamp($1::bigint / 1000.0)"                            \
+	"  AND r.carried_out_at < (((to_timestamp($1::bigint / 1000.0) AT TIME ZONE 'UTC')::date"  \
+	"   + 1)::timestamp AT TIME ZONE 'UTC')),"                                                 \
 	" e AS (SELECT x.k, x.key, x.w, l.n, (x.result_failed OR l.n > 0) AS failed FROM"          \
 	"  (SELECT 'services' AS k, u AS key, count(*) AS w, e.id, e.result_failed"                \
 	"   FROM edge e, unnest(e.services) u WHERE u IN (SELECT key FROM keys"                    \

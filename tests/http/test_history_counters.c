@@ -519,4 +519,80 @@ static void test_a_link_racing_a_close_is_counted(void)
 	PQfinish(w);
 }
 
-TESTS(test_the_counters_answer_as_the_old_query, test_a_link_racing_a_close_is_counted)
+static const struct store_stmt rows_read = {
+	"test_history_rows_read",
+	"SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
+	" FROM pg_stat_xact_user_tables WHERE relname = 'records'",
+	0};
+
+/*
+ * The history reads records only for the part of the window's first day: with 12,500
+ * changes carried out over a year, one question reads some 40 of them, not them all.
+ * The statement used to join the day's bounds from a CTE, and PostgreSQL then estimated
+ * the day to hold a ninth of the carried-out changes: at the default costs it chose to
+ * read them all and filter as often as not, by the luck of ANALYZE's sample (the create
+ * bench's slow runs: 10 ms a question, normal creates at a fifth of standard ones), and
+ * always when random reads cost more (random_page_cost 10, as for spinning disks, set
+ * here).  Counted in rows, not timed: the rows fetched from records since the session's
+ * statistics were last flushed (this question's, and maybe the last few), for the
+ * custom plans and then the generic one.  In this database PostgreSQL happened to choose
+ * the index with the old statement too (psql on the same rows did not): the test holds
+ * the property, the bench's per-sample costliest statement shows the plans differ.
+ */
+static void test_one_day_of_records_is_read(void)
+{
+	const char *url = getenv("TRANSOM_TEST_DATABASE_URL");
+	struct store *st = store_new(url, NULL);
+	CHECK(st != NULL);
+	CHECK_INT(store_migrate(st) >= 0, 1);
+	PGconn *pg = PQconnectdb(url);
+	CHECK(PQstatus(pg) == CONNECTION_OK);
+	sql(pg,
+	    "INSERT INTO records (id, kind, workflow, workflow_version, state, data, services,"
+	    " requester, created_at, updated_at, state_entered_at)"
+	    " SELECT 'CHG-' || (5000000 + i), 'change', 'w', '1',"
+	    "  CASE WHEN i % 8 < 5 THEN 'closed' ELSE 'draft' END,"
+	    "  jsonb_build_object('template', 't0', 'title', repeat('x', 300)),"
+	    "  ARRAY['s' || (i % 7)], 'u' || (i % 5), at, at, at"
+	    " FROM generate_series(1, 20000) i,"
+	    "  LATERAL (SELECT now() - (i * 5261 % (365 * 86400)) * interval '1 second' AS at) a");
+	sql(pg, "ANALYZE records");
+	PGresult *res = PQexec(pg, "SELECT (extract(epoch FROM now()) * 1000)::bigint");
+	long long now_ms = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	char q[200];
+	snprintf(q, sizeof q,
+		 "SELECT sum((SELECT count(*) FROM unnest(services) u WHERE u = 's1'))"
+		 " FROM records WHERE carried_out_at >= to_timestamp(%lld / 1000.0)",
+		 now_ms - 90 * DAY_MS);
+	res = PQexec(pg, q);
+	long long want = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	CHECKF(want > 150, "%lld changes of s1 in 90 days", want);
+	CHECK_INT(store_command(st, "SET random_page_cost = 10"), DB_NONE);
+	json_t *svc = json_pack("[s]", "s1"), *members = json_pack("[s, s]", "u1", "u2"), *got;
+	for (int k = 0; k < 8; k++) { /* past the custom plans: the generic one too */
+		CHECK_INT(store_command(st, "BEGIN"), DB_NONE);
+		CHECK_INT(store_change_history(st, svc, "t0", "team", members, now_ms - 90 * DAY_MS,
+					       &got),
+			  DB_ONE);
+		long long changes = json_integer_value(json_object_get(
+			json_object_get(json_object_get(got, "services"), "s1"), "changes"));
+		CHECK_INT(changes, want);
+		json_decref(got);
+		CHECK_INT(store_exec(st, &rows_read, NULL, &res), DB_ONE);
+		long long read = atoll(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		CHECKF(read <= 1000, "question %d read %lld rows of records", k, read);
+		CHECK_INT(store_command(st, "ROLLBACK"), DB_NONE);
+	}
+	json_decref(svc);
+	json_decref(members);
+	sql(pg, "DELETE FROM records WHERE id LIKE 'CHG-50%'");
+	PQfinish(pg);
+	store_free(st);
+}
+
+TESTS(test_the_counters_answer_as_the_old_query, test_a_link_racing_a_close_is_counted,
+      test_one_day_of_records_is_read)
