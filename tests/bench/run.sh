@@ -43,8 +43,10 @@
 # saw are printed; tests/bench/transition.sql is that list for pgbench.  For the creates,
 # it serves the shipped workflows and policies; one normal create is logged the same way
 # and tests/bench/pgbench_from_log.py turns it into the pgbench script, so the baseline
-# runs the SQL of the binary under test.  Exit status 0 whatever the speed; 1 when a
-# request failed or a run could not be made.
+# runs the SQL of the binary under test.  Each create sample also names the statement
+# PostgreSQL spent most time in (pg_stat_statements), with its mean time: a sample far
+# slower than its neighbours says where it went.  Exit status 0 whatever the speed; 1
+# when a request failed or a run could not be made.
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -126,7 +128,15 @@ psql_q() {
 # Tidies the tables both runs write to, so that neither inherits the other's dead rows.
 settle() {
 	psql_q -c "VACUUM ANALYZE records, record_links, change_history, outbox, audit_events, audit_head, events, timers" \
-		-c CHECKPOINT || die "cannot vacuum"
+		-c CHECKPOINT -c "SELECT pg_stat_statements_reset()" >/dev/null || die "cannot vacuum"
+}
+
+# The statement PostgreSQL spent most time in since settle(): its mean time and the start
+# of its text (a sample far slower than its neighbours says where the time went).
+costliest() {
+	psql_q -c "SELECT round(mean_exec_time::numeric, 2) || ' ms x ' || calls || ': ' ||
+		left(regexp_replace(query, '\s+', ' ', 'g'), 60) FROM pg_stat_statements
+		WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 1"
 }
 
 # Starts transomd (environment as given) and sets SERVER and URL.
@@ -208,8 +218,11 @@ ratios() {
 }
 
 # --- the database, the service, its data ---------------------------------------------------
-{ "$PG" init "$TMP/pg" "$TMP/sock" && "$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
+{ "$PG" init "$TMP/pg" "$TMP/sock" &&
+	echo "shared_preload_libraries = 'pg_stat_statements'" >>"$TMP/pg/postgresql.conf" &&
+	"$PG" start --no-fsync "$TMP/pg" "$TMP/sock" &&
 	"$PG" createdb "$TMP/sock" bench >/dev/null; } || die "cannot start PostgreSQL"
+psql_q -c "CREATE EXTENSION pg_stat_statements" >/dev/null || die "cannot load pg_stat_statements"
 PM=$(head -n 1 "$TMP/pg/postmaster.pid")
 # settle() vacuums before each sample; autovacuum would land in one run or another at random.
 psql_q -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null ||
@@ -324,7 +337,7 @@ create_round() {
 			pg) v=$(pgbench_sample pgbench_create) || die "pgbench failed" ;;
 			esac
 			echo "$v" >>"$TMP/c_$side"
-			echo "  repetition $rep: $side $v/s"
+			echo "  repetition $rep: $side $v/s; most PostgreSQL time: $(costliest)"
 		done
 		set -- "$2" "$3" "$1" # the next repetition starts with the next side
 	done
