@@ -5,6 +5,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -489,6 +490,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		srv->dispatch(srv->cls, &t->req, &t->rep);
 		return queue_reply(t);
 	}
+	if (srv->opts.run_inline != NULL && srv->opts.run_inline(srv->cls, &t->req, &t->rep))
+		return queue_reply(t);
+	assert(t->rep.status == 0 && t->rep.body == NULL && t->rep.nheaders == 0);
 	if (queue_push(srv, t))
 		return MHD_YES;
 	struct tr_error e;
