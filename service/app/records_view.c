@@ -115,7 +115,7 @@ bool rec_list_has(json_t *list, const char *s)
 
 /*
  * The events of r's state the caller may fire now (role, ownership, required fields,
- * guard: each tried on a copy, the engine is pure and the policy actions are left out),
+ * guard: the engine's checks alone, wf_check; the transition is not run),
  * into *avail; the others, each with the rule that blocks it, into *blocked.
  */
 static void events_for(struct rec_ctx *c, const struct store_record *r, const struct wf *wf,
@@ -131,7 +131,7 @@ static void events_for(struct rec_ctx *c, const struct store_record *r, const st
 	*avail = json_array();
 	*blocked = json_array();
 	rec_engine_ctx(&j, r, &ctx);
-	/* a shallow copy with the state: wf_fire does not modify ctx.record */
+	/* a shallow copy with the state: wf_check does not modify ctx.record */
 	json_t *rec = json_copy(r->data);
 	json_object_set_new(rec, "state", json_string(r->state));
 	ctx.record = rec;
@@ -148,7 +148,7 @@ static void events_for(struct rec_ctx *c, const struct store_record *r, const st
 					"detail",
 					"only its requester, a change manager or an admin may");
 		} else {
-			enum wf_status ws = wf_fire(wf, &ctx, ev, &o);
+			enum wf_status ws = wf_check(wf, &ctx, ev, &o);
 			if (ws == WF_ERR_MISSING)
 				why = json_pack("{s:s, s:s, s:s, s:O?}", "event", ev, "rule",
 						"required", "detail", o.detail, "missing",

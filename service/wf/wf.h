@@ -285,6 +285,17 @@ enum wf_status wf_fire(const struct wf *wf, const struct wf_ctx *ctx, const char
 		       struct wf_outcome *out);
 
 /*
+ * The checks of wf_fire alone, for showing which events may be fired: the same status
+ * and outcome (detail, allowed, missing, guard) as wf_fire for WF_ERR_NOT_ALLOWED,
+ * WF_ERR_FORBIDDEN, WF_ERR_MISSING, WF_ERR_GUARD, WF_ERR_EVAL and WF_ERR_BAD_RECORD;
+ * WF_OK when those pass (wf_fire would go on to run the transition, which may still fail
+ * with WF_ERR_ACTION or WF_ERR_LOOP).  Nothing is copied or run: outcome.record, path,
+ * steps and effects stay NULL.  ctx->record is not modified.
+ */
+enum wf_status wf_check(const struct wf *wf, const struct wf_ctx *ctx, const char *event,
+			struct wf_outcome *out);
+
+/*
  * Takes auto transitions from the record's current state while one's guard holds (as
  * actor "system").  Call after any step that could change a guard: a PATCH, a new risk
  * assessment, a vote.  WF_OK with empty `steps` when none applied.
