@@ -355,7 +355,7 @@ static struct http_transport *transport_new(struct http_server *srv, struct MHD_
 	const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
 	if (rid != NULL && request_id_ok(rid))
 		snprintf(t->req.request_id, sizeof t->req.request_id, "%s", rid);
-	else if (!crypto_token("", 12, t->req.request_id, sizeof t->req.request_id))
+	else if (!crypto_id("", 12, t->req.request_id, sizeof t->req.request_id))
 		snprintf(t->req.request_id, sizeof t->req.request_id, "%p", (void *)t);
 
 	size_t urilen = strlen(url);
