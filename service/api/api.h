@@ -35,9 +35,9 @@ enum api_inline_state {
 
 struct api_inline {
 	struct app_session *session[API_INLINE_SESSIONS]; /* owned */
-	atomic_int state[API_INLINE_SESSIONS];             /* enum api_inline_state */
-	atomic_llong retry_ms[API_INLINE_SESSIONS];        /* monotonic */
-	atomic_llong paused_until_ms;                      /* monotonic */
+	atomic_int state[API_INLINE_SESSIONS];            /* enum api_inline_state */
+	atomic_llong retry_ms[API_INLINE_SESSIONS];       /* monotonic */
+	atomic_llong paused_until_ms;                     /* monotonic */
 };
 
 /*
@@ -89,8 +89,8 @@ struct api_worker {
 	struct app_session *session; /* app_worker_get(app), or an inline session during
 					api_run_inline: owned by the app or the api */
 	struct token_memo tokens[TOKEN_MEMO_SLOTS];
-	bool inline_run;  /* in api_run_inline: nothing may wait long (no JWKS fetch) */
-	bool must_defer;  /* in api_run_inline: the request needs what a worker may do */
+	bool inline_run; /* in api_run_inline: nothing may wait long (no JWKS fetch) */
+	bool must_defer; /* in api_run_inline: the request needs what a worker may do */
 };
 
 /*

@@ -285,6 +285,17 @@ enum wf_status wf_fire(const struct wf *wf, const struct wf_ctx *ctx, const char
 		       struct wf_outcome *out);
 
 /*
+ * Calls `fn` with the name of each top-level member of a record that wf_check may read
+ * for an event fired from `state` (unknown: none): the transitions' required fields, the
+ * members their guards read (record.X and <kind>.X read X, risk.* risk, approvals.*
+ * approvals, window.* schedule), and risk and approvals (the engine's inputs).  A name
+ * may come more than once.  So a reader may hand wf_check a record holding only those.
+ * Pure; no allocation.
+ */
+void wf_check_members(const struct wf *wf, const char *state,
+		      void (*fn)(void *cls, const char *member, size_t len), void *cls);
+
+/*
  * The checks of wf_fire alone, for showing which events may be fired: the same status
  * and outcome (detail, allowed, missing, guard) as wf_fire for WF_ERR_NOT_ALLOWED,
  * WF_ERR_FORBIDDEN, WF_ERR_MISSING, WF_ERR_GUARD, WF_ERR_EVAL and WF_ERR_BAD_RECORD;

@@ -1271,8 +1271,8 @@ TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_n
       test_problem_follows_its_fix_change, test_history_lists_every_event_in_order,
       test_comments_are_audited_and_checked, test_list_filters_and_pages, test_workflows_endpoints,
       test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
-      test_reads_do_not_wait_behind_a_held_worker,
-      test_audit_verifies_and_detects_tampering, test_reads_serve_stored_json_as_the_representation,
+      test_reads_do_not_wait_behind_a_held_worker, test_audit_verifies_and_detects_tampering,
+      test_reads_serve_stored_json_as_the_representation,
       test_timers_fire_and_guards_name_themselves)
 #undef main
 
