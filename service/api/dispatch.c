@@ -452,8 +452,12 @@ static enum tr_code run(struct http_req *req, struct http_reply *rep)
 	/* Before anything reads them: no path, query or header byte may be malformed text. */
 	if (!http_req_text_ok(req, &req->err))
 		return req->err.code;
+	/* api_run_inline has matched the route already */
 	enum route_result rr =
-		route_match(api_routes, api_routes_count, req->method, req->path, &req->match);
+		req->match.route != NULL
+			? ROUTE_MATCHED
+			: route_match(api_routes, api_routes_count, req->method, req->path,
+				      &req->match);
 	if (rr == ROUTE_NO_SUCH_PATH)
 		return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL, "no route for %s", req->path);
 	if (rr == ROUTE_WRONG_METHOD) {
@@ -557,6 +561,7 @@ bool api_run_inline(void *cls, struct http_req *req, struct http_reply *rep)
 		return false;
 	struct app_session *own = w->session;
 	w->session = api->inl.session[i];
+	req->match = m;
 	w->inline_run = true;
 	w->must_defer = false;
 	req->worker = w;

@@ -352,8 +352,6 @@ void wf_check_members(const struct wf *wf, const char *state,
 {
 	struct members_walk w = {wf_kind_name(wf->kind), fn, cls};
 	size_t s = wf_state_find(wf, state);
-	fn(cls, "risk", 4);
-	fn(cls, "approvals", 9);
 	for (size_t i = 0; s < wf->n_states && i < wf->n_trans; i++) {
 		const struct wf_transition *t = &wf->trans[i];
 		bool from = false;
