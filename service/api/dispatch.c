@@ -453,11 +453,10 @@ static enum tr_code run(struct http_req *req, struct http_reply *rep)
 	if (!http_req_text_ok(req, &req->err))
 		return req->err.code;
 	/* api_run_inline has matched the route already */
-	enum route_result rr =
-		req->match.route != NULL
-			? ROUTE_MATCHED
-			: route_match(api_routes, api_routes_count, req->method, req->path,
-				      &req->match);
+	enum route_result rr = req->match.route != NULL
+				       ? ROUTE_MATCHED
+				       : route_match(api_routes, api_routes_count, req->method,
+						     req->path, &req->match);
 	if (rr == ROUTE_NO_SUCH_PATH)
 		return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL, "no route for %s", req->path);
 	if (rr == ROUTE_WRONG_METHOD) {

@@ -316,7 +316,7 @@ static enum db_status view_data(struct rec_ctx *c, struct store_record *r,
 	for (size_t k = 0; k < nlinks; k++)
 		view_want(&m, links[k].field, strlen(links[k].field));
 	if (wf != NULL)
-		wf_check_members(wf, r->state, view_want, &m);
+		wf_check_members(wf, r->state, c->roles, view_want, &m);
 	if (!m.full) {
 		m.data = json_object();
 		if (m.data == NULL || !jtext_members(t->data, strlen(t->data), view_pick, &m))

@@ -347,7 +347,7 @@ static void guard_member(void *cls, const char *path)
 		w->fn(w->cls, "schedule", 8);
 }
 
-void wf_check_members(const struct wf *wf, const char *state,
+void wf_check_members(const struct wf *wf, const char *state, unsigned actor_roles,
 		      void (*fn)(void *cls, const char *member, size_t len), void *cls)
 {
 	struct members_walk w = {wf_kind_name(wf->kind), fn, cls};
@@ -357,7 +357,7 @@ void wf_check_members(const struct wf *wf, const char *state,
 		bool from = false;
 		for (size_t k = 0; !from && k < t->n_from; k++)
 			from = t->from[k] == s;
-		if (!from)
+		if (!from || (t->roles & actor_roles) == 0)
 			continue;
 		for (size_t k = 0; t->required[k] != NULL; k++)
 			fn(cls, t->required[k], strlen(t->required[k]));

@@ -286,14 +286,15 @@ enum wf_status wf_fire(const struct wf *wf, const struct wf_ctx *ctx, const char
 
 /*
  * Calls `fn` with the name of each top-level member of a record that wf_check may read
- * for an event fired from `state` (unknown: none): the transitions' required fields, the
+ * for an event fired from `state` (unknown: none) by an actor with `actor_roles` (transitions
+ * none of them may take are never looked into): the transitions' required fields, the
  * members their guards read (record.X and <kind>.X read X, risk.* risk, approvals.*
  * approvals, window.* schedule: where a caller keeping the engine's risk and approvals
  * inputs in the record finds them).  A name may come more than once.  So a reader may
  * hand wf_check a record holding only those.
  * Pure; no allocation.
  */
-void wf_check_members(const struct wf *wf, const char *state,
+void wf_check_members(const struct wf *wf, const char *state, unsigned actor_roles,
 		      void (*fn)(void *cls, const char *member, size_t len), void *cls);
 
 /*

@@ -97,7 +97,7 @@ static void check_agrees(const struct wf *wf, const struct wf_ctx *ctx, const ch
 	if (state == NULL)
 		return;
 	struct pick p = {ctx->record, json_pack("{s:s}", "state", state)};
-	wf_check_members(wf, state, pick_member, &p);
+	wf_check_members(wf, state, ctx->roles, pick_member, &p);
 	struct wf_ctx part = *ctx;
 	part.record = p.to;
 	enum wf_status ps = wf_check(wf, &part, event, &o);
