@@ -17,6 +17,30 @@
 #include "http/http.h"
 
 /*
+ * The database sessions of the short reads answered on the transport threads
+ * (ROUTE_INLINE, api_run_inline): one per transport thread, with short timeouts and no
+ * connect of their own.  A transport thread takes a READY one for one request and gives
+ * it back; a worker connects a DOWN one after its own request (never a transport thread).
+ */
+enum api_inline_state {
+	API_INLINE_DOWN,       /* not connected; a worker connects it from `retry_ms` on */
+	API_INLINE_CONNECTING, /* a worker is connecting it */
+	API_INLINE_READY,      /* connected and free */
+	API_INLINE_BUSY        /* a transport thread is using it */
+};
+
+#define API_INLINE_SESSIONS HTTP_TRANSPORT_THREADS
+#define API_INLINE_RETRY_MS 1000 /* between connects of a DOWN session */
+#define API_INLINE_PAUSE_MS 1000 /* no inline run after one the database kept waiting */
+
+struct api_inline {
+	struct app_session *session[API_INLINE_SESSIONS]; /* owned */
+	atomic_int state[API_INLINE_SESSIONS];            /* enum api_inline_state */
+	atomic_llong retry_ms[API_INLINE_SESSIONS];       /* monotonic */
+	atomic_llong paused_until_ms;                     /* monotonic */
+};
+
+/*
  * The HTTP side of the process: the application context (first member, so a handler's
  * req->app is both) and what only the transport needs.
  */
@@ -29,6 +53,7 @@ struct api {
 	/* Set by cmd_serve on SIGTERM/SIGINT: /readyz answers 503 "draining" from then on,
 	 * so a load balancer stops sending new requests before the listener closes. */
 	atomic_bool draining;
+	struct api_inline inl;
 };
 
 /* The two kinds of credential; they never stand in for each other. */
@@ -61,8 +86,11 @@ struct token_memo {
 struct api_worker {
 	struct api *api;
 	struct app *app;             /* &api->app */
-	struct app_session *session; /* app_worker_get(app): owned by the app */
+	struct app_session *session; /* app_worker_get(app), or an inline session during
+					api_run_inline: owned by the app or the api */
 	struct token_memo tokens[TOKEN_MEMO_SLOTS];
+	bool inline_run; /* in api_run_inline: nothing may wait long (no JWKS fetch) */
+	bool must_defer; /* in api_run_inline: the request needs what a worker may do */
 };
 
 /*
@@ -86,6 +114,15 @@ void api_destroy(struct api *api);
 void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep);
 /* http_server_opts.is_quick: the request's route is ROUTE_QUICK. */
 bool api_is_quick(void *cls, const struct http_req *req);
+/*
+ * http_server_opts.run_inline: a ROUTE_INLINE request, answered at once on a READY
+ * inline session, exactly as api_dispatch would (the same checks and handler).  False,
+ * with `req` and `rep` as they were, when no session is ready, inline runs are paused,
+ * or the run met what a worker must do: the database did not answer in time or the
+ * connection was lost (inline runs pause for API_INLINE_PAUSE_MS), or a JWT not yet
+ * verified on this thread (its keys may have to be fetched).
+ */
+bool api_run_inline(void *cls, struct http_req *req, struct http_reply *rep);
 void api_done(void *cls, const struct http_req *req, const struct http_reply *rep, double seconds);
 
 /* This thread's worker (created on first use).  NULL only when out of memory. */

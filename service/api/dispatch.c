@@ -76,6 +76,14 @@ int api_init(struct api *api, const struct config *cfg, struct defs *initial)
 		free(api->route_names);
 		return -1;
 	}
+	for (size_t i = 0; i < API_INLINE_SESSIONS; i++) {
+		/* A session that cannot be made stays DOWN with none: no inline run uses it. */
+		api->inl.session[i] = app_session_new(
+			&api->app, APP_SESSION_TIMEOUTS | APP_SESSION_HOOKS | APP_SESSION_SHORT);
+		atomic_init(&api->inl.state[i], API_INLINE_DOWN);
+		atomic_init(&api->inl.retry_ms[i], 0);
+	}
+	atomic_init(&api->inl.paused_until_ms, 0);
 	return 0;
 }
 
@@ -85,6 +93,10 @@ void api_destroy(struct api *api)
 	worker_free(w);
 	pthread_setspecific(api->worker_key, NULL);
 	pthread_key_delete(api->worker_key);
+	for (size_t i = 0; i < API_INLINE_SESSIONS; i++) {
+		app_session_free(api->inl.session[i]);
+		api->inl.session[i] = NULL;
+	}
 	app_destroy(&api->app);
 	free(api->route_names);
 	stream_quota_free(api->streams);
@@ -224,7 +236,9 @@ static enum tr_code jwt_lookup(struct http_req *req, const char *token, const ch
 		req->user = m->user;
 		return TR_OK;
 	}
-	if (memo_only)
+	if (w->inline_run) /* verifying may fetch the provider's keys: a worker does */
+		w->must_defer = true;
+	if (memo_only || w->inline_run)
 		return tr_error_set(&req->err, TR_E_UNAUTHENTICATED, "Authorization",
 				    "JWT not checked yet");
 	struct defs *d = app_session_defs(api_session(req));
@@ -438,8 +452,11 @@ static enum tr_code run(struct http_req *req, struct http_reply *rep)
 	/* Before anything reads them: no path, query or header byte may be malformed text. */
 	if (!http_req_text_ok(req, &req->err))
 		return req->err.code;
-	enum route_result rr =
-		route_match(api_routes, api_routes_count, req->method, req->path, &req->match);
+	/* api_run_inline has matched the route already */
+	enum route_result rr = req->match.route != NULL
+				       ? ROUTE_MATCHED
+				       : route_match(api_routes, api_routes_count, req->method,
+						     req->path, &req->match);
 	if (rr == ROUTE_NO_SUCH_PATH)
 		return tr_error_set(&req->err, TR_E_NOT_FOUND, NULL, "no route for %s", req->path);
 	if (rr == ROUTE_WRONG_METHOD) {
@@ -461,10 +478,9 @@ static enum tr_code run(struct http_req *req, struct http_reply *rep)
 	return r->handler(req, rep);
 }
 
-void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
+/* Fills `rep` from the outcome `rc` of run() when the handler did not. */
+static void reply_outcome(struct http_req *req, struct http_reply *rep, enum tr_code rc)
 {
-	req->worker = api_worker_get(cls);
-	enum tr_code rc = req->worker == NULL ? TR_E_NOMEM : run(req, rep);
 	if (rc == TR_OK && rep->status != 0)
 		return;
 	if (rc == TR_OK)
@@ -478,6 +494,109 @@ void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
 		h_scim_error(req, rep);
 	else
 		http_reply_problem(rep, req, &req->err, NULL);
+}
+
+/* ---- short reads on the transport threads (ROUTE_INLINE) -------------------------------- */
+
+/* Takes a READY inline session (BUSY now): its index, or -1 when none is. */
+static int inline_take(struct api *api)
+{
+	for (int i = 0; i < API_INLINE_SESSIONS; i++) {
+		int ready = API_INLINE_READY;
+		if (atomic_compare_exchange_strong(&api->inl.state[i], &ready, API_INLINE_BUSY))
+			return i;
+	}
+	return -1;
+}
+
+/* Gives inline session `i` back: READY, or DOWN when its connection was lost. */
+static void inline_give(struct api *api, int i, long long now)
+{
+	if (app_session_connected(api->inl.session[i])) {
+		atomic_store(&api->inl.state[i], API_INLINE_READY);
+		return;
+	}
+	atomic_store(&api->inl.retry_ms[i], now + API_INLINE_RETRY_MS);
+	atomic_store(&api->inl.state[i], API_INLINE_DOWN);
+}
+
+/*
+ * On a worker, after its request: connects each DOWN inline session whose retry time has
+ * come, so that the transport threads never connect (a database that does not answer
+ * holds this worker as long as connecting takes, like any of its own statements).
+ */
+static void inline_connect(struct api *api)
+{
+	long long now = clock_mono_ms();
+	for (int i = 0; i < API_INLINE_SESSIONS; i++) {
+		int down = API_INLINE_DOWN;
+		if (api->inl.session[i] == NULL || now < atomic_load(&api->inl.retry_ms[i]) ||
+		    !atomic_compare_exchange_strong(&api->inl.state[i], &down,
+						    API_INLINE_CONNECTING))
+			continue;
+		if (app_session_connect(api->inl.session[i])) {
+			atomic_store(&api->inl.state[i], API_INLINE_READY);
+		} else {
+			atomic_store(&api->inl.retry_ms[i], clock_mono_ms() + API_INLINE_RETRY_MS);
+			atomic_store(&api->inl.state[i], API_INLINE_DOWN);
+		}
+	}
+}
+
+bool api_run_inline(void *cls, struct http_req *req, struct http_reply *rep)
+{
+	struct api *api = cls;
+	struct route_match m;
+	if (route_match(api_routes, api_routes_count, req->method, req->path, &m) !=
+		    ROUTE_MATCHED ||
+	    !(m.route->flags & ROUTE_INLINE))
+		return false;
+	long long now = clock_mono_ms();
+	if (now < atomic_load(&api->inl.paused_until_ms))
+		return false;
+	struct api_worker *w = api_worker_get(api);
+	int i = w != NULL ? inline_take(api) : -1;
+	if (i < 0)
+		return false;
+	struct app_session *own = w->session;
+	w->session = api->inl.session[i];
+	req->match = m;
+	w->inline_run = true;
+	w->must_defer = false;
+	req->worker = w;
+	enum tr_code rc = run(req, rep);
+	w->session = own;
+	w->inline_run = false;
+	inline_give(api, i, now);
+	/* What a worker may answer otherwise: the database kept this run waiting (or its
+	 * connection is gone), or the credential needs what may wait. */
+	bool slow = rc == TR_E_DB_TIMEOUT || rc == TR_E_DB_UNAVAILABLE ||
+		    req->err.code == TR_E_DB_TIMEOUT || req->err.code == TR_E_DB_UNAVAILABLE;
+	if (slow || w->must_defer) {
+		if (slow)
+			atomic_store(&api->inl.paused_until_ms,
+				     clock_mono_ms() + API_INLINE_PAUSE_MS);
+		w->must_defer = false;
+		http_reply_clear(rep);
+		json_decref(req->json);
+		req->json = NULL;
+		memset(&req->match, 0, sizeof req->match);
+		memset(&req->user, 0, sizeof req->user);
+		memset(&req->err, 0, sizeof req->err);
+		req->worker = NULL;
+		return false;
+	}
+	reply_outcome(req, rep, rc);
+	return true;
+}
+
+void api_dispatch(void *cls, struct http_req *req, struct http_reply *rep)
+{
+	req->worker = api_worker_get(cls);
+	reply_outcome(req, rep, req->worker == NULL ? TR_E_NOMEM : run(req, rep));
+	/* Not on a transport thread (a quick route runs there) */
+	if (req->match.route == NULL || !(req->match.route->flags & ROUTE_QUICK))
+		inline_connect(cls);
 }
 
 bool api_is_quick(void *cls, const struct http_req *req)

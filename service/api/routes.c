@@ -13,7 +13,7 @@
 #define RECORD_ROUTES(base)                                                                        \
 	{HTTP_POST, base, h_records_create, RECORD_WRITERS, ROUTE_JSON_BODY, "create"},         \
 	{HTTP_GET, base, h_records_list, ROLE_ALL, 0, "list with filters"},                      \
-	{HTTP_GET, base "/{id}", h_records_get, ROLE_ALL, 0, "read"},                            \
+	{HTTP_GET, base "/{id}", h_records_get, ROLE_ALL, ROUTE_INLINE, "read"},                 \
 	{HTTP_PATCH, base "/{id}", h_records_patch, RECORD_WRITERS, ROUTE_JSON_BODY,             \
 	 "edit (JSON merge patch, If-Match)"},                                                   \
 	{HTTP_POST, base "/{id}/transitions", h_records_transition, ROLE_ALL, ROUTE_JSON_BODY,   \

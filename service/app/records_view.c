@@ -115,7 +115,7 @@ bool rec_list_has(json_t *list, const char *s)
 
 /*
  * The events of r's state the caller may fire now (role, ownership, required fields,
- * guard: each tried on a copy, the engine is pure and the policy actions are left out),
+ * guard: the engine's checks alone, wf_check; the transition is not run),
  * into *avail; the others, each with the rule that blocks it, into *blocked.
  */
 static void events_for(struct rec_ctx *c, const struct store_record *r, const struct wf *wf,
@@ -131,7 +131,7 @@ static void events_for(struct rec_ctx *c, const struct store_record *r, const st
 	*avail = json_array();
 	*blocked = json_array();
 	rec_engine_ctx(&j, r, &ctx);
-	/* a shallow copy with the state: wf_fire does not modify ctx.record */
+	/* a shallow copy with the state: wf_check does not modify ctx.record */
 	json_t *rec = json_copy(r->data);
 	json_object_set_new(rec, "state", json_string(r->state));
 	ctx.record = rec;
@@ -148,7 +148,7 @@ static void events_for(struct rec_ctx *c, const struct store_record *r, const st
 					"detail",
 					"only its requester, a change manager or an admin may");
 		} else {
-			enum wf_status ws = wf_fire(wf, &ctx, ev, &o);
+			enum wf_status ws = wf_check(wf, &ctx, ev, &o);
 			if (ws == WF_ERR_MISSING)
 				why = json_pack("{s:s, s:s, s:s, s:O?}", "event", ev, "rule",
 						"required", "detail", o.detail, "missing",
@@ -254,6 +254,86 @@ static enum db_status represent_view(struct rec_ctx *c, const struct store_recor
 	return out->raw_body != NULL ? DB_ONE : DB_HARD;
 }
 
+/*
+ * The members of a record's data that its representation reads (rec_may_manage's
+ * requester, the link fields and follow-ups of current_links, and what wf_check reads for
+ * the events of its state): at most VIEW_MEMBERS_MAX names, else `full`.
+ */
+#define VIEW_MEMBERS_MAX 64
+struct view_members {
+	const char *name[VIEW_MEMBERS_MAX];
+	size_t len[VIEW_MEMBERS_MAX];
+	size_t n;
+	bool full;    /* parse the whole data */
+	json_t *data; /* the members picked */
+};
+
+static void view_want(void *cls, const char *member, size_t len)
+{
+	struct view_members *m = cls;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->len[i] == len && memcmp(m->name[i], member, len) == 0)
+			return;
+	if (m->n == VIEW_MEMBERS_MAX) {
+		m->full = true;
+		return;
+	}
+	m->name[m->n] = member;
+	m->len[m->n++] = len;
+}
+
+/* jtext_members' callback: parses a wanted member into m->data. */
+static void view_pick(void *cls, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	struct view_members *m = cls;
+	bool want = memchr(name, '\\', nlen) != NULL; /* an escaped name: cannot tell */
+	for (size_t i = 0; !want && i < m->n; i++)
+		want = m->len[i] == nlen && memcmp(m->name[i], name, nlen) == 0;
+	if (!want || m->full)
+		return;
+	json_t *v = memchr(name, '\\', nlen) == NULL
+			    ? json_loadb(value, vlen, JSON_DECODE_ANY, NULL)
+			    : NULL;
+	if (v == NULL || json_object_setn_new(m->data, name, nlen, v) != 0)
+		m->full = true; /* an escaped name, or a failure: the whole data then */
+}
+
+/*
+ * r->data for the representation of `r` from t->data: only the members it reads (see
+ * struct view_members), or all of it when the data shadows a member of the
+ * representation (represent_view copies it whole then) or a name cannot be told.
+ * DB_ONE, or DB_HARD when the data cannot be parsed.
+ */
+static enum db_status view_data(struct rec_ctx *c, struct store_record *r,
+				const struct store_record_text *t)
+{
+	struct view_members m = {.full = t->shadows};
+	size_t nlinks;
+	const struct field_link *links = fields_links(r->kind, &nlinks);
+	const struct wf *wf = wf_set_find(c->defs->workflows, r->workflow);
+	view_want(&m, "requester", 9);
+	view_want(&m, "follow_up_actions", 17);
+	for (size_t k = 0; k < nlinks; k++)
+		view_want(&m, links[k].field, strlen(links[k].field));
+	if (wf != NULL)
+		wf_check_members(wf, r->state, c->roles, view_want, &m);
+	if (!m.full) {
+		m.data = json_object();
+		if (m.data == NULL || !jtext_members(t->data, strlen(t->data), view_pick, &m))
+			m.full = true;
+	}
+	if (m.full) {
+		json_decref(m.data);
+		m.data = json_loads(t->data, 0, NULL);
+		if (!json_is_object(m.data)) {
+			json_decref(m.data);
+			m.data = NULL;
+		}
+	}
+	r->data = m.data;
+	return r->data != NULL ? DB_ONE : DB_HARD;
+}
+
 enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 			 const struct rec_versions *current, struct rec_reply *out,
 			 struct tr_error *err)
@@ -271,7 +351,7 @@ enum tr_code records_get(struct rec_ctx *c, const char *kind, const char *id,
 	if (current != NULL && rec_versions_match(current, r.version)) {
 		out->outcome = REC_NOT_MODIFIED;
 		out->version = r.version;
-	} else {
+	} else if ((s = view_data(c, &r, &t)) >= 0) {
 		s = represent_view(c, &r, &t, out);
 	}
 	store_record_clear(&r);

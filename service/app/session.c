@@ -35,9 +35,23 @@ struct app_session *app_session_new(struct app *app, unsigned flags)
 		free(s);
 		return NULL;
 	}
-	if (flags & APP_SESSION_TIMEOUTS)
+	if (flags & APP_SESSION_SHORT) {
+		store_set_timeouts(s->store, APP_SHORT_STATEMENT_MS, APP_SHORT_LOCK_MS);
+		store_set_autoconnect(s->store, false);
+	} else if (flags & APP_SESSION_TIMEOUTS) {
 		store_set_timeouts(s->store, app->cfg->statement_ms, app->cfg->lock_ms);
+	}
 	return s;
+}
+
+bool app_session_connect(struct app_session *s)
+{
+	return store_connect(s->store);
+}
+
+bool app_session_connected(const struct app_session *s)
+{
+	return store_connected(s->store);
 }
 
 void app_session_free(struct app_session *s)

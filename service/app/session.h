@@ -34,8 +34,16 @@ struct app_session {
 enum app_session_flags {
 	APP_SESSION_PLAIN = 0,    /* no statement timeouts, no metrics hooks */
 	APP_SESSION_TIMEOUTS = 1, /* cfg->statement_ms and cfg->lock_ms */
-	APP_SESSION_HOOKS = 2     /* database errors and reconnects counted in app->metrics */
+	APP_SESSION_HOOKS = 2,    /* database errors and reconnects counted in app->metrics */
+	APP_SESSION_SHORT = 4     /* for a thread that must not wait: statements bounded by
+				     APP_SHORT_STATEMENT_MS and APP_SHORT_LOCK_MS (instead of
+				     the configured timeouts), and no connect but by
+				     app_session_connect() */
 };
+
+/* The bounds of an APP_SESSION_SHORT session's statements, in ms. */
+#define APP_SHORT_STATEMENT_MS 200
+#define APP_SHORT_LOCK_MS      100
 
 /*
  * A new session of `app` (borrowed; it must outlive the session) with `flags`
@@ -44,6 +52,13 @@ enum app_session_flags {
  */
 struct app_session *app_session_new(struct app *app, unsigned flags);
 void app_session_free(struct app_session *s);
+
+/* Connects `s` now if it is not connected (waits as long as connecting takes): whether
+ * it is connected. */
+bool app_session_connect(struct app_session *s);
+
+/* Whether `s` is connected now (no round trip, never waits). */
+bool app_session_connected(const struct app_session *s);
 
 /*
  * The per-thread sessions of `app` (app_init and app_destroy call these): 0, or -1 when

@@ -196,6 +196,85 @@ bool jtext_put_object_with(struct jtext *b, const char *obj, size_t n, const cha
 	return true;
 }
 
+/* The index just past the string that opens at s[i] ('"'), or n when it does not end. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i + 1;
+	}
+	return n;
+}
+
+static size_t skip_blanks(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	return i;
+}
+
+/* The index just past the value that begins at s[i], or n when it does not end. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+	if (i < n && s[i] == '"')
+		return skip_string(s, n, i);
+	if (i < n && (s[i] == '{' || s[i] == '[')) {
+		size_t depth = 0;
+		while (i < n) {
+			char c = s[i];
+			if (c == '"') {
+				i = skip_string(s, n, i);
+				continue;
+			}
+			if (c == '{' || c == '[')
+				depth++;
+			else if ((c == '}' || c == ']') && --depth == 0)
+				return i + 1;
+			i++;
+		}
+		return n;
+	}
+	while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+	       s[i] != '\r' && s[i] != '\n')
+		i++;
+	return i;
+}
+
+bool jtext_members(const char *obj, size_t n,
+		   void (*fn)(void *cls, const char *name, size_t nlen, const char *value,
+			      size_t vlen),
+		   void *cls)
+{
+	size_t i = skip_blanks(obj, n, 0);
+	if (i >= n || obj[i] != '{')
+		return false;
+	i = skip_blanks(obj, n, i + 1);
+	if (i < n && obj[i] == '}')
+		return true;
+	while (i < n && obj[i] == '"') {
+		size_t name_end = skip_string(obj, n, i);
+		if (name_end >= n)
+			return false;
+		size_t colon = skip_blanks(obj, n, name_end);
+		if (colon >= n || obj[colon] != ':')
+			return false;
+		size_t v = skip_blanks(obj, n, colon + 1);
+		size_t v_end = skip_value(obj, n, v);
+		if (v >= n || v_end >= n || v_end == v)
+			return false;
+		fn(cls, obj + i + 1, name_end - i - 2, obj + v, v_end - v);
+		i = skip_blanks(obj, n, v_end);
+		if (i < n && obj[i] == '}')
+			return true;
+		if (i >= n || obj[i] != ',')
+			return false;
+		i = skip_blanks(obj, n, i + 1);
+	}
+	return false;
+}
+
 char *jtext_take(struct jtext *b)
 {
 	char *p = b->failed ? NULL : b->p ? b->p : strdup("");

@@ -45,6 +45,17 @@ void jtext_put_string(struct jtext *b, const char *s);
  */
 bool jtext_put_object_with(struct jtext *b, const char *obj, size_t n, const char *tail);
 
+/*
+ * Calls `fn` for each member of the JSON object text `obj` (`n` bytes, well-formed, as
+ * PostgreSQL writes it), in order, with its name as written between the quotes (escapes
+ * kept) and the text of its value (`vlen` bytes, no blanks around it).  Returns false
+ * (after calling `fn` for the members before the fault) when `obj` is not an object text.
+ */
+bool jtext_members(const char *obj, size_t n,
+		   void (*fn)(void *cls, const char *name, size_t nlen, const char *value,
+			      size_t vlen),
+		   void *cls);
+
 /* The text built (owned by the caller; "" when empty), or NULL when an allocation failed;
  * `b` is left empty. */
 char *jtext_take(struct jtext *b);

@@ -7,13 +7,24 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+
+/* SHA-256 fetched once: EVP_sha256() makes each digest look the algorithm up again. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
 void crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
 {
 	unsigned int n = 0;
-	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_Digest(data, len, out, &n, sha256_md != NULL ? sha256_md : EVP_sha256(), NULL);
 }
 
 void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX_LEN])
@@ -54,16 +65,15 @@ bool crypto_random(void *out, size_t len)
 	return len <= (size_t)__INT_MAX__ && RAND_bytes(out, (int)len) == 1;
 }
 
-bool crypto_token(const char *prefix, size_t nbytes, char *out, size_t outlen)
+/* `prefix` and the `nbytes` bytes of `raw` in unpadded base64url into `out`. */
+static bool token_write(const char *prefix, const unsigned char *raw, size_t nbytes, char *out,
+			size_t outlen)
 {
 	static const char b64[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char raw[64];
 	size_t plen = strlen(prefix), pos;
 
-	if (nbytes > sizeof raw || plen + (nbytes * 4 + 2) / 3 + 1 > outlen)
-		return false;
-	if (!crypto_random(raw, nbytes))
+	if (plen + (nbytes * 4 + 2) / 3 + 1 > outlen)
 		return false;
 	memcpy(out, prefix, plen);
 	pos = plen;
@@ -83,6 +93,35 @@ bool crypto_token(const char *prefix, size_t nbytes, char *out, size_t outlen)
 	}
 	out[pos] = '\0';
 	return true;
+}
+
+bool crypto_token(const char *prefix, size_t nbytes, char *out, size_t outlen)
+{
+	unsigned char raw[64];
+
+	if (nbytes > sizeof raw || strlen(prefix) + (nbytes * 4 + 2) / 3 + 1 > outlen)
+		return false;
+	if (!crypto_random(raw, nbytes))
+		return false;
+	return token_write(prefix, raw, nbytes, out, outlen);
+}
+
+bool crypto_id(const char *prefix, size_t nbytes, char *out, size_t outlen)
+{
+	static __thread unsigned char pool[CRYPTO_ID_POOL];
+	static __thread size_t left;
+
+	if (nbytes > 64 || strlen(prefix) + (nbytes * 4 + 2) / 3 + 1 > outlen)
+		return false;
+	if (left < nbytes) {
+		if (!crypto_random(pool, sizeof pool))
+			return false;
+		left = sizeof pool;
+	}
+	left -= nbytes;
+	bool ok = token_write(prefix, pool + left, nbytes, out, outlen);
+	crypto_cleanse(pool + left, nbytes); /* each byte serves once */
+	return ok;
 }
 
 void crypto_cleanse(void *p, size_t len)

@@ -39,8 +39,16 @@ bool crypto_equal(const char *a, const char *b);
 /*
  * Writes `prefix` followed by `nbytes` random bytes in unpadded base64url into `out`
  * (`outlen` bytes, NUL-terminated).  Returns false when randomness fails or `out` is
- * too small.  Used for API tokens, feed tokens and request ids.
+ * too small.  Used for API tokens and feed tokens.
  */
 bool crypto_token(const char *prefix, size_t nbytes, char *out, size_t outlen);
+
+/*
+ * As crypto_token, for identifiers that are not secrets (request ids): the bytes come
+ * from the CSPRNG through a per-thread pool refilled CRYPTO_ID_POOL bytes at a time,
+ * which spares a CSPRNG call per identifier.  Thread-safe.
+ */
+#define CRYPTO_ID_POOL 4096
+bool crypto_id(const char *prefix, size_t nbytes, char *out, size_t outlen);
 
 #endif /* TRANSOM_CRYPTO_H */

@@ -5,6 +5,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -354,7 +355,7 @@ static struct http_transport *transport_new(struct http_server *srv, struct MHD_
 	const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
 	if (rid != NULL && request_id_ok(rid))
 		snprintf(t->req.request_id, sizeof t->req.request_id, "%s", rid);
-	else if (!crypto_token("", 12, t->req.request_id, sizeof t->req.request_id))
+	else if (!crypto_id("", 12, t->req.request_id, sizeof t->req.request_id))
 		snprintf(t->req.request_id, sizeof t->req.request_id, "%p", (void *)t);
 
 	size_t urilen = strlen(url);
@@ -489,6 +490,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		srv->dispatch(srv->cls, &t->req, &t->rep);
 		return queue_reply(t);
 	}
+	if (srv->opts.run_inline != NULL && srv->opts.run_inline(srv->cls, &t->req, &t->rep))
+		return queue_reply(t);
+	assert(t->rep.status == 0 && t->rep.body == NULL && t->rep.nheaders == 0);
 	if (queue_push(srv, t))
 		return MHD_YES;
 	struct tr_error e;

@@ -9,9 +9,11 @@
  * it calls the completion callback, then frees everything the request owned.
  *
  * Threads: HTTP_TRANSPORT_THREADS threads accept connections, read requests and send
- * replies; they never wait on the database.  Dispatch runs on one of `threads` request
- * workers (the connection suspended meanwhile), or on the transport thread at once for
- * a request `is_quick` says is quick, so /healthz answers while every worker waits.
+ * replies; they never wait long on the database.  Dispatch runs on one of `threads`
+ * request workers (the connection suspended meanwhile), or on the transport thread at
+ * once for a request `is_quick` says is quick, so /healthz answers while every worker
+ * waits; `run_inline` may answer a short read on the transport thread too, which spares
+ * the hand-off to a worker and back.
  * Completion runs on a transport thread.  A client must send each request head within
  * `header_timeout` seconds; connections are capped in all and per client address.
  *
@@ -195,6 +197,12 @@ struct http_server_opts {
 	 * long: liveness, metrics); NULL = none.  Every other request is handed to a worker
 	 * and its connection suspended until the reply is ready. */
 	bool (*is_quick)(void *cls, const struct http_req *req);
+	/* NULL, or tried on the transport thread for every request that is not quick,
+	 * before it is handed to a worker: true when it answered the request (`rep`
+	 * filled); false leaves `req` and `rep` as they were, and the request goes to a
+	 * worker.  It must answer only what cannot wait long (a short read on a database
+	 * connection with short timeouts, never a connect). */
+	bool (*run_inline)(void *cls, struct http_req *req, struct http_reply *rep);
 };
 
 typedef void (*http_dispatch_fn)(void *cls, struct http_req *req, struct http_reply *rep);

@@ -282,7 +282,8 @@ int cmd_serve(const struct config *cfg)
 					.max_conns_per_ip = cfg->max_conns_ip,
 					.max_body = cfg->max_body,
 					.max_url = cfg->max_url,
-					.is_quick = api_is_quick};
+					.is_quick = api_is_quick,
+					.run_inline = api_run_inline};
 	raise_file_limit(cfg->max_conns + cfg->threads + 64);
 	struct tr_error err = {0};
 	struct events_hub_opts events_opts = {.conninfo = cfg->database_url,

@@ -156,7 +156,8 @@ enum db_status store_record_insert(struct store *st, const struct store_record *
 
 /* Fills `r` from the first row of `res` (SELECT_RECORD's columns); false when its JSON
  * does not parse. */
-static bool record_read(PGresult *res, struct store_record *r)
+/* Row 0 of `res` into `r`; its data parsed unless `text_only` (r->data NULL then). */
+static bool record_read(PGresult *res, struct store_record *r, bool text_only)
 {
 	snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, 0));
 	snprintf(r->kind, sizeof r->kind, "%s", PQgetvalue(res, 0, 1));
@@ -164,12 +165,12 @@ static bool record_read(PGresult *res, struct store_record *r)
 	snprintf(r->workflow_version, sizeof r->workflow_version, "%s", PQgetvalue(res, 0, 3));
 	snprintf(r->state, sizeof r->state, "%s", PQgetvalue(res, 0, 4));
 	r->version = atoi(PQgetvalue(res, 0, 5));
-	r->data = json_loads(PQgetvalue(res, 0, 6), 0, NULL);
+	r->data = text_only ? NULL : json_loads(PQgetvalue(res, 0, 6), 0, NULL);
 	r->created_ms = atoll(PQgetvalue(res, 0, 7));
 	r->updated_ms = atoll(PQgetvalue(res, 0, 8));
 	r->entered_ms = atoll(PQgetvalue(res, 0, 9));
 	r->links = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
-	return r->data != NULL && r->links != NULL;
+	return (text_only || r->data != NULL) && r->links != NULL;
 }
 
 void store_record_text_clear(struct store_record_text *t)
@@ -187,7 +188,7 @@ enum db_status store_record_get(struct store *st, const char *id, bool lock, str
 	enum db_status s = store_exec(st, lock ? &stmt_get_lock : &stmt_get, p, &res);
 	if (s < 0)
 		return s;
-	if (s == DB_ONE && !record_read(res, r))
+	if (s == DB_ONE && !record_read(res, r, false))
 		s = DB_HARD;
 	PQclear(res);
 	return s;
@@ -207,7 +208,7 @@ enum db_status store_record_view(struct store *st, const char *id, struct store_
 		t->timers = strdup(PQgetvalue(res, 0, 11));
 		t->alerts = strdup(PQgetvalue(res, 0, 12));
 		t->shadows = strcmp(PQgetvalue(res, 0, 13), "t") == 0;
-		if (!record_read(res, r) || t->data == NULL || t->timers == NULL ||
+		if (!record_read(res, r, true) || t->data == NULL || t->timers == NULL ||
 		    t->alerts == NULL) {
 			store_record_clear(r);
 			store_record_text_clear(t);

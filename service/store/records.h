@@ -44,7 +44,8 @@ void store_record_text_clear(struct store_record_text *t);
 
 /*
  * One record for a read, in one round trip: `r` as store_record_get fills it (unlocked)
- * and `t` the texts above.  For a change {"alerts": [{group_key, service, alertname,
+ * but for r->data, left NULL (the caller parses what it needs of t->data), and `t` the
+ * texts above.  For a change {"alerts": [{group_key, service, alertname,
  * status, fingerprints, first_at, last_at}], "silences": [{service, state, silence_id,
  * matchers, starts_at, ends_at, attempts, last_error}]}; for an incident {"alert_group":
  * {group_key, receiver, service, priority, status, alertname, fingerprints,

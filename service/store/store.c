@@ -23,6 +23,7 @@ struct store {
 	char last_error[512];
 	char sqlstate[6];
 	unsigned statement_ms, lock_ms; /* store_set_timeouts; 0 = none */
+	bool no_autoconnect;            /* store_set_autoconnect(false) */
 };
 
 /*
@@ -137,6 +138,27 @@ bool store_connect(struct store *st)
 	st->lost = false;
 	st->last_error[0] = '\0';
 	return true;
+}
+
+void store_set_autoconnect(struct store *st, bool on)
+{
+	st->no_autoconnect = !on;
+}
+
+bool store_connected(const struct store *st)
+{
+	return st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK;
+}
+
+/* Connects as a statement needs: store_connect, or only a check without autoconnect. */
+static bool connect_for_use(struct store *st)
+{
+	if (!st->no_autoconnect)
+		return store_connect(st);
+	if (store_connected(st))
+		return true;
+	set_error(st, "not connected");
+	return false;
 }
 
 const char *store_last_error(const struct store *st)
@@ -402,10 +424,10 @@ static enum db_status flush_once(struct store *st, PGresult **res)
 static enum db_status flush(struct store *st, PGresult **res)
 {
 	enum db_status s = DB_DOWN;
-	if (store_connect(st)) {
+	if (connect_for_use(st)) {
 		bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
 		s = flush_once(st, res);
-		if (s == DB_DOWN && idle && st->conn == NULL && store_connect(st))
+		if (s == DB_DOWN && idle && st->conn == NULL && connect_for_use(st))
 			s = flush_once(st, res);
 	}
 	queue_clear(st);
@@ -429,7 +451,7 @@ static enum db_status command_simple(struct store *st, const char *sql)
 {
 	enum db_status s = DB_DOWN;
 	for (int attempt = 0; attempt < 2 && s == DB_DOWN; attempt++) {
-		if (!store_connect(st))
+		if (!connect_for_use(st))
 			return DB_DOWN;
 		bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
 		PGresult *r = PQexec(st->conn, sql);

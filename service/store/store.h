@@ -53,6 +53,17 @@ void store_set_timeouts(struct store *st, unsigned statement_ms, unsigned lock_m
 void store_free(struct store *st);
 
 /*
+ * With `on` false, statements never (re)connect by themselves: with no connection they
+ * fail at once with DB_DOWN, and a connection lost is not made again until
+ * store_connect() is called.  For a connection used on a thread that must not wait for a
+ * connect (libmicrohttpd's polling threads).  Default: on.
+ */
+void store_set_autoconnect(struct store *st, bool on);
+
+/* Whether `st` holds a usable connection now (no round trip). */
+bool store_connected(const struct store *st);
+
+/*
  * Connects now if not connected.  Returns true when a usable connection exists; on
  * false, store_last_error() says why.
  */

@@ -421,9 +421,10 @@ static void run_free(struct run *r)
 	json_decref(r->env.scratch);
 }
 
-/* Sets up `r`; the record's state is checked unless `starting`. */
-static enum wf_status run_init(struct run *r, const struct wf *wf, const struct wf_ctx *ctx,
-			       struct wf_outcome *out, bool starting)
+/* Sets up `r`; the record's state is checked unless `starting`.  With `borrow` (checks
+ * only, nothing run) the record is ctx->record itself, not a copy. */
+static enum wf_status run_setup(struct run *r, const struct wf *wf, const struct wf_ctx *ctx,
+				struct wf_outcome *out, bool starting, bool borrow)
 {
 	memset(out, 0, sizeof *out);
 	memset(r, 0, sizeof *r);
@@ -446,7 +447,7 @@ static enum wf_status run_init(struct run *r, const struct wf *wf, const struct 
 				    s, wf->name);
 	}
 	r->entered_at = ctx->entered_at;
-	r->record = json_deep_copy(ctx->record);
+	r->record = borrow ? json_incref(ctx->record) : json_deep_copy(ctx->record);
 	r->path = json_array();
 	r->steps = json_array();
 	r->effects = json_array();
@@ -460,6 +461,12 @@ static enum wf_status run_init(struct run *r, const struct wf *wf, const struct 
 	    json_array_append_new(r->path, json_string(wf->states[r->state].name)) != 0)
 		return nomem(r);
 	return WF_OK;
+}
+
+static enum wf_status run_init(struct run *r, const struct wf *wf, const struct wf_ctx *ctx,
+			       struct wf_outcome *out, bool starting)
+{
+	return run_setup(r, wf, ctx, out, starting, false);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -669,6 +676,22 @@ static const struct wf_transition *select_transition(struct run *r, const char *
 	}
 	*st = first;
 	return NULL;
+}
+
+enum wf_status wf_check(const struct wf *wf, const struct wf_ctx *ctx, const char *event,
+			struct wf_outcome *out)
+{
+	struct run r;
+	enum wf_status st = run_setup(&r, wf, ctx, out, false, true);
+
+	if (st == WF_OK)
+		select_transition(&r, event != NULL ? event : "", &st);
+	if (st == WF_OK) { /* checked: nothing to hand over */
+		out->status = WF_OK;
+		out->detail[0] = '\0';
+	}
+	run_free(&r);
+	return st;
 }
 
 enum wf_status wf_fire(const struct wf *wf, const struct wf_ctx *ctx, const char *event,

@@ -322,3 +322,46 @@ int wf_env_eval(struct wf_env *env, const struct expr *e, json_t **out, struct e
 	}
 	return ok ? 0 : -1;
 }
+
+/* ---- what the checks read ---- */
+
+struct members_walk {
+	const char *kind;
+	void (*fn)(void *cls, const char *member, size_t len);
+	void *cls;
+};
+
+/* The record member a guard's field `path` reads, to w->fn. */
+static void guard_member(void *cls, const char *path)
+{
+	const struct members_walk *w = cls;
+	const char *rest;
+	if ((rest = after_prefix(path, w->kind)) != NULL ||
+	    (rest = after_prefix(path, "record")) != NULL)
+		w->fn(w->cls, rest, strcspn(rest, "."));
+	else if (after_prefix(path, "risk") != NULL)
+		w->fn(w->cls, "risk", 4);
+	else if (after_prefix(path, "approvals") != NULL)
+		w->fn(w->cls, "approvals", 9);
+	else if (after_prefix(path, "window") != NULL)
+		w->fn(w->cls, "schedule", 8);
+}
+
+void wf_check_members(const struct wf *wf, const char *state, unsigned actor_roles,
+		      void (*fn)(void *cls, const char *member, size_t len), void *cls)
+{
+	struct members_walk w = {wf_kind_name(wf->kind), fn, cls};
+	size_t s = wf_state_find(wf, state);
+	for (size_t i = 0; s < wf->n_states && i < wf->n_trans; i++) {
+		const struct wf_transition *t = &wf->trans[i];
+		bool from = false;
+		for (size_t k = 0; !from && k < t->n_from; k++)
+			from = t->from[k] == s;
+		if (!from || (t->roles & actor_roles) == 0)
+			continue;
+		for (size_t k = 0; t->required[k] != NULL; k++)
+			fn(cls, t->required[k], strlen(t->required[k]));
+		if (t->when != NULL)
+			expr_fields_foreach(t->when, guard_member, &w);
+	}
+}

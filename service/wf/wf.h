@@ -285,6 +285,30 @@ enum wf_status wf_fire(const struct wf *wf, const struct wf_ctx *ctx, const char
 		       struct wf_outcome *out);
 
 /*
+ * Calls `fn` with the name of each top-level member of a record that wf_check may read
+ * for an event fired from `state` (unknown: none) by an actor with `actor_roles` (transitions
+ * none of them may take are never looked into): the transitions' required fields, the
+ * members their guards read (record.X and <kind>.X read X, risk.* risk, approvals.*
+ * approvals, window.* schedule: where a caller keeping the engine's risk and approvals
+ * inputs in the record finds them).  A name may come more than once.  So a reader may
+ * hand wf_check a record holding only those.
+ * Pure; no allocation.
+ */
+void wf_check_members(const struct wf *wf, const char *state, unsigned actor_roles,
+		      void (*fn)(void *cls, const char *member, size_t len), void *cls);
+
+/*
+ * The checks of wf_fire alone, for showing which events may be fired: the same status
+ * and outcome (detail, allowed, missing, guard) as wf_fire for WF_ERR_NOT_ALLOWED,
+ * WF_ERR_FORBIDDEN, WF_ERR_MISSING, WF_ERR_GUARD, WF_ERR_EVAL and WF_ERR_BAD_RECORD;
+ * WF_OK when those pass (wf_fire would go on to run the transition, which may still fail
+ * with WF_ERR_ACTION or WF_ERR_LOOP).  Nothing is copied or run: outcome.record, path,
+ * steps and effects stay NULL.  ctx->record is not modified.
+ */
+enum wf_status wf_check(const struct wf *wf, const struct wf_ctx *ctx, const char *event,
+			struct wf_outcome *out);
+
+/*
  * Takes auto transitions from the record's current state while one's guard holds (as
  * actor "system").  Call after any step that could change a guard: a PATCH, a new risk
  * assessment, a vote.  WF_OK with empty `steps` when none applied.

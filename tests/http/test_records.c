@@ -5,6 +5,7 @@
  */
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1139,6 +1140,111 @@ static void test_timers_fire_and_guards_name_themselves(void)
 	CHECK(server_start(&srv, NULL, NULL, NULL));
 }
 
+/* ---- reads beside slow requests --------------------------------------------------------- */
+
+struct held_patch {
+	struct server *srv;
+	const char *path, *ifm;
+	long status;
+	atomic_bool done;
+};
+
+static void *patch_main(void *arg)
+{
+	struct held_patch *h = arg;
+	const char *hdr[] = {h->ifm, "Content-Type: application/merge-patch+json", NULL};
+	struct reply *r = request(h->srv, "PATCH", h->path, alice, "{\"title\": \"held\"}", hdr);
+	h->status = r->status;
+	reply_free(r);
+	atomic_store(&h->done, true);
+	return NULL;
+}
+
+struct held_get {
+	struct server *srv;
+	const char *path;
+	long status;
+};
+
+static void *get_main(void *arg)
+{
+	struct held_get *g = arg;
+	struct reply *r = request(g->srv, "GET", g->path, alice, NULL, NULL);
+	g->status = r->status;
+	reply_free(r);
+	return NULL;
+}
+
+/*
+ * Issue 19: a read of a record by id does not wait behind slow requests.  With one
+ * request worker, held by a PATCH waiting on a row lock, GETs of the locked record and of
+ * another are answered while the PATCH still waits (on the transport thread, which never
+ * connects: the first GET, on the worker, has the worker connect it).  Without that they
+ * queue behind the PATCH until the lock is released, which this test does only after.
+ */
+static void test_reads_do_not_wait_behind_a_held_worker(void)
+{
+	const char *env[] = {"TRANSOM_THREADS=1", "TRANSOM_LOCK_TIMEOUT_MS=60000",
+			     "TRANSOM_STATEMENT_TIMEOUT_MS=60000", NULL};
+	char a[64], b[64], ifm[80], sql[160];
+	struct server one;
+	if (!create("/v1/changes", alice, normal_change, a, sizeof a) ||
+	    !create("/v1/changes", alice, normal_change, b, sizeof b) ||
+	    !server_start(&one, NULL, NULL, env)) {
+		CHECK(!"setup failed");
+		return;
+	}
+	for (int i = 0; i < 2; i++) { /* the first one has the worker connect the inline sessions */
+		struct reply *r = request(&one, "GET", a, alice, NULL, NULL);
+		CHECK_INT(r->status, 200);
+		snprintf(ifm, sizeof ifm, "If-Match: %s", reply_header(r, "ETag") ?: "\"0\"");
+		reply_free(r);
+	}
+	PGconn *db = superuser();
+	snprintf(sql, sizeof sql, "SELECT 1 FROM records WHERE id = '%s' FOR UPDATE",
+		 strrchr(a, '/') + 1);
+	CHECK(sql_ok(db, "BEGIN") && sql_ok(db, sql));
+	struct held_patch h = {.srv = &one, .path = a, .ifm = ifm};
+	atomic_init(&h.done, false);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, patch_main, &h) == 0);
+	/* until the PATCH waits on the lock (so the one worker is held) */
+	bool waiting = false;
+	PGconn *watch = superuser();
+	for (int i = 0; i < 200 && !waiting; i++) {
+		PGresult *r = PQexec(watch, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type ="
+					    " 'Lock' AND application_name = 'transomd'");
+		waiting = PQntuples(r) > 0;
+		PQclear(r);
+		if (!waiting)
+			usleep(50 * 1000);
+	}
+	PQfinish(watch);
+	CHECK(waiting);
+	for (int i = 0; i < 4; i++) {
+		struct reply *r = request(&one, "GET", i % 2 ? a : b, alice, NULL, NULL);
+		CHECKF(r->status == 200, "GET %s beside a held worker: %ld", i % 2 ? a : b,
+		       r->status);
+		reply_free(r);
+	}
+	CHECK(!atomic_load(&h.done)); /* the GETs were answered while the worker was held */
+	CHECK(sql_ok(db, "COMMIT"));
+	pthread_join(t, NULL);
+	CHECK_INT(h.status, 200);
+
+	/* A read the database keeps waiting past the transport thread's short timeouts is
+	 * handed to the worker, which waits as long as its own allow: 200, not 503. */
+	CHECK(sql_ok(db, "BEGIN") && sql_ok(db, "LOCK TABLE records IN ACCESS EXCLUSIVE MODE"));
+	struct held_get g = {.srv = &one, .path = b};
+	CHECK(pthread_create(&t, NULL, get_main, &g) == 0);
+	usleep(600 * 1000); /* past APP_SHORT_LOCK_MS */
+	CHECK(sql_ok(db, "COMMIT"));
+	pthread_join(t, NULL);
+	CHECKF(g.status == 200, "GET %s after a table lock: %ld", b, g.status);
+	PQfinish(db);
+	CHECK_INT(server_stop(&one, 10, NULL), 0);
+}
+
 static void setup(void)
 {
 	snprintf(alice, sizeof alice, "%s", token_for("alice", "requester"));
@@ -1165,7 +1271,8 @@ TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_n
       test_problem_follows_its_fix_change, test_history_lists_every_event_in_order,
       test_comments_are_audited_and_checked, test_list_filters_and_pages, test_workflows_endpoints,
       test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
-      test_audit_verifies_and_detects_tampering, test_reads_serve_stored_json_as_the_representation,
+      test_reads_do_not_wait_behind_a_held_worker, test_audit_verifies_and_detects_tampering,
+      test_reads_serve_stored_json_as_the_representation,
       test_timers_fire_and_guards_name_themselves)
 #undef main
 

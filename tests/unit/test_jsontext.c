@@ -118,5 +118,35 @@ static void test_put_and_take(void)
 	CHECK(b.p == NULL);
 }
 
-TESTS(test_compact_matches_jansson, test_string_matches_jansson, test_object_with_tail,
-      test_put_and_take)
+struct seen {
+	char text[512];
+};
+
+static void seen_member(void *cls, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	struct seen *s = cls;
+	size_t n = strlen(s->text);
+	snprintf(s->text + n, sizeof s->text - n, "[%.*s]=[%.*s]", (int)nlen, name, (int)vlen,
+		 value);
+}
+
+/* jtext_members: each member's name as written and its value's text, nested values and
+ * strings holding braces, commas and quotes skipped whole; a non-object refused. */
+static void test_members(void)
+{
+	struct seen s = {""};
+	const char *pg =
+		"{\"a\": 1, \"b\": {\"x\": [1, \"}],\"]}, \"c\\\"d\": \"e,f\", \"e\": null,"
+		" \"f\": [], \"g\": -1.5e3}";
+	CHECK(jtext_members(pg, strlen(pg), seen_member, &s));
+	CHECK_STR(s.text, "[a]=[1][b]=[{\"x\": [1, \"}],\"]}][c\\\"d]=[\"e,f\"][e]=[null][f]=[[]]"
+			  "[g]=[-1.5e3]");
+	s.text[0] = '\0';
+	CHECK(jtext_members(" {} ", 4, seen_member, &s));
+	CHECK_STR(s.text, "");
+	CHECK(!jtext_members("[1]", 3, seen_member, &s));
+	CHECK(!jtext_members("{\"a\": 1", 8, seen_member, &s));
+}
+
+TESTS(test_members, test_compact_matches_jansson, test_string_matches_jansson,
+      test_object_with_tail, test_put_and_take)

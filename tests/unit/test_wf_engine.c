@@ -62,6 +62,51 @@ static void rec_take(struct rec *x)
 		x->entered_at = T_NOW;
 }
 
+/* wf_check_members' callback: copies the member of `cls`'s source into its target. */
+struct pick {
+	json_t *from, *to;
+};
+
+static void pick_member(void *cls, const char *member, size_t len)
+{
+	struct pick *p = cls;
+	char name[128];
+	snprintf(name, sizeof name, "%.*s", (int)len, member);
+	json_t *v = json_object_get(p->from, name);
+	if (v != NULL)
+		json_object_set(p->to, name, v);
+}
+
+/*
+ * wf_check of `event` agrees with what wf_fire returned (`st`, `fired`): the same status
+ * when the checks refused, WF_OK otherwise; and so does wf_check on a copy of the record
+ * holding only the members wf_check_members names (and the state).
+ */
+static void check_agrees(const struct wf *wf, const struct wf_ctx *ctx, const char *event,
+			 enum wf_status st, const struct wf_outcome *fired)
+{
+	bool refused = st == WF_ERR_NOT_ALLOWED || st == WF_ERR_FORBIDDEN || st == WF_ERR_MISSING ||
+		       st == WF_ERR_GUARD || st == WF_ERR_EVAL || st == WF_ERR_BAD_RECORD;
+	struct wf_outcome o = {0};
+	enum wf_status cs = wf_check(wf, ctx, event, &o);
+	CHECKF(cs == (refused ? st : WF_OK), "wf_check %s: %d, wf_fire %d", event, cs, st);
+	if (refused)
+		CHECK_STR(o.detail, fired->detail);
+	wf_outcome_clear(&o);
+	const char *state = json_string_value(json_object_get(ctx->record, "state"));
+	if (state == NULL)
+		return;
+	struct pick p = {ctx->record, json_pack("{s:s}", "state", state)};
+	wf_check_members(wf, state, ctx->roles, pick_member, &p);
+	struct wf_ctx part = *ctx;
+	part.record = p.to;
+	enum wf_status ps = wf_check(wf, &part, event, &o);
+	CHECKF(ps == cs, "wf_check %s on the members it reads: %d, on the record %d", event, ps,
+	       cs);
+	wf_outcome_clear(&o);
+	json_decref(p.to);
+}
+
 static enum wf_status fire(struct rec *x, const struct wf *wf, const char *actor, unsigned roles,
 			   const char *event)
 {
@@ -70,6 +115,7 @@ static enum wf_status fire(struct rec *x, const struct wf *wf, const char *actor
 	wf_outcome_clear(&x->out);
 	enum wf_status st = wf_fire(wf, &ctx, event, &x->out);
 	CHECK_INT(x->out.status, st);
+	check_agrees(wf, &ctx, event, st, &x->out);
 	rec_take(x);
 	return st;
 }
