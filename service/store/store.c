@@ -33,7 +33,9 @@ struct queued {
 	const struct store_stmt *stmt;
 	const char *sql; /* the command, a static string, when stmt is NULL */
 	char **params;
-	bool prep; /* a prepare for stmt was sent ahead of it */
+	bool prep;     /* a prepare for stmt was sent ahead of it */
+	char **into;   /* store_queue_text: where its first value goes, or NULL */
+	PGresult *res; /* ... its result, held until the whole round trip succeeded */
 };
 
 struct store *store_new(const char *conninfo, const struct store_hooks *hooks)
@@ -72,6 +74,7 @@ static void queue_clear(struct store *st)
 		for (int k = 0; q->stmt != NULL && k < q->stmt->nparams; k++)
 			free(q->params[k]);
 		free(q->params);
+		PQclear(q->res);
 	}
 	st->nqueue = 0;
 }
@@ -272,6 +275,8 @@ static enum db_status enqueue(struct store *st, const struct store_stmt *stmt, c
 	q->stmt = stmt;
 	q->sql = sql;
 	q->prep = false;
+	q->into = NULL;
+	q->res = NULL;
 	q->params = n > 0 ? calloc((size_t)n, sizeof *q->params) : NULL;
 	if (n > 0 && q->params == NULL)
 		return DB_HARD;
@@ -294,6 +299,42 @@ enum db_status store_queue(struct store *st, const struct store_stmt *stmt,
 	if (s < 0)
 		set_error(st, "out of memory");
 	return s;
+}
+
+enum db_status store_queue_text(struct store *st, const struct store_stmt *stmt,
+				const char *const *params, char **into)
+{
+	*into = NULL;
+	enum db_status s = store_queue(st, stmt, params);
+	if (s >= 0)
+		st->queue[st->nqueue - 1].into = into;
+	return s;
+}
+
+/*
+ * After a round trip in which every statement succeeded: the first value of each
+ * store_queue_text statement into its place (NULL for no row or SQL NULL).  False when
+ * out of memory, with nothing delivered.
+ */
+static bool deliver_texts(struct store *st)
+{
+	for (size_t i = 0; i < st->nqueue; i++) {
+		struct queued *q = &st->queue[i];
+		if (q->into == NULL || q->res == NULL || PQntuples(q->res) < 1 ||
+		    PQgetisnull(q->res, 0, 0))
+			continue;
+		if ((*q->into = strdup(PQgetvalue(q->res, 0, 0))) == NULL) {
+			for (size_t k = 0; k < i; k++) {
+				if (st->queue[k].into != NULL) {
+					free(*st->queue[k].into);
+					*st->queue[k].into = NULL;
+				}
+			}
+			set_error(st, "out of memory");
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Sends every queued statement (preparing those new to this connection) in one pipeline. */
@@ -351,7 +392,10 @@ static enum db_status read_queue(struct store *st, PGresult **res)
 				}
 			} else {
 				bool last = i + 1 == st->nqueue;
-				status = result_status(st, r, last ? res : NULL);
+				status = result_status(st, r,
+						       q->into != NULL ? &st->queue[i].res
+						       : last          ? res
+								       : NULL);
 				if (status < 0 && first_error == DB_NONE)
 					first_error = status;
 			}
@@ -372,6 +416,13 @@ static enum db_status read_queue(struct store *st, PGresult **res)
 	if (first_error < 0 && res != NULL && *res != NULL) {
 		PQclear(*res);
 		*res = NULL;
+	}
+	if (first_error == DB_NONE && !deliver_texts(st)) {
+		if (res != NULL) {
+			PQclear(*res);
+			*res = NULL;
+		}
+		return DB_HARD;
 	}
 	return first_error < 0 ? first_error : status;
 }
