@@ -23,6 +23,7 @@ struct store {
 	char last_error[512];
 	char sqlstate[6];
 	unsigned statement_ms, lock_ms; /* store_set_timeouts; 0 = none */
+	unsigned long round_trips;      /* store_round_trips */
 };
 
 /*
@@ -140,6 +141,11 @@ bool store_connect(struct store *st)
 	st->lost = false;
 	st->last_error[0] = '\0';
 	return true;
+}
+
+unsigned long store_round_trips(const struct store *st)
+{
+	return st->round_trips;
 }
 
 const char *store_last_error(const struct store *st)
@@ -432,6 +438,7 @@ static enum db_status flush_once(struct store *st, PGresult **res)
 {
 	if (res != NULL)
 		*res = NULL;
+	st->round_trips++;
 	if (!send_queue(st)) {
 		set_error(st, PQerrorMessage(st->conn));
 		if (st->hooks.on_error)
@@ -483,6 +490,7 @@ static enum db_status command_simple(struct store *st, const char *sql)
 		if (!store_connect(st))
 			return DB_DOWN;
 		bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
+		st->round_trips++;
 		PGresult *r = PQexec(st->conn, sql);
 		s = r == NULL ? classify(st, NULL) : result_status(st, r, NULL);
 		if (!idle)
