@@ -541,21 +541,27 @@ enum db_status store_check_writable(struct store *st)
 enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned retries,
 			enum db_status (*fn)(struct store *st, void *cls), void *cls)
 {
-	static const char *const begin[] = {
-		[STORE_READ_COMMITTED] = "BEGIN ISOLATION LEVEL READ COMMITTED",
-		[STORE_REPEATABLE_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ",
-		[STORE_SERIALIZABLE] = "BEGIN ISOLATION LEVEL SERIALIZABLE",
+	/* Prepared once per connection like the statements they enclose: PostgreSQL then
+	 * parses neither again for each transaction. */
+	static const struct store_stmt begin[] = {
+		[STORE_READ_COMMITTED] = {"tx_begin_rc", "BEGIN ISOLATION LEVEL READ COMMITTED", 0},
+		[STORE_REPEATABLE_READ] = {"tx_begin_rr", "BEGIN ISOLATION LEVEL REPEATABLE READ",
+					   0},
+		[STORE_SERIALIZABLE] = {"tx_begin_s", "BEGIN ISOLATION LEVEL SERIALIZABLE", 0},
 	};
+	static const struct store_stmt commit = {"tx_commit", "COMMIT", 0};
 	for (unsigned attempt = 0;; attempt++) {
 		/* BEGIN goes out with the transaction's first statement, COMMIT with its last
 		 * queued ones: a short transaction costs two round trips. */
 		queue_clear(st);
-		enum db_status s = enqueue(st, NULL, begin[iso], NULL);
+		enum db_status s = enqueue(st, &begin[iso], NULL, NULL);
 		if (s < 0)
 			return s;
 		s = fn(st, cls);
 		if (s >= 0) {
-			enum db_status c = store_command(st, "COMMIT");
+			/* COMMIT alone (nothing queued: the simple protocol) or with the queue */
+			enum db_status c = st->nqueue == 0 ? store_command(st, "COMMIT")
+							   : store_exec(st, &commit, NULL, NULL);
 			if (c >= 0)
 				return s;
 			s = c;
