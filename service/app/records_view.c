@@ -3,6 +3,7 @@
  * see it (its links, the events its state offers the caller and why others are
  * blocked), its history, and the filtered, paged lists.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,7 @@ enum db_status rec_represent_written(struct rec_job *j, const struct store_recor
 {
 	struct rec_reply *out = j->out;
 	size_t n = strlen(text);
+	assert(!j->reply_pending && j->timers == NULL); /* one representation per attempt */
 	if (!out->as_text || j->c->idem_key != NULL || n < 2 || text[0] != '{' ||
 	    text[n - 1] != '}' || shadows_tail(r->data))
 		return rec_represent(j->c, r, out);
