@@ -136,7 +136,7 @@ enum tr_code api_rec_reply(struct http_req *req, struct http_reply *rep, enum tr
 enum tr_code h_records_create(struct http_req *req, struct http_reply *rep)
 {
 	struct rec_ctx c;
-	struct rec_reply out = {0};
+	struct rec_reply out = {.as_text = true}; /* sent as it comes */
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	enum tr_code rc = api_rec_context(req, &c, hash);
 	if (rc == TR_OK)
@@ -180,7 +180,7 @@ enum tr_code h_records_get(struct http_req *req, struct http_reply *rep)
 enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep)
 {
 	struct rec_ctx c;
-	struct rec_reply out = {0};
+	struct rec_reply out = {.as_text = true}; /* sent as it comes */
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	struct rec_versions expect;
 	const struct rec_versions *e = api_rec_versions(http_req_header(req, "If-Match"), &expect);
@@ -197,7 +197,7 @@ enum tr_code h_records_patch(struct http_req *req, struct http_reply *rep)
 enum tr_code h_records_transition(struct http_req *req, struct http_reply *rep)
 {
 	struct rec_ctx c;
-	struct rec_reply out = {0};
+	struct rec_reply out = {.as_text = true}; /* sent as it comes */
 	char hash[CRYPTO_SHA256_HEX_LEN];
 	const char *event = NULL, *comment = NULL;
 	struct rec_versions expect;

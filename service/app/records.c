@@ -10,6 +10,7 @@
  */
 #include "app/records_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,12 @@ _Static_assert(REC_ROLE_SYSTEM == (unsigned)WF_ROLE_SYSTEM, "the system role is 
 
 void rec_reply_clear(struct rec_reply *r)
 {
+	bool as_text = r->as_text;
 	json_decref(r->body);
 	json_decref(r->extra);
 	free(r->raw_body);
 	memset(r, 0, sizeof *r);
+	r->as_text = as_text;
 }
 
 /* ---- checks ----------------------------------------------------------------------------- */
@@ -196,6 +199,7 @@ static enum db_status idem_finish(struct rec_job *j)
 	struct rec_ctx *c = j->c;
 	if (c->idem_key == NULL)
 		return DB_ONE;
+	assert(!j->reply_pending); /* rec_represent_written made the body whole */
 	char *text = json_dumps(j->out->body, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (text == NULL)
 		return DB_HARD;
@@ -599,11 +603,12 @@ static enum db_status timer_tx(struct store *st, void *cls)
 enum tr_code records_fire_due_timer(struct rec_ctx *c, bool *fired, struct tr_error *err)
 {
 	struct rec_reply out = {0};
-	struct rec_job j = {.c = c, .out = &out, .err = err};
+	struct rec_job j = {.c = c, .out = &out, .err = err, .no_reply = true};
 	enum tr_code rc = rec_run(&j, timer_tx);
 	if (j.wants_calendar) {
 		struct cal_instances *all = rec_calendar(c);
-		struct rec_job again = {.c = c, .out = &out, .err = err, .instances = all};
+		struct rec_job again = {
+			.c = c, .out = &out, .err = err, .instances = all, .no_reply = true};
 		rc = all != NULL ? rec_run(&again, timer_tx)
 				 : tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
 		j.fired = again.fired;

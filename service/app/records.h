@@ -51,8 +51,13 @@ struct rec_reply {
 	char kind[16];  /* the resource the result names (created or replayed), or "" */
 	char id[32];    /* ... its id; on TR_E_PRECONDITION_FAILED the record's */
 	json_t *extra;  /* on error: members to add to the problem (owned) */
+	/* Set by the caller before the call, kept by rec_reply_clear: the caller sends the
+	 * representation of a record written by create, edit or transition as it is, so it
+	 * may come as text (`raw_body`) rather than as `body`. */
+	bool as_text;
 };
 
+/* Releases what `r` holds and empties it, but for r->as_text. */
 void rec_reply_clear(struct rec_reply *r);
 
 /*

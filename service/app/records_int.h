@@ -39,6 +39,11 @@ struct rec_job {
 	 * rec_schedule_committed; owned), or NULL. */
 	struct rec_booked *booked;
 	enum db_status (*body)(struct store *, void *); /* the transaction body of rec_run */
+	bool no_reply; /* the caller drops the representation (a timer, a job in another) */
+	/* The reply in j->out->raw_body ends with `"timers":`: its value, read with the
+	 * transaction's COMMIT, follows once that succeeded (rec_run). */
+	bool reply_pending;
+	char *timers; /* ... that value, delivered by the store (owned), or NULL */
 };
 
 /* Ends a transaction body with a refusal: rolled back, reported as `code`. */
@@ -172,5 +177,20 @@ void rec_add_reason(json_t *reasons, const char *fmt, ...) __attribute__((format
 /* The record as clients see it, into j->out / `out`. */
 enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r,
 			     struct rec_reply *out);
+
+/*
+ * The representation of record `r` that job `j` has just queued the write of, `text`
+ * being r->data as written (compact JSON text), into j->out.  When the caller takes text
+ * (j->out->as_text), has no Idempotency-Key to store the reply with and r's data holds
+ * none of the members the representation adds, the reply is that text followed by those
+ * members, its timers read with the COMMIT (j->reply_pending, ended by rec_run): no copy
+ * of the document and no round trip of its own.  Otherwise as rec_represent.
+ */
+enum db_status rec_represent_written(struct rec_job *j, const struct store_record *r,
+				     const char *text);
+
+/* Ends a pending reply (j->reply_pending) once the transaction committed.  False when
+ * out of memory. */
+bool rec_reply_finish(struct rec_job *j);
 
 #endif /* TRANSOM_RECORDS_INT_H */

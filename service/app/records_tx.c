@@ -51,6 +51,9 @@ static enum db_status rec_attempt(struct store *st, void *cls)
 	struct rec_job *j = cls;
 	rec_job_forget(j);
 	rec_schedule_committed(j, false); /* a rolled-back attempt's placement */
+	free(j->timers);
+	j->timers = NULL;
+	j->reply_pending = false;
 	j->code = TR_OK;
 	return j->body(st, j);
 }
@@ -69,8 +72,17 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 		j->instances = expanded;
 	}
 	enum db_status s = store_tx(j->c->st, STORE_READ_COMMITTED, j->c->retries, rec_attempt, j);
-	rec_schedule_committed(j, s >= 0 && j->code == TR_OK);
+	bool committed = s >= 0 && j->code == TR_OK;
+	rec_schedule_committed(j, committed);
 	rec_job_forget(j);
+	bool finished = !j->reply_pending || (committed && rec_reply_finish(j));
+	if (j->reply_pending && !committed) { /* a reply that was never to be */
+		free(j->out->raw_body);
+		j->out->raw_body = NULL;
+	}
+	free(j->timers);
+	j->timers = NULL;
+	j->reply_pending = false;
 	if (expanded != NULL) {
 		rec_calendar_free(expanded);
 		j->instances = NULL;
@@ -79,6 +91,8 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 		return j->code;
 	if (s < 0)
 		return rec_db_error(j->err, s, j->c->st);
+	if (!finished)
+		return tr_error_set(j->err, TR_E_NOMEM, NULL, "out of memory");
 	return TR_OK;
 }
 
@@ -293,7 +307,8 @@ static enum db_status move_fixed_problems(struct rec_job *j, const struct store_
 				     .comment = comment,
 				     .out = &out,
 				     .err = &err,
-				     .instances = j->instances};
+				     .instances = j->instances,
+				     .no_reply = true};
 		struct store_record p = {0};
 		struct wf_outcome o = {0};
 		const struct wf *wf;
@@ -388,9 +403,13 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 
 	if (insert)
 		r->version = 1;
+	/* The document as written, once: the reply is made of it too. */
+	char *text = json_dumps(r->data, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (text == NULL)
+		return DB_HARD;
 	/* Every write below is queued: the transaction's COMMIT sends them in one go. */
-	s = insert ? store_record_insert(c->st, r)
-		   : store_record_update(c->st, r, strcmp(prev_state, r->state) != 0);
+	s = insert ? store_record_insert(c->st, r, text)
+		   : store_record_update(c->st, r, text, strcmp(prev_state, r->state) != 0);
 	if (s >= 0)
 		s = sync_links(j, r->id, r->data);
 	if (main != NULL)
@@ -439,8 +458,9 @@ enum db_status rec_persist(struct rec_job *j, struct store_record *r, struct wf_
 	audit_list_clear(&audit);
 	if (s >= 0 && strcmp(prev_state, r->state) != 0)
 		s = move_fixed_problems(j, r);
-	if (s >= 0)
-		s = rec_represent(c, r, j->out);
+	if (s >= 0 && !j->no_reply)
+		s = rec_represent_written(j, r, text);
+	free(text);
 	return s;
 }
 

@@ -3,6 +3,7 @@
  * see it (its links, the events its state offers the caller and why others are
  * blocked), its history, and the filtered, paged lists.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,9 +174,11 @@ static void events_for(struct rec_ctx *c, const struct store_record *r, const st
 
 /*
  * The members the representation adds to r's data: its version, links, the events of its
- * state and the timers armed in it (`timers`, stolen; NULL: none).
+ * state and, last, the timers armed in it (`timers`, stolen; NULL: none) unless
+ * `without_timers`.
  */
-static json_t *represent_tail(struct rec_ctx *c, const struct store_record *r, json_t *timers)
+static json_t *represent_tail(struct rec_ctx *c, const struct store_record *r, json_t *timers,
+			      bool without_timers)
 {
 	json_t *rows = current_links(r);
 	json_t *tail = json_object();
@@ -187,7 +190,8 @@ static json_t *represent_tail(struct rec_ctx *c, const struct store_record *r, j
 		events_for(c, r, wf, &avail, &blocked);
 	json_object_set_new(tail, "available_events", avail ? avail : json_array());
 	json_object_set_new(tail, "blocked_events", blocked ? blocked : json_array());
-	json_object_set_new(tail, "timers", timers ? timers : json_array());
+	if (!without_timers)
+		json_object_set_new(tail, "timers", timers ? timers : json_array());
 	json_decref(rows);
 	return tail;
 }
@@ -199,7 +203,7 @@ enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, st
 	enum db_status ts = store_record_timers(c->st, r->id, &timers);
 	if (ts < 0)
 		return ts;
-	json_t *body = json_deep_copy(r->data), *tail = represent_tail(c, r, timers);
+	json_t *body = json_deep_copy(r->data), *tail = represent_tail(c, r, timers, false);
 	if (body == NULL || tail == NULL || json_object_update(body, tail) != 0) {
 		json_decref(body);
 		json_decref(tail);
@@ -210,6 +214,78 @@ enum db_status rec_represent(struct rec_ctx *c, const struct store_record *r, st
 	out->body = body;
 	out->version = r->version;
 	return DB_ONE;
+}
+
+/* The members of the representation that a record's own data may hold (then shadowed). */
+static bool shadows_tail(json_t *data)
+{
+	static const char *const names[] = {"version", "links", "available_events",
+					    "blocked_events", "timers"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (json_object_get(data, names[i]) != NULL)
+			return true;
+	return false;
+}
+
+enum db_status rec_represent_written(struct rec_job *j, const struct store_record *r,
+				     const char *text)
+{
+	struct rec_reply *out = j->out;
+	size_t n = strlen(text);
+	assert(!j->reply_pending && j->timers == NULL); /* one representation per attempt */
+	if (!out->as_text || j->c->idem_key != NULL || n < 2 || text[0] != '{' ||
+	    text[n - 1] != '}' || shadows_tail(r->data))
+		return rec_represent(j->c, r, out);
+	json_t *tail = represent_tail(j->c, r, NULL, true);
+	char *tt = tail ? json_dumps(tail, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(tail);
+	size_t tn = tt ? strlen(tt) : 0;
+	enum db_status s = tn >= 2 && tt[0] == '{' && tt[tn - 1] == '}'
+				   ? store_record_timers_queue(j->c->st, r->id, &j->timers)
+				   : DB_HARD;
+	/* {data members, tail members, "timers": (rec_reply_finish) */
+	struct jtext b = {0};
+	jtext_put(&b, text, n - 1);
+	if (s >= 0 && n > 2)
+		jtext_puts(&b, ",");
+	if (s >= 0 && tn > 2) {
+		jtext_put(&b, tt + 1, tn - 2);
+		jtext_puts(&b, ",");
+	}
+	jtext_puts(&b, "\"timers\":");
+	free(tt);
+	free(out->raw_body);
+	json_decref(out->body);
+	out->body = NULL;
+	out->raw_body = jtext_take(&b);
+	if (s >= 0 && out->raw_body == NULL)
+		s = DB_HARD;
+	if (s < 0) {
+		free(out->raw_body);
+		out->raw_body = NULL;
+		return s;
+	}
+	out->version = r->version;
+	j->reply_pending = true;
+	return DB_ONE;
+}
+
+bool rec_reply_finish(struct rec_job *j)
+{
+	struct rec_reply *out = j->out;
+	struct jtext b = {0};
+	if (!j->reply_pending)
+		return true;
+	j->reply_pending = false;
+	jtext_puts(&b, out->raw_body);
+	if (j->timers != NULL)
+		jtext_put_compact(&b, j->timers, strlen(j->timers));
+	else
+		jtext_puts(&b, "[]"); /* no such record: as rec_represent says it */
+	jtext_puts(&b, "}");
+	free(out->raw_body);
+	out->raw_body = jtext_take(&b);
+	return out->raw_body != NULL;
 }
 
 /* ---- read ------------------------------------------------------------------------------- */
@@ -230,7 +306,7 @@ static enum db_status represent_view(struct rec_ctx *c, const struct store_recor
 		json_decref(alerts);
 		return DB_HARD;
 	}
-	json_t *tail = represent_tail(c, r, timers);
+	json_t *tail = represent_tail(c, r, timers, false);
 	alerts_annotate(tail, alerts);
 	json_decref(alerts);
 	out->version = r->version;

@@ -77,7 +77,8 @@ static int hash_dir(const char *dir, unsigned char acc[CRYPTO_SHA256_LEN], char 
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n > 0) /* names is NULL for an empty directory: qsort wants an array */
+		qsort(names, n, sizeof *names, name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char path[2048];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);

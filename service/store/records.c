@@ -141,16 +141,25 @@ enum db_status store_record_next_id(struct store *st, const char *kind, char id[
 	return s;
 }
 
-enum db_status store_record_insert(struct store *st, const struct store_record *r)
+/* `text`, or r->data written as text into *owned (freed by the caller). */
+static const char *data_text(const struct store_record *r, const char *text, char **owned)
 {
-	char *data = json_dumps(r->data, JSON_COMPACT | JSON_ENSURE_ASCII);
-	char ms[32];
+	*owned = NULL;
+	if (text != NULL)
+		return text;
+	return *owned = json_dumps(r->data, JSON_COMPACT | JSON_ENSURE_ASCII);
+}
+
+enum db_status store_record_insert(struct store *st, const struct store_record *r, const char *text)
+{
+	char *owned, ms[32];
+	const char *data = data_text(r, text, &owned);
 	if (data == NULL)
 		return DB_HARD;
 	snprintf(ms, sizeof ms, "%lld", r->created_ms);
 	const char *p[] = {r->id, r->kind, r->workflow, r->workflow_version, r->state, data, ms};
 	enum db_status s = store_queue(st, &stmt_insert, p);
-	free(data);
+	free(owned);
 	return s;
 }
 
@@ -219,17 +228,18 @@ enum db_status store_record_view(struct store *st, const char *id, struct store_
 	return s;
 }
 
-enum db_status store_record_update(struct store *st, struct store_record *r, bool state_changed)
+enum db_status store_record_update(struct store *st, struct store_record *r, const char *text,
+				   bool state_changed)
 {
-	char *data = json_dumps(r->data, JSON_COMPACT | JSON_ENSURE_ASCII);
-	char ms[32], version[16];
+	char *owned, ms[32], version[16];
+	const char *data = data_text(r, text, &owned);
 	if (data == NULL)
 		return DB_HARD;
 	snprintf(ms, sizeof ms, "%lld", r->updated_ms);
 	snprintf(version, sizeof version, "%d", r->version);
 	const char *p[] = {r->id, r->state, data, ms, state_changed ? "true" : "false", version};
 	enum db_status s = store_queue(st, &stmt_update, p);
-	free(data);
+	free(owned);
 	if (s >= 0)
 		r->version++;
 	return s;
@@ -306,6 +316,12 @@ enum db_status store_record_timers(struct store *st, const char *id, json_t **ou
 	if (s == DB_ONE && *out == NULL)
 		return DB_HARD;
 	return s;
+}
+
+enum db_status store_record_timers_queue(struct store *st, const char *id, char **out)
+{
+	const char *p[] = {id};
+	return store_queue_text(st, &stmt_timers, p, out);
 }
 
 /* Runs a statement returning one text column into an owned JSON array of strings. */

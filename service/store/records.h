@@ -60,9 +60,11 @@ enum db_status store_record_next_id(struct store *st, const char *kind, char id[
 
 /*
  * Queues the insert of `r` (version 1; created = updated = entered = r->created_ms); it
- * is sent with the transaction's next round trip.
+ * is sent with the transaction's next round trip.  `text` is r->data as compact JSON
+ * text when the caller has it, else NULL (written here).
  */
-enum db_status store_record_insert(struct store *st, const struct store_record *r);
+enum db_status store_record_insert(struct store *st, const struct store_record *r,
+				   const char *text);
 
 /*
  * Reads record `id` and its links into `r` (owned by the caller: store_record_clear),
@@ -75,9 +77,11 @@ enum db_status store_record_get(struct store *st, const char *id, bool lock,
 /*
  * Queues the write of r->state and r->data, raising the version (r->version follows).
  * The caller holds the row lock (store_record_get with `lock`), so the version cannot
- * move meanwhile.  `state_changed` resets the state-entry time to r->updated_ms.
+ * move meanwhile.  `state_changed` resets the state-entry time to r->updated_ms.  `text`
+ * is r->data as compact JSON text when the caller has it, else NULL (written here).
  */
-enum db_status store_record_update(struct store *st, struct store_record *r, bool state_changed);
+enum db_status store_record_update(struct store *st, struct store_record *r, const char *text,
+				   bool state_changed);
 
 /* Filters of store_record_list; NULL members do not filter. */
 struct store_record_filter {
@@ -125,6 +129,13 @@ enum db_status store_record_list(struct store *st, const struct store_record_fil
  * "due_at"} (RFC 3339 UTC), soonest first: DB_ONE, or DB_NONE when there is no such record.
  */
 enum db_status store_record_timers(struct store *st, const char *id, json_t **out);
+
+/*
+ * store_record_timers queued with the transaction's next round trip (its COMMIT, at the
+ * latest): the array as JSON text into *out once that round trip succeeded (see
+ * store_queue_text; NULL until then, and when there is no such record).
+ */
+enum db_status store_record_timers_queue(struct store *st, const char *id, char **out);
 
 /*
  * Returns in *missing (owned array) those ids of the JSON array `ids` that are not

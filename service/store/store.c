@@ -24,6 +24,7 @@ struct store {
 	char sqlstate[6];
 	unsigned statement_ms, lock_ms; /* store_set_timeouts; 0 = none */
 	bool no_autoconnect;            /* store_set_autoconnect(false) */
+	unsigned long round_trips;      /* store_round_trips */
 };
 
 /*
@@ -34,7 +35,9 @@ struct queued {
 	const struct store_stmt *stmt;
 	const char *sql; /* the command, a static string, when stmt is NULL */
 	char **params;
-	bool prep; /* a prepare for stmt was sent ahead of it */
+	bool prep;     /* a prepare for stmt was sent ahead of it */
+	char **into;   /* store_queue_text: where its first value goes, or NULL */
+	PGresult *res; /* ... its result, held until the whole round trip succeeded */
 };
 
 struct store *store_new(const char *conninfo, const struct store_hooks *hooks)
@@ -73,6 +76,7 @@ static void queue_clear(struct store *st)
 		for (int k = 0; q->stmt != NULL && k < q->stmt->nparams; k++)
 			free(q->params[k]);
 		free(q->params);
+		PQclear(q->res);
 	}
 	st->nqueue = 0;
 }
@@ -159,6 +163,11 @@ static bool connect_for_use(struct store *st)
 		return true;
 	set_error(st, "not connected");
 	return false;
+}
+
+unsigned long store_round_trips(const struct store *st)
+{
+	return st->round_trips;
 }
 
 const char *store_last_error(const struct store *st)
@@ -294,6 +303,8 @@ static enum db_status enqueue(struct store *st, const struct store_stmt *stmt, c
 	q->stmt = stmt;
 	q->sql = sql;
 	q->prep = false;
+	q->into = NULL;
+	q->res = NULL;
 	q->params = n > 0 ? calloc((size_t)n, sizeof *q->params) : NULL;
 	if (n > 0 && q->params == NULL)
 		return DB_HARD;
@@ -316,6 +327,42 @@ enum db_status store_queue(struct store *st, const struct store_stmt *stmt,
 	if (s < 0)
 		set_error(st, "out of memory");
 	return s;
+}
+
+enum db_status store_queue_text(struct store *st, const struct store_stmt *stmt,
+				const char *const *params, char **into)
+{
+	*into = NULL;
+	enum db_status s = store_queue(st, stmt, params);
+	if (s >= 0)
+		st->queue[st->nqueue - 1].into = into;
+	return s;
+}
+
+/*
+ * After a round trip in which every statement succeeded: the first value of each
+ * store_queue_text statement into its place (NULL for no row or SQL NULL).  False when
+ * out of memory, with nothing delivered.
+ */
+static bool deliver_texts(struct store *st)
+{
+	for (size_t i = 0; i < st->nqueue; i++) {
+		struct queued *q = &st->queue[i];
+		if (q->into == NULL || q->res == NULL || PQntuples(q->res) < 1 ||
+		    PQgetisnull(q->res, 0, 0))
+			continue;
+		if ((*q->into = strdup(PQgetvalue(q->res, 0, 0))) == NULL) {
+			for (size_t k = 0; k < i; k++) {
+				if (st->queue[k].into != NULL) {
+					free(*st->queue[k].into);
+					*st->queue[k].into = NULL;
+				}
+			}
+			set_error(st, "out of memory");
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Sends every queued statement (preparing those new to this connection) in one pipeline. */
@@ -373,7 +420,10 @@ static enum db_status read_queue(struct store *st, PGresult **res)
 				}
 			} else {
 				bool last = i + 1 == st->nqueue;
-				status = result_status(st, r, last ? res : NULL);
+				status = result_status(st, r,
+						       q->into != NULL ? &st->queue[i].res
+						       : last          ? res
+								       : NULL);
 				if (status < 0 && first_error == DB_NONE)
 					first_error = status;
 			}
@@ -395,6 +445,13 @@ static enum db_status read_queue(struct store *st, PGresult **res)
 		PQclear(*res);
 		*res = NULL;
 	}
+	if (first_error == DB_NONE && !deliver_texts(st)) {
+		if (res != NULL) {
+			PQclear(*res);
+			*res = NULL;
+		}
+		return DB_HARD;
+	}
 	return first_error < 0 ? first_error : status;
 }
 
@@ -403,6 +460,7 @@ static enum db_status flush_once(struct store *st, PGresult **res)
 {
 	if (res != NULL)
 		*res = NULL;
+	st->round_trips++;
 	if (!send_queue(st)) {
 		set_error(st, PQerrorMessage(st->conn));
 		if (st->hooks.on_error)
@@ -454,6 +512,7 @@ static enum db_status command_simple(struct store *st, const char *sql)
 		if (!connect_for_use(st))
 			return DB_DOWN;
 		bool idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
+		st->round_trips++;
 		PGresult *r = PQexec(st->conn, sql);
 		s = r == NULL ? classify(st, NULL) : result_status(st, r, NULL);
 		if (!idle)
@@ -504,21 +563,27 @@ enum db_status store_check_writable(struct store *st)
 enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned retries,
 			enum db_status (*fn)(struct store *st, void *cls), void *cls)
 {
-	static const char *const begin[] = {
-		[STORE_READ_COMMITTED] = "BEGIN ISOLATION LEVEL READ COMMITTED",
-		[STORE_REPEATABLE_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ",
-		[STORE_SERIALIZABLE] = "BEGIN ISOLATION LEVEL SERIALIZABLE",
+	/* Prepared once per connection like the statements they enclose: PostgreSQL then
+	 * parses neither again for each transaction. */
+	static const struct store_stmt begin[] = {
+		[STORE_READ_COMMITTED] = {"tx_begin_rc", "BEGIN ISOLATION LEVEL READ COMMITTED", 0},
+		[STORE_REPEATABLE_READ] = {"tx_begin_rr", "BEGIN ISOLATION LEVEL REPEATABLE READ",
+					   0},
+		[STORE_SERIALIZABLE] = {"tx_begin_s", "BEGIN ISOLATION LEVEL SERIALIZABLE", 0},
 	};
+	static const struct store_stmt commit = {"tx_commit", "COMMIT", 0};
 	for (unsigned attempt = 0;; attempt++) {
 		/* BEGIN goes out with the transaction's first statement, COMMIT with its last
 		 * queued ones: a short transaction costs two round trips. */
 		queue_clear(st);
-		enum db_status s = enqueue(st, NULL, begin[iso], NULL);
+		enum db_status s = enqueue(st, &begin[iso], NULL, NULL);
 		if (s < 0)
 			return s;
 		s = fn(st, cls);
 		if (s >= 0) {
-			enum db_status c = store_command(st, "COMMIT");
+			/* COMMIT alone (nothing queued: the simple protocol) or with the queue */
+			enum db_status c = st->nqueue == 0 ? store_command(st, "COMMIT")
+							   : store_exec(st, &commit, NULL, NULL);
 			if (c >= 0)
 				return s;
 			s = c;

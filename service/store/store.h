@@ -64,6 +64,13 @@ void store_set_autoconnect(struct store *st, bool on);
 bool store_connected(const struct store *st);
 
 /*
+ * The round trips made on this connection object so far: each exchange of statements
+ * with the server, pipelined or not, counts one (connecting does not).  What a use case
+ * costs in latency, for tests and diagnostics.  Not thread-safe, as `st` is not.
+ */
+unsigned long store_round_trips(const struct store *st);
+
+/*
  * Connects now if not connected.  Returns true when a usable connection exists; on
  * false, store_last_error() says why.
  */

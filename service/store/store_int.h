@@ -51,4 +51,15 @@ enum db_status store_queue(struct store *st, const struct store_stmt *stmt,
  */
 json_t *store_history_answer(const PGresult *res);
 
+/*
+ * store_queue() for a read whose answer the caller takes once the round trip that carries
+ * it (the transaction's COMMIT, at the latest) has succeeded as a whole: the first column
+ * of its first row, as text, into *into (owned by the caller then; NULL for no row or
+ * SQL NULL).  *into is NULL from the call until then, and stays NULL when that round
+ * trip fails or the queue is dropped (a refusal).  `into` must stay valid until then.
+ * DB_NONE, or DB_HARD when out of memory.
+ */
+enum db_status store_queue_text(struct store *st, const struct store_stmt *stmt,
+				const char *const *params, char **into);
+
 #endif /* TRANSOM_STORE_INT_H */

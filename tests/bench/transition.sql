@@ -32,8 +32,9 @@ SELECT id, kind, workflow, workflow_version, state, version, data::text,
          WHERE from_id = r.id OR to_id = r.id)::text AS links
   FROM records r WHERE id = 'CHG-' || :id FOR UPDATE
 \gset r_
--- The service queues every write below and sends them, with COMMIT, in one pipelined
--- round trip; pgbench does the same between \startpipeline and \endpipeline.
+-- The service queues every write below and the read of the reply's timers, and sends
+-- them with COMMIT in one pipelined round trip (two round trips a transition); pgbench
+-- does the same between \startpipeline and \endpipeline.
 \startpipeline
 -- record_update, then outbox_add for the transition's emit action: flip from a, flop from b
 \if :r_version % 2 = 1
@@ -83,8 +84,9 @@ WITH p AS (SELECT (:notify_payload::jsonb || jsonb_build_object('seq',
 -- outbox_add again: the same event for webhooks (records_tx.c persist)
 INSERT INTO outbox (topic, record_id, payload)
  VALUES ('record.transitioned', :r_id, :notify_payload::jsonb);
--- record_timers: the reply carries the record's SLA clocks (store_record_timers; the
--- to_char format's colons as chr(58): pgbench would take ':MI' for a variable)
+-- record_timers: the reply carries the record's SLA clocks, read with the COMMIT
+-- (store_record_timers_queue; the to_char format's colons as chr(58): pgbench would take
+-- ':MI' for a variable)
 SELECT (SELECT coalesce(json_agg(json_build_object('event', t.event, 'due_at',
   to_char(t.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24' || chr(58) || 'MI' || chr(58)
   || 'SS"Z"')) ORDER BY t.due_at, t.event), '[]') FROM timers t

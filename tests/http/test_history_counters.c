@@ -130,7 +130,7 @@ static enum db_status step(struct store *st, void *cls)
 		snprintf(r.state, sizeof r.state, "%s", o->state);
 		r.data = random_data(r.kind);
 		r.created_ms = clock_ms;
-		s = store_record_insert(st, &r);
+		s = store_record_insert(st, &r, NULL);
 		json_decref(r.data);
 		return s;
 	case 2: /* a transition */
@@ -162,7 +162,7 @@ static enum db_status step(struct store *st, void *cls)
 			json_decref(fresh);
 		}
 		r.updated_ms = clock_ms;
-		s = store_record_update(st, &r, o->what == 2);
+		s = store_record_update(st, &r, NULL, o->what == 2);
 		store_record_clear(&r);
 		return s;
 	default: /* an incident's caused_by set */
