@@ -66,7 +66,7 @@ static unsigned char *coll_selection(const struct caldav_coll *c)
 {
 	unsigned char *sel = calloc(c->snap->n + 1, 1);
 	for (size_t i = 0; sel != NULL && i < c->n; i++)
-		sel[c->objs[i].fo - c->snap->objs] = 1;
+		sel[c->objs[i].fo_at] = 1;
 	return sel;
 }
 
@@ -139,7 +139,7 @@ static enum tr_code load_schedule(struct app *app, struct rec_ctx *rx, struct ca
 		return TR_E_NOMEM;
 	}
 	for (size_t i = 0; i < s->n; i++) {
-		const struct feed_obj *fo = &s->objs[i];
+		const struct feed_obj *fo = s->objs[i];
 		if (!feed_obj_in(fo, from, to))
 			continue;
 		if (names != NULL) { /* the first of a name in this window wins */
@@ -153,6 +153,7 @@ static enum tr_code load_schedule(struct app *app, struct rec_ctx *rx, struct ca
 		o->start_ms = fo->start_ms;
 		o->end_ms = fo->end_ms;
 		o->fo = fo;
+		o->fo_at = i;
 	}
 	json_decref(names);
 	return TR_OK;
