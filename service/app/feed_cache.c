@@ -91,7 +91,6 @@ bool feed_obj_in(const struct feed_obj *o, long long from_ms, long long to_ms)
 	return o->start_ms < to_ms && o->end_ms > from_ms;
 }
 
-
 bool feed_obj_on_service(const struct defs *d, const struct feed_obj *o, const char *service)
 {
 	if (o->kind != FEED_BOOKING)
@@ -253,10 +252,14 @@ void feed_snap_memo_put(struct feed_snap *s, const char *key, const unsigned cha
 		if (k == FEED_MEMO_SLOTS && slot < FEED_MEMO_SLOTS &&
 		    s->memo_bytes + cost <= FEED_MEMO_BYTES)
 			break;
-		for (size_t i = 0; k == FEED_MEMO_SLOTS && i < FEED_MEMO_SLOTS; i++)
-			if (s->memo[i].t != NULL &&
-			    (k == FEED_MEMO_SLOTS || s->memo[i].used < s->memo[k].used))
-				k = i;
+		for (size_t i = 0; k == FEED_MEMO_SLOTS && i < FEED_MEMO_SLOTS; i++) {
+			if (s->memo[i].t == NULL)
+				continue;
+			k = i; /* the first held, then the least recently used */
+			for (size_t j = i + 1; j < FEED_MEMO_SLOTS; j++)
+				if (s->memo[j].t != NULL && s->memo[j].used < s->memo[k].used)
+					k = j;
+		}
 		assert(k < FEED_MEMO_SLOTS); /* cost <= FEED_MEMO_BYTES: an empty memo fits it */
 		s->memo_bytes -= memo_cost(s->memo[k].t, s->n);
 		gone[ngone++] = s->memo[k];
@@ -488,10 +491,11 @@ static bool layer_exact(const json_t *sources, long long span_ms)
 static bool layer_objs(struct feed_layer *l, const json_t *sources)
 {
 	size_t bytes = 0;
-	char (*names)[128] = calloc(l->n + 1, sizeof *names);
+	char(*names)[128] = calloc(l->n + 1, sizeof *names);
 	l->objs = calloc(l->n + 1, sizeof *l->objs);
 	for (size_t i = 0; names != NULL && i < l->n; i++) {
-		const char *uid = json_string_value(json_object_get(json_array_get(l->items, i), "uid"));
+		const char *uid =
+			json_string_value(json_object_get(json_array_get(l->items, i), "uid"));
 		if (uid == NULL) { /* every item has a uid: only OOM gets here */
 			free(names);
 			names = NULL;
@@ -555,8 +559,8 @@ static enum tr_code layer_build(struct rec_ctx *c, const char *base, long long d
 	atomic_init(&l->refs, 1);
 	l->defs = defs_ref(c->defs);
 	l->day = day;
-	enum tr_code rc = feed_items_list(c, base, "instances", NULL, from, to, &l->items,
-					  &sources, &stamp, err);
+	enum tr_code rc = feed_items_list(c, base, "instances", NULL, from, to, &l->items, &sources,
+					  &stamp, err);
 	if (rc == TR_OK) {
 		l->n = json_array_size(l->items);
 		if (!layer_objs(l, sources))
@@ -645,7 +649,8 @@ static struct feed_booking *booking_new(json_t *item, const json_t *src,
 	b->o.services = w;
 	json_array_foreach(svcs, i, v) {
 		/* the services a feed of one service looks for: never "" */
-		if (json_string_length(v) > 0 && strlen(json_string_value(v)) == json_string_length(v))
+		if (json_string_length(v) > 0 &&
+		    strlen(json_string_value(v)) == json_string_length(v))
 			put(&w, json_string_value(v), json_string_length(v));
 	}
 	*w++ = '\0';
@@ -759,10 +764,9 @@ static enum tr_code bookings_full(const struct feed_snap *s, const json_t *rows,
 	for (; bk->n < n; bk->n++) {
 		const struct cal_feed_event *ev = bk->texts ? &p.events[bk->n] : NULL;
 		int z = ev != NULL ? ev->zone : -1;
-		bk->v[bk->n] = booking_new(json_array_get(items, bk->n),
-					   json_array_get(sources, bk->n), ev,
-					   z >= 0 ? p.zones[z] : NULL, z >= 0 ? p.zone_len[z] : 0,
-					   !bk->texts);
+		bk->v[bk->n] = booking_new(
+			json_array_get(items, bk->n), json_array_get(sources, bk->n), ev,
+			z >= 0 ? p.zones[z] : NULL, z >= 0 ? p.zone_len[z] : 0, !bk->texts);
 		if (bk->v[bk->n] == NULL) {
 			rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
 			goto done;
@@ -879,9 +883,9 @@ static enum tr_code bookings_delta(struct rec_ctx *c, struct feed_snap *s,
 		goto out;
 	}
 	for (size_t i = 0; i < nf; i++) {
-		struct feed_booking *b = booking_new(json_array_get(items, i),
-						     json_array_get(sources, i), &p.events[i],
-						     NULL, 0, false);
+		struct feed_booking *b =
+			booking_new(json_array_get(items, i), json_array_get(sources, i),
+				    &p.events[i], NULL, 0, false);
 		if (b == NULL) {
 			rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
 			goto out;

@@ -87,11 +87,11 @@ struct feed_snap {
 	long long day;         /* UTC day number (ms / 86400000) of the requests it serves */
 	long long stamp_ms;    /* DTSTAMP of instances: the definitions' load time */
 	char base[1024];       /* public URL used in links */
-	bool exact; /* false: a request's window could hold events the wider window does not
-		       show alike (very dense recurrences, a horizon near 400 days); callers
-		       then compute their calendar afresh */
-	bool texts; /* the events' texts are valid (else callers use cal_feed_build on the
-		       items, which reports what is wrong with them) */
+	bool exact;        /* false: a request's window could hold events the wider window does not
+			      show alike (very dense recurrences, a horizon near 400 days); callers
+			      then compute their calendar afresh */
+	bool texts;        /* the events' texts are valid (else callers use cal_feed_build on the
+			      items, which reports what is wrong with them) */
 	bool any_dup_name; /* two events have the same name (CalDAV lists the first only) */
 	bool reusable;     /* its bookings may pass to the next snapshot (feed_cache.c) */
 	size_t n;

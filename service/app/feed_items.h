@@ -41,8 +41,7 @@ enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *wh
  * booking to `sources`.  A booking whose item cannot be made is logged and left out of
  * both.
  */
-void feed_items_bookings(json_t *items, json_t *sources, const json_t *bookings,
-			 const char *base);
+void feed_items_bookings(json_t *items, json_t *sources, const json_t *bookings, const char *base);
 
 /* The DTSTAMP feed_items_list gives its calendars (*stamp_ms): defs->changed_ms, else
  * the load time. */

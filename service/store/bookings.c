@@ -78,15 +78,18 @@ static const struct store_stmt stmt_feed_of = {
 	LIST_RECORD,
 	3};
 
-/* Only the bookings' keys and fingerprints: no change's data is read. */
+/*
+ * Only the bookings' keys and the parts of their fingerprints, a row per service (no
+ * change's data read, no grouping: store_booking_marks groups them, in this order).
+ */
 static const struct store_stmt stmt_marks = {
 	"bookings_marks",
-	"SELECT b.change_id, " MS("lower(b.during)") ", " MS("upper(b.during)") ", " MARK_OF
-	" FROM (SELECT change_id, during, " LIST_MARK
-	"  FROM bookings WHERE " LIST_RANGE
-	"  GROUP BY change_id, during) b"
+	"SELECT b.change_id, " MS("lower(b.during)") ", " MS("upper(b.during)") ","
+	" b.xmin::text, r.xmin::text"
+	" FROM bookings b"
 	" CROSS JOIN LATERAL (SELECT xmin FROM records WHERE id = b.change_id OFFSET 0) r"
-	" ORDER BY lower(b.during), b.change_id",
+	" WHERE b." LIST_RANGE
+	" ORDER BY lower(b.during), b.change_id, upper(b.during), b.service",
 	2};
 /* clang-format on */
 
@@ -287,7 +290,8 @@ enum db_status store_feed_bookings(struct store *st, long long from_ms, long lon
 	const char *p[] = {from, to, ids};
 	PGresult *res;
 	struct store_booking_rows rows;
-	enum db_status s = store_exec(st, changes != NULL ? &stmt_feed_of : &stmt_feed_all, p, &res);
+	enum db_status s =
+		store_exec(st, changes != NULL ? &stmt_feed_of : &stmt_feed_all, p, &res);
 	free(ids);
 	if (s < 0 || (s = rows_of(res, true, &rows)) < 0)
 		return s;
@@ -316,29 +320,38 @@ enum db_status store_booking_marks(struct store *st, long long from_ms, long lon
 	if (s < 0)
 		return s;
 	/* One allocation for every string: ids and fingerprints, NUL-terminated. */
-	size_t n = (size_t)PQntuples(res), bytes = 0;
-	for (size_t i = 0; i < n; i++)
-		bytes += (size_t)PQgetlength(res, (int)i, 0) + PQgetlength(res, (int)i, 3) + 2;
-	out->v = calloc(n + 1, sizeof *out->v);
+	int rows = PQntuples(res);
+	size_t bytes = 0;
+	for (int i = 0; i < rows; i++)
+		bytes += (size_t)PQgetlength(res, i, 0) + PQgetlength(res, i, 3) +
+			 PQgetlength(res, i, 4) + 3;
+	out->v = calloc((size_t)rows + 1, sizeof *out->v);
 	out->text = malloc(bytes + 1);
 	if (out->v == NULL || out->text == NULL) {
 		PQclear(res);
 		store_booking_marks_clear(out);
 		return DB_HARD;
 	}
+	/* A booking is its rows of one change over one span (consecutive here): its
+	 * fingerprint is stmt_feed_all's, "<record xmin>/<row xmin>,<row xmin>...". */
 	char *w = out->text;
-	for (size_t i = 0; i < n; i++) {
-		struct store_booking_mark *m = &out->v[i];
-		for (int col = 0; col < 4; col += 3) {
-			size_t len = (size_t)PQgetlength(res, (int)i, col);
-			memcpy(w, PQgetvalue(res, (int)i, col), len + 1);
-			*(col == 0 ? &m->change : &m->fp) = w;
-			w += len + 1;
+	for (int i = 0; i < rows; i++) {
+		const char *change = PQgetvalue(res, i, 0);
+		long long start = atoll(PQgetvalue(res, i, 1)), end = atoll(PQgetvalue(res, i, 2));
+		struct store_booking_mark *m = out->n > 0 ? &out->v[out->n - 1] : NULL;
+		if (m != NULL && m->start_ms == start && m->end_ms == end &&
+		    strcmp(m->change, change) == 0) {
+			w += sprintf(w - 1, ",%s", PQgetvalue(res, i, 3)); /* over its NUL */
+			continue;
 		}
-		m->start_ms = atoll(PQgetvalue(res, (int)i, 1));
-		m->end_ms = atoll(PQgetvalue(res, (int)i, 2));
+		m = &out->v[out->n++];
+		m->start_ms = start;
+		m->end_ms = end;
+		m->change = w;
+		w += sprintf(w, "%s", change) + 1;
+		m->fp = w;
+		w += sprintf(w, "%s/%s", PQgetvalue(res, i, 4), PQgetvalue(res, i, 3)) + 1;
 	}
-	out->n = n;
 	PQclear(res);
 	return DB_ONE;
 }
