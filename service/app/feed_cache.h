@@ -10,10 +10,14 @@
  * the scheduling horizon ahead); a request keeps the events overlapping its own window
  * (feed_obj_in), so what it serves is what computing it afresh would give.  The windows
  * and freezes (the costly part: recurrence expansion, one libical pass) depend on the
- * definitions and the day only, and pass from one snapshot to the next; a write makes
- * only the bookings again.  Joined texts (a whole feed, a listing's digest) are
- * remembered per snapshot, keyed by a name and the exact selection of events they were
- * made from.
+ * definitions and the day only, and pass from one snapshot to the next; after a write
+ * only the bookings whose rows changed are read and rendered again: each booking's
+ * fingerprint (the transactions that wrote its rows, store_booking_marks) says whether
+ * the previous snapshot's event still holds, and the events that do are shared, not
+ * copied.  An event keeps only what requests read (name, ETag, range, text); its JSON
+ * item only when the snapshot has no texts.  Joined texts (a whole feed, a listing's
+ * digest) are remembered per snapshot, keyed by a name and the exact selection of events
+ * they were made from, within FEED_MEMO_BYTES.
  *
  * Snapshots are immutable and reference-counted: readers take a reference under a short
  * lock and never wait for each other; one thread at a time builds a new snapshot while
