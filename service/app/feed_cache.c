@@ -782,6 +782,74 @@ done:
 	return rc;
 }
 
+/* How many bookings bookings_batched makes at a time. */
+#define BATCH 64
+
+/*
+ * bookings_full of `rows`, BATCH at a time: the JSON (rows, items) and libical's work
+ * of a batch are freed before the next, so the heap holds one batch of them, not all
+ * (a few kB a booking; what it does not give back stays in the process).  Sets *ok
+ * false, leaving `bk` empty, when the result could differ from bookings_full's -- a
+ * batch that has no texts (a bad item), a UID twice, a VTIMEZONE (whose text depends on
+ * every item) -- for the caller to make them whole.
+ */
+static enum tr_code bookings_batched(const struct feed_snap *s,
+				     const struct store_booking_rows *rows,
+				     const struct feed_layer *l, struct bookings *bk, bool *ok,
+				     struct tr_error *err)
+{
+	struct cal_feed f = {.dtstamp_ms = s->stamp_ms};
+	struct strset uids = {0};
+	enum tr_code rc = TR_OK;
+
+	memset(bk, 0, sizeof *bk);
+	*ok = l->texts;
+	if (!*ok)
+		return TR_OK; /* no texts: bookings_full keeps the items */
+	bk->v = calloc(rows->n + 1, sizeof *bk->v);
+	if (bk->v == NULL || !strset_init(&uids, rows->n)) {
+		rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		goto done;
+	}
+	for (size_t first = 0; *ok && first < rows->n; first += BATCH) {
+		json_t *batch = store_booking_rows_json(rows, first, BATCH);
+		json_t *items = json_array(), *sources = json_array();
+		struct cal_feed_pieces p = {0};
+		struct tr_error e = {0};
+		if (batch == NULL || items == NULL || sources == NULL) {
+			rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		} else {
+			feed_items_bookings(items, sources, batch, s->base);
+			*ok = cal_feed_pieces_build(&f, items, &p, &e) && p.nzones == 0;
+			if (!*ok && e.code == TR_E_NOMEM)
+				rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		}
+		for (size_t i = 0; rc == TR_OK && *ok && i < json_array_size(items); i++) {
+			struct feed_booking *b =
+				booking_new(json_array_get(items, i), json_array_get(sources, i),
+					    &p.events[i], NULL, 0, false);
+			if (b == NULL) {
+				rc = tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+				break;
+			}
+			bk->v[bk->n++] = b;
+			*ok = strset_add(&uids, b->uid) && !strset_has(&l->uids, b->uid);
+		}
+		cal_feed_pieces_free(&p);
+		json_decref(batch);
+		json_decref(items);
+		json_decref(sources);
+		if (rc != TR_OK)
+			break;
+	}
+	bk->texts = true;
+done:
+	strset_free(&uids);
+	if (rc != TR_OK || !*ok)
+		bookings_clear(bk);
+	return rc;
+}
+
 /* What the transaction of bookings_delta reads, made again by each attempt. */
 struct delta {
 	long long from, to;
@@ -1023,7 +1091,7 @@ static enum tr_code snap_build(struct rec_ctx *c, const char *base, long long se
 	struct feed_snap *s = calloc(1, sizeof *s);
 	struct feed_layer *l = NULL;
 	struct bookings bk = {0};
-	json_t *rows = NULL;
+	struct store_booking_rows rows = {0};
 	long long from = day * DAY_MS - BACK_MS, to = (day + 1) * DAY_MS + horizon_of(c->defs);
 	bool same = prev != NULL && prev->defs == c->defs && prev->day == day &&
 		    strcmp(prev->base, base) == 0;
@@ -1047,7 +1115,7 @@ static enum tr_code snap_build(struct rec_ctx *c, const char *base, long long se
 		 * check differ (a needless rebuild), never match a list that lacks it. */
 		enum db_status fs = store_feed_version(c->st, &s->versions[0], &s->versions[1]);
 		if (fs >= 0)
-			fs = store_feed_bookings(c->st, from, to, NULL, &rows);
+			fs = store_feed_rows(c->st, from, to, NULL, &rows);
 		if (fs < 0)
 			rc = store_error(c->st, fs, c->request_id, err);
 	}
@@ -1059,8 +1127,14 @@ static enum tr_code snap_build(struct rec_ctx *c, const char *base, long long se
 		rc = layer_build(c, base, day, &l, err);
 	}
 	if (rc == TR_OK && !done)
-		rc = bookings_full(s, rows, l, &bk, err);
-	json_decref(rows);
+		rc = bookings_batched(s, &rows, l, &bk, &done, err);
+	if (rc == TR_OK && !done) {
+		json_t *all = store_booking_rows_json(&rows, 0, rows.n);
+		rc = all != NULL ? bookings_full(s, all, l, &bk, err)
+				 : tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
+		json_decref(all);
+	}
+	store_booking_rows_clear(&rows);
 	if (rc == TR_OK && !bk.texts)
 		rc = snap_inst_items(c, s, l, from, to, err);
 	if (rc == TR_OK) {

@@ -237,11 +237,10 @@ enum db_status store_booking_rows(struct store *st, long long from_ms, long long
 	return s < 0 ? s : rows_of(res, false, out);
 }
 
-/* `rows` as store_bookings_list gives them (with "fp" when they have it); NULL on OOM. */
-static json_t *rows_json(const struct store_booking_rows *rows)
+json_t *store_booking_rows_json(const struct store_booking_rows *rows, size_t first, size_t n)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; arr != NULL && i < rows->n; i++) {
+	for (size_t i = first; arr != NULL && i < first + n && i < rows->n; i++) {
 		const struct store_booking_row *b = &rows->v[i];
 		char st_[TIME_RFC3339_LEN], en[TIME_RFC3339_LEN];
 		time_format_ms(b->start_ms, st_);
@@ -271,31 +270,39 @@ enum db_status store_bookings_list(struct store *st, long long from_ms, long lon
 	enum db_status s = store_booking_rows(st, from_ms, to_ms, service, &rows);
 	if (s < 0)
 		return s;
-	json_t *arr = rows_json(&rows);
+	json_t *arr = store_booking_rows_json(&rows, 0, rows.n);
 	store_booking_rows_clear(&rows);
 	*out = arr;
 	return arr != NULL ? DB_ONE : DB_HARD;
 }
 
-enum db_status store_feed_bookings(struct store *st, long long from_ms, long long to_ms,
-				   const json_t *changes, json_t **out)
+enum db_status store_feed_rows(struct store *st, long long from_ms, long long to_ms,
+			       const json_t *changes, struct store_booking_rows *out)
 {
 	char from[32], to[32];
 	char *ids = changes != NULL ? json_dumps(changes, JSON_COMPACT) : NULL;
 	snprintf(from, sizeof from, "%lld", from_ms);
 	snprintf(to, sizeof to, "%lld", to_ms);
-	*out = NULL;
+	memset(out, 0, sizeof *out);
 	if (changes != NULL && ids == NULL)
 		return DB_HARD;
 	const char *p[] = {from, to, ids};
 	PGresult *res;
-	struct store_booking_rows rows;
 	enum db_status s =
 		store_exec(st, changes != NULL ? &stmt_feed_of : &stmt_feed_all, p, &res);
 	free(ids);
-	if (s < 0 || (s = rows_of(res, true, &rows)) < 0)
+	return s < 0 ? s : rows_of(res, true, out);
+}
+
+enum db_status store_feed_bookings(struct store *st, long long from_ms, long long to_ms,
+				   const json_t *changes, json_t **out)
+{
+	struct store_booking_rows rows;
+	*out = NULL;
+	enum db_status s = store_feed_rows(st, from_ms, to_ms, changes, &rows);
+	if (s < 0)
 		return s;
-	*out = rows_json(&rows);
+	*out = store_booking_rows_json(&rows, 0, rows.n);
 	store_booking_rows_clear(&rows);
 	return *out != NULL ? DB_ONE : DB_HARD;
 }

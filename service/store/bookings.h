@@ -69,6 +69,16 @@ enum db_status store_bookings_list(struct store *st, long long from_ms, long lon
 enum db_status store_feed_bookings(struct store *st, long long from_ms, long long to_ms,
 				   const json_t *changes, json_t **out);
 
+/* store_feed_bookings as rows (each with its fp), to be turned into JSON a few at a time. */
+enum db_status store_feed_rows(struct store *st, long long from_ms, long long to_ms,
+			       const json_t *changes, struct store_booking_rows *out);
+
+/*
+ * Rows [first, first + n) of `rows` (fewer at the end) as store_bookings_list's array,
+ * each with "fp" when the row has one.  Owned; NULL when out of memory.
+ */
+json_t *store_booking_rows_json(const struct store_booking_rows *rows, size_t first, size_t n);
+
 /* One booking of a change as store_feed_bookings lists it, but only its key and mark. */
 struct store_booking_mark {
 	const char *change;         /* the change's id (borrowed from the list) */

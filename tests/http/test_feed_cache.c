@@ -24,7 +24,7 @@
 #include "store/store.h"
 
 #define MIN_MS   (60 * 1000LL)
-#define CHANGES  40
+#define CHANGES  300 /* several batches of bookings_batched */
 #define SERVICES 3
 
 static const char *const services[SERVICES] = {"web-frontend", "search", "payments"};
@@ -58,10 +58,16 @@ static bool sql(const char *fmt, ...)
 	return ok;
 }
 
-/* A new slot's start, `days_out` days from now (negative: in the past). */
+/* A slot's start never used before, about `days_out` days from now (negative: in the
+ * past), in 20-minute steps: no two bookings overlap. */
 static long long slot_start(int days_out)
 {
-	return now_ms + days_out * 86400000LL + (next_slot++) * 20 * MIN_MS;
+	static bool used[600 * 72]; /* 100 days back to 500 ahead */
+	int k = (days_out + 100) * 72 + next_slot++ % 72;
+	while (used[k])
+		k++;
+	used[k] = true;
+	return now_ms + (k - 100 * 72) * 20 * MIN_MS;
 }
 
 /* Books change `i` on `nsvc` services at `start` for 15 minutes (replacing any booking). */
@@ -184,6 +190,16 @@ static bool same_snapshot(struct feed_snap *a, struct feed_snap *b, int step)
 		free(tb);
 	}
 	return ok;
+}
+
+/* Whether two bookings of `s` have the same name (so the same UID). */
+static bool dup_booking(const struct feed_snap *s)
+{
+	for (size_t i = 0; i < s->n_own; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->objs[i]->name, s->objs[j]->name) == 0)
+				return true;
+	return false;
 }
 
 /* How many bookings of `now` are the very objects of `before` (passed on). */
@@ -315,6 +331,9 @@ static void test_updated_snapshot_equals_a_fresh_build(void)
 			       "step %zu (%s): only %zu of %zu bookings passed on", step, what, k,
 			       now->n_own);
 		}
+		/* a UID twice among the bookings, and only that, takes the texts away */
+		CHECKF(!ok || fresh->texts == !dup_booking(fresh), "step %zu: texts %d", step,
+		       fresh->texts);
 		dup_steps += ok && !now->texts;
 		feed_snap_release(fresh);
 		feed_cache_free(fresh_cache);
