@@ -148,7 +148,7 @@ static enum tr_code load_schedule(struct app *app, struct rec_ctx *rx, struct ca
 			json_object_set_new(names, fo->name, json_true());
 		}
 		struct caldav_obj *o = &c->objs[c->n++];
-		memcpy(o->name, fo->name, sizeof o->name);
+		snprintf(o->name, sizeof o->name, "%s", fo->name);
 		memcpy(o->etag, fo->etag, sizeof o->etag);
 		o->start_ms = fo->start_ms;
 		o->end_ms = fo->end_ms;
