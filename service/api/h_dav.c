@@ -61,6 +61,12 @@ static bool etag_listed(const char *header, const char *etag)
 	return header != NULL && (strstr(header, etag) != NULL || strstr(header, "*") != NULL);
 }
 
+/* Releases a reply's feed_text (http_reply_shared). */
+static void text_release(void *t)
+{
+	feed_text_release(t);
+}
+
 static enum tr_code do_get(struct ctx *x)
 {
 	enum tr_code rc;
@@ -71,11 +77,13 @@ static enum tr_code do_get(struct ctx *x)
 		struct feed_text *t = NULL;
 		if ((rc = caldav_calendar(&x->coll, &t, &x->req->err)) != TR_OK)
 			return rc;
-		rc = http_reply_text(x->rep, 200, CT_ICS, t->text, t->len);
-		if (rc == TR_OK)
-			rc = http_reply_header(x->rep, "ETag", t->etag);
-		feed_text_release(t);
-		return rc;
+		rc = http_reply_header(x->rep, "ETag", t->etag);
+		if (rc != TR_OK) {
+			feed_text_release(t);
+			return rc;
+		}
+		/* the reply takes our reference: the text is not copied */
+		return http_reply_shared(x->rep, 200, CT_ICS, t->text, t->len, text_release, t);
 	}
 	if (x->kind != RES_OBJECT) {
 		const char *t =

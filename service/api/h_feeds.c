@@ -17,6 +17,12 @@
 #include "auth/roles.h"
 #include "crypto/crypto.h"
 
+/* Releases a reply's feed_text (http_reply_shared). */
+static void text_release(void *t)
+{
+	feed_text_release(t);
+}
+
 /* Serves the calendar the route names, with the request's context. */
 static enum tr_code calendar(struct http_req *req, struct http_reply *rep, struct rec_ctx *c)
 {
@@ -30,13 +36,17 @@ static enum tr_code calendar(struct http_req *req, struct http_reply *rep, struc
 	if (rc != TR_OK)
 		return rc;
 	const char *inm = http_req_header(req, "If-None-Match");
-	if (inm != NULL && (strstr(inm, t->etag) != NULL || strcmp(inm, "*") == 0))
-		rc = http_reply_text(rep, 304, NULL, "", 0);
-	else
-		rc = http_reply_text(rep, 200, "text/calendar; charset=utf-8", t->text, t->len);
-	if (rc == TR_OK)
-		rc = http_reply_header(rep, "ETag", t->etag);
-	feed_text_release(t);
+	rc = http_reply_header(rep, "ETag", t->etag);
+	if (inm != NULL && (strstr(inm, t->etag) != NULL || strcmp(inm, "*") == 0)) {
+		if (rc == TR_OK)
+			rc = http_reply_text(rep, 304, NULL, "", 0);
+		feed_text_release(t);
+	} else if (rc == TR_OK) { /* the reply takes our reference: the text is not copied */
+		rc = http_reply_shared(rep, 200, "text/calendar; charset=utf-8", t->text, t->len,
+				       text_release, t);
+	} else {
+		feed_text_release(t);
+	}
 	if (rc == TR_OK)
 		rc = http_reply_header(rep, "Cache-Control", "private, max-age=300");
 	return rc;

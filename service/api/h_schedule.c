@@ -129,8 +129,10 @@ enum tr_code h_schedule(struct http_req *req, struct http_reply *rep)
 	jtext_puts(&b, "}");
 	if (rc == TR_OK && b.failed)
 		rc = TR_E_NOMEM;
-	if (rc == TR_OK)
-		rc = http_reply_text(rep, 200, "application/json", b.p, b.len);
+	if (rc == TR_OK) { /* the reply takes the text (freed once sent), not a copy */
+		rc = http_reply_shared(rep, 200, "application/json", b.p, b.len, free, b.p);
+		memset(&b, 0, sizeof b);
+	}
 	jtext_clear(&b);
 	return rc;
 }

@@ -66,7 +66,7 @@ static unsigned char *coll_selection(const struct caldav_coll *c)
 {
 	unsigned char *sel = calloc(c->snap->n + 1, 1);
 	for (size_t i = 0; sel != NULL && i < c->n; i++)
-		sel[c->objs[i].fo - c->snap->objs] = 1;
+		sel[c->objs[i].fo_at] = 1;
 	return sel;
 }
 
@@ -139,7 +139,7 @@ static enum tr_code load_schedule(struct app *app, struct rec_ctx *rx, struct ca
 		return TR_E_NOMEM;
 	}
 	for (size_t i = 0; i < s->n; i++) {
-		const struct feed_obj *fo = &s->objs[i];
+		const struct feed_obj *fo = s->objs[i];
 		if (!feed_obj_in(fo, from, to))
 			continue;
 		if (names != NULL) { /* the first of a name in this window wins */
@@ -148,11 +148,12 @@ static enum tr_code load_schedule(struct app *app, struct rec_ctx *rx, struct ca
 			json_object_set_new(names, fo->name, json_true());
 		}
 		struct caldav_obj *o = &c->objs[c->n++];
-		memcpy(o->name, fo->name, sizeof o->name);
+		snprintf(o->name, sizeof o->name, "%s", fo->name);
 		memcpy(o->etag, fo->etag, sizeof o->etag);
 		o->start_ms = fo->start_ms;
 		o->end_ms = fo->end_ms;
 		o->fo = fo;
+		o->fo_at = i;
 	}
 	json_decref(names);
 	return TR_OK;

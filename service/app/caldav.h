@@ -61,6 +61,7 @@ struct caldav_obj {
 	long long start_ms, end_ms;
 	json_t *item; /* schedule: a cal_feed item; cab-votes: the vote (owned); or NULL */
 	const struct feed_obj *fo; /* schedule: the snapshot's event (then item is NULL) */
+	size_t fo_at;              /* ... its index in the snapshot */
 };
 
 /* A computed calendar collection.  Zero-initialise; release with caldav_coll_clear. */

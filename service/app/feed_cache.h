@@ -10,10 +10,14 @@
  * the scheduling horizon ahead); a request keeps the events overlapping its own window
  * (feed_obj_in), so what it serves is what computing it afresh would give.  The windows
  * and freezes (the costly part: recurrence expansion, one libical pass) depend on the
- * definitions and the day only, and pass from one snapshot to the next; a write makes
- * only the bookings again.  Joined texts (a whole feed, a listing's digest) are
- * remembered per snapshot, keyed by a name and the exact selection of events they were
- * made from.
+ * definitions and the day only, and pass from one snapshot to the next; after a write
+ * only the bookings whose rows changed are read and rendered again: each booking's
+ * fingerprint (the transactions that wrote its rows, store_booking_marks) says whether
+ * the previous snapshot's event still holds, and the events that do are shared, not
+ * copied.  An event keeps only what requests read (name, ETag, range, text); its JSON
+ * item only when the snapshot has no texts.  Joined texts (a whole feed, a listing's
+ * digest) are remembered per snapshot, keyed by a name and the exact selection of events
+ * they were made from, within FEED_MEMO_BYTES.
  *
  * Snapshots are immutable and reference-counted: readers take a reference under a short
  * lock and never wait for each other; one thread at a time builds a new snapshot while
@@ -39,19 +43,26 @@ enum feed_kind {
 	FEED_FREEZE   /* a freeze instance */
 };
 
-/* One event of a snapshot.  Immutable. */
+/*
+ * One event of a snapshot: what requests read of it, nothing more.  Immutable; a booking
+ * passes from one snapshot to the next while its rows are unchanged.
+ */
 struct feed_obj {
-	char name[128];             /* CalDAV object name (feed_object_name of the UID) */
+	const char *name;           /* CalDAV object name (feed_object_name of the UID) */
 	char etag[40];              /* quoted; a hash of the item's canonical JSON */
 	long long start_ms, end_ms; /* the item's range */
 	enum feed_kind kind;
-	bool dup_name; /* an earlier event of the snapshot has the same name */
-	json_t *item;  /* the cal_feed item (calendar/feed.h), a reference */
-	json_t *src;   /* the booking or instance it was made from, a reference */
-	/* Its text and the VTIMEZONE it needs (NULL: none), when the snapshot has texts. */
-	const struct cal_feed_event *ev;
+	/* Its text and the VTIMEZONE it needs (zone NULL: none), when the snapshot has
+	 * texts; else text is NULL. */
+	const char *text;
+	size_t len;
 	const char *zone;
 	size_t zone_len;
+	json_t *item; /* the cal_feed item when the snapshot has no texts (a reference), else
+			 NULL: only building a calendar afresh reads it */
+	const char *services; /* a booking: the services it is booked on, each followed by a
+				 NUL, then an empty string ("a\0b\0\0") */
+	json_t *applies;      /* a window or freeze: its instance's "services" (a reference) */
 };
 
 struct feed_layer;
@@ -64,7 +75,10 @@ struct feed_text {
 	char text[];   /* NUL-terminated */
 };
 
+/* A snapshot remembers at most this many texts, of at most FEED_MEMO_BYTES together
+ * (texts and selections); the least recently used go first. */
 #define FEED_MEMO_SLOTS 8
+#define FEED_MEMO_BYTES (16u << 20)
 
 /* One snapshot.  Everything but the memo is immutable once published. */
 struct feed_snap {
@@ -77,26 +91,30 @@ struct feed_snap {
 	long long day;         /* UTC day number (ms / 86400000) of the requests it serves */
 	long long stamp_ms;    /* DTSTAMP of instances: the definitions' load time */
 	char base[1024];       /* public URL used in links */
-	bool exact; /* false: a request's window could hold events the wider window does not
-		       show alike (very dense recurrences, a horizon near 400 days); callers
-		       then compute their calendar afresh */
-	bool texts; /* the events' texts below are valid (else callers use cal_feed_build on
-		       the items, which reports what is wrong with them) */
-	bool any_dup_name;
+	bool exact;        /* false: a request's window could hold events the wider window does not
+			      show alike (very dense recurrences, a horizon near 400 days); callers
+			      then compute their calendar afresh */
+	bool texts;        /* the events' texts are valid (else callers use cal_feed_build on the
+			      items, which reports what is wrong with them) */
+	bool any_dup_name; /* two events have the same name (CalDAV lists the first only) */
+	bool reusable;     /* its bookings may pass to the next snapshot (feed_cache.c) */
 	size_t n;
-	struct feed_obj *objs;           /* in feed order: bookings, then instances by start */
-	size_t n_own;                    /* objs[0..n_own) hold references of their own */
-	struct cal_feed_pieces bookings; /* the bookings' texts */
-	struct feed_layer *instances;    /* the windows' and freezes' (shared) */
-	char *obj_head;                  /* cal_feed_head of one CalDAV object */
+	const struct feed_obj **objs; /* in feed order: bookings, then instances by start */
+	size_t n_own;                 /* objs[0..n_own): the bookings (references) */
+	struct feed_layer *instances; /* the windows' and freezes' (shared) */
+	struct feed_obj *inst_own;    /* without texts: the instances with their items */
+	json_t *inst_items;           /* ... those items, when the layer has dropped its own */
+	char *obj_head;               /* cal_feed_head of one CalDAV object */
 	size_t obj_head_len;
 	pthread_mutex_t memo_lock;
 	struct feed_memo {
 		char key[160];
 		unsigned char *sel; /* n bytes */
 		struct feed_text *t;
+		unsigned long long used; /* memo_clock at its last use */
 	} memo[FEED_MEMO_SLOTS];
-	unsigned memo_next;
+	size_t memo_bytes;
+	unsigned long long memo_clock;
 };
 
 struct feed_cache;
@@ -126,13 +144,21 @@ void feed_snap_release(struct feed_snap *s);
 bool feed_obj_in(const struct feed_obj *o, long long from_ms, long long to_ms);
 
 /*
+ * Whether `o` belongs to the calendar of `service` (not ""): a booking booked on it, a
+ * window or freeze that applies to it (planner_applies, with the catalog of `d`).
+ */
+bool feed_obj_on_service(const struct defs *d, const struct feed_obj *o, const char *service);
+
+/*
  * The text remembered under `key` for selection `sel` (s->n bytes, nonzero = selected),
  * as a reference (feed_text_release), or NULL.  Thread-safe.
  */
 struct feed_text *feed_snap_memo_get(struct feed_snap *s, const char *key,
 				     const unsigned char *sel);
 
-/* Remembers `t` (a reference is taken) under `key` and `sel`.  Thread-safe. */
+/* Remembers `t` (a reference is taken) under `key` and `sel`, unless it alone is larger
+ * than FEED_MEMO_BYTES; forgets the least recently used texts to keep within it.
+ * Thread-safe. */
 void feed_snap_memo_put(struct feed_snap *s, const char *key, const unsigned char *sel,
 			struct feed_text *t);
 

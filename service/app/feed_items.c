@@ -56,8 +56,7 @@ static bool append_item(json_t *items, json_t *item, const char *uid)
 	return false;
 }
 
-/* One VEVENT per booking: the change at its slot (and the booking to `sources`). */
-static void add_bookings(json_t *items, json_t *sources, json_t *bookings, const char *base)
+void feed_items_bookings(json_t *items, json_t *sources, const json_t *bookings, const char *base)
 {
 	size_t i;
 	json_t *b;
@@ -245,6 +244,15 @@ static enum tr_code cab_agenda(struct rec_ctx *c, const char *base, struct agend
 	return TR_OK;
 }
 
+long long feed_items_stamp(const struct defs *d)
+{
+	long long stamp = 0;
+	time_parse_rfc3339(d->loaded_at, &stamp);
+	if (d->changed_ms > 0)
+		stamp = d->changed_ms;
+	return stamp;
+}
+
 enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *what,
 			     const char *service, long long from, long long to, json_t **items_out,
 			     json_t **sources_out, long long *stamp_ms, struct tr_error *err)
@@ -259,10 +267,7 @@ enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *wh
 	*items_out = NULL;
 	if (sources_out != NULL)
 		*sources_out = NULL;
-	time_parse_rfc3339(d->loaded_at, &stamp);
-	if (d->changed_ms > 0)
-		stamp = d->changed_ms;
-	*stamp_ms = stamp;
+	*stamp_ms = stamp = feed_items_stamp(d);
 	bool only_bookings = strcmp(what, "bookings") == 0;
 	if (strcmp(what, "schedule") == 0 || strcmp(what, "service") == 0 || only_bookings)
 		rc = records_bookings(c, from, to, service, &bookings, err);
@@ -291,7 +296,7 @@ enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *wh
 		json_decref(all);
 		if (agenda != NULL)
 			agenda->next_start_ms = next_meeting(inst, agenda->now_ms);
-		add_bookings(items, sources, bookings, base);
+		feed_items_bookings(items, sources, bookings, base);
 		add_instances(items, sources, inst, stamp, agenda);
 	}
 	free(agenda);

@@ -35,4 +35,16 @@ enum tr_code feed_items_list(struct rec_ctx *c, const char *base, const char *wh
 			     json_t **items, json_t **sources, long long *stamp_ms,
 			     struct tr_error *err);
 
+/*
+ * The items of booked changes `bookings` (borrowed: store_bookings_list's array) appended
+ * to `items`, as feed_items_list makes them, and with `sources` not NULL each item's
+ * booking to `sources`.  A booking whose item cannot be made is logged and left out of
+ * both.
+ */
+void feed_items_bookings(json_t *items, json_t *sources, const json_t *bookings, const char *base);
+
+/* The DTSTAMP feed_items_list gives its calendars (*stamp_ms): defs->changed_ms, else
+ * the load time. */
+long long feed_items_stamp(const struct defs *d);
+
 #endif /* TRANSOM_APP_FEED_ITEMS_H */

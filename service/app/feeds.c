@@ -11,7 +11,6 @@
 #include "app/session.h"
 #include "calendar/feed.h"
 #include "crypto/crypto.h"
-#include "planner/planner.h"
 #include "policy/catalog.h"
 #include "store/bookings.h"
 
@@ -24,15 +23,7 @@ static bool wanted(const struct defs *d, const struct feed_obj *o, const struct 
 		return o->kind == FEED_FREEZE;
 	if (w->service == NULL)
 		return true; /* "schedule": bookings, windows and freezes */
-	if (o->kind != FEED_BOOKING)
-		return planner_applies(d->catalog, o->src, w->service);
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(o->src, "services"), i, v) {
-		if (strcmp(json_string_value(v) ?: "", w->service) == 0)
-			return true;
-	}
-	return false;
+	return feed_obj_on_service(d, o, w->service);
 }
 
 /*
@@ -60,7 +51,7 @@ static enum tr_code feed_cached(struct app *app, struct rec_ctx *c, const struct
 		return tr_error_set(err, TR_E_NOMEM, NULL, "out of memory");
 	}
 	for (size_t i = 0; i < s->n; i++)
-		sel[i] = feed_obj_in(&s->objs[i], from, to) && wanted(c->defs, &s->objs[i], w);
+		sel[i] = feed_obj_in(s->objs[i], from, to) && wanted(c->defs, s->objs[i], w);
 	snprintf(key, sizeof key, "ics:%s:%.120s", w->what, w->service ? w->service : "");
 	struct cal_feed f = {
 		.name = w->name, .refresh_seconds = FEED_REFRESH_S, .dtstamp_ms = s->stamp_ms};

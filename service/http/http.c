@@ -110,11 +110,23 @@ void http_req_peer(const struct http_req *req, char *out, size_t outlen)
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
+void http_reply_body_drop(struct http_reply *rep)
+{
+	if (rep->body_release != NULL)
+		rep->body_release(rep->body_owner);
+	else
+		free(rep->body);
+	rep->body = NULL;
+	rep->body_len = 0;
+	rep->body_release = NULL;
+	rep->body_owner = NULL;
+}
+
 void http_reply_clear(struct http_reply *rep)
 {
 	if (rep->stream != NULL)
 		http_stream_finish(rep->stream);
-	free(rep->body);
+	http_reply_body_drop(rep);
 	for (unsigned i = 0; i < rep->nheaders; i++)
 		free(rep->headers[i].value);
 	memset(rep, 0, sizeof *rep);
@@ -131,9 +143,26 @@ enum tr_code http_reply_text(struct http_reply *rep, int status, const char *con
 	if (rep->stream != NULL)
 		http_stream_finish(rep->stream);
 	rep->stream = NULL;
-	free(rep->body);
+	http_reply_body_drop(rep);
 	rep->body = copy;
 	rep->body_len = len;
+	rep->status = status;
+	rep->content_type = content_type;
+	return TR_OK;
+}
+
+enum tr_code http_reply_shared(struct http_reply *rep, int status, const char *content_type,
+			       const char *text, size_t len, void (*release)(void *owner),
+			       void *owner)
+{
+	if (rep->stream != NULL)
+		http_stream_finish(rep->stream);
+	rep->stream = NULL;
+	http_reply_body_drop(rep);
+	rep->body = (char *)text; /* never written: queue_reply hands it to MHD as is */
+	rep->body_len = len;
+	rep->body_release = release;
+	rep->body_owner = owner;
 	rep->status = status;
 	rep->content_type = content_type;
 	return TR_OK;
@@ -148,7 +177,7 @@ enum tr_code http_reply_json(struct http_reply *rep, int status, json_t *body)
 	if (rep->stream != NULL)
 		http_stream_finish(rep->stream);
 	rep->stream = NULL;
-	free(rep->body);
+	http_reply_body_drop(rep);
 	rep->body = text;
 	rep->body_len = strlen(text);
 	rep->status = status;
@@ -410,6 +439,15 @@ static enum MHD_Result queue_reply(struct http_transport *t)
 						      http_stream_response_free);
 		if (r == NULL)
 			http_stream_unref(t->stream);
+	} else if (rep->body != NULL && rep->body_release != NULL) {
+		/* A shared body: its owner's release once libmicrohttpd is done with it. */
+		r = MHD_create_response_from_buffer_with_free_callback_cls(
+			rep->body_len, rep->body, rep->body_release, rep->body_owner);
+		if (r != NULL) {
+			rep->body = NULL;
+			rep->body_release = NULL;
+			rep->body_owner = NULL;
+		}
 	} else if (rep->body != NULL) {
 		/* libmicrohttpd takes the body (and frees it once sent): a big reply waiting
 		 * for a slow client is held once, not twice. */

@@ -75,8 +75,12 @@ struct http_stream; /* a streaming body, see http_reply_stream */
 struct http_reply {
 	int status;               /* 0 = not filled yet */
 	const char *content_type; /* static string */
-	char *body;               /* owned, may be NULL */
+	char *body;               /* owned (or body_owner's), may be NULL */
 	size_t body_len;
+	/* A body borrowed from body_owner, released by body_release(body_owner) once sent
+	 * or dropped; both NULL when the reply owns its body. */
+	void (*body_release)(void *owner);
+	void *body_owner;
 	struct http_stream *stream; /* owned; set by http_reply_stream instead of a body */
 	unsigned nheaders;
 	struct {
@@ -106,6 +110,15 @@ bool http_req_text_ok(const struct http_req *req, struct tr_error *err);
 
 /* Client address as text, e.g. "127.0.0.1" (into `out`). */
 void http_req_peer(const struct http_req *req, char *out, size_t outlen);
+
+/*
+ * Sets status, content type and a body that stays owned by `owner` (not copied: many
+ * replies of one big text share it): `release(owner)` is called once, when the reply
+ * has been sent or is dropped.  TR_OK.
+ */
+enum tr_code http_reply_shared(struct http_reply *rep, int status, const char *content_type,
+			       const char *text, size_t len, void (*release)(void *owner),
+			       void *owner);
 
 /*
  * Reply helpers.  Each replaces any body set before.  `body` passed to

@@ -111,4 +111,7 @@ void http_stream_resume_locked(struct http_stream *s);
 ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max);
 void http_stream_response_free(void *cls);
 
+/* Drops the body of `rep` (freed, or released to its owner) and empties it. */
+void http_reply_body_drop(struct http_reply *rep);
+
 #endif /* TRANSOM_HTTP_INT_H */

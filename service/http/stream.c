@@ -58,9 +58,7 @@ struct http_stream *http_reply_stream(struct http_reply *rep, const struct http_
 	s->cls = cls;
 	if (rep->stream != NULL)
 		http_stream_finish(rep->stream);
-	free(rep->body);
-	rep->body = NULL;
-	rep->body_len = 0;
+	http_reply_body_drop(rep);
 	rep->status = status;
 	rep->content_type = content_type;
 	rep->stream = s;

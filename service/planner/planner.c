@@ -49,7 +49,12 @@ static int push_name(struct planner *p, size_t from, const char *name)
 
 bool planner_applies(const struct policy_catalog *catalog, json_t *inst, const char *service)
 {
-	json_t *svcs = json_object_get(inst, "services");
+	return planner_applies_services(catalog, json_object_get(inst, "services"), service);
+}
+
+bool planner_applies_services(const struct policy_catalog *catalog, const json_t *svcs,
+			      const char *service)
+{
 	if (json_is_string(svcs))
 		return strcmp(json_string_value(svcs), "*") == 0;
 	const struct catalog_service *cs = catalog ? catalog_find(catalog, service) : NULL;

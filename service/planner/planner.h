@@ -142,4 +142,8 @@ void planner_config_free(struct planner_config *cfg);
 /* Whether window or freeze instance `inst` (a cal_expand object) applies to `service`. */
 bool planner_applies(const struct policy_catalog *catalog, json_t *inst, const char *service);
 
+/* planner_applies of an instance whose "services" member is `svcs` (borrowed; may be NULL). */
+bool planner_applies_services(const struct policy_catalog *catalog, const json_t *svcs,
+			      const char *service);
+
 #endif /* TRANSOM_PLANNER_H */

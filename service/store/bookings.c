@@ -22,25 +22,75 @@ static const struct store_stmt stmt_lock = {"schedule_lock",
  * joining first carried every change's data through the sort and grouping, and the hash
  * join read every record.
  */
+#define LIST_RANGE \
+	"during && CASE WHEN $1::bigint = 0 THEN tstzrange(NULL, NULL)" \
+	" ELSE tstzrange(" TS("$1") ", " TS("$2") ") END"
+#define LIST_COLUMNS \
+	"SELECT b.change_id, b.services, " MS("lower(b.during)") ", " MS("upper(b.during)") "," \
+	" b.window_uid, " MS("b.window_start") ", " MS("b.window_end") "," \
+	" r.state, r.title, r.type, r.sequence, " MS("r.updated_at")
+#define LIST_GROUP \
+	" json_agg(service ORDER BY service)::text AS services," \
+	" min(window_uid) AS window_uid, min(window_start) AS window_start," \
+	" min(window_end) AS window_end"
+#define LIST_RECORD \
+	" CROSS JOIN LATERAL (SELECT state, data->>'title' AS title, type," \
+	"   coalesce((data->'schedule'->>'sequence')::int, 0) AS sequence, updated_at, xmin" \
+	"  FROM records WHERE id = b.change_id OFFSET 0) r" \
+	" ORDER BY lower(b.during), b.change_id"
+/*
+ * A booking's fingerprint for the feed cache (app/feed_cache.c): the transaction ids that
+ * wrote its rows (in service order) and its change's record.  Every write of a row gives
+ * it the writer's id, so two reads that find the same fingerprint found the same rows.
+ */
+#define LIST_MARK "string_agg(xmin::text, ',' ORDER BY service) AS xmins"
+#define MARK_OF   "r.xmin::text || '/' || b.xmins"
+
 static const struct store_stmt stmt_list = {
 	"bookings_list",
-	"SELECT b.change_id, b.services, " MS("lower(b.during)") ", " MS("upper(b.during)") ","
-	" b.window_uid, " MS("b.window_start") ", " MS("b.window_end") ","
-	" r.state, r.title, r.type, r.sequence, " MS("r.updated_at")
-	" FROM (SELECT change_id, during, json_agg(service ORDER BY service)::text AS services,"
-	"   min(window_uid) AS window_uid, min(window_start) AS window_start,"
-	"   min(window_end) AS window_end"
-	"  FROM bookings"
-	"  WHERE during && CASE WHEN $1::bigint = 0 THEN tstzrange(NULL, NULL)"
-	"   ELSE tstzrange(" TS("$1") ", " TS("$2") ") END"
+	LIST_COLUMNS
+	" FROM (SELECT change_id, during," LIST_GROUP
+	"  FROM bookings WHERE " LIST_RANGE
 	"  AND ($3::jsonb IS NULL OR change_id IN (SELECT change_id FROM bookings"
 	"   WHERE service IN (SELECT jsonb_array_elements_text($3::jsonb))))"
 	"  GROUP BY change_id, during) b"
-	" CROSS JOIN LATERAL (SELECT state, data->>'title' AS title, type,"
-	"   coalesce((data->'schedule'->>'sequence')::int, 0) AS sequence, updated_at"
-	"  FROM records WHERE id = b.change_id OFFSET 0) r"
-	" ORDER BY lower(b.during), b.change_id",
+	LIST_RECORD,
 	3};
+
+/* stmt_list without a service, each booking with its fingerprint: what the cache keeps. */
+static const struct store_stmt stmt_feed_all = {
+	"bookings_feed_all",
+	LIST_COLUMNS ", " MARK_OF
+	" FROM (SELECT change_id, during," LIST_GROUP ", " LIST_MARK
+	"  FROM bookings WHERE " LIST_RANGE
+	"  GROUP BY change_id, during) b"
+	LIST_RECORD,
+	2};
+
+/* The same of some changes only ($3, a JSON array of ids), read by their key. */
+static const struct store_stmt stmt_feed_of = {
+	"bookings_feed_of",
+	LIST_COLUMNS ", " MARK_OF
+	" FROM (SELECT change_id, during," LIST_GROUP ", " LIST_MARK
+	"  FROM bookings WHERE " LIST_RANGE
+	"  AND change_id IN (SELECT jsonb_array_elements_text($3::jsonb))"
+	"  GROUP BY change_id, during) b"
+	LIST_RECORD,
+	3};
+
+/*
+ * Only the bookings' keys and the parts of their fingerprints, a row per service (no
+ * change's data read, no grouping: store_booking_marks groups them, in this order).
+ */
+static const struct store_stmt stmt_marks = {
+	"bookings_marks",
+	"SELECT b.change_id, " MS("lower(b.during)") ", " MS("upper(b.during)") ","
+	" b.xmin::text, r.xmin::text"
+	" FROM bookings b"
+	" CROSS JOIN LATERAL (SELECT xmin FROM records WHERE id = b.change_id OFFSET 0) r"
+	" WHERE b." LIST_RANGE
+	" ORDER BY lower(b.during), b.change_id, upper(b.during), b.service",
+	2};
 /* clang-format on */
 
 static const struct store_stmt stmt_feed_version = {
@@ -119,6 +169,7 @@ void store_booking_rows_clear(struct store_booking_rows *rows)
 		free(rows->v[i].window_uid);
 		free(rows->v[i].title);
 		free(rows->v[i].type);
+		free(rows->v[i].fp);
 	}
 	free(rows->v);
 	memset(rows, 0, sizeof *rows);
@@ -132,6 +183,39 @@ static char *dup_or_null(PGresult *res, int i, int col, bool *bad)
 	char *s = strdup(PQgetvalue(res, i, col));
 	*bad = *bad || s == NULL;
 	return s;
+}
+
+/* The rows of `res` (stmt_list's columns, then the fingerprint when `marks`) into `out`. */
+static enum db_status rows_of(PGresult *res, bool marks, struct store_booking_rows *out)
+{
+	int n = PQntuples(res);
+	bool bad = false;
+	memset(out, 0, sizeof *out);
+	out->v = calloc(n > 0 ? (size_t)n : 1, sizeof *out->v);
+	for (int i = 0; out->v != NULL && !bad && i < n; i++, out->n++) {
+		struct store_booking_row *b = &out->v[i];
+		snprintf(b->change, sizeof b->change, "%s", PQgetvalue(res, i, 0));
+		b->services = dup_or_null(res, i, 1, &bad);
+		b->start_ms = atoll(PQgetvalue(res, i, 2));
+		b->end_ms = atoll(PQgetvalue(res, i, 3));
+		b->window_uid = dup_or_null(res, i, 4, &bad);
+		b->window_start_ms = atoll(PQgetvalue(res, i, 5));
+		b->window_end_ms = atoll(PQgetvalue(res, i, 6));
+		snprintf(b->state, sizeof b->state, "%s", PQgetvalue(res, i, 7));
+		b->title = strdup(PQgetvalue(res, i, 8));
+		b->type = dup_or_null(res, i, 9, &bad);
+		b->sequence = atoi(PQgetvalue(res, i, 10));
+		b->updated_ms = atoll(PQgetvalue(res, i, 11));
+		if (marks)
+			b->fp = dup_or_null(res, i, 12, &bad);
+		bad = bad || b->services == NULL || b->title == NULL || (marks && b->fp == NULL);
+	}
+	PQclear(res);
+	if (out->v == NULL || bad) {
+		store_booking_rows_clear(out);
+		return DB_HARD;
+	}
+	return DB_ONE;
 }
 
 enum db_status store_booking_rows(struct store *st, long long from_ms, long long to_ms,
@@ -150,46 +234,14 @@ enum db_status store_booking_rows(struct store *st, long long from_ms, long long
 	PGresult *res;
 	enum db_status s = store_exec(st, &stmt_list, p, &res);
 	free(svc);
-	if (s < 0)
-		return s;
-	int n = PQntuples(res);
-	bool bad = false;
-	out->v = calloc(n > 0 ? (size_t)n : 1, sizeof *out->v);
-	for (int i = 0; out->v != NULL && !bad && i < n; i++, out->n++) {
-		struct store_booking_row *b = &out->v[i];
-		snprintf(b->change, sizeof b->change, "%s", PQgetvalue(res, i, 0));
-		b->services = dup_or_null(res, i, 1, &bad);
-		b->start_ms = atoll(PQgetvalue(res, i, 2));
-		b->end_ms = atoll(PQgetvalue(res, i, 3));
-		b->window_uid = dup_or_null(res, i, 4, &bad);
-		b->window_start_ms = atoll(PQgetvalue(res, i, 5));
-		b->window_end_ms = atoll(PQgetvalue(res, i, 6));
-		snprintf(b->state, sizeof b->state, "%s", PQgetvalue(res, i, 7));
-		b->title = strdup(PQgetvalue(res, i, 8));
-		b->type = dup_or_null(res, i, 9, &bad);
-		b->sequence = atoi(PQgetvalue(res, i, 10));
-		b->updated_ms = atoll(PQgetvalue(res, i, 11));
-		bad = bad || b->services == NULL || b->title == NULL;
-	}
-	PQclear(res);
-	if (out->v == NULL || bad) {
-		store_booking_rows_clear(out);
-		return DB_HARD;
-	}
-	return DB_ONE;
+	return s < 0 ? s : rows_of(res, false, out);
 }
 
-enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
-				   const char *service, json_t **out)
+json_t *store_booking_rows_json(const struct store_booking_rows *rows, size_t first, size_t n)
 {
-	struct store_booking_rows rows;
-	*out = NULL;
-	enum db_status s = store_booking_rows(st, from_ms, to_ms, service, &rows);
-	if (s < 0)
-		return s;
 	json_t *arr = json_array();
-	for (size_t i = 0; arr != NULL && i < rows.n; i++) {
-		const struct store_booking_row *b = &rows.v[i];
+	for (size_t i = first; arr != NULL && i < first + n && i < rows->n; i++) {
+		const struct store_booking_row *b = &rows->v[i];
 		char st_[TIME_RFC3339_LEN], en[TIME_RFC3339_LEN];
 		time_format_ms(b->start_ms, st_);
 		time_format_ms(b->end_ms, en);
@@ -203,11 +255,112 @@ enum db_status store_bookings_list(struct store *st, long long from_ms, long lon
 			(json_int_t)b->window_end_ms, "state", b->state, "title", b->title, "type",
 			b->type, "sequence", b->sequence);
 		json_object_set_new(o, "updated_ms", json_integer(b->updated_ms));
+		if (b->fp != NULL)
+			json_object_set_new(o, "fp", json_string(b->fp));
 		json_array_append_new(arr, o);
 	}
+	return arr;
+}
+
+enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
+				   const char *service, json_t **out)
+{
+	struct store_booking_rows rows;
+	*out = NULL;
+	enum db_status s = store_booking_rows(st, from_ms, to_ms, service, &rows);
+	if (s < 0)
+		return s;
+	json_t *arr = store_booking_rows_json(&rows, 0, rows.n);
 	store_booking_rows_clear(&rows);
 	*out = arr;
 	return arr != NULL ? DB_ONE : DB_HARD;
+}
+
+enum db_status store_feed_rows(struct store *st, long long from_ms, long long to_ms,
+			       const json_t *changes, struct store_booking_rows *out)
+{
+	char from[32], to[32];
+	char *ids = changes != NULL ? json_dumps(changes, JSON_COMPACT) : NULL;
+	snprintf(from, sizeof from, "%lld", from_ms);
+	snprintf(to, sizeof to, "%lld", to_ms);
+	memset(out, 0, sizeof *out);
+	if (changes != NULL && ids == NULL)
+		return DB_HARD;
+	const char *p[] = {from, to, ids};
+	PGresult *res;
+	enum db_status s =
+		store_exec(st, changes != NULL ? &stmt_feed_of : &stmt_feed_all, p, &res);
+	free(ids);
+	return s < 0 ? s : rows_of(res, true, out);
+}
+
+enum db_status store_feed_bookings(struct store *st, long long from_ms, long long to_ms,
+				   const json_t *changes, json_t **out)
+{
+	struct store_booking_rows rows;
+	*out = NULL;
+	enum db_status s = store_feed_rows(st, from_ms, to_ms, changes, &rows);
+	if (s < 0)
+		return s;
+	*out = store_booking_rows_json(&rows, 0, rows.n);
+	store_booking_rows_clear(&rows);
+	return *out != NULL ? DB_ONE : DB_HARD;
+}
+
+void store_booking_marks_clear(struct store_booking_marks *m)
+{
+	free(m->v);
+	free(m->text);
+	memset(m, 0, sizeof *m);
+}
+
+enum db_status store_booking_marks(struct store *st, long long from_ms, long long to_ms,
+				   struct store_booking_marks *out)
+{
+	char from[32], to[32];
+	snprintf(from, sizeof from, "%lld", from_ms);
+	snprintf(to, sizeof to, "%lld", to_ms);
+	const char *p[] = {from, to};
+	PGresult *res;
+	memset(out, 0, sizeof *out);
+	enum db_status s = store_exec(st, &stmt_marks, p, &res);
+	if (s < 0)
+		return s;
+	/* One allocation for every string: ids and fingerprints, NUL-terminated. */
+	int rows = PQntuples(res);
+	size_t bytes = 0;
+	for (int i = 0; i < rows; i++)
+		bytes += (size_t)PQgetlength(res, i, 0) + PQgetlength(res, i, 3) +
+			 PQgetlength(res, i, 4) + 3;
+	out->v = calloc((size_t)rows + 1, sizeof *out->v);
+	out->text = malloc(bytes + 1);
+	if (out->v == NULL || out->text == NULL) {
+		PQclear(res);
+		store_booking_marks_clear(out);
+		return DB_HARD;
+	}
+	/* A booking is its rows of one change over one span (consecutive here): its
+	 * fingerprint is stmt_feed_all's, "<record xmin>/<row xmin>,<row xmin>...". */
+	char *w = out->text;
+	for (int i = 0; i < rows; i++) {
+		const char *change = PQgetvalue(res, i, 0);
+		long long start = atoll(PQgetvalue(res, i, 1)), end = atoll(PQgetvalue(res, i, 2));
+		struct store_booking_mark *m = out->n > 0 ? &out->v[out->n - 1] : NULL;
+		if (m != NULL && m->start_ms == start && m->end_ms == end &&
+		    strcmp(m->change, change) == 0) {
+			w += sprintf(w - 1, ",%s", PQgetvalue(res, i, 3)); /* over its NUL */
+			continue;
+		}
+		m = &out->v[out->n++];
+		m->start_ms = start;
+		m->end_ms = end;
+		m->change = w;
+		w += sprintf(w, "%s", change) + 1;
+		m->fp = w;
+		w += sprintf(w, "%s/%s", PQgetvalue(res, i, 4), PQgetvalue(res, i, 3)) + 1;
+	}
+	PQclear(res);
+	return DB_ONE;
 }
 
 enum db_status store_booking_set(struct store *st, const char *change, json_t *services,

@@ -31,6 +31,7 @@ struct store_booking_row {
 	char *type;                               /* the change's, or NULL (owned) */
 	int sequence;                             /* its schedule's iTIP sequence, 0 without */
 	long long updated_ms;                     /* its last write */
+	char *fp; /* its fingerprint (store_feed_bookings), else NULL (owned) */
 };
 
 struct store_booking_rows {
@@ -56,6 +57,51 @@ enum db_status store_booking_rows(struct store *st, long long from_ms, long long
  */
 enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
 				   const char *service, json_t **out);
+
+/*
+ * What the schedule feeds' cache (app/feed_cache.c) reads: store_bookings_list over
+ * [from_ms, to_ms) without a service, of the changes in `changes` only (a JSON array of
+ * ids; NULL: all), each booking with one more member, "fp": its fingerprint, a string
+ * that differs between two reads whenever anything the list shows of it differs (made
+ * of the ids of the transactions that wrote its rows and its change's record).  Owned
+ * array in *out.  DB_ONE, or an error.
+ */
+enum db_status store_feed_bookings(struct store *st, long long from_ms, long long to_ms,
+				   const json_t *changes, json_t **out);
+
+/* store_feed_bookings as rows (each with its fp), to be turned into JSON a few at a time. */
+enum db_status store_feed_rows(struct store *st, long long from_ms, long long to_ms,
+			       const json_t *changes, struct store_booking_rows *out);
+
+/*
+ * Rows [first, first + n) of `rows` (fewer at the end) as store_bookings_list's array,
+ * each with "fp" when the row has one.  Owned; NULL when out of memory.
+ */
+json_t *store_booking_rows_json(const struct store_booking_rows *rows, size_t first, size_t n);
+
+/* One booking of a change as store_feed_bookings lists it, but only its key and mark. */
+struct store_booking_mark {
+	const char *change;         /* the change's id (borrowed from the list) */
+	long long start_ms, end_ms; /* its span */
+	const char *fp;             /* its fingerprint, as store_feed_bookings gives it */
+};
+
+struct store_booking_marks {
+	size_t n;
+	struct store_booking_mark *v; /* in store_feed_bookings' order (owned) */
+	char *text;                   /* the strings (owned) */
+};
+
+/*
+ * The bookings store_feed_bookings(st, from_ms, to_ms, NULL) would list, in its order,
+ * with their fingerprints only: no change's data is read, so this costs a fraction of
+ * the list.  Into `out` (release with store_booking_marks_clear).  DB_ONE, or an error.
+ */
+enum db_status store_booking_marks(struct store *st, long long from_ms, long long to_ms,
+				   struct store_booking_marks *out);
+
+/* Releases what store_booking_marks put into `m`, and empties it. */
+void store_booking_marks_clear(struct store_booking_marks *m);
 
 /*
  * Replaces the booking of `change` by one row per service of `services` (a JSON array)
