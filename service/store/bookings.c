@@ -262,18 +262,22 @@ json_t *store_booking_rows_json(const struct store_booking_rows *rows, size_t fi
 	return arr;
 }
 
+/* The rows a read `s` left in `rows` as JSON into *out (rows cleared); its error else. */
+static enum db_status rows_as_json(enum db_status s, struct store_booking_rows *rows, json_t **out)
+{
+	*out = NULL;
+	if (s < 0)
+		return s;
+	*out = store_booking_rows_json(rows, 0, rows->n);
+	store_booking_rows_clear(rows);
+	return *out != NULL ? DB_ONE : DB_HARD;
+}
+
 enum db_status store_bookings_list(struct store *st, long long from_ms, long long to_ms,
 				   const char *service, json_t **out)
 {
 	struct store_booking_rows rows;
-	*out = NULL;
-	enum db_status s = store_booking_rows(st, from_ms, to_ms, service, &rows);
-	if (s < 0)
-		return s;
-	json_t *arr = store_booking_rows_json(&rows, 0, rows.n);
-	store_booking_rows_clear(&rows);
-	*out = arr;
-	return arr != NULL ? DB_ONE : DB_HARD;
+	return rows_as_json(store_booking_rows(st, from_ms, to_ms, service, &rows), &rows, out);
 }
 
 enum db_status store_feed_rows(struct store *st, long long from_ms, long long to_ms,
@@ -298,13 +302,7 @@ enum db_status store_feed_bookings(struct store *st, long long from_ms, long lon
 				   const json_t *changes, json_t **out)
 {
 	struct store_booking_rows rows;
-	*out = NULL;
-	enum db_status s = store_feed_rows(st, from_ms, to_ms, changes, &rows);
-	if (s < 0)
-		return s;
-	*out = store_booking_rows_json(&rows, 0, rows.n);
-	store_booking_rows_clear(&rows);
-	return *out != NULL ? DB_ONE : DB_HARD;
+	return rows_as_json(store_feed_rows(st, from_ms, to_ms, changes, &rows), &rows, out);
 }
 
 void store_booking_marks_clear(struct store_booking_marks *m)
