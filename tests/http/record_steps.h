@@ -92,29 +92,36 @@ static inline bool close_with_review(const char *path, const char *token)
 
 /*
  * Test fixture for suites without a movable clock: books scheduled change `path`
- * (/v1/changes/CHG-n) into a slot that is open now, in the database, so that `start`
- * passes the workflows' within_window guard (issue 10).  For tests about what happens
- * after the start (history, reviews, problems), not about scheduling.
+ * (/v1/changes/CHG-n) into the slot [now + from, now + to) (SQL intervals), in the
+ * database.  booking_at(path, "-1 minute", "1 hour") (open_window_now) makes `start` pass
+ * the workflows' within_window guard (issue 10), for tests about what happens after the
+ * start; booking_at(path, "1 day", "25 hours") makes it refuse, whatever the time of day
+ * (the shipped windows may be open when the suite runs).
  */
-static inline bool open_window_now(const char *path)
+static inline bool booking_at(const char *path, const char *from, const char *to)
 {
 	const char *id = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	PGconn *c = PQconnectdb(getenv("TRANSOM_TEST_DATABASE_URL"));
-	const char *params[] = {id};
+	const char *params[] = {id, from, to};
 	PGresult *r = PQexecParams(c,
 				   "UPDATE records SET data = jsonb_set(data, '{schedule}', "
 				   "coalesce(data->'schedule', "
 				   "'{}') || jsonb_build_object('status', 'booked', 'start', "
-				   "to_char((now() - interval '1 minute') AT TIME ZONE 'UTC', "
+				   "to_char((now() + $2::interval) AT TIME ZONE 'UTC', "
 				   "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'end', "
-				   "to_char((now() + interval '1 hour') AT TIME ZONE 'UTC', "
+				   "to_char((now() + $3::interval) AT TIME ZONE 'UTC', "
 				   "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) WHERE id = $1",
-				   1, NULL, params, NULL, NULL, 0);
+				   3, NULL, params, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
-	CHECKF(ok, "open_window_now(%s): %s", id, PQerrorMessage(c));
+	CHECKF(ok, "booking_at(%s, %s, %s): %s", id, from, to, PQerrorMessage(c));
 	PQclear(r);
 	PQfinish(c);
 	return ok;
+}
+
+static inline bool open_window_now(const char *path)
+{
+	return booking_at(path, "-1 minute", "1 hour");
 }
 
 #endif /* TRANSOM_TEST_RECORD_STEPS_H */
