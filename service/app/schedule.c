@@ -1260,11 +1260,14 @@ enum tr_code records_slots(struct rec_ctx *c, json_t *change, size_t count, json
 	enum db_status s = all != NULL ? calendar_freezes(c, all) : DB_HARD;
 	if (s >= 0)
 		s = planner_for(c, all, NULL, env_of(change), change, &p);
-	rec_calendar_free(all);
-	if (s < 0)
+	if (s < 0) {
+		rec_calendar_free(all);
 		return rec_db_error(err, s, c->st);
+	}
+	/* The planner borrows the instances (a freeze's name explains a skipped slot). */
 	enum sched_status st = planner_slots(p, &rq, c->now_ms, count, out);
 	planner_free(p);
+	rec_calendar_free(all);
 	if (st < 0)
 		return tr_error_set(err, TR_E_INTERNAL, NULL, "the scheduler failed");
 	/* Why no slot comes earlier when an open incident holds the services: its freeze. */
