@@ -76,8 +76,9 @@ struct waiter {
 	struct events_sub *sub;
 	unsigned long alarm;
 	pthread_mutex_t lock;
-	bool due;   /* guarded by lock: the deadline or the window start passed */
-	char *body; /* the answer, once read */
+	bool due;     /* guarded by lock: the deadline or the window start passed */
+	char *parked; /* the decision it parked on (decision_key), or NULL */
+	char *body;   /* the answer, once read */
 	size_t len, off;
 };
 
@@ -113,8 +114,27 @@ static bool change_touched(struct waiter *w)
 	}
 }
 
-/* Reads the decision now, with this thread's connection, into w->body. */
-static void answer(struct waiter *w)
+/*
+ * What a gate answer says, as text to compare, or NULL (out of memory): all of it but
+ * retry_after, which counts down by itself.
+ */
+static char *decision_key(const json_t *body)
+{
+	json_t *copy = json_copy((json_t *)body);
+	if (copy == NULL)
+		return NULL;
+	json_object_del(copy, "retry_after");
+	char *key = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(copy);
+	return key;
+}
+
+/*
+ * Reads the decision now, with this thread's connection, into w->body; with `if_moved`,
+ * only when it differs from the one the request parked on (an event of the change may be
+ * one written before it parked, delivered late: the decision is then the same).
+ */
+static void answer(struct waiter *w, bool if_moved)
 {
 	struct api_worker *aw = api_worker_get(w->api);
 	struct rec_reply out = {0};
@@ -130,6 +150,15 @@ static void answer(struct waiter *w)
 	};
 	enum tr_code rc = c.st && c.defs ? records_deploy_get(&c, w->dep, &out, NULL, &err)
 					 : tr_error_set(&err, TR_E_NOT_READY, NULL, "not ready");
+	if (rc == TR_OK && if_moved && w->parked != NULL) {
+		char *key = decision_key(out.body);
+		bool same = key != NULL && strcmp(key, w->parked) == 0;
+		free(key);
+		if (same) {
+			rec_reply_clear(&out);
+			return; /* w->body stays NULL: parked on */
+		}
+	}
 	if (rc == TR_OK)
 		metrics_gate(w->api->app.metrics,
 			     json_string_value(json_object_get(out.body, "decision")),
@@ -162,7 +191,9 @@ static long waiter_pull(void *cls, char *buf, size_t max)
 		pthread_mutex_unlock(&w->lock);
 		if (!due && !change_touched(w))
 			return 0; /* parked until the next wake */
-		answer(w);
+		answer(w, !due);
+		if (w->body == NULL && !due && w->parked != NULL)
+			return 0; /* the same decision: parked until the next wake */
 		if (w->body == NULL)
 			return HTTP_STREAM_END;
 	}
@@ -181,6 +212,7 @@ static void waiter_close(void *cls)
 	events_sub_free(w->sub);
 	stream_quota_give(w->api->streams, w->actor, w->roles);
 	pthread_mutex_destroy(&w->lock);
+	free(w->parked);
 	free(w->body);
 	free(w);
 }
@@ -214,6 +246,7 @@ static enum tr_code park(struct http_req *req, struct http_reply *rep, struct re
 	snprintf(w->change, sizeof w->change, "%s", change);
 	snprintf(w->actor, sizeof w->actor, "%s", req->user.name);
 	w->roles = req->user.roles; /* request_id stays NULL: the request is gone by then */
+	w->parked = decision_key(out->body); /* NULL: any event of the change answers */
 	pthread_mutex_init(&w->lock, NULL);
 	rec_reply_clear(out);
 	struct http_stream *stream =
@@ -222,6 +255,7 @@ static enum tr_code park(struct http_req *req, struct http_reply *rep, struct re
 		events_sub_free(w->sub);
 		stream_quota_give(api->streams, w->actor, w->roles);
 		pthread_mutex_destroy(&w->lock);
+		free(w->parked);
 		free(w);
 		return TR_E_NOMEM;
 	}

@@ -962,6 +962,15 @@ static void test_normal_change_waits_for_the_cab(void)
 	reply_free(r);
 	poll_start(&p, &e, ci, 60, 70);
 	CHECK(!atomic_load(&p.done));
+	/* An event of the change that leaves the decision as it was (a comment; or, as CI
+	 * once saw, the change's own creation delivered after the request parked) keeps it
+	 * parked: it answered "wait" at once before. */
+	snprintf(url, sizeof url, "%s/comments", e.chg);
+	r = post(url, amartin, "{\"text\": \"looking at it\"}");
+	CHECKF(r->status == 201 || r->status == 200, "comment: %ld %s", r->status, body_of(r));
+	reply_free(r);
+	usleep(1500 * 1000); /* the comment's event reaches the parked request meanwhile */
+	CHECK(!atomic_load(&p.done));
 	r = fire(e.chg, amartin, "cancel");
 	CHECKF(r->status == 200, "cancel: %ld %s", r->status, body_of(r));
 	reply_free(r);
