@@ -4,8 +4,9 @@
  *
  * GET /v1/deployments/{id}?wait=N answers at once when nothing is to wait for; otherwise
  * it parks the connection (a streaming reply: no worker thread and no database
- * connection is held meanwhile) until a record event of the change arrives, the booked
- * window opens, or N seconds pass; then it reads the decision once and answers.
+ * connection is held meanwhile) until the booked window opens, N seconds pass, or a
+ * record event of the change arrives and the decision read then differs from the one it
+ * parked on (retry_after aside); then it answers.
  */
 #include <pthread.h>
 #include <stdio.h>
