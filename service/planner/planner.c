@@ -12,21 +12,50 @@
 
 #define MAX_COUNT 50
 
+/*
+ * A booking the planner holds, in one block: its services (interned in the planner's
+ * `strings`), then its change id.  Compact on purpose: a shared planner keeps every booking
+ * of the horizon for as long as the bookings do not change (issue 19: 10,000 bookings as
+ * JSON held 8 MB).
+ */
+struct held {
+	int64_t start_ms, end_ms;
+	const char *window_uid; /* interned; NULL: booked in no window */
+	size_t n_services;
+	const char *services[]; /* interned; the change id's bytes follow */
+};
+
+/* A set of strings, open addressing (linear probing), owned. */
+struct strset {
+	char **slot;
+	size_t size, used; /* size: 0 or a power of two */
+};
+
+/* The bookings by change id, open addressing (linear probing, deletion by back-shift). */
+struct held_map {
+	struct held **slot;
+	size_t size, used; /* size: 0 or a power of two */
+};
+
 struct planner {
-	json_t *bookings; /* referenced: the booking strings below point into it */
 	const struct policy_catalog *catalog;
 	struct sched_window *windows;
 	size_t n_windows;
 	struct sched_freeze *freezes;
 	size_t n_freezes;
-	struct sched_booking *bks;
+	struct sched_booking *bks; /* planner_new's bookings, as the index was built from them */
 	size_t n_bks;
-	const char **names; /* every service list above, back to back */
+	const char **names; /* the service lists of windows and freezes, back to back */
 	size_t n_names, cap_names;
 	const char **summaries; /* summaries[i]: SUMMARY of windows[i] */
 	struct sched_input in;
-	struct sched_index *ix; /* built on first use */
-	json_t *current;        /* change id -> its booking now (planner_booking_add, _remove) */
+	struct sched_index *ix;  /* built on first use */
+	struct held_map current; /* change id -> its booking now (owned) */
+	struct strset strings;   /* the service names and window uids of the bookings */
+	/* Bookings planner_new read twice for one change: only the last is `current`, the
+	 * index holds both, and their strings must live as long as it. */
+	struct held **dups;
+	size_t n_dups;
 };
 
 /* Appends `name` to p->names unless the list begun at `from` has it already. */
@@ -144,6 +173,189 @@ static int64_t ms_of(json_t *o, const char *key)
 	return (int64_t)json_integer_value(json_object_get(o, key));
 }
 
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* `s` as kept in `set` (added when missing), or NULL when out of memory. */
+static const char *strset_intern(struct strset *set, const char *s)
+{
+	if ((set->used + 1) * 2 > set->size) {
+		size_t size = set->size ? set->size * 2 : 64;
+		char **slot = calloc(size, sizeof *slot);
+		if (slot == NULL)
+			return NULL;
+		for (size_t i = 0; i < set->size; i++) {
+			if (set->slot[i] == NULL)
+				continue;
+			size_t k = str_hash(set->slot[i]) & (size - 1);
+			while (slot[k] != NULL)
+				k = (k + 1) & (size - 1);
+			slot[k] = set->slot[i];
+		}
+		free(set->slot);
+		set->slot = slot;
+		set->size = size;
+	}
+	size_t mask = set->size - 1, k = str_hash(s) & mask;
+	for (; set->slot[k] != NULL; k = (k + 1) & mask)
+		if (strcmp(set->slot[k], s) == 0)
+			return set->slot[k];
+	if ((set->slot[k] = strdup(s)) == NULL)
+		return NULL;
+	set->used++;
+	return set->slot[k];
+}
+
+static void strset_clear(struct strset *set)
+{
+	for (size_t i = 0; i < set->size; i++)
+		free(set->slot[i]);
+	free(set->slot);
+	*set = (struct strset){0};
+}
+
+static const char *held_id(const struct held *h)
+{
+	return (const char *)&h->services[h->n_services];
+}
+
+/*
+ * A held booking of `change` from `v` ({"services", "start_ms", "end_ms", "window_uid"}),
+ * its strings interned in p->strings, each service once; NULL when out of memory.
+ */
+static struct held *held_new(struct planner *p, const char *change, json_t *v)
+{
+	json_t *services = json_object_get(v, "services");
+	size_t len = strlen(change) + 1, cap = json_array_size(services), i;
+	struct held *h = malloc(sizeof *h + cap * sizeof h->services[0] + len);
+	if (h == NULL)
+		return NULL;
+	*h = (struct held){.start_ms = ms_of(v, "start_ms"), .end_ms = ms_of(v, "end_ms")};
+	const char *uid = json_string_value(json_object_get(v, "window_uid"));
+	if (uid != NULL && (h->window_uid = strset_intern(&p->strings, uid)) == NULL)
+		goto oom;
+	json_t *s;
+	json_array_foreach(services, i, s) {
+		if (!json_is_string(s))
+			continue;
+		const char *name = strset_intern(&p->strings, json_string_value(s));
+		if (name == NULL)
+			goto oom;
+		bool seen = false; /* interned: equal names are the same pointer */
+		for (size_t k = 0; k < h->n_services && !seen; k++)
+			seen = h->services[k] == name;
+		if (!seen)
+			h->services[h->n_services++] = name;
+	}
+	memcpy((char *)held_id(h), change, len);
+	return h;
+oom:
+	free(h);
+	return NULL;
+}
+
+/* The slot of `change` in `m`: where it is, or the empty slot where it would go. */
+static size_t held_slot(const struct held_map *m, const char *change)
+{
+	size_t mask = m->size - 1, k = str_hash(change) & mask;
+	while (m->slot[k] != NULL && strcmp(held_id(m->slot[k]), change) != 0)
+		k = (k + 1) & mask;
+	return k;
+}
+
+static struct held *held_get(const struct held_map *m, const char *change)
+{
+	return m->size == 0 ? NULL : m->slot[held_slot(m, change)];
+}
+
+/* Puts `h` (owned) into `m`; *was (owned) receives the booking it replaces, or NULL. */
+static int held_put(struct held_map *m, struct held *h, struct held **was)
+{
+	*was = NULL;
+	if ((m->used + 1) * 2 > m->size) {
+		size_t size = m->size ? m->size * 2 : 64;
+		struct held **slot = calloc(size, sizeof *slot);
+		if (slot == NULL)
+			return -1;
+		struct held_map grown = {.slot = slot, .size = size, .used = m->used};
+		for (size_t i = 0; i < m->size; i++)
+			if (m->slot[i] != NULL)
+				slot[held_slot(&grown, held_id(m->slot[i]))] = m->slot[i];
+		free(m->slot);
+		*m = grown;
+	}
+	size_t k = held_slot(m, held_id(h));
+	*was = m->slot[k];
+	m->used += *was == NULL;
+	m->slot[k] = h;
+	return 0;
+}
+
+/* Takes `change`'s booking out of `m`: returned (owned), or NULL when it has none. */
+static struct held *held_take(struct held_map *m, const char *change)
+{
+	if (m->size == 0)
+		return NULL;
+	size_t mask = m->size - 1, k = held_slot(m, change);
+	struct held *h = m->slot[k];
+	if (h == NULL)
+		return NULL;
+	/* Back-shift: move up every later entry of the run whose home is not in (k, j]. */
+	m->slot[k] = NULL;
+	for (size_t j = (k + 1) & mask; m->slot[j] != NULL; j = (j + 1) & mask) {
+		size_t home = str_hash(held_id(m->slot[j])) & mask;
+		if (((j - home) & mask) >= ((j - k) & mask)) {
+			m->slot[k] = m->slot[j];
+			m->slot[j] = NULL;
+			k = j;
+		}
+	}
+	m->used--;
+	return h;
+}
+
+static void held_map_clear(struct held_map *m)
+{
+	for (size_t i = 0; i < m->size; i++)
+		free(m->slot[i]);
+	free(m->slot);
+	*m = (struct held_map){0};
+}
+
+/* The booking `h` in the shape of planner_new()'s `bookings` (owned), or NULL. */
+static json_t *held_json(const struct held *h)
+{
+	json_t *services = json_array();
+	for (size_t i = 0; services != NULL && i < h->n_services; i++)
+		if (json_array_append_new(services, json_string(h->services[i])) < 0) {
+			json_decref(services);
+			services = NULL;
+		}
+	if (services == NULL)
+		return NULL;
+	return json_pack("{s:s, s:o, s:I, s:I, s:s?}", "change", held_id(h), "services", services,
+			 "start_ms", (json_int_t)h->start_ms, "end_ms", (json_int_t)h->end_ms,
+			 "window_uid", h->window_uid);
+}
+
+/* The scheduler's view of `h`: its strings are h's. */
+static struct sched_booking held_booking(const struct held *h)
+{
+	return (struct sched_booking){
+		.change_id = held_id(h),
+		.services = h->services,
+		.n_services = h->n_services,
+		.start_ms = h->start_ms,
+		.end_ms = h->end_ms,
+		.window_uid = h->window_uid,
+	};
+}
+
 struct planner *planner_new(const struct cal_instances *instances, const char *environment,
 			    json_t *bookings, const struct policy_catalog *catalog,
 			    const char *exclude, int64_t horizon_ms)
@@ -151,7 +363,6 @@ struct planner *planner_new(const struct cal_instances *instances, const char *e
 	struct planner *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return NULL;
-	p->bookings = json_incref(bookings);
 	p->catalog = catalog;
 	size_t ni = instances->n, nb = json_array_size(bookings);
 	p->windows = calloc(ni + 1, sizeof *p->windows);
@@ -159,10 +370,7 @@ struct planner *planner_new(const struct cal_instances *instances, const char *e
 	p->freezes = calloc(ni + 1, sizeof *p->freezes);
 	p->bks = calloc(nb + 1, sizeof *p->bks);
 	size_t *w_off = calloc(ni + 1, sizeof *w_off), *f_off = calloc(ni + 1, sizeof *f_off);
-	size_t *b_off = calloc(nb + 1, sizeof *b_off);
-	p->current = json_object();
-	if (!p->windows || !p->summaries || !p->freezes || !p->bks || !w_off || !f_off || !b_off ||
-	    !p->current)
+	if (!p->windows || !p->summaries || !p->freezes || !p->bks || !w_off || !f_off)
 		goto oom;
 
 	/* Names first, as offsets: p->names moves while it grows. */
@@ -202,34 +410,29 @@ struct planner *planner_new(const struct cal_instances *instances, const char *e
 		const char *change = json_string_value(json_object_get(v, "change"));
 		if (change == NULL || (exclude != NULL && strcmp(change, exclude) == 0))
 			continue;
-		struct sched_booking *b = &p->bks[p->n_bks];
-		b->change_id = change;
-		b->start_ms = ms_of(v, "start_ms");
-		b->end_ms = ms_of(v, "end_ms");
-		b->window_uid = json_string_value(json_object_get(v, "window_uid"));
-		b_off[p->n_bks] = p->n_names;
-		size_t k;
-		json_t *s;
-		json_array_foreach(json_object_get(v, "services"), k, s) {
-			if (json_is_string(s) &&
-			    push_name(p, b_off[p->n_bks], json_string_value(s)) < 0)
-				goto oom;
-		}
-		b->n_services = p->n_names - b_off[p->n_bks];
-		if (b->n_services > 0)
-			p->n_bks++;
-		if (json_object_set(p->current, change, v) < 0)
+		struct held *h = held_new(p, change, v), *was;
+		if (h == NULL || held_put(&p->current, h, &was) < 0) {
+			free(h);
 			goto oom;
+		}
+		if (was != NULL) {
+			struct held **d = realloc(p->dups, (p->n_dups + 1) * sizeof *d);
+			if (d == NULL) {
+				free(was);
+				goto oom;
+			}
+			p->dups = d;
+			p->dups[p->n_dups++] = was;
+		}
+		if (h->n_services > 0)
+			p->bks[p->n_bks++] = held_booking(h);
 	}
 	for (i = 0; i < p->n_windows; i++)
 		p->windows[i].services = p->names + w_off[i];
 	for (i = 0; i < p->n_freezes; i++)
 		p->freezes[i].services = p->names + f_off[i];
-	for (i = 0; i < p->n_bks; i++)
-		p->bks[i].services = p->names + b_off[i];
 	free(w_off);
 	free(f_off);
-	free(b_off);
 	p->in = (struct sched_input){
 		.windows = p->windows,
 		.n_windows = p->n_windows,
@@ -245,7 +448,6 @@ struct planner *planner_new(const struct cal_instances *instances, const char *e
 oom:
 	free(w_off);
 	free(f_off);
-	free(b_off);
 	planner_free(p);
 	return NULL;
 }
@@ -260,8 +462,11 @@ void planner_free(struct planner *p)
 	free(p->freezes);
 	free(p->bks);
 	free(p->names);
-	json_decref(p->current);
-	json_decref(p->bookings);
+	held_map_clear(&p->current);
+	for (size_t i = 0; i < p->n_dups; i++)
+		free(p->dups[i]);
+	free(p->dups);
+	strset_clear(&p->strings);
 	free(p);
 }
 
@@ -365,46 +570,41 @@ int planner_booking_remove(struct planner *p, const char *change, json_t **was)
 {
 	if (was != NULL)
 		*was = NULL;
-	json_t *b = json_object_get(p->current, change);
-	if (b == NULL)
+	struct held *h = held_get(&p->current, change);
+	if (h == NULL)
 		return 0;
 	if (ensure_index(p) != SCHED_OK || sched_index_remove(p->ix, change, NULL) != SCHED_OK)
 		return -1;
-	if (was != NULL)
-		*was = json_incref(b);
-	/* The index no longer points at the key: the booking and its id may go. */
-	json_object_del(p->current, change);
+	if (was != NULL && (*was = held_json(h)) == NULL)
+		return -1;
+	/* The index no longer points at its id: the booking may go.  (p->bks, which the
+	 * index was built from and is not read again, may still point at it.) */
+	free(held_take(&p->current, change));
 	return 0;
 }
 
 int planner_booking_add(struct planner *p, const char *change, json_t *booking)
 {
-	const char *names[64];
-	size_t n = 0, i;
-	json_t *v;
-	if (json_object_get(p->current, change) != NULL &&
-	    planner_booking_remove(p, change, NULL) < 0)
+	if (held_get(&p->current, change) != NULL && planner_booking_remove(p, change, NULL) < 0)
 		return -1;
-	json_array_foreach(json_object_get(booking, "services"), i, v) {
-		if (json_is_string(v) && n < sizeof names / sizeof names[0])
-			names[n++] = json_string_value(v);
-	}
-	if (n == 0)
+	if (ensure_index(p) != SCHED_OK)
+		return -1;
+	struct held *h = held_new(p, change, booking), *was;
+	if (h == NULL)
+		return -1;
+	if (h->n_services == 0) {
+		free(h);
 		return 0; /* as planner_new: a booking on no service is left out */
-	if (ensure_index(p) != SCHED_OK || json_object_set(p->current, change, booking) < 0)
+	}
+	if (held_put(&p->current, h, &was) < 0) {
+		free(h);
 		return -1;
-	/* The id the index borrows: the key, which lives as long as the entry. */
-	const char *id = json_object_iter_key(json_object_iter_at(p->current, change));
-	struct sched_booking b = {
-		.change_id = id,
-		.services = names,
-		.n_services = n,
-		.start_ms = ms_of(booking, "start_ms"),
-		.end_ms = ms_of(booking, "end_ms"),
-		.window_uid = json_string_value(json_object_get(booking, "window_uid")),
-	};
+	}
+	free(was); /* none: it was taken out above */
+	/* The index borrows the booking's strings, which live as long as its entry. */
+	struct sched_booking b = held_booking(h);
 	if (sched_index_add(p->ix, &b) != SCHED_OK) {
-		json_object_del(p->current, change);
+		free(held_take(&p->current, change));
 		return -1;
 	}
 	return 0;

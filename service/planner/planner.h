@@ -26,8 +26,8 @@ struct planner;
  * Builds a planner.  `instances` (borrowed; cal_expand_list()): the windows and freezes
  * that concern `environment` (NULL: production; see planner_env_applies()) are used,
  * other instances ignored; the list may be cleared once this returns, but the calendar
- * sets its strings point into must outlive the planner.  `bookings` (borrowed, kept
- * referenced): [{"change", "services": [..], "start_ms", "end_ms", "window_uid"}]; the
+ * sets its strings point into must outlive the planner.  `bookings` (borrowed; copied, in
+ * a compact form): [{"change", "services": [..], "start_ms", "end_ms", "window_uid"}]; the
  * booking of change `exclude` (may be NULL) is left out, so that change can be placed
  * again.  `catalog` (may be NULL: only equal services conflict, calendar names are not
  * resolved) must outlive the planner.  `horizon_ms` 0 means the scheduler's default.
@@ -49,8 +49,8 @@ void planner_free(struct planner *p);
 int planner_booking_remove(struct planner *p, const char *change, json_t **was);
 
 /*
- * Puts booking `booking` ({"services", "start_ms", "end_ms", "window_uid"}, borrowed, kept
- * referenced) of change `change` into `p` (replacing the one it had), as if planner_new()
+ * Puts booking `booking` ({"services", "start_ms", "end_ms", "window_uid"}, borrowed;
+ * copied) of change `change` into `p` (replacing the one it had), as if planner_new()
  * had read it from its `bookings`: so a re-plan pass keeps one planner and moves each
  * change in it rather than making a planner per change.  Returns 0, or -1 when out of
  * memory (then free `p`).

@@ -511,5 +511,78 @@ static void test_index_remove_splits_busy_runs_exactly(void)
 	CHECK_INT(diffs, 0);
 }
 
+/*
+ * The planner's own bookings by change (planner_new's, then planner_booking_add and
+ * _remove), as a map: 3,000 bookings read, then 20,000 random takes and puts of 4,000
+ * changes (some never booked) against a JSON reference.  Each take must give back the
+ * booking last put for that change (its services once each, in order), or none.
+ */
+static void test_thousands_of_bookings_are_kept_by_change(void)
+{
+	static const char *svc[] = {"payments", "search", "ledger", "web-frontend", "payments"};
+	struct cal_instances none = {0};
+	json_t *ref = json_object(), *bookings = json_array();
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	int wrong = 0;
+#define NEXT() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+	char id[32];
+	for (int i = 1; i <= 3000; i++) {
+		snprintf(id, sizeof id, "CHG-%d", i);
+		uint64_t r = NEXT();
+		json_t *b = json_pack("{s:s, s:[s, s], s:I, s:I, s:s?}", "change", id, "services",
+				      svc[r % 5], svc[(r >> 8) % 4], "start_ms",
+				      (json_int_t)(T0 + (json_int_t)(r % 1000) * HOUR), "end_ms",
+				      (json_int_t)(T0 + (json_int_t)(r % 1000 + 1) * HOUR),
+				      "window_uid", (r >> 16) % 3 == 0 ? NULL : "uid-of-a-window");
+		json_array_append(bookings, b);
+		/* The shape a take gives back: each service once. */
+		if (strcmp(svc[r % 5], svc[(r >> 8) % 4]) == 0)
+			json_array_remove(json_object_get(b, "services"), 1);
+		json_object_set_new(ref, id, b);
+	}
+	struct planner *p = planner_new(&none, NULL, bookings, NULL, NULL, HORIZ);
+	CHECK(p != NULL);
+	json_decref(bookings);
+	for (int step = 0; p != NULL && step < 20000; step++) {
+		uint64_t r = NEXT();
+		snprintf(id, sizeof id, "CHG-%d", (int)(r % 4000) + 1);
+		json_t *was = NULL, *want = json_object_get(ref, id);
+		CHECK(planner_booking_remove(p, id, &was) == 0);
+		if (!(want == NULL ? was == NULL : json_equal(was, want))) {
+			char *got = was ? json_dumps(was, JSON_COMPACT) : NULL;
+			if (wrong++ < 3)
+				fprintf(stderr, "  step %d: %s gave %s\n", step, id,
+					got ? got : "none");
+			free(got);
+		}
+		json_decref(was);
+		json_object_del(ref, id);
+		if ((r >> 32) % 2 == 0) {
+			json_t *b = json_pack(
+				"{s:s, s:[s], s:I, s:I, s:n}", "change", id, "services",
+				svc[(r >> 40) % 4], "start_ms",
+				(json_int_t)(T0 + (json_int_t)((r >> 20) % 1000) * HOUR), "end_ms",
+				(json_int_t)(T0 + (json_int_t)((r >> 20) % 1000 + 2) * HOUR),
+				"window_uid");
+			CHECK(planner_booking_add(p, id, b) == 0);
+			json_object_set_new(ref, id, b);
+		}
+	}
+#undef NEXT
+	/* Every change still booked gives its booking back once. */
+	const char *key;
+	json_t *want;
+	json_object_foreach(ref, key, want) {
+		json_t *was = NULL;
+		CHECK(p != NULL && planner_booking_remove(p, key, &was) == 0);
+		wrong += !json_equal(was, want);
+		json_decref(was);
+	}
+	CHECK_INT(wrong, 0);
+	planner_free(p);
+	json_decref(ref);
+}
+
 TESTS(test_incremental_pass_places_as_a_planner_per_change,
-      test_remove_and_add_free_and_block_a_slot, test_index_remove_splits_busy_runs_exactly)
+      test_thousands_of_bookings_are_kept_by_change, test_remove_and_add_free_and_block_a_slot,
+      test_index_remove_splits_busy_runs_exactly)
