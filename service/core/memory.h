@@ -24,12 +24,22 @@
 void mem_tune(unsigned arenas);
 
 /*
- * Gives the heap's free pages back to the system when, since the last trim (or the
- * start) and as far as the calls saw, the heap's free memory grew or the memory in use
- * shrank by more than `threshold` bytes.  Returns the bytes free in the heap before a
- * trim, or 0 when it did not trim.  Takes malloc's locks for
- * a few milliseconds: call it from a thread that holds none of ours.
+ * Gives the heap's free pages back to the system when the process's resident memory that
+ * malloc's callers do not hold (VmRSS less the bytes in use) grew by more than
+ * `threshold` bytes over the least the calls saw since the last trim (or the start).
+ * Returns those bytes before a trim, or 0 when it did not trim.  Reads /proc/self/statm;
+ * takes malloc's locks for a few milliseconds: call it from a thread that holds none of
+ * ours.
  */
 size_t mem_trim_if_due(size_t threshold);
+
+/*
+ * Gives back the free top of the calling thread's own malloc arena when mem_trim_if_due
+ * trimmed since this thread last called (malloc_trim does that for the main arena only:
+ * 28 MB of a worker's arena stayed resident after the start-up re-plan pass).  One atomic
+ * read when there is nothing to do: call it from every thread that does work, between
+ * jobs (request workers after each request, background jobs after each sweep).
+ */
+void mem_trim_own_arena(void);
 
 #endif /* TRANSOM_CORE_MEMORY_H */

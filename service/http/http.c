@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/utf8.h"
 #include "crypto/crypto.h"
 #include "http/http_int.h"
@@ -312,6 +313,7 @@ static void *worker_main(void *arg)
 			srv->queue_tail = NULL;
 		pthread_mutex_unlock(&srv->queue_lock);
 		srv->dispatch(srv->cls, &t->req, &t->rep);
+		mem_trim_own_arena();
 		atomic_store(&t->done, true);
 		MHD_resume_connection(t->conn); /* on_request is called again: it answers */
 	}
@@ -492,6 +494,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 
 	if (t == NULL) {
+		mem_trim_own_arena(); /* libmicrohttpd's threads, between requests */
 		t = transport_new(srv, conn, url, method);
 		if (t == NULL)
 			return MHD_NO;

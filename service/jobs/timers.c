@@ -80,9 +80,9 @@ static bool sweep(struct worker *self, void *cls)
 		LOG_INFO("event=timers_fired count=%u", n);
 	gate(w);
 	/* After big replies or streams, hand the pages malloc keeps back (core/memory.h). */
-	size_t was_free = mem_trim_if_due(TIMERS_TRIM_AFTER);
-	if (was_free > 0)
-		LOG_DEBUG("event=memory_trimmed heap_free_before=%zu", was_free);
+	size_t unused = mem_trim_if_due(TIMERS_TRIM_AFTER);
+	if (unused > 0)
+		LOG_DEBUG("event=memory_trimmed resident_unused_before=%zu", unused);
 	return false;
 }
 

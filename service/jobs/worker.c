@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/memory.h"
 #include "crypto/crypto.h"
 
 struct worker {
@@ -29,6 +30,7 @@ static void *run(void *arg)
 	while (!w->stop) {
 		pthread_mutex_unlock(&w->lock);
 		bool again = w->sweep(w, w->cls);
+		mem_trim_own_arena();
 		pthread_mutex_lock(&w->lock);
 		if (again)
 			continue;
