@@ -80,14 +80,15 @@ static const struct store_stmt stmt_feed_of = {
 
 /*
  * Only the bookings' keys and the parts of their fingerprints, a row per service (no
- * change's data read, no grouping: store_booking_marks groups them, in this order).
+ * change's data read, no grouping: store_booking_marks groups them, in this order).  A
+ * plain join, so that PostgreSQL may hash the records rather than look each booking's up
+ * (5,000 bookings: 9-11 ms instead of 16-27 ms, the most of a feed read after a booking).
  */
 static const struct store_stmt stmt_marks = {
 	"bookings_marks",
 	"SELECT b.change_id, " MS("lower(b.during)") ", " MS("upper(b.during)") ","
 	" b.xmin::text, r.xmin::text"
-	" FROM bookings b"
-	" CROSS JOIN LATERAL (SELECT xmin FROM records WHERE id = b.change_id OFFSET 0) r"
+	" FROM bookings b JOIN records r ON r.id = b.change_id"
 	" WHERE b." LIST_RANGE
 	" ORDER BY lower(b.during), b.change_id, upper(b.during), b.service",
 	2};
