@@ -3,6 +3,8 @@
  */
 #include "store/dav.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,11 +214,148 @@ static const char *arr_end(struct arr *a)
 	return a->buf;
 }
 
+/*
+ * A listing recorded by a sync, by its digest (any collection, any user): the next sync
+ * of a collection whose recorded digest is this one compares the new listing with it
+ * instead of reading the recorded objects back.  That is exact: only a sync writes
+ * dav_objects, in the transaction that records the digest of the listing it wrote, so a
+ * collection's digest names its objects not deleted.  (Tombstones need not be known: a
+ * name the memo lacks is put, which revives one.)  The process keeps the last MEMO_KEEP
+ * listings (every member's schedule collection records the same ones), immutable once
+ * made; `refs` (memo_lock) counts the list's reference and the syncs reading it.
+ */
+#define MEMO_KEEP 2
+
+struct store_dav_memo {
+	char *digest;
+	size_t n;
+	const char **name, **etag; /* into `text` */
+	char *text;
+	size_t *slot; /* open addressing by name: index + 1, 0 empty; size a power of two */
+	size_t size;
+	unsigned refs;
+};
+
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store_dav_memo *memos[MEMO_KEEP]; /* the most recent first (memo_lock) */
+
+static void memo_free(struct store_dav_memo *m)
+{
+	if (m == NULL)
+		return;
+	free(m->digest);
+	free(m->name);
+	free(m->etag);
+	free(m->text);
+	free(m->slot);
+	free(m);
+}
+
+/* Drops a reference (memo_lock held). */
+static void memo_unref_locked(struct store_dav_memo *m)
+{
+	if (m != NULL && --m->refs == 0)
+		memo_free(m);
+}
+
+/* The listing recorded with `digest` (a reference: memo_release it), or NULL. */
+static struct store_dav_memo *memo_take(const char *digest)
+{
+	struct store_dav_memo *m = NULL;
+	pthread_mutex_lock(&memo_lock);
+	for (size_t i = 0; i < MEMO_KEEP && m == NULL; i++)
+		if (memos[i] != NULL && strcmp(memos[i]->digest, digest) == 0)
+			(m = memos[i])->refs++;
+	pthread_mutex_unlock(&memo_lock);
+	return m;
+}
+
+static void memo_release(struct store_dav_memo *m)
+{
+	pthread_mutex_lock(&memo_lock);
+	memo_unref_locked(m);
+	pthread_mutex_unlock(&memo_lock);
+}
+
+static bool memo_has(const char *digest)
+{
+	struct store_dav_memo *m = memo_take(digest);
+	memo_release(m);
+	return m != NULL;
+}
+
+/* Keeps `m` (owned) as the most recent listing; the oldest goes. */
+static void memo_keep(struct store_dav_memo *m)
+{
+	pthread_mutex_lock(&memo_lock);
+	memo_unref_locked(memos[MEMO_KEEP - 1]);
+	memmove(&memos[1], &memos[0], (MEMO_KEEP - 1) * sizeof memos[0]);
+	memos[0] = m;
+	m->refs = 1;
+	pthread_mutex_unlock(&memo_lock);
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The index of `name` in `m`, or -1. */
+static long memo_find(const struct store_dav_memo *m, const char *name)
+{
+	size_t mask = m->size - 1;
+	for (size_t k = name_hash(name) & mask; m->slot[k] != 0; k = (k + 1) & mask)
+		if (strcmp(m->name[m->slot[k] - 1], name) == 0)
+			return (long)(m->slot[k] - 1);
+	return -1;
+}
+
+/* A memo of listing `objs` recorded with `digest`, or NULL when out of memory. */
+static struct store_dav_memo *memo_new(const char *digest, const struct store_dav_obj *objs,
+				       size_t n)
+{
+	struct store_dav_memo *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return NULL;
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += strlen(objs[i].name) + strlen(objs[i].etag) + 2;
+	m->n = n;
+	for (m->size = 16; m->size < 2 * n; m->size *= 2)
+		;
+	m->digest = strdup(digest);
+	m->name = calloc(n + 1, sizeof *m->name);
+	m->etag = calloc(n + 1, sizeof *m->etag);
+	m->text = malloc(bytes + 1);
+	m->slot = calloc(m->size, sizeof *m->slot);
+	if (!m->digest || !m->name || !m->etag || !m->text || !m->slot) {
+		memo_free(m);
+		return NULL;
+	}
+	char *w = m->text;
+	for (size_t i = 0; i < n; i++) {
+		size_t ln = strlen(objs[i].name) + 1, le = strlen(objs[i].etag) + 1;
+		m->name[i] = memcpy(w, objs[i].name, ln);
+		w += ln;
+		m->etag[i] = memcpy(w, objs[i].etag, le);
+		w += le;
+		size_t mask = m->size - 1, k = name_hash(m->name[i]) & mask;
+		while (m->slot[k] != 0)
+			k = (k + 1) & mask;
+		m->slot[k] = i + 1;
+	}
+	return m;
+}
+
 struct sync_args {
 	const char *user, *calendar, *digest;
 	const struct store_dav_obj *objs;
 	size_t n;
 	long long token;
+	bool changed; /* the listing was recorded anew */
 };
 
 static int obj_cmp(const void *a, const void *b)
@@ -236,11 +375,97 @@ static int row_cmp(const void *a, const void *b)
 	return strcmp(((const struct row *)a)->name, ((const struct row *)b)->name);
 }
 
+/* What a sync writes: names and ETags to put, names to mark deleted. */
+struct diff {
+	struct arr put_n, put_e, del;
+};
+
+static void diff_free(struct diff *d)
+{
+	free(d->put_n.buf);
+	free(d->put_e.buf);
+	free(d->del.buf);
+}
+
+/* The diff of the listing against memo `m` of what is recorded. */
+static enum db_status diff_memo(const struct sync_args *a, const struct store_dav_memo *m,
+				struct diff *d)
+{
+	bool *seen = calloc(m->n + 1, sizeof *seen);
+	if (seen == NULL)
+		return DB_HARD;
+	for (size_t i = 0; i < a->n; i++) {
+		long k = memo_find(m, a->objs[i].name);
+		if (k >= 0)
+			seen[k] = true;
+		if (k < 0 || strcmp(a->objs[i].etag, m->etag[k]) != 0) {
+			arr_add(&d->put_n, a->objs[i].name);
+			arr_add(&d->put_e, a->objs[i].etag);
+		}
+	}
+	for (size_t k = 0; k < m->n; k++)
+		if (!seen[k])
+			arr_add(&d->del, m->name[k]);
+	free(seen);
+	return DB_ONE;
+}
+
+/* The diff of the listing against the objects recorded, read back. */
+static enum db_status diff_read(struct store *st, const struct sync_args *a, struct diff *d)
+{
+	const char *p2[] = {a->user, a->calendar};
+	PGresult *res;
+	enum db_status s = store_exec(st, &stmt_objs, p2, &res);
+	if (s < 0)
+		return s;
+	int rows = PQntuples(res);
+	struct store_dav_obj *cur = calloc(a->n + 1, sizeof *cur);
+	struct row *rec = calloc((size_t)rows + 1, sizeof *rec);
+	if (cur == NULL || rec == NULL) {
+		free(cur);
+		free(rec);
+		PQclear(res);
+		return DB_HARD;
+	}
+	/* The objects as recorded, sorted by name, against the objects now (sorted too). */
+	memcpy(cur, a->objs, a->n * sizeof *cur);
+	qsort(cur, a->n, sizeof *cur, obj_cmp);
+	for (int r = 0; r < rows; r++)
+		rec[r] = (struct row){PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+				      PQgetvalue(res, r, 2)[0] == 't'};
+	qsort(rec, (size_t)rows, sizeof *rec, row_cmp);
+	size_t i = 0, r = 0;
+	while (i < a->n || r < (size_t)rows) {
+		int c = i >= a->n ? 1 : r >= (size_t)rows ? -1 : strcmp(cur[i].name, rec[r].name);
+		if (c < 0) { /* new */
+			arr_add(&d->put_n, cur[i].name);
+			arr_add(&d->put_e, cur[i].etag);
+			i++;
+		} else if (c > 0) { /* gone */
+			if (!rec[r].deleted)
+				arr_add(&d->del, rec[r].name);
+			r++;
+		} else {
+			if (rec[r].deleted || strcmp(cur[i].etag, rec[r].etag) != 0) {
+				arr_add(&d->put_n, cur[i].name);
+				arr_add(&d->put_e, cur[i].etag);
+			}
+			i++;
+			r++;
+		}
+	}
+	free(rec);
+	free(cur);
+	PQclear(res);
+	return DB_ONE;
+}
+
 static enum db_status sync_tx(struct store *st, void *cls)
 {
 	struct sync_args *a = cls;
 	const char *p2[] = {a->user, a->calendar};
 	PGresult *res;
+	a->changed = false;
 	enum db_status s = store_exec(st, &stmt_coll_get, p2, &res);
 	if (s == DB_NONE) {
 		PQclear(res);
@@ -254,71 +479,29 @@ static enum db_status sync_tx(struct store *st, void *cls)
 		PQclear(res);
 		return DB_HARD;
 	}
-	bool same = strcmp(PQgetvalue(res, 0, 0), a->digest) == 0;
+	const char *recorded = PQgetvalue(res, 0, 0);
+	bool same = strcmp(recorded, a->digest) == 0;
+	struct store_dav_memo *memo = same ? NULL : memo_take(recorded);
 	a->token = atoll(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	if (same)
 		return DB_ONE;
 
-	/* The objects as recorded, sorted by name, against the objects now (sorted too). */
-	if ((s = store_exec(st, &stmt_objs, p2, &res)) < 0)
-		return s;
-	int rows = PQntuples(res);
-	struct store_dav_obj *cur = calloc(a->n + 1, sizeof *cur);
-	struct arr put_n = {0}, put_e = {0}, del = {0};
-	if (cur == NULL) {
-		PQclear(res);
-		return DB_HARD;
-	}
-	memcpy(cur, a->objs, a->n * sizeof *cur);
-	qsort(cur, a->n, sizeof *cur, obj_cmp);
-	/* Index the recorded rows by name in a sorted copy. */
-	struct row *rec = calloc((size_t)rows + 1, sizeof *rec);
-	if (rec == NULL) {
-		free(cur);
-		PQclear(res);
-		return DB_HARD;
-	}
-	for (int r = 0; r < rows; r++)
-		rec[r] = (struct row){PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
-				      PQgetvalue(res, r, 2)[0] == 't'};
-	qsort(rec, (size_t)rows, sizeof *rec, row_cmp);
-	size_t i = 0, r = 0;
-	while (i < a->n || r < (size_t)rows) {
-		int c = i >= a->n ? 1 : r >= (size_t)rows ? -1 : strcmp(cur[i].name, rec[r].name);
-		if (c < 0) { /* new */
-			arr_add(&put_n, cur[i].name);
-			arr_add(&put_e, cur[i].etag);
-			i++;
-		} else if (c > 0) { /* gone */
-			if (!rec[r].deleted)
-				arr_add(&del, rec[r].name);
-			r++;
-		} else {
-			if (rec[r].deleted || strcmp(cur[i].etag, rec[r].etag) != 0) {
-				arr_add(&put_n, cur[i].name);
-				arr_add(&put_e, cur[i].etag);
-			}
-			i++;
-			r++;
-		}
-	}
-	const char *pn = arr_end(&put_n), *pe = arr_end(&put_e), *pd = arr_end(&del);
-	s = pn && pe && pd ? DB_NONE : DB_HARD;
-	if (s >= 0 && put_n.len > 0) {
+	struct diff d = {0};
+	s = memo != NULL ? diff_memo(a, memo, &d) : diff_read(st, a, &d);
+	memo_release(memo);
+	const char *pn = arr_end(&d.put_n), *pe = arr_end(&d.put_e), *pd = arr_end(&d.del);
+	if (s >= 0 && !(pn && pe && pd))
+		s = DB_HARD;
+	if (s >= 0 && d.put_n.len > 0) {
 		const char *p[] = {a->user, a->calendar, pn, pe};
 		s = store_exec(st, &stmt_objs_put, p, NULL);
 	}
-	if (s >= 0 && del.len > 0) {
+	if (s >= 0 && d.del.len > 0) {
 		const char *p[] = {a->user, a->calendar, pd};
 		s = store_exec(st, &stmt_objs_del, p, NULL);
 	}
-	free(put_n.buf);
-	free(put_e.buf);
-	free(del.buf);
-	free(rec);
-	free(cur);
-	PQclear(res);
+	diff_free(&d);
 	if (s < 0)
 		return s;
 	const char *p3[] = {a->user, a->calendar, a->digest};
@@ -327,6 +510,7 @@ static enum db_status sync_tx(struct store *st, void *cls)
 	if (s == DB_ONE)
 		a->token = atoll(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	a->changed = s == DB_ONE;
 	return s == DB_ONE ? DB_ONE : DB_HARD;
 }
 
@@ -334,9 +518,15 @@ enum db_status store_dav_sync(struct store *st, const char *user, const char *ca
 			      const char *digest, const struct store_dav_obj *objs, size_t n,
 			      long long *token)
 {
-	struct sync_args a = {user, calendar, digest, objs, n, 0};
+	struct sync_args a = {user, calendar, digest, objs, n, 0, false};
 	enum db_status s = store_tx(st, STORE_READ_COMMITTED, 3, sync_tx, &a);
 	*token = a.token;
+	/* Committed: the listing with this digest is what a collection records.  (A memo
+	 * stands for its digest, whoever records it, so one made and not committed would do
+	 * no harm either.) */
+	struct store_dav_memo *m;
+	if (s >= 0 && a.changed && !memo_has(digest) && (m = memo_new(digest, objs, n)) != NULL)
+		memo_keep(m);
 	return s;
 }
 
