@@ -17,6 +17,7 @@
 
 #include "app/feed_items.h"
 #include "calendar/calendar.h"
+#include "core/hash.h"
 #include "crypto/crypto.h"
 #include "defs/defs.h"
 #include "planner/planner.h"
@@ -113,17 +114,6 @@ static uint64_t mix64(uint64_t h)
 	return h;
 }
 
-/* FNV-1a 64 of a string. */
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* The capacity of an open-addressing table for `n` entries: a power of two, >= 2n. */
 static size_t table_cap(size_t n)
 {
@@ -155,7 +145,7 @@ static void strset_free(struct strset *set)
 /* Adds `k`; false when the set holds it already. */
 static bool strset_add(struct strset *set, const char *k)
 {
-	size_t h = (size_t)str_hash(k) & (set->cap - 1);
+	size_t h = (size_t)hash_str(k) & (set->cap - 1);
 	for (; set->v[h] != NULL; h = (h + 1) & (set->cap - 1))
 		if (strcmp(set->v[h], k) == 0)
 			return false;
@@ -167,7 +157,7 @@ static bool strset_has(const struct strset *set, const char *k)
 {
 	if (set->v == NULL)
 		return false;
-	for (size_t h = (size_t)str_hash(k) & (set->cap - 1); set->v[h] != NULL;
+	for (size_t h = (size_t)hash_str(k) & (set->cap - 1); set->v[h] != NULL;
 	     h = (h + 1) & (set->cap - 1))
 		if (strcmp(set->v[h], k) == 0)
 			return true;
@@ -678,7 +668,7 @@ struct bk_index {
 static size_t key_slot(const struct bk_index *ix, const char *change, long long start,
 		       long long end)
 {
-	uint64_t h = str_hash(change) ^ mix64((uint64_t)start) ^ mix64(~(uint64_t)end);
+	uint64_t h = hash_str(change) ^ mix64((uint64_t)start) ^ mix64(~(uint64_t)end);
 	return (size_t)mix64(h) & (ix->cap - 1);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calendar/calendar.h"
+#include "core/hash.h"
 #include "core/timeutil.h"
 #include "policy/catalog.h"
 
@@ -173,14 +174,6 @@ static int64_t ms_of(json_t *o, const char *key)
 	return (int64_t)json_integer_value(json_object_get(o, key));
 }
 
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* `s` as kept in `set` (added when missing), or NULL when out of memory. */
 static const char *strset_intern(struct strset *set, const char *s)
 {
@@ -192,7 +185,7 @@ static const char *strset_intern(struct strset *set, const char *s)
 		for (size_t i = 0; i < set->size; i++) {
 			if (set->slot[i] == NULL)
 				continue;
-			size_t k = str_hash(set->slot[i]) & (size - 1);
+			size_t k = hash_str(set->slot[i]) & (size - 1);
 			while (slot[k] != NULL)
 				k = (k + 1) & (size - 1);
 			slot[k] = set->slot[i];
@@ -201,7 +194,7 @@ static const char *strset_intern(struct strset *set, const char *s)
 		set->slot = slot;
 		set->size = size;
 	}
-	size_t mask = set->size - 1, k = str_hash(s) & mask;
+	size_t mask = set->size - 1, k = hash_str(s) & mask;
 	for (; set->slot[k] != NULL; k = (k + 1) & mask)
 		if (strcmp(set->slot[k], s) == 0)
 			return set->slot[k];
@@ -262,7 +255,7 @@ oom:
 /* The slot of `change` in `m`: where it is, or the empty slot where it would go. */
 static size_t held_slot(const struct held_map *m, const char *change)
 {
-	size_t mask = m->size - 1, k = str_hash(change) & mask;
+	size_t mask = m->size - 1, k = hash_str(change) & mask;
 	while (m->slot[k] != NULL && strcmp(held_id(m->slot[k]), change) != 0)
 		k = (k + 1) & mask;
 	return k;
@@ -308,7 +301,7 @@ static struct held *held_take(struct held_map *m, const char *change)
 	/* Back-shift: move up every later entry of the run whose home is not in (k, j]. */
 	m->slot[k] = NULL;
 	for (size_t j = (k + 1) & mask; m->slot[j] != NULL; j = (j + 1) & mask) {
-		size_t home = str_hash(held_id(m->slot[j])) & mask;
+		size_t home = hash_str(held_id(m->slot[j])) & mask;
 		if (((j - home) & mask) >= ((j - k) & mask)) {
 			m->slot[k] = m->slot[j];
 			m->slot[j] = NULL;

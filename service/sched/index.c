@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "sched/sched_int.h"
 
 /* ---- bookings ------------------------------------------------------------------------ */
@@ -240,18 +241,10 @@ int sched_use_instances(struct sched_index *ix, const int64_t *wi, size_t n, int
 
 /* ---- bookings by change: sched_index_add, sched_index_remove ------------------------------ */
 
-static uint64_t held_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static void held_place(struct sched_index *ix, int32_t at)
 {
 	size_t mask = ix->held_table_size - 1;
-	size_t k = held_hash(ix->held[at].change_id) & mask;
+	size_t k = hash_str(ix->held[at].change_id) & mask;
 	while (ix->held_table[k] >= 0)
 		k = (k + 1) & mask;
 	ix->held_table[k] = at;
@@ -472,7 +465,7 @@ enum sched_status sched_index_remove(struct sched_index *ix, const char *change_
 	if (ix->held_table_size == 0)
 		return SCHED_OK;
 	size_t mask = ix->held_table_size - 1;
-	for (size_t k = held_hash(change_id) & mask; ix->held_table[k] >= 0; k = (k + 1) & mask) {
+	for (size_t k = hash_str(change_id) & mask; ix->held_table[k] >= 0; k = (k + 1) & mask) {
 		struct sched_held *h = &ix->held[ix->held_table[k]];
 		if (!h->live || strcmp(h->change_id, change_id) != 0)
 			continue;

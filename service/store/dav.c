@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auth/roles.h"
+#include "core/hash.h"
 #include "store/store_int.h"
 
 #define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -295,19 +296,11 @@ static void memo_keep(struct store_dav_memo *m)
 	pthread_mutex_unlock(&memo_lock);
 }
 
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* The index of `name` in `m`, or -1. */
 static long memo_find(const struct store_dav_memo *m, const char *name)
 {
 	size_t mask = m->size - 1;
-	for (size_t k = name_hash(name) & mask; m->slot[k] != 0; k = (k + 1) & mask)
+	for (size_t k = hash_str(name) & mask; m->slot[k] != 0; k = (k + 1) & mask)
 		if (strcmp(m->name[m->slot[k] - 1], name) == 0)
 			return (long)(m->slot[k] - 1);
 	return -1;
@@ -342,7 +335,7 @@ static struct store_dav_memo *memo_new(const char *digest, const struct store_da
 		w += ln;
 		m->etag[i] = memcpy(w, objs[i].etag, le);
 		w += le;
-		size_t mask = m->size - 1, k = name_hash(m->name[i]) & mask;
+		size_t mask = m->size - 1, k = hash_str(m->name[i]) & mask;
 		while (m->slot[k] != 0)
 			k = (k + 1) & mask;
 		m->slot[k] = i + 1;
