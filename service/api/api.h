@@ -17,7 +17,7 @@
 #include "http/http.h"
 
 /*
- * The database sessions of the short reads answered on the transport threads
+ * The database sessions of the short requests answered on the transport threads
  * (ROUTE_INLINE, api_run_inline): one per transport thread, with short timeouts and no
  * connect of their own.  A transport thread takes a READY one for one request and gives
  * it back; a worker connects a DOWN one after its own request (never a transport thread).
@@ -130,6 +130,9 @@ struct api_worker *api_worker_get(struct api *api);
 
 /* The request's application session (this thread's). */
 struct app_session *api_session(struct http_req *req);
+
+/* Whether `req` runs on a transport thread (api_run_inline): nothing may wait long. */
+bool api_short_only(const struct http_req *req);
 
 /* The caller of a use case: req->user and the request id (borrowed from `req`). */
 struct app_actor api_actor(const struct http_req *req);

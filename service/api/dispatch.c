@@ -48,6 +48,11 @@ struct app_session *api_session(struct http_req *req)
 	return ((struct api_worker *)req->worker)->session;
 }
 
+bool api_short_only(const struct http_req *req)
+{
+	return ((const struct api_worker *)req->worker)->inline_run;
+}
+
 struct app_actor api_actor(const struct http_req *req)
 {
 	return (struct app_actor){req->user.name, req->user.roles, req->user.token_id,
@@ -496,7 +501,7 @@ static void reply_outcome(struct http_req *req, struct http_reply *rep, enum tr_
 		http_reply_problem(rep, req, &req->err, NULL);
 }
 
-/* ---- short reads on the transport threads (ROUTE_INLINE) -------------------------------- */
+/* ---- short requests on the transport threads (ROUTE_INLINE) ----------------------------- */
 
 /* Takes a READY inline session (BUSY now): its index, or -1 when none is. */
 static int inline_take(struct api *api)
@@ -563,15 +568,23 @@ bool api_run_inline(void *cls, struct http_req *req, struct http_reply *rep)
 	req->match = m;
 	w->inline_run = true;
 	w->must_defer = false;
+	app_session_commit_unknown(w->session); /* forgets an earlier run's */
 	req->worker = w;
 	enum tr_code rc = run(req, rep);
+	/* A write whose COMMIT was lost on the way may have been made: answered (503) as a
+	 * worker would answer it, never run a second time. */
+	bool made = app_session_commit_unknown(api->inl.session[i]);
 	w->session = own;
 	w->inline_run = false;
 	inline_give(api, i, now);
 	/* What a worker may answer otherwise: the database kept this run waiting (or its
-	 * connection is gone), or the credential needs what may wait. */
-	bool slow = rc == TR_E_DB_TIMEOUT || rc == TR_E_DB_UNAVAILABLE ||
-		    req->err.code == TR_E_DB_TIMEOUT || req->err.code == TR_E_DB_UNAVAILABLE;
+	 * connection is gone), the credential needs what may wait, or a write needs more
+	 * than short statements (TR_E_DEFERRED: rolled back). */
+	bool slow =
+		!made && (rc == TR_E_DB_TIMEOUT || rc == TR_E_DB_UNAVAILABLE ||
+			  req->err.code == TR_E_DB_TIMEOUT || req->err.code == TR_E_DB_UNAVAILABLE);
+	if (rc == TR_E_DEFERRED || req->err.code == TR_E_DEFERRED)
+		w->must_defer = true;
 	if (slow || w->must_defer) {
 		if (slow)
 			atomic_store(&api->inl.paused_until_ms,

@@ -30,6 +30,10 @@ enum tr_code api_rec_context(struct http_req *req, struct rec_ctx *c,
 	if (rc != TR_OK)
 		return rc;
 	c->services = req->user.scoped ? req->user.services : NULL;
+	if (api_short_only(req)) {
+		c->short_only = true;
+		c->retries = 0; /* a conflict is left to a worker, which retries */
+	}
 	const char *key = http_req_header(req, "Idempotency-Key");
 	if (key != NULL && req->method == HTTP_POST) {
 		size_t n = strlen(key);

@@ -16,8 +16,8 @@
 	{HTTP_GET, base "/{id}", h_records_get, ROLE_ALL, ROUTE_INLINE, "read"},                 \
 	{HTTP_PATCH, base "/{id}", h_records_patch, RECORD_WRITERS, ROUTE_JSON_BODY,             \
 	 "edit (JSON merge patch, If-Match)"},                                                   \
-	{HTTP_POST, base "/{id}/transitions", h_records_transition, ROLE_ALL, ROUTE_JSON_BODY,   \
-	 "fire a workflow event"},                                                               \
+	{HTTP_POST, base "/{id}/transitions", h_records_transition, ROLE_ALL,                    \
+	 ROUTE_JSON_BODY | ROUTE_INLINE, "fire a workflow event"},                               \
 	{HTTP_GET, base "/{id}/history", h_records_history, ROLE_ALL, 0, "audit events"}
 /* clang-format on */
 

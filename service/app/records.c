@@ -532,6 +532,9 @@ enum tr_code records_transition(struct rec_ctx *c, const char *kind, const char 
 			    .expect = expect,
 			    .out = out,
 			    .err = err};
+	/* A change's submit decides (risk, approvals, the slot): not on a transport thread */
+	if (c->short_only && strcmp(kind, "change") == 0 && strcmp(event, "submit") == 0)
+		return tr_error_set(err, TR_E_DEFERRED, NULL, "a submit is left to a worker");
 	return rec_run(&j, transition_tx);
 }
 

@@ -31,6 +31,13 @@ struct rec_ctx {
 	const char *services;
 	/* Idempotency-Key of a POST, with what identifies the request; key NULL if none. */
 	const char *idem_key, *idem_method, *idem_path, *idem_body_hash;
+	/*
+	 * On a transport thread (a short session, api_run_inline): a write that would do more
+	 * than short statements -- a placement, a risk decision or approvals, a retry after
+	 * a conflict -- is refused with TR_E_DEFERRED before anything is committed, and a
+	 * request worker runs it again.  Only transitions run so (records_transition).
+	 */
+	bool short_only;
 };
 
 /* What a use case did (the transport picks its status from it). */

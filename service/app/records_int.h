@@ -49,6 +49,10 @@ struct rec_job {
 /* Ends a transaction body with a refusal: rolled back, reported as `code`. */
 enum db_status rec_refuse(struct rec_job *j, enum tr_code code);
 
+/* Ends a transaction body of a short_only job that needs `what`: rolled back, reported as
+ * TR_E_DEFERRED (a request worker runs it again). */
+enum db_status rec_defer(struct rec_job *j, const char *what);
+
 /* Maps a database failure to an error. */
 enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *st);
 

@@ -27,6 +27,12 @@ enum db_status rec_refuse(struct rec_job *j, enum tr_code code)
 	return DB_HARD;
 }
 
+enum db_status rec_defer(struct rec_job *j, const char *what)
+{
+	tr_error_set(j->err, TR_E_DEFERRED, NULL, "%s is left to a request worker", what);
+	return rec_refuse(j, TR_E_DEFERRED);
+}
+
 enum tr_code rec_db_error(struct tr_error *err, enum db_status s, struct store *st)
 {
 	return store_error(st, s, NULL, err);
@@ -89,6 +95,8 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 	}
 	if (j->code != TR_OK)
 		return j->code;
+	if (s == DB_SOFT && j->c->short_only) /* no retries here: a worker retries */
+		return tr_error_set(j->err, TR_E_DEFERRED, NULL, "a conflict is left to a worker");
 	if (s < 0)
 		return rec_db_error(j->err, s, j->c->st);
 	if (!finished)
@@ -487,6 +495,11 @@ enum db_status rec_load_policy_inputs(struct rec_job *j, const struct wf *wf, js
 {
 	const struct policy_set *set = j->c->defs->policies;
 	j->ext = (struct policy_ext){set, j->c->defs->catalog, j->history};
+	/* The slot proposal and the risk history below: more than a short statement */
+	if (j->c->short_only && set != NULL && wf != NULL && j->history == NULL &&
+	    strcmp(j->kind, "change") == 0 &&
+	    (wf_uses_action(wf, "request_approvals") || wf_uses_action(wf, "assess_risk")))
+		return rec_defer(j, "a change's policy inputs");
 	if (set != NULL && wf != NULL && j->history == NULL) {
 		enum db_status s = rec_schedule_propose(j, wf, record);
 		if (s < 0)

@@ -753,6 +753,8 @@ enum db_status rec_schedule_apply(struct rec_job *j, struct store_record *r, jso
 {
 	json_t *e = schedule_effect(effects);
 	*audit_detail = NULL;
+	if (e != NULL && j->c->short_only)
+		return rec_defer(j, "a placement");
 	if (e != NULL) {
 		bool moved;
 		enum db_status s =

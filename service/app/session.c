@@ -54,6 +54,11 @@ bool app_session_connected(const struct app_session *s)
 	return store_connected(s->store);
 }
 
+bool app_session_commit_unknown(struct app_session *s)
+{
+	return store_commit_unknown(s->store);
+}
+
 void app_session_free(struct app_session *s)
 {
 	if (s == NULL)

@@ -60,6 +60,11 @@ bool app_session_connect(struct app_session *s);
 /* Whether `s` is connected now (no round trip, never waits). */
 bool app_session_connected(const struct app_session *s);
 
+/* Whether a write of `s` since the last call lost its connection with COMMIT in flight,
+ * so that it may have been made (store_commit_unknown): such a write is never run again.
+ * Forgets it. */
+bool app_session_commit_unknown(struct app_session *s);
+
 /*
  * The per-thread sessions of `app` (app_init and app_destroy call these): 0, or -1 when
  * no thread key is left.  Destroying frees the calling thread's session; the others are

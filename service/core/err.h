@@ -98,6 +98,10 @@
 	  "`Retry-After`, or another replica.")                                                    \
 	X(TR_E_CONFIG, 500, "config", "CONFIG", "Invalid configuration",                           \
 	  "A setting is invalid; reported at start-up and by the CLI rather than to API clients.") \
+	X(TR_E_DEFERRED, 503, "deferred", "DEFERRED", "Handed to a request worker",                \
+	  "Internal, never sent: a write begun on a transport thread needed what may wait "        \
+	  "(a placement, a risk decision, a retry) and was rolled back and handed to a request "   \
+	  "worker, which answers it.")                                                             \
 	X(TR_R_STATE, 409, "state", "STATE", "Wrong state",                                        \
 	  "The record is not in a state that allows this: the event is not allowed from its "      \
 	  "current state, it is not awaiting approvals or its slot, or it has not been assessed "  \

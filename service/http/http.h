@@ -12,7 +12,7 @@
  * replies; they never wait long on the database.  Dispatch runs on one of `threads`
  * request workers (the connection suspended meanwhile), or on the transport thread at
  * once for a request `is_quick` says is quick, so /healthz answers while every worker
- * waits; `run_inline` may answer a short read on the transport thread too, which spares
+ * waits; `run_inline` may answer a short request on the transport thread too, which spares
  * the hand-off to a worker and back.
  * Completion runs on a transport thread.  A client must send each request head within
  * `header_timeout` seconds; connections are capped in all and per client address.

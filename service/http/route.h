@@ -41,10 +41,11 @@ enum route_flag {
 	ROUTE_BASIC_TOO = 1u << 5,  /* a machine's webhook: a bearer token, or HTTP Basic with
 				       an app password (what the sender's config can hold); no
 				       session cookie */
-	ROUTE_INLINE = 1u << 6,     /* a short read (one statement by key): answered on the
-				       transport thread when a database connection with short
-				       timeouts is free there, else handed to a worker as any
-				       other (http_server_opts.run_inline) */
+	ROUTE_INLINE = 1u << 6,     /* a short request (a read by key, a transition): answered
+				       on the transport thread when a database connection with
+				       short timeouts is free there, else handed to a worker as
+				       any other (http_server_opts.run_inline); a run that
+				       needs more is rolled back and handed over too */
 };
 
 struct http_req;

@@ -25,6 +25,7 @@ struct store {
 	unsigned statement_ms, lock_ms; /* store_set_timeouts; 0 = none */
 	bool no_autoconnect;            /* store_set_autoconnect(false) */
 	unsigned long round_trips;      /* store_round_trips */
+	bool commit_unknown;            /* store_commit_unknown */
 };
 
 /*
@@ -163,6 +164,13 @@ static bool connect_for_use(struct store *st)
 		return true;
 	set_error(st, "not connected");
 	return false;
+}
+
+bool store_commit_unknown(struct store *st)
+{
+	bool unknown = st->commit_unknown;
+	st->commit_unknown = false;
+	return unknown;
 }
 
 unsigned long store_round_trips(const struct store *st)
@@ -586,6 +594,7 @@ enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned ret
 							   : store_exec(st, &commit, NULL, NULL);
 			if (c >= 0)
 				return s;
+			st->commit_unknown = c == DB_DOWN; /* lost on the way, or the answer */
 			s = c;
 		}
 		queue_clear(st); /* what fn queued after its refusal is dropped */

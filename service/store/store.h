@@ -124,6 +124,13 @@ enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned ret
 			enum db_status (*fn)(struct store *st, void *cls), void *cls);
 
 /*
+ * Whether a store_tx since the last call lost its connection with COMMIT in flight: that
+ * transaction may or may not have committed, so it must not be run again as if it had
+ * not.  Forgets it.
+ */
+bool store_commit_unknown(struct store *st);
+
+/*
  * Applies the embedded migrations not yet recorded in `schema_version`, each in its own
  * transaction, under an advisory lock so replicas starting together do not race.
  * Writes one line per applied migration to the log.  Returns DB_NONE/DB_ONE on success

@@ -1247,6 +1247,133 @@ static void test_reads_do_not_wait_behind_a_held_worker(void)
 	CHECK_INT(server_stop(&one, 10, NULL), 0);
 }
 
+struct held_fire {
+	struct server *srv;
+	const char *path, *token, *event;
+	long status;
+	char state[64];
+	atomic_bool done;
+};
+
+static void *fire_main(void *arg)
+{
+	struct held_fire *h = arg;
+	char url[256], body[128];
+	snprintf(url, sizeof url, "%s/transitions", h->path);
+	snprintf(body, sizeof body, "{\"event\": \"%s\"}", h->event);
+	struct reply *r = request(h->srv, "POST", url, h->token, body, NULL);
+	h->status = r->status;
+	snprintf(h->state, sizeof h->state, "%s", reply_str(r, "state"));
+	reply_free(r);
+	atomic_store(&h->done, true);
+	return NULL;
+}
+
+/* The version of record `path` (its ETag), or -1. */
+static long version_of(struct server *s, const char *path)
+{
+	struct reply *r = request(s, "GET", path, alice, NULL, NULL);
+	const char *etag = r->status == 200 ? reply_header(r, "ETag") : NULL;
+	long v = etag != NULL ? strtol(etag + (etag[0] == '"'), NULL, 10) : -1;
+	reply_free(r);
+	return v;
+}
+
+/* Until transomd has a statement waiting on a lock (at most 10 s); whether it has. */
+static bool until_waiting_on_a_lock(void)
+{
+	bool waiting = false;
+	PGconn *watch = superuser();
+	for (int i = 0; i < 200 && !waiting; i++) {
+		PGresult *r = PQexec(watch, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type ="
+					    " 'Lock' AND application_name = 'transomd'");
+		waiting = PQntuples(r) > 0;
+		PQclear(r);
+		if (!waiting)
+			usleep(50 * 1000);
+	}
+	PQfinish(watch);
+	return waiting;
+}
+
+/*
+ * Issue 19: a transition that needs only short statements is answered on the transport
+ * thread, beside a held worker; one that needs more (a normal change's policy inputs) or
+ * that the database keeps waiting past the short lock timeout is rolled back there and
+ * run by a worker -- once: the version moves by one.  Without the inline transitions the
+ * first one queues behind the held worker until the lock is released, after the check.
+ */
+static void test_transitions_do_not_wait_behind_a_held_worker(void)
+{
+	const char *env[] = {"TRANSOM_THREADS=1", "TRANSOM_LOCK_TIMEOUT_MS=60000",
+			     "TRANSOM_STATEMENT_TIMEOUT_MS=60000", NULL};
+	const char *slow = "{\"title\": \"Slow reports\", \"service\": \"payments\","
+			   " \"priority\": \"P4\"}";
+	char a[64], b[64], inc[64], inc2[64], ifm[80], sql[160];
+	struct server one;
+	if (!create("/v1/changes", alice, normal_change, a, sizeof a) ||
+	    !create("/v1/changes", alice, normal_change, b, sizeof b) ||
+	    !create("/v1/incidents", alice, slow, inc, sizeof inc) ||
+	    !create("/v1/incidents", alice, slow, inc2, sizeof inc2) ||
+	    !server_start(&one, NULL, NULL, env)) {
+		CHECK(!"setup failed");
+		return;
+	}
+	for (int i = 0; i < 2; i++) { /* the first one has the worker connect the inline sessions */
+		struct reply *r = request(&one, "GET", a, alice, NULL, NULL);
+		CHECK_INT(r->status, 200);
+		snprintf(ifm, sizeof ifm, "If-Match: %s", reply_header(r, "ETag") ?: "\"0\"");
+		reply_free(r);
+	}
+	long v0 = version_of(&one, inc2);
+	PGconn *db = superuser();
+	snprintf(sql, sizeof sql, "SELECT 1 FROM records WHERE id = '%s' FOR UPDATE",
+		 strrchr(a, '/') + 1);
+	CHECK(sql_ok(db, "BEGIN") && sql_ok(db, sql));
+	struct held_patch h = {.srv = &one, .path = a, .ifm = ifm};
+	atomic_init(&h.done, false);
+	pthread_t t, tb;
+	CHECK(pthread_create(&t, NULL, patch_main, &h) == 0);
+	CHECK(until_waiting_on_a_lock()); /* the one worker is held */
+
+	struct held_fire start = {.srv = &one, .path = inc, .token = manager, .event = "start"};
+	fire_main(&start);
+	CHECKF(start.status == 200 && strcmp(start.state, "in_progress") == 0,
+	       "start beside a held worker: %ld %s", start.status, start.state);
+	CHECK(!atomic_load(&h.done)); /* answered while the worker was held */
+
+	/* A normal change's policy inputs are left to the worker: it waits for it. */
+	struct held_fire cancel = {.srv = &one, .path = b, .token = alice, .event = "cancel"};
+	atomic_init(&cancel.done, false);
+	CHECK(pthread_create(&tb, NULL, fire_main, &cancel) == 0);
+	usleep(400 * 1000);
+	CHECK(!atomic_load(&cancel.done));
+	CHECK(sql_ok(db, "COMMIT"));
+	pthread_join(t, NULL);
+	CHECK_INT(h.status, 200);
+	pthread_join(tb, NULL);
+	CHECKF(cancel.status == 200 && strcmp(cancel.state, "cancelled") == 0,
+	       "cancel handed to the worker: %ld %s", cancel.status, cancel.state);
+	CHECK_INT(version_of(&one, b), 2);
+
+	/* Kept waiting past the transport thread's lock timeout: the worker runs it, once. */
+	snprintf(sql, sizeof sql, "SELECT 1 FROM records WHERE id = '%s' FOR UPDATE",
+		 strrchr(inc2, '/') + 1);
+	CHECK(sql_ok(db, "BEGIN") && sql_ok(db, sql));
+	struct held_fire locked = {.srv = &one, .path = inc2, .token = manager, .event = "start"};
+	atomic_init(&locked.done, false);
+	CHECK(pthread_create(&t, NULL, fire_main, &locked) == 0);
+	usleep(600 * 1000); /* past APP_SHORT_LOCK_MS */
+	CHECK(!atomic_load(&locked.done));
+	CHECK(sql_ok(db, "COMMIT"));
+	pthread_join(t, NULL);
+	CHECKF(locked.status == 200 && strcmp(locked.state, "in_progress") == 0,
+	       "start after a row lock: %ld %s", locked.status, locked.state);
+	CHECK_INT(version_of(&one, inc2), v0 + 1);
+	PQfinish(db);
+	CHECK_INT(server_stop(&one, 10, NULL), 0);
+}
+
 static void setup(void)
 {
 	snprintf(alice, sizeof alice, "%s", token_for("alice", "requester"));
@@ -1273,7 +1400,8 @@ TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_n
       test_problem_follows_its_fix_change, test_history_lists_every_event_in_order,
       test_comments_are_audited_and_checked, test_list_filters_and_pages, test_workflows_endpoints,
       test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
-      test_reads_do_not_wait_behind_a_held_worker, test_audit_verifies_and_detects_tampering,
+      test_reads_do_not_wait_behind_a_held_worker,
+      test_transitions_do_not_wait_behind_a_held_worker, test_audit_verifies_and_detects_tampering,
       test_reads_serve_stored_json_as_the_representation,
       test_timers_fire_and_guards_name_themselves)
 #undef main
