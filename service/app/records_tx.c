@@ -70,8 +70,10 @@ enum tr_code rec_run(struct rec_job *j, enum db_status (*fn)(struct store *, voi
 	struct cal_instances *expanded = NULL;
 	j->code = TR_OK;
 	j->body = fn;
-	if (j->instances == NULL && j->kind != NULL && strcmp(j->kind, "change") == 0) {
-		/* Calendars are expanded here, before any row is locked (rec_calendar). */
+	if (j->instances == NULL && j->kind != NULL && strcmp(j->kind, "change") == 0 &&
+	    !j->c->short_only) {
+		/* Calendars are expanded here, before any row is locked (rec_calendar); a short
+		 * run places and proposes nothing (rec_defer), so it never needs them. */
 		expanded = rec_calendar(j->c);
 		if (expanded == NULL)
 			return tr_error_set(j->err, TR_E_NOMEM, NULL, "out of memory");
