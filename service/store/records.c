@@ -423,6 +423,18 @@ static const struct store_stmt stmt_history = {
 	" coalesce(sum(incidents), 0) FROM f WHERE k = 'requester'",
 	5};
 
+/*
+ * PostgreSQL takes longer to plan the history statement than to run it (0.47 ms to run
+ * with 100,000 records, another 0.5-0.9 ms to plan), and with parameters it plans it
+ * anew on every call: its generic plan, the same indexes, looks costlier to it than the
+ * custom ones.  So a transaction asks for the generic plan (made once per connection)
+ * around it, and puts the default back after it (pipelined with what follows).
+ */
+static const struct store_stmt stmt_plan_generic = {
+	"plan_generic", "SET LOCAL plan_cache_mode = force_generic_plan", 0};
+static const struct store_stmt stmt_plan_default = {"plan_default",
+						    "SET LOCAL plan_cache_mode TO DEFAULT", 0};
+
 enum db_status store_change_history(struct store *st, json_t *services, const char *template,
 				    const char *team, json_t *team_members, long long since_ms,
 				    json_t **out)
@@ -439,7 +451,14 @@ enum db_status store_change_history(struct store *st, json_t *services, const ch
 	snprintf(since, sizeof since, "%lld", since_ms);
 	const char *p[] = {since, svc, template, team, members};
 	PGresult *res;
-	enum db_status s = store_exec(st, &stmt_history, p, &res);
+	bool generic = store_in_tx(st); /* SET LOCAL outside one would only warn */
+	enum db_status s = generic ? store_queue(st, &stmt_plan_generic, NULL) : DB_NONE;
+	if (s >= 0)
+		s = store_exec(st, &stmt_history, p, &res);
+	if (s >= 0 && generic && store_queue(st, &stmt_plan_default, NULL) < 0) {
+		PQclear(res);
+		s = DB_HARD;
+	}
 	free(svc);
 	free(members);
 	if (s < 0)

@@ -26,6 +26,7 @@ struct store {
 	bool no_autoconnect;            /* store_set_autoconnect(false) */
 	unsigned long round_trips;      /* store_round_trips */
 	bool commit_unknown;            /* store_commit_unknown */
+	bool in_tx;                     /* store_in_tx */
 };
 
 /*
@@ -164,6 +165,11 @@ static bool connect_for_use(struct store *st)
 		return true;
 	set_error(st, "not connected");
 	return false;
+}
+
+bool store_in_tx(const struct store *st)
+{
+	return st->in_tx;
 }
 
 bool store_commit_unknown(struct store *st)
@@ -587,7 +593,9 @@ enum db_status store_tx(struct store *st, enum store_isolation iso, unsigned ret
 		enum db_status s = enqueue(st, &begin[iso], NULL, NULL);
 		if (s < 0)
 			return s;
+		st->in_tx = true;
 		s = fn(st, cls);
+		st->in_tx = false;
 		if (s >= 0) {
 			/* COMMIT alone (nothing queued: the simple protocol) or with the queue */
 			enum db_status c = st->nqueue == 0 ? store_command(st, "COMMIT")

@@ -35,6 +35,9 @@ enum db_status store_exec(struct store *st, const struct store_stmt *stmt,
 /* Runs a parameterless utility command (BEGIN, COMMIT, ...). */
 enum db_status store_command(struct store *st, const char *sql);
 
+/* Whether `st` is inside store_tx's function: a statement sent now is in its transaction. */
+bool store_in_tx(const struct store *st);
+
 /*
  * Queues `stmt` with `params` (copied) without waiting for it: it is sent, pipelined,
  * with the next store_exec() or store_command() (COMMIT, at the latest), whose status

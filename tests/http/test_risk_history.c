@@ -227,4 +227,58 @@ static void test_the_query_does_not_scan_the_table(void)
 	store_free(st);
 }
 
-TESTS(test_the_answer_is_the_full_scans, test_the_query_does_not_scan_the_table)
+struct history_calls {
+	json_t *services, *members;
+	int default_after; /* calls after which plan_cache_mode was back to its default */
+};
+
+/* One transaction: the history, then the plan mode the rest of it runs with. */
+static enum db_status history_tx(struct store *st, void *cls)
+{
+	static const struct store_stmt mode = {"test_history_mode",
+					       "SELECT current_setting('plan_cache_mode')", 0};
+	struct history_calls *c = cls;
+	json_t *h = NULL;
+	PGresult *res;
+	enum db_status s =
+		store_change_history(st, c->services, "t1", "payments", c->members, 0, &h);
+	json_decref(h);
+	if (s >= 0 && (s = store_exec(st, &mode, NULL, &res)) == DB_ONE) {
+		c->default_after += strcmp(PQgetvalue(res, 0, 0), "auto") == 0;
+		PQclear(res);
+	}
+	return s;
+}
+
+/*
+ * The statement costs PostgreSQL more to plan than to run: inside a transaction it runs
+ * on the generic plan, made once per connection, never replanned with each call's values
+ * (PostgreSQL's own choice kept custom plans); and the transaction goes on with the
+ * default plan mode.
+ */
+static void test_the_query_is_planned_once(void)
+{
+	static const struct store_stmt plans = {
+		"test_history_plans",
+		"SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+		" WHERE name = 'record_history'",
+		0};
+	struct store *st = store_new(getenv("TRANSOM_TEST_DATABASE_URL"), NULL);
+	struct history_calls c = {json_pack("[s]", "s1"), json_pack("[s,s]", "u1", "u2"), 0};
+	CHECK(st != NULL);
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(store_tx(st, STORE_READ_COMMITTED, 0, history_tx, &c) >= 0, 1);
+	CHECK_INT(c.default_after, 8);
+	PGresult *res;
+	CHECK_INT(store_exec(st, &plans, NULL, &res), DB_ONE);
+	CHECKF(atoi(PQgetvalue(res, 0, 0)) == 8 && atoi(PQgetvalue(res, 0, 1)) == 0,
+	       "record_history: %s generic plans, %s custom plans", PQgetvalue(res, 0, 0),
+	       PQgetvalue(res, 0, 1));
+	PQclear(res);
+	json_decref(c.services);
+	json_decref(c.members);
+	store_free(st);
+}
+
+TESTS(test_the_answer_is_the_full_scans, test_the_query_does_not_scan_the_table,
+      test_the_query_is_planned_once)
