@@ -1162,6 +1162,23 @@ static void *patch_main(void *arg)
 	return NULL;
 }
 
+/* Until transomd has a statement waiting on a lock (at most 10 s); whether it has. */
+static bool until_waiting_on_a_lock(void)
+{
+	bool waiting = false;
+	PGconn *watch = superuser();
+	for (int i = 0; i < 200 && !waiting; i++) {
+		PGresult *r = PQexec(watch, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type ="
+					    " 'Lock' AND application_name = 'transomd'");
+		waiting = PQntuples(r) > 0;
+		PQclear(r);
+		if (!waiting)
+			usleep(50 * 1000);
+	}
+	PQfinish(watch);
+	return waiting;
+}
+
 struct held_get {
 	struct server *srv;
 	const char *path;
@@ -1210,19 +1227,7 @@ static void test_reads_do_not_wait_behind_a_held_worker(void)
 	atomic_init(&h.done, false);
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, patch_main, &h) == 0);
-	/* until the PATCH waits on the lock (so the one worker is held) */
-	bool waiting = false;
-	PGconn *watch = superuser();
-	for (int i = 0; i < 200 && !waiting; i++) {
-		PGresult *r = PQexec(watch, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type ="
-					    " 'Lock' AND application_name = 'transomd'");
-		waiting = PQntuples(r) > 0;
-		PQclear(r);
-		if (!waiting)
-			usleep(50 * 1000);
-	}
-	PQfinish(watch);
-	CHECK(waiting);
+	CHECK(until_waiting_on_a_lock()); /* the PATCH waits on the lock: the worker is held */
 	for (int i = 0; i < 4; i++) {
 		struct reply *r = request(&one, "GET", i % 2 ? a : b, alice, NULL, NULL);
 		CHECKF(r->status == 200, "GET %s beside a held worker: %ld", i % 2 ? a : b,
@@ -1277,23 +1282,6 @@ static long version_of(struct server *s, const char *path)
 	long v = etag != NULL ? strtol(etag + (etag[0] == '"'), NULL, 10) : -1;
 	reply_free(r);
 	return v;
-}
-
-/* Until transomd has a statement waiting on a lock (at most 10 s); whether it has. */
-static bool until_waiting_on_a_lock(void)
-{
-	bool waiting = false;
-	PGconn *watch = superuser();
-	for (int i = 0; i < 200 && !waiting; i++) {
-		PGresult *r = PQexec(watch, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type ="
-					    " 'Lock' AND application_name = 'transomd'");
-		waiting = PQntuples(r) > 0;
-		PQclear(r);
-		if (!waiting)
-			usleep(50 * 1000);
-	}
-	PQfinish(watch);
-	return waiting;
 }
 
 /*
