@@ -1162,6 +1162,24 @@ static void *patch_main(void *arg)
 	return NULL;
 }
 
+/* A transomd with one request worker, whose statements wait as long as they must. */
+static const char *const one_worker[] = {"TRANSOM_THREADS=1", "TRANSOM_LOCK_TIMEOUT_MS=60000",
+					 "TRANSOM_STATEMENT_TIMEOUT_MS=60000", NULL};
+
+/*
+ * Reads record `path` twice on `one` (the first read, on the worker, has it connect the
+ * transport threads' sessions) and writes its If-Match header into `ifm`.
+ */
+static void one_worker_ready(struct server *one, const char *path, char *ifm, size_t len)
+{
+	for (int i = 0; i < 2; i++) {
+		struct reply *r = request(one, "GET", path, alice, NULL, NULL);
+		CHECK_INT(r->status, 200);
+		snprintf(ifm, len, "If-Match: %s", reply_header(r, "ETag") ?: "\"0\"");
+		reply_free(r);
+	}
+}
+
 /* Until transomd has a statement waiting on a lock (at most 10 s); whether it has. */
 static bool until_waiting_on_a_lock(void)
 {
@@ -1177,6 +1195,24 @@ static bool until_waiting_on_a_lock(void)
 	}
 	PQfinish(watch);
 	return waiting;
+}
+
+/*
+ * Holds the only worker of h->srv: locks record h->path in a transaction of its own
+ * (returned open: COMMIT releases it) and starts h's PATCH of it on thread *t, then waits
+ * until the PATCH waits on the lock.
+ */
+static PGconn *hold_the_worker(struct held_patch *h, pthread_t *t)
+{
+	char sql[160];
+	PGconn *db = superuser();
+	snprintf(sql, sizeof sql, "SELECT 1 FROM records WHERE id = '%s' FOR UPDATE",
+		 strrchr(h->path, '/') + 1);
+	CHECK(sql_ok(db, "BEGIN") && sql_ok(db, sql));
+	atomic_init(&h->done, false);
+	CHECK(pthread_create(t, NULL, patch_main, h) == 0);
+	CHECK(until_waiting_on_a_lock());
+	return db;
 }
 
 struct held_get {
@@ -1203,31 +1239,18 @@ static void *get_main(void *arg)
  */
 static void test_reads_do_not_wait_behind_a_held_worker(void)
 {
-	const char *env[] = {"TRANSOM_THREADS=1", "TRANSOM_LOCK_TIMEOUT_MS=60000",
-			     "TRANSOM_STATEMENT_TIMEOUT_MS=60000", NULL};
-	char a[64], b[64], ifm[80], sql[160];
+	char a[64], b[64], ifm[80];
 	struct server one;
 	if (!create("/v1/changes", alice, normal_change, a, sizeof a) ||
 	    !create("/v1/changes", alice, normal_change, b, sizeof b) ||
-	    !server_start(&one, NULL, NULL, env)) {
+	    !server_start(&one, NULL, NULL, one_worker)) {
 		CHECK(!"setup failed");
 		return;
 	}
-	for (int i = 0; i < 2; i++) { /* the first one has the worker connect the inline sessions */
-		struct reply *r = request(&one, "GET", a, alice, NULL, NULL);
-		CHECK_INT(r->status, 200);
-		snprintf(ifm, sizeof ifm, "If-Match: %s", reply_header(r, "ETag") ?: "\"0\"");
-		reply_free(r);
-	}
-	PGconn *db = superuser();
-	snprintf(sql, sizeof sql, "SELECT 1 FROM records WHERE id = '%s' FOR UPDATE",
-		 strrchr(a, '/') + 1);
-	CHECK(sql_ok(db, "BEGIN") && sql_ok(db, sql));
+	one_worker_ready(&one, a, ifm, sizeof ifm);
 	struct held_patch h = {.srv = &one, .path = a, .ifm = ifm};
-	atomic_init(&h.done, false);
 	pthread_t t;
-	CHECK(pthread_create(&t, NULL, patch_main, &h) == 0);
-	CHECK(until_waiting_on_a_lock()); /* the PATCH waits on the lock: the worker is held */
+	PGconn *db = hold_the_worker(&h, &t);
 	for (int i = 0; i < 4; i++) {
 		struct reply *r = request(&one, "GET", i % 2 ? a : b, alice, NULL, NULL);
 		CHECKF(r->status == 200, "GET %s beside a held worker: %ld", i % 2 ? a : b,
@@ -1293,8 +1316,6 @@ static long version_of(struct server *s, const char *path)
  */
 static void test_transitions_do_not_wait_behind_a_held_worker(void)
 {
-	const char *env[] = {"TRANSOM_THREADS=1", "TRANSOM_LOCK_TIMEOUT_MS=60000",
-			     "TRANSOM_STATEMENT_TIMEOUT_MS=60000", NULL};
 	const char *slow = "{\"title\": \"Slow reports\", \"service\": \"payments\","
 			   " \"priority\": \"P4\"}";
 	char a[64], b[64], inc[64], inc2[64], ifm[80], sql[160];
@@ -1303,26 +1324,15 @@ static void test_transitions_do_not_wait_behind_a_held_worker(void)
 	    !create("/v1/changes", alice, normal_change, b, sizeof b) ||
 	    !create("/v1/incidents", alice, slow, inc, sizeof inc) ||
 	    !create("/v1/incidents", alice, slow, inc2, sizeof inc2) ||
-	    !server_start(&one, NULL, NULL, env)) {
+	    !server_start(&one, NULL, NULL, one_worker)) {
 		CHECK(!"setup failed");
 		return;
 	}
-	for (int i = 0; i < 2; i++) { /* the first one has the worker connect the inline sessions */
-		struct reply *r = request(&one, "GET", a, alice, NULL, NULL);
-		CHECK_INT(r->status, 200);
-		snprintf(ifm, sizeof ifm, "If-Match: %s", reply_header(r, "ETag") ?: "\"0\"");
-		reply_free(r);
-	}
+	one_worker_ready(&one, a, ifm, sizeof ifm);
 	long v0 = version_of(&one, inc2);
-	PGconn *db = superuser();
-	snprintf(sql, sizeof sql, "SELECT 1 FROM records WHERE id = '%s' FOR UPDATE",
-		 strrchr(a, '/') + 1);
-	CHECK(sql_ok(db, "BEGIN") && sql_ok(db, sql));
 	struct held_patch h = {.srv = &one, .path = a, .ifm = ifm};
-	atomic_init(&h.done, false);
 	pthread_t t, tb;
-	CHECK(pthread_create(&t, NULL, patch_main, &h) == 0);
-	CHECK(until_waiting_on_a_lock()); /* the one worker is held */
+	PGconn *db = hold_the_worker(&h, &t);
 
 	struct held_fire start = {.srv = &one, .path = inc, .token = manager, .event = "start"};
 	fire_main(&start);
