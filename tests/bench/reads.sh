@@ -17,7 +17,11 @@
 #
 # Each HTTP / pgbench pair is sampled BENCH_REPS times (default 3), interleaved (the first
 # of each pair alternates); rows print min / median / max of the rates and of the ratio of
-# each repetition.  With the largest size the schedule's SQL is also timed alone (pgbench,
+# each repetition.  The GET by id is also sampled against tests/bench/bench_floor.c: a
+# libmicrohttpd server with transomd's transport flags that runs the logged statement and
+# sends its row, nothing else -- the floor of a server of this shape.  It has
+# BENCH_FLOOR_THREADS threads and connections (default 8: enough requests in flight that
+# the CPU, not the round trips, is its limit).  With the largest size the schedule's SQL is also timed alone (pgbench,
 # one client): its mean latency in ms.
 #
 # Environment: BENCH_READS_SIZES (default "1000 10000"), BENCH_CONCURRENCY,
@@ -30,6 +34,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 BIN=$ROOT/$BUILD/transomd
 CLIENT=$ROOT/$BUILD/tests/bench/bench_transitions
+FLOOR=$ROOT/$BUILD/tests/bench/bench_floor
 SIZES=${BENCH_READS_SIZES:-1000 10000}
 CORES=$(nproc)
 N=${BENCH_CONCURRENCY:-$((CORES < 2 ? 2 : CORES > 8 ? 8 : CORES))}
@@ -42,7 +47,7 @@ export PGOPTIONS
 . "$ROOT/tests/bench/lib.sh"
 SERVE_ENV="TRANSOM_THREADS=$N"
 
-need "$BIN" "$CLIENT" "$PGBIN/pgbench" "$PGBIN/psql"
+need "$BIN" "$CLIENT" "$FLOOR" "$PGBIN/pgbench" "$PGBIN/psql"
 bench_tmp reads
 
 # --- the database and the service -------------------------------------------------------------
@@ -129,9 +134,12 @@ script() {
 	[ -s "$TMP/$1.sql" ] || die "cannot make the pgbench script of GET $2"
 }
 
-# One HTTP sample: bench_transitions get ...; its rate on stdout.
+# One HTTP sample: bench_transitions get ...; its rate on stdout.  FLOOR_URL set: against
+# bench_floor instead of transomd.
 http_sample() {
-	BENCH_SERVER_PID=$SERVER BENCH_PG_PID=$PM "$CLIENT" "$URL" "$TOKEN" get "$CONNECTIONS" \
+	spid=$SERVER
+	[ -n "${FLOOR_URL:-}" ] && spid=$FLOOR_PID
+	BENCH_SERVER_PID=$spid BENCH_PG_PID=$PM "$CLIENT" "${FLOOR_URL:-$URL}" "$TOKEN" get "$CONNECTIONS" \
 		"$1" "$2" "$WARMUP" "$SECONDS_" >"$TMP/http.out" 2>"$TMP/http.err" || {
 		cat "$TMP/http.out" "$TMP/http.err" >&2
 		return 1
@@ -155,19 +163,29 @@ pgbench_sample() {
 	sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$TMP/pgbench.out"
 }
 
-# pair LABEL NAME PATH RECORDS GOAL: REPS interleaved samples of GET PATH and of NAME's SQL.
+# pair LABEL NAME PATH RECORDS GOAL [floor]: REPS interleaved samples of GET PATH and of
+# NAME's SQL; with "floor", of GET PATH from bench_floor too (on $FLOOR_URL, $FLOOR_PID).
 pair() {
+	sides="http pg${6:+ floor}"
 	: >"$TMP/r_http"
 	: >"$TMP/r_pg"
+	: >"$TMP/r_floor"
 	for rep in $(seq 1 "$REPS"); do
-		for side in $(if [ $((rep % 2)) -eq 1 ]; then echo http pg; else echo pg http; fi); do
-			if [ "$side" = http ]; then
-				v=$(http_sample "$4" "$3") || die "the HTTP run had errors"
+		[ $((rep % 2)) -eq 1 ] && order=$sides || order=$(echo "$sides" | tr ' ' '\n' | tac)
+		for side in $order; do
+			case $side in
+			http)
+				v=$(FLOOR_URL='' http_sample "$4" "$3") || die "the HTTP run had errors"
 				cpu=$(sed -n 's/^cpu_us_per_op //p' "$TMP/http.out")
 				lat=$(sed -n 's/^latency_ms //p' "$TMP/http.out")
-			else
-				v=$(pgbench_sample "$2" "$4" "$N") || die "pgbench failed"
-			fi
+				;;
+			floor)
+				v=$(FLOOR_URL=$FLOOR_URL http_sample "$4" "$3") ||
+					die "the floor run had errors"
+				fcpu=$(sed -n 's/^cpu_us_per_op //p' "$TMP/http.out")
+				;;
+			pg) v=$(pgbench_sample "$2" "$4" "$N") || die "pgbench failed" ;;
+			esac
 			echo "$v" >>"$TMP/r_$side"
 			echo "    repetition $rep: $side $v/s"
 		done
@@ -178,6 +196,30 @@ pair() {
 	row "pgbench, same SQL (baseline)" "$TMP/r_pg"
 	row "ratio HTTP / pgbench (goal >= $5)" "$TMP/r_ratio" "%10.3f"
 	echo "  last HTTP sample: latency ms $lat; CPU µs per request $cpu"
+	[ -n "${6:-}" ] || return 0
+	ratios "$TMP/r_floor" "$TMP/r_pg" "$TMP/r_fratio"
+	ratios "$TMP/r_http" "$TMP/r_floor" "$TMP/r_hfratio"
+	row "floor: bench_floor, same SQL" "$TMP/r_floor"
+	row "ratio floor / pgbench" "$TMP/r_fratio" "%10.3f"
+	row "ratio HTTP / floor" "$TMP/r_hfratio" "%10.3f"
+	echo "  last floor sample: CPU µs per request $fcpu (server = bench_floor)"
+}
+
+# floor_start NAME: bench_floor on the statement the logged GET's backend ran for NAME
+# (record_view); sets FLOOR_URL and FLOOR_PID.
+floor_start() {
+	sed -n "s/.*LOG:  execute $1: //p" "$TMP/capture.log" | head -n 1 >"$TMP/floor.sql"
+	[ -s "$TMP/floor.sql" ] || die "no $1 in the log"
+	"$FLOOR" "$TRANSOM_DATABASE_URL" "$TMP/floor.sql" "${BENCH_FLOOR_THREADS:-8}" \
+		>"$TMP/floor.out" 2>"$TMP/floor.err" &
+	FLOOR_PID=$!
+	FLOOR_URL=""
+	for _ in $(seq 1 50); do
+		FLOOR_URL=$(sed -n 's/^listening on //p' "$TMP/floor.out")
+		[ -n "$FLOOR_URL" ] && break
+		sleep 0.1
+	done
+	[ -n "$FLOOR_URL" ] || { cat "$TMP/floor.err" >&2; die "bench_floor did not start"; }
 }
 
 echo "== reads: GET through HTTP against pgbench running the same SQL"
@@ -193,9 +235,12 @@ for size in $SIZES; do
 	echo "-- $size changes ($(psql_q -c "SELECT count(*) FROM bookings WHERE during &&
 		tstzrange(now(), now() + interval '30 days')") booked in /v1/schedule's default 30 days)"
 	script get "/v1/changes/CHG-$((size / 2))" "record_[gv][ei][te]w*"
+	floor_start "record_[gv][ei][te]w*"
 	script list "/v1/changes?limit=50" record_list
 	script schedule "/v1/schedule" bookings_list
-	pair "GET /v1/changes/{id}" get "/v1/changes/CHG-%u" "$size" 0.7
+	pair "GET /v1/changes/{id}" get "/v1/changes/CHG-%u" "$size" 0.7 floor
+	kill "$FLOOR_PID"
+	wait "$FLOOR_PID"
 	pair "GET /v1/changes?limit=50" list "/v1/changes?limit=50" "$size" 0.5
 	pair "GET /v1/schedule" schedule "/v1/schedule" "$size" 0.5
 	if [ "$size" = "$last" ]; then
