@@ -1372,6 +1372,59 @@ static void test_transitions_do_not_wait_behind_a_held_worker(void)
 	CHECK_INT(server_stop(&one, 10, NULL), 0);
 }
 
+/*
+ * Issue 19: a transition run on the transport thread whose connection is lost with COMMIT
+ * in flight may have been made, so it is answered 503 and never run again by a worker.
+ * A deferred trigger holds the COMMIT of the short sessions only (statement_timeout
+ * 200ms) while the test ends that backend: the transaction is in fact lost, so the
+ * record must stay as it was.  Handed to the worker again, it would have moved (200).
+ */
+static void test_a_transition_whose_commit_was_lost_is_not_run_again(void)
+{
+	char inc[64];
+	struct server one;
+	if (!create("/v1/incidents", alice,
+		    "{\"title\": \"Lost commit\", \"service\": \"payments\", \"priority\": \"P4\"}",
+		    inc, sizeof inc) ||
+	    !server_start(&one, NULL, NULL, one_worker)) {
+		CHECK(!"setup failed");
+		return;
+	}
+	char ifm[80];
+	one_worker_ready(&one, inc, ifm, sizeof ifm);
+	long v0 = version_of(&one, inc);
+	PGconn *db = superuser();
+	CHECK(sql_ok(db, "CREATE FUNCTION test_hold_commit() RETURNS trigger LANGUAGE plpgsql"
+			 " AS $$ BEGIN IF current_setting('statement_timeout') = '200ms' THEN"
+			 " PERFORM pg_sleep(0.12); END IF; RETURN NULL; END $$"));
+	CHECK(sql_ok(db, "CREATE CONSTRAINT TRIGGER test_hold_commit AFTER UPDATE ON records"
+			 " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+			 " EXECUTE FUNCTION test_hold_commit()"));
+	struct held_fire start = {.srv = &one, .path = inc, .token = manager, .event = "start"};
+	atomic_init(&start.done, false);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, fire_main, &start) == 0);
+	bool ended = false;
+	for (int i = 0; i < 5000 && !ended && !atomic_load(&start.done); i++) {
+		PGresult *r = PQexec(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+					 " WHERE wait_event = 'PgSleep' AND application_name ="
+					 " 'transomd'");
+		ended = PQntuples(r) > 0;
+		PQclear(r);
+		if (!ended)
+			usleep(2 * 1000);
+	}
+	pthread_join(t, NULL);
+	CHECK(ended);
+	CHECK(sql_ok(db, "DROP TRIGGER test_hold_commit ON records") &&
+	      sql_ok(db, "DROP FUNCTION test_hold_commit()"));
+	CHECKF(start.status == 503, "start with its COMMIT lost: %ld %s", start.status,
+	       start.state);
+	CHECK_INT(version_of(&one, inc), v0); /* not made, and not made again */
+	PQfinish(db);
+	CHECK_INT(server_stop(&one, 10, NULL), 0);
+}
+
 static void setup(void)
 {
 	snprintf(alice, sizeof alice, "%s", token_for("alice", "requester"));
@@ -1399,8 +1452,9 @@ TESTS(test_create_returns_201_location_etag, test_create_rejects_bad_fields_by_n
       test_comments_are_audited_and_checked, test_list_filters_and_pages, test_workflows_endpoints,
       test_idempotency_key_replays_and_refuses_other_bodies, test_racing_writers_one_wins,
       test_reads_do_not_wait_behind_a_held_worker,
-      test_transitions_do_not_wait_behind_a_held_worker, test_audit_verifies_and_detects_tampering,
-      test_reads_serve_stored_json_as_the_representation,
+      test_transitions_do_not_wait_behind_a_held_worker,
+      test_a_transition_whose_commit_was_lost_is_not_run_again,
+      test_audit_verifies_and_detects_tampering, test_reads_serve_stored_json_as_the_representation,
       test_timers_fire_and_guards_name_themselves)
 #undef main
 
