@@ -111,14 +111,20 @@ serve() {
 	env $SERVE_ENV "$@" TRANSOM_LISTEN=127.0.0.1:0 "$BIN" serve \
 		>"$TMP/serve.out" 2>"$TMP/serve.err" &
 	SERVER=$!
-	URL=""
+	URL=$(listen_url "$SERVER" "$TMP/serve.out") || die "transomd did not start"
+}
+
+# listen_url PID FILE: the URL of the "listening on http://..." line that process PID
+# writes to FILE, once there (up to SERVE_WAIT seconds); status 1 when PID ended first or
+# the time ran out.
+listen_url() {
 	for _ in $(seq 1 $((SERVE_WAIT * 10))); do
-		URL=$(sed -n 's/^transomd: listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.out")
-		[ -n "$URL" ] && break
-		kill -0 "$SERVER" 2>/dev/null || break
+		u=$(sed -n 's/^.*listening on \(http:[^ ]*\).*/\1/p' "$2")
+		[ -n "$u" ] && echo "$u" && return 0
+		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.1
 	done
-	[ -n "$URL" ] || die "transomd did not start"
+	return 1
 }
 
 unserve() {

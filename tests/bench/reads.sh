@@ -213,13 +213,8 @@ floor_start() {
 	"$FLOOR" "$TRANSOM_DATABASE_URL" "$TMP/floor.sql" "${BENCH_FLOOR_THREADS:-8}" \
 		>"$TMP/floor.out" 2>"$TMP/floor.err" &
 	FLOOR_PID=$!
-	FLOOR_URL=""
-	for _ in $(seq 1 50); do
-		FLOOR_URL=$(sed -n 's/^listening on //p' "$TMP/floor.out")
-		[ -n "$FLOOR_URL" ] && break
-		sleep 0.1
-	done
-	[ -n "$FLOOR_URL" ] || { cat "$TMP/floor.err" >&2; die "bench_floor did not start"; }
+	FLOOR_URL=$(listen_url "$FLOOR_PID" "$TMP/floor.out") ||
+		{ cat "$TMP/floor.err" >&2; die "bench_floor did not start"; }
 }
 
 echo "== reads: GET through HTTP against pgbench running the same SQL"
