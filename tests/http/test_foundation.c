@@ -457,12 +457,21 @@ static void test_database_outage_is_503_then_recovers(void)
 /* SIGKILLs one backend of `db` serving transomd: PostgreSQL then restarts every one. */
 static bool crash_a_backend(PGconn *db)
 {
-	PGresult *r = PQexec(db, "SELECT pid FROM pg_stat_activity WHERE datname ="
-				 " current_database() AND application_name = 'transomd' LIMIT 1");
-	int pid = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
-			  ? atoi(PQgetvalue(r, 0, 0))
-			  : 0;
-	PQclear(r);
+	int pid = 0;
+	/* `db` itself may have been ended by the restart after the previous crash (the
+	 * postmaster ends every backend, possibly after the test reconnected): look again */
+	for (int attempt = 0; attempt < 50 && pid == 0; attempt++) {
+		PGresult *r = PQexec(db, "SELECT pid FROM pg_stat_activity WHERE datname ="
+					 " current_database() AND application_name = 'transomd'"
+					 " LIMIT 1");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			pid = atoi(PQgetvalue(r, 0, 0));
+		else if (PQstatus(db) != CONNECTION_OK)
+			PQreset(db);
+		PQclear(r);
+		if (pid == 0)
+			usleep(100 * 1000);
+	}
 	return pid > 0 && kill(pid, SIGKILL) == 0;
 }
 
